@@ -1,0 +1,328 @@
+//! Conveniences every controller gets for free.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::{
+    Error, ErrorKind, JobController, ListQuery, Operation, Result, Run, RunId, RunState,
+    StopOutcome, StopRequest,
+};
+
+/// How [`JobControllerExt::stop_and_wait`] polls.
+///
+/// Polls start at `min_interval` and grow by `multiplier` up to
+/// `max_interval`. The last poll happens at the deadline, so a run that
+/// stops just in time is still seen.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct WaitOptions {
+    /// How long to wait in all, from the stop call.
+    pub timeout: Duration,
+    /// The first poll interval.
+    pub min_interval: Duration,
+    /// The longest poll interval.
+    pub max_interval: Duration,
+    /// How much the interval grows after each poll.
+    pub multiplier: f64,
+    /// The most one status call may take once the deadline is near; bounds
+    /// how far past the deadline the final poll may run.
+    pub poll_timeout: Duration,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            timeout: Duration::from_secs(300),
+            min_interval: Duration::from_millis(500),
+            max_interval: Duration::from_secs(10),
+            multiplier: 2.0,
+            poll_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WaitOptions {
+    /// Defaults with the given overall timeout.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        WaitOptions {
+            timeout,
+            ..WaitOptions::default()
+        }
+    }
+
+    /// Sets the poll interval range.
+    pub fn with_intervals(mut self, min: Duration, max: Duration) -> Self {
+        self.min_interval = min;
+        self.max_interval = max.max(min);
+        self
+    }
+
+    /// Sets the growth factor (values below 1 are treated as 1).
+    pub fn with_multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = multiplier;
+        self
+    }
+
+    /// Sets the per-poll timeout near the deadline.
+    pub fn with_poll_timeout(mut self, t: Duration) -> Self {
+        self.poll_timeout = t;
+        self
+    }
+
+    fn next_interval(&self, current: Duration) -> Duration {
+        let m = if self.multiplier.is_finite() && self.multiplier >= 1.0 {
+            self.multiplier
+        } else {
+            1.0
+        };
+        let next = current.as_secs_f64() * m;
+        let max = self.max_interval.max(self.min_interval);
+        if next >= max.as_secs_f64() {
+            max
+        } else {
+            Duration::from_secs_f64(next)
+        }
+    }
+}
+
+/// How a [`JobControllerExt::stop_and_wait`] ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct StopReport {
+    /// What the stop call itself returned.
+    pub outcome: StopOutcome,
+    /// The run in its terminal state.
+    #[serde(rename = "final")]
+    pub final_run: Run,
+    /// `true` when the run ended because of this stop; `false` when it was
+    /// already finished, or finished (succeeded or failed) before the stop
+    /// took effect.
+    pub stop_won: bool,
+    /// How many status polls were made after the stop.
+    pub polls: u32,
+    /// Time from the stop call to the terminal state.
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+/// One answer of [`JobControllerExt::stop_many`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StopResult {
+    /// The id the answer is for.
+    pub id: RunId,
+    /// What stopping it gave.
+    pub result: Result<StopOutcome>,
+}
+
+/// Conveniences built on [`JobController`], implemented for every controller
+/// (including `dyn JobController`).
+#[async_trait]
+pub trait JobControllerExt: JobController {
+    /// Every run matching `query`, as a lazy stream that follows cursors page
+    /// by page. The first error ends the stream.
+    ///
+    /// A controller that hands back a cursor it already returned would loop
+    /// forever; that is reported as an
+    /// [`ErrorKind::InvalidResponse`] error instead.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> jobstop_core::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use jobstop_core::{InMemoryController, JobControllerExt, ListQuery, RunState};
+    ///
+    /// let ctrl = InMemoryController::new();
+    /// ctrl.seed(250, RunState::Running);
+    /// let runs: Vec<_> = ctrl
+    ///     .list_all(ListQuery::new().with_page_size(100))
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(runs.len(), 250);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn list_all(&self, query: ListQuery) -> BoxStream<'_, Result<Run>> {
+        let pages = stream::try_unfold(
+            (Some(query), HashSet::new()),
+            move |(query, mut seen)| async move {
+                let Some(query) = query else {
+                    return Ok(None);
+                };
+                let page = self.list(&query).await?;
+                let next = match page.next_cursor {
+                    Some(cursor) => {
+                        if query.cursor.as_ref() == Some(&cursor) || !seen.insert(cursor.clone()) {
+                            return Err(Error::invalid_response(
+                                "the listing returned a cursor it had already returned",
+                            )
+                            .in_context(
+                                &self.vendor(),
+                                Operation::List,
+                                None,
+                            ));
+                        }
+                        Some(ListQuery {
+                            cursor: Some(cursor),
+                            ..query
+                        })
+                    }
+                    None => None,
+                };
+                Ok(Some((page.runs, (next, seen))))
+            },
+        );
+        pages
+            .map_ok(|runs| stream::iter(runs.into_iter().map(Ok)))
+            .try_flatten()
+            .boxed()
+    }
+
+    /// Stops a run and polls its status until it is terminal or `wait.timeout`
+    /// passes.
+    ///
+    /// Returns the final run and whether the stop won: a run that succeeded or
+    /// failed before the stop took effect is reported as such with
+    /// `stop_won: false`, never as stopped. Status errors that are retryable
+    /// are polled through; others end the wait. Past the deadline the error is
+    /// [`ErrorKind::Timeout`] carrying the elapsed time, the number of polls
+    /// and the last state seen.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> jobstop_core::Result<()> {
+    /// use std::time::Duration;
+    /// use jobstop_core::{InMemoryController, JobControllerExt, RunState, StopRequest, WaitOptions};
+    ///
+    /// let ctrl = InMemoryController::new();
+    /// let id = ctrl.seed(1, RunState::Running).remove(0);
+    /// let wait = WaitOptions::with_timeout(Duration::from_secs(5))
+    ///     .with_intervals(Duration::from_millis(1), Duration::from_millis(10));
+    /// let report = ctrl.stop_and_wait(&id, &StopRequest::graceful(), &wait).await?;
+    /// assert_eq!(report.final_run.state, RunState::Stopped);
+    /// assert!(report.stop_won);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn stop_and_wait(
+        &self,
+        id: &RunId,
+        request: &StopRequest,
+        wait: &WaitOptions,
+    ) -> Result<StopReport> {
+        let start = Instant::now();
+        let deadline = start + wait.timeout;
+        let outcome = self.stop(id, request).await?;
+        let already = matches!(outcome, StopOutcome::AlreadyFinished(_));
+        let mut last = outcome.run().clone();
+        let mut polls: u32 = 0;
+        let mut interval = wait.min_interval;
+        loop {
+            if last.state.is_terminal() {
+                let stop_won = !already && matches!(last.state, RunState::Stopped | RunState::Idle);
+                return Ok(StopReport {
+                    outcome,
+                    final_run: last,
+                    stop_won,
+                    polls,
+                    elapsed: start.elapsed(),
+                });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    "the run did not reach a terminal state before the deadline",
+                )
+                .with_vendor(self.vendor())
+                .with_operation(Operation::Wait)
+                .with_run_id(id.clone())
+                .with_elapsed(start.elapsed())
+                .with_attempts(polls)
+                .with_last_state(last.state));
+            }
+            tokio::time::sleep(interval.min(deadline - now)).await;
+            interval = wait.next_interval(interval);
+            polls += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let poll_budget = remaining.max(wait.poll_timeout);
+            match tokio::time::timeout(poll_budget, self.status(id)).await {
+                Ok(Ok(run)) => last = run,
+                Ok(Err(e)) if e.is_retryable() => {
+                    tracing::debug!(run_id = %id.escape_for_display(), error = %e, "status poll failed; polling on");
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    tracing::debug!(run_id = %id.escape_for_display(), "status poll timed out; polling on");
+                }
+            }
+        }
+    }
+
+    /// Stops many runs with at most `concurrency` stops in flight, yielding one
+    /// [`StopResult`] per id as each finishes (not in input order). Every id is
+    /// answered exactly once; ids are taken from the iterator lazily.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futures::StreamExt;
+    /// use jobstop_core::{InMemoryController, JobControllerExt, RunState, StopRequest};
+    ///
+    /// let ctrl = InMemoryController::new();
+    /// let ids = ctrl.seed(10, RunState::Running);
+    /// let req = StopRequest::graceful();
+    /// let results: Vec<_> = ctrl.stop_many(ids, &req, 4).collect().await;
+    /// assert_eq!(results.len(), 10);
+    /// assert!(results.iter().all(|r| r.result.is_ok()));
+    /// # }
+    /// ```
+    fn stop_many<'a, I>(
+        &'a self,
+        ids: I,
+        request: &'a StopRequest,
+        concurrency: usize,
+    ) -> BoxStream<'a, StopResult>
+    where
+        I: IntoIterator<Item = RunId>,
+        I::IntoIter: Send + 'a,
+    {
+        stream::iter(ids)
+            .map(move |id| async move {
+                let result = self.stop(&id, request).await;
+                StopResult { id, result }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .boxed()
+    }
+}
+
+impl<T: JobController + ?Sized> JobControllerExt for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_grow_and_cap() {
+        let w = WaitOptions::default()
+            .with_intervals(Duration::from_millis(100), Duration::from_millis(350))
+            .with_multiplier(2.0);
+        let a = w.next_interval(w.min_interval);
+        let b = w.next_interval(a);
+        let c = w.next_interval(b);
+        assert_eq!(a, Duration::from_millis(200));
+        assert_eq!(b, Duration::from_millis(350));
+        assert_eq!(c, Duration::from_millis(350));
+        let odd = WaitOptions::default().with_multiplier(f64::NAN);
+        assert_eq!(
+            odd.next_interval(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
+}

@@ -1,0 +1,45 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod capabilities;
+mod controller;
+mod error;
+mod ext;
+mod id;
+mod memory;
+mod query;
+mod run;
+mod stop;
+mod vendor;
+
+pub use capabilities::{Capabilities, Filtering};
+pub use controller::JobController;
+pub use error::{Error, ErrorContext, ErrorKind, Operation, Result};
+pub use ext::{JobControllerExt, StopReport, StopResult, WaitOptions};
+pub use id::{Cursor, RunId};
+pub use memory::{InMemoryController, StopBehavior};
+pub use query::{ListQuery, Page};
+pub use run::{Attribution, Run, RunError, RunState};
+pub use stop::{StopMode, StopOutcome, StopRequest};
+pub use vendor::Vendor;
+
+#[cfg(test)]
+mod assertions {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<Error>();
+        send_sync::<Run>();
+        send_sync::<RunId>();
+        send_sync::<ListQuery>();
+        send_sync::<Page>();
+        send_sync::<StopOutcome>();
+        send_sync::<StopReport>();
+        send_sync::<InMemoryController>();
+        send_sync::<std::sync::Arc<dyn JobController>>();
+    }
+}

@@ -1,0 +1,229 @@
+//! List queries and pages.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Cursor, Run, RunState};
+
+/// What to list.
+///
+/// Every filter is optional; an empty query lists everything the account can
+/// see. Adapters push down to the vendor what its API supports and filter the
+/// rest locally ([`Capabilities`](crate::Capabilities) says which), so a page
+/// may hold fewer runs than `page_size`, or none, while a next cursor is still
+/// returned: keep following the cursor until it is `None`, or use
+/// [`JobControllerExt::list_all`](crate::JobControllerExt::list_all).
+///
+/// ```
+/// use jobstop_core::{ListQuery, RunState};
+///
+/// let q = ListQuery::new()
+///     .with_state(RunState::Running)
+///     .with_name_contains("nightly")
+///     .with_page_size(100);
+/// assert!(q.states.contains(&RunState::Running));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ListQuery {
+    /// Only runs in one of these states (empty: any state).
+    pub states: BTreeSet<RunState>,
+    /// Only runs created at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only runs created strictly before this time.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Only runs of this kind, compared exactly with [`Run::kind`].
+    pub kind: Option<String>,
+    /// Only runs whose name contains this text, ignoring case.
+    pub name_contains: Option<String>,
+    /// How many runs to ask for per page; the adapter clamps it to what the
+    /// vendor allows and picks a default when `None`.
+    pub page_size: Option<u32>,
+    /// Where to continue a previous listing.
+    pub cursor: Option<Cursor>,
+}
+
+impl ListQuery {
+    /// An empty query: everything, first page.
+    pub fn new() -> Self {
+        ListQuery::default()
+    }
+
+    /// Adds a state to the state filter.
+    pub fn with_state(mut self, state: RunState) -> Self {
+        self.states.insert(state);
+        self
+    }
+
+    /// Replaces the state filter.
+    pub fn with_states(mut self, states: impl IntoIterator<Item = RunState>) -> Self {
+        self.states = states.into_iter().collect();
+        self
+    }
+
+    /// Only runs created at or after `t`.
+    pub fn with_created_from(mut self, t: DateTime<Utc>) -> Self {
+        self.created_from = Some(t);
+        self
+    }
+
+    /// Only runs created before `t`.
+    pub fn with_created_to(mut self, t: DateTime<Utc>) -> Self {
+        self.created_to = Some(t);
+        self
+    }
+
+    /// Only runs of this kind.
+    pub fn with_kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Only runs whose name contains `text` (case-insensitive).
+    pub fn with_name_contains(mut self, text: impl Into<String>) -> Self {
+        self.name_contains = Some(text.into());
+        self
+    }
+
+    /// Sets the page size.
+    pub fn with_page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Continues from a cursor.
+    pub fn with_cursor(mut self, cursor: Cursor) -> Self {
+        self.cursor = Some(cursor);
+        self
+    }
+
+    /// Whether `run` passes every filter of this query.
+    ///
+    /// Adapters use this for the filters their vendor cannot apply. A run with
+    /// no creation time fails a creation-time filter; a run with no name fails a
+    /// name filter; a run with no kind fails a kind filter.
+    pub fn matches(&self, run: &Run) -> bool {
+        if !self.states.is_empty() && !self.states.contains(&run.state) {
+            return false;
+        }
+        if self.created_from.is_some() || self.created_to.is_some() {
+            let Some(created) = run.created_at else {
+                return false;
+            };
+            if self.created_from.is_some_and(|from| created < from) {
+                return false;
+            }
+            if self.created_to.is_some_and(|to| created >= to) {
+                return false;
+            }
+        }
+        if let Some(kind) = &self.kind {
+            if run.kind.as_deref() != Some(kind.as_str()) {
+                return false;
+            }
+        }
+        if let Some(needle) = &self.name_contains {
+            let Some(name) = &run.name else {
+                return false;
+            };
+            if !contains_ignore_case(name, needle) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Page {
+    /// The runs on this page, after every filter.
+    pub runs: Vec<Run>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<Cursor>,
+    /// The total number of matching runs, when the vendor reports it and no
+    /// local filtering made it inexact.
+    pub total: Option<u64>,
+}
+
+impl Page {
+    /// A page of runs.
+    pub fn new(runs: Vec<Run>, next_cursor: Option<Cursor>) -> Self {
+        Page {
+            runs,
+            next_cursor,
+            total: None,
+        }
+    }
+
+    /// Sets the total.
+    pub fn with_total(mut self, total: u64) -> Self {
+        self.total = Some(total);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RunId, Vendor};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn matches_applies_every_filter() {
+        let run = Run::new(
+            Vendor::IN_MEMORY,
+            RunId::new("1"),
+            RunState::Running,
+            "running",
+        )
+        .with_name("Nightly Load")
+        .with_kind("batch")
+        .with_created_at(at("2024-01-02T00:00:00Z"));
+        assert!(ListQuery::new().matches(&run));
+        assert!(ListQuery::new().with_state(RunState::Running).matches(&run));
+        assert!(!ListQuery::new().with_state(RunState::Failed).matches(&run));
+        assert!(ListQuery::new().with_name_contains("nightly").matches(&run));
+        assert!(!ListQuery::new().with_name_contains("daily").matches(&run));
+        assert!(ListQuery::new().with_kind("batch").matches(&run));
+        assert!(!ListQuery::new().with_kind("Batch").matches(&run));
+        // from is inclusive, to is exclusive
+        assert!(
+            ListQuery::new()
+                .with_created_from(at("2024-01-02T00:00:00Z"))
+                .matches(&run)
+        );
+        assert!(
+            !ListQuery::new()
+                .with_created_to(at("2024-01-02T00:00:00Z"))
+                .matches(&run)
+        );
+        assert!(
+            ListQuery::new()
+                .with_created_to(at("2024-01-02T00:00:01Z"))
+                .matches(&run)
+        );
+        let unnamed = Run::new(
+            Vendor::IN_MEMORY,
+            RunId::new("2"),
+            RunState::Running,
+            "running",
+        );
+        assert!(!ListQuery::new().with_name_contains("x").matches(&unnamed));
+        assert!(
+            !ListQuery::new()
+                .with_created_from(at("2020-01-01T00:00:00Z"))
+                .matches(&unnamed)
+        );
+    }
+}
