@@ -1,1 +1,43 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod auth;
+mod base_url;
+mod client;
+mod error;
+mod retry;
+mod secret;
+
+pub use crate::auth::{
+    AuthStamp, Authenticator, StaticToken, Token, TokenAuth, TokenCache, TokenSource,
+};
+pub use crate::base_url::{BaseUrl, InsecureHttp, MAX_SEGMENT_LEN, PathBuilder, encode_segment};
+pub use crate::client::{
+    ClientConfig, DEFAULT_BODY_LIMIT, HttpClient, HttpRequest, HttpResponse, Idempotency,
+    RequestMeta, USER_AGENT,
+};
+pub use crate::error::{
+    ErrorParser, GenericErrorParser, VendorError, error_from_response, kind_for_status,
+};
+pub use crate::retry::{RetryPolicy, parse_retry_after};
+pub use crate::secret::SecretString;
+
+pub use ::url::Url;
+pub use reqwest::header;
+pub use reqwest::{Method, StatusCode};
+
+#[cfg(test)]
+mod assertions {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<super::HttpClient>();
+        send_sync::<super::HttpRequest>();
+        send_sync::<super::HttpResponse>();
+        send_sync::<super::SecretString>();
+        send_sync::<super::BaseUrl>();
+        send_sync::<super::TokenAuth<super::StaticToken>>();
+    }
+}
