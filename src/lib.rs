@@ -1,1 +1,15 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+pub use jobstop_core::{
+    Attribution, Capabilities, Cursor, Error, ErrorContext, ErrorKind, Filtering,
+    InMemoryController, JobController, JobControllerExt, ListQuery, Operation, Page, Result, Run,
+    RunError, RunId, RunState, StopBehavior, StopMode, StopOutcome, StopReport, StopRequest,
+    StopResult, Vendor, WaitOptions,
+};
+
+/// The shared HTTP layer, for writing an adapter of your own.
+pub use jobstop_http as http;
+
+pub use jobstop_http::SecretString;
