@@ -6,7 +6,7 @@ pub use jobstop_core::{
     Attribution, Capabilities, Cursor, Error, ErrorContext, ErrorKind, Filtering,
     InMemoryController, JobController, JobControllerExt, ListQuery, Operation, Page, Result, Run,
     RunError, RunId, RunState, StopBehavior, StopMode, StopOutcome, StopReport, StopRequest,
-    StopResult, Vendor, WaitOptions,
+    StopResult, Vendor, WaitOptions, async_trait, chrono,
 };
 
 /// The shared HTTP layer, for writing an adapter of your own.

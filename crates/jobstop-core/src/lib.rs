@@ -24,6 +24,11 @@ pub use run::{Attribution, Run, RunError, RunState};
 pub use stop::{StopMode, StopOutcome, StopRequest};
 pub use vendor::Vendor;
 
+/// Re-exported so controllers can be written with only this crate as a dependency.
+pub use async_trait::async_trait;
+/// Re-exported for the timestamps in [`Run`] and [`ListQuery`].
+pub use chrono;
+
 #[cfg(test)]
 mod assertions {
     use super::*;

@@ -9,6 +9,7 @@ use crate::Run;
 /// How hard to stop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StopMode {
     /// Ask the run to stop, letting it clean up.
     #[default]

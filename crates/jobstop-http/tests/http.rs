@@ -1,5 +1,7 @@
 //! The HTTP layer against a real loopback server.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod support;
 
 use std::sync::Arc;
