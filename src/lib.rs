@@ -13,3 +13,7 @@ pub use jobstop_core::{
 pub use jobstop_http as http;
 
 pub use jobstop_http::SecretString;
+
+/// Amperity workflow runs.
+#[cfg(feature = "amperity")]
+pub use jobstop_amperity as amperity;

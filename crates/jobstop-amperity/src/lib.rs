@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod builder;
+mod client;
+mod error;
+mod model;
+mod state;
+
+pub use builder::{AmperityBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ENV_VARS};
+pub use client::AmperityController;
+pub use state::map_state;
+
+#[cfg(test)]
+mod assertions {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<super::AmperityController>();
+        send_sync::<super::AmperityBuilder>();
+    }
+}
