@@ -19,8 +19,9 @@ use crate::model::{TokenResponse, WorkflowList, to_run};
 pub(crate) const MAX_PAGE: u32 = 100;
 /// The page size when the query names none.
 pub(crate) const DEFAULT_PAGE: u32 = 50;
-/// A terminal run in a stop's 200 answer whose `ended_at` is older than this
-/// before the request was sent was already finished, not stopped by us.
+/// A canceled run in a stop's 200 answer whose `ended_at` is older than this
+/// (by the server's `Date`, or the local clock when it sends none) was
+/// already finished, not stopped by this call.
 const ALREADY_ENDED_SLACK: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Lists, inspects and stops Amperity workflow runs.
@@ -219,11 +220,12 @@ impl JobController for AmperityController {
             Err(e) => return Err(ctx(e)),
         };
         let run = to_run(resp.json().map_err(ctx)?).map_err(ctx)?;
+        // The server's own clock, when it says, is what its timestamps are
+        // comparable with.
+        let now = resp.date().map_or(sent_at, DateTime::<Utc>::from);
         Ok(match run.state {
             RunState::Stopped => {
-                let ended_long_ago = run
-                    .ended_at
-                    .is_some_and(|t| t + ALREADY_ENDED_SLACK < sent_at);
+                let ended_long_ago = run.ended_at.is_some_and(|t| t + ALREADY_ENDED_SLACK < now);
                 if ended_long_ago {
                     StopOutcome::AlreadyFinished(run)
                 } else {

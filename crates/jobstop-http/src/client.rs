@@ -312,6 +312,14 @@ impl HttpResponse {
         &self.meta
     }
 
+    /// The server's clock, from the `Date` header, if it sent a valid one.
+    /// Compare vendor timestamps with this rather than the local clock,
+    /// which may be skewed.
+    pub fn date(&self) -> Option<std::time::SystemTime> {
+        let v = self.headers.get(reqwest::header::DATE)?.to_str().ok()?;
+        httpdate::parse_http_date(v).ok()
+    }
+
     /// Decodes the body as JSON. An empty body, an HTML page or JSON of the
     /// wrong shape gives [`ErrorKind::InvalidResponse`] naming the request.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {

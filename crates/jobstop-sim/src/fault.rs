@@ -1,0 +1,554 @@
+//! Scripted, deterministic fault injection: which requests get which fault.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+
+use crate::lock;
+
+/// Which requests a [`FaultRule`] applies to: an optional method and a path
+/// pattern, matched against the raw (still percent-encoded) request path
+/// *below the vendor prefix* (for Amperity, `/workflow/runs` rather than
+/// `/api/workflow/runs`), without the query.
+///
+/// Patterns: an exact path in which a `*` segment matches any one segment
+/// (`/workflow/runs/*/stop`), a prefix (`/workflow/runs/`), or anything.
+///
+/// ```
+/// use jobstop_sim::Route;
+///
+/// assert!(Route::get("/workflow/runs").matches("GET", "/workflow/runs"));
+/// assert!(!Route::get("/workflow/runs").matches("POST", "/workflow/runs"));
+/// assert!(Route::post("/workflow/runs/*/stop").matches("POST", "/workflow/runs/wf-1/stop"));
+/// assert!(Route::post_prefix("/workflow/runs/").matches("POST", "/workflow/runs/wf-1:stop"));
+/// assert!(Route::any().matches("DELETE", "/anything"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    method: Option<Method>,
+    path: PathPattern,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PathPattern {
+    Any,
+    Exact(String),
+    Prefix(String),
+}
+
+impl Route {
+    /// Every request.
+    pub fn any() -> Self {
+        Route {
+            method: None,
+            path: PathPattern::Any,
+        }
+    }
+
+    /// Any method on `pattern` (exact, `*` matches one segment).
+    pub fn path(pattern: &str) -> Self {
+        Route {
+            method: None,
+            path: PathPattern::Exact(pattern.to_owned()),
+        }
+    }
+
+    /// Any method on a path starting with `prefix`.
+    pub fn prefix(prefix: &str) -> Self {
+        Route {
+            method: None,
+            path: PathPattern::Prefix(prefix.to_owned()),
+        }
+    }
+
+    /// `method` on `pattern` (exact, `*` matches one segment).
+    pub fn method(method: Method, pattern: &str) -> Self {
+        Route {
+            method: Some(method),
+            path: PathPattern::Exact(pattern.to_owned()),
+        }
+    }
+
+    /// `method` on a path starting with `prefix`.
+    pub fn method_prefix(method: Method, prefix: &str) -> Self {
+        Route {
+            method: Some(method),
+            path: PathPattern::Prefix(prefix.to_owned()),
+        }
+    }
+
+    /// `GET` on `pattern`.
+    pub fn get(pattern: &str) -> Self {
+        Self::method(Method::GET, pattern)
+    }
+
+    /// `POST` on `pattern`.
+    pub fn post(pattern: &str) -> Self {
+        Self::method(Method::POST, pattern)
+    }
+
+    /// `PUT` on `pattern`.
+    pub fn put(pattern: &str) -> Self {
+        Self::method(Method::PUT, pattern)
+    }
+
+    /// `DELETE` on `pattern`.
+    pub fn delete(pattern: &str) -> Self {
+        Self::method(Method::DELETE, pattern)
+    }
+
+    /// `GET` on a path starting with `prefix`.
+    pub fn get_prefix(prefix: &str) -> Self {
+        Self::method_prefix(Method::GET, prefix)
+    }
+
+    /// `POST` on a path starting with `prefix`.
+    pub fn post_prefix(prefix: &str) -> Self {
+        Self::method_prefix(Method::POST, prefix)
+    }
+
+    /// Whether a request with `method` on `path` (below the vendor prefix,
+    /// no query) matches. The method is compared ignoring case.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        if let Some(m) = &self.method {
+            if !m.as_str().eq_ignore_ascii_case(method) {
+                return false;
+            }
+        }
+        match &self.path {
+            PathPattern::Any => true,
+            PathPattern::Prefix(p) => path.starts_with(p.as_str()),
+            PathPattern::Exact(p) => {
+                let mut want = p.split('/');
+                let mut got = path.split('/');
+                loop {
+                    match (want.next(), got.next()) {
+                        (None, None) => return true,
+                        (Some("*"), Some(g)) if !g.is_empty() => {}
+                        (Some(w), Some(g)) if w == g => {}
+                        _ => return false,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the simulator does instead of (or on top of) answering normally.
+///
+/// Faults marked *handler runs* call the vendor handler first (so the request
+/// takes effect, e.g. a stop is applied) and then damage its answer; the
+/// others answer without calling it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Wait this long, then serve normally (handler runs).
+    Latency(Duration),
+    /// Answer with `status` and `body`, and `Retry-After: n` when set.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The body.
+        body: FaultBody,
+        /// Seconds for a `Retry-After` header.
+        retry_after: Option<u64>,
+    },
+    /// 429 with the vendor's error body, and `Retry-After: n` when set. Also
+    /// what the rate limit answers with.
+    TooManyRequests {
+        /// Seconds for a `Retry-After` header.
+        retry_after: Option<u64>,
+    },
+    /// Close the TCP connection without sending anything (handler not run).
+    CloseBeforeHeaders,
+    /// Run the handler, then close the connection without sending anything:
+    /// the request took effect but the client never learns it.
+    CloseAfterHandler,
+    /// Send the handler's status and headers with its full `Content-Length`,
+    /// then half the body, then close the connection (handler runs; an empty
+    /// answer is replaced by a plausible JSON body).
+    CloseMidBody,
+    /// The handler's answer with its body cut in half and a `Content-Length`
+    /// matching the cut (handler runs; an empty answer is replaced by a
+    /// plausible JSON body).
+    TruncatedJson,
+    /// 200 with a `text/plain` body that is not JSON.
+    NonJson,
+    /// An HTML error page (`<!DOCTYPE html>…<title>502 Bad Gateway</title>…`)
+    /// labelled `text/html`, with this status.
+    HtmlError {
+        /// The HTTP status (and the page's title).
+        status: u16,
+    },
+    /// 200 with a syntactically valid JSON body of exactly `bytes` bytes
+    /// (`{"data":[],"padding":"xxx…"}`), generated while it is sent.
+    Oversized {
+        /// The body's size.
+        bytes: u64,
+        /// Whether to declare the size in `Content-Length` (otherwise the
+        /// body is chunked).
+        content_length: bool,
+    },
+    /// 200 `application/json` with an empty body.
+    EmptyOk,
+    /// The handler's answer, relabelled `Content-Type: text/html` (handler
+    /// runs).
+    WrongContentType,
+}
+
+impl Fault {
+    /// `status` with the vendor's error body (its standard reason as the
+    /// message).
+    pub fn status(status: u16) -> Self {
+        Fault::Status {
+            status,
+            body: FaultBody::Vendor(reason(status).to_owned()),
+            retry_after: None,
+        }
+    }
+
+    /// `status` with the given body.
+    pub fn status_with(status: u16, body: FaultBody) -> Self {
+        Fault::Status {
+            status,
+            body,
+            retry_after: None,
+        }
+    }
+
+    /// 429 with the vendor's error body and an optional `Retry-After`.
+    pub fn too_many_requests(retry_after: Option<u64>) -> Self {
+        Fault::TooManyRequests { retry_after }
+    }
+
+    /// An HTML error page with `status`.
+    pub fn html(status: u16) -> Self {
+        Fault::HtmlError { status }
+    }
+
+    /// A `bytes`-long JSON body with `Content-Length`.
+    pub fn oversized(bytes: u64) -> Self {
+        Fault::Oversized {
+            bytes,
+            content_length: true,
+        }
+    }
+
+    /// Added latency in milliseconds.
+    pub fn latency_ms(ms: u64) -> Self {
+        Fault::Latency(Duration::from_millis(ms))
+    }
+
+    /// Whether this fault calls the vendor handler.
+    pub fn runs_handler(&self) -> bool {
+        matches!(
+            self,
+            Fault::Latency(_)
+                | Fault::CloseAfterHandler
+                | Fault::CloseMidBody
+                | Fault::TruncatedJson
+                | Fault::WrongContentType
+        )
+    }
+}
+
+/// The body of a [`Fault::Status`] answer.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FaultBody {
+    /// The vendor's error body with this message (`application/json` for
+    /// every vendor so far).
+    Vendor(String),
+    /// This JSON, as `application/json`.
+    Json(serde_json::Value),
+    /// This text, as `text/plain`.
+    Text(String),
+    /// No body.
+    Empty,
+}
+
+/// One scripted fault: a route, the fault, how many times, and how many
+/// matching requests to let through first.
+///
+/// ```
+/// use jobstop_sim::{Fault, FaultRule, Route};
+///
+/// // The 2nd and 3rd listing requests get a 503; everything else is normal.
+/// let rule = FaultRule::new(Route::get("/workflow/runs"), Fault::status(503)).skip(1).times(2);
+/// # let _ = rule;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRule {
+    route: Route,
+    fault: Fault,
+    times: Option<u64>,
+    skip: u64,
+}
+
+impl FaultRule {
+    /// `fault` on every request matching `route`, forever.
+    pub fn new(route: Route, fault: Fault) -> Self {
+        FaultRule {
+            route,
+            fault,
+            times: None,
+            skip: 0,
+        }
+    }
+
+    /// Apply the fault at most `n` times, then let requests through.
+    pub fn times(mut self, n: u64) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// Let the first `k` matching requests that reach this rule through
+    /// before applying the fault.
+    pub fn skip(mut self, k: u64) -> Self {
+        self.skip = k;
+        self
+    }
+}
+
+/// Identifies a rule added with [`Faults::add`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RuleId(u64);
+
+/// A per-account rate limit: at most `per_second` requests in any rolling
+/// second; the ones over it get [`Fault::TooManyRequests`] and do not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per rolling second, per account.
+    pub per_second: u32,
+    /// Seconds for a `Retry-After` header on the 429, if any.
+    pub retry_after: Option<u64>,
+}
+
+/// The fault script of one server. Rules are tried in insertion order; the
+/// first matching rule that is not exhausted and not skipping answers the
+/// request. The rate limit, when set, is checked before the rules.
+#[derive(Debug, Default)]
+pub struct Faults {
+    inner: Mutex<FaultsInner>,
+}
+
+#[derive(Debug, Default)]
+struct FaultsInner {
+    next_id: u64,
+    rules: Vec<ActiveRule>,
+    rate: Option<RateLimit>,
+    windows: HashMap<String, VecDeque<Instant>>,
+}
+
+#[derive(Debug)]
+struct ActiveRule {
+    id: RuleId,
+    rule: FaultRule,
+    seen: u64,
+    applied: u64,
+}
+
+impl Faults {
+    /// Adds `rule` after the existing ones.
+    pub fn add(&self, rule: FaultRule) -> RuleId {
+        let mut inner = lock(&self.inner);
+        inner.next_id += 1;
+        let id = RuleId(inner.next_id);
+        inner.rules.push(ActiveRule {
+            id,
+            rule,
+            seen: 0,
+            applied: 0,
+        });
+        id
+    }
+
+    /// Shorthand for `add(FaultRule::new(route, fault).times(n))`.
+    pub fn add_times(&self, route: Route, fault: Fault, n: u64) -> RuleId {
+        self.add(FaultRule::new(route, fault).times(n))
+    }
+
+    /// How many times the rule `id` has been applied.
+    pub fn applied(&self, id: RuleId) -> u64 {
+        lock(&self.inner)
+            .rules
+            .iter()
+            .find(|r| r.id == id)
+            .map_or(0, |r| r.applied)
+    }
+
+    /// Removes every rule (the rate limit stays).
+    pub fn clear(&self) {
+        lock(&self.inner).rules.clear();
+    }
+
+    /// Limits every account to `per_second` requests per rolling second,
+    /// answering 429 without `Retry-After` past it.
+    pub fn rate_limit(&self, per_second: u32) {
+        self.set_rate_limit(Some(RateLimit {
+            per_second,
+            retry_after: None,
+        }));
+    }
+
+    /// Sets or (with `None`) removes the rate limit.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        let mut inner = lock(&self.inner);
+        inner.rate = limit;
+        inner.windows.clear();
+    }
+
+    /// The fault for a request from `account`, if any: the rate limit first,
+    /// then the rules.
+    pub(crate) fn pick(&self, account: &str, method: &str, path: &str) -> Option<Fault> {
+        let mut inner = lock(&self.inner);
+        if let Some(limit) = inner.rate {
+            let now = Instant::now();
+            let window = inner.windows.entry(account.to_owned()).or_default();
+            while window
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+            {
+                window.pop_front();
+            }
+            if window.len() >= limit.per_second as usize {
+                return Some(Fault::TooManyRequests {
+                    retry_after: limit.retry_after,
+                });
+            }
+            window.push_back(now);
+        }
+        for r in inner.rules.iter_mut() {
+            if r.rule.times.is_some_and(|n| r.applied >= n) {
+                continue;
+            }
+            if !r.rule.route.matches(method, path) {
+                continue;
+            }
+            r.seen += 1;
+            if r.seen <= r.rule.skip {
+                continue;
+            }
+            r.applied += 1;
+            return Some(r.rule.fault.clone());
+        }
+        None
+    }
+}
+
+/// The standard reason phrase for `status`, or `"Error"`.
+pub(crate) fn reason(status: u16) -> &'static str {
+    axum::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
+}
+
+/// The HTML error page a proxy would send.
+pub(crate) fn html_page(status: u16) -> String {
+    let title = format!("{status} {}", reason(status));
+    format!(
+        "<!DOCTYPE html>\n<html>\n<head><title>{title}</title></head>\n<body>\n\
+         <center><h1>{title}</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
+    )
+}
+
+/// Byte `i` of the `len`-byte oversized body.
+fn oversized_byte(i: u64, len: u64) -> u8 {
+    const HEAD: &[u8] = br#"{"data":[],"padding":""#;
+    const TAIL: &[u8] = br#""}"#;
+    let framed = len >= (HEAD.len() + TAIL.len()) as u64;
+    if !framed {
+        return b' ';
+    }
+    if i < HEAD.len() as u64 {
+        HEAD[i as usize]
+    } else if i >= len - TAIL.len() as u64 {
+        TAIL[(i - (len - TAIL.len() as u64)) as usize]
+    } else {
+        b'x'
+    }
+}
+
+/// Bytes `from..to` of the `len`-byte oversized body.
+pub(crate) fn oversized_chunk(from: u64, to: u64, len: u64) -> Vec<u8> {
+    (from..to).map(|i| oversized_byte(i, len)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_patterns_match_whole_segments() {
+        let r = Route::get("/workflow/runs/*");
+        assert!(r.matches("GET", "/workflow/runs/wf-1"));
+        assert!(r.matches("get", "/workflow/runs/a%2Fb"));
+        assert!(!r.matches("GET", "/workflow/runs/"));
+        assert!(!r.matches("GET", "/workflow/runs/wf-1/stop"));
+        assert!(!r.matches("GET", "/workflow/runs"));
+        assert!(Route::path("/x").matches("PATCH", "/x"));
+        assert!(!Route::path("/x").matches("PATCH", "/x/"));
+        assert!(Route::prefix("/v0/").matches("POST", "/v0/oauth2/token"));
+    }
+
+    #[test]
+    fn rules_apply_in_order_with_skip_and_times() {
+        let f = Faults::default();
+        let a = f.add(
+            FaultRule::new(Route::get("/a"), Fault::status(500))
+                .skip(1)
+                .times(2),
+        );
+        let b = f.add(FaultRule::new(Route::any(), Fault::EmptyOk).times(1));
+        // 1st GET /a: skipped by rule a, taken by rule b.
+        assert_eq!(f.pick("", "GET", "/a"), Some(Fault::EmptyOk));
+        assert_eq!(f.pick("", "GET", "/a"), Some(Fault::status(500)));
+        assert_eq!(f.pick("", "GET", "/a"), Some(Fault::status(500)));
+        assert_eq!(f.pick("", "GET", "/a"), None);
+        assert_eq!((f.applied(a), f.applied(b)), (2, 1));
+        f.clear();
+        assert_eq!(f.applied(a), 0);
+    }
+
+    #[test]
+    fn rate_limit_is_per_account() {
+        let f = Faults::default();
+        f.set_rate_limit(Some(RateLimit {
+            per_second: 2,
+            retry_after: Some(1),
+        }));
+        assert_eq!(f.pick("a", "GET", "/"), None);
+        assert_eq!(f.pick("a", "GET", "/"), None);
+        assert_eq!(
+            f.pick("a", "GET", "/"),
+            Some(Fault::TooManyRequests {
+                retry_after: Some(1)
+            })
+        );
+        assert_eq!(f.pick("b", "GET", "/"), None);
+        f.set_rate_limit(None);
+        assert_eq!(f.pick("a", "GET", "/"), None);
+    }
+
+    #[test]
+    fn oversized_body_is_json() {
+        let len = 100;
+        let body = oversized_chunk(0, len, len);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["data"], serde_json::json!([]));
+        assert_eq!(
+            oversized_chunk(0, 10, 10),
+            b"          ".to_vec(),
+            "too short to frame"
+        );
+    }
+
+    #[test]
+    fn html_page_has_the_title() {
+        assert!(html_page(502).starts_with("<!DOCTYPE html>"));
+        assert!(html_page(502).contains("<title>502 Bad Gateway</title>"));
+    }
+}
