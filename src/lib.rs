@@ -17,3 +17,7 @@ pub use jobstop_http::SecretString;
 /// Amperity workflow runs.
 #[cfg(feature = "amperity")]
 pub use jobstop_amperity as amperity;
+
+/// Chorus workflow workfiles.
+#[cfg(feature = "chorus")]
+pub use jobstop_chorus as chorus;

@@ -105,7 +105,10 @@ impl AmperityController {
     /// A stop answered 409: the run is not in a state that can be stopped.
     /// Read it to say what happened instead.
     async fn after_conflict(&self, id: &RunId, conflict: Error) -> Result<StopOutcome> {
-        let run = self.fetch(id).await?;
+        let run = self
+            .fetch(id)
+            .await
+            .map_err(|e| e.with_operation(Operation::Stop))?;
         match run.state {
             s if s.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
             RunState::Stopping => Ok(StopOutcome::Requested(run)),

@@ -234,6 +234,40 @@ impl HttpRequest {
         self
     }
 
+    /// Adds fields to a form body, creating one if the request has no body.
+    /// For authenticators that pass credentials in the body rather than the
+    /// URL. A body that is not form-encoded is refused with `InvalidInput`.
+    pub fn append_form(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
+        const FORM: &str = "application/x-www-form-urlencoded";
+        let mut body = match &self.body {
+            None => String::new(),
+            Some(b) => {
+                let is_form = self
+                    .headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with(FORM));
+                if !is_form {
+                    return Err(Error::invalid_input(
+                        "cannot add form fields to a body that is not a form",
+                    ));
+                }
+                String::from_utf8_lossy(b).into_owned()
+            }
+        };
+        let extra = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        if !body.is_empty() && !extra.is_empty() {
+            body.push('&');
+        }
+        body.push_str(&extra);
+        self.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static(FORM));
+        self.body = Some(Bytes::from(body));
+        Ok(())
+    }
+
     /// Marks the request as not safe to repeat.
     pub fn not_idempotent(mut self) -> Self {
         self.idempotency = Idempotency::NotIdempotent;

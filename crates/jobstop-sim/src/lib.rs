@@ -3,6 +3,7 @@
 #![warn(unreachable_pub)]
 
 pub mod amperity;
+pub mod chorus;
 mod clock;
 mod fault;
 mod log;
@@ -33,5 +34,7 @@ mod assertions {
         send_sync::<super::LoggedRequest>();
         send_sync::<super::amperity::AmperitySim>();
         send_sync::<super::amperity::AmperitySimBuilder>();
+        send_sync::<super::chorus::ChorusSim>();
+        send_sync::<super::chorus::ChorusSimBuilder>();
     }
 }

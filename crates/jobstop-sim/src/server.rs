@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -36,7 +36,7 @@ const FLUSH_PAUSE: Duration = Duration::from_millis(50);
 const CHUNK: u64 = 64 * 1024;
 
 type ErrorBodyFn = dyn Fn(u16, &str) -> serde_json::Value + Send + Sync;
-type AccountKeyFn = dyn Fn(&HeaderMap) -> String + Send + Sync;
+type AccountKeyFn = dyn Fn(&Uri, &HeaderMap) -> String + Send + Sync;
 
 /// A handle on the connection that carries a request, put in every request's
 /// extensions, so a vendor handler can drop the connection itself.
@@ -115,6 +115,18 @@ impl SimServerBuilder {
     /// Which account a request belongs to, for the rate limit. Default: the
     /// `Authorization` header.
     pub fn account_key(mut self, f: impl Fn(&HeaderMap) -> String + Send + Sync + 'static) -> Self {
+        self.account_key = Arc::new(move |_, headers| f(headers));
+        self
+    }
+
+    /// Like [`SimServerBuilder::account_key`], for vendors whose credential
+    /// can travel in the query string (e.g. Chorus's `?session_id=`): `f`
+    /// also sees the request URI (path and raw query). The body is not
+    /// available: it has not been read when the rate limit is checked.
+    pub fn account_key_from_request(
+        mut self,
+        f: impl Fn(&Uri, &HeaderMap) -> String + Send + Sync + 'static,
+    ) -> Self {
         self.account_key = Arc::new(f);
         self
     }
@@ -218,7 +230,7 @@ impl SimServer {
             error_body: Arc::new(
                 |status, message| serde_json::json!({ "status": status, "message": message }),
             ),
-            account_key: Arc::new(|headers| {
+            account_key: Arc::new(|_, headers| {
                 headers
                     .get(axum::http::header::AUTHORIZATION)
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -374,7 +386,7 @@ async fn handle(
         status: None,
         connection: control.id,
     });
-    let account = (shared.account_key)(req.headers());
+    let account = (shared.account_key)(req.uri(), req.headers());
     let fault = shared.faults.pick(&account, &method, &relative);
 
     let mut req = req.map(Body::new);

@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 use jobstop_sim::amperity::AmperitySim;
+use jobstop_sim::chorus::ChorusSim;
 
 const USAGE: &str = "usage: jobstop-sim [--seed N] [--running N] [--finished N] [--now]
 
@@ -16,7 +17,8 @@ URL and `export` lines for jobstop, and serves until Ctrl-C.
 
   --seed N       seed for ids, names, times and credentials (default 1)
   --running N    active runs per simulator (default 5)
-  --finished N   finished runs per simulator (default 20)
+  --finished N   finished runs per simulator (default 20; for Chorus, idle
+                 workflows)
   --now          start the simulated clock at the current time instead of
                  2024-06-19T04:00:00Z (ids and times then change every run)";
 
@@ -110,9 +112,28 @@ async fn start_amperity(opts: &Options) -> std::io::Result<Started> {
     })
 }
 
+async fn start_chorus(opts: &Options) -> std::io::Result<Started> {
+    let mut builder = ChorusSim::builder()
+        .seed(opts.seed)
+        .running(opts.running)
+        .idle(opts.finished)
+        .other_files(3);
+    if opts.now {
+        builder = builder.epoch(chrono::Utc::now());
+    }
+    let sim = builder.start().await?;
+    Ok(Started {
+        vendor: "chorus",
+        base_url: sim.base_url(),
+        env: sim.env(),
+        alternatives: Vec::new(),
+        shutdown: Box::new(move || Box::pin(async move { sim.shutdown().await })),
+    })
+}
+
 /// Every simulator; new vendors add a line here.
 async fn start_all(opts: &Options) -> std::io::Result<Vec<Started>> {
-    Ok(vec![start_amperity(opts).await?])
+    Ok(vec![start_amperity(opts).await?, start_chorus(opts).await?])
 }
 
 fn quote(v: &str) -> String {

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod builder;
+mod client;
+mod error;
+mod model;
+mod session;
+mod state;
+
+pub use builder::{ChorusBuilder, ENV_VARS};
+pub use client::ChorusController;
+pub use state::map_state;
+
+#[cfg(test)]
+mod assertions {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<super::ChorusController>();
+        send_sync::<super::ChorusBuilder>();
+    }
+}

@@ -1,0 +1,154 @@
+//! Chorus wire types and their mapping to [`Run`].
+
+use chrono::{DateTime, Utc};
+use jobstop_core::{Error, Run, RunId, Vendor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::state::map_state;
+
+/// Every success: `{"response": …}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Envelope<T> {
+    pub(crate) response: T,
+}
+
+/// A list: `{"response":[…], "pagination":{page, per_page, records, total}}`
+/// where `total` is the number of **pages** (1 for an empty list; null when
+/// `per_page` is 0).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListEnvelope {
+    pub(crate) response: Vec<Value>,
+    pub(crate) pagination: Pagination,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Pagination {
+    pub(crate) page: u64,
+    #[serde(default)]
+    pub(crate) records: Option<u64>,
+    #[serde(default)]
+    pub(crate) total: Option<u64>,
+}
+
+/// The login answer: `{"response":{"session_id":"…","user":{…}}}`.
+#[derive(Deserialize)]
+pub(crate) struct Session {
+    pub(crate) session_id: String,
+}
+
+fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn time(obj: &Map<String, Value>, key: &str) -> Result<Option<DateTime<Utc>>, Error> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                Error::invalid_response(format!(
+                    "workfile field {key} is not an ISO-8601 timestamp"
+                ))
+            }),
+        Some(_) => Err(Error::invalid_response(format!(
+            "workfile field {key} is not a string"
+        ))),
+    }
+}
+
+/// The workfile id as a string: Chorus sends an integer (a string of digits
+/// is accepted too).
+pub(crate) fn workfile_id(obj: &Map<String, Value>) -> Option<String> {
+    match obj.get("id")? {
+        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Maps one workfile object to a [`Run`], keeping it as `raw`.
+///
+/// `id` and `status` are required. The name is `file_name`, the kind
+/// `file_type`, the creation time `version_info.created_at`, the owner
+/// `owner.username`. Chorus records no start or end time for a run.
+pub(crate) fn to_run(value: Value) -> Result<Run, Error> {
+    let Value::Object(obj) = &value else {
+        return Err(Error::invalid_response("a workfile is not a JSON object"));
+    };
+    let id =
+        workfile_id(obj).ok_or_else(|| Error::invalid_response("a workfile has no integer id"))?;
+    let status = obj.get("status").and_then(Value::as_str).ok_or_else(|| {
+        Error::invalid_response("a workfile has no status").with_run_id(RunId::new(id.clone()))
+    })?;
+    let mut run = Run::new(
+        Vendor::CHORUS,
+        RunId::new(id.clone()),
+        map_state(status),
+        status,
+    );
+    run.name = text(obj, "file_name");
+    run.kind = text(obj, "file_type");
+    if let Some(Value::Object(vi)) = obj.get("version_info") {
+        run.created_at =
+            time(vi, "created_at").map_err(|e| e.with_run_id(RunId::new(id.clone())))?;
+    }
+    if let Some(Value::Object(owner)) = obj.get("owner") {
+        run.owner = text(owner, "username");
+    }
+    run.raw = value;
+    Ok(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jobstop_core::{ErrorKind, RunState};
+    use serde_json::json;
+
+    #[test]
+    fn maps_the_seed_page_object() {
+        let v = json!({"id":1000004,"workspace":{"id":1000008,"name":"Public"},"file_name":"alpine_flow",
+            "file_type":"work_flow","entity_subtype":"alpine","user_modified_at":"2019-04-03T22:09:35Z","status":"idle",
+            "owner":{"id":1000006,"username":"owner"},"version_info":{"created_at":"2015-11-13T04:56:19Z","updated_at":"2015-11-13T04:56:20Z"},
+            "complete_json":true});
+        let run = to_run(v.clone()).unwrap();
+        assert_eq!(run.id.as_str(), "1000004");
+        assert_eq!(run.state, RunState::Idle);
+        assert_eq!(run.name.as_deref(), Some("alpine_flow"));
+        assert_eq!(run.kind.as_deref(), Some("work_flow"));
+        assert_eq!(run.owner.as_deref(), Some("owner"));
+        assert_eq!(
+            run.created_at.unwrap().to_rfc3339(),
+            "2015-11-13T04:56:19+00:00"
+        );
+        assert_eq!(run.raw, v);
+    }
+
+    #[test]
+    fn malformed_workfiles() {
+        for v in [
+            json!(null),
+            json!({"status":"idle"}),
+            json!({"id":-1,"status":"idle"}),
+            json!({"id":"abc","status":"idle"}),
+            json!({"id":1.5,"status":"idle"}),
+            json!({"id":1}),
+            json!({"id":1,"status":"idle","version_info":{"created_at":"soon"}}),
+        ] {
+            assert_eq!(
+                to_run(v.clone()).unwrap_err().kind(),
+                ErrorKind::InvalidResponse,
+                "{v}"
+            );
+        }
+        let run = to_run(json!({"id":"7","status":"queued","owner":null})).unwrap();
+        assert_eq!(run.state, RunState::Unknown);
+        assert_eq!(run.vendor_state, "queued");
+    }
+}

@@ -1,0 +1,617 @@
+//! The Chorus simulator's HTTP surface: routes, the Rails filters (CSRF,
+//! login, session expiry), parameters, and the response headers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::store::{Action, ListQuery, Store};
+use crate::{SplitMix64, lock};
+
+/// Settings the HTTP layer needs (no `Debug`: it holds the password).
+#[derive(Clone)]
+pub(crate) struct HttpConfig {
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) cookie_name: String,
+    pub(crate) login_requires_csrf: bool,
+}
+
+/// Page size when `per_page` is absent (`collection_defaults`).
+pub(crate) const DEFAULT_PER_PAGE: u64 = 50;
+
+/// Everything a request handler shares.
+pub(crate) struct Sim {
+    pub(crate) cfg: HttpConfig,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) request_ids: Mutex<SplitMix64>,
+}
+
+type Resp = Response<Body>;
+
+/// The vendor error body for an injected fault: `{"errors":{"record":
+/// "NOT_FOUND"}}` for 404, else the generic
+/// `{"errors":{"fields":{"general":{"GENERIC":{"message":…}}}}}`.
+pub(crate) fn error_body(status: u16, message: &str) -> Value {
+    if status == 404 {
+        json!({"errors": {"record": "NOT_FOUND"}})
+    } else {
+        generic(message)
+    }
+}
+
+fn generic(message: &str) -> Value {
+    json!({"errors": {"fields": {"general": {"GENERIC": {"message": message}}}}})
+}
+
+fn not_found_body() -> Value {
+    json!({"errors": {"record": "NOT_FOUND"}})
+}
+
+/// The request as the Rails filters see it.
+struct Incoming {
+    method: Method,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    form: Vec<(String, String)>,
+    json: Option<Value>,
+    /// The body claimed to be JSON but is not.
+    bad_json: bool,
+}
+
+impl Incoming {
+    fn new(method: Method, headers: HeaderMap, raw_query: Option<String>, body: &[u8]) -> Self {
+        let query = parse_pairs(raw_query.as_deref().unwrap_or_default().as_bytes());
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.to_ascii_lowercase())
+            .unwrap_or_default();
+        let mime = content_type.split(';').next().unwrap_or_default().trim();
+        let mut form = Vec::new();
+        let mut json = None;
+        let mut bad_json = false;
+        if mime == "application/x-www-form-urlencoded" {
+            form = parse_pairs(body);
+        } else if (mime == "application/json" || mime.ends_with("+json"))
+            && !body.iter().all(u8::is_ascii_whitespace)
+        {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(v) => json = Some(v),
+                Err(_) => bad_json = true,
+            }
+        }
+        Incoming {
+            method,
+            headers,
+            query,
+            form,
+            json,
+            bad_json,
+        }
+    }
+
+    /// `params[name]` as a string: the query wins over the body (Rails
+    /// merges query parameters over request parameters), and of repeated
+    /// keys the last one wins (as Rack parses them).
+    fn param(&self, name: &str) -> Option<&str> {
+        if let Some((_, v)) = self.query.iter().rev().find(|(k, _)| k == name) {
+            return Some(v);
+        }
+        if let Some((_, v)) = self.form.iter().rev().find(|(k, _)| k == name) {
+            return Some(v);
+        }
+        self.json.as_ref()?.get(name)?.as_str()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The value of cookie `name`.
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
+    fn wants_json(&self) -> bool {
+        self.header(ACCEPT.as_str())
+            .is_some_and(|a| a.contains("application/json"))
+    }
+
+    /// The login credentials: top-level `username`/`password` or wrapped in
+    /// `session` (`session[username]` in forms, `{"session":{…}}` in JSON).
+    fn credentials(&self) -> (Option<String>, Option<String>) {
+        let pick = |name: &str| -> Option<String> {
+            let wrapped = format!("session[{name}]");
+            for pairs in [&self.query, &self.form] {
+                if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| *k == wrapped || k == name) {
+                    return Some(v.clone());
+                }
+            }
+            let json = self.json.as_ref()?;
+            json.get("session")
+                .and_then(|s| s.get(name))
+                .or_else(|| json.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        (pick("username"), pick("password"))
+    }
+}
+
+fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// A page or size parameter: a non-negative integer.
+fn parse_count(v: Option<&str>, default: u64) -> Result<u64, String> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(s) => s.parse::<u64>().map_err(|_| s.to_owned()),
+    }
+}
+
+/// A record id: decimal digits only (Chorus ids are integers).
+fn parse_id(raw: &str) -> Option<u64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+/// What an endpoint answers, before the common headers.
+enum Answer {
+    Json(u16, Value),
+    /// `head :status`: no body.
+    Head(u16),
+    /// A Rails error page.
+    Html(u16, &'static str),
+}
+
+/// Which endpoint a request reached.
+enum Endpoint {
+    Login,
+    ShowSession,
+    Logout,
+    List(Option<String>),
+    Show(Option<String>),
+    Run(Option<String>),
+    Stop(Option<String>),
+}
+
+const RAILS_404: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>The page you were looking for doesn't exist (404)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>The page you were looking for doesn't exist.</h1>\n    <p>You may have mistyped the address or the page may have moved.</p>\n  </div>\n</body>\n</html>\n";
+
+const RAILS_500: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>We're sorry, but something went wrong (500)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>We're sorry, but something went wrong.</h1>\n  </div>\n</body>\n</html>\n";
+
+impl Sim {
+    /// Runs the Rails filters and the endpoint, then adds the headers every
+    /// Chorus answer carries (and a fresh session cookie).
+    fn serve(&self, req: &Incoming, endpoint: Endpoint) -> Resp {
+        let started = Instant::now();
+        let mut store = lock(&self.store);
+        let mut rails = req
+            .cookie(&self.cfg.cookie_name)
+            .and_then(|c| store.rails_for_cookie(c));
+        let answer = self.answer(&mut store, req, &mut rails, endpoint);
+        let cookie = rails.map(|k| store.issue_cookie(k));
+        drop(store);
+        self.respond(req, answer, cookie, started)
+    }
+
+    fn answer(
+        &self,
+        store: &mut Store,
+        req: &Incoming,
+        rails: &mut Option<u64>,
+        endpoint: Endpoint,
+    ) -> Answer {
+        if req.bad_json {
+            // ActionDispatch::ParamsParser::ParseError.
+            return Answer::Json(400, generic("Invalid JSON in the request body"));
+        }
+        let param_session = req.param("session_id");
+        // protect_from_forgery; `verified_request?` is `super ||
+        // params[:session_id]`.
+        let safe = matches!(req.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe && param_session.is_none() {
+            let csrf = rails.and_then(|k| store.rails_csrf(k));
+            let token = req
+                .header("x-csrf-token")
+                .or_else(|| req.param("authenticity_token"));
+            let verified = matches!((csrf, token), (Some(c), Some(t)) if c == t);
+            let exempt = matches!(endpoint, Endpoint::Login) && !self.cfg.login_requires_csrf;
+            if !verified && !exempt {
+                return Answer::Head(403);
+            }
+        }
+        // set_current_user: the parameter wins over the cookie.
+        let session: Option<String> = match param_session {
+            Some(s) => Some(s.to_owned()),
+            None => rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned),
+        };
+        let live = session.as_deref().filter(|s| store.session_live(s));
+        match endpoint {
+            Endpoint::Login => self.login(store, req, rails),
+            Endpoint::Logout => {
+                if let Some(s) = &session {
+                    store.destroy_session(s);
+                }
+                let key = *rails.get_or_insert_with(|| store.new_rails(None));
+                let csrf = store.reset_rails(key);
+                Answer::Json(200, json!({"csrf_token": csrf}))
+            }
+            // The sessions controller skips `extend_expiration`.
+            Endpoint::ShowSession => match live {
+                Some(s) => Answer::Json(200, store.render_session(s)),
+                None => Answer::Head(401),
+            },
+            Endpoint::List(ws) => {
+                let Some(s) = live else {
+                    return Answer::Head(401);
+                };
+                store.touch(s);
+                list(store, req, ws.as_deref())
+            }
+            Endpoint::Show(id) => {
+                let Some(s) = live else {
+                    return Answer::Head(401);
+                };
+                store.touch(s);
+                action(store.show(id.as_deref().and_then(parse_id)), 200)
+            }
+            Endpoint::Run(id) => {
+                let Some(s) = live else {
+                    return Answer::Head(401);
+                };
+                store.touch(s);
+                action(store.run(id.as_deref().and_then(parse_id)), 202)
+            }
+            Endpoint::Stop(id) => {
+                let Some(s) = live else {
+                    return Answer::Head(401);
+                };
+                store.touch(s);
+                let raw = id.unwrap_or_default();
+                action(store.stop(&raw, parse_id(&raw)), 202)
+            }
+        }
+    }
+
+    /// `POST /sessions`.
+    fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<u64>) -> Answer {
+        store.login_attempts += 1;
+        let (user, pass) = req.credentials();
+        let ok = user.as_deref() == Some(self.cfg.username.as_str())
+            && pass.as_deref() == Some(self.cfg.password.as_str());
+        if !ok {
+            return Answer::Json(
+                401,
+                json!({"errors": {"fields": {"username_or_password": {"INVALID": {}}}}}),
+            );
+        }
+        let id = store.create_session();
+        store.logins += 1;
+        match *rails {
+            Some(k) => store.set_rails_chorus(k, Some(id.clone())),
+            None => *rails = Some(store.new_rails(Some(id.clone()))),
+        }
+        Answer::Json(201, store.render_session(&id))
+    }
+
+    fn respond(
+        &self,
+        req: &Incoming,
+        answer: Answer,
+        cookie: Option<String>,
+        started: Instant,
+    ) -> Resp {
+        let (status, content_type, body): (u16, &str, Vec<u8>) = match answer {
+            Answer::Json(s, v) => (
+                s,
+                "application/json; charset=utf-8",
+                serde_json::to_vec(&v).unwrap_or_default(),
+            ),
+            Answer::Head(s) => (
+                s,
+                if req.wants_json() {
+                    "application/json; charset=utf-8"
+                } else {
+                    "text/html; charset=utf-8"
+                },
+                Vec::new(),
+            ),
+            Answer::Html(s, page) => (s, "text/html; charset=utf-8", page.as_bytes().to_vec()),
+        };
+        let mut resp = Response::new(Body::from(body.clone()));
+        *resp.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let h = resp.headers_mut();
+        h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+        h.insert(
+            "x-xss-protection",
+            HeaderValue::from_static("1; mode=block"),
+        );
+        h.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            h.insert(CONTENT_TYPE, v);
+        }
+        h.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static(if status == 200 {
+                "max-age=0, private, must-revalidate"
+            } else {
+                "no-cache"
+            }),
+        );
+        if let Some(c) = cookie {
+            let line = format!("{}={c}; path=/; HttpOnly", self.cfg.cookie_name);
+            if let Ok(v) = HeaderValue::from_str(&line) {
+                h.insert(SET_COOKIE, v);
+            }
+        }
+        let rid = lock(&self.request_ids).uuid_like();
+        if let Ok(v) = HeaderValue::from_str(&rid) {
+            h.insert("x-request-id", v);
+        }
+        let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
+        if let Ok(v) = HeaderValue::from_str(&runtime) {
+            h.insert("x-runtime", v);
+        }
+        h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        resp
+    }
+}
+
+fn action(a: Action, ok_status: u16) -> Answer {
+    match a {
+        Action::NotFound => Answer::Json(404, not_found_body()),
+        Action::Forbidden(ws) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
+        Action::RunFailed => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
+        Action::NotAWorkflow => Answer::Html(500, RAILS_500),
+        Action::Accepted(v) => Answer::Json(ok_status, json!({"response": v})),
+    }
+}
+
+/// `GET /workspaces/:workspace_id/workfiles`.
+fn list(store: &mut Store, req: &Incoming, ws: Option<&str>) -> Answer {
+    let Some(ws) = ws.and_then(parse_id) else {
+        return Answer::Json(404, not_found_body());
+    };
+    let page = match parse_count(req.param("page"), 1) {
+        Ok(p) if p >= 1 => p,
+        Ok(p) => return Answer::Json(422, generic(&format!("invalid page: {p}"))),
+        Err(v) => return Answer::Json(422, generic(&format!("invalid page: {v:?}"))),
+    };
+    let per_page = match parse_count(req.param("per_page"), DEFAULT_PER_PAGE) {
+        Ok(n) => n,
+        Err(v) => return Answer::Json(422, generic(&format!("invalid per_page: {v:?}"))),
+    };
+    let q = ListQuery {
+        file_type: req
+            .param("file_type")
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_owned),
+        name_pattern: req.param("name_pattern").map(str::to_owned),
+        by_name: req
+            .param("order")
+            .is_none_or(|o| o.trim().is_empty() || o == "file_name"),
+        page,
+        per_page,
+    };
+    match store.list(ws, &q) {
+        None => Answer::Json(404, not_found_body()),
+        Some(Err(ws)) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
+        Some(Ok(body)) => Answer::Json(200, body),
+    }
+}
+
+/// The simulator's router: every route under `/api` and, as Chorus mounts
+/// its API engine twice, at the root too.
+pub(crate) fn router(sim: Arc<Sim>) -> Router {
+    let mut r = Router::new();
+    for prefix in ["/api", ""] {
+        r = r
+            .route(
+                &format!("{prefix}/sessions"),
+                get(show_session).post(login).delete(logout),
+            )
+            .route(
+                &format!("{prefix}/workspaces/{{workspace_id}}/workfiles"),
+                get(list_workfiles),
+            )
+            .route(&format!("{prefix}/workfiles/{{id}}"), get(show_workfile))
+            .route(
+                &format!("{prefix}/workfiles/{{id}}/run"),
+                post(run_workfile),
+            )
+            .route(
+                &format!("{prefix}/workfiles/{{id}}/stop"),
+                post(stop_workfile),
+            );
+    }
+    r.fallback(no_route)
+        .method_not_allowed_fallback(no_route)
+        .with_state(sim)
+}
+
+/// Rails answers an unknown route (or method) with its 404 page.
+async fn no_route(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap) -> Resp {
+    let req = Incoming::new(method, headers, None, &[]);
+    sim.respond(&req, Answer::Html(404, RAILS_404), None, Instant::now())
+}
+
+fn id_of(p: Result<Path<String>, PathRejection>) -> Option<String> {
+    p.ok().map(|Path(id)| id)
+}
+
+async fn login(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Resp {
+    sim.serve(&Incoming::new(method, headers, q, &body), Endpoint::Login)
+}
+
+async fn show_session(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Resp {
+    sim.serve(
+        &Incoming::new(method, headers, q, &[]),
+        Endpoint::ShowSession,
+    )
+}
+
+async fn logout(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Resp {
+    sim.serve(&Incoming::new(method, headers, q, &body), Endpoint::Logout)
+}
+
+async fn list_workfiles(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    ws: Result<Path<String>, PathRejection>,
+) -> Resp {
+    sim.serve(
+        &Incoming::new(method, headers, q, &[]),
+        Endpoint::List(id_of(ws)),
+    )
+}
+
+async fn show_workfile(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    id: Result<Path<String>, PathRejection>,
+) -> Resp {
+    sim.serve(
+        &Incoming::new(method, headers, q, &[]),
+        Endpoint::Show(id_of(id)),
+    )
+}
+
+async fn run_workfile(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Resp {
+    sim.serve(
+        &Incoming::new(method, headers, q, &body),
+        Endpoint::Run(id_of(id)),
+    )
+}
+
+async fn stop_workfile(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Resp {
+    sim.serve(
+        &Incoming::new(method, headers, q, &body),
+        Endpoint::Stop(id_of(id)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_digits_only() {
+        assert_eq!(parse_id("1000004"), Some(1_000_004));
+        assert_eq!(parse_id("007"), Some(7));
+        for bad in [
+            "",
+            "abc",
+            "1e3",
+            "/",
+            "-1",
+            "+1",
+            " 1",
+            "1000004abc",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn params_prefer_the_query() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; _chorus_session=xyz--0; b=2"),
+        );
+        let req = Incoming::new(
+            Method::POST,
+            headers,
+            Some("session_id=x&session_id=q".into()),
+            b"session_id=b&session%5Busername%5D=u&password=p",
+        );
+        assert_eq!(req.param("session_id"), Some("q"));
+        assert_eq!(req.cookie("_chorus_session"), Some("xyz--0"));
+        assert_eq!(req.cookie("nope"), None);
+        assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
+    }
+
+    #[test]
+    fn json_bodies_wrapped_or_not() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        let req = Incoming::new(
+            Method::POST,
+            headers.clone(),
+            None,
+            br#"{"session":{"username":"u","password":"p"},"session_id":"s"}"#,
+        );
+        assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
+        assert_eq!(req.param("session_id"), Some("s"));
+        let bad = Incoming::new(Method::POST, headers, None, b"{nope");
+        assert!(bad.bad_json);
+    }
+}
