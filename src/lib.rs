@@ -21,3 +21,7 @@ pub use jobstop_amperity as amperity;
 /// Chorus workflow workfiles.
 #[cfg(feature = "chorus")]
 pub use jobstop_chorus as chorus;
+
+/// DataArts Studio (DataArts Factory) jobs and job instances.
+#[cfg(feature = "dataarts")]
+pub use jobstop_dataarts as dataarts;

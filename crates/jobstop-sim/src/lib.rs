@@ -5,6 +5,7 @@
 pub mod amperity;
 pub mod chorus;
 mod clock;
+pub mod dataarts;
 mod fault;
 mod log;
 mod rng;
@@ -36,5 +37,7 @@ mod assertions {
         send_sync::<super::amperity::AmperitySimBuilder>();
         send_sync::<super::chorus::ChorusSim>();
         send_sync::<super::chorus::ChorusSimBuilder>();
+        send_sync::<super::dataarts::DataArtsSim>();
+        send_sync::<super::dataarts::DataArtsSimBuilder>();
     }
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::chorus::ChorusSim;
+use jobstop_sim::dataarts::DataArtsSim;
 
 const USAGE: &str = "usage: jobstop-sim [--seed N] [--running N] [--finished N] [--now]
 
@@ -16,9 +17,11 @@ Starts every simulator on 127.0.0.1 (a free port each), prints each one's base
 URL and `export` lines for jobstop, and serves until Ctrl-C.
 
   --seed N       seed for ids, names, times and credentials (default 1)
-  --running N    active runs per simulator (default 5)
+  --running N    active runs per simulator (default 5; for DataArts, running
+                 real-time jobs and running batch instances)
   --finished N   finished runs per simulator (default 20; for Chorus, idle
-                 workflows)
+                 workflows; for DataArts, other batch instances, over
+                 max(3, N/4) batch jobs, and 2 stopped real-time jobs)
   --now          start the simulated clock at the current time instead of
                  2024-06-19T04:00:00Z (ids and times then change every run)";
 
@@ -131,9 +134,45 @@ async fn start_chorus(opts: &Options) -> std::io::Result<Started> {
     })
 }
 
+async fn start_dataarts(opts: &Options) -> std::io::Result<Started> {
+    let mut builder = DataArtsSim::builder()
+        .seed(opts.seed)
+        .realtime_jobs(opts.running, 2)
+        .batch_jobs((opts.finished / 4).max(3))
+        .instances(opts.finished + opts.running)
+        .running_instances(opts.running);
+    if opts.now {
+        builder = builder.epoch(chrono::Utc::now());
+    }
+    let sim = builder.start().await?;
+    // AK/SK is exported; the token and IAM variants are printed commented.
+    let mut alternatives: Vec<(String, String)> = sim
+        .env_token()
+        .into_iter()
+        .filter(|(k, _)| k.ends_with("_TOKEN"))
+        .collect();
+    alternatives.extend(sim.env_iam().into_iter().filter(|(k, _)| {
+        k.ends_with("_IAM_URL")
+            || k.ends_with("_USERNAME")
+            || k.ends_with("_PASSWORD")
+            || k.ends_with("_DOMAIN")
+    }));
+    Ok(Started {
+        vendor: "dataarts",
+        base_url: sim.base_url(),
+        env: sim.env_aksk(),
+        alternatives,
+        shutdown: Box::new(move || Box::pin(async move { sim.shutdown().await })),
+    })
+}
+
 /// Every simulator; new vendors add a line here.
 async fn start_all(opts: &Options) -> std::io::Result<Vec<Started>> {
-    Ok(vec![start_amperity(opts).await?, start_chorus(opts).await?])
+    Ok(vec![
+        start_amperity(opts).await?,
+        start_chorus(opts).await?,
+        start_dataarts(opts).await?,
+    ])
 }
 
 fn quote(v: &str) -> String {

@@ -1,0 +1,113 @@
+//! DataArts error bodies.
+
+use jobstop_core::ErrorKind;
+use jobstop_http::header::HeaderMap;
+use jobstop_http::{ErrorParser, StatusCode, VendorError};
+use serde_json::Value;
+
+/// Reads DLF bodies `{"error_code":"DLF.0100","error_msg":"…"}`, API Gateway
+/// bodies `{"error_code":"APIGW.0301","error_msg":"…","request_id":"…"}` and
+/// IAM (Keystone) bodies `{"error":{"code":401,"message":"…"}}`.
+///
+/// | code | kind |
+/// |---|---|
+/// | `DLF.0100` (job), `DLF.0137` (instance), `DLF.0810` (task) | `NotFound` (DataArts answers these with HTTP 400) |
+/// | `DLF.6888` | `PermissionDenied` |
+/// | other `DLF.*` | `InvalidInput` |
+/// | `APIGW.0301`, `APIGW.0303` | `Unauthenticated` |
+/// | `APIGW.0308` | `RateLimited` |
+/// | `APIGW.0101` | `NotFound` |
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DataArtsErrorParser;
+
+pub(crate) fn kind_for_code(code: &str) -> Option<ErrorKind> {
+    Some(match code {
+        "DLF.0100" | "DLF.0137" | "DLF.0810" => ErrorKind::NotFound,
+        "DLF.6888" => ErrorKind::PermissionDenied,
+        "APIGW.0301" | "APIGW.0303" => ErrorKind::Unauthenticated,
+        "APIGW.0308" => ErrorKind::RateLimited,
+        "APIGW.0101" => ErrorKind::NotFound,
+        c if c.starts_with("DLF.") => ErrorKind::InvalidInput,
+        _ => return None,
+    })
+}
+
+impl ErrorParser for DataArtsErrorParser {
+    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
+        let mut out = VendorError::new();
+        out.request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(128).collect());
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return out;
+        };
+        let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        if let Some(code) = s(&v, "error_code") {
+            out.kind = kind_for_code(&code);
+            out.code = Some(code);
+            out.message = s(&v, "error_msg");
+            if let Some(id) = s(&v, "request_id") {
+                out.request_id = Some(id);
+            }
+        } else if let Some(err) = v.get("error") {
+            out.message = s(err, "message");
+            out.code = err
+                .get("code")
+                .map(|c| c.to_string().trim_matches('"').to_owned());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> VendorError {
+        DataArtsErrorParser.parse(StatusCode::BAD_REQUEST, &HeaderMap::new(), body.as_bytes())
+    }
+
+    #[test]
+    fn codes_and_bodies() {
+        let v = parse(r#"{"error_code":"DLF.0100","error_msg":"The job does not exists."}"#);
+        assert_eq!(v.kind, Some(ErrorKind::NotFound));
+        assert_eq!(v.message.as_deref(), Some("The job does not exists."));
+        assert_eq!(
+            parse(r#"{"error_code":"DLF.0137","error_msg":"x"}"#).kind,
+            Some(ErrorKind::NotFound)
+        );
+        assert_eq!(
+            parse(r#"{"error_code":"DLF.0810","error_msg":"x"}"#).kind,
+            Some(ErrorKind::NotFound)
+        );
+        assert_eq!(
+            parse(r#"{"error_code":"DLF.6888","error_msg":"x"}"#).kind,
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(
+            parse(r#"{"error_code":"DLF.3051","error_msg":"x"}"#).kind,
+            Some(ErrorKind::InvalidInput)
+        );
+        let v = parse(r#"{"error_code":"APIGW.0301","error_msg":"bad sig","request_id":"r1"}"#);
+        assert_eq!(
+            (v.kind, v.request_id.as_deref()),
+            (Some(ErrorKind::Unauthenticated), Some("r1"))
+        );
+        assert_eq!(
+            parse(r#"{"error_code":"APIGW.0308","error_msg":"x"}"#).kind,
+            Some(ErrorKind::RateLimited)
+        );
+        let v = parse(
+            r#"{"error":{"code":401,"title":"Unauthorized","message":"The username or password is wrong."}}"#,
+        );
+        assert_eq!(v.code.as_deref(), Some("401"));
+        assert_eq!(
+            v.message.as_deref(),
+            Some("The username or password is wrong.")
+        );
+        for junk in ["", "<html>", "[]", r#"{"error_code":7}"#] {
+            assert_eq!(parse(junk).kind, None, "{junk}");
+        }
+    }
+}

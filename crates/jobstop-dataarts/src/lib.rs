@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod auth;
+mod builder;
+mod client;
+mod error;
+mod model;
+pub mod sign;
+mod state;
+
+pub use builder::{DataArtsBuilder, ENV_VARS};
+pub use client::DataArtsController;
+pub use model::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB};
+pub use state::{batch_job_state, instance_state, realtime_job_state};
+
+#[cfg(test)]
+mod assertions {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<super::DataArtsController>();
+        send_sync::<super::DataArtsBuilder>();
+    }
+}

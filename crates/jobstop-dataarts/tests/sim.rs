@@ -1,0 +1,398 @@
+//! The DataArts adapter against the DataArts simulator, over loopback.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use jobstop_core::{
+    ErrorKind, JobController, JobControllerExt, ListQuery, RunId, RunState, StopOutcome,
+    StopRequest, WaitOptions,
+};
+use jobstop_dataarts::{
+    DataArtsBuilder, DataArtsController, KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB,
+};
+use jobstop_http::{ClientConfig, RetryPolicy};
+use jobstop_sim::dataarts::DataArtsSim;
+use jobstop_sim::{Fault, FaultRule, Route};
+use jobstop_testkit::Fixture;
+
+fn fast_config() -> ClientConfig {
+    ClientConfig::default().with_retry(
+        RetryPolicy::default()
+            .with_max_attempts(5)
+            .with_budget(Duration::from_secs(10))
+            .with_backoff(Duration::from_millis(20), Duration::from_millis(200)),
+    )
+}
+
+fn from_vars(vars: Vec<(String, String)>) -> DataArtsController {
+    DataArtsBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        .with_client_config(fast_config())
+        .build()
+        .unwrap()
+}
+
+fn wait() -> WaitOptions {
+    WaitOptions::with_timeout(Duration::from_secs(10))
+        .with_intervals(Duration::from_millis(20), Duration::from_millis(200))
+}
+
+async fn conformance_with(vars: impl Fn(&DataArtsSim) -> Vec<(String, String)>) {
+    let sim = DataArtsSim::builder()
+        .seed(9)
+        .realtime_jobs(3, 2)
+        .batch_jobs(4)
+        .instances(30)
+        .running_instances(5)
+        .stop_delay(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(vars(&sim));
+    let running = sim.instance_ids_with_status("running");
+    let done = sim.instance_ids_with_status("success");
+    let rt: Vec<String> = sim.realtime_job_names();
+    let rt_running = rt
+        .iter()
+        .find(|n| sim.job_json(n).is_some_and(|j| j["status"] == "NORMAL"))
+        .unwrap()
+        .clone();
+    let fx = Fixture::new(
+        RunId::new(running[0].clone()),
+        RunId::new(done[0].clone()),
+        RunId::new("no_such_job/1"),
+    )
+    .with_page_size(7)
+    .with_second_running(RunId::new(rt_running))
+    .with_wait(wait());
+    jobstop_testkit::run_all(&ctrl, &fx).await;
+}
+
+#[tokio::test]
+async fn conformance_with_a_token() {
+    conformance_with(|sim| sim.env_token()).await;
+}
+
+#[tokio::test]
+async fn conformance_with_ak_sk() {
+    conformance_with(|sim| sim.env_aksk()).await;
+}
+
+#[tokio::test]
+async fn conformance_with_an_iam_user() {
+    conformance_with(|sim| sim.env_iam()).await;
+}
+
+#[tokio::test]
+async fn instances_list_across_three_pages_exactly_once() {
+    let sim = DataArtsSim::builder()
+        .batch_jobs(5)
+        .instances(250)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    let mut query = ListQuery::new()
+        .with_kind(KIND_BATCH_INSTANCE)
+        .with_page_size(100);
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = ctrl.list(&query).await.unwrap();
+        pages += 1;
+        ids.extend(page.runs.into_iter().map(|r| r.id.into_string()));
+        match page.next_cursor {
+            Some(c) => query = query.with_cursor(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let unique: HashSet<_> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), 250);
+    assert_eq!(
+        unique,
+        sim.instance_ids().into_iter().collect::<HashSet<_>>()
+    );
+}
+
+#[tokio::test]
+async fn default_listing_skips_schedules() {
+    let sim = DataArtsSim::builder()
+        .realtime_jobs(2, 1)
+        .batch_jobs(3)
+        .instances(4)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    let all: Vec<_> = ctrl
+        .list_all(ListQuery::new().with_page_size(2))
+        .try_collect()
+        .await
+        .unwrap();
+    let kinds: HashSet<_> = all.iter().map(|r| r.kind.clone().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        HashSet::from([KIND_REALTIME_JOB.to_owned(), KIND_BATCH_INSTANCE.to_owned()])
+    );
+    assert_eq!(all.len(), 3 + 4);
+    let schedules: Vec<_> = ctrl
+        .list_all(ListQuery::new().with_kind(KIND_BATCH_JOB))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(schedules.len(), 3);
+    assert!(
+        schedules
+            .iter()
+            .all(|r| r.kind.as_deref() == Some(KIND_BATCH_JOB))
+    );
+    // A state filter with one instance status is sent to the server.
+    let running: Vec<_> = ctrl
+        .list_all(
+            ListQuery::new()
+                .with_kind(KIND_BATCH_INSTANCE)
+                .with_state(RunState::Running),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(running.iter().all(|r| r.state == RunState::Running));
+    assert!(
+        sim.server()
+            .requests()
+            .iter()
+            .any(|r| r.target.contains("status=running"))
+    );
+}
+
+#[tokio::test]
+async fn not_found_is_typed_with_code_and_message() {
+    let sim = DataArtsSim::builder()
+        .instances(2)
+        .batch_jobs(1)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    let err = ctrl.status(&RunId::new("no_such_job")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.http_status(), Some(400));
+    assert_eq!(err.vendor_code(), Some("DLF.0100"));
+    assert_eq!(err.vendor_message(), Some("The job does not exists."));
+    let job = sim.batch_job_names()[0].clone();
+    let err = ctrl
+        .status(&RunId::new(format!("{job}/999999999")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.vendor_code(), Some("DLF.0137"));
+    let err = ctrl
+        .stop(
+            &RunId::new(format!("{job}/999999999")),
+            &StopRequest::graceful(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn stop_outcomes() {
+    let sim = DataArtsSim::builder()
+        .realtime_jobs(1, 1)
+        .batch_jobs(2)
+        .instances(10)
+        .running_instances(2)
+        .stop_delay(Duration::from_millis(150))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    let g = StopRequest::graceful();
+
+    // A finished instance: the stop is refused (400) and the read shows it over.
+    let done = RunId::new(sim.instance_ids_with_status("success")[0].clone());
+    let o = ctrl.stop(&done, &g).await.unwrap();
+    assert!(
+        matches!(&o, StopOutcome::AlreadyFinished(r) if r.state == RunState::Succeeded),
+        "{o:?}"
+    );
+
+    // A running instance: 204, read back manual-stop.
+    let running = RunId::new(sim.instance_ids_with_status("running")[0].clone());
+    let o = ctrl.stop(&running, &g).await.unwrap();
+    assert!(
+        matches!(&o, StopOutcome::Stopped(r) if r.vendor_state == "manual-stop"),
+        "{o:?}"
+    );
+
+    // A real-time job: STOPPING, then STOPPED.
+    let rt = sim
+        .realtime_job_names()
+        .into_iter()
+        .find(|n| sim.job_json(n).is_some_and(|j| j["status"] == "NORMAL"))
+        .map(RunId::new)
+        .unwrap();
+    let report = ctrl.stop_and_wait(&rt, &g, &wait()).await.unwrap();
+    assert!(
+        matches!(&report.outcome, StopOutcome::Requested(r) if r.vendor_state == "STOPPING"),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(report.final_run.vendor_state, "STOPPED");
+    assert!(report.stop_won);
+    let o = ctrl.stop(&rt, &g).await.unwrap();
+    assert!(matches!(o, StopOutcome::AlreadyFinished(_)), "{o:?}");
+
+    // A batch job (schedule), named explicitly: SCHEDULING → STOPPED.
+    let batch = RunId::new(sim.batch_job_names()[0].clone());
+    let before = ctrl.status(&batch).await.unwrap();
+    if before.state == RunState::Running {
+        let o = ctrl.stop(&batch, &g).await.unwrap();
+        assert!(
+            matches!(&o, StopOutcome::Stopped(r) if r.kind.as_deref() == Some(KIND_BATCH_JOB)),
+            "{o:?}"
+        );
+    }
+    let err = ctrl
+        .stop(&running, &StopRequest::force())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+}
+
+#[tokio::test]
+async fn workspace_header_on_every_request() {
+    let sim = DataArtsSim::builder()
+        .workspace("ws-42")
+        .instances(3)
+        .realtime_jobs(1, 0)
+        .start()
+        .await
+        .unwrap();
+    let vars = sim.env_aksk();
+    assert!(
+        vars.iter()
+            .any(|(k, v)| k == "JOBSTOP_DATAARTS_WORKSPACE" && v == "ws-42")
+    );
+    let ctrl = from_vars(vars);
+    let all: Vec<_> = ctrl.list_all(ListQuery::new()).try_collect().await.unwrap();
+    assert_eq!(all.len(), 4);
+    ctrl.status(&all[0].id).await.unwrap();
+    ctrl.stop(&all[0].id, &StopRequest::graceful())
+        .await
+        .unwrap();
+    let reqs = sim.server().requests();
+    assert!(reqs.len() >= 4);
+    for r in &reqs {
+        assert_eq!(r.header("workspace"), Some("ws-42"), "{}", r.target);
+        assert!(r.header("authorization").is_some(), "{}", r.target);
+        assert!(r.header("x-sdk-date").is_some(), "{}", r.target);
+    }
+    // Without the workspace, the jobs are not visible.
+    let mut other = sim.env_aksk();
+    other.retain(|(k, _)| k != "JOBSTOP_DATAARTS_WORKSPACE");
+    let ctrl = from_vars(other);
+    assert!(
+        ctrl.list(&ListQuery::new().with_kind(KIND_BATCH_INSTANCE))
+            .await
+            .unwrap()
+            .runs
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn throttling_with_retry_after_is_waited_out() {
+    let sim = DataArtsSim::builder().instances(2).start().await.unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    let id = RunId::new(sim.instance_ids()[0].clone());
+    sim.faults()
+        .add(FaultRule::new(Route::any(), Fault::too_many_requests(Some(1))).times(1));
+    let started = Instant::now();
+    ctrl.status(&id).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let statuses: Vec<Option<u16>> = sim.server().requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses[0], Some(429));
+}
+
+#[tokio::test]
+async fn bad_keys_and_tokens_are_unauthenticated_without_a_loop() {
+    let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
+    let id = RunId::new(sim.instance_ids()[0].clone());
+    let mut vars = sim.env_aksk();
+    for (k, v) in vars.iter_mut() {
+        if k == "JOBSTOP_DATAARTS_SK" {
+            *v = "wrong-secret-key".to_owned();
+        }
+    }
+    let err = from_vars(vars).status(&id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    assert_eq!(err.vendor_code(), Some("APIGW.0301"));
+    assert_eq!(sim.server().requests().len(), 1);
+
+    let mut vars = sim.env_token();
+    for (k, v) in vars.iter_mut() {
+        if k == "JOBSTOP_DATAARTS_TOKEN" {
+            *v = "not-a-token".to_owned();
+        }
+    }
+    assert_eq!(
+        from_vars(vars).status(&id).await.unwrap_err().kind(),
+        ErrorKind::Unauthenticated
+    );
+
+    let mut vars = sim.env_iam();
+    for (k, v) in vars.iter_mut() {
+        if k == "JOBSTOP_DATAARTS_PASSWORD" {
+            *v = "wrong-password".to_owned();
+        }
+    }
+    let err = from_vars(vars).status(&id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    assert!(!format!("{err} {err:?}").contains("wrong-password"));
+}
+
+#[tokio::test]
+async fn iam_tokens_are_refreshed_before_expiry_and_after_a_401() {
+    let sim = DataArtsSim::builder()
+        .instances(1)
+        .token_ttl(Duration::from_millis(1500))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_iam());
+    let id = RunId::new(sim.instance_ids()[0].clone());
+    ctrl.status(&id).await.unwrap();
+    ctrl.status(&id).await.unwrap();
+    assert_eq!(sim.token_grants(), 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ctrl.status(&id).await.unwrap();
+    assert_eq!(sim.token_grants(), 2);
+    sim.expire_tokens();
+    ctrl.status(&id).await.unwrap();
+    assert_eq!(sim.token_grants(), 3);
+}
+
+#[tokio::test]
+async fn ids_are_checked_and_encoded() {
+    let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    for bad in ["", "a/", "/1", "a/b", "a/1/2", "a/-1", " a", "a\r\n", ".."] {
+        let err = ctrl.status(&RunId::new(bad)).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
+    }
+    assert!(sim.server().requests().is_empty());
+    let err = ctrl.status(&RunId::new("a?b#c%d")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let reqs = sim.server().requests();
+    assert_eq!(reqs.len(), 1);
+    assert!(
+        reqs[0].target.ends_with("/jobs/a%3Fb%23c%25d"),
+        "{}",
+        reqs[0].target
+    );
+}

@@ -1,0 +1,1362 @@
+//! The DataArts simulator's state: jobs and job instances per workspace,
+//! their timelines, IAM tokens and counters; and how they look on the wire.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::{InstanceSeed, JobSeed, JobType, WaitingStop};
+use crate::{SimClock, SplitMix64, Timeline};
+
+/// The workspace of requests without a `workspace` header.
+pub(crate) const DEFAULT_WORKSPACE: &str = "default";
+
+// Instance statuses (VENDOR-NOTES 3.3).
+pub(crate) const WAITING: &str = "waiting";
+pub(crate) const RUNNING: &str = "running";
+pub(crate) const SUCCESS: &str = "success";
+pub(crate) const FAIL: &str = "fail";
+pub(crate) const MANUAL_STOP: &str = "manual-stop";
+pub(crate) const RUNNING_EXCEPTION: &str = "running-exception";
+pub(crate) const PAUSE: &str = "pause";
+
+// Job statuses.
+pub(crate) const STARTING: &str = "STARTING";
+pub(crate) const NORMAL: &str = "NORMAL";
+pub(crate) const EXCEPTION: &str = "EXCEPTION";
+pub(crate) const STOPPING: &str = "STOPPING";
+pub(crate) const STOPPED: &str = "STOPPED";
+pub(crate) const SCHEDULING: &str = "SCHEDULING";
+pub(crate) const PAUSED: &str = "PAUSED";
+
+const SECOND: i64 = 1000;
+const MINUTE: i64 = 60 * SECOND;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// Real-time job names; repeated with `_2`, `_3`… when more are asked for.
+const REALTIME_NAMES: &[&str] = &[
+    "rt_clickstream",
+    "rt_orders_cdc",
+    "rt_fraud_alerts",
+    "rt_iot_telemetry",
+    "rt_inventory_sync",
+    "rt_payment_events",
+    "rt_user_sessions",
+    "rt_log_ingest",
+    "rt_ad_impressions",
+    "rt_price_updates",
+];
+
+/// `(node name prefix, node type)` of batch job nodes.
+const BATCH_NODES: &[(&str, &str)] = &[
+    ("DLI_SQL", "DLISQL"),
+    ("Hive_SQL", "HiveSQL"),
+    ("DWS_SQL", "DWSSQL"),
+    ("Shell", "Shell"),
+    ("CDM_Job", "CDMJob"),
+    ("DLI_Spark", "DLISpark"),
+    ("MRS_Spark", "MRSSpark"),
+];
+
+/// `(node name prefix, node type)` of real-time job nodes.
+const REALTIME_NODES: &[(&str, &str)] = &[
+    ("MRS_Flink_Job", "MRSFlinkJob"),
+    ("DLI_Flink_Job", "DLIFlinkJob"),
+];
+
+const USERS: &[&str] = &["test_user", "dlf_admin", "etl_dev", "ei_dlf_l00341563"];
+const PATHS: &[&str] = &["/", "/etl/", "/reports/daily/", "/streaming/", "/ods/"];
+
+/// A change waiting on a job's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobChange {
+    /// `STARTING` → `NORMAL`.
+    Started,
+    /// `STOPPING` → `STOPPED`.
+    Stopped,
+}
+
+/// A change waiting on an instance's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstanceChange {
+    /// `waiting` → `running`, then `Finish` after the instance's run time.
+    Run,
+    /// `running` → `success` (or `fail`).
+    Finish,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct JobRecord {
+    pub(crate) name: String,
+    pub(crate) workspace: String,
+    pub(crate) job_type: JobType,
+    pub(crate) status: String,
+    job_id: u64,
+    create_user: String,
+    pub(crate) create_time: i64,
+    owner: String,
+    priority: u8,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    last_update_time: i64,
+    last_update_user: String,
+    /// When the status last changed (real-time `/status`).
+    status_time: i64,
+    path: String,
+    version: u64,
+    /// `(name, type)` of each node.
+    nodes: Vec<(String, String)>,
+    /// Batch: the cron expression.
+    cron: String,
+    timeline: Timeline<JobChange>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct InstanceRecord {
+    pub(crate) id: u64,
+    pub(crate) workspace: String,
+    pub(crate) job_name: String,
+    pub(crate) status: String,
+    pub(crate) plan_time: i64,
+    start_time: i64,
+    end_time: Option<i64>,
+    submit_time: i64,
+    pub(crate) instance_type: u64,
+    version: u64,
+    job_id: u64,
+    /// Whether it ends `fail` rather than `success` when it finishes.
+    fails: bool,
+    /// How long it runs once started (when it progresses on its own).
+    run_for: Duration,
+    timeline: Timeline<InstanceChange>,
+}
+
+/// Why a DLF operation failed (the HTTP layer turns it into a body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DlfError {
+    /// `DLF.0100`.
+    JobNotFound,
+    /// `DLF.0137`.
+    InstanceNotFound,
+    /// The configurable not-running code, for a job.
+    JobNotRunning,
+    /// The configurable not-running code, for an instance.
+    InstanceNotRunning,
+    /// Starting a job that runs.
+    AlreadyRunning,
+    /// `/status` of a batch job.
+    RealtimeOnly,
+    /// `run-immediate` of a real-time job.
+    BatchOnly,
+}
+
+/// `GET /jobs` filters and paging.
+#[derive(Debug, Clone)]
+pub(crate) struct JobQuery {
+    pub(crate) job_type: JobType,
+    pub(crate) name: Option<String>,
+    pub(crate) offset: usize,
+    pub(crate) limit: usize,
+}
+
+/// `GET /jobs/instances/detail` filters and paging.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InstanceQuery {
+    pub(crate) job_name: Option<String>,
+    pub(crate) precise: bool,
+    pub(crate) status: Option<String>,
+    pub(crate) min_plan: Option<i64>,
+    pub(crate) max_plan: Option<i64>,
+    pub(crate) instance_type: Option<u64>,
+    pub(crate) offset: usize,
+    pub(crate) limit: usize,
+}
+
+/// Simulator settings the store needs.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreConfig {
+    pub(crate) workspace: String,
+    pub(crate) project_id: String,
+    pub(crate) start_delay: Duration,
+    pub(crate) stop_delay: Duration,
+    pub(crate) waiting_for: Duration,
+    pub(crate) running_for: Duration,
+    pub(crate) seeded_finish_after: Option<Duration>,
+    pub(crate) fail_percent: u8,
+    pub(crate) waiting_stop: WaitingStop,
+}
+
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub(crate) cfg: StoreConfig,
+    clock: SimClock,
+    /// When the simulator started (seeded progress counts from here).
+    started: Instant,
+    /// `(workspace, name)` → job.
+    jobs: BTreeMap<(String, String), JobRecord>,
+    instances: BTreeMap<u64, InstanceRecord>,
+    next_instance: u64,
+    /// Seeded generation of jobs and instances.
+    ids: SplitMix64,
+    /// Runtime draws (instance gaps, outcomes), so traffic never shifts the
+    /// seeded data.
+    misc: SplitMix64,
+    /// IAM tokens (a separate stream).
+    secrets: SplitMix64,
+    /// IAM token → expiry.
+    tokens: HashMap<String, Instant>,
+    pub(crate) grants: u64,
+    pub(crate) signature_failures: u64,
+    stops: HashMap<String, u64>,
+    pub(crate) stop_total: u64,
+}
+
+/// `executeTime`: minutes with one decimal (the docs' example has an 18 s
+/// run with `"executeTime":0.3`).
+fn execute_minutes(ms: i64) -> f64 {
+    ((ms.max(0) as f64) / 6_000.0).round() / 10.0
+}
+
+fn is_terminal_instance(status: &str) -> bool {
+    matches!(status, SUCCESS | FAIL | MANUAL_STOP)
+}
+
+impl Store {
+    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
+        let mut ids = SplitMix64::stream(seed, 21);
+        let next_instance = 347_650_000 + ids.below(10_000);
+        Store {
+            cfg,
+            clock,
+            started: Instant::now(),
+            jobs: BTreeMap::new(),
+            instances: BTreeMap::new(),
+            next_instance,
+            ids,
+            misc: SplitMix64::stream(seed, 22),
+            secrets: SplitMix64::stream(seed, 23),
+            tokens: HashMap::new(),
+            grants: 0,
+            signature_failures: 0,
+            stops: HashMap::new(),
+            stop_total: 0,
+        }
+    }
+
+    /// The simulated wall time now.
+    pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    fn epoch_ms(&self) -> i64 {
+        self.clock.epoch().timestamp_millis()
+    }
+
+    // ----- generation ---------------------------------------------------
+
+    /// A job with generated attributes (not inserted).
+    fn generate_job(&mut self, ws: &str, name: &str, job_type: JobType, status: &str) -> JobRecord {
+        let epoch = self.epoch_ms();
+        let create_time = epoch - self.ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
+        let span = (epoch - create_time).max(1) as u64;
+        let last_update_time = create_time + self.ids.below(span) as i64;
+        let create_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
+        let last_update_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
+        let nodes = match job_type {
+            JobType::RealTime => {
+                let (p, t) = self
+                    .ids
+                    .pick(REALTIME_NODES)
+                    .copied()
+                    .unwrap_or(REALTIME_NODES[0]);
+                vec![(format!("{p}_{}", self.ids.range(1000, 9999)), t.to_owned())]
+            }
+            JobType::Batch => {
+                let n = self.ids.range(1, 3);
+                (0..n)
+                    .map(|_| {
+                        let (p, t) = self
+                            .ids
+                            .pick(BATCH_NODES)
+                            .copied()
+                            .unwrap_or(BATCH_NODES[0]);
+                        (format!("{p}_{}", self.ids.range(1000, 9999)), t.to_owned())
+                    })
+                    .collect()
+            }
+        };
+        let cron = match self.ids.below(3) {
+            0 => format!("0 {} * * * ?", self.ids.below(60)),
+            1 => format!("0 {} {} * * ?", self.ids.below(60), self.ids.below(24)),
+            _ => "0 0/15 * * * ?".to_owned(),
+        };
+        JobRecord {
+            name: name.to_owned(),
+            workspace: ws.to_owned(),
+            job_type,
+            status: status.to_owned(),
+            job_id: self.ids.range(600_000, 699_999),
+            create_user: create_user.to_owned(),
+            create_time,
+            owner: create_user.to_owned(),
+            priority: self.ids.below(3) as u8,
+            start_time: None,
+            end_time: None,
+            last_update_time,
+            last_update_user: last_update_user.to_owned(),
+            status_time: last_update_time,
+            path: self.ids.pick(PATHS).copied().unwrap_or("/").to_owned(),
+            version: self.ids.range(1, 5),
+            nodes,
+            cron,
+            timeline: Timeline::new(),
+        }
+    }
+
+    fn insert_record(&mut self, job: JobRecord) {
+        self.jobs
+            .insert((job.workspace.clone(), job.name.clone()), job);
+    }
+
+    /// Adds `running` `NORMAL` and `stopped` `STOPPED` real-time jobs to the
+    /// configured workspace.
+    pub(crate) fn seed_realtime(&mut self, running: usize, stopped: usize) {
+        let ws = self.cfg.workspace.clone();
+        let epoch = self.epoch_ms();
+        let rotate = self.ids.below(REALTIME_NAMES.len() as u64) as usize;
+        for i in 0..running + stopped {
+            let base = REALTIME_NAMES[(i + rotate) % REALTIME_NAMES.len()];
+            let round = i / REALTIME_NAMES.len();
+            let name = if round == 0 {
+                base.to_owned()
+            } else {
+                format!("{base}_{}", round + 1)
+            };
+            let status = if i < running { NORMAL } else { STOPPED };
+            let mut job = self.generate_job(&ws, &name, JobType::RealTime, status);
+            let start = (epoch - self.ids.range(10 * MINUTE as u64, 5 * DAY as u64) as i64)
+                .max(job.create_time);
+            job.start_time = Some(start);
+            job.status_time = start;
+            if i >= running {
+                let end =
+                    (start + self.ids.range(MINUTE as u64, DAY as u64) as i64).min(epoch - SECOND);
+                job.end_time = Some(end.max(start));
+                job.status_time = end.max(start);
+            }
+            job.last_update_time = job.last_update_time.min(start);
+            self.insert_record(job);
+        }
+    }
+
+    /// Adds `n` batch jobs (`job_batch_0001`…; about 75 % `SCHEDULING`,
+    /// 13 % `PAUSED`, 12 % `STOPPED`) to the configured workspace.
+    pub(crate) fn seed_batch(&mut self, n: usize) {
+        let ws = self.cfg.workspace.clone();
+        for i in 0..n {
+            let status = match self.ids.below(100) {
+                0..=74 => SCHEDULING,
+                75..=87 => PAUSED,
+                _ => STOPPED,
+            };
+            let mut name = format!("job_batch_{:04}", i + 1);
+            let mut k = i + 1;
+            while self.jobs.contains_key(&(ws.clone(), name.clone())) {
+                k += n;
+                name = format!("job_batch_{k:04}");
+            }
+            let job = self.generate_job(&ws, &name, JobType::Batch, status);
+            self.insert_record(job);
+        }
+    }
+
+    /// Adds a job from a seed (replacing one of the same name in the same
+    /// workspace); returns its name.
+    pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
+        let ws = seed
+            .workspace
+            .clone()
+            .unwrap_or_else(|| self.cfg.workspace.clone());
+        let mut job = self.generate_job(&ws, &seed.name, seed.job_type, &seed.status);
+        if let Some(t) = seed.create_time {
+            job.create_time = t.timestamp_millis();
+            job.last_update_time = job.create_time;
+            job.status_time = job.create_time;
+        }
+        if let Some(owner) = seed.owner {
+            job.create_user.clone_from(&owner);
+            job.owner = owner;
+        }
+        if let Some(p) = seed.path {
+            job.path = p;
+        }
+        if let Some(p) = seed.priority {
+            job.priority = p;
+        }
+        if job.job_type == JobType::RealTime {
+            job.start_time = Some(job.create_time);
+            if job.status == STOPPED {
+                job.end_time = Some(job.create_time);
+            }
+        }
+        let now = Instant::now();
+        match job.status.as_str() {
+            STARTING if job.job_type == JobType::RealTime => {
+                job.timeline
+                    .push_after(now, self.cfg.start_delay, JobChange::Started);
+            }
+            STOPPING if job.job_type == JobType::RealTime => {
+                job.timeline
+                    .push_after(now, self.cfg.stop_delay, JobChange::Stopped);
+            }
+            _ => {}
+        }
+        let name = job.name.clone();
+        self.insert_record(job);
+        name
+    }
+
+    fn alloc_instance_id(&mut self, runtime: bool) -> u64 {
+        let id = self.next_instance;
+        let gap = if runtime {
+            self.misc.range(1, 37)
+        } else {
+            self.ids.range(1, 37)
+        };
+        self.next_instance = self.next_instance.saturating_add(gap);
+        while self.instances.contains_key(&self.next_instance) {
+            self.next_instance = self.next_instance.saturating_add(1);
+        }
+        id
+    }
+
+    /// Batch job keys of the configured workspace, in name order.
+    fn batch_keys(&self) -> Vec<(String, String)> {
+        self.jobs
+            .iter()
+            .filter(|((ws, _), j)| *ws == self.cfg.workspace && j.job_type == JobType::Batch)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Adds `n` instances spread over the batch jobs of the configured
+    /// workspace (one `job_batch_0001` is created if there is none): the
+    /// `running` newest are `running`, the others about 78 % `success`,
+    /// 10 % `fail`, 6 % `manual-stop`, 3 % `running-exception`, 3 % `pause`.
+    pub(crate) fn seed_instances(&mut self, n: usize, running: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut keys = self.batch_keys();
+        if keys.is_empty() {
+            let ws = self.cfg.workspace.clone();
+            let job = self.generate_job(&ws, "job_batch_0001", JobType::Batch, SCHEDULING);
+            self.insert_record(job);
+            keys = self.batch_keys();
+        }
+        let epoch = self.epoch_ms();
+        // Each job runs every 15 minutes, hour or day, at a fixed offset.
+        let schedules: Vec<(i64, i64)> = keys
+            .iter()
+            .map(|_| {
+                let interval = match self.ids.below(3) {
+                    0 => 15 * MINUTE,
+                    1 => HOUR,
+                    _ => DAY,
+                };
+                let offset = self.ids.below((interval / MINUTE) as u64) as i64 * MINUTE;
+                (interval, offset)
+            })
+            .collect();
+        let mut planned: Vec<(i64, usize)> = (0..n)
+            .map(|i| {
+                let j = i % keys.len();
+                let k = (i / keys.len()) as i64;
+                let (interval, offset) = schedules[j];
+                let mut base = epoch - epoch.rem_euclid(interval) + offset;
+                if base > epoch {
+                    base -= interval;
+                }
+                (base - k * interval, j)
+            })
+            .collect();
+        // Ids grow with plan time.
+        planned.sort();
+        let mut created: Vec<u64> = Vec::with_capacity(n);
+        for (plan, j) in planned {
+            let Some(job) = self.jobs.get(&keys[j]) else {
+                continue;
+            };
+            let (ws, name, job_id, version, submit) = (
+                job.workspace.clone(),
+                job.name.clone(),
+                job.job_id,
+                job.version,
+                job.last_update_time,
+            );
+            let id = self.alloc_instance_id(false);
+            let instance_type = match self.ids.below(100) {
+                0..=84 => 0,
+                85..=94 => 2,
+                _ => 5,
+            };
+            let start = plan + self.ids.below(30 * SECOND as u64) as i64;
+            let rec = InstanceRecord {
+                id,
+                workspace: ws,
+                job_name: name,
+                status: SUCCESS.to_owned(),
+                plan_time: plan,
+                start_time: start,
+                end_time: None,
+                submit_time: submit.min(plan),
+                instance_type,
+                version,
+                job_id,
+                fails: false,
+                run_for: self.cfg.running_for,
+                timeline: Timeline::new(),
+            };
+            created.push(id);
+            self.instances.insert(id, rec);
+        }
+        // Newest first: the first `running` are running.
+        created.sort_by(|a, b| {
+            let pa = self.instances.get(a).map_or(0, |r| r.plan_time);
+            let pb = self.instances.get(b).map_or(0, |r| r.plan_time);
+            pb.cmp(&pa).then(b.cmp(a))
+        });
+        let finish_after = self.cfg.seeded_finish_after;
+        let started = self.started;
+        for (i, id) in created.iter().enumerate() {
+            let status = if i < running {
+                RUNNING
+            } else {
+                match self.ids.below(100) {
+                    0..=77 => SUCCESS,
+                    78..=87 => FAIL,
+                    88..=93 => MANUAL_STOP,
+                    94..=96 => RUNNING_EXCEPTION,
+                    _ => PAUSE,
+                }
+            };
+            let took = self.ids.range(5 * SECOND as u64, 40 * MINUTE as u64) as i64;
+            let fails = self.ids.chance(u64::from(self.cfg.fail_percent));
+            let Some(rec) = self.instances.get_mut(id) else {
+                continue;
+            };
+            rec.status = status.to_owned();
+            rec.fails = fails;
+            if is_terminal_instance(status) {
+                let end = (rec.start_time + took).min(epoch - SECOND);
+                rec.end_time = Some(end.max(rec.start_time));
+            }
+            if status == RUNNING {
+                if let Some(d) = finish_after {
+                    rec.timeline.push_after(started, d, InstanceChange::Finish);
+                }
+            }
+        }
+        // A job is never younger than its oldest instance.
+        for key in keys {
+            let oldest = self
+                .instances
+                .values()
+                .filter(|r| r.workspace == key.0 && r.job_name == key.1)
+                .map(|r| r.plan_time)
+                .min();
+            let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
+            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key)) {
+                if job.create_time > oldest {
+                    job.create_time = oldest - back;
+                }
+            }
+        }
+    }
+
+    /// Adds an instance from a seed; `None` if its job does not exist in the
+    /// configured workspace (or the seed's).
+    pub(crate) fn insert_instance(&mut self, seed: InstanceSeed) -> Option<u64> {
+        let ws = seed
+            .workspace
+            .clone()
+            .unwrap_or_else(|| self.cfg.workspace.clone());
+        let job = self.jobs.get(&(ws.clone(), seed.job_name.clone()))?;
+        let (job_id, version, submit) = (job.job_id, job.version, job.last_update_time);
+        let now = self.now_ms();
+        let plan = seed.plan_time.map_or(now, |t| t.timestamp_millis());
+        let id = match seed.instance_id {
+            Some(id) => {
+                if id >= self.next_instance {
+                    self.next_instance = id.saturating_add(1);
+                }
+                id
+            }
+            None => self.alloc_instance_id(true),
+        };
+        let start = seed.start_time.map_or(plan, |t| t.timestamp_millis());
+        let end = match seed.end_time {
+            Some(t) => Some(t.timestamp_millis()),
+            None if is_terminal_instance(&seed.status) => Some(start),
+            None => None,
+        };
+        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        let mut rec = InstanceRecord {
+            id,
+            workspace: ws,
+            job_name: seed.job_name,
+            status: seed.status,
+            plan_time: plan,
+            start_time: start,
+            end_time: end,
+            submit_time: submit.min(plan),
+            instance_type: seed.instance_type.unwrap_or(0),
+            version,
+            job_id,
+            fails,
+            run_for: self.cfg.running_for,
+            timeline: Timeline::new(),
+        };
+        if let Some(d) = self.cfg.seeded_finish_after {
+            let now = Instant::now();
+            match rec.status.as_str() {
+                RUNNING => rec.timeline.push_after(now, d, InstanceChange::Finish),
+                WAITING => rec.timeline.push_after(now, d, InstanceChange::Run),
+                _ => {}
+            }
+        }
+        self.instances.insert(id, rec);
+        Some(id)
+    }
+
+    // ----- time ---------------------------------------------------------
+
+    /// Applies every change that is due by now, in order.
+    pub(crate) fn settle(&mut self) {
+        let now = Instant::now();
+        let due_jobs: Vec<(String, String)> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.timeline.next_due().is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due_jobs {
+            let changes = self
+                .jobs
+                .get_mut(&key)
+                .map(|j| j.timeline.take_due(now))
+                .unwrap_or_default();
+            for (at, change) in changes {
+                self.apply_job(&key, at, change);
+            }
+        }
+        let due_instances: Vec<u64> = self
+            .instances
+            .values()
+            .filter(|r| r.timeline.next_due().is_some_and(|d| d <= now))
+            .map(|r| r.id)
+            .collect();
+        for id in due_instances {
+            // Starting schedules the finish, which may be due already.
+            while let Some(changes) = self
+                .instances
+                .get_mut(&id)
+                .map(|r| r.timeline.take_due(now))
+                .filter(|c| !c.is_empty())
+            {
+                for (at, change) in changes {
+                    self.apply_instance(id, at, change);
+                }
+            }
+        }
+    }
+
+    fn apply_job(&mut self, key: &(String, String), at: Instant, change: JobChange) {
+        let wall = self.clock.at(at).timestamp_millis();
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        match change {
+            JobChange::Started if job.status == STARTING => {
+                job.status = NORMAL.to_owned();
+                job.status_time = wall;
+            }
+            JobChange::Stopped if job.status == STOPPING => {
+                job.status = STOPPED.to_owned();
+                job.end_time = Some(wall);
+                job.status_time = wall;
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_instance(&mut self, id: u64, at: Instant, change: InstanceChange) {
+        let wall = self.clock.at(at).timestamp_millis();
+        let Some(rec) = self.instances.get_mut(&id) else {
+            return;
+        };
+        match change {
+            InstanceChange::Run if rec.status == WAITING => {
+                rec.status = RUNNING.to_owned();
+                rec.start_time = wall;
+                let run_for = rec.run_for;
+                rec.timeline.push_after(at, run_for, InstanceChange::Finish);
+            }
+            InstanceChange::Finish if rec.status == RUNNING => {
+                rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
+                rec.end_time = Some(wall.max(rec.start_time));
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies the next pending change of job `name` (configured workspace)
+    /// or instance `job/id` now.
+    pub(crate) fn advance(&mut self, run_id: &str) -> bool {
+        self.settle();
+        let now = Instant::now();
+        if let Some((job, id)) = run_id.rsplit_once('/') {
+            let Some(id) = parse_id(id).filter(|id| {
+                self.instances
+                    .get(id)
+                    .is_some_and(|r| r.job_name == job && r.workspace == self.cfg.workspace)
+            }) else {
+                return false;
+            };
+            let next = self
+                .instances
+                .get_mut(&id)
+                .and_then(|r| r.timeline.pop_next());
+            return match next {
+                Some((_, change)) => {
+                    self.apply_instance(id, now, change);
+                    true
+                }
+                None => false,
+            };
+        }
+        let key = (self.cfg.workspace.clone(), run_id.to_owned());
+        let next = self.jobs.get_mut(&key).and_then(|j| j.timeline.pop_next());
+        match next {
+            Some((_, change)) => {
+                self.apply_job(&key, now, change);
+                true
+            }
+            None => false,
+        }
+    }
+
+    // ----- queries ------------------------------------------------------
+
+    fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> {
+        self.jobs.get(&(ws.to_owned(), name.to_owned()))
+    }
+
+    /// Jobs of `ws` of `job_type`, newest `createTime` first, then by name.
+    pub(crate) fn jobs_of(&self, ws: &str, job_type: Option<JobType>) -> Vec<&JobRecord> {
+        let mut v: Vec<&JobRecord> = self
+            .jobs
+            .values()
+            .filter(|j| j.workspace == ws && job_type.is_none_or(|t| j.job_type == t))
+            .collect();
+        v.sort_by(|a, b| b.create_time.cmp(&a.create_time).then(a.name.cmp(&b.name)));
+        v
+    }
+
+    /// Instances of jobs of `ws`, newest `planTime` first, then by id
+    /// descending.
+    pub(crate) fn instances_of(&self, ws: &str) -> Vec<&InstanceRecord> {
+        let mut v: Vec<&InstanceRecord> = self
+            .instances
+            .values()
+            .filter(|r| r.workspace == ws && self.job(ws, &r.job_name).is_some())
+            .collect();
+        v.sort_by(|a, b| b.plan_time.cmp(&a.plan_time).then(b.id.cmp(&a.id)));
+        v
+    }
+
+    /// `GET /jobs`.
+    pub(crate) fn list_jobs(&mut self, ws: &str, q: &JobQuery) -> Value {
+        self.settle();
+        let matching: Vec<&JobRecord> = self
+            .jobs_of(ws, Some(q.job_type))
+            .into_iter()
+            .filter(|j| q.name.as_ref().is_none_or(|n| j.name.contains(n.as_str())))
+            .collect();
+        let jobs: Vec<Value> = matching
+            .iter()
+            .skip(q.offset)
+            .take(q.limit)
+            .map(|j| Value::Object(self.render_job(j)))
+            .collect();
+        json!({"total": matching.len(), "jobs": jobs})
+    }
+
+    /// `GET /jobs/{name}`.
+    pub(crate) fn job_detail(&mut self, ws: &str, name: &str) -> Result<Value, DlfError> {
+        self.settle();
+        let job = self.job(ws, name).ok_or(DlfError::JobNotFound)?;
+        Ok(self.render_job_detail(job))
+    }
+
+    /// `GET /jobs/{name}/status`.
+    pub(crate) fn job_status(&mut self, ws: &str, name: &str) -> Result<Value, DlfError> {
+        self.settle();
+        let job = self.job(ws, name).ok_or(DlfError::JobNotFound)?;
+        if job.job_type != JobType::RealTime {
+            return Err(DlfError::RealtimeOnly);
+        }
+        let node_status = match job.status.as_str() {
+            NORMAL => RUNNING.to_owned(),
+            other => other.to_ascii_lowercase(),
+        };
+        let nodes: Vec<Value> = job
+            .nodes
+            .iter()
+            .map(|(n, t)| {
+                json!({
+                    "name": n,
+                    "status": node_status,
+                    "type": t,
+                    "LastInstanceStatus": WAITING,
+                    "jobInstanceId": 0,
+                    "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.cfg.project_id, job.name),
+                })
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert("name".into(), job.name.clone().into());
+        m.insert("status".into(), job.status.clone().into());
+        m.insert("nodes".into(), Value::Array(nodes));
+        m.insert(
+            "startTime".into(),
+            job.start_time.unwrap_or(job.create_time).into(),
+        );
+        if let Some(e) = job.end_time {
+            m.insert("endTime".into(), e.into());
+        }
+        m.insert("lastUpdateTime".into(), job.status_time.into());
+        Ok(Value::Object(m))
+    }
+
+    fn count_stop(&mut self, key: String) {
+        *self.stops.entry(key).or_default() += 1;
+        self.stop_total += 1;
+    }
+
+    pub(crate) fn stop_requests(&self, key: &str) -> u64 {
+        self.stops.get(key).copied().unwrap_or(0)
+    }
+
+    /// `POST /jobs/{name}/stop`.
+    pub(crate) fn stop_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
+        self.settle();
+        self.count_stop(name.to_owned());
+        let now = Instant::now();
+        let wall = self.clock.at(now).timestamp_millis();
+        let delay = self.cfg.stop_delay;
+        let job = self
+            .jobs
+            .get_mut(&(ws.to_owned(), name.to_owned()))
+            .ok_or(DlfError::JobNotFound)?;
+        match (job.job_type, job.status.as_str()) {
+            (_, STOPPED | STOPPING) => return Err(DlfError::JobNotRunning),
+            (JobType::Batch, _) => {
+                job.status = STOPPED.to_owned();
+                job.status_time = wall;
+                job.timeline.clear();
+            }
+            (JobType::RealTime, _) => {
+                job.status = STOPPING.to_owned();
+                job.status_time = wall;
+                job.timeline.clear();
+                job.timeline.push_after(now, delay, JobChange::Stopped);
+            }
+        }
+        Ok(())
+    }
+
+    /// `POST /jobs/{name}/start`.
+    pub(crate) fn start_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
+        self.settle();
+        let now = Instant::now();
+        let wall = self.clock.at(now).timestamp_millis();
+        let delay = self.cfg.start_delay;
+        let job = self
+            .jobs
+            .get_mut(&(ws.to_owned(), name.to_owned()))
+            .ok_or(DlfError::JobNotFound)?;
+        match (job.job_type, job.status.as_str()) {
+            (JobType::Batch, STOPPED | PAUSED) => {
+                job.status = SCHEDULING.to_owned();
+                job.status_time = wall;
+            }
+            (JobType::RealTime, STOPPED | EXCEPTION) => {
+                job.status = STARTING.to_owned();
+                job.status_time = wall;
+                job.start_time = Some(wall);
+                job.end_time = None;
+                job.timeline.clear();
+                job.timeline.push_after(now, delay, JobChange::Started);
+            }
+            _ => return Err(DlfError::AlreadyRunning),
+        }
+        Ok(())
+    }
+
+    /// `POST /jobs/{name}/run-immediate`: a manual instance, `waiting`, that
+    /// progresses on its own.
+    pub(crate) fn run_immediate(&mut self, ws: &str, name: &str) -> Result<u64, DlfError> {
+        self.settle();
+        let job = self.job(ws, name).ok_or(DlfError::JobNotFound)?;
+        if job.job_type != JobType::Batch {
+            return Err(DlfError::BatchOnly);
+        }
+        let (job_id, version, submit) = (job.job_id, job.version, job.last_update_time);
+        let now = Instant::now();
+        let wall = self.clock.at(now).timestamp_millis();
+        let id = self.alloc_instance_id(true);
+        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        let mut rec = InstanceRecord {
+            id,
+            workspace: ws.to_owned(),
+            job_name: name.to_owned(),
+            status: WAITING.to_owned(),
+            plan_time: wall,
+            start_time: wall,
+            end_time: None,
+            submit_time: submit.min(wall),
+            instance_type: 2,
+            version,
+            job_id,
+            fails,
+            run_for: self.cfg.running_for,
+            timeline: Timeline::new(),
+        };
+        rec.timeline
+            .push_after(now, self.cfg.waiting_for, InstanceChange::Run);
+        self.instances.insert(id, rec);
+        Ok(id)
+    }
+
+    /// `GET /jobs/instances/detail`.
+    pub(crate) fn list_instances(&mut self, ws: &str, q: &InstanceQuery) -> Value {
+        self.settle();
+        let matching: Vec<&InstanceRecord> = self
+            .instances_of(ws)
+            .into_iter()
+            .filter(|r| match &q.job_name {
+                None => true,
+                Some(n) if q.precise => r.job_name == *n,
+                Some(n) => r.job_name.contains(n.as_str()),
+            })
+            .filter(|r| q.status.as_ref().is_none_or(|s| r.status == *s))
+            .filter(|r| q.min_plan.is_none_or(|t| r.plan_time >= t))
+            .filter(|r| q.max_plan.is_none_or(|t| r.plan_time <= t))
+            .filter(|r| q.instance_type.is_none_or(|t| r.instance_type == t))
+            .collect();
+        let items: Vec<Value> = matching
+            .iter()
+            .skip(q.offset)
+            .take(q.limit)
+            .map(|r| render_instance(r))
+            .collect();
+        json!({"total": matching.len(), "instances": items})
+    }
+
+    /// The instance `raw_id` of job `name` in `ws`.
+    fn find_instance(&self, ws: &str, name: &str, raw_id: &str) -> Result<u64, DlfError> {
+        self.job(ws, name).ok_or(DlfError::JobNotFound)?;
+        parse_id(raw_id)
+            .filter(|id| {
+                self.instances
+                    .get(id)
+                    .is_some_and(|r| r.workspace == ws && r.job_name == name)
+            })
+            .ok_or(DlfError::InstanceNotFound)
+    }
+
+    /// `GET /jobs/{name}/instances/{id}`.
+    pub(crate) fn instance_detail(
+        &mut self,
+        ws: &str,
+        name: &str,
+        raw_id: &str,
+    ) -> Result<Value, DlfError> {
+        self.settle();
+        let id = self.find_instance(ws, name, raw_id)?;
+        let rec = self.instances.get(&id).ok_or(DlfError::InstanceNotFound)?;
+        Ok(self.render_instance_detail(rec))
+    }
+
+    /// `POST /jobs/{name}/instances/{id}/stop`.
+    pub(crate) fn stop_instance(
+        &mut self,
+        ws: &str,
+        name: &str,
+        raw_id: &str,
+    ) -> Result<(), DlfError> {
+        self.settle();
+        self.count_stop(format!("{name}/{raw_id}"));
+        let id = self.find_instance(ws, name, raw_id)?;
+        let wall = self.now_ms();
+        let waiting_stop = self.cfg.waiting_stop;
+        let rec = self
+            .instances
+            .get_mut(&id)
+            .ok_or(DlfError::InstanceNotFound)?;
+        let stoppable = match rec.status.as_str() {
+            RUNNING => true,
+            WAITING => waiting_stop == WaitingStop::Cancel,
+            _ => false,
+        };
+        if !stoppable {
+            return Err(DlfError::InstanceNotRunning);
+        }
+        rec.status = MANUAL_STOP.to_owned();
+        rec.end_time = Some(wall.max(rec.start_time));
+        rec.timeline.clear();
+        Ok(())
+    }
+
+    // ----- test hooks ---------------------------------------------------
+
+    /// Sets the raw status of job `name` in the configured workspace and
+    /// drops its pending changes.
+    pub(crate) fn set_job_status(&mut self, name: &str, raw: &str) -> bool {
+        self.settle();
+        let wall = self.now_ms();
+        let Some(job) = self
+            .jobs
+            .get_mut(&(self.cfg.workspace.clone(), name.to_owned()))
+        else {
+            return false;
+        };
+        job.status = raw.to_owned();
+        job.status_time = wall;
+        job.timeline.clear();
+        if job.job_type == JobType::RealTime {
+            if raw == STOPPED {
+                job.end_time.get_or_insert(wall);
+            } else {
+                job.end_time = None;
+            }
+        }
+        true
+    }
+
+    /// Sets the raw status of instance `id` of job `name` (configured
+    /// workspace) and drops its pending changes; `success`, `fail` and
+    /// `manual-stop` set `endTime` if unset, other statuses remove it.
+    pub(crate) fn set_instance_status(&mut self, name: &str, id: u64, raw: &str) -> bool {
+        self.settle();
+        let wall = self.now_ms();
+        let ws = self.cfg.workspace.clone();
+        let Some(rec) = self
+            .instances
+            .get_mut(&id)
+            .filter(|r| r.job_name == name && r.workspace == ws)
+        else {
+            return false;
+        };
+        rec.status = raw.to_owned();
+        rec.timeline.clear();
+        if is_terminal_instance(raw) {
+            rec.end_time.get_or_insert(wall.max(rec.start_time));
+        } else {
+            rec.end_time = None;
+        }
+        true
+    }
+
+    /// Job `name` of the configured workspace as `GET /jobs/{name}` shows
+    /// it.
+    pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> {
+        let ws = self.cfg.workspace.clone();
+        self.job_detail(&ws, name).ok()
+    }
+
+    /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}`
+    /// shows it.
+    pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> {
+        let ws = self.cfg.workspace.clone();
+        self.instance_detail(&ws, name, &id.to_string()).ok()
+    }
+
+    // ----- rendering ----------------------------------------------------
+
+    /// The newest instance of a job.
+    fn last_instance(&self, job: &JobRecord) -> Option<&InstanceRecord> {
+        self.instances
+            .values()
+            .filter(|r| r.workspace == job.workspace && r.job_name == job.name)
+            .max_by(|a, b| a.plan_time.cmp(&b.plan_time).then(a.id.cmp(&b.id)))
+    }
+
+    /// A job list item (VENDOR-NOTES 3.3 `Job`).
+    fn render_job(&self, j: &JobRecord) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("name".into(), j.name.clone().into());
+        m.insert("jobType".into(), j.job_type.as_str().into());
+        m.insert("status".into(), j.status.clone().into());
+        m.insert("createUser".into(), j.create_user.clone().into());
+        m.insert("createTime".into(), j.create_time.into());
+        m.insert("owner".into(), j.owner.clone().into());
+        m.insert("priority".into(), j.priority.into());
+        m.insert("lastUpdateTime".into(), j.last_update_time.into());
+        m.insert("lastUpdateUser".into(), j.last_update_user.clone().into());
+        m.insert("path".into(), j.path.clone().into());
+        m.insert("singleNodeJobFlag".into(), (j.nodes.len() == 1).into());
+        if let Some(t) = j.start_time {
+            m.insert("startTime".into(), t.into());
+        }
+        if let Some(t) = j.end_time {
+            m.insert("endTime".into(), t.into());
+        }
+        if j.job_type == JobType::Batch {
+            if let Some(last) = self.last_instance(j) {
+                m.insert("lastInstanceStatus".into(), last.status.clone().into());
+                if let Some(e) = last.end_time {
+                    m.insert("lastInstanceEndTime".into(), e.into());
+                }
+            }
+        }
+        m
+    }
+
+    /// `GET /jobs/{name}`: the list item plus the definition.
+    fn render_job_detail(&self, j: &JobRecord) -> Value {
+        let mut m = self.render_job(j);
+        let nodes: Vec<Value> = j
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (n, t))| {
+                let pre: Vec<&str> = match i.checked_sub(1).and_then(|p| j.nodes.get(p)) {
+                    Some((p, _)) => vec![p.as_str()],
+                    None => vec![],
+                };
+                json!({
+                    "name": n,
+                    "type": t,
+                    "location": {"x": 100 + 160 * i, "y": 120},
+                    "preNodeName": pre,
+                    "conditions": [],
+                    "properties": [],
+                    "pollingInterval": 20,
+                    "maxExecutionTime": 360,
+                    "retryTimes": 0,
+                    "retryInterval": 120,
+                    "failPolicy": "FAIL_CHILD",
+                })
+            })
+            .collect();
+        let schedule = match j.job_type {
+            JobType::Batch => json!({
+                "type": "CRON",
+                "cron": {
+                    "startTime": chrono::DateTime::from_timestamp_millis(j.create_time)
+                        .and_then(|t| t.checked_add_signed(chrono::Duration::hours(8)))
+                        .map(|t| t.format("%Y-%m-%dT%H:%M:%S+08").to_string())
+                        .unwrap_or_default(),
+                    "expression": j.cron,
+                    "expressionTimeZone": "GMT+08:00",
+                    "dependPrePeriod": false,
+                },
+            }),
+            JobType::RealTime => json!({"type": "EXECUTE_ONCE"}),
+        };
+        m.insert("id".into(), j.job_id.into());
+        m.insert("processType".into(), j.job_type.as_str().into());
+        m.insert("directory".into(), j.path.clone().into());
+        m.insert("version".into(), j.version.into());
+        m.insert("nodes".into(), Value::Array(nodes));
+        m.insert("schedule".into(), schedule);
+        m.insert("params".into(), json!([]));
+        m.insert(
+            "basicConfig".into(),
+            json!({
+                "owner": j.owner,
+                "priority": j.priority,
+                "executeUser": "",
+                "instanceTimeout": 0,
+                "customFields": {},
+            }),
+        );
+        Value::Object(m)
+    }
+
+    /// `InstanceDetail` with one entry per job node.
+    fn render_instance_detail(&self, r: &InstanceRecord) -> Value {
+        let nodes: Vec<(String, String)> = self
+            .job(&r.workspace, &r.job_name)
+            .map(|j| j.nodes.clone())
+            .unwrap_or_default();
+        let last = nodes.len().saturating_sub(1);
+        let started = r.status != WAITING;
+        let items: Vec<Value> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (name, kind))| {
+                let status = match r.status.as_str() {
+                    WAITING => WAITING,
+                    SUCCESS => SUCCESS,
+                    _ if i < last => SUCCESS,
+                    other => other,
+                };
+                let mut n = Map::new();
+                n.insert("nodeName".into(), name.clone().into());
+                n.insert("status".into(), status.into());
+                n.insert("planTime".into(), r.plan_time.into());
+                n.insert("startTime".into(), r.start_time.into());
+                n.insert("type".into(), kind.clone().into());
+                n.insert("retryTimes".into(), 0.into());
+                n.insert("instanceId".into(), r.id.into());
+                let end = if status == SUCCESS && i < last {
+                    r.end_time.or(Some(r.start_time))
+                } else {
+                    r.end_time
+                };
+                if let Some(e) = end.filter(|_| status != WAITING && status != RUNNING) {
+                    n.insert("endTime".into(), e.into());
+                }
+                if status == SUCCESS {
+                    let rows = r.id % 100_000 + 1000 * (i as u64 + 1);
+                    n.insert("inputRowCount".into(), rows.into());
+                    n.insert("speed".into(), (rows as f64 / 60.0).round().into());
+                }
+                if started {
+                    n.insert(
+                        "logPath".into(),
+                        format!(
+                            "obs://dlf-log-{}/{}/{name}/{}.log",
+                            self.cfg.project_id, r.job_name, r.id
+                        )
+                        .into(),
+                    );
+                }
+                Value::Object(n)
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert("jobName".into(), r.job_name.clone().into());
+        m.insert("instanceId".into(), r.id.into());
+        m.insert("status".into(), r.status.clone().into());
+        m.insert("planTime".into(), r.plan_time.into());
+        m.insert("startTime".into(), r.start_time.into());
+        if let Some(e) = r.end_time {
+            m.insert("endTime".into(), e.into());
+        }
+        if let Some(t) = execute_time(r) {
+            m.insert("executeTime".into(), t.into());
+        }
+        m.insert("total".into(), items.len().into());
+        m.insert("forceSuccess".into(), false.into());
+        m.insert("ignoreSuccess".into(), false.into());
+        m.insert("nodes".into(), Value::Array(items));
+        Value::Object(m)
+    }
+
+    // ----- IAM tokens ---------------------------------------------------
+
+    /// A new opaque IAM token (`MII…`, 1 KiB of base64url), valid for `ttl`.
+    pub(crate) fn grant(&mut self, ttl: Duration) -> String {
+        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut token = String::from("MII");
+        for _ in 0..1021 {
+            token.push(char::from(B64[self.secrets.below(64) as usize]));
+        }
+        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
+        self.tokens.insert(token.clone(), expires);
+        self.grants += 1;
+        token
+    }
+
+    /// `Some(true)` for a live IAM token, `Some(false)` for an expired one,
+    /// `None` for an unknown one.
+    pub(crate) fn token_live(&self, token: &str) -> Option<bool> {
+        self.tokens.get(token).map(|exp| Instant::now() < *exp)
+    }
+
+    pub(crate) fn expire_tokens(&mut self) {
+        let now = Instant::now();
+        for exp in self.tokens.values_mut() {
+            *exp = now;
+        }
+    }
+}
+
+/// `executeTime` of an ended instance: its run time in minutes (absent
+/// while it has no `endTime`, so what a listing shows never depends on when
+/// it is read).
+fn execute_time(r: &InstanceRecord) -> Option<f64> {
+    r.end_time.map(|e| execute_minutes(e - r.start_time))
+}
+
+/// An instance list item (VENDOR-NOTES 3.3 `Instance`).
+fn render_instance(r: &InstanceRecord) -> Value {
+    let mut m = Map::new();
+    m.insert("jobName".into(), r.job_name.clone().into());
+    m.insert("jobInstanceName".into(), r.job_name.clone().into());
+    m.insert("status".into(), r.status.clone().into());
+    m.insert("planTime".into(), r.plan_time.into());
+    m.insert("startTime".into(), r.start_time.into());
+    if let Some(e) = r.end_time {
+        m.insert("endTime".into(), e.into());
+    }
+    if let Some(t) = execute_time(r) {
+        m.insert("executeTime".into(), t.into());
+    }
+    m.insert("instanceId".into(), r.id.into());
+    m.insert("jobId".into(), r.job_id.into());
+    m.insert("submitTime".into(), r.submit_time.into());
+    m.insert("instanceType".into(), r.instance_type.into());
+    m.insert("forceSuccess".into(), false.into());
+    m.insert("ignoreSuccess".into(), false.into());
+    m.insert("version".into(), r.version.into());
+    Value::Object(m)
+}
+
+/// An instance id: decimal digits only.
+pub(crate) fn parse_id(raw: &str) -> Option<u64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execute_time_is_in_minutes_with_one_decimal() {
+        assert_eq!(execute_minutes(18_000), 0.3);
+        assert_eq!(execute_minutes(0), 0.0);
+        assert_eq!(execute_minutes(-5), 0.0);
+        assert_eq!(execute_minutes(90_000), 1.5);
+        assert_eq!(execute_minutes(61_000), 1.0);
+    }
+
+    #[test]
+    fn ids_are_digits_only() {
+        assert_eq!(parse_id("34765"), Some(34_765));
+        for bad in [
+            "",
+            "abc",
+            "1e3",
+            "-1",
+            "+1",
+            " 1",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
+    }
+}

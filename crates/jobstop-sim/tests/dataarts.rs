@@ -1,0 +1,1526 @@
+#![allow(clippy::unwrap_used)]
+//! The DataArts (DLF) simulator over real HTTP: AK/SK signatures, IAM
+//! tokens, workspaces, listings and paging, not-found codes, job and
+//! instance stops, run-immediate, throttling and determinism.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, WaitingStop, signing};
+use jobstop_sim::{Fault, FaultRule, MASK, RateLimit, Route};
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{Value, json};
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// `/v1/{project}{rest}`.
+fn p(sim: &DataArtsSim, rest: &str) -> String {
+    format!("/v1/{}{rest}", sim.project_id())
+}
+
+/// A request with the static token.
+fn tok(sim: &DataArtsSim, http: &Client, method: Method, path: &str) -> RequestBuilder {
+    http.request(method, format!("{}{path}", sim.base_url()))
+        .header("X-Auth-Token", sim.token())
+}
+
+/// A request signed with `ak`/`sk` at `date`, signing `signed` among
+/// `host`, `x-sdk-date` and (with a body) `content-type`.
+#[allow(clippy::too_many_arguments)]
+fn signed_as(
+    sim: &DataArtsSim,
+    http: &Client,
+    (ak, sk): (&str, &str),
+    method: Method,
+    path: &str,
+    body: &[u8],
+    date: &str,
+    signed: &[&str],
+) -> RequestBuilder {
+    let host = sim.base_url().trim_start_matches("http://").to_owned();
+    let mut headers = vec![("host", host.as_str()), ("x-sdk-date", date)];
+    if !body.is_empty() {
+        headers.push(("content-type", "application/json"));
+    }
+    let to_sign: Vec<(&str, &str)> = headers
+        .iter()
+        .copied()
+        .filter(|(k, _)| signed.contains(k))
+        .collect();
+    let auth = signing::sign(ak, sk, method.as_str(), path, &to_sign, body);
+    let mut rb = http
+        .request(method, format!("{}{path}", sim.base_url()))
+        .header("X-Sdk-Date", date)
+        .header("Authorization", auth);
+    if !body.is_empty() {
+        rb = rb
+            .header("Content-Type", "application/json")
+            .body(body.to_vec());
+    }
+    rb
+}
+
+fn now_date() -> String {
+    signing::sdk_date(Utc::now())
+}
+
+/// Signed with the simulator's AK/SK, now, signing everything.
+fn signed(
+    sim: &DataArtsSim,
+    http: &Client,
+    method: Method,
+    path: &str,
+    body: &[u8],
+) -> RequestBuilder {
+    signed_as(
+        sim,
+        http,
+        (sim.ak(), sim.sk()),
+        method,
+        path,
+        body,
+        &now_date(),
+        &["content-type", "host", "x-sdk-date"],
+    )
+}
+
+/// Status, JSON body (`Null` if none) and headers.
+async fn send_full(rb: RequestBuilder) -> (u16, Value, HeaderMap) {
+    let resp = rb.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        headers,
+    )
+}
+
+async fn send(rb: RequestBuilder) -> (u16, Value) {
+    let (s, b, _) = send_full(rb).await;
+    (s, b)
+}
+
+async fn get(sim: &DataArtsSim, http: &Client, rest: &str) -> (u16, Value) {
+    send(tok(sim, http, Method::GET, &p(sim, rest))).await
+}
+
+async fn post(sim: &DataArtsSim, http: &Client, rest: &str) -> (u16, Value) {
+    send(tok(sim, http, Method::POST, &p(sim, rest))).await
+}
+
+fn is_hex32(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An API-gateway error: status, code, and a 32-hex `request_id`.
+fn assert_apigw(status: u16, body: &Value, expected: u16, code: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["error_code"], code, "{body}");
+    assert!(
+        body["error_msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        is_hex32(body["request_id"].as_str().unwrap_or_default()),
+        "{body}"
+    );
+}
+
+/// A DLF error: HTTP 400 with exactly `{"error_code","error_msg"}`.
+fn assert_dlf(status: u16, body: &Value, code: &str, msg: &str) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body, &json!({"error_code": code, "error_msg": msg}));
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn split_run(run: &str) -> (String, u64) {
+    let (job, id) = run.rsplit_once('/').unwrap();
+    (job.to_owned(), id.parse().unwrap())
+}
+
+fn ms(t: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc)
+}
+
+// ----- auth ------------------------------------------------------------------
+
+#[tokio::test]
+async fn aksk_signatures_are_verified() {
+    let sim = DataArtsSim::builder()
+        .batch_jobs(3)
+        .realtime_jobs(1, 0)
+        .insert_job(JobSeed::batch("job with space", "SCHEDULING"))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let (s, b) = send(signed(
+        &sim,
+        &http,
+        Method::GET,
+        &p(&sim, "/jobs?jobType=REAL_TIME&limit=5"),
+        b"",
+    ))
+    .await;
+    assert_eq!((s, b["total"].as_u64()), (200, Some(1)), "{b}");
+    // A JSON body (content-type signed), an encoded name, a `+` in the query.
+    let body = br#"{"jobParams":[{"name":"bizdate","value":"20240619"}]}"#;
+    let (s, b) = send(signed(
+        &sim,
+        &http,
+        Method::POST,
+        &p(&sim, "/jobs/job%20with%20space/run-immediate"),
+        body,
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["instanceId"].is_u64());
+    let (s, b) = send(signed(
+        &sim,
+        &http,
+        Method::GET,
+        &p(
+            &sim,
+            "/jobs/instances/detail?jobName=job+with&limit=3&status=waiting",
+        ),
+        b"",
+    ))
+    .await;
+    assert_eq!((s, b["total"].as_u64()), (200, Some(1)), "{b}");
+    // Only x-sdk-date signed, the body left unsigned (with the lower-level
+    // functions: X-Sdk-Content-Sha256 is sent but not signed).
+    let date = now_date();
+    let path = p(&sim, "/jobs/job_batch_0001/stop");
+    let headers = [
+        ("X-Sdk-Date", date.as_str()),
+        (signing::HEADER_CONTENT_SHA256, signing::UNSIGNED_PAYLOAD),
+    ];
+    let canonical = signing::canonical_request("POST", &path, "", &headers, &["x-sdk-date"], b"");
+    assert!(canonical.ends_with("\nUNSIGNED-PAYLOAD"));
+    let sig = signing::signature(sim.sk(), &signing::string_to_sign(&date, &canonical));
+    let (s, _) = send(
+        http.post(format!("{}{path}", sim.base_url()))
+            .header("X-Sdk-Date", &date)
+            .header(signing::HEADER_CONTENT_SHA256, signing::UNSIGNED_PAYLOAD)
+            .header(
+                "Authorization",
+                signing::authorization(sim.ak(), &["x-sdk-date"], &sig),
+            )
+            .body("whatever the body"),
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert_eq!(sim.signature_failures(), 0);
+
+    // Failures: all 401 APIGW.0301.
+    let path = p(&sim, "/jobs");
+    let all = ["content-type", "host", "x-sdk-date"];
+    let stale = signing::sdk_date(Utc::now() - chrono::Duration::minutes(20));
+    let future = signing::sdk_date(Utc::now() + chrono::Duration::minutes(20));
+    let tampered = {
+        let rb = signed(&sim, &http, Method::GET, &path, b"");
+        let req = rb.build().unwrap();
+        let auth = req.headers()["authorization"].to_str().unwrap().to_owned();
+        let flipped = if auth.ends_with('0') { "1" } else { "0" };
+        let auth = format!("{}{flipped}", &auth[..auth.len() - 1]);
+        http.get(format!("{}{path}", sim.base_url()))
+            .header("X-Sdk-Date", req.headers()["x-sdk-date"].clone())
+            .header("Authorization", auth)
+    };
+    let cases: Vec<(&str, RequestBuilder)> = vec![
+        ("tampered", tampered),
+        (
+            "stale",
+            signed_as(
+                &sim,
+                &http,
+                (sim.ak(), sim.sk()),
+                Method::GET,
+                &path,
+                b"",
+                &stale,
+                &all,
+            ),
+        ),
+        (
+            "future",
+            signed_as(
+                &sim,
+                &http,
+                (sim.ak(), sim.sk()),
+                Method::GET,
+                &path,
+                b"",
+                &future,
+                &all,
+            ),
+        ),
+        (
+            "unsigned date",
+            signed_as(
+                &sim,
+                &http,
+                (sim.ak(), sim.sk()),
+                Method::GET,
+                &path,
+                b"",
+                &date,
+                &["host"],
+            ),
+        ),
+        (
+            "unknown ak",
+            signed_as(
+                &sim,
+                &http,
+                ("NOSUCHAK", sim.sk()),
+                Method::GET,
+                &path,
+                b"",
+                &date,
+                &all,
+            ),
+        ),
+        (
+            "wrong sk",
+            signed_as(
+                &sim,
+                &http,
+                (sim.ak(), "wrong"),
+                Method::GET,
+                &path,
+                b"",
+                &date,
+                &all,
+            ),
+        ),
+        (
+            "other query",
+            signed(&sim, &http, Method::GET, &path, b"").query(&[("limit", "3")]),
+        ),
+        (
+            "body changed",
+            signed(
+                &sim,
+                &http,
+                Method::POST,
+                &p(&sim, "/jobs/job_batch_0001/start"),
+                b"{}",
+            )
+            .body("{ }"),
+        ),
+        (
+            "bad date format",
+            signed_as(
+                &sim,
+                &http,
+                (sim.ak(), sim.sk()),
+                Method::GET,
+                &path,
+                b"",
+                "2024-06-19T04:00:00Z",
+                &all,
+            ),
+        ),
+        (
+            "other scheme",
+            http.get(format!("{}{path}", sim.base_url()))
+                .header("Authorization", "Bearer abc"),
+        ),
+    ];
+    let n = cases.len() as u64;
+    for (what, rb) in cases {
+        let (s, b) = send(rb).await;
+        assert_apigw(s, &b, 401, "APIGW.0301");
+        assert!(
+            b["error_msg"]
+                .as_str()
+                .unwrap()
+                .starts_with("Incorrect IAM authentication information: "),
+            "{what}: {b}"
+        );
+    }
+    assert_eq!(sim.signature_failures(), n);
+    // No credentials at all: 401 too (not a signature failure).
+    let (s, b, h) = send_full(http.get(format!("{}{path}", sim.base_url()))).await;
+    assert_apigw(s, &b, 401, "APIGW.0301");
+    assert_eq!(h["content-type"], "application/json;charset=UTF-8");
+    assert_eq!(h["x-request-id"], b["request_id"].as_str().unwrap());
+    assert_eq!(sim.signature_failures(), n);
+    // The log never shows the signature.
+    for r in sim.server().requests() {
+        if let Some(a) = r.header("authorization") {
+            assert_eq!(a, MASK);
+        }
+    }
+}
+
+#[tokio::test]
+async fn iam_grants_tokens_that_expire() {
+    let sim = DataArtsSim::builder()
+        .iam_user("alice", "s3cret-pw", "acme_account")
+        .token_ttl(Duration::from_millis(1200))
+        .batch_jobs(2)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    assert_ne!(sim.iam_url(), sim.base_url());
+    let grant = |user: &str, pw: &str, domain: &str, project: Value| {
+        http.post(format!("{}/v3/auth/tokens", sim.iam_url()))
+            .json(&json!({
+                "auth": {
+                    "identity": {"methods": ["password"], "password": {"user": {
+                        "name": user, "password": pw, "domain": {"name": domain}}}},
+                    "scope": {"project": project},
+                }
+            }))
+    };
+    let project = json!({"id": sim.project_id()});
+    let (s, b, h) = send_full(grant("alice", "s3cret-pw", "acme_account", project.clone())).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(h["content-type"], "application/json;charset=UTF-8");
+    let token = h["x-subject-token"].to_str().unwrap().to_owned();
+    assert!(token.len() > 500, "opaque and long");
+    let t = &b["token"];
+    let expires = t["expires_at"].as_str().unwrap();
+    let issued = t["issued_at"].as_str().unwrap();
+    // 2019-02-13T06:52:13.855000Z: six fractional digits and Z.
+    for ts in [expires, issued] {
+        assert_eq!(ts.len(), 27, "{ts}");
+        assert!(ts.ends_with("000Z") && ts.as_bytes()[19] == b'.', "{ts}");
+    }
+    assert_eq!(
+        ms(expires) - ms(issued),
+        chrono::Duration::milliseconds(1200)
+    );
+    assert!(
+        issued.starts_with("2024-06-19T04:0"),
+        "the simulated clock: {issued}"
+    );
+    let date = DateTime::parse_from_rfc2822(h["date"].to_str().unwrap()).unwrap();
+    assert!((ms(issued) - date.with_timezone(&Utc)).num_seconds().abs() <= 1);
+    assert_eq!(t["methods"], json!(["password"]));
+    assert_eq!(t["catalog"], json!([]));
+    assert_eq!(t["project"]["id"], sim.project_id());
+    assert_eq!(t["user"]["name"], "alice");
+    assert_eq!(sim.token_grants(), 1);
+
+    let list = |token: &str| {
+        http.get(format!("{}{}", sim.base_url(), p(&sim, "/jobs")))
+            .header("X-Auth-Token", token)
+    };
+    let (s, b) = send(list(&token)).await;
+    assert_eq!((s, b["total"].as_u64()), (200, Some(2)));
+
+    // Wrong user, password or domain: 401, Keystone style.
+    let wrong = json!({"error":{"code":401,"title":"Unauthorized","message":"The username or password is wrong."}});
+    for (u, pw, d) in [
+        ("alice", "nope", "acme_account"),
+        ("bob", "s3cret-pw", "acme_account"),
+        ("alice", "s3cret-pw", "other"),
+    ] {
+        let (s, b) = send(grant(u, pw, d, project.clone())).await;
+        assert_eq!((s, &b), (401, &wrong));
+    }
+    // Unknown project: 400. By name: fine.
+    let (s, b) = send(grant(
+        "alice",
+        "s3cret-pw",
+        "acme_account",
+        json!({"id": "0123"}),
+    ))
+    .await;
+    assert_eq!((s, b["error"]["code"].as_u64()), (400, Some(400)), "{b}");
+    let (s, _) = send(grant(
+        "alice",
+        "s3cret-pw",
+        "acme_account",
+        json!({"name": "cn-north-4"}),
+    ))
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = send(
+        http.post(format!("{}/v3/auth/tokens", sim.iam_url()))
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, b) = send(http.get(format!("{}/v3/auth/tokens", sim.iam_url()))).await;
+    assert_eq!((s, b["error"]["code"].as_u64()), (404, Some(404)));
+    assert_eq!(sim.token_grants(), 2);
+
+    // Expiry, real.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (s, b) = send(list(&token)).await;
+    assert_apigw(s, &b, 401, "APIGW.0301");
+    assert!(b["error_msg"].as_str().unwrap().contains("expired"), "{b}");
+    // And on demand; the static token is unaffected.
+    let (_, _, h) = send_full(grant("alice", "s3cret-pw", "acme_account", project)).await;
+    let fresh = h["x-subject-token"].to_str().unwrap().to_owned();
+    assert_ne!(fresh, token);
+    assert_eq!(send(list(&fresh)).await.0, 200);
+    sim.expire_tokens();
+    assert_eq!(send(list(&fresh)).await.0, 401);
+    assert_eq!(send(list(sim.token())).await.0, 200);
+    // The IAM log does not show the token; DLF's masks it.
+    assert!(
+        sim.server()
+            .requests()
+            .iter()
+            .all(|r| r.header("x-auth-token") == Some(MASK))
+    );
+}
+
+#[tokio::test]
+async fn tokens_projects_and_workspaces() {
+    let sim = DataArtsSim::builder()
+        .workspace("ws-a1b2")
+        .batch_jobs(2)
+        .realtime_jobs(1, 1)
+        .instances(4)
+        .insert_job(JobSeed::batch("default_job", "SCHEDULING").with_workspace("default"))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    assert_eq!(sim.workspace(), "ws-a1b2");
+    let list = |ws: Option<&str>, q: &str| {
+        let mut rb = tok(&sim, &http, Method::GET, &p(&sim, &format!("/jobs{q}")));
+        if let Some(ws) = ws {
+            rb = rb.header("workspace", ws);
+        }
+        send(rb)
+    };
+    // Without the header: the default workspace.
+    let (s, b) = list(None, "").await;
+    assert_eq!((s, b["total"].as_u64()), (200, Some(1)), "{b}");
+    assert_eq!(b["jobs"][0]["name"], "default_job");
+    let (_, b) = list(Some("ws-a1b2"), "").await;
+    assert_eq!(b["total"], 2);
+    let (_, b) = list(Some("ws-a1b2"), "?jobType=REAL_TIME").await;
+    assert_eq!(b["total"], 2);
+    let (_, b) = list(Some("elsewhere"), "").await;
+    assert_eq!(b["total"], 0);
+    // A job of another workspace does not exist here.
+    let name = sim.batch_job_names()[0].clone();
+    let (s, b) = get(&sim, &http, &format!("/jobs/{name}")).await;
+    assert_dlf(s, &b, "DLF.0100", "The job does not exists.");
+    let (s, b) = send(
+        tok(&sim, &http, Method::GET, &p(&sim, &format!("/jobs/{name}")))
+            .header("workspace", "ws-a1b2"),
+    )
+    .await;
+    assert_eq!((s, b["name"].as_str()), (200, Some(name.as_str())));
+    let (s, b) = send(
+        tok(&sim, &http, Method::GET, &p(&sim, "/jobs/instances/detail"))
+            .header("workspace", "ws-a1b2"),
+    )
+    .await;
+    assert_eq!((s, b["total"].as_u64()), (200, Some(4)));
+    let (_, b) = get(&sim, &http, "/jobs/instances/detail").await;
+    assert_eq!(b["total"], 0);
+
+    // Another project in the path: 403 DLF.6888.
+    let (s, b) = send(tok(&sim, &http, Method::GET, "/v1/0123456789abcdef/jobs")).await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        b,
+        json!({"error_code": "DLF.6888", "error_msg": "Invalid account permissions."})
+    );
+    // An unknown token.
+    let (s, b) = send(
+        http.get(format!("{}{}", sim.base_url(), p(&sim, "/jobs")))
+            .header("X-Auth-Token", "MIInope"),
+    )
+    .await;
+    assert_apigw(s, &b, 401, "APIGW.0301");
+    // Unknown routes: 404 APIGW.0101 (authenticated or not).
+    for (m, path) in [
+        (Method::GET, "/v1/x/nothing".to_owned()),
+        (Method::DELETE, p(&sim, "/jobs/a")),
+        (Method::GET, p(&sim, "/jobs/a/stop")),
+        (Method::POST, p(&sim, "/jobs")),
+    ] {
+        let (s, b) = send(tok(&sim, &http, m.clone(), &path)).await;
+        assert_apigw(s, &b, 404, "APIGW.0101");
+        let (s, b) = send(http.request(m, format!("{}{path}", sim.base_url()))).await;
+        assert_apigw(s, &b, 404, "APIGW.0101");
+    }
+    // The workspace header is logged as is, the token masked.
+    let log = sim.server().requests();
+    let r = log
+        .iter()
+        .find(|r| r.header("workspace").is_some())
+        .unwrap();
+    assert_eq!(r.header("workspace"), Some("ws-a1b2"));
+    assert_eq!(r.header("x-auth-token"), Some(MASK));
+    // Env for the adapter.
+    let env = sim.env_token();
+    assert_eq!(
+        env,
+        vec![
+            ("JOBSTOP_DATAARTS_BASE_URL".to_owned(), sim.base_url()),
+            (
+                "JOBSTOP_DATAARTS_PROJECT_ID".to_owned(),
+                sim.project_id().to_owned()
+            ),
+            (
+                "JOBSTOP_DATAARTS_WORKSPACE".to_owned(),
+                "ws-a1b2".to_owned()
+            ),
+            ("JOBSTOP_DATAARTS_TOKEN".to_owned(), sim.token().to_owned()),
+        ]
+    );
+    let iam: Vec<String> = sim.env_iam().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        iam[3..],
+        [
+            "JOBSTOP_DATAARTS_IAM_URL",
+            "JOBSTOP_DATAARTS_USERNAME",
+            "JOBSTOP_DATAARTS_PASSWORD",
+            "JOBSTOP_DATAARTS_DOMAIN"
+        ]
+    );
+}
+
+// ----- listings --------------------------------------------------------------
+
+#[tokio::test]
+async fn job_list_pages_types_and_names() {
+    let sim = DataArtsSim::builder()
+        .seed(3)
+        .batch_jobs(25)
+        .realtime_jobs(3, 2)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let mut names = Vec::new();
+    for (offset, len) in [(0, 10), (10, 10), (20, 5)] {
+        let (s, b) = get(&sim, &http, &format!("/jobs?limit=10&offset={offset}")).await;
+        assert_eq!(s, 200);
+        assert_eq!(b["total"], 25);
+        let jobs = b["jobs"].as_array().unwrap();
+        assert_eq!(jobs.len(), len);
+        for j in jobs {
+            assert_eq!(j["jobType"], "BATCH");
+            assert!(
+                keys(j).is_superset(&set(&[
+                    "name",
+                    "jobType",
+                    "status",
+                    "createUser",
+                    "createTime",
+                    "owner",
+                    "priority",
+                    "lastUpdateTime",
+                    "lastUpdateUser",
+                    "path",
+                    "singleNodeJobFlag",
+                ])),
+                "{j}"
+            );
+            assert!(j["createTime"].is_i64());
+            assert!(["SCHEDULING", "PAUSED", "STOPPED"].contains(&j["status"].as_str().unwrap()));
+            names.push(j["name"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(names, sim.batch_job_names());
+    assert_eq!(names.iter().collect::<HashSet<_>>().len(), 25);
+    assert!(names.iter().all(|n| n.starts_with("job_batch_00")));
+    let (_, all) = get(&sim, &http, "/jobs?limit=100").await;
+    let times: Vec<i64> = all["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["createTime"].as_i64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "createTime descending"
+    );
+    // Defaults: BATCH, 10 per page; past the end: empty.
+    let (_, b) = get(&sim, &http, "/jobs").await;
+    assert_eq!(b["jobs"].as_array().unwrap().len(), 10);
+    let (_, b) = get(&sim, &http, "/jobs?offset=30").await;
+    assert_eq!(
+        (b["total"].as_u64(), b["jobs"].as_array().unwrap().len()),
+        (Some(25), 0)
+    );
+    // Real-time jobs.
+    let (_, b) = get(&sim, &http, "/jobs?jobType=REAL_TIME").await;
+    assert_eq!(b["total"], 5);
+    let rt: Vec<&Value> = b["jobs"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        rt.iter()
+            .map(|j| j["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        sim.realtime_job_names()
+    );
+    for j in &rt {
+        assert!(j["name"].as_str().unwrap().starts_with("rt_"));
+        assert!(j["startTime"].is_i64());
+        assert_eq!(j.get("endTime").is_some(), j["status"] == "STOPPED", "{j}");
+        assert!(j.get("lastInstanceStatus").is_none());
+    }
+    assert_eq!(rt.iter().filter(|j| j["status"] == "NORMAL").count(), 3);
+    // jobName: a case-sensitive substring.
+    let (_, b) = get(&sim, &http, "/jobs?jobName=batch_001&limit=100").await;
+    assert_eq!(b["total"], 10);
+    let (_, b) = get(&sim, &http, "/jobs?jobName=BATCH").await;
+    assert_eq!(b["total"], 0);
+    // Invalid parameters.
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=ten",
+        "offset=-1",
+        "jobType=STREAMING",
+    ] {
+        let (s, b) = get(&sim, &http, &format!("/jobs?{bad}")).await;
+        assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
+    }
+}
+
+#[tokio::test]
+async fn instance_list_pages_250_items_once_each() {
+    let sim = DataArtsSim::builder()
+        .seed(5)
+        .batch_jobs(8)
+        .instances(250)
+        .running_instances(7)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let mut seen = Vec::new();
+    let mut items = Vec::new();
+    for (offset, len) in [(0, 100), (100, 100), (200, 50)] {
+        let (s, b) = get(
+            &sim,
+            &http,
+            &format!("/jobs/instances/detail?limit=100&offset={offset}"),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["total"], 250);
+        let page = b["instances"].as_array().unwrap();
+        assert_eq!(page.len(), len);
+        for i in page {
+            seen.push(format!(
+                "{}/{}",
+                i["jobName"].as_str().unwrap(),
+                i["instanceId"]
+            ));
+            items.push(i.clone());
+        }
+    }
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 250);
+    assert_eq!(seen, sim.instance_ids());
+    for w in items.windows(2) {
+        let key = |i: &Value| {
+            (
+                i["planTime"].as_i64().unwrap(),
+                i["instanceId"].as_u64().unwrap(),
+            )
+        };
+        assert!(key(&w[0]) > key(&w[1]), "planTime desc, then id desc");
+    }
+    let base = set(&[
+        "jobName",
+        "jobInstanceName",
+        "status",
+        "planTime",
+        "startTime",
+        "instanceId",
+        "jobId",
+        "submitTime",
+        "instanceType",
+        "forceSuccess",
+        "ignoreSuccess",
+        "version",
+    ]);
+    let mut statuses = BTreeSet::new();
+    for i in &items {
+        let status = i["status"].as_str().unwrap();
+        statuses.insert(status.to_owned());
+        let mut want = base.clone();
+        if ["success", "fail", "manual-stop"].contains(&status) {
+            want.insert("endTime".to_owned());
+            want.insert("executeTime".to_owned());
+            assert!(i["executeTime"].as_f64().unwrap() >= 0.0, "{i}");
+        }
+        assert_eq!(keys(i), want, "{i}");
+        assert!(i["instanceId"].as_u64().unwrap() > 340_000_000);
+        assert_eq!(i["jobInstanceName"], i["jobName"]);
+        assert!([0, 2, 5].contains(&i["instanceType"].as_u64().unwrap()));
+        assert!(i["submitTime"].as_i64() <= i["planTime"].as_i64());
+    }
+    assert!(statuses.len() >= 4, "a mix of statuses: {statuses:?}");
+    assert_eq!(sim.instance_ids_with_status("running").len(), 7);
+    let (_, b) = get(
+        &sim,
+        &http,
+        "/jobs/instances/detail?status=running&limit=100",
+    )
+    .await;
+    assert_eq!(b["total"], 7);
+    // The newest seven are the running ones.
+    assert!(items[..7].iter().all(|i| i["status"] == "running"));
+    // Defaults and limits.
+    let (_, b) = get(&sim, &http, "/jobs/instances/detail").await;
+    assert_eq!(b["instances"].as_array().unwrap().len(), 10);
+    let (s, b) = get(&sim, &http, "/jobs/instances/detail?limit=1000").await;
+    assert_eq!((s, b["instances"].as_array().unwrap().len()), (200, 250));
+    for bad in [
+        "limit=1001",
+        "limit=0",
+        "offset=x",
+        "minPlanTime=yesterday",
+        "preciseQuery=maybe",
+    ] {
+        let (s, b) = get(&sim, &http, &format!("/jobs/instances/detail?{bad}")).await;
+        assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
+    }
+    // Batch jobs report their newest instance.
+    let (_, jobs) = get(&sim, &http, "/jobs?limit=100").await;
+    for j in jobs["jobs"].as_array().unwrap() {
+        let name = j["name"].as_str().unwrap();
+        let newest = items.iter().find(|i| i["jobName"] == name).unwrap();
+        assert_eq!(j["lastInstanceStatus"], newest["status"], "{j}");
+        assert_eq!(j.get("lastInstanceEndTime"), newest.get("endTime"));
+    }
+}
+
+#[tokio::test]
+async fn instance_filters() {
+    let t = |s: &str| ms(s);
+    let sim = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("etl_orders", "SCHEDULING"))
+        .insert_job(JobSeed::batch("etl_orders_v2", "SCHEDULING"))
+        .insert_job(JobSeed::batch("report", "PAUSED"))
+        .insert_instance(
+            InstanceSeed::new("etl_orders", "success")
+                .with_id(9001)
+                .with_plan_time(t("2024-06-18T01:00:00Z")),
+        )
+        .insert_instance(
+            InstanceSeed::new("etl_orders", "running")
+                .with_id(9002)
+                .with_plan_time(t("2024-06-18T02:00:00Z")),
+        )
+        .insert_instance(
+            InstanceSeed::new("etl_orders_v2", "fail")
+                .with_id(9003)
+                .with_plan_time(t("2024-06-18T02:00:00Z"))
+                .with_instance_type(2),
+        )
+        .insert_instance(
+            InstanceSeed::new("report", "running")
+                .with_id(9004)
+                .with_plan_time(t("2024-06-18T03:00:00Z")),
+        )
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let ids = |q: String| {
+        let (sim, http) = (&sim, &http);
+        async move {
+            let (s, b) = get(sim, http, &format!("/jobs/instances/detail?limit=100&{q}")).await;
+            assert_eq!(s, 200, "{b}");
+            let v: Vec<u64> = b["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["instanceId"].as_u64().unwrap())
+                .collect();
+            assert_eq!(b["total"], v.len());
+            v
+        }
+    };
+    let at = |s: &str| t(s).timestamp_millis();
+    assert_eq!(ids(String::new()).await, [9004, 9003, 9002, 9001]);
+    assert_eq!(ids("status=running".into()).await, [9004, 9002]);
+    assert_eq!(ids("status=waiting".into()).await, Vec::<u64>::new());
+    // Inclusive bounds on planTime.
+    let two = at("2024-06-18T02:00:00Z");
+    assert_eq!(ids(format!("minPlanTime={two}")).await, [9004, 9003, 9002]);
+    assert_eq!(ids(format!("maxPlanTime={two}")).await, [9003, 9002, 9001]);
+    assert_eq!(
+        ids(format!("minPlanTime={two}&maxPlanTime={two}")).await,
+        [9003, 9002]
+    );
+    assert_eq!(ids(format!("minPlanTime={}", two + 1)).await, [9004]);
+    // jobName: substring, or exact with preciseQuery.
+    assert_eq!(ids("jobName=etl_orders".into()).await, [9003, 9002, 9001]);
+    assert_eq!(
+        ids("jobName=etl_orders&preciseQuery=true".into()).await,
+        [9002, 9001]
+    );
+    assert_eq!(ids("jobName=orders_v".into()).await, [9003]);
+    assert_eq!(ids("jobName=ETL".into()).await, Vec::<u64>::new());
+    assert_eq!(ids("instanceType=2".into()).await, [9003]);
+    assert_eq!(
+        ids(format!("jobName=etl&status=running&maxPlanTime={two}")).await,
+        [9002]
+    );
+}
+
+// ----- errors ----------------------------------------------------------------
+
+#[tokio::test]
+async fn not_found_and_wrong_type_are_http_400() {
+    let sim = DataArtsSim::builder()
+        .realtime_jobs(1, 0)
+        .insert_job(JobSeed::batch("b1", "SCHEDULING"))
+        .insert_job(JobSeed::batch("b2", "SCHEDULING"))
+        .insert_instance(InstanceSeed::new("b1", "running").with_id(34_765))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let nf = "The job does not exists.";
+    for (m, rest) in [
+        (Method::GET, "/jobs/nope"),
+        (Method::GET, "/jobs/nope/status"),
+        (Method::POST, "/jobs/nope/stop"),
+        (Method::POST, "/jobs/nope/start"),
+        (Method::POST, "/jobs/nope/run-immediate"),
+        (Method::GET, "/jobs/nope/instances/34765"),
+        (Method::POST, "/jobs/nope/instances/34765/stop"),
+        (Method::GET, "/jobs/B1"),
+    ] {
+        let (s, b, h) = send_full(tok(&sim, &http, m, &p(&sim, rest))).await;
+        assert_dlf(s, &b, "DLF.0100", nf);
+        assert_eq!(h["content-type"], "application/json;charset=UTF-8");
+    }
+    let inf = "The job instance does not exist.";
+    for (m, rest) in [
+        (Method::GET, "/jobs/b1/instances/1"),
+        (Method::GET, "/jobs/b1/instances/abc"),
+        (Method::GET, "/jobs/b1/instances/-1"),
+        (Method::GET, "/jobs/b2/instances/34765"),
+        (
+            Method::POST,
+            "/jobs/b1/instances/99999999999999999999999/stop",
+        ),
+        (Method::POST, "/jobs/b2/instances/34765/stop"),
+    ] {
+        let (s, b) = send(tok(&sim, &http, m, &p(&sim, rest))).await;
+        assert_dlf(s, &b, "DLF.0137", inf);
+    }
+    let (s, b) = get(&sim, &http, "/jobs/b1/instances/34765").await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("running")));
+    // Job-type mismatches.
+    let (s, b) = get(&sim, &http, "/jobs/b1/status").await;
+    assert_dlf(s, &b, "DLF.0136", "This API is only for real-time jobs.");
+    let rt = sim.realtime_job_names()[0].clone();
+    let (s, b) = post(&sim, &http, &format!("/jobs/{rt}/run-immediate")).await;
+    assert_dlf(s, &b, "DLF.0136", "This API is only for batch jobs.");
+    // Stops that reached the handler are counted by path segment.
+    assert_eq!(sim.stop_requests("nope"), 1);
+    assert_eq!(sim.stop_requests("nope/34765"), 1);
+    assert_eq!(sim.stop_requests("b2/34765"), 1);
+    assert_eq!(sim.total_stop_requests(), 4);
+    assert_eq!(
+        sim.instance_json("b1", 34_765).unwrap()["status"],
+        "running"
+    );
+}
+
+// ----- stops -----------------------------------------------------------------
+
+#[tokio::test]
+async fn realtime_job_stops_through_stopping_and_starts_again() {
+    let sim = DataArtsSim::builder()
+        .realtime_jobs(2, 1)
+        .stop_delay(Duration::from_millis(300))
+        .start_delay(Duration::from_millis(250))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let name = sim
+        .realtime_job_names()
+        .into_iter()
+        .find(|n| sim.job_json(n).unwrap()["status"] == "NORMAL")
+        .unwrap();
+    let status = |name: String| {
+        let (sim, http) = (&sim, &http);
+        async move { get(sim, http, &format!("/jobs/{name}/status")).await.1 }
+    };
+    let st = status(name.clone()).await;
+    assert_eq!(st["name"], name.as_str());
+    assert_eq!(st["status"], "NORMAL");
+    assert!(st["startTime"].is_i64() && st["lastUpdateTime"].is_i64());
+    assert!(st.get("endTime").is_none());
+    let node = &st["nodes"][0];
+    assert_eq!(node["status"], "running");
+    assert_eq!(node["LastInstanceStatus"], "waiting");
+    assert_eq!(node["jobInstanceId"], 0);
+    assert!(
+        node["name"].as_str().unwrap().contains("_Flink_Job_"),
+        "{node}"
+    );
+
+    let resp = tok(
+        &sim,
+        &http,
+        Method::POST,
+        &p(&sim, &format!("/jobs/{name}/stop")),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(resp.headers().get("content-type").is_none());
+    assert!(resp.bytes().await.unwrap().is_empty(), "204, no body");
+    assert_eq!(status(name.clone()).await["status"], "STOPPING");
+    let (s, b) = post(&sim, &http, &format!("/jobs/{name}/stop")).await;
+    assert_dlf(s, &b, "DLF.0102", "The job is not running.");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let st = status(name.clone()).await;
+    assert_eq!(st["status"], "STOPPED");
+    assert!(st["endTime"].as_i64() >= st["startTime"].as_i64());
+    let (_, l) = get(
+        &sim,
+        &http,
+        &format!("/jobs?jobType=REAL_TIME&jobName={name}"),
+    )
+    .await;
+    assert_eq!(l["jobs"][0]["status"], "STOPPED");
+    let (s, b) = post(&sim, &http, &format!("/jobs/{name}/stop")).await;
+    assert_dlf(s, &b, "DLF.0102", "The job is not running.");
+    assert_eq!(sim.stop_requests(&name), 3);
+
+    // Start: STARTING, then NORMAL; starting a running job is refused.
+    let (s, _) = send(
+        tok(
+            &sim,
+            &http,
+            Method::POST,
+            &p(&sim, &format!("/jobs/{name}/start")),
+        )
+        .json(&json!({"jobParams": [{"name": "p", "value": "1", "paramType": "variable"}]})),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let st = status(name.clone()).await;
+    assert_eq!(st["status"], "STARTING");
+    assert!(st.get("endTime").is_none());
+    let (s, b) = post(&sim, &http, &format!("/jobs/{name}/start")).await;
+    assert_dlf(s, &b, "DLF.0103", "The job is already running.");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(name.clone()).await["status"], "NORMAL");
+
+    // EXCEPTION (a fault) is stoppable; advance() skips the delay.
+    assert!(sim.set_job_status(&name, "EXCEPTION"));
+    assert_eq!(status(name.clone()).await["status"], "EXCEPTION");
+    assert_eq!(
+        post(&sim, &http, &format!("/jobs/{name}/stop")).await.0,
+        204
+    );
+    assert!(sim.advance(&name));
+    assert_eq!(sim.job_json(&name).unwrap()["status"], "STOPPED");
+    assert!(!sim.advance(&name));
+    assert!(!sim.set_job_status("nope", "NORMAL"));
+}
+
+#[tokio::test]
+async fn batch_job_stop_is_immediate() {
+    let sim = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("sched", "SCHEDULING"))
+        .insert_job(JobSeed::batch("paused", "PAUSED"))
+        .insert_job(JobSeed::batch("stopped", "STOPPED"))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    for name in ["sched", "paused"] {
+        let (s, b) = post(&sim, &http, &format!("/jobs/{name}/stop")).await;
+        assert_eq!((s, b), (204, Value::Null));
+        assert_eq!(sim.job_json(name).unwrap()["status"], "STOPPED");
+    }
+    let (s, b) = post(&sim, &http, "/jobs/stopped/stop").await;
+    assert_dlf(s, &b, "DLF.0102", "The job is not running.");
+    let (s, _) = post(&sim, &http, "/jobs/stopped/start").await;
+    assert_eq!(s, 204);
+    assert_eq!(sim.job_json("stopped").unwrap()["status"], "SCHEDULING");
+    let (s, b) = post(&sim, &http, "/jobs/stopped/start").await;
+    assert_dlf(s, &b, "DLF.0103", "The job is already running.");
+    let (s, b) =
+        send(tok(&sim, &http, Method::POST, &p(&sim, "/jobs/sched/start")).body("[1]")).await;
+    assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
+    // The detail view.
+    let d = sim.job_json("sched").unwrap();
+    assert!(keys(&d).is_superset(&set(&[
+        "name",
+        "jobType",
+        "status",
+        "createTime",
+        "createUser",
+        "nodes",
+        "schedule",
+        "params"
+    ])));
+    assert!(!d["nodes"].as_array().unwrap().is_empty());
+    assert_eq!(d["schedule"]["type"], "CRON");
+    assert_eq!(sim.total_stop_requests(), 3);
+
+    // The not-running code is configurable.
+    let other = DataArtsSim::builder()
+        .not_running_code("DLF.9999")
+        .insert_job(JobSeed::batch("stopped", "STOPPED"))
+        .start()
+        .await
+        .unwrap();
+    let (s, b) = post(&other, &http, "/jobs/stopped/stop").await;
+    assert_dlf(s, &b, "DLF.9999", "The job is not running.");
+}
+
+#[tokio::test]
+async fn instance_stop_running_waiting_and_finished() {
+    let job = "job_a";
+    let seeds = [
+        (5001, "running"),
+        (5002, "waiting"),
+        (5003, "success"),
+        (5004, "fail"),
+        (5005, "pause"),
+        (5006, "manual-stop"),
+    ];
+    let mut b = DataArtsSim::builder().insert_job(JobSeed::batch(job, "SCHEDULING"));
+    for (id, status) in seeds {
+        b = b.insert_instance(InstanceSeed::new(job, status).with_id(id));
+    }
+    let sim = b.clone().start().await.unwrap();
+    let http = client();
+    let stop = |id: u64| {
+        let (sim, http) = (&sim, &http);
+        async move { post(sim, http, &format!("/jobs/{job}/instances/{id}/stop")).await }
+    };
+    assert!(
+        sim.instance_json(job, 5001)
+            .unwrap()
+            .get("endTime")
+            .is_none()
+    );
+    assert_eq!(stop(5001).await, (204, Value::Null));
+    let d = sim.instance_json(job, 5001).unwrap();
+    assert_eq!(d["status"], "manual-stop");
+    assert!(d["endTime"].as_i64() >= d["startTime"].as_i64());
+    let (s, b2) = stop(5001).await;
+    assert_dlf(s, &b2, "DLF.0102", "The job instance is not running.");
+    // Waiting: canceled (an inference; switchable).
+    assert_eq!(stop(5002).await.0, 204);
+    assert_eq!(
+        sim.instance_json(job, 5002).unwrap()["status"],
+        "manual-stop"
+    );
+    for id in [5003, 5004, 5005, 5006] {
+        let before = sim.instance_json(job, id).unwrap();
+        let (s, body) = stop(id).await;
+        assert_dlf(s, &body, "DLF.0102", "The job instance is not running.");
+        assert_eq!(sim.instance_json(job, id).unwrap(), before);
+    }
+    assert_eq!(sim.stop_requests("job_a/5001"), 2);
+    assert_eq!(sim.total_stop_requests(), 7);
+    // InstanceDetail shape.
+    let d = sim.instance_json(job, 5003).unwrap();
+    assert_eq!(
+        keys(&d),
+        set(&[
+            "jobName",
+            "instanceId",
+            "status",
+            "planTime",
+            "startTime",
+            "endTime",
+            "executeTime",
+            "total",
+            "forceSuccess",
+            "ignoreSuccess",
+            "nodes"
+        ])
+    );
+    assert_eq!(d["total"], d["nodes"].as_array().unwrap().len());
+    for n in d["nodes"].as_array().unwrap() {
+        assert!(keys(n).is_superset(&set(&[
+            "nodeName",
+            "status",
+            "planTime",
+            "startTime",
+            "type",
+            "retryTimes",
+            "instanceId"
+        ])));
+        assert_eq!(n["status"], "success");
+    }
+    let (s, over_http) = get(&sim, &http, &format!("/jobs/{job}/instances/5003")).await;
+    assert_eq!((s, &over_http), (200, &d));
+
+    let strict = b.waiting_stop(WaitingStop::Reject).start().await.unwrap();
+    let (s, body) = post(&strict, &http, &format!("/jobs/{job}/instances/5002/stop")).await;
+    assert_dlf(s, &body, "DLF.0102", "The job instance is not running.");
+    assert_eq!(
+        strict.instance_json(job, 5002).unwrap()["status"],
+        "waiting"
+    );
+    assert!(strict.set_instance_status(job, 5002, "running"));
+    assert_eq!(
+        post(&strict, &http, &format!("/jobs/{job}/instances/5002/stop"))
+            .await
+            .0,
+        204
+    );
+    assert!(!strict.set_instance_status(job, 1, "running"));
+}
+
+// ----- progress ----------------------------------------------------------------
+
+#[tokio::test]
+async fn run_immediate_progresses_on_its_own() {
+    let sim = DataArtsSim::builder()
+        .batch_jobs(1)
+        .instances(3)
+        .running_instances(1)
+        .instance_durations(Duration::from_millis(200), Duration::from_millis(400))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let job = sim.batch_job_names()[0].clone();
+    let (s, b, h) = send_full(tok(
+        &sim,
+        &http,
+        Method::POST,
+        &p(&sim, &format!("/jobs/{job}/run-immediate")),
+    ))
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(h["content-type"], "application/json;charset=UTF-8");
+    assert_eq!(keys(&b), set(&["instanceId"]));
+    let id = b["instanceId"].as_u64().unwrap();
+    let d = sim.instance_json(&job, id).unwrap();
+    assert_eq!(d["status"], "waiting");
+    assert_eq!(sim.instance_ids()[0], format!("{job}/{id}"), "the newest");
+    let (_, l) = get(&sim, &http, "/jobs/instances/detail?limit=1").await;
+    assert_eq!(l["instances"][0]["instanceType"], 2);
+    assert_eq!(l["instances"][0]["instanceId"], id);
+    assert!(d.get("executeTime").is_none(), "not before it ends");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let d = sim.instance_json(&job, id).unwrap();
+    assert_eq!(d["status"], "running");
+    assert!(d["startTime"].as_i64().unwrap() >= d["planTime"].as_i64().unwrap() + 200);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let d = sim.instance_json(&job, id).unwrap();
+    assert_eq!(d["status"], "success");
+    assert_eq!(
+        d["endTime"].as_i64().unwrap() - d["startTime"].as_i64().unwrap(),
+        400
+    );
+    assert!(d["executeTime"].is_f64());
+    let (_, j) = get(&sim, &http, &format!("/jobs?jobName={job}")).await;
+    assert_eq!(j["jobs"][0]["lastInstanceStatus"], "success");
+    // Seeded running instances keep running by default.
+    assert_eq!(sim.instance_ids_with_status("running").len(), 1);
+    let (s, b) = send(
+        tok(
+            &sim,
+            &http,
+            Method::POST,
+            &p(&sim, &format!("/jobs/{job}/run-immediate")),
+        )
+        .json(&json!({"jobParams": "nope"})),
+    )
+    .await;
+    assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
+
+    // Opt-in: seeded ones finish too; a fail share.
+    let sim = DataArtsSim::builder()
+        .batch_jobs(2)
+        .instances(6)
+        .running_instances(2)
+        .insert_instance(InstanceSeed::new("job_batch_0001", "waiting").with_id(1))
+        .seeded_instances_finish_after(Some(Duration::from_millis(100)))
+        .instance_durations(Duration::from_millis(50), Duration::from_millis(50))
+        .instance_fail_percent(100)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let (_, b) = post(&sim, &http, "/jobs/job_batch_0002/run-immediate").await;
+    let id = b["instanceId"].as_u64().unwrap();
+    assert_eq!(sim.instance_ids_with_status("running").len(), 2);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(sim.instance_ids_with_status("running").is_empty());
+    assert!(sim.instance_ids_with_status("waiting").is_empty());
+    assert_eq!(
+        sim.instance_json("job_batch_0002", id).unwrap()["status"],
+        "fail"
+    );
+    assert_eq!(
+        sim.instance_json("job_batch_0001", 1).unwrap()["status"],
+        "fail"
+    );
+}
+
+// ----- faults ----------------------------------------------------------------
+
+#[tokio::test]
+async fn throttling_and_injected_errors_have_gateway_bodies() {
+    let sim = DataArtsSim::builder().batch_jobs(1).start().await.unwrap();
+    let http = client();
+    sim.faults()
+        .add(FaultRule::new(Route::get("/v1/*/jobs"), Fault::too_many_requests(Some(1))).times(1));
+    let (s, b, h) = send_full(tok(&sim, &http, Method::GET, &p(&sim, "/jobs"))).await;
+    assert_apigw(s, &b, 429, "APIGW.0308");
+    assert_eq!(h["retry-after"], "1");
+    assert!(
+        b["error_msg"].as_str().unwrap().starts_with(
+            "The throttling threshold has been reached: policy user over ratelimit,limit:"
+        ),
+        "{b}"
+    );
+    assert_eq!(get(&sim, &http, "/jobs").await.0, 200);
+    for (status, check) in [
+        (401, Some("APIGW.0301")),
+        (404, Some("APIGW.0101")),
+        (502, Some("APIGW.0202")),
+        (503, Some("APIGW.0202")),
+        (504, Some("APIGW.0203")),
+        (500, None),
+    ] {
+        sim.faults()
+            .add(FaultRule::new(Route::post("/v1/*/jobs/*/stop"), Fault::status(status)).times(1));
+        let (s, b) = post(&sim, &http, "/jobs/job_batch_0001/stop").await;
+        match check {
+            Some(code) => assert_apigw(s, &b, status, code),
+            None => assert_eq!((s, b["error_code"].as_str()), (500, Some("DLF.0001"))),
+        }
+    }
+    assert_eq!(sim.total_stop_requests(), 0, "faults answered first");
+
+    // The rate limit counts per AK or token.
+    let limited = DataArtsSim::builder()
+        .batch_jobs(1)
+        .rate_limit(Some(RateLimit {
+            per_second: 2,
+            retry_after: Some(1),
+        }))
+        .start()
+        .await
+        .unwrap();
+    let path = p(&limited, "/jobs");
+    for _ in 0..2 {
+        assert_eq!(send(tok(&limited, &http, Method::GET, &path)).await.0, 200);
+    }
+    let (s, b) = send(tok(&limited, &http, Method::GET, &path)).await;
+    assert_apigw(s, &b, 429, "APIGW.0308");
+    assert!(b["error_msg"].as_str().unwrap().contains("limit:2,"), "{b}");
+    let (s, _) = send(signed(&limited, &http, Method::GET, &path, b"")).await;
+    assert_eq!(s, 200, "the AK is another account");
+}
+
+// ----- determinism -----------------------------------------------------------
+
+#[tokio::test]
+async fn same_seed_same_data() {
+    let build = |seed: u64| {
+        DataArtsSim::builder()
+            .seed(seed)
+            .realtime_jobs(2, 2)
+            .batch_jobs(5)
+            .instances(30)
+            .start()
+    };
+    let (a, b, c) = (
+        build(7).await.unwrap(),
+        build(7).await.unwrap(),
+        build(8).await.unwrap(),
+    );
+    assert_eq!(a.instance_ids(), b.instance_ids());
+    assert_ne!(a.instance_ids(), c.instance_ids());
+    assert_eq!(a.realtime_job_names(), b.realtime_job_names());
+    assert_eq!(a.batch_job_names(), b.batch_job_names());
+    assert_eq!(
+        a.instance_ids_with_status("running").len(),
+        3,
+        "a tenth by default"
+    );
+    for name in a
+        .realtime_job_names()
+        .into_iter()
+        .chain(a.batch_job_names())
+    {
+        assert_eq!(a.job_json(&name), b.job_json(&name));
+    }
+    for run in a.instance_ids() {
+        let (job, id) = split_run(&run);
+        assert_eq!(a.instance_json(&job, id), b.instance_json(&job, id));
+    }
+    // Credentials too, and the project id.
+    assert_eq!(
+        (a.project_id(), a.ak(), a.sk(), a.token()),
+        (b.project_id(), b.ak(), b.sk(), b.token())
+    );
+    assert_ne!(a.ak(), c.ak());
+    assert_eq!(a.password(), b.password());
+    assert_eq!(a.project_id().len(), 32);
+    assert_eq!(a.ak().len(), 20);
+    assert_eq!(a.sk().len(), 40);
+    // Seeded times are before the epoch; the first job's createTime too.
+    let epoch = jobstop_sim::default_epoch().timestamp_millis();
+    for run in a.instance_ids() {
+        let (job, id) = split_run(&run);
+        let d = a.instance_json(&job, id).unwrap();
+        assert!(d["planTime"].as_i64().unwrap() <= epoch);
+        assert!(a.job_json(&job).unwrap()["createTime"].as_i64() < d["planTime"].as_i64());
+    }
+    // Env.
+    let env = a.env_aksk();
+    assert_eq!(env.len(), 4, "no workspace variable for default");
+    assert_eq!(
+        env[2],
+        ("JOBSTOP_DATAARTS_AK".to_owned(), a.ak().to_owned())
+    );
+    assert_eq!(
+        env[3],
+        ("JOBSTOP_DATAARTS_SK".to_owned(), a.sk().to_owned())
+    );
+    // Debug never shows secrets.
+    let dbg = format!(
+        "{a:?} {:?}",
+        DataArtsSim::builder()
+            .static_token("sekrit-token")
+            .ak_sk("AKSEKRIT", "sekrit-sk")
+            .iam_user("u", "sekrit-pw", "d")
+    );
+    for secret in [a.token(), a.sk(), a.ak(), a.password(), "sekrit"] {
+        assert!(!dbg.contains(secret), "{secret} in {dbg}");
+    }
+}
+
+#[tokio::test]
+async fn junk_requests_always_get_an_answer() {
+    let sim = DataArtsSim::builder()
+        .batch_jobs(2)
+        .realtime_jobs(1, 1)
+        .instances(5)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let mut rng = jobstop_sim::SplitMix64::new(11);
+    let segments = [
+        "v1",
+        "jobs",
+        "instances",
+        "detail",
+        "stop",
+        "start",
+        "status",
+        "run-immediate",
+        "job_batch_0001",
+        "%FF",
+        "%2F",
+        "",
+        "..",
+        "%",
+        "a%20b",
+        "34765",
+        "-1",
+        "\u{e9}",
+    ];
+    let queries = [
+        "limit=",
+        "limit=5",
+        "offset=x",
+        "jobType=",
+        "minPlanTime=9999999999999999999",
+        "maxPlanTime=-1",
+        "preciseQuery=true",
+        "status=running",
+        "jobName=%FF",
+        "&&=&",
+    ];
+    let auths = [
+        "SDK-HMAC-SHA256 Access=x, SignedHeaders=x-sdk-date, Signature=00",
+        "SDK-HMAC-SHA256 Access=, SignedHeaders=;;;, Signature=",
+        "SDK-HMAC-SHA256",
+        "Basic Zm9vOmJhcg==",
+    ];
+    for i in 0..150 {
+        let n = rng.below(6) as usize;
+        let mut path = String::new();
+        for k in 0..n {
+            let seg = if k == 1 {
+                sim.project_id()
+            } else {
+                rng.pick(&segments).copied().unwrap()
+            };
+            path.push('/');
+            path.push_str(seg);
+        }
+        if rng.chance(50) {
+            path.push('?');
+            path.push_str(rng.pick(&queries).copied().unwrap());
+        }
+        let method = [Method::GET, Method::POST, Method::PUT][i % 3].clone();
+        let url = format!(
+            "{}{}",
+            sim.base_url(),
+            if path.is_empty() { "/" } else { &path }
+        );
+        let mut rb = http.request(method, url);
+        rb = match i % 4 {
+            0 => rb.header("X-Auth-Token", sim.token()),
+            1 => rb
+                .header("Authorization", *rng.pick(&auths).unwrap())
+                .header("X-Sdk-Date", "20240619T040000Z"),
+            2 => rb.header("X-Auth-Token", ""),
+            _ => rb,
+        };
+        if rng.chance(30) {
+            rb = rb.header("workspace", "   ");
+        }
+        if rng.chance(40) {
+            rb = rb.body(["{", "[]", r#"{"jobParams":[1]}"#, "\u{0}"][i % 4]);
+        }
+        let resp = rb.send().await.unwrap();
+        assert!(resp.status().as_u16() >= 200, "{path}");
+    }
+    // The IAM endpoint too.
+    for body in [
+        "",
+        "{}",
+        r#"{"auth":{}}"#,
+        r#"{"auth":{"identity":{"methods":"password"}}}"#,
+        "[1,2]",
+    ] {
+        let (s, _) = send(
+            http.post(format!("{}/v3/auth/tokens", sim.iam_url()))
+                .body(body),
+        )
+        .await;
+        assert_eq!(s, 400, "{body}");
+    }
+}
