@@ -25,3 +25,7 @@ pub use jobstop_chorus as chorus;
 /// DataArts Studio (DataArts Factory) jobs and job instances.
 #[cfg(feature = "dataarts")]
 pub use jobstop_dataarts as dataarts;
+
+/// CenturyLink Cloud Runner job executions.
+#[cfg(feature = "centurylink")]
+pub use jobstop_centurylink as centurylink;

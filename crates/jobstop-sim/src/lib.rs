@@ -3,6 +3,7 @@
 #![warn(unreachable_pub)]
 
 pub mod amperity;
+pub mod centurylink;
 pub mod chorus;
 mod clock;
 pub mod dataarts;
@@ -35,6 +36,8 @@ mod assertions {
         send_sync::<super::LoggedRequest>();
         send_sync::<super::amperity::AmperitySim>();
         send_sync::<super::amperity::AmperitySimBuilder>();
+        send_sync::<super::centurylink::CenturyLinkSim>();
+        send_sync::<super::centurylink::CenturyLinkSimBuilder>();
         send_sync::<super::chorus::ChorusSim>();
         send_sync::<super::chorus::ChorusSimBuilder>();
         send_sync::<super::dataarts::DataArtsSim>();

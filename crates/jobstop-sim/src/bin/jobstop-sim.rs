@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 use jobstop_sim::amperity::AmperitySim;
+use jobstop_sim::centurylink::{CenturyLinkSim, DEFAULT_MAX_CONCURRENT};
 use jobstop_sim::chorus::ChorusSim;
 use jobstop_sim::dataarts::DataArtsSim;
 
@@ -18,10 +19,12 @@ URL and `export` lines for jobstop, and serves until Ctrl-C.
 
   --seed N       seed for ids, names, times and credentials (default 1)
   --running N    active runs per simulator (default 5; for DataArts, running
-                 real-time jobs and running batch instances)
+                 real-time jobs and running batch instances; for
+                 CenturyLink, running executions, at most 4)
   --finished N   finished runs per simulator (default 20; for Chorus, idle
                  workflows; for DataArts, other batch instances, over
-                 max(3, N/4) batch jobs, and 2 stopped real-time jobs)
+                 max(3, N/4) batch jobs, and 2 stopped real-time jobs; for
+                 CenturyLink, executions over max(3, N/4) jobs)
   --now          start the simulated clock at the current time instead of
                  2024-06-19T04:00:00Z (ids and times then change every run)";
 
@@ -166,12 +169,41 @@ async fn start_dataarts(opts: &Options) -> std::io::Result<Started> {
     })
 }
 
+async fn start_centurylink(opts: &Options) -> std::io::Result<Started> {
+    let jobs = (opts.finished / 4).max(3);
+    let running = opts.running.min(DEFAULT_MAX_CONCURRENT);
+    let mut builder = CenturyLinkSim::builder()
+        .seed(opts.seed)
+        .jobs(jobs)
+        .executions_per_job((opts.finished + running).div_ceil(jobs))
+        .running(running);
+    if opts.now {
+        builder = builder.epoch(chrono::Utc::now());
+    }
+    let sim = builder.start().await?;
+    // Login is exported; the static token (with the alias) is printed
+    // commented.
+    let alternatives = sim
+        .env_token()
+        .into_iter()
+        .filter(|(k, _)| k.ends_with("_TOKEN") || k.ends_with("_ACCOUNT_ALIAS"))
+        .collect();
+    Ok(Started {
+        vendor: "centurylink",
+        base_url: sim.base_url(),
+        env: sim.env_login(),
+        alternatives,
+        shutdown: Box::new(move || Box::pin(async move { sim.shutdown().await })),
+    })
+}
+
 /// Every simulator; new vendors add a line here.
 async fn start_all(opts: &Options) -> std::io::Result<Vec<Started>> {
     Ok(vec![
         start_amperity(opts).await?,
         start_chorus(opts).await?,
         start_dataarts(opts).await?,
+        start_centurylink(opts).await?,
     ])
 }
 

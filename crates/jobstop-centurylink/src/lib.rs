@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+mod auth;
+mod builder;
+mod client;
+mod error;
+mod model;
+mod state;
+
+pub use builder::{CenturyLinkBuilder, DEFAULT_BASE_URL, DEFAULT_LOGIN_URL, ENV_VARS};
+pub use client::CenturyLinkController;
+pub use model::KIND_EXECUTION;
+pub use state::map_state;
+
+#[cfg(test)]
+mod assertions {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<super::CenturyLinkController>();
+        send_sync::<super::CenturyLinkBuilder>();
+    }
+}

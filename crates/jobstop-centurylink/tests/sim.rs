@@ -1,0 +1,348 @@
+//! The CenturyLink adapter against the Runner simulator, over loopback.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use futures::TryStreamExt;
+use jobstop_centurylink::{CenturyLinkBuilder, CenturyLinkController, KIND_EXECUTION};
+use jobstop_core::{
+    ErrorKind, JobController, JobControllerExt, ListQuery, RunId, RunState, StopOutcome,
+    StopRequest, WaitOptions,
+};
+use jobstop_http::{ClientConfig, RetryPolicy};
+use jobstop_sim::centurylink::CenturyLinkSim;
+use jobstop_testkit::Fixture;
+
+fn fast_config() -> ClientConfig {
+    ClientConfig::default().with_retry(
+        RetryPolicy::default()
+            .with_max_attempts(5)
+            .with_budget(Duration::from_secs(10))
+            .with_backoff(Duration::from_millis(20), Duration::from_millis(200)),
+    )
+}
+
+fn from_vars(vars: Vec<(String, String)>) -> CenturyLinkController {
+    CenturyLinkBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        .with_client_config(fast_config())
+        .build()
+        .unwrap()
+}
+
+fn logins(sim: &CenturyLinkSim) -> u64 {
+    sim.logins()
+}
+
+#[tokio::test]
+async fn conformance() {
+    let sim = CenturyLinkSim::builder()
+        .seed(4)
+        .jobs(3)
+        .executions_per_job(6)
+        .running(3)
+        .stop_delay(Duration::from_millis(100))
+        .kill_delay(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let running = sim.execution_ids_with_status("RUNNING");
+    let done = sim.execution_ids_with_status("SUCCESS");
+    let fx = Fixture::new(
+        RunId::new(running[0].clone()),
+        RunId::new(done[0].clone()),
+        RunId::new("00000000-0000-0000-0000-000000000000/00000000-0000-0000-0000-000000000001"),
+    )
+    .with_page_size(4)
+    .with_second_running(RunId::new(running[1].clone()))
+    .with_wait(
+        WaitOptions::with_timeout(Duration::from_secs(10))
+            .with_intervals(Duration::from_millis(20), Duration::from_millis(200)),
+    );
+    jobstop_testkit::run_all(&ctrl, &fx).await;
+}
+
+#[tokio::test]
+async fn one_login_many_calls_and_one_relogin_after_expiry() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(3)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    assert_eq!(logins(&sim), 0, "no login before the first call");
+    let id = RunId::new(sim.execution_ids()[0].clone());
+    for _ in 0..10 {
+        ctrl.status(&id).await.unwrap();
+    }
+    ctrl.list(&ListQuery::new()).await.unwrap();
+    assert_eq!(logins(&sim), 1);
+    sim.expire_tokens();
+    ctrl.status(&id).await.unwrap();
+    assert_eq!(logins(&sim), 2, "exactly one new login");
+    assert_eq!(ctrl.account_alias().await.unwrap(), sim.account_alias());
+}
+
+#[tokio::test]
+async fn wrong_password_is_unauthenticated() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(1)
+        .start()
+        .await
+        .unwrap();
+    let mut vars = sim.env_login();
+    for (k, v) in vars.iter_mut() {
+        if k == "JOBSTOP_CENTURYLINK_PASSWORD" {
+            *v = "not-the-password".to_owned();
+        }
+    }
+    let err = from_vars(vars)
+        .status(&RunId::new(sim.execution_ids()[0].clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    assert!(err.vendor_message().unwrap().contains("didn't recognize"));
+    assert!(!format!("{err} {err:?}").contains("not-the-password"));
+}
+
+#[tokio::test]
+async fn a_token_with_an_alias_works_and_a_wrong_alias_is_denied() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(2)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    assert_eq!(ctrl.list(&ListQuery::new()).await.unwrap().runs.len(), 2);
+    let mut vars = sim.env_token();
+    for (k, v) in vars.iter_mut() {
+        if k == "JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS" {
+            *v = "OTHER".to_owned();
+        }
+    }
+    assert_eq!(
+        from_vars(vars)
+            .list(&ListQuery::new())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::PermissionDenied
+    );
+}
+
+#[tokio::test]
+async fn stop_sends_exactly_the_expiry_body_and_force_kills() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(4)
+        .running(2)
+        .stop_delay(Duration::from_millis(100))
+        .kill_delay(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let running = sim.execution_ids_with_status("RUNNING");
+    let (a, b) = (
+        RunId::new(running[0].clone()),
+        RunId::new(running[1].clone()),
+    );
+
+    let o = ctrl
+        .stop(
+            &a,
+            &StopRequest::graceful().with_option("expiryDuration", 5),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o, StopOutcome::Requested(r) if r.vendor_state == "STOPPING"),
+        "{o:?}"
+    );
+    let o = ctrl.stop(&b, &StopRequest::force()).await.unwrap();
+    assert!(
+        matches!(&o, StopOutcome::Requested(r) if r.vendor_state == "KILLING"),
+        "{o:?}"
+    );
+    let bodies = sim.stop_bodies();
+    assert_eq!(
+        bodies,
+        vec![
+            (
+                a.as_str().to_owned(),
+                "stop".to_owned(),
+                r#"{"expiryDuration":5}"#.to_owned()
+            ),
+            (
+                b.as_str().to_owned(),
+                "kill".to_owned(),
+                r#"{"expiryDuration":0}"#.to_owned()
+            ),
+        ]
+    );
+    assert_eq!(sim.kill_requests(b.as_str()), 1);
+    assert_eq!(sim.stop_requests(b.as_str()), 0);
+    let wait = WaitOptions::with_timeout(Duration::from_secs(5))
+        .with_intervals(Duration::from_millis(20), Duration::from_millis(100));
+    let report = ctrl
+        .stop_and_wait(&b, &StopRequest::force(), &wait)
+        .await
+        .unwrap();
+    assert_eq!(report.final_run.vendor_state, "KILLED");
+    assert_eq!(report.final_run.state, RunState::Stopped);
+    assert!(report.final_run.ended_at.is_some());
+
+    // A finished execution: 400, then one read.
+    let done = RunId::new(sim.execution_ids_with_status("SUCCESS")[0].clone());
+    let o = ctrl.stop(&done, &StopRequest::graceful()).await.unwrap();
+    assert!(
+        matches!(&o, StopOutcome::AlreadyFinished(r) if r.state == RunState::Succeeded),
+        "{o:?}"
+    );
+    let err = ctrl
+        .stop(
+            &a,
+            &StopRequest::graceful().with_option("expiryDuration", "soon"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn every_document_variant_is_the_same_run() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(3)
+        .running(1)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let ids = sim.execution_ids();
+    let mut seen = Vec::new();
+    for (camel, flat, repo) in [
+        (false, false, false),
+        (true, false, false),
+        (false, true, false),
+        (false, false, true),
+        (true, true, true),
+    ] {
+        sim.set_variants(camel, flat, repo);
+        let mut runs = Vec::new();
+        for id in &ids {
+            let mut run = ctrl.status(&RunId::new(id.clone())).await.unwrap();
+            run.raw = serde_json::Value::Null;
+            runs.push(run);
+        }
+        let listed: Vec<_> = ctrl
+            .list_all(ListQuery::new())
+            .map_ok(|mut r| {
+                r.raw = serde_json::Value::Null;
+                r
+            })
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), ids.len());
+        seen.push(runs);
+    }
+    for other in &seen[1..] {
+        assert_eq!(other, &seen[0]);
+    }
+    // Epoch-millisecond timers become the same instants as the document's.
+    let doc = sim.execution_json(&ids[0]).unwrap();
+    let start = doc["timers"][0]["start"]
+        .as_i64()
+        .or_else(|| doc["start"].as_i64())
+        .unwrap();
+    let run = &seen[0][0];
+    assert_eq!(run.started_at, Utc.timestamp_millis_opt(start).single());
+    assert_eq!(run.kind.as_deref(), Some(KIND_EXECUTION));
+}
+
+#[tokio::test]
+async fn three_jobs_of_150_executions_list_exactly_once() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(3)
+        .executions_per_job(150)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let mut query = ListQuery::new().with_page_size(100);
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = ctrl.list(&query).await.unwrap();
+        pages += 1;
+        ids.extend(page.runs.into_iter().map(|r| r.id.into_string()));
+        match page.next_cursor {
+            Some(c) => query = query.with_cursor(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 6, "two pages per job");
+    let unique: HashSet<_> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), 450);
+    assert_eq!(
+        unique,
+        sim.execution_ids().into_iter().collect::<HashSet<_>>()
+    );
+}
+
+#[tokio::test]
+async fn ids_are_checked_before_any_request() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(1)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    for bad in [
+        "", "job", "a/b/c", "a/", "/b", "a b/c", "../x", "a/b?c", "a/%2F",
+    ] {
+        assert_eq!(
+            ctrl.status(&RunId::new(bad)).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput,
+            "{bad:?}"
+        );
+        assert_eq!(
+            ctrl.stop(&RunId::new(bad), &StopRequest::graceful())
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+    assert!(sim.server().requests().is_empty());
+    let err = ctrl.status(&RunId::new("nojob/noexec")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn unavailable_is_retried() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(1)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    sim.faults().add(
+        jobstop_sim::FaultRule::new(jobstop_sim::Route::any(), jobstop_sim::Fault::status(503))
+            .times(2),
+    );
+    sim.faults().add(
+        jobstop_sim::FaultRule::new(jobstop_sim::Route::any(), jobstop_sim::Fault::status(504))
+            .times(1),
+    );
+    ctrl.list(&ListQuery::new()).await.unwrap();
+}

@@ -1,0 +1,855 @@
+//! The CenturyLink Cloud Runner Job Service simulator (VENDOR-NOTES
+//! section 4; the seed page `centurylink-stop-execution.md`).
+//!
+//! Two servers, as in production where login is on another host: the CLC v2
+//! **login** endpoint (`POST /v2/authentication/login`) and the **Runner**
+//! (`/jobs/{accountAlias}…`, bearer tokens). See the crate README for the
+//! behaviour, the switches and which parts are documented fact and which are
+//! inference.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use jobstop_sim::centurylink::CenturyLinkSim;
+//!
+//! let sim = CenturyLinkSim::builder()
+//!     .seed(7)
+//!     .account_alias("ACME")
+//!     .jobs(4)
+//!     .running(2)
+//!     .start()
+//!     .await?;
+//! assert_eq!(sim.job_ids().len(), 4);
+//! assert_eq!(sim.execution_ids().len(), 12); // three per job by default
+//! let run = &sim.execution_ids_with_status("RUNNING")[0]; // "jobId/executionId"
+//! let doc = sim.execution_json(run).unwrap();
+//! assert_eq!(doc["account_alias"], "ACME");
+//! assert!(doc["timers"][0]["end"].is_null());
+//! assert!(sim.login_url().ends_with("/v2/authentication/login"));
+//! # Ok(())
+//! # }
+//! ```
+
+mod routes;
+mod store;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::{Faults, MASK, SimClock, SimServer, SplitMix64, default_epoch, lock};
+use routes::{HttpConfig, Sim};
+use store::{Store, StoreConfig, Variants};
+
+/// The login route, on the login server.
+pub const LOGIN_PATH: &str = "/v2/authentication/login";
+/// The documented limit of executions initializing or running at once per
+/// account (FAQ: "4 concurrent jobs").
+pub const DEFAULT_MAX_CONCURRENT: usize = 4;
+/// The message of the login's 400 (documented).
+pub const BAD_CREDENTIALS: &str =
+    "We didn't recognize the username or password you entered. Please try again.";
+/// The message of the 400 for stopping or killing a finished execution (an
+/// inference: the status and body are undocumented).
+pub const NOT_STOPPABLE: &str = "Execution is not in a stoppable state";
+/// Every documented execution status, in the docs' order.
+pub const STATUSES: &[&str] = &[
+    "PENDING",
+    "INITIALIZING",
+    "RUNNING",
+    "STOPPING",
+    "STOPPED",
+    "KILLING",
+    "KILLED",
+    "SUCCESS",
+    "FAILURE",
+    "INIT_FAILURE",
+];
+
+/// Environment variable for the Runner base URL.
+pub const ENV_BASE_URL: &str = "JOBSTOP_CENTURYLINK_BASE_URL";
+/// Environment variable for the login endpoint (the full URL).
+pub const ENV_LOGIN_URL: &str = "JOBSTOP_CENTURYLINK_LOGIN_URL";
+/// Environment variable for the login user name.
+pub const ENV_USERNAME: &str = "JOBSTOP_CENTURYLINK_USERNAME";
+/// Environment variable for the login password.
+pub const ENV_PASSWORD: &str = "JOBSTOP_CENTURYLINK_PASSWORD";
+/// Environment variable for a bearer token used without logging in.
+pub const ENV_TOKEN: &str = "JOBSTOP_CENTURYLINK_TOKEN";
+/// Environment variable for the account alias (needed with a token: only
+/// the login tells it otherwise).
+pub const ENV_ACCOUNT_ALIAS: &str = "JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS";
+
+/// One entry of an execution's `timers` (epoch milliseconds on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    /// `start`.
+    pub start: DateTime<Utc>,
+    /// `end`; `None` (JSON `null`) while it runs.
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl Timer {
+    /// A timer still running.
+    pub fn running(start: DateTime<Utc>) -> Self {
+        Timer { start, end: None }
+    }
+
+    /// A timer that ended.
+    pub fn ended(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
+        Timer {
+            start,
+            end: Some(end),
+        }
+    }
+}
+
+/// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
+/// [`CenturyLinkSim::insert_job`]. Everything is optional; what is not given
+/// is generated (repository, playbook, hosts `localhost` when empty…).
+///
+/// ```
+/// use jobstop_sim::centurylink::JobSeed;
+///
+/// let seed = JobSeed::new()
+///     .with_id("1111505e-6773-494a-b2bf-d2cc2684710d")
+///     .with_name("patch-linux-fleet")
+///     .with_hosts(["VA1ACMEWEB01"]);
+/// assert_eq!(seed.name.as_deref(), Some("patch-linux-fleet"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobSeed {
+    /// `id`; default a generated UUID.
+    pub id: Option<String>,
+    /// `name`; `None` (the default) leaves the key out, as in the KB's Job.
+    pub name: Option<String>,
+    /// `description`; default generated.
+    pub description: Option<String>,
+    /// `executionTtl` in minutes; `None` is JSON `null`.
+    pub execution_ttl: Option<u64>,
+    /// `createdTime` (and `lastUpdatedTime`); default the insertion time.
+    pub created_time: Option<DateTime<Utc>>,
+    /// Host ids (`hostVars` empty); default generated.
+    pub hosts: Vec<String>,
+    /// Whether the repository has `credentials` (shown with the password
+    /// masked).
+    pub repository_credentials: bool,
+}
+
+impl JobSeed {
+    /// A job with every attribute generated and no name.
+    pub fn new() -> Self {
+        JobSeed::default()
+    }
+
+    /// Sets the id.
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Sets the name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    /// Sets `executionTtl` (minutes).
+    pub fn with_execution_ttl(mut self, minutes: u64) -> Self {
+        self.execution_ttl = Some(minutes);
+        self
+    }
+
+    /// Sets `createdTime`.
+    pub fn with_created_time(mut self, t: DateTime<Utc>) -> Self {
+        self.created_time = Some(t);
+        self
+    }
+
+    /// Sets the host ids.
+    pub fn with_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Gives the repository credentials.
+    pub fn with_repository_credentials(mut self) -> Self {
+        self.repository_credentials = true;
+        self
+    }
+}
+
+/// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
+/// [`CenturyLinkSim::insert_execution`]. The status is kept verbatim, so any
+/// raw string works (`"EXPIRED"`, `"running"`…).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use jobstop_sim::centurylink::{ExecutionSeed, Timer};
+///
+/// let t = |s| Utc.timestamp_millis_opt(s).unwrap();
+/// // Failed, then restarted: two timers.
+/// let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
+///     .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
+///     .with_timer(Timer::running(t(1_718_761_000_000)));
+/// assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionSeed {
+    /// The job's id (a job with that id must exist; the builder creates
+    /// one if not).
+    pub job_id: String,
+    /// The raw `status`.
+    pub status: String,
+    /// `execution_id`; default a generated UUID.
+    pub execution_id: Option<String>,
+    /// `timers`; default one timer starting at the insertion, ended then
+    /// for terminal statuses. `Some(vec![])` gives an empty array.
+    pub timers: Option<Vec<Timer>>,
+    /// `failed_hosts`.
+    pub failed_hosts: Vec<String>,
+    /// `is_vpn_established`.
+    pub is_vpn_established: bool,
+}
+
+impl ExecutionSeed {
+    /// An execution of job `job_id` in the raw status `status`.
+    pub fn new(job_id: impl Into<String>, status: impl Into<String>) -> Self {
+        ExecutionSeed {
+            job_id: job_id.into(),
+            status: status.into(),
+            ..ExecutionSeed::default()
+        }
+    }
+
+    /// Sets the execution id.
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.execution_id = Some(id.into());
+        self
+    }
+
+    /// Appends a timer.
+    pub fn with_timer(mut self, timer: Timer) -> Self {
+        self.timers.get_or_insert_with(Vec::new).push(timer);
+        self
+    }
+
+    /// Sets every timer (an empty vector gives `"timers": []`).
+    pub fn with_timers(mut self, timers: Vec<Timer>) -> Self {
+        self.timers = Some(timers);
+        self
+    }
+
+    /// Sets `failed_hosts`.
+    pub fn with_failed_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.failed_hosts = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `is_vpn_established`.
+    pub fn with_vpn(mut self, on: bool) -> Self {
+        self.is_vpn_established = on;
+        self
+    }
+}
+
+/// Configures a [`CenturyLinkSim`]. Every setter has a default; see each.
+/// Its `Debug` masks the password and the token.
+#[derive(Clone)]
+pub struct CenturyLinkSimBuilder {
+    seed: u64,
+    alias: String,
+    location: String,
+    username: String,
+    password: Option<String>,
+    static_token: Option<String>,
+    jobs: usize,
+    per_job: usize,
+    running: usize,
+    job_seeds: Vec<JobSeed>,
+    execution_seeds: Vec<ExecutionSeed>,
+    token_ttl: Duration,
+    stop_delay: Duration,
+    kill_delay: Duration,
+    pending_for: Duration,
+    initializing_for: Duration,
+    running_for: Duration,
+    seeded_finish_after: Option<Duration>,
+    fail_percent: u8,
+    max_concurrent: usize,
+    variants: Variants,
+    epoch: DateTime<Utc>,
+}
+
+impl Default for CenturyLinkSimBuilder {
+    fn default() -> Self {
+        CenturyLinkSimBuilder {
+            seed: 1,
+            alias: "ACME".to_owned(),
+            location: "VA1".to_owned(),
+            username: "jobstop.sim@example.com".to_owned(),
+            password: None,
+            static_token: None,
+            jobs: 0,
+            per_job: 3,
+            running: 0,
+            job_seeds: Vec::new(),
+            execution_seeds: Vec::new(),
+            token_ttl: Duration::from_secs(14 * 24 * 3600),
+            stop_delay: Duration::from_millis(300),
+            kill_delay: Duration::from_millis(200),
+            pending_for: Duration::from_millis(100),
+            initializing_for: Duration::from_millis(200),
+            running_for: Duration::from_secs(1),
+            seeded_finish_after: None,
+            fail_percent: 0,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+            variants: Variants::default(),
+            epoch: default_epoch(),
+        }
+    }
+}
+
+impl CenturyLinkSimBuilder {
+    /// The seed for ids, names, times and default credentials. Default 1.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The account alias (in every Runner path and every document).
+    /// Default `ACME`.
+    pub fn account_alias(mut self, alias: impl Into<String>) -> Self {
+        self.alias = alias.into();
+        self
+    }
+
+    /// The `locationAlias` the login reports (and generated host names
+    /// start with). Default `VA1`.
+    pub fn location_alias(mut self, location: impl Into<String>) -> Self {
+        self.location = location.into();
+        self
+    }
+
+    /// The login user name. Default `jobstop.sim@example.com`.
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = username.into();
+        self
+    }
+
+    /// The login password. Default: derived from the seed.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// A bearer token the Runner accepts besides login tokens (it never
+    /// expires). Default: derived from the seed, JWT-looking like login
+    /// tokens.
+    pub fn static_token(mut self, token: impl Into<String>) -> Self {
+        self.static_token = Some(token.into());
+        self
+    }
+
+    /// How many jobs to generate (most named like `patch-linux-fleet`, some
+    /// without a name), each with
+    /// [`executions_per_job`](CenturyLinkSimBuilder::executions_per_job)
+    /// executions. Default 0.
+    pub fn jobs(mut self, n: usize) -> Self {
+        self.jobs = n;
+        self
+    }
+
+    /// How many executions each generated job has. Default 3.
+    pub fn executions_per_job(mut self, n: usize) -> Self {
+        self.per_job = n;
+        self
+    }
+
+    /// How many of the generated executions (the newest) are `RUNNING`; the
+    /// others are finished. At most
+    /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent) (else
+    /// `start` fails); more executions (and a job) are generated if there
+    /// are too few. Default 0.
+    pub fn running(mut self, n: usize) -> Self {
+        self.running = n;
+        self
+    }
+
+    /// Adds a job after the generated ones.
+    pub fn insert_job(mut self, seed: JobSeed) -> Self {
+        self.job_seeds.push(seed);
+        self
+    }
+
+    /// Adds an execution after the generated ones (raw status, not checked
+    /// against the concurrency cap). If its job does not exist, a job with
+    /// that id is created for it.
+    pub fn insert_execution(mut self, seed: ExecutionSeed) -> Self {
+        self.execution_seeds.push(seed);
+        self
+    }
+
+    /// How long login tokens live. Default 14 days (the documented "up to 2
+    /// weeks").
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// How long a stopped execution stays `STOPPING` before `STOPPED`.
+    /// Default 300 ms.
+    pub fn stop_delay(mut self, d: Duration) -> Self {
+        self.stop_delay = d;
+        self
+    }
+
+    /// How long a killed execution stays `KILLING` before `KILLED`. Default
+    /// 200 ms.
+    pub fn kill_delay(mut self, d: Duration) -> Self {
+        self.kill_delay = d;
+        self
+    }
+
+    /// How long started executions stay `PENDING` (at least: they also wait
+    /// for a free slot), `INITIALIZING` and `RUNNING` before `SUCCESS` (or
+    /// `FAILURE`). Default 100 ms, 200 ms, 1 s.
+    pub fn durations(
+        mut self,
+        pending: Duration,
+        initializing: Duration,
+        running: Duration,
+    ) -> Self {
+        self.pending_for = pending;
+        self.initializing_for = initializing;
+        self.running_for = running;
+        self
+    }
+
+    /// Makes seeded and inserted executions progress too: `RUNNING` and
+    /// `INITIALIZING` ones finish this long after the start (or their
+    /// insertion), `PENDING` ones join the queue then. Default `None`: they
+    /// keep their status.
+    pub fn seeded_finish_after(mut self, d: Option<Duration>) -> Self {
+        self.seeded_finish_after = d;
+        self
+    }
+
+    /// The share (0–100) of executions that end `FAILURE` instead of
+    /// `SUCCESS` when they finish on their own (drawn per execution, from
+    /// the seed). Default 0.
+    pub fn fail_percent(mut self, percent: u8) -> Self {
+        self.fail_percent = percent.min(100);
+        self
+    }
+
+    /// How many executions of the account may be `INITIALIZING` or
+    /// `RUNNING` at once; the others stay `PENDING` until a slot frees (0:
+    /// none ever starts). Default 4 (documented).
+    pub fn max_concurrent(mut self, n: usize) -> Self {
+        self.max_concurrent = n;
+        self
+    }
+
+    /// Execution keys in camelCase (`executionId`, `jobId`, `accountAlias`,
+    /// `repositoryLog`, `failedHosts`, `isVpnEstablished`). Default off
+    /// (documented snake_case).
+    pub fn camel_case(mut self, on: bool) -> Self {
+        self.variants.camel_case = on;
+        self
+    }
+
+    /// Top-level `start`/`end` (of the last timer) and an `id` instead of
+    /// `timers`, as in the docs' list example. Default off.
+    pub fn flat_timers(mut self, on: bool) -> Self {
+        self.variants.flat_timers = on;
+        self
+    }
+
+    /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}` instead of
+    /// `null`. Default off.
+    pub fn repository_log_object(mut self, on: bool) -> Self {
+        self.variants.repository_log_object = on;
+        self
+    }
+
+    /// The simulated wall time at start. Default
+    /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`),
+    /// so ids and times depend on the seed only.
+    pub fn epoch(mut self, epoch: DateTime<Utc>) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// Starts both servers on `127.0.0.1:0`. Fails with
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) if
+    /// [`running`](CenturyLinkSimBuilder::running) exceeds
+    /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent).
+    pub async fn start(self) -> std::io::Result<CenturyLinkSim> {
+        if self.running > self.max_concurrent {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "running({}) exceeds max_concurrent({}): the account runs at most that many executions at once",
+                    self.running, self.max_concurrent
+                ),
+            ));
+        }
+        let mut creds = SplitMix64::stream(self.seed, 34);
+        let password = self
+            .password
+            .unwrap_or_else(|| format!("Sim-{}", creds.alphanumeric(16)));
+        let static_token = self.static_token.unwrap_or_else(|| {
+            store::make_token(
+                &mut creds,
+                &routes::token_claims(&self.username, &self.alias, &self.location),
+            )
+        });
+        let clock = SimClock::starting_at(self.epoch);
+        let mut store = Store::new(
+            StoreConfig {
+                alias: self.alias.clone(),
+                location: self.location.clone(),
+                stop_delay: self.stop_delay,
+                kill_delay: self.kill_delay,
+                pending_for: self.pending_for,
+                initializing_for: self.initializing_for,
+                running_for: self.running_for,
+                max_concurrent: self.max_concurrent,
+                seeded_finish_after: self.seeded_finish_after,
+                fail_percent: self.fail_percent,
+            },
+            clock,
+            self.seed,
+        );
+        store.variants = self.variants;
+        store.seed(self.jobs, self.per_job, self.running);
+        for seed in self.job_seeds {
+            store.insert_job(seed);
+        }
+        for seed in self.execution_seeds {
+            if store.insert_execution(seed.clone()).is_none() {
+                store.insert_job(JobSeed::new().with_id(seed.job_id.clone()));
+                store.insert_execution(seed);
+            }
+        }
+        let sim = Arc::new(Sim {
+            cfg: HttpConfig {
+                alias: self.alias,
+                location: self.location,
+                username: self.username,
+                password,
+                static_token,
+                token_ttl: self.token_ttl,
+            },
+            store: Mutex::new(store),
+        });
+        let server = SimServer::builder(routes::runner_router(sim.clone()))
+            .clock(clock)
+            .error_body(|_, message| routes::error_body(message))
+            .account_key(routes::account)
+            .start()
+            .await?;
+        let login_server = SimServer::builder(routes::login_router(sim.clone()))
+            .clock(clock)
+            .error_body(|_, message| routes::error_body(message))
+            .account_key(|_| String::new())
+            .start()
+            .await?;
+        Ok(CenturyLinkSim {
+            sim,
+            server,
+            login_server,
+        })
+    }
+}
+
+impl fmt::Debug for CenturyLinkSimBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CenturyLinkSimBuilder")
+            .field("seed", &self.seed)
+            .field("alias", &self.alias)
+            .field("location", &self.location)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| MASK))
+            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
+            .field("jobs", &self.jobs)
+            .field("per_job", &self.per_job)
+            .field("running", &self.running)
+            .field("job_seeds", &self.job_seeds)
+            .field("execution_seeds", &self.execution_seeds)
+            .field("token_ttl", &self.token_ttl)
+            .field("stop_delay", &self.stop_delay)
+            .field("kill_delay", &self.kill_delay)
+            .field("pending_for", &self.pending_for)
+            .field("initializing_for", &self.initializing_for)
+            .field("running_for", &self.running_for)
+            .field("seeded_finish_after", &self.seeded_finish_after)
+            .field("fail_percent", &self.fail_percent)
+            .field("max_concurrent", &self.max_concurrent)
+            .field("variants", &self.variants)
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
+/// A running CenturyLink Runner simulator (the Runner and the login
+/// server). Dropping it stops both servers. Its `Debug` shows the URLs,
+/// account alias and user name only.
+pub struct CenturyLinkSim {
+    sim: Arc<Sim>,
+    server: SimServer,
+    login_server: SimServer,
+}
+
+impl fmt::Debug for CenturyLinkSim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CenturyLinkSim")
+            .field("base_url", &self.base_url())
+            .field("login_url", &self.login_url())
+            .field("account_alias", &self.account_alias())
+            .field("username", &self.username())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CenturyLinkSim {
+    /// A builder with the defaults (seed 1, account `ACME`, no jobs).
+    pub fn builder() -> CenturyLinkSimBuilder {
+        CenturyLinkSimBuilder::default()
+    }
+
+    /// The Runner root, `http://127.0.0.1:PORT` (routes are
+    /// `/jobs/{alias}…`).
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The login endpoint, `http://127.0.0.1:PORT/v2/authentication/login`
+    /// (another port).
+    pub fn login_url(&self) -> String {
+        format!("{}{LOGIN_PATH}", self.login_server.base_url())
+    }
+
+    /// The account alias.
+    pub fn account_alias(&self) -> &str {
+        &self.sim.cfg.alias
+    }
+
+    /// The `locationAlias` the login reports.
+    pub fn location_alias(&self) -> &str {
+        &self.sim.cfg.location
+    }
+
+    /// The login user name.
+    pub fn username(&self) -> &str {
+        &self.sim.cfg.username
+    }
+
+    /// The login password.
+    pub fn password(&self) -> &str {
+        &self.sim.cfg.password
+    }
+
+    /// The static bearer token (never expires).
+    pub fn token(&self) -> &str {
+        &self.sim.cfg.static_token
+    }
+
+    /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_LOGIN_URL`, `_USERNAME` and
+    /// `_PASSWORD` (what the binary exports).
+    pub fn env_login(&self) -> Vec<(String, String)> {
+        vec![
+            (ENV_BASE_URL.to_owned(), self.base_url()),
+            (ENV_LOGIN_URL.to_owned(), self.login_url()),
+            (ENV_USERNAME.to_owned(), self.username().to_owned()),
+            (ENV_PASSWORD.to_owned(), self.password().to_owned()),
+        ]
+    }
+
+    /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.
+    pub fn env_token(&self) -> Vec<(String, String)> {
+        vec![
+            (ENV_BASE_URL.to_owned(), self.base_url()),
+            (ENV_TOKEN.to_owned(), self.token().to_owned()),
+            (
+                ENV_ACCOUNT_ALIAS.to_owned(),
+                self.account_alias().to_owned(),
+            ),
+        ]
+    }
+
+    /// The Runner server: request log, connection count, faults. Fault
+    /// routes match the whole path, e.g.
+    /// `Route::post("/jobs/*/*/executions/*/stop")`.
+    pub fn server(&self) -> &SimServer {
+        &self.server
+    }
+
+    /// The login server.
+    pub fn login_server(&self) -> &SimServer {
+        &self.login_server
+    }
+
+    /// The Runner server's fault script (shortcut for `server().faults()`).
+    pub fn faults(&self) -> &Faults {
+        self.server.faults()
+    }
+
+    /// Every job id, in listing order (newest `createdTime` first, ties by
+    /// id).
+    pub fn job_ids(&self) -> Vec<String> {
+        let mut store = lock(&self.sim.store);
+        store.settle();
+        store
+            .jobs_ordered()
+            .into_iter()
+            .map(|j| j.id.clone())
+            .collect()
+    }
+
+    /// Every execution as `"jobId/executionId"`, in the order of
+    /// `GET /jobs/{alias}/executions` (newest first timer first, ties by
+    /// id).
+    pub fn execution_ids(&self) -> Vec<String> {
+        let mut store = lock(&self.sim.store);
+        store.settle();
+        store
+            .execs_ordered(None)
+            .into_iter()
+            .map(|r| r.run_id())
+            .collect()
+    }
+
+    /// [`CenturyLinkSim::execution_ids`] whose `status` is exactly `status`.
+    pub fn execution_ids_with_status(&self, status: &str) -> Vec<String> {
+        let mut store = lock(&self.sim.store);
+        store.settle();
+        store
+            .execs_ordered(None)
+            .into_iter()
+            .filter(|r| r.status == status)
+            .map(|r| r.run_id())
+            .collect()
+    }
+
+    /// The job as `GET /jobs/{alias}/{jobId}` shows it now.
+    pub fn job_json(&self, job_id: &str) -> Option<Value> {
+        lock(&self.sim.store).job(job_id).ok()
+    }
+
+    /// The execution `run_id` (`"jobId/executionId"`) as
+    /// `GET /jobs/{alias}/{jobId}/executions/{executionId}` shows it now (in
+    /// the current variants).
+    pub fn execution_json(&self, run_id: &str) -> Option<Value> {
+        lock(&self.sim.store).execution_json(run_id)
+    }
+
+    /// Adds a job (replacing one with the same id); returns its id.
+    pub fn insert_job(&self, seed: JobSeed) -> String {
+        lock(&self.sim.store).insert_job(seed)
+    }
+
+    /// Adds an execution; its `"jobId/executionId"`, or `None` if its job
+    /// does not exist.
+    pub fn insert_execution(&self, seed: ExecutionSeed) -> Option<String> {
+        let job = seed.job_id.clone();
+        lock(&self.sim.store)
+            .insert_execution(seed)
+            .map(|id| format!("{job}/{id}"))
+    }
+
+    /// Sets the raw status of `run_id` and drops its pending changes (it no
+    /// longer progresses on its own); a terminal status ends the last timer
+    /// if open, any other status reopens it. Not checked against the
+    /// concurrency cap. `false` if there is no such execution.
+    pub fn set_status(&self, run_id: &str, raw: &str) -> bool {
+        lock(&self.sim.store).set_status(run_id, raw)
+    }
+
+    /// Applies the next pending change of `run_id` now (e.g. `STOPPING` →
+    /// `STOPPED` without waiting; a queued `PENDING` execution starts
+    /// `INITIALIZING` if a slot is free). `false` if there is no such
+    /// execution or nothing can happen.
+    pub fn advance(&self, run_id: &str) -> bool {
+        lock(&self.sim.store).advance(run_id)
+    }
+
+    /// How many stop requests for `run_id` (`"jobId/executionId"`, decoded
+    /// path segments) reached the handler (they passed the token and alias
+    /// checks and were not answered by a fault first), whatever their
+    /// answer.
+    pub fn stop_requests(&self, run_id: &str) -> u64 {
+        lock(&self.sim.store).stop_requests(run_id)
+    }
+
+    /// Like [`CenturyLinkSim::stop_requests`], for kill requests.
+    pub fn kill_requests(&self, run_id: &str) -> u64 {
+        lock(&self.sim.store).kill_requests(run_id)
+    }
+
+    /// Every stop and kill request that reached the handler, in order:
+    /// `("jobId/executionId", "stop" or "kill", the body exactly as received,
+    /// lossily decoded as UTF-8)`.
+    pub fn stop_bodies(&self) -> Vec<(String, String, String)> {
+        lock(&self.sim.store).stop_bodies()
+    }
+
+    /// How many logins succeeded (tokens issued).
+    pub fn logins(&self) -> u64 {
+        lock(&self.sim.store).logins
+    }
+
+    /// How many login requests were made (`POST` on the login path),
+    /// successful or not.
+    pub fn login_attempts(&self) -> u64 {
+        lock(&self.sim.store).login_attempts
+    }
+
+    /// Every bearer token the login endpoint issued, in order (expired ones
+    /// too; not the static token): for tests that check no token leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.sim.store).issued.clone()
+    }
+
+    /// Makes every login token issued so far expired (the static token is
+    /// not affected).
+    pub fn expire_tokens(&self) {
+        lock(&self.sim.store).expire_tokens();
+    }
+
+    /// Switches the execution document variants at run time (see
+    /// [`CenturyLinkSimBuilder::camel_case`],
+    /// [`flat_timers`](CenturyLinkSimBuilder::flat_timers) and
+    /// [`repository_log_object`](CenturyLinkSimBuilder::repository_log_object)).
+    pub fn set_variants(&self, camel_case: bool, flat_timers: bool, repository_log_object: bool) {
+        lock(&self.sim.store).variants = Variants {
+            camel_case,
+            flat_timers,
+            repository_log_object,
+        };
+    }
+
+    /// Shuts both servers down gracefully (see [`SimServer::shutdown`]).
+    pub async fn shutdown(&self) {
+        self.server.shutdown().await;
+        self.login_server.shutdown().await;
+    }
+}

@@ -1,0 +1,559 @@
+//! The CenturyLink simulator's HTTP surface: the Runner Job Service
+//! (`/jobs/{alias}…`, bearer tokens) and the CLC v2 login endpoint on its
+//! own server.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+
+use super::store::{Action, RunnerError, Store};
+use super::{BAD_CREDENTIALS, LOGIN_PATH, NOT_STOPPABLE};
+use crate::lock;
+
+/// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
+#[derive(Clone)]
+pub(crate) struct HttpConfig {
+    pub(crate) alias: String,
+    pub(crate) location: String,
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) static_token: String,
+    pub(crate) token_ttl: Duration,
+}
+
+/// `Content-Type` of the Runner's JSON answers (a Java service).
+pub(crate) const RUNNER_JSON: &str = "application/json;charset=UTF-8";
+/// `Content-Type` of the login endpoint's answers (the CLC v2 API).
+pub(crate) const LOGIN_JSON: &str = "application/json; charset=utf-8";
+/// The largest body read.
+const MAX_BODY: usize = 1024 * 1024;
+/// Default and largest page size.
+const PAGE_SIZE: (usize, usize) = (100, 100);
+/// The roles every login reports.
+const ROLES: [&str; 2] = ["AccountAdmin", "ServerAdmin"];
+
+/// Everything a request handler shares.
+pub(crate) struct Sim {
+    pub(crate) cfg: HttpConfig,
+    pub(crate) store: Mutex<Store>,
+}
+
+type Resp = Response<Body>;
+
+/// The vendor error body, `{"message":"…"}` (the CLC v2 shape; the Runner's
+/// is undocumented).
+pub(crate) fn error_body(message: &str) -> Value {
+    json!({ "message": message })
+}
+
+fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
+    let mut resp = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+fn runner_json(status: u16, body: &Value) -> Resp {
+    respond(status, RUNNER_JSON, body)
+}
+
+fn runner_error(status: u16, message: &str) -> Resp {
+    runner_json(status, &error_body(message))
+}
+
+/// Which Runner operation a request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    ListJobs,
+    ListAllExecutions,
+    GetJob(String),
+    StartJob(String),
+    ListExecutions(String),
+    GetExecution(String, String),
+    Stop(String, String),
+    Kill(String, String),
+}
+
+/// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
+fn decode(segment: &str) -> String {
+    percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+/// `(alias, op)` of a Runner path, or `None` (no such route).
+fn route(method: &Method, path: &str) -> Option<(String, Op)> {
+    let segs: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let ["jobs", alias, rest @ ..] = segs.as_slice() else {
+        return None;
+    };
+    if alias.is_empty() || rest.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    let get = *method == Method::GET;
+    let post = *method == Method::POST;
+    let op = match rest {
+        [] if get => Op::ListJobs,
+        // Before `{jobId}`: this path is the account's executions.
+        ["executions"] if get => Op::ListAllExecutions,
+        ["executions"] => return None,
+        [job] if get => Op::GetJob(decode(job)),
+        [job, "start"] if post => Op::StartJob(decode(job)),
+        [job, "executions"] if get => Op::ListExecutions(decode(job)),
+        [job, "executions", ex] if get => Op::GetExecution(decode(job), decode(ex)),
+        [job, "executions", ex, "stop"] if post => Op::Stop(decode(job), decode(ex)),
+        [job, "executions", ex, "kill"] if post => Op::Kill(decode(job), decode(ex)),
+        _ => return None,
+    };
+    Some((decode(alias), op))
+}
+
+fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The first non-empty value of query parameter `name`.
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// `page` (0-based, default 0) and `size` (1–100, default 100).
+fn paging(q: &[(String, String)]) -> Result<(usize, usize), String> {
+    let digits = |v: &str| -> Option<usize> {
+        v.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| v.parse::<usize>().ok())
+            .flatten()
+    };
+    let page = match param(q, "page") {
+        None => 0,
+        Some(v) => digits(v)
+            .ok_or_else(|| format!("Invalid page: expected a non-negative integer, got {v:?}"))?,
+    };
+    let (default, max) = PAGE_SIZE;
+    let size = match param(q, "size") {
+        None => default,
+        Some(v) => digits(v).filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+            format!("Invalid size: expected an integer from 1 to {max}, got {v:?}")
+        })?,
+    };
+    Ok((page, size))
+}
+
+/// Whether the request declares a JSON body (`application/json`, any
+/// parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .and_then(|v| v.split(';').next().map(|m| m.trim().to_ascii_lowercase()))
+        .is_some_and(|m| m == "application/json")
+}
+
+fn is_blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The rate-limit account of a Runner request: its bearer token, else `""`.
+pub(crate) fn account(headers: &HeaderMap) -> String {
+    bearer(headers).unwrap_or_default().to_owned()
+}
+
+/// `{"expiryDuration":N}` (optional, a non-negative integer, default 0); an
+/// empty body is the default.
+fn expiry(body: &[u8]) -> Result<u64, String> {
+    if is_blank(body) {
+        return Ok(0);
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Err("Malformed JSON request body".to_owned());
+    };
+    let Value::Object(m) = v else {
+        return Err("The request body must be a JSON object".to_owned());
+    };
+    match m.get("expiryDuration") {
+        None | Some(Value::Null) => Ok(0),
+        Some(n) => n.as_u64().ok_or_else(|| {
+            format!("expiryDuration must be a non-negative integer number of seconds, got {n}")
+        }),
+    }
+}
+
+/// `{}` or `{"hosts":[{"id":…,"sshPrivateKey"?}…],"sshPrivateKey"?}`.
+fn start_body(body: &[u8]) -> Result<(), String> {
+    if is_blank(body) {
+        return Err("Required request body is missing: send {} when there are no hosts".to_owned());
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Err("Malformed JSON request body".to_owned());
+    };
+    let Value::Object(m) = v else {
+        return Err("The request body must be a JSON object".to_owned());
+    };
+    let key_ok = |o: &serde_json::Map<String, Value>| {
+        o.get("sshPrivateKey")
+            .is_none_or(|k| k.is_null() || k.is_string())
+    };
+    let hosts_ok = match m.get("hosts") {
+        None | Some(Value::Null) => true,
+        Some(Value::Array(items)) => items.iter().all(|h| {
+            h.as_object()
+                .is_some_and(|o| o.get("id").is_some_and(Value::is_string) && key_ok(o))
+        }),
+        Some(_) => false,
+    };
+    if !hosts_ok {
+        return Err("hosts must be an array of objects with a string id".to_owned());
+    }
+    if !key_ok(&m) {
+        return Err("sshPrivateKey must be a string".to_owned());
+    }
+    Ok(())
+}
+
+impl Sim {
+    fn authenticated(&self, headers: &HeaderMap) -> bool {
+        match bearer(headers) {
+            None => false,
+            Some(t) if t == self.cfg.static_token => true,
+            Some(t) => lock(&self.store).token_live(t),
+        }
+    }
+
+    /// A Runner request, end to end: the route (404), the token (401), the
+    /// account alias (403), then the operation.
+    fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
+        let Some((alias, op)) = route(method, uri.path()) else {
+            return runner_error(404, "Not Found");
+        };
+        if !self.authenticated(headers) {
+            return runner_error(401, "Unauthorized");
+        }
+        if !alias.eq_ignore_ascii_case(&self.cfg.alias) {
+            return runner_error(
+                403,
+                &format!("Access denied: the token is not valid for account {alias}"),
+            );
+        }
+        let q = parse_query(uri.query());
+        self.dispatch(op, &q, headers, body)
+    }
+
+    fn dispatch(&self, op: Op, q: &[(String, String)], headers: &HeaderMap, body: &[u8]) -> Resp {
+        let json_body = is_blank(body) || is_json(headers);
+        let wrong_type = || runner_error(400, "Content-Type must be application/json");
+        let result = match op {
+            Op::ListJobs => match paging(q) {
+                Ok((page, size)) => Ok(lock(&self.store).list_jobs(page, size)),
+                Err(m) => return runner_error(400, &m),
+            },
+            Op::ListAllExecutions | Op::ListExecutions(_) => {
+                let (page, size) = match paging(q) {
+                    Ok(p) => p,
+                    Err(m) => return runner_error(400, &m),
+                };
+                let job = match &op {
+                    Op::ListExecutions(job) => Some(job.as_str()),
+                    _ => None,
+                };
+                lock(&self.store).list_executions(job, page, size)
+            }
+            Op::GetJob(job) => lock(&self.store).job(&job),
+            Op::GetExecution(job, ex) => lock(&self.store).execution(&job, &ex),
+            Op::StartJob(job) => {
+                if !json_body {
+                    return wrong_type();
+                }
+                if let Err(m) = start_body(body) {
+                    return runner_error(400, &m);
+                }
+                lock(&self.store).start_job(&job)
+            }
+            Op::Stop(job, ex) => return self.stop(&job, &ex, Action::Stop, json_body, body),
+            Op::Kill(job, ex) => return self.stop(&job, &ex, Action::Kill, json_body, body),
+        };
+        answer(result)
+    }
+
+    /// A stop or kill: recorded and counted first (whatever follows), then
+    /// the body (400), the job and execution (404), the status (400).
+    fn stop(&self, job: &str, ex: &str, action: Action, json_body: bool, body: &[u8]) -> Resp {
+        let mut store = lock(&self.store);
+        store.record(job, ex, action, body);
+        if !json_body {
+            return runner_error(400, "Content-Type must be application/json");
+        }
+        if let Err(m) = expiry(body) {
+            return runner_error(400, &m);
+        }
+        answer(store.stop(job, ex, action))
+    }
+}
+
+fn answer(result: Result<Value, RunnerError>) -> Resp {
+    match result {
+        Ok(v) => runner_json(200, &v),
+        Err(RunnerError::JobNotFound) => runner_error(404, "Job not found"),
+        Err(RunnerError::ExecutionNotFound) => runner_error(404, "Execution not found"),
+        Err(RunnerError::NotStoppable) => runner_error(400, NOT_STOPPABLE),
+    }
+}
+
+/// The Runner's router: every request goes through [`Sim::serve_runner`].
+pub(crate) fn runner_router(sim: Arc<Sim>) -> Router {
+    Router::new().fallback(runner).with_state(sim)
+}
+
+async fn runner(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return runner_error(413, "Request entity too large");
+    };
+    sim.serve_runner(&parts.method, &parts.uri, &parts.headers, &body)
+}
+
+// ----- login ----------------------------------------------------------------
+
+fn login_error(status: u16, message: &str) -> Resp {
+    respond(status, LOGIN_JSON, &error_body(message))
+}
+
+/// The login server's router: `POST /v2/authentication/login`, anything
+/// else 404 (405 for another method on that path).
+pub(crate) fn login_router(sim: Arc<Sim>) -> Router {
+    Router::new().fallback(login).with_state(sim)
+}
+
+async fn login(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+    let (parts, body) = req.into_parts();
+    // ASP.NET routes ignore case and a trailing slash.
+    let path = parts.uri.path().trim_end_matches('/');
+    if !path.eq_ignore_ascii_case(LOGIN_PATH) {
+        return login_error(404, "Not Found");
+    }
+    if parts.method != Method::POST {
+        return login_error(
+            405,
+            &format!(
+                "The requested resource does not support http method '{}'.",
+                parts.method
+            ),
+        );
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return login_error(413, "Request entity too large");
+    };
+    sim.login(&parts.headers, &body)
+}
+
+/// `Some((username, password))` of a JSON login body.
+fn credentials(headers: &HeaderMap, body: &[u8]) -> Option<(String, String)> {
+    if !is_json(headers) {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let user = v.get("username")?.as_str()?.to_owned();
+    let password = v.get("password")?.as_str()?.to_owned();
+    Some((user, password))
+}
+
+impl Sim {
+    /// `POST /v2/authentication/login`.
+    fn login(&self, headers: &HeaderMap, body: &[u8]) -> Resp {
+        let mut store = lock(&self.store);
+        store.login_attempts += 1;
+        let ok = credentials(headers, body)
+            .is_some_and(|(u, p)| u == self.cfg.username && p == self.cfg.password);
+        if !ok {
+            return login_error(400, BAD_CREDENTIALS);
+        }
+        let token = store.grant(self.cfg.token_ttl, &self.claims());
+        drop(store);
+        respond(
+            200,
+            LOGIN_JSON,
+            &json!({
+                "userName": self.cfg.username,
+                "accountAlias": self.cfg.alias,
+                "locationAlias": self.cfg.location,
+                "roles": ROLES,
+                "bearerToken": token,
+            }),
+        )
+    }
+
+    /// The claims inside every token (no expiry: see `make_token`).
+    pub(crate) fn claims(&self) -> Value {
+        token_claims(&self.cfg.username, &self.cfg.alias, &self.cfg.location)
+    }
+}
+
+/// The claims of a token for `username` in account `alias`.
+pub(crate) fn token_claims(username: &str, alias: &str, location: &str) -> Value {
+    json!({
+        "unique_name": username,
+        "urn:tier3:account-alias": alias,
+        "urn:tier3:location-alias": location,
+        "role": ROLES,
+        "iss": "urn:api-tier3",
+        "aud": "urn:tier3-users",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(m: Method, p: &str) -> Option<Op> {
+        route(&m, p).map(|(_, op)| op)
+    }
+
+    #[test]
+    fn routes() {
+        assert_eq!(r(Method::GET, "/jobs/ACME"), Some(Op::ListJobs));
+        assert_eq!(
+            r(Method::GET, "/jobs/ACME/executions"),
+            Some(Op::ListAllExecutions)
+        );
+        assert_eq!(
+            r(Method::GET, "/jobs/ACME/j%2F1"),
+            Some(Op::GetJob("j/1".into()))
+        );
+        assert_eq!(
+            r(Method::POST, "/jobs/ACME/j/start"),
+            Some(Op::StartJob("j".into()))
+        );
+        assert_eq!(
+            r(Method::GET, "/jobs/ACME/j/executions"),
+            Some(Op::ListExecutions("j".into()))
+        );
+        assert_eq!(
+            r(Method::GET, "/jobs/ACME/j/executions/e"),
+            Some(Op::GetExecution("j".into(), "e".into()))
+        );
+        assert_eq!(
+            r(Method::POST, "/jobs/ACME/j/executions/e/stop"),
+            Some(Op::Stop("j".into(), "e".into()))
+        );
+        assert_eq!(
+            r(Method::POST, "/jobs/ACME/j/executions/e/kill"),
+            Some(Op::Kill("j".into(), "e".into()))
+        );
+        for (m, bad) in [
+            (Method::POST, "/jobs/ACME"),
+            (Method::POST, "/jobs/ACME/executions"),
+            (Method::GET, "/jobs/ACME/j/start"),
+            (Method::GET, "/jobs/ACME/j/executions/e/stop"),
+            (Method::DELETE, "/jobs/ACME/j"),
+            (Method::GET, "/jobs/ACME/"),
+            (Method::GET, "/jobs//j"),
+            (Method::GET, "/jobs"),
+            (Method::GET, "/v2/jobs/ACME"),
+            (Method::POST, "/jobs/ACME/j/executions/e/restart"),
+            (Method::GET, ""),
+        ] {
+            assert_eq!(r(m.clone(), bad), None, "{m} {bad}");
+        }
+        assert_eq!(
+            route(&Method::GET, "/jobs/a%20b").map(|(a, _)| a),
+            Some("a b".into())
+        );
+    }
+
+    #[test]
+    fn paging_parameters() {
+        let q = |s: &str| parse_query(Some(s));
+        assert_eq!(paging(&q("")), Ok((0, 100)));
+        assert_eq!(paging(&q("page=3&size=7")), Ok((3, 7)));
+        assert_eq!(paging(&q("page=&size=")), Ok((0, 100)));
+        for bad in [
+            "page=-1",
+            "page=x",
+            "page=1.5",
+            "size=0",
+            "size=101",
+            "size=-5",
+            "size=ten",
+            "page=99999999999999999999999",
+        ] {
+            assert!(paging(&q(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stop_bodies() {
+        assert_eq!(expiry(b""), Ok(0));
+        assert_eq!(expiry(b" \n"), Ok(0));
+        assert_eq!(expiry(b"{}"), Ok(0));
+        assert_eq!(expiry(br#"{"expiryDuration":5}"#), Ok(5));
+        assert_eq!(expiry(br#"{"expiryDuration":null,"x":1}"#), Ok(0));
+        for bad in [
+            &br#"{"expiryDuration":-1}"#[..],
+            br#"{"expiryDuration":1.5}"#,
+            br#"{"expiryDuration":"5"}"#,
+            b"[]",
+            b"{",
+            b"5",
+        ] {
+            assert!(expiry(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn start_bodies() {
+        assert!(start_body(b"{}").is_ok());
+        assert!(start_body(br#"{"hosts":[{"id":"localhost"}]}"#).is_ok());
+        assert!(
+            start_body(br#"{"hosts":[{"id":"h","sshPrivateKey":"k"}],"sshPrivateKey":"k"}"#)
+                .is_ok()
+        );
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"nope",
+            br#"{"hosts":{}}"#,
+            br#"{"hosts":[{}]}"#,
+            br#"{"hosts":[1]}"#,
+            br#"{"sshPrivateKey":5}"#,
+        ] {
+            assert!(start_body(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(
+                AUTHORIZATION,
+                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("")),
+            );
+            m
+        };
+        assert_eq!(bearer(&h("Bearer abc")), Some("abc"));
+        assert_eq!(bearer(&h("bearer  abc ")), Some("abc"));
+        assert_eq!(bearer(&h("Basic abc")), None);
+        assert_eq!(bearer(&h("Bearer ")), None);
+        assert_eq!(bearer(&h("Bearer")), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+}

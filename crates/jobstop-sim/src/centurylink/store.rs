@@ -1,0 +1,1275 @@
+//! The CenturyLink Runner simulator's state: jobs, executions, their
+//! timelines and the account's concurrency cap, login tokens and counters;
+//! and how jobs and executions look on the wire.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::{ExecutionSeed, JobSeed};
+use crate::{SimClock, SplitMix64, Timeline};
+
+// Execution statuses (VENDOR-NOTES 4.4).
+pub(crate) const PENDING: &str = "PENDING";
+pub(crate) const INITIALIZING: &str = "INITIALIZING";
+pub(crate) const RUNNING: &str = "RUNNING";
+pub(crate) const STOPPING: &str = "STOPPING";
+pub(crate) const STOPPED: &str = "STOPPED";
+pub(crate) const KILLING: &str = "KILLING";
+pub(crate) const KILLED: &str = "KILLED";
+pub(crate) const SUCCESS: &str = "SUCCESS";
+pub(crate) const FAILURE: &str = "FAILURE";
+pub(crate) const INIT_FAILURE: &str = "INIT_FAILURE";
+
+/// What every job's `status` is.
+const JOB_STATUS: &str = "ACTIVE";
+/// How repository passwords are shown.
+const MASKED_PASSWORD: &str = "******";
+/// The base64url header of every token (`{"alg":"HS256","typ":"JWT"}`).
+const JWT_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+
+const SECOND: i64 = 1000;
+const MINUTE: i64 = 60 * SECOND;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// `(name, description, default playbook)` of generated jobs; names repeat
+/// with `-2`, `-3`… when more jobs are asked for.
+const JOBS: &[(&str, &str, &str)] = &[
+    (
+        "patch-linux-fleet",
+        "Apply OS security patches to the Linux fleet",
+        "patch.yml",
+    ),
+    (
+        "rotate-tls-certs",
+        "Renew and deploy the TLS certificates",
+        "certs.yml",
+    ),
+    (
+        "deploy-web-tier",
+        "Deploy the web tier from the release branch",
+        "site.yml",
+    ),
+    (
+        "backup-postgres",
+        "Nightly logical backup of the PostgreSQL servers",
+        "backup.yml",
+    ),
+    (
+        "harden-ssh",
+        "Apply the SSH hardening baseline",
+        "hardening.yml",
+    ),
+    (
+        "install-monitoring-agent",
+        "Install and register the monitoring agent",
+        "monitoring.yml",
+    ),
+    (
+        "restart-app-pool",
+        "Rolling restart of the application pool",
+        "restart.yml",
+    ),
+    (
+        "sync-dns-records",
+        "Reconcile DNS records with the inventory",
+        "dns.yml",
+    ),
+    (
+        "provision-k8s-nodes",
+        "Provision Kubernetes worker nodes and join them",
+        "k8s-nodes.yml",
+    ),
+    (
+        "update-windows-servers",
+        "Install Windows updates in the maintenance window",
+        "win-update.yml",
+    ),
+    (
+        "clean-tmp-volumes",
+        "Free space on the /tmp and log volumes",
+        "cleanup.yml",
+    ),
+    (
+        "rollout-nginx-config",
+        "Roll out the nginx configuration",
+        "nginx.yml",
+    ),
+];
+
+const REPOS: &[&str] = &[
+    "https://github.com/acme-ops/ansible-playbooks.git",
+    "https://github.com/acme-ops/site-deploy.git",
+    "https://bitbucket.org/acme-ops/infra-runbooks.git",
+];
+const BRANCHES: &[&str] = &["master", "master", "main", "release/2024.06"];
+const SERVER_ROLES: &[&str] = &["WEB", "APP", "DB", "UTIL"];
+const AUTHORS: &[(&str, &str)] = &[
+    ("Ana Ruiz", "ana.ruiz@example.com"),
+    ("Justin Scott", "justin.scott@example.com"),
+    ("Priya Natarajan", "priya.natarajan@example.com"),
+    ("ops-bot", "ops-bot@example.com"),
+];
+const COMMIT_MESSAGES: &[&str] = &[
+    "Bump nginx role to 1.25",
+    "Pin kernel version for the VA1 fleet",
+    "Add retries to the package install task",
+    "Fix handler name in the restart play",
+    "Rotate the monitoring API key variable",
+    "Merge branch 'hotfix/ssh-ciphers'",
+];
+
+/// A raw status as the simulator treats it (VENDOR-NOTES 4.4
+/// normalization).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// `PENDING`, `INITIALIZING`, `RUNNING`.
+    Active,
+    /// `STOPPING`.
+    Stopping,
+    /// `KILLING`.
+    Killing,
+    /// `SUCCESS`, `FAILURE`, `INIT_FAILURE`, `STOPPED`, `KILLED`.
+    Terminal,
+    /// Anything else (kept verbatim; stoppable).
+    Unknown,
+}
+
+pub(crate) fn classify(raw: &str) -> Class {
+    match raw {
+        PENDING | INITIALIZING | RUNNING => Class::Active,
+        STOPPING => Class::Stopping,
+        KILLING => Class::Killing,
+        SUCCESS | FAILURE | INIT_FAILURE | STOPPED | KILLED => Class::Terminal,
+        _ => Class::Unknown,
+    }
+}
+
+/// A change waiting on an execution's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// `INITIALIZING` → `RUNNING` (then `Finish` after the running time).
+    Run,
+    /// `INITIALIZING`/`RUNNING` → `SUCCESS` (or `FAILURE`).
+    Finish,
+    /// `STOPPING` → `STOPPED`.
+    Stopped,
+    /// `KILLING` → `KILLED`.
+    Killed,
+}
+
+/// Stop or kill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Stop,
+    Kill,
+}
+
+impl Action {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Action::Stop => "stop",
+            Action::Kill => "kill",
+        }
+    }
+}
+
+/// Why an operation on a job or execution failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunnerError {
+    JobNotFound,
+    ExecutionNotFound,
+    NotStoppable,
+}
+
+/// The document-shape switches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Variants {
+    pub(crate) camel_case: bool,
+    pub(crate) flat_timers: bool,
+    pub(crate) repository_log_object: bool,
+}
+
+/// The git commit an execution ran (its `repository_log`).
+#[derive(Debug, Clone)]
+struct Commit {
+    sha: String,
+    author: String,
+    email: String,
+    date: i64,
+    message: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct JobRecord {
+    pub(crate) id: String,
+    name: Option<String>,
+    description: String,
+    execution_ttl: Option<u64>,
+    repo_url: String,
+    branch: String,
+    playbook: String,
+    repo_user: Option<String>,
+    /// `(id, hostVars)`.
+    hosts: Vec<(String, Value)>,
+    properties: Value,
+    callbacks: Vec<Value>,
+    pub(crate) created: i64,
+    updated: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ExecRecord {
+    pub(crate) id: String,
+    pub(crate) job_id: String,
+    pub(crate) status: String,
+    /// `(start, end)` in epoch ms.
+    timers: Vec<(i64, Option<i64>)>,
+    commit: Commit,
+    failed_hosts: Vec<String>,
+    vpn: bool,
+    /// Insertion order (breaks ties between queued executions).
+    seq: u64,
+    /// While `PENDING` and progressing on its own: when it may start
+    /// initializing (it also needs a free slot).
+    queued: Option<Instant>,
+    /// Whether it ends `FAILURE` rather than `SUCCESS` when it finishes.
+    fails: bool,
+    timeline: Timeline<Change>,
+}
+
+impl ExecRecord {
+    /// The first timer's start (the listing order), if any.
+    fn first_start(&self) -> i64 {
+        self.timers.first().map_or(i64::MIN, |t| t.0)
+    }
+
+    pub(crate) fn run_id(&self) -> String {
+        format!("{}/{}", self.job_id, self.id)
+    }
+}
+
+/// Simulator settings the store needs.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreConfig {
+    pub(crate) alias: String,
+    pub(crate) location: String,
+    pub(crate) stop_delay: Duration,
+    pub(crate) kill_delay: Duration,
+    pub(crate) pending_for: Duration,
+    pub(crate) initializing_for: Duration,
+    pub(crate) running_for: Duration,
+    pub(crate) max_concurrent: usize,
+    pub(crate) seeded_finish_after: Option<Duration>,
+    pub(crate) fail_percent: u8,
+}
+
+/// One recorded stop or kill: `("jobId/executionId", "stop"|"kill", body)`.
+pub(crate) type StopBody = (String, String, String);
+
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub(crate) cfg: StoreConfig,
+    clock: SimClock,
+    /// When the simulator started (seeded progress counts from here).
+    started: Instant,
+    /// Up to when changes have been applied; promotions into freed slots
+    /// happen no earlier.
+    settled_at: Instant,
+    jobs: BTreeMap<String, JobRecord>,
+    /// Executions by execution id.
+    execs: BTreeMap<String, ExecRecord>,
+    next_seq: u64,
+    /// Seeded generation of jobs and executions.
+    ids: SplitMix64,
+    /// Runtime draws (started and inserted executions), so traffic never
+    /// shifts the seeded data.
+    misc: SplitMix64,
+    /// Login tokens (a separate stream).
+    secrets: SplitMix64,
+    /// Login token → expiry.
+    tokens: HashMap<String, Instant>,
+    /// Login tokens in the order they were issued.
+    pub(crate) issued: Vec<String>,
+    pub(crate) logins: u64,
+    pub(crate) login_attempts: u64,
+    stops: HashMap<String, u64>,
+    kills: HashMap<String, u64>,
+    bodies: Vec<StopBody>,
+    pub(crate) variants: Variants,
+}
+
+fn uuid(rng: &mut SplitMix64) -> String {
+    rng.uuid_like()
+}
+
+/// Base64url without padding.
+pub(crate) fn b64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b1 = chunk.get(1).copied().unwrap_or(0);
+        let b2 = chunk.get(2).copied().unwrap_or(0);
+        let n = (u32::from(chunk[0]) << 16) | (u32::from(b1) << 8) | u32::from(b2);
+        for i in 0..=chunk.len() {
+            out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// A JWT-looking bearer token: the `HS256` header, `claims` plus a random
+/// `jti`, and 32 random bytes as the signature. No expiry claim: the docs
+/// give none, and clients must treat the token as opaque.
+pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
+    let mut claims = claims.clone();
+    if let Some(obj) = claims.as_object_mut() {
+        obj.insert(
+            "jti".into(),
+            format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into(),
+        );
+    }
+    let payload = serde_json::to_vec(&claims).unwrap_or_default();
+    let sig: Vec<u8> = (0..4).flat_map(|_| rng.next_u64().to_be_bytes()).collect();
+    format!("{JWT_HEADER}.{}.{}", b64url(&payload), b64url(&sig))
+}
+
+fn end_last(r: &mut ExecRecord, wall: i64) {
+    if let Some(t) = r.timers.last_mut() {
+        if t.1.is_none() {
+            t.1 = Some(wall.max(t.0));
+        }
+    }
+}
+
+/// Items `page * size ..` of `total`, at most `size`.
+fn window(total: usize, page: usize, size: usize) -> std::ops::Range<usize> {
+    let start = page.saturating_mul(size).min(total);
+    start..start.saturating_add(size).min(total)
+}
+
+fn page_body(total: usize, page: usize, size: usize, results: Vec<Value>) -> Value {
+    json!({"totalSize": total, "page": page, "size": size, "results": results})
+}
+
+impl Store {
+    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
+        let now = Instant::now();
+        Store {
+            cfg,
+            clock,
+            started: now,
+            settled_at: now,
+            jobs: BTreeMap::new(),
+            execs: BTreeMap::new(),
+            next_seq: 0,
+            ids: SplitMix64::stream(seed, 31),
+            misc: SplitMix64::stream(seed, 32),
+            secrets: SplitMix64::stream(seed, 33),
+            tokens: HashMap::new(),
+            issued: Vec::new(),
+            logins: 0,
+            login_attempts: 0,
+            stops: HashMap::new(),
+            kills: HashMap::new(),
+            bodies: Vec::new(),
+            variants: Variants::default(),
+        }
+    }
+
+    fn epoch_ms(&self) -> i64 {
+        self.clock.epoch().timestamp_millis()
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    // ----- generation ---------------------------------------------------
+
+    /// A job with generated attributes (not inserted); `index` picks the
+    /// name.
+    fn generate_job(&mut self, index: usize) -> JobRecord {
+        let (base, description, playbook) = JOBS[index % JOBS.len()];
+        let round = index / JOBS.len();
+        let name = if round == 0 {
+            base.to_owned()
+        } else {
+            format!("{base}-{}", round + 1)
+        };
+        let named = self.ids.chance(85);
+        let mut id = uuid(&mut self.ids);
+        while self.jobs.contains_key(&id) {
+            id = uuid(&mut self.ids);
+        }
+        let epoch = self.epoch_ms();
+        let created = epoch - self.ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
+        let updated = created + self.ids.below((epoch - created).max(1) as u64) as i64;
+        let execution_ttl = match self.ids.below(4) {
+            0 => None,
+            1 => Some(60),
+            2 => Some(180),
+            _ => Some(720),
+        };
+        let repo_url = self.ids.pick(REPOS).copied().unwrap_or(REPOS[0]).to_owned();
+        let branch = self
+            .ids
+            .pick(BRANCHES)
+            .copied()
+            .unwrap_or("master")
+            .to_owned();
+        let repo_user = self.ids.chance(30).then(|| "deploy".to_owned());
+        let hosts = if self.ids.chance(30) {
+            vec![("localhost".to_owned(), json!({}))]
+        } else {
+            let role = self.ids.pick(SERVER_ROLES).copied().unwrap_or("WEB");
+            let n = self.ids.range(1, 3);
+            let with_vars = self.ids.chance(50);
+            let subnet = self.ids.range(10, 99);
+            (1..=n)
+                .map(|k| {
+                    let host = format!(
+                        "{}{}{role}{k:02}",
+                        self.cfg.location,
+                        self.cfg.alias.to_ascii_uppercase()
+                    );
+                    let vars = if with_vars {
+                        json!({"ansible_ssh_host": format!("10.55.{subnet}.{}", 10 + k)})
+                    } else {
+                        json!({})
+                    };
+                    (host, vars)
+                })
+                .collect()
+        };
+        let properties = match self.ids.below(3) {
+            0 => json!({"environment": "production"}),
+            1 => json!({"environment": "staging", "serial": "25%"}),
+            _ => json!({}),
+        };
+        let callbacks = if self.ids.chance(30) {
+            vec![json!({
+                "url": format!("https://hooks.example.com/runner/{}", self.ids.alphanumeric(12)),
+                "level": "RESULT",
+            })]
+        } else {
+            Vec::new()
+        };
+        JobRecord {
+            id,
+            name: named.then_some(name),
+            description: description.to_owned(),
+            execution_ttl,
+            repo_url,
+            branch,
+            playbook: playbook.to_owned(),
+            repo_user,
+            hosts,
+            properties,
+            callbacks,
+            created,
+            updated,
+        }
+    }
+
+    /// A commit dated between `from` and `to` (epoch ms).
+    fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Commit {
+        let (author, email) = rng.pick(AUTHORS).copied().unwrap_or(AUTHORS[0]);
+        let sha = format!(
+            "{:016x}{:016x}{:08x}",
+            rng.next_u64(),
+            rng.next_u64(),
+            rng.next_u64() >> 32
+        );
+        let date = from + rng.below((to - from).max(1) as u64) as i64;
+        Commit {
+            sha,
+            author: author.to_owned(),
+            email: email.to_owned(),
+            date: date - date.rem_euclid(SECOND),
+            message: rng
+                .pick(COMMIT_MESSAGES)
+                .copied()
+                .unwrap_or("Update")
+                .to_owned(),
+        }
+    }
+
+    /// Adds `jobs` jobs with `per_job` executions each (at least `running`
+    /// executions in all, one job created for them if `jobs` is 0): the
+    /// `running` newest are `RUNNING`, the others about 70 % `SUCCESS`, 14 %
+    /// `FAILURE`, 6 % `STOPPED`, 5 % `KILLED`, 5 % `INIT_FAILURE`; about one
+    /// in ten finished ones was restarted (two timers).
+    pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
+        let total = jobs.saturating_mul(per_job).max(running);
+        let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
+        let rotate = self.ids.below(JOBS.len() as u64) as usize;
+        let mut keys = Vec::with_capacity(jobs);
+        for i in 0..jobs {
+            let job = self.generate_job(i + rotate);
+            keys.push(job.id.clone());
+            self.jobs.insert(job.id.clone(), job);
+        }
+        if total == 0 {
+            return;
+        }
+        let epoch = self.epoch_ms();
+        // Each job runs every hour, 6 hours, day or week, at its own offset.
+        let schedules: Vec<(i64, i64)> = keys
+            .iter()
+            .map(|_| {
+                let interval = match self.ids.below(4) {
+                    0 => HOUR,
+                    1 => 6 * HOUR,
+                    2 => DAY,
+                    _ => 7 * DAY,
+                };
+                let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
+                (interval, offset)
+            })
+            .collect();
+        let mut created: Vec<String> = Vec::with_capacity(total);
+        for i in 0..total {
+            let j = i % keys.len();
+            let k = (i / keys.len()) as i64;
+            let (interval, offset) = schedules[j];
+            let start = epoch - offset - k * interval + self.ids.below(SECOND as u64 * 50) as i64;
+            let start = start.min(epoch - MINUTE);
+            let mut id = uuid(&mut self.ids);
+            while self.execs.contains_key(&id) {
+                id = uuid(&mut self.ids);
+            }
+            let commit = Self::generate_commit(&mut self.ids, start - 10 * DAY, start - HOUR);
+            let seq = self.seq();
+            let rec = ExecRecord {
+                id: id.clone(),
+                job_id: keys[j].clone(),
+                status: SUCCESS.to_owned(),
+                timers: vec![(start, None)],
+                commit,
+                failed_hosts: Vec::new(),
+                vpn: false,
+                seq,
+                queued: None,
+                fails: false,
+                timeline: Timeline::new(),
+            };
+            self.execs.insert(id.clone(), rec);
+            created.push(id);
+        }
+        // Newest first: the first `running` are running.
+        created.sort_by(|a, b| {
+            let (sa, sb) = (
+                self.execs.get(a).map_or(0, ExecRecord::first_start),
+                self.execs.get(b).map_or(0, ExecRecord::first_start),
+            );
+            sb.cmp(&sa).then_with(|| a.cmp(b))
+        });
+        let finish_after = self.cfg.seeded_finish_after;
+        let started = self.started;
+        for (i, id) in created.iter().enumerate() {
+            let status = if i < running {
+                RUNNING
+            } else {
+                match self.ids.below(100) {
+                    0..=69 => SUCCESS,
+                    70..=83 => FAILURE,
+                    84..=89 => STOPPED,
+                    90..=94 => KILLED,
+                    _ => INIT_FAILURE,
+                }
+            };
+            let took = if status == INIT_FAILURE {
+                self.ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64
+            } else {
+                self.ids.range(20 * SECOND as u64, 40 * MINUTE as u64) as i64
+            };
+            let restarted = matches!(status, SUCCESS | FAILURE) && self.ids.chance(10);
+            let gap = self.ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
+            let first_took = self.ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
+            let vpn = self.ids.chance(10);
+            let failed_pick = self.ids.below(8) as usize;
+            let job_hosts: Vec<String> = self
+                .execs
+                .get(id)
+                .and_then(|r| self.jobs.get(&r.job_id))
+                .map(|j| j.hosts.iter().map(|(h, _)| h.clone()).collect())
+                .unwrap_or_default();
+            let Some(rec) = self.execs.get_mut(id) else {
+                continue;
+            };
+            rec.status = status.to_owned();
+            rec.vpn = vpn;
+            let start = rec.first_start();
+            let last = epoch - SECOND;
+            if status == RUNNING {
+                if let Some(d) = finish_after {
+                    rec.timeline.push_after(started, d, Change::Finish);
+                }
+            } else if restarted {
+                let first_end = (start + first_took).min(last);
+                let second_start = (first_end + gap).min(last);
+                let second_end = (second_start + took).min(last);
+                rec.timers = vec![
+                    (start, Some(first_end)),
+                    (second_start, Some(second_end.max(second_start))),
+                ];
+            } else {
+                rec.timers = vec![(start, Some((start + took).min(last).max(start)))];
+            }
+            if status == FAILURE && !job_hosts.is_empty() {
+                let host = job_hosts[failed_pick % job_hosts.len()].clone();
+                rec.failed_hosts = vec![host];
+            }
+        }
+        // A job is never younger than its oldest execution.
+        for key in keys {
+            let oldest = self
+                .execs
+                .values()
+                .filter(|r| r.job_id == key)
+                .map(ExecRecord::first_start)
+                .min();
+            let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
+            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key)) {
+                if job.created > oldest {
+                    job.created = oldest - back;
+                }
+            }
+        }
+    }
+
+    /// Adds a job from a seed (replacing one with the same id); returns its
+    /// id.
+    pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
+        let index = self.misc.below(JOBS.len() as u64) as usize;
+        // Generated from the runtime stream, so inserting never shifts the
+        // seeded data.
+        let saved = std::mem::replace(&mut self.ids, self.misc.clone());
+        let mut job = self.generate_job(index);
+        self.misc = std::mem::replace(&mut self.ids, saved);
+        if let Some(id) = seed.id {
+            job.id = id;
+        }
+        job.name = seed.name;
+        if let Some(d) = seed.description {
+            job.description = d;
+        }
+        job.execution_ttl = seed.execution_ttl;
+        if let Some(t) = seed.created_time {
+            job.created = t.timestamp_millis();
+            job.updated = job.created;
+        } else {
+            job.created = self.now_ms();
+            job.updated = job.created;
+        }
+        if !seed.hosts.is_empty() {
+            job.hosts = seed.hosts.into_iter().map(|h| (h, json!({}))).collect();
+        }
+        job.repo_user = seed.repository_credentials.then(|| "deploy".to_owned());
+        let id = job.id.clone();
+        self.jobs.insert(id.clone(), job);
+        id
+    }
+
+    /// Adds an execution from a seed; its id, or `None` if its job does not
+    /// exist.
+    pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
+        self.settle();
+        if !self.jobs.contains_key(&seed.job_id) {
+            return None;
+        }
+        let now = Instant::now();
+        let wall = self.clock.at(now).timestamp_millis();
+        let id = match seed.execution_id {
+            Some(id) => id,
+            None => {
+                let mut id = uuid(&mut self.misc);
+                while self.execs.contains_key(&id) {
+                    id = uuid(&mut self.misc);
+                }
+                id
+            }
+        };
+        let terminal = classify(&seed.status) == Class::Terminal;
+        let timers: Vec<(i64, Option<i64>)> = match seed.timers {
+            Some(t) => t
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.start.timestamp_millis(),
+                        t.end.map(|e| e.timestamp_millis()),
+                    )
+                })
+                .collect(),
+            None => vec![(wall, terminal.then_some(wall))],
+        };
+        let start = timers.first().map_or(wall, |t| t.0);
+        let commit = Self::generate_commit(&mut self.misc, start - 10 * DAY, start - HOUR);
+        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        let seq = self.seq();
+        let mut rec = ExecRecord {
+            id: id.clone(),
+            job_id: seed.job_id,
+            status: seed.status,
+            timers,
+            commit,
+            failed_hosts: seed.failed_hosts,
+            vpn: seed.is_vpn_established,
+            seq,
+            queued: None,
+            fails,
+            timeline: Timeline::new(),
+        };
+        if let Some(d) = self.cfg.seeded_finish_after {
+            match rec.status.as_str() {
+                PENDING => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
+                INITIALIZING | RUNNING => rec.timeline.push_after(now, d, Change::Finish),
+                _ => {}
+            }
+        }
+        self.execs.insert(id.clone(), rec);
+        Some(id)
+    }
+
+    // ----- time ---------------------------------------------------------
+
+    /// Executions holding one of the account's slots.
+    fn active(&self) -> usize {
+        self.execs
+            .values()
+            .filter(|r| r.status == INITIALIZING || r.status == RUNNING)
+            .count()
+    }
+
+    /// Applies every change that is due by now, in time order: timeline
+    /// changes, and queued `PENDING` executions moving into free slots
+    /// (first ready, first served).
+    pub(crate) fn settle(&mut self) {
+        let now = Instant::now();
+        let mut cursor = self.settled_at.min(now);
+        loop {
+            let event = self
+                .execs
+                .values()
+                .filter_map(|r| {
+                    r.timeline
+                        .next_due()
+                        .filter(|d| *d <= now)
+                        .map(|d| (d, r.seq, r.id.clone()))
+                })
+                .min();
+            let promotion = if self.active() < self.cfg.max_concurrent {
+                self.execs
+                    .values()
+                    .filter(|r| r.status == PENDING)
+                    .filter_map(|r| {
+                        r.queued
+                            .filter(|q| *q <= now)
+                            .map(|q| (q.max(cursor), r.seq, r.id.clone()))
+                    })
+                    .min()
+            } else {
+                None
+            };
+            match (event, promotion) {
+                (event, Some((at, _, id))) if event.as_ref().is_none_or(|(d, ..)| at <= *d) => {
+                    self.promote(&id, at);
+                    cursor = at;
+                }
+                (Some((due, _, id)), _) => {
+                    let next = self.execs.get_mut(&id).and_then(|r| r.timeline.pop_next());
+                    if let Some((at, change)) = next {
+                        self.apply(&id, at, change);
+                    }
+                    cursor = cursor.max(due);
+                }
+                (None, _) => break,
+            }
+        }
+        self.settled_at = now;
+    }
+
+    fn promote(&mut self, id: &str, at: Instant) {
+        let initializing = self.cfg.initializing_for;
+        if let Some(r) = self.execs.get_mut(id) {
+            r.status = INITIALIZING.to_owned();
+            r.queued = None;
+            r.timeline.push_after(at, initializing, Change::Run);
+        }
+    }
+
+    /// Applies `change` to execution `id` as if at `at`.
+    fn apply(&mut self, id: &str, at: Instant, change: Change) {
+        let wall = self.clock.at(at).timestamp_millis();
+        let running_for = self.cfg.running_for;
+        let hosts: Vec<String> = self
+            .execs
+            .get(id)
+            .and_then(|r| self.jobs.get(&r.job_id))
+            .map(|j| j.hosts.iter().map(|(h, _)| h.clone()).collect())
+            .unwrap_or_default();
+        let Some(r) = self.execs.get_mut(id) else {
+            return;
+        };
+        match change {
+            Change::Run if r.status == INITIALIZING => {
+                r.status = RUNNING.to_owned();
+                r.timeline.push_after(at, running_for, Change::Finish);
+            }
+            Change::Finish if r.status == INITIALIZING || r.status == RUNNING => {
+                r.status = if r.fails { FAILURE } else { SUCCESS }.to_owned();
+                if r.fails && r.failed_hosts.is_empty() {
+                    r.failed_hosts = hosts.into_iter().take(1).collect();
+                }
+                r.timeline.clear();
+                end_last(r, wall);
+            }
+            Change::Stopped if r.status == STOPPING => {
+                r.status = STOPPED.to_owned();
+                end_last(r, wall);
+            }
+            Change::Killed if r.status == KILLING => {
+                r.status = KILLED.to_owned();
+                end_last(r, wall);
+            }
+            _ => {}
+        }
+    }
+
+    /// The execution id of `"jobId/executionId"`, if it exists and belongs
+    /// to that job.
+    fn find_run(&self, run_id: &str) -> Option<String> {
+        let (job, id) = run_id.split_once('/')?;
+        self.execs
+            .get(id)
+            .filter(|r| r.job_id == job)
+            .map(|r| r.id.clone())
+    }
+
+    /// Applies the next pending change of `run_id` now: its next timeline
+    /// change, or, for a queued `PENDING` execution, the move to
+    /// `INITIALIZING` if a slot is free.
+    pub(crate) fn advance(&mut self, run_id: &str) -> bool {
+        self.settle();
+        let Some(id) = self.find_run(run_id) else {
+            return false;
+        };
+        let now = Instant::now();
+        let next = self.execs.get_mut(&id).and_then(|r| r.timeline.pop_next());
+        let done = match next {
+            Some((_, change)) => {
+                self.apply(&id, now, change);
+                true
+            }
+            None => {
+                let queued = self
+                    .execs
+                    .get(&id)
+                    .is_some_and(|r| r.status == PENDING && r.queued.is_some());
+                if queued && self.active() < self.cfg.max_concurrent {
+                    self.promote(&id, now);
+                    true
+                } else {
+                    false
+                }
+            }
+        };
+        self.settled_at = now;
+        done
+    }
+
+    /// Sets the raw status of `run_id`, dropping its pending changes (it no
+    /// longer progresses on its own); a terminal status ends the last timer
+    /// if open, any other reopens it.
+    pub(crate) fn set_status(&mut self, run_id: &str, raw: &str) -> bool {
+        self.settle();
+        let Some(id) = self.find_run(run_id) else {
+            return false;
+        };
+        let now = Instant::now();
+        let wall = self.clock.at(now).timestamp_millis();
+        let Some(r) = self.execs.get_mut(&id) else {
+            return false;
+        };
+        r.status = raw.to_owned();
+        r.timeline.clear();
+        r.queued = None;
+        if classify(raw) == Class::Terminal {
+            end_last(r, wall);
+        } else if let Some(t) = r.timers.last_mut() {
+            t.1 = None;
+        }
+        self.settled_at = now;
+        true
+    }
+
+    // ----- operations ---------------------------------------------------
+
+    fn job_exists(&self, job: &str) -> Result<(), RunnerError> {
+        if self.jobs.contains_key(job) {
+            Ok(())
+        } else {
+            Err(RunnerError::JobNotFound)
+        }
+    }
+
+    /// Jobs, newest `createdTime` first, ties by id.
+    pub(crate) fn jobs_ordered(&self) -> Vec<&JobRecord> {
+        let mut v: Vec<&JobRecord> = self.jobs.values().collect();
+        v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        v
+    }
+
+    /// Executions (of `job`, or all), newest first timer start first, ties
+    /// by id.
+    pub(crate) fn execs_ordered(&self, job: Option<&str>) -> Vec<&ExecRecord> {
+        let mut v: Vec<&ExecRecord> = self
+            .execs
+            .values()
+            .filter(|r| job.is_none_or(|j| r.job_id == j))
+            .collect();
+        v.sort_by(|a, b| {
+            b.first_start()
+                .cmp(&a.first_start())
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        v
+    }
+
+    /// `GET /jobs/{alias}`.
+    pub(crate) fn list_jobs(&mut self, page: usize, size: usize) -> Value {
+        self.settle();
+        let jobs = self.jobs_ordered();
+        let results = jobs[window(jobs.len(), page, size)]
+            .iter()
+            .map(|j| self.render_job(j))
+            .collect();
+        page_body(jobs.len(), page, size, results)
+    }
+
+    /// `GET /jobs/{alias}/{jobId}/executions` (`Some(job)`) or
+    /// `GET /jobs/{alias}/executions` (`None`).
+    pub(crate) fn list_executions(
+        &mut self,
+        job: Option<&str>,
+        page: usize,
+        size: usize,
+    ) -> Result<Value, RunnerError> {
+        self.settle();
+        if let Some(job) = job {
+            self.job_exists(job)?;
+        }
+        let execs = self.execs_ordered(job);
+        let results = execs[window(execs.len(), page, size)]
+            .iter()
+            .map(|r| self.render_execution(r))
+            .collect();
+        Ok(page_body(execs.len(), page, size, results))
+    }
+
+    /// `GET /jobs/{alias}/{jobId}`.
+    pub(crate) fn job(&mut self, job: &str) -> Result<Value, RunnerError> {
+        self.settle();
+        self.jobs
+            .get(job)
+            .map(|j| self.render_job(j))
+            .ok_or(RunnerError::JobNotFound)
+    }
+
+    fn exec_of(&self, job: &str, id: &str) -> Result<&ExecRecord, RunnerError> {
+        self.job_exists(job)?;
+        self.execs
+            .get(id)
+            .filter(|r| r.job_id == job)
+            .ok_or(RunnerError::ExecutionNotFound)
+    }
+
+    /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`.
+    pub(crate) fn execution(&mut self, job: &str, id: &str) -> Result<Value, RunnerError> {
+        self.settle();
+        let r = self.exec_of(job, id)?;
+        Ok(self.render_execution(r))
+    }
+
+    /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution that
+    /// progresses on its own.
+    pub(crate) fn start_job(&mut self, job: &str) -> Result<Value, RunnerError> {
+        self.settle();
+        self.job_exists(job)?;
+        let now = Instant::now();
+        let wall = self.clock.at(now).timestamp_millis();
+        let mut id = uuid(&mut self.misc);
+        while self.execs.contains_key(&id) {
+            id = uuid(&mut self.misc);
+        }
+        let commit = Self::generate_commit(&mut self.misc, wall - 10 * DAY, wall - HOUR);
+        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        let seq = self.seq();
+        let rec = ExecRecord {
+            id: id.clone(),
+            job_id: job.to_owned(),
+            status: PENDING.to_owned(),
+            timers: vec![(wall, None)],
+            commit,
+            failed_hosts: Vec::new(),
+            vpn: false,
+            seq,
+            queued: Some(now.checked_add(self.cfg.pending_for).unwrap_or(now)),
+            fails,
+            timeline: Timeline::new(),
+        };
+        let body = self.render_execution(&rec);
+        self.execs.insert(id, rec);
+        Ok(body)
+    }
+
+    /// Counts a stop or kill request for `job/id` and keeps its body.
+    pub(crate) fn record(&mut self, job: &str, id: &str, action: Action, body: &[u8]) {
+        let run_id = format!("{job}/{id}");
+        let counts = match action {
+            Action::Stop => &mut self.stops,
+            Action::Kill => &mut self.kills,
+        };
+        *counts.entry(run_id.clone()).or_default() += 1;
+        self.bodies.push((
+            run_id,
+            action.as_str().to_owned(),
+            String::from_utf8_lossy(body).into_owned(),
+        ));
+    }
+
+    /// `POST …/executions/{executionId}/stop` or `/kill` (see the crate
+    /// README for the table).
+    pub(crate) fn stop(
+        &mut self,
+        job: &str,
+        id: &str,
+        action: Action,
+    ) -> Result<Value, RunnerError> {
+        self.settle();
+        self.exec_of(job, id)?;
+        let now = Instant::now();
+        let (stop_delay, kill_delay) = (self.cfg.stop_delay, self.cfg.kill_delay);
+        let r = self
+            .execs
+            .get_mut(id)
+            .ok_or(RunnerError::ExecutionNotFound)?;
+        match (action, classify(&r.status)) {
+            (Action::Stop, Class::Active | Class::Unknown) => {
+                r.status = STOPPING.to_owned();
+                r.queued = None;
+                r.timeline.clear();
+                r.timeline.push_after(now, stop_delay, Change::Stopped);
+            }
+            (Action::Kill, Class::Active | Class::Unknown | Class::Stopping) => {
+                r.status = KILLING.to_owned();
+                r.queued = None;
+                r.timeline.clear();
+                r.timeline.push_after(now, kill_delay, Change::Killed);
+            }
+            (Action::Stop, Class::Stopping) | (Action::Kill, Class::Killing) => {}
+            (Action::Stop, Class::Killing | Class::Terminal) | (Action::Kill, Class::Terminal) => {
+                return Err(RunnerError::NotStoppable);
+            }
+        }
+        self.settled_at = now;
+        let r = self.exec_of(job, id)?;
+        Ok(self.render_execution(r))
+    }
+
+    pub(crate) fn stop_requests(&self, run_id: &str) -> u64 {
+        self.stops.get(run_id).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn kill_requests(&self, run_id: &str) -> u64 {
+        self.kills.get(run_id).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn stop_bodies(&self) -> Vec<StopBody> {
+        self.bodies.clone()
+    }
+
+    /// Execution `run_id` (`"jobId/executionId"`) as the API shows it now.
+    pub(crate) fn execution_json(&mut self, run_id: &str) -> Option<Value> {
+        let (job, id) = run_id.split_once('/')?;
+        self.execution(job, id).ok()
+    }
+
+    // ----- rendering ----------------------------------------------------
+
+    /// A Job (VENDOR-NOTES 4.4), camelCase.
+    fn render_job(&self, j: &JobRecord) -> Value {
+        let alias = &self.cfg.alias;
+        let mut repo = Map::new();
+        repo.insert("url".into(), j.repo_url.clone().into());
+        repo.insert("branch".into(), j.branch.clone().into());
+        repo.insert("defaultPlaybook".into(), j.playbook.clone().into());
+        if let Some(user) = &j.repo_user {
+            repo.insert(
+                "credentials".into(),
+                json!({"username": user, "password": MASKED_PASSWORD}),
+            );
+        }
+        let hosts: Vec<Value> = j
+            .hosts
+            .iter()
+            .map(|(id, vars)| json!({"id": id, "hostVars": vars}))
+            .collect();
+        let mut m = Map::new();
+        m.insert("id".into(), j.id.clone().into());
+        m.insert("accountAlias".into(), alias.clone().into());
+        if let Some(name) = &j.name {
+            m.insert("name".into(), name.clone().into());
+        }
+        m.insert("description".into(), j.description.clone().into());
+        m.insert(
+            "executionTtl".into(),
+            j.execution_ttl.map_or(Value::Null, Value::from),
+        );
+        m.insert("repository".into(), Value::Object(repo));
+        m.insert("hosts".into(), Value::Array(hosts));
+        m.insert("properties".into(), j.properties.clone());
+        m.insert("status".into(), JOB_STATUS.into());
+        m.insert("callbacks".into(), Value::Array(j.callbacks.clone()));
+        m.insert("createdTime".into(), j.created.into());
+        m.insert("lastUpdatedTime".into(), j.updated.into());
+        m.insert(
+            "links".into(),
+            json!([{
+                "ref": "self",
+                "id": j.id,
+                "href": format!("/v2/workflow/{alias}/jobs/{}", j.id),
+                "verbs": ["GET", "POST", "PUT", "DELETE"],
+            }]),
+        );
+        Value::Object(m)
+    }
+
+    /// An execution document in the current variants (VENDOR-NOTES 4.4).
+    pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
+        let v = self.variants;
+        let key = |snake: &'static str, camel: &'static str| {
+            if v.camel_case { camel } else { snake }.to_owned()
+        };
+        let mut m = Map::new();
+        m.insert(key("execution_id", "executionId"), r.id.clone().into());
+        m.insert(key("job_id", "jobId"), r.job_id.clone().into());
+        m.insert(
+            key("account_alias", "accountAlias"),
+            self.cfg.alias.clone().into(),
+        );
+        m.insert("status".into(), r.status.clone().into());
+        if v.flat_timers {
+            let last = r.timers.last();
+            m.insert("id".into(), r.id.clone().into());
+            m.insert("start".into(), last.map_or(Value::Null, |t| t.0.into()));
+            m.insert(
+                "end".into(),
+                last.and_then(|t| t.1).map_or(Value::Null, Value::from),
+            );
+        } else {
+            let timers: Vec<Value> = r
+                .timers
+                .iter()
+                .map(|(s, e)| json!({"start": s, "end": e}))
+                .collect();
+            m.insert("timers".into(), Value::Array(timers));
+        }
+        let log = if v.repository_log_object {
+            let date = chrono::DateTime::from_timestamp_millis(r.commit.date)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default();
+            json!({
+                "recent_commit": [{
+                    "commit": r.commit.sha,
+                    "author": r.commit.author,
+                    "author_email": r.commit.email,
+                    "date": date,
+                    "message": r.commit.message,
+                }],
+                "tags": [],
+            })
+        } else {
+            Value::Null
+        };
+        m.insert(key("repository_log", "repositoryLog"), log);
+        m.insert(
+            key("failed_hosts", "failedHosts"),
+            json!(r.failed_hosts.clone()),
+        );
+        m.insert(key("is_vpn_established", "isVpnEstablished"), r.vpn.into());
+        Value::Object(m)
+    }
+
+    // ----- login tokens -------------------------------------------------
+
+    /// A new login token valid for `ttl`, carrying `claims`.
+    pub(crate) fn grant(&mut self, ttl: Duration, claims: &Value) -> String {
+        let token = make_token(&mut self.secrets, claims);
+        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
+        self.tokens.insert(token.clone(), expires);
+        self.issued.push(token.clone());
+        self.logins += 1;
+        token
+    }
+
+    /// Whether `token` is a login token that has not expired.
+    pub(crate) fn token_live(&self, token: &str) -> bool {
+        self.tokens
+            .get(token)
+            .is_some_and(|exp| Instant::now() < *exp)
+    }
+
+    /// Makes every login token issued so far expired.
+    pub(crate) fn expire_tokens(&mut self) {
+        let now = Instant::now();
+        for exp in self.tokens.values_mut() {
+            *exp = now;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_matches_the_jwt_header() {
+        assert_eq!(b64url(br#"{"alg":"HS256","typ":"JWT"}"#), JWT_HEADER);
+        assert_eq!(b64url(b""), "");
+        assert_eq!(b64url(b"f"), "Zg");
+        assert_eq!(b64url(b"fo"), "Zm8");
+        assert_eq!(b64url(b"foo"), "Zm9v");
+        assert_eq!(b64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn status_classes_follow_the_notes() {
+        for s in [PENDING, INITIALIZING, RUNNING] {
+            assert_eq!(classify(s), Class::Active);
+        }
+        for s in [SUCCESS, FAILURE, INIT_FAILURE, STOPPED, KILLED] {
+            assert_eq!(classify(s), Class::Terminal);
+        }
+        assert_eq!(classify(STOPPING), Class::Stopping);
+        assert_eq!(classify(KILLING), Class::Killing);
+        assert_eq!(classify("EXPIRED"), Class::Unknown);
+        assert_eq!(classify("running"), Class::Unknown);
+    }
+
+    #[test]
+    fn windows_never_overflow() {
+        assert_eq!(window(10, 0, 4), 0..4);
+        assert_eq!(window(10, 2, 4), 8..10);
+        assert_eq!(window(10, 3, 4), 10..10);
+        assert_eq!(window(10, usize::MAX, 100), 10..10);
+    }
+}
