@@ -9,6 +9,11 @@ pub use jobstop_core::{
     StopResult, Vendor, WaitOptions, async_trait, chrono,
 };
 
+pub mod ops;
+mod registry;
+
+pub use registry::{Account, Registry};
+
 /// The shared HTTP layer, for writing an adapter of your own.
 pub use jobstop_http as http;
 

@@ -1,0 +1,465 @@
+//! Operations across accounts: list everywhere, plan a bulk stop, carry it out.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use jobstop_core::{
+    Error, ErrorKind, JobControllerExt, ListQuery, Operation, Result, Run, RunId, RunState,
+    StopOutcome, StopRequest,
+};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::registry::{Account, Registry};
+
+/// Which runs an operation is about.
+///
+/// ```
+/// use std::time::Duration;
+/// use jobstop::RunState;
+/// use jobstop::ops::Selector;
+///
+/// let s = Selector::new()
+///     .with_state(RunState::Running)
+///     .with_name_contains("nightly")
+///     .with_older_than(Duration::from_secs(3600));
+/// assert_eq!(s.to_query().name_contains.as_deref(), Some("nightly"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Selector {
+    /// Only runs in these states (empty: any).
+    pub states: BTreeSet<RunState>,
+    /// Only runs of this kind.
+    pub kind: Option<String>,
+    /// Only runs whose name contains this (ignoring case).
+    pub name_contains: Option<String>,
+    /// Only runs created at or after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only runs created before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Only runs created at least this long ago (a run with no creation time
+    /// never matches).
+    pub older_than: Option<Duration>,
+}
+
+impl Selector {
+    /// Everything.
+    pub fn new() -> Self {
+        Selector::default()
+    }
+
+    /// Adds a state.
+    pub fn with_state(mut self, state: RunState) -> Self {
+        self.states.insert(state);
+        self
+    }
+
+    /// Sets the kind.
+    pub fn with_kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Sets the name filter.
+    pub fn with_name_contains(mut self, text: impl Into<String>) -> Self {
+        self.name_contains = Some(text.into());
+        self
+    }
+
+    /// Sets the lower creation bound.
+    pub fn with_created_after(mut self, t: DateTime<Utc>) -> Self {
+        self.created_after = Some(t);
+        self
+    }
+
+    /// Sets the upper creation bound.
+    pub fn with_created_before(mut self, t: DateTime<Utc>) -> Self {
+        self.created_before = Some(t);
+        self
+    }
+
+    /// Sets the minimum age.
+    pub fn with_older_than(mut self, age: Duration) -> Self {
+        self.older_than = Some(age);
+        self
+    }
+
+    /// The list query for the filters a controller can apply.
+    pub fn to_query(&self) -> ListQuery {
+        let mut q = ListQuery::new().with_states(self.states.iter().copied());
+        q.kind = self.kind.clone();
+        q.name_contains = self.name_contains.clone();
+        q.created_from = self.created_after;
+        q.created_to = self.created_before;
+        q
+    }
+
+    /// Whether `run` matches, `now` being the reference for `older_than`.
+    pub fn matches(&self, run: &Run, now: DateTime<Utc>) -> bool {
+        if !self.to_query().matches(run) {
+            return false;
+        }
+        match self.older_than {
+            None => true,
+            Some(age) => {
+                let Ok(age) = chrono::Duration::from_std(age) else {
+                    return false;
+                };
+                run.created_at.is_some_and(|t| t <= now - age)
+            }
+        }
+    }
+}
+
+/// One account's answer to [`list_accounts`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AccountRuns {
+    /// The account.
+    pub account: String,
+    /// Its runs, or why they could not be listed.
+    pub result: Result<Vec<Run>>,
+}
+
+/// Lists every account concurrently, following cursors, keeping at most
+/// `limit` matching runs per account. One failing account is reported beside
+/// the others' runs and never hides them. Results come in `accounts` order.
+pub async fn list_accounts(
+    accounts: &[&Account],
+    selector: &Selector,
+    limit: Option<usize>,
+) -> Vec<AccountRuns> {
+    let now = Utc::now();
+    let query = selector.to_query();
+    let jobs = accounts.iter().map(|account| {
+        let query = query.clone();
+        async move {
+            let ctrl = &account.controller;
+            if let Err(e) = ctrl.capabilities().check_query(&query) {
+                return AccountRuns {
+                    account: account.name.clone(),
+                    result: Err(e.in_context(&ctrl.vendor(), Operation::List, None)),
+                };
+            }
+            let runs = ctrl
+                .list_all(query)
+                .try_filter(|r| futures::future::ready(selector.matches(r, now)))
+                .take(limit.unwrap_or(usize::MAX))
+                .try_collect::<Vec<Run>>()
+                .await;
+            AccountRuns {
+                account: account.name.clone(),
+                result: runs,
+            }
+        }
+    });
+    futures::future::join_all(jobs).await
+}
+
+/// One run a bulk stop will stop.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PlannedStop {
+    /// The account.
+    pub account: String,
+    /// The run as listed.
+    pub run: Run,
+}
+
+/// What a bulk stop will do: the runs to stop, and the accounts that could
+/// not be listed (nothing will be stopped there).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct StopPlan {
+    /// The runs to stop.
+    pub stops: Vec<PlannedStop>,
+    /// Accounts whose listing failed.
+    pub errors: Vec<(String, Error)>,
+}
+
+/// Lists the selected runs that can be stopped (queued, running, paused),
+/// without stopping anything: the dry run, and the input of
+/// [`execute_stops`].
+pub async fn plan_stops(accounts: &[&Account], selector: &Selector) -> StopPlan {
+    let mut plan = StopPlan::default();
+    for listing in list_accounts(accounts, selector, None).await {
+        match listing.result {
+            Ok(runs) => {
+                plan.stops.extend(
+                    runs.into_iter()
+                        .filter(|r| r.state.is_stoppable())
+                        .map(|run| PlannedStop {
+                            account: listing.account.clone(),
+                            run,
+                        }),
+                )
+            }
+            Err(e) => plan.errors.push((listing.account, e)),
+        }
+    }
+    plan
+}
+
+/// How [`execute_stops`] runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BulkOptions {
+    /// Stops in flight at once, across accounts (at least 1).
+    pub concurrency: usize,
+    /// At most this many stops per second per account, evenly spaced.
+    pub per_account_rate: Option<u32>,
+    /// The stop to send.
+    pub request: StopRequest,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        BulkOptions {
+            concurrency: 16,
+            per_account_rate: None,
+            request: StopRequest::graceful(),
+        }
+    }
+}
+
+impl BulkOptions {
+    /// Sets the concurrency.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Sets the per-account rate.
+    pub fn with_per_account_rate(mut self, per_second: u32) -> Self {
+        self.per_account_rate = Some(per_second);
+        self
+    }
+
+    /// Sets the stop request.
+    pub fn with_request(mut self, request: StopRequest) -> Self {
+        self.request = request;
+        self
+    }
+}
+
+/// One answer of [`execute_stops`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BulkResult {
+    /// The account.
+    pub account: String,
+    /// The run as planned.
+    pub run: Run,
+    /// What stopping it gave.
+    pub result: Result<StopOutcome>,
+}
+
+impl BulkResult {
+    /// The run's id.
+    pub fn run_id(&self) -> &RunId {
+        &self.run.id
+    }
+}
+
+/// Spaces operations on one account evenly at a fixed rate.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(per_second: u32) -> Self {
+        Pacer {
+            interval: Duration::from_secs(1) / per_second.max(1),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let at = (*next).max(Instant::now());
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// Stops every planned run, at most `options.concurrency` at a time and at
+/// most `options.per_account_rate` per second per account, yielding one
+/// [`BulkResult`] per planned run as each finishes: every run is answered
+/// exactly once, failures included.
+pub fn execute_stops<'a>(
+    registry: &'a Registry,
+    plan: &'a StopPlan,
+    options: &'a BulkOptions,
+) -> BoxStream<'a, BulkResult> {
+    let pacers: HashMap<&str, Arc<Pacer>> = match options.per_account_rate {
+        Some(rate) => plan
+            .stops
+            .iter()
+            .map(|p| (p.account.as_str(), Arc::new(Pacer::new(rate))))
+            .collect(),
+        None => HashMap::new(),
+    };
+    stream::iter(plan.stops.iter())
+        .map(move |planned| {
+            let pacer = pacers.get(planned.account.as_str()).cloned();
+            async move {
+                let result = match registry.get(&planned.account) {
+                    Ok(account) => {
+                        if let Some(p) = pacer {
+                            p.wait().await;
+                        }
+                        account
+                            .controller
+                            .stop(&planned.run.id, &options.request)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                BulkResult {
+                    account: planned.account.clone(),
+                    run: planned.run.clone(),
+                    result,
+                }
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .boxed()
+}
+
+/// The `jobstop` CLI's exit code for an error:
+///
+/// | code | errors |
+/// |---|---|
+/// | 2 | configuration or invalid input (usage) |
+/// | 3 | run not found |
+/// | 4 | authentication or permission |
+/// | 5 | the deadline passed while waiting for a run |
+/// | 6 | vendor unavailable, rate limited or timing out after retries |
+/// | 1 | anything else |
+pub fn exit_code(err: &Error) -> i32 {
+    match err.kind() {
+        ErrorKind::Config | ErrorKind::InvalidInput => 2,
+        ErrorKind::NotFound => 3,
+        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => 4,
+        ErrorKind::Timeout if err.operation() == Some(Operation::Wait) => 5,
+        ErrorKind::Unavailable | ErrorKind::RateLimited | ErrorKind::Timeout => 6,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jobstop_core::{InMemoryController, JobController, StopBehavior, Vendor};
+
+    fn account(name: &str, c: Arc<dyn JobController>) -> Account {
+        Account::new(name, "memory://", c)
+    }
+
+    #[tokio::test]
+    async fn a_failing_account_does_not_hide_the_others() {
+        let good = Arc::new(InMemoryController::new());
+        good.seed(3, RunState::Running);
+        let bad = Arc::new(InMemoryController::new().with_vendor(Vendor::new("bad")));
+        bad.fail_next(Operation::List, ErrorKind::Unavailable);
+        let (a, b) = (account("good", good), account("bad", bad));
+        let out = list_accounts(&[&a, &b], &Selector::new(), None).await;
+        assert_eq!(out[0].result.as_ref().unwrap().len(), 3);
+        assert_eq!(
+            out[1].result.as_ref().unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
+    }
+
+    #[tokio::test]
+    async fn plan_then_execute_answers_every_run_once() {
+        let one = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Immediate));
+        one.seed(20, RunState::Running);
+        one.seed(5, RunState::Succeeded);
+        let two = Arc::new(InMemoryController::new());
+        let ids = two.seed(7, RunState::Queued);
+        let mut registry = Registry::new();
+        registry.insert(account("one", one.clone())).unwrap();
+        registry.insert(account("two", two.clone())).unwrap();
+        let accounts = registry.select(&[]).unwrap();
+        let plan = plan_stops(&accounts, &Selector::new()).await;
+        assert_eq!(plan.stops.len(), 27, "only stoppable runs are planned");
+        assert_eq!(
+            one.stop_calls() + two.stop_calls(),
+            0,
+            "planning stops nothing"
+        );
+        let options = BulkOptions::default().with_concurrency(4);
+        let results: Vec<BulkResult> = execute_stops(&registry, &plan, &options).collect().await;
+        assert_eq!(results.len(), 27);
+        let mut seen: Vec<(String, String)> = results
+            .iter()
+            .map(|r| (r.account.clone(), r.run_id().to_string()))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 27);
+        assert!(results.iter().all(|r| r.result.is_ok()));
+        assert_eq!(two.status(&ids[0]).await.unwrap().state, RunState::Stopped);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_per_account_rate_spaces_stops() {
+        let c = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Immediate));
+        c.seed(21, RunState::Running);
+        let mut registry = Registry::new();
+        registry.insert(account("a", c)).unwrap();
+        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        let options = BulkOptions::default()
+            .with_concurrency(64)
+            .with_per_account_rate(10);
+        let start = Instant::now();
+        let n = execute_stops(&registry, &plan, &options).count().await;
+        assert_eq!(n, 21);
+        // 21 stops at 10/s: the last starts 2 s after the first.
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn older_than_needs_a_creation_time() {
+        let now = Utc::now();
+        let s = Selector::new().with_older_than(Duration::from_secs(60));
+        let mut run = Run::new(
+            Vendor::IN_MEMORY,
+            RunId::new("1"),
+            RunState::Running,
+            "running",
+        );
+        assert!(!s.matches(&run, now));
+        run.created_at = Some(now - chrono::Duration::seconds(61));
+        assert!(s.matches(&run, now));
+        run.created_at = Some(now - chrono::Duration::seconds(59));
+        assert!(!s.matches(&run, now));
+    }
+
+    #[test]
+    fn exit_codes() {
+        let e = |k| Error::new(k, "x");
+        assert_eq!(exit_code(&e(ErrorKind::NotFound)), 3);
+        assert_eq!(exit_code(&e(ErrorKind::PermissionDenied)), 4);
+        assert_eq!(
+            exit_code(&e(ErrorKind::Timeout).with_operation(Operation::Wait)),
+            5
+        );
+        assert_eq!(
+            exit_code(&e(ErrorKind::Timeout).with_operation(Operation::Stop)),
+            6
+        );
+        assert_eq!(exit_code(&e(ErrorKind::RateLimited)), 6);
+        assert_eq!(exit_code(&e(ErrorKind::Config)), 2);
+        assert_eq!(exit_code(&e(ErrorKind::Conflict)), 1);
+    }
+}
