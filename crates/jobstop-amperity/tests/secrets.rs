@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jobstop_amperity::{AmperityBuilder, AmperityController};
@@ -30,25 +29,7 @@ fn oauth_controller(sim: &AmperitySim) -> AmperityController {
 
 #[tokio::test]
 async fn headers_on_every_call_and_no_secret_anywhere() {
-    use std::io::Write;
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = jobstop_testkit::LogCapture::start();
 
     let sim = AmperitySim::builder()
         .running(3)
@@ -85,7 +66,7 @@ async fn headers_on_every_call_and_no_secret_anywhere() {
         assert_eq!(h("authorization"), Some("***"), "{}", r.target);
         assert!(h("user-agent").is_some_and(|ua| ua.starts_with("jobstop/")));
     }
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.contents();
     assert!(logs.contains("http attempt"));
     texts.push(logs);
     let everything = texts.join("\n");

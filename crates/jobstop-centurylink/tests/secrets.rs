@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jobstop_centurylink::CenturyLinkBuilder;
@@ -13,28 +12,9 @@ use jobstop_http::{ClientConfig, RetryPolicy};
 use jobstop_sim::centurylink::CenturyLinkSim;
 use jobstop_sim::{Fault, FaultRule, Route};
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_password_or_token_anywhere() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = jobstop_testkit::LogCapture::start();
 
     let sim = CenturyLinkSim::builder()
         .jobs(2)
@@ -70,7 +50,7 @@ async fn no_password_or_token_anywhere() {
         let err = ctrl.status(&RunId::new("a/b")).await.unwrap_err();
         texts.push(format!("{err} {err:?}"));
     }
-    texts.push(String::from_utf8(buf.0.lock().unwrap().clone()).unwrap());
+    texts.push(logs.contents());
     let everything = texts.join("\n");
     assert!(everything.contains("http attempt"));
     assert!(!everything.contains(sim.password()), "the password leaked");

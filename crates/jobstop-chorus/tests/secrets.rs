@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jobstop_chorus::{ChorusBuilder, ChorusController};
@@ -29,25 +28,7 @@ fn controller(sim: &ChorusSim) -> ChorusController {
 
 #[tokio::test]
 async fn no_password_or_session_id_anywhere() {
-    use std::io::Write;
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = jobstop_testkit::LogCapture::start();
 
     let sim = ChorusSim::builder()
         .running(3)
@@ -70,7 +51,7 @@ async fn no_password_or_session_id_anywhere() {
     ctrl.stop(&id, &StopRequest::graceful()).await.unwrap();
     let err = ctrl.status(&RunId::new("123456789")).await.unwrap_err();
     texts.push(format!("{err} {err:?}"));
-    texts.push(String::from_utf8(buf.0.lock().unwrap().clone()).unwrap());
+    texts.push(logs.contents());
     let everything = texts.join("\n");
     assert!(everything.contains("http attempt"));
     assert!(!everything.contains(sim.password()), "the password leaked");

@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jobstop_core::{JobController, ListQuery, RunId, StopRequest};
@@ -13,28 +12,9 @@ use jobstop_http::{ClientConfig, RetryPolicy};
 use jobstop_sim::dataarts::DataArtsSim;
 use jobstop_sim::{Fault, FaultRule, Route};
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_anywhere() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = jobstop_testkit::LogCapture::start();
 
     let sim = DataArtsSim::builder()
         .realtime_jobs(1, 0)
@@ -75,7 +55,7 @@ async fn no_secret_anywhere() {
         let err = ctrl.status(&RunId::new("missing_job")).await.unwrap_err();
         texts.push(format!("{err} {err:?}"));
     }
-    texts.push(String::from_utf8(buf.0.lock().unwrap().clone()).unwrap());
+    texts.push(logs.contents());
     let everything = texts.join("\n");
     assert!(everything.contains("http attempt"));
     for secret in [sim.sk(), sim.token(), sim.password()] {

@@ -40,25 +40,7 @@ impl TokenSource for Counting {
 
 #[tokio::test]
 async fn logs_never_carry_secrets() {
-    use std::io::Write;
-    #[derive(Clone, Default)]
-    struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = jobstop_testkit::LogCapture::start();
 
     let server = Server::start(vec![
         Reply::status(401, ""),
@@ -75,7 +57,7 @@ async fn logs_never_carry_secrets() {
     let c = client().with_authenticator(auth);
     c.send(req.clone()).await.unwrap();
     let debug = format!("{req:?} {c:?}");
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.contents();
     assert!(logs.contains("http attempt"), "no events captured: {logs}");
     for secret in ["tok-101", "tok-102", "sess-abcdef", "key-123456"] {
         assert!(!logs.contains(secret), "{secret} leaked into logs:\n{logs}");

@@ -11,6 +11,7 @@ use jobstop_core::{JobController, Vendor};
 mod filters;
 mod fixture;
 mod listing;
+mod logs;
 mod status;
 mod stop;
 mod support;
@@ -18,6 +19,7 @@ mod support;
 pub use filters::{check_created_filter, check_kind_filter, check_name_filter, check_state_filter};
 pub use fixture::Fixture;
 pub use listing::{check_list_all, check_pages};
+pub use logs::LogCapture;
 pub use status::{check_status, check_unknown_id};
 pub use stop::{check_force_stop, check_stop_finished, check_stop_many, check_stop_running};
 
