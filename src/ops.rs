@@ -342,7 +342,7 @@ pub fn execute_stops<'a>(
 /// | 3 | run not found |
 /// | 4 | authentication or permission |
 /// | 5 | the deadline passed while waiting for a run |
-/// | 6 | vendor unavailable, rate limited or timing out after retries |
+/// | 6 | vendor unavailable, unreachable, rate limited or timing out after retries |
 /// | 1 | anything else |
 pub fn exit_code(err: &Error) -> i32 {
     match err.kind() {
@@ -350,7 +350,10 @@ pub fn exit_code(err: &Error) -> i32 {
         ErrorKind::NotFound => 3,
         ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => 4,
         ErrorKind::Timeout if err.operation() == Some(Operation::Wait) => 5,
-        ErrorKind::Unavailable | ErrorKind::RateLimited | ErrorKind::Timeout => 6,
+        ErrorKind::Unavailable
+        | ErrorKind::RateLimited
+        | ErrorKind::Timeout
+        | ErrorKind::Transport => 6,
         _ => 1,
     }
 }
@@ -459,6 +462,7 @@ mod tests {
             6
         );
         assert_eq!(exit_code(&e(ErrorKind::RateLimited)), 6);
+        assert_eq!(exit_code(&e(ErrorKind::Transport)), 6);
         assert_eq!(exit_code(&e(ErrorKind::Config)), 2);
         assert_eq!(exit_code(&e(ErrorKind::Conflict)), 1);
     }

@@ -1,0 +1,61 @@
+//! `jobstop list`.
+
+use jobstop::ops::{exit_code, list_accounts};
+use serde_json::Value;
+
+use super::Ctx;
+use crate::cli::ListArgs;
+use crate::error::{CliError, report_error, worst};
+use crate::outln;
+use crate::output::{Cell, Table, print_json, run_json, time_cell};
+
+pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {
+    let registry = ctx.accounts()?;
+    let accounts = registry
+        .select(&args.selector.accounts)
+        .map_err(|error| CliError::Api {
+            account: None,
+            error,
+        })?;
+    let selector = args.selector.selector();
+    let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let listings = list_accounts(&accounts, &selector, limit).await;
+
+    let mut codes = Vec::new();
+    let mut json = Vec::new();
+    let mut table = Table::new(&["ACCOUNT", "ID", "STATE", "KIND", "NAME", "CREATED"]);
+    for listing in &listings {
+        match &listing.result {
+            Ok(runs) => {
+                for run in runs {
+                    if ctx.json() {
+                        json.push(run_json(run, &listing.account, ctx.raw));
+                    } else {
+                        table.push(vec![
+                            Cell::plain(listing.account.clone()),
+                            Cell::plain(run.id.as_str()),
+                            Cell::state(run.state),
+                            Cell::plain(run.kind.clone().unwrap_or_else(|| "-".to_owned())),
+                            Cell::plain(run.name.clone().unwrap_or_else(|| "-".to_owned())),
+                            time_cell(run.created_at),
+                        ]);
+                    }
+                }
+            }
+            Err(e) => {
+                report_error(Some(&listing.account), e);
+                codes.push(exit_code(e));
+            }
+        }
+    }
+    if ctx.json() {
+        print_json(&Value::Array(json));
+    } else if table.is_empty() {
+        if codes.is_empty() {
+            eprintln!("no runs match");
+        }
+    } else {
+        outln!("{}", table.render(&ctx.term).trim_end());
+    }
+    Ok(worst(codes))
+}

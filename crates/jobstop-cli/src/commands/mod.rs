@@ -1,0 +1,92 @@
+//! One module per command.
+
+use std::path::{Path, PathBuf};
+
+use jobstop::Registry;
+
+use crate::cli::{Cli, Command, OutputFormat};
+use crate::error::CliError;
+use crate::output::Term;
+
+mod accounts;
+mod demo;
+mod list;
+mod sim;
+mod status;
+mod stop;
+mod stop_all;
+
+/// What every command gets.
+pub(crate) struct Ctx {
+    pub(crate) format: OutputFormat,
+    pub(crate) raw: bool,
+    pub(crate) term: Term,
+    config: Option<PathBuf>,
+}
+
+impl Ctx {
+    pub(crate) fn json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    /// The accounts: `--config FILE`, else the default config file if it
+    /// exists, else the environment.
+    pub(crate) fn registry(&self) -> Result<Registry, CliError> {
+        let loaded = match (&self.config, Registry::default_config_path()) {
+            (Some(path), _) => Registry::from_config_file(path),
+            (None, Some(path)) if path.is_file() => Registry::from_config_file(&path),
+            (None, _) => Registry::from_env(),
+        };
+        loaded.map_err(|error| CliError::Api {
+            account: None,
+            error,
+        })
+    }
+
+    /// Like [`registry`](Self::registry), refusing an empty one.
+    pub(crate) fn accounts(&self) -> Result<Registry, CliError> {
+        let registry = self.registry()?;
+        if registry.is_empty() {
+            return Err(CliError::Usage(no_accounts_hint(self.config.as_deref())));
+        }
+        Ok(registry)
+    }
+}
+
+fn no_accounts_hint(config: Option<&Path>) -> String {
+    match config {
+        Some(path) => format!("no accounts in {}", path.display()),
+        None => {
+            let default = Registry::default_config_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "~/.config/jobstop/config.toml".to_owned());
+            format!(
+                "no accounts configured: write {default}, pass --config FILE, or set \
+                 JOBSTOP_<VENDOR>_* variables (try `jobstop demo`, or `jobstop sim` for \
+                 simulated vendors)"
+            )
+        }
+    }
+}
+
+pub(crate) async fn dispatch(cli: Cli) -> i32 {
+    let ctx = Ctx {
+        format: cli.output,
+        raw: cli.raw,
+        term: Term::detect(),
+        config: cli.config,
+    };
+    let result = match cli.command {
+        Command::Accounts => accounts::run(&ctx),
+        Command::List(args) => list::run(&ctx, args).await,
+        Command::Status(args) => status::run(&ctx, args).await,
+        Command::Stop(args) => stop::run(&ctx, args).await,
+        Command::StopAll(args) => stop_all::run(&ctx, args).await,
+        Command::Demo => demo::run(&ctx).await,
+        Command::Sim(args) => sim::run(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => e.report(),
+    }
+}

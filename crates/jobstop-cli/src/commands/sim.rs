@@ -1,0 +1,42 @@
+//! `jobstop sim`: serve the simulators until Ctrl-C.
+
+use std::time::Duration;
+
+use crate::cli::SimArgs;
+use crate::error::{CliError, EXIT_OK};
+use crate::outln;
+use crate::sims::{SimOptions, Sims, shell_quote};
+
+pub(super) async fn run(args: SimArgs) -> Result<i32, CliError> {
+    let opts = SimOptions {
+        seed: args.seed,
+        running: args.running,
+        finished: args.finished,
+        now: args.now,
+        stop_delay: Duration::from_millis(300),
+    };
+    let sims = Sims::start(&opts)
+        .await
+        .map_err(|e| CliError::Other(format!("cannot start the simulators: {e}")))?;
+    for s in sims.sections() {
+        outln!("# {}: {}", s.vendor, s.base_url);
+        for (k, v) in &s.env {
+            outln!("export {k}={}", shell_quote(v));
+        }
+        for (k, v) in &s.alternatives {
+            outln!("# export {k}={}", shell_quote(v));
+        }
+        outln!();
+    }
+    outln!(
+        "# serving (seed {}); paste the exports into another shell and try\n\
+         #   jobstop accounts; jobstop list --state running; jobstop stop-all --dry-run\n\
+         # Ctrl-C to stop",
+        opts.seed
+    );
+    let waited = tokio::signal::ctrl_c().await;
+    sims.shutdown().await;
+    waited
+        .map(|()| EXIT_OK)
+        .map_err(|e| CliError::Other(format!("cannot wait for Ctrl-C: {e}")))
+}

@@ -1,0 +1,113 @@
+//! The `jobstop` command line: list, inspect and stop jobs on many vendors'
+//! platforms through one interface.
+//!
+//! This library is the whole CLI; the `jobstop` binary only calls [`run`].
+//! See the crate's README for the command reference.
+//!
+//! ```no_run
+//! let code = jobstop_cli::run(["jobstop", "demo"]);
+//! std::process::exit(code);
+//! ```
+
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
+
+use std::ffi::OsString;
+
+mod cli;
+mod commands;
+mod duration;
+mod error;
+mod output;
+mod sims;
+mod time;
+
+pub use duration::{DurationError, format_duration, parse_duration};
+pub use time::parse_time;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::error::{EXIT_OK, EXIT_OTHER, EXIT_USAGE};
+
+/// Writes one line on stdout, ignoring a closed pipe (`jobstop list | head`).
+macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+pub(crate) use outln;
+
+/// Runs the command line `args` (the program name first) and returns the
+/// process exit code:
+///
+/// | code | meaning |
+/// |---|---|
+/// | 0 | success |
+/// | 1 | any other error |
+/// | 2 | usage or configuration error (bad flags included) |
+/// | 3 | run not found |
+/// | 4 | authentication or permission |
+/// | 5 | the deadline passed while waiting for a run to stop |
+/// | 6 | the vendor is unavailable or rate limited after retries |
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    if cli.verbose {
+        init_tracing();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("jobstop: cannot start the async runtime: {e}");
+            return EXIT_OTHER;
+        }
+    };
+    let code = runtime.block_on(commands::dispatch(cli));
+    // Do not wait for stray tasks (idle connections) on the way out.
+    runtime.shutdown_background();
+    code
+}
+
+/// `--verbose`: debug events of jobstop's own crates on stderr. Other crates
+/// (the HTTP stack) stay silent, so nothing but jobstop's redacted events is
+/// ever printed.
+fn init_tracing() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+
+    let directives = [
+        "off",
+        "jobstop=debug",
+        "jobstop_cli=debug",
+        "jobstop_core=debug",
+        "jobstop_http=debug",
+        "jobstop_amperity=debug",
+        "jobstop_chorus=debug",
+        "jobstop_dataarts=debug",
+        "jobstop_centurylink=debug",
+    ]
+    .join(",");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(directives))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}

@@ -1,0 +1,309 @@
+//! Tables, colors and JSON shapes.
+
+use std::io::{IsTerminal, Write};
+
+use jobstop::{Error, ErrorKind, Run, RunState, StopOutcome};
+use serde_json::{Map, Value, json};
+
+/// Whether to color stdout and show progress on stderr: only on terminals,
+/// and never when `NO_COLOR` is set.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Term {
+    pub(crate) color: bool,
+    pub(crate) progress: bool,
+}
+
+impl Term {
+    pub(crate) fn detect() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Term {
+            color: !no_color && std::io::stdout().is_terminal(),
+            progress: std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub(crate) fn paint(&self, text: &str, code: Option<&str>) -> String {
+        match code {
+            Some(code) if self.color => format!("\x1b[{code}m{text}\x1b[0m"),
+            _ => text.to_owned(),
+        }
+    }
+
+    pub(crate) fn bold(&self, text: &str) -> String {
+        self.paint(text, Some("1"))
+    }
+
+    pub(crate) fn state(&self, state: RunState) -> String {
+        self.paint(state.as_str(), state_color(state))
+    }
+
+    /// Rewrites the progress line on stderr (only on a terminal).
+    pub(crate) fn progress(&self, text: &str) {
+        if self.progress {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{text}");
+            let _ = err.flush();
+        }
+    }
+
+    /// Clears the progress line.
+    pub(crate) fn clear_progress(&self) {
+        if self.progress {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
+}
+
+/// The ANSI code for a state, if it has a color.
+pub(crate) fn state_color(state: RunState) -> Option<&'static str> {
+    match state {
+        RunState::Running => Some("32"),
+        RunState::Queued | RunState::Paused => Some("36"),
+        RunState::Stopping => Some("33"),
+        RunState::Stopped => Some("35"),
+        RunState::Failed => Some("31"),
+        RunState::Succeeded | RunState::Idle => Some("2"),
+        RunState::Unknown => None,
+    }
+}
+
+/// One table cell: its text and an optional ANSI color.
+pub(crate) struct Cell {
+    text: String,
+    color: Option<&'static str>,
+}
+
+impl Cell {
+    pub(crate) fn plain(text: impl Into<String>) -> Self {
+        Cell {
+            text: one_line(&text.into()),
+            color: None,
+        }
+    }
+
+    pub(crate) fn colored(text: impl Into<String>, color: Option<&'static str>) -> Self {
+        Cell {
+            text: one_line(&text.into()),
+            color,
+        }
+    }
+
+    pub(crate) fn state(state: RunState) -> Self {
+        Cell::colored(state.as_str(), state_color(state))
+    }
+}
+
+/// Columns aligned on the visible width of each cell; colors do not count.
+pub(crate) struct Table {
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub(crate) fn new(headers: &[&'static str]) -> Self {
+        Table {
+            headers: headers.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, row: Vec<Cell>) {
+        self.rows.push(row);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub(crate) fn render(&self, term: &Term) -> String {
+        let columns = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                widths[i] = widths[i].max(cell.text.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let line = |out: &mut String, cells: Vec<(String, usize)>| {
+            let last = cells.len().saturating_sub(1);
+            let mut text = String::new();
+            for (i, (shown, visible)) in cells.into_iter().enumerate() {
+                text.push_str(&shown);
+                if i < last {
+                    let pad = widths[i].saturating_sub(visible) + 2;
+                    text.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
+        };
+        line(
+            &mut out,
+            self.headers
+                .iter()
+                .map(|h| (term.bold(h), h.chars().count()))
+                .collect(),
+        );
+        for row in &self.rows {
+            line(
+                &mut out,
+                row.iter()
+                    .take(columns)
+                    .map(|c| (term.paint(&c.text, c.color), c.text.chars().count()))
+                    .collect(),
+            );
+        }
+        out
+    }
+}
+
+/// Control characters (a vendor's name with a newline, an escape sequence)
+/// never reach the terminal.
+pub(crate) fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// A timestamp for tables: `2024-06-19 04:00:18Z`, or `-`.
+pub(crate) fn time_cell(t: Option<chrono::DateTime<chrono::Utc>>) -> Cell {
+    Cell::plain(
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+            .unwrap_or_else(|| "-".to_owned()),
+    )
+}
+
+/// A run as JSON: the core serialization plus `account`; `raw` only when
+/// asked for.
+pub(crate) fn run_json(run: &Run, account: &str, raw: bool) -> Value {
+    let mut value = serde_json::to_value(run).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        if !raw {
+            map.remove("raw");
+        }
+        map.insert("account".to_owned(), Value::String(account.to_owned()));
+    }
+    value
+}
+
+/// A stop outcome as JSON: `{"outcome", "run"}`.
+pub(crate) fn outcome_json(outcome: &StopOutcome, account: &str, raw: bool) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("account".to_owned(), json!(account));
+    map.insert("outcome".to_owned(), json!(outcome.as_str()));
+    map.insert("run".to_owned(), run_json(outcome.run(), account, raw));
+    map
+}
+
+/// The snake_case name of an error kind, for JSON.
+pub(crate) fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Unauthenticated => "unauthenticated",
+        ErrorKind::PermissionDenied => "permission_denied",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::InvalidInput => "invalid_input",
+        ErrorKind::Conflict => "conflict",
+        ErrorKind::RateLimited => "rate_limited",
+        ErrorKind::Unavailable => "unavailable",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Transport => "transport",
+        ErrorKind::InvalidResponse => "invalid_response",
+        ErrorKind::Unsupported => "unsupported",
+        ErrorKind::Config => "config",
+        _ => "other",
+    }
+}
+
+/// An error as JSON: `{kind, message, http_status, vendor_code, request_id}`
+/// (plus the vendor's own message); `message` is the one-line `Display`.
+pub(crate) fn error_json(err: &Error) -> Value {
+    json!({
+        "kind": kind_name(err.kind()),
+        "message": err.to_string(),
+        "http_status": err.http_status(),
+        "vendor_code": err.vendor_code(),
+        "vendor_message": err.vendor_message(),
+        "request_id": err.request_id(),
+    })
+}
+
+/// Prints a JSON value on stdout.
+pub(crate) fn print_json(value: &Value) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("jobstop: cannot serialize output: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use jobstop::{RunId, Vendor};
+
+    #[test]
+    fn columns_align_on_visible_width() {
+        let mut t = Table::new(&["ID", "STATE", "NAME"]);
+        t.push(vec![
+            Cell::plain("1"),
+            Cell::state(RunState::Running),
+            Cell::plain("a"),
+        ]);
+        t.push(vec![
+            Cell::plain("1000"),
+            Cell::state(RunState::Stopped),
+            Cell::plain("b\nc"),
+        ]);
+        let plain = t.render(&Term {
+            color: false,
+            progress: false,
+        });
+        assert_eq!(
+            plain,
+            "ID    STATE    NAME\n1     running  a\n1000  stopped  b c\n"
+        );
+        let colored = t.render(&Term {
+            color: true,
+            progress: false,
+        });
+        assert!(colored.contains("\x1b[32mrunning\x1b[0m  a"));
+        let stripped: String = colored
+            .split('\x1b')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.split_once('m').map_or("", |(_, rest)| rest)
+                }
+            })
+            .collect();
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn run_json_has_account_and_raw_only_on_request() {
+        let run = Run::new(Vendor::CHORUS, RunId::new("7"), RunState::Idle, "idle")
+            .with_raw(json!({"id": 7}));
+        let v = run_json(&run, "prod", false);
+        assert_eq!(v["account"], "prod");
+        assert_eq!(v["id"], "7");
+        assert!(v.get("raw").is_none());
+        assert_eq!(run_json(&run, "prod", true)["raw"]["id"], 7);
+    }
+
+    #[test]
+    fn error_json_shape() {
+        let e = Error::new(ErrorKind::PermissionDenied, "nope")
+            .with_http_status(403)
+            .with_request_id("r-1");
+        let v = error_json(&e);
+        assert_eq!(v["kind"], "permission_denied");
+        assert_eq!(v["http_status"], 403);
+        assert_eq!(v["request_id"], "r-1");
+        assert_eq!(v["vendor_code"], Value::Null);
+    }
+}
