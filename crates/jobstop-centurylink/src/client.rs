@@ -1,7 +1,8 @@
 //! The controller: requests out, runs back.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use jobstop_core::{
@@ -18,6 +19,8 @@ use crate::model::{ExecutionRef, RunnerPage, execution_to_run, job_id, job_name,
 pub(crate) const MAX_PAGE: u32 = 100;
 /// How many jobs are read per page while walking the account.
 const JOBS_PAGE: u64 = 100;
+/// How many job names are remembered (the cache is emptied when full).
+const NAME_CACHE: usize = 4096;
 
 /// How requests are authenticated.
 pub(crate) enum Auth {
@@ -37,6 +40,9 @@ pub struct CenturyLinkController {
     learned_alias: Option<Arc<OnceLock<String>>>,
     auth: Auth,
     http: HttpClient,
+    /// Job id → job name: executions do not carry their job's name, and
+    /// names rarely change, so `status` reads a job once, not on every poll.
+    job_names: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl fmt::Debug for CenturyLinkController {
@@ -81,7 +87,24 @@ impl CenturyLinkController {
             learned_alias,
             auth,
             http,
+            job_names: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn cached_name(&self, job: &str) -> Option<Option<String>> {
+        self.job_names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(job)
+            .cloned()
+    }
+
+    fn remember_name(&self, job: &str, name: Option<String>) {
+        let mut names = self.job_names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.len() >= NAME_CACHE {
+            names.clear();
+        }
+        names.insert(job.to_owned(), name);
     }
 
     /// The base URL requests go to.
@@ -231,6 +254,7 @@ impl JobController for CenturyLinkController {
         };
         let id = job_id(job).ok_or_else(|| ctx(Error::invalid_response("a job has no id")))?;
         let name = job_name(job);
+        self.remember_name(&id, name.clone());
         let path = self
             .jobs_path()
             .await
@@ -261,6 +285,14 @@ impl JobController for CenturyLinkController {
     async fn status(&self, id: &RunId) -> Result<Run> {
         let ctx = |e: Error| e.in_context(&Vendor::CENTURYLINK, Operation::Status, Some(id));
         let r = parse_id(id).map_err(ctx)?;
+        if let Some(name) = self.cached_name(&r.job) {
+            let mut run = self
+                .execution(id, &r, Operation::Status)
+                .await
+                .map_err(ctx)?;
+            run.name = name;
+            return Ok(run);
+        }
         let job_path = self
             .jobs_path()
             .await
@@ -271,8 +303,12 @@ impl JobController for CenturyLinkController {
             self.get(job_path, Operation::Status, Some(id), &[])
         );
         let mut run = run.map_err(ctx)?;
-        // The job only lends its name; a failure to read it does not fail the status.
-        run.name = job.ok().as_ref().and_then(job_name);
+        // The job only lends its name; a failure to read it does not fail
+        // the status (and is not remembered, so the next status tries again).
+        if let Ok(job) = job {
+            run.name = job_name(&job);
+            self.remember_name(&r.job, run.name.clone());
+        }
         Ok(run)
     }
 

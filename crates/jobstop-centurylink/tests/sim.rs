@@ -346,3 +346,31 @@ async fn unavailable_is_retried() {
     );
     ctrl.list(&ListQuery::new()).await.unwrap();
 }
+
+#[tokio::test]
+async fn repeated_status_reads_the_job_once() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(2)
+        .running(1)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    let id = RunId::new(sim.execution_ids_with_status("RUNNING")[0].clone());
+    for _ in 0..5 {
+        let run = ctrl.status(&id).await.unwrap();
+        assert!(run.name.is_some());
+    }
+    let job_reads = sim
+        .server()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && !r.path().contains("/executions"))
+        .count();
+    assert_eq!(
+        job_reads, 1,
+        "the job is read once, then its name is remembered"
+    );
+    assert_eq!(sim.server().requests().len(), 6);
+}
