@@ -9,8 +9,11 @@ pub use jobstop_core::{
     StopResult, Vendor, WaitOptions, async_trait, chrono,
 };
 
+pub mod escalate;
+pub mod guard;
 pub mod ops;
 mod registry;
+pub mod ticket;
 
 pub use registry::{Account, Registry};
 

@@ -204,6 +204,42 @@ pub async fn plan_stops(accounts: &[&Account], selector: &Selector) -> StopPlan 
     plan
 }
 
+/// The orphan sweep's plan: the active runs the caller's predicate claims
+/// (say, by a name prefix or an owner its runs carry) that are older than
+/// `grace`, across `accounts`. Nothing is stopped; carry it out with
+/// [`execute_stops`], after showing it, as for any bulk stop.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use jobstop::ops::{Selector, plan_sweep};
+/// use jobstop::{Account, InMemoryController, Registry, RunState};
+///
+/// let ctrl = Arc::new(InMemoryController::new());
+/// ctrl.seed(4, RunState::Running); // named run-1 … run-4, created in 2024
+/// let mut registry = Registry::new();
+/// registry.insert(Account::new("mem", "memory://", ctrl)).unwrap();
+/// let accounts = registry.select(&[]).unwrap();
+/// let mine = |r: &jobstop::Run| r.name.as_deref().is_some_and(|n| n.ends_with('2') || n.ends_with('4'));
+/// let plan = plan_sweep(&accounts, &Selector::new(), mine, Duration::from_secs(3600)).await;
+/// assert_eq!(plan.stops.len(), 2);
+/// # }
+/// ```
+pub async fn plan_sweep(
+    accounts: &[&Account],
+    selector: &Selector,
+    is_owned: impl Fn(&Run) -> bool,
+    grace: Duration,
+) -> StopPlan {
+    let mut selector = selector.clone();
+    selector.older_than = Some(selector.older_than.map_or(grace, |age| age.max(grace)));
+    let mut plan = plan_stops(accounts, &selector).await;
+    plan.stops.retain(|p| is_owned(&p.run));
+    plan
+}
+
 /// How [`execute_stops`] runs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -429,6 +465,52 @@ mod tests {
         assert_eq!(n, 21);
         // 21 stops at 10/s: the last starts 2 s after the first.
         assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_sweep_stops_exactly_the_claimed_runs() {
+        let ctrl = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Immediate));
+        let ids = ctrl.seed(6, RunState::Running);
+        let mut registry = Registry::new();
+        registry.insert(account("mem", ctrl.clone())).unwrap();
+        let accounts = registry.select(&[]).unwrap();
+        let claimed = |r: &Run| {
+            r.name
+                .as_deref()
+                .is_some_and(|n| n == "run-2" || n == "run-5")
+        };
+        let plan = plan_sweep(
+            &accounts,
+            &Selector::new(),
+            claimed,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(ctrl.stop_calls(), 0, "the dry run stops nothing");
+        let planned: Vec<&str> = plan.stops.iter().map(|p| p.run.id.as_str()).collect();
+        assert_eq!(planned, ["mem-2", "mem-5"]);
+        let results: Vec<BulkResult> = execute_stops(&registry, &plan, &BulkOptions::default())
+            .collect()
+            .await;
+        assert_eq!(results.len(), 2);
+        for (i, id) in ids.iter().enumerate() {
+            let state = ctrl.status(id).await.unwrap().state;
+            let want = if i == 1 || i == 4 {
+                RunState::Stopped
+            } else {
+                RunState::Running
+            };
+            assert_eq!(state, want, "{id}");
+        }
+        // A grace period longer than the runs' age claims nothing.
+        let young = plan_sweep(
+            &accounts,
+            &Selector::new(),
+            |_| true,
+            Duration::from_secs(100 * 365 * 86400),
+        )
+        .await;
+        assert!(young.stops.is_empty());
     }
 
     #[test]
