@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobstop_core::{
-    Error, ErrorKind, JobController, Operation, Result, Run, RunId, RunState, StopRequest,
-    WaitOptions,
+    Error, ErrorKind, JobController, Operation, Result, Run, RunId, RunState, StopOutcome,
+    StopRequest, WaitOptions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -128,6 +128,10 @@ impl StopTicket {
 
     fn finish(&mut self, run: &Run) {
         self.last_state = Some(run.state);
+        if self.is_final() {
+            // Already decided; a later read does not change how it ended.
+            return;
+        }
         if run.state.is_terminal() {
             let already = matches!(&self.stop, StopPhase::Accepted { outcome, .. } if outcome == "already_finished");
             let stop_won = !already && matches!(run.state, RunState::Stopped | RunState::Idle);
@@ -140,12 +144,23 @@ impl StopTicket {
 
     async fn send(&mut self, ctrl: &dyn JobController) -> Result<()> {
         let sent_at = Utc::now();
+        let resent_after_loss = matches!(self.stop, StopPhase::AnswerLost { .. });
         self.stops_sent += 1;
         match ctrl.stop(&self.run_id, &self.request).await {
             Ok(outcome) => {
+                // A resend finding the run already stopped most likely finds
+                // our first, unanswered stop's work: count it as ours.
+                let name = match &outcome {
+                    StopOutcome::AlreadyFinished(run)
+                        if resent_after_loss && run.state == RunState::Stopped =>
+                    {
+                        "stopped"
+                    }
+                    other => other.as_str(),
+                };
                 self.stop = StopPhase::Accepted {
                     sent_at,
-                    outcome: outcome.as_str().to_owned(),
+                    outcome: name.to_owned(),
                 };
                 let run = outcome.run().clone();
                 self.finish(&run);
@@ -171,8 +186,10 @@ pub async fn start_stop(
     timeout: Duration,
 ) -> Result<StopTicket> {
     let ctrl = &registry.get(account)?.controller;
-    let deadline =
-        Utc::now() + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX);
+    let deadline = chrono::Duration::from_std(timeout)
+        .ok()
+        .and_then(|d| Utc::now().checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let mut ticket = StopTicket::new(account, run_id, request, deadline);
     ticket.send(ctrl.as_ref()).await?;
     Ok(ticket)
@@ -200,6 +217,14 @@ pub async fn resume(
         )));
     }
     let ctrl = registry.get(&ticket.account)?.controller.clone();
+    if ticket.is_final() {
+        // Nothing left to do but report the run as it is now.
+        let run = ctrl.status(&ticket.run_id).await?;
+        ticket.polls += 1;
+        ticket.finish(&run);
+        on_update(&ticket);
+        return Ok((ticket, run));
+    }
     let resend = match &ticket.stop {
         StopPhase::NotSent => true,
         StopPhase::AnswerLost { .. } => ctrl.capabilities().stop_is_idempotent,
@@ -341,6 +366,62 @@ mod tests {
             StopPhase::Final {
                 state: RunState::Succeeded,
                 stop_won: false
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_final_ticket_keeps_its_verdict_and_huge_timeouts_do_not_panic() {
+        let ctrl = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Immediate));
+        let id = ctrl.seed(1, RunState::Running).remove(0);
+        let reg = registry(ctrl.clone());
+        let ticket = start_stop(
+            &reg,
+            "mem",
+            id,
+            StopRequest::graceful(),
+            Duration::from_secs(u64::MAX),
+        )
+        .await
+        .unwrap();
+        assert_eq!(ticket.deadline, DateTime::<Utc>::MAX_UTC);
+        let mut final_ticket = ticket.clone();
+        final_ticket.stop = StopPhase::Final {
+            state: RunState::Stopped,
+            stop_won: false,
+        };
+        let (done, _) = resume(&reg, final_ticket, &fast(), |_| {}).await.unwrap();
+        assert_eq!(
+            done.stop,
+            StopPhase::Final {
+                state: RunState::Stopped,
+                stop_won: false
+            }
+        );
+        assert_eq!(ctrl.stop_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_resend_after_a_lost_answer_that_finds_the_run_stopped_counts_as_won() {
+        let ctrl = Arc::new(InMemoryController::new());
+        let id = ctrl.seed(1, RunState::Running).remove(0);
+        ctrl.set_state(&id, RunState::Stopped).unwrap(); // the lost stop did its work
+        let reg = registry(ctrl);
+        let mut ticket = StopTicket::new(
+            "mem",
+            id,
+            StopRequest::graceful(),
+            Utc::now() + chrono::Duration::seconds(5),
+        );
+        ticket.stop = StopPhase::AnswerLost {
+            sent_at: Utc::now(),
+        };
+        let (done, _) = resume(&reg, ticket, &fast(), |_| {}).await.unwrap();
+        assert_eq!(
+            done.stop,
+            StopPhase::Final {
+                state: RunState::Stopped,
+                stop_won: true
             }
         );
     }

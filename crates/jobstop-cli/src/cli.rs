@@ -73,6 +73,12 @@ pub(crate) enum Command {
     Stop(StopArgs),
     /// Stop every selected run across accounts (plan, confirm, stop).
     StopAll(StopAllArgs),
+    /// Stop the orphans: active runs whose name starts with a prefix and that
+    /// are older than a grace period (plan, confirm, stop).
+    Sweep(SweepArgs),
+    /// Continue a stop from its ticket file (`stop --wait --ticket FILE`)
+    /// and wait until the run has ended.
+    Resume(ResumeArgs),
     /// Run list, status and stop against simulated vendors, offline, in seconds.
     Demo,
     /// Serve simulated vendors on 127.0.0.1 until Ctrl-C and print the
@@ -167,17 +173,17 @@ pub(crate) struct StopArgs {
     /// Force the stop (a kill) where the vendor has such a mode.
     #[arg(long)]
     pub(crate) force: bool,
+
+    /// With --wait: write the stop down in FILE (JSON, replaced atomically
+    /// after the stop is sent and after every poll), so `jobstop resume FILE`
+    /// can finish the wait if this process dies.
+    #[arg(long, value_name = "FILE", requires = "wait")]
+    pub(crate) ticket: Option<PathBuf>,
 }
 
+/// How a bulk stop is carried out; shared by `stop-all` and `sweep`.
 #[derive(Debug, Args)]
-pub(crate) struct StopAllArgs {
-    #[command(flatten)]
-    pub(crate) selector: SelectorArgs,
-
-    /// Only runs created at least this long ago (e.g. 30m, 2h, 1d).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub(crate) older_than: Option<Duration>,
-
+pub(crate) struct BulkArgs {
     /// Show what would be stopped and stop nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -190,13 +196,61 @@ pub(crate) struct StopAllArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: Option<u32>,
 
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StopAllArgs {
+    #[command(flatten)]
+    pub(crate) selector: SelectorArgs,
+
+    /// Only runs created at least this long ago (e.g. 30m, 2h, 1d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) older_than: Option<Duration>,
+
     /// Force the stops where the vendor has such a mode.
     #[arg(long)]
     pub(crate) force: bool,
 
-    /// Do not ask for confirmation (required when stdin is not a terminal).
-    #[arg(long, short = 'y')]
-    pub(crate) yes: bool,
+    #[command(flatten)]
+    pub(crate) bulk: BulkArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SweepArgs {
+    /// Only runs whose name starts with this text (exactly, case included).
+    #[arg(long, value_name = "PREFIX", value_parser = parse_prefix)]
+    pub(crate) name_prefix: String,
+
+    /// The grace period: only runs created at least this long ago
+    /// (e.g. 30m, 2h, 1d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) older_than: Duration,
+
+    /// Only this account (repeatable; default: all).
+    #[arg(long = "account", short = 'a', value_name = "ACCOUNT")]
+    pub(crate) accounts: Vec<String>,
+
+    /// Only runs of this kind (exactly as the vendor names it).
+    #[arg(long, value_name = "KIND")]
+    pub(crate) kind: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) bulk: BulkArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// The ticket file written by `stop --wait --ticket FILE`.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+
+    /// Wait at most this long from now (replaces the ticket's deadline;
+    /// default: keep the ticket's deadline).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +270,14 @@ pub(crate) struct SimArgs {
     /// Start the simulated clocks at the current time instead of 2024-06-19T04:00:00Z.
     #[arg(long)]
     pub(crate) now: bool,
+}
+
+/// A sweep's name prefix: an empty one would claim every named run.
+fn parse_prefix(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("the prefix must not be empty (it would claim every named run)".to_owned());
+    }
+    Ok(s.to_owned())
 }
 
 fn parse_state(s: &str) -> Result<RunState, String> {

@@ -15,6 +15,8 @@ mod sim;
 mod status;
 mod stop;
 mod stop_all;
+mod sweep;
+mod ticket;
 
 /// What every command gets.
 pub(crate) struct Ctx {
@@ -82,6 +84,8 @@ pub(crate) async fn dispatch(cli: Cli) -> i32 {
         Command::Status(args) => status::run(&ctx, args).await,
         Command::Stop(args) => stop::run(&ctx, args).await,
         Command::StopAll(args) => stop_all::run(&ctx, args).await,
+        Command::Sweep(args) => sweep::run(&ctx, args).await,
+        Command::Resume(args) => ticket::run(&ctx, args).await,
         Command::Demo => demo::run(&ctx).await,
         Command::Sim(args) => sim::run(args).await,
     };

@@ -51,6 +51,19 @@ pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
         return Ok(EXIT_OK);
     }
 
+    if let Some(path) = args.ticket {
+        return super::ticket::stop_with_ticket(
+            ctx,
+            &registry,
+            &account.name,
+            id,
+            request,
+            args.timeout,
+            path,
+        )
+        .await;
+    }
+
     let wait = wait_options(args.timeout);
     let label = format!("{}: stopping {}", account.name, id.escape_for_display());
     let report = with_progress(&ctx.term, &label, ctrl.stop_and_wait(&id, &request, &wait))

@@ -1,15 +1,16 @@
-//! `jobstop stop-all`: plan, confirm, stop, stream the answers.
+//! `jobstop stop-all`: plan, confirm, stop, stream the answers. The part
+//! after planning ([`carry_out`]) is shared with `jobstop sweep`.
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 
 use futures::StreamExt;
-use jobstop::StopRequest;
 use jobstop::ops::{BulkOptions, BulkResult, StopPlan, execute_stops, exit_code, plan_stops};
+use jobstop::{Registry, StopRequest};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::cli::StopAllArgs;
+use crate::cli::{BulkArgs, StopAllArgs};
 use crate::error::{CliError, EXIT_OTHER, report_error, worst};
 use crate::outln;
 use crate::output::{
@@ -28,8 +29,27 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
     if let Some(age) = args.older_than {
         selector = selector.with_older_than(age);
     }
-
     let plan = plan_stops(&accounts, &selector).await;
+    let request = if args.force {
+        StopRequest::force()
+    } else {
+        StopRequest::graceful()
+    };
+    carry_out(ctx, &registry, &plan, &args.bulk, request).await
+}
+
+/// Everything after planning: reports the accounts that could not be
+/// listed, shows the plan (and stops there with `--dry-run`), confirms
+/// (a prompt on a terminal unless `--yes`; refused off a terminal without
+/// `--yes`), stops every planned run with `request`, streaming one line per
+/// answer, and sums up. Returns the worst exit code.
+pub(super) async fn carry_out(
+    ctx: &Ctx,
+    registry: &Registry,
+    plan: &StopPlan,
+    args: &BulkArgs,
+    request: StopRequest,
+) -> Result<i32, CliError> {
     let mut codes: Vec<i32> = Vec::new();
     for (account, error) in &plan.errors {
         report_error(Some(account), error);
@@ -46,15 +66,15 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
 
     if args.dry_run {
         if ctx.json() {
-            print_json(&plan_json(&plan, ctx.raw));
+            print_json(&plan_json(plan, ctx.raw));
         } else if plan.stops.is_empty() {
             outln!("dry run: nothing to stop{skipped}");
         } else {
             outln!(
                 "dry run: would stop {}{skipped}; nothing was stopped",
-                count(&plan)
+                count(plan)
             );
-            outln!("{}", plan_table(&plan).render(&ctx.term).trim_end());
+            outln!("{}", plan_table(plan).render(&ctx.term).trim_end());
         }
         return Ok(worst(codes));
     }
@@ -72,8 +92,8 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
     // tables, stderr when stdout is JSON for a program.
     let shown = format!(
         "will stop {}{skipped}:\n{}",
-        count(&plan),
-        plan_table(&plan).render(&ctx.term).trim_end()
+        count(plan),
+        plan_table(plan).render(&ctx.term).trim_end()
     );
     if ctx.json() {
         eprintln!("{shown}");
@@ -86,20 +106,15 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
             return Err(CliError::Usage(format!(
                 "refusing to stop {} without confirmation: stdin is not a terminal; \
                  pass --yes to confirm (or --dry-run to only look)",
-                count(&plan)
+                count(plan)
             )));
         }
-        if !confirm(&format!("Stop {}? [y/N] ", count(&plan))).await {
+        if !confirm(&format!("Stop {}? [y/N] ", count(plan))).await {
             eprintln!("jobstop: aborted; nothing was stopped");
             return Ok(EXIT_OTHER);
         }
     }
 
-    let request = if args.force {
-        StopRequest::force()
-    } else {
-        StopRequest::graceful()
-    };
     let mut options = BulkOptions::default()
         .with_concurrency(usize::try_from(args.concurrency).unwrap_or(usize::MAX))
         .with_request(request);
@@ -125,7 +140,7 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
     let mut done = 0usize;
     let mut tally = Tally::default();
     let mut json = Vec::new();
-    let mut stream = execute_stops(&registry, &plan, &options);
+    let mut stream = execute_stops(registry, plan, &options);
     while let Some(result) = stream.next().await {
         done += 1;
         ctx.term.clear_progress();
