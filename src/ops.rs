@@ -246,7 +246,8 @@ pub async fn plan_sweep(
 pub struct BulkOptions {
     /// Stops in flight at once, across accounts (at least 1).
     pub concurrency: usize,
-    /// At most this many stops per second per account, evenly spaced.
+    /// At most this many stops per second per account, evenly spaced (with
+    /// a 5% margin, so a server's rolling window is never crowded).
     pub per_account_rate: Option<u32>,
     /// The stop to send.
     pub request: StopRequest,
@@ -301,16 +302,22 @@ impl BulkResult {
     }
 }
 
-/// Spaces operations on one account evenly at a fixed rate.
+/// Spaces operations on one account evenly, a little under the configured
+/// rate: 5% slower, so that requests arriving with some jitter never crowd
+/// more than the limit into a server's rolling one-second window (pacing at
+/// exactly the limit measured 30 to 40 429s per 60 stops; see BENCHMARKS.md).
 struct Pacer {
     interval: Duration,
     next: Mutex<Instant>,
 }
 
+/// How much slower than the configured rate the pacer runs.
+const PACING_MARGIN: f64 = 1.05;
+
 impl Pacer {
     fn new(per_second: u32) -> Self {
         Pacer {
-            interval: Duration::from_secs(1) / per_second.max(1),
+            interval: (Duration::from_secs(1) / per_second.max(1)).mul_f64(PACING_MARGIN),
             next: Mutex::new(Instant::now()),
         }
     }
@@ -463,8 +470,8 @@ mod tests {
         let start = Instant::now();
         let n = execute_stops(&registry, &plan, &options).count().await;
         assert_eq!(n, 21);
-        // 21 stops at 10/s: the last starts 2 s after the first.
-        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        // 21 stops at 10/s less 5%: the last starts 20 × 105 ms after the first.
+        assert_eq!(start.elapsed(), Duration::from_millis(2100));
     }
 
     #[tokio::test]

@@ -124,9 +124,9 @@ fn millis(obj: &Map<String, Value>, key: &str) -> Result<Option<DateTime<Utc>>> 
     }
 }
 
-fn object(value: &Value, what: &str) -> Result<Map<String, Value>> {
+fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
     match value {
-        Value::Object(m) => Ok(m.clone()),
+        Value::Object(m) => Ok(m),
         _ => Err(Error::invalid_response(format!(
             "a {what} is not a JSON object"
         ))),
@@ -137,7 +137,7 @@ fn object(value: &Value, what: &str) -> Result<Map<String, Value>> {
 /// `realtime_job`, batch jobs of kind `batch_job`.
 pub(crate) fn job_to_run(value: Value) -> Result<Run> {
     let obj = object(&value, "job")?;
-    let name = text(&obj, "name").ok_or_else(|| Error::invalid_response("a job has no name"))?;
+    let name = text(obj, "name").ok_or_else(|| Error::invalid_response("a job has no name"))?;
     let id = RunId::new(name.clone());
     let with_id = |e: Error| e.with_run_id(id.clone());
     let status = obj
@@ -157,10 +157,10 @@ pub(crate) fn job_to_run(value: Value) -> Result<Run> {
     let mut run = Run::new(Vendor::DATAARTS, id.clone(), state, status)
         .with_kind(kind)
         .with_name(name);
-    run.created_at = millis(&obj, "createTime").map_err(with_id)?;
-    run.started_at = millis(&obj, "startTime").map_err(with_id)?;
-    run.ended_at = millis(&obj, "endTime").map_err(with_id)?;
-    run.owner = text(&obj, "owner").or_else(|| text(&obj, "createUser"));
+    run.created_at = millis(obj, "createTime").map_err(with_id)?;
+    run.started_at = millis(obj, "startTime").map_err(with_id)?;
+    run.ended_at = millis(obj, "endTime").map_err(with_id)?;
+    run.owner = text(obj, "owner").or_else(|| text(obj, "createUser"));
     run.raw = value;
     Ok(run)
 }
@@ -170,14 +170,14 @@ pub(crate) fn job_to_run(value: Value) -> Result<Run> {
 pub(crate) fn realtime_to_run(job: Value, status: Value) -> Result<Run> {
     let st = object(&status, "job status")?;
     let raw_status =
-        text(&st, "status").ok_or_else(|| Error::invalid_response("a job status has no status"))?;
+        text(st, "status").ok_or_else(|| Error::invalid_response("a job status has no status"))?;
     let mut run = job_to_run(job.clone())?;
     run.state = realtime_job_state(&raw_status);
     run.vendor_state = raw_status;
-    if let Some(t) = millis(&st, "startTime")? {
+    if let Some(t) = millis(st, "startTime")? {
         run.started_at = Some(t);
     }
-    run.ended_at = millis(&st, "endTime")?.or(run.ended_at);
+    run.ended_at = millis(st, "endTime")?.or(run.ended_at);
     run.raw = serde_json::json!({ "job": job, "status": status });
     Ok(run)
 }
@@ -186,7 +186,7 @@ pub(crate) fn realtime_to_run(job: Value, status: Value) -> Result<Run> {
 /// id `{jobName}/{instanceId}`, named after its job, created at its plan time.
 pub(crate) fn instance_to_run(value: Value, job_hint: Option<&str>) -> Result<Run> {
     let obj = object(&value, "job instance")?;
-    let job = text(&obj, "jobName")
+    let job = text(obj, "jobName")
         .or_else(|| job_hint.map(str::to_owned))
         .ok_or_else(|| Error::invalid_response("a job instance has no jobName"))?;
     let instance = match obj.get("instanceId") {
@@ -204,9 +204,9 @@ pub(crate) fn instance_to_run(value: Value, job_hint: Option<&str>) -> Result<Ru
     let mut run = Run::new(Vendor::DATAARTS, id.clone(), instance_state(status), status)
         .with_kind(KIND_BATCH_INSTANCE)
         .with_name(job);
-    run.created_at = millis(&obj, "planTime").map_err(with_id)?;
-    run.started_at = millis(&obj, "startTime").map_err(with_id)?;
-    run.ended_at = millis(&obj, "endTime").map_err(with_id)?;
+    run.created_at = millis(obj, "planTime").map_err(with_id)?;
+    run.started_at = millis(obj, "startTime").map_err(with_id)?;
+    run.ended_at = millis(obj, "endTime").map_err(with_id)?;
     run.raw = value;
     Ok(run)
 }
