@@ -341,6 +341,14 @@ impl JobController for DataArtsController {
         .lit("stop");
         let req = HttpRequest::post(path.build(), Operation::Stop).run_id(id);
         match self.send(req).await {
+            // DataArts answers an accepted stop 204 with no body. Any other
+            // success must at least be JSON (`json_value` refuses an empty
+            // body, an HTML page or text): a proxy's 200 page does not mean
+            // the stop was accepted, and reporting `Requested` for it would
+            // claim a stop that never happened.
+            Ok(resp) if resp.status().as_u16() != 204 => {
+                resp.json_value().map_err(ctx)?;
+            }
             Ok(_) => {}
             Err(e) if e.http_status() == Some(400) => {
                 return self.after_refusal(id, &target, e).await.map_err(ctx);

@@ -33,7 +33,7 @@ pub(crate) fn kind_for_code(code: &str) -> Option<ErrorKind> {
 }
 
 impl ErrorParser for DataArtsErrorParser {
-    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
+    fn parse(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
         let mut out = VendorError::new();
         out.request_id = headers
             .get("x-request-id")
@@ -44,7 +44,14 @@ impl ErrorParser for DataArtsErrorParser {
         };
         let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         if let Some(code) = s(&v, "error_code") {
-            out.kind = kind_for_code(&code);
+            // A `DLF.*` code on a server error (500 `DLF.0001`) says nothing
+            // about our input: only the specific codes override the status
+            // there, the catch-all `InvalidInput` applies to 4xx answers only.
+            out.kind = kind_for_code(&code).filter(|k| {
+                !status.is_server_error()
+                    || *k != ErrorKind::InvalidInput
+                    || !code.starts_with("DLF.")
+            });
             out.code = Some(code);
             out.message = s(&v, "error_msg");
             if let Some(id) = s(&v, "request_id") {
@@ -105,6 +112,20 @@ mod tests {
         assert_eq!(
             v.message.as_deref(),
             Some("The username or password is wrong.")
+        );
+        let server = |body: &str| {
+            DataArtsErrorParser
+                .parse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &HeaderMap::new(),
+                    body.as_bytes(),
+                )
+                .kind
+        };
+        assert_eq!(server(r#"{"error_code":"DLF.0001","error_msg":"x"}"#), None);
+        assert_eq!(
+            server(r#"{"error_code":"DLF.0100","error_msg":"x"}"#),
+            Some(ErrorKind::NotFound)
         );
         for junk in ["", "<html>", "[]", r#"{"error_code":7}"#] {
             assert_eq!(parse(junk).kind, None, "{junk}");
