@@ -8,9 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use jobstop_sim::amperity::AmperitySim;
@@ -20,83 +17,20 @@ use jobstop_sim::dataarts::DataArtsSim;
 use jobstop_sim::{Fault, FaultRule, Route};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_jobstop");
+mod support;
 
-/// What one run of the binary gave.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-/// A fresh, empty folder for `XDG_CONFIG_HOME`/`HOME` and config files.
-fn scratch() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cli-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use support::{Out, scratch};
 
 /// Runs `jobstop args…` with exactly `env` as its `JOBSTOP_*` variables and
 /// an empty config folder.
 async fn jobstop(args: &[&str], env: &[(String, String)]) -> Out {
-    jobstop_in(&scratch(), args, env).await
+    support::run(&scratch("cli"), args, env).await
 }
 
 /// Like [`jobstop`], with `home` as `HOME` and `home/config` as
 /// `XDG_CONFIG_HOME`.
 async fn jobstop_in(home: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Out {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("HOME", home)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JOBSTOP_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
-        .await
-        .expect("jobstop took over 30 s")
-        .expect("cannot run jobstop");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    support::run(home, args, env).await
 }
 
 /// The four simulators, small, with their default (short) stop delays.
@@ -383,7 +317,7 @@ async fn exit_codes_for_each_error_class() {
     jobstop(&["stop-all", "--older-than", "3"], &env)
         .await
         .expect_code(2);
-    let dir = scratch();
+    let dir = scratch("cli");
     let missing = dir.join("missing.toml");
     let out = jobstop(&["--config", missing.to_str().unwrap(), "accounts"], &env).await;
     out.expect_code(2);
@@ -705,7 +639,7 @@ async fn toml_config_with_two_accounts_of_one_vendor() {
         .start()
         .await
         .unwrap();
-    let dir = scratch();
+    let dir = scratch("cli");
     let config = dir.join("jobstop.toml");
     std::fs::write(
         &config,
@@ -771,7 +705,7 @@ async fn toml_config_with_two_accounts_of_one_vendor() {
 
     // Without --config, $XDG_CONFIG_HOME/jobstop/config.toml is used when it
     // exists, and wins over the environment.
-    let home = scratch();
+    let home = scratch("cli");
     std::fs::create_dir_all(home.join("config/jobstop")).unwrap();
     std::fs::copy(&config, home.join("config/jobstop/config.toml")).unwrap();
     let mut env_too = env.clone();

@@ -15,88 +15,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
 use jobstop_sim::amperity::{AmperitySim, RunSeed};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jobstop");
+mod support;
 
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use support::{Out, command};
 
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-/// A fresh, empty folder: `HOME`, `XDG_CONFIG_HOME` and the tickets.
 fn scratch() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "guarantees-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// `jobstop args…` with exactly `env` as its `JOBSTOP_*` variables.
-fn command(home: &Path, args: &[&str], env: &[(String, String)]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("HOME", home)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .kill_on_drop(true);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JOBSTOP_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    cmd
+    support::scratch("guarantees")
 }
 
 async fn jobstop(home: &Path, args: &[&str], env: &[(String, String)]) -> Out {
-    let out = tokio::time::timeout(Duration::from_secs(30), command(home, args, env).output())
-        .await
-        .expect("jobstop took over 30 s")
-        .expect("cannot run jobstop");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    support::run(home, args, env).await
 }
 
 /// The ticket at `path`, if the file exists. It is written atomically, so
