@@ -267,7 +267,7 @@ pub async fn resume(
             return Err(err);
         }
         tokio::time::sleep(interval.min(left)).await;
-        interval = (interval * 2).min(wait.max_interval.max(wait.min_interval));
+        interval = wait.next_interval(interval);
     }
 }
 

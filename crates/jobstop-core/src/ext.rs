@@ -74,7 +74,10 @@ impl WaitOptions {
         self
     }
 
-    fn next_interval(&self, current: Duration) -> Duration {
+    /// The poll interval after `current`: grown by `multiplier` (values
+    /// below 1 or not finite count as 1), capped at `max_interval`. For
+    /// callers that poll on their own with the same options.
+    pub fn next_interval(&self, current: Duration) -> Duration {
         let m = if self.multiplier.is_finite() && self.multiplier >= 1.0 {
             self.multiplier
         } else {
