@@ -7,6 +7,15 @@
 //! the set allowed for its fault, and a stop must never be reported
 //! `Stopped`/`Requested` (or `AlreadyFinished` for a run that was running)
 //! unless the simulator actually applied it.
+//!
+//! The rows after the transport faults damage the *content* of well-formed
+//! answers: a body over the client's cap, and [`Fault::MapJson`] rewrites of
+//! the handler's real JSON applied to every run object of the vendor's answer
+//! (an unknown state string, a missing id or state field, extra fields, `null`
+//! run objects or envelopes). Those cells are also checked for what a success
+//! returned: an unknown state must come back as `RunState::Unknown` with the
+//! raw string, extra fields must change nothing, and a stop that succeeds on
+//! a damaged answer must not claim a known state.
 
 #![cfg(feature = "full")]
 #![allow(clippy::unwrap_used)]
@@ -14,25 +23,36 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 use jobstop::amperity::AmperityBuilder;
 use jobstop::centurylink::CenturyLinkBuilder;
 use jobstop::chorus::ChorusBuilder;
 use jobstop::dataarts::DataArtsBuilder;
 use jobstop::http::{ClientConfig, RetryPolicy};
-use jobstop::{ErrorKind, JobController, ListQuery, RunId, StopRequest};
+use jobstop::{Cursor, ErrorKind, JobController, ListQuery, Run, RunId, RunState, StopRequest};
 use jobstop_sim::amperity::{AmperitySim, RunSeed};
 use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionSeed};
 use jobstop_sim::chorus::{ChorusSim, WorkfileSeed};
 use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
 use jobstop_sim::{Fault, FaultRule, Faults, Route};
+use jobstop_sim::{amperity, centurylink, chorus, dataarts};
 
 /// A hung cell fails the test after this long.
 const CELL_DEADLINE: Duration = Duration::from_secs(10);
 /// Longer than the attempt timeout below.
 const SLOW: Duration = Duration::from_millis(600);
+/// The client's response body cap in these cells (every normal answer of the
+/// simulators is far below it).
+const BODY_CAP: usize = 64 * 1024;
+/// Well over [`BODY_CAP`].
+const OVERSIZED: u64 = 1024 * 1024;
+/// A state string no adapter knows.
+const FLUX: &str = "QUANTUM_FLUX";
 
 fn short_config() -> ClientConfig {
     ClientConfig::default()
+        .with_body_limit(BODY_CAP)
         .with_connect_timeout(Duration::from_millis(300))
         .with_attempt_timeout(Duration::from_millis(300))
         .with_retry(
@@ -120,13 +140,74 @@ fn short_kind(k: ErrorKind) -> &'static str {
 /// What a cell may end as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Allowed {
+    /// Any success.
     Ok,
+    /// A stop with this outcome (`requested`, `stopped`, `already_finished`).
+    Stop(&'static str),
     Kind(ErrorKind),
+}
+
+impl Allowed {
+    fn admits(self, outcome: Outcome) -> bool {
+        match (self, outcome) {
+            (Allowed::Ok, Outcome::Ok(_)) => true,
+            (Allowed::Stop(want), Outcome::Ok(got)) => want == got,
+            (Allowed::Kind(want), Outcome::Err(got)) => want == got,
+            _ => false,
+        }
+    }
+}
+
+/// A rewrite of the handler's JSON, applied to the vendor's run objects
+/// (see [`Shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mutation {
+    /// A top-level `padding` string one byte longer than the body cap.
+    PadOverCap,
+    /// The state field of every run object set to [`FLUX`].
+    UnknownState,
+    /// Every id field of every run object removed.
+    NoId,
+    /// The state field of every run object removed.
+    NoState,
+    /// Unknown keys added at the top level and in every run object.
+    ExtraFields,
+    /// Every run object (list item or single object) replaced by `null`.
+    NullRuns,
+    /// The envelope (`data`, `response`/`pagination`, `jobs`/`instances`,
+    /// `results`) set to `null`; an answer without one becomes `null`.
+    NullEnvelope,
+}
+
+/// The fault a case installs: the same for every vendor, or a JSON rewrite
+/// built for the vendor's shapes.
+#[derive(Clone)]
+enum Spec {
+    Fixed(Fault),
+    Json(Mutation),
+}
+
+/// What a success must also satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    None,
+    /// The answer was damaged: a stop that still succeeds (the vendor
+    /// accepted it, only the answer is unusable) must say the state is
+    /// unknown rather than claim one.
+    Damaged,
+    /// Every run returned (at least one) is `Unknown` with [`FLUX`] as its
+    /// vendor state.
+    UnknownState,
+    /// The same result as without the fault (`raw` aside): for list and
+    /// status the same runs and cursors as just before or just after; for a
+    /// stop the same outcome, state and vendor state as an unfaulted stop of
+    /// another running run.
+    Baseline,
 }
 
 struct Case {
     name: &'static str,
-    fault: Fault,
+    fault: Spec,
     /// `Some(n)`: the fault clears after `n` applications; `None`: persistent.
     times: Option<u64>,
     /// Allowed results for list and status.
@@ -135,6 +216,7 @@ struct Case {
     /// run may still be answered `ok` by an adapter that does not need the
     /// body, as long as the simulator applied the stop).
     stop: &'static [Allowed],
+    check: Check,
 }
 
 use Allowed::{Kind, Ok as AOk};
@@ -148,150 +230,345 @@ const INVALID: &[Allowed] = &[Kind(ErrorKind::InvalidResponse)];
 const OK_OR_TRANSPORT: &[Allowed] = &[AOk, Kind(ErrorKind::Transport)];
 const OK_OR_TIMEOUT: &[Allowed] = &[AOk, Kind(ErrorKind::Timeout)];
 const OK_OR_INVALID: &[Allowed] = &[AOk, Kind(ErrorKind::InvalidResponse)];
+const REQUESTED: &[Allowed] = &[Allowed::Stop("requested")];
+const INVALID_OR_REQUESTED: &[Allowed] =
+    &[Kind(ErrorKind::InvalidResponse), Allowed::Stop("requested")];
 
 fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "429 Retry-After:1 x1",
-            fault: Fault::too_many_requests(Some(1)),
+            fault: Spec::Fixed(Fault::too_many_requests(Some(1))),
             times: Some(1),
             read: OK,
             stop: OK,
+            check: Check::None,
         },
         Case {
             name: "429 no Retry-After x1",
-            fault: Fault::too_many_requests(None),
+            fault: Spec::Fixed(Fault::too_many_requests(None)),
             times: Some(1),
             read: OK,
             stop: OK,
+            check: Check::None,
         },
         Case {
             name: "429 Retry-After:1 inf",
-            fault: Fault::too_many_requests(Some(1)),
+            fault: Spec::Fixed(Fault::too_many_requests(Some(1))),
             times: None,
             read: RATE_LIMITED,
             stop: RATE_LIMITED,
+            check: Check::None,
         },
         Case {
             name: "500 inf",
-            fault: Fault::status(500),
+            fault: Spec::Fixed(Fault::status(500)),
             times: None,
             read: UNAVAILABLE,
             stop: UNAVAILABLE,
+            check: Check::None,
         },
         Case {
             name: "502 x1",
-            fault: Fault::status(502),
+            fault: Spec::Fixed(Fault::status(502)),
             times: Some(1),
             read: OK,
             stop: OK,
+            check: Check::None,
         },
         Case {
             name: "503 x1",
-            fault: Fault::status(503),
+            fault: Spec::Fixed(Fault::status(503)),
             times: Some(1),
             read: OK,
             stop: OK,
+            check: Check::None,
         },
         Case {
             name: "504 x1",
-            fault: Fault::status(504),
+            fault: Spec::Fixed(Fault::status(504)),
             times: Some(1),
             read: OK,
             stop: OK,
+            check: Check::None,
         },
         Case {
             name: "503 inf",
-            fault: Fault::status(503),
+            fault: Spec::Fixed(Fault::status(503)),
             times: None,
             read: UNAVAILABLE,
             stop: UNAVAILABLE,
+            check: Check::None,
         },
         Case {
             name: "close-before-hdrs x1",
-            fault: Fault::CloseBeforeHeaders,
+            fault: Spec::Fixed(Fault::CloseBeforeHeaders),
             times: Some(1),
             read: OK,
             stop: OK,
+            check: Check::None,
         },
         Case {
             name: "close-before-hdrs inf",
-            fault: Fault::CloseBeforeHeaders,
+            fault: Spec::Fixed(Fault::CloseBeforeHeaders),
             times: None,
             read: TRANSPORT,
             stop: TRANSPORT,
+            check: Check::None,
         },
         Case {
             name: "close-mid-body x1",
-            fault: Fault::CloseMidBody,
+            fault: Spec::Fixed(Fault::CloseMidBody),
             times: Some(1),
             read: OK_OR_TRANSPORT,
             stop: OK_OR_TRANSPORT,
+            check: Check::None,
         },
         Case {
             name: "close-mid-body inf",
-            fault: Fault::CloseMidBody,
+            fault: Spec::Fixed(Fault::CloseMidBody),
             times: None,
             read: TRANSPORT,
             stop: OK_OR_TRANSPORT,
+            check: Check::None,
         },
         Case {
             name: "slow 600ms x1",
-            fault: Fault::Latency(SLOW),
+            fault: Spec::Fixed(Fault::Latency(SLOW)),
             times: Some(1),
             read: OK_OR_TIMEOUT,
             stop: OK_OR_TIMEOUT,
+            check: Check::None,
         },
         Case {
             name: "slow 600ms inf",
-            fault: Fault::Latency(SLOW),
+            fault: Spec::Fixed(Fault::Latency(SLOW)),
             times: None,
             read: TIMEOUT,
             stop: TIMEOUT,
+            check: Check::None,
         },
         Case {
             name: "truncated JSON inf",
-            fault: Fault::TruncatedJson,
+            fault: Spec::Fixed(Fault::TruncatedJson),
             times: None,
             read: INVALID,
             stop: OK_OR_INVALID,
+            check: Check::None,
         },
         Case {
             name: "non-JSON 200 inf",
-            fault: Fault::NonJson,
+            fault: Spec::Fixed(Fault::NonJson),
             times: None,
             read: INVALID,
             stop: INVALID,
+            check: Check::None,
         },
         Case {
             name: "HTML 200 inf",
-            fault: Fault::html(200),
+            fault: Spec::Fixed(Fault::html(200)),
             times: None,
             read: INVALID,
             stop: INVALID,
+            check: Check::None,
         },
         Case {
             name: "HTML 502 inf",
-            fault: Fault::html(502),
+            fault: Spec::Fixed(Fault::html(502)),
             times: None,
             read: UNAVAILABLE,
             stop: UNAVAILABLE,
+            check: Check::None,
         },
         Case {
             name: "empty 200 inf",
-            fault: Fault::EmptyOk,
+            fault: Spec::Fixed(Fault::EmptyOk),
             times: None,
             read: INVALID,
             stop: INVALID,
+            check: Check::None,
         },
         Case {
             name: "wrong content-type inf",
-            fault: Fault::WrongContentType,
+            fault: Spec::Fixed(Fault::WrongContentType),
             times: None,
             read: OK_OR_INVALID,
             stop: OK_OR_INVALID,
+            check: Check::None,
+        },
+        Case {
+            name: "body 1MiB > cap, length",
+            fault: Spec::Fixed(Fault::oversized(OVERSIZED)),
+            times: None,
+            read: INVALID,
+            stop: INVALID,
+            check: Check::None,
+        },
+        Case {
+            name: "body 1MiB > cap, chunked",
+            fault: Spec::Fixed(Fault::Oversized {
+                bytes: OVERSIZED,
+                content_length: false,
+            }),
+            times: None,
+            read: INVALID,
+            stop: INVALID,
+            check: Check::None,
+        },
+        Case {
+            name: "real body padded > cap",
+            fault: Spec::Json(Mutation::PadOverCap),
+            times: None,
+            read: INVALID,
+            stop: INVALID_OR_REQUESTED,
+            check: Check::Damaged,
+        },
+        Case {
+            name: "unknown state string",
+            fault: Spec::Json(Mutation::UnknownState),
+            times: None,
+            read: OK,
+            stop: REQUESTED,
+            check: Check::UnknownState,
+        },
+        Case {
+            name: "run id field missing",
+            fault: Spec::Json(Mutation::NoId),
+            times: None,
+            read: INVALID,
+            stop: INVALID_OR_REQUESTED,
+            check: Check::Damaged,
+        },
+        Case {
+            name: "state field missing",
+            fault: Spec::Json(Mutation::NoState),
+            times: None,
+            read: INVALID,
+            stop: INVALID_OR_REQUESTED,
+            check: Check::Damaged,
+        },
+        Case {
+            name: "extra fields",
+            fault: Spec::Json(Mutation::ExtraFields),
+            times: None,
+            read: OK,
+            stop: OK,
+            check: Check::Baseline,
+        },
+        Case {
+            name: "null run objects",
+            fault: Spec::Json(Mutation::NullRuns),
+            times: None,
+            read: INVALID,
+            stop: INVALID_OR_REQUESTED,
+            check: Check::Damaged,
+        },
+        Case {
+            name: "null envelope",
+            fault: Spec::Json(Mutation::NullEnvelope),
+            times: None,
+            read: INVALID,
+            stop: INVALID_OR_REQUESTED,
+            check: Check::Damaged,
         },
     ]
+}
+
+// ---------------------------------------------------------------------------
+// JSON rewrites.
+
+/// Where a vendor's run objects are and what they call their fields.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// The run objects in an answer (the simulator's helper).
+    runs: fn(&mut Value) -> Vec<&mut Value>,
+    /// The field holding the vendor state.
+    state: &'static str,
+    /// Every field the adapter could take the run id from (fallbacks
+    /// included), so removing them all leaves it none.
+    ids: &'static [&'static str],
+    /// The envelope fields around the run objects.
+    envelope: &'static [&'static str],
+}
+
+/// The run objects of an answer that are JSON objects.
+fn run_maps(
+    shape: Shape,
+    body: &mut Value,
+) -> impl Iterator<Item = &mut serde_json::Map<String, Value>> {
+    (shape.runs)(body)
+        .into_iter()
+        .filter_map(Value::as_object_mut)
+}
+
+/// The [`Fault::MapJson`] that applies `m` to an answer of `shape`.
+fn rewrite(shape: Shape, m: Mutation) -> Fault {
+    Fault::map_json(format!("{m:?}"), move |body| match m {
+        Mutation::PadOverCap => {
+            let padding = Value::String("x".repeat(BODY_CAP + 1));
+            match body.as_object_mut() {
+                Some(obj) => {
+                    obj.insert("padding".into(), padding);
+                }
+                None => *body = json!({"original": body.take(), "padding": padding}),
+            }
+        }
+        Mutation::UnknownState => {
+            for run in (shape.runs)(body) {
+                if let Some(state) = run.get_mut(shape.state) {
+                    *state = Value::from(FLUX);
+                }
+            }
+        }
+        Mutation::NoId => {
+            for run in run_maps(shape, body) {
+                for id in shape.ids {
+                    run.remove(*id);
+                }
+            }
+        }
+        Mutation::NoState => {
+            for run in run_maps(shape, body) {
+                run.remove(shape.state);
+            }
+        }
+        Mutation::ExtraFields => {
+            for run in run_maps(shape, body) {
+                run.insert("x_unknown_string".into(), json!("surprise"));
+                run.insert(
+                    "x_unknown_object".into(),
+                    json!({"nested": [1, null, {"deep": true}], "state": "succeeded"}),
+                );
+                run.insert("x_unknown_null".into(), Value::Null);
+            }
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("x_top_level".into(), json!({"version": 99, "data": []}));
+                obj.insert(
+                    "x_top_list".into(),
+                    json!([{"id": "decoy", "status": "idle"}]),
+                );
+            }
+        }
+        Mutation::NullRuns => {
+            for run in (shape.runs)(body) {
+                *run = Value::Null;
+            }
+        }
+        Mutation::NullEnvelope => {
+            let mut found = false;
+            if let Some(obj) = body.as_object_mut() {
+                for key in shape.envelope {
+                    if let Some(v) = obj.get_mut(*key) {
+                        *v = Value::Null;
+                        found = true;
+                    }
+                }
+            }
+            if !found {
+                *body = Value::Null;
+            }
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -321,6 +598,46 @@ impl Sim {
         match self {
             Sim::Chorus(_) => Route::prefix("/api/work"),
             _ => Route::any(),
+        }
+    }
+
+    /// Where its run objects are.
+    fn shape(&self) -> Shape {
+        match self {
+            Sim::Amperity(_) => Shape {
+                runs: amperity::run_objects,
+                state: "state",
+                ids: &["id", "workflow_id"],
+                envelope: &["data"],
+            },
+            Sim::Chorus(_) => Shape {
+                runs: chorus::run_objects,
+                state: "status",
+                ids: &["id"],
+                envelope: &["response", "pagination"],
+            },
+            // Jobs are named by `name`; instances by `jobName` and
+            // `instanceId` (the adapter falls back on the requested job name,
+            // so the instance id is what is really required).
+            Sim::DataArts(_) => Shape {
+                runs: dataarts::run_objects,
+                state: "status",
+                ids: &["name", "jobName", "instanceId"],
+                envelope: &["jobs", "instances"],
+            },
+            Sim::CenturyLink(_) => Shape {
+                runs: centurylink::run_objects,
+                state: "status",
+                ids: &["execution_id", "executionId", "id", "job_id", "jobId"],
+                envelope: &["results"],
+            },
+        }
+    }
+
+    fn fault(&self, spec: &Spec) -> Fault {
+        match spec {
+            Spec::Fixed(f) => f.clone(),
+            Spec::Json(m) => rewrite(self.shape(), *m),
         }
     }
 
@@ -422,6 +739,7 @@ async fn dataarts() -> Vendor {
     let sim = DataArtsSim::builder()
         .seed(23)
         .batch_jobs(2)
+        .realtime_jobs(1, 1)
         .instances(8)
         .running_instances(2)
         .start()
@@ -488,61 +806,178 @@ impl CellResult {
     }
 }
 
+/// What a successful operation returned.
+#[derive(Debug, Clone, PartialEq)]
+enum Got {
+    /// The runs of up to two pages, and each page's next cursor.
+    List(Vec<Run>, Vec<Option<Cursor>>),
+    Status(Run),
+    Stop(&'static str, Run),
+}
+
+impl Got {
+    fn runs(&self) -> Vec<&Run> {
+        match self {
+            Got::List(runs, _) => runs.iter().collect(),
+            Got::Status(run) | Got::Stop(_, run) => vec![run],
+        }
+    }
+
+    /// Without the vendor's JSON (which holds any extra fields), and for a
+    /// stop only what does not differ from one run to another.
+    fn normalized(&self) -> Got {
+        let strip = |r: &Run| {
+            let mut r = r.clone();
+            r.raw = Value::Null;
+            r
+        };
+        match self {
+            Got::List(runs, cursors) => {
+                Got::List(runs.iter().map(strip).collect(), cursors.clone())
+            }
+            Got::Status(run) => Got::Status(strip(run)),
+            Got::Stop(outcome, run) => {
+                let mut bare = Run::new(run.vendor.clone(), RunId::new("-"), run.state, "");
+                bare.vendor_state = run.vendor_state.clone();
+                Got::Stop(outcome, bare)
+            }
+        }
+    }
+}
+
+/// The first page and, when there is one, the next (so a vendor whose first
+/// page comes from another source, e.g. DataArts' real-time jobs before its
+/// batch instances, has both read).
+async fn list_two_pages(ctrl: &dyn JobController) -> jobstop::Result<Got> {
+    let mut runs = Vec::new();
+    let mut cursors = Vec::new();
+    let mut query = ListQuery::new().with_page_size(5);
+    for _ in 0..2 {
+        let page = ctrl.list(&query).await?;
+        runs.extend(page.runs);
+        cursors.push(page.next_cursor.clone());
+        match page.next_cursor {
+            Some(c) => query = ListQuery::new().with_page_size(5).with_cursor(c),
+            None => break,
+        }
+    }
+    Ok(Got::List(runs, cursors))
+}
+
+/// Runs `op` (on `stop_id` for a stop) under the cell deadline.
+async fn perform(v: &Vendor, op: Op, stop_id: Option<&str>) -> Result<Got, Outcome> {
+    let fut = async {
+        match op {
+            Op::List => list_two_pages(v.ctrl.as_ref()).await,
+            Op::Status => v.ctrl.status(&v.status_id).await.map(Got::Status),
+            Op::Stop => {
+                let id = RunId::new(stop_id.unwrap_or_default());
+                v.ctrl
+                    .stop(&id, &StopRequest::graceful())
+                    .await
+                    .map(|o| Got::Stop(o.as_str(), o.into_run()))
+            }
+        }
+    };
+    match tokio::time::timeout(CELL_DEADLINE, fut).await {
+        Ok(Ok(got)) => Ok(got),
+        Ok(Err(e)) => Err(Outcome::Err(e.kind())),
+        Err(_) => Err(Outcome::Hung),
+    }
+}
+
+/// Why a success breaks `check`, if it does. `baseline` holds the unfaulted
+/// results to compare with, for [`Check::Baseline`].
+fn check_success(check: Check, op: Op, got: &Got, baseline: &[Got]) -> Option<String> {
+    match check {
+        Check::None => None,
+        Check::Damaged => match got {
+            Got::Stop(outcome, run) if run.state != RunState::Unknown => Some(format!(
+                "reported {outcome} with state {:?} ({:?}) from a damaged answer",
+                run.state, run.vendor_state
+            )),
+            Got::Stop(..) => None,
+            other => Some(format!("succeeded on a damaged answer: {other:?}")),
+        },
+        Check::UnknownState => {
+            let runs = got.runs();
+            if runs.is_empty() {
+                return Some("no runs came back, so nothing was checked".to_owned());
+            }
+            runs.iter()
+                .find(|r| r.state != RunState::Unknown || r.vendor_state != FLUX)
+                .map(|r| {
+                    format!(
+                        "run {} came back {:?} with vendor state {:?}, not unknown {FLUX:?}",
+                        r.id, r.state, r.vendor_state
+                    )
+                })
+        }
+        Check::Baseline => {
+            let got = got.normalized();
+            if baseline.iter().any(|b| b.normalized() == got) {
+                None
+            } else {
+                Some(format!(
+                    "{} differs from the unfaulted result:\n    got      {got:?}\n    expected {:?}",
+                    op.as_str(),
+                    baseline.first().map(Got::normalized)
+                ))
+            }
+        }
+    }
+}
+
 async fn run_cell(v: &Vendor, case_idx: usize, case: &Case, op: Op) -> CellResult {
     let faults = v.sim.faults();
     faults.clear();
     let run_for_stop = (op == Op::Stop).then(|| v.sim.fresh_running());
-    let mut rule = FaultRule::new(v.sim.route(), case.fault.clone());
+
+    // The unfaulted result to compare with: for a stop, another run's.
+    let mut baseline = Vec::new();
+    if case.check == Check::Baseline {
+        let other = (op == Op::Stop).then(|| v.sim.fresh_running());
+        if let Ok(got) = perform(v, op, other.as_deref()).await {
+            baseline.push(got);
+        }
+    }
+
+    let mut rule = FaultRule::new(v.sim.route(), v.sim.fault(&case.fault));
     if let Some(n) = case.times {
         rule = rule.times(n);
     }
     faults.add(rule);
-
-    let outcome = match op {
-        Op::List => {
-            let q = ListQuery::new().with_page_size(5);
-            match tokio::time::timeout(CELL_DEADLINE, v.ctrl.list(&q)).await {
-                Ok(Ok(_)) => Outcome::Ok("ok"),
-                Ok(Err(e)) => Outcome::Err(e.kind()),
-                Err(_) => Outcome::Hung,
-            }
-        }
-        Op::Status => {
-            match tokio::time::timeout(CELL_DEADLINE, v.ctrl.status(&v.status_id)).await {
-                Ok(Ok(_)) => Outcome::Ok("ok"),
-                Ok(Err(e)) => Outcome::Err(e.kind()),
-                Err(_) => Outcome::Hung,
-            }
-        }
-        Op::Stop => {
-            let id = RunId::new(run_for_stop.clone().unwrap());
-            let req = StopRequest::graceful();
-            match tokio::time::timeout(CELL_DEADLINE, v.ctrl.stop(&id, &req)).await {
-                Ok(Ok(o)) => Outcome::Ok(o.as_str()),
-                Ok(Err(e)) => Outcome::Err(e.kind()),
-                Err(_) => Outcome::Hung,
-            }
-        }
-    };
+    let result = perform(v, op, run_for_stop.as_deref()).await;
     faults.clear();
 
-    let allowed = if op == Op::Stop { case.stop } else { case.read };
-    let class = match outcome {
-        Outcome::Ok(_) => Some(AOk),
-        Outcome::Err(k) => Some(Kind(k)),
-        Outcome::Hung => None,
+    if case.check == Check::Baseline && op != Op::Stop {
+        if let Ok(got) = perform(v, op, None).await {
+            baseline.push(got);
+        }
+    }
+
+    let outcome = match &result {
+        Ok(Got::Stop(o, _)) => Outcome::Ok(o),
+        Ok(_) => Outcome::Ok("ok"),
+        Err(o) => *o,
     };
-    let mut problem = match class {
-        Some(c) if allowed.contains(&c) => None,
-        _ => Some(format!(
+    let allowed = if op == Op::Stop { case.stop } else { case.read };
+    let mut problem = if allowed.iter().any(|a| a.admits(outcome)) {
+        None
+    } else {
+        Some(format!(
             "{} {} under `{}`: got {}, allowed {:?}",
             v.name,
             op.as_str(),
             case.name,
             outcome.label(),
             allowed
-        )),
+        ))
     };
+    if let (None, Ok(got)) = (&problem, &result) {
+        problem = check_success(case.check, op, got, &baseline)
+            .map(|why| format!("{} {} under `{}`: {why}", v.name, op.as_str(), case.name));
+    }
 
     let mut applied = None;
     if let Some(id) = run_for_stop {

@@ -1,7 +1,8 @@
 //! Scripted, deterministic fault injection: which requests get which fault.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
@@ -196,6 +197,14 @@ pub enum Fault {
     /// The handler's answer, relabelled `Content-Type: text/html` (handler
     /// runs).
     WrongContentType,
+    /// The handler's answer with its JSON body rewritten (handler runs): a
+    /// 2xx answer whose body parses as JSON is passed through the
+    /// [`JsonRewrite`] and sent re-serialized (same status and headers, a new
+    /// `Content-Length`); any other answer (an error status, an empty `204`,
+    /// a body that is not JSON) is sent unchanged. For answers that are
+    /// well-formed JSON but not what the vendor documents: unknown values,
+    /// missing or extra fields, `null`s.
+    MapJson(JsonRewrite),
 }
 
 impl Fault {
@@ -241,6 +250,14 @@ impl Fault {
         Fault::Latency(Duration::from_millis(ms))
     }
 
+    /// [`Fault::MapJson`] with `f`, named `label` in `Debug` output.
+    pub fn map_json(
+        label: impl Into<String>,
+        f: impl Fn(&mut serde_json::Value) + Send + Sync + 'static,
+    ) -> Self {
+        Fault::MapJson(JsonRewrite::new(label, f))
+    }
+
     /// Whether this fault calls the vendor handler.
     pub fn runs_handler(&self) -> bool {
         matches!(
@@ -250,7 +267,73 @@ impl Fault {
                 | Fault::CloseMidBody
                 | Fault::TruncatedJson
                 | Fault::WrongContentType
+                | Fault::MapJson(_)
         )
+    }
+}
+
+type RewriteFn = dyn Fn(&mut serde_json::Value) + Send + Sync;
+
+/// A rewrite of a handler's JSON answer, for [`Fault::MapJson`]: a closure
+/// that edits the parsed body in place, and a label for `Debug` output and
+/// the request log. Clones share the closure; two rewrites are equal when
+/// they share it.
+///
+/// ```
+/// use jobstop_sim::{Fault, JsonRewrite};
+/// use serde_json::json;
+///
+/// let drop_ids = JsonRewrite::new("no ids", |body| {
+///     if let Some(items) = body["data"].as_array_mut() {
+///         for run in items.iter_mut().filter_map(|r| r.as_object_mut()) {
+///             run.remove("id");
+///         }
+///     }
+/// });
+/// let mut body = json!({"data": [{"id": "wf-1", "state": "running"}]});
+/// drop_ids.apply(&mut body);
+/// assert_eq!(body, json!({"data": [{"state": "running"}]}));
+/// assert_eq!(format!("{drop_ids:?}"), "JsonRewrite(\"no ids\")");
+/// let _fault = Fault::MapJson(drop_ids);
+/// ```
+#[derive(Clone)]
+pub struct JsonRewrite {
+    label: Arc<str>,
+    f: Arc<RewriteFn>,
+}
+
+impl JsonRewrite {
+    /// A rewrite applying `f`, named `label`.
+    pub fn new(
+        label: impl Into<String>,
+        f: impl Fn(&mut serde_json::Value) + Send + Sync + 'static,
+    ) -> Self {
+        JsonRewrite {
+            label: Arc::from(label.into()),
+            f: Arc::new(f),
+        }
+    }
+
+    /// The label.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Applies the rewrite to `body`.
+    pub fn apply(&self, body: &mut serde_json::Value) {
+        (self.f)(body);
+    }
+}
+
+impl fmt::Debug for JsonRewrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("JsonRewrite").field(&self.label).finish()
+    }
+}
+
+impl PartialEq for JsonRewrite {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.f, &other.f)
     }
 }
 
@@ -544,6 +627,20 @@ mod tests {
             b"          ".to_vec(),
             "too short to frame"
         );
+    }
+
+    #[test]
+    fn json_rewrites_compare_by_closure() {
+        let a = Fault::map_json("a", |v| *v = serde_json::Value::Null);
+        let b = Fault::map_json("a", |v| *v = serde_json::Value::Null);
+        assert_eq!(a, a.clone());
+        assert_ne!(a, b, "same label, different closures");
+        assert!(a.runs_handler());
+        assert_eq!(format!("{a:?}"), r#"MapJson(JsonRewrite("a"))"#);
+        let f = Faults::default();
+        f.add(FaultRule::new(Route::any(), a.clone()).times(1));
+        assert_eq!(f.pick("", "GET", "/x"), Some(a));
+        assert_eq!(f.pick("", "GET", "/x"), None);
     }
 
     #[test]

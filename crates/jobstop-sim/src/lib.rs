@@ -13,7 +13,7 @@ mod rng;
 mod server;
 
 pub use clock::{SimClock, Timeline, default_epoch, format_millis, truncate_millis};
-pub use fault::{Fault, FaultBody, FaultRule, Faults, RateLimit, Route, RuleId};
+pub use fault::{Fault, FaultBody, FaultRule, Faults, JsonRewrite, RateLimit, Route, RuleId};
 pub use log::{LoggedRequest, MASK};
 pub use rng::SplitMix64;
 pub use server::{ConnectionControl, SimServer, SimServerBuilder};

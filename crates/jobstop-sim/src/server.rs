@@ -570,6 +570,96 @@ async fn apply(
                 .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
             resp
         }
+        Fault::MapJson(rewrite) => {
+            let (mut parts, bytes) = call_buffered(shared, req).await;
+            let parsed = parts
+                .status
+                .is_success()
+                .then(|| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                .flatten();
+            match parsed {
+                Some(mut body) => {
+                    rewrite.apply(&mut body);
+                    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                    parts
+                        .headers
+                        .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                    Response::from_parts(parts, Body::from(bytes))
+                }
+                None => Response::from_parts(parts, Body::from(bytes)),
+            }
+        }
     };
     Outcome::Respond(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{FaultRule, Route};
+
+    async fn server() -> SimServer {
+        let router = Router::new()
+            .route(
+                "/v1/ok",
+                get(|| async { json_response(200, &json!({"data": [{"id": "a"}]})) }),
+            )
+            .route(
+                "/v1/missing",
+                get(|| async { json_response(404, &json!({"message": "nope"})) }),
+            )
+            .route("/v1/empty", get(|| async { StatusCode::NO_CONTENT }))
+            .route("/v1/text", get(|| async { "plain words" }));
+        SimServer::builder(router)
+            .prefix("/v1")
+            .start()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn map_json_rewrites_only_successful_json_answers() {
+        let sim = server().await;
+        sim.faults().add(FaultRule::new(
+            Route::any(),
+            Fault::map_json("tag", |v| v["rewritten"] = json!(true)),
+        ));
+        let http = reqwest::Client::new();
+        let get = |path: &str| http.get(format!("{}{path}", sim.base_url())).send();
+
+        let resp = get("/ok").await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let declared: usize = resp.headers()[CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(declared, body.len());
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v, json!({"data": [{"id": "a"}], "rewritten": true}));
+
+        let resp = get("/missing").await.unwrap();
+        assert_eq!(resp.status(), 404);
+        assert_eq!(
+            resp.json::<Value>().await.unwrap(),
+            json!({"message": "nope"})
+        );
+        let resp = get("/empty").await.unwrap();
+        assert_eq!(resp.status(), 204);
+        assert!(resp.bytes().await.unwrap().is_empty());
+        let resp = get("/text").await.unwrap();
+        assert_eq!(resp.text().await.unwrap(), "plain words");
+
+        let logged = sim.requests();
+        assert_eq!(logged.len(), 4);
+        assert!(
+            logged
+                .iter()
+                .all(|r| matches!(&r.fault, Some(Fault::MapJson(m)) if m.label() == "tag"))
+        );
+    }
 }

@@ -586,3 +586,31 @@ impl AmperitySim {
         self.server.shutdown().await;
     }
 }
+
+/// The workflow objects in a successful answer of this API, for
+/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// the items of a listing's `data` array, or the answer itself when it is one
+/// workflow (fetch, stop, start). A `data` that is not an array holds none.
+///
+/// ```
+/// use jobstop_sim::amperity::run_objects;
+/// use serde_json::json;
+///
+/// let mut list = json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}], "next_token": "t"});
+/// assert_eq!(run_objects(&mut list).len(), 2);
+/// let mut one = json!({"id": "wf-1", "state": "running"});
+/// assert_eq!(run_objects(&mut one).len(), 1);
+/// ```
+pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
+    if body.get("data").is_some() {
+        return match body.get_mut("data") {
+            Some(Value::Array(items)) => items.iter_mut().collect(),
+            _ => Vec::new(),
+        };
+    }
+    if body.is_object() {
+        vec![body]
+    } else {
+        Vec::new()
+    }
+}

@@ -853,3 +853,38 @@ impl CenturyLinkSim {
         self.login_server.shutdown().await;
     }
 }
+
+/// Whether `v` is an execution document (it names its execution id in
+/// either spelling).
+fn is_execution(v: &Value) -> bool {
+    v.get("execution_id").is_some() || v.get("executionId").is_some()
+}
+
+/// The execution documents in a successful answer of the Runner API, for
+/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// the executions among a page's `results` (a page of jobs holds none), or
+/// the answer itself when it is one execution (read, stop, kill, start).
+///
+/// ```
+/// use jobstop_sim::centurylink::run_objects;
+/// use serde_json::json;
+///
+/// let mut page = json!({"totalSize": 1, "page": 0, "size": 5,
+///     "results": [{"execution_id": "e1", "status": "RUNNING"}]});
+/// assert_eq!(run_objects(&mut page).len(), 1);
+/// let mut jobs = json!({"totalSize": 1, "results": [{"id": "j1", "status": "ACTIVE"}]});
+/// assert!(run_objects(&mut jobs).is_empty());
+/// ```
+pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
+    if body.get("results").is_some() {
+        return match body.get_mut("results") {
+            Some(Value::Array(items)) => items.iter_mut().filter(|v| is_execution(v)).collect(),
+            _ => Vec::new(),
+        };
+    }
+    if is_execution(body) {
+        vec![body]
+    } else {
+        Vec::new()
+    }
+}

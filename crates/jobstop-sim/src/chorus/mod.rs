@@ -636,3 +636,26 @@ impl Sim {
             .unwrap_or_default()
     }
 }
+
+/// The workfile objects in a successful answer of this API, for
+/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// the items of a listing's `{"response": […]}`, or the object of
+/// `{"response": {…}}` (show, run, stop). A session answer's `response` is an
+/// object too: scope the fault to the workfile routes.
+///
+/// ```
+/// use jobstop_sim::chorus::run_objects;
+/// use serde_json::json;
+///
+/// let mut list = json!({"response": [{"id": 1}, {"id": 2}], "pagination": {"page": 1}});
+/// assert_eq!(run_objects(&mut list).len(), 2);
+/// let mut one = json!({"response": {"id": 1, "status": "idle"}});
+/// assert_eq!(run_objects(&mut one).len(), 1);
+/// ```
+pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
+    match body.get_mut("response") {
+        Some(Value::Array(items)) => items.iter_mut().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}

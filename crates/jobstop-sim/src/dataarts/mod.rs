@@ -908,3 +908,37 @@ impl DataArtsSim {
         self.iam_server.shutdown().await;
     }
 }
+
+/// The job and instance objects in a successful answer of this API, for
+/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// the items of a listing's `jobs` or `instances` array, or the answer itself
+/// when it is one object (a job's or an instance's detail, a real-time job's
+/// `/status`). A `jobs`/`instances` that is not an array holds none.
+///
+/// ```
+/// use jobstop_sim::dataarts::run_objects;
+/// use serde_json::json;
+///
+/// let mut list = json!({"total": 2, "instances": [{"instanceId": 1}, {"instanceId": 2}]});
+/// assert_eq!(run_objects(&mut list).len(), 2);
+/// let mut one = json!({"name": "rt", "status": "NORMAL", "nodes": []});
+/// assert_eq!(run_objects(&mut one).len(), 1);
+/// ```
+pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
+    if body.get("jobs").is_some() || body.get("instances").is_some() {
+        return match body {
+            Value::Object(m) => m
+                .iter_mut()
+                .filter(|(k, _)| *k == "jobs" || *k == "instances")
+                .filter_map(|(_, v)| v.as_array_mut())
+                .flatten()
+                .collect(),
+            _ => Vec::new(),
+        };
+    }
+    if body.is_object() {
+        vec![body]
+    } else {
+        Vec::new()
+    }
+}
