@@ -117,7 +117,7 @@ impl AmperityController {
     }
 }
 
-fn check_id(id: &RunId) -> Result<()> {
+pub(crate) fn check_id(id: &RunId) -> Result<()> {
     let s = id.as_str();
     if s.is_empty() || s.len() > 256 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::invalid_input(

@@ -5,6 +5,8 @@
 mod builder;
 mod client;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod state;
 

@@ -56,7 +56,7 @@ impl fmt::Debug for CenturyLinkController {
 }
 
 /// The listing cursor: `{jobs page}:{job index in that page}:{executions page}`.
-fn parse_cursor(c: &Cursor) -> Result<(u64, usize, u64)> {
+pub(crate) fn parse_cursor(c: &Cursor) -> Result<(u64, usize, u64)> {
     let bad = || Error::invalid_input("malformed cursor");
     let mut it = c.as_str().split(':');
     match (it.next(), it.next(), it.next(), it.next()) {

@@ -6,6 +6,8 @@ mod auth;
 mod builder;
 mod client;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod state;
 

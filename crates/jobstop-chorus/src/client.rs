@@ -80,7 +80,7 @@ impl ChorusController {
 }
 
 /// A workfile id is a decimal integer; anything else never reaches the server.
-fn check_id(id: &RunId) -> Result<()> {
+pub(crate) fn check_id(id: &RunId) -> Result<()> {
     let s = id.as_str();
     if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::invalid_input(

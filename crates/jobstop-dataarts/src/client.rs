@@ -69,7 +69,7 @@ impl fmt::Debug for DataArtsController {
 }
 
 /// The cursor: `{source index}:{record offset}`.
-fn parse_cursor(c: &Cursor, sources: usize) -> Result<(usize, u64)> {
+pub(crate) fn parse_cursor(c: &Cursor, sources: usize) -> Result<(usize, u64)> {
     let bad = || Error::invalid_input("malformed cursor");
     let (s, o) = c.as_str().split_once(':').ok_or_else(bad)?;
     let s: usize = s.parse().map_err(|_| bad())?;

@@ -326,6 +326,24 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// A response assembled from parts, without a network exchange: for
+    /// testing and fuzzing the code that decodes responses. [`HttpClient`]
+    /// builds every response it returns this way, after checking the status
+    /// is 2xx and capping the body.
+    pub fn from_parts(
+        meta: RequestMeta,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> Self {
+        HttpResponse {
+            status,
+            headers,
+            body: body.into(),
+            meta,
+        }
+    }
+
     /// The status (always 2xx).
     pub fn status(&self) -> StatusCode {
         self.status

@@ -6,6 +6,8 @@ mod auth;
 mod base_url;
 mod client;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod retry;
 mod secret;
 

@@ -10,6 +10,7 @@ use jobstop_core::{JobController, Vendor};
 
 mod filters;
 mod fixture;
+pub mod fuzz;
 mod listing;
 mod logs;
 mod status;

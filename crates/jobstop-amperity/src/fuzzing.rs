@@ -1,0 +1,108 @@
+//! The decoders the controller applies to Amperity's bytes, callable without
+//! a server, for the fuzz targets in the repository's `fuzz/` directory and
+//! their property-test twins. Not a stable API.
+
+use jobstop_core::{Cursor, Operation, Result, Run, RunId, Vendor};
+use jobstop_http::fuzzing::{error_response, ok_response};
+
+use crate::error::AmperityErrorParser;
+use crate::model::{TokenResponse, WorkflowList, to_run};
+use crate::state::map_state;
+
+/// The decoders [`decode`] chooses from, by the input's first byte.
+pub const DECODERS: [&str; 6] = ["list", "run", "token", "error", "state", "id"];
+
+/// Runs the decoder the first byte selects (modulo [`DECODERS`]) on the
+/// rest of `data`, exactly as the controller decodes a response: the list
+/// page (with its `next_token`), a single workflow (status and stop), the
+/// OAuth token answer, an error answer, a state string and a run id check.
+/// Returns the runs decoded, or the error the controller would return.
+pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
+    let Some((selector, body)) = data.split_first() else {
+        return Ok(Vec::new());
+    };
+    let vendor = Vendor::AMPERITY;
+    match usize::from(*selector) % DECODERS.len() {
+        0 => {
+            let list: WorkflowList = ok_response(&vendor, Operation::List, body).json()?;
+            let _next = list.next_token.filter(|t| !t.is_empty()).map(Cursor::new);
+            list.data.into_iter().map(to_run).collect()
+        }
+        1 => {
+            let run = to_run(ok_response(&vendor, Operation::Status, body).json()?)?;
+            assert_eq!(run.state, map_state(&run.vendor_state));
+            Ok(vec![run])
+        }
+        2 => {
+            let _token: TokenResponse =
+                ok_response(&vendor, Operation::Authenticate, body).json_redacted()?;
+            Ok(Vec::new())
+        }
+        3 => Err(error_response(&vendor, body, &AmperityErrorParser)),
+        4 => {
+            let raw = String::from_utf8_lossy(body);
+            let state = map_state(&raw);
+            assert_eq!(
+                state,
+                map_state(&raw.to_ascii_uppercase()),
+                "state case matters: {raw:?}"
+            );
+            Ok(Vec::new())
+        }
+        _ => {
+            let id = RunId::new(String::from_utf8_lossy(body).into_owned());
+            crate::client::check_id(&id)?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// Documented examples, one or more per decoder, as `[selector] ++ body`:
+/// the seeds of the fuzz corpus and of the near-valid twin.
+pub fn seeds() -> Vec<Vec<u8>> {
+    let seed = |selector: u8, body: &str| {
+        let mut v = vec![selector];
+        v.extend_from_slice(body.as_bytes());
+        v
+    };
+    vec![
+        seed(
+            0,
+            r#"{"data":[{"id":"wf-20240619-14418-6UhqSe","name":"Daily","state":"running","type":"amperity.orchestration.orchestration/run","created_at":"2024-06-19T04:00:18.764Z","principal_name":"Ops"},{"workflow_id":"wf-2","state":"Running with failures","ended_at":null}],"next_token":"eyJ0IjoxfQ"}"#,
+        ),
+        seed(
+            1,
+            r#"{"task_instances":[],"error":{"attribution":"customer","type":"amperity.workflow/cancel","message":"Workflow manually stopped"},"id":"wf-20240603-12345-MNabc","ended_at":"2026-02-10T17:29:32.687Z","name":"Braze","principal_name":"Justin Scott","type":"amperity.orchestration.orchestration/run","state":"canceled","created_at":"2026-02-10T17:29:22.454","tenant":"socktown"}"#,
+        ),
+        seed(
+            2,
+            r#"{"access_token":"eyJhbGciOi","token_type":"Bearer","expires_in":3600}"#,
+        ),
+        seed(
+            3,
+            "\x09{\"status\":409,\"message\":\"Workflow is not running\",\"request_id\":\"1ab23456\"}",
+        ),
+        seed(4, "In progress"),
+        seed(5, "wf-20240619-14418-6UhqSe"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn every_seed_decodes() {
+        for s in seeds() {
+            let out = decode(&s);
+            if s[0] == 3 {
+                assert!(out.is_err());
+            } else {
+                assert!(out.is_ok(), "{:?}: {out:?}", String::from_utf8_lossy(&s));
+            }
+        }
+        assert_eq!(decode(&seeds()[0]).unwrap().len(), 2);
+    }
+}
