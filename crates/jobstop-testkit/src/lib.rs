@@ -16,6 +16,7 @@ mod logs;
 mod status;
 mod stop;
 mod support;
+pub mod wiretap;
 
 pub use filters::{check_created_filter, check_kind_filter, check_name_filter, check_state_filter};
 pub use fixture::Fixture;
