@@ -18,7 +18,14 @@ pub fn parse_time(input: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    if s.len() == 10 {
+    // Exactly `YYYY-MM-DD`: chrono's `%Y` alone also takes a sign and fewer
+    // digits (`-024-06-19`, year -24), which the fuzzer found.
+    let date_shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if date_shaped {
         if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             if let Some(t) = d.and_hms_opt(0, 0, 0) {
                 return Ok(t.and_utc());
@@ -54,6 +61,8 @@ mod tests {
             "yesterday",
             "2024-02-30",
             "+2024-06-19",
+            "-024-06-19",
+            "+024-06-19",
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }

@@ -10,7 +10,7 @@ use jobstop_testkit::fuzz::write_seeds;
 use proptest::prelude::*;
 
 /// Valid and near-valid inputs: the seeds of the fuzz corpus.
-const SEEDS: [&str; 8] = [
+const SEEDS: [&str; 9] = [
     "1h30m",
     "250ms",
     "2d",
@@ -19,6 +19,8 @@ const SEEDS: [&str; 8] = [
     "2024-06-19",
     "2024-06-19T02:00:00+02:00",
     "2024-02-30T25:61:61Z",
+    // Found by the fuzzer: a signed, three-digit year was read as a date.
+    "-024-06-19\r\r\r\r\r\r",
 ];
 
 fn check(text: &str) {
