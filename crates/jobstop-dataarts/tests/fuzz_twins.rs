@@ -1,13 +1,16 @@
 //! The property-test twin of the `dataarts` fuzz target (`fuzz/`): the same
 //! decoders and checks, bounded, on every `cargo test`.
+#![allow(clippy::unwrap_used)]
 
 use jobstop_core::Vendor;
 use jobstop_dataarts::fuzzing::{decode, seeds};
 use jobstop_testkit::fuzz::{run_twin, write_seeds};
 
 #[test]
-fn decoders_hold_on_arbitrary_and_near_valid_input() {
-    run_twin(&Vendor::DATAARTS, decode, seeds(), 1024);
+fn decoders_hold_on_seeds_arbitrary_and_near_valid_input() {
+    run_twin(&Vendor::DATAARTS, decode, seeds(), 6, 1024);
+    // The list seed holds two runs, and both come back.
+    assert_eq!(decode(&seeds()[0]).unwrap().len(), 2);
 }
 
 /// Writes the seeds to `fuzz/seeds/dataarts/`:

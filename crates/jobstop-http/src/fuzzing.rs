@@ -47,3 +47,11 @@ pub fn error_response(vendor: &Vendor, data: &[u8], parser: &dyn ErrorParser) ->
         parser,
     )
 }
+
+/// A fuzz input: `selector` (which decoder) followed by `body`.
+pub fn seed(selector: u8, body: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(body.len() + 1);
+    v.push(selector);
+    v.extend_from_slice(body.as_bytes());
+    v
+}

@@ -233,11 +233,31 @@ pub fn any_bytes() -> impl Strategy<Value = Vec<u8>> {
 /// controller's error out.
 pub type Decoder = fn(&[u8]) -> Result<Vec<Run>>;
 
-/// The bounded property-test twin of a fuzz target: `cases` arbitrary byte
-/// strings, then `cases` near-valid mutations of `seeds`, each checked with
-/// [`check_decoded`]. Panics with the smallest failing input found.
-pub fn run_twin(vendor: &Vendor, decode: Decoder, seeds: Vec<Vec<u8>>, cases: u32) {
+/// The bounded property-test twin of a fuzz target. First every seed (a
+/// documented example) must decode: to runs, or to an error for the seeds
+/// whose selector is `error_selector` (the error-body decoder). Then `cases`
+/// arbitrary byte strings and `cases` near-valid mutations of the seeds are
+/// checked with [`check_decoded`]. Panics with the smallest failing input
+/// found.
+pub fn run_twin(
+    vendor: &Vendor,
+    decode: Decoder,
+    seeds: Vec<Vec<u8>>,
+    error_selector: u8,
+    cases: u32,
+) {
     use proptest::test_runner::{Config, TestRunner};
+
+    for seed in &seeds {
+        let out = decode(seed);
+        check_decoded(vendor, &out);
+        let shown = String::from_utf8_lossy(seed);
+        if seed.first() == Some(&error_selector) {
+            assert!(out.is_err(), "error seed {shown:?} decoded: {out:?}");
+        } else {
+            assert!(out.is_ok(), "seed {shown:?} did not decode: {out:?}");
+        }
+    }
 
     let check = |data: Vec<u8>| {
         check_decoded(vendor, &decode(&data));
