@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{IdField, RunSeed, TerminalStop};
+use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
 /// Workflow types seen in the docs, each with plausible names.
@@ -191,6 +192,8 @@ pub(crate) struct Store {
     pub(crate) cfg: StoreConfig,
     pub(crate) clock: SimClock,
     runs: BTreeMap<String, RunRecord>,
+    /// When runs have timeline changes due (see [`Store::settle`]).
+    due: DueQueue<String>,
     /// Seeded generation of ids and names.
     ids: SplitMix64,
     /// Access tokens (a separate stream, so traffic never shifts ids).
@@ -236,6 +239,7 @@ impl Store {
             cfg,
             clock,
             runs: BTreeMap::new(),
+            due: DueQueue::new(),
             ids: SplitMix64::stream(seed, 1),
             misc: SplitMix64::stream(seed, 2),
             tokens: HashMap::new(),
@@ -297,7 +301,9 @@ impl Store {
             let created = minus_ms(epoch, self.ids.range(MINUTE, 6 * HOUR));
             let mut rec = self.generate("running", created);
             self.auto_finish(&mut rec, start);
-            self.runs.insert(rec.id.clone(), rec);
+            let id = rec.id.clone();
+            self.runs.insert(id.clone(), rec);
+            self.touch(&id);
         }
         let errors = failure_errors();
         for _ in 0..finished {
@@ -353,31 +359,45 @@ impl Store {
         }
         let id = rec.id.clone();
         self.runs.insert(id.clone(), rec);
+        self.touch(&id);
         id
     }
 
     /// Applies every change that is due by now, in order.
     pub(crate) fn settle(&mut self) {
         let now = Instant::now();
-        let ids: Vec<String> = self
-            .runs
+        let popped = self.due.take_due(now);
+        let ids: Vec<&String> = popped
             .iter()
-            .filter(|(_, r)| r.timeline.next_due().is_some_and(|d| d <= now))
-            .map(|(id, _)| id.clone())
+            .filter(|id| {
+                self.runs
+                    .get(*id)
+                    .is_some_and(|r| r.timeline.next_due().is_some_and(|d| d <= now))
+            })
             .collect();
         for id in ids {
             // Applying a change may schedule another that is already due.
             while let Some(due) = self
                 .runs
-                .get_mut(&id)
+                .get_mut(id)
                 .map(|r| r.timeline.take_due(now))
                 .filter(|d| !d.is_empty())
             {
                 for (at, change) in due {
-                    self.apply(&id, at, change);
+                    self.apply(id, at, change);
                 }
             }
         }
+        for id in &popped {
+            self.touch(id);
+        }
+    }
+
+    /// Notes when run `id`'s next change is due (after its timeline got a
+    /// change).
+    fn touch(&mut self, id: &str) {
+        let next = self.runs.get(id).and_then(|r| r.timeline.next_due());
+        self.due.note(next, &id.to_owned());
     }
 
     /// Applies `change` to run `id` as if at `at`.
@@ -413,6 +433,7 @@ impl Store {
         match next {
             Some((_, change)) => {
                 self.apply(id, now, change);
+                self.touch(id);
                 true
             }
             None => false,
@@ -451,7 +472,9 @@ impl Store {
             rec.timeline.push_after(now, d, Change::Start);
         }
         let body = self.render(&rec, View::Action);
-        self.runs.insert(rec.id.clone(), rec);
+        let id = rec.id.clone();
+        self.runs.insert(id.clone(), rec);
+        self.touch(&id);
         body
     }
 
@@ -484,6 +507,7 @@ impl Store {
                 }
             }
         }
+        self.touch(id);
         let Some(rec) = self.runs.get(id) else {
             return StopResult::NotFound;
         };

@@ -2,12 +2,13 @@
 //! timelines and the account's concurrency cap, login tokens and counters;
 //! and how jobs and executions look on the wire.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
 use super::{ExecutionSeed, JobSeed};
+use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline};
 
 // Execution statuses (VENDOR-NOTES 4.4).
@@ -281,6 +282,11 @@ pub(crate) struct Store {
     jobs: BTreeMap<String, JobRecord>,
     /// Executions by execution id.
     execs: BTreeMap<String, ExecRecord>,
+    /// `(next due, seq, id)` of executions' timelines (see
+    /// [`Store::settle`]); entries that no longer match are skipped.
+    events: DueQueue<String>,
+    /// Executions that may be queued `PENDING` (a superset).
+    queued_ids: BTreeSet<String>,
     next_seq: u64,
     /// Seeded generation of jobs and executions.
     ids: SplitMix64,
@@ -364,6 +370,8 @@ impl Store {
             settled_at: now,
             jobs: BTreeMap::new(),
             execs: BTreeMap::new(),
+            events: DueQueue::new(),
+            queued_ids: BTreeSet::new(),
             next_seq: 0,
             ids: SplitMix64::stream(seed, 31),
             misc: SplitMix64::stream(seed, 32),
@@ -612,6 +620,8 @@ impl Store {
             if status == RUNNING {
                 if let Some(d) = finish_after {
                     rec.timeline.push_after(started, d, Change::Finish);
+                    self.events
+                        .note_with(rec.timeline.next_due(), rec.seq, &rec.id);
                 }
             } else if restarted {
                 let first_end = (start + first_took).min(last);
@@ -735,6 +745,11 @@ impl Store {
                 _ => {}
             }
         }
+        self.events
+            .note_with(rec.timeline.next_due(), rec.seq, &rec.id);
+        if rec.queued.is_some() {
+            self.queued_ids.insert(id.clone());
+        }
         self.execs.insert(id.clone(), rec);
         Some(id)
     }
@@ -756,26 +771,10 @@ impl Store {
         let now = Instant::now();
         let mut cursor = self.settled_at.min(now);
         loop {
-            let event = self
-                .execs
-                .values()
-                .filter_map(|r| {
-                    r.timeline
-                        .next_due()
-                        .filter(|d| *d <= now)
-                        .map(|d| (d, r.seq, r.id.clone()))
-                })
-                .min();
-            let promotion = if self.active() < self.cfg.max_concurrent {
-                self.execs
-                    .values()
-                    .filter(|r| r.status == PENDING)
-                    .filter_map(|r| {
-                        r.queued
-                            .filter(|q| *q <= now)
-                            .map(|q| (q.max(cursor), r.seq, r.id.clone()))
-                    })
-                    .min()
+            let event = self.next_event(now);
+            let promotion = self.next_promotion(now, cursor);
+            let promotion = if promotion.is_some() && self.active() < self.cfg.max_concurrent {
+                promotion
             } else {
                 None
             };
@@ -785,16 +784,61 @@ impl Store {
                     cursor = at;
                 }
                 (Some((due, _, id)), _) => {
+                    self.events.pop();
                     let next = self.execs.get_mut(&id).and_then(|r| r.timeline.pop_next());
                     if let Some((at, change)) = next {
                         self.apply(&id, at, change);
                     }
+                    self.touch(&id);
                     cursor = cursor.max(due);
                 }
                 (None, _) => break,
             }
         }
         self.settled_at = now;
+    }
+
+    /// The earliest timeline change due by `now` over all executions, as
+    /// `(due, seq, id)`; drops index entries that no longer match.
+    fn next_event(&mut self, now: Instant) -> Option<(Instant, u64, String)> {
+        loop {
+            let (due, seq, id) = self.events.peek()?;
+            let current = self
+                .execs
+                .get(id)
+                .is_some_and(|r| r.seq == *seq && r.timeline.next_due() == Some(*due));
+            if !current {
+                self.events.pop();
+                continue;
+            }
+            return (*due <= now).then(|| (*due, *seq, id.clone()));
+        }
+    }
+
+    /// The first queued `PENDING` execution ready by `now`, as
+    /// `(ready.max(cursor), seq, id)`.
+    fn next_promotion(&mut self, now: Instant, cursor: Instant) -> Option<(Instant, u64, String)> {
+        let execs = &self.execs;
+        self.queued_ids
+            .retain(|id| execs.get(id).is_some_and(|r| r.queued.is_some()));
+        self.queued_ids
+            .iter()
+            .filter_map(|id| execs.get(id))
+            .filter(|r| r.status == PENDING)
+            .filter_map(|r| {
+                r.queued
+                    .filter(|q| *q <= now)
+                    .map(|q| (q.max(cursor), r.seq, r.id.clone()))
+            })
+            .min()
+    }
+
+    /// Indexes execution `id`'s next timeline change (after its timeline
+    /// changed).
+    fn touch(&mut self, id: &str) {
+        if let Some(r) = self.execs.get(id) {
+            self.events.note_with(r.timeline.next_due(), r.seq, &r.id);
+        }
     }
 
     fn promote(&mut self, id: &str, at: Instant) {
@@ -804,6 +848,7 @@ impl Store {
             r.queued = None;
             r.timeline.push_after(at, initializing, Change::Run);
         }
+        self.touch(id);
     }
 
     /// Applies `change` to execution `id` as if at `at`.
@@ -867,6 +912,7 @@ impl Store {
         let done = match next {
             Some((_, change)) => {
                 self.apply(&id, now, change);
+                self.touch(&id);
                 true
             }
             None => {
@@ -1027,6 +1073,7 @@ impl Store {
             timeline: Timeline::new(),
         };
         let body = self.render_execution(&rec);
+        self.queued_ids.insert(id.clone());
         self.execs.insert(id, rec);
         Ok(body)
     }
@@ -1080,6 +1127,7 @@ impl Store {
                 return Err(RunnerError::NotStoppable);
             }
         }
+        self.touch(id);
         self.settled_at = now;
         let r = self.exec_of(job, id)?;
         Ok(self.render_execution(r))

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::WorkfileSeed;
+use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline};
 
 /// `file_type` of Alpine workflows.
@@ -193,6 +194,37 @@ pub(crate) struct StoreConfig {
     pub(crate) case_sensitive_like: bool,
 }
 
+/// The workfile names of one workspace (compared ignoring ASCII case).
+#[derive(Debug, Default)]
+struct WorkspaceNames {
+    /// Lowercased name → how many workfiles have it.
+    counts: HashMap<String, usize>,
+    /// Lowercased base name → the first `_n` suffix that may be free.
+    hints: HashMap<String, u64>,
+}
+
+impl WorkspaceNames {
+    fn taken(&self, name: &str) -> bool {
+        self.counts.contains_key(&name.to_ascii_lowercase())
+    }
+
+    fn add(&mut self, name: &str) {
+        *self.counts.entry(name.to_ascii_lowercase()).or_default() += 1;
+    }
+
+    fn remove(&mut self, name: &str) {
+        let key = name.to_ascii_lowercase();
+        if let Some(n) = self.counts.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.counts.remove(&key);
+                // A freed name may be below a hint.
+                self.hints.clear();
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Store {
     pub(crate) cfg: StoreConfig,
@@ -202,6 +234,10 @@ pub(crate) struct Store {
     users: Vec<User>,
     workspaces: BTreeMap<u64, Workspace>,
     workfiles: BTreeMap<u64, Workfile>,
+    /// When workfiles have timeline changes due (see [`Store::settle`]).
+    due: DueQueue<u64>,
+    /// Workspace id → its workfile names, for [`Store::unique_name`].
+    names: HashMap<u64, WorkspaceNames>,
     next_workfile: u64,
     next_version: u64,
     /// Seeded generation of ids, names and times.
@@ -268,6 +304,8 @@ impl Store {
             users,
             workspaces: BTreeMap::new(),
             workfiles: BTreeMap::new(),
+            due: DueQueue::new(),
+            names: HashMap::new(),
             next_workfile: FIRST_WORKFILE_ID,
             next_version: FIRST_WORKFILE_ID,
             ids: SplitMix64::stream(seed, 11),
@@ -321,23 +359,41 @@ impl Store {
     }
 
     /// `base` made unique in workspace `ws` (`name_2`, `report_2.sql`).
-    fn unique_name(&self, ws: u64, base: &str) -> String {
-        let taken = |n: &str| {
-            self.workfiles
-                .values()
-                .any(|w| w.workspace_id == ws && w.file_name.eq_ignore_ascii_case(n))
-        };
-        if !taken(base) {
+    fn unique_name(&mut self, ws: u64, base: &str) -> String {
+        let names = self.names.entry(ws).or_default();
+        if !names.taken(base) {
             return base.to_owned();
         }
         let (stem, ext) = match base.rsplit_once('.') {
             Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
             _ => (base, String::new()),
         };
-        (2..)
-            .map(|n| format!("{stem}_{n}{ext}"))
-            .find(|n| !taken(n))
-            .unwrap_or_else(|| base.to_owned())
+        // Every suffix below the hint is taken (names are only ever added
+        // while hints are kept; see `WorkspaceNames::remove`).
+        let key = base.to_ascii_lowercase();
+        let first = names.hints.get(&key).copied().unwrap_or(2);
+        let (n, name) = (first..)
+            .map(|n| (n, format!("{stem}_{n}{ext}")))
+            .find(|(_, name)| !names.taken(name))
+            .unwrap_or((first, base.to_owned()));
+        names.hints.insert(key, n);
+        name
+    }
+
+    /// Inserts (or replaces) a workfile, keeping the name and due indexes.
+    fn put_workfile(&mut self, wf: Workfile) {
+        let id = wf.id;
+        self.names
+            .entry(wf.workspace_id)
+            .or_default()
+            .add(&wf.file_name);
+        let due = wf.timeline.next_due();
+        if let Some(old) = self.workfiles.insert(id, wf) {
+            if let Some(names) = self.names.get_mut(&old.workspace_id) {
+                names.remove(&old.file_name);
+            }
+        }
+        self.due.note(due, &id);
     }
 
     /// A generated workfile (not inserted).
@@ -411,16 +467,16 @@ impl Store {
             let run_at = plus_secs(epoch, -(self.ids.range(60, 2 * HOUR as u64) as i64));
             wf.updated_at = run_at.max(wf.updated_at);
             self.schedule_finish(&mut wf, started);
-            self.workfiles.insert(wf.id, wf);
+            self.put_workfile(wf);
         }
         for _ in 0..idle {
             let wf = self.generate(ws, WORK_FLOW, IDLE);
-            self.workfiles.insert(wf.id, wf);
+            self.put_workfile(wf);
         }
         for _ in 0..other {
             let kind = self.ids.pick(OTHER_FILES).map_or("text", |(t, _)| *t);
             let wf = self.generate(ws, kind, IDLE);
-            self.workfiles.insert(wf.id, wf);
+            self.put_workfile(wf);
         }
     }
 
@@ -464,18 +520,22 @@ impl Store {
             self.schedule_finish(&mut wf, Instant::now());
         }
         let id = wf.id;
-        self.workfiles.insert(id, wf);
+        self.put_workfile(wf);
         id
     }
 
     /// Applies every change that is due by now, in order.
     pub(crate) fn settle(&mut self) {
         let now = Instant::now();
-        let due: Vec<u64> = self
-            .workfiles
-            .values()
-            .filter(|w| w.timeline.next_due().is_some_and(|d| d <= now))
-            .map(|w| w.id)
+        let popped = self.due.take_due(now);
+        let due: Vec<u64> = popped
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.workfiles
+                    .get(id)
+                    .is_some_and(|w| w.timeline.next_due().is_some_and(|d| d <= now))
+            })
             .collect();
         for id in due {
             let changes = self
@@ -486,6 +546,10 @@ impl Store {
             for (at, change) in changes {
                 self.apply(id, at, change);
             }
+        }
+        for id in popped {
+            let next = self.workfiles.get(&id).and_then(|w| w.timeline.next_due());
+            self.due.note(next, &id);
         }
     }
 
@@ -594,6 +658,8 @@ impl Store {
                 if let Some(d) = finish_after {
                     wf.timeline.push_after(now, d, Change::Finish);
                 }
+                let next = wf.timeline.next_due();
+                self.due.note(next, &id);
             }
         }
         // Other files: `Workfile#run_now` does nothing; 202 unchanged.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{InstanceSeed, JobSeed, JobType, WaitingStop};
+use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline};
 
 /// The workspace of requests without a `workspace` header.
@@ -197,6 +198,10 @@ pub(crate) struct Store {
     /// `(workspace, name)` → job.
     jobs: BTreeMap<(String, String), JobRecord>,
     instances: BTreeMap<u64, InstanceRecord>,
+    /// When jobs have timeline changes due (see [`Store::settle`]).
+    job_due: DueQueue<(String, String)>,
+    /// When instances have timeline changes due.
+    instance_due: DueQueue<u64>,
     next_instance: u64,
     /// Seeded generation of jobs and instances.
     ids: SplitMix64,
@@ -233,6 +238,8 @@ impl Store {
             started: Instant::now(),
             jobs: BTreeMap::new(),
             instances: BTreeMap::new(),
+            job_due: DueQueue::new(),
+            instance_due: DueQueue::new(),
             next_instance,
             ids,
             misc: SplitMix64::stream(seed, 22),
@@ -320,8 +327,9 @@ impl Store {
     }
 
     fn insert_record(&mut self, job: JobRecord) {
-        self.jobs
-            .insert((job.workspace.clone(), job.name.clone()), job);
+        let key = (job.workspace.clone(), job.name.clone());
+        self.job_due.note(job.timeline.next_due(), &key);
+        self.jobs.insert(key, job);
     }
 
     /// Adds `running` `NORMAL` and `stopped` `STOPPED` real-time jobs to the
@@ -560,6 +568,7 @@ impl Store {
             if status == RUNNING {
                 if let Some(d) = finish_after {
                     rec.timeline.push_after(started, d, InstanceChange::Finish);
+                    self.instance_due.note(rec.timeline.next_due(), id);
                 }
             }
         }
@@ -631,6 +640,7 @@ impl Store {
                 _ => {}
             }
         }
+        self.instance_due.note(rec.timeline.next_due(), &id);
         self.instances.insert(id, rec);
         Some(id)
     }
@@ -640,27 +650,38 @@ impl Store {
     /// Applies every change that is due by now, in order.
     pub(crate) fn settle(&mut self) {
         let now = Instant::now();
-        let due_jobs: Vec<(String, String)> = self
-            .jobs
+        let popped_jobs = self.job_due.take_due(now);
+        let due_jobs: Vec<&(String, String)> = popped_jobs
             .iter()
-            .filter(|(_, j)| j.timeline.next_due().is_some_and(|d| d <= now))
-            .map(|(k, _)| k.clone())
+            .filter(|k| {
+                self.jobs
+                    .get(*k)
+                    .is_some_and(|j| j.timeline.next_due().is_some_and(|d| d <= now))
+            })
             .collect();
         for key in due_jobs {
             let changes = self
                 .jobs
-                .get_mut(&key)
+                .get_mut(key)
                 .map(|j| j.timeline.take_due(now))
                 .unwrap_or_default();
             for (at, change) in changes {
-                self.apply_job(&key, at, change);
+                self.apply_job(key, at, change);
             }
         }
-        let due_instances: Vec<u64> = self
-            .instances
-            .values()
-            .filter(|r| r.timeline.next_due().is_some_and(|d| d <= now))
-            .map(|r| r.id)
+        for key in &popped_jobs {
+            let next = self.jobs.get(key).and_then(|j| j.timeline.next_due());
+            self.job_due.note(next, key);
+        }
+        let popped_instances = self.instance_due.take_due(now);
+        let due_instances: Vec<u64> = popped_instances
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.instances
+                    .get(id)
+                    .is_some_and(|r| r.timeline.next_due().is_some_and(|d| d <= now))
+            })
             .collect();
         for id in due_instances {
             // Starting schedules the finish, which may be due already.
@@ -674,6 +695,10 @@ impl Store {
                     self.apply_instance(id, at, change);
                 }
             }
+        }
+        for id in popped_instances {
+            let next = self.instances.get(&id).and_then(|r| r.timeline.next_due());
+            self.instance_due.note(next, &id);
         }
     }
 
@@ -736,6 +761,8 @@ impl Store {
             return match next {
                 Some((_, change)) => {
                     self.apply_instance(id, now, change);
+                    let next = self.instances.get(&id).and_then(|r| r.timeline.next_due());
+                    self.instance_due.note(next, &id);
                     true
                 }
                 None => false,
@@ -746,6 +773,8 @@ impl Store {
         match next {
             Some((_, change)) => {
                 self.apply_job(&key, now, change);
+                let next = self.jobs.get(&key).and_then(|j| j.timeline.next_due());
+                self.job_due.note(next, &key);
                 true
             }
             None => false,
@@ -877,6 +906,8 @@ impl Store {
                 job.status_time = wall;
                 job.timeline.clear();
                 job.timeline.push_after(now, delay, JobChange::Stopped);
+                let next = job.timeline.next_due();
+                self.job_due.note(next, &(ws.to_owned(), name.to_owned()));
             }
         }
         Ok(())
@@ -904,6 +935,8 @@ impl Store {
                 job.end_time = None;
                 job.timeline.clear();
                 job.timeline.push_after(now, delay, JobChange::Started);
+                let next = job.timeline.next_due();
+                self.job_due.note(next, &(ws.to_owned(), name.to_owned()));
             }
             _ => return Err(DlfError::AlreadyRunning),
         }
@@ -941,6 +974,7 @@ impl Store {
         };
         rec.timeline
             .push_after(now, self.cfg.waiting_for, InstanceChange::Run);
+        self.instance_due.note(rec.timeline.next_due(), &id);
         self.instances.insert(id, rec);
         Ok(id)
     }
