@@ -33,9 +33,12 @@
 #![cfg(feature = "full")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use support::Sim;
 
 use futures::StreamExt;
 use jobstop::amperity::AmperityBuilder;
@@ -47,7 +50,7 @@ use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::centurylink::CenturyLinkSim;
 use jobstop_sim::chorus::ChorusSim;
 use jobstop_sim::dataarts::DataArtsSim;
-use jobstop_sim::{Fault, FaultRule, Faults, LoggedRequest, Route, SimServer};
+use jobstop_sim::{Fault, FaultRule, LoggedRequest, Route};
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
@@ -93,13 +96,6 @@ enum Vendor {
     CenturyLink,
 }
 
-enum Sim {
-    Amperity(AmperitySim),
-    Chorus(ChorusSim),
-    DataArts(DataArtsSim),
-    CenturyLink(CenturyLinkSim),
-}
-
 /// A simulator with `RUNS` running runs, a controller against it, and what
 /// the tests need to know about the vendor.
 struct Fixture {
@@ -121,51 +117,7 @@ struct Fixture {
     poll_gets: usize,
 }
 
-impl Sim {
-    fn server(&self) -> &SimServer {
-        match self {
-            Sim::Amperity(s) => s.server(),
-            Sim::Chorus(s) => s.server(),
-            Sim::DataArts(s) => s.server(),
-            Sim::CenturyLink(s) => s.server(),
-        }
-    }
-
-    fn faults(&self) -> &Faults {
-        match self {
-            Sim::Amperity(s) => s.faults(),
-            Sim::Chorus(s) => s.faults(),
-            Sim::DataArts(s) => s.faults(),
-            Sim::CenturyLink(s) => s.faults(),
-        }
-    }
-
-    /// Stops of `id` that reached the simulator's vendor logic.
-    fn stop_requests(&self, id: &str) -> u64 {
-        match self {
-            Sim::Amperity(s) => s.stop_requests(id),
-            Sim::Chorus(s) => s.stop_requests(id),
-            Sim::DataArts(s) => s.stop_requests(id),
-            Sim::CenturyLink(s) => s.stop_requests(id),
-        }
-    }
-
-    /// The run's raw state as the simulator holds it.
-    fn raw_state(&self, id: &str) -> String {
-        let v = match self {
-            Sim::Amperity(s) => s.run_json(id).unwrap()["state"].clone(),
-            Sim::Chorus(s) => s.workfile_json(id).unwrap()["status"].clone(),
-            Sim::DataArts(s) => match id.split_once('/') {
-                Some((job, n)) => {
-                    s.instance_json(job, n.parse().unwrap()).unwrap()["status"].clone()
-                }
-                None => s.job_json(id).unwrap()["status"].clone(),
-            },
-            Sim::CenturyLink(s) => s.execution_json(id).unwrap()["status"].clone(),
-        };
-        v.as_str().unwrap_or_default().to_owned()
-    }
-}
+impl Sim {}
 
 /// Starts `vendor`'s simulator on `sim_rt`.
 fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {

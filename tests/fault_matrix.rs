@@ -20,8 +20,11 @@
 #![cfg(feature = "full")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+use support::Sim;
 
 use serde_json::{Value, json};
 
@@ -35,7 +38,7 @@ use jobstop_sim::amperity::{AmperitySim, RunSeed};
 use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionSeed};
 use jobstop_sim::chorus::{ChorusSim, WorkfileSeed};
 use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
-use jobstop_sim::{Fault, FaultRule, Faults, Route};
+use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_sim::{amperity, centurylink, chorus, dataarts};
 
 /// A hung cell fails the test after this long.
@@ -574,23 +577,7 @@ fn rewrite(shape: Shape, m: Mutation) -> Fault {
 // ---------------------------------------------------------------------------
 // One vendor: its simulator, controller and the hooks the matrix needs.
 
-enum Sim {
-    Amperity(AmperitySim),
-    Chorus(ChorusSim),
-    DataArts(DataArtsSim),
-    CenturyLink(CenturyLinkSim),
-}
-
 impl Sim {
-    fn faults(&self) -> &Faults {
-        match self {
-            Sim::Amperity(s) => s.faults(),
-            Sim::Chorus(s) => s.faults(),
-            Sim::DataArts(s) => s.faults(),
-            Sim::CenturyLink(s) => s.faults(),
-        }
-    }
-
     /// Every route the adapter calls for list, status and stop, and nothing
     /// else (Chorus logs in on the same server; the others authenticate with
     /// a static token, a signature or a separate login server).
@@ -658,30 +645,6 @@ impl Sim {
                 s.insert_execution(ExecutionSeed::new(job, "RUNNING"))
                     .unwrap()
             }
-        }
-    }
-
-    /// The run's raw state in the simulator.
-    fn raw_state(&self, id: &str) -> String {
-        let v = match self {
-            Sim::Amperity(s) => s.run_json(id).unwrap()["state"].clone(),
-            Sim::Chorus(s) => s.workfile_json(id).unwrap()["status"].clone(),
-            Sim::DataArts(s) => {
-                let (job, n) = id.split_once('/').unwrap();
-                s.instance_json(job, n.parse().unwrap()).unwrap()["status"].clone()
-            }
-            Sim::CenturyLink(s) => s.execution_json(id).unwrap()["status"].clone(),
-        };
-        v.as_str().unwrap_or_default().to_owned()
-    }
-
-    /// Stop requests for `id` that reached the simulator's handler.
-    fn stop_requests(&self, id: &str) -> u64 {
-        match self {
-            Sim::Amperity(s) => s.stop_requests(id),
-            Sim::Chorus(s) => s.stop_requests(id),
-            Sim::DataArts(s) => s.stop_requests(id),
-            Sim::CenturyLink(s) => s.stop_requests(id),
         }
     }
 }

@@ -20,6 +20,8 @@
 #![cfg(all(feature = "full", target_os = "linux"))]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::Sim;
 
 use futures::{StreamExt, TryStreamExt};
 use jobstop::amperity::AmperityBuilder;
@@ -36,7 +39,6 @@ use jobstop::dataarts::DataArtsBuilder;
 use jobstop::{
     JobController, JobControllerExt, ListQuery, Run, RunId, StopOutcome, StopRequest, StopResult,
 };
-use jobstop_sim::SimServer;
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::centurylink::CenturyLinkSim;
 use jobstop_sim::chorus::{ChorusSim, WorkfileSeed};
@@ -160,48 +162,7 @@ impl Drop for Sampler {
     }
 }
 
-/// One vendor's simulator with its hooks.
-enum Sim {
-    Amperity(AmperitySim),
-    Chorus(ChorusSim),
-    DataArts(DataArtsSim),
-    CenturyLink(CenturyLinkSim),
-}
-
 impl Sim {
-    fn server(&self) -> &SimServer {
-        match self {
-            Sim::Amperity(s) => s.server(),
-            Sim::Chorus(s) => s.server(),
-            Sim::DataArts(s) => s.server(),
-            Sim::CenturyLink(s) => s.server(),
-        }
-    }
-
-    /// Stop requests for `id` that reached the simulator's handler.
-    fn stop_requests(&self, id: &str) -> u64 {
-        match self {
-            Sim::Amperity(s) => s.stop_requests(id),
-            Sim::Chorus(s) => s.stop_requests(id),
-            Sim::DataArts(s) => s.stop_requests(id),
-            Sim::CenturyLink(s) => s.stop_requests(id),
-        }
-    }
-
-    /// The run's raw state in the simulator.
-    fn raw_state(&self, id: &str) -> String {
-        let v = match self {
-            Sim::Amperity(s) => s.run_json(id).unwrap()["state"].clone(),
-            Sim::Chorus(s) => s.workfile_json(id).unwrap()["status"].clone(),
-            Sim::DataArts(s) => {
-                let (job, n) = id.split_once('/').unwrap();
-                s.instance_json(job, n.parse().unwrap()).unwrap()["status"].clone()
-            }
-            Sim::CenturyLink(s) => s.execution_json(id).unwrap()["status"].clone(),
-        };
-        v.as_str().unwrap_or_default().to_owned()
-    }
-
     /// The runs among `ids` whose raw state in the simulator is one of
     /// `states`. Each question to a simulator rescans every run it holds, so
     /// asking run by run is quadratic: DataArts and CenturyLink are asked
