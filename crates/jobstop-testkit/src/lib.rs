@@ -13,6 +13,7 @@ mod fixture;
 pub mod fuzz;
 mod listing;
 mod logs;
+pub mod python;
 mod status;
 mod stop;
 mod support;
