@@ -115,6 +115,17 @@ impl AmperityController {
             _ => Err(conflict),
         }
     }
+
+    /// A stop answered 400. OA3's `stop-workflow` lists no 409, so a stop on
+    /// a finished run may well be refused this way: read the run back and
+    /// report `AlreadyFinished` when it is terminal. Otherwise (or when the
+    /// read-back fails) the 400 is the answer.
+    async fn after_bad_request(&self, id: &RunId, refused: Error) -> Result<StopOutcome> {
+        match self.fetch(id).await {
+            Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
+            _ => Err(refused),
+        }
+    }
 }
 
 pub(crate) fn check_id(id: &RunId) -> Result<()> {
@@ -220,6 +231,9 @@ impl JobController for AmperityController {
             Err(e) if e.kind() == ErrorKind::Conflict => {
                 return self.after_conflict(id, e).await.map_err(ctx);
             }
+            Err(e) if e.http_status() == Some(400) => {
+                return self.after_bad_request(id, e).await.map_err(ctx);
+            }
             Err(e) => return Err(ctx(e)),
         };
         let run = to_run(resp.json().map_err(ctx)?).map_err(ctx)?;
@@ -241,7 +255,10 @@ impl JobController for AmperityController {
     }
 }
 
-/// OAuth client-credentials grant against `{base}/v0/oauth2/token`.
+/// OAuth client-credentials grant against `{base}/v0/oauth2/token`, as in
+/// `amperity/amperity-docs` `amperity_reference/source/api.rst`: a form
+/// body and the tenant in `X-Amperity-Tenant` (the control-plane calls use
+/// `amperity-tenant` instead).
 pub(crate) struct OAuthClientCredentials {
     url: Url,
     tenant: String,
@@ -280,7 +297,8 @@ impl TokenSource for OAuthClientCredentials {
     async fn fetch(&self, client: &HttpClient) -> Result<Token> {
         let req = HttpRequest::post(self.url.clone(), Operation::Authenticate)
             .without_auth()
-            .header("amperity-tenant", &self.tenant)?
+            // Header names are case-insensitive; `from_static` wants lowercase.
+            .header("x-amperity-tenant", &self.tenant)?
             .header("accept", "application/json")?
             .form(&[
                 ("grant_type", "client_credentials"),

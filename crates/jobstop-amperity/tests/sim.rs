@@ -383,7 +383,8 @@ async fn stop_outcomes() {
             .and_then(|e| e.message.as_deref()),
         Some("Workflow manually stopped")
     );
-    // Once canceled, the simulator answers 409 and the adapter reads the run.
+    // Once canceled, the simulator answers 400 (its default, as OA3 lists no
+    // 409 for stop-workflow) and the adapter reads the run.
     let o = ctrl.stop(&RunId::new("wf-busy"), &g).await.unwrap();
     assert!(matches!(o, StopOutcome::AlreadyFinished(_)), "{o:?}");
 
@@ -436,6 +437,129 @@ async fn stop_outcomes() {
         let o = ctrl.stop(&RunId::new(id), &g).await.unwrap();
         assert!(matches!(o, StopOutcome::AlreadyFinished(_)), "{id}: {o:?}");
     }
+}
+
+#[tokio::test]
+async fn the_token_request_carries_x_amperity_tenant() {
+    // amperity/amperity-docs amperity_reference/source/api.rst: the token
+    // call's header is X-Amperity-Tenant (the simulator refuses it without).
+    let sim = AmperitySim::builder().running(1).start().await.unwrap();
+    let ctrl = oauth_controller(&sim);
+    let id = RunId::new(sim.ids()[0].clone());
+    ctrl.status(&id).await.unwrap();
+    assert_eq!(sim.token_grants(), 1);
+    let log = sim.server().requests();
+    let token_calls: Vec<_> = log
+        .iter()
+        .filter(|r| r.path() == "/api/v0/oauth2/token")
+        .collect();
+    assert_eq!(token_calls.len(), 1);
+    assert_eq!(token_calls[0].method, "POST");
+    assert_eq!(token_calls[0].status, Some(200));
+    assert_eq!(token_calls[0].header("x-amperity-tenant"), Some("acme"));
+}
+
+/// The stop requests and run reads the simulator received, as
+/// `(method, status)` in order.
+fn stop_and_reads(sim: &AmperitySim) -> Vec<(String, Option<u16>)> {
+    sim.server()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path().starts_with("/api/workflow/runs/"))
+        .map(|r| (r.method.clone(), r.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_400_on_a_finished_run_is_already_finished() {
+    // OA3's stop-workflow lists 200/400/401/403/404/500 and no 409: the
+    // simulator's default answers a stop on a finished run with 400.
+    for switch in [TerminalStop::BadRequest, TerminalStop::Conflict] {
+        let sim = AmperitySim::builder()
+            .insert_run(RunSeed::new("succeeded").with_id("wf-done"))
+            .insert_run(RunSeed::new("canceled").with_id("wf-gone"))
+            .insert_run(RunSeed::new("failed").with_id("wf-bad"))
+            .terminal_stop(switch)
+            .start()
+            .await
+            .unwrap();
+        let ctrl = controller(&sim);
+        for (id, state) in [
+            ("wf-done", RunState::Succeeded),
+            ("wf-gone", RunState::Stopped),
+            ("wf-bad", RunState::Failed),
+        ] {
+            sim.server().clear_requests();
+            let o = ctrl
+                .stop(&RunId::new(id), &StopRequest::graceful())
+                .await
+                .unwrap();
+            assert!(
+                matches!(&o, StopOutcome::AlreadyFinished(r) if r.state == state),
+                "{switch:?} {id}: {o:?}"
+            );
+            let code = if switch == TerminalStop::Conflict {
+                409
+            } else {
+                400
+            };
+            assert_eq!(
+                stop_and_reads(&sim),
+                [
+                    ("POST".to_owned(), Some(code)),
+                    ("GET".to_owned(), Some(200))
+                ],
+                "{switch:?} {id}: one stop, one read-back"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_400_on_a_running_run_is_an_error() {
+    let sim = AmperitySim::builder()
+        .insert_run(RunSeed::new("running").with_id("wf-busy"))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = controller(&sim);
+    sim.faults().add(
+        FaultRule::new(
+            Route::post_prefix("/workflow/runs/wf-busy/stop"),
+            Fault::status(400),
+        )
+        .times(1),
+    );
+    let err = ctrl
+        .stop(&RunId::new("wf-busy"), &StopRequest::graceful())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.http_status(), Some(400));
+    assert_eq!(
+        stop_and_reads(&sim),
+        [
+            ("POST".to_owned(), Some(400)),
+            ("GET".to_owned(), Some(200))
+        ],
+        "the run was read back once and found running"
+    );
+    assert_eq!(sim.run_json("wf-busy").unwrap()["state"], "running");
+    // When the read-back fails too, the 400 is still the answer.
+    sim.faults().add(
+        FaultRule::new(
+            Route::post_prefix("/workflow/runs/wf-busy/stop"),
+            Fault::status(400),
+        )
+        .times(1),
+    );
+    sim.faults()
+        .add(FaultRule::new(Route::get_prefix("/workflow/runs/"), Fault::status(404)).times(1));
+    let err = ctrl
+        .stop(&RunId::new("wf-busy"), &StopRequest::graceful())
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(400), "{err}");
 }
 
 #[tokio::test]

@@ -44,10 +44,13 @@ struct Sims {
 impl Sims {
     async fn start() -> Sims {
         Sims {
+            // Error bodies with responses.rst's request_id (the simulator's
+            // default is OA3's bare ErrorResponse), so errors show one.
             amperity: AmperitySim::builder()
                 .seed(3)
                 .running(3)
                 .finished(4)
+                .with_request_ids(true)
                 .start()
                 .await
                 .unwrap(),

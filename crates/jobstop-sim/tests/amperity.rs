@@ -154,15 +154,64 @@ async fn auth_failures_use_the_documented_statuses_and_body() {
 }
 
 #[tokio::test]
-async fn request_ids_can_be_switched_off() {
+async fn error_bodies_follow_oa3_unless_request_ids_are_switched_on() {
+    // amperity/amperity-docs downloads/openapi/control-plane-2024-04-01-openapi.json,
+    // components.schemas.ErrorResponse: status and message, additionalProperties false.
+    let sim = AmperitySim::builder().start().await.unwrap();
+    let (s, b) = get(&sim, &client(), "/workflow/runs/wf-nope").await;
+    assert_eq!(s, 404);
+    assert_eq!(keys(&b), set(&["message", "status"]));
+    // amperity_api/source/responses.rst: request_id and trace_id as well.
     let sim = AmperitySim::builder()
-        .with_request_ids(false)
+        .with_request_ids(true)
         .start()
         .await
         .unwrap();
     let (s, b) = get(&sim, &client(), "/workflow/runs/wf-nope").await;
     assert_eq!(s, 404);
-    assert_eq!(keys(&b), set(&["message", "status"]));
+    assert_eq!(
+        keys(&b),
+        set(&["message", "request_id", "status", "trace_id"])
+    );
+    assert_eq!(b["request_id"].as_str().unwrap().len(), 36);
+    let trace = b["trace_id"].as_str().unwrap();
+    assert!(trace.len() == 32 && trace.bytes().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[tokio::test]
+async fn the_token_call_requires_x_amperity_tenant() {
+    // amperity/amperity-docs amperity_reference/source/api.rst: the token
+    // request carries X-Amperity-Tenant.
+    let sim = AmperitySim::builder()
+        .client_id("cid")
+        .client_secret("csecret")
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let form = "grant_type=client_credentials&client_id=cid&client_secret=csecret";
+    let post_form = || {
+        http.post(sim.token_url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+    };
+    // Without it: 400 with the ErrorResponse body, and no token granted.
+    let (s, b) = send(post_form()).await;
+    assert_error(s, &b, 400);
+    assert!(
+        b["message"].as_str().unwrap().contains("X-Amperity-Tenant"),
+        "{b}"
+    );
+    // The control-plane header is not the token call's header.
+    let (s, b) = send(post_form().header("amperity-tenant", "acme")).await;
+    assert_error(s, &b, 400);
+    // Another tenant's: 401.
+    let (s, b) = send(post_form().header("X-Amperity-Tenant", "other")).await;
+    assert_error(s, &b, 401);
+    assert_eq!(sim.token_grants(), 0);
+    let (s, b) = send(post_form().header("X-Amperity-Tenant", "acme")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(sim.token_grants(), 1);
 }
 
 #[tokio::test]
@@ -652,10 +701,13 @@ async fn stop_goes_through_canceling_to_canceled() {
     let (_, l) = get(&sim, &http, "/workflow/runs?state=canceled").await;
     assert_eq!(l["data"][0]["id"], id.as_str());
 
-    // Terminal: 409 by default.
+    // Terminal: 400 by default (OA3 lists no 409 for stop-workflow).
     let (s, b) = post(&sim, &http, &format!("/workflow/runs/{id}/stop")).await;
-    assert_error(s, &b, 409);
-    assert_eq!(b["message"], "Workflow is not running");
+    assert_error(s, &b, 400);
+    assert!(
+        b["message"].as_str().unwrap().contains("not running"),
+        "{b}"
+    );
     assert_eq!(sim.stop_requests(&id), 3);
 
     // advance() applies the pending change without waiting.
@@ -672,6 +724,37 @@ async fn stop_goes_through_canceling_to_canceled() {
     assert_error(s, &b, 404);
     let (s, b) = post(&sim, &http, "/workflow/runs/wf-nope:stop").await;
     assert_error(s, &b, 404);
+}
+
+#[tokio::test]
+async fn terminal_stop_answers_400_409_or_200_by_the_switch() {
+    for (switch, status) in [
+        (None, 400),
+        (Some(TerminalStop::BadRequest), 400),
+        (Some(TerminalStop::Conflict), 409),
+        (Some(TerminalStop::Ok), 200),
+    ] {
+        let mut b = AmperitySim::builder()
+            .insert_run(RunSeed::new("succeeded").with_id("wf-done"))
+            .insert_run(RunSeed::new("canceled").with_id("wf-gone"))
+            .insert_run(RunSeed::new("failed").with_id("wf-bad"));
+        if let Some(t) = switch {
+            b = b.terminal_stop(t);
+        }
+        let sim = b.start().await.unwrap();
+        let http = client();
+        for id in ["wf-done", "wf-gone", "wf-bad"] {
+            let before = sim.run_json(id).unwrap();
+            let (s, b) = post(&sim, &http, &format!("/workflow/runs/{id}/stop")).await;
+            if status == 200 {
+                assert_eq!((s, &b["state"]), (200, &before["state"]), "{switch:?}");
+            } else {
+                assert_error(s, &b, status);
+            }
+            assert_eq!(sim.run_json(id).unwrap(), before, "{switch:?} changed {id}");
+            assert_eq!(sim.stop_requests(id), 1);
+        }
+    }
 }
 
 #[tokio::test]

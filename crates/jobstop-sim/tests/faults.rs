@@ -439,6 +439,7 @@ async fn request_log_masks_secrets() {
     let _ = send(
         http.post(sim.token_url())
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("X-Amperity-Tenant", sim.tenant())
             .body(format!(
                 "grant_type=client_credentials&client_id={}&client_secret={}",
                 sim.client_id(),

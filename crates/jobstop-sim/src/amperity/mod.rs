@@ -6,6 +6,25 @@
 //! crate README for the behaviour, the switches and which parts are
 //! documented fact and which are inference.
 //!
+//! Sources (each route names its own): `amperity/amperity-docs`
+//! `downloads/openapi/control-plane-2024-04-01-openapi.json` (OA3, the
+//! operations `list-workflows`, `get-workflow`, `stop-workflow` and
+//! `run-workflow` and the schemas `WorkflowList`, `Workflow`,
+//! `WorkflowTaskInstance`, `WorkflowError`, `ErrorResponse`); the pages under
+//! `amperity_api/source/` (`endpoint_get_workflows_list.rst`,
+//! `endpoint_get_workflows_fetch.rst`, `endpoint_post_workflows_stop.rst`,
+//! `endpoint_post_workflows_start.rst`, `requests.rst`, `responses.rst`,
+//! `pagination.rst`, `versioning.rst`, `rate_limits.rst`); and
+//! `amperity_reference/source/api.rst` for the OAuth token call.
+//!
+//! Where the sources disagree the published OpenAPI file is the default and
+//! the other reading is a switch: error bodies are OA3's `ErrorResponse`
+//! (`status` and `message` only; `additionalProperties: false`) unless
+//! [`AmperitySimBuilder::with_request_ids`] adds `responses.rst`'s
+//! `request_id` and `trace_id`; a stop on a finished run answers 400 (OA3
+//! lists no 409 for `stop-workflow`) unless [`TerminalStop::Conflict`]
+//! serves `responses.rst`'s 409.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -50,12 +69,18 @@ pub const ENV_CLIENT_ID: &str = "JOBSTOP_AMPERITY_CLIENT_ID";
 /// Environment variable for the OAuth client secret.
 pub const ENV_CLIENT_SECRET: &str = "JOBSTOP_AMPERITY_CLIENT_SECRET";
 
-/// What stopping an already-terminal run answers (undocumented; VENDOR-NOTES
-/// 1.5, an inference).
+/// What stopping an already-terminal run answers. Undocumented (VENDOR-NOTES
+/// 1.5): OA3's `stop-workflow` lists 200, 400, 401, 403, 404 and 500, and
+/// `responses.rst` describes 409 as "a request conflicts with the current
+/// state".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TerminalStop {
-    /// 409 `{"status":409,"message":"Workflow is not running",…}`.
+    /// 400 `{"status":400,"message":"Workflow … is not running (state …)"}`:
+    /// a code OA3 lists for `stop-workflow` (the default).
     #[default]
+    BadRequest,
+    /// 409 `{"status":409,"message":"Workflow is not running"}`, the
+    /// `responses.rst` reading (not listed by OA3 for this operation).
     Conflict,
     /// 200 with the unchanged run.
     Ok,
@@ -215,11 +240,11 @@ impl Default for AmperitySimBuilder {
             stop_delay: Duration::from_millis(300),
             schedule_delay: Some(Duration::from_millis(200)),
             auto_finish_after: None,
-            terminal_stop: TerminalStop::Conflict,
+            terminal_stop: TerminalStop::BadRequest,
             last_page: LastPage::Absent,
             id_field: IdField::Id,
             rate_limit: None,
-            request_ids: true,
+            request_ids: false,
             epoch: default_epoch(),
         }
     }
@@ -305,7 +330,8 @@ impl AmperitySimBuilder {
         self
     }
 
-    /// What stopping a terminal run answers. Default 409.
+    /// What stopping a terminal run answers. Default 400
+    /// ([`TerminalStop::BadRequest`]).
     pub fn terminal_stop(mut self, t: TerminalStop) -> Self {
         self.terminal_stop = t;
         self
@@ -340,7 +366,12 @@ impl AmperitySimBuilder {
         self
     }
 
-    /// Whether error bodies carry a `request_id`. Default yes.
+    /// Whether error bodies carry `request_id` and `trace_id`, as in the
+    /// `responses.rst` example
+    /// (`{"status":400,"message":…,"request_id":"1ab23456-…","trace_id":"1a2b3456789cd0ef…"}`).
+    /// Default no: OA3's `ErrorResponse` has `status` and `message` only,
+    /// with `additionalProperties: false`, and the published machine-readable
+    /// file wins over the prose page.
     pub fn with_request_ids(mut self, on: bool) -> Self {
         self.request_ids = on;
         self

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::{Value, json};
 
 use super::store::{RunRecord, StopResult, Store, View, normalize_state};
-use super::{LastPage, PREFIX};
+use super::{LastPage, PREFIX, TerminalStop};
 use crate::server::json_response;
 use crate::{SplitMix64, lock};
 
@@ -46,15 +46,18 @@ pub(crate) struct Sim {
 type Resp = Response<Body>;
 
 impl Sim {
-    /// The vendor error body: `{"status","message","request_id"?}`.
+    /// The vendor error body: OA3 `ErrorResponse` (`{"status","message"}`,
+    /// `additionalProperties: false`); with the `request_ids` switch also
+    /// `request_id` and `trace_id`, as in `amperity_api/source/responses.rst`.
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
         let mut body = json!({ "status": status, "message": message });
         if self.cfg.request_ids {
             if let Some(obj) = body.as_object_mut() {
-                obj.insert(
-                    "request_id".into(),
-                    lock(&self.request_ids).uuid_like().into(),
-                );
+                let mut rng = lock(&self.request_ids);
+                let request_id = rng.uuid_like();
+                let trace_id = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+                obj.insert("request_id".into(), request_id.into());
+                obj.insert("trace_id".into(), trace_id.into());
             }
         }
         body
@@ -136,7 +139,8 @@ fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The simulator's router, every path under `/api`.
+/// The simulator's router, every path under `/api` (OA3 `servers`:
+/// `https://app.amperity.com/api`).
 pub(crate) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route(&format!("{PREFIX}/v0/oauth2/token"), post(oauth_token))
@@ -157,16 +161,33 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .with_state(sim)
 }
 
+/// Any other path: 404 with the error body (`amperity_api/source/responses.rst`
+/// lists 404; OA3 `NotFound` is an `ErrorResponse`).
 async fn not_found(State(sim): State<Arc<Sim>>) -> Resp {
     sim.error(404, "Not Found")
 }
 
+/// A known path with another method: 405 (`responses.rst`; OA3
+/// `MethodNotAllowed` is an `ErrorResponse`).
 async fn method_not_allowed(State(sim): State<Arc<Sim>>) -> Resp {
     sim.error(405, "Method Not Allowed")
 }
 
-/// `POST /v0/oauth2/token` (client credentials, form encoded).
-async fn oauth_token(State(sim): State<Arc<Sim>>, body: Bytes) -> Resp {
+/// `POST /v0/oauth2/token` (client credentials, form encoded), following
+/// `amperity/amperity-docs` `amperity_reference/source/api.rst` ("Get OAuth
+/// credentials"): the request carries `X-Amperity-Tenant`, the answer is
+/// `{"access_token","expires_in","token_type":"Bearer"}`. Not in OA3. A
+/// request without `X-Amperity-Tenant` is 400 with the `ErrorResponse` body;
+/// one for another tenant is 401 (the credentials belong to this tenant; an
+/// inference).
+async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Resp {
+    match header(&headers, "x-amperity-tenant").map(str::trim) {
+        None | Some("") => return sim.error(400, "The X-Amperity-Tenant header is required"),
+        Some(t) if t != sim.cfg.tenant => {
+            return sim.error(401, "invalid client: unknown tenant");
+        }
+        Some(_) => {}
+    }
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -421,7 +442,10 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     local.checked_sub_signed(chrono::Duration::seconds(offset_secs))
 }
 
-/// `GET /workflow/runs`.
+/// `GET /workflow/runs`: OA3 operation `list-workflows` (answers 200
+/// `WorkflowList`, 400, 401, 403, 500 `ErrorResponse`);
+/// `amperity_api/source/endpoint_get_workflows_list.rst` and
+/// `pagination.rst` for the filters and `next_token`.
 async fn list_runs(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
@@ -470,7 +494,9 @@ async fn list_runs(
     json_response(200, &body)
 }
 
-/// `GET /workflow/runs/{id}`.
+/// `GET /workflow/runs/{id}`: OA3 operation `get-workflow` (`view` is
+/// `overview` or `verbose`; answers 200 `Workflow`, 400, 401, 403, 404,
+/// 500 `ErrorResponse`); `amperity_api/source/endpoint_get_workflows_fetch.rst`.
 async fn fetch_run(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
@@ -506,7 +532,10 @@ fn workflow_not_found(sim: &Sim) -> Resp {
     sim.error(404, "Workflow not found")
 }
 
-/// `POST /workflow/runs/{id}/stop`.
+/// `POST /workflow/runs/{id}/stop`: OA3 operation `stop-workflow` (answers
+/// 200 `Workflow`, 400, 401, 403, 404, 500 `ErrorResponse`; no 409 unless
+/// the [`TerminalStop::Conflict`](super::TerminalStop::Conflict) switch is
+/// on); `amperity_api/source/endpoint_post_workflows_stop.rst`.
 async fn stop_run(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
@@ -523,7 +552,9 @@ async fn stop_run(
     }
 }
 
-/// `POST /workflow/runs/{id}:stop` (the early doc draft's form); any other
+/// `POST /workflow/runs/{id}:stop` (the form of the first draft of
+/// `amperity_api/source/endpoint_post_workflows_stop.rst`, commits
+/// `0942d722`/`f4cc3ca7`, kept for tolerance); any other
 /// `POST /workflow/runs/{id}` is 405.
 async fn colon_stop(
     State(sim): State<Arc<Sim>>,
@@ -549,12 +580,20 @@ fn stop(sim: &Sim, id: &str) -> Resp {
     let result = lock(&sim.store).stop(id);
     match result {
         StopResult::Ok(run) => json_response(200, &run),
-        StopResult::Conflict => sim.error(409, "Workflow is not running"),
+        StopResult::Terminal(TerminalStop::Conflict, _) => {
+            sim.error(409, "Workflow is not running")
+        }
+        StopResult::Terminal(_, state) => sim.error(
+            400,
+            &format!("Workflow {id} cannot be stopped: it is not running (state {state})"),
+        ),
         StopResult::NotFound => workflow_not_found(sim),
     }
 }
 
-/// `POST /workflow/runs` with `{"config_id": …}`.
+/// `POST /workflow/runs` with `{"config_id": …}`: OA3 operation
+/// `run-workflow` (`WorkflowRunRequest`), answering 201 `Workflow`;
+/// `amperity_api/source/endpoint_post_workflows_start.rst`.
 async fn start_run(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,

@@ -171,8 +171,9 @@ pub(crate) struct RunRecord {
 #[derive(Debug)]
 pub(crate) enum StopResult {
     NotFound,
-    /// The run was terminal and the simulator answers 409.
-    Conflict,
+    /// The run was terminal and the simulator answers 400 or 409 (by the
+    /// switch); its raw state.
+    Terminal(TerminalStop, String),
     Ok(Value),
 }
 
@@ -491,8 +492,8 @@ impl Store {
         };
         match classify(&rec.state) {
             Class::Terminal => {
-                if terminal_stop == TerminalStop::Conflict {
-                    return StopResult::Conflict;
+                if terminal_stop != TerminalStop::Ok {
+                    return StopResult::Terminal(terminal_stop, rec.state.clone());
                 }
             }
             Class::Stopping => {}
