@@ -1,5 +1,10 @@
 //! The fault matrix: every adapter, through its simulator, under every
-//! scripted fault, for each of list, status and stop.
+//! scripted fault, for each of list, status and stop. Two columns run a
+//! simulator under the other reading of its sources: `amperity-409`
+//! (`responses.rst`: 409 on finished runs, `request_id` in error bodies) and
+//! `centurylink-kb` (the Runner knowledge base: no single-execution GET, so
+//! status reads the job's executions list; the job GET as a one-element
+//! array).
 //!
 //! Each cell installs one fault on the routes the operation uses, runs the
 //! operation with a short client configuration under a hard timeout, and
@@ -34,8 +39,8 @@ use jobstop::chorus::ChorusBuilder;
 use jobstop::dataarts::DataArtsBuilder;
 use jobstop::http::{ClientConfig, RetryPolicy};
 use jobstop::{Cursor, ErrorKind, JobController, ListQuery, Run, RunId, RunState, StopRequest};
-use jobstop_sim::amperity::{AmperitySim, RunSeed};
-use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionSeed};
+use jobstop_sim::amperity::{AmperitySim, RunSeed, TerminalStop};
+use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionGet, ExecutionSeed, JobShape};
 use jobstop_sim::chorus::{ChorusSim, WorkfileSeed};
 use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
 use jobstop_sim::{Fault, FaultRule, Route};
@@ -677,6 +682,32 @@ async fn amperity() -> Vendor {
     }
 }
 
+/// Amperity as `responses.rst` reads: 409 for a stop on a finished run and
+/// `request_id`/`trace_id` in error bodies (the simulator's defaults follow
+/// the published OpenAPI file instead).
+async fn amperity_responses_rst() -> Vendor {
+    let sim = AmperitySim::builder()
+        .seed(26)
+        .running(3)
+        .finished(5)
+        .terminal_stop(TerminalStop::Conflict)
+        .with_request_ids(true)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = AmperityBuilder::from_lookup(lookup(sim.env()))
+        .with_client_config(short_config())
+        .build()
+        .unwrap();
+    let status_id = RunId::new(sim.ids()[0].clone());
+    Vendor {
+        name: "amperity-409",
+        sim: Sim::Amperity(sim),
+        ctrl: Box::new(ctrl),
+        status_id,
+    }
+}
+
 async fn chorus() -> Vendor {
     let sim = ChorusSim::builder()
         .seed(22)
@@ -736,6 +767,33 @@ async fn centurylink() -> Vendor {
     let status_id = RunId::new(sim.execution_ids()[0].clone());
     Vendor {
         name: "centurylink",
+        sim: Sim::CenturyLink(sim),
+        ctrl: Box::new(ctrl),
+        status_id,
+    }
+}
+
+/// CenturyLink as the knowledge base (`CenturyLinkCloud/PublicKB`
+/// `Runner/job-service.md`) reads: no single-execution GET (status goes
+/// through the job's executions list) and the job GET as a one-element
+/// array.
+async fn centurylink_kb() -> Vendor {
+    let sim = CenturyLinkSim::builder()
+        .seed(25)
+        .jobs(1)
+        .executions_per_job(4)
+        .execution_get(ExecutionGet::Absent)
+        .job_shape(JobShape::Array)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env_login()))
+        .with_client_config(short_config())
+        .build()
+        .unwrap();
+    let status_id = RunId::new(sim.execution_ids()[0].clone());
+    Vendor {
+        name: "centurylink-kb",
         sim: Sim::CenturyLink(sim),
         ctrl: Box::new(ctrl),
         status_id,
@@ -995,13 +1053,16 @@ async fn fault_matrix() {
     let started = Instant::now();
     let cases = cases();
     let (a, c, d, l) = tokio::join!(amperity(), chorus(), dataarts(), centurylink());
-    let (ra, rc, rd, rl) = tokio::join!(
+    let (a409, lkb) = tokio::join!(amperity_responses_rst(), centurylink_kb());
+    let (ra, rc, rd, rl, ra409, rlkb) = tokio::join!(
         run_vendor(a, &cases),
         run_vendor(c, &cases),
         run_vendor(d, &cases),
         run_vendor(l, &cases),
+        run_vendor(a409, &cases),
+        run_vendor(lkb, &cases),
     );
-    let vendors = [ra, rc, rd, rl];
+    let vendors = [ra, rc, rd, rl, ra409, rlkb];
 
     // The table: rows = fault, columns = vendor × operation.
     let w0 = cases.iter().map(|c| c.name.len()).max().unwrap_or(0);

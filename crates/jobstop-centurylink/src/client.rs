@@ -2,18 +2,21 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use jobstop_core::{
-    Capabilities, Cursor, Error, Filtering, JobController, ListQuery, Operation, Page, Result, Run,
-    RunId, RunState, StopMode, StopOutcome, StopRequest, Vendor,
+    Capabilities, Cursor, Error, ErrorKind, Filtering, JobController, ListQuery, Operation, Page,
+    Result, Run, RunId, RunState, StopMode, StopOutcome, StopRequest, Vendor,
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, PathBuilder, StaticToken, TokenAuth};
 use serde_json::Value;
 
 use crate::auth::Login;
-use crate::model::{ExecutionRef, RunnerPage, execution_to_run, job_id, job_name, parse_id};
+use crate::model::{
+    ExecutionRef, RunnerPage, execution_id, execution_to_run, job_id, job_name, parse_id,
+};
 
 /// The largest page Runner serves.
 pub(crate) const MAX_PAGE: u32 = 100;
@@ -21,6 +24,8 @@ pub(crate) const MAX_PAGE: u32 = 100;
 const JOBS_PAGE: u64 = 100;
 /// How many job names are remembered (the cache is emptied when full).
 const NAME_CACHE: usize = 4096;
+/// The page size used when looking for one execution in its job's list.
+const EXECUTIONS_PAGE: u64 = 100;
 
 /// How requests are authenticated.
 pub(crate) enum Auth {
@@ -43,6 +48,10 @@ pub struct CenturyLinkController {
     /// Job id → job name: executions do not carry their job's name, and
     /// names rarely change, so `status` reads a job once, not on every poll.
     job_names: Mutex<HashMap<String, Option<String>>>,
+    /// Set once the single-execution GET answered 404 for an execution its
+    /// job's list holds: that route is missing here, so reads go straight
+    /// to the list.
+    no_execution_get: AtomicBool,
 }
 
 impl fmt::Debug for CenturyLinkController {
@@ -88,6 +97,7 @@ impl CenturyLinkController {
             auth,
             http,
             job_names: Mutex::new(HashMap::new()),
+            no_execution_get: AtomicBool::new(false),
         }
     }
 
@@ -164,27 +174,87 @@ impl CenturyLinkController {
     }
 
     async fn page(&self, path: PathBuilder, page: u64, size: u64) -> Result<RunnerPage> {
+        self.page_for(path, page, size, Operation::List, None).await
+    }
+
+    async fn page_for(
+        &self,
+        path: PathBuilder,
+        page: u64,
+        size: u64,
+        op: Operation,
+        id: Option<&RunId>,
+    ) -> Result<RunnerPage> {
         let (p, s) = (page.to_string(), size.to_string());
         let v = self
-            .get(path, Operation::List, None, &[("page", &p), ("size", &s)])
+            .get(path, op, id, &[("page", &p), ("size", &s)])
             .await?;
         serde_json::from_value(v).map_err(|e| {
             Error::invalid_response(format!("a Runner page is not the expected JSON: {e}"))
         })
     }
 
+    /// Reads one execution. The single-execution GET
+    /// (`GET /jobs/{alias}/{jobId}/executions/{executionId}`) is only in the
+    /// Runner JS SDK, not in the knowledge base: when it answers 404, the
+    /// execution is looked for in its job's executions list (the documented
+    /// call), and once found there the GET is not tried again.
     async fn execution(&self, id: &RunId, r: &ExecutionRef, op: Operation) -> Result<Run> {
+        if !self.no_execution_get.load(Ordering::Relaxed) {
+            match self.execution_get(id, r, op).await {
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                other => return other,
+            }
+        }
+        let run = self.execution_from_list(id, r, op).await?;
+        self.no_execution_get.store(true, Ordering::Relaxed);
+        Ok(run)
+    }
+
+    /// The execution from its job's executions list (newest first, pages of
+    /// 100): a 404 there (no such job) or an execution the list does not
+    /// hold is `NotFound`.
+    async fn execution_from_list(
+        &self,
+        id: &RunId,
+        r: &ExecutionRef,
+        op: Operation,
+    ) -> Result<Run> {
+        let path = self.jobs_path().await?.segment(&r.job)?.lit("executions");
+        let mut page = 0;
+        loop {
+            let listed = self
+                .page_for(path.clone(), page, EXECUTIONS_PAGE, op, Some(id))
+                .await?;
+            let count = listed.results.len() as u64;
+            for e in listed.results {
+                // A listed execution without an id is a damaged answer, not
+                // a reason to say the execution is not there.
+                let Some(listed_id) = execution_id(&e) else {
+                    return Err(Error::invalid_response("an execution has no execution_id"));
+                };
+                if listed_id == r.execution {
+                    return checked(id, e, r);
+                }
+            }
+            page += 1;
+            if count == 0 || page * EXECUTIONS_PAGE >= listed.total_size {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "execution {} is not in job {}'s executions",
+                        r.execution, r.job
+                    ),
+                ));
+            }
+        }
+    }
+
+    async fn execution_get(&self, id: &RunId, r: &ExecutionRef, op: Operation) -> Result<Run> {
         let v = self
             .get(self.execution_path(r).await?, op, Some(id), &[])
             .await?;
-        let run = execution_to_run(v, &r.job, None)?;
-        if run.id != *id {
-            return Err(Error::invalid_response(format!(
-                "asked for execution {id} and got {}",
-                run.id.escape_for_display()
-            )));
-        }
-        Ok(run)
+        checked(id, v, r)
     }
 
     /// A stop was refused (HTTP 400): read the execution once to tell
@@ -201,6 +271,18 @@ impl CenturyLinkController {
             _ => Err(refusal),
         }
     }
+}
+
+/// An execution document as the run `id`, or an error if it is another.
+fn checked(id: &RunId, v: Value, r: &ExecutionRef) -> Result<Run> {
+    let run = execution_to_run(v, &r.job, None)?;
+    if run.id != *id {
+        return Err(Error::invalid_response(format!(
+            "asked for execution {id} and got {}",
+            run.id.escape_for_display()
+        )));
+    }
+    Ok(run)
 }
 
 /// The stop body: `{"expiryDuration":N}`, N from the request's

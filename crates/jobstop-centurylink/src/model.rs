@@ -86,15 +86,33 @@ fn millis(v: Option<&Value>, what: &str) -> Result<Option<DateTime<Utc>>> {
         .ok_or_else(|| Error::invalid_response(format!("execution {what} is out of range")))
 }
 
+/// A job document: a Job object, or a one-element array holding one (the
+/// shape of the "Get Job" example in `CenturyLinkCloud/PublicKB`
+/// `Runner/job-service.md`).
+fn job_object(job: &Value) -> Option<&Map<String, Value>> {
+    match job {
+        Value::Object(o) => Some(o),
+        Value::Array(items) if items.len() == 1 => items.first().and_then(Value::as_object),
+        _ => None,
+    }
+}
+
 /// The job's display name: `name`, else `description`.
 pub(crate) fn job_name(job: &Value) -> Option<String> {
-    job.as_object()
-        .and_then(|o| text(o, &["name", "description"]))
+    job_object(job).and_then(|o| text(o, &["name", "description"]))
 }
 
 /// The job id of a job document.
 pub(crate) fn job_id(job: &Value) -> Option<String> {
-    job.as_object().and_then(|o| text(o, &["id"]))
+    job_object(job).and_then(|o| text(o, &["id"]))
+}
+
+/// The execution id of an execution document (either spelling, or the
+/// list example's `id`).
+pub(crate) fn execution_id(execution: &Value) -> Option<String> {
+    execution
+        .as_object()
+        .and_then(|o| text(o, &["execution_id", "executionId", "id"]))
 }
 
 /// An execution document → [`Run`]. Only the execution id and the status are
@@ -111,7 +129,7 @@ pub(crate) fn execution_to_run(
     let Value::Object(obj) = &value else {
         return Err(Error::invalid_response("an execution is not a JSON object"));
     };
-    let execution = text(obj, &["execution_id", "executionId", "id"])
+    let execution = execution_id(&value)
         .ok_or_else(|| Error::invalid_response("an execution has no execution_id"))?;
     let job = text(obj, &["job_id", "jobId"]).unwrap_or_else(|| job_hint.to_owned());
     let id = RunId::new(format!("{job}/{execution}"));
@@ -212,6 +230,31 @@ mod tests {
                 "{v}"
             );
         }
+    }
+
+    #[test]
+    fn job_documents_as_objects_or_one_element_arrays() {
+        let job = json!({"id": JOB, "name": "patch", "description": "d"});
+        assert_eq!(job_name(&job).as_deref(), Some("patch"));
+        assert_eq!(job_name(&json!([job.clone()])).as_deref(), Some("patch"));
+        assert_eq!(job_id(&json!([job.clone()])).as_deref(), Some(JOB));
+        assert_eq!(
+            job_name(&json!([{"description": "d"}])).as_deref(),
+            Some("d")
+        );
+        for not_one in [
+            json!([]),
+            json!([job.clone(), job]),
+            json!("x"),
+            json!(null),
+        ] {
+            assert_eq!(job_name(&not_one), None, "{not_one}");
+        }
+        assert_eq!(
+            execution_id(&json!({"executionId": EXE})).as_deref(),
+            Some(EXE)
+        );
+        assert_eq!(execution_id(&json!({"status": "RUNNING"})), None);
     }
 
     #[test]

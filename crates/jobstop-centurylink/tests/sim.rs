@@ -13,7 +13,7 @@ use jobstop_core::{
     StopRequest, WaitOptions,
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
-use jobstop_sim::centurylink::CenturyLinkSim;
+use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionGet, ExecutionSeed, JobSeed, JobShape};
 use jobstop_testkit::Fixture;
 
 fn fast_config() -> ClientConfig {
@@ -373,4 +373,168 @@ async fn repeated_status_reads_the_job_once() {
         "the job is read once, then its name is remembered"
     );
     assert_eq!(sim.server().requests().len(), 6);
+}
+
+/// `(method, path)` of every Runner request, in order.
+fn runner_requests(sim: &CenturyLinkSim) -> Vec<(String, String, Option<u16>)> {
+    sim.server()
+        .requests()
+        .into_iter()
+        .map(|r| (r.method.clone(), r.path().to_owned(), r.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
+    // The single-execution GET is only in the Runner JS SDK, not in
+    // CenturyLinkCloud/PublicKB Runner/job-service.md.
+    let sim = CenturyLinkSim::builder()
+        .insert_job(JobSeed::new().with_id("j1").with_name("patch-linux-fleet"))
+        .jobs(1)
+        .executions_per_job(250)
+        .execution_get(ExecutionGet::Absent)
+        .stop_delay(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    // The oldest execution of a job with 250: on the third list page.
+    let big = sim.job_ids().into_iter().find(|j| j != "j1").unwrap();
+    let oldest = sim
+        .execution_ids()
+        .into_iter()
+        .rfind(|r| r.starts_with(&format!("{big}/")))
+        .unwrap();
+    let running = sim
+        .insert_execution(ExecutionSeed::new("j1", "RUNNING"))
+        .unwrap();
+    let done = sim
+        .insert_execution(ExecutionSeed::new("j1", "SUCCESS"))
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let alias = sim.account_alias().to_owned();
+
+    let run = ctrl.status(&RunId::new(running.clone())).await.unwrap();
+    assert_eq!(run.id.as_str(), running);
+    assert_eq!(run.state, RunState::Running);
+    assert_eq!(run.name.as_deref(), Some("patch-linux-fleet"));
+    let (job, ex) = running.split_once('/').unwrap();
+    let reqs = runner_requests(&sim);
+    assert!(
+        reqs.contains(&(
+            "GET".into(),
+            format!("/jobs/{alias}/{job}/executions/{ex}"),
+            Some(404)
+        )),
+        "{reqs:?}"
+    );
+    assert!(
+        reqs.contains(&(
+            "GET".into(),
+            format!("/jobs/{alias}/{job}/executions"),
+            Some(200)
+        )),
+        "{reqs:?}"
+    );
+
+    // Found once through the list: the missing GET is not tried again.
+    sim.server().clear_requests();
+    let run = ctrl.status(&RunId::new(oldest.clone())).await.unwrap();
+    assert_eq!(run.id.as_str(), oldest);
+    let reqs = runner_requests(&sim);
+    assert!(
+        reqs.iter().all(|(_, p, s)| *s == Some(200)
+            && (p.ends_with("/executions") || !p.contains("/executions"))),
+        "{reqs:?}"
+    );
+    let pages = sim
+        .server()
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/executions"))
+        .count();
+    assert_eq!(pages, 3, "pages of 100 until found");
+
+    // Unknown executions and jobs are NotFound, after reading the list.
+    for missing in [
+        format!("j1/{}", "00000000-0000-0000-0000-000000000009"),
+        "nojob/00000000-0000-0000-0000-000000000009".to_owned(),
+    ] {
+        let err = ctrl.status(&RunId::new(missing.clone())).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{missing}: {err}");
+    }
+
+    // Stop: a refused stop of a finished execution is read back through the
+    // list; a running one is stopped and waited for.
+    let o = ctrl
+        .stop(&RunId::new(done.clone()), &StopRequest::graceful())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o, StopOutcome::AlreadyFinished(r) if r.state == RunState::Succeeded),
+        "{o:?}"
+    );
+    let report = ctrl
+        .stop_and_wait(
+            &RunId::new(running.clone()),
+            &StopRequest::graceful(),
+            &WaitOptions::with_timeout(Duration::from_secs(10))
+                .with_intervals(Duration::from_millis(20), Duration::from_millis(100)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.final_run.state, RunState::Stopped);
+}
+
+#[tokio::test]
+async fn without_the_single_execution_get_the_kit_passes() {
+    let sim = CenturyLinkSim::builder()
+        .seed(4)
+        .jobs(3)
+        .executions_per_job(6)
+        .running(3)
+        .stop_delay(Duration::from_millis(100))
+        .kill_delay(Duration::from_millis(100))
+        .execution_get(ExecutionGet::Absent)
+        .job_shape(JobShape::Array)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let running = sim.execution_ids_with_status("RUNNING");
+    let done = sim.execution_ids_with_status("SUCCESS");
+    let fx = Fixture::new(
+        RunId::new(running[0].clone()),
+        RunId::new(done[0].clone()),
+        RunId::new("00000000-0000-0000-0000-000000000000/00000000-0000-0000-0000-000000000001"),
+    )
+    .with_page_size(4)
+    .with_second_running(RunId::new(running[1].clone()))
+    .with_wait(
+        WaitOptions::with_timeout(Duration::from_secs(10))
+            .with_intervals(Duration::from_millis(20), Duration::from_millis(200)),
+    );
+    jobstop_testkit::run_all(&ctrl, &fx).await;
+}
+
+#[tokio::test]
+async fn a_job_answered_as_a_one_element_array_still_names_the_run() {
+    // CenturyLinkCloud/PublicKB Runner/job-service.md, "Get Job": the example
+    // is `[ { …job… } ]`.
+    let sim = CenturyLinkSim::builder()
+        .insert_job(JobSeed::new().with_id("j1").with_name("rotate-tls-certs"))
+        .insert_execution(ExecutionSeed::new("j1", "RUNNING").with_id("e1"))
+        .job_shape(JobShape::Array)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let run = ctrl.status(&RunId::new("j1/e1")).await.unwrap();
+    assert_eq!(run.name.as_deref(), Some("rotate-tls-certs"));
+    let job_reads = sim
+        .server()
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/j1") && r.status == Some(200))
+        .count();
+    assert_eq!(job_reads, 1, "the name came from the array answer");
 }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use jobstop_sim::centurylink::{
-    BAD_CREDENTIALS, CenturyLinkSim, ExecutionSeed, JobSeed, NOT_STOPPABLE, STATUSES, Timer,
+    BAD_CREDENTIALS, CenturyLinkSim, ExecutionGet, ExecutionSeed, JobSeed, JobShape, NOT_STOPPABLE,
+    STATUSES, Timer,
 };
 use jobstop_sim::{Fault, FaultRule, MASK, Route};
 use reqwest::{Client, Method, RequestBuilder};
@@ -1379,4 +1380,112 @@ async fn junk_requests_always_get_an_answer() {
     }
     // Still serving normally.
     assert_eq!(get(&sim, &http, "").await.0, 200);
+}
+
+// ----- switches for the sources that disagree ------------------------------------
+
+#[tokio::test]
+async fn the_single_execution_get_can_be_absent() {
+    // Not in CenturyLinkCloud/PublicKB Runner/job-service.md; only the
+    // Runner JS SDK (Job.prototype.execution) calls it.
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(2)
+        .running(1)
+        .execution_get(ExecutionGet::Absent)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let run = sim.execution_ids()[0].clone();
+    let (job, ex) = split(&run);
+    // 404 like any unknown path: before the token is even looked at.
+    let (s, b) = get(&sim, &http, &exec_path(&run)).await;
+    assert_eq!((s, b), (404, json!({"message": "Not Found"})));
+    let (s, b) = send(with(
+        &sim,
+        &http,
+        "not-a-token",
+        Method::GET,
+        &p(&sim, &exec_path(&run)),
+    ))
+    .await;
+    assert_eq!((s, b), (404, json!({"message": "Not Found"})));
+    // The documented calls still work: the job's executions list has it,
+    // and stop answers.
+    let (s, list) = get(&sim, &http, &format!("/{job}/executions")).await;
+    assert_eq!(s, 200);
+    assert!(
+        list["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["execution_id"] == ex.as_str())
+    );
+    let (s, _) = get(&sim, &http, &format!("/{job}")).await;
+    assert_eq!(s, 200);
+    // Switched back at run time, the route answers again.
+    sim.set_execution_get(ExecutionGet::Served);
+    let (s, b) = get(&sim, &http, &exec_path(&run)).await;
+    assert_eq!((s, b["execution_id"].as_str()), (200, Some(ex.as_str())));
+    sim.set_execution_get(ExecutionGet::Absent);
+    let (s, b) = post(&sim, &http, &format!("{}/stop", exec_path(&run)), "{}").await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("STOPPING")), "{b}");
+}
+
+#[tokio::test]
+async fn the_job_get_can_answer_a_one_element_array() {
+    // CenturyLinkCloud/PublicKB Runner/job-service.md, "Get Job": the
+    // example is wrapped in [ ].
+    let sim = CenturyLinkSim::builder()
+        .insert_job(JobSeed::new().with_id("j1").with_name("patch-linux-fleet"))
+        .job_shape(JobShape::Array)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let (s, b) = get(&sim, &http, "/j1").await;
+    assert_eq!(s, 200);
+    let items = b.as_array().expect("an array");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0], sim.job_json("j1").unwrap());
+    assert_eq!(items[0]["name"], "patch-linux-fleet");
+    // Errors and the list keep their shapes.
+    assert_eq!(
+        get(&sim, &http, "/nope").await,
+        (404, json!({"message": "Job not found"}))
+    );
+    let (_, list) = get(&sim, &http, "").await;
+    assert!(list["results"][0].is_object());
+    sim.set_job_shape(JobShape::Object);
+    let (_, b) = get(&sim, &http, "/j1").await;
+    assert_eq!(b["id"], "j1");
+}
+
+#[tokio::test]
+async fn login_takes_a_form_body_as_clc_sdk_get_session_sends_it() {
+    // clc-sdk clc/APIv2/__init__.py get_session posts data={username,
+    // password} (a form); API._Login posts JSON.
+    let sim = CenturyLinkSim::builder().start().await.unwrap();
+    let http = client();
+    let form = |user: &str, password: &str| {
+        http.post(sim.login_url())
+            .form(&[("username", user), ("password", password)])
+    };
+    let (s, b) = send(form(sim.username(), sim.password())).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["accountAlias"], sim.account_alias());
+    let token = b["bearerToken"].as_str().unwrap().to_owned();
+    let (s, _) = send(with(&sim, &http, &token, Method::GET, &p(&sim, ""))).await;
+    assert_eq!(s, 200);
+    let (s, b) = send(form(sim.username(), "wrong")).await;
+    assert_eq!((s, b), (400, json!({"message": BAD_CREDENTIALS})));
+    let (s, _) = send(
+        http.post(sim.login_url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("username=only"),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(sim.logins(), 1);
 }

@@ -83,6 +83,37 @@ pub const ENV_TOKEN: &str = "JOBSTOP_CENTURYLINK_TOKEN";
 /// the login tells it otherwise).
 pub const ENV_ACCOUNT_ALIAS: &str = "JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS";
 
+/// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists.
+///
+/// The single-execution GET is not in the knowledge base
+/// (`CenturyLinkCloud/PublicKB` `Runner/job-service.md` documents the job's
+/// executions list, stop and kill, but no read of one execution); only the
+/// Runner browser JS SDK (namespace `RNR`, `Job.prototype.execution`) calls
+/// it. The sources disagree, so both are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutionGet {
+    /// The route answers the execution (the JS SDK's reading; default).
+    #[default]
+    Served,
+    /// The route does not exist: 404 `{"message":"Not Found"}` before any
+    /// check, as for every unknown path (the knowledge base's reading).
+    Absent,
+}
+
+/// The shape of `GET /jobs/{alias}/{jobId}`'s answer.
+///
+/// `CenturyLinkCloud/PublicKB` `Runner/job-service.md` ("Get Job") shows the
+/// job wrapped in a one-element array; every other source (and the list's
+/// `results`) has a bare Job object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobShape {
+    /// `{…Job…}` (default).
+    #[default]
+    Object,
+    /// `[{…Job…}]`, as in the knowledge base's example.
+    Array,
+}
+
 /// One entry of an execution's `timers` (epoch milliseconds on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timer {
@@ -490,6 +521,19 @@ impl CenturyLinkSimBuilder {
         self
     }
 
+    /// Whether the single-execution GET exists. Default
+    /// [`ExecutionGet::Served`].
+    pub fn execution_get(mut self, e: ExecutionGet) -> Self {
+        self.variants.execution_get = e;
+        self
+    }
+
+    /// The shape of the job GET's answer. Default [`JobShape::Object`].
+    pub fn job_shape(mut self, shape: JobShape) -> Self {
+        self.variants.job_shape = shape;
+        self
+    }
+
     /// The simulated wall time at start. Default
     /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`),
     /// so ids and times depend on the seed only.
@@ -840,11 +884,23 @@ impl CenturyLinkSim {
     /// [`flat_timers`](CenturyLinkSimBuilder::flat_timers) and
     /// [`repository_log_object`](CenturyLinkSimBuilder::repository_log_object)).
     pub fn set_variants(&self, camel_case: bool, flat_timers: bool, repository_log_object: bool) {
-        lock(&self.sim.store).variants = Variants {
+        let mut store = lock(&self.sim.store);
+        store.variants = Variants {
             camel_case,
             flat_timers,
             repository_log_object,
+            ..store.variants
         };
+    }
+
+    /// Switches the single-execution GET at run time (see [`ExecutionGet`]).
+    pub fn set_execution_get(&self, e: ExecutionGet) {
+        lock(&self.sim.store).variants.execution_get = e;
+    }
+
+    /// Switches the job GET's shape at run time (see [`JobShape`]).
+    pub fn set_job_shape(&self, shape: JobShape) {
+        lock(&self.sim.store).variants.job_shape = shape;
     }
 
     /// Shuts both servers down gracefully (see [`SimServer::shutdown`]).

@@ -14,7 +14,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::store::{Action, RunnerError, Store};
-use super::{BAD_CREDENTIALS, LOGIN_PATH, NOT_STOPPABLE};
+use super::{BAD_CREDENTIALS, ExecutionGet, JobShape, LOGIN_PATH, NOT_STOPPABLE};
 use crate::lock;
 
 /// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
@@ -69,16 +69,32 @@ fn runner_error(status: u16, message: &str) -> Resp {
     runner_json(status, &error_body(message))
 }
 
-/// Which Runner operation a request is for.
+/// Which Runner operation a request is for, each with its source.
+/// "KB" is `CenturyLinkCloud/PublicKB` `Runner/job-service.md` (@ `8c7e6e33`);
+/// "RJS" the Runner browser JS SDK (namespace `RNR`, which hard-codes
+/// `https://api.runner.ctl.io`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Op {
+    /// `GET /jobs/{alias}?page&size`: KB "Get Jobs" (a page of Jobs).
     ListJobs,
+    /// `GET /jobs/{alias}/executions`: RJS `Executions.prototype.find` only.
     ListAllExecutions,
+    /// `GET /jobs/{alias}/{jobId}`: KB "Get Job" (its example is a
+    /// one-element array: [`JobShape::Array`]).
     GetJob(String),
+    /// `POST /jobs/{alias}/{jobId}/start`: KB "Start Job".
     StartJob(String),
+    /// `GET /jobs/{alias}/{jobId}/executions?page&size`: KB "Get Job
+    /// Executions".
     ListExecutions(String),
+    /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`: RJS
+    /// `Job.prototype.execution` only, not in the KB
+    /// ([`ExecutionGet::Absent`] removes it).
     GetExecution(String, String),
+    /// `POST …/executions/{executionId}/stop`: KB "Stop Job Execution" and
+    /// the seed page `centurylink-stop-execution.md`.
     Stop(String, String),
+    /// `POST …/executions/{executionId}/kill`: KB "Kill Job Execution".
     Kill(String, String),
 }
 
@@ -245,6 +261,11 @@ impl Sim {
         let Some((alias, op)) = route(method, uri.path()) else {
             return runner_error(404, "Not Found");
         };
+        let variants = lock(&self.store).variants;
+        if matches!(op, Op::GetExecution(..)) && variants.execution_get == ExecutionGet::Absent {
+            // As if the route did not exist (the KB has no such call).
+            return runner_error(404, "Not Found");
+        }
         if !self.authenticated(headers) {
             return runner_error(401, "Unauthorized");
         }
@@ -277,7 +298,11 @@ impl Sim {
                 };
                 lock(&self.store).list_executions(job, page, size)
             }
-            Op::GetJob(job) => lock(&self.store).job(&job),
+            Op::GetJob(job) => {
+                let job = lock(&self.store).job(&job);
+                let array = lock(&self.store).variants.job_shape == JobShape::Array;
+                job.map(|j| if array { Value::Array(vec![j]) } else { j })
+            }
             Op::GetExecution(job, ex) => lock(&self.store).execution(&job, &ex),
             Op::StartJob(job) => {
                 if !json_body {
@@ -337,8 +362,9 @@ fn login_error(status: u16, message: &str) -> Resp {
     respond(status, LOGIN_JSON, &error_body(message))
 }
 
-/// The login server's router: `POST /v2/authentication/login`, anything
-/// else 404 (405 for another method on that path).
+/// The login server's router: `POST /v2/authentication/login`
+/// (`CenturyLinkCloud/APIDocs` `Authentication/login.md`), anything else 404
+/// (405 for another method on that path).
 pub(crate) fn login_router(sim: Arc<Sim>) -> Router {
     Router::new().fallback(login).with_state(sim)
 }
@@ -365,8 +391,29 @@ async fn login(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
     sim.login(&parts.headers, &body)
 }
 
-/// `Some((username, password))` of a JSON login body.
+/// Whether the request declares a form body
+/// (`application/x-www-form-urlencoded`, any parameters).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .and_then(|v| v.split(';').next().map(|m| m.trim().to_ascii_lowercase()))
+        .is_some_and(|m| m == "application/x-www-form-urlencoded")
+}
+
+/// `Some((username, password))` of a login body: JSON, as in
+/// `CenturyLinkCloud/APIDocs` `Authentication/login.md` and clc-sdk's
+/// `clc/APIv2/api.py` (`API._Login`, `json=`), or a form, as clc-sdk's
+/// `clc/APIv2/__init__.py` `get_session` sends it (`data=`; ASP.NET Web API
+/// binds both).
 fn credentials(headers: &HeaderMap, body: &[u8]) -> Option<(String, String)> {
+    if is_form(headers) {
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        return Some((field("username")?, field("password")?));
+    }
     if !is_json(headers) {
         return None;
     }
@@ -377,7 +424,10 @@ fn credentials(headers: &HeaderMap, body: &[u8]) -> Option<(String, String)> {
 }
 
 impl Sim {
-    /// `POST /v2/authentication/login`.
+    /// `POST /v2/authentication/login`: `CenturyLinkCloud/APIDocs`
+    /// `Authentication/login.md` (200 `{userName, accountAlias,
+    /// locationAlias, roles, bearerToken}`; 400 `{"message": "We didn't
+    /// recognize the username or password…"}`), the body read as above.
     fn login(&self, headers: &HeaderMap, body: &[u8]) -> Resp {
         let mut store = lock(&self.store);
         store.login_attempts += 1;

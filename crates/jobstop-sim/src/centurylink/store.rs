@@ -185,12 +185,14 @@ pub(crate) enum RunnerError {
     NotStoppable,
 }
 
-/// The document-shape switches.
+/// The document-shape and route switches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Variants {
     pub(crate) camel_case: bool,
     pub(crate) flat_timers: bool,
     pub(crate) repository_log_object: bool,
+    pub(crate) execution_get: super::ExecutionGet,
+    pub(crate) job_shape: super::JobShape,
 }
 
 /// The git commit an execution ran (its `repository_log`).
