@@ -111,6 +111,8 @@ mod tests {
 
     #[test]
     fn maps_the_documented_fetch_example() {
+        // amperity/amperity-docs amperity_api/source/endpoint_get_workflows_fetch.rst,
+        // the verbose 200 example.
         let v = json!({"task_instances":[],"error":{"attribution":"customer","type":"amperity.workflow.workflow.repository.core/cancel","message":"Workflow manually stopped"},
             "id":"wf-20240603-12345-MNabc","ended_at":"2026-02-10T17:29:32.687Z","name":"Braze","principal_name":"Justin Scott",
             "type":"amperity.orchestration.orchestration/run","launched_version":"etv-20240210-12345-6AbCDE","state":"canceled",

@@ -175,6 +175,10 @@ mod tests {
 
     #[test]
     fn every_documented_variant_is_the_same_run() {
+        // CenturyLinkCloud/PublicKB Runner/job-service.md: the execution of the
+        // stop example (snake_case), the list example (flat start/end, an id,
+        // repository_log as an object, failed_hosts [0]); camelCase as in the
+        // Runner JS SDK; and the fewest fields this adapter needs.
         let documented = json!({"timers":[{"start":1445359386400u64,"end":1445359388219u64}],"job_id":JOB,"execution_id":EXE,
             "account_alias":"XXXX","status":"STOPPED","repository_log":null,"failed_hosts":[],"is_vpn_established":false});
         let camel = json!({"timers":[{"start":1445359386400u64,"end":1445359388219u64}],"jobId":JOB,"executionId":EXE,

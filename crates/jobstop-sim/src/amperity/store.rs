@@ -52,7 +52,9 @@ const PRINCIPALS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("Automated workflow", None, None),
 ];
 
-/// The error a manually stopped run carries (fetch page example).
+/// The error a manually stopped run carries: the example of
+/// `amperity/amperity-docs` `amperity_api/source/endpoint_get_workflows_fetch.rst`
+/// (OA3 `WorkflowError`: `type`, `message`, `attribution`, `data`).
 pub(crate) fn cancel_error() -> Value {
     json!({
         "attribution": "customer",
@@ -61,6 +63,8 @@ pub(crate) fn cancel_error() -> Value {
     })
 }
 
+/// Errors of failed runs, shaped as OA3 `WorkflowError` (the `type` and
+/// `message` texts follow OA3's and the docs' examples).
 fn failure_errors() -> [Value; 3] {
     [
         json!({
@@ -537,6 +541,10 @@ impl Store {
         runs
     }
 
+    /// The run as OA3 `Workflow` (`id`, `state`, `type`, `name`, `tenant`,
+    /// `created_at` required), in `view` (`overview` per
+    /// `endpoint_get_workflows_fetch.rst`: `created_at, ended_at, id, name,
+    /// state, tenant, type`).
     pub(crate) fn render(&self, r: &RunRecord, view: View) -> Value {
         let mut m = Map::new();
         let id = Value::String(r.id.clone());

@@ -358,6 +358,8 @@ fn window(total: usize, page: usize, size: usize) -> std::ops::Range<usize> {
     start..start.saturating_add(size).min(total)
 }
 
+/// A page, `{"totalSize","page","size","results"}`: `CenturyLinkCloud/PublicKB`
+/// `Runner/job-service.md` ("Get Jobs", "Get Job Executions").
 fn page_body(total: usize, page: usize, size: usize, results: Vec<Value>) -> Value {
     json!({"totalSize": total, "page": page, "size": size, "results": results})
 }
@@ -1155,7 +1157,9 @@ impl Store {
 
     // ----- rendering ----------------------------------------------------
 
-    /// A Job (VENDOR-NOTES 4.4), camelCase.
+    /// A Job (VENDOR-NOTES 4.4), camelCase: the fields of the Job in
+    /// `CenturyLinkCloud/PublicKB` `Runner/job-service.md`; `name` is
+    /// optional, as in the Runner JS SDK (RJS).
     fn render_job(&self, j: &JobRecord) -> Value {
         let alias = &self.cfg.alias;
         let mut repo = Map::new();
@@ -1203,7 +1207,11 @@ impl Store {
         Value::Object(m)
     }
 
-    /// An execution document in the current variants (VENDOR-NOTES 4.4).
+    /// An execution document in the current variants (VENDOR-NOTES 4.4):
+    /// snake_case as in `CenturyLinkCloud/PublicKB` `Runner/job-service.md`
+    /// ("Stop Job Execution" example) and the seed page
+    /// `centurylink-stop-execution.md`; the flat-timer, camelCase and
+    /// object `repository_log` variants from that page's other examples.
     pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
         let v = self.variants;
         let key = |snake: &'static str, camel: &'static str| {
