@@ -63,11 +63,21 @@ async fn first_with_state(ctrl: &AmperityController, state: RunState) -> Vec<Run
 
 #[tokio::test]
 async fn conformance() {
+    // Under both refusals a stop on a finished run may get: 400 (OA3, the
+    // default) and 409 (responses.rst). (With `TerminalStop::Ok` a second
+    // stop within a minute of the cancel reads as `Stopped`: see the README.)
+    for terminal in [TerminalStop::BadRequest, TerminalStop::Conflict] {
+        conformance_with(terminal).await;
+    }
+}
+
+async fn conformance_with(terminal: TerminalStop) {
     let sim = AmperitySim::builder()
         .seed(11)
         .running(12)
         .finished(30)
         .stop_delay(Duration::from_millis(100))
+        .terminal_stop(terminal)
         .start()
         .await
         .unwrap();
