@@ -26,6 +26,10 @@ const JOBS_PAGE: u64 = 100;
 const NAME_CACHE: usize = 4096;
 /// The page size used when looking for one execution in its job's list.
 const EXECUTIONS_PAGE: u64 = 100;
+/// The most pages of a job's executions read to find one execution (100,000
+/// executions): a server whose `totalSize` never ends cannot hold a status
+/// read forever.
+const MAX_LOOKUP_PAGES: u64 = 1000;
 
 /// How requests are authenticated.
 pub(crate) enum Auth {
@@ -238,7 +242,13 @@ impl CenturyLinkController {
                 }
             }
             page += 1;
-            if count == 0 || page * EXECUTIONS_PAGE >= listed.total_size {
+            if page >= MAX_LOOKUP_PAGES && count > 0 {
+                return Err(Error::invalid_response(format!(
+                    "job {}'s executions list goes on past {MAX_LOOKUP_PAGES} pages",
+                    r.job
+                )));
+            }
+            if count == 0 || page.saturating_mul(EXECUTIONS_PAGE) >= listed.total_size {
                 return Err(Error::new(
                     ErrorKind::NotFound,
                     format!(

@@ -14,6 +14,7 @@ use jobstop_core::{
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
 use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionGet, ExecutionSeed, JobSeed, JobShape};
+use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_testkit::Fixture;
 
 fn fast_config() -> ClientConfig {
@@ -537,4 +538,35 @@ async fn a_job_answered_as_a_one_element_array_still_names_the_run() {
         .filter(|r| r.path().ends_with("/j1") && r.status == Some(200))
         .count();
     assert_eq!(job_reads, 1, "the name came from the array answer");
+}
+
+#[tokio::test]
+async fn an_executions_list_that_never_ends_does_not_hold_a_status_forever() {
+    // A server whose executions list always claims more pages and always
+    // holds other executions: the lookup gives up after a bounded number of
+    // pages with InvalidResponse, instead of paging forever.
+    let sim = CenturyLinkSim::builder()
+        .insert_job(JobSeed::new().with_id("j1").with_name("endless"))
+        .execution_get(ExecutionGet::Absent)
+        .start()
+        .await
+        .unwrap();
+    sim.faults().add(FaultRule::new(
+        Route::any(),
+        Fault::map_json("endless executions", |body| {
+            if body.get("results").is_some() {
+                body["totalSize"] = serde_json::json!(u64::MAX);
+                body["results"] = serde_json::json!([
+                    {"execution_id": "someone-else", "job_id": "j1", "status": "RUNNING"}
+                ]);
+            }
+        }),
+    ));
+    let ctrl = from_vars(sim.env_login());
+    let err = ctrl
+        .status(&RunId::new("j1/not-listed"))
+        .await
+        .expect_err("the lookup must give up");
+    assert_eq!(err.kind(), ErrorKind::InvalidResponse, "{err}");
+    assert!(err.to_string().contains("1000 pages"), "{err}");
 }
