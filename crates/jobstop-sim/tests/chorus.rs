@@ -705,13 +705,24 @@ async fn show_run_and_stop() {
         );
     }
 
-    // The engine down: stop answers 202 but the workfile still runs; run 422.
+    // The engine unreachable: stop fails with Rails' 500 page (nil
+    // `response.code` in `AlpineWorkfile#stop_now`), the workfile still
+    // runs, and no stop answer says otherwise; run 422.
     sim.set_engine_unavailable(true);
+    let stops_before = sim.stop_requests(&target);
     let a = post(&sim, &http, &sid, &format!("/api/workfiles/{target}/stop")).await;
-    assert_eq!(
-        (a.status, a.body["response"]["status"].as_str()),
-        (202, Some("running"))
+    assert_eq!(a.status, 500);
+    assert!(
+        a.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        a.headers
     );
+    assert!(a.body.is_null(), "not JSON: {:?}", a.body);
+    assert_eq!(sim.stop_requests(&target), stops_before + 1);
+    assert_eq!(sim.workfile_json(&target).unwrap()["status"], "running");
     let a = post(
         &sim,
         &http,
@@ -732,7 +743,8 @@ async fn show_run_and_stop() {
     }
     // Per workfile.
     let a = post(&sim, &http, &sid, "/api/workfiles/2000001/stop").await;
-    assert_eq!(a.body["response"]["status"], "running");
+    assert_eq!(a.status, 500);
+    assert_eq!(sim.workfile_json("2000001").unwrap()["status"], "running");
     assert!(sim.set_engine_unavailable_for("2000001", false));
     let a = post(&sim, &http, &sid, "/api/workfiles/2000001/stop").await;
     assert_eq!(a.body["response"]["status"], "idle");
@@ -1070,4 +1082,113 @@ async fn same_seed_same_workfiles() {
             .unwrap()
             .contains("19 Jun 2024 04:0")
     );
+}
+
+/// `GET /api/workfiles/:id` writes an `OpenWorkfileEvent` on every successful
+/// call (hey-jude/chorus `components/api/app/controllers/api/
+/// workfiles_controller.rb#show`, `log_workfile_opened_event`); the listing,
+/// run and stop write none, and a 404 or 403 (raised before the event) none.
+#[tokio::test]
+async fn reading_a_workfile_writes_an_open_workfile_event() {
+    let sim = ChorusSim::builder()
+        .running(2)
+        .idle(1)
+        .foreign_workspace(1_000_777, 1)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let sid = sim.new_session();
+    let id = sim.ids_with_status("running")[0].clone();
+    assert_eq!(sim.open_workfile_events(), 0);
+    for n in 1..=3 {
+        let a = get(&sim, &http, &sid, &format!("/api/workfiles/{id}")).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(sim.open_workfile_events(), n);
+        assert_eq!(sim.open_workfile_events_for(&id), n);
+    }
+    let ws = sim.workspace_id();
+    let a = get(
+        &sim,
+        &http,
+        &sid,
+        &format!("/api/workspaces/{ws}/workfiles"),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let a = post(&sim, &http, &sid, &format!("/api/workfiles/{id}/stop")).await;
+    assert_eq!(a.status, 202);
+    let a = post(&sim, &http, &sid, &format!("/api/workfiles/{id}/run")).await;
+    assert_eq!(a.status, 202);
+    let a = get(&sim, &http, &sid, "/api/workfiles/999999999").await;
+    assert_eq!(a.status, 404);
+    let foreign = sim.ids_in(1_000_777)[0].clone();
+    let a = get(&sim, &http, &sid, &format!("/api/workfiles/{foreign}")).await;
+    assert_eq!(a.status, 403);
+    assert_eq!(sim.open_workfile_events(), 3);
+    assert_eq!(sim.open_workfile_events_for(&foreign), 0);
+}
+
+/// The `alpine` client pages the workfile listing with a JSON body on a GET
+/// (`alpine/workfile.py#get_list`: `{"no_published_worklets": true, "order":
+/// "file_name", "per_page": 2, "page": 2}`, numbers as numbers); Rails parses
+/// a JSON body whatever the method, and the query still wins over it.
+#[tokio::test]
+async fn listing_params_from_a_json_body_on_a_get() {
+    let sim = ChorusSim::builder()
+        .idle(3)
+        .other_files(2)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let sid = sim.new_session();
+    let ws = sim.workspace_id();
+    let all = sim.ids_in(ws);
+    let page = |body: Value, query: &'static str| {
+        let http = http.clone();
+        let u = url(
+            &sim,
+            &format!("/api/workspaces/{ws}/workfiles?session_id={sid}{query}"),
+        );
+        async move {
+            send(
+                http.get(u)
+                    .header("content-type", "application/json")
+                    .body(body.to_string()),
+            )
+            .await
+        }
+    };
+    let a = page(
+        json!({"no_published_worklets": true, "order": "file_name", "per_page": 2, "page": 2}),
+        "",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        a.body["pagination"],
+        json!({"page": 2, "per_page": 2, "records": 5, "total": 3})
+    );
+    let got: Vec<String> = a.body["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].to_string())
+        .collect();
+    assert_eq!(got, all[2..4].to_vec());
+    // The query wins over the body.
+    let a = page(json!({"page": 2, "per_page": 2}), "&page=3").await;
+    assert_eq!(a.body["pagination"]["page"], 3);
+    assert_eq!(a.body["response"].as_array().unwrap().len(), 1);
+    // An empty JSON body (what the client sends on its other GETs) is none.
+    let a = send(
+        http.get(url(
+            &sim,
+            &format!("/api/workfiles/{}?session_id={sid}", all[0]),
+        ))
+        .header("content-type", "application/json"),
+    )
+    .await;
+    assert_eq!(a.status, 200);
 }

@@ -91,8 +91,8 @@ pub struct WorkfileSeed {
     pub user_modified_at: Option<DateTime<Utc>>,
     /// `description`; default generated (or `null`).
     pub description: Option<String>,
-    /// The engine never answers for this workfile: stops leave it as it
-    /// is, runs fail with 422.
+    /// The engine is unreachable for this workfile: stops answer 500 (an
+    /// HTML page) and leave it as it is, runs fail with 422.
     pub engine_unavailable: bool,
 }
 
@@ -282,8 +282,14 @@ impl ChorusSimBuilder {
         self
     }
 
-    /// The Alpine engine is down: stops leave workfiles as they are (still
-    /// 202), runs fail with 422 `RUN_FAILED`. Default false.
+    /// The Alpine engine is unreachable (or workflows are not licensed):
+    /// stops answer Rails' 500 HTML page and leave workfiles as they are
+    /// (`stop_now` calls `.code` on the nil that `Alpine::API#request_stop`
+    /// returns after rescuing the error; hey-jude/chorus
+    /// `components/core/app/models/alpine_workfile.rb`), runs fail with 422
+    /// `RUN_FAILED`. Default false. For an engine that answers but not with
+    /// 200 (Chorus then answers 202 with the status unchanged), see
+    /// [`ChorusSim::fail_next_engine_stops`].
     pub fn engine_unavailable(mut self, on: bool) -> Self {
         self.engine_unavailable = on;
         self
@@ -572,6 +578,20 @@ impl ChorusSim {
         lock(&self.sim.store).stop_requests(id)
     }
 
+    /// How many `OpenWorkfileEvent`s the real server would have written to
+    /// the activity stream so far: `GET /api/workfiles/{id}` writes one on
+    /// every successful call (hey-jude/chorus
+    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
+    /// `log_workfile_opened_event`); listings, runs and stops write none.
+    pub fn open_workfile_events(&self) -> u64 {
+        lock(&self.sim.store).open_events_total
+    }
+
+    /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
+    pub fn open_workfile_events_for(&self, id: &str) -> u64 {
+        numeric(id).map_or(0, |id| lock(&self.sim.store).open_events_for(id))
+    }
+
     /// How many stop requests reached the handler, for any id.
     pub fn total_stop_requests(&self) -> u64 {
         lock(&self.sim.store).stop_total
@@ -583,7 +603,9 @@ impl ChorusSim {
         lock(&self.sim.store).expire_sessions();
     }
 
-    /// Takes the engine down (or brings it back) for every workfile.
+    /// Takes the engine down (or brings it back) for every workfile: stops
+    /// answer 500 with an HTML page (see
+    /// [`ChorusSimBuilder::engine_unavailable`]).
     pub fn set_engine_unavailable(&self, on: bool) {
         lock(&self.sim.store).cfg.engine_unavailable = on;
     }
@@ -594,9 +616,10 @@ impl ChorusSim {
         numeric(id).is_some_and(|id| lock(&self.sim.store).set_engine_unavailable_for(id, on))
     }
 
-    /// The engine does not answer the next `n` stop requests that reach it
-    /// (any workflow, idle ones included): they answer 202 with the status
-    /// unchanged. Replaces any earlier count.
+    /// The engine answers the next `n` stop requests that reach it (any
+    /// workflow, idle ones included) with something other than HTTP 200:
+    /// Chorus answers 202 with the status unchanged. Replaces any earlier
+    /// count.
     pub fn fail_next_engine_stops(&self, n: u64) {
         lock(&self.sim.store).fail_next_stops(n);
     }

@@ -164,6 +164,14 @@ pub(crate) enum Action {
     /// Stop of a file that is not a workflow (Chorus has no `stop_now`
     /// there and fails with a 500).
     NotAWorkflow,
+    /// Stop while the Alpine engine is unreachable or workflows are not
+    /// licensed: `Alpine::API#request_stop` rescues the error and returns
+    /// nil (or `if_enabled` yields nothing), so `stop_now`'s
+    /// `response.code` raises and Rails answers its 500 page (hey-jude/chorus
+    /// `components/core/app/models/alpine_workfile.rb#stop_now` and its
+    /// `Alpine::API#stop_work_flow`/`#request_stop`, which
+    /// `rescue StandardError` and log).
+    EngineFailed,
     /// 202 with this body.
     Accepted(Value),
 }
@@ -256,8 +264,15 @@ pub(crate) struct Store {
     pub(crate) issued: Vec<String>,
     stops: HashMap<String, u64>,
     pub(crate) stop_total: u64,
-    /// The next this many stops are not answered by the engine.
+    /// The next this many stops are answered by the engine with something
+    /// other than HTTP 200.
     fail_stops: u64,
+    /// `OpenWorkfileEvent`s written, per workfile: `GET /workfiles/:id`
+    /// writes one on every successful call (hey-jude/chorus
+    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
+    /// `log_workfile_opened_event`).
+    open_events: HashMap<u64, u64>,
+    pub(crate) open_events_total: u64,
 }
 
 impl Store {
@@ -320,6 +335,8 @@ impl Store {
             stops: HashMap::new(),
             stop_total: 0,
             fail_stops: 0,
+            open_events: HashMap::new(),
+            open_events_total: 0,
         }
     }
 
@@ -628,7 +645,17 @@ impl Store {
         if let Some(ws) = self.forbidden(wf.workspace_id) {
             return Action::Forbidden(ws);
         }
-        Action::Accepted(self.render(wf, View::Show))
+        // Authorized: `log_workfile_opened_event` runs before `present`.
+        let body = self.render(wf, View::Show);
+        let id = wf.id;
+        *self.open_events.entry(id).or_default() += 1;
+        self.open_events_total += 1;
+        Action::Accepted(body)
+    }
+
+    /// How many `OpenWorkfileEvent`s `GET /workfiles/:id` wrote for `id`.
+    pub(crate) fn open_events_for(&self, id: u64) -> u64 {
+        self.open_events.get(&id).copied().unwrap_or(0)
     }
 
     /// `POST /workfiles/:id/run`.
@@ -688,13 +715,19 @@ impl Store {
         if !wf.is_workflow() {
             return Action::NotAWorkflow;
         }
+        // Engine unreachable or unlicensed: `request_stop` yields nil and
+        // `stop_now` raises (500 page), whatever the status.
+        if self.cfg.engine_unavailable || wf.engine_unavailable {
+            return Action::EngineFailed;
+        }
         // The engine is asked whatever the status; only its HTTP 200 makes
-        // the workfile idle.
+        // the workfile idle (`update_attribute(:status, IDLE) if
+        // response.code == '200'`), and the controller answers 202 either way.
         let answered = if self.fail_stops > 0 {
             self.fail_stops -= 1;
             false
         } else {
-            !(self.cfg.engine_unavailable || wf.engine_unavailable)
+            true
         };
         if answered {
             if let Some(wf) = self.workfiles.get_mut(&id) {
