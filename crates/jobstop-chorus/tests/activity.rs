@@ -16,7 +16,7 @@ use jobstop_core::{
     StopRequest, WaitOptions,
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
-use jobstop_sim::chorus::{ChorusSim, WorkfileSeed};
+use jobstop_sim::chorus::{ChorusSim, ChorusWire, WorkfileSeed};
 
 fn fast_config() -> ClientConfig {
     ClientConfig::default().with_retry(
@@ -65,8 +65,9 @@ fn wait() -> WaitOptions {
 /// A workflow the engine does not stop at once (it answers the stop with a
 /// non-200, so Chorus answers 202 `running`) and that finishes on its own
 /// after `finish_after`: `stop_and_wait` has to poll.
-async fn slow_stop_sim() -> ChorusSim {
+async fn slow_stop_sim(wire: ChorusWire) -> ChorusSim {
     let sim = ChorusSim::builder()
+        .wire(wire)
         .running(3)
         .idle(4)
         .other_files(2)
@@ -78,9 +79,19 @@ async fn slow_stop_sim() -> ChorusSim {
     sim
 }
 
+/// Both published readings of the JSON (the TIBCO page, the Rails
+/// presenters).
+const WIRES: [ChorusWire; 2] = [ChorusWire::TibcoPage, ChorusWire::RailsPresenters];
+
 #[tokio::test]
 async fn stop_and_wait_after_a_listing_writes_no_activity_event() {
-    let sim = slow_stop_sim().await;
+    for wire in WIRES {
+        after_a_listing(wire).await;
+    }
+}
+
+async fn after_a_listing(wire: ChorusWire) {
+    let sim = slow_stop_sim(wire).await;
     let ctrl = controller(&sim);
     let id = RunId::new(sim.ids_with_status("running")[0].clone());
     let listed = ctrl.list(&ListQuery::new()).await.unwrap();
@@ -117,7 +128,13 @@ async fn stop_and_wait_after_a_listing_writes_no_activity_event() {
 
 #[tokio::test]
 async fn stop_and_wait_of_a_bare_id_writes_one_event_whatever_the_polls() {
-    let sim = slow_stop_sim().await;
+    for wire in WIRES {
+        of_a_bare_id(wire).await;
+    }
+}
+
+async fn of_a_bare_id(wire: ChorusWire) {
+    let sim = slow_stop_sim(wire).await;
     let ctrl = controller(&sim);
     let id = RunId::new(sim.ids_with_status("running")[1].clone());
     let report = ctrl

@@ -14,13 +14,21 @@ use std::path::Path;
 
 use jobstop_chorus::ChorusBuilder;
 use jobstop_core::{JobController, RunId};
-use jobstop_sim::chorus::ChorusSim;
+use jobstop_sim::chorus::{ChorusSim, ChorusWire};
 use jobstop_testkit::python::run_vendor_script;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alpine_client_logs_in_lists_every_page_and_reads_a_workfile() {
+    // Under both published readings of the JSON.
+    for wire in [ChorusWire::TibcoPage, ChorusWire::RailsPresenters] {
+        alpine_client(wire).await;
+    }
+}
+
+async fn alpine_client(wire: ChorusWire) {
     let sim = ChorusSim::builder()
+        .wire(wire)
         .seed(31)
         .running(2)
         .idle(3)

@@ -59,6 +59,28 @@ pub const DEFAULT_WORKSPACE_ID: u64 = 1_000_008;
 /// Chorus's `session_timeout_minutes` default, 480 minutes.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(480 * 60);
 
+/// Which published reading of the JSON the simulator serves. The two agree
+/// on every field jobstop reads; they differ in a few others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChorusWire {
+    /// The TIBCO Spotfire Data Science 6.6 page "Stop a running workflow"
+    /// (`chorus-stop-workfile.txt`, the seed page): workfiles add
+    /// `description` and `link_url`, workspaces `archived`,
+    /// `workspace_stage` and `workspace_stage_id`, users `roles`,
+    /// `using_default_image`, `active_license`, `is_siteadmin` (and
+    /// `deactivated_at` when full), data sources `public`. The default.
+    #[default]
+    TibcoPage,
+    /// The Rails presenters of the open-source Chorus (hey-jude/chorus
+    /// `components/api/app/presenters/api/workfile_presenter.rb`,
+    /// `alpine_workfile_presenter.rb`, `workspace_presenter.rb`,
+    /// `user_presenter.rb`) and its frontend fixtures
+    /// (`components/frontend/spec/backbone_fixtures/workfile/alpine.json`,
+    /// `workfileSet.json`): none of the fields above, and a full user has
+    /// `developer`.
+    RailsPresenters,
+}
+
 /// A workfile to add with [`ChorusSimBuilder::insert_workfile`] or
 /// [`ChorusSim::insert_workfile`]. Only `status` is required; it is kept
 /// verbatim, so any raw wire string works (`"queued"`, `"RUNNING"`, …).
@@ -174,6 +196,7 @@ pub struct ChorusSimBuilder {
     cookie_name: String,
     login_requires_csrf: bool,
     case_sensitive_name_pattern: bool,
+    wire: ChorusWire,
     epoch: DateTime<Utc>,
 }
 
@@ -196,6 +219,7 @@ impl Default for ChorusSimBuilder {
             cookie_name: COOKIE_NAME.to_owned(),
             login_requires_csrf: true,
             case_sensitive_name_pattern: true,
+            wire: ChorusWire::default(),
             epoch: default_epoch(),
         }
     }
@@ -320,6 +344,13 @@ impl ChorusSimBuilder {
         self
     }
 
+    /// Which published reading of the JSON to serve. Default
+    /// [`ChorusWire::TibcoPage`].
+    pub fn wire(mut self, wire: ChorusWire) -> Self {
+        self.wire = wire;
+        self
+    }
+
     /// The simulated wall time at start. Default
     /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`), so
     /// ids and times depend on the seed only.
@@ -343,6 +374,7 @@ impl ChorusSimBuilder {
                 finish_after: self.finish_after,
                 engine_unavailable: self.engine_unavailable,
                 case_sensitive_like: self.case_sensitive_name_pattern,
+                wire: self.wire,
             },
             clock,
             self.seed,
@@ -407,6 +439,7 @@ impl fmt::Debug for ChorusSimBuilder {
                 "case_sensitive_name_pattern",
                 &self.case_sensitive_name_pattern,
             )
+            .field("wire", &self.wire)
             .field("epoch", &self.epoch)
             .finish()
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::WorkfileSeed;
+use super::{ChorusWire, WorkfileSeed};
 use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline};
 
@@ -200,6 +200,7 @@ pub(crate) struct StoreConfig {
     pub(crate) finish_after: Option<Duration>,
     pub(crate) engine_unavailable: bool,
     pub(crate) case_sensitive_like: bool,
+    pub(crate) wire: ChorusWire,
 }
 
 /// The workfile names of one workspace (compared ignoring ASCII case).
@@ -630,10 +631,17 @@ impl Store {
         self.fail_stops = n;
     }
 
-    /// The workspace of `wf` if the user may not see it (403 body).
+    /// The 403 `model_data` if the user may not see workspace `ws`:
+    /// `present_forbidden` presents the workspace with `:forbidden => true`,
+    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
+    /// which is `{}` (hey-jude/chorus `components/api/app/controllers/
+    /// api_controller.rb#present_forbidden`, `components/api/app/presenters/
+    /// api_presenter.rb`; the fixture `components/frontend/spec/
+    /// backbone_fixtures/forbiddenDataSource.json` is `{"errors":
+    /// {"model_data":{}}}`).
     fn forbidden(&self, ws: u64) -> Option<Value> {
         let w = self.workspaces.get(&ws)?;
-        (!w.member && !w.public).then(|| self.render_workspace(w, true))
+        (!w.member && !w.public).then(|| json!({}))
     }
 
     /// `GET /workfiles/:id`.
@@ -819,8 +827,12 @@ impl Store {
     }
 
     /// `UserPresenter`, succinct (workfile owners) or full (session user,
-    /// workspace owners), in the seed page's key set.
+    /// workspace owners): in the seed page's key set, or in
+    /// hey-jude/chorus `components/api/app/presenters/api/user_presenter.rb`'s
+    /// ([`ChorusWire::RailsPresenters`]: `user_type` always; `developer`, no
+    /// `roles`, `deactivated_at` or license fields).
     fn render_user(&self, id: u64, succinct: bool) -> Value {
+        let tibco = self.cfg.wire == ChorusWire::TibcoPage;
         let Some(u) = self.user(id) else {
             return Value::Null;
         };
@@ -850,26 +862,34 @@ impl Store {
         m.insert("ldap_group_id".into(), Value::Null);
         m.insert("user_type".into(), "analytics_developer".into());
         m.insert("entity_type".into(), "user".into());
-        m.insert("using_default_image".into(), false.into());
-        m.insert("active_license".into(), true.into());
-        m.insert("is_siteadmin".into(), false.into());
-        m.insert("roles".into(), json!(u.roles));
+        if tibco {
+            m.insert("using_default_image".into(), false.into());
+            m.insert("active_license".into(), true.into());
+            m.insert("is_siteadmin".into(), false.into());
+            m.insert("roles".into(), json!(u.roles));
+        }
         if !succinct {
             m.insert("email".into(), u.email.clone().into());
             m.insert("title".into(), u.title.clone().into());
             m.insert("dept".into(), u.dept.clone().into());
             m.insert("notes".into(), u.notes.clone().into());
             m.insert("admin".into(), false.into());
+            if !tibco {
+                m.insert("developer".into(), true.into());
+            }
             m.insert("subscribed_to_emails".into(), true.into());
             m.insert("tags".into(), json!([]));
-            m.insert("deactivated_at".into(), Value::Null);
+            if tibco {
+                m.insert("deactivated_at".into(), Value::Null);
+            }
             m.insert("complete_json".into(), true.into());
         }
         Value::Object(m)
     }
 
-    fn data_source() -> Value {
-        json!({
+    /// `GpdbDataSourcePresenter`, succinct; the seed page adds `public`.
+    fn data_source(&self) -> Value {
+        let mut v = json!({
             "id": 1_000_002,
             "name": "Owners",
             "entity_type": "gpdb_data_source",
@@ -880,22 +900,31 @@ impl Store {
             "is_hawq": null,
             "state": "online",
             "public": false,
-        })
+        });
+        if self.cfg.wire == ChorusWire::RailsPresenters {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("public");
+            }
+        }
+        v
     }
 
-    fn database() -> Value {
+    fn database(&self) -> Value {
         json!({
             "id": 1_000_001,
             "name": "default",
-            "data_source": Self::data_source(),
+            "data_source": self.data_source(),
             "entity_type": "gpdb_database",
             "complete_json": true,
         })
     }
 
-    /// `WorkspacePresenter` in the seed page's key set; `succinct` for list
-    /// items and 403 bodies.
+    /// `WorkspacePresenter` in the seed page's key set, or in hey-jude/chorus
+    /// `components/api/app/presenters/api/workspace_presenter.rb`'s
+    /// ([`ChorusWire::RailsPresenters`]: no `archived`, `workspace_stage`,
+    /// `workspace_stage_id`); `succinct` for list items.
     fn render_workspace(&self, w: &Workspace, succinct: bool) -> Value {
+        let tibco = self.cfg.wire == ChorusWire::TibcoPage;
         let epoch = whole_secs(self.clock.epoch());
         let count = self
             .workfiles
@@ -920,7 +949,9 @@ impl Store {
         m.insert("name".into(), w.name.clone().into());
         m.insert("is_deleted".into(), Value::Null);
         m.insert("entity_type".into(), "workspace".into());
-        m.insert("archived".into(), false.into());
+        if tibco {
+            m.insert("archived".into(), false.into());
+        }
         m.insert("public".into(), w.public.into());
         m.insert("archived_at".into(), Value::Null);
         m.insert("summary".into(), w.summary.into());
@@ -933,7 +964,8 @@ impl Store {
         m.insert("recent_comments_count".into(), 9.into());
         m.insert("has_recent_comments".into(), true.into());
         m.insert("has_milestones".into(), true.into());
-        m.insert(
+        if tibco {
+            m.insert(
             "workspace_stage".into(),
             json!({
                 "default": true,
@@ -945,7 +977,8 @@ impl Store {
                 "complete_json": true,
             }),
         );
-        m.insert("workspace_stage_id".into(), 1_000_000.into());
+            m.insert("workspace_stage_id".into(), 1_000_000.into());
+        }
         if !succinct {
             m.insert("archiver".into(), Value::Null);
             m.insert(
@@ -967,7 +1000,7 @@ impl Store {
                     "entity_type": "gpdb_schema",
                     "is_deleted": null,
                     "stale": false,
-                    "database": Self::database(),
+                    "database": self.database(),
                     "complete_json": true,
                 }),
             );
@@ -1023,8 +1056,11 @@ impl Store {
             format_secs(wf.user_modified_at).into(),
         );
         m.insert("status".into(), wf.status.clone().into());
-        m.insert("description".into(), json!(wf.description));
-        m.insert("link_url".into(), Value::Null);
+        if self.cfg.wire == ChorusWire::TibcoPage {
+            // Not in hey-jude/chorus's WorkfilePresenter; on the seed page.
+            m.insert("description".into(), json!(wf.description));
+            m.insert("link_url".into(), Value::Null);
+        }
         m.insert("owner".into(), self.render_user(wf.owner, true));
         m.insert("associated_worklets".into(), json!([]));
         if flow {
@@ -1038,7 +1074,7 @@ impl Store {
                 );
             }
             if view != View::List {
-                m.insert("execution_locations".into(), json!([Self::database()]));
+                m.insert("execution_locations".into(), json!([self.database()]));
                 m.insert("dataset_ids".into(), json!([]));
             }
             m.insert("complete_json".into(), true.into());
