@@ -649,6 +649,14 @@ impl ChorusSim {
         numeric(id).is_some_and(|id| lock(&self.sim.store).set_engine_unavailable_for(id, on))
     }
 
+    /// The engine answers every stop of workfile `id` with something other
+    /// than HTTP 200 (`on`), or with 200 again: Chorus answers those stops
+    /// 202 with the status unchanged, so the workflow keeps running. `false`
+    /// if there is no such workfile.
+    pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool {
+        numeric(id).is_some_and(|id| lock(&self.sim.store).set_engine_refuses_for(id, on))
+    }
+
     /// The engine answers the next `n` stop requests that reach it (any
     /// workflow, idle ones included) with something other than HTTP 200:
     /// Chorus answers 202 with the status unchanged. Replaces any earlier

@@ -120,8 +120,10 @@ pub(crate) struct Workfile {
     pub(crate) user_modified_at: DateTime<Utc>,
     /// The latest version of a non-workflow file.
     version_id: Option<u64>,
-    /// The engine never answers stops (or runs) of this workfile.
+    /// The engine is unreachable for this workfile: stops 500, runs 422.
     engine_unavailable: bool,
+    /// The engine answers stops of this workfile, but never with 200.
+    engine_refuses: bool,
     timeline: Timeline<Change>,
 }
 
@@ -464,6 +466,7 @@ impl Store {
             user_modified_at: modified,
             version_id,
             engine_unavailable: false,
+            engine_refuses: false,
             timeline: Timeline::new(),
         }
     }
@@ -627,6 +630,18 @@ impl Store {
         }
     }
 
+    /// Makes the engine answer stops of workfile `id` with a non-200 (or
+    /// with 200 again).
+    pub(crate) fn set_engine_refuses_for(&mut self, id: u64, on: bool) -> bool {
+        match self.workfiles.get_mut(&id) {
+            Some(wf) => {
+                wf.engine_refuses = on;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn fail_next_stops(&mut self, n: u64) {
         self.fail_stops = n;
     }
@@ -735,7 +750,7 @@ impl Store {
             self.fail_stops -= 1;
             false
         } else {
-            true
+            !wf.engine_refuses
         };
         if answered {
             if let Some(wf) = self.workfiles.get_mut(&id) {
