@@ -117,6 +117,12 @@ async fn after_a_listing(wire: ChorusWire) {
         report.polls
     );
     assert_eq!(shows(&sim), gets, "no GET /api/workfiles/:id at all");
+    println!(
+        "{wire:?}, listed first: {} polls, {} OpenWorkfileEvents, {} listing requests",
+        report.polls,
+        sim.open_workfile_events() - events,
+        listings(&sim).len() - lists
+    );
     // One listing request per status read: the read before the stop and
     // one per poll.
     assert_eq!(listings(&sim).len() - lists, report.polls as usize + 1);
@@ -147,6 +153,13 @@ async fn of_a_bare_id(wire: ChorusWire) {
     // workflow's name yet; every poll goes through the listing.
     assert_eq!(sim.open_workfile_events(), 1, "{} polls", report.polls);
     assert_eq!(sim.open_workfile_events_for(id.as_str()), 1);
+    println!(
+        "{wire:?}, bare id: {} polls, {} OpenWorkfileEvent(s), {} GET /api/workfiles/:id, {} listing requests",
+        report.polls,
+        sim.open_workfile_events(),
+        shows(&sim),
+        listings(&sim).len()
+    );
     // And a later status of it costs none.
     let run = ctrl.status(&id).await.unwrap();
     assert_eq!(run.state, RunState::Idle);
