@@ -155,10 +155,10 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
                 .build()
                 .unwrap();
             let running = sim.ids_with_status("running");
-            // The engine does not answer for this one: its stop is answered
-            // 202 `running` (Requested) and it keeps running.
+            // The engine answers this one's stop with a non-200: the stop
+            // is answered 202 `running` (Requested) and it keeps running.
             let lingering = running[0].clone();
-            assert!(sim.set_engine_unavailable_for(&lingering, true));
+            assert!(sim.set_engine_refuses_for(&lingering, true));
             Fixture {
                 name: "chorus",
                 lingering,

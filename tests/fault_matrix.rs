@@ -1,10 +1,11 @@
 //! The fault matrix: every adapter, through its simulator, under every
-//! scripted fault, for each of list, status and stop. Two columns run a
+//! scripted fault, for each of list, status and stop. Three columns run a
 //! simulator under the other reading of its sources: `amperity-409`
-//! (`responses.rst`: 409 on finished runs, `request_id` in error bodies) and
-//! `centurylink-kb` (the Runner knowledge base: no single-execution GET, so
-//! status reads the job's executions list; the job GET as a one-element
-//! array).
+//! (`responses.rst`: 409 on finished runs, `request_id` in error bodies),
+//! `chorus/rails` (the Rails presenters' JSON, status cells on a file read by
+//! `GET /api/workfiles/:id`) and `centurylink-kb` (the Runner knowledge base:
+//! no single-execution GET, so status reads the job's executions list; the
+//! job GET as a one-element array).
 //!
 //! Each cell installs one fault on the routes the operation uses, runs the
 //! operation with a short client configuration under a hard timeout, and
@@ -41,7 +42,7 @@ use jobstop::http::{ClientConfig, RetryPolicy};
 use jobstop::{Cursor, ErrorKind, JobController, ListQuery, Run, RunId, RunState, StopRequest};
 use jobstop_sim::amperity::{AmperitySim, RunSeed, TerminalStop};
 use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionGet, ExecutionSeed, JobShape};
-use jobstop_sim::chorus::{ChorusSim, WorkfileSeed};
+use jobstop_sim::chorus::{ChorusSim, ChorusWire, WorkfileSeed};
 use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
 use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_sim::{amperity, centurylink, chorus, dataarts};
@@ -729,6 +730,38 @@ async fn chorus() -> Vendor {
     }
 }
 
+/// Chorus again, serving the Rails presenters' reading of the JSON
+/// (`ChorusWire::RailsPresenters`), with its status cells on a SQL workfile:
+/// the workflow listing never shows one, so these read
+/// `GET /api/workfiles/:id`, while the first Chorus column's status cells
+/// read a listed workflow through the name-filtered listing.
+async fn chorus_rails() -> Vendor {
+    let sim = ChorusSim::builder()
+        .seed(24)
+        .wire(ChorusWire::RailsPresenters)
+        .running(3)
+        .idle(5)
+        .insert_workfile(WorkfileSeed::new("idle").with_file_type("sql"))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = ChorusBuilder::from_lookup(lookup(sim.env()))
+        .with_client_config(short_config())
+        .build()
+        .unwrap();
+    let sql = sim
+        .ids_in(sim.workspace_id())
+        .into_iter()
+        .find(|id| !sim.ids().contains(id))
+        .unwrap();
+    Vendor {
+        name: "chorus/rails",
+        sim: Sim::Chorus(sim),
+        ctrl: Box::new(ctrl),
+        status_id: RunId::new(sql),
+    }
+}
+
 async fn dataarts() -> Vendor {
     let sim = DataArtsSim::builder()
         .seed(23)
@@ -1052,17 +1085,24 @@ async fn run_vendor(v: Vendor, cases: &[Case]) -> (&'static str, Vec<CellResult>
 async fn fault_matrix() {
     let started = Instant::now();
     let cases = cases();
-    let (a, c, d, l) = tokio::join!(amperity(), chorus(), dataarts(), centurylink());
+    let (a, c, cr, d, l) = tokio::join!(
+        amperity(),
+        chorus(),
+        chorus_rails(),
+        dataarts(),
+        centurylink()
+    );
     let (a409, lkb) = tokio::join!(amperity_responses_rst(), centurylink_kb());
-    let (ra, rc, rd, rl, ra409, rlkb) = tokio::join!(
+    let (ra, rc, rcr, rd, rl, ra409, rlkb) = tokio::join!(
         run_vendor(a, &cases),
         run_vendor(c, &cases),
+        run_vendor(cr, &cases),
         run_vendor(d, &cases),
         run_vendor(l, &cases),
         run_vendor(a409, &cases),
         run_vendor(lkb, &cases),
     );
-    let vendors = [ra, rc, rd, rl, ra409, rlkb];
+    let vendors = [ra, rc, rcr, rd, rl, ra409, rlkb];
 
     // The table: rows = fault, columns = vendor × operation.
     let w0 = cases.iter().map(|c| c.name.len()).max().unwrap_or(0);

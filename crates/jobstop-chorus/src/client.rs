@@ -1,6 +1,8 @@
 //! The controller: requests out, runs back.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use jobstop_core::{
@@ -8,8 +10,9 @@ use jobstop_core::{
     RunId, RunState, StopMode, StopOutcome, StopRequest, Vendor,
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest};
+use serde_json::Value;
 
-use crate::model::{Envelope, ListEnvelope, to_run};
+use crate::model::{Envelope, ListEnvelope, Location, location, to_run, workfile_id};
 
 /// The largest `per_page` this adapter asks for.
 pub(crate) const MAX_PAGE: u32 = 100;
@@ -17,15 +20,29 @@ pub(crate) const MAX_PAGE: u32 = 100;
 pub(crate) const DEFAULT_PAGE: u32 = 50;
 /// The `file_type` of workflow workfiles.
 pub(crate) const WORKFLOW: &str = "work_flow";
+/// The most pages of a name-filtered listing one status read looks through
+/// before it falls back on `GET /api/workfiles/:id`.
+pub(crate) const MAX_LOOKUP_PAGES: u64 = 3;
+/// The most workflow locations remembered at once; past it the memory starts
+/// over (a later status of a forgotten workflow costs one event).
+pub(crate) const MAX_REMEMBERED: usize = 65_536;
 
 /// Lists, inspects and stops Chorus workflow workfiles.
 ///
 /// Build one with [`ChorusBuilder`](crate::ChorusBuilder). Run ids are
 /// workfile ids (decimal integers such as `1000004`).
+///
+/// Reading a workfile (`GET /api/workfiles/:id`) writes an `OpenWorkfileEvent`
+/// to the workspace's activity stream on the real server, so the controller
+/// reads a workflow it has seen before (in a listing, a status or a stop
+/// answer) through its workspace's listing instead, filtered by its name:
+/// see the crate docs, "Reading without activity events".
 pub struct ChorusController {
     base: BaseUrl,
     workspace_id: Option<String>,
     http: HttpClient,
+    /// Workfile id → where it was last seen.
+    seen: Mutex<HashMap<String, Location>>,
 }
 
 impl fmt::Debug for ChorusController {
@@ -34,6 +51,7 @@ impl fmt::Debug for ChorusController {
             .field("base_url", &self.base)
             .field("workspace_id", &self.workspace_id)
             .field("http", &self.http)
+            .field("remembered", &self.seen().len())
             .finish()
     }
 }
@@ -44,6 +62,91 @@ impl ChorusController {
             base,
             workspace_id,
             http,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, HashMap<String, Location>> {
+        // The map holds no invariant a panic could break.
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Notes where a workflow lives, from any answer that showed it.
+    fn remember(&self, run: &Run) {
+        let Some(loc) = location(&run.raw) else {
+            return;
+        };
+        let mut seen = self.seen();
+        if seen.len() >= MAX_REMEMBERED && !seen.contains_key(run.id.as_str()) {
+            seen.clear();
+        }
+        seen.insert(run.id.as_str().to_owned(), loc);
+    }
+
+    /// The workflow's current state, without an activity event when it was
+    /// seen before: from its workspace's listing filtered by its name, else
+    /// (never seen, renamed, moved, or not among the first
+    /// [`MAX_LOOKUP_PAGES`] pages of matches) from `GET /api/workfiles/:id`.
+    async fn read(&self, id: &RunId) -> Result<Run> {
+        let known = self.seen().get(id.as_str()).cloned();
+        if let Some(loc) = known {
+            if let Some(run) = self.find_listed(id, &loc).await? {
+                return Ok(run);
+            }
+            self.seen().remove(id.as_str());
+        }
+        let run = self.show(id).await?;
+        self.remember(&run);
+        Ok(run)
+    }
+
+    /// Looks for workfile `id` in the listing of `loc.workspace` filtered by
+    /// `name_pattern`. Chorus matches it with SQL `LIKE '%name%'` (`%` and
+    /// `_` are wildcards, `\` escapes), so the listing may hold other
+    /// workfiles too: only the item whose `id` is exactly `id` counts.
+    async fn find_listed(&self, id: &RunId, loc: &Location) -> Result<Option<Run>> {
+        let url = self
+            .base
+            .path()
+            .lit("api/workspaces")
+            .segment(&loc.workspace)?
+            .lit("workfiles")
+            .build();
+        // A backslash in the name would escape the next character; doubled it
+        // matches itself. `%` and `_` only widen the match.
+        let pattern = loc.file_name.replace('\\', "\\\\");
+        let per_page = MAX_PAGE.to_string();
+        let mut page: u64 = 1;
+        loop {
+            let page_s = page.to_string();
+            let req = HttpRequest::get(url.clone(), Operation::Status)
+                .run_id(id)
+                .header("accept", "application/json")?
+                .query(&[
+                    ("file_type", WORKFLOW),
+                    ("name_pattern", &pattern),
+                    ("page", &page_s),
+                    ("per_page", &per_page),
+                ]);
+            let body: ListEnvelope = self.http.send(req).await?.json()?;
+            if body.pagination.page != page {
+                return Err(Error::invalid_response(format!(
+                    "asked for page {page} and got page {}",
+                    body.pagination.page
+                )));
+            }
+            for item in body.response {
+                let same = matches!(&item, Value::Object(obj) if workfile_id(obj).as_deref() == Some(id.as_str()));
+                if same {
+                    let run = to_run(item)?;
+                    self.remember(&run);
+                    return Ok(Some(run));
+                }
+            }
+            match body.pagination.total {
+                Some(pages) if page < pages && page < MAX_LOOKUP_PAGES => page += 1,
+                _ => return Ok(None),
+            }
         }
     }
 
@@ -168,6 +271,7 @@ impl JobController for ChorusController {
         let mut runs = Vec::with_capacity(body.response.len());
         for item in body.response {
             let run = to_run(item).map_err(ctx)?;
+            self.remember(&run);
             if query.matches(&run) {
                 runs.push(run);
             }
@@ -189,7 +293,7 @@ impl JobController for ChorusController {
     async fn status(&self, id: &RunId) -> Result<Run> {
         let ctx = |e: Error| e.in_context(&Vendor::CHORUS, Operation::Status, Some(id));
         check_id(id).map_err(ctx)?;
-        self.show(id).await.map_err(ctx)
+        self.read(id).await.map_err(ctx)
     }
 
     async fn stop(&self, id: &RunId, request: &StopRequest) -> Result<StopOutcome> {
@@ -204,7 +308,7 @@ impl JobController for ChorusController {
         // Chorus answers a stop of an idle workfile with 202 idle, exactly as
         // it answers a stop that worked; read the status first to tell them apart.
         let before = self
-            .show(id)
+            .read(id)
             .await
             .map_err(|e| ctx(e.with_operation(Operation::Stop)))?;
         if before.state.is_terminal() {
@@ -229,7 +333,9 @@ impl JobController for ChorusController {
             .map_err(ctx)?
             .json()
             .map_err(ctx)?;
+        // The stop answer is a plain `present workfile`: no `version_info`.
         let run = to_run(body.response).map_err(ctx)?;
+        self.remember(&run);
         Ok(match run.state {
             // The engine stopped it: Chorus flips the status only on the
             // engine's 200.

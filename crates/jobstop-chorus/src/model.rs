@@ -60,8 +60,8 @@ fn time(obj: &Map<String, Value>, key: &str) -> Result<Option<DateTime<Utc>>, Er
     }
 }
 
-/// The workfile id as a string: Chorus sends an integer (a string of digits
-/// is accepted too).
+/// The `id` of a Chorus object (a workfile, a workspace) as a string:
+/// Chorus sends an integer (a string of digits is accepted too).
 pub(crate) fn workfile_id(obj: &Map<String, Value>) -> Option<String> {
     match obj.get("id")? {
         Value::Number(n) => n.as_u64().map(|n| n.to_string()),
@@ -70,6 +70,32 @@ pub(crate) fn workfile_id(obj: &Map<String, Value>) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Where a workflow lives: enough to find it again in its workspace's
+/// listing, which (unlike `GET /api/workfiles/:id`) writes no activity event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Location {
+    /// `workspace.id`, decimal.
+    pub(crate) workspace: String,
+    /// `file_name`, as Chorus returned it.
+    pub(crate) file_name: String,
+}
+
+/// The [`Location`] of a workfile object: only for workflows (`file_type`
+/// `work_flow`) with an integer `workspace.id` and a non-empty `file_name`.
+pub(crate) fn location(value: &Value) -> Option<Location> {
+    let obj = value.as_object()?;
+    if obj.get("file_type").and_then(Value::as_str) != Some(crate::client::WORKFLOW) {
+        return None;
+    }
+    let workspace = obj.get("workspace")?.as_object()?;
+    let workspace = workfile_id(workspace)?;
+    let file_name = text(obj, "file_name")?;
+    Some(Location {
+        workspace,
+        file_name,
+    })
 }
 
 /// Maps one workfile object to a [`Run`], keeping it as `raw`.
@@ -128,6 +154,29 @@ mod tests {
             "2015-11-13T04:56:19+00:00"
         );
         assert_eq!(run.raw, v);
+    }
+
+    #[test]
+    fn locations_of_workflows_only() {
+        let v = json!({"id":1000004,"workspace":{"id":1000008,"name":"Public"},
+            "file_name":"alpine_flow","file_type":"work_flow","status":"idle"});
+        assert_eq!(
+            location(&v),
+            Some(Location {
+                workspace: "1000008".into(),
+                file_name: "alpine_flow".into()
+            })
+        );
+        for bad in [
+            json!({"id":1,"workspace":{"id":8},"file_name":"a.sql","file_type":"sql"}),
+            json!({"id":1,"workspace":{"id":"x"},"file_name":"a","file_type":"work_flow"}),
+            json!({"id":1,"workspace":null,"file_name":"a","file_type":"work_flow"}),
+            json!({"id":1,"workspace":{"id":8},"file_name":"","file_type":"work_flow"}),
+            json!({"id":1,"workspace":{"id":8},"file_type":"work_flow"}),
+            json!("x"),
+        ] {
+            assert_eq!(location(&bad), None, "{bad}");
+        }
     }
 
     #[test]

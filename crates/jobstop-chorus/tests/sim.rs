@@ -104,7 +104,9 @@ async fn an_expired_session_is_renewed_once() {
         .iter()
         .map(|r| (format!("{} {}", r.method, r.path()), r.status))
         .collect();
-    let wf = format!("GET /api/workfiles/{id}");
+    // The first status read the workfile and learnt its name; the second
+    // reads it through the workspace listing (no activity event).
+    let wf = format!("GET /api/workspaces/{}/workfiles", sim.workspace_id());
     assert_eq!(
         seen,
         vec![
@@ -265,8 +267,9 @@ async fn stop_outcomes() {
         "no stop sent for an idle workfile"
     );
 
-    // The engine does not answer: the workfile stays running.
-    sim.set_engine_unavailable(true);
+    // The engine answers, but not 200: Chorus answers 202 and the workfile
+    // stays running.
+    sim.fail_next_engine_stops(2);
     let id = RunId::new(running[1].clone());
     let o = ctrl.stop(&id, &g).await.unwrap();
     assert!(
@@ -278,7 +281,6 @@ async fn stop_outcomes() {
     let err = ctrl.stop_and_wait(&id, &g, &wait).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert_eq!(err.context().last_state, Some(RunState::Running));
-    sim.set_engine_unavailable(false);
     let o = ctrl.stop(&id, &g).await.unwrap();
     assert!(matches!(o, StopOutcome::Stopped(_)), "{o:?}");
 

@@ -705,13 +705,24 @@ async fn show_run_and_stop() {
         );
     }
 
-    // The engine down: stop answers 202 but the workfile still runs; run 422.
+    // The engine unreachable: stop fails with Rails' 500 page (nil
+    // `response.code` in `AlpineWorkfile#stop_now`), the workfile still
+    // runs, and no stop answer says otherwise; run 422.
     sim.set_engine_unavailable(true);
+    let stops_before = sim.stop_requests(&target);
     let a = post(&sim, &http, &sid, &format!("/api/workfiles/{target}/stop")).await;
-    assert_eq!(
-        (a.status, a.body["response"]["status"].as_str()),
-        (202, Some("running"))
+    assert_eq!(a.status, 500);
+    assert!(
+        a.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        a.headers
     );
+    assert!(a.body.is_null(), "not JSON: {:?}", a.body);
+    assert_eq!(sim.stop_requests(&target), stops_before + 1);
+    assert_eq!(sim.workfile_json(&target).unwrap()["status"], "running");
     let a = post(
         &sim,
         &http,
@@ -732,7 +743,8 @@ async fn show_run_and_stop() {
     }
     // Per workfile.
     let a = post(&sim, &http, &sid, "/api/workfiles/2000001/stop").await;
-    assert_eq!(a.body["response"]["status"], "running");
+    assert_eq!(a.status, 500);
+    assert_eq!(sim.workfile_json("2000001").unwrap()["status"], "running");
     assert!(sim.set_engine_unavailable_for("2000001", false));
     let a = post(&sim, &http, &sid, "/api/workfiles/2000001/stop").await;
     assert_eq!(a.body["response"]["status"], "idle");
@@ -869,9 +881,8 @@ async fn foreign_workspaces_are_forbidden() {
     assert!(foreign.iter().all(|id| !sim.ids().contains(id)));
     let a = get(&sim, &http, &sid, "/api/workspaces/1000030/workfiles").await;
     assert_eq!(a.status, 403);
-    assert_eq!(keys(&a.body["errors"]), set(&["model_data"]));
-    assert_eq!(a.body["errors"]["model_data"]["id"], 1_000_030);
-    assert_eq!(a.body["errors"]["model_data"]["is_member"], false);
+    // `present_forbidden`: the forbidden presentation is `{}`.
+    assert_eq!(a.body, json!({"errors": {"model_data": {}}}));
     let running = foreign
         .iter()
         .find(|id| sim.workfile_json(id).unwrap()["status"] == "running")
@@ -879,8 +890,8 @@ async fn foreign_workspaces_are_forbidden() {
         .clone();
     let a = get(&sim, &http, &sid, &format!("/api/workfiles/{running}")).await;
     assert_eq!(
-        (a.status, &a.body["errors"]["model_data"]["id"]),
-        (403, &json!(1_000_030))
+        (a.status, &a.body),
+        (403, &json!({"errors": {"model_data": {}}}))
     );
     for verb in ["run", "stop"] {
         let a = post(
@@ -891,10 +902,7 @@ async fn foreign_workspaces_are_forbidden() {
         )
         .await;
         assert_eq!(a.status, 403, "{verb}");
-        assert_eq!(
-            a.body["errors"]["model_data"]["name"],
-            "Private Workspace 1000030"
-        );
+        assert_eq!(a.body, json!({"errors": {"model_data": {}}}));
     }
     assert_eq!(sim.workfile_json(&running).unwrap()["status"], "running");
     assert_eq!(sim.stop_requests(&running), 1);
@@ -1070,4 +1078,325 @@ async fn same_seed_same_workfiles() {
             .unwrap()
             .contains("19 Jun 2024 04:0")
     );
+}
+
+/// `GET /api/workfiles/:id` writes an `OpenWorkfileEvent` on every successful
+/// call (hey-jude/chorus `components/api/app/controllers/api/
+/// workfiles_controller.rb#show`, `log_workfile_opened_event`); the listing,
+/// run and stop write none, and a 404 or 403 (raised before the event) none.
+#[tokio::test]
+async fn reading_a_workfile_writes_an_open_workfile_event() {
+    let sim = ChorusSim::builder()
+        .running(2)
+        .idle(1)
+        .foreign_workspace(1_000_777, 1)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let sid = sim.new_session();
+    let id = sim.ids_with_status("running")[0].clone();
+    assert_eq!(sim.open_workfile_events(), 0);
+    for n in 1..=3 {
+        let a = get(&sim, &http, &sid, &format!("/api/workfiles/{id}")).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(sim.open_workfile_events(), n);
+        assert_eq!(sim.open_workfile_events_for(&id), n);
+    }
+    let ws = sim.workspace_id();
+    let a = get(
+        &sim,
+        &http,
+        &sid,
+        &format!("/api/workspaces/{ws}/workfiles"),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let a = post(&sim, &http, &sid, &format!("/api/workfiles/{id}/stop")).await;
+    assert_eq!(a.status, 202);
+    let a = post(&sim, &http, &sid, &format!("/api/workfiles/{id}/run")).await;
+    assert_eq!(a.status, 202);
+    let a = get(&sim, &http, &sid, "/api/workfiles/999999999").await;
+    assert_eq!(a.status, 404);
+    let foreign = sim.ids_in(1_000_777)[0].clone();
+    let a = get(&sim, &http, &sid, &format!("/api/workfiles/{foreign}")).await;
+    assert_eq!(a.status, 403);
+    assert_eq!(sim.open_workfile_events(), 3);
+    assert_eq!(sim.open_workfile_events_for(&foreign), 0);
+}
+
+/// The `alpine` client pages the workfile listing with a JSON body on a GET
+/// (`alpine/workfile.py#get_list`: `{"no_published_worklets": true, "order":
+/// "file_name", "per_page": 2, "page": 2}`, numbers as numbers); Rails parses
+/// a JSON body whatever the method, and the query still wins over it.
+#[tokio::test]
+async fn listing_params_from_a_json_body_on_a_get() {
+    let sim = ChorusSim::builder()
+        .idle(3)
+        .other_files(2)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let sid = sim.new_session();
+    let ws = sim.workspace_id();
+    let all = sim.ids_in(ws);
+    let page = |body: Value, query: &'static str| {
+        let http = http.clone();
+        let u = url(
+            &sim,
+            &format!("/api/workspaces/{ws}/workfiles?session_id={sid}{query}"),
+        );
+        async move {
+            send(
+                http.get(u)
+                    .header("content-type", "application/json")
+                    .body(body.to_string()),
+            )
+            .await
+        }
+    };
+    let a = page(
+        json!({"no_published_worklets": true, "order": "file_name", "per_page": 2, "page": 2}),
+        "",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        a.body["pagination"],
+        json!({"page": 2, "per_page": 2, "records": 5, "total": 3})
+    );
+    let got: Vec<String> = a.body["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].to_string())
+        .collect();
+    assert_eq!(got, all[2..4].to_vec());
+    // The query wins over the body.
+    let a = page(json!({"page": 2, "per_page": 2}), "&page=3").await;
+    assert_eq!(a.body["pagination"]["page"], 3);
+    assert_eq!(a.body["response"].as_array().unwrap().len(), 1);
+    // An empty JSON body (what the client sends on its other GETs) is none.
+    let a = send(
+        http.get(url(
+            &sim,
+            &format!("/api/workfiles/{}?session_id={sid}", all[0]),
+        ))
+        .header("content-type", "application/json"),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+}
+
+// ---------------------------------------------------------------------------
+// Wire fixtures: one per route, each naming the Rails controller and
+// presenters it follows (see tests/fixtures/chorus/README.md for the shape
+// language).
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/chorus");
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{FIXTURES}/{name}.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Whether `v` matches `shape`; every mismatch is pushed with its path.
+fn shape_errors(shape: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
+    match shape {
+        Value::String(s) if s.starts_with('<') && s.ends_with('>') => {
+            let ok = s[1..s.len() - 1].split('|').any(|t| match t {
+                "string" => v.is_string(),
+                "integer" => v.is_u64() || v.is_i64(),
+                "boolean" => v.is_boolean(),
+                "null" => v.is_null(),
+                "timestamp" => v.as_str().is_some_and(is_timestamp),
+                "hex40" => v.as_str().is_some_and(is_hex40),
+                "any" => true,
+                other => panic!("unknown shape type {other} at {path}"),
+            });
+            if !ok {
+                errs.push(format!("{path}: {v} is not {s}"));
+            }
+        }
+        Value::Object(want) => {
+            let Some(got) = v.as_object() else {
+                errs.push(format!("{path}: {v} is not an object"));
+                return;
+            };
+            for k in want.keys().filter(|k| !got.contains_key(*k)) {
+                errs.push(format!("{path}.{k}: missing"));
+            }
+            for k in got.keys().filter(|k| !want.contains_key(*k)) {
+                errs.push(format!("{path}.{k}: not in the fixture"));
+            }
+            for (k, s) in want {
+                if let Some(x) = got.get(k) {
+                    shape_errors(s, x, &format!("{path}.{k}"), errs);
+                }
+            }
+        }
+        Value::Array(want) => {
+            let Some(got) = v.as_array() else {
+                errs.push(format!("{path}: {v} is not an array"));
+                return;
+            };
+            match want.first() {
+                None if !got.is_empty() => errs.push(format!("{path}: not empty")),
+                None => {}
+                Some(_) if got.is_empty() => errs.push(format!("{path}: empty")),
+                Some(s) => {
+                    for (i, x) in got.iter().enumerate() {
+                        shape_errors(s, x, &format!("{path}[{i}]"), errs);
+                    }
+                }
+            }
+        }
+        exact => {
+            if exact != v {
+                errs.push(format!("{path}: {v} is not {exact}"));
+            }
+        }
+    }
+}
+
+/// Checks answer `a` against fixture `name`; returns the name.
+fn check_fixture(name: &'static str, a: &Answer) -> &'static str {
+    let f = fixture(name);
+    let follows = f["follows"].as_array().unwrap();
+    assert!(
+        !follows.is_empty()
+            && follows.iter().all(|s| {
+                let s = s.as_str().unwrap();
+                s.contains("hey-jude/chorus ")
+                    || s.contains("alpine")
+                    || s.contains("TIBCO")
+                    || s.contains("Rails")
+            }),
+        "{name}: every fixture names its sources"
+    );
+    assert_eq!(Some(u64::from(a.status)), f["status"].as_u64(), "{name}");
+    let ct = f["content_type"].as_str().unwrap();
+    if ct != "<any>" {
+        assert_eq!(a.headers["content-type"], ct, "{name}");
+    }
+    match &f["body"] {
+        Value::String(s) if s == "<html>" => {
+            assert!(a.len > 0 && a.body.is_null(), "{name}: an HTML page");
+        }
+        Value::String(s) if s == "<empty>" => assert_eq!(a.len, 0, "{name}: no body"),
+        shape => {
+            let mut errs = Vec::new();
+            shape_errors(shape, &a.body, "body", &mut errs);
+            assert!(errs.is_empty(), "{name}:\n  {}", errs.join("\n  "));
+        }
+    }
+    name
+}
+
+#[tokio::test]
+async fn wire_fixtures() {
+    use jobstop_sim::chorus::ChorusWire;
+
+    let sim = ChorusSim::builder()
+        .wire(ChorusWire::RailsPresenters)
+        .running(2)
+        .idle(2)
+        .other_files(2)
+        .foreign_workspace(1_000_030, 2)
+        .insert_workfile(
+            WorkfileSeed::new("running")
+                .with_id(2_000_001)
+                .with_engine_unavailable(),
+        )
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let ws = sim.workspace_id();
+    let mut used = BTreeSet::new();
+
+    let a = send(
+        http.post(url(&sim, "/api/sessions?session_id=NULL"))
+            .form(&[("username", sim.username()), ("password", sim.password())]),
+    )
+    .await;
+    used.insert(check_fixture("sessions_create", &a));
+    let sid = a.body["response"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = send(
+        http.post(url(&sim, "/api/sessions?session_id=NULL"))
+            .form(&[("username", sim.username()), ("password", "wrong")]),
+    )
+    .await;
+    used.insert(check_fixture("sessions_create_invalid", &a));
+    let a = get(&sim, &http, &sid, "/api/sessions").await;
+    used.insert(check_fixture("sessions_show", &a));
+
+    let a = get(
+        &sim,
+        &http,
+        &sid,
+        &format!("/api/workspaces/{ws}/workfiles?file_type=work_flow&page=1&per_page=2"),
+    )
+    .await;
+    used.insert(check_fixture("workfiles_index", &a));
+
+    let running = sim.ids_with_status("running");
+    let target = running.iter().find(|id| *id != "2000001").unwrap().clone();
+    let a = get(&sim, &http, &sid, &format!("/api/workfiles/{target}")).await;
+    used.insert(check_fixture("workfiles_show", &a));
+    let a = post(&sim, &http, &sid, &format!("/api/workfiles/{target}/stop")).await;
+    used.insert(check_fixture("workfiles_stop", &a));
+    let a = post(&sim, &http, &sid, &format!("/api/workfiles/{target}/run")).await;
+    used.insert(check_fixture("workfiles_run", &a));
+    let a = post(&sim, &http, &sid, "/api/workfiles/2000001/stop").await;
+    used.insert(check_fixture("workfiles_stop_engine_failure", &a));
+    let a = post(&sim, &http, &sid, "/api/workfiles/2000001/run").await;
+    used.insert(check_fixture("workfiles_run_failed", &a));
+    let a = get(&sim, &http, &sid, "/api/workfiles/999999999").await;
+    used.insert(check_fixture("not_found", &a));
+    let foreign = sim.ids_in(1_000_030)[0].clone();
+    let a = get(&sim, &http, &sid, &format!("/api/workfiles/{foreign}")).await;
+    used.insert(check_fixture("forbidden", &a));
+    let a = get(
+        &sim,
+        &http,
+        &"0".repeat(40),
+        &format!("/api/workfiles/{target}"),
+    )
+    .await;
+    used.insert(check_fixture("unauthorized", &a));
+    let a = send(http.delete(url(&sim, &format!("/api/sessions?session_id={sid}")))).await;
+    used.insert(check_fixture("sessions_destroy", &a));
+
+    // The seed page's reading.
+    let tib = ChorusSim::builder().running(1).start().await.unwrap();
+    let sid = tib.new_session();
+    let id = tib.ids()[0].clone();
+    let a = post(&tib, &http, &sid, &format!("/api/workfiles/{id}/stop")).await;
+    used.insert(check_fixture("tibco_workfiles_stop", &a));
+    // And the Rails reading's stop fixture does not describe it.
+    let mut errs = Vec::new();
+    shape_errors(
+        &fixture("workfiles_stop")["body"],
+        &a.body,
+        "body",
+        &mut errs,
+    );
+    assert!(!errs.is_empty());
+
+    // Every fixture was checked.
+    let on_disk: BTreeSet<String> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".json").map(str::to_owned)
+        })
+        .collect();
+    let used: BTreeSet<String> = used.into_iter().map(str::to_owned).collect();
+    assert_eq!(on_disk, used);
 }

@@ -59,6 +59,28 @@ pub const DEFAULT_WORKSPACE_ID: u64 = 1_000_008;
 /// Chorus's `session_timeout_minutes` default, 480 minutes.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(480 * 60);
 
+/// Which published reading of the JSON the simulator serves. The two agree
+/// on every field jobstop reads; they differ in a few others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChorusWire {
+    /// The TIBCO Spotfire Data Science 6.6 page "Stop a running workflow"
+    /// (`chorus-stop-workfile.txt`, the seed page): workfiles add
+    /// `description` and `link_url`, workspaces `archived`,
+    /// `workspace_stage` and `workspace_stage_id`, users `roles`,
+    /// `using_default_image`, `active_license`, `is_siteadmin` (and
+    /// `deactivated_at` when full), data sources `public`. The default.
+    #[default]
+    TibcoPage,
+    /// The Rails presenters of the open-source Chorus (hey-jude/chorus
+    /// `components/api/app/presenters/api/workfile_presenter.rb`,
+    /// `alpine_workfile_presenter.rb`, `workspace_presenter.rb`,
+    /// `user_presenter.rb`) and its frontend fixtures
+    /// (`components/frontend/spec/backbone_fixtures/workfile/alpine.json`,
+    /// `workfileSet.json`): none of the fields above, and a full user has
+    /// `developer`.
+    RailsPresenters,
+}
+
 /// A workfile to add with [`ChorusSimBuilder::insert_workfile`] or
 /// [`ChorusSim::insert_workfile`]. Only `status` is required; it is kept
 /// verbatim, so any raw wire string works (`"queued"`, `"RUNNING"`, …).
@@ -91,8 +113,8 @@ pub struct WorkfileSeed {
     pub user_modified_at: Option<DateTime<Utc>>,
     /// `description`; default generated (or `null`).
     pub description: Option<String>,
-    /// The engine never answers for this workfile: stops leave it as it
-    /// is, runs fail with 422.
+    /// The engine is unreachable for this workfile: stops answer 500 (an
+    /// HTML page) and leave it as it is, runs fail with 422.
     pub engine_unavailable: bool,
 }
 
@@ -174,6 +196,7 @@ pub struct ChorusSimBuilder {
     cookie_name: String,
     login_requires_csrf: bool,
     case_sensitive_name_pattern: bool,
+    wire: ChorusWire,
     epoch: DateTime<Utc>,
 }
 
@@ -196,6 +219,7 @@ impl Default for ChorusSimBuilder {
             cookie_name: COOKIE_NAME.to_owned(),
             login_requires_csrf: true,
             case_sensitive_name_pattern: true,
+            wire: ChorusWire::default(),
             epoch: default_epoch(),
         }
     }
@@ -282,8 +306,14 @@ impl ChorusSimBuilder {
         self
     }
 
-    /// The Alpine engine is down: stops leave workfiles as they are (still
-    /// 202), runs fail with 422 `RUN_FAILED`. Default false.
+    /// The Alpine engine is unreachable (or workflows are not licensed):
+    /// stops answer Rails' 500 HTML page and leave workfiles as they are
+    /// (`stop_now` calls `.code` on the nil that `Alpine::API#request_stop`
+    /// returns after rescuing the error; hey-jude/chorus
+    /// `components/core/app/models/alpine_workfile.rb`), runs fail with 422
+    /// `RUN_FAILED`. Default false. For an engine that answers but not with
+    /// 200 (Chorus then answers 202 with the status unchanged), see
+    /// [`ChorusSim::fail_next_engine_stops`].
     pub fn engine_unavailable(mut self, on: bool) -> Self {
         self.engine_unavailable = on;
         self
@@ -314,6 +344,13 @@ impl ChorusSimBuilder {
         self
     }
 
+    /// Which published reading of the JSON to serve. Default
+    /// [`ChorusWire::TibcoPage`].
+    pub fn wire(mut self, wire: ChorusWire) -> Self {
+        self.wire = wire;
+        self
+    }
+
     /// The simulated wall time at start. Default
     /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`), so
     /// ids and times depend on the seed only.
@@ -337,6 +374,7 @@ impl ChorusSimBuilder {
                 finish_after: self.finish_after,
                 engine_unavailable: self.engine_unavailable,
                 case_sensitive_like: self.case_sensitive_name_pattern,
+                wire: self.wire,
             },
             clock,
             self.seed,
@@ -401,6 +439,7 @@ impl fmt::Debug for ChorusSimBuilder {
                 "case_sensitive_name_pattern",
                 &self.case_sensitive_name_pattern,
             )
+            .field("wire", &self.wire)
             .field("epoch", &self.epoch)
             .finish()
     }
@@ -572,6 +611,20 @@ impl ChorusSim {
         lock(&self.sim.store).stop_requests(id)
     }
 
+    /// How many `OpenWorkfileEvent`s the real server would have written to
+    /// the activity stream so far: `GET /api/workfiles/{id}` writes one on
+    /// every successful call (hey-jude/chorus
+    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
+    /// `log_workfile_opened_event`); listings, runs and stops write none.
+    pub fn open_workfile_events(&self) -> u64 {
+        lock(&self.sim.store).open_events_total
+    }
+
+    /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
+    pub fn open_workfile_events_for(&self, id: &str) -> u64 {
+        numeric(id).map_or(0, |id| lock(&self.sim.store).open_events_for(id))
+    }
+
     /// How many stop requests reached the handler, for any id.
     pub fn total_stop_requests(&self) -> u64 {
         lock(&self.sim.store).stop_total
@@ -583,7 +636,9 @@ impl ChorusSim {
         lock(&self.sim.store).expire_sessions();
     }
 
-    /// Takes the engine down (or brings it back) for every workfile.
+    /// Takes the engine down (or brings it back) for every workfile: stops
+    /// answer 500 with an HTML page (see
+    /// [`ChorusSimBuilder::engine_unavailable`]).
     pub fn set_engine_unavailable(&self, on: bool) {
         lock(&self.sim.store).cfg.engine_unavailable = on;
     }
@@ -594,9 +649,18 @@ impl ChorusSim {
         numeric(id).is_some_and(|id| lock(&self.sim.store).set_engine_unavailable_for(id, on))
     }
 
-    /// The engine does not answer the next `n` stop requests that reach it
-    /// (any workflow, idle ones included): they answer 202 with the status
-    /// unchanged. Replaces any earlier count.
+    /// The engine answers every stop of workfile `id` with something other
+    /// than HTTP 200 (`on`), or with 200 again: Chorus answers those stops
+    /// 202 with the status unchanged, so the workflow keeps running. `false`
+    /// if there is no such workfile.
+    pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool {
+        numeric(id).is_some_and(|id| lock(&self.sim.store).set_engine_refuses_for(id, on))
+    }
+
+    /// The engine answers the next `n` stop requests that reach it (any
+    /// workflow, idle ones included) with something other than HTTP 200:
+    /// Chorus answers 202 with the status unchanged. Replaces any earlier
+    /// count.
     pub fn fail_next_engine_stops(&self, n: u64) {
         lock(&self.sim.store).fail_next_stops(n);
     }

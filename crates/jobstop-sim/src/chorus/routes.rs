@@ -101,15 +101,24 @@ impl Incoming {
 
     /// `params[name]` as a string: the query wins over the body (Rails
     /// merges query parameters over request parameters), and of repeated
-    /// keys the last one wins (as Rack parses them).
-    fn param(&self, name: &str) -> Option<&str> {
+    /// keys the last one wins (as Rack parses them). A JSON body's numbers
+    /// and booleans count too (Rails keeps them typed; `will_paginate` and
+    /// the filters read them the same), whatever the method: the `alpine`
+    /// client sends its paging as a JSON body on a GET (`alpine/workfile.py`
+    /// `get_list`: `session.get(url, data=json.dumps(payload))`).
+    fn param(&self, name: &str) -> Option<String> {
         if let Some((_, v)) = self.query.iter().rev().find(|(k, _)| k == name) {
-            return Some(v);
+            return Some(v.clone());
         }
         if let Some((_, v)) = self.form.iter().rev().find(|(k, _)| k == name) {
-            return Some(v);
+            return Some(v.clone());
         }
-        self.json.as_ref()?.get(name)?.as_str()
+        match self.json.as_ref()?.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -234,8 +243,9 @@ impl Sim {
             let csrf = rails.and_then(|k| store.rails_csrf(k));
             let token = req
                 .header("x-csrf-token")
+                .map(str::to_owned)
                 .or_else(|| req.param("authenticity_token"));
-            let verified = matches!((csrf, token), (Some(c), Some(t)) if c == t);
+            let verified = matches!((csrf, token), (Some(c), Some(t)) if c == t.as_str());
             let exempt = matches!(endpoint, Endpoint::Login) && !self.cfg.login_requires_csrf;
             if !verified && !exempt {
                 return Answer::Head(403);
@@ -243,7 +253,7 @@ impl Sim {
         }
         // set_current_user: the parameter wins over the cookie.
         let session: Option<String> = match param_session {
-            Some(s) => Some(s.to_owned()),
+            Some(s) => Some(s),
             None => rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned),
         };
         let live = session.as_deref().filter(|s| store.session_live(s));
@@ -387,7 +397,7 @@ fn action(a: Action, ok_status: u16) -> Answer {
         Action::NotFound => Answer::Json(404, not_found_body()),
         Action::Forbidden(ws) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
         Action::RunFailed => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
-        Action::NotAWorkflow => Answer::Html(500, RAILS_500),
+        Action::NotAWorkflow | Action::EngineFailed => Answer::Html(500, RAILS_500),
         Action::Accepted(v) => Answer::Json(ok_status, json!({"response": v})),
     }
 }
@@ -397,21 +407,18 @@ fn list(store: &mut Store, req: &Incoming, ws: Option<&str>) -> Answer {
     let Some(ws) = ws.and_then(parse_id) else {
         return Answer::Json(404, not_found_body());
     };
-    let page = match parse_count(req.param("page"), 1) {
+    let page = match parse_count(req.param("page").as_deref(), 1) {
         Ok(p) if p >= 1 => p,
         Ok(p) => return Answer::Json(422, generic(&format!("invalid page: {p}"))),
         Err(v) => return Answer::Json(422, generic(&format!("invalid page: {v:?}"))),
     };
-    let per_page = match parse_count(req.param("per_page"), DEFAULT_PER_PAGE) {
+    let per_page = match parse_count(req.param("per_page").as_deref(), DEFAULT_PER_PAGE) {
         Ok(n) => n,
         Err(v) => return Answer::Json(422, generic(&format!("invalid per_page: {v:?}"))),
     };
     let q = ListQuery {
-        file_type: req
-            .param("file_type")
-            .filter(|t| !t.trim().is_empty())
-            .map(str::to_owned),
-        name_pattern: req.param("name_pattern").map(str::to_owned),
+        file_type: req.param("file_type").filter(|t| !t.trim().is_empty()),
+        name_pattern: req.param("name_pattern"),
         by_name: req
             .param("order")
             .is_none_or(|o| o.trim().is_empty() || o == "file_name"),
@@ -464,6 +471,12 @@ fn id_of(p: Result<Path<String>, PathRejection>) -> Option<String> {
     p.ok().map(|Path(id)| id)
 }
 
+/// `POST /sessions`: hey-jude/chorus
+/// `components/api/app/controllers/api/sessions_controller.rb#create` (201,
+/// `Api::SessionPresenter`: `session_id`, `user`), the session id from
+/// `components/core/app/models/session.rb` (`SecureRandom.hex(20)`); CSRF from
+/// `api_controller.rb#verified_request?`. The `alpine` client logs in here
+/// with a form and `?session_id=NULL` (`alpine/apiclient.py#login`).
 async fn login(
     State(sim): State<Arc<Sim>>,
     method: Method,
@@ -474,6 +487,9 @@ async fn login(
     sim.serve(&Incoming::new(method, headers, q, &body), Endpoint::Login)
 }
 
+/// `GET /sessions`: hey-jude/chorus
+/// `components/api/app/controllers/api/sessions_controller.rb#show` (the
+/// current session, or `head :unauthorized`).
 async fn show_session(
     State(sim): State<Arc<Sim>>,
     method: Method,
@@ -486,6 +502,9 @@ async fn show_session(
     )
 }
 
+/// `DELETE /sessions`: hey-jude/chorus
+/// `components/api/app/controllers/api/sessions_controller.rb#destroy`
+/// (`{"csrf_token": …}`); the `alpine` client's `logout`.
 async fn logout(
     State(sim): State<Arc<Sim>>,
     method: Method,
@@ -496,32 +515,54 @@ async fn logout(
     sim.serve(&Incoming::new(method, headers, q, &body), Endpoint::Logout)
 }
 
+/// `GET /workspaces/:workspace_id/workfiles`: hey-jude/chorus
+/// `components/api/app/controllers/api/workfiles_controller.rb#index`
+/// (`present paginate(workfiles)` with `list_view` and
+/// `workfile_as_latest_version`: no `execution_locations`/`dataset_ids`,
+/// `version_info` kept), the filters of
+/// `components/core/app/models/workspace.rb#filtered_workfiles`, the
+/// `pagination` block of `components/api/app/controllers/api_controller.rb#present`.
+/// Writes no event. The `alpine` client pages it with a JSON body on the GET
+/// (`alpine/workfile.py#get_list`).
 async fn list_workfiles(
     State(sim): State<Arc<Sim>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     ws: Result<Path<String>, PathRejection>,
+    body: Bytes,
 ) -> Resp {
     sim.serve(
-        &Incoming::new(method, headers, q, &[]),
+        &Incoming::new(method, headers, q, &body),
         Endpoint::List(id_of(ws)),
     )
 }
 
+/// `GET /workfiles/:id`: hey-jude/chorus
+/// `components/api/app/controllers/api/workfiles_controller.rb#show`
+/// (`workfile_as_latest_version`, not `list_view`: everything, and
+/// `log_workfile_opened_event`, one `OpenWorkfileEvent` per successful call);
+/// the presenters `components/api/app/presenters/api/workfile_presenter.rb`
+/// and `alpine_workfile_presenter.rb`. The `alpine` client's
+/// `workfile.get` (`alpine/workfile.py#get`).
 async fn show_workfile(
     State(sim): State<Arc<Sim>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     id: Result<Path<String>, PathRejection>,
+    body: Bytes,
 ) -> Resp {
     sim.serve(
-        &Incoming::new(method, headers, q, &[]),
+        &Incoming::new(method, headers, q, &body),
         Endpoint::Show(id_of(id)),
     )
 }
 
+/// `POST /workfiles/:id/run`: hey-jude/chorus
+/// `components/api/app/controllers/api/workfiles_controller.rb#run` (202,
+/// plain `present workfile`: no `version_info`; 422 `RUN_FAILED`) and
+/// `components/core/app/models/alpine_workfile.rb#run_now`.
 async fn run_workfile(
     State(sim): State<Arc<Sim>>,
     method: Method,
@@ -536,6 +577,12 @@ async fn run_workfile(
     )
 }
 
+/// `POST /workfiles/:id/stop`: hey-jude/chorus
+/// `components/api/app/controllers/api/workfiles_controller.rb#stop` (202,
+/// plain `present workfile`: no `version_info`) and
+/// `components/core/app/models/alpine_workfile.rb#stop_now` (idle only on
+/// the engine's 200; a 500 page when the engine is unreachable); the TIBCO
+/// page `chorus-stop-workfile.txt` (202, the same key set).
 async fn stop_workfile(
     State(sim): State<Arc<Sim>>,
     method: Method,
@@ -590,7 +637,7 @@ mod tests {
             Some("session_id=x&session_id=q".into()),
             b"session_id=b&session%5Busername%5D=u&password=p",
         );
-        assert_eq!(req.param("session_id"), Some("q"));
+        assert_eq!(req.param("session_id").as_deref(), Some("q"));
         assert_eq!(req.cookie("_chorus_session"), Some("xyz--0"));
         assert_eq!(req.cookie("nope"), None);
         assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
@@ -610,7 +657,7 @@ mod tests {
             br#"{"session":{"username":"u","password":"p"},"session_id":"s"}"#,
         );
         assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
-        assert_eq!(req.param("session_id"), Some("s"));
+        assert_eq!(req.param("session_id").as_deref(), Some("s"));
         let bad = Incoming::new(Method::POST, headers, None, b"{nope");
         assert!(bad.bad_json);
     }

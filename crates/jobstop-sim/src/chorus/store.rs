@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::WorkfileSeed;
+use super::{ChorusWire, WorkfileSeed};
 use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline};
 
@@ -120,8 +120,10 @@ pub(crate) struct Workfile {
     pub(crate) user_modified_at: DateTime<Utc>,
     /// The latest version of a non-workflow file.
     version_id: Option<u64>,
-    /// The engine never answers stops (or runs) of this workfile.
+    /// The engine is unreachable for this workfile: stops 500, runs 422.
     engine_unavailable: bool,
+    /// The engine answers stops of this workfile, but never with 200.
+    engine_refuses: bool,
     timeline: Timeline<Change>,
 }
 
@@ -164,6 +166,14 @@ pub(crate) enum Action {
     /// Stop of a file that is not a workflow (Chorus has no `stop_now`
     /// there and fails with a 500).
     NotAWorkflow,
+    /// Stop while the Alpine engine is unreachable or workflows are not
+    /// licensed: `Alpine::API#request_stop` rescues the error and returns
+    /// nil (or `if_enabled` yields nothing), so `stop_now`'s
+    /// `response.code` raises and Rails answers its 500 page (hey-jude/chorus
+    /// `components/core/app/models/alpine_workfile.rb#stop_now` and its
+    /// `Alpine::API#stop_work_flow`/`#request_stop`, which
+    /// `rescue StandardError` and log).
+    EngineFailed,
     /// 202 with this body.
     Accepted(Value),
 }
@@ -192,6 +202,7 @@ pub(crate) struct StoreConfig {
     pub(crate) finish_after: Option<Duration>,
     pub(crate) engine_unavailable: bool,
     pub(crate) case_sensitive_like: bool,
+    pub(crate) wire: ChorusWire,
 }
 
 /// The workfile names of one workspace (compared ignoring ASCII case).
@@ -256,8 +267,15 @@ pub(crate) struct Store {
     pub(crate) issued: Vec<String>,
     stops: HashMap<String, u64>,
     pub(crate) stop_total: u64,
-    /// The next this many stops are not answered by the engine.
+    /// The next this many stops are answered by the engine with something
+    /// other than HTTP 200.
     fail_stops: u64,
+    /// `OpenWorkfileEvent`s written, per workfile: `GET /workfiles/:id`
+    /// writes one on every successful call (hey-jude/chorus
+    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
+    /// `log_workfile_opened_event`).
+    open_events: HashMap<u64, u64>,
+    pub(crate) open_events_total: u64,
 }
 
 impl Store {
@@ -320,6 +338,8 @@ impl Store {
             stops: HashMap::new(),
             stop_total: 0,
             fail_stops: 0,
+            open_events: HashMap::new(),
+            open_events_total: 0,
         }
     }
 
@@ -446,6 +466,7 @@ impl Store {
             user_modified_at: modified,
             version_id,
             engine_unavailable: false,
+            engine_refuses: false,
             timeline: Timeline::new(),
         }
     }
@@ -609,14 +630,33 @@ impl Store {
         }
     }
 
+    /// Makes the engine answer stops of workfile `id` with a non-200 (or
+    /// with 200 again).
+    pub(crate) fn set_engine_refuses_for(&mut self, id: u64, on: bool) -> bool {
+        match self.workfiles.get_mut(&id) {
+            Some(wf) => {
+                wf.engine_refuses = on;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn fail_next_stops(&mut self, n: u64) {
         self.fail_stops = n;
     }
 
-    /// The workspace of `wf` if the user may not see it (403 body).
+    /// The 403 `model_data` if the user may not see workspace `ws`:
+    /// `present_forbidden` presents the workspace with `:forbidden => true`,
+    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
+    /// which is `{}` (hey-jude/chorus `components/api/app/controllers/
+    /// api_controller.rb#present_forbidden`, `components/api/app/presenters/
+    /// api_presenter.rb`; the fixture `components/frontend/spec/
+    /// backbone_fixtures/forbiddenDataSource.json` is `{"errors":
+    /// {"model_data":{}}}`).
     fn forbidden(&self, ws: u64) -> Option<Value> {
         let w = self.workspaces.get(&ws)?;
-        (!w.member && !w.public).then(|| self.render_workspace(w, true))
+        (!w.member && !w.public).then(|| json!({}))
     }
 
     /// `GET /workfiles/:id`.
@@ -628,7 +668,17 @@ impl Store {
         if let Some(ws) = self.forbidden(wf.workspace_id) {
             return Action::Forbidden(ws);
         }
-        Action::Accepted(self.render(wf, View::Show))
+        // Authorized: `log_workfile_opened_event` runs before `present`.
+        let body = self.render(wf, View::Show);
+        let id = wf.id;
+        *self.open_events.entry(id).or_default() += 1;
+        self.open_events_total += 1;
+        Action::Accepted(body)
+    }
+
+    /// How many `OpenWorkfileEvent`s `GET /workfiles/:id` wrote for `id`.
+    pub(crate) fn open_events_for(&self, id: u64) -> u64 {
+        self.open_events.get(&id).copied().unwrap_or(0)
     }
 
     /// `POST /workfiles/:id/run`.
@@ -688,13 +738,19 @@ impl Store {
         if !wf.is_workflow() {
             return Action::NotAWorkflow;
         }
+        // Engine unreachable or unlicensed: `request_stop` yields nil and
+        // `stop_now` raises (500 page), whatever the status.
+        if self.cfg.engine_unavailable || wf.engine_unavailable {
+            return Action::EngineFailed;
+        }
         // The engine is asked whatever the status; only its HTTP 200 makes
-        // the workfile idle.
+        // the workfile idle (`update_attribute(:status, IDLE) if
+        // response.code == '200'`), and the controller answers 202 either way.
         let answered = if self.fail_stops > 0 {
             self.fail_stops -= 1;
             false
         } else {
-            !(self.cfg.engine_unavailable || wf.engine_unavailable)
+            !wf.engine_refuses
         };
         if answered {
             if let Some(wf) = self.workfiles.get_mut(&id) {
@@ -786,8 +842,12 @@ impl Store {
     }
 
     /// `UserPresenter`, succinct (workfile owners) or full (session user,
-    /// workspace owners), in the seed page's key set.
+    /// workspace owners): in the seed page's key set, or in
+    /// hey-jude/chorus `components/api/app/presenters/api/user_presenter.rb`'s
+    /// ([`ChorusWire::RailsPresenters`]: `user_type` always; `developer`, no
+    /// `roles`, `deactivated_at` or license fields).
     fn render_user(&self, id: u64, succinct: bool) -> Value {
+        let tibco = self.cfg.wire == ChorusWire::TibcoPage;
         let Some(u) = self.user(id) else {
             return Value::Null;
         };
@@ -817,26 +877,34 @@ impl Store {
         m.insert("ldap_group_id".into(), Value::Null);
         m.insert("user_type".into(), "analytics_developer".into());
         m.insert("entity_type".into(), "user".into());
-        m.insert("using_default_image".into(), false.into());
-        m.insert("active_license".into(), true.into());
-        m.insert("is_siteadmin".into(), false.into());
-        m.insert("roles".into(), json!(u.roles));
+        if tibco {
+            m.insert("using_default_image".into(), false.into());
+            m.insert("active_license".into(), true.into());
+            m.insert("is_siteadmin".into(), false.into());
+            m.insert("roles".into(), json!(u.roles));
+        }
         if !succinct {
             m.insert("email".into(), u.email.clone().into());
             m.insert("title".into(), u.title.clone().into());
             m.insert("dept".into(), u.dept.clone().into());
             m.insert("notes".into(), u.notes.clone().into());
             m.insert("admin".into(), false.into());
+            if !tibco {
+                m.insert("developer".into(), true.into());
+            }
             m.insert("subscribed_to_emails".into(), true.into());
             m.insert("tags".into(), json!([]));
-            m.insert("deactivated_at".into(), Value::Null);
+            if tibco {
+                m.insert("deactivated_at".into(), Value::Null);
+            }
             m.insert("complete_json".into(), true.into());
         }
         Value::Object(m)
     }
 
-    fn data_source() -> Value {
-        json!({
+    /// `GpdbDataSourcePresenter`, succinct; the seed page adds `public`.
+    fn data_source(&self) -> Value {
+        let mut v = json!({
             "id": 1_000_002,
             "name": "Owners",
             "entity_type": "gpdb_data_source",
@@ -847,22 +915,31 @@ impl Store {
             "is_hawq": null,
             "state": "online",
             "public": false,
-        })
+        });
+        if self.cfg.wire == ChorusWire::RailsPresenters {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("public");
+            }
+        }
+        v
     }
 
-    fn database() -> Value {
+    fn database(&self) -> Value {
         json!({
             "id": 1_000_001,
             "name": "default",
-            "data_source": Self::data_source(),
+            "data_source": self.data_source(),
             "entity_type": "gpdb_database",
             "complete_json": true,
         })
     }
 
-    /// `WorkspacePresenter` in the seed page's key set; `succinct` for list
-    /// items and 403 bodies.
+    /// `WorkspacePresenter` in the seed page's key set, or in hey-jude/chorus
+    /// `components/api/app/presenters/api/workspace_presenter.rb`'s
+    /// ([`ChorusWire::RailsPresenters`]: no `archived`, `workspace_stage`,
+    /// `workspace_stage_id`); `succinct` for list items.
     fn render_workspace(&self, w: &Workspace, succinct: bool) -> Value {
+        let tibco = self.cfg.wire == ChorusWire::TibcoPage;
         let epoch = whole_secs(self.clock.epoch());
         let count = self
             .workfiles
@@ -887,7 +964,9 @@ impl Store {
         m.insert("name".into(), w.name.clone().into());
         m.insert("is_deleted".into(), Value::Null);
         m.insert("entity_type".into(), "workspace".into());
-        m.insert("archived".into(), false.into());
+        if tibco {
+            m.insert("archived".into(), false.into());
+        }
         m.insert("public".into(), w.public.into());
         m.insert("archived_at".into(), Value::Null);
         m.insert("summary".into(), w.summary.into());
@@ -900,7 +979,8 @@ impl Store {
         m.insert("recent_comments_count".into(), 9.into());
         m.insert("has_recent_comments".into(), true.into());
         m.insert("has_milestones".into(), true.into());
-        m.insert(
+        if tibco {
+            m.insert(
             "workspace_stage".into(),
             json!({
                 "default": true,
@@ -912,7 +992,8 @@ impl Store {
                 "complete_json": true,
             }),
         );
-        m.insert("workspace_stage_id".into(), 1_000_000.into());
+            m.insert("workspace_stage_id".into(), 1_000_000.into());
+        }
         if !succinct {
             m.insert("archiver".into(), Value::Null);
             m.insert(
@@ -934,7 +1015,7 @@ impl Store {
                     "entity_type": "gpdb_schema",
                     "is_deleted": null,
                     "stale": false,
-                    "database": Self::database(),
+                    "database": self.database(),
                     "complete_json": true,
                 }),
             );
@@ -990,8 +1071,11 @@ impl Store {
             format_secs(wf.user_modified_at).into(),
         );
         m.insert("status".into(), wf.status.clone().into());
-        m.insert("description".into(), json!(wf.description));
-        m.insert("link_url".into(), Value::Null);
+        if self.cfg.wire == ChorusWire::TibcoPage {
+            // Not in hey-jude/chorus's WorkfilePresenter; on the seed page.
+            m.insert("description".into(), json!(wf.description));
+            m.insert("link_url".into(), Value::Null);
+        }
         m.insert("owner".into(), self.render_user(wf.owner, true));
         m.insert("associated_worklets".into(), json!([]));
         if flow {
@@ -1005,7 +1089,7 @@ impl Store {
                 );
             }
             if view != View::List {
-                m.insert("execution_locations".into(), json!([Self::database()]));
+                m.insert("execution_locations".into(), json!([self.database()]));
                 m.insert("dataset_ids".into(), json!([]));
             }
             m.insert("complete_json".into(), true.into());
