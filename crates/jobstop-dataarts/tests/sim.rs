@@ -56,7 +56,7 @@ async fn conformance_with(vars: impl Fn(&DataArtsSim) -> Vec<(String, String)>) 
     let rt: Vec<String> = sim.realtime_job_names();
     let rt_running = rt
         .iter()
-        .find(|n| sim.job_json(n).is_some_and(|j| j["status"] == "NORMAL"))
+        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
         .unwrap()
         .clone();
     let fx = Fixture::new(
@@ -86,14 +86,22 @@ async fn conformance_with_an_iam_user() {
 }
 
 #[tokio::test]
-async fn instances_list_across_three_pages_exactly_once() {
+async fn instances_list_across_pages_and_windows_exactly_once() {
+    // 250 instances of 5 jobs reach up to 50 days back: 60 days of look-back
+    // are 9 windows of 7 days.
     let sim = DataArtsSim::builder()
         .batch_jobs(5)
         .instances(250)
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let vars = sim.env_aksk();
+    let ctrl =
+        DataArtsBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .with_client_config(fast_config())
+            .with_instance_lookback(Duration::from_secs(60 * 86400))
+            .build()
+            .unwrap();
     let mut query = ListQuery::new()
         .with_kind(KIND_BATCH_INSTANCE)
         .with_page_size(100);
@@ -108,13 +116,16 @@ async fn instances_list_across_three_pages_exactly_once() {
             None => break,
         }
     }
-    assert_eq!(pages, 3);
     let unique: HashSet<_> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), 250);
+    assert_eq!(ids.len(), 250);
     assert_eq!(
         unique,
         sim.instance_ids().into_iter().collect::<HashSet<_>>()
     );
+    // One page per window at least, plus one for each window of more than
+    // 100 instances; one request for the server's time.
+    assert!(pages <= 9 + 3, "{pages} pages");
+    assert_eq!(sim.server().requests().len(), pages + 1);
 }
 
 #[tokio::test]
@@ -233,7 +244,7 @@ async fn stop_outcomes() {
     let rt = sim
         .realtime_job_names()
         .into_iter()
-        .find(|n| sim.job_json(n).is_some_and(|j| j["status"] == "NORMAL"))
+        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
         .map(RunId::new)
         .unwrap();
     let report = ctrl.stop_and_wait(&rt, &g, &wait()).await.unwrap();

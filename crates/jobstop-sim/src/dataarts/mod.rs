@@ -921,6 +921,12 @@ impl DataArtsSim {
         lock(&self.sim.store).job_json(name)
     }
 
+    /// The raw `status` of job `name` now, as the job list shows it (the
+    /// detail has none).
+    pub fn job_status(&self, name: &str) -> Option<String> {
+        lock(&self.sim.store).job_status_raw(name)
+    }
+
     /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it now.
     pub fn instance_json(&self, job: &str, id: u64) -> Option<Value> {
         lock(&self.sim.store).instance_json(job, id)

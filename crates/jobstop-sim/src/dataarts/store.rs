@@ -889,12 +889,13 @@ impl Store {
             .nodes
             .iter()
             .map(|(n, t)| {
+                // HSDK `real_time_node_status.py` (the OTC example's
+                // `LastInstanceStatus` and `jobInstanceId` are not in it).
                 json!({
                     "name": n,
                     "status": node_status,
-                    "type": t,
-                    "LastInstanceStatus": WAITING,
-                    "jobInstanceId": 0,
+                    "nodeType": t,
+                    "lastInstanceStatus": WAITING,
                     "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.cfg.project_id, job.name),
                 })
             })
@@ -1177,6 +1178,13 @@ impl Store {
     pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> {
         let ws = self.cfg.workspace.clone();
         self.job_detail(&ws, name).ok()
+    }
+
+    /// The raw status of job `name` of the configured workspace.
+    pub(crate) fn job_status_raw(&mut self, name: &str) -> Option<String> {
+        self.settle();
+        let ws = self.cfg.workspace.clone();
+        self.job(&ws, name).map(|j| j.status.clone())
     }
 
     /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}`
