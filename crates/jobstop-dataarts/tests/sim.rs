@@ -42,7 +42,14 @@ fn wait() -> WaitOptions {
 }
 
 async fn conformance_with(vars: impl Fn(&DataArtsSim) -> Vec<(String, String)>) {
-    let sim = DataArtsSim::builder()
+    conformance_on(DataArtsSim::builder(), vars).await;
+}
+
+async fn conformance_on(
+    builder: jobstop_sim::dataarts::DataArtsSimBuilder,
+    vars: impl Fn(&DataArtsSim) -> Vec<(String, String)>,
+) {
+    let sim = builder
         .seed(9)
         .realtime_jobs(3, 2)
         .batch_jobs(4)
@@ -80,6 +87,21 @@ async fn conformance_with_a_token() {
 #[tokio::test]
 async fn conformance_with_ak_sk() {
     conformance_with(|sim| sim.env_aksk()).await;
+}
+
+/// The conformance suite again under the other documented readings: `offset`
+/// as a record offset, `createTime` as a numeric string, status times as
+/// date strings.
+#[tokio::test]
+async fn conformance_under_the_other_readings() {
+    conformance_on(
+        DataArtsSim::builder()
+            .offset_reading(OffsetReading::RecordOffset)
+            .create_time_format(CreateTimeFormat::NumericString)
+            .status_time_format(StatusTimeFormat::DateString),
+        |sim| sim.env_aksk(),
+    )
+    .await;
 }
 
 #[tokio::test]
