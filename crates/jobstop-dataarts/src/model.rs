@@ -326,6 +326,7 @@ mod tests {
 
     #[test]
     fn documented_examples() {
+        // OTC viewing_a_job_list.rst, the example item.
         let job = json!({"createTime":1680783636000u64,"createUser":"test_user","jobType":"BATCH","lastInstanceEndTime":1682519407000u64,
             "lastInstanceStatus":"success","name":"myJob","owner":"test_user","path":"/","priority":0,"singleNodeJobFlag":false,"status":"SCHEDULING"});
         let run = job_to_run(job).unwrap();
@@ -336,6 +337,7 @@ mod tests {
         assert_eq!(run.owner.as_deref(), Some("test_user"));
         assert_eq!(run.created_at.unwrap().timestamp_millis(), 1680783636000);
 
+        // OTC viewing_a_job_instance_list.rst, the example item.
         let inst = json!({"endTime":1551671598000u64,"executeTime":0.3,"forceSuccess":false,"ignoreSuccess":false,"instanceId":34765,
             "instanceType":2,"jobId":608627,"jobName":"job_batch","jobInstanceName":"job_batch","planTime":1551671580000u64,
             "startTime":1551671580000u64,"status":"success","submitTime":1550910278706u64,"version":1});

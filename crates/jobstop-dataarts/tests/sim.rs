@@ -766,3 +766,39 @@ async fn listings_are_exact_under_both_offset_readings() {
         }
     }
 }
+
+/// The other error bodies the Huawei SDK's error handler reads
+/// (`huaweicloudsdkcore/exceptions/exception_handler.py`): `errorCode` /
+/// `errorMsg`, and a top-level `code` / `message`.
+#[tokio::test]
+async fn sdk_error_body_variants_are_decoded() {
+    use jobstop_sim::FaultBody;
+    let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    let id = RunId::new(sim.instance_ids()[0].clone());
+    for (body, kind, code, message) in [
+        (
+            serde_json::json!({"errorCode": "DLF.0137", "errorMsg": "no such instance"}),
+            ErrorKind::NotFound,
+            "DLF.0137",
+            "no such instance",
+        ),
+        (
+            serde_json::json!({"code": "DLF.6888", "message": "Invalid account permissions."}),
+            ErrorKind::PermissionDenied,
+            "DLF.6888",
+            "Invalid account permissions.",
+        ),
+    ] {
+        sim.faults().clear();
+        sim.faults().add(FaultRule::new(
+            Route::any(),
+            Fault::status_with(400, FaultBody::Json(body)),
+        ));
+        let err = ctrl.status(&id).await.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.vendor_code(), err.vendor_message()),
+            (kind, Some(code), Some(message))
+        );
+    }
+}

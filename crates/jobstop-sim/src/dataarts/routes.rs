@@ -219,7 +219,10 @@ impl Sim {
         json!({"error_code": code, "error_msg": message, "request_id": self.request_id()})
     }
 
-    /// The error body of an injected fault or the rate limit, by status:
+    /// The error body of an injected fault or the rate limit (gateway codes
+    /// from the API Gateway error-code page, DLF codes from OTC
+    /// `api-ref/source/appendix/error_codes/dataarts_factory_error_codes.rst`),
+    /// by status:
     /// 401 `APIGW.0301`, 403 `DLF.6888`, 404 `APIGW.0101`, 429 `APIGW.0308`,
     /// 502/503 `APIGW.0202`, 504 `APIGW.0203`, other 5xx `DLF.0001`, other
     /// 4xx `DLF.3051`.
@@ -538,7 +541,7 @@ async fn dlf(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
 
 // ----- IAM ----------------------------------------------------------------
 
-/// A Keystone-style error body.
+/// A Keystone-style error body (IAM's, as OpenStack Keystone writes it).
 pub(crate) fn keystone_error(status: u16, message: &str) -> Value {
     let title = StatusCode::from_u16(status)
         .ok()
@@ -584,7 +587,10 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 impl Sim {
-    /// `POST /v3/auth/tokens` with a password identity and a project scope.
+    /// `POST /v3/auth/tokens` with a password identity and a project scope
+    /// (OTC `api-ref/source/calling_apis/authentication.rst` and
+    /// `making_an_api_request.rst`: 201, the token in `X-Subject-Token`,
+    /// `token.expires_at` in the body).
     fn grant(&self, body: &Bytes) -> Resp {
         let bad = |m: &str| iam_json(400, &keystone_error(400, m), None);
         let Ok(req) = serde_json::from_slice::<Value>(body) else {
