@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jobstop_sim::dataarts::{
-    CreateTimeFormat, DataArtsSim, InstanceSeed, JobSeed, OffsetReading, StatusTimeFormat,
-    WaitingStop, signing,
+    CreateTimeFormat, DataArtsSim, ExecuteTimeFormat, InstanceSeed, JobSeed, OffsetReading,
+    StatusTimeFormat, WaitingStop, signing,
 };
 use jobstop_sim::{Fault, FaultRule, MASK, RateLimit, Route};
 use reqwest::header::HeaderMap;
@@ -796,7 +796,7 @@ async fn instance_list_pages_250_items_once_each() {
         if ["success", "fail", "manual-stop"].contains(&status) {
             want.insert("endTime".to_owned());
             want.insert("executeTime".to_owned());
-            assert!(i["executeTime"].as_f64().unwrap() >= 0.0, "{i}");
+            assert!(i["executeTime"].as_i64().unwrap() >= 0, "{i}");
         }
         assert_eq!(keys(i), want, "{i}");
         assert!(i["instanceId"].as_u64().unwrap() > 340_000_000);
@@ -1161,6 +1161,20 @@ async fn detail_and_status_time_formats_are_switches() {
     let (_, st) = get(&b, &http, "/jobs/rt/status").await;
     assert_eq!(st["starttime"], "2024-06-18T01:02:03.000Z");
     assert_eq!(st["endTime"], "2024-06-18T01:02:03.000Z");
+    // executeTime: ms (HSDK), or minutes as in the OTC example.
+    let minutes = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("b", "SCHEDULING"))
+        .insert_instance(
+            InstanceSeed::new("b", "success")
+                .with_id(1)
+                .with_start_time(ms("2024-06-19T01:00:00Z"))
+                .with_end_time(ms("2024-06-19T01:00:18Z")),
+        )
+        .execute_time_format(ExecuteTimeFormat::Minutes)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(minutes.instance_json("b", 1).unwrap()["executeTime"], 0.3);
     for sim in [&a, &b] {
         let d = sim.job_json("rt").unwrap();
         assert_eq!(d["processType"], "REAL_TIME");
@@ -1387,7 +1401,8 @@ async fn run_immediate_progresses_on_its_own() {
         d["endTime"].as_i64().unwrap() - d["startTime"].as_i64().unwrap(),
         400
     );
-    assert!(d["executeTime"].is_f64());
+    // HSDK job_instance.py: milliseconds, an int.
+    assert_eq!(d["executeTime"], 400);
     let (_, j) = get(&sim, &http, &format!("/jobs?jobName={job}")).await;
     assert_eq!(j["jobs"][0]["lastInstanceStatus"], "success");
     // Seeded running instances keep running by default.

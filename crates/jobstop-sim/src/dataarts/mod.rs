@@ -156,6 +156,18 @@ pub enum StatusTimeFormat {
     DateString,
 }
 
+/// How instances write `executeTime`: milliseconds (an int) in HSDK
+/// `job_instance.py` and in the OTC field table ("Long, ms"); the OTC
+/// example of `viewing_a_job_instance_list.rst` shows `0.3` for an 18 s run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecuteTimeFormat {
+    /// Milliseconds, a JSON integer.
+    #[default]
+    Millis,
+    /// Minutes with one decimal, a JSON number (`0.3`).
+    Minutes,
+}
+
 /// One AK/SK-signed request the simulator verified, as received: what a
 /// test needs to re-sign it with another signer (the `authorization` header
 /// holds the request's signature, never the secret key).
@@ -365,6 +377,7 @@ pub struct DataArtsSimBuilder {
     offset_reading: OffsetReading,
     create_time_format: CreateTimeFormat,
     status_time_format: StatusTimeFormat,
+    execute_time_format: ExecuteTimeFormat,
     not_running_code: String,
     rate_limit: Option<RateLimit>,
     epoch: DateTime<Utc>,
@@ -400,6 +413,7 @@ impl Default for DataArtsSimBuilder {
             offset_reading: OffsetReading::PageNumber,
             create_time_format: CreateTimeFormat::Number,
             status_time_format: StatusTimeFormat::EpochMillisString,
+            execute_time_format: ExecuteTimeFormat::Millis,
             not_running_code: DEFAULT_NOT_RUNNING_CODE.to_owned(),
             rate_limit: None,
             epoch: default_epoch(),
@@ -579,6 +593,13 @@ impl DataArtsSimBuilder {
         self
     }
 
+    /// How instances write `executeTime`. Default
+    /// [`ExecuteTimeFormat::Millis`].
+    pub fn execute_time_format(mut self, f: ExecuteTimeFormat) -> Self {
+        self.execute_time_format = f;
+        self
+    }
+
     /// The `error_code` of the 400 for stopping a job or instance that is
     /// not running. Default `DLF.0102` (an inference; avoid `DLF.0100`,
     /// `DLF.0137` and `DLF.0810`, which mean "not found").
@@ -635,6 +656,7 @@ impl DataArtsSimBuilder {
                 offset_reading: self.offset_reading,
                 create_time_format: self.create_time_format,
                 status_time_format: self.status_time_format,
+                execute_time_format: self.execute_time_format,
             },
             clock,
             self.seed,
@@ -728,6 +750,7 @@ impl fmt::Debug for DataArtsSimBuilder {
             .field("offset_reading", &self.offset_reading)
             .field("create_time_format", &self.create_time_format)
             .field("status_time_format", &self.status_time_format)
+            .field("execute_time_format", &self.execute_time_format)
             .field("not_running_code", &self.not_running_code)
             .field("rate_limit", &self.rate_limit)
             .field("epoch", &self.epoch)

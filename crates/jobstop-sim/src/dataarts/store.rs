@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{
-    CreateTimeFormat, InstanceSeed, JobSeed, JobType, OffsetReading, StatusTimeFormat, WaitingStop,
+    CreateTimeFormat, ExecuteTimeFormat, InstanceSeed, JobSeed, JobType, OffsetReading,
+    StatusTimeFormat, WaitingStop,
 };
 use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline};
@@ -201,6 +202,7 @@ pub(crate) struct StoreConfig {
     pub(crate) offset_reading: OffsetReading,
     pub(crate) create_time_format: CreateTimeFormat,
     pub(crate) status_time_format: StatusTimeFormat,
+    pub(crate) execute_time_format: ExecuteTimeFormat,
 }
 
 #[derive(Debug)]
@@ -1063,7 +1065,7 @@ impl Store {
             .iter()
             .skip(first_record(self.cfg.offset_reading, q.offset, q.limit))
             .take(q.limit)
-            .map(|r| render_instance(r))
+            .map(|r| render_instance(r, self.cfg.execute_time_format))
             .collect();
         Ok(json!({"total": matching.len(), "instances": items}))
     }
@@ -1393,8 +1395,8 @@ impl Store {
         if let Some(e) = r.end_time {
             m.insert("endTime".into(), e.into());
         }
-        if let Some(t) = execute_time(r) {
-            m.insert("executeTime".into(), t.into());
+        if let Some(t) = execute_time(r, self.cfg.execute_time_format) {
+            m.insert("executeTime".into(), t);
         }
         m.insert("total".into(), items.len().into());
         m.insert("instanceType".into(), r.instance_type.into());
@@ -1433,17 +1435,21 @@ impl Store {
     }
 }
 
-/// `executeTime` of an ended instance: its run time in minutes (absent
-/// while it has no `endTime`, so what a listing shows never depends on when
-/// it is read).
-fn execute_time(r: &InstanceRecord) -> Option<f64> {
-    r.end_time.map(|e| execute_minutes(e - r.start_time))
+/// `executeTime` of an ended instance (absent while it has no `endTime`, so
+/// what a listing shows never depends on when it is read): milliseconds, an
+/// int, as HSDK `job_instance.py` and the OTC field table say; or minutes
+/// with one decimal, as the OTC example's `0.3` reads.
+fn execute_time(r: &InstanceRecord, f: ExecuteTimeFormat) -> Option<Value> {
+    let ms = r.end_time?.saturating_sub(r.start_time).max(0);
+    Some(match f {
+        ExecuteTimeFormat::Millis => ms.into(),
+        ExecuteTimeFormat::Minutes => execute_minutes(ms).into(),
+    })
 }
 
 /// An instance list item: HSDK `huaweicloudsdkdgc/v1/model/job_instance.py`
-/// and OTC `viewing_a_job_instance_list.rst` (whose example shows
-/// `"executeTime":0.3`, kept here as minutes).
-fn render_instance(r: &InstanceRecord) -> Value {
+/// and OTC `viewing_a_job_instance_list.rst`.
+fn render_instance(r: &InstanceRecord, f: ExecuteTimeFormat) -> Value {
     let mut m = Map::new();
     m.insert("jobName".into(), r.job_name.clone().into());
     m.insert("jobInstanceName".into(), r.job_name.clone().into());
@@ -1453,8 +1459,8 @@ fn render_instance(r: &InstanceRecord) -> Value {
     if let Some(e) = r.end_time {
         m.insert("endTime".into(), e.into());
     }
-    if let Some(t) = execute_time(r) {
-        m.insert("executeTime".into(), t.into());
+    if let Some(t) = execute_time(r, f) {
+        m.insert("executeTime".into(), t);
     }
     m.insert("instanceId".into(), r.id.into());
     m.insert("jobId".into(), r.job_id.into());
