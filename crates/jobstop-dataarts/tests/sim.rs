@@ -754,6 +754,7 @@ async fn listings_are_exact_under_both_offset_readings() {
                 );
                 let requests = sim.server().requests().len();
                 let pages = want.div_ceil(page as usize);
+                eprintln!("{reading:?} {kind}: {want} runs, page {page}: {requests} requests");
                 assert!(
                     requests <= pages + 2,
                     "{reading:?} {kind}: {requests} requests for {pages} pages"
