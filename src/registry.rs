@@ -432,6 +432,25 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "dataarts")]
+    #[test]
+    fn toml_dataarts_instance_lookback() {
+        let text = |lookback: &str| {
+            format!(
+                "[accounts.da]\nvendor = \"dataarts\"\nbase_url = \"http://127.0.0.1:5\"\n\
+                 project_id = \"p\"\ntoken = \"t\"\ninstance_lookback = {lookback}\n"
+            )
+        };
+        for ok in ["\"14d\"", "30", "\"36h\""] {
+            Registry::from_toml_str(&text(ok), env(&[])).unwrap();
+        }
+        let err = Registry::from_toml_str(&text("\"a week\""), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("account da") && err.to_string().contains("instance_lookback"),
+            "{err}"
+        );
+    }
+
     #[cfg(feature = "full")]
     #[test]
     fn env_accounts_are_named_after_vendors() {

@@ -1167,3 +1167,164 @@ async fn fault_matrix() {
         started.elapsed()
     );
 }
+
+// ---------------------------------------------------------------------------
+// DataArts job shapes: the cells the real job detail adds. A job's status is
+// read from its detail (HSDK `show_job_response.py`: `processType`, no
+// `status`) and then `/status` (real-time) or the job list (batch); each row
+// damages one of those answers, for status and stop of each kind of job.
+
+#[tokio::test]
+async fn dataarts_job_shape_cells() {
+    use jobstop::StopOutcome;
+    use jobstop_sim::dataarts::JobSeed;
+
+    type Rewrite = fn(&mut Value);
+    struct JobCell {
+        name: &'static str,
+        route: &'static str,
+        rewrite: Rewrite,
+        /// Allowed outcome for (real-time, batch): `None` = any error of
+        /// kind `InvalidResponse`, `Some(check)` = success passing the check.
+        realtime: Option<fn(&Run) -> bool>,
+        batch: Option<fn(&Run) -> bool>,
+    }
+    fn no_times(r: &Run) -> bool {
+        r.started_at.is_none() && r.ended_at.is_none() && r.state != RunState::Unknown
+    }
+    fn known(r: &Run) -> bool {
+        r.state != RunState::Unknown
+    }
+    fn unknown(r: &Run) -> bool {
+        r.state == RunState::Unknown && r.vendor_state == FLUX
+    }
+    let cells: Vec<JobCell> = vec![
+        JobCell {
+            name: "detail without processType",
+            route: "/v1/*/jobs/*",
+            rewrite: |b| {
+                b.as_object_mut().map(|o| o.remove("processType"));
+            },
+            realtime: Some(known),
+            batch: Some(known),
+        },
+        JobCell {
+            name: "detail with an odd createTime",
+            route: "/v1/*/jobs/*",
+            rewrite: |b| b["createTime"] = json!("yesterday"),
+            realtime: Some(|r| r.created_at.is_none() && known(r)),
+            batch: Some(known),
+        },
+        JobCell {
+            name: "detail with createTime as a string",
+            route: "/v1/*/jobs/*",
+            rewrite: |b| b["createTime"] = json!("1695642745000"),
+            realtime: Some(|r| {
+                r.created_at
+                    .is_some_and(|t| t.timestamp_millis() == 1695642745000)
+            }),
+            batch: Some(|r| {
+                r.created_at
+                    .is_some_and(|t| t.timestamp_millis() == 1695642745000)
+            }),
+        },
+        JobCell {
+            name: "status with odd times",
+            route: "/v1/*/jobs/*/status",
+            rewrite: |b| {
+                b["starttime"] = json!("soon");
+                b["endTime"] = json!([1]);
+                b["lastUpdateTime"] = json!(null);
+            },
+            realtime: Some(no_times),
+            batch: Some(known),
+        },
+        JobCell {
+            name: "status with an unknown state",
+            route: "/v1/*/jobs/*/status",
+            rewrite: |b| b["status"] = json!(FLUX),
+            realtime: Some(unknown),
+            batch: Some(known),
+        },
+        JobCell {
+            name: "status without status",
+            route: "/v1/*/jobs/*/status",
+            rewrite: |b| {
+                b.as_object_mut().map(|o| o.remove("status"));
+            },
+            realtime: None,
+            batch: Some(known),
+        },
+        JobCell {
+            name: "job list without the job",
+            route: "/v1/*/jobs",
+            rewrite: |b| b["jobs"] = json!([]),
+            realtime: Some(known),
+            batch: None,
+        },
+    ];
+    let sim = DataArtsSim::builder()
+        .seed(25)
+        .stop_delay(Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env_aksk()))
+        .with_client_config(short_config())
+        .build()
+        .unwrap();
+    let mut problems = Vec::new();
+    let mut table = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let _ = write!(table, "{:36}", cell.name);
+        for (kind, allowed) in [("realtime", cell.realtime), ("batch", cell.batch)] {
+            for op in [Op::Status, Op::Stop] {
+                let name = format!("{kind}_{}_{i}", op.as_str());
+                sim.insert_job(if kind == "realtime" {
+                    JobSeed::realtime(name.clone(), "NORMAL")
+                } else {
+                    JobSeed::batch(name.clone(), "SCHEDULING")
+                });
+                let rewrite = cell.rewrite;
+                sim.faults().clear();
+                sim.faults().add(FaultRule::new(
+                    Route::get(cell.route),
+                    Fault::map_json(cell.name, rewrite),
+                ));
+                let id = RunId::new(name.clone());
+                let result = tokio::time::timeout(CELL_DEADLINE, async {
+                    match op {
+                        Op::Stop => ctrl
+                            .stop(&id, &StopRequest::graceful())
+                            .await
+                            .map(StopOutcome::into_run),
+                        _ => ctrl.status(&id).await,
+                    }
+                })
+                .await
+                .expect("a DataArts job cell hung");
+                sim.faults().clear();
+                let label = match &result {
+                    Ok(r) => format!("ok:{:?}", r.state),
+                    Err(e) => short_kind(e.kind()).to_owned(),
+                };
+                let _ = write!(table, " | {kind} {} {label:14}", op.as_str());
+                let fine = match (op, allowed, &result) {
+                    (Op::Status, Some(check), Ok(run)) => check(run),
+                    (Op::Status, None, Err(e)) => e.kind() == ErrorKind::InvalidResponse,
+                    // A stop was accepted (204); a damaged read-back may only
+                    // weaken what is reported, never fail the stop.
+                    (Op::Stop, _, Ok(_)) => true,
+                    _ => false,
+                };
+                let stopped = sim.stop_requests(&name) == 1;
+                if !fine || (op == Op::Stop && !stopped) {
+                    problems.push(format!("{} / {kind} {}: {label}", cell.name, op.as_str()));
+                }
+            }
+        }
+        table.push('\n');
+    }
+    eprintln!("\nDataArts job shapes\n{table}");
+    assert!(problems.is_empty(), "{problems:#?}");
+}

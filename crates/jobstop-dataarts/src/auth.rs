@@ -16,7 +16,9 @@ use crate::sign::{self, SignInput};
 
 /// Signs every request with `SDK-HMAC-SHA256`. Signing happens per attempt,
 /// so a retried request carries a fresh `X-Sdk-Date`. Signed headers:
-/// `content-type`, `host`, `workspace` (when set) and `x-sdk-date`.
+/// `content-type`, `host`, `workspace` (when set), `x-project-id` and
+/// `x-sdk-date` (the Huawei SDK's `BasicCredentials` adds and signs
+/// `X-Project-Id` too).
 pub(crate) struct AkSkAuth {
     access_key: String,
     secret_key: SecretString,
@@ -67,7 +69,13 @@ impl Authenticator for AkSkAuth {
             .headers_mut()
             .insert(HOST, HeaderValue::from_str(&host).map_err(bad_header)?);
         let mut signed = Vec::new();
-        for name in ["content-type", "host", "workspace", "x-sdk-date"] {
+        for name in [
+            "content-type",
+            "host",
+            "workspace",
+            "x-project-id",
+            "x-sdk-date",
+        ] {
             if let Some(v) = request.headers().get(name) {
                 let v = v.to_str().map_err(|_| {
                     Error::invalid_input(format!("header {name} is not visible ASCII"))

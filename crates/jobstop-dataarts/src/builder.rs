@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jobstop_core::{Error, Result, Vendor};
 use jobstop_http::header::HeaderName;
@@ -14,7 +15,7 @@ use crate::client::DataArtsController;
 use crate::error::DataArtsErrorParser;
 
 /// The environment variables [`DataArtsBuilder::from_env`] reads.
-pub const ENV_VARS: [&str; 12] = [
+pub const ENV_VARS: [&str; 13] = [
     "JOBSTOP_DATAARTS_BASE_URL",
     "JOBSTOP_DATAARTS_REGION",
     "JOBSTOP_DATAARTS_PROJECT_ID",
@@ -27,7 +28,35 @@ pub const ENV_VARS: [&str; 12] = [
     "JOBSTOP_DATAARTS_PASSWORD",
     "JOBSTOP_DATAARTS_DOMAIN",
     "JOBSTOP_DATAARTS_INSECURE_HTTP",
+    "JOBSTOP_DATAARTS_INSTANCE_LOOKBACK",
 ];
+
+/// How far back an instance listing looks when the query names no
+/// `created_from`: 7 days, the widest window DataArts serves in one listing,
+/// so the default costs one window.
+pub const DEFAULT_INSTANCE_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The longest look-back accepted (366 days: 53 windows of 7 days).
+pub const MAX_INSTANCE_LOOKBACK: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Reads a look-back: a whole number with a unit, `d`, `h`, `m` or `s`
+/// (`14d`, `36h`); a bare number is days.
+fn parse_lookback(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "d"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let secs = match unit.trim() {
+        "d" => n.checked_mul(24 * 3600)?,
+        "h" => n.checked_mul(3600)?,
+        "m" => n.checked_mul(60)?,
+        "s" => n,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
 
 /// Builds a [`DataArtsController`].
 ///
@@ -50,6 +79,8 @@ pub struct DataArtsBuilder {
     domain: Option<String>,
     config: ClientConfig,
     insecure: InsecureHttp,
+    lookback: Option<Duration>,
+    lookback_text: Option<String>,
 }
 
 impl fmt::Debug for DataArtsBuilder {
@@ -66,6 +97,8 @@ impl fmt::Debug for DataArtsBuilder {
             .field("username", &self.username)
             .field("password", &self.password)
             .field("domain", &self.domain)
+            .field("instance_lookback", &self.lookback)
+            .field("instance_lookback_text", &self.lookback_text)
             .finish()
     }
 }
@@ -88,6 +121,7 @@ impl DataArtsBuilder {
     /// | `JOBSTOP_DATAARTS_AK`, `JOBSTOP_DATAARTS_SK` | [`with_access_key`](Self::with_access_key) |
     /// | `JOBSTOP_DATAARTS_IAM_URL`, `JOBSTOP_DATAARTS_USERNAME`, `JOBSTOP_DATAARTS_PASSWORD`, `JOBSTOP_DATAARTS_DOMAIN` | [`with_iam_user`](Self::with_iam_user), [`with_iam_url`](Self::with_iam_url) |
     /// | `JOBSTOP_DATAARTS_INSECURE_HTTP` | `true` or `1`: [`with_insecure_http`](Self::with_insecure_http) |
+    /// | `JOBSTOP_DATAARTS_INSTANCE_LOOKBACK` | [`with_instance_lookback`](Self::with_instance_lookback): `14d`, `36h`, `90m`, `3600s`, or a bare number of days |
     ///
     /// Unset and empty variables are ignored.
     pub fn from_env() -> Self {
@@ -112,6 +146,7 @@ impl DataArtsBuilder {
             username: get("JOBSTOP_DATAARTS_USERNAME"),
             password: get("JOBSTOP_DATAARTS_PASSWORD").map(SecretString::new),
             domain: get("JOBSTOP_DATAARTS_DOMAIN"),
+            lookback_text: get("JOBSTOP_DATAARTS_INSTANCE_LOOKBACK"),
             insecure: if insecure {
                 InsecureHttp::Allow
             } else {
@@ -183,6 +218,20 @@ impl DataArtsBuilder {
         self
     }
 
+    /// How far back an instance listing looks when the query names no
+    /// `created_from` (default [`DEFAULT_INSTANCE_LOOKBACK`], 7 days; at most
+    /// [`MAX_INSTANCE_LOOKBACK`]). DataArts lists only instances planned
+    /// inside a window of at most 7 days (today's by default), so jobstop
+    /// walks windows of 7 days back from the server's "now" over this span:
+    /// one listing request more per 7 days. An instance planned before it
+    /// (one that started earlier and still runs) is not listed; `status` and
+    /// `stop` by id still reach it.
+    pub fn with_instance_lookback(mut self, lookback: Duration) -> Self {
+        self.lookback = Some(lookback);
+        self.lookback_text = None;
+        self
+    }
+
     /// Timeouts, retries and the body cap.
     pub fn with_client_config(mut self, config: ClientConfig) -> Self {
         self.config = config;
@@ -243,6 +292,22 @@ impl DataArtsBuilder {
             }
             other => other,
         };
+        let lookback = match (self.lookback, &self.lookback_text) {
+            (Some(d), _) => d,
+            (None, Some(t)) => parse_lookback(t).ok_or_else(|| {
+                cfg(
+                    "instance_lookback",
+                    "must be a whole number with a unit (14d, 36h, 90m, 3600s) or a number of days",
+                )
+            })?,
+            (None, None) => DEFAULT_INSTANCE_LOOKBACK,
+        };
+        if lookback.is_zero() || lookback > MAX_INSTANCE_LOOKBACK {
+            return Err(cfg(
+                "instance_lookback",
+                "must be more than 0 and at most 366 days",
+            ));
+        }
         let http =
             HttpClient::with_config(Vendor::DATAARTS, self.config, Arc::new(DataArtsErrorParser))?;
         let x_auth_token = HeaderName::from_static("x-auth-token");
@@ -318,7 +383,9 @@ impl DataArtsBuilder {
             };
             http.with_authenticator(Arc::new(TokenAuth::header(x_auth_token, source)))
         };
-        Ok(DataArtsController::new(base, project_id, workspace, http))
+        Ok(DataArtsController::new(
+            base, project_id, workspace, lookback, http,
+        ))
     }
 }
 
@@ -351,6 +418,25 @@ mod tests {
             (ok().with_workspace("w s").with_token("t"), "workspace"),
             (ok().with_iam_user("u", "p", "d"), "iam_url"),
             (ok().with_project_id("a/b").with_token("t"), "project_id"),
+            (
+                ok().with_token("t")
+                    .with_instance_lookback(Duration::from_secs(400 * 24 * 3600)),
+                "instance_lookback",
+            ),
+            (
+                ok().with_token("t").with_instance_lookback(Duration::ZERO),
+                "instance_lookback",
+            ),
+            (
+                DataArtsBuilder::from_lookup(|k| match k {
+                    "JOBSTOP_DATAARTS_BASE_URL" => Some("http://127.0.0.1:1".into()),
+                    "JOBSTOP_DATAARTS_PROJECT_ID" => Some("p".into()),
+                    "JOBSTOP_DATAARTS_TOKEN" => Some("t".into()),
+                    "JOBSTOP_DATAARTS_INSTANCE_LOOKBACK" => Some("a week".into()),
+                    _ => None,
+                }),
+                "instance_lookback",
+            ),
         ];
         for (b, needle) in cases {
             let err = b.build().unwrap_err();
@@ -360,6 +446,43 @@ mod tests {
                 "{err} should mention {needle}"
             );
         }
+    }
+
+    #[test]
+    fn lookback_from_env_and_builder() {
+        assert_eq!(parse_lookback("14d"), Some(Duration::from_secs(14 * 86400)));
+        assert_eq!(parse_lookback("36h"), Some(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_lookback("90m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_lookback("3600s"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_lookback(" 3 "), Some(Duration::from_secs(3 * 86400)));
+        for bad in ["", "d", "1w", "-1d", "1.5d", "99999999999999999999d"] {
+            assert_eq!(parse_lookback(bad), None, "{bad:?}");
+        }
+        let base = |extra: Option<&'static str>| {
+            DataArtsBuilder::from_lookup(move |k| match k {
+                "JOBSTOP_DATAARTS_BASE_URL" => Some("http://127.0.0.1:1".into()),
+                "JOBSTOP_DATAARTS_PROJECT_ID" => Some("p".into()),
+                "JOBSTOP_DATAARTS_TOKEN" => Some("t".into()),
+                "JOBSTOP_DATAARTS_INSTANCE_LOOKBACK" => extra.map(str::to_owned),
+                _ => None,
+            })
+        };
+        assert_eq!(
+            base(None).build().unwrap().instance_lookback(),
+            DEFAULT_INSTANCE_LOOKBACK
+        );
+        assert_eq!(
+            base(Some("30d")).build().unwrap().instance_lookback(),
+            Duration::from_secs(30 * 86400)
+        );
+        assert_eq!(
+            base(Some("30d"))
+                .with_instance_lookback(Duration::from_secs(3600))
+                .build()
+                .unwrap()
+                .instance_lookback(),
+            Duration::from_secs(3600)
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@ use serde_json::Value;
 
 /// Reads DLF bodies `{"error_code":"DLF.0100","error_msg":"…"}`, API Gateway
 /// bodies `{"error_code":"APIGW.0301","error_msg":"…","request_id":"…"}` and
-/// IAM (Keystone) bodies `{"error":{"code":401,"message":"…"}}`.
+/// IAM (Keystone) bodies `{"error":{"code":401,"message":"…"}}`, and the
+/// other shapes the Huawei SDK's error handler accepts
+/// (`huaweicloudsdkcore/exceptions/exception_handler.py`): `errorCode` /
+/// `errorMsg`, and a top-level `{"code":…,"message":…}`.
 ///
 /// | code | kind |
 /// |---|---|
@@ -43,7 +46,15 @@ impl ErrorParser for DataArtsErrorParser {
             return out;
         };
         let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        if let Some(code) = s(&v, "error_code") {
+        // The SDK's order: error_code/error_msg, errorCode/errorMsg, code/message.
+        let pair = [
+            ("error_code", "error_msg"),
+            ("errorCode", "errorMsg"),
+            ("code", "message"),
+        ]
+        .into_iter()
+        .find_map(|(c, m)| s(&v, c).map(|code| (code, s(&v, m))));
+        if let Some((code, message)) = pair {
             // A `DLF.*` code on a server error (500 `DLF.0001`) says nothing
             // about our input: only the specific codes override the status
             // there, the catch-all `InvalidInput` applies to 4xx answers only.
@@ -53,7 +64,7 @@ impl ErrorParser for DataArtsErrorParser {
                     || !code.starts_with("DLF.")
             });
             out.code = Some(code);
-            out.message = s(&v, "error_msg");
+            out.message = message;
             if let Some(id) = s(&v, "request_id") {
                 out.request_id = Some(id);
             }
@@ -126,6 +137,23 @@ mod tests {
         assert_eq!(
             server(r#"{"error_code":"DLF.0100","error_msg":"x"}"#),
             Some(ErrorKind::NotFound)
+        );
+        let v = parse(r#"{"errorCode":"DLF.0137","errorMsg":"no such instance"}"#);
+        assert_eq!(
+            (v.kind, v.code.as_deref(), v.message.as_deref()),
+            (
+                Some(ErrorKind::NotFound),
+                Some("DLF.0137"),
+                Some("no such instance")
+            )
+        );
+        let v = parse(r#"{"code":"DLF.6888","message":"Invalid account permissions."}"#);
+        assert_eq!(
+            (v.kind, v.message.as_deref()),
+            (
+                Some(ErrorKind::PermissionDenied),
+                Some("Invalid account permissions.")
+            )
         );
         for junk in ["", "<html>", "[]", r#"{"error_code":7}"#] {
             assert_eq!(parse(junk).kind, None, "{junk}");

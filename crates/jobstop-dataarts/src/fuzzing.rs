@@ -94,9 +94,14 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
         }
         _ => {
             let cursor = Cursor::new(text());
-            for sources in 1..=3 {
-                if let Ok((index, _)) = crate::client::parse_cursor(&cursor, sources) {
-                    assert!(index < sources);
+            for kind in [None, Some("batch_instance")] {
+                let sources = crate::client::sources_for(kind);
+                if let Ok(p) = crate::client::Position::parse(&cursor, sources) {
+                    assert!(p.source < sources.len());
+                    assert_eq!(
+                        crate::client::Position::parse(&p.to_cursor(), sources).ok(),
+                        Some(p)
+                    );
                 }
             }
             Ok(Vec::new())
@@ -107,9 +112,12 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
 /// Documented examples, one or more per decoder, as `[selector] ++ body`:
 /// the seeds of the fuzz corpus and of the near-valid twin.
 pub fn seeds() -> Vec<Vec<u8>> {
+    // A job list item (OTC viewing_a_job_list.rst; HSDK job_result.py).
     let job = r#"{"name":"job_batch","jobType":"BATCH","status":"NORMAL","createUser":"ei_dlf_l00341563","createTime":1536821256000,"lastUpdateUser":"ei_dlf_l00341563","priority":0,"owner":"ei_dlf_l00341563","directory":"/","processType":"BATCH","singleNodeJobFlag":false}"#;
     let rt = r#"{"name":"job_rt","jobType":"REAL_TIME","status":"RUNNING","createTime":1536821256000,"owner":"me"}"#;
-    let status = r#"{"name":"job_rt","status":"RUNNING","startTime":1536821256000,"endTime":null,"lastUpdateTime":1536821256000,"nodes":[{"name":"n1","status":"RUNNING"}]}"#;
+    // HSDK show_job_status_response.py: string times, `starttime`.
+    let status = r#"{"name":"job_rt","status":"NORMAL","starttime":"1536821256000","endTime":"2018-09-13 06:47:36","lastUpdateTime":"1536821256000","nodes":[{"name":"n1","status":"RUNNING"}],"createUser":"me","lastModifiyUser":"me"}"#;
+    // An instance (OTC viewing_a_job_instance_list.rst; HSDK job_instance.py).
     let instance = r#"{"jobName":"job_batch","instanceId":34765,"status":"running","planTime":1536821256000,"startTime":1536821257000,"endTime":null,"executeTime":0,"submitTime":1536821256000,"instanceType":0,"jobId":"38f56893b2c84c1d9b7d3e2ef4b0c9e6","submitUser":"me"}"#;
     vec![
         seed(0, &format!(r#"{{"total":2,"jobs":[{job},{rt}]}}"#)),
@@ -127,6 +135,6 @@ pub fn seeds() -> Vec<Vec<u8>> {
         ),
         seed(7, "RUNNING"),
         seed(8, "job_batch/34765"),
-        seed(9, "2:100"),
+        seed(9, "d2:1:0:u:100:100:1a2b:1718769600999"),
     ]
 }

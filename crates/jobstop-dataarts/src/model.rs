@@ -100,6 +100,34 @@ fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A time that may be epoch milliseconds (a number or a numeric string) or
+/// a date string (RFC 3339, or `YYYY-MM-DD HH:MM:SS` read as UTC). Anything
+/// else, 0 included, is `None`: a time never fails a run (the raw answer
+/// keeps it).
+pub(crate) fn lenient_time(value: Option<&Value>) -> Option<DateTime<Utc>> {
+    let ms = match value? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?,
+        Value::String(s) => {
+            let s = s.trim();
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                s.parse::<i64>().ok()?
+            } else if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                return Some(t.with_timezone(&Utc));
+            } else {
+                let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                    .iter()
+                    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())?;
+                return Some(naive.and_utc());
+            }
+        }
+        _ => return None,
+    };
+    if ms == 0 {
+        return None;
+    }
+    Utc.timestamp_millis_opt(ms).single()
+}
+
 /// Epoch milliseconds (integer or fractional); 0 and absent mean unknown.
 fn millis(obj: &Map<String, Value>, key: &str) -> Result<Option<DateTime<Utc>>> {
     let ms = match obj.get(key) {
@@ -157,28 +185,72 @@ pub(crate) fn job_to_run(value: Value) -> Result<Run> {
     let mut run = Run::new(Vendor::DATAARTS, id.clone(), state, status)
         .with_kind(kind)
         .with_name(name);
-    run.created_at = millis(obj, "createTime").map_err(with_id)?;
-    run.started_at = millis(obj, "startTime").map_err(with_id)?;
-    run.ended_at = millis(obj, "endTime").map_err(with_id)?;
+    run.created_at = lenient_time(obj.get("createTime"));
+    run.started_at = lenient_time(obj.get("startTime"));
+    run.ended_at = lenient_time(obj.get("endTime"));
     run.owner = text(obj, "owner").or_else(|| text(obj, "createUser"));
     run.raw = value;
     Ok(run)
 }
 
+/// The job detail's `processType` (HSDK `show_job_response.py`), or an older
+/// `jobType`.
+pub(crate) fn process_type(detail: &Value) -> Option<&str> {
+    detail
+        .get("processType")
+        .or_else(|| detail.get("jobType"))
+        .and_then(Value::as_str)
+}
+
 /// A real-time job's detail plus its `/status` answer → [`Run`]; `raw` holds
 /// both as `{"job":…, "status":…}`.
+///
+/// The detail (HSDK `show_job_response.py`) has no `status`; the status
+/// answer (HSDK `show_job_status_response.py`) has the state and string
+/// times, the start spelled `starttime`. Times that cannot be read are left
+/// out; they never fail the status.
 pub(crate) fn realtime_to_run(job: Value, status: Value) -> Result<Run> {
     let st = object(&status, "job status")?;
-    let raw_status =
-        text(st, "status").ok_or_else(|| Error::invalid_response("a job status has no status"))?;
-    let mut run = job_to_run(job.clone())?;
-    run.state = realtime_job_state(&raw_status);
-    run.vendor_state = raw_status;
-    if let Some(t) = millis(st, "startTime")? {
-        run.started_at = Some(t);
-    }
-    run.ended_at = millis(st, "endTime")?.or(run.ended_at);
+    let detail = object(&job, "job")?;
+    let name = text(detail, "name")
+        .or_else(|| text(st, "name"))
+        .ok_or_else(|| Error::invalid_response("a job has no name"))?;
+    let id = RunId::new(name.clone());
+    let raw_status = text(st, "status").ok_or_else(|| {
+        Error::invalid_response("a job status has no status").with_run_id(id.clone())
+    })?;
+    let mut run = Run::new(
+        Vendor::DATAARTS,
+        id,
+        realtime_job_state(&raw_status),
+        raw_status,
+    )
+    .with_kind(KIND_REALTIME_JOB)
+    .with_name(name);
+    run.created_at = lenient_time(detail.get("createTime"));
+    run.started_at = lenient_time(st.get("starttime").or_else(|| st.get("startTime")));
+    run.ended_at = lenient_time(st.get("endTime"));
+    run.owner = text(st, "createUser").or_else(|| {
+        detail
+            .get("basicConfig")
+            .and_then(|b| b.get("owner"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
     run.raw = serde_json::json!({ "job": job, "status": status });
+    Ok(run)
+}
+
+/// A batch job's detail plus its item in the job list (the only place its
+/// schedule state is) → [`Run`]; `raw` holds both as `{"job":…, "listed":…}`.
+pub(crate) fn batch_to_run(job: Value, listed: Value) -> Result<Run> {
+    let mut run = job_to_run(listed.clone())?;
+    if let Value::Object(detail) = &job {
+        if let Some(t) = lenient_time(detail.get("createTime")) {
+            run.created_at = Some(t);
+        }
+    }
+    run.raw = serde_json::json!({ "job": job, "listed": listed });
     Ok(run)
 }
 
@@ -254,6 +326,7 @@ mod tests {
 
     #[test]
     fn documented_examples() {
+        // OTC viewing_a_job_list.rst, the example item.
         let job = json!({"createTime":1680783636000u64,"createUser":"test_user","jobType":"BATCH","lastInstanceEndTime":1682519407000u64,
             "lastInstanceStatus":"success","name":"myJob","owner":"test_user","path":"/","priority":0,"singleNodeJobFlag":false,"status":"SCHEDULING"});
         let run = job_to_run(job).unwrap();
@@ -264,6 +337,7 @@ mod tests {
         assert_eq!(run.owner.as_deref(), Some("test_user"));
         assert_eq!(run.created_at.unwrap().timestamp_millis(), 1680783636000);
 
+        // OTC viewing_a_job_instance_list.rst, the example item.
         let inst = json!({"endTime":1551671598000u64,"executeTime":0.3,"forceSuccess":false,"ignoreSuccess":false,"instanceId":34765,
             "instanceType":2,"jobId":608627,"jobName":"job_batch","jobInstanceName":"job_batch","planTime":1551671580000u64,
             "startTime":1551671580000u64,"status":"success","submitTime":1550910278706u64,"version":1});
@@ -274,14 +348,53 @@ mod tests {
         );
         assert_eq!(run.ended_at.unwrap().timestamp_millis(), 1551671598000);
 
-        let rt = json!({"name":"job_sms","jobType":"REAL_TIME","status":"NORMAL","createTime":1,"createUser":"u"});
-        let status = json!({"name":"job_sms","nodes":[{"name":"MRS_Flink_Job_8635","LastInstanceStatus":"waiting","jobInstanceId":0}],"status":"STOPPING"});
+        // OTC viewing_job_details.rst: createTime as a numeric string.
+        let rt =
+            json!({"name":"job_sms","processType":"REAL_TIME","id":1,"createTime":"1695642745000"});
+        // HSDK show_job_status_response.py: string times, `starttime`.
+        let status = json!({"name":"job_sms","nodes":[{"name":"MRS_Flink_Job_8635","LastInstanceStatus":"waiting","jobInstanceId":0}],
+            "status":"STOPPING","starttime":"1695642745000","endTime":"2023-09-25 12:00:00","lastUpdateTime":"yesterday"});
         let run = realtime_to_run(rt, status).unwrap();
         assert_eq!(
             (run.kind.as_deref(), run.state, run.vendor_state.as_str()),
             (Some(KIND_REALTIME_JOB), RunState::Stopping, "STOPPING")
         );
         assert_eq!(run.raw["status"]["status"], "STOPPING");
+        assert_eq!(run.created_at.unwrap().timestamp_millis(), 1695642745000);
+        assert_eq!(run.started_at.unwrap().timestamp_millis(), 1695642745000);
+        assert_eq!(
+            run.ended_at.unwrap().to_rfc3339(),
+            "2023-09-25T12:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn odd_times_are_absent_never_errors() {
+        for (v, want) in [
+            (json!(1718769600000u64), Some(1718769600000)),
+            (json!("1718769600000"), Some(1718769600000)),
+            (json!("2024-06-19T04:00:00Z"), Some(1718769600000)),
+            (json!("2024-06-19T12:00:00+08:00"), Some(1718769600000)),
+            (json!("2024-06-19 04:00:00"), Some(1718769600000)),
+            (json!(0), None),
+            (json!("0"), None),
+            (json!(""), None),
+            (json!("yesterday"), None),
+            (json!("99999999999999999999"), None),
+            (json!(true), None),
+            (json!({"t":1}), None),
+            (json!(null), None),
+        ] {
+            assert_eq!(
+                lenient_time(Some(&v)).map(|t| t.timestamp_millis()),
+                want,
+                "{v}"
+            );
+        }
+        let status = json!({"name":"rt","status":"NORMAL","starttime":"soon","endTime":[1]});
+        let run = realtime_to_run(json!({"name":"rt"}), status).unwrap();
+        assert_eq!((run.started_at, run.ended_at), (None, None));
+        assert_eq!(run.raw["status"]["starttime"], "soon");
     }
 
     #[test]
@@ -291,7 +404,6 @@ mod tests {
             json!({"status":"NORMAL"}),
             json!({"name":"a"}),
             json!({"name":"a","status":"NORMAL","jobType":"WEIRD"}),
-            json!({"name":"a","status":"NORMAL","createTime":"yesterday"}),
         ] {
             assert_eq!(
                 job_to_run(v.clone()).unwrap_err().kind(),

@@ -14,7 +14,9 @@ use jobstop_dataarts::{
     DataArtsBuilder, DataArtsController, KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB,
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
-use jobstop_sim::dataarts::DataArtsSim;
+use jobstop_sim::dataarts::{
+    CreateTimeFormat, DataArtsSim, InstanceSeed, JobSeed, OffsetReading, StatusTimeFormat,
+};
 use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_testkit::Fixture;
 
@@ -40,7 +42,14 @@ fn wait() -> WaitOptions {
 }
 
 async fn conformance_with(vars: impl Fn(&DataArtsSim) -> Vec<(String, String)>) {
-    let sim = DataArtsSim::builder()
+    conformance_on(DataArtsSim::builder(), vars).await;
+}
+
+async fn conformance_on(
+    builder: jobstop_sim::dataarts::DataArtsSimBuilder,
+    vars: impl Fn(&DataArtsSim) -> Vec<(String, String)>,
+) {
+    let sim = builder
         .seed(9)
         .realtime_jobs(3, 2)
         .batch_jobs(4)
@@ -56,7 +65,7 @@ async fn conformance_with(vars: impl Fn(&DataArtsSim) -> Vec<(String, String)>) 
     let rt: Vec<String> = sim.realtime_job_names();
     let rt_running = rt
         .iter()
-        .find(|n| sim.job_json(n).is_some_and(|j| j["status"] == "NORMAL"))
+        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
         .unwrap()
         .clone();
     let fx = Fixture::new(
@@ -80,20 +89,43 @@ async fn conformance_with_ak_sk() {
     conformance_with(|sim| sim.env_aksk()).await;
 }
 
+/// The conformance suite again under the other documented readings: `offset`
+/// as a record offset, `createTime` as a numeric string, status times as
+/// date strings.
+#[tokio::test]
+async fn conformance_under_the_other_readings() {
+    conformance_on(
+        DataArtsSim::builder()
+            .offset_reading(OffsetReading::RecordOffset)
+            .create_time_format(CreateTimeFormat::NumericString)
+            .status_time_format(StatusTimeFormat::DateString),
+        |sim| sim.env_aksk(),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn conformance_with_an_iam_user() {
     conformance_with(|sim| sim.env_iam()).await;
 }
 
 #[tokio::test]
-async fn instances_list_across_three_pages_exactly_once() {
+async fn instances_list_across_pages_and_windows_exactly_once() {
+    // 250 instances of 5 jobs reach up to 50 days back: 60 days of look-back
+    // are 9 windows of 7 days.
     let sim = DataArtsSim::builder()
         .batch_jobs(5)
         .instances(250)
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let vars = sim.env_aksk();
+    let ctrl =
+        DataArtsBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .with_client_config(fast_config())
+            .with_instance_lookback(Duration::from_secs(60 * 86400))
+            .build()
+            .unwrap();
     let mut query = ListQuery::new()
         .with_kind(KIND_BATCH_INSTANCE)
         .with_page_size(100);
@@ -108,13 +140,16 @@ async fn instances_list_across_three_pages_exactly_once() {
             None => break,
         }
     }
-    assert_eq!(pages, 3);
     let unique: HashSet<_> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), 250);
+    assert_eq!(ids.len(), 250);
     assert_eq!(
         unique,
         sim.instance_ids().into_iter().collect::<HashSet<_>>()
     );
+    // One page per window at least, plus one for each window of more than
+    // 100 instances; one request for the server's time.
+    assert!(pages <= 9 + 3, "{pages} pages");
+    assert_eq!(sim.server().requests().len(), pages + 1);
 }
 
 #[tokio::test]
@@ -233,7 +268,7 @@ async fn stop_outcomes() {
     let rt = sim
         .realtime_job_names()
         .into_iter()
-        .find(|n| sim.job_json(n).is_some_and(|j| j["status"] == "NORMAL"))
+        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
         .map(RunId::new)
         .unwrap();
     let report = ctrl.stop_and_wait(&rt, &g, &wait()).await.unwrap();
@@ -395,4 +430,376 @@ async fn ids_are_checked_and_encoded() {
         "{}",
         reqs[0].target
     );
+}
+
+// ----- fidelity to the real service (HSDK models) ---------------------------
+
+fn with_lookback(sim: &DataArtsSim, lookback: Option<Duration>) -> DataArtsController {
+    let vars = sim.env_aksk();
+    let mut b =
+        DataArtsBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .with_client_config(fast_config());
+    if let Some(l) = lookback {
+        b = b.with_instance_lookback(l);
+    }
+    b.build().unwrap()
+}
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+/// Item 1: the job detail has `processType` and no `status`: a real-time
+/// job's state comes from `/status`, a batch job's from the job list (exact
+/// name), also when the detail lacks `processType`, and for stop read-backs.
+#[tokio::test]
+async fn job_status_without_status_in_the_detail() {
+    let sim = DataArtsSim::builder()
+        .insert_job(JobSeed::realtime("rt_orders", "NORMAL"))
+        .insert_job(JobSeed::batch("etl", "PAUSED"))
+        .insert_job(JobSeed::batch("etl_v2", "SCHEDULING"))
+        .insert_job(JobSeed::batch("my_etl", "STOPPED"))
+        .create_time_format(CreateTimeFormat::NumericString)
+        .stop_delay(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    assert!(sim.job_json("etl").unwrap().get("status").is_none());
+    let ctrl = from_vars(sim.env_aksk());
+    let rt = ctrl.status(&RunId::new("rt_orders")).await.unwrap();
+    assert_eq!(
+        (rt.kind.as_deref(), rt.state, rt.vendor_state.as_str()),
+        (Some(KIND_REALTIME_JOB), RunState::Running, "NORMAL")
+    );
+    assert!(rt.created_at.is_some(), "createTime as a numeric string");
+    assert!(rt.started_at.is_some(), "starttime as a string");
+    // `jobName=etl` also matches etl_v2 and my_etl: the exact name wins.
+    let etl = ctrl.status(&RunId::new("etl")).await.unwrap();
+    assert_eq!(
+        (etl.kind.as_deref(), etl.state, etl.vendor_state.as_str()),
+        (Some(KIND_BATCH_JOB), RunState::Paused, "PAUSED")
+    );
+    assert_eq!(etl.raw["listed"]["name"], "etl");
+    assert_eq!(etl.raw["job"]["processType"], "BATCH");
+    // A detail without processType still finds both kinds.
+    sim.faults().add(FaultRule::new(
+        Route::get("/v1/*/jobs/*"),
+        Fault::map_json("no processType", |b| {
+            if let Some(o) = b.as_object_mut() {
+                o.remove("processType");
+            }
+        }),
+    ));
+    assert_eq!(
+        ctrl.status(&RunId::new("etl_v2")).await.unwrap().state,
+        RunState::Running
+    );
+    assert_eq!(
+        ctrl.status(&RunId::new("rt_orders"))
+            .await
+            .unwrap()
+            .vendor_state,
+        "NORMAL"
+    );
+    // Stop read-backs go the same way.
+    let o = ctrl
+        .stop(&RunId::new("rt_orders"), &StopRequest::graceful())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o, StopOutcome::Requested(r) if r.vendor_state == "STOPPING"),
+        "{o:?}"
+    );
+    let o = ctrl
+        .stop(&RunId::new("etl_v2"), &StopRequest::graceful())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o, StopOutcome::Stopped(r) if r.kind.as_deref() == Some(KIND_BATCH_JOB)),
+        "{o:?}"
+    );
+    let o = ctrl
+        .stop(&RunId::new("my_etl"), &StopRequest::graceful())
+        .await
+        .unwrap();
+    assert!(matches!(o, StopOutcome::AlreadyFinished(_)), "{o:?}");
+}
+
+/// Item 2: string times and `starttime`, epoch ms or a date; an odd time is
+/// absent, never an error, and the raw answer keeps it.
+#[tokio::test]
+async fn realtime_status_times_are_read_leniently() {
+    let created = at("2024-06-18T01:02:03Z");
+    for format in [
+        StatusTimeFormat::EpochMillisString,
+        StatusTimeFormat::DateString,
+    ] {
+        let sim = DataArtsSim::builder()
+            .insert_job(JobSeed::realtime("rt", "STOPPED").with_create_time(created))
+            .status_time_format(format)
+            .start()
+            .await
+            .unwrap();
+        let ctrl = from_vars(sim.env_token());
+        let run = ctrl.status(&RunId::new("rt")).await.unwrap();
+        assert_eq!(run.started_at, Some(created), "{format:?}");
+        assert_eq!(run.ended_at, Some(created), "{format:?}");
+        assert_eq!(run.state, RunState::Stopped);
+        sim.faults().add(FaultRule::new(
+            Route::get("/v1/*/jobs/rt/status"),
+            Fault::map_json("odd times", |b| {
+                b["starttime"] = "sometime".into();
+                b["endTime"] = serde_json::json!({"odd": true});
+                b["lastUpdateTime"] = "".into();
+            }),
+        ));
+        let run = ctrl.status(&RunId::new("rt")).await.unwrap();
+        assert_eq!((run.started_at, run.ended_at), (None, None));
+        assert_eq!(run.raw["status"]["starttime"], "sometime");
+        assert_eq!(run.vendor_state, "STOPPED");
+    }
+}
+
+/// Item 3: all 12 instance statuses are mapped; stopping any finished one
+/// (forceSuccess included) is AlreadyFinished.
+#[tokio::test]
+async fn every_instance_status_is_mapped_and_finished_ones_are_already_finished() {
+    let statuses = [
+        ("waiting", RunState::Queued),
+        ("running", RunState::Running),
+        ("success", RunState::Succeeded),
+        ("forceSuccess", RunState::Succeeded),
+        ("ignoreSuccess", RunState::Succeeded),
+        ("freeze", RunState::Paused),
+        ("skip-by-depend", RunState::Stopped),
+        ("waiting-confirm", RunState::Queued),
+        ("fail", RunState::Failed),
+        ("running-exception", RunState::Paused),
+        ("pause", RunState::Paused),
+        ("manual-stop", RunState::Stopped),
+    ];
+    let mut b = DataArtsSim::builder().insert_job(JobSeed::batch("job_a", "SCHEDULING"));
+    for (i, (status, _)) in statuses.iter().enumerate() {
+        b = b.insert_instance(
+            InstanceSeed::new("job_a", *status)
+                .with_id(7000 + i as u64)
+                .with_plan_time(at("2024-06-19T03:00:00Z")),
+        );
+    }
+    let sim = b.start().await.unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    let listed: Vec<_> = ctrl
+        .list_all(ListQuery::new().with_kind(KIND_BATCH_INSTANCE))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 12);
+    for (i, (status, state)) in statuses.iter().enumerate() {
+        let id = RunId::new(format!("job_a/{}", 7000 + i));
+        let run = listed.iter().find(|r| r.id == id).unwrap();
+        assert_eq!((run.vendor_state.as_str(), run.state), (*status, *state));
+        if state.is_terminal() {
+            let o = ctrl.stop(&id, &StopRequest::graceful()).await.unwrap();
+            assert!(
+                matches!(&o, StopOutcome::AlreadyFinished(r) if r.vendor_state == *status),
+                "{status}: {o:?}"
+            );
+        }
+    }
+}
+
+/// Item 4: the server lists today's instances unless told otherwise; jobstop
+/// looks back 7 days by default (configurable), through windows of at most 7
+/// days, so an instance started days ago that still runs is listed.
+#[tokio::test]
+async fn instances_are_listed_through_windows_with_a_lookback() {
+    // The simulator's clock starts at 2024-06-19T04:00:00Z.
+    let sim = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("long", "SCHEDULING"))
+        .insert_instance(
+            InstanceSeed::new("long", "running")
+                .with_id(1)
+                .with_plan_time(at("2024-06-16T04:00:00Z")),
+        )
+        .insert_instance(
+            InstanceSeed::new("long", "running")
+                .with_id(2)
+                .with_plan_time(at("2024-06-09T04:00:00Z")),
+        )
+        .insert_instance(
+            InstanceSeed::new("long", "success")
+                .with_id(3)
+                .with_plan_time(at("2024-05-20T04:00:00Z")),
+        )
+        .start()
+        .await
+        .unwrap();
+    let ids = |ctrl: DataArtsController, q: ListQuery| async move {
+        let runs: Vec<_> = ctrl.list_all(q).try_collect().await.unwrap();
+        runs.into_iter()
+            .map(|r| r.id.into_string())
+            .collect::<Vec<_>>()
+    };
+    let q = || ListQuery::new().with_kind(KIND_BATCH_INSTANCE);
+    // Default: 7 days back from the server's clock: the 3-day-old one.
+    assert_eq!(ids(with_lookback(&sim, None), q()).await, ["long/1"]);
+    // 14 days: two windows.
+    sim.server().clear_requests();
+    assert_eq!(
+        ids(
+            with_lookback(&sim, Some(Duration::from_secs(14 * 86400))),
+            q()
+        )
+        .await,
+        ["long/1", "long/2"]
+    );
+    let windows: Vec<(i64, i64)> = sim
+        .server()
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/instances/detail"))
+        .map(|r| {
+            let v = |k: &str| -> i64 {
+                r.target
+                    .split(['?', '&'])
+                    .find_map(|p| p.strip_prefix(&format!("{k}=")))
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            (v("minPlanTime"), v("maxPlanTime"))
+        })
+        .collect();
+    assert_eq!(windows.len(), 2, "{windows:?}");
+    assert!(windows.iter().all(|(lo, hi)| hi - lo < 7 * 86_400_000));
+    assert_eq!(windows[1].1 + 1, windows[0].0, "adjacent, newest first");
+    // An explicit range maps onto windows too, and every answer was a 200.
+    assert_eq!(
+        ids(
+            with_lookback(&sim, None),
+            q().with_created_from(at("2024-05-01T00:00:00Z"))
+                .with_created_to(at("2024-06-17T00:00:00Z"))
+        )
+        .await,
+        ["long/1", "long/2", "long/3"]
+    );
+    assert!(
+        sim.server()
+            .requests()
+            .iter()
+            .all(|r| r.status == Some(200))
+    );
+    // The environment (and so the TOML key `instance_lookback`) sets it too.
+    let mut vars = sim.env_aksk();
+    vars.push((
+        "JOBSTOP_DATAARTS_INSTANCE_LOOKBACK".to_owned(),
+        "40d".to_owned(),
+    ));
+    assert_eq!(
+        ids(from_vars(vars), q()).await,
+        ["long/1", "long/2", "long/3"]
+    );
+}
+
+/// Item 5: `offset` is a page number (documented) or a record offset (a
+/// third-party reading): every job and every instance is listed exactly
+/// once under both, with a linear number of requests.
+#[tokio::test]
+async fn listings_are_exact_under_both_offset_readings() {
+    for reading in [OffsetReading::PageNumber, OffsetReading::RecordOffset] {
+        let sim = DataArtsSim::builder()
+            .seed(12)
+            .batch_jobs(230)
+            .realtime_jobs(7, 5)
+            .offset_reading(reading)
+            .start()
+            .await
+            .unwrap();
+        let mut b = DataArtsSim::builder().seed(13).offset_reading(reading);
+        b = b.insert_job(JobSeed::batch("many", "SCHEDULING"));
+        for i in 0..2345u64 {
+            b = b.insert_instance(
+                InstanceSeed::new("many", "running")
+                    .with_id(100_000 + i)
+                    .with_plan_time(
+                        at("2024-06-19T03:00:00Z") - chrono::Duration::minutes(i as i64),
+                    ),
+            );
+        }
+        let inst = b.start().await.unwrap();
+        for (sim, kind, page, want) in [
+            (&sim, KIND_BATCH_JOB, 100u32, 230usize),
+            (&sim, KIND_REALTIME_JOB, 5, 12),
+            (&inst, KIND_BATCH_INSTANCE, 1000, 2345),
+            (&inst, KIND_BATCH_INSTANCE, 1, 40),
+        ] {
+            sim.server().clear_requests();
+            let ctrl = from_vars(sim.env_aksk());
+            let mut q = ListQuery::new().with_kind(kind).with_page_size(page);
+            let mut ids = Vec::new();
+            while ids.len() < want {
+                let p = ctrl.list(&q).await.unwrap();
+                ids.extend(p.runs.into_iter().map(|r| r.id.into_string()));
+                match p.next_cursor {
+                    Some(c) => q = q.with_cursor(c),
+                    None => break,
+                }
+            }
+            if page > 1 {
+                let unique: HashSet<_> = ids.iter().collect();
+                assert_eq!(
+                    (ids.len(), unique.len()),
+                    (want, want),
+                    "{reading:?} {kind}"
+                );
+                let requests = sim.server().requests().len();
+                let pages = want.div_ceil(page as usize);
+                eprintln!("{reading:?} {kind}: {want} runs, page {page}: {requests} requests");
+                assert!(
+                    requests <= pages + 2,
+                    "{reading:?} {kind}: {requests} requests for {pages} pages"
+                );
+            } else {
+                // One record a page: both readings are the same.
+                let unique: HashSet<_> = ids.iter().collect();
+                assert_eq!(unique.len(), ids.len(), "{reading:?}");
+            }
+        }
+    }
+}
+
+/// The other error bodies the Huawei SDK's error handler reads
+/// (`huaweicloudsdkcore/exceptions/exception_handler.py`): `errorCode` /
+/// `errorMsg`, and a top-level `code` / `message`.
+#[tokio::test]
+async fn sdk_error_body_variants_are_decoded() {
+    use jobstop_sim::FaultBody;
+    let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    let id = RunId::new(sim.instance_ids()[0].clone());
+    for (body, kind, code, message) in [
+        (
+            serde_json::json!({"errorCode": "DLF.0137", "errorMsg": "no such instance"}),
+            ErrorKind::NotFound,
+            "DLF.0137",
+            "no such instance",
+        ),
+        (
+            serde_json::json!({"code": "DLF.6888", "message": "Invalid account permissions."}),
+            ErrorKind::PermissionDenied,
+            "DLF.6888",
+            "Invalid account permissions.",
+        ),
+    ] {
+        sim.faults().clear();
+        sim.faults().add(FaultRule::new(
+            Route::any(),
+            Fault::status_with(400, FaultBody::Json(body)),
+        ));
+        let err = ctrl.status(&id).await.unwrap_err();
+        assert_eq!(
+            (err.kind(), err.vendor_code(), err.vendor_message()),
+            (kind, Some(code), Some(message))
+        );
+    }
 }

@@ -7,7 +7,10 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, WaitingStop, signing};
+use jobstop_sim::dataarts::{
+    CreateTimeFormat, DataArtsSim, ExecuteTimeFormat, InstanceSeed, JobSeed, OffsetReading,
+    StatusTimeFormat, WaitingStop, signing,
+};
 use jobstop_sim::{Fault, FaultRule, MASK, RateLimit, Route};
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
@@ -613,7 +616,8 @@ async fn job_list_pages_types_and_names() {
         .unwrap();
     let http = client();
     let mut names = Vec::new();
-    for (offset, len) in [(0, 10), (10, 10), (20, 5)] {
+    // `offset` is a page number (HSDK list_jobs_request.py: "页数").
+    for (offset, len) in [(0, 10), (1, 10), (2, 5)] {
         let (s, b) = get(&sim, &http, &format!("/jobs?limit=10&offset={offset}")).await;
         assert_eq!(s, 200);
         assert_eq!(b["total"], 25);
@@ -659,11 +663,28 @@ async fn job_list_pages_types_and_names() {
     // Defaults: BATCH, 10 per page; past the end: empty.
     let (_, b) = get(&sim, &http, "/jobs").await;
     assert_eq!(b["jobs"].as_array().unwrap().len(), 10);
-    let (_, b) = get(&sim, &http, "/jobs?offset=30").await;
+    let (_, b) = get(&sim, &http, "/jobs?offset=3").await;
     assert_eq!(
         (b["total"].as_u64(), b["jobs"].as_array().unwrap().len()),
         (Some(25), 0)
     );
+    // The other reading (a switch): `offset` counts records.
+    let records = DataArtsSim::builder()
+        .seed(3)
+        .batch_jobs(25)
+        .realtime_jobs(3, 2)
+        .offset_reading(OffsetReading::RecordOffset)
+        .start()
+        .await
+        .unwrap();
+    let (_, b) = get(&records, &http, "/jobs?limit=10&offset=3").await;
+    let got: Vec<&str> = b["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, names[3..13]);
     // Real-time jobs.
     let (_, b) = get(&sim, &http, "/jobs?jobType=REAL_TIME").await;
     assert_eq!(b["total"], 5);
@@ -712,24 +733,34 @@ async fn instance_list_pages_250_items_once_each() {
     let http = client();
     let mut seen = Vec::new();
     let mut items = Vec::new();
-    for (offset, len) in [(0, 100), (100, 100), (200, 50)] {
-        let (s, b) = get(
-            &sim,
-            &http,
-            &format!("/jobs/instances/detail?limit=100&offset={offset}"),
-        )
-        .await;
-        assert_eq!(s, 200, "{b}");
-        assert_eq!(b["total"], 250);
-        let page = b["instances"].as_array().unwrap();
-        assert_eq!(page.len(), len);
-        for i in page {
-            seen.push(format!(
-                "{}/{}",
-                i["jobName"].as_str().unwrap(),
-                i["instanceId"]
-            ));
-            items.push(i.clone());
+    // Windows of at most 7 days (HSDK list_job_instances_request.py), newest
+    // first, each paged by page number, back 8 weeks from the epoch.
+    const WEEK: i64 = 7 * 86_400_000;
+    let now = ms("2024-06-19T04:00:00Z").timestamp_millis() + 60_000;
+    for k in 0..8 {
+        let (lo, hi) = (now - (k + 1) * WEEK + 1, now - k * WEEK);
+        for page in 0.. {
+            let (s, b) = get(
+                &sim,
+                &http,
+                &format!(
+                    "/jobs/instances/detail?limit=100&offset={page}&minPlanTime={lo}&maxPlanTime={hi}"
+                ),
+            )
+            .await;
+            assert_eq!(s, 200, "{b}");
+            let got = b["instances"].as_array().unwrap();
+            for i in got {
+                seen.push(format!(
+                    "{}/{}",
+                    i["jobName"].as_str().unwrap(),
+                    i["instanceId"]
+                ));
+                items.push(i.clone());
+            }
+            if (page + 1) * 100 >= b["total"].as_u64().unwrap() {
+                break;
+            }
         }
     }
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 250);
@@ -765,7 +796,7 @@ async fn instance_list_pages_250_items_once_each() {
         if ["success", "fail", "manual-stop"].contains(&status) {
             want.insert("endTime".to_owned());
             want.insert("executeTime".to_owned());
-            assert!(i["executeTime"].as_f64().unwrap() >= 0.0, "{i}");
+            assert!(i["executeTime"].as_i64().unwrap() >= 0, "{i}");
         }
         assert_eq!(keys(i), want, "{i}");
         assert!(i["instanceId"].as_u64().unwrap() > 340_000_000);
@@ -778,23 +809,44 @@ async fn instance_list_pages_250_items_once_each() {
     let (_, b) = get(
         &sim,
         &http,
-        "/jobs/instances/detail?status=running&limit=100",
+        &format!(
+            "/jobs/instances/detail?status=running&limit=100&minPlanTime={}",
+            now - WEEK
+        ),
     )
     .await;
     assert_eq!(b["total"], 7);
     // The newest seven are the running ones.
     assert!(items[..7].iter().all(|i| i["status"] == "running"));
-    // Defaults and limits.
+    // Defaults: 10 a page, planned today (from 00:00 UTC) until now.
+    let midnight = ms("2024-06-19T00:00:00Z").timestamp_millis();
+    let today: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["planTime"].as_i64().unwrap() >= midnight)
+        .collect();
+    assert!(!today.is_empty() && today.len() < 250);
     let (_, b) = get(&sim, &http, "/jobs/instances/detail").await;
-    assert_eq!(b["instances"].as_array().unwrap().len(), 10);
+    assert_eq!(b["total"], today.len());
+    assert_eq!(
+        b["instances"].as_array().unwrap().len(),
+        today.len().min(10)
+    );
     let (s, b) = get(&sim, &http, "/jobs/instances/detail?limit=1000").await;
-    assert_eq!((s, b["instances"].as_array().unwrap().len()), (200, 250));
+    assert_eq!(
+        (s, b["instances"].as_array().unwrap().len()),
+        (200, today.len())
+    );
+    // A range over 7 days is refused, even one made by the defaults.
+    let eight = now - 8 * 86_400_000;
     for bad in [
         "limit=1001",
         "limit=0",
         "offset=x",
         "minPlanTime=yesterday",
         "preciseQuery=maybe",
+        &format!("minPlanTime={eight}&maxPlanTime={now}"),
+        &format!("minPlanTime={eight}"),
+        &format!("minPlanTime=0&maxPlanTime={}", WEEK + 1),
     ] {
         let (s, b) = get(&sim, &http, &format!("/jobs/instances/detail?{bad}")).await;
         assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
@@ -857,6 +909,18 @@ async fn instance_filters() {
         }
     };
     let at = |s: &str| t(s).timestamp_millis();
+    // Without a window, only today's (2024-06-19) instances: none here.
+    let (_, b) = get(&sim, &http, "/jobs/instances/detail").await;
+    assert_eq!(b["total"], 0);
+    let from = at("2024-06-17T00:00:00Z");
+    let ids = |q: String| {
+        let q = if q.contains("minPlanTime") {
+            q
+        } else {
+            format!("minPlanTime={from}&{q}")
+        };
+        ids(q)
+    };
     assert_eq!(ids(String::new()).await, [9004, 9003, 9002, 9001]);
     assert_eq!(ids("status=running".into()).await, [9004, 9002]);
     assert_eq!(ids("status=waiting".into()).await, Vec::<u64>::new());
@@ -961,7 +1025,7 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
     let name = sim
         .realtime_job_names()
         .into_iter()
-        .find(|n| sim.job_json(n).unwrap()["status"] == "NORMAL")
+        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
         .unwrap();
     let status = |name: String| {
         let (sim, http) = (&sim, &http);
@@ -970,12 +1034,29 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
     let st = status(name.clone()).await;
     assert_eq!(st["name"], name.as_str());
     assert_eq!(st["status"], "NORMAL");
-    assert!(st["startTime"].is_i64() && st["lastUpdateTime"].is_i64());
-    assert!(st.get("endTime").is_none());
+    // HSDK show_job_status_response.py: string times, `starttime`.
+    let num = |v: &Value| v.as_str().unwrap().parse::<i64>().unwrap();
+    assert!(
+        num(&st["starttime"]) > 0 && num(&st["lastUpdateTime"]) > 0,
+        "{st}"
+    );
+    assert!(st.get("startTime").is_none() && st.get("endTime").is_none());
+    assert_eq!(
+        keys(&st),
+        set(&[
+            "name",
+            "status",
+            "nodes",
+            "starttime",
+            "lastUpdateTime",
+            "createUser",
+            "lastModifiyUser"
+        ])
+    );
     let node = &st["nodes"][0];
     assert_eq!(node["status"], "running");
-    assert_eq!(node["LastInstanceStatus"], "waiting");
-    assert_eq!(node["jobInstanceId"], 0);
+    assert_eq!(node["lastInstanceStatus"], "waiting");
+    assert!(node["nodeType"].is_string());
     assert!(
         node["name"].as_str().unwrap().contains("_Flink_Job_"),
         "{node}"
@@ -999,7 +1080,7 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
     tokio::time::sleep(Duration::from_millis(350)).await;
     let st = status(name.clone()).await;
     assert_eq!(st["status"], "STOPPED");
-    assert!(st["endTime"].as_i64() >= st["startTime"].as_i64());
+    assert!(num(&st["endTime"]) >= num(&st["starttime"]));
     let (_, l) = get(
         &sim,
         &http,
@@ -1039,9 +1120,69 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
         204
     );
     assert!(sim.advance(&name));
-    assert_eq!(sim.job_json(&name).unwrap()["status"], "STOPPED");
+    assert_eq!(sim.job_status(&name).as_deref(), Some("STOPPED"));
     assert!(!sim.advance(&name));
     assert!(!sim.set_job_status("nope", "NORMAL"));
+}
+
+#[tokio::test]
+async fn detail_and_status_time_formats_are_switches() {
+    // HSDK show_job_response.py: createTime int; OTC viewing_job_details.rst
+    // example: "1695642745000". HSDK show_job_status_response.py: times are
+    // strings; OTC calls them "Date".
+    let build = |c: CreateTimeFormat, t: StatusTimeFormat| {
+        DataArtsSim::builder()
+            .insert_job(
+                JobSeed::realtime("rt", "STOPPED").with_create_time(ms("2024-06-18T01:02:03Z")),
+            )
+            .create_time_format(c)
+            .status_time_format(t)
+            .start()
+    };
+    let http = client();
+    let a = build(
+        CreateTimeFormat::Number,
+        StatusTimeFormat::EpochMillisString,
+    )
+    .await
+    .unwrap();
+    let b = build(
+        CreateTimeFormat::NumericString,
+        StatusTimeFormat::DateString,
+    )
+    .await
+    .unwrap();
+    let t = ms("2024-06-18T01:02:03Z").timestamp_millis();
+    assert_eq!(a.job_json("rt").unwrap()["createTime"], t);
+    assert_eq!(b.job_json("rt").unwrap()["createTime"], t.to_string());
+    let (_, st) = get(&a, &http, "/jobs/rt/status").await;
+    assert_eq!(st["starttime"], t.to_string());
+    assert_eq!(st["endTime"], t.to_string());
+    let (_, st) = get(&b, &http, "/jobs/rt/status").await;
+    assert_eq!(st["starttime"], "2024-06-18T01:02:03.000Z");
+    assert_eq!(st["endTime"], "2024-06-18T01:02:03.000Z");
+    // executeTime: ms (HSDK), or minutes as in the OTC example.
+    let minutes = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("b", "SCHEDULING"))
+        .insert_instance(
+            InstanceSeed::new("b", "success")
+                .with_id(1)
+                .with_start_time(ms("2024-06-19T01:00:00Z"))
+                .with_end_time(ms("2024-06-19T01:00:18Z")),
+        )
+        .execute_time_format(ExecuteTimeFormat::Minutes)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(minutes.instance_json("b", 1).unwrap()["executeTime"], 0.3);
+    for sim in [&a, &b] {
+        let d = sim.job_json("rt").unwrap();
+        assert_eq!(d["processType"], "REAL_TIME");
+        assert!(
+            d.get("status").is_none() && d.get("jobType").is_none(),
+            "{d}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -1057,30 +1198,52 @@ async fn batch_job_stop_is_immediate() {
     for name in ["sched", "paused"] {
         let (s, b) = post(&sim, &http, &format!("/jobs/{name}/stop")).await;
         assert_eq!((s, b), (204, Value::Null));
-        assert_eq!(sim.job_json(name).unwrap()["status"], "STOPPED");
+        assert_eq!(sim.job_status(name).as_deref(), Some("STOPPED"));
     }
     let (s, b) = post(&sim, &http, "/jobs/stopped/stop").await;
     assert_dlf(s, &b, "DLF.0102", "The job is not running.");
     let (s, _) = post(&sim, &http, "/jobs/stopped/start").await;
     assert_eq!(s, 204);
-    assert_eq!(sim.job_json("stopped").unwrap()["status"], "SCHEDULING");
+    assert_eq!(sim.job_status("stopped").as_deref(), Some("SCHEDULING"));
     let (s, b) = post(&sim, &http, "/jobs/stopped/start").await;
     assert_dlf(s, &b, "DLF.0103", "The job is already running.");
     let (s, b) =
         send(tok(&sim, &http, Method::POST, &p(&sim, "/jobs/sched/start")).body("[1]")).await;
     assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
-    // The detail view.
+    // The detail view: HSDK show_job_response.py, no status, no jobType.
     let d = sim.job_json("sched").unwrap();
-    assert!(keys(&d).is_superset(&set(&[
-        "name",
-        "jobType",
-        "status",
-        "createTime",
-        "createUser",
-        "nodes",
-        "schedule",
-        "params"
-    ])));
+    assert_eq!(
+        keys(&d),
+        set(&[
+            "name",
+            "nodes",
+            "schedule",
+            "params",
+            "directory",
+            "downstreamJobs",
+            "processType",
+            "id",
+            "createTime",
+            "singleNodeJobFlag",
+            "lastUpdateUser",
+            "logPath",
+            "basicConfig",
+            "description",
+            "cleanOverdueDays",
+            "cleanWaitingJob",
+            "emptyRunningJob",
+            "version",
+        ])
+        .union(&if d["singleNodeJobFlag"] == true {
+            set(&["singleNodeJobType"])
+        } else {
+            set(&[])
+        })
+        .cloned()
+        .collect::<BTreeSet<_>>()
+    );
+    assert_eq!(d["processType"], "BATCH");
+    assert!(d["createTime"].is_i64() && d["id"].is_u64() && d["version"].is_string());
     assert!(!d["nodes"].as_array().unwrap().is_empty());
     assert_eq!(d["schedule"]["type"], "CRON");
     assert_eq!(sim.total_stop_requests(), 3);
@@ -1156,6 +1319,7 @@ async fn instance_stop_running_waiting_and_finished() {
             "endTime",
             "executeTime",
             "total",
+            "instanceType",
             "forceSuccess",
             "ignoreSuccess",
             "nodes"
@@ -1237,7 +1401,8 @@ async fn run_immediate_progresses_on_its_own() {
         d["endTime"].as_i64().unwrap() - d["startTime"].as_i64().unwrap(),
         400
     );
-    assert!(d["executeTime"].is_f64());
+    // HSDK job_instance.py: milliseconds, an int.
+    assert_eq!(d["executeTime"], 400);
     let (_, j) = get(&sim, &http, &format!("/jobs?jobName={job}")).await;
     assert_eq!(j["jobs"][0]["lastInstanceStatus"], "success");
     // Seeded running instances keep running by default.

@@ -119,6 +119,71 @@ pub enum WaitingStop {
     Reject,
 }
 
+/// How `offset` of `GET /jobs` and `GET /jobs/instances/detail` is read.
+/// HSDK (`list_jobs_request.py`, `list_job_instances_request.py`: "分页参数：
+/// 页数") and OTC ("Start page") document a page number; one third-party
+/// client advances it by records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OffsetReading {
+    /// `offset` is a page number from 0: records `offset * limit` onwards.
+    #[default]
+    PageNumber,
+    /// `offset` is a record offset.
+    RecordOffset,
+}
+
+/// How the job detail (`GET /jobs/{name}`) writes `createTime`: an int in
+/// HSDK `show_job_response.py`, the string `"1695642745000"` in the OTC
+/// example (`viewing_job_details.rst`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CreateTimeFormat {
+    /// A JSON number of epoch milliseconds.
+    #[default]
+    Number,
+    /// A JSON string of epoch milliseconds.
+    NumericString,
+}
+
+/// How the real-time status (`GET /jobs/{name}/status`) writes `starttime`,
+/// `endTime` and `lastUpdateTime`: strings in HSDK
+/// `show_job_status_response.py`, "Date" in the OTC page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusTimeFormat {
+    /// Epoch milliseconds as a string, `"1718769600000"`.
+    #[default]
+    EpochMillisString,
+    /// An ISO-8601 date, `"2024-06-19T04:00:00.000Z"`.
+    DateString,
+}
+
+/// How instances write `executeTime`: milliseconds (an int) in HSDK
+/// `job_instance.py` and in the OTC field table ("Long, ms"); the OTC
+/// example of `viewing_a_job_instance_list.rst` shows `0.3` for an 18 s run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecuteTimeFormat {
+    /// Milliseconds, a JSON integer.
+    #[default]
+    Millis,
+    /// Minutes with one decimal, a JSON number (`0.3`).
+    Minutes,
+}
+
+/// One AK/SK-signed request the simulator verified, as received: what a
+/// test needs to re-sign it with another signer (the `authorization` header
+/// holds the request's signature, never the secret key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignedRequest {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The path and query exactly as received.
+    pub target: String,
+    /// Every header, names lowercase, values unmasked.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
 /// A job to add with [`DataArtsSimBuilder::insert_job`] or
 /// [`DataArtsSim::insert_job`]. The status is kept verbatim, so any raw
 /// string works.
@@ -309,6 +374,10 @@ pub struct DataArtsSimBuilder {
     seeded_finish_after: Option<Duration>,
     fail_percent: u8,
     waiting_stop: WaitingStop,
+    offset_reading: OffsetReading,
+    create_time_format: CreateTimeFormat,
+    status_time_format: StatusTimeFormat,
+    execute_time_format: ExecuteTimeFormat,
     not_running_code: String,
     rate_limit: Option<RateLimit>,
     epoch: DateTime<Utc>,
@@ -341,6 +410,10 @@ impl Default for DataArtsSimBuilder {
             seeded_finish_after: None,
             fail_percent: 0,
             waiting_stop: WaitingStop::Cancel,
+            offset_reading: OffsetReading::PageNumber,
+            create_time_format: CreateTimeFormat::Number,
+            status_time_format: StatusTimeFormat::EpochMillisString,
+            execute_time_format: ExecuteTimeFormat::Millis,
             not_running_code: DEFAULT_NOT_RUNNING_CODE.to_owned(),
             rate_limit: None,
             epoch: default_epoch(),
@@ -499,6 +572,34 @@ impl DataArtsSimBuilder {
         self
     }
 
+    /// How list calls read `offset`. Default [`OffsetReading::PageNumber`]
+    /// (as documented).
+    pub fn offset_reading(mut self, r: OffsetReading) -> Self {
+        self.offset_reading = r;
+        self
+    }
+
+    /// How the job detail writes `createTime`. Default
+    /// [`CreateTimeFormat::Number`].
+    pub fn create_time_format(mut self, f: CreateTimeFormat) -> Self {
+        self.create_time_format = f;
+        self
+    }
+
+    /// How the real-time status writes its times. Default
+    /// [`StatusTimeFormat::EpochMillisString`].
+    pub fn status_time_format(mut self, f: StatusTimeFormat) -> Self {
+        self.status_time_format = f;
+        self
+    }
+
+    /// How instances write `executeTime`. Default
+    /// [`ExecuteTimeFormat::Millis`].
+    pub fn execute_time_format(mut self, f: ExecuteTimeFormat) -> Self {
+        self.execute_time_format = f;
+        self
+    }
+
     /// The `error_code` of the 400 for stopping a job or instance that is
     /// not running. Default `DLF.0102` (an inference; avoid `DLF.0100`,
     /// `DLF.0137` and `DLF.0810`, which mean "not found").
@@ -552,6 +653,10 @@ impl DataArtsSimBuilder {
                 seeded_finish_after: self.seeded_finish_after,
                 fail_percent: self.fail_percent,
                 waiting_stop: self.waiting_stop,
+                offset_reading: self.offset_reading,
+                create_time_format: self.create_time_format,
+                status_time_format: self.status_time_format,
+                execute_time_format: self.execute_time_format,
             },
             clock,
             self.seed,
@@ -590,6 +695,7 @@ impl DataArtsSimBuilder {
             },
             store: Mutex::new(store),
             request_ids: Mutex::new(SplitMix64::stream(self.seed, 25)),
+            signed: Mutex::new(Vec::new()),
         });
         let errors = sim.clone();
         let server = SimServer::builder(routes::dlf_router(sim.clone()))
@@ -641,6 +747,10 @@ impl fmt::Debug for DataArtsSimBuilder {
             .field("seeded_finish_after", &self.seeded_finish_after)
             .field("fail_percent", &self.fail_percent)
             .field("waiting_stop", &self.waiting_stop)
+            .field("offset_reading", &self.offset_reading)
+            .field("create_time_format", &self.create_time_format)
+            .field("status_time_format", &self.status_time_format)
+            .field("execute_time_format", &self.execute_time_format)
             .field("not_running_code", &self.not_running_code)
             .field("rate_limit", &self.rate_limit)
             .field("epoch", &self.epoch)
@@ -834,6 +944,12 @@ impl DataArtsSim {
         lock(&self.sim.store).job_json(name)
     }
 
+    /// The raw `status` of job `name` now, as the job list shows it (the
+    /// detail has none).
+    pub fn job_status(&self, name: &str) -> Option<String> {
+        lock(&self.sim.store).job_status_raw(name)
+    }
+
     /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it now.
     pub fn instance_json(&self, job: &str, id: u64) -> Option<Value> {
         lock(&self.sim.store).instance_json(job, id)
@@ -882,6 +998,12 @@ impl DataArtsSim {
     /// How many stop requests (jobs and instances) reached the handler.
     pub fn total_stop_requests(&self) -> u64 {
         lock(&self.sim.store).stop_total
+    }
+
+    /// The AK/SK-signed requests that passed verification, oldest first
+    /// (the last 10,000).
+    pub fn signed_requests(&self) -> Vec<SignedRequest> {
+        lock(&self.sim.signed).clone()
     }
 
     /// How many IAM tokens were granted.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::signing;
 use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery, Store};
-use super::{ALREADY_RUNNING_CODE, JobType};
+use super::{ALREADY_RUNNING_CODE, JobType, SignedRequest};
 use crate::{SplitMix64, lock};
 
 /// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
@@ -56,7 +56,12 @@ pub(crate) struct Sim {
     pub(crate) cfg: HttpConfig,
     pub(crate) store: Mutex<Store>,
     pub(crate) request_ids: Mutex<SplitMix64>,
+    /// The AK/SK-signed requests that passed verification, oldest first.
+    pub(crate) signed: Mutex<Vec<SignedRequest>>,
 }
+
+/// How many signed requests [`Sim::signed`] keeps.
+const MAX_SIGNED_LOG: usize = 10_000;
 
 type Resp = Response<Body>;
 
@@ -96,6 +101,26 @@ fn decode(segment: &str) -> String {
 }
 
 /// `(project_id, op)` of a DLF path, or `None` (no such API).
+///
+/// Sources, under `/v1/{project_id}` (OTC pages are in
+/// `opentelekomcloud-docs/data-arts-studio`,
+/// `api-ref/source/data_development_apis/job_development_apis/`; HSDK models
+/// in `huaweicloudsdkdgc/v1/model/`):
+///
+/// | route | OTC page | HSDK model |
+/// |---|---|---|
+/// | `GET /jobs` | `viewing_a_job_list.rst` | `list_jobs_request.py`, `list_jobs_response.py`, `job_result.py` |
+/// | `GET /jobs/instances/detail` | `viewing_a_job_instance_list.rst` | `list_job_instances_request.py`, `list_job_instances_response.py`, `job_instance.py` |
+/// | `GET /jobs/{name}` | `viewing_job_details.rst` | `show_job_response.py` |
+/// | `GET /jobs/{name}/status` | `viewing_running_status_of_a_real-time_job.rst` | `show_job_status_response.py`, `real_time_node_status.py` |
+/// | `POST /jobs/{name}/start` | `starting_a_job.rst` | `start_job_request.py` |
+/// | `POST /jobs/{name}/stop` | `stopping_a_job.rst` | `stop_job_request.py`, `stop_job_response.py` |
+/// | `POST /jobs/{name}/run-immediate` | `executing_a_job_immediately.rst` | `run_once_request.py`, `run_once_response.py` |
+/// | `GET /jobs/{name}/instances/{id}` | `viewing_job_instance_details.rst` | `show_job_instance_response.py`, `node_instance.py` |
+/// | `POST /jobs/{name}/instances/{id}/stop` | `stopping_a_job_instance.rst` | `stop_job_instance_request.py`, `stop_job_instance_response.py` |
+///
+/// Error bodies follow OTC `api-ref/source/appendix/error_codes/` (DLF) and
+/// `calling_apis/response.rst` (gateway).
 fn route(method: &Method, path: &str) -> Option<(String, Op)> {
     let segs: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     let ["v1", project, "jobs", rest @ ..] = segs.as_slice() else {
@@ -194,7 +219,10 @@ impl Sim {
         json!({"error_code": code, "error_msg": message, "request_id": self.request_id()})
     }
 
-    /// The error body of an injected fault or the rate limit, by status:
+    /// The error body of an injected fault or the rate limit (gateway codes
+    /// from the API Gateway error-code page, DLF codes from OTC
+    /// `api-ref/source/appendix/error_codes/dataarts_factory_error_codes.rst`),
+    /// by status:
     /// 401 `APIGW.0301`, 403 `DLF.6888`, 404 `APIGW.0101`, 429 `APIGW.0308`,
     /// 502/503 `APIGW.0202`, 504 `APIGW.0203`, other 5xx `DLF.0001`, other
     /// 4xx `DLF.3051`.
@@ -273,6 +301,27 @@ impl Sim {
         let result = self.verify_signature(method, uri, headers, body, &auth);
         if result.is_err() {
             lock(&self.store).signature_failures += 1;
+        } else {
+            let mut log = lock(&self.signed);
+            if log.len() >= MAX_SIGNED_LOG {
+                log.remove(0);
+            }
+            log.push(SignedRequest {
+                method: method.as_str().to_owned(),
+                target: uri
+                    .path_and_query()
+                    .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+                body: body.to_vec(),
+            });
         }
         result
     }
@@ -367,7 +416,9 @@ impl Sim {
                 let Ok(query) = instance_query(q) else {
                     return Answer::invalid();
                 };
-                Ok(Answer::Json(200, store.list_instances(ws, &query)))
+                store
+                    .list_instances(ws, &query)
+                    .map(|v| Answer::Json(200, v))
             }
             Op::ShowJob(name) => store.job_detail(ws, &name).map(|v| Answer::Json(200, v)),
             Op::JobStatus(name) => store.job_status(ws, &name).map(|v| Answer::Json(200, v)),
@@ -411,6 +462,7 @@ impl Sim {
                 Answer::dlf("DLF.0136", "This API is only for real-time jobs.")
             }
             DlfError::BatchOnly => Answer::dlf("DLF.0136", "This API is only for batch jobs."),
+            DlfError::InvalidParameter => Answer::invalid(),
         }
     }
 }
@@ -489,7 +541,7 @@ async fn dlf(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
 
 // ----- IAM ----------------------------------------------------------------
 
-/// A Keystone-style error body.
+/// A Keystone-style error body (IAM's, as OpenStack Keystone writes it).
 pub(crate) fn keystone_error(status: u16, message: &str) -> Value {
     let title = StatusCode::from_u16(status)
         .ok()
@@ -535,7 +587,10 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 impl Sim {
-    /// `POST /v3/auth/tokens` with a password identity and a project scope.
+    /// `POST /v3/auth/tokens` with a password identity and a project scope
+    /// (OTC `api-ref/source/calling_apis/authentication.rst` and
+    /// `making_an_api_request.rst`: 201, the token in `X-Subject-Token`,
+    /// `token.expires_at` in the body).
     fn grant(&self, body: &Bytes) -> Resp {
         let bad = |m: &str| iam_json(400, &keystone_error(400, m), None);
         let Ok(req) = serde_json::from_slice::<Value>(body) else {

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use super::{InstanceSeed, JobSeed, JobType, WaitingStop};
+use super::{
+    CreateTimeFormat, ExecuteTimeFormat, InstanceSeed, JobSeed, JobType, OffsetReading,
+    StatusTimeFormat, WaitingStop,
+};
 use crate::clock::DueQueue;
 use crate::{SimClock, SplitMix64, Timeline};
 
@@ -21,6 +24,9 @@ pub(crate) const FAIL: &str = "fail";
 pub(crate) const MANUAL_STOP: &str = "manual-stop";
 pub(crate) const RUNNING_EXCEPTION: &str = "running-exception";
 pub(crate) const PAUSE: &str = "pause";
+pub(crate) const FORCE_SUCCESS: &str = "forceSuccess";
+pub(crate) const IGNORE_SUCCESS: &str = "ignoreSuccess";
+pub(crate) const SKIP_BY_DEPEND: &str = "skip-by-depend";
 
 // Job statuses.
 pub(crate) const STARTING: &str = "STARTING";
@@ -35,6 +41,9 @@ const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
+/// The widest plan-time window of an instance listing (HSDK
+/// `list_job_instances_request.py`: "不超过7天", at most 7 days).
+pub(crate) const MAX_PLAN_WINDOW: i64 = 7 * DAY;
 
 /// Real-time job names; repeated with `_2`, `_3`… when more are asked for.
 const REALTIME_NAMES: &[&str] = &[
@@ -151,6 +160,9 @@ pub(crate) enum DlfError {
     RealtimeOnly,
     /// `run-immediate` of a real-time job.
     BatchOnly,
+    /// `DLF.3051`: a parameter out of range (an instance window over 7
+    /// days).
+    InvalidParameter,
 }
 
 /// `GET /jobs` filters and paging.
@@ -187,6 +199,10 @@ pub(crate) struct StoreConfig {
     pub(crate) seeded_finish_after: Option<Duration>,
     pub(crate) fail_percent: u8,
     pub(crate) waiting_stop: WaitingStop,
+    pub(crate) offset_reading: OffsetReading,
+    pub(crate) create_time_format: CreateTimeFormat,
+    pub(crate) status_time_format: StatusTimeFormat,
+    pub(crate) execute_time_format: ExecuteTimeFormat,
 }
 
 #[derive(Debug)]
@@ -224,8 +240,34 @@ fn execute_minutes(ms: i64) -> f64 {
     ((ms.max(0) as f64) / 6_000.0).round() / 10.0
 }
 
+/// The instance statuses that are over (HSDK `job_instance.py`: the success
+/// variants, `fail`, `manual-stop`, and `skip-by-depend`, which never runs).
 fn is_terminal_instance(status: &str) -> bool {
-    matches!(status, SUCCESS | FAIL | MANUAL_STOP)
+    matches!(
+        status,
+        SUCCESS | FORCE_SUCCESS | IGNORE_SUCCESS | SKIP_BY_DEPEND | FAIL | MANUAL_STOP
+    )
+}
+
+/// The first record of page `offset` of `limit` records, under `reading`.
+fn first_record(reading: OffsetReading, offset: usize, limit: usize) -> usize {
+    match reading {
+        OffsetReading::PageNumber => offset.saturating_mul(limit),
+        OffsetReading::RecordOffset => offset,
+    }
+}
+
+/// A real-time status time (HSDK `show_job_status_response.py` types
+/// `starttime`, `endTime` and `lastUpdateTime` as `str`; the OTC page
+/// `viewing_running_status_of_a_real-time_job.rst` calls them "Date").
+fn status_time(format: StatusTimeFormat, ms: i64) -> Value {
+    match format {
+        StatusTimeFormat::EpochMillisString => ms.to_string().into(),
+        StatusTimeFormat::DateString => chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+            .unwrap_or_default()
+            .into(),
+    }
 }
 
 impl Store {
@@ -820,7 +862,7 @@ impl Store {
             .collect();
         let jobs: Vec<Value> = matching
             .iter()
-            .skip(q.offset)
+            .skip(first_record(self.cfg.offset_reading, q.offset, q.limit))
             .take(q.limit)
             .map(|j| Value::Object(self.render_job(j)))
             .collect();
@@ -849,28 +891,38 @@ impl Store {
             .nodes
             .iter()
             .map(|(n, t)| {
+                // HSDK `real_time_node_status.py` (the OTC example's
+                // `LastInstanceStatus` and `jobInstanceId` are not in it).
                 json!({
                     "name": n,
                     "status": node_status,
-                    "type": t,
-                    "LastInstanceStatus": WAITING,
-                    "jobInstanceId": 0,
+                    "nodeType": t,
+                    "lastInstanceStatus": WAITING,
                     "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.cfg.project_id, job.name),
                 })
             })
             .collect();
+        // HSDK `show_job_status_response.py`: name, status, starttime (sic,
+        // lowercase), endTime, lastUpdateTime (all three `str`), nodes,
+        // createUser, lastModifiyUser (sic).
+        let f = self.cfg.status_time_format;
         let mut m = Map::new();
         m.insert("name".into(), job.name.clone().into());
         m.insert("status".into(), job.status.clone().into());
         m.insert("nodes".into(), Value::Array(nodes));
         m.insert(
-            "startTime".into(),
-            job.start_time.unwrap_or(job.create_time).into(),
+            "starttime".into(),
+            status_time(f, job.start_time.unwrap_or(job.create_time)),
         );
         if let Some(e) = job.end_time {
-            m.insert("endTime".into(), e.into());
+            m.insert("endTime".into(), status_time(f, e));
         }
-        m.insert("lastUpdateTime".into(), job.status_time.into());
+        m.insert("lastUpdateTime".into(), status_time(f, job.status_time));
+        m.insert("createUser".into(), job.create_user.clone().into());
+        m.insert(
+            "lastModifiyUser".into(),
+            job.last_update_user.clone().into(),
+        );
         Ok(Value::Object(m))
     }
 
@@ -980,8 +1032,23 @@ impl Store {
     }
 
     /// `GET /jobs/instances/detail`.
-    pub(crate) fn list_instances(&mut self, ws: &str, q: &InstanceQuery) -> Value {
+    ///
+    /// The plan-time window defaults to today 00:00 (UTC, simulated clock)
+    /// to now, and may span at most 7 days, else 400 `DLF.3051` (HSDK
+    /// `list_job_instances_request.py`, `min_plan_time` and
+    /// `max_plan_time`). Both ends are inclusive.
+    pub(crate) fn list_instances(
+        &mut self,
+        ws: &str,
+        q: &InstanceQuery,
+    ) -> Result<Value, DlfError> {
         self.settle();
+        let now = self.now_ms();
+        let min_plan = q.min_plan.unwrap_or(now - now.rem_euclid(DAY));
+        let max_plan = q.max_plan.unwrap_or(now);
+        if max_plan.saturating_sub(min_plan) > MAX_PLAN_WINDOW {
+            return Err(DlfError::InvalidParameter);
+        }
         let matching: Vec<&InstanceRecord> = self
             .instances_of(ws)
             .into_iter()
@@ -991,17 +1058,16 @@ impl Store {
                 Some(n) => r.job_name.contains(n.as_str()),
             })
             .filter(|r| q.status.as_ref().is_none_or(|s| r.status == *s))
-            .filter(|r| q.min_plan.is_none_or(|t| r.plan_time >= t))
-            .filter(|r| q.max_plan.is_none_or(|t| r.plan_time <= t))
+            .filter(|r| r.plan_time >= min_plan && r.plan_time <= max_plan)
             .filter(|r| q.instance_type.is_none_or(|t| r.instance_type == t))
             .collect();
         let items: Vec<Value> = matching
             .iter()
-            .skip(q.offset)
+            .skip(first_record(self.cfg.offset_reading, q.offset, q.limit))
             .take(q.limit)
-            .map(|r| render_instance(r))
+            .map(|r| render_instance(r, self.cfg.execute_time_format))
             .collect();
-        json!({"total": matching.len(), "instances": items})
+        Ok(json!({"total": matching.len(), "instances": items}))
     }
 
     /// The instance `raw_id` of job `name` in `ws`.
@@ -1116,6 +1182,13 @@ impl Store {
         self.job_detail(&ws, name).ok()
     }
 
+    /// The raw status of job `name` of the configured workspace.
+    pub(crate) fn job_status_raw(&mut self, name: &str) -> Option<String> {
+        self.settle();
+        let ws = self.cfg.workspace.clone();
+        self.job(&ws, name).map(|j| j.status.clone())
+    }
+
     /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}`
     /// shows it.
     pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> {
@@ -1133,7 +1206,9 @@ impl Store {
             .max_by(|a, b| a.plan_time.cmp(&b.plan_time).then(a.id.cmp(&b.id)))
     }
 
-    /// A job list item (VENDOR-NOTES 3.3 `Job`).
+    /// A job list item: HSDK `huaweicloudsdkdgc/v1/model/job_result.py` and
+    /// OTC `api/data_development_apis/job_development_apis/viewing_a_job_list.rst`
+    /// (here `jobType` and `status` are real).
     fn render_job(&self, j: &JobRecord) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("name".into(), j.name.clone().into());
@@ -1164,9 +1239,18 @@ impl Store {
         m
     }
 
-    /// `GET /jobs/{name}`: the list item plus the definition.
+    /// `GET /jobs/{name}`: the definition, as HSDK
+    /// `huaweicloudsdkdgc/v1/model/show_job_response.py` (and OTC
+    /// `api/data_development_apis/job_development_apis/viewing_job_details.rst`)
+    /// have it: `name, nodes, schedule, params, directory, downstreamJobs,
+    /// processType, id, createTime, singleNodeJobFlag, singleNodeJobType,
+    /// lastUpdateUser, logPath, basicConfig, description, cleanOverdueDays,
+    /// cleanWaitingJob, emptyRunningJob, version`. No `status` and no
+    /// `jobType`: those are in the job list only. `createTime` is an int in
+    /// HSDK and a numeric string in the OTC example (a switch).
     fn render_job_detail(&self, j: &JobRecord) -> Value {
-        let mut m = self.render_job(j);
+        let mut m = Map::new();
+        m.insert("name".into(), j.name.clone().into());
         let nodes: Vec<Value> = j
             .nodes
             .iter()
@@ -1206,13 +1290,35 @@ impl Store {
             }),
             JobType::RealTime => json!({"type": "EXECUTE_ONCE"}),
         };
-        m.insert("id".into(), j.job_id.into());
-        m.insert("processType".into(), j.job_type.as_str().into());
-        m.insert("directory".into(), j.path.clone().into());
-        m.insert("version".into(), j.version.into());
         m.insert("nodes".into(), Value::Array(nodes));
         m.insert("schedule".into(), schedule);
         m.insert("params".into(), json!([]));
+        m.insert("directory".into(), j.path.clone().into());
+        m.insert("downstreamJobs".into(), json!([]));
+        m.insert("processType".into(), j.job_type.as_str().into());
+        m.insert("id".into(), j.job_id.into());
+        m.insert(
+            "createTime".into(),
+            match self.cfg.create_time_format {
+                CreateTimeFormat::Number => j.create_time.into(),
+                CreateTimeFormat::NumericString => j.create_time.to_string().into(),
+            },
+        );
+        m.insert("singleNodeJobFlag".into(), (j.nodes.len() == 1).into());
+        if let Some((_, t)) = j.nodes.first().filter(|_| j.nodes.len() == 1) {
+            m.insert("singleNodeJobType".into(), t.clone().into());
+        }
+        m.insert("lastUpdateUser".into(), j.last_update_user.clone().into());
+        m.insert(
+            "logPath".into(),
+            format!("obs://dlf-log-{}/{}/", self.cfg.project_id, j.name).into(),
+        );
+        m.insert("description".into(), "".into());
+        m.insert("cleanOverdueDays".into(), 60.into());
+        m.insert("cleanWaitingJob".into(), "clean".into());
+        m.insert("emptyRunningJob".into(), "0".into());
+        // HSDK types `version` as `str` here (an int in `job_instance.py`).
+        m.insert("version".into(), j.version.to_string().into());
         m.insert(
             "basicConfig".into(),
             json!({
@@ -1226,7 +1332,9 @@ impl Store {
         Value::Object(m)
     }
 
-    /// `InstanceDetail` with one entry per job node.
+    /// `GET /jobs/{name}/instances/{id}` with one entry per job node: HSDK
+    /// `huaweicloudsdkdgc/v1/model/show_job_instance_response.py` and
+    /// `node_instance.py`; OTC `viewing_job_instance_details.rst`.
     fn render_instance_detail(&self, r: &InstanceRecord) -> Value {
         let nodes: Vec<(String, String)> = self
             .job(&r.workspace, &r.job_name)
@@ -1287,12 +1395,13 @@ impl Store {
         if let Some(e) = r.end_time {
             m.insert("endTime".into(), e.into());
         }
-        if let Some(t) = execute_time(r) {
-            m.insert("executeTime".into(), t.into());
+        if let Some(t) = execute_time(r, self.cfg.execute_time_format) {
+            m.insert("executeTime".into(), t);
         }
         m.insert("total".into(), items.len().into());
-        m.insert("forceSuccess".into(), false.into());
-        m.insert("ignoreSuccess".into(), false.into());
+        m.insert("instanceType".into(), r.instance_type.into());
+        m.insert("forceSuccess".into(), (r.status == FORCE_SUCCESS).into());
+        m.insert("ignoreSuccess".into(), (r.status == IGNORE_SUCCESS).into());
         m.insert("nodes".into(), Value::Array(items));
         Value::Object(m)
     }
@@ -1326,15 +1435,21 @@ impl Store {
     }
 }
 
-/// `executeTime` of an ended instance: its run time in minutes (absent
-/// while it has no `endTime`, so what a listing shows never depends on when
-/// it is read).
-fn execute_time(r: &InstanceRecord) -> Option<f64> {
-    r.end_time.map(|e| execute_minutes(e - r.start_time))
+/// `executeTime` of an ended instance (absent while it has no `endTime`, so
+/// what a listing shows never depends on when it is read): milliseconds, an
+/// int, as HSDK `job_instance.py` and the OTC field table say; or minutes
+/// with one decimal, as the OTC example's `0.3` reads.
+fn execute_time(r: &InstanceRecord, f: ExecuteTimeFormat) -> Option<Value> {
+    let ms = r.end_time?.saturating_sub(r.start_time).max(0);
+    Some(match f {
+        ExecuteTimeFormat::Millis => ms.into(),
+        ExecuteTimeFormat::Minutes => execute_minutes(ms).into(),
+    })
 }
 
-/// An instance list item (VENDOR-NOTES 3.3 `Instance`).
-fn render_instance(r: &InstanceRecord) -> Value {
+/// An instance list item: HSDK `huaweicloudsdkdgc/v1/model/job_instance.py`
+/// and OTC `viewing_a_job_instance_list.rst`.
+fn render_instance(r: &InstanceRecord, f: ExecuteTimeFormat) -> Value {
     let mut m = Map::new();
     m.insert("jobName".into(), r.job_name.clone().into());
     m.insert("jobInstanceName".into(), r.job_name.clone().into());
@@ -1344,15 +1459,15 @@ fn render_instance(r: &InstanceRecord) -> Value {
     if let Some(e) = r.end_time {
         m.insert("endTime".into(), e.into());
     }
-    if let Some(t) = execute_time(r) {
-        m.insert("executeTime".into(), t.into());
+    if let Some(t) = execute_time(r, f) {
+        m.insert("executeTime".into(), t);
     }
     m.insert("instanceId".into(), r.id.into());
     m.insert("jobId".into(), r.job_id.into());
     m.insert("submitTime".into(), r.submit_time.into());
     m.insert("instanceType".into(), r.instance_type.into());
-    m.insert("forceSuccess".into(), false.into());
-    m.insert("ignoreSuccess".into(), false.into());
+    m.insert("forceSuccess".into(), (r.status == FORCE_SUCCESS).into());
+    m.insert("ignoreSuccess".into(), (r.status == IGNORE_SUCCESS).into());
     m.insert("version".into(), r.version.into());
     Value::Object(m)
 }
