@@ -32,9 +32,11 @@ pub const ENV_VARS: [&str; 13] = [
 ];
 
 /// How far back an instance listing looks when the query names no
-/// `created_from`: 7 days, the widest window DataArts serves in one listing,
-/// so the default costs one window.
-pub const DEFAULT_INSTANCE_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
+/// `created_from`: 28 days, four windows of 7 days (the widest DataArts
+/// serves in one listing). A runaway instance is exactly one that has run
+/// for days, so the default reaches well past one window, at three listing
+/// requests more than a single window costs.
+pub const DEFAULT_INSTANCE_LOOKBACK: Duration = Duration::from_secs(28 * 24 * 3600);
 
 /// The longest look-back accepted (366 days: 53 windows of 7 days).
 pub const MAX_INSTANCE_LOOKBACK: Duration = Duration::from_secs(366 * 24 * 3600);
@@ -219,7 +221,7 @@ impl DataArtsBuilder {
     }
 
     /// How far back an instance listing looks when the query names no
-    /// `created_from` (default [`DEFAULT_INSTANCE_LOOKBACK`], 7 days; at most
+    /// `created_from` (default [`DEFAULT_INSTANCE_LOOKBACK`], 28 days; at most
     /// [`MAX_INSTANCE_LOOKBACK`]). DataArts lists only instances planned
     /// inside a window of at most 7 days (today's by default), so jobstop
     /// walks windows of 7 days back from the server's "now" over this span:

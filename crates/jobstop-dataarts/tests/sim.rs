@@ -609,7 +609,7 @@ async fn every_instance_status_is_mapped_and_finished_ones_are_already_finished(
 }
 
 /// Item 4: the server lists today's instances unless told otherwise; jobstop
-/// looks back 7 days by default (configurable), through windows of at most 7
+/// looks back 28 days by default (configurable), through windows of at most 7
 /// days, so an instance started days ago that still runs is listed.
 #[tokio::test]
 async fn instances_are_listed_through_windows_with_a_lookback() {
@@ -641,8 +641,21 @@ async fn instances_are_listed_through_windows_with_a_lookback() {
             .collect::<Vec<_>>()
     };
     let q = || ListQuery::new().with_kind(KIND_BATCH_INSTANCE);
-    // Default: 7 days back from the server's clock: the 3-day-old one.
-    assert_eq!(ids(with_lookback(&sim, None), q()).await, ["long/1"]);
+    // Default: 28 days back from the server's clock: the 3- and 10-day-old
+    // ones, not the 30-day-old one.
+    assert_eq!(
+        ids(with_lookback(&sim, None), q()).await,
+        ["long/1", "long/2"]
+    );
+    // 7 days: one window, the 3-day-old one.
+    assert_eq!(
+        ids(
+            with_lookback(&sim, Some(Duration::from_secs(7 * 86400))),
+            q()
+        )
+        .await,
+        ["long/1"]
+    );
     // 14 days: two windows.
     sim.server().clear_requests();
     assert_eq!(
