@@ -347,7 +347,7 @@ mod tests {
     #[cfg(feature = "full")]
     use jobstop_core::ErrorKind;
 
-    #[cfg(feature = "full")]
+    #[cfg(any(feature = "full", feature = "dataarts"))]
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {
             pairs
