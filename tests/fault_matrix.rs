@@ -40,8 +40,10 @@ use jobstop::chorus::ChorusBuilder;
 use jobstop::dataarts::DataArtsBuilder;
 use jobstop::http::{ClientConfig, RetryPolicy};
 use jobstop::{Cursor, ErrorKind, JobController, ListQuery, Run, RunId, RunState, StopRequest};
-use jobstop_sim::amperity::{AmperitySim, RunSeed, TerminalStop};
-use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionGet, ExecutionSeed, JobShape};
+use jobstop_sim::amperity::{AmperitySim, AmperitySimBuilder, RunSeed, TerminalStop};
+use jobstop_sim::centurylink::{
+    CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, ExecutionSeed, JobShape,
+};
 use jobstop_sim::chorus::{ChorusSim, ChorusWire, WorkfileSeed};
 use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
 use jobstop_sim::{Fault, FaultRule, Route};
@@ -663,36 +665,26 @@ struct Vendor {
 }
 
 async fn amperity() -> Vendor {
-    let sim = AmperitySim::builder()
-        .seed(21)
-        .running(3)
-        .finished(5)
-        .start()
-        .await
-        .unwrap();
-    let ctrl = AmperityBuilder::from_lookup(lookup(sim.env()))
-        .with_client_config(short_config())
-        .build()
-        .unwrap();
-    let status_id = RunId::new(sim.ids()[0].clone());
-    Vendor {
-        name: "amperity",
-        sim: Sim::Amperity(sim),
-        ctrl: Box::new(ctrl),
-        status_id,
-    }
+    amperity_with("amperity", 21, |b| b).await
 }
 
 /// Amperity as `responses.rst` reads: 409 for a stop on a finished run and
 /// `request_id`/`trace_id` in error bodies (the simulator's defaults follow
 /// the published OpenAPI file instead).
 async fn amperity_responses_rst() -> Vendor {
-    let sim = AmperitySim::builder()
-        .seed(26)
-        .running(3)
-        .finished(5)
-        .terminal_stop(TerminalStop::Conflict)
-        .with_request_ids(true)
+    amperity_with("amperity-409", 26, |b| {
+        b.terminal_stop(TerminalStop::Conflict)
+            .with_request_ids(true)
+    })
+    .await
+}
+
+async fn amperity_with(
+    name: &'static str,
+    seed: u64,
+    reading: impl FnOnce(AmperitySimBuilder) -> AmperitySimBuilder,
+) -> Vendor {
+    let sim = reading(AmperitySim::builder().seed(seed).running(3).finished(5))
         .start()
         .await
         .unwrap();
@@ -702,7 +694,7 @@ async fn amperity_responses_rst() -> Vendor {
         .unwrap();
     let status_id = RunId::new(sim.ids()[0].clone());
     Vendor {
-        name: "amperity-409",
+        name,
         sim: Sim::Amperity(sim),
         ctrl: Box::new(ctrl),
         status_id,
@@ -786,24 +778,7 @@ async fn dataarts() -> Vendor {
 }
 
 async fn centurylink() -> Vendor {
-    let sim = CenturyLinkSim::builder()
-        .seed(24)
-        .jobs(1)
-        .executions_per_job(4)
-        .start()
-        .await
-        .unwrap();
-    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env_login()))
-        .with_client_config(short_config())
-        .build()
-        .unwrap();
-    let status_id = RunId::new(sim.execution_ids()[0].clone());
-    Vendor {
-        name: "centurylink",
-        sim: Sim::CenturyLink(sim),
-        ctrl: Box::new(ctrl),
-        status_id,
-    }
+    centurylink_with("centurylink", 24, |b| b).await
 }
 
 /// CenturyLink as the knowledge base (`CenturyLinkCloud/PublicKB`
@@ -811,22 +786,34 @@ async fn centurylink() -> Vendor {
 /// through the job's executions list) and the job GET as a one-element
 /// array.
 async fn centurylink_kb() -> Vendor {
-    let sim = CenturyLinkSim::builder()
-        .seed(25)
-        .jobs(1)
-        .executions_per_job(4)
-        .execution_get(ExecutionGet::Absent)
-        .job_shape(JobShape::Array)
-        .start()
-        .await
-        .unwrap();
+    centurylink_with("centurylink-kb", 25, |b| {
+        b.execution_get(ExecutionGet::Absent)
+            .job_shape(JobShape::Array)
+    })
+    .await
+}
+
+async fn centurylink_with(
+    name: &'static str,
+    seed: u64,
+    reading: impl FnOnce(CenturyLinkSimBuilder) -> CenturyLinkSimBuilder,
+) -> Vendor {
+    let sim = reading(
+        CenturyLinkSim::builder()
+            .seed(seed)
+            .jobs(1)
+            .executions_per_job(4),
+    )
+    .start()
+    .await
+    .unwrap();
     let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env_login()))
         .with_client_config(short_config())
         .build()
         .unwrap();
     let status_id = RunId::new(sim.execution_ids()[0].clone());
     Vendor {
-        name: "centurylink-kb",
+        name,
         sim: Sim::CenturyLink(sim),
         ctrl: Box::new(ctrl),
         status_id,
