@@ -13,7 +13,9 @@ use jobstop_core::{
     StopRequest, WaitOptions,
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
-use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionGet, ExecutionSeed, JobSeed, JobShape};
+use jobstop_sim::centurylink::{
+    CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, ExecutionSeed, JobSeed, JobShape,
+};
 use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_testkit::Fixture;
 
@@ -39,16 +41,24 @@ fn logins(sim: &CenturyLinkSim) -> u64 {
 
 #[tokio::test]
 async fn conformance() {
-    let sim = CenturyLinkSim::builder()
-        .seed(4)
-        .jobs(3)
-        .executions_per_job(6)
-        .running(3)
-        .stop_delay(Duration::from_millis(100))
-        .kill_delay(Duration::from_millis(100))
-        .start()
-        .await
-        .unwrap();
+    conformance_under(|b| b).await;
+}
+
+/// The conformance kit against a simulator with 3 jobs of 6 executions, 3 of
+/// them running, under the reading `reading` sets.
+async fn conformance_under(reading: impl FnOnce(CenturyLinkSimBuilder) -> CenturyLinkSimBuilder) {
+    let sim = reading(
+        CenturyLinkSim::builder()
+            .seed(4)
+            .jobs(3)
+            .executions_per_job(6)
+            .running(3)
+            .stop_delay(Duration::from_millis(100))
+            .kill_delay(Duration::from_millis(100)),
+    )
+    .start()
+    .await
+    .unwrap();
     let ctrl = from_vars(sim.env_login());
     let running = sim.execution_ids_with_status("RUNNING");
     let done = sim.execution_ids_with_status("SUCCESS");
@@ -488,33 +498,11 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
 
 #[tokio::test]
 async fn without_the_single_execution_get_the_kit_passes() {
-    let sim = CenturyLinkSim::builder()
-        .seed(4)
-        .jobs(3)
-        .executions_per_job(6)
-        .running(3)
-        .stop_delay(Duration::from_millis(100))
-        .kill_delay(Duration::from_millis(100))
-        .execution_get(ExecutionGet::Absent)
-        .job_shape(JobShape::Array)
-        .start()
-        .await
-        .unwrap();
-    let ctrl = from_vars(sim.env_login());
-    let running = sim.execution_ids_with_status("RUNNING");
-    let done = sim.execution_ids_with_status("SUCCESS");
-    let fx = Fixture::new(
-        RunId::new(running[0].clone()),
-        RunId::new(done[0].clone()),
-        RunId::new("00000000-0000-0000-0000-000000000000/00000000-0000-0000-0000-000000000001"),
-    )
-    .with_page_size(4)
-    .with_second_running(RunId::new(running[1].clone()))
-    .with_wait(
-        WaitOptions::with_timeout(Duration::from_secs(10))
-            .with_intervals(Duration::from_millis(20), Duration::from_millis(200)),
-    );
-    jobstop_testkit::run_all(&ctrl, &fx).await;
+    conformance_under(|b| {
+        b.execution_get(ExecutionGet::Absent)
+            .job_shape(JobShape::Array)
+    })
+    .await;
 }
 
 #[tokio::test]
