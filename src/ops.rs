@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +13,7 @@ use jobstop_core::{
 };
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::registry::{Account, Registry};
 
@@ -342,6 +344,88 @@ pub fn execute_stops<'a>(
     plan: &'a StopPlan,
     options: &'a BulkOptions,
 ) -> BoxStream<'a, BulkResult> {
+    execute_stops_until(registry, plan, options, StopSwitch::new())
+}
+
+/// Tells a running [`execute_stops_until`] to start no new stop (an
+/// operator's Ctrl-C, an output that can no longer be written), and counts
+/// the stops it has started. Clones share the switch.
+///
+/// ```
+/// use jobstop::ops::StopSwitch;
+///
+/// let switch = StopSwitch::new();
+/// let seen_by_the_stream = switch.clone();
+/// switch.halt();
+/// assert!(seen_by_the_stream.is_halted());
+/// assert_eq!(switch.started(), 0);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct StopSwitch {
+    halt: CancellationToken,
+    started: Arc<AtomicUsize>,
+}
+
+impl StopSwitch {
+    /// A switch that is not halted.
+    pub fn new() -> Self {
+        StopSwitch::default()
+    }
+
+    /// From now on, no new stop is started. Stops already sent go on.
+    pub fn halt(&self) {
+        self.halt.cancel();
+    }
+
+    /// Whether [`halt`](Self::halt) was called.
+    pub fn is_halted(&self) -> bool {
+        self.halt.is_cancelled()
+    }
+
+    /// How many stops were started (sent, or answered at once because the
+    /// account is unknown): each of them is or will be yielded.
+    pub fn started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
+    }
+}
+
+/// Like [`execute_stops`], until `switch` is halted: from then on no new stop
+/// is started (a run waiting for its account's rate is not started either),
+/// the stops already sent are still yielded as they finish, and then the
+/// stream ends. Runs that were never started are not yielded; there are
+/// `plan.stops.len() - switch.started()` of them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use futures::StreamExt;
+/// use jobstop::ops::{BulkOptions, Selector, StopSwitch, execute_stops_until, plan_stops};
+/// use jobstop::{Account, InMemoryController, Registry, RunState};
+///
+/// let ctrl = Arc::new(InMemoryController::new());
+/// ctrl.seed(10, RunState::Running);
+/// let mut registry = Registry::new();
+/// registry.insert(Account::new("mem", "memory://", ctrl.clone())).unwrap();
+/// let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+/// let options = BulkOptions::default().with_concurrency(1);
+/// let switch = StopSwitch::new();
+/// let mut stream = execute_stops_until(&registry, &plan, &options, switch.clone());
+/// let first = stream.next().await.unwrap();
+/// assert!(first.result.is_ok());
+/// switch.halt();
+/// let rest = stream.count().await;
+/// assert_eq!(1 + rest, switch.started());
+/// assert!(switch.started() < 10);
+/// assert_eq!(ctrl.stop_calls(), u64::try_from(switch.started()).unwrap());
+/// # }
+/// ```
+pub fn execute_stops_until<'a>(
+    registry: &'a Registry,
+    plan: &'a StopPlan,
+    options: &'a BulkOptions,
+    switch: StopSwitch,
+) -> BoxStream<'a, BulkResult> {
     let pacers: HashMap<&str, Arc<Pacer>> = match options.per_account_rate {
         Some(rate) => plan
             .stops
@@ -350,30 +434,44 @@ pub fn execute_stops<'a>(
             .collect(),
         None => HashMap::new(),
     };
+    let pulled = switch.clone();
     stream::iter(plan.stops.iter())
+        .take_while(move |_| futures::future::ready(!pulled.is_halted()))
         .map(move |planned| {
             let pacer = pacers.get(planned.account.as_str()).cloned();
+            let switch = switch.clone();
             async move {
                 let result = match registry.get(&planned.account) {
                     Ok(account) => {
                         if let Some(p) = pacer {
-                            p.wait().await;
+                            tokio::select! {
+                                () = p.wait() => {}
+                                () = switch.halt.cancelled() => return None,
+                            }
                         }
+                        if switch.is_halted() {
+                            return None;
+                        }
+                        switch.started.fetch_add(1, Ordering::SeqCst);
                         account
                             .controller
                             .stop(&planned.run.id, &options.request)
                             .await
                     }
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        switch.started.fetch_add(1, Ordering::SeqCst);
+                        Err(e)
+                    }
                 };
-                BulkResult {
+                Some(BulkResult {
                     account: planned.account.clone(),
                     run: planned.run.clone(),
                     result,
-                }
+                })
             }
         })
         .buffer_unordered(options.concurrency.max(1))
+        .filter_map(futures::future::ready)
         .boxed()
 }
 
@@ -472,6 +570,44 @@ mod tests {
         assert_eq!(n, 21);
         // 21 stops at 10/s less 5%: the last starts 20 × 105 ms after the first.
         assert_eq!(start.elapsed(), Duration::from_millis(2100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_halted_bulk_stop_starts_nothing_new_and_yields_what_it_sent() {
+        let c = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Immediate));
+        c.seed(30, RunState::Running);
+        let mut registry = Registry::new();
+        registry.insert(account("a", c.clone())).unwrap();
+        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        // One stop per second: most futures are waiting for the pacer.
+        let options = BulkOptions::default()
+            .with_concurrency(8)
+            .with_per_account_rate(1);
+        let switch = StopSwitch::new();
+        let mut stream = execute_stops_until(&registry, &plan, &options, switch.clone());
+        let mut answered = 0;
+        for _ in 0..3 {
+            assert!(stream.next().await.unwrap().result.is_ok());
+            answered += 1;
+        }
+        let at = Instant::now();
+        switch.halt();
+        answered += stream.count().await;
+        assert!(
+            at.elapsed() < Duration::from_millis(10),
+            "the pacer's waiters end at once: {:?}",
+            at.elapsed()
+        );
+        assert_eq!(answered, switch.started());
+        assert_eq!(u64::try_from(answered).unwrap(), c.stop_calls());
+        assert!(answered < 30, "{answered}");
+        let running = c
+            .list(&ListQuery::new().with_states([RunState::Running]))
+            .await
+            .unwrap()
+            .runs
+            .len();
+        assert_eq!(running, 30 - answered, "nothing unsent was stopped");
     }
 
     #[tokio::test]
