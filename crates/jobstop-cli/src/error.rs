@@ -3,12 +3,20 @@
 use jobstop::Error;
 use jobstop::ops::exit_code;
 
+use crate::errln;
+use crate::output::OutputError;
+
 /// Success.
 pub(crate) const EXIT_OK: i32 = 0;
 /// Any error without a more precise code.
 pub(crate) const EXIT_OTHER: i32 = 1;
 /// A usage or configuration error.
 pub(crate) const EXIT_USAGE: i32 = 2;
+/// Interrupted (SIGINT or SIGTERM): what was known was printed.
+pub(crate) const EXIT_INTERRUPTED: i32 = 130;
+/// The output's reader went away (a broken pipe): 128 + SIGPIPE, what a
+/// shell reports for a program the signal ended.
+pub(crate) const EXIT_PIPE: i32 = 141;
 
 /// A failed command.
 #[derive(Debug)]
@@ -22,6 +30,25 @@ pub(crate) enum CliError {
     },
     /// Something local failed (I/O, the runtime): exit 1.
     Other(String),
+    /// The output could not be written: a closed pipe ends quietly with
+    /// [`EXIT_PIPE`]; any other failure is one line on stderr and exit 1, or
+    /// `at_least` when that is worse (a failure met before), with `note`
+    /// (what was done) after the error.
+    Output {
+        error: OutputError,
+        at_least: i32,
+        note: Option<String>,
+    },
+}
+
+impl From<OutputError> for CliError {
+    fn from(error: OutputError) -> Self {
+        CliError::Output {
+            error,
+            at_least: EXIT_OK,
+            note: None,
+        }
+    }
 }
 
 impl CliError {
@@ -36,7 +63,7 @@ impl CliError {
     pub(crate) fn report(self) -> i32 {
         match self {
             CliError::Usage(msg) => {
-                eprintln!("jobstop: {msg}");
+                errln!("jobstop: {msg}");
                 EXIT_USAGE
             }
             CliError::Api { account, error } => {
@@ -44,8 +71,23 @@ impl CliError {
                 exit_code(&error)
             }
             CliError::Other(msg) => {
-                eprintln!("jobstop: {msg}");
+                errln!("jobstop: {msg}");
                 EXIT_OTHER
+            }
+            CliError::Output {
+                error: OutputError::Closed,
+                ..
+            } => EXIT_PIPE,
+            CliError::Output {
+                error,
+                at_least,
+                note,
+            } => {
+                match note {
+                    Some(note) => errln!("jobstop: {error}; {note}"),
+                    None => errln!("jobstop: {error}"),
+                }
+                EXIT_OTHER.max(at_least)
             }
         }
     }
@@ -56,8 +98,8 @@ impl CliError {
 /// message and request id, and never holds a secret.
 pub(crate) fn report_error(account: Option<&str>, error: &Error) {
     match account {
-        Some(a) => eprintln!("jobstop: {}: {error}", crate::output::one_line(a)),
-        None => eprintln!("jobstop: {error}"),
+        Some(a) => errln!("jobstop: {}: {error}", crate::output::one_line(a)),
+        None => errln!("jobstop: {error}"),
     }
 }
 

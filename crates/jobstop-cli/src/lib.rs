@@ -11,6 +11,9 @@
 
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
+// Output goes through `output::Output` (stdout) and `errln!` (stderr), which
+// return or ignore write errors instead of panicking.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::ffi::OsString;
 
@@ -19,6 +22,7 @@ mod commands;
 mod duration;
 mod error;
 mod output;
+mod signal;
 mod sims;
 mod time;
 
@@ -30,18 +34,27 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::error::{EXIT_OK, EXIT_OTHER, EXIT_USAGE};
 
-/// Writes one line on stdout, ignoring a closed pipe (`jobstop list | head`).
+/// Writes one line on stdout through [`output::Output::stdout`]. A write
+/// error is kept there and reported when the command ends; code that must
+/// stop at the first failure (a bulk stop) calls [`output::Output`] itself.
 macro_rules! outln {
     () => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock());
+        let _ = $crate::output::Output::stdout().line("");
     }};
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        let _ = $crate::output::Output::stdout().line(format_args!($($arg)*));
     }};
 }
 pub(crate) use outln;
+
+/// Writes one line on stderr, never panicking (unlike `eprintln!`): a
+/// failing stderr is ignored.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        $crate::output::err_line(format_args!($($arg)*))
+    }};
+}
+pub(crate) use errln;
 
 /// Runs the command line `args` (the program name first) and returns the
 /// process exit code:
@@ -55,6 +68,8 @@ pub(crate) use outln;
 /// | 4 | authentication or permission |
 /// | 5 | the deadline passed while waiting for a run to stop |
 /// | 6 | the vendor is unavailable or rate limited after retries |
+/// | 130 | interrupted (SIGINT or SIGTERM) during a stop: what was known was printed |
+/// | 141 | the output's reader went away (a broken pipe); nothing more is printed |
 pub fn run<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
@@ -76,7 +91,7 @@ where
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("jobstop: cannot start the async runtime: {e}");
+            errln!("jobstop: cannot start the async runtime: {e}");
             return EXIT_OTHER;
         }
     };

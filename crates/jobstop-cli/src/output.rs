@@ -1,6 +1,9 @@
-//! Tables, colors and JSON shapes.
+//! Tables, colors and JSON shapes, and the one writer every command's
+//! output goes through ([`Output`]).
 
+use std::fmt;
 use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use jobstop::{Error, ErrorKind, Run, RunState, StopOutcome};
 use serde_json::{Map, Value, json};
@@ -229,12 +232,163 @@ pub(crate) fn error_json(err: &Error) -> Value {
     })
 }
 
-/// Prints a JSON value on stdout.
-pub(crate) fn print_json(value: &Value) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("jobstop: cannot serialize output: {e}"),
+/// Why the output could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OutputError {
+    /// The reader went away (`jobstop list | head`): a broken pipe. The
+    /// command ends quietly with [`EXIT_PIPE`](crate::error::EXIT_PIPE).
+    Closed,
+    /// Any other write error (a full disk, an I/O error): the message.
+    Failed(String),
+}
+
+impl OutputError {
+    fn from_io(e: &std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            OutputError::Closed
+        } else {
+            OutputError::Failed(e.to_string())
+        }
     }
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutputError::Closed => f.write_str("cannot write the output: the reader closed it"),
+            OutputError::Failed(e) => write!(f, "cannot write the output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// The writer of a command's output (stdout in the binary). Every write is
+/// flushed at once, so what is printed is out of the process as soon as it
+/// is known, and every write returns its error. The first error sticks:
+/// later writes return it without writing anything, and the command's end
+/// ([`dispatch`](crate::commands::dispatch)) reports it and sets the exit
+/// code even where a caller had nothing better to do than go on.
+pub(crate) struct Output {
+    sink: Mutex<Sink>,
+}
+
+struct Sink {
+    writer: Box<dyn Write + Send>,
+    failed: Option<OutputError>,
+}
+
+impl Output {
+    /// An output writing to `writer`.
+    pub(crate) fn new(writer: impl Write + Send + 'static) -> Self {
+        Output {
+            sink: Mutex::new(Sink {
+                writer: Box::new(writer),
+                failed: None,
+            }),
+        }
+    }
+
+    /// The process's stdout.
+    pub(crate) fn stdout() -> &'static Output {
+        static STDOUT: OnceLock<Output> = OnceLock::new();
+        STDOUT.get_or_init(|| Output::new(std::io::stdout()))
+    }
+
+    /// Writes `text` as it is and flushes.
+    pub(crate) fn write(&self, text: &str) -> Result<(), OutputError> {
+        let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = &sink.failed {
+            return Err(e.clone());
+        }
+        let written = sink
+            .writer
+            .write_all(text.as_bytes())
+            .and_then(|()| sink.writer.flush());
+        if let Err(e) = written {
+            let e = OutputError::from_io(&e);
+            sink.failed = Some(e.clone());
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Writes `text` and a newline.
+    pub(crate) fn line(&self, text: impl fmt::Display) -> Result<(), OutputError> {
+        self.write(&format!("{text}\n"))
+    }
+
+    /// Writes a JSON value, pretty, and a newline.
+    pub(crate) fn json(&self, value: &Value) -> Result<(), OutputError> {
+        // A `Value` always serializes (its keys are strings).
+        let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+        self.line(text)
+    }
+
+    /// The first write error, if there was one.
+    pub(crate) fn failure(&self) -> Option<OutputError> {
+        self.sink
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .failed
+            .clone()
+    }
+}
+
+/// A JSON array written one element at a time, each as soon as it is known
+/// (one element per line, compact), so nothing is held for the end and what
+/// was written before an interruption is closed into valid JSON by
+/// [`finish`](Self::finish).
+pub(crate) struct JsonArray<'a> {
+    out: &'a Output,
+    count: usize,
+}
+
+impl<'a> JsonArray<'a> {
+    /// Writes the opening bracket.
+    pub(crate) fn start(out: &'a Output) -> Result<Self, OutputError> {
+        out.write("[")?;
+        Ok(JsonArray { out, count: 0 })
+    }
+
+    /// Writes one element.
+    pub(crate) fn push(&mut self, value: &Value) -> Result<(), OutputError> {
+        let sep = if self.count == 0 { "\n  " } else { ",\n  " };
+        self.out.write(&format!("{sep}{value}"))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Writes the closing bracket.
+    pub(crate) fn finish(self) -> Result<(), OutputError> {
+        if self.count == 0 {
+            self.out.write("]\n")
+        } else {
+            self.out.write("\n]\n")
+        }
+    }
+}
+
+/// Writes one line on stderr; a failing stderr is ignored (there is nowhere
+/// left to say so). Never panics, unlike `eprintln!`.
+pub(crate) fn err_line(args: fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args);
+    let _ = err.write_all(b"\n");
+    let _ = err.flush();
+}
+
+/// Writes on stderr without a newline (a prompt); errors are ignored.
+pub(crate) fn err_text(args: fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args);
+    let _ = err.flush();
+}
+
+/// Prints a JSON value on stdout through [`Output::stdout`]; a failure is
+/// kept there and reported when the command ends.
+pub(crate) fn print_json(value: &Value) {
+    let _ = Output::stdout().json(value);
 }
 
 #[cfg(test)]
@@ -293,6 +447,78 @@ mod tests {
         assert_eq!(v["id"], "7");
         assert!(v.get("raw").is_none());
         assert_eq!(run_json(&run, "prod", true)["raw"]["id"], 7);
+    }
+
+    /// A writer that fails like a full disk or a closed pipe, counting writes.
+    struct Broken(
+        std::io::ErrorKind,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    );
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(std::io::Error::from(self.0))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_errors_are_returned_and_stick() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let out = Output::new(Broken(std::io::ErrorKind::StorageFull, calls.clone()));
+        let Err(OutputError::Failed(message)) = out.line("x") else {
+            panic!("a full disk is a failure");
+        };
+        assert!(message.contains("storage"), "{message}");
+        assert!(out.json(&json!([1])).is_err());
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "nothing written after a failure"
+        );
+        assert!(matches!(out.failure(), Some(OutputError::Failed(_))));
+
+        let out = Output::new(Broken(std::io::ErrorKind::BrokenPipe, calls));
+        assert_eq!(out.line("x"), Err(OutputError::Closed));
+        assert_eq!(out.failure(), Some(OutputError::Closed));
+    }
+
+    /// A `Write` into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_streamed_array_is_valid_json_at_every_finish() {
+        for n in [0, 1, 3] {
+            let buf = Shared::default();
+            let out = Output::new(buf.clone());
+            let mut array = JsonArray::start(&out).unwrap();
+            for i in 0..n {
+                array.push(&json!({"i": i, "s": "a\nb"})).unwrap();
+            }
+            array.finish().unwrap();
+            let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v.as_array().unwrap().len(), n, "{text}");
+            assert_eq!(
+                text.lines().count(),
+                n + if n == 0 { 1 } else { 2 },
+                "{text}"
+            );
+        }
     }
 
     #[test]

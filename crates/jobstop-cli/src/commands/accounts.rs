@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::Ctx;
+use crate::errln;
 use crate::error::{CliError, EXIT_OK};
-use crate::outln;
-use crate::output::{Cell, Table, print_json};
+use crate::output::{Cell, Table};
 
 /// Prints name, vendor and base URL of every account. Credentials are never
 /// printed: an account holds them only inside its controller, whose `Debug`
@@ -24,11 +24,11 @@ pub(super) fn run(ctx: &Ctx) -> Result<i32, CliError> {
                 })
             })
             .collect();
-        print_json(&serde_json::Value::Array(list));
+        ctx.out.json(&serde_json::Value::Array(list))?;
         return Ok(EXIT_OK);
     }
     if registry.is_empty() {
-        eprintln!(
+        errln!(
             "jobstop: {}",
             super::no_accounts_hint(ctx.config.as_deref())
         );
@@ -43,6 +43,7 @@ pub(super) fn run(ctx: &Ctx) -> Result<i32, CliError> {
             Cell::plain("***"),
         ]);
     }
-    outln!("{}", table.render(&ctx.term).trim_end());
+    ctx.out
+        .line(format_args!("{}", table.render(&ctx.term).trim_end()))?;
     Ok(EXIT_OK)
 }

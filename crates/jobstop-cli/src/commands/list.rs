@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::cli::ListArgs;
+use crate::errln;
 use crate::error::{CliError, report_error, worst};
-use crate::outln;
-use crate::output::{Cell, Table, print_json, run_json, time_cell};
+use crate::output::{Cell, Table, run_json, time_cell};
 
 pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {
     let registry = ctx.accounts()?;
@@ -49,13 +49,14 @@ pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {
         }
     }
     if ctx.json() {
-        print_json(&Value::Array(json));
+        ctx.out.json(&Value::Array(json))?;
     } else if table.is_empty() {
         if codes.is_empty() {
-            eprintln!("no runs match");
+            errln!("no runs match");
         }
     } else {
-        outln!("{}", table.render(&ctx.term).trim_end());
+        ctx.out
+            .line(format_args!("{}", table.render(&ctx.term).trim_end()))?;
     }
     Ok(worst(codes))
 }

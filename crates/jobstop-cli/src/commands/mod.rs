@@ -6,7 +6,7 @@ use jobstop::Registry;
 
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::CliError;
-use crate::output::Term;
+use crate::output::{Output, Term};
 
 mod accounts;
 mod demo;
@@ -16,6 +16,10 @@ mod status;
 mod stop;
 mod stop_all;
 mod sweep;
+// Not yet moved to `Ctx::out` and `errln!`: its `outln!`/`print_json` output
+// still reaches `Output::stdout` (a failure is reported when the command
+// ends), but its warnings use `eprintln!`.
+#[allow(clippy::print_stderr)]
 mod ticket;
 
 /// What every command gets.
@@ -23,6 +27,8 @@ pub(crate) struct Ctx {
     pub(crate) format: OutputFormat,
     pub(crate) raw: bool,
     pub(crate) term: Term,
+    /// Where the command's output goes (stdout).
+    pub(crate) out: &'static Output,
     config: Option<PathBuf>,
 }
 
@@ -76,6 +82,7 @@ pub(crate) async fn dispatch(cli: Cli) -> i32 {
         format: cli.output,
         raw: cli.raw,
         term: Term::detect(),
+        out: Output::stdout(),
         config: cli.config,
     };
     let result = match cli.command {
@@ -88,6 +95,16 @@ pub(crate) async fn dispatch(cli: Cli) -> i32 {
         Command::Resume(args) => ticket::run(&ctx, args).await,
         Command::Demo => demo::run(&ctx).await,
         Command::Sim(args) => sim::run(args).await,
+    };
+    // A write error a command went on after (it had nothing better to do)
+    // still decides how the command ends.
+    let result = match (result, ctx.out.failure()) {
+        (Ok(code), Some(error)) => Err(CliError::Output {
+            error,
+            at_least: code,
+            note: None,
+        }),
+        (result, _) => result,
     };
     match result {
         Ok(code) => code,

@@ -5,8 +5,7 @@ use jobstop::{Run, RunId};
 use super::Ctx;
 use crate::cli::StatusArgs;
 use crate::error::{CliError, EXIT_OK};
-use crate::outln;
-use crate::output::{Cell, Table, Term, print_json, run_json, time_cell};
+use crate::output::{Cell, Table, Term, run_json, time_cell};
 
 pub(super) async fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32, CliError> {
     let registry = ctx.accounts()?;
@@ -20,9 +19,12 @@ pub(super) async fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32, CliError> {
         .await
         .map_err(|e| CliError::api(&account.name, e))?;
     if ctx.json() {
-        print_json(&run_json(&run, &account.name, ctx.raw));
+        ctx.out.json(&run_json(&run, &account.name, ctx.raw))?;
     } else {
-        outln!("{}", describe(&run, &account.name, &ctx.term).trim_end());
+        ctx.out.line(format_args!(
+            "{}",
+            describe(&run, &account.name, &ctx.term).trim_end()
+        ))?;
     }
     Ok(EXIT_OK)
 }

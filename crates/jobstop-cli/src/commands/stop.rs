@@ -3,15 +3,19 @@
 use std::future::Future;
 use std::time::Duration;
 
-use jobstop::{JobControllerExt, RunId, StopOutcome, StopReport, StopRequest, WaitOptions};
+use jobstop::{
+    Error, ErrorKind, JobController, Operation, Run, RunId, RunState, StopOutcome, StopReport,
+    StopRequest, WaitOptions,
+};
 use serde_json::Value;
 use tokio::time::Instant;
 
 use super::Ctx;
 use crate::cli::StopArgs;
-use crate::error::{CliError, EXIT_OK};
-use crate::output::{Term, one_line, outcome_json, print_json, run_json};
-use crate::{format_duration, outln};
+use crate::error::{CliError, EXIT_INTERRUPTED, EXIT_OK, report_error};
+use crate::output::{Term, one_line, outcome_json, run_json};
+use crate::signal::{GRACE, Interrupts};
+use crate::{errln, format_duration};
 
 /// How `--wait` polls: quickly at first, then every few seconds.
 pub(super) fn wait_options(timeout: Duration) -> WaitOptions {
@@ -34,24 +38,9 @@ pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
         StopRequest::graceful()
     };
 
-    if !args.wait {
-        let outcome = ctrl
-            .stop(&id, &request)
-            .await
-            .map_err(|e| CliError::api(&account.name, e))?;
-        if ctx.json() {
-            print_json(&Value::Object(outcome_json(
-                &outcome,
-                &account.name,
-                ctx.raw,
-            )));
-        } else {
-            outln!("{}", describe_outcome(&account.name, &outcome));
-        }
-        return Ok(EXIT_OK);
-    }
-
-    if let Some(path) = args.ticket {
+    if args.wait
+        && let Some(path) = args.ticket
+    {
         return super::ticket::stop_with_ticket(
             ctx,
             &registry,
@@ -64,29 +53,282 @@ pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
         .await;
     }
 
-    let wait = wait_options(args.timeout);
+    // From the moment the stop is sent, SIGINT and SIGTERM are ours: the
+    // stop's answer is awaited for a little longer and printed.
+    let mut interrupts = Interrupts::listen();
+    let start = Instant::now();
+    // With --wait, the stop call itself counts against the deadline.
+    let deadline = args.wait.then(|| start.checked_add(args.timeout)).flatten();
+    let stop = ctrl.stop(&id, &request);
+    tokio::pin!(stop);
     let label = format!("{}: stopping {}", account.name, id.escape_for_display());
-    let report = with_progress(&ctx.term, &label, ctrl.stop_and_wait(&id, &request, &wait))
-        .await
-        .map_err(|e| CliError::api(&account.name, e))?;
-    if ctx.json() {
-        let mut map = outcome_json(&report.outcome, &account.name, ctx.raw);
-        map.insert(
-            "final".to_owned(),
-            run_json(&report.final_run, &account.name, ctx.raw),
-        );
-        map.insert("stop_won".to_owned(), Value::Bool(report.stop_won));
-        map.insert("polls".to_owned(), Value::from(report.polls));
-        map.insert(
-            "elapsed_ms".to_owned(),
-            Value::from(u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX)),
-        );
-        print_json(&Value::Object(map));
-    } else {
-        outln!("{}", describe_outcome(&account.name, &report.outcome));
-        outln!("{}", describe_report(&account.name, &report));
+    let answer = tokio::select! {
+        answer = with_progress(&ctx.term, &label, &mut stop) => answer,
+        () = sleep_until_some(deadline) => {
+            ctx.term.clear_progress();
+            let error = Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the stop call had not answered when the wait's deadline ({}) passed; \
+                     it may or may not have been applied",
+                    format_duration(args.timeout)
+                ),
+            )
+            .with_vendor(ctrl.vendor())
+            .with_operation(Operation::Wait)
+            .with_run_id(id.clone())
+            .with_elapsed(start.elapsed());
+            return Err(CliError::api(&account.name, error));
+        }
+        name = interrupts.recv() => {
+            ctx.term.clear_progress();
+            errln!(
+                "jobstop: {name}: waiting up to {} for the stop's answer ({name} again to \
+                 exit at once)",
+                format_duration(GRACE)
+            );
+            tokio::select! {
+                answer = &mut stop => {
+                    if let Ok(outcome) = &answer {
+                        print_outcome(ctx, &account.name, outcome)?;
+                    } else if let Err(e) = &answer {
+                        report_error(Some(&account.name), e);
+                    }
+                }
+                () = tokio::time::sleep(GRACE) => errln!(
+                    "jobstop: {}: no answer to the stop of {} yet; it may or may not have \
+                     been applied",
+                    one_line(&account.name),
+                    id.escape_for_display()
+                ),
+                _ = interrupts.recv() => {}
+            }
+            return Ok(EXIT_INTERRUPTED);
+        }
+    };
+    let outcome = answer.map_err(|e| CliError::api(&account.name, e))?;
+
+    if !args.wait {
+        print_outcome(ctx, &account.name, &outcome)?;
+        return Ok(EXIT_OK);
     }
-    Ok(EXIT_OK)
+    // The stop's answer is printed as soon as it is known (stderr in JSON,
+    // where stdout holds one document, written at the end).
+    if ctx.json() {
+        errln!("{}", describe_outcome(&account.name, &outcome));
+    } else {
+        ctx.out.line(describe_outcome(&account.name, &outcome))?;
+    }
+
+    let wait = wait_options(args.timeout);
+    let label = format!("{}: waiting for {}", account.name, id.escape_for_display());
+    let deadline = deadline.unwrap_or_else(|| start + MAX_WAIT);
+    let waited = with_progress(
+        &ctx.term,
+        &label,
+        wait_for_end(
+            ctrl.as_ref(),
+            &id,
+            &outcome,
+            &wait,
+            start,
+            deadline,
+            &mut interrupts,
+        ),
+    )
+    .await;
+    match waited {
+        Waited::Ended(report) => {
+            if ctx.json() {
+                let mut map = outcome_json(&outcome, &account.name, ctx.raw);
+                map.insert(
+                    "final".to_owned(),
+                    run_json(&report.final_run, &account.name, ctx.raw),
+                );
+                map.insert("stop_won".to_owned(), Value::Bool(report.stop_won));
+                map.insert("polls".to_owned(), Value::from(report.polls));
+                map.insert("elapsed_ms".to_owned(), millis(report.elapsed));
+                ctx.out.json(&Value::Object(map))?;
+            } else {
+                ctx.out.line(describe_end(
+                    &account.name,
+                    &report.final_run,
+                    report.stop_won,
+                    report.elapsed,
+                    report.polls,
+                ))?;
+            }
+            Ok(EXIT_OK)
+        }
+        Waited::Failed(error) => {
+            if ctx.json() {
+                print_unfinished(ctx, &account.name, &outcome, None, start)?;
+            }
+            Err(CliError::api(&account.name, error))
+        }
+        Waited::Interrupted { name, last, polls } => {
+            let state = last.as_ref().unwrap_or(outcome.run());
+            if ctx.json() {
+                print_unfinished(ctx, &account.name, &outcome, Some(polls), start)?;
+            } else {
+                ctx.out.line(format_args!(
+                    "{}: interrupted by {name} while waiting: {} is {} ({}) after {} and {polls} \
+                     status poll(s); the stop was {}",
+                    one_line(&account.name),
+                    id.escape_for_display(),
+                    state.state,
+                    one_line(&state.vendor_state),
+                    format_duration(start.elapsed()),
+                    outcome.as_str().replace('_', " "),
+                ))?;
+            }
+            Ok(EXIT_INTERRUPTED)
+        }
+    }
+}
+
+/// Longer than any `--timeout` (which saturates at 100 years): the deadline
+/// when `start + timeout` cannot be represented.
+const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// How long one status poll may run past the deadline at most.
+const LAST_POLL: Duration = Duration::from_secs(2);
+
+/// The stop's answer, printed: a sentence, or `{"account","outcome","run"}`.
+fn print_outcome(ctx: &Ctx, account: &str, outcome: &StopOutcome) -> Result<(), CliError> {
+    if ctx.json() {
+        ctx.out
+            .json(&Value::Object(outcome_json(outcome, account, ctx.raw)))?;
+    } else {
+        ctx.out.line(describe_outcome(account, outcome))?;
+    }
+    Ok(())
+}
+
+/// A wait that did not see the end, in JSON: the stop's answer with
+/// `"final": null` and, when interrupted, `"interrupted": true`.
+fn print_unfinished(
+    ctx: &Ctx,
+    account: &str,
+    outcome: &StopOutcome,
+    polls: Option<u32>,
+    start: Instant,
+) -> Result<(), CliError> {
+    let mut map = outcome_json(outcome, account, ctx.raw);
+    map.insert("final".to_owned(), Value::Null);
+    map.insert("stop_won".to_owned(), Value::Null);
+    if let Some(polls) = polls {
+        map.insert("polls".to_owned(), Value::from(polls));
+    }
+    map.insert("elapsed_ms".to_owned(), millis(start.elapsed()));
+    map.insert("interrupted".to_owned(), Value::Bool(polls.is_some()));
+    ctx.out.json(&Value::Object(map))?;
+    Ok(())
+}
+
+fn millis(d: Duration) -> Value {
+    Value::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The run is terminal.
+struct Ended {
+    final_run: Run,
+    stop_won: bool,
+    polls: u32,
+    elapsed: Duration,
+}
+
+/// How [`wait_for_end`] ended.
+enum Waited {
+    /// The run is terminal.
+    Ended(Ended),
+    /// The deadline passed (a `Timeout` of the `Wait` operation) or a status
+    /// call failed for good.
+    Failed(Error),
+    /// SIGINT or SIGTERM: the last state seen and the polls made.
+    Interrupted {
+        name: &'static str,
+        last: Option<Run>,
+        polls: u32,
+    },
+}
+
+/// Polls the run after its stop was answered with `outcome` until it is
+/// terminal, the deadline passes (a status poll runs at most [`LAST_POLL`]
+/// past it) or a signal arrives. As `JobControllerExt::stop_and_wait` does
+/// after its stop call: retryable status errors are polled through.
+async fn wait_for_end(
+    ctrl: &dyn JobController,
+    id: &RunId,
+    outcome: &StopOutcome,
+    wait: &WaitOptions,
+    start: Instant,
+    deadline: Instant,
+    interrupts: &mut Interrupts,
+) -> Waited {
+    let already = matches!(outcome, StopOutcome::AlreadyFinished(_));
+    let mut last = outcome.run().clone();
+    let mut polls: u32 = 0;
+    let mut interval = wait.min_interval;
+    loop {
+        if last.state.is_terminal() {
+            let stop_won = !already && matches!(last.state, RunState::Stopped | RunState::Idle);
+            return Waited::Ended(Ended {
+                final_run: last,
+                stop_won,
+                polls,
+                elapsed: start.elapsed(),
+            });
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Waited::Failed(
+                Error::new(
+                    ErrorKind::Timeout,
+                    "the run did not reach a terminal state before the deadline",
+                )
+                .with_vendor(ctrl.vendor())
+                .with_operation(Operation::Wait)
+                .with_run_id(id.clone())
+                .with_elapsed(start.elapsed())
+                .with_attempts(polls)
+                .with_last_state(last.state),
+            );
+        }
+        let poll = async {
+            tokio::time::sleep(interval.min(deadline - now)).await;
+            let budget = deadline
+                .saturating_duration_since(Instant::now())
+                .max(LAST_POLL);
+            tokio::time::timeout(budget, ctrl.status(id)).await
+        };
+        let polled = tokio::select! {
+            polled = poll => polled,
+            name = interrupts.recv() => {
+                return Waited::Interrupted { name, last: Some(last), polls };
+            }
+        };
+        interval = wait.next_interval(interval);
+        polls += 1;
+        match polled {
+            Ok(Ok(run)) => last = run,
+            Ok(Err(e)) if e.is_retryable() => {
+                tracing::debug!(run_id = %id.escape_for_display(), error = %e, "status poll failed; polling on");
+            }
+            Ok(Err(e)) => return Waited::Failed(e),
+            Err(_) => {
+                tracing::debug!(run_id = %id.escape_for_display(), "status poll timed out; polling on");
+            }
+        }
+    }
 }
 
 /// Runs `fut`, showing `label` and the time spent on stderr while it runs
@@ -133,8 +375,19 @@ pub(super) fn describe_outcome(account: &str, outcome: &StopOutcome) -> String {
 
 /// One sentence on how a wait ended.
 pub(super) fn describe_report(account: &str, report: &StopReport) -> String {
-    let run = &report.final_run;
-    let how = if report.stop_won {
+    describe_end(
+        account,
+        &report.final_run,
+        report.stop_won,
+        report.elapsed,
+        report.polls,
+    )
+}
+
+/// One sentence on how a wait ended: the run as last seen, whether the stop
+/// won, the time and polls it took.
+fn describe_end(account: &str, run: &Run, stop_won: bool, elapsed: Duration, polls: u32) -> String {
+    let how = if stop_won {
         "the stop took effect"
     } else {
         "the run ended on its own, not because of this stop"
@@ -144,7 +397,7 @@ pub(super) fn describe_report(account: &str, report: &StopReport) -> String {
         run.id.escape_for_display(),
         run.state,
         one_line(&run.vendor_state),
-        format_duration(report.elapsed),
-        report.polls,
+        format_duration(elapsed),
+        polls,
     )
 }
