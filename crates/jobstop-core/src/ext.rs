@@ -193,8 +193,10 @@ pub trait JobControllerExt: JobController {
     /// failed before the stop took effect is reported as such with
     /// `stop_won: false`, never as stopped. Status errors that are retryable
     /// are polled through; others end the wait. Past the deadline the error is
-    /// [`ErrorKind::Timeout`] carrying the elapsed time, the number of polls
-    /// and the last state seen.
+    /// [`ErrorKind::Timeout`] (operation [`Operation::Wait`]) carrying the
+    /// elapsed time, the number of polls and the last state seen; the stop
+    /// call itself is bounded by the deadline too (then no state was seen,
+    /// and the stop may or may not have been applied).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -220,7 +222,22 @@ pub trait JobControllerExt: JobController {
     ) -> Result<StopReport> {
         let start = Instant::now();
         let deadline = start + wait.timeout;
-        let outcome = self.stop(id, request).await?;
+        // The stop call counts against the deadline too: a stop that hangs
+        // must not hold the caller for its own (longer) budget.
+        let outcome = match tokio::time::timeout_at(deadline, self.stop(id, request)).await {
+            Ok(answer) => answer?,
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    "the stop call had not answered when the deadline passed; it may or may \
+                     not have been applied",
+                )
+                .with_vendor(self.vendor())
+                .with_operation(Operation::Wait)
+                .with_run_id(id.clone())
+                .with_elapsed(start.elapsed()));
+            }
+        };
         let already = matches!(outcome, StopOutcome::AlreadyFinished(_));
         let mut last = outcome.run().clone();
         let mut polls: u32 = 0;

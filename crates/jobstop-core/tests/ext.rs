@@ -255,3 +255,41 @@ async fn stop_many_answers_every_id_exactly_once() {
     );
     assert_eq!(ctrl.stop_calls(), 52);
 }
+
+/// A controller whose stop call never answers.
+#[derive(Debug)]
+struct HangingStop;
+
+#[async_trait]
+impl JobController for HangingStop {
+    fn vendor(&self) -> Vendor {
+        Vendor::new("hanging")
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+    }
+    async fn list(&self, _q: &ListQuery) -> Result<Page> {
+        Ok(Page::new(Vec::new(), None))
+    }
+    async fn status(&self, _id: &RunId) -> Result<Run> {
+        Ok(run(RunState::Running))
+    }
+    async fn stop(&self, _id: &RunId, _r: &StopRequest) -> Result<StopOutcome> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_stop_call_ends_at_the_wait_deadline() {
+    let start = tokio::time::Instant::now();
+    let (id, request, options) = (RunId::new("r"), StopRequest::graceful(), wait(2000));
+    let waited = HangingStop.stop_and_wait(&id, &request, &options);
+    let err = tokio::time::timeout(Duration::from_secs(60), waited)
+        .await
+        .expect("stop_and_wait outlived its deadline by a minute")
+        .unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_millis(2000));
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.operation(), Some(Operation::Wait));
+    assert!(err.to_string().contains("stop call"), "{err}");
+}
