@@ -106,10 +106,15 @@ impl Selector {
         match self.older_than {
             None => true,
             Some(age) => {
-                let Ok(age) = chrono::Duration::from_std(age) else {
+                // An age reaching past the first representable date matches
+                // nothing (no run is that old) instead of overflowing.
+                let Some(cutoff) = chrono::Duration::from_std(age)
+                    .ok()
+                    .and_then(|age| now.checked_sub_signed(age))
+                else {
                     return false;
                 };
-                run.created_at.is_some_and(|t| t <= now - age)
+                run.created_at.is_some_and(|t| t <= cutoff)
             }
         }
     }
@@ -535,6 +540,25 @@ mod tests {
         assert!(s.matches(&run, now));
         run.created_at = Some(now - chrono::Duration::seconds(59));
         assert!(!s.matches(&run, now));
+    }
+
+    #[test]
+    fn an_age_past_the_calendar_matches_nothing_and_does_not_panic() {
+        let now = Utc::now();
+        let mut run = Run::new(
+            Vendor::IN_MEMORY,
+            RunId::new("1"),
+            RunState::Running,
+            "running",
+        );
+        run.created_at = Some(DateTime::<Utc>::MIN_UTC);
+        for age in [
+            Duration::from_secs(100_000_000 * 86_400),
+            Duration::from_millis(u64::MAX),
+            Duration::MAX,
+        ] {
+            assert!(!Selector::new().with_older_than(age).matches(&run, now));
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use jobstop::RunState;
 use jobstop::ops::Selector;
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_age, parse_duration};
 use crate::time::parse_time;
 
 const AFTER_HELP: &str = "\
@@ -206,8 +206,9 @@ pub(crate) struct StopAllArgs {
     #[command(flatten)]
     pub(crate) selector: SelectorArgs,
 
-    /// Only runs created at least this long ago (e.g. 30m, 2h, 1d).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Only runs created at least this long ago (e.g. 30m, 2h, 1d; at most
+    /// 36500d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub(crate) older_than: Option<Duration>,
 
     /// Force the stops where the vendor has such a mode.
@@ -225,8 +226,8 @@ pub(crate) struct SweepArgs {
     pub(crate) name_prefix: String,
 
     /// The grace period: only runs created at least this long ago
-    /// (e.g. 30m, 2h, 1d).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// (e.g. 30m, 2h, 1d; at most 36500d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub(crate) older_than: Duration,
 
     /// Only this account (repeatable; default: all).

@@ -22,7 +22,7 @@ mod output;
 mod sims;
 mod time;
 
-pub use duration::{DurationError, format_duration, parse_duration};
+pub use duration::{DurationError, MAX_AGE, format_duration, parse_age, parse_duration};
 pub use time::parse_time;
 
 use clap::Parser;
