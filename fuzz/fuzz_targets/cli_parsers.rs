@@ -4,7 +4,7 @@
 //! overflowing a date.
 #![no_main]
 
-use chrono::{DateTime, Utc};
+use jobstop::chrono::{DateTime, Utc};
 use jobstop::ops::Selector;
 use jobstop::{Run, RunId, RunState, Vendor};
 use jobstop_cli::{MAX_AGE, format_duration, parse_age, parse_duration, parse_time};

@@ -127,3 +127,104 @@ async fn a_ticket_path_that_is_no_regular_file_is_refused_before_the_stop() {
         "/dev/null is the same device node"
     );
 }
+
+/// `--config` on a FIFO used to block forever and on `/dev/zero` to read
+/// until memory ran out; a file over 1 MiB is refused too. Each is a
+/// configuration error (exit 2) at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_that_is_no_regular_file_or_too_large_fails_fast() {
+    let home = scratch("config-kinds");
+    let fifo = home.join("fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let big = home.join("big.toml");
+    // Valid TOML (a comment) just over the cap.
+    let mut text = "#".repeat(1024 * 1024);
+    text.push('\n');
+    std::fs::write(&big, text).unwrap();
+    for (path, says) in [
+        (fifo.to_str().unwrap(), "it is a FIFO, not a regular file"),
+        ("/dev/zero", "it is a character device, not a regular file"),
+        (big.to_str().unwrap(), "larger than 1 MiB"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = jobstop_in(&home, &["--config", path, "accounts"], &[]).await;
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("configuration error") && out.stderr.contains(says),
+            "{path}: {}",
+            out.stderr
+        );
+        // Generous: a blocked open would hit the helper's 30 s limit.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+}
+
+/// A config file holding a secret inline and readable by group or others
+/// loaded silently; now it loads with a warning on stderr naming the
+/// account and setting (never the value), as ssh does for keys. A private
+/// file (0600), or one whose secrets come from `*_env`, loads silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readable_config_with_inline_secrets_warns() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let sim = amperity().await;
+    let home = scratch("config-secrets");
+    let inline = home.join("inline.toml");
+    std::fs::write(
+        &inline,
+        format!(
+            "[accounts.prod]\nvendor = \"amperity\"\nbase_url = \"{}\"\ntenant = \"{}\"\ntoken = \"{}\"\n",
+            sim.base_url(),
+            sim.tenant(),
+            sim.token()
+        ),
+    )
+    .unwrap();
+    let from_env = home.join("env.toml");
+    std::fs::write(
+        &from_env,
+        format!(
+            "[accounts.prod]\nvendor = \"amperity\"\nbase_url = \"{}\"\ntenant = \"{}\"\ntoken_env = \"PROD_TOKEN\"\n",
+            sim.base_url(),
+            sim.tenant()
+        ),
+    )
+    .unwrap();
+    let env = vec![("PROD_TOKEN".to_owned(), sim.token().to_owned())];
+    let mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    let run = |p: &Path| {
+        let p = p.to_str().unwrap().to_owned();
+        let home = home.clone();
+        let env = env.clone();
+        async move { jobstop_in(&home, &["--config", &p, "list"], &env).await }
+    };
+
+    for m in [0o644, 0o640, 0o604] {
+        mode(&inline, m);
+        let out = run(&inline).await;
+        out.expect_code(0);
+        assert!(
+            out.stderr.contains("warning")
+                && out.stderr.contains("prod.token")
+                && out.stderr.contains(&format!("{m:04o}"))
+                && out.stderr.contains("chmod 600"),
+            "{m:o}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains(sim.token()), "never the value");
+    }
+    mode(&inline, 0o600);
+    let out = run(&inline).await;
+    out.expect_code(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    mode(&from_env, 0o644);
+    let out = run(&from_env).await;
+    out.expect_code(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
