@@ -18,7 +18,8 @@ environment variables (one account per vendor, named after it).
 
 Exit codes: 0 success, 1 other error, 2 usage or configuration error, 3 run
 not found, 4 authentication or permission, 5 deadline passed while waiting,
-6 vendor unavailable or rate limited after retries.
+6 vendor unavailable or rate limited after retries, 7 the vendor refused the
+stop (e.g. a run in a state it does not stop).
 
 Try `jobstop demo` first: it runs against simulated vendors, offline.";
 

@@ -55,6 +55,7 @@ pub(crate) use outln;
 /// | 4 | authentication or permission |
 /// | 5 | the deadline passed while waiting for a run to stop |
 /// | 6 | the vendor is unavailable or rate limited after retries |
+/// | 7 | the vendor refused the stop (e.g. a run in a state it does not stop) |
 pub fn run<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use jobstop_sim::amperity::AmperitySim;
+use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
 
 mod support;
 
@@ -227,4 +228,82 @@ async fn a_readable_config_with_inline_secrets_warns() {
     let out = run(&from_env).await;
     out.expect_code(0);
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}
+
+/// A paused DataArts instance: its stop is refused with 400 `DLF.0102`.
+async fn dataarts_with_a_paused_instance() -> (DataArtsSim, String, String) {
+    let sim = DataArtsSim::builder()
+        .seed(16)
+        .insert_instance(InstanceSeed::new("nightly", "pause").with_id(7001))
+        .insert_instance(InstanceSeed::new("nightly", "running").with_id(7002))
+        .start()
+        .await
+        .unwrap();
+    (sim, "nightly/7001".to_owned(), "nightly/7002".to_owned())
+}
+
+/// A vendor's refusal of a stop used to exit 2 ("usage or configuration
+/// error"); it is `ErrorKind::Refused` and exits 7.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_the_vendor_refuses_exits_7_not_2() {
+    let (sim, paused, _) = dataarts_with_a_paused_instance().await;
+    let home = scratch("refused");
+    let out = jobstop_in(&home, &["stop", "dataarts", &paused], &sim.env_aksk()).await;
+    out.expect_code(7);
+    assert!(
+        out.stderr.contains("refused by the vendor") && out.stderr.contains("DLF.0102"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sim.stop_requests(&paused), 1);
+    let out = jobstop_in(
+        &home,
+        &["stop", "dataarts", &paused, "--output", "json"],
+        &sim.env_aksk(),
+    )
+    .await;
+    out.expect_code(7);
+    // A run id refused before anything is sent is still the user's mistake.
+    let out = jobstop_in(&home, &["stop", "dataarts", "nightly/x"], &sim.env_aksk()).await;
+    out.expect_code(2);
+}
+
+/// `stop-all` used to plan (and send) a stop for a paused DataArts
+/// instance, which the vendor refuses; the adapter's capabilities now say a
+/// batch instance stops only when queued or running, so it is left alone
+/// (and said so), while the running one is stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_all_does_not_plan_stops_the_vendor_refuses() {
+    let (sim, paused, running) = dataarts_with_a_paused_instance().await;
+    let home = scratch("unstoppable");
+    let dry = jobstop_in(
+        &home,
+        &[
+            "stop-all",
+            "--kind",
+            "batch_instance",
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+        &sim.env_aksk(),
+    )
+    .await;
+    dry.expect_code(0);
+    assert!(!dry.stdout.contains(&paused), "{}", dry.stdout);
+    assert!(dry.stdout.contains(&running), "{}", dry.stdout);
+    let out = jobstop_in(
+        &home,
+        &["stop-all", "--kind", "batch_instance", "--yes"],
+        &sim.env_aksk(),
+    )
+    .await;
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("left alone") && out.stderr.contains(&paused),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sim.stop_requests(&paused), 0, "no stop the vendor refuses");
+    assert_eq!(sim.stop_requests(&running), 1);
 }
