@@ -15,7 +15,7 @@ pub mod ops;
 mod registry;
 pub mod ticket;
 
-pub use registry::{Account, Registry};
+pub use registry::{Account, LoadedConfig, MAX_CONFIG_BYTES, Registry, SECRET_SETTINGS};
 
 /// The shared HTTP layer, for writing an adapter of your own.
 pub use jobstop_http as http;

@@ -108,10 +108,15 @@ impl Selector {
         match self.older_than {
             None => true,
             Some(age) => {
-                let Ok(age) = chrono::Duration::from_std(age) else {
+                // An age reaching past the first representable date matches
+                // nothing (no run is that old) instead of overflowing.
+                let Some(cutoff) = chrono::Duration::from_std(age)
+                    .ok()
+                    .and_then(|age| now.checked_sub_signed(age))
+                else {
                     return false;
                 };
-                run.created_at.is_some_and(|t| t <= now - age)
+                run.created_at.is_some_and(|t| t <= cutoff)
             }
         }
     }
@@ -181,24 +186,38 @@ pub struct StopPlan {
     pub stops: Vec<PlannedStop>,
     /// Accounts whose listing failed.
     pub errors: Vec<(String, Error)>,
+    /// Selected runs in a stoppable state that their vendor does not stop
+    /// ([`Capabilities::can_stop`](jobstop_core::Capabilities::can_stop), e.g. a
+    /// paused DataArts instance): not stopped, listed so a caller can say so.
+    pub not_stoppable: Vec<PlannedStop>,
 }
 
-/// Lists the selected runs that can be stopped (queued, running, paused),
-/// without stopping anything: the dry run, and the input of
-/// [`execute_stops`].
+/// Lists the selected runs that can be stopped (queued, running, paused, as
+/// far as each account's vendor accepts a stop in that state:
+/// [`Capabilities::can_stop`](jobstop_core::Capabilities::can_stop)), without
+/// stopping anything: the dry run, and the input of [`execute_stops`].
 pub async fn plan_stops(accounts: &[&Account], selector: &Selector) -> StopPlan {
+    let caps: HashMap<&str, jobstop_core::Capabilities> = accounts
+        .iter()
+        .map(|a| (a.name.as_str(), a.controller.capabilities()))
+        .collect();
     let mut plan = StopPlan::default();
     for listing in list_accounts(accounts, selector, None).await {
         match listing.result {
             Ok(runs) => {
-                plan.stops.extend(
-                    runs.into_iter()
-                        .filter(|r| r.state.is_stoppable())
-                        .map(|run| PlannedStop {
-                            account: listing.account.clone(),
-                            run,
-                        }),
-                )
+                let caps = caps.get(listing.account.as_str());
+                for run in runs.into_iter().filter(|r| r.state.is_stoppable()) {
+                    let accepted = caps.is_none_or(|c| c.can_stop(&run));
+                    let planned = PlannedStop {
+                        account: listing.account.clone(),
+                        run,
+                    };
+                    if accepted {
+                        plan.stops.push(planned);
+                    } else {
+                        plan.not_stoppable.push(planned);
+                    }
+                }
             }
             Err(e) => plan.errors.push((listing.account, e)),
         }
@@ -239,6 +258,7 @@ pub async fn plan_sweep(
     selector.older_than = Some(selector.older_than.map_or(grace, |age| age.max(grace)));
     let mut plan = plan_stops(accounts, &selector).await;
     plan.stops.retain(|p| is_owned(&p.run));
+    plan.not_stoppable.retain(|p| is_owned(&p.run));
     plan
 }
 
@@ -484,10 +504,12 @@ pub fn execute_stops_until<'a>(
 /// | 4 | authentication or permission |
 /// | 5 | the deadline passed while waiting for a run |
 /// | 6 | vendor unavailable, unreachable, rate limited or timing out after retries |
+/// | 7 | the vendor refused the stop ([`ErrorKind::Refused`], e.g. a run in a state it does not stop) |
 /// | 1 | anything else |
 pub fn exit_code(err: &Error) -> i32 {
     match err.kind() {
         ErrorKind::Config | ErrorKind::InvalidInput => 2,
+        ErrorKind::Refused => 7,
         ErrorKind::NotFound => 3,
         ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => 4,
         ErrorKind::Timeout if err.operation() == Some(Operation::Wait) => 5,
@@ -674,6 +696,25 @@ mod tests {
     }
 
     #[test]
+    fn an_age_past_the_calendar_matches_nothing_and_does_not_panic() {
+        let now = Utc::now();
+        let mut run = Run::new(
+            Vendor::IN_MEMORY,
+            RunId::new("1"),
+            RunState::Running,
+            "running",
+        );
+        run.created_at = Some(DateTime::<Utc>::MIN_UTC);
+        for age in [
+            Duration::from_secs(100_000_000 * 86_400),
+            Duration::from_millis(u64::MAX),
+            Duration::MAX,
+        ] {
+            assert!(!Selector::new().with_older_than(age).matches(&run, now));
+        }
+    }
+
+    #[test]
     fn exit_codes() {
         let e = |k| Error::new(k, "x");
         assert_eq!(exit_code(&e(ErrorKind::NotFound)), 3);
@@ -690,5 +731,7 @@ mod tests {
         assert_eq!(exit_code(&e(ErrorKind::Transport)), 6);
         assert_eq!(exit_code(&e(ErrorKind::Config)), 2);
         assert_eq!(exit_code(&e(ErrorKind::Conflict)), 1);
+        assert_eq!(exit_code(&e(ErrorKind::Refused)), 7);
+        assert_eq!(exit_code(&e(ErrorKind::InvalidInput)), 2);
     }
 }

@@ -132,6 +132,11 @@ fn build(
 /// from an environment variable named by `<setting>_env`, which keeps secrets
 /// out of the file. Several accounts of one vendor are fine.
 ///
+/// The file must be a regular file of at most 1 MiB ([`MAX_CONFIG_BYTES`]).
+/// A file that holds a secret ([`SECRET_SETTINGS`]) inline while group or
+/// others may read it loads, with a warning ([`LoadedConfig::warning`]):
+/// `chmod 600` it, or use `<setting>_env`.
+///
 /// ```toml
 /// [accounts.amperity-prod]
 /// vendor = "amperity"
@@ -280,13 +285,34 @@ impl Registry {
     }
 
     /// Reads a TOML config file, resolving `*_env` keys from the process
-    /// environment.
+    /// environment. The file must be a regular file (a FIFO would block, a
+    /// device such as `/dev/zero` never ends) of at most
+    /// [`MAX_CONFIG_BYTES`]; anything else is a `Config` error. See
+    /// [`load_config_file`](Self::load_config_file) for the warning about
+    /// inline secrets in a file others can read.
     pub fn from_config_file(path: &Path) -> Result<Registry> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::config(format!("cannot read config file {}: {e}", path.display()))
-        })?;
-        Registry::from_toml_str(&text, |k| std::env::var(k).ok())
-            .map_err(|e| Error::config(format!("{}: {}", path.display(), e.message())))
+        Registry::load_config_file(path).map(|loaded| loaded.registry)
+    }
+
+    /// Like [`from_config_file`](Self::from_config_file), also telling which
+    /// secrets the file holds inline while group or others may read it
+    /// ([`LoadedConfig::warning`]), as ssh does for keys.
+    pub fn load_config_file(path: &Path) -> Result<LoadedConfig> {
+        let shown = path.display();
+        let err = |what: String| Error::config(format!("config file {shown}: {what}"));
+        let (text, mode) = read_config_file(path).map_err(|e| err(e.to_string()))?;
+        let registry = Registry::from_toml_str(&text, |k| std::env::var(k).ok())
+            .map_err(|e| Error::config(format!("{shown}: {}", e.message())))?;
+        let exposed_secrets = match mode {
+            Some(mode) if mode & 0o077 != 0 => inline_secrets(&text),
+            _ => Vec::new(),
+        };
+        Ok(LoadedConfig {
+            registry,
+            path: path.to_owned(),
+            mode,
+            exposed_secrets,
+        })
     }
 
     /// `$XDG_CONFIG_HOME/jobstop/config.toml`, or `~/.config/jobstop/config.toml`.
@@ -341,11 +367,180 @@ impl Registry {
     }
 }
 
+/// The most a config file may hold (1 MiB); a larger one is refused
+/// (`--config /dev/zero` used to read until memory ran out).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The settings that are credentials. Held inline (not as `<setting>_env`)
+/// in a file group or others can read, they are reported by
+/// [`LoadedConfig::warning`].
+pub const SECRET_SETTINGS: &[&str] = &["token", "client_secret", "password", "session_id", "sk"];
+
+/// A config file read by [`Registry::load_config_file`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct LoadedConfig {
+    /// The accounts.
+    pub registry: Registry,
+    /// The file.
+    pub path: PathBuf,
+    /// Its permission bits (Unix), e.g. `0o644`.
+    pub mode: Option<u32>,
+    /// The secrets it holds inline while group or others may read it, as
+    /// `account.setting` (never their values); empty when the file is
+    /// private (`0600`) or holds no inline secret.
+    pub exposed_secrets: Vec<String>,
+}
+
+impl LoadedConfig {
+    /// One line to warn with when [`exposed_secrets`](Self::exposed_secrets)
+    /// is not empty: which settings, the file's mode, and the two fixes.
+    pub fn warning(&self) -> Option<String> {
+        if self.exposed_secrets.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "config file {} holds secrets inline ({}) and is readable by group or others \
+             (mode {:04o}): `chmod 600` it, or read them from the environment with \
+             <setting>_env",
+            self.path.display(),
+            self.exposed_secrets.join(", "),
+            self.mode.unwrap_or(0) & 0o7777
+        ))
+    }
+}
+
+/// Reads a config file: a regular file (checked before opening, since
+/// opening a FIFO blocks, and again after) of at most [`MAX_CONFIG_BYTES`].
+/// Returns the text and, on Unix, the permission bits.
+fn read_config_file(path: &Path) -> std::io::Result<(String, Option<u32>)> {
+    use std::io::{self, Read};
+    let regular = |meta: &std::fs::Metadata| {
+        if meta.file_type().is_file() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("it is {}, not a regular file", file_kind(meta)),
+            ))
+        }
+    };
+    regular(&std::fs::metadata(path)?)?;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    regular(&meta)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "it is larger than 1 MiB, the most a config file may hold",
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))?;
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        Some(meta.permissions().mode())
+    };
+    #[cfg(not(unix))]
+    let mode = None;
+    Ok((text, mode))
+}
+
+/// What a file that is not a regular file is, for an error.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a file"
+    }
+}
+
+/// The `account.setting` names of the secrets `text` (a valid config) holds
+/// inline.
+fn inline_secrets(text: &str) -> Vec<String> {
+    let Ok(doc) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    let Some(accounts) = doc.get("accounts").and_then(toml::Value::as_table) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (name, table) in accounts {
+        let Some(table) = table.as_table() else {
+            continue;
+        };
+        for key in table.keys() {
+            if SECRET_SETTINGS.contains(&key.as_str()) {
+                found.push(format!("{name}.{key}"));
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     #[cfg(feature = "full")]
     use jobstop_core::ErrorKind;
+
+    #[test]
+    fn inline_secrets_are_named_never_their_values() {
+        let text = "[accounts.a]\nvendor = \"amperity\"\ntoken = \"s3cret\"\ntenant = \"t\"\n\
+                    [accounts.b]\nvendor = \"chorus\"\npassword_env = \"P\"\nsession_id = \"x\"\n";
+        assert_eq!(inline_secrets(text), ["a.token", "b.session_id"]);
+        assert!(inline_secrets("not toml [").is_empty());
+        let loaded = LoadedConfig {
+            registry: Registry::new(),
+            path: PathBuf::from("c.toml"),
+            mode: Some(0o100644),
+            exposed_secrets: inline_secrets(text),
+        };
+        let w = loaded.warning().unwrap();
+        assert!(
+            w.contains("a.token, b.session_id") && w.contains("0644"),
+            "{w}"
+        );
+        assert!(!w.contains("s3cret"));
+    }
+
+    #[test]
+    fn config_files_are_regular_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("jobstop-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = Registry::from_config_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.message().contains("character device"), "{e}");
+        let e = Registry::from_config_file(&dir).unwrap_err();
+        assert!(e.message().contains("a folder"), "{e}");
+        let big = dir.join("big.toml");
+        std::fs::write(&big, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+        let e = Registry::from_config_file(&big).unwrap_err();
+        assert!(e.message().contains("larger than 1 MiB"), "{e}");
+        let ok = dir.join("ok.toml");
+        std::fs::write(&ok, vec![b'#'; MAX_CONFIG_BYTES as usize]).unwrap();
+        assert!(Registry::from_config_file(&ok).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[cfg(any(feature = "full", feature = "dataarts"))]
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {

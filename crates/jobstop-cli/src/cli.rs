@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use jobstop::RunState;
 use jobstop::ops::Selector;
 
-use crate::duration::parse_duration;
+use crate::duration::{parse_age, parse_duration};
 use crate::time::parse_time;
 
 const AFTER_HELP: &str = "\
@@ -18,7 +18,8 @@ environment variables (one account per vendor, named after it).
 
 Exit codes: 0 success, 1 other error, 2 usage or configuration error, 3 run
 not found, 4 authentication or permission, 5 deadline passed while waiting,
-6 vendor unavailable or rate limited after retries.
+6 vendor unavailable or rate limited after retries, 7 the vendor refused the
+stop (e.g. a run in a state it does not stop).
 
 Try `jobstop demo` first: it runs against simulated vendors, offline.";
 
@@ -206,8 +207,9 @@ pub(crate) struct StopAllArgs {
     #[command(flatten)]
     pub(crate) selector: SelectorArgs,
 
-    /// Only runs created at least this long ago (e.g. 30m, 2h, 1d).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Only runs created at least this long ago (e.g. 30m, 2h, 1d; at most
+    /// 36500d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub(crate) older_than: Option<Duration>,
 
     /// Force the stops where the vendor has such a mode.
@@ -225,8 +227,8 @@ pub(crate) struct SweepArgs {
     pub(crate) name_prefix: String,
 
     /// The grace period: only runs created at least this long ago
-    /// (e.g. 30m, 2h, 1d).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// (e.g. 30m, 2h, 1d; at most 36500d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub(crate) older_than: Duration,
 
     /// Only this account (repeatable; default: all).

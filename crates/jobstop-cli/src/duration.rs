@@ -96,6 +96,33 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_millis(total))
 }
 
+/// The longest age `--older-than` takes: 36500 days (100 years). Runs are
+/// younger than that, and a longer age would reach past the dates the
+/// calendar can hold (`100000000d` used to panic there).
+pub const MAX_AGE: Duration = Duration::from_secs(36_500 * 86_400);
+
+/// Parses an age (`--older-than`): a duration as [`parse_duration`] reads
+/// it, at most [`MAX_AGE`].
+///
+/// ```
+/// use std::time::Duration;
+/// use jobstop_cli::parse_age;
+///
+/// assert_eq!(parse_age("2d").unwrap(), Duration::from_secs(172_800));
+/// assert!(parse_age("36500d").is_ok());
+/// assert!(parse_age("100000000d").unwrap_err().to_string().contains("at most 36500d"));
+/// ```
+pub fn parse_age(input: &str) -> Result<Duration, DurationError> {
+    let age = parse_duration(input)?;
+    if age > MAX_AGE {
+        return Err(DurationError {
+            input: input.chars().take(40).collect(),
+            reason: "an age is at most 36500d (100 years)",
+        });
+    }
+    Ok(age)
+}
+
 /// Formats a duration in the same syntax, at millisecond precision
 /// (`1h30m`, `250ms`, `0s`). [`parse_duration`] reads it back exactly.
 pub fn format_duration(d: Duration) -> String {
@@ -156,6 +183,16 @@ mod tests {
         assert!(parse_duration("18446744073709551615s").is_err());
         assert!(parse_duration("18446744073709551615ms").is_ok());
         assert!(parse_duration("213503982335d").is_err());
+    }
+
+    #[test]
+    fn ages_are_bounded() {
+        assert_eq!(parse_age("36500d"), Ok(MAX_AGE));
+        let e = parse_age("36500d1ms").unwrap_err().to_string();
+        assert!(e.contains("at most 36500d"), "{e}");
+        assert!(parse_age("100000000d").is_err());
+        assert!(parse_age("18446744073709551615ms").is_err());
+        assert!(parse_age("1h").is_ok());
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod signal;
 mod sims;
 mod time;
 
-pub use duration::{DurationError, format_duration, parse_duration};
+pub use duration::{DurationError, MAX_AGE, format_duration, parse_age, parse_duration};
 pub use time::parse_time;
 
 use clap::Parser;
@@ -68,6 +68,7 @@ pub(crate) use errln;
 /// | 4 | authentication or permission |
 /// | 5 | the deadline passed while waiting for a run to stop |
 /// | 6 | the vendor is unavailable or rate limited after retries |
+/// | 7 | the vendor refused the stop (e.g. a run in a state it does not stop) |
 /// | 130 | interrupted (SIGINT or SIGTERM) during a stop: what was known was printed |
 /// | 141 | the output's reader went away (a broken pipe); nothing more is printed |
 pub fn run<I, T>(args: I) -> i32

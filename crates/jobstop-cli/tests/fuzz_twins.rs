@@ -1,16 +1,20 @@
 //! The property-test twin of the `cli_parsers` fuzz target (`fuzz/`): the
-//! duration and time parsers never panic, and what they accept formats back
-//! to the same value, on every `cargo test`.
+//! duration, age and time parsers never panic, what they accept formats back
+//! to the same value, and any parsed duration used as `--older-than` matches
+//! runs without overflowing a date, on every `cargo test`.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use jobstop_cli::{format_duration, parse_duration, parse_time};
+use chrono::{DateTime, Utc};
+use jobstop::ops::Selector;
+use jobstop::{Run, RunId, RunState, Vendor};
+use jobstop_cli::{MAX_AGE, format_duration, parse_age, parse_duration, parse_time};
 use jobstop_testkit::fuzz::write_seeds;
 use proptest::prelude::*;
 
 /// Valid and near-valid inputs: the seeds of the fuzz corpus.
-const SEEDS: [&str; 9] = [
+const SEEDS: [&str; 12] = [
     "1h30m",
     "250ms",
     "2d",
@@ -21,6 +25,12 @@ const SEEDS: [&str; 9] = [
     "2024-02-30T25:61:61Z",
     // Found by the fuzzer: a signed, three-digit year was read as a date.
     "-024-06-19\r\r\r\r\r\r",
+    // Issue 16: `--older-than 100000000d` panicked (a date before year
+    // -262143); a token's `expires_in: 10000000000000000000` overflowed an
+    // instant (a bare number is no duration here).
+    "100000000d",
+    "213503982334d",
+    "10000000000000000000",
 ];
 
 fn check(text: &str) {
@@ -28,8 +38,29 @@ fn check(text: &str) {
         Ok(d) => assert_eq!(parse_duration(&format_duration(d)), Ok(d), "{text:?}"),
         Err(e) => assert!(!e.to_string().contains(['\n', '\r']), "{e}"),
     }
+    match parse_age(text) {
+        Ok(age) => {
+            assert!(age <= MAX_AGE, "{text:?}");
+            assert_eq!(parse_duration(text), Ok(age), "{text:?}");
+        }
+        Err(e) => assert!(!e.to_string().contains(['\n', '\r']), "{e}"),
+    }
+    if let Ok(age) = parse_duration(text) {
+        older_than_never_overflows(age);
+    }
     if let Ok(t) = parse_time(text) {
         assert_eq!(parse_time(&t.to_rfc3339()), Ok(t), "{text:?}");
+    }
+}
+
+/// Matches runs created at the calendar's ends and now against `age`.
+fn older_than_never_overflows(age: Duration) {
+    let selector = Selector::new().with_older_than(age);
+    let now = Utc::now();
+    for created in [DateTime::<Utc>::MIN_UTC, now, DateTime::<Utc>::MAX_UTC] {
+        let mut run = Run::new(Vendor::IN_MEMORY, RunId::new("r"), RunState::Running, "x");
+        run.created_at = Some(created);
+        let _ = selector.matches(&run, now);
     }
 }
 

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Run, RunState};
+
 /// Where a list filter is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +60,24 @@ pub struct Capabilities {
     /// Whether sending the same stop twice is harmless on the vendor's side,
     /// so a stop whose answer was lost may be sent again.
     pub stop_is_idempotent: bool,
+    /// The states the vendor accepts a stop in, for runs of any kind not in
+    /// [`stoppable_states_by_kind`](Self::stoppable_states_by_kind). Default:
+    /// every [stoppable](RunState::is_stoppable) state (queued, running,
+    /// paused).
+    #[serde(default = "default_stoppable_states")]
+    pub stoppable_states: Vec<RunState>,
+    /// Per run kind ([`Run::kind`]), where the vendor's rule differs: the
+    /// states it accepts a stop in (e.g. DataArts refuses to stop a paused
+    /// batch instance with `DLF.0102`).
+    #[serde(default)]
+    pub stoppable_states_by_kind: Vec<(String, Vec<RunState>)>,
+}
+
+fn default_stoppable_states() -> Vec<RunState> {
+    RunState::ALL
+        .into_iter()
+        .filter(|s| s.is_stoppable())
+        .collect()
 }
 
 impl Default for Capabilities {
@@ -80,6 +100,8 @@ impl Capabilities {
             stop_is_async: true,
             force_stop: false,
             stop_is_idempotent: true,
+            stoppable_states: default_stoppable_states(),
+            stoppable_states_by_kind: Vec::new(),
         }
     }
 
@@ -135,6 +157,56 @@ impl Capabilities {
     pub fn with_idempotent_stop(mut self, yes: bool) -> Self {
         self.stop_is_idempotent = yes;
         self
+    }
+
+    /// Sets the states a stop is accepted in, for every kind without its
+    /// own rule.
+    pub fn with_stoppable_states(mut self, states: impl IntoIterator<Item = RunState>) -> Self {
+        self.stoppable_states = states.into_iter().collect();
+        self
+    }
+
+    /// Sets the states a stop is accepted in for runs of `kind`.
+    pub fn with_stoppable_states_for_kind(
+        mut self,
+        kind: impl Into<String>,
+        states: impl IntoIterator<Item = RunState>,
+    ) -> Self {
+        let kind = kind.into();
+        self.stoppable_states_by_kind.retain(|(k, _)| *k != kind);
+        self.stoppable_states_by_kind
+            .push((kind, states.into_iter().collect()));
+        self
+    }
+
+    /// Whether the vendor accepts a stop of `run` in its current state: the
+    /// state is [stoppable](RunState::is_stoppable) and in the states
+    /// declared for the run's kind (or for every kind). Bulk stops plan only
+    /// such runs.
+    ///
+    /// ```
+    /// use jobstop_core::{Capabilities, Run, RunId, RunState, Vendor};
+    ///
+    /// let caps = Capabilities::new()
+    ///     .with_stoppable_states_for_kind("instance", [RunState::Queued, RunState::Running]);
+    /// let mut run = Run::new(Vendor::IN_MEMORY, RunId::new("1"), RunState::Paused, "pause");
+    /// assert!(caps.can_stop(&run));
+    /// run.kind = Some("instance".into());
+    /// assert!(!caps.can_stop(&run));
+    /// ```
+    pub fn can_stop(&self, run: &Run) -> bool {
+        if !run.state.is_stoppable() {
+            return false;
+        }
+        let by_kind = run.kind.as_deref().and_then(|kind| {
+            self.stoppable_states_by_kind
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map(|(_, states)| states)
+        });
+        by_kind
+            .unwrap_or(&self.stoppable_states)
+            .contains(&run.state)
     }
 
     /// Refuses a query that uses a filter this controller cannot apply.

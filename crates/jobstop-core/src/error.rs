@@ -40,6 +40,13 @@ pub enum ErrorKind {
     Unsupported,
     /// The controller is misconfigured: a missing setting, a bad base URL.
     Config,
+    /// The vendor refused a stop it understood, because of the run's state
+    /// or its own rules (e.g. DataArts `DLF.0102` for a paused instance):
+    /// a vendor's 4xx answer to a stop that is not about credentials,
+    /// existence, a conflict or throttling. Not the caller's mistake
+    /// ([`InvalidInput`](Self::InvalidInput) is for input refused before
+    /// anything was sent), and not worth retrying as is.
+    Refused,
 }
 
 impl ErrorKind {
@@ -58,6 +65,7 @@ impl ErrorKind {
             ErrorKind::InvalidResponse => "invalid response",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Config => "configuration error",
+            ErrorKind::Refused => "refused by the vendor",
         }
     }
 
@@ -552,6 +560,7 @@ mod tests {
             (ErrorKind::InvalidResponse, false),
             (ErrorKind::Unsupported, false),
             (ErrorKind::Config, false),
+            (ErrorKind::Refused, false),
         ] {
             assert_eq!(Error::new(k, "x").is_retryable(), r, "{k:?}");
         }

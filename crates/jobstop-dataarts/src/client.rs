@@ -584,6 +584,13 @@ impl JobController for DataArtsController {
             .with_async_stop(true)
             .with_force_stop(false)
             .with_idempotent_stop(true)
+            // A paused, frozen or abnormally running instance is refused
+            // (`DLF.0102`, "The job instance is not running"): only running
+            // (and waiting, which the console cancels) instances stop.
+            .with_stoppable_states_for_kind(
+                KIND_BATCH_INSTANCE,
+                [RunState::Queued, RunState::Running],
+            )
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page> {

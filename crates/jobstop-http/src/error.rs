@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use jobstop_core::{Error, ErrorKind};
+use jobstop_core::{Error, ErrorKind, Operation};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
@@ -142,6 +142,18 @@ pub fn kind_for_status(status: StatusCode) -> ErrorKind {
     }
 }
 
+/// A vendor's 4xx answer to a stop that would be `InvalidInput` is
+/// `Refused`: a stop carries nothing of the caller's but the run id (checked
+/// before sending) and the mode, so the vendor is refusing to stop the run
+/// as it is (DataArts `DLF.0102` for a paused instance), not pointing at a
+/// usage error. Other operations keep `InvalidInput`.
+pub(crate) fn refusal_of_stop(operation: Operation, kind: ErrorKind) -> ErrorKind {
+    match (operation, kind) {
+        (Operation::Stop, ErrorKind::InvalidInput) => ErrorKind::Refused,
+        _ => kind,
+    }
+}
+
 /// Builds the error for a non-success response: status → kind (unless the
 /// vendor's parser overrides it), the vendor's code, message and request id
 /// (from the body, or an `X-Request-Id`-style header), `Retry-After`, and an
@@ -154,7 +166,10 @@ pub fn error_from_response(
     parser: &dyn ErrorParser,
 ) -> Error {
     let parsed = parser.parse(status, headers, body);
-    let kind = parsed.kind.unwrap_or_else(|| kind_for_status(status));
+    let kind = refusal_of_stop(
+        meta.operation,
+        parsed.kind.unwrap_or_else(|| kind_for_status(status)),
+    );
     let mut message = format!(
         "{} {} answered {}",
         meta.method,
@@ -258,6 +273,31 @@ mod tests {
             (302, ErrorKind::InvalidResponse),
         ] {
             assert_eq!(kind_for_status(StatusCode::from_u16(s).unwrap()), k, "{s}");
+        }
+    }
+
+    #[test]
+    fn a_4xx_refusal_of_a_stop_is_refused_not_invalid_input() {
+        use Operation::*;
+        assert_eq!(
+            refusal_of_stop(Stop, ErrorKind::InvalidInput),
+            ErrorKind::Refused
+        );
+        for op in [List, Status, Authenticate, Wait, Configure] {
+            assert_eq!(
+                refusal_of_stop(op, ErrorKind::InvalidInput),
+                ErrorKind::InvalidInput
+            );
+        }
+        for k in [
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::PermissionDenied,
+            ErrorKind::Unauthenticated,
+            ErrorKind::RateLimited,
+            ErrorKind::Unavailable,
+        ] {
+            assert_eq!(refusal_of_stop(Stop, k), k);
         }
     }
 

@@ -40,10 +40,21 @@ impl Ctx {
     /// The accounts: `--config FILE`, else the default config file if it
     /// exists, else the environment.
     pub(crate) fn registry(&self) -> Result<Registry, CliError> {
-        let loaded = match (&self.config, Registry::default_config_path()) {
-            (Some(path), _) => Registry::from_config_file(path),
-            (None, Some(path)) if path.is_file() => Registry::from_config_file(&path),
-            (None, _) => Registry::from_env(),
+        let file = match (&self.config, Registry::default_config_path()) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(path)) if path.exists() => Some(path),
+            (None, _) => None,
+        };
+        let loaded = match file {
+            Some(path) => Registry::load_config_file(&path).map(|loaded| {
+                // Inline secrets in a file others can read: warned about on
+                // stderr, as ssh does for keys (not refused).
+                if let Some(warning) = loaded.warning() {
+                    crate::errln!("jobstop: warning: {warning}");
+                }
+                loaded.registry
+            }),
+            None => Registry::from_env(),
         };
         loaded.map_err(|error| CliError::Api {
             account: None,

@@ -67,6 +67,16 @@ pub(super) async fn carry_out(
         report_error(Some(account), error);
         codes.push(exit_code(error));
     }
+    if let Some(first) = plan.not_stoppable.first() {
+        crate::errln!(
+            "jobstop: {} selected run(s) left alone: their vendor does not stop runs in their \
+             state (e.g. {}: {} is {})",
+            plan.not_stoppable.len(),
+            one_line(&first.account),
+            first.run.id.escape_for_display(),
+            one_line(&first.run.vendor_state)
+        );
+    }
     let skipped = if plan.errors.is_empty() {
         String::new()
     } else {

@@ -5,7 +5,10 @@
 //! sent and after every update, each time atomically: the JSON goes to a
 //! temporary file in the same folder, which is then renamed over FILE, so
 //! a process killed at any moment leaves either the previous ticket or the
-//! new one, never a torn file.
+//! new one, never a torn file. FILE must be a regular file or a new path
+//! (a device, FIFO, socket, folder or symbolic link is refused before the
+//! stop is sent); the temporary file has a random name and is created
+//! exclusively (`O_EXCL`, so never through a planted link), mode `0600`.
 
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -63,7 +66,7 @@ pub(super) async fn stop_with_ticket(
 /// `jobstop resume FILE [--timeout D]`.
 pub(super) async fn run(ctx: &Ctx, args: ResumeArgs) -> Result<i32, CliError> {
     let shown = args.file.display().to_string();
-    let text = fs::read_to_string(&args.file)
+    let text = read_ticket(&args.file)
         .map_err(|e| CliError::Usage(format!("cannot read the ticket {shown}: {e}")))?;
     let mut ticket = StopTicket::from_json(&text)
         .map_err(|e| CliError::Usage(format!("{shown}: {}", e.message())))?;
@@ -246,47 +249,144 @@ impl TicketFile {
     }
 }
 
-/// The temporary file [`write_atomically`] uses for `path`: a hidden file
-/// in the same folder (a rename is atomic only within one file system).
-fn temp_path(path: &Path) -> io::Result<PathBuf> {
+/// Refuses a ticket path that is neither a regular file nor new: a device
+/// (`/dev/null`), a FIFO, a socket, a folder or a symbolic link would be
+/// replaced by the rename (as root, `--ticket /dev/null` replaced
+/// `/dev/null`).
+fn check_target(path: &Path) -> io::Result<()> {
+    let what = match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+        Ok(meta) if meta.file_type().is_file() => return Ok(()),
+        Ok(meta) => kind_of(&meta.file_type()),
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "it is {what}, not a regular file (a ticket is written only to a regular file or a new path)"
+        ),
+    ))
+}
+
+/// What a file that is not a regular file is, for an error.
+fn kind_of(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Creates a new temporary file beside `path` (a rename is atomic only
+/// within one file system): a hidden name with the process id and a random
+/// part, created exclusively (`O_EXCL`: never an existing file, never
+/// through a planted symbolic link) and readable by its owner only (`0600`).
+fn create_temp(path: &Path) -> io::Result<(PathBuf, File)> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
-    let mut temp = OsString::from(".");
-    temp.push(name);
-    temp.push(format!(".{}.tmp", std::process::id()));
-    Ok(path.with_file_name(temp))
+    let mut last = None;
+    for _ in 0..8 {
+        let mut temp = OsString::from(".");
+        temp.push(name);
+        temp.push(format!(
+            ".{}.{:016x}.tmp",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let temp = path.with_file_name(temp);
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&temp) {
+            Ok(f) => return Ok((temp, f)),
+            // A name taken (by chance, or planted): draw another.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
-/// Replaces `path` with `contents` atomically: written and synced to a
-/// temporary file in the same folder, then renamed over `path`.
+/// Replaces `path` with `contents` atomically: written and synced to a new
+/// temporary file in the same folder ([`create_temp`]), then renamed over
+/// `path`, which must be a regular file or new ([`check_target`]).
 pub(crate) fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
-    let temp = temp_path(path)?;
+    check_target(path)?;
+    let (temp, mut f) = create_temp(path)?;
     let written = (|| {
-        let mut f = File::create(&temp)?;
         f.write_all(contents.as_bytes())?;
         f.sync_all()?;
-        drop(f);
         fs::rename(&temp, path)
     })();
+    drop(f);
     if written.is_err() {
         let _ = fs::remove_file(&temp);
     }
     written
 }
 
-/// Whether a ticket can be written at `path`: not a folder, and its folder
-/// takes a new file.
+/// Whether a ticket can be written at `path`: a regular file or a new path,
+/// and its folder takes a new file.
 fn check_writable(path: &Path) -> io::Result<()> {
-    if path.is_dir() {
+    check_target(path)?;
+    let (temp, f) = create_temp(path)?;
+    drop(f);
+    fs::remove_file(&temp)
+}
+
+/// The most a ticket file may hold; tickets are a few hundred bytes.
+const MAX_TICKET_BYTES: u64 = 1024 * 1024;
+
+/// Reads a ticket: a regular file (a FIFO would block, `/dev/zero` never
+/// ends) of at most [`MAX_TICKET_BYTES`].
+fn read_ticket(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let regular = |meta: fs::Metadata| {
+        if meta.file_type().is_file() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("it is {}, not a regular file", kind_of(&meta.file_type())),
+            ))
+        }
+    };
+    // Checked before opening (opening a FIFO blocks) and again after.
+    regular(fs::metadata(path)?)?;
+    let f = File::open(path)?;
+    regular(f.metadata()?)?;
+    let mut text = String::new();
+    f.take(MAX_TICKET_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_TICKET_BYTES {
         return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "it is a folder",
+            io::ErrorKind::InvalidData,
+            "it is larger than 1 MiB, the most a ticket may hold",
         ));
     }
-    let temp = temp_path(path)?;
-    File::create(&temp)?;
-    fs::remove_file(&temp)
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -295,8 +395,9 @@ mod tests {
 
     use super::*;
 
-    fn dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("jobstop-ticket-{}", std::process::id()));
+    /// A fresh folder per test (tests run in parallel).
+    fn dir(test: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("jobstop-ticket-{}-{test}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d
@@ -304,7 +405,7 @@ mod tests {
 
     #[test]
     fn writes_replace_the_file_and_leave_no_temporary_behind() {
-        let d = dir();
+        let d = dir("replace");
         let path = d.join("t.json");
         write_atomically(&path, "one").unwrap();
         write_atomically(&path, "two").unwrap();
@@ -318,6 +419,92 @@ mod tests {
         assert!(check_writable(&d).is_err(), "a folder is no ticket");
         assert!(check_writable(&d.join("missing/t.json")).is_err());
         assert!(write_atomically(&d.join("missing/t.json"), "x").is_err());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Issue 16: the temporary name used to be `.{name}.{pid}.tmp`, opened
+    /// with a create that follows symbolic links, so a link planted there
+    /// truncated (and filled) its target.
+    #[test]
+    fn a_planted_symlink_at_the_old_temporary_name_truncates_nothing() {
+        let d = dir("planted");
+        let victim = d.join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let path = d.join("t.json");
+        let old_temp = d.join(format!(".t.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_temp).unwrap();
+        check_writable(&path).unwrap();
+        write_atomically(&path, "ticket").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "ticket");
+        assert!(
+            fs::symlink_metadata(&path).unwrap().file_type().is_file(),
+            "the ticket is a file of its own, not the planted link"
+        );
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn the_temporary_file_is_new_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("private");
+        let path = d.join("t.json");
+        let (temp, _f) = create_temp(&path).unwrap();
+        let (other, _g) = create_temp(&path).unwrap();
+        assert_ne!(temp, other, "random names");
+        assert_eq!(temp.parent(), Some(d.as_path()), "in the same folder");
+        let mode = fs::metadata(&temp).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        // Exclusive: an existing name is never opened.
+        let taken = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp);
+        assert_eq!(taken.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        write_atomically(&path, "x").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the ticket keeps the temporary's mode");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn only_regular_files_or_new_paths_are_tickets() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = dir("kinds");
+        let fifo = d.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let link = d.join("link");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        for (path, what) in [
+            (Path::new("/dev/null"), "a character device"),
+            (fifo.as_path(), "a FIFO"),
+            (link.as_path(), "a symbolic link"),
+            (d.as_path(), "a folder"),
+        ] {
+            let e = check_writable(path).unwrap_err().to_string();
+            assert!(e.contains(what), "{}: {e}", path.display());
+            assert!(write_atomically(path, "x").is_err(), "{}", path.display());
+            let e = read_ticket(path).unwrap_err().to_string();
+            assert!(e.contains("not a regular file"), "{}: {e}", path.display());
+        }
+        assert!(
+            fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        let e = read_ticket(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("character device"), "{e}");
+        let big = d.join("big.json");
+        fs::write(&big, vec![b' '; 1024 * 1024 + 1]).unwrap();
+        let e = read_ticket(&big).unwrap_err().to_string();
+        assert!(e.contains("1 MiB"), "{e}");
+        check_writable(&d.join("new.json")).unwrap();
         fs::remove_dir_all(&d).unwrap();
     }
 
