@@ -212,6 +212,7 @@ pub(crate) fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidResponse => "invalid_response",
         ErrorKind::Unsupported => "unsupported",
         ErrorKind::Config => "config",
+        ErrorKind::EndlessListing => "endless_listing",
         _ => "other",
     }
 }
