@@ -153,3 +153,31 @@ async fn stop_all_and_sweep_stop_nothing_on_an_endless_account() {
     assert!(out.stderr.contains("endless listing"), "{}", out.stderr);
     assert_eq!(stop_requests(&sim), 0, "nothing was stopped");
 }
+
+/// The figures in the report: how long `jobstop list` takes to reach the
+/// default page budget (10,000 pages of 50 new runs) against an endless
+/// server on loopback, and its peak memory, measured with `/usr/bin/time`.
+/// `cargo test -p jobstop-cli --test endless -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: about a minute"]
+async fn figures_for_the_default_page_budget() {
+    let sim = endless_amperity(EndlessRuns::New).await;
+    let home = scratch("endless-figures");
+    let mut cmd = tokio::process::Command::new("/usr/bin/time");
+    cmd.args(["-f", "elapsed %e s, max RSS %M KiB", support::BIN, "list"])
+        .stdin(std::process::Stdio::null())
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .envs(sim.env());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JOBSTOP_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd.output().await.expect("cannot run /usr/bin/time");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    eprintln!("list requests: {}", list_requests(&sim));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("after 10000 pages"), "{stderr}");
+}
