@@ -4,9 +4,9 @@
 
 pub use jobstop_core::{
     Attribution, Capabilities, Cursor, Error, ErrorContext, ErrorKind, Filtering,
-    InMemoryController, JobController, JobControllerExt, ListQuery, Operation, Page, Result, Run,
-    RunError, RunId, RunState, StopBehavior, StopMode, StopOutcome, StopReport, StopRequest,
-    StopResult, Vendor, WaitOptions, async_trait, chrono,
+    InMemoryController, JobController, JobControllerExt, ListBound, ListLimits, ListQuery,
+    Operation, Page, Result, Run, RunError, RunId, RunState, StopBehavior, StopMode, StopOutcome,
+    StopReport, StopRequest, StopResult, Vendor, WaitOptions, async_trait, chrono,
 };
 
 pub mod escalate;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use jobstop_core::{
-    Error, ErrorKind, JobControllerExt, ListQuery, Operation, Result, Run, RunId, RunState,
-    StopOutcome, StopRequest,
+    Error, ErrorKind, JobControllerExt, ListLimits, ListQuery, Operation, Result, Run, RunId,
+    RunState, StopOutcome, StopRequest,
 };
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -46,6 +46,11 @@ pub struct Selector {
     /// Only runs created at least this long ago (a run with no creation time
     /// never matches).
     pub older_than: Option<Duration>,
+    /// How far each account's listing may go (page budget and deadline;
+    /// [`ListLimits::default`]: 10,000 pages, 10 minutes). An account whose
+    /// listing goes past them is reported with
+    /// [`ErrorKind::EndlessListing`], beside the others.
+    pub list_limits: ListLimits,
 }
 
 impl Selector {
@@ -87,6 +92,12 @@ impl Selector {
     /// Sets the minimum age.
     pub fn with_older_than(mut self, age: Duration) -> Self {
         self.older_than = Some(age);
+        self
+    }
+
+    /// Sets how far each account's listing may go.
+    pub fn with_list_limits(mut self, limits: ListLimits) -> Self {
+        self.list_limits = limits;
         self
     }
 
@@ -133,8 +144,11 @@ pub struct AccountRuns {
 }
 
 /// Lists every account concurrently, following cursors, keeping at most
-/// `limit` matching runs per account. One failing account is reported beside
-/// the others' runs and never hides them. Results come in `accounts` order.
+/// `limit` matching runs per account. Each listing is bounded by
+/// `selector.list_limits` (a server that hands out a fresh cursor forever
+/// ends in [`ErrorKind::EndlessListing`]). One failing account is reported
+/// beside the others' runs and never hides them. Results come in `accounts`
+/// order.
 pub async fn list_accounts(
     accounts: &[&Account],
     selector: &Selector,
@@ -153,7 +167,7 @@ pub async fn list_accounts(
                 };
             }
             let runs = ctrl
-                .list_all(query)
+                .list_all_with_limits(query, selector.list_limits)
                 .try_filter(|r| futures::future::ready(selector.matches(r, now)))
                 .take(limit.unwrap_or(usize::MAX))
                 .try_collect::<Vec<Run>>()
@@ -676,6 +690,66 @@ mod tests {
         )
         .await;
         assert!(young.stops.is_empty());
+    }
+
+    /// Hands out a fresh cursor and a new running run on every page, forever.
+    #[derive(Debug)]
+    struct Endless;
+
+    #[jobstop_core::async_trait]
+    impl JobController for Endless {
+        fn vendor(&self) -> Vendor {
+            Vendor::new("endless")
+        }
+        fn capabilities(&self) -> jobstop_core::Capabilities {
+            jobstop_core::Capabilities::new()
+        }
+        async fn list(&self, q: &ListQuery) -> Result<jobstop_core::Page> {
+            let n: u64 = q
+                .cursor
+                .as_ref()
+                .and_then(|c| c.as_str().parse().ok())
+                .unwrap_or(0);
+            let run = Run::new(
+                self.vendor(),
+                RunId::new(format!("e{n}")),
+                RunState::Running,
+                "running",
+            );
+            Ok(jobstop_core::Page::new(
+                vec![run],
+                Some(jobstop_core::Cursor::new((n + 1).to_string())),
+            ))
+        }
+        async fn status(&self, _id: &RunId) -> Result<Run> {
+            Err(Error::unsupported("x"))
+        }
+        async fn stop(&self, _id: &RunId, _r: &StopRequest) -> Result<StopOutcome> {
+            Err(Error::unsupported("x"))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_endless_account_is_planned_for_nothing_beside_the_others() {
+        let good = Arc::new(InMemoryController::new());
+        good.seed(3, RunState::Running);
+        let mut registry = Registry::new();
+        registry.insert(account("good", good)).unwrap();
+        registry
+            .insert(account("endless", Arc::new(Endless)))
+            .unwrap();
+        let accounts = registry.select(&[]).unwrap();
+        let selector = Selector::new().with_list_limits(ListLimits::default().with_max_pages(25));
+        let plan = plan_stops(&accounts, &selector).await;
+        assert_eq!(plan.stops.len(), 3);
+        assert!(plan.stops.iter().all(|p| p.account == "good"));
+        assert_eq!(plan.errors.len(), 1);
+        let (name, err) = &plan.errors[0];
+        assert_eq!(name, "endless");
+        assert_eq!(err.kind(), ErrorKind::EndlessListing);
+        assert_eq!(err.list_bound(), Some(jobstop_core::ListBound::Pages(25)));
+        let sweep = plan_sweep(&accounts, &selector, |_| true, Duration::ZERO).await;
+        assert_eq!(sweep.errors.len(), 1);
     }
 
     #[test]

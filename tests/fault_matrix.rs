@@ -144,6 +144,7 @@ fn short_kind(k: ErrorKind) -> &'static str {
         ErrorKind::Conflict => "conflict",
         ErrorKind::Unsupported => "unsupp",
         ErrorKind::Config => "config",
+        ErrorKind::EndlessListing => "endless",
         _ => "other",
     }
 }
@@ -1313,5 +1314,100 @@ async fn dataarts_job_shape_cells() {
         table.push('\n');
     }
     eprintln!("\nDataArts job shapes\n{table}");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// The endless-cursor row: each vendor's simulator hands out a fresh cursor
+// (or next page) on every list answer, forever (`jobstop_sim::endless`), with
+// either the same runs on every page or new ones. `list_all_with_limits`
+// must end every cell in `ErrorKind::EndlessListing` within its bounds: at
+// the second page for the same runs (no progress), at the page budget for
+// new runs; the simulator must have answered no list request past the
+// budget. Each cell runs under the outer cell deadline, so a hang fails.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn endless_cursor_row() {
+    use futures::TryStreamExt;
+    use jobstop::{JobControllerExt, ListBound, ListLimits};
+    use jobstop_sim::endless::{self, EndlessRuns};
+
+    /// The page budget of these cells.
+    const MAX_PAGES: u64 = 40;
+    const PAGE: usize = 5;
+    let limits = ListLimits::default()
+        .with_max_pages(MAX_PAGES)
+        .with_deadline(Duration::from_secs(8));
+
+    let (a, c, cr, d, l) = tokio::join!(
+        amperity(),
+        chorus(),
+        chorus_rails(),
+        dataarts(),
+        centurylink()
+    );
+    let (a409, lkb) = tokio::join!(amperity_responses_rst(), centurylink_kb());
+    let vendors = [a, c, cr, d, l, a409, lkb];
+
+    let mut table = String::new();
+    let mut problems = Vec::new();
+    for v in &vendors {
+        // Warm up (log in) before the fault.
+        v.ctrl
+            .list(&ListQuery::new().with_page_size(1))
+            .await
+            .unwrap();
+        let _ = write!(table, "{:14}", v.name);
+        for (runs, want) in [
+            (EndlessRuns::Same, ListBound::NoProgress),
+            (EndlessRuns::New, ListBound::Pages(MAX_PAGES)),
+        ] {
+            let rule = match &v.sim {
+                Sim::Amperity(_) => endless::amperity(PAGE, runs),
+                Sim::Chorus(_) => endless::chorus(PAGE, runs),
+                Sim::DataArts(_) => endless::dataarts(PAGE, runs),
+                Sim::CenturyLink(_) => endless::centurylink(PAGE, runs),
+            };
+            let faults = v.sim.faults();
+            faults.clear();
+            let id = faults.add(rule);
+            let started = Instant::now();
+            let result = tokio::time::timeout(
+                CELL_DEADLINE,
+                v.ctrl
+                    .list_all_with_limits(ListQuery::new().with_page_size(PAGE as u32), limits)
+                    .try_collect::<Vec<Run>>(),
+            )
+            .await;
+            let took = started.elapsed();
+            let served = faults.applied(id);
+            faults.clear();
+            let label = match &result {
+                Err(_) => "HUNG".to_owned(),
+                Ok(Ok(all)) => format!("ok ({} runs)", all.len()),
+                Ok(Err(e)) => match e.list_bound() {
+                    Some(b) => format!("{} {}", short_kind(e.kind()), b.as_str()),
+                    None => short_kind(e.kind()).to_owned(),
+                },
+            };
+            let _ = write!(
+                table,
+                " | {runs:?}: {label:22} {served:>3} pages {took:>7.1?}"
+            );
+            let fine = matches!(&result, Ok(Err(e))
+                if e.kind() == ErrorKind::EndlessListing && e.list_bound() == Some(want));
+            if !fine {
+                problems.push(format!("{} {runs:?}: {label}, wanted {want:?}", v.name));
+            }
+            if served > MAX_PAGES {
+                problems.push(format!(
+                    "{} {runs:?}: the simulator answered {served} list pages, past the budget of {MAX_PAGES}",
+                    v.name
+                ));
+            }
+        }
+        table.push('\n');
+    }
+    eprintln!("\nendless cursor (pages: list answers the simulator rewrote)\n{table}");
     assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -135,6 +135,7 @@ impl ChorusController {
                     body.pagination.page
                 )));
             }
+            let returned = body.response.len();
             for item in body.response {
                 let same = matches!(&item, Value::Object(obj) if workfile_id(obj).as_deref() == Some(id.as_str()));
                 if same {
@@ -143,9 +144,10 @@ impl ChorusController {
                     return Ok(Some(run));
                 }
             }
-            match body.pagination.total {
-                Some(pages) if page < pages && page < MAX_LOOKUP_PAGES => page += 1,
-                _ => return Ok(None),
+            if page < MAX_LOOKUP_PAGES && body.pagination.has_next(returned, u64::from(MAX_PAGE)) {
+                page += 1;
+            } else {
+                return Ok(None);
             }
         }
     }
@@ -228,11 +230,7 @@ impl JobController for ChorusController {
                 .filter(|p| *p >= 1)
                 .ok_or_else(|| ctx(Error::invalid_input("malformed cursor")))?,
         };
-        let per_page = query
-            .page_size
-            .unwrap_or(DEFAULT_PAGE)
-            .clamp(1, MAX_PAGE)
-            .to_string();
+        let per_page = u64::from(query.page_size.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE));
         let url = self
             .base
             .path()
@@ -248,7 +246,7 @@ impl JobController for ChorusController {
             .query(&[
                 ("file_type", WORKFLOW),
                 ("page", &page_s),
-                ("per_page", &per_page),
+                ("per_page", &per_page.to_string()),
             ]);
         let body: ListEnvelope = self
             .http
@@ -268,7 +266,8 @@ impl JobController for ChorusController {
             || query.created_to.is_some()
             || query.kind.is_some()
             || query.name_contains.is_some();
-        let mut runs = Vec::with_capacity(body.response.len());
+        let returned = body.response.len();
+        let mut runs = Vec::with_capacity(returned);
         for item in body.response {
             let run = to_run(item).map_err(ctx)?;
             self.remember(&run);
@@ -276,11 +275,12 @@ impl JobController for ChorusController {
                 runs.push(run);
             }
         }
-        // `total` counts pages (1 for an empty list, null when per_page is 0).
-        let next = match body.pagination.total {
-            Some(pages) if page < pages => Some(Cursor::new((page + 1).to_string())),
-            _ => None,
-        };
+        // `total` counts pages (1 for an empty list, null when per_page is 0),
+        // checked against what the page held and `records`.
+        let next = body
+            .pagination
+            .has_next(returned, per_page)
+            .then(|| Cursor::new((page + 1).to_string()));
         let mut out = Page::new(runs, next);
         if !local_filters {
             if let Some(records) = body.pagination.records {

@@ -25,10 +25,34 @@ pub(crate) struct ListEnvelope {
 #[derive(Debug, Deserialize)]
 pub(crate) struct Pagination {
     pub(crate) page: u64,
+    /// Read leniently: only a positive integer is used.
+    #[serde(default)]
+    pub(crate) per_page: Option<Value>,
     #[serde(default)]
     pub(crate) records: Option<u64>,
     #[serde(default)]
     pub(crate) total: Option<u64>,
+}
+
+impl Pagination {
+    /// Whether a page after this one holds anything, for a page that held
+    /// `returned` items of `per_page` asked for. `total` (pages) alone is not
+    /// trusted, so a server whose `total` never ends cannot hold a listing:
+    /// an empty page is the last (a page-numbered list has no holes), and so
+    /// is a page that reaches `records`, when the server says it.
+    pub(crate) fn has_next(&self, returned: usize, per_page: u64) -> bool {
+        let per_page = self
+            .per_page
+            .as_ref()
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+            .unwrap_or(per_page);
+        let pages_left = self.total.is_some_and(|pages| self.page < pages);
+        let records_left = self
+            .records
+            .is_none_or(|records| self.page.saturating_mul(per_page) < records);
+        pages_left && returned > 0 && records_left
+    }
 }
 
 /// The login answer: `{"response":{"session_id":"…","user":{…}}}`.
@@ -136,6 +160,35 @@ mod tests {
     use super::*;
     use jobstop_core::{ErrorKind, RunState};
     use serde_json::json;
+
+    fn pagination(v: Value) -> Pagination {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_total_that_never_ends_is_not_trusted() {
+        let p = |v| pagination(v);
+        // The normal case: page 1 of 2.
+        let first = p(json!({"page": 1, "per_page": 5, "records": 8, "total": 2}));
+        assert!(first.has_next(5, 5));
+        let last = p(json!({"page": 2, "per_page": 5, "records": 8, "total": 2}));
+        assert!(!last.has_next(3, 5));
+        // `total` says more, but the page was empty.
+        let endless = p(json!({"page": 3, "total": 1_000_000_000_u64}));
+        assert!(!endless.has_next(0, 5));
+        assert!(
+            endless.has_next(5, 5),
+            "without records, a full page goes on"
+        );
+        // `total` says more, but `records` are all listed (the server's
+        // per_page counts, not the one asked for).
+        let done = p(json!({"page": 2, "per_page": 4, "records": 8, "total": 1_000_000_000_u64}));
+        assert!(!done.has_next(4, 5));
+        // An odd per_page is ignored, not an error.
+        let odd = p(json!({"page": 1, "per_page": "x", "records": 8, "total": 2}));
+        assert!(odd.has_next(5, 5));
+        assert!(!p(json!({"page": 1, "total": null})).has_next(5, 5));
+    }
 
     #[test]
     fn maps_the_seed_page_object() {

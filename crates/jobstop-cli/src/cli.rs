@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use jobstop::RunState;
 use jobstop::ops::Selector;
+use jobstop::{ListLimits, RunState};
 
 use crate::duration::{parse_age, parse_duration};
 use crate::time::parse_time;
@@ -49,8 +49,46 @@ pub(crate) struct Cli {
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub(crate) verbose: bool,
 
+    /// Read at most N pages per account's listing (list, stop-all, sweep);
+    /// a listing that still goes on fails that account (default 10000).
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "JOBSTOP_LIST_MAX_PAGES",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Global options"
+    )]
+    pub(crate) list_max_pages: Option<u64>,
+
+    /// Give each account's listing at most this long (list, stop-all,
+    /// sweep); a listing that has not ended fails that account (default 10m).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        env = "JOBSTOP_LIST_TIMEOUT",
+        value_parser = parse_duration,
+        help_heading = "Global options"
+    )]
+    pub(crate) list_timeout: Option<Duration>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+impl Cli {
+    /// `--list-max-pages` and `--list-timeout` over the library's defaults.
+    pub(crate) fn list_limits(&self) -> ListLimits {
+        let mut limits = ListLimits::default();
+        if let Some(n) = self.list_max_pages {
+            limits = limits.with_max_pages(n);
+        }
+        if let Some(d) = self.list_timeout {
+            limits = limits.with_deadline(d);
+        }
+        limits
+    }
 }
 
 /// `--output`.

@@ -216,6 +216,7 @@ pub(crate) fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Unsupported => "unsupported",
         ErrorKind::Config => "config",
         ErrorKind::Refused => "refused",
+        ErrorKind::EndlessListing => "endless_listing",
         _ => "other",
     }
 }

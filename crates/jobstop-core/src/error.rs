@@ -47,6 +47,11 @@ pub enum ErrorKind {
     /// ([`InvalidInput`](Self::InvalidInput) is for input refused before
     /// anything was sent), and not worth retrying as is.
     Refused,
+    /// A listing was ended by one of its bounds ([`ListLimits`](crate::ListLimits)):
+    /// it still had a next page after its page budget or its deadline, or a
+    /// page made no progress (a cursor handed out before, or exactly the runs
+    /// of the page before). [`Error::list_bound`] says which.
+    EndlessListing,
 }
 
 impl ErrorKind {
@@ -66,6 +71,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Config => "configuration error",
             ErrorKind::Refused => "refused by the vendor",
+            ErrorKind::EndlessListing => "endless listing",
         }
     }
 
@@ -154,6 +160,35 @@ pub struct ErrorContext {
     pub elapsed: Option<Duration>,
     /// The last state seen, for waits that timed out.
     pub last_state: Option<RunState>,
+    /// Which bound ended a listing, for [`ErrorKind::EndlessListing`].
+    pub list_bound: Option<ListBound>,
+}
+
+/// Which bound of a listing ([`ListLimits`](crate::ListLimits)) ended it with
+/// [`ErrorKind::EndlessListing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListBound {
+    /// The page budget: this many pages were read and the listing still
+    /// named a next page.
+    Pages(u64),
+    /// The deadline: the listing had not ended this long after its first
+    /// page was asked for.
+    Deadline(Duration),
+    /// A page made no progress: its next cursor is one the listing had
+    /// already followed, or it held exactly the runs of the page before it.
+    NoProgress,
+}
+
+impl ListBound {
+    /// A short lowercase name: `pages`, `deadline` or `no_progress`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListBound::Pages(_) => "pages",
+            ListBound::Deadline(_) => "deadline",
+            ListBound::NoProgress => "no_progress",
+        }
+    }
 }
 
 /// The error every jobstop operation returns.
@@ -275,6 +310,17 @@ impl Error {
     /// How long the vendor asked us to wait before trying again.
     pub fn retry_after(&self) -> Option<Duration> {
         self.context.retry_after
+    }
+
+    /// Which bound ended a listing, for [`ErrorKind::EndlessListing`].
+    pub fn list_bound(&self) -> Option<ListBound> {
+        self.context.list_bound
+    }
+
+    /// Sets which bound ended a listing.
+    pub fn with_list_bound(mut self, bound: ListBound) -> Self {
+        self.context.list_bound = Some(bound);
+        self
     }
 
     /// Overrides whether the error is retryable.
@@ -561,6 +607,7 @@ mod tests {
             (ErrorKind::Unsupported, false),
             (ErrorKind::Config, false),
             (ErrorKind::Refused, false),
+            (ErrorKind::EndlessListing, false),
         ] {
             assert_eq!(Error::new(k, "x").is_retryable(), r, "{k:?}");
         }

@@ -1,6 +1,8 @@
 //! Conveniences every controller gets for free.
 
-use std::collections::HashSet;
+use std::collections::VecDeque;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,8 +11,8 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::{
-    Error, ErrorKind, JobController, ListQuery, Operation, Result, Run, RunId, RunState,
-    StopOutcome, StopRequest,
+    Error, ErrorKind, JobController, ListBound, ListLimits, ListQuery, Operation, Result, Run,
+    RunId, RunState, StopOutcome, StopRequest,
 };
 
 /// How [`JobControllerExt::stop_and_wait`] polls.
@@ -128,11 +130,12 @@ pub struct StopResult {
 #[async_trait]
 pub trait JobControllerExt: JobController {
     /// Every run matching `query`, as a lazy stream that follows cursors page
-    /// by page. The first error ends the stream.
+    /// by page, within the default [`ListLimits`] (10,000 pages, 10 minutes).
+    /// The first error ends the stream.
     ///
-    /// A controller that hands back a cursor it already returned would loop
-    /// forever; that is reported as an
-    /// [`ErrorKind::InvalidResponse`] error instead.
+    /// Same as [`list_all_with_limits`](Self::list_all_with_limits) with
+    /// `ListLimits::default()`; see there for how a listing that never ends
+    /// is ended.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -151,35 +154,134 @@ pub trait JobControllerExt: JobController {
     /// # }
     /// ```
     fn list_all(&self, query: ListQuery) -> BoxStream<'_, Result<Run>> {
-        let pages = stream::try_unfold(
-            (Some(query), HashSet::new()),
-            move |(query, mut seen)| async move {
-                let Some(query) = query else {
-                    return Ok(None);
-                };
-                let page = self.list(&query).await?;
-                let next = match page.next_cursor {
-                    Some(cursor) => {
-                        if query.cursor.as_ref() == Some(&cursor) || !seen.insert(cursor.clone()) {
-                            return Err(Error::invalid_response(
-                                "the listing returned a cursor it had already returned",
-                            )
-                            .in_context(
-                                &self.vendor(),
-                                Operation::List,
-                                None,
-                            ));
-                        }
-                        Some(ListQuery {
-                            cursor: Some(cursor),
-                            ..query
-                        })
-                    }
-                    None => None,
-                };
-                Ok(Some((page.runs, (next, seen))))
-            },
-        );
+        self.list_all_with_limits(query, ListLimits::default())
+    }
+
+    /// Every run matching `query`, as a lazy stream that follows cursors page
+    /// by page, ended with an [`ErrorKind::EndlessListing`] error (after the
+    /// runs of every page read) when the listing
+    ///
+    /// - still names a next page after `limits.max_pages` pages
+    ///   ([`ListBound::Pages`]),
+    /// - has not ended `limits.deadline` after its first page was asked for
+    ///   ([`ListBound::Deadline`]; a page request in flight at the deadline
+    ///   is dropped), or
+    /// - makes no progress ([`ListBound::NoProgress`]): a page names a next
+    ///   cursor the listing already followed (checked against the last
+    ///   1,024 cursors, kept as 64-bit hashes, so memory stays bounded; a
+    ///   longer cycle is caught by the page budget), or holds exactly the runs
+    ///   (by id, in order) of the page before it.
+    ///
+    /// The first error ends the stream. [`Error::list_bound`] says which
+    /// bound was hit.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futures::TryStreamExt;
+    /// use jobstop_core::{
+    ///     ErrorKind, InMemoryController, JobControllerExt, ListBound, ListLimits, ListQuery,
+    ///     RunState,
+    /// };
+    ///
+    /// let ctrl = InMemoryController::new();
+    /// ctrl.seed(250, RunState::Running);
+    /// let limits = ListLimits::default().with_max_pages(2);
+    /// let err = ctrl
+    ///     .list_all_with_limits(ListQuery::new().with_page_size(100), limits)
+    ///     .try_collect::<Vec<_>>()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::EndlessListing);
+    /// assert_eq!(err.list_bound(), Some(ListBound::Pages(2)));
+    /// # }
+    /// ```
+    fn list_all_with_limits(
+        &self,
+        query: ListQuery,
+        limits: ListLimits,
+    ) -> BoxStream<'_, Result<Run>> {
+        let pages = stream::try_unfold(Listing::new(query), move |mut st| async move {
+            let Some(query) = st.next.take() else {
+                return Ok(None);
+            };
+            let fail = |message: String, bound: ListBound, started: Instant| {
+                Error::new(ErrorKind::EndlessListing, message)
+                    .with_list_bound(bound)
+                    .with_elapsed(started.elapsed())
+                    .in_context(&self.vendor(), Operation::List, None)
+            };
+            let started = *st.started.get_or_insert_with(Instant::now);
+            let max_pages = limits.max_pages.max(1);
+            if st.pages >= max_pages {
+                return Err(fail(
+                    format!(
+                        "the listing still named a next page after {max_pages} pages, \
+                         its page budget"
+                    ),
+                    ListBound::Pages(max_pages),
+                    started,
+                ));
+            }
+            let past_deadline = || {
+                fail(
+                    format!(
+                        "the listing had not ended {} after it started (after {} pages), \
+                         its deadline",
+                        crate::error::fmt_duration(limits.deadline),
+                        st.pages
+                    ),
+                    ListBound::Deadline(limits.deadline),
+                    started,
+                )
+            };
+            let remaining = limits.deadline.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                return Err(past_deadline());
+            }
+            let page = match tokio::time::timeout(remaining, self.list(&query)).await {
+                Ok(page) => page?,
+                Err(_) => return Err(past_deadline()),
+            };
+            st.pages += 1;
+            if !page.runs.is_empty() {
+                let ids = hash_ids(&page.runs);
+                if st.last_ids == Some(ids) {
+                    return Err(fail(
+                        format!(
+                            "page {} holds exactly the runs of the page before it",
+                            st.pages
+                        ),
+                        ListBound::NoProgress,
+                        started,
+                    ));
+                }
+                st.last_ids = Some(ids);
+            }
+            if let Some(cursor) = page.next_cursor {
+                let h = hash_one(cursor.as_str());
+                let repeated = query.cursor.as_ref() == Some(&cursor) || st.followed.contains(&h);
+                if repeated {
+                    return Err(fail(
+                        format!(
+                            "page {} named a next cursor the listing had already followed",
+                            st.pages
+                        ),
+                        ListBound::NoProgress,
+                        started,
+                    ));
+                }
+                if st.followed.len() >= RECENT_CURSORS {
+                    st.followed.pop_front();
+                }
+                st.followed.push_back(h);
+                st.next = Some(ListQuery {
+                    cursor: Some(cursor),
+                    ..query
+                });
+            }
+            Ok(Some((page.runs, st)))
+        });
         pages
             .map_ok(|runs| stream::iter(runs.into_iter().map(Ok)))
             .try_flatten()
@@ -323,6 +425,52 @@ pub trait JobControllerExt: JobController {
 }
 
 impl<T: JobController + ?Sized> JobControllerExt for T {}
+
+/// How many of the latest cursors a listing remembers to tell a cursor that
+/// makes no progress.
+const RECENT_CURSORS: usize = 1024;
+
+/// Where a [`JobControllerExt::list_all_with_limits`] listing is.
+struct Listing {
+    /// The next page's query; `None` once the listing ended.
+    next: Option<ListQuery>,
+    /// Pages read so far.
+    pages: u64,
+    /// When the first page was asked for.
+    started: Option<Instant>,
+    /// Hashes of the latest cursors followed, oldest first.
+    followed: VecDeque<u64>,
+    /// Hash of the run ids of the last page that held runs.
+    last_ids: Option<u64>,
+}
+
+impl Listing {
+    fn new(query: ListQuery) -> Self {
+        Listing {
+            next: Some(query),
+            pages: 0,
+            started: None,
+            followed: VecDeque::new(),
+            last_ids: None,
+        }
+    }
+}
+
+fn hash_one(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// A hash of a page's run ids, in order.
+fn hash_ids(runs: &[Run]) -> u64 {
+    let mut h = DefaultHasher::new();
+    runs.len().hash(&mut h);
+    for r in runs {
+        r.id.as_str().hash(&mut h);
+    }
+    h.finish()
+}
 
 #[cfg(test)]
 mod tests {

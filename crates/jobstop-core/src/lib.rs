@@ -15,11 +15,11 @@ mod vendor;
 
 pub use capabilities::{Capabilities, Filtering};
 pub use controller::JobController;
-pub use error::{Error, ErrorContext, ErrorKind, Operation, Result};
+pub use error::{Error, ErrorContext, ErrorKind, ListBound, Operation, Result};
 pub use ext::{JobControllerExt, StopReport, StopResult, WaitOptions};
 pub use id::{Cursor, RunId};
 pub use memory::{InMemoryController, StopBehavior};
-pub use query::{ListQuery, Page};
+pub use query::{ListLimits, ListQuery, Page};
 pub use run::{Attribution, Run, RunError, RunState};
 pub use stop::{StopMode, StopOutcome, StopRequest};
 pub use vendor::Vendor;

@@ -1,6 +1,7 @@
 //! List queries and pages.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -138,6 +139,68 @@ impl ListQuery {
 
 fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// How far one listing through
+/// [`JobControllerExt::list_all_with_limits`](crate::JobControllerExt::list_all_with_limits)
+/// may go before it ends with [`ErrorKind::EndlessListing`](crate::ErrorKind::EndlessListing).
+///
+/// A server that hands out a fresh cursor on every page would otherwise be
+/// followed forever. The defaults are generous: 10,000 pages (a million runs
+/// at 100 a page) and 10 minutes from the first page's request; a listing
+/// within them is never cut short. Whatever the limits, a page that makes no
+/// progress (a next cursor the listing already followed, or exactly the runs
+/// of the page before) ends the listing too.
+///
+/// ```
+/// use std::time::Duration;
+/// use jobstop_core::ListLimits;
+///
+/// let limits = ListLimits::default()
+///     .with_max_pages(500)
+///     .with_deadline(Duration::from_secs(60));
+/// assert_eq!(limits.max_pages, 500);
+/// assert_eq!(ListLimits::default().max_pages, 10_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ListLimits {
+    /// The most pages one listing reads (at least 1): a listing that still
+    /// names a next page after this many ends with
+    /// [`ListBound::Pages`](crate::ListBound::Pages).
+    pub max_pages: u64,
+    /// The longest one listing may take, from its first page's request; it
+    /// also bounds a page request in flight. Past it the listing ends with
+    /// [`ListBound::Deadline`](crate::ListBound::Deadline).
+    pub deadline: Duration,
+}
+
+impl ListLimits {
+    /// The default page budget: 10,000 pages.
+    pub const DEFAULT_MAX_PAGES: u64 = 10_000;
+    /// The default deadline: 10 minutes.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(600);
+
+    /// Sets the page budget (0 counts as 1).
+    pub fn with_max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = pages.max(1);
+        self
+    }
+
+    /// Sets the deadline.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        ListLimits {
+            max_pages: Self::DEFAULT_MAX_PAGES,
+            deadline: Self::DEFAULT_DEADLINE,
+        }
+    }
 }
 
 /// One page of a listing.

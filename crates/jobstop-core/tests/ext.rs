@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use jobstop_core::{
     Capabilities, Cursor, ErrorKind, InMemoryController, JobController, JobControllerExt,
-    ListQuery, Operation, Page, Result, Run, RunId, RunState, StopBehavior, StopOutcome,
-    StopRequest, Vendor, WaitOptions,
+    ListBound, ListLimits, ListQuery, Operation, Page, Result, Run, RunId, RunState, StopBehavior,
+    StopOutcome, StopRequest, Vendor, WaitOptions,
 };
 
 fn wait(timeout_ms: u64) -> WaitOptions {
@@ -205,7 +205,206 @@ async fn list_all_detects_cursor_loops() {
     );
     assert!(items[0].is_ok());
     let err = items[1].as_ref().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidResponse);
+    assert_eq!(err.kind(), ErrorKind::EndlessListing);
+    assert_eq!(err.list_bound(), Some(ListBound::NoProgress));
+}
+
+/// A listing that never ends: every page names a fresh next cursor
+/// (`n+1`), with runs chosen by the mode.
+#[derive(Debug)]
+struct Endless {
+    mode: EndlessMode,
+    pages: AtomicU32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum EndlessMode {
+    /// Two new runs on every page.
+    NewRuns,
+    /// The same two runs on every page.
+    SameRuns,
+    /// No runs (as after local filtering).
+    Empty,
+    /// Cursors cycle through `0..period` (each page's runs are new).
+    Cycle(u64),
+    /// New runs, each page taking this long.
+    Slow(Duration),
+    /// Ends after this many pages (two new runs each).
+    Ends(u64),
+}
+
+impl Endless {
+    fn new(mode: EndlessMode) -> Self {
+        Endless {
+            mode,
+            pages: AtomicU32::new(0),
+        }
+    }
+    fn pages(&self) -> u32 {
+        self.pages.load(Ordering::SeqCst)
+    }
+}
+
+fn named(id: String) -> Run {
+    Run::new(
+        Vendor::new("endless"),
+        RunId::new(id),
+        RunState::Running,
+        "running",
+    )
+}
+
+#[async_trait]
+impl JobController for Endless {
+    fn vendor(&self) -> Vendor {
+        Vendor::new("endless")
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+    }
+    async fn list(&self, q: &ListQuery) -> Result<Page> {
+        let served = u64::from(self.pages.fetch_add(1, Ordering::SeqCst));
+        let n: u64 = q.cursor.as_ref().map_or(0, |c| c.as_str().parse().unwrap());
+        let new_runs = vec![named(format!("r{served}a")), named(format!("r{served}b"))];
+        let (runs, next) = match self.mode {
+            EndlessMode::NewRuns => (new_runs, n + 1),
+            EndlessMode::SameRuns => (vec![named("a".into()), named("b".into())], n + 1),
+            EndlessMode::Empty => (vec![], n + 1),
+            EndlessMode::Cycle(period) => (new_runs, (n + 1) % period),
+            EndlessMode::Slow(d) => {
+                tokio::time::sleep(d).await;
+                (new_runs, n + 1)
+            }
+            EndlessMode::Ends(pages) => {
+                let next = (n + 1 < pages).then(|| Cursor::new((n + 1).to_string()));
+                return Ok(Page::new(new_runs, next));
+            }
+        };
+        Ok(Page::new(runs, Some(Cursor::new(next.to_string()))))
+    }
+    async fn status(&self, _id: &RunId) -> Result<Run> {
+        Ok(run(RunState::Running))
+    }
+    async fn stop(&self, _id: &RunId, _r: &StopRequest) -> Result<StopOutcome> {
+        Ok(StopOutcome::Requested(run(RunState::Stopping)))
+    }
+}
+
+/// Collects a bounded listing: the runs before the error, and the error.
+async fn drain(ctrl: &Endless, limits: ListLimits) -> (usize, jobstop_core::Error) {
+    let mut stream = ctrl.list_all_with_limits(ListQuery::new(), limits);
+    let mut runs = 0;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(_) => runs += 1,
+            Err(e) => {
+                assert!(stream.next().await.is_none(), "the error ends the stream");
+                return (runs, e);
+            }
+        }
+    }
+    panic!("the endless listing ended without an error after {runs} runs")
+}
+
+#[tokio::test]
+async fn fresh_cursors_forever_end_at_the_page_budget() {
+    let ctrl = Endless::new(EndlessMode::NewRuns);
+    let (runs, err) = drain(&ctrl, ListLimits::default().with_max_pages(50)).await;
+    assert_eq!(err.kind(), ErrorKind::EndlessListing);
+    assert_eq!(err.list_bound(), Some(ListBound::Pages(50)));
+    assert_eq!(err.operation(), Some(Operation::List));
+    assert!(!err.is_retryable());
+    assert_eq!(runs, 100, "every page read is yielded before the error");
+    assert_eq!(ctrl.pages(), 50, "no page is asked for past the budget");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("endless list: endless listing: the listing still named a next page after 50 pages, its page budget"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_default_page_budget_ends_an_endless_listing() {
+    let ctrl = Endless::new(EndlessMode::Empty);
+    let items: Vec<Result<Run>> = ctrl.list_all(ListQuery::new()).collect().await;
+    assert_eq!(items.len(), 1);
+    let err = items[0].as_ref().unwrap_err();
+    assert_eq!(
+        err.list_bound(),
+        Some(ListBound::Pages(ListLimits::DEFAULT_MAX_PAGES))
+    );
+    assert_eq!(u64::from(ctrl.pages()), ListLimits::DEFAULT_MAX_PAGES);
+}
+
+#[tokio::test]
+async fn a_listing_of_exactly_the_budget_passes() {
+    let ctrl = Endless::new(EndlessMode::Ends(5));
+    let runs: Vec<Run> = ctrl
+        .list_all_with_limits(ListQuery::new(), ListLimits::default().with_max_pages(5))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 10);
+    let ctrl = Endless::new(EndlessMode::Ends(6));
+    let (runs, err) = drain(&ctrl, ListLimits::default().with_max_pages(5)).await;
+    assert_eq!((runs, err.list_bound()), (10, Some(ListBound::Pages(5))));
+}
+
+#[tokio::test]
+async fn the_same_runs_again_are_no_progress() {
+    let ctrl = Endless::new(EndlessMode::SameRuns);
+    let (runs, err) = drain(&ctrl, ListLimits::default()).await;
+    assert_eq!(err.kind(), ErrorKind::EndlessListing);
+    assert_eq!(err.list_bound(), Some(ListBound::NoProgress));
+    assert_eq!(runs, 2, "the first page only");
+    assert_eq!(ctrl.pages(), 2);
+    assert!(
+        err.to_string()
+            .contains("page 2 holds exactly the runs of the page before it"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn empty_pages_are_not_no_progress() {
+    // Local filtering can leave many pages in a row empty; only the page
+    // budget ends this one.
+    let ctrl = Endless::new(EndlessMode::Empty);
+    let (_, err) = drain(&ctrl, ListLimits::default().with_max_pages(30)).await;
+    assert_eq!(err.list_bound(), Some(ListBound::Pages(30)));
+}
+
+#[tokio::test]
+async fn a_cursor_cycle_is_no_progress() {
+    let ctrl = Endless::new(EndlessMode::Cycle(7));
+    let (runs, err) = drain(&ctrl, ListLimits::default()).await;
+    assert_eq!(err.list_bound(), Some(ListBound::NoProgress));
+    // The first page names cursor 1, the next ones 2…6 and 0; the page at
+    // cursor 0 (the 8th) names cursor 1 again, and its runs are not yielded.
+    assert_eq!(ctrl.pages(), 8);
+    assert_eq!(runs, 14);
+    assert!(err.to_string().contains("already followed"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_ends_a_slow_endless_listing() {
+    let ctrl = Endless::new(EndlessMode::Slow(Duration::from_millis(300)));
+    let limits = ListLimits::default().with_deadline(Duration::from_secs(1));
+    let start = tokio::time::Instant::now();
+    let (runs, err) = drain(&ctrl, limits).await;
+    assert_eq!(err.kind(), ErrorKind::EndlessListing);
+    assert_eq!(
+        err.list_bound(),
+        Some(ListBound::Deadline(Duration::from_secs(1)))
+    );
+    // Pages at 300, 600, 900 ms; the fourth is cut off at the deadline.
+    assert_eq!(runs, 6);
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+    assert!(
+        err.to_string()
+            .contains("had not ended 1.0s after it started"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub mod centurylink;
 pub mod chorus;
 mod clock;
 pub mod dataarts;
+pub mod endless;
 mod fault;
 mod log;
 mod rng;

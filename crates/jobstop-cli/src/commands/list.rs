@@ -17,7 +17,7 @@ pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {
             account: None,
             error,
         })?;
-    let selector = args.selector.selector();
+    let selector = args.selector.selector().with_list_limits(ctx.list_limits);
     let limit = args.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     let listings = list_accounts(&accounts, &selector, limit).await;
 

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jobstop::Registry;
+use jobstop::{ListLimits, Registry};
 
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::error::CliError;
@@ -29,6 +29,9 @@ pub(crate) struct Ctx {
     pub(crate) term: Term,
     /// Where the command's output goes (stdout).
     pub(crate) out: &'static Output,
+    /// How far each account's listing may go (`--list-max-pages`,
+    /// `--list-timeout`).
+    pub(crate) list_limits: ListLimits,
     config: Option<PathBuf>,
 }
 
@@ -90,6 +93,7 @@ fn no_accounts_hint(config: Option<&Path>) -> String {
 
 pub(crate) async fn dispatch(cli: Cli) -> i32 {
     let ctx = Ctx {
+        list_limits: cli.list_limits(),
         format: cli.output,
         raw: cli.raw,
         term: Term::detect(),

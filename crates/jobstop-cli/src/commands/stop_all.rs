@@ -29,7 +29,7 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
             account: None,
             error,
         })?;
-    let mut selector = args.selector.selector();
+    let mut selector = args.selector.selector().with_list_limits(ctx.list_limits);
     if let Some(age) = args.older_than {
         selector = selector.with_older_than(age);
     }

@@ -19,7 +19,7 @@ pub(super) async fn run(ctx: &Ctx, args: SweepArgs) -> Result<i32, CliError> {
             account: None,
             error,
         })?;
-    let mut selector = Selector::new();
+    let mut selector = Selector::new().with_list_limits(ctx.list_limits);
     if let Some(kind) = &args.kind {
         selector = selector.with_kind(kind.clone());
     }

@@ -1,0 +1,226 @@
+//! Listings that never end, to prove that a client bounds its own: one
+//! [`FaultRule`] per vendor that rewrites the simulator's list answers
+//! ([`Fault::MapJson`]) so that every page announces a next page with a
+//! cursor never handed out before, and no page is ever empty.
+//!
+//! Each page holds the runs of the first non-empty answer the rule saw
+//! (repeated to `page_size` where the vendor's client takes a short page as
+//! the last), either as they are ([`EndlessRuns::Same`]: a client that checks
+//! for progress stops at the second page) or with every id changed per page
+//! ([`EndlessRuns::New`]: only a page budget or a deadline stops it).
+//!
+//! | vendor | route | how the listing goes on |
+//! |---|---|---|
+//! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token |
+//! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` |
+//! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end) |
+//! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² |
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use jobstop_sim::chorus::ChorusSim;
+//! use jobstop_sim::endless::{self, EndlessRuns};
+//!
+//! let sim = ChorusSim::builder().running(3).start().await.unwrap();
+//! sim.faults().add(endless::chorus(50, EndlessRuns::New));
+//! // Every listing of the workspace now goes on forever.
+//! # }
+//! ```
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+
+use crate::{Fault, FaultRule, Route, lock};
+
+/// What the pages of an endless listing hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndlessRuns {
+    /// The same runs on every page.
+    Same,
+    /// Other runs on every page (every id field changed with the page's
+    /// number).
+    New,
+}
+
+/// A total no listing reaches.
+const HUGE: u64 = 1_000_000_000_000;
+
+/// The state one rule keeps between answers.
+struct Pages {
+    served: AtomicU64,
+    first: Mutex<Vec<Value>>,
+    page_size: usize,
+    runs: EndlessRuns,
+    ids: &'static [&'static str],
+}
+
+impl Pages {
+    fn new(page_size: usize, runs: EndlessRuns, ids: &'static [&'static str]) -> Self {
+        Pages {
+            served: AtomicU64::new(0),
+            first: Mutex::new(Vec::new()),
+            page_size: page_size.max(1),
+            runs,
+            ids,
+        }
+    }
+
+    /// Replaces `items` with this page's runs; returns the page's number.
+    fn fill(&self, items: &mut Value) -> u64 {
+        let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut first = lock(&self.first);
+        if first.is_empty() {
+            if let Some(a) = items.as_array().filter(|a| !a.is_empty()) {
+                first.clone_from(a);
+            }
+        }
+        if first.is_empty() {
+            return n;
+        }
+        let mut page: Vec<Value> = first.iter().cycle().take(self.page_size).cloned().collect();
+        if self.runs == EndlessRuns::New {
+            for item in &mut page {
+                renumber(item, self.ids, n);
+            }
+        }
+        *items = Value::Array(page);
+        n
+    }
+}
+
+/// Changes every id field of `item` with `n`: a number gains `n × 10⁹`, a
+/// string of digits gains the digits of `n`, another string `-n`.
+fn renumber(item: &mut Value, fields: &[&str], n: u64) {
+    let Some(obj) = item.as_object_mut() else {
+        return;
+    };
+    for field in fields {
+        let Some(v) = obj.get_mut(*field) else {
+            continue;
+        };
+        match v {
+            Value::Number(num) => {
+                if let Some(x) = num.as_u64() {
+                    *v = Value::from(x.wrapping_add(n.wrapping_mul(1_000_000_000)));
+                }
+            }
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.push_str(&n.to_string());
+            }
+            Value::String(s) => s.push_str(&format!("-{n}")),
+            _ => {}
+        }
+    }
+}
+
+/// Amperity: a fresh, valid `next_token` on every page. The simulator's
+/// token is `hex("v1:{filters hash}:{created_at ms}:{id}")` and lists the
+/// runs after that key; a key past every run's time starts over at the first
+/// run, and the id part makes each token new. The filters' hash is read from
+/// the first real token, so the unfaulted listing must have a second page.
+pub fn amperity(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
+    let hash: Mutex<Option<String>> = Mutex::new(None);
+    let fault = Fault::map_json("endless next_token", move |body| {
+        if let Some(h) = body
+            .get("next_token")
+            .and_then(Value::as_str)
+            .and_then(token_hash)
+        {
+            *lock(&hash) = Some(h);
+        }
+        let n = match body.get_mut("data") {
+            Some(items) => pages.fill(items),
+            None => return,
+        };
+        if let (Some(h), Some(obj)) = (lock(&hash).clone(), body.as_object_mut()) {
+            let plain = format!("v1:{h}:{}:endless-{n}", i64::MAX);
+            let token: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
+            obj.insert("next_token".into(), Value::from(token));
+        }
+    });
+    FaultRule::new(Route::get("/workflow/runs"), fault)
+}
+
+/// The filters' hash of an Amperity simulator token.
+fn token_hash(token: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect();
+    let plain = String::from_utf8(bytes?).ok()?;
+    let mut parts = plain.split(':');
+    (parts.next()? == "v1").then_some(())?;
+    parts.next().map(str::to_owned)
+}
+
+/// Chorus: `pagination.total` one more than the page, and no `records`.
+pub fn chorus(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["id"]);
+    let fault = Fault::map_json("endless pagination.total", move |body| {
+        if let Some(items) = body.get_mut("response") {
+            pages.fill(items);
+        }
+        if let Some(p) = body.get_mut("pagination").and_then(Value::as_object_mut) {
+            let page = p.get("page").and_then(Value::as_u64).unwrap_or(1);
+            p.insert("total".into(), Value::from(page.saturating_add(1)));
+            p.remove("records");
+        }
+    });
+    FaultRule::new(Route::get_prefix("/api/workspaces/"), fault)
+}
+
+/// DataArts: the job listings' `total` is 10¹² and every page is full.
+pub fn dataarts(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["name", "jobName", "instanceId"]);
+    let fault = Fault::map_json("endless total", move |body| {
+        if let Some(items) = body.get_mut("jobs") {
+            pages.fill(items);
+        }
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("total".into(), Value::from(HUGE));
+        }
+    });
+    FaultRule::new(Route::get("/v1/*/jobs"), fault)
+}
+
+/// CenturyLink: the executions listings' `totalSize` is 10¹².
+pub fn centurylink(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["execution_id", "executionId", "id"]);
+    let fault = Fault::map_json("endless totalSize", move |body| {
+        if let Some(items) = body.get_mut("results") {
+            pages.fill(items);
+        }
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("totalSize".into(), Value::from(HUGE));
+        }
+    });
+    FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_change_per_page() {
+        let mut item = json!({"id": 7, "name": "12", "other": "a", "x": null});
+        renumber(&mut item, &["id", "name", "other", "x", "missing"], 3);
+        assert_eq!(
+            item,
+            json!({"id": 3_000_000_007_u64, "name": "123", "other": "a-3", "x": null})
+        );
+    }
+
+    #[test]
+    fn the_token_hash_is_read() {
+        let plain = "v1:00000000000000ab:17:wf-1";
+        let token: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(token_hash(&token).as_deref(), Some("00000000000000ab"));
+        assert_eq!(token_hash("zz"), None);
+    }
+}
