@@ -1315,3 +1315,187 @@ async fn dataarts_job_shape_cells() {
     eprintln!("\nDataArts job shapes\n{table}");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+// ---------------------------------------------------------------------------
+// Lost and slow stop answers, hanging logins (issue 16, items 4 and 5).
+//
+// A stop that reached the vendor but whose answer was lost (the connection
+// closed after the handler ran) or arrived after the attempt timeout is sent
+// again; the vendor then refuses to stop a run that is already stopped (409
+// or 400, or Chorus' `202 idle`). That refusal must be read as "the lost
+// attempt stopped it": `stopped` (or `requested` while it is still
+// stopping), never `already_finished` ("it ended on its own") and never an
+// input error. A stop whose every answer is slower than the attempt timeout
+// ends in a typed `Timeout` at the budget; the simulator applied it, and
+// the error says an attempt's answer was lost.
+
+/// Every `POST`: after the warm-up (logins done) the only `POST`s a stop
+/// sends are the stop itself.
+fn stop_posts() -> Route {
+    Route::post_prefix("/")
+}
+
+struct StopRow {
+    name: &'static str,
+    fault: Fault,
+    times: Option<u64>,
+    allowed: &'static [Allowed],
+}
+
+const STOPPED_OR_REQUESTED: &[Allowed] = &[Allowed::Stop("stopped"), Allowed::Stop("requested")];
+const STOPPED_REQUESTED_OR_TIMEOUT: &[Allowed] = &[
+    Allowed::Stop("stopped"),
+    Allowed::Stop("requested"),
+    Kind(ErrorKind::Timeout),
+];
+
+fn stop_rows() -> Vec<StopRow> {
+    vec![
+        StopRow {
+            name: "lost stop answer x1",
+            fault: Fault::CloseAfterHandler,
+            times: Some(1),
+            allowed: STOPPED_OR_REQUESTED,
+        },
+        StopRow {
+            name: "slow stop answer 600ms x1",
+            fault: Fault::SlowAnswer(SLOW),
+            times: Some(1),
+            allowed: STOPPED_OR_REQUESTED,
+        },
+        StopRow {
+            name: "slow stop under deadline",
+            fault: Fault::SlowAnswer(SLOW),
+            times: None,
+            allowed: STOPPED_REQUESTED_OR_TIMEOUT,
+        },
+    ]
+}
+
+/// One stop row for one vendor: why it fails, if it does, and its label.
+async fn run_stop_row(v: &Vendor, row: &StopRow) -> (String, Option<String>) {
+    let faults = v.sim.faults();
+    faults.clear();
+    let id = v.sim.fresh_running();
+    let mut rule = FaultRule::new(stop_posts(), row.fault.clone());
+    if let Some(n) = row.times {
+        rule = rule.times(n);
+    }
+    faults.add(rule);
+    let result = tokio::time::timeout(
+        CELL_DEADLINE,
+        v.ctrl
+            .stop(&RunId::new(id.clone()), &StopRequest::graceful()),
+    )
+    .await;
+    faults.clear();
+    let hits = v.sim.stop_requests(&id);
+    let state = v.sim.raw_state(&id);
+    let applied = hits > 0 && !state.eq_ignore_ascii_case("running");
+    let (outcome, err) = match result {
+        Ok(Ok(o)) => (Outcome::Ok(o.as_str()), None),
+        Ok(Err(e)) => (Outcome::Err(e.kind()), Some(e)),
+        Err(_) => (Outcome::Hung, None),
+    };
+    let mut label = outcome.label();
+    let mut problem = None;
+    if !row.allowed.iter().any(|a| a.admits(outcome)) {
+        problem = Some(format!(
+            "{} stop under `{}`: got {label} ({}), allowed {:?}",
+            v.name,
+            row.name,
+            err.as_ref().map(ToString::to_string).unwrap_or_default(),
+            row.allowed
+        ));
+    }
+    if !applied {
+        problem.get_or_insert(format!(
+            "{} stop under `{}`: the simulator saw {hits} stop request(s) and the run is \
+             `{state}`; every row here lets the first stop through",
+            v.name, row.name
+        ));
+    }
+    if let Some(e) = &err {
+        label.push('+');
+        if !e.had_unanswered_attempt() {
+            problem.get_or_insert(format!(
+                "{} stop under `{}`: the error does not say an attempt's answer was lost: {e}",
+                v.name, row.name
+            ));
+        }
+    }
+    (label, problem)
+}
+
+async fn run_stop_rows(v: &Vendor, rows: &[StopRow]) -> Vec<(String, Option<String>)> {
+    // Warm up: log in / open a session before any fault is installed.
+    v.ctrl
+        .list(&ListQuery::new().with_page_size(1))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(run_stop_row(v, row).await);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lost_and_slow_stop_answer_rows() {
+    let rows = stop_rows();
+    // Amperity and CenturyLink hold a stopped run in its stopping state for
+    // 300 ms; here they stop at once, so the stop sent again after a lost
+    // answer finds the run already terminal (the case that was reported as
+    // "ended on its own").
+    let now = Duration::ZERO;
+    let (a, c, cr, d, l) = tokio::join!(
+        amperity_with("amperity", 31, |b| b.stop_delay(now)),
+        chorus(),
+        chorus_rails(),
+        dataarts(),
+        centurylink_with("centurylink", 34, |b| b.stop_delay(now)),
+    );
+    let (a409, lkb) = tokio::join!(
+        amperity_with("amperity-409", 36, |b| {
+            b.terminal_stop(TerminalStop::Conflict)
+                .with_request_ids(true)
+                .stop_delay(now)
+        }),
+        centurylink_with("centurylink-kb", 35, |b| {
+            b.execution_get(ExecutionGet::Absent)
+                .job_shape(JobShape::Array)
+                .stop_delay(now)
+        }),
+    );
+    let vendors = [a, c, cr, d, l, a409, lkb];
+    let results = futures::future::join_all(vendors.iter().map(|v| run_stop_rows(v, &rows))).await;
+
+    let w0 = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let mut table = format!("{:w0$} ", "stop row");
+    for v in &vendors {
+        let _ = write!(table, "| {:14} ", v.name);
+    }
+    table.push('\n');
+    for (i, row) in rows.iter().enumerate() {
+        let _ = write!(table, "{:w0$} ", row.name);
+        for cells in &results {
+            let _ = write!(table, "| {:14} ", cells[i].0);
+        }
+        table.push('\n');
+    }
+    eprintln!("\nlost and slow stop answers (`+`: an error after the stop was applied)\n{table}");
+    let problems: Vec<&String> = results
+        .iter()
+        .flat_map(|cells| cells.iter().filter_map(|(_, p)| p.as_ref()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} cell(s) wrong:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -102,29 +102,16 @@ impl AmperityController {
         Ok(run)
     }
 
-    /// A stop answered 409: the run is not in a state that can be stopped.
-    /// Read it to say what happened instead.
-    async fn after_conflict(&self, id: &RunId, conflict: Error) -> Result<StopOutcome> {
+    /// A stop answered 409 (the run is not in a state that can be stopped)
+    /// or 400 (OA3's `stop-workflow` lists no 409, so a stop on a finished
+    /// run may well be refused this way): read the run back and let
+    /// [`StopOutcome::after_refusal`] say what happened.
+    async fn after_refusal(&self, id: &RunId, refused: Error) -> Result<StopOutcome> {
         let run = self
             .fetch(id)
             .await
-            .map_err(|e| e.with_operation(Operation::Stop))?;
-        match run.state {
-            s if s.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
-            RunState::Stopping => Ok(StopOutcome::Requested(run)),
-            _ => Err(conflict),
-        }
-    }
-
-    /// A stop answered 400. OA3's `stop-workflow` lists no 409, so a stop on
-    /// a finished run may well be refused this way: read the run back and
-    /// report `AlreadyFinished` when it is terminal. Otherwise (or when the
-    /// read-back fails) the 400 is the answer.
-    async fn after_bad_request(&self, id: &RunId, refused: Error) -> Result<StopOutcome> {
-        match self.fetch(id).await {
-            Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
-            _ => Err(refused),
-        }
+            .map_err(|e| e.with_operation(Operation::Stop));
+        StopOutcome::after_refusal(run, refused)
     }
 }
 
@@ -228,11 +215,8 @@ impl JobController for AmperityController {
             .await
         {
             Ok(resp) => resp,
-            Err(e) if e.kind() == ErrorKind::Conflict => {
-                return self.after_conflict(id, e).await.map_err(ctx);
-            }
-            Err(e) if e.http_status() == Some(400) => {
-                return self.after_bad_request(id, e).await.map_err(ctx);
+            Err(e) if e.kind() == ErrorKind::Conflict || e.http_status() == Some(400) => {
+                return self.after_refusal(id, e).await.map_err(ctx);
             }
             Err(e) => return Err(ctx(e)),
         };

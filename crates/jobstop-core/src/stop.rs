@@ -115,6 +115,59 @@ impl StopOutcome {
         }
     }
 
+    /// What a stop the vendor refused (409, or a 400 some vendors use for a
+    /// run they cannot stop) achieved, from the run read back after the
+    /// refusal. One rule for every adapter:
+    ///
+    /// - the run is terminal and an earlier attempt of the same stop may have
+    ///   reached the vendor with its answer lost
+    ///   ([`Error::had_unanswered_attempt`](crate::Error::had_unanswered_attempt)
+    ///   on `refusal`): that attempt stopped it, so [`Stopped`](Self::Stopped),
+    ///   never "it ended on its own";
+    /// - the run is terminal otherwise: [`AlreadyFinished`](Self::AlreadyFinished);
+    /// - the run is stopping: [`Requested`](Self::Requested);
+    /// - the run is gone (the read-back is `NotFound`): that error;
+    /// - anything else (still running, or the read-back failed): the refusal,
+    ///   which after a lost answer is a [`Conflict`](crate::ErrorKind::Conflict)
+    ///   rather than `InvalidInput` (the input was the same one the vendor
+    ///   may just have acted on) and says so.
+    ///
+    /// ```
+    /// use jobstop_core::{Error, ErrorKind, Run, RunId, RunState, StopOutcome, Vendor};
+    ///
+    /// let run = Run::new(Vendor::IN_MEMORY, RunId::new("1"), RunState::Stopped, "stopped");
+    /// let refusal = Error::new(ErrorKind::Conflict, "not running").with_http_status(409);
+    /// let o = StopOutcome::after_refusal(Ok(run.clone()), refusal).unwrap();
+    /// assert_eq!(o.as_str(), "already_finished");
+    ///
+    /// let refusal = Error::new(ErrorKind::Conflict, "not running").with_unanswered_attempt();
+    /// let o = StopOutcome::after_refusal(Ok(run), refusal).unwrap();
+    /// assert_eq!(o.as_str(), "stopped");
+    /// ```
+    pub fn after_refusal(
+        read_back: crate::Result<Run>,
+        refusal: crate::Error,
+    ) -> crate::Result<Self> {
+        let lost = refusal.had_unanswered_attempt();
+        match read_back {
+            Ok(run) if run.state.is_terminal() && lost => {
+                tracing::info!(
+                    run_id = %run.id.escape_for_display(),
+                    "the stop was refused on a finished run after an attempt whose answer was lost: \
+                     that attempt stopped it"
+                );
+                Ok(StopOutcome::Stopped(run))
+            }
+            Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
+            Ok(run) if run.state == crate::RunState::Stopping => Ok(StopOutcome::Requested(run)),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => Err(e),
+            _ if lost && refusal.kind() == crate::ErrorKind::InvalidInput => {
+                Err(refusal.with_kind(crate::ErrorKind::Conflict))
+            }
+            _ => Err(refusal),
+        }
+    }
+
     /// The snake_case name of the variant.
     pub fn as_str(&self) -> &'static str {
         match self {
