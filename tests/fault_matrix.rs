@@ -1499,3 +1499,220 @@ async fn lost_and_slow_stop_answer_rows() {
             .join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------
+// Hanging logins: the vendors with a login or token endpoint, configured to
+// use it (Amperity OAuth client credentials, Chorus session login, DataArts
+// IAM password, CenturyLink login). The endpoint answers after 30 s; four
+// concurrent stops must each fail at their own budget with a typed
+// `Timeout`, sharing one login attempt, and nothing is stopped.
+
+/// The budget of one call in the hanging-login rows (the attempt timeout is
+/// longer, so only the budget bounds a call).
+const LOGIN_BUDGET: Duration = Duration::from_millis(1500);
+
+fn login_config() -> ClientConfig {
+    short_config()
+        .with_attempt_timeout(Duration::from_secs(5))
+        .with_retry(
+            RetryPolicy::default()
+                .with_max_attempts(4)
+                .with_budget(LOGIN_BUDGET)
+                .with_backoff(Duration::from_millis(10), Duration::from_millis(50)),
+        )
+}
+
+/// A vendor with login auth, the route of its login endpoint, and the end
+/// of that endpoint's path (to count the login requests).
+struct LoginVendor {
+    v: Vendor,
+    login_route: Route,
+    login_path_end: &'static str,
+}
+
+impl LoginVendor {
+    /// The server the login endpoint is on.
+    fn login_server(&self) -> &jobstop_sim::SimServer {
+        match &self.v.sim {
+            Sim::DataArts(s) => s.iam_server(),
+            Sim::CenturyLink(s) => s.login_server(),
+            other => other.server(),
+        }
+    }
+
+    fn logins(&self) -> usize {
+        self.login_server()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path().ends_with(self.login_path_end))
+            .count()
+    }
+}
+
+async fn login_vendors() -> Vec<LoginVendor> {
+    let amperity = AmperitySim::builder()
+        .seed(41)
+        .running(2)
+        .start()
+        .await
+        .unwrap();
+    let chorus = ChorusSim::builder()
+        .seed(42)
+        .running(2)
+        .start()
+        .await
+        .unwrap();
+    let dataarts = DataArtsSim::builder()
+        .seed(43)
+        .batch_jobs(1)
+        .instances(2)
+        .running_instances(1)
+        .start()
+        .await
+        .unwrap();
+    let centurylink = CenturyLinkSim::builder()
+        .seed(44)
+        .jobs(1)
+        .executions_per_job(2)
+        .start()
+        .await
+        .unwrap();
+    vec![
+        LoginVendor {
+            login_route: Route::post_prefix("/v0/oauth2/token"),
+            login_path_end: "/oauth2/token",
+            v: Vendor {
+                name: "amperity/oauth",
+                status_id: RunId::new(amperity.ids()[0].clone()),
+                ctrl: Box::new(
+                    AmperityBuilder::from_lookup(lookup(amperity.oauth_env()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::Amperity(amperity),
+            },
+        },
+        LoginVendor {
+            login_route: Route::post_prefix("/api/sessions"),
+            login_path_end: "/sessions",
+            v: Vendor {
+                name: "chorus/login",
+                status_id: RunId::new(chorus.ids()[0].clone()),
+                ctrl: Box::new(
+                    ChorusBuilder::from_lookup(lookup(chorus.env()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::Chorus(chorus),
+            },
+        },
+        LoginVendor {
+            login_route: Route::any(),
+            login_path_end: "",
+            v: Vendor {
+                name: "dataarts/iam",
+                status_id: RunId::new(dataarts.instance_ids()[0].clone()),
+                ctrl: Box::new(
+                    DataArtsBuilder::from_lookup(lookup(dataarts.env_iam()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::DataArts(dataarts),
+            },
+        },
+        LoginVendor {
+            login_route: Route::any(),
+            login_path_end: "",
+            v: Vendor {
+                name: "centurylink/login",
+                status_id: RunId::new(centurylink.execution_ids()[0].clone()),
+                ctrl: Box::new(
+                    CenturyLinkBuilder::from_lookup(lookup(centurylink.env_login()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::CenturyLink(centurylink),
+            },
+        },
+    ]
+}
+
+/// Four concurrent stops against a hanging login: why the row fails for
+/// this vendor, if it does, and its label.
+async fn hanging_login_row(lv: &LoginVendor) -> (String, Option<String>) {
+    let v = &lv.v;
+    let login_faults = lv.login_server().faults();
+    login_faults.clear();
+    login_faults.add(FaultRule::new(
+        lv.login_route.clone(),
+        Fault::Latency(Duration::from_secs(30)),
+    ));
+    let ids: Vec<String> = (0..4).map(|_| v.sim.fresh_running()).collect();
+    let started = Instant::now();
+    let results = tokio::time::timeout(
+        CELL_DEADLINE,
+        futures::future::join_all(ids.iter().map(|id| {
+            let id = RunId::new(id.clone());
+            async move { v.ctrl.stop(&id, &StopRequest::graceful()).await }
+        })),
+    )
+    .await;
+    let took = started.elapsed();
+    login_faults.clear();
+    let logins = lv.logins();
+    let Ok(results) = results else {
+        return ("HUNG".into(), Some(format!("{}: four stops hung", v.name)));
+    };
+    let mut problems = Vec::new();
+    for r in &results {
+        match r {
+            Err(e) if e.kind() == ErrorKind::Timeout => {}
+            other => problems.push(format!("a stop ended {other:?}, not a Timeout")),
+        }
+    }
+    // Each call fails at its own 1.5 s budget; four logins one after the
+    // other behind a lock took 6 s.
+    let bound = LOGIN_BUDGET + Duration::from_millis(1500);
+    if took > bound {
+        problems.push(format!(
+            "four concurrent stops took {took:?} (bound {bound:?})"
+        ));
+    }
+    if logins != 1 {
+        problems.push(format!("{logins} login requests, not one shared login"));
+    }
+    for id in &ids {
+        if v.sim.stop_requests(id) != 0 {
+            problems.push(format!("{id} was stopped without a login"));
+        }
+    }
+    let label = format!("timeout {:.1}s {logins} login", took.as_secs_f64());
+    let problem = (!problems.is_empty()).then(|| format!("{}: {}", v.name, problems.join("; ")));
+    (label, problem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hanging_login_rows() {
+    let vendors = login_vendors().await;
+    let results = futures::future::join_all(vendors.iter().map(hanging_login_row)).await;
+    let mut table = String::from("hanging login (4 concurrent stops)\n");
+    for (lv, (label, _)) in vendors.iter().zip(&results) {
+        let _ = writeln!(table, "  {:18} {label}", lv.v.name);
+    }
+    eprintln!("\n{table}");
+    let problems: Vec<&String> = results.iter().filter_map(|(_, p)| p.as_ref()).collect();
+    assert!(
+        problems.is_empty(),
+        "{} vendor(s) wrong:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
