@@ -290,17 +290,22 @@ impl TokenSource for OAuthClientCredentials {
                 ("client_secret", self.client_secret.expose_secret()),
             ]);
         let resp = client.send(req).await?;
-        let body: TokenResponse = resp.json_redacted()?;
-        if body.access_token.is_empty() {
-            return Err(Error::invalid_response(
-                "the token endpoint returned an empty access_token",
-            )
-            .with_operation(Operation::Authenticate));
-        }
-        let secret = SecretString::new(body.access_token);
-        Ok(match body.expires_in {
-            Some(secs) => Token::expiring(secret, Duration::from_secs(secs)),
-            None => Token::new(secret),
-        })
+        to_token(resp.json_redacted()?)
     }
+}
+
+/// The token of a token endpoint's answer, with its lifetime
+/// (`expires_in`, whole seconds, any `u64`).
+pub(crate) fn to_token(body: TokenResponse) -> Result<Token> {
+    if body.access_token.is_empty() {
+        return Err(
+            Error::invalid_response("the token endpoint returned an empty access_token")
+                .with_operation(Operation::Authenticate),
+        );
+    }
+    let secret = SecretString::new(body.access_token);
+    Ok(match body.expires_in {
+        Some(secs) => Token::expiring(secret, Duration::from_secs(secs)),
+        None => Token::new(secret),
+    })
 }

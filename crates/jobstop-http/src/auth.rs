@@ -182,7 +182,7 @@ impl<S> CacheInner<S> {
 /// When to fetch again a token valid for `life` from now: a tenth of its
 /// life early (at most a minute), but not before [`MIN_TOKEN_REUSE`]; `None`
 /// (never) when the time is past what the clock can represent.
-fn refresh_at(life: Duration) -> Option<Instant> {
+pub(crate) fn refresh_at(life: Duration) -> Option<Instant> {
     let margin = (life / 10).min(Duration::from_secs(60));
     let reuse = life.saturating_sub(margin).max(MIN_TOKEN_REUSE);
     Instant::now().checked_add(reuse)
