@@ -199,6 +199,81 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_stop_is_read_by_the_run_and_by_whether_an_answer_was_lost() {
+        use crate::{Error, ErrorKind};
+        let run = |state| Run::new(Vendor::IN_MEMORY, RunId::new("1"), state, "x");
+        let refusal = || Error::new(ErrorKind::InvalidInput, "not running").with_http_status(400);
+        let lost = || refusal().with_unanswered_attempt();
+        let name = |r: crate::Result<StopOutcome>| r.map(|o| o.as_str()).map_err(|e| e.kind());
+
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopped)),
+                refusal()
+            )),
+            Ok("already_finished")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopped)),
+                lost()
+            )),
+            Ok("stopped")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Succeeded)),
+                lost()
+            )),
+            Ok("stopped")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopping)),
+                lost()
+            )),
+            Ok("requested")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopping)),
+                refusal()
+            )),
+            Ok("requested")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Running)),
+                refusal()
+            )),
+            Err(ErrorKind::InvalidInput)
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Running)),
+                lost()
+            )),
+            Err(ErrorKind::Conflict)
+        );
+        let failed = || Err(Error::new(ErrorKind::Unavailable, "500"));
+        assert_eq!(
+            name(StopOutcome::after_refusal(failed(), lost())),
+            Err(ErrorKind::Conflict)
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(failed(), refusal())),
+            Err(ErrorKind::InvalidInput)
+        );
+        let gone = || Err(Error::new(ErrorKind::NotFound, "gone"));
+        assert_eq!(
+            name(StopOutcome::after_refusal(gone(), lost())),
+            Err(ErrorKind::NotFound)
+        );
+        let e = StopOutcome::after_refusal(failed(), lost()).unwrap_err();
+        assert!(e.to_string().contains("its answer was lost"), "{e}");
+    }
+
+    #[test]
     fn unknown_options_are_refused() {
         let req = StopRequest::graceful().with_option("expiryDuraton", 5);
         let err = req.check_options(&["expiryDuration"]).unwrap_err();
