@@ -126,7 +126,6 @@ impl StopOutcome {
     ///   never "it ended on its own";
     /// - the run is terminal otherwise: [`AlreadyFinished`](Self::AlreadyFinished);
     /// - the run is stopping: [`Requested`](Self::Requested);
-    /// - the run is gone (the read-back is `NotFound`): that error;
     /// - anything else (still running, or the read-back failed): the refusal,
     ///   which after a lost answer is a [`Conflict`](crate::ErrorKind::Conflict)
     ///   rather than `InvalidInput` (the input was the same one the vendor
@@ -160,7 +159,6 @@ impl StopOutcome {
             }
             Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
             Ok(run) if run.state == crate::RunState::Stopping => Ok(StopOutcome::Requested(run)),
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => Err(e),
             _ if lost && refusal.kind() == crate::ErrorKind::InvalidInput => {
                 Err(refusal.with_kind(crate::ErrorKind::Conflict))
             }
@@ -266,8 +264,8 @@ mod tests {
         );
         let gone = || Err(Error::new(ErrorKind::NotFound, "gone"));
         assert_eq!(
-            name(StopOutcome::after_refusal(gone(), lost())),
-            Err(ErrorKind::NotFound)
+            name(StopOutcome::after_refusal(gone(), refusal())),
+            Err(ErrorKind::InvalidInput)
         );
         let e = StopOutcome::after_refusal(failed(), lost()).unwrap_err();
         assert!(e.to_string().contains("its answer was lost"), "{e}");

@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jobstop_core::{
-    Capabilities, Cursor, Error, Filtering, JobController, ListQuery, Operation, Page, Result, Run,
-    RunId, RunState, StopMode, StopOutcome, StopRequest, Vendor,
+    Capabilities, Cursor, Error, ErrorKind, Filtering, JobController, ListQuery, Operation, Page,
+    Result, Run, RunId, RunState, StopMode, StopOutcome, StopRequest, Vendor,
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, PathBuilder};
 use serde_json::Value;
@@ -551,8 +551,10 @@ impl DataArtsController {
     ) -> Result<StopOutcome> {
         // Already being stopped (a second stop while STOPPING) is not an
         // error; a run that is gone is NotFound.
-        let run = self.read(id, target, Operation::Stop).await;
-        StopOutcome::after_refusal(run, refusal)
+        match self.read(id, target, Operation::Stop).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(e),
+            run => StopOutcome::after_refusal(run, refusal),
+        }
     }
 }
 
