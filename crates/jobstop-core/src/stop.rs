@@ -89,7 +89,9 @@ impl StopRequest {
 pub enum StopOutcome {
     /// The vendor accepted the stop; the run is not terminal yet.
     Requested(Run),
-    /// The response already shows the run stopped.
+    /// The response already shows the run stopped, or an earlier attempt of
+    /// this call, whose answer was lost, stopped it (the vendor refused the
+    /// repeat on a run now terminal; see [`StopOutcome::after_refusal`]).
     Stopped(Run),
     /// The run was terminal before we asked. Stopping a finished run is
     /// success, not an error.
