@@ -1411,3 +1411,404 @@ async fn endless_cursor_row() {
     eprintln!("\nendless cursor (pages: list answers the simulator rewrote)\n{table}");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+// ---------------------------------------------------------------------------
+// Lost and slow stop answers, hanging logins.
+//
+// A stop that reached the vendor but whose answer was lost (the connection
+// closed after the handler ran) or arrived after the attempt timeout is sent
+// again; the vendor then refuses to stop a run that is already stopped (409
+// or 400, or Chorus' `202 idle`). That refusal must be read as "the lost
+// attempt stopped it": `stopped` (or `requested` while it is still
+// stopping), never `already_finished` ("it ended on its own") and never an
+// input error. A stop whose every answer is slower than the attempt timeout
+// ends in a typed `Timeout` at the budget; the simulator applied it, and
+// the error says an attempt's answer was lost.
+
+/// Every `POST`: after the warm-up (logins done) the only `POST`s a stop
+/// sends are the stop itself.
+fn stop_posts() -> Route {
+    Route::post_prefix("/")
+}
+
+struct StopRow {
+    name: &'static str,
+    fault: Fault,
+    times: Option<u64>,
+    allowed: &'static [Allowed],
+}
+
+const STOPPED_OR_REQUESTED: &[Allowed] = &[Allowed::Stop("stopped"), Allowed::Stop("requested")];
+const STOPPED_REQUESTED_OR_TIMEOUT: &[Allowed] = &[
+    Allowed::Stop("stopped"),
+    Allowed::Stop("requested"),
+    Kind(ErrorKind::Timeout),
+];
+
+fn stop_rows() -> Vec<StopRow> {
+    vec![
+        StopRow {
+            name: "lost stop answer x1",
+            fault: Fault::CloseAfterHandler,
+            times: Some(1),
+            allowed: STOPPED_OR_REQUESTED,
+        },
+        StopRow {
+            name: "slow stop answer 600ms x1",
+            fault: Fault::SlowAnswer(SLOW),
+            times: Some(1),
+            allowed: STOPPED_OR_REQUESTED,
+        },
+        StopRow {
+            name: "slow stop under deadline",
+            fault: Fault::SlowAnswer(SLOW),
+            times: None,
+            allowed: STOPPED_REQUESTED_OR_TIMEOUT,
+        },
+    ]
+}
+
+/// One stop row for one vendor: why it fails, if it does, and its label.
+async fn run_stop_row(v: &Vendor, row: &StopRow) -> (String, Option<String>) {
+    let faults = v.sim.faults();
+    faults.clear();
+    let id = v.sim.fresh_running();
+    let mut rule = FaultRule::new(stop_posts(), row.fault.clone());
+    if let Some(n) = row.times {
+        rule = rule.times(n);
+    }
+    faults.add(rule);
+    let result = tokio::time::timeout(
+        CELL_DEADLINE,
+        v.ctrl
+            .stop(&RunId::new(id.clone()), &StopRequest::graceful()),
+    )
+    .await;
+    faults.clear();
+    let hits = v.sim.stop_requests(&id);
+    let state = v.sim.raw_state(&id);
+    let applied = hits > 0 && !state.eq_ignore_ascii_case("running");
+    let (outcome, err) = match result {
+        Ok(Ok(o)) => (Outcome::Ok(o.as_str()), None),
+        Ok(Err(e)) => (Outcome::Err(e.kind()), Some(e)),
+        Err(_) => (Outcome::Hung, None),
+    };
+    let mut label = outcome.label();
+    let mut problem = None;
+    if !row.allowed.iter().any(|a| a.admits(outcome)) {
+        problem = Some(format!(
+            "{} stop under `{}`: got {label} ({}), allowed {:?}",
+            v.name,
+            row.name,
+            err.as_ref().map(ToString::to_string).unwrap_or_default(),
+            row.allowed
+        ));
+    }
+    if !applied {
+        problem.get_or_insert(format!(
+            "{} stop under `{}`: the simulator saw {hits} stop request(s) and the run is \
+             `{state}`; every row here lets the first stop through",
+            v.name, row.name
+        ));
+    }
+    if let Some(e) = &err {
+        label.push('+');
+        if !e.had_unanswered_attempt() {
+            problem.get_or_insert(format!(
+                "{} stop under `{}`: the error does not say an attempt's answer was lost: {e}",
+                v.name, row.name
+            ));
+        }
+    }
+    (label, problem)
+}
+
+async fn run_stop_rows(v: &Vendor, rows: &[StopRow]) -> Vec<(String, Option<String>)> {
+    // Warm up: log in / open a session before any fault is installed.
+    v.ctrl
+        .list(&ListQuery::new().with_page_size(1))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(run_stop_row(v, row).await);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lost_and_slow_stop_answer_rows() {
+    let rows = stop_rows();
+    // Amperity and CenturyLink hold a stopped run in its stopping state for
+    // 300 ms; here they stop at once, so the stop sent again after a lost
+    // answer finds the run already terminal (the case that was reported as
+    // "ended on its own").
+    let now = Duration::ZERO;
+    let (a, c, cr, d, l) = tokio::join!(
+        amperity_with("amperity", 31, |b| b.stop_delay(now)),
+        chorus(),
+        chorus_rails(),
+        dataarts(),
+        centurylink_with("centurylink", 34, |b| b.stop_delay(now)),
+    );
+    let (a409, lkb) = tokio::join!(
+        amperity_with("amperity-409", 36, |b| {
+            b.terminal_stop(TerminalStop::Conflict)
+                .with_request_ids(true)
+                .stop_delay(now)
+        }),
+        centurylink_with("centurylink-kb", 35, |b| {
+            b.execution_get(ExecutionGet::Absent)
+                .job_shape(JobShape::Array)
+                .stop_delay(now)
+        }),
+    );
+    let vendors = [a, c, cr, d, l, a409, lkb];
+    let results = futures::future::join_all(vendors.iter().map(|v| run_stop_rows(v, &rows))).await;
+
+    let w0 = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let mut table = format!("{:w0$} ", "stop row");
+    for v in &vendors {
+        let _ = write!(table, "| {:14} ", v.name);
+    }
+    table.push('\n');
+    for (i, row) in rows.iter().enumerate() {
+        let _ = write!(table, "{:w0$} ", row.name);
+        for cells in &results {
+            let _ = write!(table, "| {:14} ", cells[i].0);
+        }
+        table.push('\n');
+    }
+    eprintln!("\nlost and slow stop answers (`+`: an error after the stop was applied)\n{table}");
+    let problems: Vec<&String> = results
+        .iter()
+        .flat_map(|cells| cells.iter().filter_map(|(_, p)| p.as_ref()))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} cell(s) wrong:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Hanging logins: the vendors with a login or token endpoint, configured to
+// use it (Amperity OAuth client credentials, Chorus session login, DataArts
+// IAM password, CenturyLink login). The endpoint answers after 30 s; four
+// concurrent stops must each fail at their own budget with a typed
+// `Timeout`, sharing one login attempt, and nothing is stopped.
+
+/// The budget of one call in the hanging-login rows (the attempt timeout is
+/// longer, so only the budget bounds a call).
+const LOGIN_BUDGET: Duration = Duration::from_millis(1500);
+
+fn login_config() -> ClientConfig {
+    short_config()
+        .with_attempt_timeout(Duration::from_secs(5))
+        .with_retry(
+            RetryPolicy::default()
+                .with_max_attempts(4)
+                .with_budget(LOGIN_BUDGET)
+                .with_backoff(Duration::from_millis(10), Duration::from_millis(50)),
+        )
+}
+
+/// A vendor with login auth, the route of its login endpoint, and the end
+/// of that endpoint's path (to count the login requests).
+struct LoginVendor {
+    v: Vendor,
+    login_route: Route,
+    login_path_end: &'static str,
+}
+
+impl LoginVendor {
+    /// The server the login endpoint is on.
+    fn login_server(&self) -> &jobstop_sim::SimServer {
+        match &self.v.sim {
+            Sim::DataArts(s) => s.iam_server(),
+            Sim::CenturyLink(s) => s.login_server(),
+            other => other.server(),
+        }
+    }
+
+    fn logins(&self) -> usize {
+        self.login_server()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path().ends_with(self.login_path_end))
+            .count()
+    }
+}
+
+async fn login_vendors() -> Vec<LoginVendor> {
+    let amperity = AmperitySim::builder()
+        .seed(41)
+        .running(2)
+        .start()
+        .await
+        .unwrap();
+    let chorus = ChorusSim::builder()
+        .seed(42)
+        .running(2)
+        .start()
+        .await
+        .unwrap();
+    let dataarts = DataArtsSim::builder()
+        .seed(43)
+        .batch_jobs(1)
+        .instances(2)
+        .running_instances(1)
+        .start()
+        .await
+        .unwrap();
+    let centurylink = CenturyLinkSim::builder()
+        .seed(44)
+        .jobs(1)
+        .executions_per_job(2)
+        .start()
+        .await
+        .unwrap();
+    vec![
+        LoginVendor {
+            login_route: Route::post_prefix("/v0/oauth2/token"),
+            login_path_end: "/oauth2/token",
+            v: Vendor {
+                name: "amperity/oauth",
+                status_id: RunId::new(amperity.ids()[0].clone()),
+                ctrl: Box::new(
+                    AmperityBuilder::from_lookup(lookup(amperity.oauth_env()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::Amperity(amperity),
+            },
+        },
+        LoginVendor {
+            login_route: Route::post_prefix("/api/sessions"),
+            login_path_end: "/sessions",
+            v: Vendor {
+                name: "chorus/login",
+                status_id: RunId::new(chorus.ids()[0].clone()),
+                ctrl: Box::new(
+                    ChorusBuilder::from_lookup(lookup(chorus.env()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::Chorus(chorus),
+            },
+        },
+        LoginVendor {
+            login_route: Route::any(),
+            login_path_end: "",
+            v: Vendor {
+                name: "dataarts/iam",
+                status_id: RunId::new(dataarts.instance_ids()[0].clone()),
+                ctrl: Box::new(
+                    DataArtsBuilder::from_lookup(lookup(dataarts.env_iam()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::DataArts(dataarts),
+            },
+        },
+        LoginVendor {
+            login_route: Route::any(),
+            login_path_end: "",
+            v: Vendor {
+                name: "centurylink/login",
+                status_id: RunId::new(centurylink.execution_ids()[0].clone()),
+                ctrl: Box::new(
+                    CenturyLinkBuilder::from_lookup(lookup(centurylink.env_login()))
+                        .with_client_config(login_config())
+                        .build()
+                        .unwrap(),
+                ),
+                sim: Sim::CenturyLink(centurylink),
+            },
+        },
+    ]
+}
+
+/// Four concurrent stops against a hanging login: why the row fails for
+/// this vendor, if it does, and its label.
+async fn hanging_login_row(lv: &LoginVendor) -> (String, Option<String>) {
+    let v = &lv.v;
+    let login_faults = lv.login_server().faults();
+    login_faults.clear();
+    login_faults.add(FaultRule::new(
+        lv.login_route.clone(),
+        Fault::Latency(Duration::from_secs(30)),
+    ));
+    let ids: Vec<String> = (0..4).map(|_| v.sim.fresh_running()).collect();
+    let started = Instant::now();
+    let results = tokio::time::timeout(
+        CELL_DEADLINE,
+        futures::future::join_all(ids.iter().map(|id| {
+            let id = RunId::new(id.clone());
+            async move { v.ctrl.stop(&id, &StopRequest::graceful()).await }
+        })),
+    )
+    .await;
+    let took = started.elapsed();
+    login_faults.clear();
+    let logins = lv.logins();
+    let Ok(results) = results else {
+        return ("HUNG".into(), Some(format!("{}: four stops hung", v.name)));
+    };
+    let mut problems = Vec::new();
+    for r in &results {
+        match r {
+            Err(e) if e.kind() == ErrorKind::Timeout => {}
+            other => problems.push(format!("a stop ended {other:?}, not a Timeout")),
+        }
+    }
+    // Each call fails at its own 1.5 s budget; four logins one after the
+    // other behind a lock took 6 s.
+    let bound = LOGIN_BUDGET + Duration::from_millis(1500);
+    if took > bound {
+        problems.push(format!(
+            "four concurrent stops took {took:?} (bound {bound:?})"
+        ));
+    }
+    if logins != 1 {
+        problems.push(format!("{logins} login requests, not one shared login"));
+    }
+    for id in &ids {
+        if v.sim.stop_requests(id) != 0 {
+            problems.push(format!("{id} was stopped without a login"));
+        }
+    }
+    let label = format!("timeout {:.1}s {logins} login", took.as_secs_f64());
+    let problem = (!problems.is_empty()).then(|| format!("{}: {}", v.name, problems.join("; ")));
+    (label, problem)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hanging_login_rows() {
+    let vendors = login_vendors().await;
+    let results = futures::future::join_all(vendors.iter().map(hanging_login_row)).await;
+    let mut table = String::from("hanging login (4 concurrent stops)\n");
+    for (lv, (label, _)) in vendors.iter().zip(&results) {
+        let _ = writeln!(table, "  {:18} {label}", lv.v.name);
+    }
+    eprintln!("\n{table}");
+    let problems: Vec<&String> = results.iter().filter_map(|(_, p)| p.as_ref()).collect();
+    assert!(
+        problems.is_empty(),
+        "{} vendor(s) wrong:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

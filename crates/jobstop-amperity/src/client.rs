@@ -102,29 +102,16 @@ impl AmperityController {
         Ok(run)
     }
 
-    /// A stop answered 409: the run is not in a state that can be stopped.
-    /// Read it to say what happened instead.
-    async fn after_conflict(&self, id: &RunId, conflict: Error) -> Result<StopOutcome> {
+    /// A stop answered 409 (the run is not in a state that can be stopped)
+    /// or 400 (OA3's `stop-workflow` lists no 409, so a stop on a finished
+    /// run may well be refused this way): read the run back and let
+    /// [`StopOutcome::after_refusal`] say what happened.
+    async fn after_refusal(&self, id: &RunId, refused: Error) -> Result<StopOutcome> {
         let run = self
             .fetch(id)
             .await
-            .map_err(|e| e.with_operation(Operation::Stop))?;
-        match run.state {
-            s if s.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
-            RunState::Stopping => Ok(StopOutcome::Requested(run)),
-            _ => Err(conflict),
-        }
-    }
-
-    /// A stop answered 400. OA3's `stop-workflow` lists no 409, so a stop on
-    /// a finished run may well be refused this way: read the run back and
-    /// report `AlreadyFinished` when it is terminal. Otherwise (or when the
-    /// read-back fails) the 400 is the answer.
-    async fn after_bad_request(&self, id: &RunId, refused: Error) -> Result<StopOutcome> {
-        match self.fetch(id).await {
-            Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
-            _ => Err(refused),
-        }
+            .map_err(|e| e.with_operation(Operation::Stop));
+        StopOutcome::after_refusal(run, refused)
     }
 }
 
@@ -228,11 +215,8 @@ impl JobController for AmperityController {
             .await
         {
             Ok(resp) => resp,
-            Err(e) if e.kind() == ErrorKind::Conflict => {
-                return self.after_conflict(id, e).await.map_err(ctx);
-            }
-            Err(e) if e.http_status() == Some(400) => {
-                return self.after_bad_request(id, e).await.map_err(ctx);
+            Err(e) if e.kind() == ErrorKind::Conflict || e.http_status() == Some(400) => {
+                return self.after_refusal(id, e).await.map_err(ctx);
             }
             Err(e) => return Err(ctx(e)),
         };
@@ -306,17 +290,22 @@ impl TokenSource for OAuthClientCredentials {
                 ("client_secret", self.client_secret.expose_secret()),
             ]);
         let resp = client.send(req).await?;
-        let body: TokenResponse = resp.json_redacted()?;
-        if body.access_token.is_empty() {
-            return Err(Error::invalid_response(
-                "the token endpoint returned an empty access_token",
-            )
-            .with_operation(Operation::Authenticate));
-        }
-        let secret = SecretString::new(body.access_token);
-        Ok(match body.expires_in {
-            Some(secs) => Token::expiring(secret, Duration::from_secs(secs)),
-            None => Token::new(secret),
-        })
+        to_token(resp.json_redacted()?)
     }
+}
+
+/// The token of a token endpoint's answer, with its lifetime
+/// (`expires_in`, whole seconds, any `u64`).
+pub(crate) fn to_token(body: TokenResponse) -> Result<Token> {
+    if body.access_token.is_empty() {
+        return Err(
+            Error::invalid_response("the token endpoint returned an empty access_token")
+                .with_operation(Operation::Authenticate),
+        );
+    }
+    let secret = SecretString::new(body.access_token);
+    Ok(match body.expires_in {
+        Some(secs) => Token::expiring(secret, Duration::from_secs(secs)),
+        None => Token::new(secret),
+    })
 }

@@ -3,7 +3,7 @@
 //! their property-test twins. Not a stable API.
 
 use jobstop_core::{Cursor, Operation, Result, Run, RunId, Vendor};
-use jobstop_http::fuzzing::{error_response, ok_response, seed};
+use jobstop_http::fuzzing::{cache_token, error_response, ok_response, seed};
 
 use crate::error::AmperityErrorParser;
 use crate::model::{TokenResponse, WorkflowList, to_run};
@@ -34,8 +34,10 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
             Ok(vec![run])
         }
         2 => {
-            let _token: TokenResponse =
+            let token: TokenResponse =
                 ok_response(&vendor, Operation::Authenticate, body).json_redacted()?;
+            // As a fetch hands it to the token cache.
+            cache_token(&crate::client::to_token(token)?);
             Ok(Vec::new())
         }
         3 => Err(error_response(&vendor, body, &AmperityErrorParser)),
@@ -72,6 +74,16 @@ pub fn seeds() -> Vec<Vec<u8>> {
         seed(
             2,
             r#"{"access_token":"eyJhbGciOi","token_type":"Bearer","expires_in":3600}"#,
+        ),
+        // Lifetimes at the edges: now, and past what the clock can hold
+        // (the second panicked in the token cache).
+        seed(
+            2,
+            r#"{"access_token":"eyJhbGciOi","token_type":"Bearer","expires_in":0}"#,
+        ),
+        seed(
+            2,
+            r#"{"access_token":"eyJhbGciOi","token_type":"Bearer","expires_in":10000000000000000000}"#,
         ),
         seed(
             3,

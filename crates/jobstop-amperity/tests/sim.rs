@@ -544,7 +544,7 @@ async fn a_400_on_a_running_run_is_an_error() {
         .stop(&RunId::new("wf-busy"), &StopRequest::graceful())
         .await
         .unwrap_err();
-    // The vendor's refusal of a stop, not the caller's mistake (issue 16).
+    // The vendor's refusal of a stop, not the caller's mistake.
     assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
     assert_eq!(err.http_status(), Some(400));
     assert_eq!(

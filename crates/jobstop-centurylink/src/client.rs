@@ -275,11 +275,8 @@ impl CenturyLinkController {
         r: &ExecutionRef,
         refusal: Error,
     ) -> Result<StopOutcome> {
-        match self.execution(id, r, Operation::Stop).await {
-            Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
-            Ok(run) if run.state == RunState::Stopping => Ok(StopOutcome::Requested(run)),
-            _ => Err(refusal),
-        }
+        let run = self.execution(id, r, Operation::Stop).await;
+        StopOutcome::after_refusal(run, refusal)
     }
 }
 

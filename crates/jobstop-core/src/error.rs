@@ -162,6 +162,12 @@ pub struct ErrorContext {
     pub last_state: Option<RunState>,
     /// Which bound ended a listing, for [`ErrorKind::EndlessListing`].
     pub list_bound: Option<ListBound>,
+    /// An attempt of this call was sent and may have reached the vendor (and
+    /// taken effect), but its answer never arrived: the connection died after
+    /// the request was sent, or the attempt timed out. A later refusal of the
+    /// same stop may then be the vendor refusing to stop what that attempt
+    /// already stopped (see [`StopOutcome::after_refusal`](crate::StopOutcome::after_refusal)).
+    pub unanswered_attempt: bool,
 }
 
 /// Which bound of a listing ([`ListLimits`](crate::ListLimits)) ended it with
@@ -432,6 +438,52 @@ impl Error {
     }
 }
 
+/// Lost answers and shared failures.
+impl Error {
+    /// Whether an attempt of this call was sent and may have reached the
+    /// vendor without its answer arriving (see
+    /// [`ErrorContext::unanswered_attempt`]).
+    pub fn had_unanswered_attempt(&self) -> bool {
+        self.context.unanswered_attempt
+    }
+
+    /// Marks that an attempt of this call may have reached the vendor and
+    /// its answer was lost.
+    pub fn with_unanswered_attempt(mut self) -> Self {
+        self.context.unanswered_attempt = true;
+        self
+    }
+
+    /// A copy of this error for another caller that waited on the same
+    /// failed operation (one token fetch shared by concurrent calls): the
+    /// same kind, message, retryable flag and context; the cause is kept as
+    /// its text.
+    pub fn shared_copy(&self) -> Error {
+        Error {
+            kind: self.kind,
+            message: self.message.clone(),
+            retryable: self.retryable,
+            context: self.context.clone(),
+            source: self
+                .source
+                .as_ref()
+                .map(|s| Box::new(CauseText(s.to_string())) as Box<dyn StdError + Send + Sync>),
+        }
+    }
+}
+
+/// The text of a cause, for [`Error::shared_copy`].
+#[derive(Debug)]
+struct CauseText(String);
+
+impl fmt::Display for CauseText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for CauseText {}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.context;
@@ -487,6 +539,10 @@ impl fmt::Display for Error {
         }
         if let Some(s) = c.last_state {
             details.push(format!("last state {s}"));
+        }
+        if c.unanswered_attempt {
+            details
+                .push("an earlier attempt may have reached the vendor, its answer was lost".into());
         }
         if !details.is_empty() {
             write!(f, " ({})", details.join(", "))?;

@@ -89,7 +89,9 @@ impl StopRequest {
 pub enum StopOutcome {
     /// The vendor accepted the stop; the run is not terminal yet.
     Requested(Run),
-    /// The response already shows the run stopped.
+    /// The response already shows the run stopped, or an earlier attempt of
+    /// this call, whose answer was lost, stopped it (the vendor refused the
+    /// repeat on a run now terminal; see [`StopOutcome::after_refusal`]).
     Stopped(Run),
     /// The run was terminal before we asked. Stopping a finished run is
     /// success, not an error.
@@ -112,6 +114,58 @@ impl StopOutcome {
             StopOutcome::Requested(r)
             | StopOutcome::Stopped(r)
             | StopOutcome::AlreadyFinished(r) => r,
+        }
+    }
+
+    /// What a stop the vendor refused (409, or a 400 some vendors use for a
+    /// run they cannot stop) achieved, from the run read back after the
+    /// refusal. One rule for every adapter:
+    ///
+    /// - the run is terminal and an earlier attempt of the same stop may have
+    ///   reached the vendor with its answer lost
+    ///   ([`Error::had_unanswered_attempt`](crate::Error::had_unanswered_attempt)
+    ///   on `refusal`): that attempt stopped it, so [`Stopped`](Self::Stopped),
+    ///   never "it ended on its own";
+    /// - the run is terminal otherwise: [`AlreadyFinished`](Self::AlreadyFinished);
+    /// - the run is stopping: [`Requested`](Self::Requested);
+    /// - anything else (still running, or the read-back failed): the refusal,
+    ///   as [`Refused`](crate::ErrorKind::Refused) rather than `InvalidInput`
+    ///   (a stop carries nothing of the caller's but a run id checked before
+    ///   sending, so its refusal is the vendor's, never a usage error); after
+    ///   a lost answer its message says so.
+    ///
+    /// ```
+    /// use jobstop_core::{Error, ErrorKind, Run, RunId, RunState, StopOutcome, Vendor};
+    ///
+    /// let run = Run::new(Vendor::IN_MEMORY, RunId::new("1"), RunState::Stopped, "stopped");
+    /// let refusal = Error::new(ErrorKind::Conflict, "not running").with_http_status(409);
+    /// let o = StopOutcome::after_refusal(Ok(run.clone()), refusal).unwrap();
+    /// assert_eq!(o.as_str(), "already_finished");
+    ///
+    /// let refusal = Error::new(ErrorKind::Conflict, "not running").with_unanswered_attempt();
+    /// let o = StopOutcome::after_refusal(Ok(run), refusal).unwrap();
+    /// assert_eq!(o.as_str(), "stopped");
+    /// ```
+    pub fn after_refusal(
+        read_back: crate::Result<Run>,
+        refusal: crate::Error,
+    ) -> crate::Result<Self> {
+        let lost = refusal.had_unanswered_attempt();
+        match read_back {
+            Ok(run) if run.state.is_terminal() && lost => {
+                tracing::info!(
+                    run_id = %run.id.escape_for_display(),
+                    "the stop was refused on a finished run after an attempt whose answer was lost: \
+                     that attempt stopped it"
+                );
+                Ok(StopOutcome::Stopped(run))
+            }
+            Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
+            Ok(run) if run.state == crate::RunState::Stopping => Ok(StopOutcome::Requested(run)),
+            _ if refusal.kind() == crate::ErrorKind::InvalidInput => {
+                Err(refusal.with_kind(crate::ErrorKind::Refused))
+            }
+            _ => Err(refusal),
         }
     }
 
@@ -143,6 +197,81 @@ mod tests {
         assert_eq!(v["run"]["id"], "1");
         let v = serde_json::to_value(StopOutcome::AlreadyFinished(run)).unwrap();
         assert_eq!(v["outcome"], "already_finished");
+    }
+
+    #[test]
+    fn a_refused_stop_is_read_by_the_run_and_by_whether_an_answer_was_lost() {
+        use crate::{Error, ErrorKind};
+        let run = |state| Run::new(Vendor::IN_MEMORY, RunId::new("1"), state, "x");
+        let refusal = || Error::new(ErrorKind::InvalidInput, "not running").with_http_status(400);
+        let lost = || refusal().with_unanswered_attempt();
+        let name = |r: crate::Result<StopOutcome>| r.map(|o| o.as_str()).map_err(|e| e.kind());
+
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopped)),
+                refusal()
+            )),
+            Ok("already_finished")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopped)),
+                lost()
+            )),
+            Ok("stopped")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Succeeded)),
+                lost()
+            )),
+            Ok("stopped")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopping)),
+                lost()
+            )),
+            Ok("requested")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Stopping)),
+                refusal()
+            )),
+            Ok("requested")
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Running)),
+                refusal()
+            )),
+            Err(ErrorKind::Refused)
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(
+                Ok(run(RunState::Running)),
+                lost()
+            )),
+            Err(ErrorKind::Refused)
+        );
+        let failed = || Err(Error::new(ErrorKind::Unavailable, "500"));
+        assert_eq!(
+            name(StopOutcome::after_refusal(failed(), lost())),
+            Err(ErrorKind::Refused)
+        );
+        assert_eq!(
+            name(StopOutcome::after_refusal(failed(), refusal())),
+            Err(ErrorKind::Refused)
+        );
+        let gone = || Err(Error::new(ErrorKind::NotFound, "gone"));
+        assert_eq!(
+            name(StopOutcome::after_refusal(gone(), refusal())),
+            Err(ErrorKind::Refused)
+        );
+        let e = StopOutcome::after_refusal(failed(), lost()).unwrap_err();
+        assert!(e.to_string().contains("its answer was lost"), "{e}");
     }
 
     #[test]

@@ -172,17 +172,22 @@ impl TokenSource for IamPassword {
                     .with_operation(Operation::Authenticate)
             })?;
         let body: IamToken = resp.json_redacted()?;
-        let expires = DateTime::parse_from_rfc3339(&body.token.expires_at)
-            .map_err(|_| {
-                Error::invalid_response("IAM token expires_at is not an ISO-8601 time")
-                    .with_operation(Operation::Authenticate)
-            })?
-            .with_timezone(&Utc);
         let now = resp.date().map_or_else(Utc::now, DateTime::<Utc>::from);
-        let life = (expires - now)
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .max(Duration::from_secs(1));
-        Ok(Token::expiring(token, life))
+        Ok(Token::expiring(token, iam_lifetime(&body, now)?))
     }
+}
+
+/// How long an IAM token is valid from `now` (the server's clock): until
+/// its `expires_at`, at least a second.
+pub(crate) fn iam_lifetime(body: &IamToken, now: DateTime<Utc>) -> Result<Duration> {
+    let expires = DateTime::parse_from_rfc3339(&body.token.expires_at)
+        .map_err(|_| {
+            Error::invalid_response("IAM token expires_at is not an ISO-8601 time")
+                .with_operation(Operation::Authenticate)
+        })?
+        .with_timezone(&Utc);
+    Ok((expires - now)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+        .max(Duration::from_secs(1)))
 }

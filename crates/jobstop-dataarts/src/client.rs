@@ -549,13 +549,11 @@ impl DataArtsController {
         target: &Target,
         refusal: Error,
     ) -> Result<StopOutcome> {
+        // Already being stopped (a second stop while STOPPING) is not an
+        // error; a run that is gone is NotFound.
         match self.read(id, target, Operation::Stop).await {
-            Ok(run) if run.state.is_terminal() => Ok(StopOutcome::AlreadyFinished(run)),
-            // Already being stopped (a second stop while STOPPING): not an error.
-            Ok(run) if run.state == RunState::Stopping => Ok(StopOutcome::Requested(run)),
-            Ok(_) => Err(refusal),
             Err(e) if e.kind() == ErrorKind::NotFound => Err(e),
-            Err(_) => Err(refusal),
+            run => StopOutcome::after_refusal(run, refusal),
         }
     }
 }

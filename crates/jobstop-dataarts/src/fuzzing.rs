@@ -3,7 +3,8 @@
 //! directory and their property-test twins. Not a stable API.
 
 use jobstop_core::{Cursor, Operation, Result, Run, RunId, Vendor};
-use jobstop_http::fuzzing::{error_response, ok_response, seed};
+use jobstop_http::fuzzing::{cache_token, error_response, ok_response, seed};
+use jobstop_http::{SecretString, Token};
 use serde_json::Value;
 
 use crate::error::DataArtsErrorParser;
@@ -70,8 +71,11 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
             Some("fuzz_job"),
         )?]),
         5 => {
-            let _token: IamToken =
+            let token: IamToken =
                 ok_response(&Vendor::DATAARTS, Operation::Authenticate, body).json_redacted()?;
+            // As a fetch hands it to the token cache.
+            let life = crate::auth::iam_lifetime(&token, chrono::Utc::now())?;
+            cache_token(&Token::expiring(SecretString::new("fuzz"), life));
             Ok(Vec::new())
         }
         6 => Err(error_response(
@@ -128,6 +132,11 @@ pub fn seeds() -> Vec<Vec<u8>> {
         seed(
             5,
             r#"{"token":{"expires_at":"2026-11-27T06:00:00.000000Z","issued_at":"2026-11-26T06:00:00.000000Z","methods":["password"]}}"#,
+        ),
+        // A lifetime of eight thousand years, for the token cache's arithmetic.
+        seed(
+            5,
+            r#"{"token":{"expires_at":"9999-12-31T23:59:59.999999Z","issued_at":"2026-11-26T06:00:00.000000Z","methods":["password"]}}"#,
         ),
         seed(
             6,

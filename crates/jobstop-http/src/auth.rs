@@ -3,12 +3,13 @@
 
 use std::fmt::{self, Debug};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::future::{BoxFuture, FutureExt, Shared};
 use jobstop_core::{Error, Result};
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::{HttpClient, HttpRequest, SecretString};
@@ -97,14 +98,46 @@ impl TokenSource for StaticToken {
     }
 }
 
+/// A token fetched from a source is reused for at least this long, whatever
+/// its `expires_in` says (`0`, or a few milliseconds), so a source that
+/// claims its tokens expire at once costs at most one fetch per second
+/// rather than one per call. A token that really expired sooner is caught
+/// by the one refresh after a 401.
+pub const MIN_TOKEN_REUSE: Duration = Duration::from_secs(1);
+
 /// Caches a [`TokenSource`]'s token, refreshes it shortly before it expires
-/// (a tenth of its lifetime early, at most a minute), and refreshes it once
-/// after a 401. Concurrent callers share one fetch.
+/// (a tenth of its lifetime early, at most a minute; never sooner than
+/// [`MIN_TOKEN_REUSE`] after the fetch), and refreshes it once after a 401.
+///
+/// Concurrent callers share one fetch, and its failure: a caller that finds
+/// a fetch in flight waits for that one rather than starting its own, and
+/// gets its error if it fails. No lock is held while fetching, so a caller
+/// waits only as long as it chooses to ([`HttpClient::send`] bounds the wait
+/// by the call's budget); the fetch goes on for the callers still waiting,
+/// and a later caller joins it while it is in flight. A lifetime too large
+/// to add to the clock (`expires_in: 10000000000000000000`) counts as "does
+/// not expire".
 pub struct TokenCache<S> {
+    inner: Arc<CacheInner<S>>,
+}
+
+struct CacheInner<S> {
     source: S,
-    state: Mutex<Option<Cached>>,
+    state: std::sync::Mutex<CacheState>,
     generation: AtomicU64,
     fetches: AtomicU64,
+}
+
+/// What a shared fetch ends with: the token and its stamp, or the error
+/// (shared by every waiter, each getting a copy).
+type Fetched = std::result::Result<(SecretString, AuthStamp), Arc<Error>>;
+
+#[derive(Default)]
+struct CacheState {
+    cached: Option<Cached>,
+    /// The fetch in flight, with its number.
+    inflight: Option<(u64, Shared<BoxFuture<'static, Fetched>>)>,
+    next_fetch: u64,
 }
 
 struct Cached {
@@ -116,66 +149,110 @@ struct Cached {
 impl<S: Debug> Debug for TokenCache<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
-            .field("source", &self.source)
-            .field("fetches", &self.fetches.load(Ordering::Relaxed))
+            .field("source", &self.inner.source)
+            .field("fetches", &self.inner.fetches.load(Ordering::Relaxed))
             .finish()
     }
 }
 
-impl<S: TokenSource> TokenCache<S> {
+impl<S> CacheInner<S> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the end of fetch number `n`: caches the token, and forgets
+    /// the fetch so the next caller after a failure starts a new one.
+    fn finish(&self, n: u64, result: Result<Token>) -> Fetched {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.lock();
+        if state.inflight.as_ref().is_some_and(|(m, _)| *m == n) {
+            state.inflight = None;
+        }
+        let token = result.map_err(Arc::new)?;
+        let stamp = AuthStamp(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
+        state.cached = Some(Cached {
+            secret: token.secret.clone(),
+            refresh_at: token.expires_in.and_then(refresh_at),
+            stamp,
+        });
+        Ok((token.secret, stamp))
+    }
+}
+
+/// When to fetch again a token valid for `life` from now: a tenth of its
+/// life early (at most a minute), but not before [`MIN_TOKEN_REUSE`]; `None`
+/// (never) when the time is past what the clock can represent.
+pub(crate) fn refresh_at(life: Duration) -> Option<Instant> {
+    let margin = (life / 10).min(Duration::from_secs(60));
+    let reuse = life.saturating_sub(margin).max(MIN_TOKEN_REUSE);
+    Instant::now().checked_add(reuse)
+}
+
+impl<S: TokenSource + 'static> TokenCache<S> {
     /// A cache over `source`.
     pub fn new(source: S) -> Self {
         TokenCache {
-            source,
-            state: Mutex::new(None),
-            generation: AtomicU64::new(0),
-            fetches: AtomicU64::new(0),
+            inner: Arc::new(CacheInner {
+                source,
+                state: std::sync::Mutex::new(CacheState::default()),
+                generation: AtomicU64::new(0),
+                fetches: AtomicU64::new(0),
+            }),
         }
     }
 
     /// The source.
     pub fn source(&self) -> &S {
-        &self.source
+        &self.inner.source
     }
 
-    /// How many times a token was fetched.
+    /// How many token fetches ended (successful or not).
     pub fn fetch_count(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
+        self.inner.fetches.load(Ordering::Relaxed)
     }
 
     /// A valid token and its stamp, fetching one if none is cached or the
-    /// cached one is about to expire.
+    /// cached one is about to expire. A fetch already in flight is joined,
+    /// not repeated; when it fails, every caller waiting for it gets its
+    /// error.
     pub async fn token(&self, client: &HttpClient) -> Result<(SecretString, AuthStamp)> {
-        let mut state = self.state.lock().await;
-        if let Some(c) = state.as_ref() {
-            if c.refresh_at.is_none_or(|t| Instant::now() < t) {
-                return Ok((c.secret.clone(), c.stamp));
+        let fetch = {
+            let mut state = self.inner.lock();
+            if let Some(c) = state.cached.as_ref() {
+                if c.refresh_at.is_none_or(|t| Instant::now() < t) {
+                    return Ok((c.secret.clone(), c.stamp));
+                }
             }
-        }
-        let token = self.source.fetch(client).await?;
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        let stamp = AuthStamp(self.generation.fetch_add(1, Ordering::Relaxed) + 1);
-        let refresh_at = token.expires_in.map(|life| {
-            let margin = (life / 10).min(Duration::from_secs(60));
-            Instant::now() + life.saturating_sub(margin)
-        });
-        *state = Some(Cached {
-            secret: token.secret.clone(),
-            refresh_at,
-            stamp,
-        });
-        Ok((token.secret, stamp))
+            match &state.inflight {
+                Some((_, fetch)) => fetch.clone(),
+                None => {
+                    state.next_fetch += 1;
+                    let n = state.next_fetch;
+                    let inner = Arc::clone(&self.inner);
+                    let client = client.clone();
+                    let fetch = async move {
+                        let result = inner.source.fetch(&client).await;
+                        inner.finish(n, result)
+                    }
+                    .boxed()
+                    .shared();
+                    state.inflight = Some((n, fetch.clone()));
+                    fetch
+                }
+            }
+        };
+        fetch.await.map_err(|e| e.shared_copy())
     }
 
     /// Forgets the token used with `stamp`, if it is still the cached one.
     /// Returns whether a refresh can give a new token.
     pub async fn invalidate(&self, stamp: AuthStamp) -> bool {
-        if !self.source.can_refresh() {
+        if !self.inner.source.can_refresh() {
             return false;
         }
-        let mut state = self.state.lock().await;
-        if state.as_ref().is_some_and(|c| c.stamp == stamp) {
-            *state = None;
+        let mut state = self.inner.lock();
+        if state.cached.as_ref().is_some_and(|c| c.stamp == stamp) {
+            state.cached = None;
         }
         true
     }
@@ -198,7 +275,7 @@ impl<S: Debug> Debug for TokenAuth<S> {
     }
 }
 
-impl<S: TokenSource> TokenAuth<S> {
+impl<S: TokenSource + 'static> TokenAuth<S> {
     /// `Authorization: Bearer <token>`.
     pub fn bearer(source: S) -> Self {
         TokenAuth {
@@ -224,7 +301,7 @@ impl<S: TokenSource> TokenAuth<S> {
 }
 
 #[async_trait]
-impl<S: TokenSource> Authenticator for TokenAuth<S> {
+impl<S: TokenSource + 'static> Authenticator for TokenAuth<S> {
     async fn authenticate(
         &self,
         client: &HttpClient,

@@ -323,6 +323,7 @@ pub struct HttpResponse {
     headers: HeaderMap,
     body: Bytes,
     meta: RequestMeta,
+    unanswered_attempt: bool,
 }
 
 impl HttpResponse {
@@ -341,7 +342,16 @@ impl HttpResponse {
             headers,
             body: body.into(),
             meta,
+            unanswered_attempt: false,
         }
+    }
+
+    /// Whether an earlier attempt of this call was sent and may have reached
+    /// the server without its answer arriving (a connection that died after
+    /// the request was sent, an attempt that timed out). A stop answered
+    /// after such an attempt may describe what that attempt did.
+    pub fn had_unanswered_attempt(&self) -> bool {
+        self.unanswered_attempt
     }
 
     /// The status (always 2xx).
@@ -566,6 +576,17 @@ impl HttpClient {
         let mut attempt: u32 = 0;
         let mut retries: u32 = 0;
         let mut refreshed = false;
+        // Whether an attempt may have reached the server without its answer
+        // arriving: carried on the result, so a refused retry of a stop can
+        // be read as "the lost attempt stopped it".
+        let mut unanswered = false;
+        let lost = |e: Error, unanswered: bool| {
+            if unanswered {
+                e.with_unanswered_attempt()
+            } else {
+                e
+            }
+        };
         loop {
             attempt += 1;
             let mut req = request.clone();
@@ -576,14 +597,26 @@ impl HttpClient {
                 None
             };
             if let Some(auth) = auth {
-                stamp = auth
-                    .authenticate(&plain, &mut req)
-                    .await
-                    .map_err(|e| fill(e, &meta))?;
+                // Logging in counts against this call's budget: a login
+                // endpoint that hangs fails the call at its own deadline.
+                let left = deadline.saturating_duration_since(Instant::now());
+                stamp = match tokio::time::timeout(left, auth.authenticate(&plain, &mut req)).await
+                {
+                    Ok(r) => r.map_err(|e| lost(fill(e, &meta), unanswered))?,
+                    Err(_) => {
+                        return Err(lost(
+                            auth_timeout(&meta, policy.budget, attempt - 1, start),
+                            unanswered,
+                        ));
+                    }
+                };
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(budget_spent(&meta, policy.budget, attempt - 1, start));
+                return Err(lost(
+                    budget_spent(&meta, policy.budget, attempt - 1, start),
+                    unanswered,
+                ));
             }
             let per_attempt = self.inner.config.attempt_timeout.min(deadline - now);
             let budget_bound = per_attempt < self.inner.config.attempt_timeout;
@@ -595,8 +628,12 @@ impl HttpClient {
                         path = %meta.path, attempt, timeout_ms = per_attempt.as_millis() as u64,
                         "http attempt timed out"
                     );
+                    unanswered = true;
                     if budget_bound {
-                        return Err(budget_spent(&meta, policy.budget, attempt, start));
+                        return Err(lost(
+                            budget_spent(&meta, policy.budget, attempt, start),
+                            unanswered,
+                        ));
                     }
                     let err = meta.error(
                         ErrorKind::Timeout,
@@ -613,7 +650,10 @@ impl HttpClient {
                         Failure::Fatal(err)
                     }
                 }
-                Ok(Ok(resp)) => return Ok(resp),
+                Ok(Ok(mut resp)) => {
+                    resp.unanswered_attempt = unanswered;
+                    return Ok(resp);
+                }
                 Ok(Err(AttemptError::Status(status, headers, body))) => {
                     let err = error_from_response(
                         &meta,
@@ -625,10 +665,18 @@ impl HttpClient {
                     if status == StatusCode::UNAUTHORIZED && !refreshed {
                         if let Some(auth) = auth {
                             refreshed = true;
-                            let again = auth
-                                .refresh(&plain, stamp)
-                                .await
-                                .map_err(|e| fill(e, &meta))?;
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            let again =
+                                match tokio::time::timeout(left, auth.refresh(&plain, stamp)).await
+                                {
+                                    Ok(r) => r.map_err(|e| lost(fill(e, &meta), unanswered))?,
+                                    Err(_) => {
+                                        return Err(lost(
+                                            auth_timeout(&meta, policy.budget, attempt, start),
+                                            unanswered,
+                                        ));
+                                    }
+                                };
                             if again {
                                 tracing::debug!(
                                     vendor = %meta.vendor, operation = %meta.operation, path = %meta.path,
@@ -650,6 +698,11 @@ impl HttpClient {
                     }
                 }
                 Ok(Err(AttemptError::Transport { error, connect })) => {
+                    if !connect {
+                        // The request may have been sent before the
+                        // connection died.
+                        unanswered = true;
+                    }
                     if connect || request.idempotency == Idempotency::Idempotent {
                         Failure::Retry(error, None)
                     } else {
@@ -659,8 +712,8 @@ impl HttpClient {
                 Ok(Err(AttemptError::Fatal(error))) => Failure::Fatal(error),
             };
             let (err, retry_after) = match failure {
-                Failure::Fatal(e) => return Err(finish(e, attempt, start)),
-                Failure::Retry(e, ra) => (e, ra),
+                Failure::Fatal(e) => return Err(lost(finish(e, attempt, start), unanswered)),
+                Failure::Retry(e, ra) => (lost(e, unanswered), ra),
             };
             if attempt >= max_attempts {
                 return Err(finish(err, attempt, start));
@@ -711,6 +764,7 @@ impl HttpClient {
                 headers,
                 body,
                 meta: meta.clone(),
+                unanswered_attempt: false,
             })
         } else {
             Err(AttemptError::Status(status, headers, body))
@@ -793,6 +847,20 @@ fn fill(e: Error, meta: &RequestMeta) -> Error {
 
 fn finish(e: Error, attempts: u32, start: Instant) -> Error {
     e.with_attempts(attempts).with_elapsed(start.elapsed())
+}
+
+fn auth_timeout(meta: &RequestMeta, budget: Duration, attempts: u32, start: Instant) -> Error {
+    meta.error(
+        ErrorKind::Timeout,
+        format!(
+            "{} {}: authentication (token or login) did not complete within the {} ms retry budget",
+            meta.method,
+            meta.path,
+            budget.as_millis()
+        ),
+    )
+    .with_attempts(attempts)
+    .with_elapsed(start.elapsed())
 }
 
 fn budget_spent(meta: &RequestMeta, budget: Duration, attempts: u32, start: Instant) -> Error {

@@ -7,7 +7,7 @@ use jobstop_core::{Error, Operation, Vendor};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::{ErrorParser, HttpResponse, RequestMeta, error_from_response};
+use crate::{ErrorParser, HttpResponse, RequestMeta, Token, error_from_response};
 
 fn meta(vendor: &Vendor, operation: Operation) -> RequestMeta {
     RequestMeta {
@@ -54,4 +54,13 @@ pub fn seed(selector: u8, body: &str) -> Vec<u8> {
     v.push(selector);
     v.extend_from_slice(body.as_bytes());
     v
+}
+
+/// Runs `token` through the arithmetic [`TokenCache`](crate::TokenCache)
+/// applies to a fetched token's lifetime (when to fetch again), as a fetch
+/// would. Returns whether the token is refetched at some point (`false`: it
+/// never expires, or expires past what the clock can represent). Never
+/// panics, whatever the lifetime (`expires_in: 10000000000000000000` did).
+pub fn cache_token(token: &Token) -> bool {
+    token.expires_in.and_then(crate::auth::refresh_at).is_some()
 }

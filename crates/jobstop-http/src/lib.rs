@@ -12,7 +12,8 @@ mod retry;
 mod secret;
 
 pub use crate::auth::{
-    AuthStamp, Authenticator, StaticToken, Token, TokenAuth, TokenCache, TokenSource,
+    AuthStamp, Authenticator, MIN_TOKEN_REUSE, StaticToken, Token, TokenAuth, TokenCache,
+    TokenSource,
 };
 pub use crate::base_url::{BaseUrl, InsecureHttp, MAX_SEGMENT_LEN, PathBuilder, encode_segment};
 pub use crate::client::{

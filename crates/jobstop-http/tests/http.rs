@@ -215,7 +215,7 @@ async fn tokens_near_expiry_are_refreshed_early() {
             let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
             Ok(Token::expiring(
                 SecretString::new(format!("t{n}")),
-                Duration::from_millis(200),
+                Duration::from_millis(1500),
             ))
         }
     }
@@ -225,7 +225,8 @@ async fn tokens_near_expiry_are_refreshed_early() {
     c.send(get(&server, "x")).await.unwrap();
     c.send(get(&server, "x")).await.unwrap();
     assert_eq!(auth.cache().fetch_count(), 1);
-    tokio::time::sleep(Duration::from_millis(190)).await;
+    // A tenth of the lifetime early: at 1.35 s.
+    tokio::time::sleep(Duration::from_millis(1420)).await;
     c.send(get(&server, "x")).await.unwrap();
     assert_eq!(
         auth.cache().fetch_count(),
@@ -431,4 +432,122 @@ async fn append_form_adds_fields_to_the_body() {
         json.append_form(&[("k", "v")]).unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
+}
+
+// ---------------------------------------------------------------------------
+// Authentication inside the call's budget, and token
+// lifetimes that are zero or too large for the clock.
+
+/// A token source that counts its fetches and does what it is told.
+#[derive(Debug)]
+struct Scripted {
+    fetches: AtomicU32,
+    /// Wait this long before answering.
+    delay: Duration,
+    /// The lifetime of the token it returns, or `None` for an error.
+    life: Option<Duration>,
+}
+
+impl Scripted {
+    fn new(delay: Duration, life: Option<Duration>) -> Self {
+        Scripted {
+            fetches: AtomicU32::new(0),
+            delay,
+            life,
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for Scripted {
+    async fn fetch(&self, _client: &HttpClient) -> jobstop_core::Result<Token> {
+        let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::time::sleep(self.delay).await;
+        match self.life {
+            Some(life) => Ok(Token::expiring(SecretString::new(format!("t{n}")), life)),
+            None => Err(jobstop_core::Error::new(
+                ErrorKind::Unauthenticated,
+                "the login was refused",
+            )),
+        }
+    }
+}
+
+fn budget_config(budget: Duration) -> ClientConfig {
+    ClientConfig::default()
+        .with_attempt_timeout(Duration::from_secs(15))
+        .with_retry(RetryPolicy::default().with_budget(budget))
+}
+
+#[tokio::test]
+async fn a_hanging_token_fetch_fails_each_call_at_its_own_budget_with_one_fetch() {
+    let server = Server::start(vec![]).await;
+    let auth = Arc::new(TokenAuth::bearer(Scripted::new(
+        Duration::from_secs(3600),
+        Some(Duration::from_secs(3600)),
+    )));
+    let c = client_with(budget_config(Duration::from_millis(500))).with_authenticator(auth.clone());
+    let started = Instant::now();
+    let results = futures::future::join_all((0..4).map(|_| c.send(get(&server, "x")))).await;
+    let took = started.elapsed();
+    for r in results {
+        let err = r.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(err.to_string().contains("authentication"), "{err}");
+    }
+    // Four calls of 0.5 s each, concurrently: not four logins one after the
+    // other behind a lock.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(auth.cache().source().fetches.load(Ordering::SeqCst), 1);
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_token_fetch_is_shared_by_the_callers_waiting_for_it() {
+    let server = Server::start(vec![]).await;
+    let auth = Arc::new(TokenAuth::bearer(Scripted::new(
+        Duration::from_millis(200),
+        None,
+    )));
+    let c = client().with_authenticator(auth.clone());
+    let results = futures::future::join_all((0..4).map(|_| c.send(get(&server, "x")))).await;
+    for r in results {
+        let err = r.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
+        assert!(err.to_string().contains("the login was refused"), "{err}");
+    }
+    assert_eq!(auth.cache().source().fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(auth.cache().fetch_count(), 1);
+    // The failure is not cached: the next call fetches again.
+    c.send(get(&server, "x")).await.unwrap_err();
+    assert_eq!(auth.cache().source().fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_token_that_expires_at_once_is_not_fetched_for_every_call() {
+    let server = Server::start(vec![]).await;
+    let auth = Arc::new(TokenAuth::bearer(Scripted::new(
+        Duration::ZERO,
+        Some(Duration::ZERO),
+    )));
+    let c = client().with_authenticator(auth.clone());
+    for _ in 0..5 {
+        c.send(get(&server, "x")).await.unwrap();
+    }
+    // Reused for MIN_TOKEN_REUSE (1 s), far longer than five local calls.
+    assert_eq!(auth.cache().fetch_count(), 1);
+    assert_eq!(jobstop_http::MIN_TOKEN_REUSE, Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_token_lifetime_past_the_clock_means_no_expiry() {
+    let server = Server::start(vec![]).await;
+    let auth = Arc::new(TokenAuth::bearer(Scripted::new(
+        Duration::ZERO,
+        Some(Duration::from_secs(10_000_000_000_000_000_000)),
+    )));
+    let c = client().with_authenticator(auth.clone());
+    c.send(get(&server, "x")).await.unwrap();
+    c.send(get(&server, "x")).await.unwrap();
+    assert_eq!(auth.cache().fetch_count(), 1);
 }

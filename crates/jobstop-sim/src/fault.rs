@@ -162,6 +162,10 @@ pub enum Fault {
         /// Seconds for a `Retry-After` header.
         retry_after: Option<u64>,
     },
+    /// Run the handler at once (so a stop takes effect now), then wait this
+    /// long before sending its answer: a request that worked but whose answer
+    /// is slower than the client's attempt timeout.
+    SlowAnswer(Duration),
     /// Close the TCP connection without sending anything (handler not run).
     CloseBeforeHeaders,
     /// Run the handler, then close the connection without sending anything:
@@ -263,6 +267,7 @@ impl Fault {
         matches!(
             self,
             Fault::Latency(_)
+                | Fault::SlowAnswer(_)
                 | Fault::CloseAfterHandler
                 | Fault::CloseMidBody
                 | Fault::TruncatedJson

@@ -498,6 +498,11 @@ async fn apply(
             json_response(429, &(shared.error_body)(429, "Too Many Requests")),
             *retry_after,
         ),
+        Fault::SlowAnswer(d) => {
+            let (parts, bytes) = call_buffered(shared, req).await;
+            tokio::time::sleep(*d).await;
+            Response::from_parts(parts, Body::from(bytes))
+        }
         Fault::CloseBeforeHeaders => return Outcome::Close,
         Fault::CloseAfterHandler => {
             let _ = call_buffered(shared, req).await;

@@ -92,6 +92,21 @@ pub fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Numbers at the edges of what a decoder or the arithmetic after it may
+/// hold: zero, -1, the extremes of `i64` and `u64`, and `10^19` (a token
+/// lifetime that overflowed the clock), so every field that holds a number
+/// meets them.
+pub fn edge_number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::from(0)),
+        Just(Value::from(-1)),
+        Just(Value::from(i64::MIN)),
+        Just(Value::from(i64::MAX)),
+        Just(Value::from(u64::MAX)),
+        Just(Value::from(10_000_000_000_000_000_000_u64)),
+    ]
+}
+
 /// One change to a JSON document.
 #[derive(Debug, Clone)]
 enum Mutation {
@@ -169,6 +184,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any_json().prop_map(Mutation::Replace),
         Just(Mutation::Replace(Value::Null)),
         hostile_string().prop_map(|s| Mutation::Replace(Value::String(s))),
+        edge_number().prop_map(Mutation::Replace),
         ("[a-zA-Z_]{1,12}", any_json()).prop_map(|(k, v)| Mutation::Add(k, v)),
     ]
 }
