@@ -142,11 +142,29 @@ impl StopTicket {
         }
     }
 
+    /// The time left before the ticket's deadline (zero once it passed).
+    fn left(&self) -> Duration {
+        (self.deadline - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+    }
+
     async fn send(&mut self, ctrl: &dyn JobController) -> Result<()> {
         let sent_at = Utc::now();
         let resent_after_loss = matches!(self.stop, StopPhase::AnswerLost { .. });
         self.stops_sent += 1;
-        match ctrl.stop(&self.run_id, &self.request).await {
+        // The stop call is bounded by the ticket's deadline: a stop that
+        // hangs past it may still have been applied, so its answer counts as
+        // lost (and `resume` judges it by the run's state).
+        let answer =
+            match tokio::time::timeout(self.left(), ctrl.stop(&self.run_id, &self.request)).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    self.stop = StopPhase::AnswerLost { sent_at };
+                    return Ok(());
+                }
+            };
+        match answer {
             Ok(outcome) => {
                 // A resend finding the run already stopped most likely finds
                 // our first, unanswered stop's work: count it as ours.
@@ -175,6 +193,9 @@ impl StopTicket {
         }
     }
 }
+
+/// How long a status poll may run past the ticket's deadline.
+const POLL_GRACE: Duration = Duration::from_secs(2);
 
 /// Sends the stop and returns the ticket recording it; pass the ticket to
 /// [`resume`] (in this process or another) to wait for the end.
@@ -230,16 +251,20 @@ pub async fn resume(
         StopPhase::AnswerLost { .. } => ctrl.capabilities().stop_is_idempotent,
         _ => false,
     };
-    if resend {
+    if resend && !ticket.left().is_zero() {
         ticket.send(ctrl.as_ref()).await?;
         on_update(&ticket);
     }
     let mut interval = wait.min_interval;
     loop {
-        let run = match ctrl.status(&ticket.run_id).await {
-            Ok(run) => Some(run),
-            Err(e) if e.is_retryable() => None,
-            Err(e) => return Err(e),
+        // A status poll runs at most a moment past the deadline: a hanging
+        // read cannot hold the wait past it.
+        let poll = tokio::time::timeout(ticket.left() + POLL_GRACE, ctrl.status(&ticket.run_id));
+        let run = match poll.await {
+            Ok(Ok(run)) => Some(run),
+            Ok(Err(e)) if e.is_retryable() => None,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => None,
         };
         ticket.polls += 1;
         if let Some(run) = run {
@@ -249,9 +274,7 @@ pub async fn resume(
                 return Ok((ticket, run));
             }
         }
-        let left = (ticket.deadline - Utc::now())
-            .to_std()
-            .unwrap_or(Duration::ZERO);
+        let left = ticket.left();
         if left.is_zero() {
             let mut err = Error::new(
                 ErrorKind::Timeout,

@@ -454,3 +454,39 @@ async fn stop_wait_exits_5_at_the_deadline_when_the_stop_call_hangs() {
     assert!(out.stderr.contains("deadline (2s)"), "{}", out.stderr);
     assert!(out.stderr.contains("wait"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_wait_with_a_ticket_exits_5_at_the_deadline_when_the_stop_call_hangs() {
+    // The same hanging stop, with `--ticket`: the stop call is bounded by the
+    // ticket's deadline, its answer is recorded as lost, and the command ends
+    // at the deadline with exit 5, leaving a ticket `resume` can finish.
+    let sim = sim(1, Duration::from_secs(60)).await;
+    let id = sim.ids()[0].clone();
+    let dir = scratch("interruptions");
+    let ticket = dir.join("stop.ticket");
+    let ticket_arg = ticket.to_string_lossy().into_owned();
+    let start = Instant::now();
+    let out = support::run(
+        &dir,
+        &[
+            "stop",
+            "amperity",
+            &id,
+            "--wait",
+            "--timeout",
+            "2s",
+            "--ticket",
+            &ticket_arg,
+        ],
+        &sim.env(),
+    )
+    .await;
+    let took = start.elapsed();
+    out.expect_code(5);
+    assert!(
+        took < Duration::from_secs(10),
+        "exit 5 at the 2 s deadline, not after the stop call's own budget: {took:?}"
+    );
+    let saved = std::fs::read_to_string(&ticket).expect("the ticket was saved");
+    assert!(saved.contains("answer_lost"), "{saved}");
+}

@@ -16,10 +16,8 @@ mod status;
 mod stop;
 mod stop_all;
 mod sweep;
-// Not yet moved to `Ctx::out` and `errln!`: its `outln!`/`print_json` output
-// still reaches `Output::stdout` (a failure is reported when the command
-// ends), but its warnings use `eprintln!`.
-#[allow(clippy::print_stderr)]
+// Its `outln!`/`print_json` output reaches `Output::stdout` (a failure is
+// reported when the command ends); its warnings go through `errln!`.
 mod ticket;
 
 /// What every command gets.

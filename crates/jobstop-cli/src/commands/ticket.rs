@@ -100,7 +100,7 @@ pub(super) async fn run(ctx: &Ctx, args: ResumeArgs) -> Result<i32, CliError> {
     if matches!(ticket.stop, StopPhase::AnswerLost { .. })
         && !account.controller.capabilities().stop_is_idempotent
     {
-        eprintln!(
+        crate::errln!(
             "jobstop: {name}: the answer to the stop of {} was lost and {}'s stop is not \
              idempotent: it is not sent again; waiting for the run to end",
             ticket.run_id.escape_for_display(),
@@ -143,7 +143,7 @@ async fn follow(
         Err(e) => {
             report_error(Some(&account), &e);
             if e.kind() == ErrorKind::Timeout && e.operation() == Some(Operation::Wait) {
-                eprintln!(
+                crate::errln!(
                     "jobstop: the ticket {} is saved; `jobstop resume {} --timeout DURATION` \
                      waits again (no second stop is sent for an accepted one)",
                     file.path.display(),
@@ -240,7 +240,7 @@ impl TicketFile {
         };
         if !self.warned {
             self.warned = true;
-            eprintln!(
+            crate::errln!(
                 "jobstop: cannot save the ticket {}: {e}; still waiting, but the file may be \
                  out of date",
                 self.path.display()
