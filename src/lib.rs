@@ -15,7 +15,9 @@ pub mod ops;
 mod registry;
 pub mod ticket;
 
-pub use registry::{Account, LoadedConfig, MAX_CONFIG_BYTES, Registry, SECRET_SETTINGS};
+pub use registry::{
+    Account, LoadedConfig, MAX_CONFIG_BYTES, Registry, SECRET_SETTINGS, describe_file_type,
+};
 
 /// The shared HTTP layer, for writing an adapter of your own.
 pub use jobstop_http as http;

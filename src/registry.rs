@@ -421,7 +421,10 @@ fn read_config_file(path: &Path) -> std::io::Result<(String, Option<u32>)> {
         } else {
             Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("it is {}, not a regular file", file_kind(meta)),
+                format!(
+                    "it is {}, not a regular file",
+                    describe_file_type(&meta.file_type())
+                ),
             ))
         }
     };
@@ -449,12 +452,14 @@ fn read_config_file(path: &Path) -> std::io::Result<(String, Option<u32>)> {
     Ok((text, mode))
 }
 
-/// What a file that is not a regular file is, for an error.
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+/// What a file that is not a regular file is, for an error message: "a
+/// FIFO", "a character device", "a block device", "a socket", "a folder",
+/// "a symbolic link" (for a type read without following links), else "not
+/// a regular file".
+pub fn describe_file_type(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
         if t.is_fifo() {
             return "a FIFO";
         }
@@ -468,10 +473,12 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
             return "a socket";
         }
     }
-    if meta.is_dir() {
+    if t.is_dir() {
         "a folder"
+    } else if t.is_symlink() {
+        "a symbolic link"
     } else {
-        "not a file"
+        "not a regular file"
     }
 }
 

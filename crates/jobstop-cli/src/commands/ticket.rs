@@ -258,7 +258,7 @@ fn check_target(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
         Ok(meta) if meta.file_type().is_file() => return Ok(()),
-        Ok(meta) => kind_of(&meta.file_type()),
+        Ok(meta) => jobstop::describe_file_type(&meta.file_type()),
     };
     Err(io::Error::new(
         io::ErrorKind::InvalidInput,
@@ -266,33 +266,6 @@ fn check_target(path: &Path) -> io::Result<()> {
             "it is {what}, not a regular file (a ticket is written only to a regular file or a new path)"
         ),
     ))
-}
-
-/// What a file that is not a regular file is, for an error.
-fn kind_of(t: &fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_char_device() {
-            return "a character device";
-        }
-        if t.is_block_device() {
-            return "a block device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    if t.is_dir() {
-        "a folder"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else {
-        "not a regular file"
-    }
 }
 
 /// Creates a new temporary file beside `path` (a rename is atomic only
@@ -370,7 +343,10 @@ fn read_ticket(path: &Path) -> io::Result<String> {
         } else {
             Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("it is {}, not a regular file", kind_of(&meta.file_type())),
+                format!(
+                    "it is {}, not a regular file",
+                    jobstop::describe_file_type(&meta.file_type())
+                ),
             ))
         }
     };
