@@ -17,6 +17,7 @@ pub mod ticket;
 
 pub use registry::{
     Account, LoadedConfig, MAX_CONFIG_BYTES, Registry, SECRET_SETTINGS, describe_file_type,
+    read_small_regular_file,
 };
 
 /// The shared HTTP layer, for writing an adapter of your own.

@@ -414,6 +414,30 @@ impl LoadedConfig {
 /// opening a FIFO blocks, and again after) of at most [`MAX_CONFIG_BYTES`].
 /// Returns the text and, on Unix, the permission bits.
 fn read_config_file(path: &Path) -> std::io::Result<(String, Option<u32>)> {
+    let (bytes, meta) = read_small_regular_file(path, MAX_CONFIG_BYTES, "a config file")?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+    })?;
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        Some(meta.permissions().mode())
+    };
+    #[cfg(not(unix))]
+    let mode = None;
+    Ok((text, mode))
+}
+
+/// Reads the file at `path` whole, refusing anything but a regular file
+/// (checked before opening, since opening a FIFO blocks, and again on the
+/// opened file) and anything over `max` bytes (`/dev/zero` never ends).
+/// `what` names the file in the size error ("a config file"). Returns the
+/// bytes and the opened file's metadata.
+pub fn read_small_regular_file(
+    path: &Path,
+    max: u64,
+    what: &str,
+) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
     use std::io::{self, Read};
     let regular = |meta: &std::fs::Metadata| {
         if meta.file_type().is_file() {
@@ -433,23 +457,19 @@ fn read_config_file(path: &Path) -> std::io::Result<(String, Option<u32>)> {
     let meta = file.metadata()?;
     regular(&meta)?;
     let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        let size = if max % (1024 * 1024) == 0 {
+            format!("{} MiB", max / (1024 * 1024))
+        } else {
+            format!("{max} bytes")
+        };
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            "it is larger than 1 MiB, the most a config file may hold",
+            format!("it is larger than {size}, the most {what} may hold"),
         ));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))?;
-    #[cfg(unix)]
-    let mode = {
-        use std::os::unix::fs::PermissionsExt;
-        Some(meta.permissions().mode())
-    };
-    #[cfg(not(unix))]
-    let mode = None;
-    Ok((text, mode))
+    Ok((bytes, meta))
 }
 
 /// What a file that is not a regular file is, for an error message: "a

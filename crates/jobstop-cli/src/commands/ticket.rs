@@ -336,33 +336,9 @@ const MAX_TICKET_BYTES: u64 = 1024 * 1024;
 /// Reads a ticket: a regular file (a FIFO would block, `/dev/zero` never
 /// ends) of at most [`MAX_TICKET_BYTES`].
 fn read_ticket(path: &Path) -> io::Result<String> {
-    use std::io::Read;
-    let regular = |meta: fs::Metadata| {
-        if meta.file_type().is_file() {
-            Ok(())
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "it is {}, not a regular file",
-                    jobstop::describe_file_type(&meta.file_type())
-                ),
-            ))
-        }
-    };
-    // Checked before opening (opening a FIFO blocks) and again after.
-    regular(fs::metadata(path)?)?;
-    let f = File::open(path)?;
-    regular(f.metadata()?)?;
-    let mut text = String::new();
-    f.take(MAX_TICKET_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_TICKET_BYTES {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "it is larger than 1 MiB, the most a ticket may hold",
-        ));
-    }
-    Ok(text)
+    let (bytes, _) = jobstop::read_small_regular_file(path, MAX_TICKET_BYTES, "a ticket")?;
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
 }
 
 #[cfg(test)]
