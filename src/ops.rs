@@ -1,18 +1,18 @@
 //! Operations across accounts: list everywhere, plan a bulk stop, carry it out.
 
 use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use jobstop_core::layer::Pacer;
 use jobstop_core::{
     Error, ErrorKind, JobControllerExt, ListLimits, ListQuery, Operation, Result, Run, RunId,
     RunState, StopOutcome, StopRequest,
 };
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::registry::{Account, Registry};
@@ -338,37 +338,6 @@ impl BulkResult {
     }
 }
 
-/// Spaces operations on one account evenly, a little under the configured
-/// rate: 5% slower, so that requests arriving with some jitter never crowd
-/// more than the limit into a server's rolling one-second window (pacing at
-/// exactly the limit measured 30 to 40 429s per 60 stops; see BENCHMARKS.md).
-struct Pacer {
-    interval: Duration,
-    next: Mutex<Instant>,
-}
-
-/// How much slower than the configured rate the pacer runs.
-const PACING_MARGIN: f64 = 1.05;
-
-impl Pacer {
-    fn new(per_second: u32) -> Self {
-        Pacer {
-            interval: (Duration::from_secs(1) / per_second.max(1)).mul_f64(PACING_MARGIN),
-            next: Mutex::new(Instant::now()),
-        }
-    }
-
-    async fn wait(&self) {
-        let at = {
-            let mut next = self.next.lock().await;
-            let at = (*next).max(Instant::now());
-            *next = at + self.interval;
-            at
-        };
-        tokio::time::sleep_until(at).await;
-    }
-}
-
 /// Stops every planned run, at most `options.concurrency` at a time and at
 /// most `options.per_account_rate` per second per account, yielding one
 /// [`BulkResult`] per planned run as each finishes: every run is answered
@@ -460,11 +429,14 @@ pub fn execute_stops_until<'a>(
     options: &'a BulkOptions,
     switch: StopSwitch,
 ) -> BoxStream<'a, BulkResult> {
-    let pacers: HashMap<&str, Arc<Pacer>> = match options.per_account_rate {
+    let pacers: HashMap<&str, Pacer> = match options.per_account_rate {
         Some(rate) => plan
             .stops
             .iter()
-            .map(|p| (p.account.as_str(), Arc::new(Pacer::new(rate))))
+            .map(|p| {
+                let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+                (p.account.as_str(), Pacer::per_second(rate))
+            })
             .collect(),
         None => HashMap::new(),
     };
@@ -539,6 +511,7 @@ pub fn exit_code(err: &Error) -> i32 {
 mod tests {
     use super::*;
     use jobstop_core::{InMemoryController, JobController, StopBehavior, Vendor};
+    use tokio::time::Instant;
 
     fn account(name: &str, c: Arc<dyn JobController>) -> Account {
         Account::new(name, "memory://", c)

@@ -870,7 +870,7 @@ impl Got {
     fn normalized(&self) -> Got {
         let strip = |r: &Run| {
             let mut r = r.clone();
-            r.raw = Value::Null;
+            r = r.without_raw();
             r
         };
         match self {

@@ -99,7 +99,7 @@ pub(crate) fn to_run(value: Value) -> Result<Run, Error> {
         };
         run.error = Some(err);
     }
-    run.raw = value;
+    run = run.with_raw(value);
     Ok(run)
 }
 
@@ -136,7 +136,7 @@ mod tests {
         let err = run.error.as_ref().unwrap();
         assert_eq!(err.attribution, Some(Attribution::User));
         assert_eq!(err.message.as_deref(), Some("Workflow manually stopped"));
-        assert_eq!(run.raw, v);
+        assert_eq!(run.raw_value(), v);
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub(crate) fn execution_to_run(
     run.created_at = run.started_at;
     run.ended_at = end.map_err(with_id)?;
     run.name = job_name;
-    run.raw = value;
+    run = run.with_raw(value);
     Ok(run)
 }
 

@@ -248,16 +248,12 @@ async fn every_document_variant_is_the_same_run() {
         sim.set_variants(camel, flat, repo);
         let mut runs = Vec::new();
         for id in &ids {
-            let mut run = ctrl.status(&RunId::new(id.clone())).await.unwrap();
-            run.raw = serde_json::Value::Null;
-            runs.push(run);
+            let run = ctrl.status(&RunId::new(id.clone())).await.unwrap();
+            runs.push(run.without_raw());
         }
         let listed: Vec<_> = ctrl
             .list_all(ListQuery::new())
-            .map_ok(|mut r| {
-                r.raw = serde_json::Value::Null;
-                r
-            })
+            .map_ok(jobstop_core::Run::without_raw)
             .try_collect()
             .await
             .unwrap();

@@ -73,7 +73,7 @@ impl ChorusController {
 
     /// Notes where a workflow lives, from any answer that showed it.
     fn remember(&self, run: &Run) {
-        let Some(loc) = location(&run.raw) else {
+        let Some(loc) = location(&run.raw_value()) else {
             return;
         };
         let mut seen = self.seen();

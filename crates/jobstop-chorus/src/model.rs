@@ -151,7 +151,7 @@ pub(crate) fn to_run(value: Value) -> Result<Run, Error> {
     if let Some(Value::Object(owner)) = obj.get("owner") {
         run.owner = text(owner, "username");
     }
-    run.raw = value;
+    run = run.with_raw(value);
     Ok(run)
 }
 
@@ -206,7 +206,7 @@ mod tests {
             run.created_at.unwrap().to_rfc3339(),
             "2015-11-13T04:56:19+00:00"
         );
-        assert_eq!(run.raw, v);
+        assert_eq!(run.raw_value(), v);
     }
 
     #[test]

@@ -245,7 +245,7 @@ async fn the_listing_path_finds_exactly_the_asked_for_workfile() {
         assert_eq!(run.id.as_str(), id);
         assert_eq!(run.name.as_deref(), Some(name));
         assert_eq!(run.state, state, "{id}");
-        assert_eq!(run.raw, {
+        assert_eq!(run.raw_value(), {
             // The listing shows the workfile as the list view does.
             let mut v = sim.workfile_json(id).unwrap();
             let obj = v.as_object_mut().unwrap();
@@ -253,7 +253,7 @@ async fn the_listing_path_finds_exactly_the_asked_for_workfile() {
             obj.remove("dataset_ids");
             let ws = obj.get_mut("workspace").unwrap();
             // List items carry the succinct workspace.
-            *ws = run.raw["workspace"].clone();
+            *ws = run.raw_value()["workspace"].clone();
             v
         });
     }
@@ -349,7 +349,11 @@ async fn the_stop_answer_has_no_version_info() {
     let StopOutcome::Stopped(run) = o else {
         panic!("{o:?}")
     };
-    assert!(run.raw.get("version_info").is_none(), "{}", run.raw);
+    assert!(
+        run.raw_value().get("version_info").is_none(),
+        "{}",
+        run.raw_value()
+    );
     assert_eq!(run.created_at, None);
     assert_eq!(run.name, before.name);
 }

@@ -7,6 +7,7 @@ use crate::{Run, RunState};
 /// Where a list filter is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Filtering {
     /// The vendor applies it: fewer runs cross the network.
     Server,

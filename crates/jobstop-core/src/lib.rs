@@ -7,6 +7,8 @@ mod controller;
 mod error;
 mod ext;
 mod id;
+pub mod kernel;
+pub mod layer;
 mod memory;
 mod query;
 mod run;

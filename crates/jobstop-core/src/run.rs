@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::{Error, RunId, Vendor};
 
@@ -183,6 +184,12 @@ impl RunError {
 /// timestamps; `raw` holds the vendor's own JSON object for whatever was not
 /// normalized.
 ///
+/// The normalized fields are public and stay so: new ones may be added (the
+/// struct is `#[non_exhaustive]`), none will change type. The vendor's JSON
+/// is kept as it arrived, undecoded, behind [`raw`](Self::raw) and
+/// [`raw_value`](Self::raw_value): reading a listing does not build a JSON
+/// tree per run, and how it is stored may change without breaking callers.
+///
 /// ```
 /// use jobstop_core::{Run, RunId, RunState, Vendor};
 ///
@@ -193,7 +200,7 @@ impl RunError {
 /// assert_eq!(json["vendor"], "amperity");
 /// assert_eq!(json["name"], "Nightly");
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Run {
     /// The vendor the run lives on.
@@ -219,9 +226,26 @@ pub struct Run {
     pub error: Option<RunError>,
     /// Who owns or launched the run.
     pub owner: Option<String>,
-    /// The vendor's JSON object, as received.
+    /// The vendor's JSON object, as received, undecoded.
     #[serde(default)]
-    pub raw: serde_json::Value,
+    raw: Option<Box<RawValue>>,
+}
+
+impl PartialEq for Run {
+    fn eq(&self, other: &Run) -> bool {
+        self.vendor == other.vendor
+            && self.id == other.id
+            && self.name == other.name
+            && self.kind == other.kind
+            && self.state == other.state
+            && self.vendor_state == other.vendor_state
+            && self.created_at == other.created_at
+            && self.started_at == other.started_at
+            && self.ended_at == other.ended_at
+            && self.error == other.error
+            && self.owner == other.owner
+            && self.raw.as_ref().map(|r| r.get()) == other.raw.as_ref().map(|r| r.get())
+    }
 }
 
 impl Run {
@@ -244,7 +268,7 @@ impl Run {
             ended_at: None,
             error: None,
             owner: None,
-            raw: serde_json::Value::Null,
+            raw: None,
         }
     }
 
@@ -290,10 +314,50 @@ impl Run {
         self
     }
 
-    /// Sets the raw vendor object.
+    /// Sets the vendor's JSON from a decoded value (serialized once here).
     pub fn with_raw(mut self, raw: serde_json::Value) -> Self {
-        self.raw = raw;
+        self.raw = match raw {
+            serde_json::Value::Null => None,
+            v => serde_json::value::to_raw_value(&v).ok(),
+        };
         self
+    }
+
+    /// Sets the vendor's JSON as received, without decoding it.
+    pub fn with_raw_json(mut self, raw: Box<RawValue>) -> Self {
+        self.raw = Some(raw);
+        self
+    }
+
+    /// The run without the vendor's JSON (to compare normalized fields only,
+    /// or to keep less in memory).
+    pub fn without_raw(mut self) -> Self {
+        self.raw = None;
+        self
+    }
+
+    /// The vendor's JSON as received, undecoded; `None` when the run was not
+    /// read from a vendor's answer.
+    ///
+    /// ```
+    /// use jobstop_core::{Run, RunId, RunState, Vendor};
+    ///
+    /// let run = Run::new(Vendor::CHORUS, RunId::new("7"), RunState::Idle, "idle")
+    ///     .with_raw(serde_json::json!({"id": 7}));
+    /// assert_eq!(run.raw().map(|r| r.get()), Some(r#"{"id":7}"#));
+    /// assert_eq!(run.raw_value()["id"], 7);
+    /// ```
+    pub fn raw(&self) -> Option<&RawValue> {
+        self.raw.as_deref()
+    }
+
+    /// The vendor's JSON, decoded now (`Null` when there is none). Each call
+    /// decodes again; keep the value if you read it more than once.
+    pub fn raw_value(&self) -> serde_json::Value {
+        self.raw
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r.get()).ok())
+            .unwrap_or(serde_json::Value::Null)
     }
 }
 

@@ -86,6 +86,7 @@ impl StopRequest {
 /// Serialized as `{"outcome": "requested" | "stopped" | "already_finished", "run": {…}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", content = "run", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StopOutcome {
     /// The vendor accepted the stop; the run is not terminal yet.
     Requested(Run),

@@ -189,7 +189,7 @@ pub(crate) fn job_to_run(value: Value) -> Result<Run> {
     run.started_at = lenient_time(obj.get("startTime"));
     run.ended_at = lenient_time(obj.get("endTime"));
     run.owner = text(obj, "owner").or_else(|| text(obj, "createUser"));
-    run.raw = value;
+    run = run.with_raw(value);
     Ok(run)
 }
 
@@ -237,7 +237,7 @@ pub(crate) fn realtime_to_run(job: Value, status: Value) -> Result<Run> {
             .and_then(Value::as_str)
             .map(str::to_owned)
     });
-    run.raw = serde_json::json!({ "job": job, "status": status });
+    run = run.with_raw(serde_json::json!({ "job": job, "status": status }));
     Ok(run)
 }
 
@@ -250,7 +250,7 @@ pub(crate) fn batch_to_run(job: Value, listed: Value) -> Result<Run> {
             run.created_at = Some(t);
         }
     }
-    run.raw = serde_json::json!({ "job": job, "listed": listed });
+    run = run.with_raw(serde_json::json!({ "job": job, "listed": listed }));
     Ok(run)
 }
 
@@ -279,7 +279,7 @@ pub(crate) fn instance_to_run(value: Value, job_hint: Option<&str>) -> Result<Ru
     run.created_at = millis(obj, "planTime").map_err(with_id)?;
     run.started_at = millis(obj, "startTime").map_err(with_id)?;
     run.ended_at = millis(obj, "endTime").map_err(with_id)?;
-    run.raw = value;
+    run = run.with_raw(value);
     Ok(run)
 }
 
@@ -359,7 +359,7 @@ mod tests {
             (run.kind.as_deref(), run.state, run.vendor_state.as_str()),
             (Some(KIND_REALTIME_JOB), RunState::Stopping, "STOPPING")
         );
-        assert_eq!(run.raw["status"]["status"], "STOPPING");
+        assert_eq!(run.raw_value()["status"]["status"], "STOPPING");
         assert_eq!(run.created_at.unwrap().timestamp_millis(), 1695642745000);
         assert_eq!(run.started_at.unwrap().timestamp_millis(), 1695642745000);
         assert_eq!(
@@ -394,7 +394,7 @@ mod tests {
         let status = json!({"name":"rt","status":"NORMAL","starttime":"soon","endTime":[1]});
         let run = realtime_to_run(json!({"name":"rt"}), status).unwrap();
         assert_eq!((run.started_at, run.ended_at), (None, None));
-        assert_eq!(run.raw["status"]["starttime"], "soon");
+        assert_eq!(run.raw_value()["status"]["starttime"], "soon");
     }
 
     #[test]

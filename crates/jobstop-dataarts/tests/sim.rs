@@ -479,8 +479,8 @@ async fn job_status_without_status_in_the_detail() {
         (etl.kind.as_deref(), etl.state, etl.vendor_state.as_str()),
         (Some(KIND_BATCH_JOB), RunState::Paused, "PAUSED")
     );
-    assert_eq!(etl.raw["listed"]["name"], "etl");
-    assert_eq!(etl.raw["job"]["processType"], "BATCH");
+    assert_eq!(etl.raw_value()["listed"]["name"], "etl");
+    assert_eq!(etl.raw_value()["job"]["processType"], "BATCH");
     // A detail without processType still finds both kinds.
     sim.faults().add(FaultRule::new(
         Route::get("/v1/*/jobs/*"),
@@ -555,7 +555,7 @@ async fn realtime_status_times_are_read_leniently() {
         ));
         let run = ctrl.status(&RunId::new("rt")).await.unwrap();
         assert_eq!((run.started_at, run.ended_at), (None, None));
-        assert_eq!(run.raw["status"]["starttime"], "sometime");
+        assert_eq!(run.raw_value()["status"]["starttime"], "sometime");
         assert_eq!(run.vendor_state, "STOPPED");
     }
 }

@@ -8,8 +8,8 @@ use bytes::{Bytes, BytesMut};
 use jobstop_core::{Error, ErrorKind, Operation, Result, RunId, Vendor};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
+use serde::Deserialize;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
@@ -384,13 +384,16 @@ impl HttpResponse {
 
     /// Decodes the body as JSON. An empty body, an HTML page or JSON of the
     /// wrong shape gives [`ErrorKind::InvalidResponse`] naming the request.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+    ///
+    /// `T` may borrow from the body (`&str`, `&RawValue`), so a list can be
+    /// split into its items' bytes without building a JSON tree.
+    pub fn json<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
         self.decode(true)
     }
 
     /// Like [`json`](Self::json), but the error never quotes the body's
     /// content (for bodies that hold secrets, such as token responses).
-    pub fn json_redacted<T: DeserializeOwned>(&self) -> Result<T> {
+    pub fn json_redacted<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
         self.decode(false)
     }
 
@@ -399,7 +402,7 @@ impl HttpResponse {
         self.decode(true)
     }
 
-    fn decode<T: DeserializeOwned>(&self, detail: bool) -> Result<T> {
+    fn decode<'a, T: Deserialize<'a>>(&'a self, detail: bool) -> Result<T> {
         let what = format!(
             "{} {} answered {}",
             self.meta.method,

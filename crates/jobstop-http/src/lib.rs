@@ -10,6 +10,7 @@ mod error;
 pub mod fuzzing;
 mod retry;
 mod secret;
+pub mod wire;
 
 pub use crate::auth::{
     AuthStamp, Authenticator, MIN_TOKEN_REUSE, StaticToken, Token, TokenAuth, TokenCache,

@@ -36,6 +36,10 @@ fn assert_accepted(cx: &Cx, what: &str, before: &Run, o: &StopOutcome, stop_is_a
             before.vendor_state,
             support::outcome(o)
         ),
+        _ => panic!(
+            "{cx}: {what}: an outcome this kit does not know: {}",
+            o.as_str()
+        ),
     }
     if !stop_is_async {
         assert!(

@@ -182,6 +182,11 @@ pub(crate) fn assert_outcome_shape(cx: &Cx, what: &str, rid: &RunId, o: &StopOut
             o.as_str(),
             outcome(o)
         ),
+        _ => panic!(
+            "{cx}: {what} of {} returned an outcome this kit does not know: {}",
+            id(rid),
+            o.as_str()
+        ),
     }
 }
 

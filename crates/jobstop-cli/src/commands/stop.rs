@@ -370,6 +370,12 @@ pub(super) fn describe_outcome(account: &str, outcome: &StopOutcome) -> String {
             "{account}: {id} had already finished: {} ({}); nothing to stop",
             run.state, vendor_state
         ),
+        other => format!(
+            "{account}: stop of {id}: {}; it is {} ({})",
+            other.as_str(),
+            run.state,
+            vendor_state
+        ),
     }
 }
 

@@ -375,6 +375,8 @@ impl Tally {
             Ok(jobstop::StopOutcome::Requested(_)) => self.requested += 1,
             Ok(jobstop::StopOutcome::Stopped(_)) => self.stopped += 1,
             Ok(jobstop::StopOutcome::AlreadyFinished(_)) => self.already_finished += 1,
+            // An outcome added later: accepted, not known to be over.
+            Ok(_) => self.requested += 1,
             Err(_) => self.failed += 1,
         }
     }
