@@ -1,22 +1,10 @@
 //! How a command fails, and the exit code that says so.
 
 use jobstop::Error;
-use jobstop::ops::exit_code;
 
 use crate::errln;
+use crate::exit::{EXIT_OK, EXIT_OTHER, EXIT_PIPE, EXIT_USAGE, exit_code};
 use crate::output::OutputError;
-
-/// Success.
-pub(crate) const EXIT_OK: i32 = 0;
-/// Any error without a more precise code.
-pub(crate) const EXIT_OTHER: i32 = 1;
-/// A usage or configuration error.
-pub(crate) const EXIT_USAGE: i32 = 2;
-/// Interrupted (SIGINT or SIGTERM): what was known was printed.
-pub(crate) const EXIT_INTERRUPTED: i32 = 130;
-/// The output's reader went away (a broken pipe): 128 + SIGPIPE, what a
-/// shell reports for a program the signal ended.
-pub(crate) const EXIT_PIPE: i32 = 141;
 
 /// A failed command.
 #[derive(Debug)]
@@ -101,9 +89,4 @@ pub(crate) fn report_error(account: Option<&str>, error: &Error) {
         Some(a) => errln!("jobstop: {}: {error}", crate::output::one_line(a)),
         None => errln!("jobstop: {error}"),
     }
-}
-
-/// The worst of several exit codes: the highest (0 when there are none).
-pub(crate) fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
-    codes.into_iter().max().unwrap_or(EXIT_OK)
 }

@@ -238,7 +238,7 @@ pub(crate) fn error_json(err: &Error) -> Value {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OutputError {
     /// The reader went away (`jobstop list | head`): a broken pipe. The
-    /// command ends quietly with [`EXIT_PIPE`](crate::error::EXIT_PIPE).
+    /// command ends quietly with [`EXIT_PIPE`](crate::exit::EXIT_PIPE).
     Closed,
     /// Any other write error (a full disk, an I/O error): the message.
     Failed(String),
