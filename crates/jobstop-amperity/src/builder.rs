@@ -8,7 +8,8 @@ use jobstop_http::{
     BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString, StaticToken, TokenAuth,
 };
 
-use crate::client::{Amperity, AmperityController, OAuthClientCredentials};
+use crate::auth::OAuthClientCredentials;
+use crate::client::{Amperity, AmperityController};
 use crate::error::AmperityErrorParser;
 
 /// The production base URL (AWS). Azure tenants use

@@ -2,9 +2,11 @@
 //! a server, for the fuzz targets in the repository's `fuzz/` directory and
 //! their property-test twins. Not a stable API.
 
+use chrono::Utc;
 use jobstop_core::{Operation, Result, Run, RunId, Vendor};
 use jobstop_http::fuzzing::{cache_token, error_response, ok_response, seed};
 
+use crate::client::stop_outcome;
 use crate::error::AmperityErrorParser;
 use crate::model::{TokenResponse, page_from, to_run};
 use crate::state::map_state;
@@ -25,15 +27,18 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
     match usize::from(*selector) % DECODERS.len() {
         0 => Ok(page_from(&ok_response(&vendor, Operation::List, body))?.runs),
         1 => {
+            // The status read, then the same body as a stop's answer.
             let run = to_run(ok_response(&vendor, Operation::Status, body).json()?)?;
             assert_eq!(run.state, map_state(&run.vendor_state));
+            let stopped = stop_outcome(&ok_response(&vendor, Operation::Stop, body), Utc::now())?;
+            assert_eq!(stopped.run(), &run);
             Ok(vec![run])
         }
         2 => {
             let token: TokenResponse =
                 ok_response(&vendor, Operation::Authenticate, body).json_redacted()?;
             // As a fetch hands it to the token cache.
-            cache_token(&crate::client::to_token(token)?);
+            cache_token(&crate::auth::to_token(token)?);
             Ok(Vec::new())
         }
         3 => Err(error_response(&vendor, body, &AmperityErrorParser)),

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod auth;
 mod builder;
 mod client;
 mod error;
