@@ -1,7 +1,5 @@
 //! Amperity's protocol: requests out, runs back.
 
-use std::fmt;
-
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use jobstop_core::kernel::{Kernel, Protocol, StopAnswer};
@@ -29,23 +27,14 @@ const ALREADY_ENDED_SLACK: chrono::Duration = chrono::Duration::seconds(60);
 pub type AmperityController = Kernel<Amperity>;
 
 /// Amperity's protocol, which [`AmperityController`] speaks: workflow runs
-/// under `{base}/workflow/runs`, the tenant and API version in headers.
+/// under `{base}/workflow/runs`, the tenant and API version in headers. Its
+/// `Debug` shows no credential (the HTTP client's hides its authenticator's).
+#[derive(Debug)]
 pub struct Amperity {
     base: BaseUrl,
     tenant: String,
     api_version: String,
     http: HttpClient,
-}
-
-impl fmt::Debug for Amperity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AmperityController")
-            .field("base_url", &self.base)
-            .field("tenant", &self.tenant)
-            .field("api_version", &self.api_version)
-            .field("http", &self.http)
-            .finish()
-    }
 }
 
 impl Amperity {
@@ -125,16 +114,12 @@ impl Protocol for Amperity {
     }
 
     fn capabilities(&self) -> Capabilities {
+        // Otherwise the defaults: state and name filtered here, no totals,
+        // one idempotent asynchronous stop.
         Capabilities::new()
-            .with_state_filter(Filtering::Local)
             .with_created_filter(Filtering::Server)
             .with_kind_filter(Filtering::Server)
-            .with_name_filter(Filtering::Local)
-            .with_total_count(false)
             .with_max_page_size(MAX_PAGE)
-            .with_async_stop(true)
-            .with_force_stop(false)
-            .with_idempotent_stop(true)
     }
 
     fn parse_id(&self, id: &RunId) -> Result<()> {
