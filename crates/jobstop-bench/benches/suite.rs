@@ -270,7 +270,7 @@ struct AmperityRun {
 
 #[derive(Deserialize)]
 struct ChorusEnvelope {
-    response: ChorusWorkfile,
+    response: Vec<ChorusWorkfile>,
 }
 
 #[derive(Deserialize)]
@@ -316,6 +316,8 @@ struct RawSpec {
     url: String,
     job_url: Option<String>,
     headers: HeaderMap,
+    /// The item to find when `url` is a listing (Chorus).
+    find: Option<u64>,
 }
 
 /// The four ways one status is read, from the bare minimum up.
@@ -361,8 +363,11 @@ impl RawSpec {
                     }
                     Vendor::Chorus => {
                         let r: ChorusEnvelope = get_json(client, &self.url, h).await?;
-                        debug_assert!(r.response.id > 0);
-                        r.response.status
+                        r.response
+                            .into_iter()
+                            .find(|w| Some(w.id) == self.find)
+                            .ok_or("the workflow is not in its listing")?
+                            .status
                     }
                     Vendor::DataArts => {
                         let r: DataArtsInstance = get_json(client, &self.url, h).await?;
@@ -539,6 +544,7 @@ async fn measure_overhead() -> Res<OverheadRun> {
             adapter: Arc::new(AmperityBuilder::from_lookup(lookup(amperity.env())).build()?),
             raw: RawSpec {
                 vendor: Vendor::Amperity,
+                find: None,
                 url: format!("{}/workflow/runs/{id}?view=verbose", amperity.base_url()),
                 job_url: None,
                 headers: headers(&[
@@ -573,15 +579,33 @@ async fn measure_overhead() -> Res<OverheadRun> {
             .as_str()
             .ok_or("the Chorus login answered without a session id")?
             .to_owned();
+        // After its first read of a workflow the adapter reads it from its
+        // workspace's listing filtered by name (no activity event): the
+        // raw side reads the same page.
+        let file = chorus
+            .workfile_json(&id)
+            .ok_or("the Chorus simulator does not show its own workfile")?;
+        let name = file["file_name"]
+            .as_str()
+            .ok_or("a Chorus workfile without a file_name")?;
+        let mut url = reqwest::Url::parse(&format!(
+            "{}/api/workspaces/{}/workfiles",
+            chorus.base_url(),
+            chorus.workspace_id()
+        ))?;
+        url.query_pairs_mut()
+            .append_pair("file_type", "work_flow")
+            .append_pair("name_pattern", name)
+            .append_pair("page", "1")
+            .append_pair("per_page", "100")
+            .append_pair("session_id", &session);
         cases.push(OverheadCase {
             label: "Chorus (username/password, after login)".into(),
             adapter: Arc::new(ChorusBuilder::from_lookup(lookup(chorus.env())).build()?),
             raw: RawSpec {
                 vendor: Vendor::Chorus,
-                url: format!(
-                    "{}/api/workfiles/{id}?session_id={session}",
-                    chorus.base_url()
-                ),
+                find: Some(id.parse()?),
+                url: url.to_string(),
                 job_url: None,
                 headers: headers(&[("accept", "application/json".to_owned())])?,
             },
@@ -599,6 +623,7 @@ async fn measure_overhead() -> Res<OverheadRun> {
             adapter: Arc::new(DataArtsBuilder::from_lookup(lookup(dataarts.env_token())).build()?),
             raw: RawSpec {
                 vendor: Vendor::DataArts,
+                find: None,
                 url: format!(
                     "{}/v1/{}/jobs/{job}/instances/{n}",
                     dataarts.base_url(),
@@ -607,6 +632,7 @@ async fn measure_overhead() -> Res<OverheadRun> {
                 job_url: None,
                 headers: headers(&[
                     ("x-auth-token", dataarts.token().to_owned()),
+                    ("x-project-id", dataarts.project_id().to_owned()),
                     ("content-type", "application/json".to_owned()),
                     ("accept", "application/json".to_owned()),
                 ])?,
@@ -650,6 +676,7 @@ async fn measure_overhead() -> Res<OverheadRun> {
         adapter: runner_adapter.clone(),
         raw: RawSpec {
             vendor: Vendor::Runner,
+            find: None,
             url: execution_url.clone(),
             job_url: None,
             headers: runner_headers.clone(),
@@ -663,6 +690,7 @@ async fn measure_overhead() -> Res<OverheadRun> {
             adapter: runner_adapter,
             raw: RawSpec {
                 vendor: Vendor::Runner,
+                find: None,
                 url: execution_url,
                 job_url: Some(job_url),
                 headers: runner_headers,
