@@ -54,7 +54,7 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
         }
         _ => {
             let id = RunId::new(String::from_utf8_lossy(body).into_owned());
-            crate::client::parse_id(&id)?;
+            crate::model::parse_id(&id)?;
             Ok(Vec::new())
         }
     }

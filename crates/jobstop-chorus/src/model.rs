@@ -3,8 +3,10 @@
 //! A workfile is decoded once into [`Workfile`], borrowed from the answer's
 //! bytes, and those bytes are kept undecoded as the run's raw JSON.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use jobstop_core::{Error, Result, Run, RunId, Vendor};
@@ -288,11 +290,63 @@ fn location(w: &Workfile) -> Option<Location> {
     })
 }
 
+/// The most workflow locations remembered at once; past it the memory starts
+/// over (a later status of a forgotten workflow costs one event).
+pub(crate) const MAX_REMEMBERED: usize = 65_536;
+
+/// Where each workflow seen in an answer lives, by workfile id.
+#[derive(Default)]
+pub(crate) struct Locations(Mutex<HashMap<String, Location>>);
+
+impl fmt::Debug for Locations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} remembered", self.map().len())
+    }
+}
+
+impl Locations {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, Location>> {
+        // The map holds no invariant a panic could break.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn get(&self, id: &RunId) -> Option<Location> {
+        self.map().get(id.as_str()).cloned()
+    }
+
+    pub(crate) fn forget(&self, id: &RunId) {
+        self.map().remove(id.as_str());
+    }
+
+    /// Notes where a workflow lives, if the answer said; returns its run.
+    pub(crate) fn remember(&self, seen: Seen) -> Run {
+        if let Some(loc) = seen.location {
+            let mut map = self.map();
+            if map.len() >= MAX_REMEMBERED && !map.contains_key(seen.run.id.as_str()) {
+                map.clear();
+            }
+            map.insert(seen.run.id.as_str().to_owned(), loc);
+        }
+        seen.run
+    }
+}
+
 /// A workfile read from an answer: its run, and where it lives.
 #[derive(Debug)]
 pub(crate) struct Seen {
     pub(crate) run: Run,
     pub(crate) location: Option<Location>,
+}
+
+/// A workfile id is a decimal integer; anything else never reaches the server.
+pub(crate) fn parse_id(id: &RunId) -> Result<()> {
+    let s = id.as_str();
+    if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid_input(
+            "a Chorus run id is a workfile id: a decimal integer such as 1000004",
+        ));
+    }
+    Ok(())
 }
 
 /// Maps one workfile object to a [`Run`], keeping its bytes as the raw JSON.
