@@ -36,7 +36,7 @@ pub type ChorusController = Kernel<ChorusProtocol>;
 /// to the workspace's activity stream on the real server, so a workflow seen
 /// before (in a listing, a status or a stop answer) is read through its
 /// workspace's listing instead, filtered by its name; one never seen, or no
-/// longer found among the first [`MAX_LOOKUP_PAGES`] pages of matches, is
+/// longer found among the first 3 pages of matches, is
 /// read by id. See the crate docs, "Reading without activity events".
 #[derive(Debug)]
 pub struct ChorusProtocol {
