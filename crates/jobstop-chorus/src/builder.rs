@@ -181,11 +181,8 @@ impl ChorusBuilder {
         let http =
             HttpClient::with_config(Vendor::CHORUS, self.config, Arc::new(ChorusErrorParser))?
                 .with_authenticator(Arc::new(SessionAuth::new(login)));
-        Ok(ChorusController::new(ChorusProtocol::new(
-            base,
-            workspace_id,
-            http,
-        )))
+        let protocol = ChorusProtocol::new(base, workspace_id, http);
+        Ok(ChorusController::new(protocol))
     }
 }
 
