@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jobstop_core::{Error, Result, Vendor};
 use jobstop_http::{BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString};
 
-use crate::client::ChorusController;
+use crate::client::{ChorusController, ChorusProtocol};
 use crate::error::ChorusErrorParser;
 use crate::session::{Credentials, Login, SessionAuth};
 
@@ -181,7 +181,8 @@ impl ChorusBuilder {
         let http =
             HttpClient::with_config(Vendor::CHORUS, self.config, Arc::new(ChorusErrorParser))?
                 .with_authenticator(Arc::new(SessionAuth::new(login)));
-        Ok(ChorusController::new(base, workspace_id, http))
+        let protocol = ChorusProtocol::new(base, workspace_id, http);
+        Ok(ChorusController::new(protocol))
     }
 }
 

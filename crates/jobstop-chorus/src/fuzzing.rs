@@ -1,22 +1,24 @@
-//! The decoders the controller applies to Chorus's bytes, callable without a
+//! The decoders the protocol applies to Chorus's bytes, callable without a
 //! server, for the fuzz targets in the repository's `fuzz/` directory and
-//! their property-test twins. Not a stable API.
+//! their property-test twins (feature `fuzzing`). Not a stable API.
 
 use jobstop_core::{Operation, Result, Run, RunId, Vendor};
 use jobstop_http::fuzzing::{error_response, ok_response, seed};
 
 use crate::error::ChorusErrorParser;
-use crate::model::{Envelope, ListEnvelope, Session, to_run};
+use crate::model::{decode_list, decode_workfile, to_run, workfile_id};
 use crate::state::map_state;
 
 /// The decoders [`decode`] chooses from, by the input's first byte.
 pub const DECODERS: [&str; 6] = ["list", "workfile", "login", "error", "state", "id"];
 
 /// Runs the decoder the first byte selects (modulo [`DECODERS`]) on the
-/// rest of `data`, exactly as the controller decodes a response: a workfile
-/// page (envelope and pagination), a single workfile (status and stop), the
-/// login answer, an error answer, a status string and a run id check.
-/// Returns the runs decoded, or the error the controller would return.
+/// rest of `data`, with the functions the protocol calls on a response:
+/// a workfile page (page 1: envelope, pagination, each item's id as a
+/// status lookup reads it, each item as a listing maps it), a single
+/// workfile (status and stop), the login answer, an error answer, a status
+/// string and a run id check. Returns the runs decoded, or the error the
+/// controller would return.
 pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
     let Some((selector, body)) = data.split_first() else {
         return Ok(Vec::new());
@@ -24,20 +26,25 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
     let vendor = Vendor::CHORUS;
     match usize::from(*selector) % DECODERS.len() {
         0 => {
-            let list: ListEnvelope = ok_response(&vendor, Operation::List, body).json()?;
-            let _pages = (list.pagination.page, list.pagination.total);
-            list.response.into_iter().map(to_run).collect()
+            let resp = ok_response(&vendor, Operation::List, body);
+            let list = decode_list(&resp, 1)?;
+            let _next = list.pagination.has_next(list.response.len(), 50);
+            let runs = list.response.iter().map(|item| {
+                let seen = to_run(item)?;
+                assert_eq!(workfile_id(item).as_deref(), Some(seen.run.id.as_str()));
+                Ok(seen.run)
+            });
+            runs.collect()
         }
         1 => {
-            let env: Envelope<serde_json::Value> =
-                ok_response(&vendor, Operation::Status, body).json()?;
-            let run = to_run(env.response)?;
+            let resp = ok_response(&vendor, Operation::Status, body);
+            let run = decode_workfile(&resp)?.run;
             assert_eq!(run.state, map_state(&run.vendor_state));
             Ok(vec![run])
         }
         2 => {
-            let _session: Envelope<Session> =
-                ok_response(&vendor, Operation::Authenticate, body).json_redacted()?;
+            let resp = ok_response(&vendor, Operation::Authenticate, body);
+            crate::session::session_id(&resp)?;
             Ok(Vec::new())
         }
         3 => Err(error_response(&vendor, body, &ChorusErrorParser)),
@@ -47,7 +54,7 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
         }
         _ => {
             let id = RunId::new(String::from_utf8_lossy(body).into_owned());
-            crate::client::check_id(&id)?;
+            crate::model::parse_id(&id)?;
             Ok(Vec::new())
         }
     }

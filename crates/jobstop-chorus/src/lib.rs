@@ -5,6 +5,7 @@
 mod builder;
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;
@@ -12,7 +13,7 @@ mod session;
 mod state;
 
 pub use builder::{ChorusBuilder, ENV_VARS};
-pub use client::ChorusController;
+pub use client::{ChorusController, ChorusProtocol};
 pub use state::map_state;
 
 #[cfg(test)]
@@ -22,6 +23,7 @@ mod assertions {
     #[test]
     fn public_types_are_send_and_sync() {
         send_sync::<super::ChorusController>();
+        send_sync::<super::ChorusProtocol>();
         send_sync::<super::ChorusBuilder>();
     }
 }

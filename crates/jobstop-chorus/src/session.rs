@@ -6,8 +6,8 @@ use std::fmt;
 use async_trait::async_trait;
 use jobstop_core::{Error, Operation, Result};
 use jobstop_http::{
-    AuthStamp, Authenticator, HttpClient, HttpRequest, Method, SecretString, Token, TokenCache,
-    TokenSource, Url,
+    AuthStamp, Authenticator, HttpClient, HttpRequest, HttpResponse, Method, SecretString, Token,
+    TokenCache, TokenSource, Url,
 };
 
 use crate::model::{Envelope, Session};
@@ -64,21 +64,26 @@ impl TokenSource for Login {
                 ("username", username),
                 ("password", password.expose_secret()),
             ]);
-        let resp = client.send(req).await?;
-        let body: Envelope<Session> = resp.json_redacted()?;
-        if body.response.session_id.is_empty() {
-            return Err(
-                Error::invalid_response("the login answer has an empty session_id")
-                    .with_operation(Operation::Authenticate),
-            );
-        }
+        let session = session_id(&client.send(req).await?)?;
         tracing::debug!(vendor = "chorus", "logged in");
-        Ok(Token::new(SecretString::new(body.response.session_id)))
+        Ok(Token::new(session))
     }
 
     fn can_refresh(&self) -> bool {
         matches!(self.credentials, Credentials::Password { .. })
     }
+}
+
+/// The session id of a login answer, never quoted in an error.
+pub(crate) fn session_id(resp: &HttpResponse) -> Result<SecretString> {
+    let body: Envelope<Session> = resp.json_redacted()?;
+    if body.response.session_id.is_empty() {
+        return Err(
+            Error::invalid_response("the login answer has an empty session_id")
+                .with_operation(Operation::Authenticate),
+        );
+    }
+    Ok(SecretString::new(body.response.session_id))
 }
 
 /// Adds the session id to each request: as the `session_id` query parameter
