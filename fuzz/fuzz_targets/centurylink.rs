@@ -1,4 +1,4 @@
-//! CenturyLink Runner response decoding (job and execution pages, executions, login), state strings, run ids and cursors.
+//! CenturyLink Runner response decoding (job and execution pages, executions, job documents, login), state strings, run ids and cursors.
 #![no_main]
 
 use jobstop_core::Vendor;

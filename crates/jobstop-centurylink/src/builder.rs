@@ -8,8 +8,8 @@ use jobstop_http::{
     BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString, StaticToken, TokenAuth,
 };
 
-use crate::auth::Login;
-use crate::client::{Auth, CenturyLinkController};
+use crate::auth::{Auth, Login};
+use crate::client::{CenturyLinkController, controller};
 use crate::error::RunnerErrorParser;
 
 /// The Runner API (production).
@@ -221,7 +221,7 @@ impl CenturyLinkBuilder {
                 ));
             }
         };
-        Ok(CenturyLinkController::new(base, alias, learned, auth, http))
+        Ok(controller(base, alias, learned, auth, http))
     }
 }
 

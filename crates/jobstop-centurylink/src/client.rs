@@ -1,4 +1,4 @@
-//! The controller: requests out, runs back.
+//! The protocol: requests out, runs back.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -6,17 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
+use jobstop_core::kernel::{Kernel, Protocol, StopAnswer};
 use jobstop_core::{
-    Capabilities, Cursor, Error, ErrorKind, Filtering, JobController, ListQuery, Operation, Page,
-    Result, Run, RunId, RunState, StopMode, StopOutcome, StopRequest, Vendor,
+    Capabilities, Error, ErrorKind, Filtering, ListQuery, Operation, Page, Result, Run, RunId,
+    RunState, StopMode, StopOutcome, StopRequest, Vendor,
 };
-use jobstop_http::{BaseUrl, HttpClient, HttpRequest, PathBuilder, StaticToken, TokenAuth};
-use serde_json::Value;
+use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, PathBuilder};
 
-use crate::auth::Login;
-use crate::model::{
-    ExecutionRef, RunnerPage, execution_id, execution_to_run, job_id, job_name, parse_id,
-};
+use crate::auth::{Account, Auth};
+use crate::model::{self, ExecutionRef, Job, ListCursor, StopBody, more_after};
 
 /// The largest page Runner serves.
 pub(crate) const MAX_PAGE: u32 = 100;
@@ -31,23 +29,21 @@ const EXECUTIONS_PAGE: u64 = 100;
 /// read forever.
 const MAX_LOOKUP_PAGES: u64 = 1000;
 
-/// How requests are authenticated.
-pub(crate) enum Auth {
-    /// A bearer token given by the user.
-    Static(Arc<TokenAuth<StaticToken>>),
-    /// A login with a username and password.
-    Login(Arc<TokenAuth<Login>>),
-}
-
 /// Lists, inspects, stops and kills CenturyLink Cloud Runner job executions.
 ///
 /// Build one with [`CenturyLinkBuilder`](crate::CenturyLinkBuilder). Run ids
-/// are `{jobId}/{executionId}`.
-pub struct CenturyLinkController {
+/// are `{jobId}/{executionId}`. The kernel adds the rules every vendor
+/// shares to [`CenturyLinkProtocol`], which holds Runner's own.
+pub type CenturyLinkController = Kernel<CenturyLinkProtocol>;
+
+/// CenturyLink Cloud Runner's protocol: run ids `{jobId}/{executionId}`, the
+/// `expiryDuration` stop option, a stop (graceful) and a kill (forced) call,
+/// a 400 as the refusal of a stop, and a listing that walks the account's
+/// jobs and each job's executions. Its accessors are callable on
+/// [`CenturyLinkController`].
+pub struct CenturyLinkProtocol {
     base: BaseUrl,
-    alias: Option<String>,
-    learned_alias: Option<Arc<OnceLock<String>>>,
-    auth: Auth,
+    account: Account,
     http: HttpClient,
     /// Job id → job name: executions do not carry their job's name, and
     /// names rarely change, so `status` reads a job once, not on every poll.
@@ -58,59 +54,48 @@ pub struct CenturyLinkController {
     no_execution_get: AtomicBool,
 }
 
-impl fmt::Debug for CenturyLinkController {
+impl fmt::Debug for CenturyLinkProtocol {
+    /// Where requests go and for which account; never the credentials.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CenturyLinkController")
-            .field("base_url", &self.base)
-            .field("account_alias", &self.alias)
-            .field("http", &self.http)
-            .finish()
+        let (base, alias, http) = (&self.base, &self.account.alias, &self.http);
+        let fields = format!("base_url: {base:?}, account_alias: {alias:?}, http: {http:?}");
+        write!(f, "CenturyLinkController {{ {fields} }}")
     }
 }
 
-/// The listing cursor: `{jobs page}:{job index in that page}:{executions page}`.
-pub(crate) fn parse_cursor(c: &Cursor) -> Result<(u64, usize, u64)> {
-    let bad = || Error::invalid_input("malformed cursor");
-    let mut it = c.as_str().split(':');
-    match (it.next(), it.next(), it.next(), it.next()) {
-        (Some(a), Some(b), Some(c), None) => Ok((
-            a.parse().map_err(|_| bad())?,
-            b.parse().map_err(|_| bad())?,
-            c.parse().map_err(|_| bad())?,
-        )),
-        _ => Err(bad()),
-    }
+/// The controller for these settings (the builder's last step).
+pub(crate) fn controller(
+    base: BaseUrl,
+    alias: Option<String>,
+    learned_alias: Option<Arc<OnceLock<String>>>,
+    auth: Auth,
+    http: HttpClient,
+) -> CenturyLinkController {
+    let account = Account::new(alias, learned_alias, auth);
+    Kernel::new(CenturyLinkProtocol {
+        base,
+        http: account.authenticate(&http),
+        account,
+        job_names: Mutex::new(HashMap::new()),
+        no_execution_get: AtomicBool::new(false),
+    })
 }
 
-impl CenturyLinkController {
-    pub(crate) fn new(
-        base: BaseUrl,
-        alias: Option<String>,
-        learned_alias: Option<Arc<OnceLock<String>>>,
-        auth: Auth,
-        http: HttpClient,
-    ) -> Self {
-        let http = match &auth {
-            Auth::Static(a) => http.with_authenticator(a.clone()),
-            Auth::Login(a) => http.with_authenticator(a.clone()),
-        };
-        CenturyLinkController {
-            base,
-            alias,
-            learned_alias,
-            auth,
-            http,
-            job_names: Mutex::new(HashMap::new()),
-            no_execution_get: AtomicBool::new(false),
-        }
+impl CenturyLinkProtocol {
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.base
     }
 
-    fn cached_name(&self, job: &str) -> Option<Option<String>> {
-        self.job_names
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(job)
-            .cloned()
+    /// The account alias: configured, or the one the login answered with
+    /// (logging in first if needed).
+    pub async fn account_alias(&self) -> Result<String> {
+        self.account.alias(&self.http).await
+    }
+
+    fn job_name(&self, job: &str) -> Option<Option<String>> {
+        let names = self.job_names.lock().unwrap_or_else(|p| p.into_inner());
+        names.get(job).cloned()
     }
 
     fn remember_name(&self, job: &str, name: Option<String>) {
@@ -121,81 +106,36 @@ impl CenturyLinkController {
         names.insert(job.to_owned(), name);
     }
 
-    /// The base URL requests go to.
-    pub fn base_url(&self) -> &BaseUrl {
-        &self.base
-    }
-
-    /// The account alias: configured, or the one the login answered with
-    /// (logging in first if needed).
-    pub async fn account_alias(&self) -> Result<String> {
-        if let Some(a) = &self.alias {
-            return Ok(a.clone());
-        }
-        if let (Some(learned), Auth::Login(auth)) = (&self.learned_alias, &self.auth) {
-            if let Some(a) = learned.get() {
-                return Ok(a.clone());
-            }
-            auth.cache()
-                .token(&self.http.without_authenticator())
-                .await?;
-            if let Some(a) = learned.get() {
-                return Ok(a.clone());
-            }
-        }
-        Err(Error::config(
-            "centurylink account_alias: not configured and the login did not return one",
-        ))
-    }
-
-    async fn jobs_path(&self) -> Result<PathBuilder> {
+    /// `/jobs/{alias}`, then the segments of `job` and `execution` given.
+    async fn path(&self, job: Option<&str>, execution: Option<&str>) -> Result<PathBuilder> {
         let alias = self.account_alias().await?;
-        self.base.path().lit("jobs").segment(&alias)
+        let mut path = self.base.path().lit("jobs").segment(&alias)?;
+        if let Some(job) = job {
+            path = path.segment(job)?;
+        }
+        match execution {
+            Some(e) => path.lit("executions").segment(e),
+            None => Ok(path),
+        }
     }
 
-    async fn execution_path(&self, r: &ExecutionRef) -> Result<PathBuilder> {
-        self.jobs_path()
-            .await?
-            .segment(&r.job)?
-            .lit("executions")
-            .segment(&r.execution)
-    }
-
+    /// A GET of `path` (for `id`, if any); `page` is `(page, size)` for the
+    /// paged lists.
     async fn get(
         &self,
-        path: PathBuilder,
         op: Operation,
+        path: PathBuilder,
+        page: Option<(u64, u64)>,
         id: Option<&RunId>,
-        query: &[(&str, &str)],
-    ) -> Result<Value> {
-        let mut req = HttpRequest::get(path.build(), op)
-            .header("accept", "application/json")?
-            .query(query);
+    ) -> Result<HttpResponse> {
+        let mut req = HttpRequest::get(path.build(), op).header("accept", "application/json")?;
+        if let Some((page, size)) = page {
+            req = req.query(&[("page", &page.to_string()), ("size", &size.to_string())]);
+        }
         if let Some(id) = id {
             req = req.run_id(id);
         }
-        self.http.send(req).await?.json()
-    }
-
-    async fn page(&self, path: PathBuilder, page: u64, size: u64) -> Result<RunnerPage> {
-        self.page_for(path, page, size, Operation::List, None).await
-    }
-
-    async fn page_for(
-        &self,
-        path: PathBuilder,
-        page: u64,
-        size: u64,
-        op: Operation,
-        id: Option<&RunId>,
-    ) -> Result<RunnerPage> {
-        let (p, s) = (page.to_string(), size.to_string());
-        let v = self
-            .get(path, op, id, &[("page", &p), ("size", &s)])
-            .await?;
-        serde_json::from_value(v).map_err(|e| {
-            Error::invalid_response(format!("a Runner page is not the expected JSON: {e}"))
-        })
+        self.http.send(req).await
     }
 
     /// Reads one execution. The single-execution GET
@@ -203,14 +143,15 @@ impl CenturyLinkController {
     /// Runner JS SDK, not in the knowledge base: when it answers 404, the
     /// execution is looked for in its job's executions list (the documented
     /// call), and once found there the GET is not tried again.
-    async fn execution(&self, id: &RunId, r: &ExecutionRef, op: Operation) -> Result<Run> {
+    async fn execution(&self, id: &RunId, r: &ExecutionRef) -> Result<Run> {
         if !self.no_execution_get.load(Ordering::Relaxed) {
-            match self.execution_get(id, r, op).await {
+            let path = self.path(Some(&r.job), Some(&r.execution)).await?;
+            match self.get(Operation::Status, path, None, Some(id)).await {
                 Err(e) if e.kind() == ErrorKind::NotFound => {}
-                other => return other,
+                resp => return model::execution(&resp?, &r.job),
             }
         }
-        let run = self.execution_from_list(id, r, op).await?;
+        let run = self.execution_from_list(id, r).await?;
         self.no_execution_get.store(true, Ordering::Relaxed);
         Ok(run)
     }
@@ -218,244 +159,147 @@ impl CenturyLinkController {
     /// The execution from its job's executions list (newest first, pages of
     /// 100): a 404 there (no such job) or an execution the list does not
     /// hold is `NotFound`.
-    async fn execution_from_list(
-        &self,
-        id: &RunId,
-        r: &ExecutionRef,
-        op: Operation,
-    ) -> Result<Run> {
-        let path = self.jobs_path().await?.segment(&r.job)?.lit("executions");
-        let mut page = 0;
-        loop {
-            let listed = self
-                .page_for(path.clone(), page, EXECUTIONS_PAGE, op, Some(id))
+    async fn execution_from_list(&self, id: &RunId, r: &ExecutionRef) -> Result<Run> {
+        let path = self.path(Some(&r.job), None).await?.lit("executions");
+        for page in 0..MAX_LOOKUP_PAGES {
+            let at = Some((page, EXECUTIONS_PAGE));
+            let resp = self
+                .get(Operation::Status, path.clone(), at, Some(id))
                 .await?;
-            let count = listed.results.len() as u64;
-            for e in listed.results {
-                // A listed execution without an id is a damaged answer, not
-                // a reason to say the execution is not there.
-                let Some(listed_id) = execution_id(&e) else {
-                    return Err(Error::invalid_response("an execution has no execution_id"));
-                };
-                if listed_id == r.execution {
-                    return checked(id, e, r);
-                }
+            let listed = model::page(&resp)?;
+            if let Some(doc) = model::find_execution(&listed, &r.execution)? {
+                return model::execution_to_run(doc, &r.job, None);
             }
-            page += 1;
-            if page >= MAX_LOOKUP_PAGES && count > 0 {
-                return Err(Error::invalid_response(format!(
-                    "job {}'s executions list goes on past {MAX_LOOKUP_PAGES} pages",
-                    r.job
-                )));
-            }
-            if count == 0 || page.saturating_mul(EXECUTIONS_PAGE) >= listed.total_size {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "execution {} is not in job {}'s executions",
-                        r.execution, r.job
-                    ),
-                ));
+            if listed.results.is_empty() || !more_after(page, EXECUTIONS_PAGE, listed.total_size) {
+                let what = format!(
+                    "execution {} is not in job {}'s executions",
+                    r.execution, r.job
+                );
+                return Err(Error::new(ErrorKind::NotFound, what));
             }
         }
+        Err(Error::invalid_response(format!(
+            "job {}'s executions list goes on past {MAX_LOOKUP_PAGES} pages",
+            r.job
+        )))
     }
-
-    async fn execution_get(&self, id: &RunId, r: &ExecutionRef, op: Operation) -> Result<Run> {
-        let v = self
-            .get(self.execution_path(r).await?, op, Some(id), &[])
-            .await?;
-        checked(id, v, r)
-    }
-
-    /// A stop was refused (HTTP 400): read the execution once to tell
-    /// "already over" (or already stopping) from a real refusal.
-    async fn after_refusal(
-        &self,
-        id: &RunId,
-        r: &ExecutionRef,
-        refusal: Error,
-    ) -> Result<StopOutcome> {
-        let run = self.execution(id, r, Operation::Stop).await;
-        StopOutcome::after_refusal(run, refusal)
-    }
-}
-
-/// An execution document as the run `id`, or an error if it is another.
-fn checked(id: &RunId, v: Value, r: &ExecutionRef) -> Result<Run> {
-    let run = execution_to_run(v, &r.job, None)?;
-    if run.id != *id {
-        return Err(Error::invalid_response(format!(
-            "asked for execution {id} and got {}",
-            run.id.escape_for_display()
-        )));
-    }
-    Ok(run)
-}
-
-/// The stop body: `{"expiryDuration":N}`, N from the request's
-/// `expiryDuration` option (whole seconds, default 0).
-fn stop_body(request: &StopRequest) -> Result<Value> {
-    request.check_options(&["expiryDuration"])?;
-    let n = match request.options.get("expiryDuration") {
-        None => 0,
-        Some(v) => v.as_u64().ok_or_else(|| {
-            Error::invalid_input("the expiryDuration stop option is a whole number of seconds")
-        })?,
-    };
-    Ok(serde_json::json!({ "expiryDuration": n }))
 }
 
 #[async_trait]
-impl JobController for CenturyLinkController {
+impl Protocol for CenturyLinkProtocol {
+    type Target = ExecutionRef;
+    const STOP_OPTIONS: &'static [&'static str] = &["expiryDuration"];
+
     fn vendor(&self) -> Vendor {
         Vendor::CENTURYLINK
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::new()
-            .with_state_filter(Filtering::Local)
-            .with_created_filter(Filtering::Local)
-            .with_kind_filter(Filtering::Local)
-            .with_name_filter(Filtering::Local)
-            .with_total_count(false)
-            .with_max_page_size(MAX_PAGE)
-            .with_async_stop(true)
-            .with_force_stop(true)
-            .with_idempotent_stop(true)
+    fn parse_id(&self, id: &RunId) -> Result<ExecutionRef> {
+        model::parse_id(id)
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page> {
-        let ctx = |e: Error| e.in_context(&Vendor::CENTURYLINK, Operation::List, None);
-        let (jobs_page, job_index, exec_page) = match &query.cursor {
-            None => (0, 0, 0),
-            Some(c) => parse_cursor(c).map_err(ctx)?,
+    /// Runner filters nothing and counts no total; it stops (and kills)
+    /// asynchronously, and a repeated stop is harmless.
+    fn capabilities(&self) -> Capabilities {
+        let local = Filtering::Local;
+        Capabilities::new()
+            .with_max_page_size(MAX_PAGE)
+            .with_total_count(false)
+            .with_force_stop(true)
+            .with_async_stop(true)
+            .with_idempotent_stop(true)
+            .with_state_filter(local)
+            .with_created_filter(local)
+            .with_kind_filter(local)
+            .with_name_filter(local)
+    }
+
+    /// One job's page of executions; the cursor walks the jobs in order.
+    async fn list_page(&self, query: &ListQuery) -> Result<Page> {
+        let at = match &query.cursor {
+            None => ListCursor::default(),
+            Some(c) => ListCursor::parse(c)?,
         };
         let size = u64::from(query.page_size.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE));
-        let jobs = self
-            .page(self.jobs_path().await.map_err(ctx)?, jobs_page, JOBS_PAGE)
-            .await
-            .map_err(ctx)?;
-        let more_jobs = (jobs_page + 1) * JOBS_PAGE < jobs.total_size;
-        let Some(job) = jobs.results.get(job_index) else {
+        let path = self.path(None, None).await?;
+        let paging = Some((at.jobs_page, JOBS_PAGE));
+        let resp = self
+            .get(Operation::List, path.clone(), paging, None)
+            .await?;
+        let jobs = model::page(&resp)?;
+        let more_jobs = more_after(at.jobs_page, JOBS_PAGE, jobs.total_size);
+        let Some(job) = jobs.results.get(at.job).map(|doc| Job::decode(doc)) else {
             // The account has no (more) jobs on this page.
-            let next = more_jobs.then(|| Cursor::new(format!("{}:0:0", jobs_page + 1)));
-            return Ok(Page::new(Vec::new(), next));
+            return Ok(Page::new(Vec::new(), at.next(false, 0, more_jobs)));
         };
-        let id = job_id(job).ok_or_else(|| ctx(Error::invalid_response("a job has no id")))?;
-        let name = job_name(job);
-        self.remember_name(&id, name.clone());
-        let path = self
-            .jobs_path()
-            .await
-            .and_then(|p| p.segment(&id))
-            .map_err(ctx)?
-            .lit("executions");
-        let executions = self.page(path, exec_page, size).await.map_err(ctx)?;
-        let count = executions.results.len() as u64;
-        let mut runs = Vec::with_capacity(executions.results.len());
-        for item in executions.results {
-            let run = execution_to_run(item, &id, name.clone()).map_err(ctx)?;
-            if query.matches(&run) {
-                runs.push(run);
-            }
-        }
-        let next = if count > 0 && (exec_page + 1) * size < executions.total_size {
-            Some(format!("{jobs_page}:{job_index}:{}", exec_page + 1))
-        } else if job_index + 1 < jobs.results.len() {
-            Some(format!("{jobs_page}:{}:0", job_index + 1))
-        } else if more_jobs {
-            Some(format!("{}:0:0", jobs_page + 1))
-        } else {
-            None
-        };
-        Ok(Page::new(runs, next.map(Cursor::new)))
+        let job_id = job
+            .id
+            .clone()
+            .ok_or_else(|| Error::invalid_response("a job has no id"))?;
+        let name = job.name();
+        self.remember_name(&job_id, name.clone());
+        let path = path.segment(&job_id)?.lit("executions");
+        let paging = Some((at.executions_page, size));
+        let resp = self.get(Operation::List, path, paging, None).await?;
+        let executions = model::page(&resp)?;
+        let more_executions = !executions.results.is_empty()
+            && more_after(at.executions_page, size, executions.total_size);
+        let runs = model::runs(&executions, &job_id, name.as_deref())?;
+        let next = at.next(more_executions, jobs.results.len(), more_jobs);
+        Ok(Page::new(runs, next))
     }
 
-    async fn status(&self, id: &RunId) -> Result<Run> {
-        let ctx = |e: Error| e.in_context(&Vendor::CENTURYLINK, Operation::Status, Some(id));
-        let r = parse_id(id).map_err(ctx)?;
-        if let Some(name) = self.cached_name(&r.job) {
-            let mut run = self
-                .execution(id, &r, Operation::Status)
-                .await
-                .map_err(ctx)?;
+    /// The execution, named after its job (read once per job, alongside).
+    async fn read(&self, id: &RunId, r: &ExecutionRef) -> Result<Run> {
+        if let Some(name) = self.job_name(&r.job) {
+            let mut run = self.execution(id, r).await?;
             run.name = name;
             return Ok(run);
         }
-        let job_path = self
-            .jobs_path()
-            .await
-            .and_then(|p| p.segment(&r.job))
-            .map_err(ctx)?;
+        let job_path = self.path(Some(&r.job), None).await?;
         let (run, job) = futures::join!(
-            self.execution(id, &r, Operation::Status),
-            self.get(job_path, Operation::Status, Some(id), &[])
+            self.execution(id, r),
+            self.get(Operation::Status, job_path, None, Some(id))
         );
-        let mut run = run.map_err(ctx)?;
+        let mut run = run?;
         // The job only lends its name; a failure to read it does not fail
         // the status (and is not remembered, so the next status tries again).
-        if let Ok(job) = job {
-            run.name = job_name(&job);
+        if let Ok(job) = job.and_then(|resp| model::job(&resp)) {
+            run.name = job.name();
             self.remember_name(&r.job, run.name.clone());
         }
         Ok(run)
     }
 
-    async fn stop(&self, id: &RunId, request: &StopRequest) -> Result<StopOutcome> {
-        let ctx = |e: Error| e.in_context(&Vendor::CENTURYLINK, Operation::Stop, Some(id));
-        let r = parse_id(id).map_err(ctx)?;
-        let body = stop_body(request).map_err(ctx)?;
+    /// `POST …/stop` (graceful) or `…/kill` (forced), which Runner answers
+    /// with the execution.
+    async fn request_stop(
+        &self,
+        id: &RunId,
+        r: &ExecutionRef,
+        request: &StopRequest,
+    ) -> Result<StopAnswer> {
+        let body = StopBody::new(request)?;
         let verb = match request.mode {
             StopMode::Force => "kill",
             _ => "stop",
         };
-        let path = self.execution_path(&r).await.map_err(ctx)?;
-        let path = if verb == "kill" {
-            path.lit("kill")
-        } else {
-            path.lit("stop")
-        };
-        let req = HttpRequest::post(path.build(), Operation::Stop)
+        let path = self.path(Some(&r.job), Some(&r.execution)).await?;
+        let req = HttpRequest::post(path.lit(verb).build(), Operation::Stop)
             .run_id(id)
-            .header("accept", "application/json")
-            .and_then(|q| q.json(&body))
-            .map_err(ctx)?;
-        let resp = match self.http.send(req).await {
-            Ok(resp) => resp,
-            Err(e) if e.http_status() == Some(400) => {
-                return self.after_refusal(id, &r, e).await.map_err(ctx);
-            }
-            Err(e) => return Err(ctx(e)),
-        };
-        let run = execution_to_run(resp.json().map_err(ctx)?, &r.job, None).map_err(ctx)?;
-        Ok(match run.state {
+            .header("accept", "application/json")?
+            .json(&body)?;
+        let run = model::execution(&self.http.send(req).await?, &r.job)?;
+        Ok(StopAnswer::Outcome(match run.state {
             RunState::Stopped => StopOutcome::Stopped(run),
             s if s.is_terminal() => StopOutcome::AlreadyFinished(run),
             _ => StopOutcome::Requested(run),
-        })
+        }))
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_and_bodies() {
-        assert_eq!(parse_cursor(&Cursor::new("1:2:3")).unwrap(), (1, 2, 3));
-        for bad in ["", "1:2", "1:2:3:4", "a:1:1", "-1:0:0"] {
-            assert!(parse_cursor(&Cursor::new(bad)).is_err(), "{bad}");
-        }
-        assert_eq!(
-            stop_body(&StopRequest::graceful()).unwrap(),
-            serde_json::json!({"expiryDuration": 0})
-        );
-        assert_eq!(
-            stop_body(&StopRequest::force().with_option("expiryDuration", 5)).unwrap(),
-            serde_json::json!({"expiryDuration": 5})
-        );
-        assert!(stop_body(&StopRequest::graceful().with_option("expiryDuration", -1)).is_err());
-        assert!(stop_body(&StopRequest::graceful().with_option("expiryDuration", "5")).is_err());
-        assert!(stop_body(&StopRequest::graceful().with_option("expiry", 5)).is_err());
+    /// Runner refuses a stop it will not do with a 400, and only then is the
+    /// run read back (a 409 is not Runner's refusal).
+    fn is_refusal(&self, error: &Error) -> bool {
+        error.http_status() == Some(400)
     }
 }

@@ -2,16 +2,15 @@
 //! callable without a server, for the fuzz targets in the repository's
 //! `fuzz/` directory and their property-test twins. Not a stable API.
 
-use jobstop_core::{Cursor, Error, Operation, Result, Run, RunId, Vendor};
+use jobstop_core::{Cursor, Operation, Result, Run, RunId, Vendor};
 use jobstop_http::fuzzing::{error_response, ok_response, seed};
-use serde_json::Value;
 
 use crate::error::RunnerErrorParser;
-use crate::model::{LoginAnswer, RunnerPage, execution_to_run, job_id, job_name, parse_id};
+use crate::model::{self, Job, LoginAnswer, parse_id};
 use crate::state::map_state;
 
 /// The decoders [`decode`] chooses from, by the input's first byte.
-pub const DECODERS: [&str; 8] = [
+pub const DECODERS: [&str; 9] = [
     "job page",
     "execution page",
     "execution",
@@ -20,51 +19,55 @@ pub const DECODERS: [&str; 8] = [
     "state",
     "id",
     "cursor",
+    "job",
 ];
 
 /// The job id the fuzzed documents are read under, as the controller passes
 /// the job id of the request.
 const JOB: &str = "1111505e-6773-494a-b2bf-d2cc2684710d";
 
-fn page(body: &[u8]) -> Result<RunnerPage> {
-    let v: Value = ok_response(&Vendor::CENTURYLINK, Operation::List, body).json()?;
-    serde_json::from_value(v).map_err(|e| {
-        Error::invalid_response(format!("a Runner page is not the expected JSON: {e}"))
-    })
-}
-
 /// Runs the decoder the first byte selects (modulo [`DECODERS`]) on the
-/// rest of `data`, exactly as the controller decodes a response: a page of
-/// jobs (ids and names), a page of executions, one execution (status and
-/// stop), the login answer, an error answer, a state string, run ids and
-/// cursors. Returns the runs decoded, or the error the controller would
-/// return.
+/// rest of `data`, through the very functions the protocol calls on a
+/// response body: a page of jobs (ids and names, as a listing reads them),
+/// a page of executions (as a listing maps it, and as a status looks one
+/// execution up in it), one execution (status and stop), the login answer,
+/// an error answer, a state string, run ids, cursors and a job document
+/// (its name, as a status reads it). Returns the runs decoded, or the error
+/// the controller would return.
 pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
     let Some((selector, body)) = data.split_first() else {
         return Ok(Vec::new());
     };
     let text = || String::from_utf8_lossy(body).into_owned();
+    let response = |op: Operation| ok_response(&Vendor::CENTURYLINK, op, body);
     match usize::from(*selector) % DECODERS.len() {
         0 => {
-            for job in page(body)?.results {
-                let _ = (job_id(&job), job_name(&job));
+            let resp = response(Operation::List);
+            for doc in model::page(&resp)?.results {
+                let job = Job::decode(doc);
+                let _ = (job.id.clone(), job.name());
             }
             Ok(Vec::new())
         }
-        1 => page(body)?
-            .results
-            .into_iter()
-            .map(|e| execution_to_run(e, JOB, Some("fuzz".to_owned())))
-            .collect(),
+        1 => {
+            let resp = response(Operation::List);
+            let page = model::page(&resp)?;
+            let runs = model::runs(&page, JOB, Some("fuzz"))?;
+            // Every listed execution is found by its id, as a status looks
+            // it up.
+            for doc in &page.results {
+                let execution = model::execution_id(doc).unwrap_or_default();
+                assert!(model::find_execution(&page, &execution)?.is_some());
+            }
+            Ok(runs)
+        }
         2 => {
-            let v: Value = ok_response(&Vendor::CENTURYLINK, Operation::Status, body).json()?;
-            let run = execution_to_run(v, JOB, None)?;
+            let run = model::execution(&response(Operation::Status), JOB)?;
             assert_eq!(run.state, map_state(&run.vendor_state));
             Ok(vec![run])
         }
         3 => {
-            let _login: LoginAnswer =
-                ok_response(&Vendor::CENTURYLINK, Operation::Authenticate, body).json_redacted()?;
+            let _login: LoginAnswer = response(Operation::Authenticate).json_redacted()?;
             Ok(Vec::new())
         }
         4 => Err(error_response(
@@ -81,8 +84,12 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
             assert!(!r.job.contains('/') && !r.execution.contains('/'));
             Ok(Vec::new())
         }
+        7 => {
+            crate::model::ListCursor::parse(&Cursor::new(text()))?;
+            Ok(Vec::new())
+        }
         _ => {
-            crate::client::parse_cursor(&Cursor::new(text()))?;
+            let _ = model::job(&response(Operation::Status))?.name();
             Ok(Vec::new())
         }
     }
@@ -118,5 +125,9 @@ pub fn seeds() -> Vec<Vec<u8>> {
             "1111505e-6773-494a-b2bf-d2cc2684710d/44fdcfa2-6a7f-46d3-9f71-22e629e2358a",
         ),
         seed(7, "0:1:2"),
+        seed(
+            8,
+            r#"[{"id":"1111505e-6773-494a-b2bf-d2cc2684710d","name":"patch","description":"monthly patching"}]"#,
+        ),
     ]
 }

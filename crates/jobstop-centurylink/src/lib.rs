@@ -6,14 +6,15 @@ mod auth;
 mod builder;
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;
 mod state;
 
 pub use builder::{CenturyLinkBuilder, DEFAULT_BASE_URL, DEFAULT_LOGIN_URL, ENV_VARS};
-pub use client::CenturyLinkController;
-pub use model::KIND_EXECUTION;
+pub use client::{CenturyLinkController, CenturyLinkProtocol};
+pub use model::{ExecutionRef, KIND_EXECUTION};
 pub use state::map_state;
 
 #[cfg(test)]
@@ -23,6 +24,7 @@ mod assertions {
     #[test]
     fn public_types_are_send_and_sync() {
         send_sync::<super::CenturyLinkController>();
+        send_sync::<super::ExecutionRef>();
         send_sync::<super::CenturyLinkBuilder>();
     }
 }

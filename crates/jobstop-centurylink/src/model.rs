@@ -1,20 +1,35 @@
 //! Runner wire types, run ids, and their mapping to [`Run`].
 
 use chrono::{DateTime, TimeZone, Utc};
-use jobstop_core::{Error, Result, Run, RunId, Vendor};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use jobstop_core::{Cursor, Error, Result, Run, RunId, StopRequest, Vendor};
+use jobstop_http::HttpResponse;
+use jobstop_http::wire::{text, text_or_empty};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::state::map_state;
 
 /// The kind of every run this adapter returns.
 pub const KIND_EXECUTION: &str = "execution";
 
-/// A run id `{jobId}/{executionId}`, split.
+/// A run id `{jobId}/{executionId}`, split: what
+/// [`CenturyLinkProtocol`](crate::CenturyLinkProtocol) addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ExecutionRef {
+pub struct ExecutionRef {
     pub(crate) job: String,
     pub(crate) execution: String,
+}
+
+impl ExecutionRef {
+    /// The job id.
+    pub fn job(&self) -> &str {
+        &self.job
+    }
+
+    /// The execution id.
+    pub fn execution(&self) -> &str {
+        &self.execution
+    }
 }
 
 fn id_part_ok(s: &str) -> bool {
@@ -44,13 +59,96 @@ pub(crate) fn parse_id(id: &RunId) -> Result<ExecutionRef> {
     }
 }
 
-/// A page: `{"totalSize":N,"page":P,"size":S,"results":[…]}`.
+/// The listing cursor: `{jobs page}:{job index in that page}:{executions page}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ListCursor {
+    pub(crate) jobs_page: u64,
+    pub(crate) job: usize,
+    pub(crate) executions_page: u64,
+}
+
+impl ListCursor {
+    pub(crate) fn parse(c: &Cursor) -> Result<Self> {
+        let bad = || Error::invalid_input("malformed cursor");
+        let mut it = c.as_str().split(':');
+        match (it.next(), it.next(), it.next(), it.next()) {
+            (Some(a), Some(b), Some(c), None) => Ok(ListCursor {
+                jobs_page: a.parse().map_err(|_| bad())?,
+                job: b.parse().map_err(|_| bad())?,
+                executions_page: c.parse().map_err(|_| bad())?,
+            }),
+            _ => Err(bad()),
+        }
+    }
+
+    /// Where the listing goes on: this job's next executions page, else the
+    /// next job on this jobs page (of `jobs`), else the next jobs page.
+    pub(crate) fn next(
+        self,
+        more_executions: bool,
+        jobs: usize,
+        more_jobs: bool,
+    ) -> Option<Cursor> {
+        let next = if more_executions {
+            ListCursor {
+                executions_page: self.executions_page + 1,
+                ..self
+            }
+        } else if self.job.saturating_add(1) < jobs {
+            ListCursor {
+                job: self.job + 1,
+                executions_page: 0,
+                ..self
+            }
+        } else if more_jobs {
+            ListCursor {
+                jobs_page: self.jobs_page + 1,
+                ..ListCursor::default()
+            }
+        } else {
+            return None;
+        };
+        Some(Cursor::new(format!(
+            "{}:{}:{}",
+            next.jobs_page, next.job, next.executions_page
+        )))
+    }
+}
+
+/// Whether a list goes on past page `page` of `size` items, given its
+/// `totalSize` (a cursor's page numbers can be anything: no overflow).
+pub(crate) fn more_after(page: u64, size: u64, total_size: u64) -> bool {
+    page.saturating_add(1).saturating_mul(size) < total_size
+}
+
+/// The stop body: `{"expiryDuration":N}`, N from the request's
+/// `expiryDuration` option (whole seconds, default 0).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StopBody {
+    expiry_duration: u64,
+}
+
+impl StopBody {
+    pub(crate) fn new(request: &StopRequest) -> Result<Self> {
+        let expiry_duration = match request.options.get("expiryDuration") {
+            None => 0,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                Error::invalid_input("the expiryDuration stop option is a whole number of seconds")
+            })?,
+        };
+        Ok(StopBody { expiry_duration })
+    }
+}
+
+/// A page: `{"totalSize":N,"page":P,"size":S,"results":[…]}`, its items
+/// kept as the body's bytes.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct RunnerPage {
+pub(crate) struct RunnerPage<'a> {
     pub(crate) total_size: u64,
-    #[serde(default)]
-    pub(crate) results: Vec<Value>,
+    #[serde(default, borrow)]
+    pub(crate) results: Vec<&'a RawValue>,
 }
 
 /// The login answer.
@@ -62,20 +160,142 @@ pub(crate) struct LoginAnswer {
     pub(crate) account_alias: Option<String>,
 }
 
-fn text(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| {
-        obj.get(*k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
+/// A Job object. Fields of another type than a string read as absent.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Job {
+    #[serde(default, deserialize_with = "text")]
+    pub(crate) id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+}
+
+impl Job {
+    /// A job document: a Job object, or a one-element array holding one (the
+    /// shape of the "Get Job" example in `CenturyLinkCloud/PublicKB`
+    /// `Runner/job-service.md`). Anything else is a job without fields.
+    pub(crate) fn decode(doc: &RawValue) -> Job {
+        let object = match doc.get().as_bytes().first() {
+            Some(b'{') => Some(doc),
+            Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(doc.get()) {
+                Ok(items) => match items.as_slice() {
+                    [one] if one.get().starts_with('{') => Some(*one),
+                    _ => None,
+                },
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        object
+            .and_then(|o| serde_json::from_str(o.get()).ok())
+            .unwrap_or_default()
+    }
+
+    /// The job's display name: `name`, else `description`.
+    pub(crate) fn name(self) -> Option<String> {
+        self.name.or(self.description)
+    }
+}
+
+/// An execution document. Both key spellings are read (`execution_id` as in
+/// the knowledge base, `executionId` as in the Runner JS SDK, or the list
+/// example's `id`); times are kept undecoded until used, as only one of the
+/// two timer shapes counts.
+#[derive(Debug, Deserialize)]
+struct Execution<'a> {
+    #[serde(default, deserialize_with = "text")]
+    execution_id: Option<String>,
+    #[serde(default, rename = "executionId", deserialize_with = "text")]
+    execution_id_camel: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    job_id: Option<String>,
+    #[serde(default, rename = "jobId", deserialize_with = "text")]
+    job_id_camel: Option<String>,
+    #[serde(default, deserialize_with = "text_or_empty")]
+    status: Option<String>,
+    #[serde(default, borrow)]
+    timers: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    start: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    end: Option<&'a RawValue>,
+}
+
+type Time = DateTime<Utc>;
+
+/// One timer: `{"start":ms,"end":ms}`.
+#[derive(Debug, Default, Deserialize)]
+struct Timer<'a> {
+    #[serde(default, borrow)]
+    start: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    end: Option<&'a RawValue>,
+}
+
+impl<'a> Execution<'a> {
+    fn decode(doc: &'a RawValue) -> Result<Self> {
+        if !doc.get().starts_with('{') {
+            return Err(Error::invalid_response("an execution is not a JSON object"));
+        }
+        serde_json::from_str(doc.get()).map_err(|e| {
+            Error::invalid_response(format!("an execution is not the expected JSON: {e}"))
+        })
+    }
+
+    fn execution_id(&mut self) -> Option<String> {
+        self.execution_id
+            .take()
+            .or(self.execution_id_camel.take())
+            .or(self.id.take())
+    }
+
+    /// Creation and start are the first timer's start, the end is the last
+    /// timer's end; without timers (absent, `null` or `[]`), the top-level
+    /// `start` and `end`.
+    fn times(&self) -> Result<(Option<Time>, Option<Time>)> {
+        let Some(timers) = self.timers.filter(|t| t.get() != "null") else {
+            return Ok((millis(self.start, "start")?, millis(self.end, "end")?));
+        };
+        let timers: Vec<&RawValue> = match timers.get().starts_with('[') {
+            true => serde_json::from_str(timers.get()).map_err(|e| {
+                Error::invalid_response(format!("execution timers are not the expected JSON: {e}"))
+            })?,
+            false => return Err(Error::invalid_response("execution timers is not an array")),
+        };
+        let (Some(first), Some(last)) = (timers.first(), timers.last()) else {
+            return Ok((millis(self.start, "start")?, millis(self.end, "end")?));
+        };
+        Ok((
+            millis(timer(first)?.start, "timer start")?,
+            millis(timer(last)?.end, "timer end")?,
+        ))
+    }
+}
+
+/// A timer: an element that is not an object has no times.
+fn timer(doc: &RawValue) -> Result<Timer<'_>> {
+    if !doc.get().starts_with('{') {
+        return Ok(Timer::default());
+    }
+    serde_json::from_str(doc.get()).map_err(|e| {
+        Error::invalid_response(format!("an execution timer is not the expected JSON: {e}"))
     })
 }
 
-fn millis(v: Option<&Value>, what: &str) -> Result<Option<DateTime<Utc>>> {
-    let ms = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Some(_) => None,
+/// Epoch milliseconds: a JSON number (a fraction is cut off), absent or
+/// `null`; anything else is an invalid answer.
+fn millis(v: Option<&RawValue>, what: &str) -> Result<Option<DateTime<Utc>>> {
+    let Some(v) = v else { return Ok(None) };
+    let ms = serde_json::from_str::<Option<serde_json::Number>>(v.get())
+        .ok()
+        .map(|n| n.map(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))));
+    let ms = match ms {
+        Some(None) => return Ok(None),
+        Some(Some(ms)) => ms,
+        None => None,
     };
     let ms = ms.ok_or_else(|| {
         Error::invalid_response(format!("execution {what} is not epoch milliseconds"))
@@ -86,89 +306,99 @@ fn millis(v: Option<&Value>, what: &str) -> Result<Option<DateTime<Utc>>> {
         .ok_or_else(|| Error::invalid_response(format!("execution {what} is out of range")))
 }
 
-/// A job document: a Job object, or a one-element array holding one (the
-/// shape of the "Get Job" example in `CenturyLinkCloud/PublicKB`
-/// `Runner/job-service.md`).
-fn job_object(job: &Value) -> Option<&Map<String, Value>> {
-    match job {
-        Value::Object(o) => Some(o),
-        Value::Array(items) if items.len() == 1 => items.first().and_then(Value::as_object),
-        _ => None,
-    }
-}
-
-/// The job's display name: `name`, else `description`.
-pub(crate) fn job_name(job: &Value) -> Option<String> {
-    job_object(job).and_then(|o| text(o, &["name", "description"]))
-}
-
-/// The job id of a job document.
-pub(crate) fn job_id(job: &Value) -> Option<String> {
-    job_object(job).and_then(|o| text(o, &["id"]))
-}
-
 /// The execution id of an execution document (either spelling, or the
-/// list example's `id`).
-pub(crate) fn execution_id(execution: &Value) -> Option<String> {
-    execution
-        .as_object()
-        .and_then(|o| text(o, &["execution_id", "executionId", "id"]))
+/// list example's `id`); `None` for a document that is not an execution.
+pub(crate) fn execution_id(doc: &RawValue) -> Option<String> {
+    Execution::decode(doc).ok()?.execution_id()
 }
 
-/// An execution document → [`Run`]. Only the execution id and the status are
-/// required. Both key spellings (`execution_id`, `executionId`, …) and both
-/// timer shapes (`timers:[{start,end}]`, top-level `start`/`end`) are read:
-/// creation and start are the first timer's start, the end is the last
-/// timer's end (absent while running). `job_hint` is the job id from the
-/// request, used when the document does not name it.
+/// An execution document → [`Run`], its bytes kept as the run's raw JSON.
+/// Only the execution id and the status are required. `job_hint` is the job
+/// id from the request, used when the document does not name it.
 pub(crate) fn execution_to_run(
-    value: Value,
+    doc: &RawValue,
     job_hint: &str,
     job_name: Option<String>,
 ) -> Result<Run> {
-    let Value::Object(obj) = &value else {
-        return Err(Error::invalid_response("an execution is not a JSON object"));
-    };
-    let execution = execution_id(&value)
+    let mut e = Execution::decode(doc)?;
+    let execution = e
+        .execution_id()
         .ok_or_else(|| Error::invalid_response("an execution has no execution_id"))?;
-    let job = text(obj, &["job_id", "jobId"]).unwrap_or_else(|| job_hint.to_owned());
-    let id = RunId::new(format!("{job}/{execution}"));
-    let with_id = |e: Error| e.with_run_id(id.clone());
-    let status = obj
-        .get("status")
-        .and_then(Value::as_str)
-        .ok_or_else(|| with_id(Error::invalid_response("an execution has no status")))?;
-    let (start, end) = match obj.get("timers") {
-        Some(Value::Array(timers)) if !timers.is_empty() => {
-            let first = timers.first().and_then(|t| t.get("start"));
-            let last = timers.last().and_then(|t| t.get("end"));
-            (millis(first, "timer start"), millis(last, "timer end"))
-        }
-        Some(Value::Array(_)) | Some(Value::Null) | None => (
-            millis(obj.get("start"), "start"),
-            millis(obj.get("end"), "end"),
-        ),
-        Some(_) => {
-            return Err(with_id(Error::invalid_response(
-                "execution timers is not an array",
-            )));
-        }
+    let job = e.job_id.take().or(e.job_id_camel.take());
+    let id = RunId::new(format!(
+        "{}/{execution}",
+        job.as_deref().unwrap_or(job_hint)
+    ));
+    let with_id = |err: Error| err.with_run_id(id.clone());
+    let Some(status) = e.status.take() else {
+        return Err(with_id(Error::invalid_response(
+            "an execution has no status",
+        )));
     };
-    let mut run = Run::new(Vendor::CENTURYLINK, id.clone(), map_state(status), status)
-        .with_kind(KIND_EXECUTION);
-    run.started_at = start.map_err(with_id)?;
-    run.created_at = run.started_at;
-    run.ended_at = end.map_err(with_id)?;
+    let (started, ended) = e.times().map_err(with_id)?;
+    let mut run = Run::new(Vendor::CENTURYLINK, id, map_state(&status), status)
+        .with_kind(KIND_EXECUTION)
+        .with_raw_json(doc.to_owned());
+    run.started_at = started;
+    run.created_at = started;
+    run.ended_at = ended;
     run.name = job_name;
-    run = run.with_raw(value);
     Ok(run)
+}
+
+/// A Runner page, borrowed from the response's body.
+pub(crate) fn page(resp: &HttpResponse) -> Result<RunnerPage<'_>> {
+    resp.json()
+}
+
+/// A page of one job's executions → runs named `job_name`.
+pub(crate) fn runs(page: &RunnerPage<'_>, job: &str, job_name: Option<&str>) -> Result<Vec<Run>> {
+    page.results
+        .iter()
+        .map(|doc| execution_to_run(doc, job, job_name.map(str::to_owned)))
+        .collect()
+}
+
+/// The execution `execution` in a page of its job's executions. A listed
+/// execution without an id is a damaged answer, not a reason to say the
+/// execution is not there.
+pub(crate) fn find_execution<'a>(
+    page: &RunnerPage<'a>,
+    execution: &str,
+) -> Result<Option<&'a RawValue>> {
+    for doc in &page.results {
+        match execution_id(doc) {
+            Some(id) if id == execution => return Ok(Some(doc)),
+            Some(_) => {}
+            None => return Err(Error::invalid_response("an execution has no execution_id")),
+        }
+    }
+    Ok(None)
+}
+
+/// An answer holding one execution (a read, a stop) → [`Run`].
+pub(crate) fn execution(resp: &HttpResponse, job_hint: &str) -> Result<Run> {
+    execution_to_run(resp.json()?, job_hint, None)
+}
+
+/// An answer holding one job document.
+pub(crate) fn job(resp: &HttpResponse) -> Result<Job> {
+    resp.json().map(Job::decode)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use jobstop_core::{ErrorKind, RunState};
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn raw(v: Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&v).unwrap()
+    }
+
+    fn job_name(v: &Value) -> Option<String> {
+        Job::decode(&raw(v.clone())).name()
+    }
 
     const JOB: &str = "1111505e-6773-494a-b2bf-d2cc2684710d";
     const EXE: &str = "44fdcfa2-6a7f-46d3-9f71-22e629e2358a";
@@ -188,7 +418,7 @@ mod tests {
         let minimal = json!({"execution_id":EXE,"status":"STOPPED","timers":[{"start":1445359386400u64,"end":1445359388219u64}]});
         let runs: Vec<Run> = [documented, camel, flat, minimal]
             .into_iter()
-            .map(|v| execution_to_run(v, JOB, None).unwrap())
+            .map(|v| execution_to_run(&raw(v), JOB, None).unwrap())
             .collect();
         for r in &runs {
             assert_eq!(r.id.as_str(), format!("{JOB}/{EXE}"));
@@ -208,15 +438,42 @@ mod tests {
     #[test]
     fn running_and_restarted() {
         let running = json!({"execution_id":EXE,"job_id":JOB,"status":"RUNNING","timers":[{"start":1000,"end":null}]});
-        let r = execution_to_run(running, JOB, Some("patch".into())).unwrap();
+        let r = execution_to_run(&raw(running), JOB, Some("patch".into())).unwrap();
         assert_eq!(
             (r.state, r.ended_at, r.name.as_deref()),
             (RunState::Running, None, Some("patch"))
         );
         let restarted = json!({"execution_id":EXE,"status":"SUCCESS","timers":[{"start":1000,"end":2000},{"start":3000,"end":4000}]});
-        let r = execution_to_run(restarted, JOB, None).unwrap();
+        let r = execution_to_run(&raw(restarted), JOB, None).unwrap();
         assert_eq!(r.started_at.unwrap().timestamp_millis(), 1000);
         assert_eq!(r.ended_at.unwrap().timestamp_millis(), 4000);
+    }
+
+    #[test]
+    fn the_run_keeps_the_documents_bytes_and_what_was_tolerated_still_is() {
+        // The bytes as served (spacing, key order, unknown fields), not a
+        // re-encoding.
+        let doc = r#"{ "status" : "RUNNING", "execution_id":"e", "extra": {"a": [1, 2.5]}, "timers": [ {"start": 1000.9} ] }"#;
+        let doc = RawValue::from_string(doc.to_owned()).unwrap();
+        let r = execution_to_run(&doc, JOB, None).unwrap();
+        assert_eq!(r.raw().unwrap().get(), doc.get());
+        assert_eq!(r.id.as_str(), format!("{JOB}/e"));
+        // A fraction of a millisecond is cut off; a missing end is no end.
+        assert_eq!(r.started_at.unwrap().timestamp_millis(), 1000);
+        assert_eq!(r.ended_at, None);
+        let lenient = [
+            // With timers, the top-level times are not read, whatever they hold.
+            json!({"execution_id":EXE,"status":"RUNNING","start":"soon","timers":[{"start":1000}]}),
+            // A timer that is not an object has no times; null timers are none.
+            json!({"execution_id":EXE,"status":"RUNNING","timers":[7,{"end":null}]}),
+            json!({"execution_id":EXE,"status":"RUNNING","timers":null,"start":null}),
+            // An empty status is a status; ids of another type are absent.
+            json!({"execution_id":5,"executionId":EXE,"job_id":[],"status":""}),
+        ];
+        for v in lenient {
+            let r = execution_to_run(&raw(v.clone()), JOB, None).unwrap();
+            assert_eq!(r.id.as_str(), format!("{JOB}/{EXE}"), "{v}");
+        }
     }
 
     #[test]
@@ -227,9 +484,16 @@ mod tests {
             json!({"execution_id":EXE}),
             json!({"execution_id":EXE,"status":"RUNNING","timers":{"start":1}}),
             json!({"execution_id":EXE,"status":"RUNNING","timers":[{"start":"soon"}]}),
+            json!({"execution_id":EXE,"status":"RUNNING","timers":[{"end":1},{"end":true}]}),
+            json!({"execution_id":EXE,"status":"RUNNING","start":[1]}),
+            json!({"execution_id":EXE,"status":"RUNNING","end":1e300}),
+            json!({"execution_id":EXE,"status":7}),
+            json!([{"execution_id":EXE,"status":"RUNNING"}]),
         ] {
             assert_eq!(
-                execution_to_run(v.clone(), JOB, None).unwrap_err().kind(),
+                execution_to_run(&raw(v.clone()), JOB, None)
+                    .unwrap_err()
+                    .kind(),
                 ErrorKind::InvalidResponse,
                 "{v}"
             );
@@ -241,7 +505,10 @@ mod tests {
         let job = json!({"id": JOB, "name": "patch", "description": "d"});
         assert_eq!(job_name(&job).as_deref(), Some("patch"));
         assert_eq!(job_name(&json!([job.clone()])).as_deref(), Some("patch"));
-        assert_eq!(job_id(&json!([job.clone()])).as_deref(), Some(JOB));
+        assert_eq!(
+            Job::decode(&raw(json!([job.clone()]))).id.as_deref(),
+            Some(JOB)
+        );
         assert_eq!(
             job_name(&json!([{"description": "d"}])).as_deref(),
             Some("d")
@@ -255,10 +522,48 @@ mod tests {
             assert_eq!(job_name(&not_one), None, "{not_one}");
         }
         assert_eq!(
-            execution_id(&json!({"executionId": EXE})).as_deref(),
+            execution_id(&raw(json!({"executionId": EXE}))).as_deref(),
             Some(EXE)
         );
-        assert_eq!(execution_id(&json!({"status": "RUNNING"})), None);
+        assert_eq!(execution_id(&raw(json!({"status": "RUNNING"}))), None);
+    }
+
+    #[test]
+    fn cursors_and_bodies() {
+        let at = |s: &str| ListCursor::parse(&Cursor::new(s));
+        assert_eq!(
+            at("1:2:3").unwrap(),
+            ListCursor {
+                jobs_page: 1,
+                job: 2,
+                executions_page: 3
+            }
+        );
+        for bad in ["", "1:2", "1:2:3:4", "a:1:1", "-1:0:0"] {
+            assert!(at(bad).is_err(), "{bad}");
+        }
+        let c = at("1:2:3").unwrap();
+        let next = |more_exe, jobs, more_jobs| {
+            c.next(more_exe, jobs, more_jobs)
+                .map(|c| c.as_str().to_owned())
+        };
+        assert_eq!(next(true, 3, true).as_deref(), Some("1:2:4"));
+        assert_eq!(next(false, 4, true).as_deref(), Some("1:3:0"));
+        assert_eq!(next(false, 3, true).as_deref(), Some("2:0:0"));
+        assert_eq!(next(false, 0, false), None);
+        assert!(more_after(0, 100, 101) && !more_after(1, 100, 200));
+        assert!(!more_after(u64::MAX, 100, u64::MAX));
+        let body = |r: StopRequest| StopBody::new(&r).map(|b| serde_json::to_value(b).unwrap());
+        assert_eq!(
+            body(StopRequest::graceful()).unwrap(),
+            json!({"expiryDuration": 0})
+        );
+        assert_eq!(
+            body(StopRequest::force().with_option("expiryDuration", 5)).unwrap(),
+            json!({"expiryDuration": 5})
+        );
+        assert!(body(StopRequest::graceful().with_option("expiryDuration", -1)).is_err());
+        assert!(body(StopRequest::graceful().with_option("expiryDuration", "5")).is_err());
     }
 
     #[test]

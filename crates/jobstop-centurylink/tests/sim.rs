@@ -329,6 +329,16 @@ async fn ids_are_checked_before_any_request() {
             ErrorKind::InvalidInput
         );
     }
+    // Options other than expiryDuration are refused before any request too.
+    let good = RunId::new("job/execution");
+    for request in [StopRequest::graceful(), StopRequest::force()] {
+        let err = ctrl
+            .stop(&good, &request.with_option("expiry", 5))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(err.run_id(), Some(&good));
+    }
     assert!(sim.server().requests().is_empty());
     let err = ctrl.status(&RunId::new("nojob/noexec")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -380,6 +390,39 @@ async fn repeated_status_reads_the_job_once() {
         "the job is read once, then its name is remembered"
     );
     assert_eq!(sim.server().requests().len(), 6);
+}
+
+#[tokio::test]
+async fn only_a_400_is_a_refusal_read_back() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .executions_per_job(2)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    let done = RunId::new(sim.execution_ids_with_status("SUCCESS")[0].clone());
+    // A 409 is not Runner's refusal: it is the answer, and nothing is read.
+    sim.faults()
+        .add(FaultRule::new(Route::post_prefix("/jobs/"), Fault::status(409)).times(1));
+    let err = ctrl
+        .stop(&done, &StopRequest::graceful())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(
+        runner_requests(&sim).len(),
+        1,
+        "{:?}",
+        runner_requests(&sim)
+    );
+    // A 400 on a finished execution is read back: already finished.
+    sim.server().clear_requests();
+    let o = ctrl.stop(&done, &StopRequest::graceful()).await.unwrap();
+    assert_eq!(o.as_str(), "already_finished");
+    let requests = runner_requests(&sim);
+    assert_eq!(requests[0].2, Some(400), "{requests:?}");
+    assert!(requests[1..].iter().all(|r| r.0 == "GET"), "{requests:?}");
 }
 
 /// `(method, path)` of every Runner request, in order.
