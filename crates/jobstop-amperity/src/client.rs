@@ -109,9 +109,7 @@ pub(crate) fn stop_outcome(resp: &HttpResponse, sent_at: DateTime<Utc>) -> Resul
 impl Protocol for Amperity {
     type Target = ();
 
-    fn vendor(&self) -> Vendor {
-        Vendor::AMPERITY
-    }
+    const VENDOR: Vendor = Vendor::AMPERITY;
 
     fn capabilities(&self) -> Capabilities {
         // Otherwise the defaults: state and name filtered here, no totals,

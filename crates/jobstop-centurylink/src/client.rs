@@ -190,9 +190,7 @@ impl Protocol for CenturyLinkProtocol {
     type Target = ExecutionRef;
     const STOP_OPTIONS: &'static [&'static str] = &["expiryDuration"];
 
-    fn vendor(&self) -> Vendor {
-        Vendor::CENTURYLINK
-    }
+    const VENDOR: Vendor = Vendor::CENTURYLINK;
 
     fn parse_id(&self, id: &RunId) -> Result<ExecutionRef> {
         model::parse_id(id)

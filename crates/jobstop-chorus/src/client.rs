@@ -129,9 +129,7 @@ impl ChorusProtocol {
 impl Protocol for ChorusProtocol {
     type Target = ();
 
-    fn vendor(&self) -> Vendor {
-        Vendor::CHORUS
-    }
+    const VENDOR: Vendor = Vendor::CHORUS;
 
     /// Every filter is local; a stop is asynchronous, never forced.
     fn capabilities(&self) -> Capabilities {

@@ -37,9 +37,7 @@
 //! #[async_trait]
 //! impl Protocol for Toy {
 //!     type Target = ();
-//!     fn vendor(&self) -> Vendor {
-//!         Vendor::IN_MEMORY
-//!     }
+//!     const VENDOR: Vendor = Vendor::IN_MEMORY;
 //!     fn capabilities(&self) -> Capabilities {
 //!         Capabilities::new()
 //!     }
@@ -109,7 +107,7 @@ pub trait Protocol: fmt::Debug + Send + Sync + 'static {
     const STOP_OPTIONS: &'static [&'static str] = &[];
 
     /// The vendor this protocol talks to.
-    fn vendor(&self) -> Vendor;
+    const VENDOR: Vendor;
 
     /// What the vendor supports. The kernel refuses a forced stop when
     /// [`Capabilities::force_stop`] is false and a query that uses a filter
@@ -149,7 +147,7 @@ pub trait Protocol: fmt::Debug + Send + Sync + 'static {
     /// failed: state unknown, nothing else known. Override to fill in what
     /// the id alone says (its kind).
     fn unread_run(&self, id: &RunId, _target: &Self::Target) -> Run {
-        Run::new(self.vendor(), id.clone(), RunState::Unknown, "")
+        Run::new(Self::VENDOR, id.clone(), RunState::Unknown, "")
     }
 }
 
@@ -188,7 +186,7 @@ impl<P: Protocol> Kernel<P> {
     }
 
     fn in_context(&self, op: Operation, id: Option<&RunId>) -> impl Fn(Error) -> Error + '_ {
-        let vendor = self.protocol.vendor();
+        let vendor = P::VENDOR;
         let id = id.cloned();
         move |e: Error| e.in_context(&vendor, op, id.as_ref())
     }
@@ -226,7 +224,7 @@ impl<P: Protocol> Kernel<P> {
         if request.mode == StopMode::Force && !self.protocol.capabilities().force_stop {
             return Err(Error::unsupported(format!(
                 "{} has one stop call; there is no forced stop",
-                self.protocol.vendor()
+                P::VENDOR
             )));
         }
         match self.protocol.request_stop(id, target, request).await {
@@ -281,7 +279,7 @@ impl<P: fmt::Debug> fmt::Debug for Kernel<P> {
 #[async_trait]
 impl<P: Protocol> JobController for Kernel<P> {
     fn vendor(&self) -> Vendor {
-        self.protocol.vendor()
+        P::VENDOR
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -365,9 +363,7 @@ mod tests {
         type Target = ();
         const STOP_OPTIONS: &'static [&'static str] = &["reason"];
 
-        fn vendor(&self) -> Vendor {
-            Vendor::IN_MEMORY
-        }
+        const VENDOR: Vendor = Vendor::IN_MEMORY;
         fn capabilities(&self) -> Capabilities {
             Capabilities::new().with_name_filter(Filtering::Unsupported)
         }
