@@ -4,21 +4,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use jobstop_core::{Error, ErrorKind, Operation, Result, RunId, Vendor};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use bytes::Bytes;
+use jobstop_core::{Error, ErrorKind, Result, Vendor};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use tokio::time::Instant;
-use url::Url;
 
 use crate::auth::{AuthStamp, Authenticator};
-use crate::error::{ErrorParser, GenericErrorParser, error_from_response, html_title};
+use crate::error::{ErrorParser, GenericErrorParser, error_from_response};
+use crate::request::{HttpRequest, Idempotency, RequestMeta};
+use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse, read_body};
 use crate::retry::{RetryPolicy, parse_retry_after};
-
-/// The default response body cap: 16 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("jobstop/", env!("CARGO_PKG_VERSION"));
@@ -74,379 +70,6 @@ impl ClientConfig {
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
         self
-    }
-}
-
-/// Whether a request may be sent again after it may have reached the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idempotency {
-    /// Safe to repeat: every read, and every vendor stop jobstop calls.
-    Idempotent,
-    /// Repeated only when it certainly did not reach the server (connect
-    /// failures, 429).
-    NotIdempotent,
-}
-
-/// Where a request went, for errors and logs. Holds no secret: the path but
-/// never the query, no headers, no body.
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    /// The vendor.
-    pub vendor: Vendor,
-    /// The operation.
-    pub operation: Operation,
-    /// The run, if any.
-    pub run_id: Option<RunId>,
-    /// The method.
-    pub method: Method,
-    /// The URL path (no query).
-    pub path: String,
-}
-
-impl RequestMeta {
-    /// An error of `kind` carrying this request's vendor, operation and run id.
-    pub fn error(&self, kind: ErrorKind, message: impl Into<String>) -> Error {
-        let mut e = Error::new(kind, message)
-            .with_vendor(self.vendor.clone())
-            .with_operation(self.operation);
-        if let Some(id) = &self.run_id {
-            e = e.with_run_id(id.clone());
-        }
-        e
-    }
-}
-
-/// One request, described so it can be re-sent on retry.
-#[derive(Clone)]
-pub struct HttpRequest {
-    method: Method,
-    url: Url,
-    headers: HeaderMap,
-    body: Option<Bytes>,
-    operation: Operation,
-    run_id: Option<RunId>,
-    idempotency: Idempotency,
-    authenticated: bool,
-}
-
-impl fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // No headers, query or body: they may hold credentials.
-        f.debug_struct("HttpRequest")
-            .field("method", &self.method)
-            .field("path", &self.url.path())
-            .field("operation", &self.operation)
-            .field("run_id", &self.run_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl HttpRequest {
-    /// A request for `operation`, idempotent and authenticated by default.
-    pub fn new(method: Method, url: Url, operation: Operation) -> Self {
-        HttpRequest {
-            method,
-            url,
-            headers: HeaderMap::new(),
-            body: None,
-            operation,
-            run_id: None,
-            idempotency: Idempotency::Idempotent,
-            authenticated: true,
-        }
-    }
-
-    /// A `GET`.
-    pub fn get(url: Url, operation: Operation) -> Self {
-        HttpRequest::new(Method::GET, url, operation)
-    }
-
-    /// A `POST`.
-    pub fn post(url: Url, operation: Operation) -> Self {
-        HttpRequest::new(Method::POST, url, operation)
-    }
-
-    /// Names the run the request is about (for errors and logs).
-    pub fn run_id(mut self, id: &RunId) -> Self {
-        self.run_id = Some(id.clone());
-        self
-    }
-
-    /// Adds a header. A value with CR, LF or other characters not allowed in
-    /// a header is refused with `InvalidInput`.
-    pub fn header(mut self, name: &'static str, value: &str) -> Result<Self> {
-        let v = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid_input(format!(
-                "the value for header {name} contains forbidden characters"
-            ))
-        })?;
-        self.headers.insert(HeaderName::from_static(name), v);
-        Ok(self)
-    }
-
-    /// Adds a header whose value is a secret (marked sensitive).
-    pub fn secret_header(
-        mut self,
-        name: &'static str,
-        value: &crate::SecretString,
-    ) -> Result<Self> {
-        let mut v = HeaderValue::from_str(value.expose_secret()).map_err(|_| {
-            Error::config(format!(
-                "the secret for header {name} contains forbidden characters"
-            ))
-        })?;
-        v.set_sensitive(true);
-        self.headers.insert(HeaderName::from_static(name), v);
-        Ok(self)
-    }
-
-    /// Appends query parameters.
-    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
-        if !pairs.is_empty() {
-            let mut q = self.url.query_pairs_mut();
-            for (k, v) in pairs {
-                q.append_pair(k, v);
-            }
-        }
-        self
-    }
-
-    /// Sets a JSON body (and `Content-Type: application/json`).
-    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid_input(format!("cannot encode request body: {e}")))?;
-        self.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        self.body = Some(Bytes::from(bytes));
-        Ok(self)
-    }
-
-    /// Sets a form body (`application/x-www-form-urlencoded`).
-    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        self.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        self.body = Some(Bytes::from(body));
-        self
-    }
-
-    /// Adds fields to a form body, creating one if the request has no body.
-    /// For authenticators that pass credentials in the body rather than the
-    /// URL. A body that is not form-encoded is refused with `InvalidInput`.
-    pub fn append_form(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        const FORM: &str = "application/x-www-form-urlencoded";
-        let mut body = match &self.body {
-            None => String::new(),
-            Some(b) => {
-                let is_form = self
-                    .headers
-                    .get(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with(FORM));
-                if !is_form {
-                    return Err(Error::invalid_input(
-                        "cannot add form fields to a body that is not a form",
-                    ));
-                }
-                String::from_utf8_lossy(b).into_owned()
-            }
-        };
-        let extra = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        if !body.is_empty() && !extra.is_empty() {
-            body.push('&');
-        }
-        body.push_str(&extra);
-        self.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static(FORM));
-        self.body = Some(Bytes::from(body));
-        Ok(())
-    }
-
-    /// Marks the request as not safe to repeat.
-    pub fn not_idempotent(mut self) -> Self {
-        self.idempotency = Idempotency::NotIdempotent;
-        self
-    }
-
-    /// Sends the request without the client's authenticator (token or login calls).
-    pub fn without_auth(mut self) -> Self {
-        self.authenticated = false;
-        self
-    }
-
-    /// The method.
-    pub fn method(&self) -> &Method {
-        &self.method
-    }
-
-    /// The full URL, query included.
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
-
-    /// The URL, for authenticators that add a query parameter or sign it.
-    pub fn url_mut(&mut self) -> &mut Url {
-        &mut self.url
-    }
-
-    /// The headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// The headers, for authenticators.
-    pub fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
-    }
-
-    /// The body, if any.
-    pub fn body(&self) -> Option<&Bytes> {
-        self.body.as_ref()
-    }
-
-    /// The operation.
-    pub fn operation(&self) -> Operation {
-        self.operation
-    }
-}
-
-/// A successful response, body read in full (within the cap).
-#[derive(Debug, Clone)]
-pub struct HttpResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    meta: RequestMeta,
-    unanswered_attempt: bool,
-}
-
-impl HttpResponse {
-    /// A response assembled from parts, without a network exchange: for
-    /// testing and fuzzing the code that decodes responses. [`HttpClient`]
-    /// builds every response it returns this way, after checking the status
-    /// is 2xx and capping the body.
-    pub fn from_parts(
-        meta: RequestMeta,
-        status: StatusCode,
-        headers: HeaderMap,
-        body: impl Into<Bytes>,
-    ) -> Self {
-        HttpResponse {
-            status,
-            headers,
-            body: body.into(),
-            meta,
-            unanswered_attempt: false,
-        }
-    }
-
-    /// Whether an earlier attempt of this call was sent and may have reached
-    /// the server without its answer arriving (a connection that died after
-    /// the request was sent, an attempt that timed out). A stop answered
-    /// after such an attempt may describe what that attempt did.
-    pub fn had_unanswered_attempt(&self) -> bool {
-        self.unanswered_attempt
-    }
-
-    /// The status (always 2xx).
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// The body.
-    pub fn body(&self) -> &Bytes {
-        &self.body
-    }
-
-    /// Where the request went.
-    pub fn meta(&self) -> &RequestMeta {
-        &self.meta
-    }
-
-    /// The server's clock, from the `Date` header, if it sent a valid one.
-    /// Compare vendor timestamps with this rather than the local clock,
-    /// which may be skewed.
-    pub fn date(&self) -> Option<std::time::SystemTime> {
-        let v = self.headers.get(reqwest::header::DATE)?.to_str().ok()?;
-        httpdate::parse_http_date(v).ok()
-    }
-
-    /// Decodes the body as JSON. An empty body, an HTML page or JSON of the
-    /// wrong shape gives [`ErrorKind::InvalidResponse`] naming the request.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        self.decode(true)
-    }
-
-    /// Like [`json`](Self::json), but the error never quotes the body's
-    /// content (for bodies that hold secrets, such as token responses).
-    pub fn json_redacted<T: DeserializeOwned>(&self) -> Result<T> {
-        self.decode(false)
-    }
-
-    /// Decodes the body as JSON into a [`serde_json::Value`].
-    pub fn json_value(&self) -> Result<serde_json::Value> {
-        self.decode(true)
-    }
-
-    fn decode<T: DeserializeOwned>(&self, detail: bool) -> Result<T> {
-        let what = format!(
-            "{} {} answered {}",
-            self.meta.method,
-            self.meta.path,
-            self.status.as_u16()
-        );
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(self
-                .meta
-                .error(
-                    ErrorKind::InvalidResponse,
-                    format!("{what} with an empty body where JSON was expected"),
-                )
-                .with_http_status(self.status.as_u16()));
-        }
-        if let Some(title) = html_title(&self.headers, &self.body) {
-            return Err(self
-                .meta
-                .error(
-                    ErrorKind::InvalidResponse,
-                    format!("{what} with an HTML page \"{title}\" where JSON was expected"),
-                )
-                .with_http_status(self.status.as_u16()));
-        }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            let reason = if detail {
-                e.to_string()
-            } else {
-                format!(
-                    "{:?} error at line {} column {}",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                )
-            };
-            let mut err = self
-                .meta
-                .error(
-                    ErrorKind::InvalidResponse,
-                    format!("{what} with a body that is not the expected JSON: {reason}"),
-                )
-                .with_http_status(self.status.as_u16());
-            if detail {
-                err = err.with_source(e);
-            }
-            err
-        })
     }
 }
 
@@ -752,7 +375,7 @@ impl HttpClient {
         let resp = builder.send().await.map_err(|e| transport(meta, e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = self.read_body(resp, meta).await?;
+        let body = read_body(resp, meta, self.inner.config.body_limit).await?;
         tracing::debug!(
             vendor = %meta.vendor, operation = %meta.operation, method = %meta.method, path = %meta.path,
             status = status.as_u16(), bytes = body.len(), elapsed_ms = started.elapsed().as_millis() as u64,
@@ -770,52 +393,15 @@ impl HttpClient {
             Err(AttemptError::Status(status, headers, body))
         }
     }
-
-    async fn read_body(
-        &self,
-        mut resp: reqwest::Response,
-        meta: &RequestMeta,
-    ) -> std::result::Result<Bytes, AttemptError> {
-        let limit = self.inner.config.body_limit;
-        let too_big = |meta: &RequestMeta, status: StatusCode| {
-            AttemptError::Fatal(
-                meta.error(
-                    ErrorKind::InvalidResponse,
-                    format!(
-                        "{} {} answered with a body over the {limit}-byte limit",
-                        meta.method, meta.path
-                    ),
-                )
-                .with_http_status(status.as_u16()),
-            )
-        };
-        let status = resp.status();
-        let declared = resp
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(too_big(meta, status));
-        }
-        let mut buf = BytesMut::with_capacity(declared.map_or(8 * 1024, |n| n as usize));
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(meta, e))? {
-            if buf.len() + chunk.len() > limit {
-                return Err(too_big(meta, status));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(buf.freeze())
-    }
 }
 
-enum AttemptError {
+pub(crate) enum AttemptError {
     Status(StatusCode, HeaderMap, Bytes),
     Transport { error: Error, connect: bool },
     Fatal(Error),
 }
 
-fn transport(meta: &RequestMeta, e: reqwest::Error) -> AttemptError {
+pub(crate) fn transport(meta: &RequestMeta, e: reqwest::Error) -> AttemptError {
     let connect = e.is_connect();
     let what = if connect {
         "could not connect"

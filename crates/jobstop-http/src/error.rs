@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 
-use crate::client::RequestMeta;
+use crate::request::RequestMeta;
 use crate::retry::parse_retry_after;
 
 /// What a vendor's error body says.

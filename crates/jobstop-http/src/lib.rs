@@ -8,6 +8,8 @@ mod client;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod request;
+mod response;
 mod retry;
 mod secret;
 
@@ -16,13 +18,12 @@ pub use crate::auth::{
     TokenSource,
 };
 pub use crate::base_url::{BaseUrl, InsecureHttp, MAX_SEGMENT_LEN, PathBuilder, encode_segment};
-pub use crate::client::{
-    ClientConfig, DEFAULT_BODY_LIMIT, HttpClient, HttpRequest, HttpResponse, Idempotency,
-    RequestMeta, USER_AGENT,
-};
+pub use crate::client::{ClientConfig, HttpClient, USER_AGENT};
 pub use crate::error::{
     ErrorParser, GenericErrorParser, VendorError, error_from_response, kind_for_status,
 };
+pub use crate::request::{HttpRequest, Idempotency, RequestMeta};
+pub use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse};
 pub use crate::retry::{RetryPolicy, parse_retry_after};
 pub use crate::secret::SecretString;
 
