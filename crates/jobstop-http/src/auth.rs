@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::{BoxFuture, FutureExt, Shared};
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use jobstop_core::{Error, Result};
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use crate::{HttpClient, HttpRequest, SecretString};

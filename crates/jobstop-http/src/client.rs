@@ -5,16 +5,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header::{ACCEPT, HeaderMap, HeaderValue};
+use http::{StatusCode, Uri};
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use jobstop_core::{Error, ErrorKind, Result, Vendor};
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
 use crate::auth::{AuthStamp, Authenticator};
 use crate::error::{ErrorParser, GenericErrorParser, error_from_response};
+use crate::pool::{CappedConnector, ConnectTimedOut, Gates, InFlight, host_key};
 use crate::request::{HttpRequest, Idempotency, RequestMeta};
 use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse, read_body};
 use crate::retry::{RetryPolicy, parse_retry_after};
+
+/// The default cap on requests in flight to one host ([`ClientConfig::max_connections_per_host`]).
+pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 64;
 
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("jobstop/", env!("CARGO_PKG_VERSION"));
@@ -33,6 +42,11 @@ pub struct ClientConfig {
     pub body_limit: usize,
     /// How long an idle pooled connection is kept.
     pub pool_idle_timeout: Duration,
+    /// The most requests in flight to one host at once (at least 1); more
+    /// wait for a place, within their call's budget. Connections to a host
+    /// never outnumber the requests in flight to it plus one, so this caps
+    /// them too (at this plus one).
+    pub max_connections_per_host: usize,
 }
 
 impl Default for ClientConfig {
@@ -43,6 +57,7 @@ impl Default for ClientConfig {
             retry: RetryPolicy::default(),
             body_limit: DEFAULT_BODY_LIMIT,
             pool_idle_timeout: Duration::from_secs(60),
+            max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
         }
     }
 }
@@ -71,10 +86,20 @@ impl ClientConfig {
         self.body_limit = bytes;
         self
     }
+
+    /// Sets the cap on requests in flight (and so connections) per host.
+    /// Zero is refused by [`HttpClient::with_config`].
+    pub fn with_max_connections_per_host(mut self, n: usize) -> Self {
+        self.max_connections_per_host = n;
+        self
+    }
 }
 
+type Connector = CappedConnector<HttpsConnector<HttpConnector>>;
+
 struct Inner {
-    client: reqwest::Client,
+    client: Client<Connector, Full<Bytes>>,
+    gates: Arc<Gates>,
     config: ClientConfig,
     vendor: Vendor,
     parser: Arc<dyn ErrorParser>,
@@ -82,8 +107,11 @@ struct Inner {
 
 /// The one HTTP client every adapter calls.
 ///
-/// It owns connection pooling (reqwest with rustls, no redirects followed, so
-/// credentials never reach another host), per-attempt and overall timeouts,
+/// It owns connection pooling (hyper with rustls, HTTP/1.1, at most
+/// [`ClientConfig::max_connections_per_host`] requests in flight per host and
+/// never more connections than requests in flight plus one; no redirects
+/// followed, so credentials never reach another host), per-attempt and
+/// overall timeouts,
 /// retries with backoff and `Retry-After`, one credential refresh after a 401,
 /// the response body cap, error mapping, and a `tracing` event per attempt
 /// that names method, path, status and timing but never a header, query or
@@ -127,21 +155,37 @@ impl HttpClient {
         config: ClientConfig,
         parser: Arc<dyn ErrorParser>,
     ) -> Result<Self> {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(config.pool_idle_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .build()
+        if config.max_connections_per_host == 0 {
+            return Err(Error::config("max_connections_per_host must be at least 1")
+                .with_vendor(vendor.clone()));
+        }
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| {
-                Error::config("cannot build the HTTP client")
+                Error::config("cannot set up TLS for the HTTP client")
                     .with_vendor(vendor.clone())
                     .with_source(e)
-            })?;
+            })?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let gates = Arc::new(Gates::new(config.max_connections_per_host));
+        let connector = CappedConnector {
+            inner: https,
+            gates: Arc::clone(&gates),
+            timeout: config.connect_timeout,
+        };
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(config.pool_idle_timeout)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
+                gates,
                 config,
                 vendor,
                 parser,
@@ -196,6 +240,11 @@ impl HttpClient {
             path: request.url.path().to_owned(),
         };
         let plain = self.without_authenticator();
+        let gate = self.inner.gates.host(host_key(
+            request.url.scheme(),
+            request.url.host_str().unwrap_or(""),
+            request.url.port(),
+        ));
         let mut attempt: u32 = 0;
         let mut retries: u32 = 0;
         let mut refreshed = false;
@@ -234,6 +283,16 @@ impl HttpClient {
                     }
                 };
             }
+            // A place among the requests in flight to the host, waited for
+            // within the call's budget (not the attempt's: nothing is sent
+            // while waiting).
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(in_flight) = tokio::time::timeout(left, gate.enter()).await else {
+                return Err(lost(
+                    budget_spent(&meta, policy.budget, attempt - 1, start),
+                    unanswered,
+                ));
+            };
             let now = Instant::now();
             if now >= deadline {
                 return Err(lost(
@@ -243,7 +302,8 @@ impl HttpClient {
             }
             let per_attempt = self.inner.config.attempt_timeout.min(deadline - now);
             let budget_bound = per_attempt < self.inner.config.attempt_timeout;
-            let result = tokio::time::timeout(per_attempt, self.attempt(req, &meta)).await;
+            let result =
+                tokio::time::timeout(per_attempt, self.attempt(req, &meta, in_flight)).await;
             let failure = match result {
                 Err(_) => {
                     tracing::debug!(
@@ -362,20 +422,40 @@ impl HttpClient {
         &self,
         req: HttpRequest,
         meta: &RequestMeta,
+        // Held until the body is read: the connection is busy until then.
+        in_flight: InFlight,
     ) -> std::result::Result<HttpResponse, AttemptError> {
         let started = Instant::now();
-        let mut builder = self
+        let uri: Uri = req.url.as_str().parse().map_err(|_| {
+            AttemptError::Fatal(meta.error(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} {}: the URL is not a valid request target",
+                    meta.method, meta.path
+                ),
+            ))
+        })?;
+        let mut http_req = http::Request::new(Full::new(req.body.unwrap_or_default()));
+        *http_req.method_mut() = req.method;
+        *http_req.uri_mut() = uri;
+        *http_req.headers_mut() = req.headers;
+        let headers = http_req.headers_mut();
+        headers
+            .entry(http::header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(USER_AGENT));
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static("*/*"));
+        let resp = self
             .inner
             .client
-            .request(req.method, req.url)
-            .headers(req.headers);
-        if let Some(body) = req.body {
-            builder = builder.body(body);
-        }
-        let resp = builder.send().await.map_err(|e| transport(meta, e))?;
+            .request(http_req)
+            .await
+            .map_err(|e| transport(meta, e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = read_body(resp, meta, self.inner.config.body_limit).await?;
+        drop(in_flight);
         tracing::debug!(
             vendor = %meta.vendor, operation = %meta.operation, method = %meta.method, path = %meta.path,
             status = status.as_u16(), bytes = body.len(), elapsed_ms = started.elapsed().as_millis() as u64,
@@ -401,30 +481,56 @@ pub(crate) enum AttemptError {
     Fatal(Error),
 }
 
-pub(crate) fn transport(meta: &RequestMeta, e: reqwest::Error) -> AttemptError {
+pub(crate) fn transport(meta: &RequestMeta, e: hyper_util::client::legacy::Error) -> AttemptError {
     let connect = e.is_connect();
-    let what = if connect {
+    let timed_out = caused_by::<ConnectTimedOut>(&e);
+    let what = if timed_out {
+        "could not connect within the connect timeout"
+    } else if connect {
         "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "connection failed while reading the response body"
-    } else if e.is_timeout() {
-        "timed out"
     } else {
         "connection failed before a response arrived"
     };
-    // reqwest errors name the URL, which may carry a query with a session id;
-    // keep the cause but strip the URL from it.
+    // The cause names no URL, header or body.
     let error = meta
         .error(
-            if e.is_timeout() {
+            if timed_out {
                 ErrorKind::Timeout
             } else {
                 ErrorKind::Transport
             },
             format!("{} {}: {what}", meta.method, meta.path),
         )
-        .with_source(e.without_url());
+        .with_source(e);
     AttemptError::Transport { error, connect }
+}
+
+/// A connection that failed while the response body was read.
+pub(crate) fn body_failure(meta: &RequestMeta, e: hyper::Error) -> AttemptError {
+    let error = meta
+        .error(
+            ErrorKind::Transport,
+            format!(
+                "{} {}: connection failed while reading the response body",
+                meta.method, meta.path
+            ),
+        )
+        .with_source(e);
+    AttemptError::Transport {
+        error,
+        connect: false,
+    }
+}
+
+fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<T>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 fn fill(e: Error, meta: &RequestMeta) -> Error {

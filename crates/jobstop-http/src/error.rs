@@ -2,9 +2,9 @@
 
 use std::fmt::Debug;
 
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderMap};
 use jobstop_core::{Error, ErrorKind, Operation};
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 
 use crate::request::RequestMeta;
@@ -256,7 +256,7 @@ pub(crate) fn html_title(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use http::header::HeaderValue;
 
     #[test]
     fn status_table() {

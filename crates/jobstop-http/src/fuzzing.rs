@@ -3,9 +3,9 @@
 //! fuzz targets and their property-test twins exercise the same decoding
 //! path as a real call. Not a stable API.
 
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
 use jobstop_core::{Error, Operation, Vendor};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
 
 use crate::{ErrorParser, HttpResponse, RequestMeta, Token, error_from_response};
 

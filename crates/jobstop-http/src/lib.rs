@@ -8,6 +8,7 @@ mod client;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod pool;
 mod request;
 mod response;
 mod retry;
@@ -18,7 +19,7 @@ pub use crate::auth::{
     TokenSource,
 };
 pub use crate::base_url::{BaseUrl, InsecureHttp, MAX_SEGMENT_LEN, PathBuilder, encode_segment};
-pub use crate::client::{ClientConfig, HttpClient, USER_AGENT};
+pub use crate::client::{ClientConfig, DEFAULT_MAX_CONNECTIONS_PER_HOST, HttpClient, USER_AGENT};
 pub use crate::error::{
     ErrorParser, GenericErrorParser, VendorError, error_from_response, kind_for_status,
 };
@@ -28,8 +29,8 @@ pub use crate::retry::{RetryPolicy, parse_retry_after};
 pub use crate::secret::SecretString;
 
 pub use ::url::Url;
-pub use reqwest::header;
-pub use reqwest::{Method, StatusCode};
+pub use http::header;
+pub use http::{Method, StatusCode};
 
 #[cfg(test)]
 mod assertions {

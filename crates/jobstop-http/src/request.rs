@@ -3,9 +3,9 @@
 use std::fmt;
 
 use bytes::Bytes;
+use http::Method;
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use jobstop_core::{Error, ErrorKind, Operation, Result, RunId, Vendor};
-use reqwest::Method;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use url::Url;
 

@@ -1,12 +1,14 @@
 //! A response read in full within the body cap, and its JSON decoding.
 
 use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+use http::header::{CONTENT_LENGTH, HeaderMap};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use jobstop_core::{ErrorKind, Result};
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, HeaderMap};
 use serde::de::DeserializeOwned;
 
-use crate::client::{AttemptError, transport};
+use crate::client::{AttemptError, body_failure};
 use crate::error::html_title;
 use crate::request::RequestMeta;
 
@@ -74,7 +76,7 @@ impl HttpResponse {
     /// Compare vendor timestamps with this rather than the local clock,
     /// which may be skewed.
     pub fn date(&self) -> Option<std::time::SystemTime> {
-        let v = self.headers.get(reqwest::header::DATE)?.to_str().ok()?;
+        let v = self.headers.get(http::header::DATE)?.to_str().ok()?;
         httpdate::parse_http_date(v).ok()
     }
 
@@ -148,7 +150,7 @@ impl HttpResponse {
 
 /// Reads `resp`'s body in full, refusing one over `limit` bytes.
 pub(crate) async fn read_body(
-    mut resp: reqwest::Response,
+    resp: http::Response<Incoming>,
     meta: &RequestMeta,
     limit: usize,
 ) -> std::result::Result<Bytes, AttemptError> {
@@ -174,7 +176,12 @@ pub(crate) async fn read_body(
         return Err(too_big(meta, status));
     }
     let mut buf = BytesMut::with_capacity(declared.map_or(8 * 1024, |n| n as usize));
-    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(meta, e))? {
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_failure(meta, e))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
         if buf.len() + chunk.len() > limit {
             return Err(too_big(meta, status));
         }
