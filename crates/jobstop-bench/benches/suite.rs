@@ -28,7 +28,6 @@ use jobstop::amperity::AmperityBuilder;
 use jobstop::centurylink::CenturyLinkBuilder;
 use jobstop::chorus::ChorusBuilder;
 use jobstop::dataarts::DataArtsBuilder;
-use jobstop::http::header::{HeaderMap, HeaderName, HeaderValue};
 use jobstop::http::{HttpClient, HttpRequest};
 use jobstop::ops::{BulkOptions, BulkResult, Selector, execute_stops, list_accounts, plan_stops};
 use jobstop::{
@@ -41,6 +40,7 @@ use jobstop_sim::centurylink::CenturyLinkSim;
 use jobstop_sim::chorus::ChorusSim;
 use jobstop_sim::dataarts::DataArtsSim;
 use jobstop_sim::{Fault, FaultRule, LoggedRequest, Route, SimServer};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -412,7 +412,9 @@ impl RawSpec {
             let headers = self.headers.clone();
             async move {
                 let mut req = HttpRequest::get(url?, jobstop::Operation::Status);
-                req.headers_mut().extend(headers);
+                for (name, value) in &headers {
+                    req = req.header(name.as_str(), value.to_str()?)?;
+                }
                 let v: serde_json::Value = http.send(req).await?.json_value()?;
                 Res::Ok(v)
             }

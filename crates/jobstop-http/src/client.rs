@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, HeaderMap, HeaderValue};
-use http::{StatusCode, Uri};
+use http::Uri;
+use http::header::{ACCEPT, HeaderValue};
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::auth::{AuthStamp, Authenticator};
 use crate::error::{ErrorParser, GenericErrorParser, error_from_response};
+use crate::headers::{ResponseHeaders, Status};
 use crate::pool::{CappedConnector, ConnectTimedOut, Gates, InFlight, host_key};
 use crate::request::{HttpRequest, Idempotency, RequestMeta};
 use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse, read_body};
@@ -236,7 +237,7 @@ impl HttpClient {
             vendor: self.inner.vendor.clone(),
             operation: request.operation,
             run_id: request.run_id.clone(),
-            method: request.method.clone(),
+            method: request.method.as_str().to_owned(),
             path: request.url.path().to_owned(),
         };
         let plain = self.without_authenticator();
@@ -345,7 +346,7 @@ impl HttpClient {
                         &body,
                         self.inner.parser.as_ref(),
                     );
-                    if status == StatusCode::UNAUTHORIZED && !refreshed {
+                    if status == 401 && !refreshed {
                         if let Some(auth) = auth {
                             refreshed = true;
                             let left = deadline.saturating_duration_since(Instant::now());
@@ -369,7 +370,7 @@ impl HttpClient {
                             }
                         }
                     }
-                    let retryable = match status.as_u16() {
+                    let retryable = match status {
                         429 => true,
                         502..=504 => request.idempotency == Idempotency::Idempotent,
                         _ => false,
@@ -453,7 +454,7 @@ impl HttpClient {
             .await
             .map_err(|e| transport(meta, e))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        let headers = ResponseHeaders::from_map(resp.headers().clone());
         let body = read_body(resp, meta, self.inner.config.body_limit).await?;
         drop(in_flight);
         tracing::debug!(
@@ -463,20 +464,20 @@ impl HttpClient {
         );
         if status.is_success() {
             Ok(HttpResponse {
-                status,
+                status: Status::new(status.as_u16()),
                 headers,
                 body,
                 meta: meta.clone(),
                 unanswered_attempt: false,
             })
         } else {
-            Err(AttemptError::Status(status, headers, body))
+            Err(AttemptError::Status(status.as_u16(), headers, body))
         }
     }
 }
 
 pub(crate) enum AttemptError {
-    Status(StatusCode, HeaderMap, Bytes),
+    Status(u16, ResponseHeaders, Bytes),
     Transport { error: Error, connect: bool },
     Fatal(Error),
 }

@@ -8,6 +8,7 @@ mod client;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod headers;
 mod pool;
 mod request;
 mod response;
@@ -23,14 +24,13 @@ pub use crate::client::{ClientConfig, DEFAULT_MAX_CONNECTIONS_PER_HOST, HttpClie
 pub use crate::error::{
     ErrorParser, GenericErrorParser, VendorError, error_from_response, kind_for_status,
 };
+pub use crate::headers::{ResponseHeaders, Status};
 pub use crate::request::{HttpRequest, Idempotency, RequestMeta};
 pub use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse};
 pub use crate::retry::{RetryPolicy, parse_retry_after};
 pub use crate::secret::SecretString;
 
 pub use ::url::Url;
-pub use http::header;
-pub use http::{Method, StatusCode};
 
 #[cfg(test)]
 mod assertions {

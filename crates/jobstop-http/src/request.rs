@@ -4,10 +4,12 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::Method;
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use jobstop_core::{Error, ErrorKind, Operation, Result, RunId, Vendor};
 use serde::Serialize;
 use url::Url;
+
+use crate::headers::header_pair;
 
 /// Whether a request may be sent again after it may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +31,8 @@ pub struct RequestMeta {
     pub operation: Operation,
     /// The run, if any.
     pub run_id: Option<RunId>,
-    /// The method.
-    pub method: Method,
+    /// The method (`GET`, `POST`, ...).
+    pub method: String,
     /// The URL path (no query).
     pub path: String,
 }
@@ -74,8 +76,16 @@ impl fmt::Debug for HttpRequest {
 }
 
 impl HttpRequest {
-    /// A request for `operation`, idempotent and authenticated by default.
-    pub fn new(method: Method, url: Url, operation: Operation) -> Self {
+    /// A request for `operation` with `method` (`GET`, `POST`, `DELETE`,
+    /// ...), idempotent and authenticated by default. A method that is not
+    /// an HTTP token is refused with `InvalidInput`.
+    pub fn new(method: &str, url: Url, operation: Operation) -> Result<Self> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| Error::invalid_input(format!("{method:?} is not an HTTP method")))?;
+        Ok(HttpRequest::with_method(method, url, operation))
+    }
+
+    fn with_method(method: Method, url: Url, operation: Operation) -> Self {
         HttpRequest {
             method,
             url,
@@ -90,12 +100,12 @@ impl HttpRequest {
 
     /// A `GET`.
     pub fn get(url: Url, operation: Operation) -> Self {
-        HttpRequest::new(Method::GET, url, operation)
+        HttpRequest::with_method(Method::GET, url, operation)
     }
 
     /// A `POST`.
     pub fn post(url: Url, operation: Operation) -> Self {
-        HttpRequest::new(Method::POST, url, operation)
+        HttpRequest::with_method(Method::POST, url, operation)
     }
 
     /// Names the run the request is about (for errors and logs).
@@ -104,32 +114,51 @@ impl HttpRequest {
         self
     }
 
-    /// Adds a header. A value with CR, LF or other characters not allowed in
-    /// a header is refused with `InvalidInput`.
-    pub fn header(mut self, name: &'static str, value: &str) -> Result<Self> {
-        let v = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid_input(format!(
-                "the value for header {name} contains forbidden characters"
-            ))
-        })?;
-        self.headers.insert(HeaderName::from_static(name), v);
+    /// Adds a header (replacing one of the same name). A name that is not
+    /// a header name, or a value with CR, LF or other characters not allowed
+    /// in a header, is refused with `InvalidInput`.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self> {
+        self.set_header(name, value)?;
         Ok(self)
     }
 
     /// Adds a header whose value is a secret (marked sensitive).
-    pub fn secret_header(
-        mut self,
-        name: &'static str,
-        value: &crate::SecretString,
-    ) -> Result<Self> {
-        let mut v = HeaderValue::from_str(value.expose_secret()).map_err(|_| {
+    pub fn secret_header(mut self, name: &str, value: &crate::SecretString) -> Result<Self> {
+        self.set_secret_header(name, value)?;
+        Ok(self)
+    }
+
+    /// Sets a header (replacing one of the same name), for authenticators
+    /// and signers; refused like [`header`](Self::header).
+    pub fn set_header(&mut self, name: &str, value: &str) -> Result<()> {
+        let (name, value) = header_pair(name, value)?;
+        self.headers.insert(name, value);
+        Ok(())
+    }
+
+    /// Sets a header whose value is a secret (marked sensitive, so the HTTP
+    /// stack never logs it). A value not allowed in a header is a `Config`
+    /// error that does not quote it.
+    pub fn set_secret_header(&mut self, name: &str, value: &crate::SecretString) -> Result<()> {
+        let (name, mut value) = header_pair(name, value.expose_secret()).map_err(|_| {
             Error::config(format!(
                 "the secret for header {name} contains forbidden characters"
             ))
         })?;
-        v.set_sensitive(true);
-        self.headers.insert(HeaderName::from_static(name), v);
-        Ok(self)
+        value.set_sensitive(true);
+        self.headers.insert(name, value);
+        Ok(())
+    }
+
+    /// Whether header `name` (case-insensitive) is set.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers.contains_key(name)
+    }
+
+    /// The value of header `name` (case-insensitive), if set and made of
+    /// visible ASCII.
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
     }
 
     /// Appends query parameters.
@@ -212,9 +241,9 @@ impl HttpRequest {
         self
     }
 
-    /// The method.
-    pub fn method(&self) -> &Method {
-        &self.method
+    /// The method (`GET`, `POST`, ...).
+    pub fn method(&self) -> &str {
+        self.method.as_str()
     }
 
     /// The full URL, query included.
@@ -225,16 +254,6 @@ impl HttpRequest {
     /// The URL, for authenticators that add a query parameter or sign it.
     pub fn url_mut(&mut self) -> &mut Url {
         &mut self.url
-    }
-
-    /// The headers.
-    pub fn headers(&self) -> &HeaderMap {
-        &self.headers
-    }
-
-    /// The headers, for authenticators.
-    pub fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
     }
 
     /// The body, if any.

@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
-use http::header::{CONTENT_LENGTH, HeaderMap};
+use http::header::CONTENT_LENGTH;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use jobstop_core::{ErrorKind, Result};
@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::client::{AttemptError, body_failure};
 use crate::error::html_title;
+use crate::headers::{ResponseHeaders, Status};
 use crate::request::RequestMeta;
 
 /// The default response body cap: 16 MiB.
@@ -17,8 +18,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// A successful response, body read in full (within the cap).
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
+    pub(crate) status: Status,
+    pub(crate) headers: ResponseHeaders,
     pub(crate) body: Bytes,
     pub(crate) meta: RequestMeta,
     pub(crate) unanswered_attempt: bool,
@@ -31,12 +32,12 @@ impl HttpResponse {
     /// is 2xx and capping the body.
     pub fn from_parts(
         meta: RequestMeta,
-        status: StatusCode,
-        headers: HeaderMap,
+        status: u16,
+        headers: ResponseHeaders,
         body: impl Into<Bytes>,
     ) -> Self {
         HttpResponse {
-            status,
+            status: Status::new(status),
             headers,
             body: body.into(),
             meta,
@@ -53,12 +54,12 @@ impl HttpResponse {
     }
 
     /// The status (always 2xx).
-    pub fn status(&self) -> StatusCode {
+    pub fn status(&self) -> Status {
         self.status
     }
 
     /// The headers.
-    pub fn headers(&self) -> &HeaderMap {
+    pub fn headers(&self) -> &ResponseHeaders {
         &self.headers
     }
 
@@ -76,7 +77,7 @@ impl HttpResponse {
     /// Compare vendor timestamps with this rather than the local clock,
     /// which may be skewed.
     pub fn date(&self) -> Option<std::time::SystemTime> {
-        let v = self.headers.get(http::header::DATE)?.to_str().ok()?;
+        let v = self.headers.get("date")?;
         httpdate::parse_http_date(v).ok()
     }
 
