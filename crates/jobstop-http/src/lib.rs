@@ -6,6 +6,7 @@ mod auth;
 mod base_url;
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod headers;
