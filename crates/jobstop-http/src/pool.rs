@@ -110,7 +110,10 @@ impl Gate {
     }
 
     /// Waits until a new connection is allowed (fewer open than requests in
-    /// flight plus one), or `wait` passes.
+    /// flight plus one), or `wait` passes. With no request in flight, no
+    /// connection is needed: the connect fails at once, so a connect the pool
+    /// finishes in the background for a request that has ended (or been
+    /// dropped with its client) does not linger.
     async fn open(self: &Arc<Self>, wait: Duration) -> Result<OpenConn, BoxError> {
         let ready = async {
             loop {
@@ -119,11 +122,14 @@ impl Gate {
                 notified.as_mut().enable();
                 {
                     let mut c = self.counts();
+                    if c.in_flight == 0 {
+                        return Err(BoxError::from(NotNeeded));
+                    }
                     if c.open < c.in_flight + 1 {
                         c.open += 1;
-                        return OpenConn {
+                        return Ok(OpenConn {
                             gate: Arc::clone(self),
-                        };
+                        });
                     }
                 }
                 notified.await;
@@ -133,7 +139,7 @@ impl Gate {
             BoxError::from(ConnectTimedOut(
                 "no connection came free within the connect timeout",
             ))
-        })
+        })?
     }
 
     #[cfg(test)]
@@ -168,6 +174,18 @@ impl Drop for OpenConn {
         self.gate.changed.notify_waiters();
     }
 }
+
+/// A connect for a host no request is in flight to.
+#[derive(Debug)]
+struct NotNeeded;
+
+impl std::fmt::Display for NotNeeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no request needs a new connection")
+    }
+}
+
+impl std::error::Error for NotNeeded {}
 
 /// A connect (TCP and TLS) that did not finish within the connect timeout.
 #[derive(Debug)]
@@ -309,21 +327,31 @@ mod tests {
     async fn a_connection_opens_only_below_in_flight_plus_one() {
         let gate = Arc::new(Gate::new(4));
         let wait = Duration::from_millis(50);
-        // Nothing in flight: one connection may open (a connect racing a
-        // request that has already ended), not two.
-        let first = gate.open(wait).await.expect("first");
-        assert!(gate.open(wait).await.is_err());
+        // Nothing in flight: nothing opens.
+        assert!(gate.open(Duration::from_secs(5)).await.is_err());
+        // One request in flight: two connections at most.
         let a = gate.enter().await;
+        let first = gate.open(wait).await.expect("first");
         let second = gate.open(wait).await.expect("second");
         assert!(gate.open(wait).await.is_err());
         assert_eq!(gate.open_now(), 2);
-        // A waiting connect goes ahead once a request enters.
+        // A waiting connect goes ahead once another request enters.
         let g = Arc::clone(&gate);
-        let waiting = tokio::spawn(async move { g.open(Duration::from_secs(5)).await.is_ok() });
+        let waiting = tokio::spawn(async move { g.open(Duration::from_secs(5)).await });
         tokio::task::yield_now().await;
         let b = gate.enter().await;
-        assert!(waiting.await.expect("join"));
-        drop((first, second, a, b));
+        let third = waiting.await.expect("join").expect("third");
+        assert_eq!(gate.open_now(), 3);
+        // A connect left waiting fails as soon as no request is in flight,
+        // not at its timeout.
+        let g = Arc::clone(&gate);
+        let started = std::time::Instant::now();
+        let waiting = tokio::spawn(async move { g.open(Duration::from_secs(30)).await.is_ok() });
+        tokio::task::yield_now().await;
+        drop((a, b));
+        assert!(!waiting.await.expect("join"));
+        assert!(started.elapsed() < Duration::from_secs(30));
+        drop((first, second, third));
         assert_eq!(gate.open_now(), 0);
     }
 }
