@@ -27,7 +27,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     /// A response assembled from parts, without a network exchange: for
-    /// testing and fuzzing the code that decodes responses. [`HttpClient`]
+    /// testing and fuzzing the code that decodes responses. [`HttpClient`](crate::HttpClient)
     /// builds every response it returns this way, after checking the status
     /// is 2xx and capping the body.
     pub fn from_parts(
