@@ -1643,10 +1643,12 @@ async fn reuse_concurrent(verdicts: &mut Vec<Verdict>) -> Res<()> {
     let bound = cap as u64 + 2;
     let met = worst <= bound;
     println!(
-        "### connections under {REUSE_CONCURRENCY} concurrent stops
-
-         {REUSE_ROUNDS} rounds of `stop_many` of {REUSE_STOPS} running Amperity runs at          concurrency {REUSE_CONCURRENCY}, each on a new adapter (default client config: at most          {cap} requests in flight per host); connections = what the simulator accepted during          the round (so at least the most open at once). The target is the requests in flight          plus two, judged on the worst round.
-"
+        "### connections under {REUSE_CONCURRENCY} concurrent stops\n\n\
+         {REUSE_ROUNDS} rounds of `stop_many` of {REUSE_STOPS} running Amperity runs at \
+         concurrency {REUSE_CONCURRENCY}, each on a new adapter (default client config: at most \
+         {cap} requests in flight per host); connections = what the simulator accepted during \
+         the round (so at least the most open at once). The target is the requests in flight \
+         plus two, judged on the worst round.\n"
     );
     let mut t = Table::new(&[
         "client",
