@@ -20,7 +20,9 @@ pub use registry::{
     read_small_regular_file,
 };
 
-/// The shared HTTP layer, for writing an adapter of your own.
+/// The HTTP layer the adapters share (its `ClientConfig` and `RetryPolicy` tune
+/// them). An implementation detail of the adapters, not a general HTTP client:
+/// it promises no stability beyond what they need.
 pub use jobstop_http as http;
 
 pub use jobstop_http::SecretString;

@@ -49,25 +49,17 @@ const RUNS: usize = 10_000;
 /// Stops in flight at once.
 const CONCURRENCY: usize = 256;
 /// The most connections the simulator may accept in all (and so have open at
-/// once): three times the concurrency. Not the concurrency plus a few: the
-/// HTTP layer does not keep to that.
+/// once): the requests the HTTP layer lets in flight to one host (its
+/// default cap, below the concurrency) plus two.
 ///
-/// reqwest's pool (hyper-util's legacy client) has no per-host connection
-/// limit, and hands a connection back late: when a response's headers
-/// arrive the connection is not idle yet (its body is still to be read), so
-/// a task spawned for it puts it back once the connection's own task has
-/// finished the exchange. `stop_many` starts the next stop the moment one
-/// finishes; its checkout finds no idle connection, a new connect is raced
-/// against the pool, and whichever loses is kept as an idle spare. Every
-/// such miss adds a connection until there are enough spares to cover the
-/// connections waiting to be handed back (completion rate times hand-back
-/// delay), so the count levels off above the concurrency, by how much
-/// depending on how starved of CPU the client's tasks are: 260 to 419 here
-/// for 256 stops in flight (266 to 521 with the simulator on the client's
-/// runtime). The bound leaves room for a slower machine; a client that did
-/// not reuse connections would open one per request, 10,000 or more, and a
-/// leak would grow with the requests too.
-const CONNECTION_BOUND: usize = 3 * CONCURRENCY;
+/// The HTTP layer keeps at most `DEFAULT_MAX_CONNECTIONS_PER_HOST` requests
+/// in flight per host (the other stops wait for a place) and opens a
+/// connection only while fewer are open than requests in flight plus one, so
+/// a connection that is slow to come back to the pool does not make it open
+/// a spare. Before that cap, 260 to 419 connections were open here for 256
+/// stops in flight; a client that did not reuse connections would open one
+/// per request, 10,000 or more, and a leak would grow with the requests too.
+const CONNECTION_BOUND: usize = jobstop::http::DEFAULT_MAX_CONNECTIONS_PER_HOST + 2;
 /// Descriptors besides the connections' (the runtime's, the listener's).
 const FD_OVERHEAD: usize = 32;
 /// Descriptors allowed beyond the baseline after everything is dropped.
@@ -394,8 +386,8 @@ fn load(setup: SetupFn) {
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     // The simulator gets a runtime of its own, as a vendor's server has its
     // own machine: on the client's runtime its connection and handler tasks
-    // (hundreds, busy) would slow the client's pool down (see
-    // `CONNECTION_BOUND`) and blur what is measured.
+    // (hundreds, busy) would slow the client down and blur what is
+    // measured.
     let sim_rt = runtime(1);
     let rt = runtime(2);
     let fds_before = fd_count();

@@ -1,7 +1,6 @@
 //! Amperity's error bodies.
 
-use jobstop_http::header::HeaderMap;
-use jobstop_http::{ErrorParser, StatusCode, VendorError};
+use jobstop_http::{ErrorParser, ResponseHeaders, VendorError};
 use serde::Deserialize;
 
 /// Reads `{"status":400,"message":"…","request_id":"…","trace_id":"…"}`
@@ -20,7 +19,7 @@ struct Body {
 }
 
 impl ErrorParser for AmperityErrorParser {
-    fn parse(&self, _status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> VendorError {
+    fn parse(&self, _status: u16, _headers: &ResponseHeaders, body: &[u8]) -> VendorError {
         let mut out = VendorError::new();
         if let Ok(b) = serde_json::from_slice::<Body>(body) {
             out.message = b.message.filter(|m| !m.is_empty());
@@ -37,22 +36,18 @@ mod tests {
     #[test]
     fn documented_body_and_junk() {
         let p = AmperityErrorParser;
-        let h = HeaderMap::new();
+        let h = ResponseHeaders::new();
         let v = p.parse(
-            StatusCode::BAD_REQUEST,
+            400,
             &h,
             br#"{"status":400,"message":"Error updating database: x","request_id":"1ab23456","trace_id":"1a2b"}"#,
         );
         assert_eq!(v.message.as_deref(), Some("Error updating database: x"));
         assert_eq!(v.request_id.as_deref(), Some("1ab23456"));
-        let v = p.parse(
-            StatusCode::BAD_REQUEST,
-            &h,
-            br#"{"status":400,"message":"m","trace_id":"t"}"#,
-        );
+        let v = p.parse(400, &h, br#"{"status":400,"message":"m","trace_id":"t"}"#);
         assert_eq!(v.request_id.as_deref(), Some("t"));
         for junk in [&b""[..], b"<html>", b"[]", b"{\"message\":7}"] {
-            assert_eq!(p.parse(StatusCode::NOT_FOUND, &h, junk), VendorError::new());
+            assert_eq!(p.parse(404, &h, junk), VendorError::new());
         }
     }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod builder;
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;

@@ -28,7 +28,6 @@ use jobstop::amperity::AmperityBuilder;
 use jobstop::centurylink::CenturyLinkBuilder;
 use jobstop::chorus::ChorusBuilder;
 use jobstop::dataarts::DataArtsBuilder;
-use jobstop::http::header::{HeaderMap, HeaderName, HeaderValue};
 use jobstop::http::{HttpClient, HttpRequest};
 use jobstop::ops::{BulkOptions, BulkResult, Selector, execute_stops, list_accounts, plan_stops};
 use jobstop::{
@@ -41,6 +40,7 @@ use jobstop_sim::centurylink::CenturyLinkSim;
 use jobstop_sim::chorus::ChorusSim;
 use jobstop_sim::dataarts::DataArtsSim;
 use jobstop_sim::{Fault, FaultRule, LoggedRequest, Route, SimServer};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -417,7 +417,9 @@ impl RawSpec {
             let headers = self.headers.clone();
             async move {
                 let mut req = HttpRequest::get(url?, jobstop::Operation::Status);
-                req.headers_mut().extend(headers);
+                for (name, value) in &headers {
+                    req = req.header(name.as_str(), value.to_str()?)?;
+                }
                 let v: serde_json::Value = http.send(req).await?.json_value()?;
                 Res::Ok(v)
             }
@@ -1462,6 +1464,10 @@ async fn ratelimit(verdicts: &mut Vec<Verdict>) -> Res<()> {
 
 const REUSE_CALLS: usize = 1000;
 const REUSE_ROUNDS: usize = 7;
+/// Stops sent at once by `stop_many` in the concurrent part of `reuse`.
+const REUSE_CONCURRENCY: usize = 256;
+/// Runs stopped in each concurrent round.
+const REUSE_STOPS: usize = 2000;
 
 /// One round of `REUSE_CALLS` sequential reads on a fresh client (so a
 /// fresh connection pool): connections accepted, requests per connection
@@ -1600,7 +1606,7 @@ async fn reuse(verdicts: &mut Vec<Verdict>) -> Res<()> {
     if a_worst > 1 || r_worst > 1 {
         println!(
             "More than one connection for strictly sequential calls comes from the connection \
-             pool of hyper-util (under reqwest): when a request finds no idle connection because \
+             pool of hyper-util (under reqwest and jobstop-http): when a request finds no idle connection because \
              the previous one has not been handed back yet, it starts connecting and takes \
              whichever is ready first; a connection opened that way joins the pool and later \
              requests use either.\n"
@@ -1611,6 +1617,91 @@ async fn reuse(verdicts: &mut Vec<Verdict>) -> Res<()> {
         what: format!("connections for {REUSE_CALLS} statuses (worst of {REUSE_ROUNDS})"),
         measured: format!("{a_worst} (median {a_median})"),
         target: "≤ 2",
+        met,
+    });
+    reuse_concurrent(verdicts).await
+}
+
+/// `stop_many` of `REUSE_STOPS` runs at `REUSE_CONCURRENCY` on a new
+/// adapter per round: the connections the simulator accepted, against the
+/// requests the HTTP layer lets in flight to one host plus two.
+async fn reuse_concurrent(verdicts: &mut Vec<Verdict>) -> Res<()> {
+    let cap = jobstop::http::DEFAULT_MAX_CONNECTIONS_PER_HOST;
+    let sim = AmperitySim::builder()
+        .seed(43)
+        .running(REUSE_STOPS)
+        .start()
+        .await?;
+    let ids = sim.ids();
+    if ids.len() != REUSE_STOPS {
+        return Err(format!("the simulator has {} runs, not {REUSE_STOPS}", ids.len()).into());
+    }
+    let request = StopRequest::graceful();
+    let mut rounds = Vec::new();
+    for _ in 0..REUSE_ROUNDS {
+        reset_running(&sim, &ids)?;
+        let adapter = AmperityBuilder::from_lookup(lookup(sim.env())).build()?;
+        let before = sim.server().connections();
+        let t = Instant::now();
+        let results: Vec<StopResult> = adapter
+            .stop_many(
+                ids.iter().map(|i| RunId::new(i.clone())),
+                &request,
+                REUSE_CONCURRENCY,
+            )
+            .collect()
+            .await;
+        let wall = t.elapsed();
+        let failed = results.iter().filter(|r| r.result.is_err()).count();
+        if results.len() != REUSE_STOPS || failed > 0 {
+            return Err(format!(
+                "stop_many answered {} of {REUSE_STOPS} stops, {failed} failed",
+                results.len()
+            )
+            .into());
+        }
+        rounds.push((sim.server().connections() - before, wall));
+    }
+    let mut conns: Vec<u64> = rounds.iter().map(|r| r.0).collect();
+    let counts: Vec<String> = conns.iter().map(u64::to_string).collect();
+    conns.sort_unstable();
+    let worst = conns.last().copied().unwrap_or(0);
+    let median_conns = conns.get(conns.len() / 2).copied().unwrap_or(0);
+    let mut walls: Vec<Duration> = rounds.iter().map(|r| r.1).collect();
+    let bound = cap as u64 + 2;
+    let met = worst <= bound;
+    println!(
+        "### connections under {REUSE_CONCURRENCY} concurrent stops\n\n\
+         {REUSE_ROUNDS} rounds of `stop_many` of {REUSE_STOPS} running Amperity runs at \
+         concurrency {REUSE_CONCURRENCY}, each on a new adapter (default client config: at most \
+         {cap} requests in flight per host); connections = what the simulator accepted during \
+         the round (so at least the most open at once). The target is the requests in flight \
+         plus two, judged on the worst round.\n"
+    );
+    let mut t = Table::new(&[
+        "client",
+        "connections per round",
+        "median",
+        "worst",
+        "median wall time",
+        "target",
+    ]);
+    t.row(vec![
+        format!("adapter `stop_many` ({REUSE_CONCURRENCY})"),
+        counts.join(", "),
+        median_conns.to_string(),
+        worst.to_string(),
+        ms(median(&mut walls)),
+        format!("≤ {bound}: {}", if met { "met" } else { "**missed**" }),
+    ]);
+    t.print();
+    verdicts.push(Verdict {
+        bench: "reuse",
+        what: format!(
+            "connections for {REUSE_STOPS} stops at {REUSE_CONCURRENCY} (worst of {REUSE_ROUNDS})"
+        ),
+        measured: format!("{worst} (median {median_conns})"),
+        target: "≤ in flight + 2",
         met,
     });
     Ok(())

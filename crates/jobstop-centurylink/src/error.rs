@@ -1,7 +1,6 @@
 //! Runner and login error bodies: `{"message":"…"}`.
 
-use jobstop_http::header::HeaderMap;
-use jobstop_http::{ErrorParser, StatusCode, VendorError};
+use jobstop_http::{ErrorParser, ResponseHeaders, VendorError};
 use serde_json::Value;
 
 /// Reads `{"message":"…"}` (the login service's documented body; the Runner
@@ -11,11 +10,10 @@ use serde_json::Value;
 pub(crate) struct RunnerErrorParser;
 
 impl ErrorParser for RunnerErrorParser {
-    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
+    fn parse(&self, _status: u16, headers: &ResponseHeaders, body: &[u8]) -> VendorError {
         let mut out = VendorError::new();
         out.request_id = headers
             .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(128).collect());
         if let Ok(v) = serde_json::from_slice::<Value>(body) {
             out.message = v
@@ -35,15 +33,15 @@ mod tests {
     #[test]
     fn bodies() {
         let p = RunnerErrorParser;
-        let h = HeaderMap::new();
+        let h = ResponseHeaders::new();
         let v = p.parse(
-            StatusCode::BAD_REQUEST,
+            400,
             &h,
             br#"{"message":"We didn't recognize the username or password you entered. Please try again."}"#,
         );
         assert!(v.message.unwrap().starts_with("We didn't recognize"));
         for junk in [&b""[..], b"<html>", b"[]", b"{\"message\":3}"] {
-            assert_eq!(p.parse(StatusCode::NOT_FOUND, &h, junk), VendorError::new());
+            assert_eq!(p.parse(404, &h, junk), VendorError::new());
         }
     }
 }

@@ -1,8 +1,7 @@
 //! Chorus error bodies: `{"errors":{…}}`.
 
 use jobstop_core::ErrorKind;
-use jobstop_http::header::HeaderMap;
-use jobstop_http::{ErrorParser, StatusCode, VendorError};
+use jobstop_http::{ErrorParser, ResponseHeaders, VendorError};
 use serde_json::Value;
 
 /// Reads the Rails `{"errors":{…}}` envelope:
@@ -19,9 +18,9 @@ use serde_json::Value;
 pub(crate) struct ChorusErrorParser;
 
 impl ErrorParser for ChorusErrorParser {
-    fn parse(&self, _status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
+    fn parse(&self, _status: u16, headers: &ResponseHeaders, body: &[u8]) -> VendorError {
         let mut out = VendorError::new();
-        if let Some(id) = headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+        if let Some(id) = headers.get("x-request-id") {
             out.request_id = Some(id.chars().take(128).collect());
         }
         let Ok(v) = serde_json::from_slice::<Value>(body) else {
@@ -66,7 +65,7 @@ mod tests {
     use super::*;
 
     fn parse(body: &str) -> VendorError {
-        ChorusErrorParser.parse(StatusCode::BAD_REQUEST, &HeaderMap::new(), body.as_bytes())
+        ChorusErrorParser.parse(400, &ResponseHeaders::new(), body.as_bytes())
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt;
 use async_trait::async_trait;
 use jobstop_core::{Error, Operation, Result};
 use jobstop_http::{
-    AuthStamp, Authenticator, HttpClient, HttpRequest, HttpResponse, Method, SecretString, Token,
+    AuthStamp, Authenticator, HttpClient, HttpRequest, HttpResponse, SecretString, Token,
     TokenCache, TokenSource, Url,
 };
 
@@ -112,7 +112,7 @@ impl Authenticator for SessionAuth {
         request: &mut HttpRequest,
     ) -> Result<AuthStamp> {
         let (session, stamp) = self.cache.token(client).await?;
-        if *request.method() == Method::GET {
+        if request.method() == "GET" {
             request
                 .url_mut()
                 .query_pairs_mut()

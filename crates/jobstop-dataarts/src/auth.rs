@@ -6,7 +6,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jobstop_core::{Error, Operation, Result};
-use jobstop_http::header::{HOST, HeaderName, HeaderValue};
 use jobstop_http::{
     AuthStamp, Authenticator, HttpClient, HttpRequest, SecretString, Token, TokenSource, Url,
 };
@@ -61,13 +60,10 @@ impl Authenticator for AkSkAuth {
         let host =
             host_of(request.url()).ok_or_else(|| Error::config("the base URL has no host"))?;
         let bad_header = |_| Error::invalid_input("a signed header value is not valid in a header");
-        request.headers_mut().insert(
-            HeaderName::from_static("x-sdk-date"),
-            HeaderValue::from_str(&date).map_err(bad_header)?,
-        );
         request
-            .headers_mut()
-            .insert(HOST, HeaderValue::from_str(&host).map_err(bad_header)?);
+            .set_header("x-sdk-date", &date)
+            .map_err(bad_header)?;
+        request.set_header("host", &host).map_err(bad_header)?;
         let mut signed = Vec::new();
         for name in [
             "content-type",
@@ -76,11 +72,12 @@ impl Authenticator for AkSkAuth {
             "x-project-id",
             "x-sdk-date",
         ] {
-            if let Some(v) = request.headers().get(name) {
-                let v = v.to_str().map_err(|_| {
-                    Error::invalid_input(format!("header {name} is not visible ASCII"))
-                })?;
+            if let Some(v) = request.header_value(name) {
                 signed.push((name.to_owned(), v.to_owned()));
+            } else if request.has_header(name) {
+                return Err(Error::invalid_input(format!(
+                    "header {name} is not visible ASCII"
+                )));
             }
         }
         let query: Vec<(String, String)> = request
@@ -90,7 +87,7 @@ impl Authenticator for AkSkAuth {
             .collect();
         let body = request.body().map(|b| b.to_vec()).unwrap_or_default();
         let input = SignInput {
-            method: request.method().as_str(),
+            method: request.method(),
             path: request.url().path(),
             query: &query,
             headers: &signed,
@@ -102,12 +99,9 @@ impl Authenticator for AkSkAuth {
             &date,
             &input,
         );
-        let mut value = HeaderValue::from_str(&value)
-            .map_err(|_| Error::config("the access key is not valid in a header"))?;
-        value.set_sensitive(true);
         request
-            .headers_mut()
-            .insert(jobstop_http::header::AUTHORIZATION, value);
+            .set_secret_header("authorization", &SecretString::new(value))
+            .map_err(|_| Error::config("the access key is not valid in a header"))?;
         Ok(AuthStamp::default())
     }
 
@@ -164,7 +158,6 @@ impl TokenSource for IamPassword {
         let token = resp
             .headers()
             .get("x-subject-token")
-            .and_then(|v| v.to_str().ok())
             .filter(|t| !t.is_empty())
             .map(SecretString::new)
             .ok_or_else(|| {

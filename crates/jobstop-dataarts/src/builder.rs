@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jobstop_core::{Error, Result, Vendor};
-use jobstop_http::header::HeaderName;
 use jobstop_http::{
     BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString, StaticToken, TokenAuth,
 };
@@ -312,7 +311,7 @@ impl DataArtsBuilder {
         }
         let http =
             HttpClient::with_config(Vendor::DATAARTS, self.config, Arc::new(DataArtsErrorParser))?;
-        let x_auth_token = HeaderName::from_static("x-auth-token");
+        let x_auth_token = "x-auth-token";
         let iam_given = self.username.is_some() || self.password.is_some() || self.domain.is_some();
         let given = [
             self.token.is_some(),
@@ -343,7 +342,7 @@ impl DataArtsBuilder {
             http.with_authenticator(Arc::new(TokenAuth::header(
                 x_auth_token,
                 StaticToken::new(token),
-            )))
+            )?))
         } else if self.access_key.is_some() || self.secret_key.is_some() {
             let (Some(ak), Some(sk)) = (self.access_key, self.secret_key) else {
                 return Err(cfg("ak/sk", "give both the access key and the secret key"));
@@ -383,7 +382,7 @@ impl DataArtsBuilder {
                 domain,
                 project_id: project_id.clone(),
             };
-            http.with_authenticator(Arc::new(TokenAuth::header(x_auth_token, source)))
+            http.with_authenticator(Arc::new(TokenAuth::header(x_auth_token, source)?))
         };
         Ok(DataArtsController::new(
             base, project_id, workspace, lookback, http,

@@ -1,8 +1,7 @@
 //! DataArts error bodies.
 
 use jobstop_core::ErrorKind;
-use jobstop_http::header::HeaderMap;
-use jobstop_http::{ErrorParser, StatusCode, VendorError};
+use jobstop_http::{ErrorParser, ResponseHeaders, VendorError};
 use serde_json::Value;
 
 /// Reads DLF bodies `{"error_code":"DLF.0100","error_msg":"…"}`, API Gateway
@@ -36,11 +35,10 @@ pub(crate) fn kind_for_code(code: &str) -> Option<ErrorKind> {
 }
 
 impl ErrorParser for DataArtsErrorParser {
-    fn parse(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError {
+    fn parse(&self, status: u16, headers: &ResponseHeaders, body: &[u8]) -> VendorError {
         let mut out = VendorError::new();
         out.request_id = headers
             .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(128).collect());
         let Ok(v) = serde_json::from_slice::<Value>(body) else {
             return out;
@@ -59,7 +57,7 @@ impl ErrorParser for DataArtsErrorParser {
             // about our input: only the specific codes override the status
             // there, the catch-all `InvalidInput` applies to 4xx answers only.
             out.kind = kind_for_code(&code).filter(|k| {
-                !status.is_server_error()
+                !(500..600).contains(&status)
                     || *k != ErrorKind::InvalidInput
                     || !code.starts_with("DLF.")
             });
@@ -83,7 +81,7 @@ mod tests {
     use super::*;
 
     fn parse(body: &str) -> VendorError {
-        DataArtsErrorParser.parse(StatusCode::BAD_REQUEST, &HeaderMap::new(), body.as_bytes())
+        DataArtsErrorParser.parse(400, &ResponseHeaders::new(), body.as_bytes())
     }
 
     #[test]
@@ -126,11 +124,7 @@ mod tests {
         );
         let server = |body: &str| {
             DataArtsErrorParser
-                .parse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &HeaderMap::new(),
-                    body.as_bytes(),
-                )
+                .parse(500, &ResponseHeaders::new(), body.as_bytes())
                 .kind
         };
         assert_eq!(server(r#"{"error_code":"DLF.0001","error_msg":"x"}"#), None);

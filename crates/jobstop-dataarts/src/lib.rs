@@ -6,6 +6,7 @@ mod auth;
 mod builder;
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod model;
@@ -16,6 +17,11 @@ pub use builder::{DEFAULT_INSTANCE_LOOKBACK, DataArtsBuilder, ENV_VARS, MAX_INST
 pub use client::DataArtsController;
 pub use model::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB};
 pub use state::{batch_job_state, instance_state, realtime_job_state};
+
+// `client::sources_for` is called only by the `fuzzing` module (which
+// repeats the controller's dispatch); keep it compiled without the feature.
+#[cfg(not(feature = "fuzzing"))]
+const _: fn(Option<&str>) -> &'static [client::Source] = client::sources_for;
 
 #[cfg(test)]
 mod assertions {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::{BoxFuture, FutureExt, Shared};
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use jobstop_core::{Error, Result};
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use crate::{HttpClient, HttpRequest, SecretString};
@@ -285,13 +285,16 @@ impl<S: TokenSource + 'static> TokenAuth<S> {
         }
     }
 
-    /// `<header>: <token>`.
-    pub fn header(header: HeaderName, source: S) -> Self {
-        TokenAuth {
+    /// `<name>: <token>`. A name that is not a header name is a `Config`
+    /// error.
+    pub fn header(name: &str, source: S) -> Result<Self> {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::config(format!("{name:?} is not a valid header name")))?;
+        Ok(TokenAuth {
             cache: TokenCache::new(source),
             header,
             scheme: None,
-        }
+        })
     }
 
     /// The cache, e.g. to count fetches in tests.
@@ -316,7 +319,7 @@ impl<S: TokenSource + 'static> Authenticator for TokenAuth<S> {
             Error::config("the access token contains characters not allowed in a header")
         })?;
         value.set_sensitive(true);
-        request.headers_mut().insert(self.header.clone(), value);
+        request.headers.insert(self.header.clone(), value);
         Ok(stamp)
     }
 

@@ -3,11 +3,10 @@
 use std::fmt::Debug;
 
 use jobstop_core::{Error, ErrorKind, Operation};
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 
-use crate::client::RequestMeta;
+use crate::headers::ResponseHeaders;
+use crate::request::RequestMeta;
 use crate::retry::parse_retry_after;
 
 /// What a vendor's error body says.
@@ -61,7 +60,7 @@ impl VendorError {
 /// [`error_from_response`].
 pub trait ErrorParser: Debug + Send + Sync {
     /// Extracts what the body says. Must not panic on any input.
-    fn parse(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> VendorError;
+    fn parse(&self, status: u16, headers: &ResponseHeaders, body: &[u8]) -> VendorError;
 }
 
 /// Understands the common JSON shapes: `message`, `error_msg`, `error`
@@ -71,7 +70,7 @@ pub trait ErrorParser: Debug + Send + Sync {
 pub struct GenericErrorParser;
 
 impl ErrorParser for GenericErrorParser {
-    fn parse(&self, _status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> VendorError {
+    fn parse(&self, _status: u16, _headers: &ResponseHeaders, body: &[u8]) -> VendorError {
         let Ok(v) = serde_json::from_slice::<Value>(body) else {
             return VendorError::new();
         };
@@ -128,8 +127,8 @@ fn compact(v: &Value) -> String {
 /// | 429 | `RateLimited` |
 /// | 5xx | `Unavailable` |
 /// | 1xx, 3xx, anything else | `InvalidResponse` |
-pub fn kind_for_status(status: StatusCode) -> ErrorKind {
-    match status.as_u16() {
+pub fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
         401 => ErrorKind::Unauthenticated,
         403 => ErrorKind::PermissionDenied,
         404 | 410 => ErrorKind::NotFound,
@@ -160,8 +159,8 @@ pub(crate) fn refusal_of_stop(operation: Operation, kind: ErrorKind) -> ErrorKin
 /// HTML page's title when a proxy answered instead of the API.
 pub fn error_from_response(
     meta: &RequestMeta,
-    status: StatusCode,
-    headers: &HeaderMap,
+    status: u16,
+    headers: &ResponseHeaders,
     body: &[u8],
     parser: &dyn ErrorParser,
 ) -> Error {
@@ -174,10 +173,10 @@ pub fn error_from_response(
         "{} {} answered {}",
         meta.method,
         meta.path,
-        status.canonical_reason().map_or_else(
-            || status.as_str().to_owned(),
-            |r| format!("{} {r}", status.as_str())
-        )
+        http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map_or_else(|| status.to_string(), |r| format!("{status} {r}"))
     );
     if parsed.message.is_none() {
         if let Some(title) = html_title(headers, body) {
@@ -186,8 +185,8 @@ pub fn error_from_response(
             message.push_str(" with an empty body");
         }
     }
-    let mut err = meta.error(kind, message).with_http_status(status.as_u16());
-    if status.as_u16() == 500 {
+    let mut err = meta.error(kind, message).with_http_status(status);
+    if status == 500 {
         // Not retried by the HTTP layer; the caller may decide.
         err = err.with_retryable(true);
     }
@@ -207,7 +206,7 @@ pub fn error_from_response(
     err
 }
 
-fn header_request_id(headers: &HeaderMap) -> Option<String> {
+fn header_request_id(headers: &ResponseHeaders) -> Option<String> {
     [
         "x-request-id",
         "request-id",
@@ -215,16 +214,15 @@ fn header_request_id(headers: &HeaderMap) -> Option<String> {
         "x-trace-id",
     ]
     .iter()
-    .find_map(|h| headers.get(*h)?.to_str().ok())
+    .find_map(|h| headers.get(h))
     .map(|s| s.chars().take(128).collect())
 }
 
 /// The `<title>` of an HTML body, or "untitled" for HTML without one; `None`
 /// when the body does not look like HTML.
-pub(crate) fn html_title(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+pub(crate) fn html_title(headers: &ResponseHeaders, body: &[u8]) -> Option<String> {
     let ct_html = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+        .get("content-type")
         .is_some_and(|v| v.to_ascii_lowercase().contains("html"));
     let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
     let trimmed = head.trim_start();
@@ -256,7 +254,6 @@ pub(crate) fn html_title(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     #[test]
     fn status_table() {
@@ -272,7 +269,7 @@ mod tests {
             (503, ErrorKind::Unavailable),
             (302, ErrorKind::InvalidResponse),
         ] {
-            assert_eq!(kind_for_status(StatusCode::from_u16(s).unwrap()), k, "{s}");
+            assert_eq!(kind_for_status(s), k, "{s}");
         }
     }
 
@@ -304,8 +301,8 @@ mod tests {
     #[test]
     fn generic_parser_shapes() {
         let p = GenericErrorParser;
-        let h = HeaderMap::new();
-        let st = StatusCode::BAD_REQUEST;
+        let h = ResponseHeaders::new();
+        let st = 400;
         let v = p.parse(
             st,
             &h,
@@ -328,7 +325,7 @@ mod tests {
 
     #[test]
     fn html_titles() {
-        let mut h = HeaderMap::new();
+        let mut h = ResponseHeaders::new();
         assert_eq!(
             html_title(
                 &h,
@@ -337,27 +334,27 @@ mod tests {
             Some("502 Bad Gateway".into())
         );
         assert_eq!(html_title(&h, b"{\"a\":1}"), None);
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        h.insert("content-type", "text/html").expect("header");
         assert_eq!(html_title(&h, b"oops"), Some("untitled".into()));
         assert_eq!(html_title(&h, b"<title>"), Some("untitled".into()));
         assert_eq!(
             html_title(&h, "<title>é</title>".as_bytes()),
             Some("é".into())
         );
-        assert_eq!(html_title(&HeaderMap::new(), "<ééé".as_bytes()), None);
+        assert_eq!(html_title(&ResponseHeaders::new(), "<ééé".as_bytes()), None);
     }
 
     proptest::proptest! {
         #[test]
         fn parsing_any_body_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let h = HeaderMap::new();
-            let _ = GenericErrorParser.parse(StatusCode::BAD_GATEWAY, &h, &body);
+            let h = ResponseHeaders::new();
+            let _ = GenericErrorParser.parse(502, &h, &body);
             let _ = html_title(&h, &body);
         }
 
         #[test]
         fn parsing_html_like_text_never_panics(body in "<[a-zA-Z!é<>/ ]{0,40}(title)?[^<]{0,20}(</title>)?") {
-            let _ = html_title(&HeaderMap::new(), body.as_bytes());
+            let _ = html_title(&ResponseHeaders::new(), body.as_bytes());
         }
     }
 }

@@ -3,49 +3,44 @@
 //! fuzz targets and their property-test twins exercise the same decoding
 //! path as a real call. Not a stable API.
 
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use jobstop_core::{Error, Operation, Vendor};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
 
-use crate::{ErrorParser, HttpResponse, RequestMeta, Token, error_from_response};
+use crate::{ErrorParser, HttpResponse, RequestMeta, ResponseHeaders, Token, error_from_response};
 
 fn meta(vendor: &Vendor, operation: Operation) -> RequestMeta {
     RequestMeta {
         vendor: vendor.clone(),
         operation,
         run_id: None,
-        method: Method::GET,
+        method: "GET".to_owned(),
         path: "/fuzz".to_owned(),
     }
 }
 
 /// `body` as a 200 `application/json` response to `operation`.
 pub fn ok_response(vendor: &Vendor, operation: Operation, body: &[u8]) -> HttpResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    HttpResponse::from_parts(
-        meta(vendor, operation),
-        StatusCode::OK,
-        headers,
-        body.to_vec(),
-    )
+    HttpResponse::from_parts(meta(vendor, operation), 200, json_headers(), body.to_vec())
 }
 
 /// `data` as an error answer: the first byte picks a status from 400 to 599,
 /// the rest is the body, read by `parser` as the client would.
 pub fn error_response(vendor: &Vendor, data: &[u8], parser: &dyn ErrorParser) -> Error {
     let (code, body) = data.split_first().map_or((0, &[][..]), |(c, b)| (*c, b));
-    let status =
-        StatusCode::from_u16(400 + u16::from(code) % 200).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let status = 400 + u16::from(code) % 200;
     error_from_response(
         &meta(vendor, Operation::Status),
         status,
-        &headers,
+        &json_headers(),
         body,
         parser,
     )
+}
+
+fn json_headers() -> ResponseHeaders {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    ResponseHeaders::from_map(headers)
 }
 
 /// A fuzz input: `selector` (which decoder) followed by `body`.

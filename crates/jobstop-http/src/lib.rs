@@ -6,8 +6,13 @@ mod auth;
 mod base_url;
 mod client;
 mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod headers;
+mod pool;
+mod request;
+mod response;
 mod retry;
 mod secret;
 pub mod wire;
@@ -17,19 +22,17 @@ pub use crate::auth::{
     TokenSource,
 };
 pub use crate::base_url::{BaseUrl, InsecureHttp, MAX_SEGMENT_LEN, PathBuilder, encode_segment};
-pub use crate::client::{
-    ClientConfig, DEFAULT_BODY_LIMIT, HttpClient, HttpRequest, HttpResponse, Idempotency,
-    RequestMeta, USER_AGENT,
-};
+pub use crate::client::{ClientConfig, DEFAULT_MAX_CONNECTIONS_PER_HOST, HttpClient, USER_AGENT};
 pub use crate::error::{
     ErrorParser, GenericErrorParser, VendorError, error_from_response, kind_for_status,
 };
+pub use crate::headers::{ResponseHeaders, Status};
+pub use crate::request::{HttpRequest, Idempotency, RequestMeta};
+pub use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse};
 pub use crate::retry::{RetryPolicy, parse_retry_after};
 pub use crate::secret::SecretString;
 
 pub use ::url::Url;
-pub use reqwest::header;
-pub use reqwest::{Method, StatusCode};
 
 #[cfg(test)]
 mod assertions {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use crate::headers::ResponseHeaders;
 
 /// When and how often the HTTP layer retries.
 ///
@@ -120,8 +120,8 @@ impl RetryPolicy {
 
 /// Reads `Retry-After` as delta-seconds or an HTTP date. A date in the past
 /// gives zero; an unparsable value gives `None`.
-pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+pub fn parse_retry_after(headers: &ResponseHeaders) -> Option<Duration> {
+    let value = headers.get("retry-after")?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -141,11 +141,10 @@ pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
-    fn headers(v: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+    fn headers(v: &str) -> ResponseHeaders {
+        let mut h = ResponseHeaders::new();
+        h.insert("Retry-After", v).unwrap();
         h
     }
 
@@ -172,7 +171,7 @@ mod tests {
             d > Duration::from_secs(100) && d <= Duration::from_secs(120),
             "{d:?}"
         );
-        assert_eq!(parse_retry_after(&HeaderMap::new()), None);
+        assert_eq!(parse_retry_after(&ResponseHeaders::new()), None);
     }
 
     #[test]

@@ -551,3 +551,90 @@ async fn a_token_lifetime_past_the_clock_means_no_expiry() {
     c.send(get(&server, "x")).await.unwrap();
     assert_eq!(auth.cache().fetch_count(), 1);
 }
+
+/// Sends `calls` GETs through `c`, all at once, and returns how many
+/// succeeded.
+async fn concurrent_gets(c: &HttpClient, server: &Server, calls: usize) -> usize {
+    let tasks: Vec<_> = (0..calls)
+        .map(|_| {
+            let (c, req) = (c.clone(), get(server, "x"));
+            tokio::spawn(async move { c.send(req).await.is_ok() })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap());
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_host_stay_within_the_requests_in_flight_plus_two() {
+    // The default cap, 256 calls at once, answers that take a moment (so
+    // the calls pile up): 256 connections without a cap.
+    let server = Server::start(vec![]).await;
+    server.set_default(Reply::ok("{}").delayed(Duration::from_millis(20)));
+    let cap = jobstop_http::DEFAULT_MAX_CONNECTIONS_PER_HOST;
+    let c = client();
+    assert_eq!(c.config().max_connections_per_host, cap);
+    assert_eq!(concurrent_gets(&c, &server, 256).await, 256);
+    assert_eq!(server.requests().len(), 256);
+    let (accepted, peak) = (server.connections(), server.peak_open_connections());
+    assert!(
+        accepted <= cap + 2 && peak <= cap + 2,
+        "{accepted} connections accepted, {peak} open at once, for {cap} requests in flight"
+    );
+    assert!(
+        peak > cap / 2,
+        "the calls ran concurrently ({peak} open at once)"
+    );
+
+    // A small cap and instant answers: requests start the moment others
+    // end, before their connections are back in the pool, which is when an
+    // uncapped pool opens spares.
+    for _ in 0..3 {
+        let server = Server::start(vec![]).await;
+        let cap = 4;
+        let c = client_with(
+            ClientConfig::default()
+                .with_retry(fast_retry())
+                .with_max_connections_per_host(cap),
+        );
+        assert_eq!(concurrent_gets(&c, &server, 256).await, 256);
+        assert!(
+            server.connections() <= cap + 2,
+            "{} connections for {cap} requests in flight",
+            server.connections()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_sequential_calls_use_at_most_two_connections() {
+    let server = Server::start(vec![]).await;
+    let c = client();
+    for _ in 0..1000 {
+        c.send(get(&server, "x")).await.unwrap();
+    }
+    assert_eq!(server.requests().len(), 1000);
+    assert!(
+        server.connections() <= 2,
+        "{} connections",
+        server.connections()
+    );
+}
+
+#[test]
+fn a_zero_connection_cap_is_refused() {
+    let err = HttpClient::with_config(
+        Vendor::new("test"),
+        ClientConfig::default().with_max_connections_per_host(0),
+        Arc::new(GenericErrorParser),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string().contains("max_connections_per_host"),
+        "{err}"
+    );
+}

@@ -102,6 +102,8 @@ pub struct Server {
     default: Arc<Mutex<Reply>>,
     log: Arc<Mutex<Vec<Recorded>>>,
     connections: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
+    peak_open: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -114,19 +116,29 @@ impl Server {
             default: Arc::new(Mutex::new(Reply::ok("{}"))),
             log: Arc::default(),
             connections: Arc::default(),
+            open: Arc::default(),
+            peak_open: Arc::default(),
         };
-        let (script, default, log, conns) = (
+        let (script, default, log, conns, open, peak) = (
             server.script.clone(),
             server.default.clone(),
             server.log.clone(),
             server.connections.clone(),
+            server.open.clone(),
+            server.peak_open.clone(),
         );
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                // A head and a body written apart must not wait on a delayed ACK.
+                let _ = stream.set_nodelay(true);
                 conns.fetch_add(1, Ordering::SeqCst);
-                let (script, default, log) = (script.clone(), default.clone(), log.clone());
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                let (script, default, log, open) =
+                    (script.clone(), default.clone(), log.clone(), open.clone());
                 tokio::spawn(async move {
                     let _ = serve(stream, script, default, log).await;
+                    open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -149,8 +161,14 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Connections accepted in all.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// The most connections that were open at once.
+    pub fn peak_open_connections(&self) -> usize {
+        self.peak_open.load(Ordering::SeqCst)
     }
 }
 
