@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use jobstop_core::layer::Pacer;
 use jobstop_core::{
-    Error, ErrorKind, JobControllerExt, ListLimits, ListQuery, Operation, Result, Run, RunId,
-    RunState, StopOutcome, StopRequest,
+    Error, JobControllerExt, ListLimits, ListQuery, Operation, Result, Run, RunId, RunState,
+    StopOutcome, StopRequest,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -49,7 +49,8 @@ pub struct Selector {
     /// How far each account's listing may go (page budget and deadline;
     /// [`ListLimits::default`]: 10,000 pages, 10 minutes). An account whose
     /// listing goes past them is reported with
-    /// [`ErrorKind::EndlessListing`], beside the others.
+    /// [`ErrorKind::EndlessListing`](jobstop_core::ErrorKind::EndlessListing),
+    /// beside the others.
     pub list_limits: ListLimits,
 }
 
@@ -146,9 +147,9 @@ pub struct AccountRuns {
 /// Lists every account concurrently, following cursors, keeping at most
 /// `limit` matching runs per account. Each listing is bounded by
 /// `selector.list_limits` (a server that hands out a fresh cursor forever
-/// ends in [`ErrorKind::EndlessListing`]). One failing account is reported
-/// beside the others' runs and never hides them. Results come in `accounts`
-/// order.
+/// ends in [`ErrorKind::EndlessListing`](jobstop_core::ErrorKind::EndlessListing)).
+/// One failing account is reported beside the others' runs and never hides
+/// them. Results come in `accounts` order.
 pub async fn list_accounts(
     accounts: &[&Account],
     selector: &Selector,
@@ -481,36 +482,10 @@ pub fn execute_stops_until<'a>(
         .boxed()
 }
 
-/// The `jobstop` CLI's exit code for an error:
-///
-/// | code | errors |
-/// |---|---|
-/// | 2 | configuration or invalid input (usage) |
-/// | 3 | run not found |
-/// | 4 | authentication or permission |
-/// | 5 | the deadline passed while waiting for a run |
-/// | 6 | vendor unavailable, unreachable, rate limited or timing out after retries |
-/// | 7 | the vendor refused the stop ([`ErrorKind::Refused`], e.g. a run in a state it does not stop) |
-/// | 1 | anything else |
-pub fn exit_code(err: &Error) -> i32 {
-    match err.kind() {
-        ErrorKind::Config | ErrorKind::InvalidInput => 2,
-        ErrorKind::Refused => 7,
-        ErrorKind::NotFound => 3,
-        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => 4,
-        ErrorKind::Timeout if err.operation() == Some(Operation::Wait) => 5,
-        ErrorKind::Unavailable
-        | ErrorKind::RateLimited
-        | ErrorKind::Timeout
-        | ErrorKind::Transport => 6,
-        _ => 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jobstop_core::{InMemoryController, JobController, StopBehavior, Vendor};
+    use jobstop_core::{ErrorKind, InMemoryController, JobController, StopBehavior, Vendor};
     use tokio::time::Instant;
 
     fn account(name: &str, c: Arc<dyn JobController>) -> Account {
@@ -759,26 +734,5 @@ mod tests {
         ] {
             assert!(!Selector::new().with_older_than(age).matches(&run, now));
         }
-    }
-
-    #[test]
-    fn exit_codes() {
-        let e = |k| Error::new(k, "x");
-        assert_eq!(exit_code(&e(ErrorKind::NotFound)), 3);
-        assert_eq!(exit_code(&e(ErrorKind::PermissionDenied)), 4);
-        assert_eq!(
-            exit_code(&e(ErrorKind::Timeout).with_operation(Operation::Wait)),
-            5
-        );
-        assert_eq!(
-            exit_code(&e(ErrorKind::Timeout).with_operation(Operation::Stop)),
-            6
-        );
-        assert_eq!(exit_code(&e(ErrorKind::RateLimited)), 6);
-        assert_eq!(exit_code(&e(ErrorKind::Transport)), 6);
-        assert_eq!(exit_code(&e(ErrorKind::Config)), 2);
-        assert_eq!(exit_code(&e(ErrorKind::Conflict)), 1);
-        assert_eq!(exit_code(&e(ErrorKind::Refused)), 7);
-        assert_eq!(exit_code(&e(ErrorKind::InvalidInput)), 2);
     }
 }

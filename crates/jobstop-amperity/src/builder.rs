@@ -8,7 +8,7 @@ use jobstop_http::{
     BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString, StaticToken, TokenAuth,
 };
 
-use crate::client::{AmperityController, OAuthClientCredentials};
+use crate::client::{Amperity, AmperityController, OAuthClientCredentials};
 use crate::error::AmperityErrorParser;
 
 /// The production base URL (AWS). Azure tenants use
@@ -213,7 +213,12 @@ impl AmperityBuilder {
                 ));
             }
         };
-        Ok(AmperityController::new(base, tenant, api_version, http))
+        Ok(AmperityController::new(Amperity::new(
+            base,
+            tenant,
+            api_version,
+            http,
+        )))
     }
 }
 

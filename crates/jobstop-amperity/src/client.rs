@@ -1,19 +1,20 @@
-//! The controller: requests out, runs back.
+//! Amperity's protocol: requests out, runs back.
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use jobstop_core::kernel::{Kernel, Protocol, StopAnswer};
 use jobstop_core::{
-    Capabilities, Cursor, Error, ErrorKind, Filtering, JobController, ListQuery, Operation, Page,
-    Result, Run, RunId, RunState, StopMode, StopOutcome, StopRequest, Vendor,
+    Capabilities, Error, Filtering, ListQuery, Operation, Page, Result, Run, RunId, RunState,
+    StopOutcome, StopRequest, Vendor,
 };
 use jobstop_http::{
     BaseUrl, HttpClient, HttpRequest, HttpResponse, SecretString, Token, TokenSource, Url,
 };
 
-use crate::model::{TokenResponse, WorkflowList, to_run};
+use crate::model::{TokenResponse, page_from, to_run};
 
 /// The largest `limit` this adapter asks for.
 pub(crate) const MAX_PAGE: u32 = 100;
@@ -28,14 +29,18 @@ const ALREADY_ENDED_SLACK: chrono::Duration = chrono::Duration::seconds(60);
 ///
 /// Build one with [`AmperityBuilder`](crate::AmperityBuilder). Run ids are
 /// Amperity workflow ids (`wf-20240619-14418-6UhqSe`).
-pub struct AmperityController {
+pub type AmperityController = Kernel<Amperity>;
+
+/// Amperity's protocol, which [`AmperityController`] speaks: workflow runs
+/// under `{base}/workflow/runs`, the tenant and API version in headers.
+pub struct Amperity {
     base: BaseUrl,
     tenant: String,
     api_version: String,
     http: HttpClient,
 }
 
-impl fmt::Debug for AmperityController {
+impl fmt::Debug for Amperity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmperityController")
             .field("base_url", &self.base)
@@ -46,14 +51,14 @@ impl fmt::Debug for AmperityController {
     }
 }
 
-impl AmperityController {
+impl Amperity {
     pub(crate) fn new(
         base: BaseUrl,
         tenant: String,
         api_version: String,
         http: HttpClient,
     ) -> Self {
-        AmperityController {
+        Amperity {
             base,
             tenant,
             api_version,
@@ -71,47 +76,16 @@ impl AmperityController {
         &self.tenant
     }
 
-    fn request(&self, req: HttpRequest) -> Result<HttpRequest> {
-        req.header("amperity-tenant", &self.tenant)?
-            .header("api-version", &self.api_version)?
-            .header("accept", "application/json")
-    }
-
-    fn run_url(&self, id: &RunId, stop: bool) -> Result<Url> {
-        let path = self.base.path().lit("workflow/runs").segment(id.as_str())?;
-        Ok(if stop { path.lit("stop") } else { path }.build())
-    }
-
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse> {
-        self.http.send(self.request(req)?).await
+        let req = req
+            .header("amperity-tenant", &self.tenant)?
+            .header("api-version", &self.api_version)?
+            .header("accept", "application/json")?;
+        self.http.send(req).await
     }
 
-    async fn fetch(&self, id: &RunId) -> Result<Run> {
-        let url = self.run_url(id, false)?;
-        let req = HttpRequest::get(url, Operation::Status)
-            .run_id(id)
-            .query(&[("view", "verbose")]);
-        let resp = self.send(req).await?;
-        let run = to_run(resp.json()?)?;
-        if run.id != *id {
-            return Err(Error::invalid_response(format!(
-                "asked for workflow {id} and got {}",
-                run.id.escape_for_display()
-            )));
-        }
-        Ok(run)
-    }
-
-    /// A stop answered 409 (the run is not in a state that can be stopped)
-    /// or 400 (OA3's `stop-workflow` lists no 409, so a stop on a finished
-    /// run may well be refused this way): read the run back and let
-    /// [`StopOutcome::after_refusal`] say what happened.
-    async fn after_refusal(&self, id: &RunId, refused: Error) -> Result<StopOutcome> {
-        let run = self
-            .fetch(id)
-            .await
-            .map_err(|e| e.with_operation(Operation::Stop));
-        StopOutcome::after_refusal(run, refused)
+    fn run_url(&self, id: &RunId) -> Result<jobstop_http::PathBuilder> {
+        self.base.path().lit("workflow/runs").segment(id.as_str())
     }
 }
 
@@ -130,8 +104,25 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// What a stop's 200 answer says: the run it shows, judged by the server's
+/// clock when it sends one (its timestamps are comparable with that).
+pub(crate) fn stop_outcome(resp: &HttpResponse, sent_at: DateTime<Utc>) -> Result<StopOutcome> {
+    let run = to_run(resp.json()?)?;
+    let now = resp.date().map_or(sent_at, DateTime::<Utc>::from);
+    Ok(match run.state {
+        RunState::Stopped if run.ended_at.is_some_and(|t| t + ALREADY_ENDED_SLACK < now) => {
+            StopOutcome::AlreadyFinished(run)
+        }
+        RunState::Stopped => StopOutcome::Stopped(run),
+        s if s.is_terminal() => StopOutcome::AlreadyFinished(run),
+        _ => StopOutcome::Requested(run),
+    })
+}
+
 #[async_trait]
-impl JobController for AmperityController {
+impl Protocol for Amperity {
+    type Target = ();
+
     fn vendor(&self) -> Vendor {
         Vendor::AMPERITY
     }
@@ -149,93 +140,48 @@ impl JobController for AmperityController {
             .with_idempotent_stop(true)
     }
 
-    async fn list(&self, query: &ListQuery) -> Result<Page> {
-        let ctx = |e: Error| e.in_context(&Vendor::AMPERITY, Operation::List, None);
-        let limit = query
-            .page_size
-            .unwrap_or(DEFAULT_PAGE)
-            .clamp(1, MAX_PAGE)
-            .to_string();
-        let mut params: Vec<(&str, String)> = vec![("limit", limit)];
-        if let Some(t) = query.created_from {
-            params.push(("created_from", iso(t)));
-        }
-        if let Some(t) = query.created_to {
-            params.push(("created_to", iso(t)));
-        }
-        if let Some(kind) = &query.kind {
-            params.push(("type", kind.clone()));
-        }
-        if let Some(c) = &query.cursor {
-            if c.as_str().is_empty() {
-                return Err(ctx(Error::invalid_input("empty cursor")));
-            }
-            params.push(("next_token", c.as_str().to_owned()));
-        }
+    fn parse_id(&self, id: &RunId) -> Result<()> {
+        check_id(id)
+    }
+
+    /// The server applies `created_*` and `type`; the kernel applies state
+    /// and name (and checks everything again).
+    async fn list_page(&self, query: &ListQuery) -> Result<Page> {
+        let limit = query.page_size.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let mut params: Vec<(&str, String)> = vec![("limit", limit.to_string())];
+        params.extend(query.created_from.map(|t| ("created_from", iso(t))));
+        params.extend(query.created_to.map(|t| ("created_to", iso(t))));
+        params.extend(query.kind.clone().map(|k| ("type", k)));
+        params.extend(
+            query
+                .cursor
+                .as_ref()
+                .map(|c| ("next_token", c.as_str().to_owned())),
+        );
         let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let url = self.base.path().lit("workflow/runs").build();
         let resp = self
             .send(HttpRequest::get(url, Operation::List).query(&pairs))
             .await?;
-        let list: WorkflowList = resp.json()?;
-        let mut runs = Vec::with_capacity(list.data.len());
-        for item in list.data {
-            let run = to_run(item).map_err(ctx)?;
-            // The server applied created_* and type; state and name are ours.
-            // Everything is checked again so a lenient server cannot leak
-            // non-matching runs through.
-            if query.matches(&run) {
-                runs.push(run);
-            }
-        }
-        let next = list.next_token.filter(|t| !t.is_empty()).map(Cursor::new);
-        Ok(Page::new(runs, next))
+        page_from(&resp)
     }
 
-    async fn status(&self, id: &RunId) -> Result<Run> {
-        check_id(id).map_err(|e| e.in_context(&Vendor::AMPERITY, Operation::Status, Some(id)))?;
-        self.fetch(id)
-            .await
-            .map_err(|e| e.in_context(&Vendor::AMPERITY, Operation::Status, Some(id)))
+    async fn read(&self, id: &RunId, _: &()) -> Result<Run> {
+        let req = HttpRequest::get(self.run_url(id)?.build(), Operation::Status)
+            .run_id(id)
+            .query(&[("view", "verbose")]);
+        to_run(self.send(req).await?.json()?)
     }
 
-    async fn stop(&self, id: &RunId, request: &StopRequest) -> Result<StopOutcome> {
-        let ctx = |e: Error| e.in_context(&Vendor::AMPERITY, Operation::Stop, Some(id));
-        check_id(id).map_err(ctx)?;
-        request.check_options(&[]).map_err(ctx)?;
-        if request.mode == StopMode::Force {
-            return Err(ctx(Error::unsupported(
-                "Amperity has one stop call; there is no forced stop",
-            )));
-        }
+    /// A 409 (not stoppable) or a 400 (OA3's `stop-workflow` lists no 409)
+    /// is a refusal: the kernel's default rule.
+    async fn request_stop(&self, id: &RunId, _: &(), _: &StopRequest) -> Result<StopAnswer> {
         let sent_at = Utc::now();
-        let url = self.run_url(id, true).map_err(ctx)?;
-        let resp = match self
+        let url = self.run_url(id)?.lit("stop").build();
+        let resp = self
             .send(HttpRequest::post(url, Operation::Stop).run_id(id))
-            .await
-        {
-            Ok(resp) => resp,
-            Err(e) if e.kind() == ErrorKind::Conflict || e.http_status() == Some(400) => {
-                return self.after_refusal(id, e).await.map_err(ctx);
-            }
-            Err(e) => return Err(ctx(e)),
-        };
-        let run = to_run(resp.json().map_err(ctx)?).map_err(ctx)?;
-        // The server's own clock, when it says, is what its timestamps are
-        // comparable with.
-        let now = resp.date().map_or(sent_at, DateTime::<Utc>::from);
-        Ok(match run.state {
-            RunState::Stopped => {
-                let ended_long_ago = run.ended_at.is_some_and(|t| t + ALREADY_ENDED_SLACK < now);
-                if ended_long_ago {
-                    StopOutcome::AlreadyFinished(run)
-                } else {
-                    StopOutcome::Stopped(run)
-                }
-            }
-            s if s.is_terminal() => StopOutcome::AlreadyFinished(run),
-            _ => StopOutcome::Requested(run),
-        })
+            .await?;
+        stop_outcome(&resp, sent_at).map(StopAnswer::Outcome)
     }
 }
 

@@ -2,11 +2,11 @@
 //! a server, for the fuzz targets in the repository's `fuzz/` directory and
 //! their property-test twins. Not a stable API.
 
-use jobstop_core::{Cursor, Operation, Result, Run, RunId, Vendor};
+use jobstop_core::{Operation, Result, Run, RunId, Vendor};
 use jobstop_http::fuzzing::{cache_token, error_response, ok_response, seed};
 
 use crate::error::AmperityErrorParser;
-use crate::model::{TokenResponse, WorkflowList, to_run};
+use crate::model::{TokenResponse, page_from, to_run};
 use crate::state::map_state;
 
 /// The decoders [`decode`] chooses from, by the input's first byte.
@@ -23,11 +23,7 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
     };
     let vendor = Vendor::AMPERITY;
     match usize::from(*selector) % DECODERS.len() {
-        0 => {
-            let list: WorkflowList = ok_response(&vendor, Operation::List, body).json()?;
-            let _next = list.next_token.filter(|t| !t.is_empty()).map(Cursor::new);
-            list.data.into_iter().map(to_run).collect()
-        }
+        0 => Ok(page_from(&ok_response(&vendor, Operation::List, body))?.runs),
         1 => {
             let run = to_run(ok_response(&vendor, Operation::Status, body).json()?)?;
             assert_eq!(run.state, map_state(&run.vendor_state));

@@ -11,7 +11,7 @@ mod model;
 mod state;
 
 pub use builder::{AmperityBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ENV_VARS};
-pub use client::AmperityController;
+pub use client::{Amperity, AmperityController};
 pub use state::map_state;
 
 #[cfg(test)]

@@ -1,19 +1,23 @@
 //! Amperity's wire types and their mapping to [`Run`].
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use jobstop_core::{Attribution, Error, Run, RunError, RunId, Vendor};
+use jobstop_core::{Attribution, Cursor, Error, Page, Result, Run, RunError, RunId, Vendor};
+use jobstop_http::HttpResponse;
+use jobstop_http::wire::text;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use crate::state::map_state;
 
 /// `GET /workflow/runs`: `{"data":[…], "next_token":"…", "total":N}`
-/// (`total` is only sent with `with_total=true`, which this adapter does not ask for).
+/// (`total` is only sent with `with_total=true`, which this adapter does not
+/// ask for). Items stay undecoded until [`to_run`] reads each once.
 #[derive(Debug, Deserialize)]
-pub(crate) struct WorkflowList {
-    pub(crate) data: Vec<Value>,
-    #[serde(default)]
-    pub(crate) next_token: Option<String>,
+struct WorkflowList<'a> {
+    #[serde(borrow)]
+    data: Vec<&'a RawValue>,
+    #[serde(default, deserialize_with = "text")]
+    next_token: Option<String>,
 }
 
 /// `POST /v0/oauth2/token`.
@@ -24,11 +28,44 @@ pub(crate) struct TokenResponse {
     pub(crate) expires_in: Option<u64>,
 }
 
-fn text(obj: &Map<String, Value>, key: &str) -> Option<String> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// One workflow (list item, verbose fetch, stop answer): what jobstop
+/// reads of it. Every field is optional on the wire; [`to_run`] says which
+/// it requires.
+#[derive(Deserialize)]
+struct Workflow<'a> {
+    #[serde(default, deserialize_with = "text")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    workflow_id: Option<String>,
+    #[serde(default, borrow)]
+    state: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, rename = "type", deserialize_with = "text")]
+    kind: Option<String>,
+    #[serde(default, borrow)]
+    created_at: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    ended_at: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "text")]
+    principal_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    principal_email: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    principal_id: Option<String>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// A workflow's `error` object.
+#[derive(Deserialize)]
+struct WorkflowError {
+    #[serde(default, deserialize_with = "text")]
+    message: Option<String>,
+    #[serde(default, rename = "type", deserialize_with = "text")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    attribution: Option<String>,
 }
 
 /// Parses an Amperity timestamp: RFC 3339 (`2024-06-19T04:00:18.764Z`), or
@@ -42,72 +79,90 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
-fn time(obj: &Map<String, Value>, key: &str) -> Result<Option<DateTime<Utc>>, Error> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => parse_time(s).map(Some).ok_or_else(|| {
+/// A JSON string field, or `None` when it is absent or `null`; any other
+/// type is `Err(())`.
+fn string(raw: Option<&RawValue>) -> std::result::Result<Option<String>, ()> {
+    match raw.map(RawValue::get) {
+        None | Some("null") => Ok(None),
+        Some(json) => serde_json::from_str::<String>(json).map(Some).map_err(drop),
+    }
+}
+
+fn time(raw: Option<&RawValue>, key: &str) -> Result<Option<DateTime<Utc>>> {
+    match string(raw) {
+        Ok(None) => Ok(None),
+        Ok(Some(s)) if s.is_empty() => Ok(None),
+        Ok(Some(s)) => parse_time(&s).map(Some).ok_or_else(|| {
             Error::invalid_response(format!("workflow field {key} is not an ISO-8601 timestamp"))
         }),
-        Some(_) => Err(Error::invalid_response(format!(
+        Err(()) => Err(Error::invalid_response(format!(
             "workflow field {key} is not a string"
         ))),
     }
 }
 
-/// Maps one workflow object to a [`Run`], keeping the object as `raw`.
+/// One page of `GET /workflow/runs`, as the controller reads it.
+pub(crate) fn page_from(resp: &HttpResponse) -> Result<Page> {
+    let list: WorkflowList<'_> = resp.json()?;
+    let runs = list.data.into_iter().map(to_run).collect::<Result<_>>()?;
+    Ok(Page::new(runs, list.next_token.map(Cursor::new)))
+}
+
+/// Maps one workflow object to a [`Run`], keeping the object's bytes as its
+/// raw JSON.
 ///
 /// `id` is required (falling back to `workflow_id`), and so is `state`; every
 /// other field is optional. A present timestamp that does not parse is an
 /// error rather than silently dropped.
-pub(crate) fn to_run(value: Value) -> Result<Run, Error> {
-    let Value::Object(obj) = &value else {
-        return Err(Error::invalid_response("a workflow is not a JSON object"));
-    };
-    let id = text(obj, "id")
-        .or_else(|| text(obj, "workflow_id"))
-        .ok_or_else(|| Error::invalid_response("a workflow has no id (nor workflow_id)"))?;
-    let vendor_state = obj
-        .get("state")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            Error::invalid_response("a workflow has no state").with_run_id(RunId::new(id.clone()))
-        })?
-        .to_owned();
+pub(crate) fn to_run(raw: &RawValue) -> Result<Run> {
+    let w: Workflow<'_> = serde_json::from_str(raw.get())
+        .map_err(|e| Error::invalid_response(format!("a workflow is not a JSON object: {e}")))?;
+    let id =
+        w.id.or(w.workflow_id)
+            .ok_or_else(|| Error::invalid_response("a workflow has no id (nor workflow_id)"))?;
     let with_id = |e: Error| e.with_run_id(RunId::new(id.clone()));
+    let vendor_state = match string(w.state) {
+        Ok(Some(s)) => s,
+        _ => return Err(with_id(Error::invalid_response("a workflow has no state"))),
+    };
     let mut run = Run::new(
         Vendor::AMPERITY,
         RunId::new(id.clone()),
         map_state(&vendor_state),
         vendor_state,
     );
-    run.name = text(obj, "name");
-    run.kind = text(obj, "type");
-    run.created_at = time(obj, "created_at").map_err(with_id)?;
-    run.ended_at = time(obj, "ended_at").map_err(with_id)?;
-    run.owner = text(obj, "principal_name")
-        .or_else(|| text(obj, "principal_email"))
-        .or_else(|| text(obj, "principal_id"));
-    if let Some(Value::Object(e)) = obj.get("error") {
+    run.name = w.name;
+    run.kind = w.kind;
+    run.created_at = time(w.created_at, "created_at").map_err(with_id)?;
+    run.ended_at = time(w.ended_at, "ended_at").map_err(with_id)?;
+    run.owner = w.principal_name.or(w.principal_email).or(w.principal_id);
+    // An `error` that is not an object is no error description.
+    if let Some(e) = w
+        .error
+        .and_then(|e| serde_json::from_str::<WorkflowError>(e.get()).ok())
+    {
         let mut err = RunError::default();
-        err.message = text(e, "message");
-        err.code = text(e, "type");
-        err.attribution = match text(e, "attribution").as_deref() {
+        err.message = e.message;
+        err.code = e.kind;
+        err.attribution = match e.attribution.as_deref() {
             Some("customer") => Some(Attribution::User),
             Some("platform") => Some(Attribution::Platform),
             _ => None,
         };
         run.error = Some(err);
     }
-    run = run.with_raw(value);
-    Ok(run)
+    Ok(run.with_raw_json(raw.to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use jobstop_core::{ErrorKind, RunState};
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn to_run(v: Value) -> Result<Run> {
+        super::to_run(&serde_json::value::to_raw_value(&v).expect("raw"))
+    }
 
     #[test]
     fn maps_the_documented_fetch_example() {

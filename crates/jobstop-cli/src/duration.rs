@@ -1,26 +1,14 @@
 //! Durations as people type them: `250ms`, `30s`, `5m`, `1h30m`, `2d`.
 
-use std::fmt;
 use std::time::Duration;
 
 /// Why a duration was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration {input:?}: {reason} (expected e.g. 250ms, 30s, 5m, 1h30m, 2d)")]
 pub struct DurationError {
     input: String,
     reason: &'static str,
 }
-
-impl fmt::Display for DurationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid duration {:?}: {} (expected e.g. 250ms, 30s, 5m, 1h30m, 2d)",
-            self.input, self.reason
-        )
-    }
-}
-
-impl std::error::Error for DurationError {}
 
 /// The units, largest first, with their length in milliseconds.
 const UNITS: [(&str, u64); 5] = [

@@ -21,6 +21,7 @@ mod cli;
 mod commands;
 mod duration;
 mod error;
+mod exit;
 mod output;
 mod signal;
 mod sims;
@@ -32,7 +33,7 @@ pub use time::parse_time;
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::error::{EXIT_OK, EXIT_OTHER, EXIT_USAGE};
+use crate::exit::{EXIT_OK, EXIT_OTHER, EXIT_USAGE};
 
 /// Writes one line on stdout through [`output::Output::stdout`]. A write
 /// error is kept there and reported when the command ends; code that must

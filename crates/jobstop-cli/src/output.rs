@@ -235,12 +235,14 @@ pub(crate) fn error_json(err: &Error) -> Value {
 }
 
 /// Why the output could not be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum OutputError {
     /// The reader went away (`jobstop list | head`): a broken pipe. The
-    /// command ends quietly with [`EXIT_PIPE`](crate::error::EXIT_PIPE).
+    /// command ends quietly with [`EXIT_PIPE`](crate::exit::EXIT_PIPE).
+    #[error("cannot write the output: the reader closed it")]
     Closed,
     /// Any other write error (a full disk, an I/O error): the message.
+    #[error("cannot write the output: {0}")]
     Failed(String),
 }
 
@@ -253,17 +255,6 @@ impl OutputError {
         }
     }
 }
-
-impl fmt::Display for OutputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OutputError::Closed => f.write_str("cannot write the output: the reader closed it"),
-            OutputError::Failed(e) => write!(f, "cannot write the output: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for OutputError {}
 
 /// The writer of a command's output (stdout in the binary). Every write is
 /// flushed at once, so what is printed is out of the process as soon as it

@@ -218,11 +218,14 @@ impl ListBound {
 ///     "amperity status wf-1: not found: no such workflow run (HTTP 404)"
 /// );
 /// ```
+#[derive(thiserror::Error)]
+#[error("{}", OneLine::new(.kind, .message, .context))]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     retryable: bool,
     context: Box<ErrorContext>,
+    #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
@@ -473,20 +476,31 @@ impl Error {
 }
 
 /// The text of a cause, for [`Error::shared_copy`].
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 struct CauseText(String);
 
-impl fmt::Display for CauseText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// The one-line rendering of an [`Error`], its `Display`: where it happened,
+/// the kind and message, then the details in parentheses.
+struct OneLine<'a> {
+    kind: ErrorKind,
+    message: &'a str,
+    context: &'a ErrorContext,
+}
+
+impl<'a> OneLine<'a> {
+    fn new(kind: &ErrorKind, message: &'a str, context: &'a ErrorContext) -> Self {
+        OneLine {
+            kind: *kind,
+            message,
+            context,
+        }
     }
 }
 
-impl StdError for CauseText {}
-
-impl fmt::Display for Error {
+impl fmt::Display for OneLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = &self.context;
+        let c = self.context;
         let mut wrote_where = false;
         if let Some(v) = &c.vendor {
             write!(f, "{v}")?;
@@ -511,7 +525,7 @@ impl fmt::Display for Error {
         }
         write!(f, "{}", self.kind)?;
         if !self.message.is_empty() {
-            write!(f, ": {}", one_line(&self.message))?;
+            write!(f, ": {}", one_line(self.message))?;
         }
         let mut details: Vec<String> = Vec::new();
         if let Some(s) = c.http_status {
@@ -521,7 +535,7 @@ impl fmt::Display for Error {
             details.push(format!("code {}", one_line(code)));
         }
         if let Some(m) = &c.vendor_message {
-            if *m != self.message {
+            if m != self.message {
                 details.push(format!("vendor says {:?}", one_line(m)));
             }
         }
@@ -562,14 +576,6 @@ impl fmt::Debug for Error {
             d.field("source", s);
         }
         d.finish()
-    }
-}
-
-impl StdError for Error {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|s| s as &(dyn StdError + 'static))
     }
 }
 
@@ -634,6 +640,57 @@ mod tests {
         assert_eq!(
             StdError::source(&e).map(|s| s.to_string()),
             Some("boom".into())
+        );
+    }
+
+    #[test]
+    fn the_source_chain_goes_through_nested_errors() {
+        let inner = Error::new(ErrorKind::Transport, "connection reset")
+            .with_source(std::io::Error::other("os error 104"));
+        let outer = Error::new(ErrorKind::Unavailable, "gave up").with_source(inner);
+        let mut chain = Vec::new();
+        let mut next: Option<&(dyn StdError + 'static)> = Some(&outer);
+        while let Some(e) = next {
+            chain.push(e.to_string());
+            next = e.source();
+        }
+        assert_eq!(
+            chain,
+            [
+                "unavailable: gave up",
+                "transport error: connection reset",
+                "os error 104"
+            ]
+        );
+        assert!(StdError::source(&Error::invalid_input("x")).is_none());
+    }
+
+    #[test]
+    fn a_shared_copy_renders_the_same_and_keeps_its_cause_as_text() {
+        let e = Error::new(ErrorKind::Unauthenticated, "login failed")
+            .with_vendor(Vendor::CHORUS)
+            .with_operation(Operation::Authenticate)
+            .with_http_status(401)
+            .with_source(std::io::Error::other("cause"));
+        let copy = e.shared_copy();
+        assert_eq!(copy.to_string(), e.to_string());
+        let cause = StdError::source(&copy).expect("the cause is kept");
+        assert_eq!(cause.to_string(), "cause");
+        assert!(cause.source().is_none());
+    }
+
+    #[test]
+    fn display_ignores_width_and_matches_the_one_line_rendering() {
+        let e = Error::new(ErrorKind::NotFound, "no such run\r\n")
+            .with_vendor(Vendor::AMPERITY)
+            .with_vendor_message("Workflow not found")
+            .with_unanswered_attempt();
+        let s = e.to_string();
+        assert_eq!(format!("{e:>200}"), s);
+        assert_eq!(
+            s,
+            "amperity: not found: no such run   (vendor says \"Workflow not found\", \
+             an earlier attempt may have reached the vendor, its answer was lost)"
         );
     }
 

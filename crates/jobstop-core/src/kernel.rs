@@ -16,7 +16,9 @@
 //! - `status` checks that the run read back is the run asked for;
 //! - a stop the vendor refused ([`Protocol::is_refusal`]) is followed by one
 //!   read of the run, and [`StopOutcome::after_refusal`] says what happened
-//!   (a refusal on a finished run is [`StopOutcome::AlreadyFinished`]);
+//!   (a refusal on a finished run is [`StopOutcome::AlreadyFinished`]; on a
+//!   run the read-back does not find, the refusal as
+//!   [`ErrorKind::NotFound`]);
 //! - a stop accepted without an answer that shows the run
 //!   ([`StopAnswer::Accepted`]) is followed by one read of the run;
 //! - every error leaves with its context: vendor, operation and run id.
@@ -248,8 +250,12 @@ impl<P: Protocol> Kernel<P> {
             }),
             Err(refusal) if self.protocol.is_refusal(&refusal) => {
                 match self.read_for_stop(id, target).await {
-                    // A run that is gone is gone, whatever the stop said.
-                    Err(e) if e.kind() == ErrorKind::NotFound => Err(e),
+                    // A run that is gone is gone, whatever the stop said:
+                    // the refusal stands (its status, the vendor's words),
+                    // as NotFound, with the read-back as its cause.
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        Err(refusal.with_kind(ErrorKind::NotFound).with_source(e))
+                    }
                     read => StopOutcome::after_refusal(read, refusal),
                 }
             }

@@ -4,7 +4,8 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::errln;
-use crate::error::{CliError, EXIT_OK};
+use crate::error::CliError;
+use crate::exit::EXIT_OK;
 use crate::output::{Cell, Table};
 
 /// Prints name, vendor and base URL of every account. Credentials are never

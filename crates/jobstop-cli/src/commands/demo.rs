@@ -8,7 +8,8 @@ use jobstop::{Account, JobControllerExt, Registry, RunState, StopRequest};
 
 use super::Ctx;
 use super::stop::{describe_outcome, describe_report, wait_options};
-use crate::error::{CliError, EXIT_OK, EXIT_OTHER, report_error};
+use crate::error::{CliError, report_error};
+use crate::exit::{EXIT_OK, EXIT_OTHER};
 use crate::outln;
 use crate::output::{Cell, Table, one_line};
 use crate::sims::{SimOptions, Sims};

@@ -1,12 +1,13 @@
 //! `jobstop list`.
 
-use jobstop::ops::{exit_code, list_accounts};
+use jobstop::ops::list_accounts;
 use serde_json::Value;
 
 use super::Ctx;
 use crate::cli::ListArgs;
 use crate::errln;
-use crate::error::{CliError, report_error, worst};
+use crate::error::{CliError, report_error};
+use crate::exit::{exit_code, worst};
 use crate::output::{Cell, Table, run_json, time_cell};
 
 pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::cli::SimArgs;
-use crate::error::{CliError, EXIT_OK};
+use crate::error::CliError;
+use crate::exit::EXIT_OK;
 use crate::outln;
 use crate::sims::{SimOptions, Sims, shell_quote};
 

@@ -4,7 +4,8 @@ use jobstop::{Run, RunId};
 
 use super::Ctx;
 use crate::cli::StatusArgs;
-use crate::error::{CliError, EXIT_OK};
+use crate::error::CliError;
+use crate::exit::EXIT_OK;
 use crate::output::{Cell, Table, Term, run_json, time_cell};
 
 pub(super) async fn run(ctx: &Ctx, args: StatusArgs) -> Result<i32, CliError> {

@@ -12,7 +12,8 @@ use tokio::time::Instant;
 
 use super::Ctx;
 use crate::cli::StopArgs;
-use crate::error::{CliError, EXIT_INTERRUPTED, EXIT_OK, report_error};
+use crate::error::{CliError, report_error};
+use crate::exit::{EXIT_INTERRUPTED, EXIT_OK};
 use crate::output::{Term, one_line, outcome_json, run_json};
 use crate::signal::{GRACE, Interrupts};
 use crate::{errln, format_duration};

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use futures::StreamExt;
 use jobstop::ops::{
-    BulkOptions, BulkResult, StopPlan, StopSwitch, execute_stops_until, exit_code, plan_stops,
+    BulkOptions, BulkResult, StopPlan, StopSwitch, execute_stops_until, plan_stops,
 };
 use jobstop::{Registry, StopRequest};
 use serde_json::{Value, json};
@@ -14,7 +14,8 @@ use tokio::time::Instant;
 
 use super::Ctx;
 use crate::cli::{BulkArgs, StopAllArgs};
-use crate::error::{CliError, EXIT_INTERRUPTED, EXIT_OTHER, report_error, worst};
+use crate::error::{CliError, report_error};
+use crate::exit::{EXIT_INTERRUPTED, EXIT_OTHER, exit_code, worst};
 use crate::output::{
     Cell, JsonArray, OutputError, Table, Term, error_json, kind_name, one_line, run_json, time_cell,
 };

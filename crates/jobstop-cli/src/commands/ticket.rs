@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use jobstop::ops::exit_code;
 use jobstop::ticket::{StopPhase, StopTicket, resume, start_stop};
 use jobstop::{ErrorKind, Operation, Registry, Run, RunId, StopRequest};
 use serde_json::json;
@@ -25,7 +24,8 @@ use serde_json::json;
 use super::Ctx;
 use super::stop::{wait_options, with_progress};
 use crate::cli::ResumeArgs;
-use crate::error::{CliError, EXIT_OK, report_error};
+use crate::error::{CliError, report_error};
+use crate::exit::{EXIT_OK, exit_code};
 use crate::outln;
 use crate::output::{one_line, print_json, run_json};
 
