@@ -1,4 +1,4 @@
-//! DataArts Factory response decoding (job and instance lists, jobs, real-time status, instances, IAM token), state strings, run ids and cursors.
+//! DataArts Factory decoding through the protocol's own functions (job and instance list pages, a batch job found in the job list, a real-time job's detail and status, instances, the IAM token answer, error answers, a stop's answer), state strings, run ids and cursors.
 #![no_main]
 
 use jobstop_core::Vendor;

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jobstop_core::{Error, Operation, Result};
 use jobstop_http::{
-    AuthStamp, Authenticator, HttpClient, HttpRequest, SecretString, Token, TokenSource, Url,
+    AuthStamp, Authenticator, HttpClient, HttpRequest, HttpResponse, SecretString, Token,
+    TokenSource, Url,
 };
 
 use crate::model::IamToken;
@@ -164,15 +165,16 @@ impl TokenSource for IamPassword {
                 Error::invalid_response("IAM answered without an X-Subject-Token header")
                     .with_operation(Operation::Authenticate)
             })?;
-        let body: IamToken = resp.json_redacted()?;
-        let now = resp.date().map_or_else(Utc::now, DateTime::<Utc>::from);
-        Ok(Token::expiring(token, iam_lifetime(&body, now)?))
+        Ok(Token::expiring(token, iam_lifetime(&resp)?))
     }
 }
 
-/// How long an IAM token is valid from `now` (the server's clock): until
-/// its `expires_at`, at least a second.
-pub(crate) fn iam_lifetime(body: &IamToken, now: DateTime<Utc>) -> Result<Duration> {
+/// How long the token of an IAM answer is valid from the server's clock
+/// (its `Date`, else ours): until the body's `token.expires_at`, at least a
+/// second.
+pub(crate) fn iam_lifetime(resp: &HttpResponse) -> Result<Duration> {
+    let body: IamToken = resp.json_redacted()?;
+    let now = resp.date().map_or_else(Utc::now, DateTime::<Utc>::from);
     let expires = DateTime::parse_from_rfc3339(&body.token.expires_at)
         .map_err(|_| {
             Error::invalid_response("IAM token expires_at is not an ISO-8601 time")

@@ -10,7 +10,7 @@ use jobstop_http::{
 };
 
 use crate::auth::{AkSkAuth, IamPassword};
-use crate::client::DataArtsController;
+use crate::client::{DataArtsController, DataArtsProtocol};
 use crate::error::DataArtsErrorParser;
 
 /// The environment variables [`DataArtsBuilder::from_env`] reads.
@@ -384,9 +384,9 @@ impl DataArtsBuilder {
             };
             http.with_authenticator(Arc::new(TokenAuth::header(x_auth_token, source)?))
         };
-        Ok(DataArtsController::new(
+        Ok(DataArtsController::new(DataArtsProtocol::new(
             base, project_id, workspace, lookback, http,
-        ))
+        )))
     }
 }
 

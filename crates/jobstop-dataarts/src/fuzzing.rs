@@ -1,42 +1,52 @@
-//! The decoders the controller applies to DataArts Factory's bytes, callable
+//! The decoders the protocol applies to DataArts Factory's bytes, callable
 //! without a server, for the fuzz targets in the repository's `fuzz/`
-//! directory and their property-test twins. Not a stable API.
+//! directory and their property-test twins: each entry wraps the fuzzer's
+//! bytes as the response the HTTP client would hand over and calls the very
+//! function the protocol calls on it. Behind the `fuzzing` feature; not a
+//! stable API.
 
 use jobstop_core::{Cursor, Operation, Result, Run, RunId, Vendor};
 use jobstop_http::fuzzing::{cache_token, error_response, ok_response, seed};
-use jobstop_http::{SecretString, Token};
-use serde_json::Value;
+use jobstop_http::{HttpResponse, SecretString, Token};
 
 use crate::error::DataArtsErrorParser;
-use crate::model::{
-    IamToken, InstanceList, JobList, instance_to_run, job_to_run, parse_id, realtime_to_run,
-};
+use crate::listing::{MAX_INSTANCE_PAGE, MAX_JOB_PAGE, Position, Source};
+use crate::model;
 use crate::state::{batch_job_state, instance_state, realtime_job_state};
 
 /// The decoders [`decode`] chooses from, by the input's first byte.
-pub const DECODERS: [&str; 10] = [
+pub const DECODERS: [&str; 11] = [
     "job list",
     "instance list",
-    "job",
-    "real-time job and status",
+    "batch job (name, detail and job list)",
+    "real-time job (detail and status)",
     "instance",
     "iam token",
     "error",
     "state",
     "id",
     "cursor",
+    "stop answer",
 ];
 
-fn json(body: &[u8], op: Operation) -> Result<Value> {
-    ok_response(&Vendor::DATAARTS, op, body).json()
+fn ok(body: &[u8], op: Operation) -> HttpResponse {
+    ok_response(&Vendor::DATAARTS, op, body)
+}
+
+/// `body` cut at its first newline (the second part empty without one).
+fn split_line(body: &[u8]) -> (&[u8], &[u8]) {
+    let at = body.iter().position(|b| *b == b'\n').unwrap_or(body.len());
+    let (first, rest) = body.split_at(at);
+    (first, rest.get(1..).unwrap_or_default())
 }
 
 /// Runs the decoder the first byte selects (modulo [`DECODERS`]) on the
-/// rest of `data`, exactly as the controller decodes a response: the job and
-/// instance lists, a job's detail, a real-time job's detail and status (two
-/// documents separated by a newline), an instance, the IAM token answer, an
-/// error answer, state strings, run ids and cursors. Returns the runs
-/// decoded, or the error the controller would return.
+/// rest of `data`, through the functions the protocol calls: a page of the
+/// job and of the instance list, a batch job (its name, its detail and a
+/// page of the job list searched for it, on three lines), a real-time job
+/// (its detail and its status, on two lines), an instance, the IAM token
+/// answer, an error answer, state strings, run ids, cursors and a stop's
+/// answer. Returns the runs decoded, or the error the protocol would return.
 pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
     let Some((selector, body)) = data.split_first() else {
         return Ok(Vec::new());
@@ -44,37 +54,42 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
     let text = || String::from_utf8_lossy(body).into_owned();
     match usize::from(*selector) % DECODERS.len() {
         0 => {
-            let list: JobList = serde_json::from_value(json(body, Operation::List)?)
-                .map_err(|e| jobstop_core::Error::invalid_response(e.to_string()))?;
-            list.jobs.into_iter().map(job_to_run).collect()
+            let mut pos = Position::start(0, MAX_JOB_PAGE, None);
+            Ok(model::page(Source::BatchJobs, &ok(body, Operation::List), &mut pos)?.0)
         }
         1 => {
-            let list: InstanceList = serde_json::from_value(json(body, Operation::List)?)
-                .map_err(|e| jobstop_core::Error::invalid_response(e.to_string()))?;
-            list.instances
-                .into_iter()
-                .map(|i| instance_to_run(i, None))
-                .collect()
+            let mut pos = Position::start(1, MAX_INSTANCE_PAGE, None);
+            Ok(model::page(Source::Instances, &ok(body, Operation::List), &mut pos)?.0)
         }
-        2 => Ok(vec![job_to_run(json(body, Operation::Status)?)?]),
+        2 => {
+            let (name, rest) = split_line(body);
+            let (detail, list) = split_line(rest);
+            let detail = ok(detail, Operation::Status);
+            let detail = model::detail(&detail)?;
+            let mut pos = Position::start(0, MAX_JOB_PAGE, None);
+            let list = ok(list, Operation::Status);
+            let name = String::from_utf8_lossy(name);
+            Ok(model::find_batch(&list, &mut pos, &name, &detail)?
+                .0
+                .into_iter()
+                .collect())
+        }
         3 => {
-            let split = body.iter().position(|b| *b == b'\n').unwrap_or(body.len());
-            let (job, status) = body.split_at(split);
-            let status = status.get(1..).unwrap_or_default();
-            Ok(vec![realtime_to_run(
-                json(job, Operation::Status)?,
-                json(status, Operation::Status)?,
+            let (detail, status) = split_line(body);
+            let detail = ok(detail, Operation::Status);
+            let detail = model::detail(&detail)?;
+            Ok(vec![model::realtime(
+                &detail,
+                &ok(status, Operation::Status),
             )?])
         }
-        4 => Ok(vec![instance_to_run(
-            json(body, Operation::Status)?,
-            Some("fuzz_job"),
+        4 => Ok(vec![model::instance(
+            &ok(body, Operation::Status),
+            "fuzz_job",
         )?]),
         5 => {
-            let token: IamToken =
-                ok_response(&Vendor::DATAARTS, Operation::Authenticate, body).json_redacted()?;
+            let life = crate::auth::iam_lifetime(&ok(body, Operation::Authenticate))?;
             // As a fetch hands it to the token cache.
-            let life = crate::auth::iam_lifetime(&token, chrono::Utc::now())?;
             cache_token(&Token::expiring(SecretString::new("fuzz"), life));
             Ok(Vec::new())
         }
@@ -93,21 +108,22 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
             Ok(Vec::new())
         }
         8 => {
-            parse_id(&RunId::new(text()))?;
+            model::parse_id(&RunId::new(text()))?;
+            Ok(Vec::new())
+        }
+        9 => {
+            let cursor = Cursor::new(text());
+            for kind in [None, Some("batch_instance")] {
+                let sources = Source::for_kind(kind);
+                if let Ok(p) = Position::parse(&cursor, sources) {
+                    assert!(p.source < sources.len());
+                    assert_eq!(Position::parse(&p.to_cursor(), sources).ok(), Some(p));
+                }
+            }
             Ok(Vec::new())
         }
         _ => {
-            let cursor = Cursor::new(text());
-            for kind in [None, Some("batch_instance")] {
-                let sources = crate::client::sources_for(kind);
-                if let Ok(p) = crate::client::Position::parse(&cursor, sources) {
-                    assert!(p.source < sources.len());
-                    assert_eq!(
-                        crate::client::Position::parse(&p.to_cursor(), sources).ok(),
-                        Some(p)
-                    );
-                }
-            }
+            model::stop_accepted(&ok(body, Operation::Stop))?;
             Ok(Vec::new())
         }
     }
@@ -126,7 +142,10 @@ pub fn seeds() -> Vec<Vec<u8>> {
     vec![
         seed(0, &format!(r#"{{"total":2,"jobs":[{job},{rt}]}}"#)),
         seed(1, &format!(r#"{{"total":1,"instances":[{instance}]}}"#)),
-        seed(2, job),
+        seed(
+            2,
+            &format!("job_batch\n{job}\n{{\"total\":2,\"jobs\":[{rt},{job}]}}"),
+        ),
         seed(3, &format!("{rt}\n{status}")),
         seed(4, instance),
         seed(
@@ -145,5 +164,6 @@ pub fn seeds() -> Vec<Vec<u8>> {
         seed(7, "RUNNING"),
         seed(8, "job_batch/34765"),
         seed(9, "d2:1:0:u:100:100:1a2b:1718769600999"),
+        seed(10, r#"{"result":"ok"}"#),
     ]
 }

@@ -9,19 +9,15 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod listing;
 mod model;
 pub mod sign;
 mod state;
 
 pub use builder::{DEFAULT_INSTANCE_LOOKBACK, DataArtsBuilder, ENV_VARS, MAX_INSTANCE_LOOKBACK};
-pub use client::DataArtsController;
-pub use model::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB};
+pub use client::{DataArtsController, DataArtsProtocol};
+pub use model::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB, Target};
 pub use state::{batch_job_state, instance_state, realtime_job_state};
-
-// `client::sources_for` is called only by the `fuzzing` module (which
-// repeats the controller's dispatch); keep it compiled without the feature.
-#[cfg(not(feature = "fuzzing"))]
-const _: fn(Option<&str>) -> &'static [client::Source] = client::sources_for;
 
 #[cfg(test)]
 mod assertions {
@@ -30,6 +26,7 @@ mod assertions {
     #[test]
     fn public_types_are_send_and_sync() {
         send_sync::<super::DataArtsController>();
+        send_sync::<super::DataArtsProtocol>();
         send_sync::<super::DataArtsBuilder>();
     }
 }

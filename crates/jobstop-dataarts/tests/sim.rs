@@ -17,7 +17,7 @@ use jobstop_http::{ClientConfig, RetryPolicy};
 use jobstop_sim::dataarts::{
     CreateTimeFormat, DataArtsSim, InstanceSeed, JobSeed, OffsetReading, StatusTimeFormat,
 };
-use jobstop_sim::{Fault, FaultRule, Route};
+use jobstop_sim::{Fault, FaultBody, FaultRule, Route};
 use jobstop_testkit::Fixture;
 
 fn fast_config() -> ClientConfig {
@@ -297,6 +297,63 @@ async fn stop_outcomes() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
+}
+
+/// DataArts' own rules on top of the kernel's: only a 400 is its refusal
+/// (read back), and an accepted stop whose read-back fails still reports
+/// the run as a batch instance when the id names one.
+#[tokio::test]
+async fn refusals_are_400s_and_an_unread_instance_keeps_its_kind() {
+    let sim = DataArtsSim::builder()
+        .instances(4)
+        .running_instances(2)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_aksk());
+    let g = StopRequest::graceful();
+    let running = sim.instance_ids_with_status("running");
+    let stops = |sim: &DataArtsSim| {
+        let log = sim.server().requests();
+        let methods: Vec<String> = log.iter().map(|r| r.method.clone()).collect();
+        sim.server().clear_requests();
+        methods
+    };
+
+    // A 409 (a conflict, by its status alone) is not DataArts' refusal:
+    // the error stands, nothing is read.
+    let id = RunId::new(running[0].clone());
+    let conflict = Fault::status_with(409, FaultBody::Empty);
+    sim.faults()
+        .add(FaultRule::new(Route::post_prefix("/v1/"), conflict).times(1));
+    stops(&sim);
+    let err = ctrl.stop(&id, &g).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(err.run_id(), Some(&id));
+    assert_eq!(stops(&sim), ["POST"]);
+
+    // A 400 is: the run is read back, and a running one is Refused.
+    sim.faults().clear();
+    sim.faults()
+        .add(FaultRule::new(Route::post_prefix("/v1/"), Fault::status(400)).times(1));
+    let err = ctrl.stop(&id, &g).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    assert_eq!(stops(&sim), ["POST", "GET"]);
+
+    // Accepted, but the read-back fails: Requested, state unknown, and the
+    // id still says it is a batch instance.
+    sim.faults().clear();
+    sim.faults()
+        .add(FaultRule::new(Route::get_prefix("/v1/"), Fault::status(403)).times(1));
+    let o = ctrl.stop(&id, &g).await.unwrap();
+    let StopOutcome::Requested(run) = &o else {
+        panic!("{o:?}");
+    };
+    assert_eq!(
+        (&run.id, run.state, run.kind.as_deref()),
+        (&id, RunState::Unknown, Some(KIND_BATCH_INSTANCE))
+    );
+    assert_eq!(stops(&sim), ["POST", "GET"]);
 }
 
 #[tokio::test]
