@@ -11,7 +11,7 @@ mod model;
 mod session;
 mod state;
 
-pub use builder::{ChorusBuilder, ENV_VARS};
+pub use builder::{ChorusBuilder, ChorusConfig};
 pub use client::ChorusController;
 pub use state::map_state;
 
