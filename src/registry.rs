@@ -689,7 +689,7 @@ fn inline_secrets(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(feature = "full")]
+    #[cfg(any(feature = "full", feature = "amperity"))]
     use jobstop_core::ErrorKind;
 
     #[cfg(feature = "full")]
@@ -731,7 +731,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[cfg(any(feature = "full", feature = "dataarts"))]
+    #[cfg(any(feature = "full", feature = "dataarts", feature = "amperity"))]
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {
             pairs
@@ -814,6 +814,131 @@ mod tests {
                 "{err} should contain {needle}"
             );
         }
+    }
+
+    #[cfg(feature = "amperity")]
+    #[test]
+    fn toml_client_table_and_env_indirection() {
+        let text = r#"
+            [accounts.amp]
+            vendor = "amperity"
+            base_url = "http://127.0.0.1:1/api"
+            tenant = "a"
+            token = "t"
+
+            [accounts.amp.client]
+            connect_timeout = "2s"
+            attempt_timeout_env = "AMP_TIMEOUT"
+            budget = "1m30s"
+            retries = 2
+            pace = "15"
+            max_connections = 8
+        "#;
+        let r = Registry::from_toml_str(text, env(&[("AMP_TIMEOUT", "750ms")])).unwrap();
+        let shown: BTreeMap<String, String> = r
+            .get("amp")
+            .unwrap()
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        for (key, value) in [
+            ("client.connect_timeout", "2s"),
+            ("client.attempt_timeout", "750ms"),
+            ("client.budget", "1m30s"),
+            ("client.retries", "2"),
+            ("client.pace", "15"),
+            ("client.max_connections", "8"),
+            ("token", "set"),
+            ("tenant", "a"),
+        ] {
+            assert_eq!(shown.get(key).map(String::as_str), Some(value), "{key}");
+        }
+        // The same settings as typed values.
+        let config: AccountConfig = account_from_table(
+            &toml::from_str::<toml::Table>(text).unwrap()["accounts"]["amp"]
+                .as_table()
+                .unwrap()
+                .clone(),
+            &env(&[("AMP_TIMEOUT", "750ms")]),
+        )
+        .unwrap();
+        let client = config.client().apply(jobstop_http::ClientConfig::default());
+        assert_eq!(
+            client.attempt_timeout,
+            std::time::Duration::from_millis(750)
+        );
+        assert_eq!(client.connect_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(client.retry.budget, std::time::Duration::from_secs(90));
+        assert_eq!(client.retry.max_attempts, 3);
+    }
+
+    #[cfg(feature = "amperity")]
+    #[test]
+    fn client_table_errors_name_account_and_key() {
+        let head = "[accounts.prod]\nvendor = \"amperity\"\ntenant = \"a\"\ntoken = \"t\"\n";
+        let cases: &[(&str, &str)] = &[
+            (
+                "[accounts.prod.client]\npase = 3",
+                "account prod: unknown key \"client.pase\" (expected one of: client.connect_timeout, \
+                 client.attempt_timeout, client.budget, client.retries, client.pace, client.max_connections)",
+            ),
+            (
+                "[accounts.prod.client]\nattempt_timeout = \"5\"",
+                "account prod: key client.attempt_timeout: invalid duration \"5\"",
+            ),
+            (
+                "[accounts.prod.client]\nattempt_timeout = 5",
+                "account prod: key client.attempt_timeout:",
+            ),
+            (
+                "[accounts.prod.client]\nretries = -1",
+                "account prod: key client.retries: must be a whole number",
+            ),
+            (
+                "[accounts.prod.client]\npace = 0",
+                "account prod: key client.pace: must be a whole number from 1",
+            ),
+            (
+                "[accounts.prod.client]\nmax_connections = [1]",
+                "account prod: key client.max_connections: must be a string",
+            ),
+            (
+                "[accounts.prod.client]\nbudget_env = \"MISSING\"",
+                "account prod: key client.budget_env: environment variable MISSING is not set",
+            ),
+            (
+                "[accounts.prod.client]\nbudget = \"1s\"\nbudget_env = \"T\"",
+                "account prod: key client.budget is given twice",
+            ),
+            ("client = 3", "account prod: key client: must be a table"),
+            (
+                "tokn = 1",
+                "account prod: unknown key \"tokn\" (expected one of: vendor, base_url, tenant, \
+                 token, client_id, client_secret, api_version, client)",
+            ),
+        ];
+        for (tail, needle) in cases {
+            let text = format!("{head}{tail}");
+            let err = Registry::from_toml_str(&text, env(&[("T", "2s")])).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains(needle),
+                "{err} should contain {needle}"
+            );
+        }
+        // The variables name the key the same way.
+        let err = Registry::from_lookup(env(&[
+            ("JOBSTOP_AMPERITY_TENANT", "a"),
+            ("JOBSTOP_AMPERITY_TOKEN", "t"),
+            ("JOBSTOP_AMPERITY_CLIENT_BUDGET", "soon"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("account amperity: key client.budget: invalid duration"),
+            "{err}"
+        );
     }
 
     #[cfg(feature = "dataarts")]
