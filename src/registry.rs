@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use jobstop_core::layer::{Layer, PaceLayer, TraceLayer};
 use jobstop_core::{Error, JobController, Result, Vendor};
-use jobstop_http::{CLIENT_KEYS, ClientSettings, Schema, Shown, VendorConfig};
+use jobstop_http::{CLIENT_KEYS, ClientSettings, Schema, Shown};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -90,7 +90,7 @@ macro_rules! account_configs {
             pub fn schemas() -> Vec<Schema> {
                 vec![$(
                     #[cfg(feature = $feature)]
-                    <$config as VendorConfig>::schema(),
+                    <$config as jobstop_http::VendorConfig>::schema(),
                 )*]
             }
 
@@ -98,31 +98,31 @@ macro_rules! account_configs {
             pub fn schema(&self) -> Schema {
                 match *self {$(
                     #[cfg(feature = $feature)]
-                    AccountConfig::$variant(_) => <$config as VendorConfig>::schema(),
+                    AccountConfig::$variant(_) => <$config as jobstop_http::VendorConfig>::schema(),
                 )*}
             }
 
             /// Every setting with its value as shown (secrets only as set or unset).
             pub fn shown(&self) -> Vec<(String, Shown)> {
-                match self {$(
+                match *self {$(
                     #[cfg(feature = $feature)]
-                    AccountConfig::$variant(c) => c.shown(),
+                    AccountConfig::$variant(ref c) => jobstop_http::VendorConfig::shown(c),
                 )*}
             }
 
             /// The `client` settings.
             pub fn client(&self) -> &ClientSettings {
-                match self {$(
+                match *self {$(
                     #[cfg(feature = $feature)]
-                    AccountConfig::$variant(c) => c.client(),
+                    AccountConfig::$variant(ref c) => jobstop_http::VendorConfig::client(c),
                 )*}
             }
 
             /// Builds the vendor's controller (no layers) and tells its base URL.
             pub fn build_controller(&self) -> Result<(Arc<dyn JobController>, String)> {
-                match self {$(
+                match *self {$(
                     #[cfg(feature = $feature)]
-                    AccountConfig::$variant(c) => {
+                    AccountConfig::$variant(ref c) => {
                         let c = <$builder>::from_config(c.clone()).build()?;
                         let url = c.base_url().to_string();
                         Ok((Arc::new(c), url))
