@@ -3,10 +3,7 @@
 use std::sync::Arc;
 
 use jobstop_core::Result;
-use jobstop_http::{
-    BaseUrl, BuilderState, ClientConfig, Credential, HttpClient, SecretString, StaticToken,
-    TokenAuth,
-};
+use jobstop_http::{BuilderState, Credential, HttpClient, SecretString, StaticToken, TokenAuth};
 
 use crate::client::{AmperityController, OAuthClientCredentials};
 use crate::error::AmperityErrorParser;
@@ -51,14 +48,8 @@ jobstop_http::vendor_config! {
 
 /// The two ways to authenticate.
 const CREDENTIALS: &[Credential] = &[
-    Credential {
-        what: "a token",
-        keys: &["token"],
-    },
-    Credential {
-        what: "client credentials",
-        keys: &["client_id", "client_secret"],
-    },
+    Credential::new("a token", &["token"]),
+    Credential::new("client credentials", &["client_id", "client_secret"]),
 ];
 
 /// Builds an [`AmperityController`].
@@ -72,96 +63,54 @@ const CREDENTIALS: &[Credential] = &[
 #[derive(Clone, Default, Debug)]
 pub struct AmperityBuilder(BuilderState<AmperityConfig>);
 
+jobstop_http::config_builder!(AmperityBuilder, AmperityConfig);
+
 impl AmperityBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        AmperityBuilder::default()
-    }
-
-    /// A builder holding `config`.
-    pub fn from_config(config: AmperityConfig) -> Self {
-        AmperityBuilder(BuilderState::new(config))
-    }
-
-    /// A builder from the process environment: the variables of
-    /// [`AmperityConfig`]. Unset and empty variables are ignored; a bad
-    /// `client` value is reported by [`build`](Self::build).
-    pub fn from_env() -> Self {
-        AmperityBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`
-    /// (for tests, or a config layer of your own).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        AmperityBuilder(BuilderState::from_lookup(lookup))
-    }
-
-    /// The settings held so far.
-    pub fn config(&self) -> &AmperityConfig {
-        &self.0.settings
-    }
-
     /// The API base URL, e.g. `https://acme.amperity.com/api`.
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.0.settings.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// The tenant id, sent as `amperity-tenant` on every request.
-    pub fn with_tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.0.settings.tenant = Some(tenant.into());
-        self
+    pub fn with_tenant(self, tenant: impl Into<String>) -> Self {
+        self.set(|s| s.tenant = Some(tenant.into()))
     }
 
     /// A static access token (a JWT generated in the Amperity UI).
-    pub fn with_token(mut self, token: impl Into<SecretString>) -> Self {
-        self.0.settings.token = Some(token.into());
-        self
+    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
+        self.set(|s| s.token = Some(token.into()))
     }
 
     /// OAuth client credentials; tokens are fetched from
     /// `{base_url}/v0/oauth2/token`, cached and refreshed before they expire.
     pub fn with_client_credentials(
-        mut self,
+        self,
         client_id: impl Into<String>,
         client_secret: impl Into<SecretString>,
     ) -> Self {
-        self.0.settings.client_id = Some(client_id.into());
-        self.0.settings.client_secret = Some(client_secret.into());
-        self
+        self.set(|s| {
+            s.client_id = Some(client_id.into());
+            s.client_secret = Some(client_secret.into());
+        })
     }
 
     /// The API version (default [`DEFAULT_API_VERSION`]).
-    pub fn with_api_version(mut self, version: impl Into<String>) -> Self {
-        self.0.settings.api_version = Some(version.into());
-        self
-    }
-
-    /// Timeouts, retries and the body cap; the config's `client` settings
-    /// apply over it.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.0.http = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback. Credentials then
-    /// cross the network unencrypted.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.0.set_insecure_http(allow);
-        self
+    pub fn with_api_version(self, version: impl Into<String>) -> Self {
+        self.set(|s| s.api_version = Some(version.into()))
     }
 
     /// Validates the settings and builds the controller.
     pub fn build(self) -> Result<AmperityController> {
         let state = &self.0;
+        let (s, config) = state.parts()?;
+        let base_url = s.base_url.as_deref();
+        let base = state.url(
+            "base_url",
+            base_url,
+            Some(DEFAULT_BASE_URL),
+            state.insecure(None),
+        )?;
         let cfg = |setting: &str, msg: &str| state.error(setting, msg);
-        let config = state.client_config()?;
-        let s = state.settings.clone();
-        let base = BaseUrl::parse_with(
-            s.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-            state.insecure,
-        )
-        .map_err(|e| cfg("base_url", e.message()))?;
         let tenant = s
             .tenant
             .map(|t| t.trim().to_owned())

@@ -4,8 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use jobstop_core::{Result, Vendor};
 use jobstop_http::{
-    BaseUrl, BuilderState, ClientConfig, Credential, HttpClient, SecretString, StaticToken,
-    TokenAuth, VendorConfig,
+    BuilderState, Credential, HttpClient, SecretString, StaticToken, TokenAuth, VendorConfig,
 };
 
 use crate::auth::Login;
@@ -49,14 +48,8 @@ jobstop_http::vendor_config! {
 
 /// The two ways to authenticate.
 const CREDENTIALS: &[Credential] = &[
-    Credential {
-        what: "a token",
-        keys: &["token"],
-    },
-    Credential {
-        what: "a username and password",
-        keys: &["username", "password"],
-    },
+    Credential::new("a token", &["token"]),
+    Credential::new("a username and password", &["username", "password"]),
 ];
 
 /// Builds a [`CenturyLinkController`].
@@ -73,93 +66,53 @@ fn alias_ok(a: &str) -> bool {
     !a.is_empty() && a.len() <= 16 && a.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+jobstop_http::config_builder!(CenturyLinkBuilder, CenturyLinkConfig);
+
 impl CenturyLinkBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        CenturyLinkBuilder::default()
-    }
-
-    /// A builder holding `config`.
-    pub fn from_config(config: CenturyLinkConfig) -> Self {
-        CenturyLinkBuilder(BuilderState::new(config))
-    }
-
-    /// A builder from the process environment: the variables of
-    /// [`CenturyLinkConfig`]. Unset and empty variables are ignored; a bad
-    /// `client` value is reported by [`build`](Self::build).
-    pub fn from_env() -> Self {
-        CenturyLinkBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        CenturyLinkBuilder(BuilderState::from_lookup(lookup))
-    }
-
-    /// The settings held so far.
-    pub fn config(&self) -> &CenturyLinkConfig {
-        &self.0.settings
-    }
-
     /// The Runner API base URL.
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.0.settings.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// The login endpoint (a full URL).
-    pub fn with_login_url(mut self, url: impl Into<String>) -> Self {
-        self.0.settings.login_url = Some(url.into());
-        self
+    pub fn with_login_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.login_url = Some(url.into()))
     }
 
     /// The account alias used in paths (`/jobs/{alias}/…`).
-    pub fn with_account_alias(mut self, alias: impl Into<String>) -> Self {
-        self.0.settings.account_alias = Some(alias.into());
-        self
+    pub fn with_account_alias(self, alias: impl Into<String>) -> Self {
+        self.set(|s| s.account_alias = Some(alias.into()))
     }
 
     /// A bearer token.
-    pub fn with_token(mut self, token: impl Into<SecretString>) -> Self {
-        self.0.settings.token = Some(token.into());
-        self
+    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
+        self.set(|s| s.token = Some(token.into()))
     }
 
     /// A username and password for the login.
     pub fn with_password(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<SecretString>,
     ) -> Self {
-        self.0.settings.username = Some(username.into());
-        self.0.settings.password = Some(password.into());
-        self
-    }
-
-    /// Timeouts, retries and the body cap; the config's `client` settings
-    /// apply over it.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.0.http = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.0.set_insecure_http(allow);
-        self
+        self.set(|s| {
+            s.username = Some(username.into());
+            s.password = Some(password.into());
+        })
     }
 
     /// Validates the settings and builds the controller. No request is sent.
     pub fn build(self) -> Result<CenturyLinkController> {
         let state = &self.0;
         let cfg = |setting: &str, msg: &str| state.error(setting, msg);
-        let config = state.client_config()?;
-        let s = state.settings.clone();
-        let base = BaseUrl::parse_with(
-            s.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-            state.insecure,
-        )
-        .map_err(|e| cfg("base_url", e.message()))?;
+        let (s, config) = state.parts()?;
+        let insecure = state.insecure(None);
+        let base = state.url(
+            "base_url",
+            s.base_url.as_deref(),
+            Some(DEFAULT_BASE_URL),
+            insecure,
+        )?;
         let alias = match s.account_alias.map(|a| a.trim().to_owned()) {
             Some(a) if !alias_ok(&a) => {
                 return Err(cfg("account_alias", "must be 1 to 16 letters or digits"));
@@ -194,11 +147,12 @@ impl CenturyLinkBuilder {
                 if username.trim().is_empty() || password.is_empty() {
                     return Err(cfg("username/password", "must both be non-empty"));
                 }
-                let login_url = BaseUrl::parse_with(
-                    s.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL),
-                    state.insecure,
-                )
-                .map_err(|e| cfg("login_url", e.message()))?;
+                let login_url = state.url(
+                    "login_url",
+                    s.login_url.as_deref(),
+                    Some(DEFAULT_LOGIN_URL),
+                    insecure,
+                )?;
                 let learned = Arc::new(OnceLock::new());
                 let login = Login {
                     url: login_url.as_url().clone(),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use jobstop_core::{Result, Vendor};
-use jobstop_http::{BaseUrl, BuilderState, ClientConfig, Credential, HttpClient, SecretString};
+use jobstop_http::{BuilderState, Credential, HttpClient, SecretString};
 
 use crate::client::ChorusController;
 use crate::error::ChorusErrorParser;
@@ -38,14 +38,8 @@ jobstop_http::vendor_config! {
 
 /// The two ways to authenticate.
 const CREDENTIALS: &[Credential] = &[
-    Credential {
-        what: "a username and password",
-        keys: &["username", "password"],
-    },
-    Credential {
-        what: "a session id",
-        keys: &["session_id"],
-    },
+    Credential::new("a username and password", &["username", "password"]),
+    Credential::new("a session id", &["session_id"]),
 ];
 
 /// Builds a [`ChorusController`].
@@ -58,75 +52,35 @@ const CREDENTIALS: &[Credential] = &[
 #[derive(Clone, Default, Debug)]
 pub struct ChorusBuilder(BuilderState<ChorusConfig>);
 
+jobstop_http::config_builder!(ChorusBuilder, ChorusConfig);
+
 impl ChorusBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        ChorusBuilder::default()
-    }
-
-    /// A builder holding `config`.
-    pub fn from_config(config: ChorusConfig) -> Self {
-        ChorusBuilder(BuilderState::new(config))
-    }
-
-    /// A builder from the process environment: the variables of
-    /// [`ChorusConfig`]. Unset and empty variables are ignored; a bad
-    /// `client` value is reported by [`build`](Self::build).
-    pub fn from_env() -> Self {
-        ChorusBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        ChorusBuilder(BuilderState::from_lookup(lookup))
-    }
-
-    /// The settings held so far.
-    pub fn config(&self) -> &ChorusConfig {
-        &self.0.settings
-    }
-
     /// The Chorus server's root URL, e.g. `https://chorus.example.com:8443`
     /// (API paths are below `/api`).
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.0.settings.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// Logs in with a username and password.
     pub fn with_password(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<SecretString>,
     ) -> Self {
-        self.0.settings.username = Some(username.into());
-        self.0.settings.password = Some(password.into());
-        self
+        self.set(|s| {
+            s.username = Some(username.into());
+            s.password = Some(password.into());
+        })
     }
 
     /// Uses an existing session id instead of logging in.
-    pub fn with_session_id(mut self, session_id: impl Into<SecretString>) -> Self {
-        self.0.settings.session_id = Some(session_id.into());
-        self
+    pub fn with_session_id(self, session_id: impl Into<SecretString>) -> Self {
+        self.set(|s| s.session_id = Some(session_id.into()))
     }
 
     /// The workspace whose workflow workfiles `list` returns.
-    pub fn with_workspace_id(mut self, id: impl Into<String>) -> Self {
-        self.0.settings.workspace_id = Some(id.into());
-        self
-    }
-
-    /// Timeouts, retries and the body cap; the config's `client` settings
-    /// apply over it.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.0.http = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.0.set_insecure_http(allow);
-        self
+    pub fn with_workspace_id(self, id: impl Into<String>) -> Self {
+        self.set(|s| s.workspace_id = Some(id.into()))
     }
 
     /// Validates the settings and builds the controller. No request is sent:
@@ -134,11 +88,13 @@ impl ChorusBuilder {
     pub fn build(self) -> Result<ChorusController> {
         let state = &self.0;
         let cfg = |setting: &str, msg: &str| state.error(setting, msg);
-        let config = state.client_config()?;
-        let s = state.settings.clone();
-        let raw = s.base_url.ok_or_else(|| state.required("base_url"))?;
-        let base =
-            BaseUrl::parse_with(&raw, state.insecure).map_err(|e| cfg("base_url", e.message()))?;
+        let (s, config) = state.parts()?;
+        let base = state.url(
+            "base_url",
+            s.base_url.as_deref(),
+            None,
+            state.insecure(None),
+        )?;
         let workspace_id = match s.workspace_id {
             None => None,
             Some(w) => {

@@ -6,8 +6,7 @@ use std::time::Duration;
 use jobstop_core::{Result, Vendor};
 use jobstop_http::header::HeaderName;
 use jobstop_http::{
-    BaseUrl, BuilderState, ClientConfig, Credential, HttpClient, InsecureHttp, SecretString,
-    StaticToken, TokenAuth, VendorConfig,
+    BuilderState, Credential, HttpClient, SecretString, StaticToken, TokenAuth, VendorConfig,
 };
 
 use crate::auth::{AkSkAuth, IamPassword};
@@ -92,18 +91,9 @@ jobstop_http::vendor_config! {
 
 /// The three ways to authenticate.
 const CREDENTIALS: &[Credential] = &[
-    Credential {
-        what: "a token",
-        keys: &["token"],
-    },
-    Credential {
-        what: "an AK/SK pair",
-        keys: &["ak", "sk"],
-    },
-    Credential {
-        what: "an IAM user",
-        keys: &["username", "password", "domain"],
-    },
+    Credential::new("a token", &["token"]),
+    Credential::new("an AK/SK pair", &["ak", "sk"]),
+    Credential::new("an IAM user", &["username", "password", "domain"]),
 ];
 
 /// Builds a [`DataArtsController`].
@@ -113,106 +103,67 @@ const CREDENTIALS: &[Credential] = &[
 /// credential: a token, an AK/SK pair, or an IAM user (username, password,
 /// domain; the IAM URL defaults to `https://iam.{region}.myhuaweicloud.com`).
 #[derive(Clone, Default, Debug)]
-pub struct DataArtsBuilder {
-    state: BuilderState<DataArtsConfig>,
-    /// A look-back set in code; wins over the config's text.
-    lookback: Option<Duration>,
-}
+pub struct DataArtsBuilder(BuilderState<DataArtsConfig>);
+
+jobstop_http::config_builder!(DataArtsBuilder, DataArtsConfig);
 
 impl DataArtsBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        DataArtsBuilder::default()
-    }
-
-    /// A builder holding `config`.
-    pub fn from_config(config: DataArtsConfig) -> Self {
-        DataArtsBuilder {
-            state: BuilderState::new(config),
-            lookback: None,
-        }
-    }
-
-    /// A builder from the process environment: the variables of
-    /// [`DataArtsConfig`]. Unset and empty variables are ignored; a bad
-    /// `client` value is reported by [`build`](Self::build).
-    pub fn from_env() -> Self {
-        DataArtsBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        DataArtsBuilder {
-            state: BuilderState::from_lookup(lookup),
-            lookback: None,
-        }
-    }
-
-    /// The settings held so far.
-    pub fn config(&self) -> &DataArtsConfig {
-        &self.state.settings
-    }
-
     /// The DataArts Factory endpoint, e.g. `https://dayu-dlf.cn-north-4.myhuaweicloud.com`.
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.state.settings.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// The region; the base URL becomes `https://dayu-dlf.{region}.myhuaweicloud.com`
     /// unless given, and the IAM URL `https://iam.{region}.myhuaweicloud.com`.
-    pub fn with_region(mut self, region: impl Into<String>) -> Self {
-        self.state.settings.region = Some(region.into());
-        self
+    pub fn with_region(self, region: impl Into<String>) -> Self {
+        self.set(|s| s.region = Some(region.into()))
     }
 
     /// The project id (`/v1/{project_id}/…`).
-    pub fn with_project_id(mut self, id: impl Into<String>) -> Self {
-        self.state.settings.project_id = Some(id.into());
-        self
+    pub fn with_project_id(self, id: impl Into<String>) -> Self {
+        self.set(|s| s.project_id = Some(id.into()))
     }
 
     /// The DataArts Studio workspace id, sent as the `workspace` header on
     /// every request (absent: the `default` workspace).
-    pub fn with_workspace(mut self, id: impl Into<String>) -> Self {
-        self.state.settings.workspace = Some(id.into());
-        self
+    pub fn with_workspace(self, id: impl Into<String>) -> Self {
+        self.set(|s| s.workspace = Some(id.into()))
     }
 
     /// An IAM token, sent as `X-Auth-Token`.
-    pub fn with_token(mut self, token: impl Into<SecretString>) -> Self {
-        self.state.settings.token = Some(token.into());
-        self
+    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
+        self.set(|s| s.token = Some(token.into()))
     }
 
     /// An access key and secret key; every request is signed (`SDK-HMAC-SHA256`).
     pub fn with_access_key(
-        mut self,
+        self,
         access_key: impl Into<String>,
         secret_key: impl Into<SecretString>,
     ) -> Self {
-        self.state.settings.ak = Some(access_key.into());
-        self.state.settings.sk = Some(secret_key.into());
-        self
+        self.set(|s| {
+            s.ak = Some(access_key.into());
+            s.sk = Some(secret_key.into());
+        })
     }
 
     /// An IAM user; tokens are fetched, cached and refreshed before they expire.
     pub fn with_iam_user(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<SecretString>,
         domain: impl Into<String>,
     ) -> Self {
-        self.state.settings.username = Some(username.into());
-        self.state.settings.password = Some(password.into());
-        self.state.settings.domain = Some(domain.into());
-        self
+        self.set(|s| {
+            s.username = Some(username.into());
+            s.password = Some(password.into());
+            s.domain = Some(domain.into());
+        })
     }
 
     /// The IAM endpoint for [`with_iam_user`](Self::with_iam_user).
-    pub fn with_iam_url(mut self, url: impl Into<String>) -> Self {
-        self.state.settings.iam_url = Some(url.into());
-        self
+    pub fn with_iam_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.iam_url = Some(url.into()))
     }
 
     /// How far back an instance listing looks when the query names no
@@ -223,38 +174,17 @@ impl DataArtsBuilder {
     /// one listing request more per 7 days. An instance planned before it
     /// (one that started earlier and still runs) is not listed; `status` and
     /// `stop` by id still reach it.
-    pub fn with_instance_lookback(mut self, lookback: Duration) -> Self {
-        self.lookback = Some(lookback);
-        self.state.settings.instance_lookback = None;
-        self
-    }
-
-    /// Timeouts, retries and the body cap; the config's `client` settings
-    /// apply over it.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.state.http = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.state.settings.insecure_http = Some(allow.to_string());
-        self
+    pub fn with_instance_lookback(self, lookback: Duration) -> Self {
+        // Held as text, like the variable: whole seconds.
+        self.set(|s| s.instance_lookback = Some(format!("{}s", lookback.as_secs())))
     }
 
     /// Validates the settings and builds the controller. No request is sent.
     pub fn build(self) -> Result<DataArtsController> {
-        let state = &self.state;
+        let state = &self.0;
         let cfg = |setting: &str, msg: &str| state.error(setting, msg);
-        let config = state.client_config()?;
-        let s = state.settings.clone();
-        let insecure = match s.insecure_http.as_deref().map(str::trim) {
-            Some(v) if ["1", "true", "yes"].contains(&v.to_ascii_lowercase().as_str()) => {
-                InsecureHttp::Allow
-            }
-            Some(_) => InsecureHttp::LoopbackOnly,
-            None => state.insecure,
-        };
+        let (s, config) = state.parts()?;
+        let insecure = state.insecure(s.insecure_http.as_deref());
         let region = match s.region.map(|r| r.trim().to_owned()) {
             Some(r)
                 if r.is_empty()
@@ -281,8 +211,7 @@ impl DataArtsBuilder {
                 ));
             }
         };
-        let base =
-            BaseUrl::parse_with(&raw_base, insecure).map_err(|e| cfg("base_url", e.message()))?;
+        let base = state.url("base_url", Some(&raw_base), None, insecure)?;
         let project_id = s
             .project_id
             .map(|p| p.trim().to_owned())
@@ -301,15 +230,14 @@ impl DataArtsBuilder {
             }
             other => other,
         };
-        let lookback = match (self.lookback, &s.instance_lookback) {
-            (Some(d), _) => d,
-            (None, Some(t)) => parse_lookback(t).ok_or_else(|| {
+        let lookback = match &s.instance_lookback {
+            Some(t) => parse_lookback(t).ok_or_else(|| {
                 cfg(
                     "instance_lookback",
                     "must be a whole number with a unit (14d, 36h, 90m, 3600s) or a number of days",
                 )
             })?,
-            (None, None) => DEFAULT_INSTANCE_LOOKBACK,
+            None => DEFAULT_INSTANCE_LOOKBACK,
         };
         if lookback.is_zero() || lookback > MAX_INSTANCE_LOOKBACK {
             return Err(cfg(
@@ -362,8 +290,7 @@ impl DataArtsBuilder {
                         ));
                     }
                 };
-                let iam = BaseUrl::parse_with(&raw_iam, insecure)
-                    .map_err(|e| cfg("iam_url", e.message()))?;
+                let iam = state.url("iam_url", Some(&raw_iam), None, insecure)?;
                 let source = IamPassword {
                     url: iam.path().lit("v3/auth/tokens").build(),
                     username,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::base_url::InsecureHttp;
+use crate::base_url::{BaseUrl, InsecureHttp};
 use crate::client::ClientConfig;
 use crate::duration::{format_duration, parse_duration};
 use crate::secret::SecretString;
@@ -453,6 +453,13 @@ pub struct Credential {
     pub keys: &'static [&'static str],
 }
 
+impl Credential {
+    /// `what`, needing all of `keys`.
+    pub const fn new(what: &'static str, keys: &'static [&'static str]) -> Self {
+        Credential { what, keys }
+    }
+}
+
 /// What every vendor builder holds: the vendor's settings, the HTTP config
 /// set in code (the settings' `client` table applies over it), whether plain
 /// `http://` may leave loopback, and the error of reading the environment,
@@ -463,8 +470,9 @@ pub struct BuilderState<C> {
     pub settings: C,
     /// Timeouts, retries and the body cap set in code.
     pub http: ClientConfig,
-    /// Whether plain `http://` may reach hosts other than loopback.
-    pub insecure: InsecureHttp,
+    /// Whether plain `http://` may reach hosts other than loopback, when set
+    /// in code.
+    insecure: Option<InsecureHttp>,
     invalid: Option<String>,
 }
 
@@ -484,7 +492,7 @@ impl<C: VendorConfig> BuilderState<C> {
         BuilderState {
             settings,
             http: ClientConfig::default(),
-            insecure: InsecureHttp::default(),
+            insecure: None,
             invalid: None,
         }
     }
@@ -504,11 +512,25 @@ impl<C: VendorConfig> BuilderState<C> {
 
     /// Allows plain `http://` beyond loopback, or not.
     pub fn set_insecure_http(&mut self, allow: bool) {
-        self.insecure = if allow {
+        self.insecure = Some(if allow {
             InsecureHttp::Allow
         } else {
             InsecureHttp::LoopbackOnly
-        };
+        });
+    }
+
+    /// Whether plain `http://` may leave loopback: as set in code, else as
+    /// `setting` says (`1`, `true` or `yes` allow it; for a vendor whose
+    /// config has such a setting), else not.
+    pub fn insecure(&self, setting: Option<&str>) -> InsecureHttp {
+        match (
+            self.insecure,
+            setting.map(|v| v.trim().to_ascii_lowercase()),
+        ) {
+            (Some(set), _) => set,
+            (None, Some(v)) if ["1", "true", "yes"].contains(&v.as_str()) => InsecureHttp::Allow,
+            _ => InsecureHttp::LoopbackOnly,
+        }
     }
 
     /// A `Config` error about `setting`: `"{vendor} {setting}: {msg}"`.
@@ -529,6 +551,24 @@ impl<C: VendorConfig> BuilderState<C> {
             Some(message) => Err(Error::config(message.clone())),
             None => Ok(self.settings.client().apply(self.http.clone())),
         }
+    }
+
+    /// The settings and the HTTP config ([`client_config`](Self::client_config)).
+    pub fn parts(&self) -> Result<(C, ClientConfig)> {
+        Ok((self.settings.clone(), self.client_config()?))
+    }
+
+    /// The URL of setting `key`: `value`, else `default`. A missing URL is
+    /// [`required`](Self::required), a bad one an error naming `key`.
+    pub fn url(
+        &self,
+        key: &str,
+        value: Option<&str>,
+        default: Option<&str>,
+        insecure: InsecureHttp,
+    ) -> Result<BaseUrl> {
+        let raw = value.or(default).ok_or_else(|| self.required(key))?;
+        BaseUrl::parse_with(raw, insecure).map_err(|e| self.error(key, e.message()))
     }
 
     /// Which of `options` is given: exactly one must have any key set, and
@@ -584,6 +624,68 @@ impl<C: VendorConfig> BuilderState<C> {
             )),
         }
     }
+}
+
+/// The part of a vendor builder every vendor shares, for a builder declared
+/// as `pub struct XBuilder(BuilderState<XConfig>)` with `Default`: `new`,
+/// `from_config`, `from_env`, `from_lookup`, `config`, `with_client_config`,
+/// `with_insecure_http`, and a private `set` that setters call.
+#[macro_export]
+macro_rules! config_builder {
+    ($builder:ident, $config:ty) => {
+        impl $builder {
+            /// An empty builder.
+            pub fn new() -> Self {
+                $builder::default()
+            }
+
+            /// A builder holding `config`.
+            pub fn from_config(config: $config) -> Self {
+                $builder($crate::BuilderState::new(config))
+            }
+
+            /// A builder from the process environment: the variables of the
+            /// vendor's config type (`JOBSTOP_<VENDOR>_<KEY>`, its table lists
+            /// them). Unset and empty variables are ignored; a bad `client`
+            /// value is reported by `build`.
+            pub fn from_env() -> Self {
+                $builder::from_lookup(|k| ::std::env::var(k).ok())
+            }
+
+            /// Like [`from_env`](Self::from_env), reading variables through
+            /// `lookup` (for tests, or a config layer of your own).
+            pub fn from_lookup(
+                lookup: impl Fn(&str) -> ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                $builder($crate::BuilderState::from_lookup(lookup))
+            }
+
+            /// The settings held so far.
+            pub fn config(&self) -> &$config {
+                &self.0.settings
+            }
+
+            /// Timeouts, retries and the body cap; the config's `client`
+            /// settings apply over it.
+            pub fn with_client_config(mut self, config: $crate::ClientConfig) -> Self {
+                self.0.http = config;
+                self
+            }
+
+            /// Allows plain `http://` to hosts other than loopback.
+            /// Credentials then cross the network unencrypted.
+            pub fn with_insecure_http(mut self, allow: bool) -> Self {
+                self.0.set_insecure_http(allow);
+                self
+            }
+
+            /// Changes the settings: what every setter does.
+            fn set(mut self, change: impl FnOnce(&mut $config)) -> Self {
+                change(&mut self.0.settings);
+                self
+            }
+        }
+    };
 }
 
 /// Declares a vendor's config type: a struct of `Option<String>` and
