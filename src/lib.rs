@@ -16,8 +16,8 @@ mod registry;
 pub mod ticket;
 
 pub use registry::{
-    Account, LoadedConfig, MAX_CONFIG_BYTES, Registry, SECRET_SETTINGS, describe_file_type,
-    read_small_regular_file,
+    Account, AccountConfig, LoadedConfig, MAX_CONFIG_BYTES, Registry, describe_file_type,
+    read_small_regular_file, secret_settings,
 };
 
 /// The HTTP layer the adapters share (its `ClientConfig` and `RetryPolicy` tune

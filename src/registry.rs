@@ -6,7 +6,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use jobstop_core::layer::{Layer, PaceLayer, TraceLayer};
 use jobstop_core::{Error, JobController, Result, Vendor};
+use jobstop_http::{CLIENT_KEYS, ClientSettings, Schema, Shown};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// One configured account: a name, its vendor and a controller for it.
 #[derive(Clone)]
@@ -20,6 +24,10 @@ pub struct Account {
     pub base_url: String,
     /// The controller.
     pub controller: Arc<dyn JobController>,
+    /// The account's settings as configured, from its vendor's config table
+    /// (secrets only as [`Shown::SecretSet`]); empty for an account built in
+    /// code.
+    pub settings: Vec<(String, Shown)>,
 }
 
 impl Account {
@@ -34,7 +42,14 @@ impl Account {
             vendor: controller.vendor(),
             base_url: base_url.into(),
             controller,
+            settings: Vec::new(),
         }
+    }
+
+    /// The account with `settings` to show (see [`Account::settings`]).
+    pub fn with_settings(mut self, settings: Vec<(String, Shown)>) -> Self {
+        self.settings = settings;
+        self
     }
 }
 
@@ -46,70 +61,231 @@ impl fmt::Debug for Account {
             .field("vendor", &self.vendor)
             .field("base_url", &self.base_url)
             .field("controller", &self.controller)
+            .field("settings", &self.settings)
             .finish()
     }
 }
 
-/// The vendors compiled into this build, with their environment prefixes and
-/// the variables their builders read.
-const VENDORS: &[(&str, &[&str])] = &[
-    #[cfg(feature = "amperity")]
-    ("amperity", &jobstop_amperity::ENV_VARS),
-    #[cfg(feature = "chorus")]
-    ("chorus", &jobstop_chorus::ENV_VARS),
-    #[cfg(feature = "dataarts")]
-    ("dataarts", &jobstop_dataarts::ENV_VARS),
-    #[cfg(feature = "centurylink")]
-    ("centurylink", &jobstop_centurylink::ENV_VARS),
-];
+/// Declares [`AccountConfig`] from one list of the vendors: variant, cargo
+/// feature, config type and builder.
+macro_rules! account_configs {
+    ($($(#[$doc:meta])* $variant:ident($feature:literal, $config:ty, $builder:ty),)*) => {
+        /// One account's settings: its vendor (the `vendor` key of a config
+        /// file's `[accounts.NAME]` table, or the vendor of the
+        /// `JOBSTOP_<VENDOR>_*` variables) and that vendor's config type.
+        /// Only the vendors compiled in (cargo features) are variants.
+        #[derive(Debug, Clone, PartialEq, Deserialize)]
+        #[serde(tag = "vendor", rename_all = "lowercase")]
+        #[non_exhaustive]
+        pub enum AccountConfig {
+            $(
+                $(#[$doc])*
+                #[cfg(feature = $feature)]
+                $variant($config),
+            )*
+        }
 
-fn vendors() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
-    VENDORS.iter().copied()
+        impl AccountConfig {
+            /// The schemas of the vendors compiled into this build.
+            pub fn schemas() -> Vec<Schema> {
+                vec![$(
+                    #[cfg(feature = $feature)]
+                    <$config as jobstop_http::VendorConfig>::schema(),
+                )*]
+            }
+
+            /// This account's schema.
+            pub fn schema(&self) -> Schema {
+                match *self {$(
+                    #[cfg(feature = $feature)]
+                    AccountConfig::$variant(_) => <$config as jobstop_http::VendorConfig>::schema(),
+                )*}
+            }
+
+            /// Every setting with its value as shown (secrets only as set or unset).
+            pub fn shown(&self) -> Vec<(String, Shown)> {
+                match *self {$(
+                    #[cfg(feature = $feature)]
+                    AccountConfig::$variant(ref c) => jobstop_http::VendorConfig::shown(c),
+                )*}
+            }
+
+            /// The `client` settings.
+            pub fn client(&self) -> &ClientSettings {
+                match *self {$(
+                    #[cfg(feature = $feature)]
+                    AccountConfig::$variant(ref c) => jobstop_http::VendorConfig::client(c),
+                )*}
+            }
+
+            /// Builds the vendor's controller (no layers) and tells its base URL.
+            pub fn build_controller(&self) -> Result<(Arc<dyn JobController>, String)> {
+                match *self {$(
+                    #[cfg(feature = $feature)]
+                    AccountConfig::$variant(ref c) => {
+                        let c = <$builder>::from_config(c.clone()).build()?;
+                        let url = c.base_url().to_string();
+                        Ok((Arc::new(c), url))
+                    }
+                )*}
+            }
+        }
+    };
 }
 
-/// Builds one vendor's controller from its `JOBSTOP_<VENDOR>_*` variables.
-#[allow(unused_variables)]
-fn build(
-    vendor: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<(Arc<dyn JobController>, String)> {
-    match vendor {
-        #[cfg(feature = "amperity")]
-        "amperity" => {
-            let c = jobstop_amperity::AmperityBuilder::from_lookup(lookup).build()?;
-            let url = c.base_url().to_string();
-            Ok((Arc::new(c), url))
+account_configs! {
+    /// An Amperity account.
+    Amperity("amperity", jobstop_amperity::AmperityConfig, jobstop_amperity::AmperityBuilder),
+    /// A Chorus account.
+    Chorus("chorus", jobstop_chorus::ChorusConfig, jobstop_chorus::ChorusBuilder),
+    /// A DataArts account.
+    DataArts("dataarts", jobstop_dataarts::DataArtsConfig, jobstop_dataarts::DataArtsBuilder),
+    /// A CenturyLink Runner account.
+    CenturyLink(
+        "centurylink",
+        jobstop_centurylink::CenturyLinkConfig,
+        jobstop_centurylink::CenturyLinkBuilder
+    ),
+}
+
+impl AccountConfig {
+    /// The settings of `map` (string values, client ones in a `client`
+    /// map) for `vendor`; the error names the key at fault.
+    pub fn from_map(vendor: &str, mut map: Map<String, Value>) -> Result<AccountConfig> {
+        map.insert("vendor".to_owned(), Value::String(vendor.to_owned()));
+        serde_json::from_value(Value::Object(map)).map_err(|e| Error::config(e.to_string()))
+    }
+
+    /// The account from variables read through `lookup`: `None` when none
+    /// of `schema`'s variables is set.
+    pub fn from_lookup(
+        schema: &Schema,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Result<AccountConfig>> {
+        schema
+            .read_env(lookup)
+            .map(|map| AccountConfig::from_map(schema.vendor, map))
+    }
+
+    /// The account called `name`: the vendor's controller, wrapped in a
+    /// [`TraceLayer`] naming the account, and in a [`PaceLayer`] when
+    /// `client.pace` is set.
+    pub fn into_account(self, name: &str) -> Result<Account> {
+        let (controller, base_url) = self.build_controller()?;
+        let controller = match self.client().pace {
+            Some(pace) => PaceLayer::per_second(pace.get()).layer(controller),
+            None => controller,
+        };
+        let controller = TraceLayer::new().with_account(name).layer(controller);
+        Ok(Account::new(name, base_url, controller).with_settings(self.shown()))
+    }
+}
+
+/// The names of the vendors compiled into this build.
+fn vendor_names() -> Vec<&'static str> {
+    AccountConfig::schemas().iter().map(|s| s.vendor).collect()
+}
+
+/// A config-file value as the text every setting is read from.
+fn text(key: &str, value: &toml::Value) -> std::result::Result<String, String> {
+    match value {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        _ => Err(format!("key {key}: must be a string")),
+    }
+}
+
+/// Reads one table of settings (an account's, or its `client` table, whose
+/// keys are shown as `client.KEY`) into `out`, resolving `<key>_env` through
+/// `env`. `known` tells the keys allowed; `expected` lists them for an error.
+fn read_table(
+    table: &toml::Table,
+    prefix: &str,
+    known: &dyn Fn(&str) -> bool,
+    expected: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    out: &mut Map<String, Value>,
+) -> std::result::Result<(), String> {
+    for (key, value) in table {
+        let shown = format!("{prefix}{key}");
+        let (setting, from_env) = match key.strip_suffix("_env") {
+            Some(s) => (s, true),
+            None => (key.as_str(), false),
+        };
+        if !known(setting) {
+            return Err(format!(
+                "unknown key {shown:?} (expected one of: {expected})"
+            ));
         }
-        #[cfg(feature = "chorus")]
-        "chorus" => {
-            let c = jobstop_chorus::ChorusBuilder::from_lookup(lookup).build()?;
-            let url = c.base_url().to_string();
-            Ok((Arc::new(c), url))
-        }
-        #[cfg(feature = "dataarts")]
-        "dataarts" => {
-            let c = jobstop_dataarts::DataArtsBuilder::from_lookup(lookup).build()?;
-            let url = c.base_url().to_string();
-            Ok((Arc::new(c), url))
-        }
-        #[cfg(feature = "centurylink")]
-        "centurylink" => {
-            let c = jobstop_centurylink::CenturyLinkBuilder::from_lookup(lookup).build()?;
-            let url = c.base_url().to_string();
-            Ok((Arc::new(c), url))
-        }
-        other => {
-            let known: Vec<&str> = vendors().map(|(v, _)| v).collect();
-            Err(Error::config(format!(
-                "unknown vendor {other:?} (this build knows: {})",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )))
+        let value = text(&shown, value)?;
+        let value = if from_env {
+            env(&value)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("key {shown}: environment variable {value} is not set"))?
+        } else {
+            value
+        };
+        if out
+            .insert(setting.to_owned(), Value::String(value))
+            .is_some()
+        {
+            return Err(format!(
+                "key {prefix}{setting} is given twice (directly and with _env)"
+            ));
         }
     }
+    Ok(())
+}
+
+/// One `[accounts.NAME]` table as an [`AccountConfig`]; errors name the key.
+fn account_from_table(
+    table: &toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<AccountConfig, String> {
+    let vendor = table
+        .get("vendor")
+        .and_then(toml::Value::as_str)
+        .ok_or_else(|| format!("key vendor: is required ({})", vendor_names().join(", ")))?;
+    let Some(schema) = AccountConfig::schemas()
+        .into_iter()
+        .find(|s| s.vendor == vendor)
+    else {
+        return Err(format!(
+            "key vendor: unknown or not compiled in: {vendor:?} (this build knows: {})",
+            vendor_names().join(", ")
+        ));
+    };
+    let mut settings = Map::new();
+    let mut own = table.clone();
+    own.remove("vendor");
+    let client = own.remove("client");
+    let keys: Vec<&str> = schema.settings.iter().map(|s| s.key).collect();
+    read_table(
+        &own,
+        "",
+        &|k| schema.has(k),
+        &format!("vendor, {}, client", keys.join(", ")),
+        env,
+        &mut settings,
+    )?;
+    if let Some(client) = client {
+        let client = client
+            .as_table()
+            .ok_or_else(|| "key client: must be a table ([accounts.NAME.client])".to_owned())?;
+        let mut map = Map::new();
+        let expected: Vec<String> = CLIENT_KEYS.iter().map(|k| format!("client.{k}")).collect();
+        read_table(
+            client,
+            "client.",
+            &|k| CLIENT_KEYS.contains(&k),
+            &expected.join(", "),
+            env,
+            &mut map,
+        )?;
+        settings.insert("client".to_owned(), Value::Object(map));
+    }
+    AccountConfig::from_map(vendor, settings).map_err(|e| e.message().to_owned())
 }
 
 /// Named accounts, each an `Arc<dyn JobController>`.
@@ -127,13 +303,36 @@ fn build(
 /// # Config file
 ///
 /// One table per account under `[accounts]`, with its `vendor` and that
-/// vendor's settings, named as its environment variables without the
-/// `JOBSTOP_<VENDOR>_` prefix, in lowercase. Any setting can instead be read
-/// from an environment variable named by `<setting>_env`, which keeps secrets
-/// out of the file. Several accounts of one vendor are fine.
+/// vendor's settings: the keys of its config type ([`AccountConfig`]; e.g.
+/// `jobstop::amperity::AmperityConfig`), which are also its environment
+/// variables without the `JOBSTOP_<VENDOR>_` prefix, in lowercase. Any
+/// setting can instead be read from an environment variable named by
+/// `<setting>_env`, which keeps secrets out of the file. Several accounts of
+/// one vendor are fine. An unknown key is an error naming the account and
+/// the key and listing the keys expected.
+///
+/// An optional `[accounts.NAME.client]` table (or the variables
+/// `JOBSTOP_<VENDOR>_CLIENT_<KEY>`) sets the account's HTTP behaviour
+/// ([`ClientSettings`](jobstop_http::ClientSettings)):
+///
+/// | key | value | meaning |
+/// |---|---|---|
+/// | `connect_timeout` | duration, e.g. `"5s"` | time to connect |
+/// | `attempt_timeout` | duration, e.g. `"500ms"` | time for one attempt |
+/// | `budget` | duration, e.g. `"2m"` | time for one call, all attempts and waits included |
+/// | `retries` | integer, 0 to 100 | retries after the first attempt (0: one attempt) |
+/// | `pace` | integer, 1 to 100000 | operations per second on this account (a [`PaceLayer`]) |
+/// | `max_connections` | integer, 1 to 10000 | connections per host |
+///
+/// Durations are strings with units `ms`, `s`, `m`, `h`, `d` (`"1m30s"`),
+/// more than zero and at most `1d`; integers may also be written as strings
+/// (as they are in the environment). A bad value is an error naming the
+/// account and the key (`account prod: key client.attempt_timeout: …`).
+/// Every account's controller is wrapped in a [`TraceLayer`] that names the
+/// account in its spans.
 ///
 /// The file must be a regular file of at most 1 MiB ([`MAX_CONFIG_BYTES`]).
-/// A file that holds a secret ([`SECRET_SETTINGS`]) inline while group or
+/// A file that holds a secret ([`secret_settings`]) inline while group or
 /// others may read it loads, with a warning ([`LoadedConfig::warning`]):
 /// `chmod 600` it, or use `<setting>_env`.
 ///
@@ -142,6 +341,11 @@ fn build(
 /// vendor = "amperity"
 /// tenant = "acme"
 /// token_env = "AMPERITY_PROD_TOKEN"
+///
+/// [accounts.amperity-prod.client]
+/// attempt_timeout = "10s"
+/// retries = 2
+/// pace = 20
 ///
 /// [accounts.runner-eu]
 /// vendor = "centurylink"
@@ -183,16 +387,15 @@ impl Registry {
     /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Registry> {
         let mut registry = Registry::new();
-        for (vendor, vars) in vendors() {
-            let set = vars
-                .iter()
-                .any(|v| lookup(v).is_some_and(|x| !x.trim().is_empty()));
-            if !set {
+        for schema in AccountConfig::schemas() {
+            let vendor = schema.vendor;
+            let Some(config) = AccountConfig::from_lookup(&schema, &lookup) else {
                 continue;
-            }
-            let (controller, base_url) = build(vendor, &lookup)
+            };
+            let account = config
+                .and_then(|c| c.into_account(vendor))
                 .map_err(|e| Error::config(format!("account {vendor}: {}", e.message())))?;
-            registry.insert(Account::new(vendor, base_url, controller))?;
+            registry.insert(account)?;
         }
         Ok(registry)
     }
@@ -217,69 +420,11 @@ impl Registry {
             Error::config("config: accounts must be a table of [accounts.NAME] tables")
         })?;
         for (name, table) in accounts {
-            let err = |msg: String| Error::config(format!("account {name}: {msg}"));
-            let table = table
-                .as_table()
-                .ok_or_else(|| err("must be a table".to_owned()))?;
-            let vendor = table
-                .get("vendor")
-                .and_then(toml::Value::as_str)
-                .ok_or_else(|| {
-                    err(
-                        "key vendor: is required (amperity, chorus, dataarts or centurylink)"
-                            .to_owned(),
-                    )
-                })?;
-            let Some((_, allowed)) = vendors().find(|(v, _)| *v == vendor) else {
-                return Err(err(format!(
-                    "key vendor: unknown or not compiled in: {vendor:?}"
-                )));
-            };
-            let prefix = format!("JOBSTOP_{}_", vendor.to_ascii_uppercase());
-            let mut settings: BTreeMap<String, String> = BTreeMap::new();
-            for (key, value) in table {
-                if key == "vendor" {
-                    continue;
-                }
-                let (setting, from_env) = match key.strip_suffix("_env") {
-                    Some(s) => (s, true),
-                    None => (key.as_str(), false),
-                };
-                let var = format!("{prefix}{}", setting.to_ascii_uppercase());
-                if !allowed.contains(&var.as_str()) {
-                    let keys: Vec<String> = allowed
-                        .iter()
-                        .filter_map(|v| v.strip_prefix(&prefix))
-                        .map(str::to_ascii_lowercase)
-                        .collect();
-                    return Err(err(format!(
-                        "unknown key {key:?} (expected one of: vendor, {})",
-                        keys.join(", ")
-                    )));
-                }
-                let text = match value {
-                    toml::Value::String(s) => s.clone(),
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Boolean(b) => b.to_string(),
-                    _ => return Err(err(format!("key {key}: must be a string"))),
-                };
-                let text = if from_env {
-                    env(&text).filter(|v| !v.is_empty()).ok_or_else(|| {
-                        err(format!("key {key}: environment variable {text} is not set"))
-                    })?
-                } else {
-                    text
-                };
-                if settings.insert(var, text).is_some() {
-                    return Err(err(format!(
-                        "key {setting} is given twice (directly and with _env)"
-                    )));
-                }
-            }
-            let lookup = |k: &str| settings.get(k).cloned();
-            let (controller, base_url) =
-                build(vendor, &lookup).map_err(|e| err(e.message().to_owned()))?;
-            registry.insert(Account::new(name.clone(), base_url, controller))?;
+            let err = |msg: &str| Error::config(format!("account {name}: {msg}"));
+            let table = table.as_table().ok_or_else(|| err("must be a table"))?;
+            let config = account_from_table(table, &env).map_err(|m| err(&m))?;
+            let account = config.into_account(name).map_err(|e| err(e.message()))?;
+            registry.insert(account)?;
         }
         Ok(registry)
     }
@@ -371,10 +516,19 @@ impl Registry {
 /// (`--config /dev/zero` used to read until memory ran out).
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-/// The settings that are credentials. Held inline (not as `<setting>_env`)
-/// in a file group or others can read, they are reported by
-/// [`LoadedConfig::warning`].
-pub const SECRET_SETTINGS: &[&str] = &["token", "client_secret", "password", "session_id", "sk"];
+/// The settings that are credentials in some vendor compiled into this
+/// build, from the vendors' config tables (`token`, `password`, …). Held
+/// inline (not as `<setting>_env`) in a file group or others can read, they
+/// are reported by [`LoadedConfig::warning`].
+pub fn secret_settings() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = AccountConfig::schemas()
+        .iter()
+        .flat_map(|s| s.settings.iter().filter(|s| s.secret).map(|s| s.key))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
 
 /// A config file read by [`Registry::load_config_file`].
 #[derive(Debug)]
@@ -516,8 +670,15 @@ fn inline_secrets(text: &str) -> Vec<String> {
         let Some(table) = table.as_table() else {
             continue;
         };
+        let vendor = table.get("vendor").and_then(toml::Value::as_str);
+        let Some(schema) = AccountConfig::schemas()
+            .into_iter()
+            .find(|s| Some(s.vendor) == vendor)
+        else {
+            continue;
+        };
         for key in table.keys() {
-            if SECRET_SETTINGS.contains(&key.as_str()) {
+            if schema.is_secret(key) {
                 found.push(format!("{name}.{key}"));
             }
         }
@@ -528,9 +689,10 @@ fn inline_secrets(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(feature = "full")]
+    #[cfg(any(feature = "full", feature = "amperity"))]
     use jobstop_core::ErrorKind;
 
+    #[cfg(feature = "full")]
     #[test]
     fn inline_secrets_are_named_never_their_values() {
         let text = "[accounts.a]\nvendor = \"amperity\"\ntoken = \"s3cret\"\ntenant = \"t\"\n\
@@ -569,7 +731,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[cfg(any(feature = "full", feature = "dataarts"))]
+    #[cfg(any(feature = "full", feature = "dataarts", feature = "amperity"))]
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {
             pairs
@@ -652,6 +814,131 @@ mod tests {
                 "{err} should contain {needle}"
             );
         }
+    }
+
+    #[cfg(feature = "amperity")]
+    #[test]
+    fn toml_client_table_and_env_indirection() {
+        let text = r#"
+            [accounts.amp]
+            vendor = "amperity"
+            base_url = "http://127.0.0.1:1/api"
+            tenant = "a"
+            token = "t"
+
+            [accounts.amp.client]
+            connect_timeout = "2s"
+            attempt_timeout_env = "AMP_TIMEOUT"
+            budget = "1m30s"
+            retries = 2
+            pace = "15"
+            max_connections = 8
+        "#;
+        let r = Registry::from_toml_str(text, env(&[("AMP_TIMEOUT", "750ms")])).unwrap();
+        let shown: BTreeMap<String, String> = r
+            .get("amp")
+            .unwrap()
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        for (key, value) in [
+            ("client.connect_timeout", "2s"),
+            ("client.attempt_timeout", "750ms"),
+            ("client.budget", "1m30s"),
+            ("client.retries", "2"),
+            ("client.pace", "15"),
+            ("client.max_connections", "8"),
+            ("token", "set"),
+            ("tenant", "a"),
+        ] {
+            assert_eq!(shown.get(key).map(String::as_str), Some(value), "{key}");
+        }
+        // The same settings as typed values.
+        let config: AccountConfig = account_from_table(
+            &toml::from_str::<toml::Table>(text).unwrap()["accounts"]["amp"]
+                .as_table()
+                .unwrap()
+                .clone(),
+            &env(&[("AMP_TIMEOUT", "750ms")]),
+        )
+        .unwrap();
+        let client = config.client().apply(jobstop_http::ClientConfig::default());
+        assert_eq!(
+            client.attempt_timeout,
+            std::time::Duration::from_millis(750)
+        );
+        assert_eq!(client.connect_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(client.retry.budget, std::time::Duration::from_secs(90));
+        assert_eq!(client.retry.max_attempts, 3);
+    }
+
+    #[cfg(feature = "amperity")]
+    #[test]
+    fn client_table_errors_name_account_and_key() {
+        let head = "[accounts.prod]\nvendor = \"amperity\"\ntenant = \"a\"\ntoken = \"t\"\n";
+        let cases: &[(&str, &str)] = &[
+            (
+                "[accounts.prod.client]\npase = 3",
+                "account prod: unknown key \"client.pase\" (expected one of: client.connect_timeout, \
+                 client.attempt_timeout, client.budget, client.retries, client.pace, client.max_connections)",
+            ),
+            (
+                "[accounts.prod.client]\nattempt_timeout = \"5\"",
+                "account prod: key client.attempt_timeout: invalid duration \"5\"",
+            ),
+            (
+                "[accounts.prod.client]\nattempt_timeout = 5",
+                "account prod: key client.attempt_timeout:",
+            ),
+            (
+                "[accounts.prod.client]\nretries = -1",
+                "account prod: key client.retries: must be a whole number",
+            ),
+            (
+                "[accounts.prod.client]\npace = 0",
+                "account prod: key client.pace: must be a whole number from 1",
+            ),
+            (
+                "[accounts.prod.client]\nmax_connections = [1]",
+                "account prod: key client.max_connections: must be a string",
+            ),
+            (
+                "[accounts.prod.client]\nbudget_env = \"MISSING\"",
+                "account prod: key client.budget_env: environment variable MISSING is not set",
+            ),
+            (
+                "[accounts.prod.client]\nbudget = \"1s\"\nbudget_env = \"T\"",
+                "account prod: key client.budget is given twice",
+            ),
+            ("client = 3", "account prod: key client: must be a table"),
+            (
+                "tokn = 1",
+                "account prod: unknown key \"tokn\" (expected one of: vendor, base_url, tenant, \
+                 token, client_id, client_secret, api_version, client)",
+            ),
+        ];
+        for (tail, needle) in cases {
+            let text = format!("{head}{tail}");
+            let err = Registry::from_toml_str(&text, env(&[("T", "2s")])).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains(needle),
+                "{err} should contain {needle}"
+            );
+        }
+        // The variables name the key the same way.
+        let err = Registry::from_lookup(env(&[
+            ("JOBSTOP_AMPERITY_TENANT", "a"),
+            ("JOBSTOP_AMPERITY_TOKEN", "t"),
+            ("JOBSTOP_AMPERITY_CLIENT_BUDGET", "soon"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("account amperity: key client.budget: invalid duration"),
+            "{err}"
+        );
     }
 
     #[cfg(feature = "dataarts")]

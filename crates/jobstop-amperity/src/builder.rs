@@ -1,12 +1,9 @@
 //! Configuration of [`AmperityController`].
 
-use std::fmt;
 use std::sync::Arc;
 
-use jobstop_core::{Error, Result};
-use jobstop_http::{
-    BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString, StaticToken, TokenAuth,
-};
+use jobstop_core::Result;
+use jobstop_http::{BuilderState, Credential, HttpClient, SecretString, StaticToken, TokenAuth};
 
 use crate::auth::OAuthClientCredentials;
 use crate::client::{Amperity, AmperityController};
@@ -20,6 +17,42 @@ pub const DEFAULT_BASE_URL: &str = "https://app.amperity.com/api";
 /// The API version sent in the `api-version` header.
 pub const DEFAULT_API_VERSION: &str = "2024-04-01";
 
+jobstop_http::vendor_config! {
+    /// The settings of an Amperity account: what [`AmperityBuilder`] holds,
+    /// read from `JOBSTOP_AMPERITY_<KEY>` variables and from `[accounts.NAME]`
+    /// tables with `vendor = "amperity"`.
+    ///
+    /// | key | variable | setting |
+    /// |---|---|---|
+    /// | `base_url` | `JOBSTOP_AMPERITY_BASE_URL` | [`with_base_url`](AmperityBuilder::with_base_url) (default [`DEFAULT_BASE_URL`]) |
+    /// | `tenant` | `JOBSTOP_AMPERITY_TENANT` | [`with_tenant`](AmperityBuilder::with_tenant) (required) |
+    /// | `token` | `JOBSTOP_AMPERITY_TOKEN` | [`with_token`](AmperityBuilder::with_token) |
+    /// | `client_id` | `JOBSTOP_AMPERITY_CLIENT_ID` | [`with_client_credentials`](AmperityBuilder::with_client_credentials) |
+    /// | `client_secret` | `JOBSTOP_AMPERITY_CLIENT_SECRET` | [`with_client_credentials`](AmperityBuilder::with_client_credentials) |
+    /// | `api_version` | `JOBSTOP_AMPERITY_API_VERSION` | [`with_api_version`](AmperityBuilder::with_api_version) (default [`DEFAULT_API_VERSION`]) |
+    /// | `client.*` | `JOBSTOP_AMPERITY_CLIENT_*` | timeouts, retries, pacing: [`ClientSettings`](jobstop_http::ClientSettings) |
+    pub struct AmperityConfig for "amperity" {
+        /// The API base URL.
+        base_url: Option<String>,
+        /// The tenant id.
+        tenant: Option<String>,
+        /// A static access token.
+        token: Option<SecretString>,
+        /// The OAuth client id.
+        client_id: Option<String>,
+        /// The OAuth client secret.
+        client_secret: Option<SecretString>,
+        /// The API version.
+        api_version: Option<String>,
+    }
+}
+
+/// The two ways to authenticate.
+const CREDENTIALS: &[Credential] = &[
+    Credential::new("a token", &["token"]),
+    Credential::new("client credentials", &["client_id", "client_secret"]),
+];
+
 /// Builds an [`AmperityController`].
 ///
 /// Setters never fail; [`build`](Self::build) validates everything and
@@ -28,148 +61,66 @@ pub const DEFAULT_API_VERSION: &str = "2024-04-01";
 ///
 /// Give either a static access token (`with_token`) or OAuth client
 /// credentials (`with_client_credentials`), not both.
-#[derive(Clone, Default)]
-pub struct AmperityBuilder {
-    base_url: Option<String>,
-    tenant: Option<String>,
-    token: Option<SecretString>,
-    client_id: Option<String>,
-    client_secret: Option<SecretString>,
-    api_version: Option<String>,
-    config: ClientConfig,
-    insecure: InsecureHttp,
-}
+#[derive(Clone, Default, Debug)]
+pub struct AmperityBuilder(BuilderState<AmperityConfig>);
 
-impl fmt::Debug for AmperityBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AmperityBuilder")
-            .field("base_url", &self.base_url)
-            .field("tenant", &self.tenant)
-            .field("token", &self.token)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("api_version", &self.api_version)
-            .field("insecure", &self.insecure)
-            .finish()
-    }
-}
-
-/// The environment variables [`AmperityBuilder::from_env`] reads.
-pub const ENV_VARS: [&str; 6] = [
-    "JOBSTOP_AMPERITY_BASE_URL",
-    "JOBSTOP_AMPERITY_TENANT",
-    "JOBSTOP_AMPERITY_TOKEN",
-    "JOBSTOP_AMPERITY_CLIENT_ID",
-    "JOBSTOP_AMPERITY_CLIENT_SECRET",
-    "JOBSTOP_AMPERITY_API_VERSION",
-];
+jobstop_http::config_builder!(AmperityBuilder, AmperityConfig);
 
 impl AmperityBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        AmperityBuilder::default()
-    }
-
-    /// A builder from the process environment:
-    ///
-    /// | variable | setting |
-    /// |---|---|
-    /// | `JOBSTOP_AMPERITY_BASE_URL` | [`with_base_url`](Self::with_base_url) (default [`DEFAULT_BASE_URL`]) |
-    /// | `JOBSTOP_AMPERITY_TENANT` | [`with_tenant`](Self::with_tenant) (required) |
-    /// | `JOBSTOP_AMPERITY_TOKEN` | [`with_token`](Self::with_token) |
-    /// | `JOBSTOP_AMPERITY_CLIENT_ID` | [`with_client_credentials`](Self::with_client_credentials) |
-    /// | `JOBSTOP_AMPERITY_CLIENT_SECRET` | [`with_client_credentials`](Self::with_client_credentials) |
-    /// | `JOBSTOP_AMPERITY_API_VERSION` | [`with_api_version`](Self::with_api_version) (default [`DEFAULT_API_VERSION`]) |
-    ///
-    /// Unset and empty variables are ignored.
-    pub fn from_env() -> Self {
-        AmperityBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`
-    /// (for tests, or a config layer of your own).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let mut b = AmperityBuilder::new();
-        b.base_url = get("JOBSTOP_AMPERITY_BASE_URL");
-        b.tenant = get("JOBSTOP_AMPERITY_TENANT");
-        b.token = get("JOBSTOP_AMPERITY_TOKEN").map(SecretString::new);
-        b.client_id = get("JOBSTOP_AMPERITY_CLIENT_ID");
-        b.client_secret = get("JOBSTOP_AMPERITY_CLIENT_SECRET").map(SecretString::new);
-        b.api_version = get("JOBSTOP_AMPERITY_API_VERSION");
-        b
-    }
-
     /// The API base URL, e.g. `https://acme.amperity.com/api`.
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// The tenant id, sent as `amperity-tenant` on every request.
-    pub fn with_tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.tenant = Some(tenant.into());
-        self
+    pub fn with_tenant(self, tenant: impl Into<String>) -> Self {
+        self.set(|s| s.tenant = Some(tenant.into()))
     }
 
     /// A static access token (a JWT generated in the Amperity UI).
-    pub fn with_token(mut self, token: impl Into<SecretString>) -> Self {
-        self.token = Some(token.into());
-        self
+    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
+        self.set(|s| s.token = Some(token.into()))
     }
 
     /// OAuth client credentials; tokens are fetched from
     /// `{base_url}/v0/oauth2/token`, cached and refreshed before they expire.
     pub fn with_client_credentials(
-        mut self,
+        self,
         client_id: impl Into<String>,
         client_secret: impl Into<SecretString>,
     ) -> Self {
-        self.client_id = Some(client_id.into());
-        self.client_secret = Some(client_secret.into());
-        self
+        self.set(|s| {
+            s.client_id = Some(client_id.into());
+            s.client_secret = Some(client_secret.into());
+        })
     }
 
     /// The API version (default [`DEFAULT_API_VERSION`]).
-    pub fn with_api_version(mut self, version: impl Into<String>) -> Self {
-        self.api_version = Some(version.into());
-        self
-    }
-
-    /// Timeouts, retries and the body cap.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback. Credentials then
-    /// cross the network unencrypted.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.insecure = if allow {
-            InsecureHttp::Allow
-        } else {
-            InsecureHttp::LoopbackOnly
-        };
-        self
+    pub fn with_api_version(self, version: impl Into<String>) -> Self {
+        self.set(|s| s.api_version = Some(version.into()))
     }
 
     /// Validates the settings and builds the controller.
     pub fn build(self) -> Result<AmperityController> {
-        let cfg = |setting: &str, msg: &str| Error::config(format!("amperity {setting}: {msg}"));
-        let base = BaseUrl::parse_with(
-            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-            self.insecure,
-        )
-        .map_err(|e| cfg("base_url", e.message()))?;
-        let tenant = self
+        let state = &self.0;
+        let (s, config) = state.parts()?;
+        let base_url = s.base_url.as_deref();
+        let base = state.url(
+            "base_url",
+            base_url,
+            Some(DEFAULT_BASE_URL),
+            state.insecure(None),
+        )?;
+        let cfg = |setting: &str, msg: &str| state.error(setting, msg);
+        let tenant = s
             .tenant
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| cfg("tenant", "is required (JOBSTOP_AMPERITY_TENANT)"))?;
+            .ok_or_else(|| state.required("tenant"))?;
         if !header_safe(&tenant) {
             return Err(cfg("tenant", "must be printable ASCII without spaces"));
         }
-        let api_version = self
+        let api_version = s
             .api_version
             .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
         if !header_safe(&api_version) {
@@ -177,42 +128,29 @@ impl AmperityBuilder {
         }
         let http = HttpClient::with_config(
             jobstop_core::Vendor::AMPERITY,
-            self.config,
+            config,
             Arc::new(AmperityErrorParser),
         )?;
-        let http = match (self.token, self.client_id, self.client_secret) {
-            (Some(token), None, None) => {
+        let http = match (
+            state.credential(CREDENTIALS)?,
+            s.token,
+            s.client_id,
+            s.client_secret,
+        ) {
+            (0, Some(token), _, _) => {
                 if token.is_empty() {
                     return Err(cfg("token", "is empty"));
                 }
                 http.with_authenticator(Arc::new(TokenAuth::bearer(StaticToken::new(token))))
             }
-            (None, Some(id), Some(secret)) => {
+            (_, _, Some(id), Some(secret)) => {
                 if id.trim().is_empty() || secret.is_empty() {
                     return Err(cfg("client_id/client_secret", "must both be non-empty"));
                 }
                 let source = OAuthClientCredentials::new(&base, tenant.clone(), id, secret);
                 http.with_authenticator(Arc::new(TokenAuth::bearer(source)))
             }
-            (None, Some(_), None) => {
-                return Err(cfg("client_secret", "is required with client_id"));
-            }
-            (None, None, Some(_)) => {
-                return Err(cfg("client_id", "is required with client_secret"));
-            }
-            (None, None, None) => {
-                return Err(cfg(
-                    "credentials",
-                    "give a token (JOBSTOP_AMPERITY_TOKEN) or client credentials \
-                     (JOBSTOP_AMPERITY_CLIENT_ID and JOBSTOP_AMPERITY_CLIENT_SECRET)",
-                ));
-            }
-            (Some(_), _, _) => {
-                return Err(cfg(
-                    "credentials",
-                    "give either a token or client credentials, not both",
-                ));
-            }
+            _ => return Err(cfg("credentials", "are incomplete")),
         };
         Ok(AmperityController::new(Amperity::new(
             base,

@@ -12,7 +12,7 @@ pub mod fuzzing;
 mod model;
 mod state;
 
-pub use builder::{AmperityBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ENV_VARS};
+pub use builder::{AmperityBuilder, AmperityConfig, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
 pub use client::{Amperity, AmperityController};
 pub use state::map_state;
 

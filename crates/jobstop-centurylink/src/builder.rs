@@ -1,11 +1,10 @@
 //! Configuration of [`CenturyLinkController`].
 
-use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use jobstop_core::{Error, Result, Vendor};
+use jobstop_core::{Result, Vendor};
 use jobstop_http::{
-    BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString, StaticToken, TokenAuth,
+    BuilderState, Credential, HttpClient, SecretString, StaticToken, TokenAuth, VendorConfig,
 };
 
 use crate::auth::{Auth, Login};
@@ -17,14 +16,40 @@ pub const DEFAULT_BASE_URL: &str = "https://api.runner.ctl.io";
 /// The CenturyLink Cloud login endpoint.
 pub const DEFAULT_LOGIN_URL: &str = "https://api.ctl.io/v2/authentication/login";
 
-/// The environment variables [`CenturyLinkBuilder::from_env`] reads.
-pub const ENV_VARS: [&str; 6] = [
-    "JOBSTOP_CENTURYLINK_BASE_URL",
-    "JOBSTOP_CENTURYLINK_LOGIN_URL",
-    "JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS",
-    "JOBSTOP_CENTURYLINK_TOKEN",
-    "JOBSTOP_CENTURYLINK_USERNAME",
-    "JOBSTOP_CENTURYLINK_PASSWORD",
+jobstop_http::vendor_config! {
+    /// The settings of a CenturyLink Runner account: what
+    /// [`CenturyLinkBuilder`] holds, read from `JOBSTOP_CENTURYLINK_<KEY>`
+    /// variables and from `[accounts.NAME]` tables with
+    /// `vendor = "centurylink"`.
+    ///
+    /// | key | variable | setting |
+    /// |---|---|---|
+    /// | `base_url` | `JOBSTOP_CENTURYLINK_BASE_URL` | [`with_base_url`](CenturyLinkBuilder::with_base_url) (default [`DEFAULT_BASE_URL`]) |
+    /// | `login_url` | `JOBSTOP_CENTURYLINK_LOGIN_URL` | [`with_login_url`](CenturyLinkBuilder::with_login_url) (default [`DEFAULT_LOGIN_URL`]) |
+    /// | `account_alias` | `JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS` | [`with_account_alias`](CenturyLinkBuilder::with_account_alias) (default: the login's) |
+    /// | `token` | `JOBSTOP_CENTURYLINK_TOKEN` | [`with_token`](CenturyLinkBuilder::with_token) |
+    /// | `username`, `password` | `JOBSTOP_CENTURYLINK_USERNAME`, `JOBSTOP_CENTURYLINK_PASSWORD` | [`with_password`](CenturyLinkBuilder::with_password) |
+    /// | `client.*` | `JOBSTOP_CENTURYLINK_CLIENT_*` | timeouts, retries, pacing: [`ClientSettings`](jobstop_http::ClientSettings) |
+    pub struct CenturyLinkConfig for "centurylink" {
+        /// The Runner API base URL.
+        base_url: Option<String>,
+        /// The login endpoint.
+        login_url: Option<String>,
+        /// The account alias.
+        account_alias: Option<String>,
+        /// A bearer token.
+        token: Option<SecretString>,
+        /// The login name.
+        username: Option<String>,
+        /// The login password.
+        password: Option<SecretString>,
+    }
+}
+
+/// The two ways to authenticate.
+const CREDENTIALS: &[Credential] = &[
+    Credential::new("a token", &["token"]),
+    Credential::new("a username and password", &["username", "password"]),
 ];
 
 /// Builds a [`CenturyLinkController`].
@@ -34,149 +59,80 @@ pub const ENV_VARS: [&str; 6] = [
 /// bearer token (then the account alias is required) or a username and
 /// password (the controller logs in on first use, uses the alias the login
 /// answers with unless one is configured, and logs in again once after a 401).
-#[derive(Clone, Default)]
-pub struct CenturyLinkBuilder {
-    base_url: Option<String>,
-    login_url: Option<String>,
-    account_alias: Option<String>,
-    token: Option<SecretString>,
-    username: Option<String>,
-    password: Option<SecretString>,
-    config: ClientConfig,
-    insecure: InsecureHttp,
-}
-
-impl fmt::Debug for CenturyLinkBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CenturyLinkBuilder")
-            .field("base_url", &self.base_url)
-            .field("login_url", &self.login_url)
-            .field("account_alias", &self.account_alias)
-            .field("token", &self.token)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .finish()
-    }
-}
+#[derive(Clone, Default, Debug)]
+pub struct CenturyLinkBuilder(BuilderState<CenturyLinkConfig>);
 
 fn alias_ok(a: &str) -> bool {
     !a.is_empty() && a.len() <= 16 && a.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+jobstop_http::config_builder!(CenturyLinkBuilder, CenturyLinkConfig);
+
 impl CenturyLinkBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        CenturyLinkBuilder::default()
-    }
-
-    /// A builder from the process environment:
-    ///
-    /// | variable | setting |
-    /// |---|---|
-    /// | `JOBSTOP_CENTURYLINK_BASE_URL` | [`with_base_url`](Self::with_base_url) (default [`DEFAULT_BASE_URL`]) |
-    /// | `JOBSTOP_CENTURYLINK_LOGIN_URL` | [`with_login_url`](Self::with_login_url) (default [`DEFAULT_LOGIN_URL`]) |
-    /// | `JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS` | [`with_account_alias`](Self::with_account_alias) (default: the login's) |
-    /// | `JOBSTOP_CENTURYLINK_TOKEN` | [`with_token`](Self::with_token) |
-    /// | `JOBSTOP_CENTURYLINK_USERNAME`, `JOBSTOP_CENTURYLINK_PASSWORD` | [`with_password`](Self::with_password) |
-    ///
-    /// Unset and empty variables are ignored.
-    pub fn from_env() -> Self {
-        CenturyLinkBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        CenturyLinkBuilder {
-            base_url: get("JOBSTOP_CENTURYLINK_BASE_URL"),
-            login_url: get("JOBSTOP_CENTURYLINK_LOGIN_URL"),
-            account_alias: get("JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS"),
-            token: get("JOBSTOP_CENTURYLINK_TOKEN").map(SecretString::new),
-            username: get("JOBSTOP_CENTURYLINK_USERNAME"),
-            password: get("JOBSTOP_CENTURYLINK_PASSWORD").map(SecretString::new),
-            ..CenturyLinkBuilder::default()
-        }
-    }
-
     /// The Runner API base URL.
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// The login endpoint (a full URL).
-    pub fn with_login_url(mut self, url: impl Into<String>) -> Self {
-        self.login_url = Some(url.into());
-        self
+    pub fn with_login_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.login_url = Some(url.into()))
     }
 
     /// The account alias used in paths (`/jobs/{alias}/…`).
-    pub fn with_account_alias(mut self, alias: impl Into<String>) -> Self {
-        self.account_alias = Some(alias.into());
-        self
+    pub fn with_account_alias(self, alias: impl Into<String>) -> Self {
+        self.set(|s| s.account_alias = Some(alias.into()))
     }
 
     /// A bearer token.
-    pub fn with_token(mut self, token: impl Into<SecretString>) -> Self {
-        self.token = Some(token.into());
-        self
+    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
+        self.set(|s| s.token = Some(token.into()))
     }
 
     /// A username and password for the login.
     pub fn with_password(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<SecretString>,
     ) -> Self {
-        self.username = Some(username.into());
-        self.password = Some(password.into());
-        self
-    }
-
-    /// Timeouts, retries and the body cap.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.insecure = if allow {
-            InsecureHttp::Allow
-        } else {
-            InsecureHttp::LoopbackOnly
-        };
-        self
+        self.set(|s| {
+            s.username = Some(username.into());
+            s.password = Some(password.into());
+        })
     }
 
     /// Validates the settings and builds the controller. No request is sent.
     pub fn build(self) -> Result<CenturyLinkController> {
-        let cfg = |setting: &str, msg: &str| Error::config(format!("centurylink {setting}: {msg}"));
-        let base = BaseUrl::parse_with(
-            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-            self.insecure,
-        )
-        .map_err(|e| cfg("base_url", e.message()))?;
-        let alias = match self.account_alias.map(|a| a.trim().to_owned()) {
+        let state = &self.0;
+        let cfg = |setting: &str, msg: &str| state.error(setting, msg);
+        let (s, config) = state.parts()?;
+        let insecure = state.insecure(None);
+        let base = state.url(
+            "base_url",
+            s.base_url.as_deref(),
+            Some(DEFAULT_BASE_URL),
+            insecure,
+        )?;
+        let alias = match s.account_alias.map(|a| a.trim().to_owned()) {
             Some(a) if !alias_ok(&a) => {
                 return Err(cfg("account_alias", "must be 1 to 16 letters or digits"));
             }
             other => other,
         };
-        let http = HttpClient::with_config(
-            Vendor::CENTURYLINK,
-            self.config,
-            Arc::new(RunnerErrorParser),
-        )?;
-        let (auth, learned) = match (self.token, self.username, self.password) {
-            (Some(token), None, None) => {
+        let http =
+            HttpClient::with_config(Vendor::CENTURYLINK, config, Arc::new(RunnerErrorParser))?;
+        let (auth, learned) = match (state.credential(CREDENTIALS)?, s.token) {
+            (0, Some(token)) => {
                 if token.is_empty() {
                     return Err(cfg("token", "is empty"));
                 }
                 if alias.is_none() {
                     return Err(cfg(
                         "account_alias",
-                        "is required with a token (JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS)",
+                        &format!(
+                            "is required with a token ({})",
+                            CenturyLinkConfig::schema().env_var("account_alias")
+                        ),
                     ));
                 }
                 (
@@ -184,15 +140,19 @@ impl CenturyLinkBuilder {
                     None,
                 )
             }
-            (None, Some(username), Some(password)) => {
+            _ => {
+                let (Some(username), Some(password)) = (s.username, s.password) else {
+                    return Err(cfg("credentials", "are incomplete"));
+                };
                 if username.trim().is_empty() || password.is_empty() {
                     return Err(cfg("username/password", "must both be non-empty"));
                 }
-                let login_url = BaseUrl::parse_with(
-                    self.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL),
-                    self.insecure,
-                )
-                .map_err(|e| cfg("login_url", e.message()))?;
+                let login_url = state.url(
+                    "login_url",
+                    s.login_url.as_deref(),
+                    Some(DEFAULT_LOGIN_URL),
+                    insecure,
+                )?;
                 let learned = Arc::new(OnceLock::new());
                 let login = Login {
                     url: login_url.as_url().clone(),
@@ -204,21 +164,6 @@ impl CenturyLinkBuilder {
                     Auth::Login(Arc::new(TokenAuth::bearer(login))),
                     Some(learned),
                 )
-            }
-            (None, Some(_), None) => return Err(cfg("password", "is required with username")),
-            (None, None, Some(_)) => return Err(cfg("username", "is required with password")),
-            (None, None, None) => {
-                return Err(cfg(
-                    "credentials",
-                    "give a token (JOBSTOP_CENTURYLINK_TOKEN) or a username and password \
-                     (JOBSTOP_CENTURYLINK_USERNAME, JOBSTOP_CENTURYLINK_PASSWORD)",
-                ));
-            }
-            (Some(_), _, _) => {
-                return Err(cfg(
-                    "credentials",
-                    "give either a token or a username and password, not both",
-                ));
             }
         };
         Ok(controller(base, alias, learned, auth, http))

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use async_trait::async_trait;
 use jobstop_core::kernel::{Kernel, Protocol, StopAnswer};
 use jobstop_core::{
-    Capabilities, Error, ErrorKind, Filtering, ListQuery, Operation, Page, Result, Run, RunId,
-    RunState, StopMode, StopOutcome, StopRequest, Vendor,
+    Capabilities, Error, ErrorKind, ListQuery, Operation, Page, Result, Run, RunId, RunState,
+    StopMode, StopOutcome, StopRequest, Vendor,
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, PathBuilder};
 
@@ -199,17 +199,10 @@ impl Protocol for CenturyLinkProtocol {
     /// Runner filters nothing and counts no total; it stops (and kills)
     /// asynchronously, and a repeated stop is harmless.
     fn capabilities(&self) -> Capabilities {
-        let local = Filtering::Local;
+        // Otherwise the defaults (every filter local, no totals).
         Capabilities::new()
             .with_max_page_size(MAX_PAGE)
-            .with_total_count(false)
             .with_force_stop(true)
-            .with_async_stop(true)
-            .with_idempotent_stop(true)
-            .with_state_filter(local)
-            .with_created_filter(local)
-            .with_kind_filter(local)
-            .with_name_filter(local)
     }
 
     /// One job's page of executions; the cursor walks the jobs in order.

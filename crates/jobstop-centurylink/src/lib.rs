@@ -12,7 +12,7 @@ pub mod fuzzing;
 mod model;
 mod state;
 
-pub use builder::{CenturyLinkBuilder, DEFAULT_BASE_URL, DEFAULT_LOGIN_URL, ENV_VARS};
+pub use builder::{CenturyLinkBuilder, CenturyLinkConfig, DEFAULT_BASE_URL, DEFAULT_LOGIN_URL};
 pub use client::{CenturyLinkController, CenturyLinkProtocol};
 pub use model::{ExecutionRef, KIND_EXECUTION};
 pub use state::map_state;

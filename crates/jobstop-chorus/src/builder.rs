@@ -1,22 +1,45 @@
 //! Configuration of [`ChorusController`].
 
-use std::fmt;
 use std::sync::Arc;
 
-use jobstop_core::{Error, Result, Vendor};
-use jobstop_http::{BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString};
+use jobstop_core::{Result, Vendor};
+use jobstop_http::{BuilderState, Credential, HttpClient, SecretString};
 
 use crate::client::{ChorusController, ChorusProtocol};
 use crate::error::ChorusErrorParser;
 use crate::session::{Credentials, Login, SessionAuth};
 
-/// The environment variables [`ChorusBuilder::from_env`] reads.
-pub const ENV_VARS: [&str; 5] = [
-    "JOBSTOP_CHORUS_BASE_URL",
-    "JOBSTOP_CHORUS_USERNAME",
-    "JOBSTOP_CHORUS_PASSWORD",
-    "JOBSTOP_CHORUS_SESSION_ID",
-    "JOBSTOP_CHORUS_WORKSPACE_ID",
+jobstop_http::vendor_config! {
+    /// The settings of a Chorus account: what [`ChorusBuilder`] holds, read
+    /// from `JOBSTOP_CHORUS_<KEY>` variables and from `[accounts.NAME]` tables
+    /// with `vendor = "chorus"`.
+    ///
+    /// | key | variable | setting |
+    /// |---|---|---|
+    /// | `base_url` | `JOBSTOP_CHORUS_BASE_URL` | [`with_base_url`](ChorusBuilder::with_base_url) (required) |
+    /// | `username` | `JOBSTOP_CHORUS_USERNAME` | [`with_password`](ChorusBuilder::with_password) |
+    /// | `password` | `JOBSTOP_CHORUS_PASSWORD` | [`with_password`](ChorusBuilder::with_password) |
+    /// | `session_id` | `JOBSTOP_CHORUS_SESSION_ID` | [`with_session_id`](ChorusBuilder::with_session_id) |
+    /// | `workspace_id` | `JOBSTOP_CHORUS_WORKSPACE_ID` | [`with_workspace_id`](ChorusBuilder::with_workspace_id) (needed to list) |
+    /// | `client.*` | `JOBSTOP_CHORUS_CLIENT_*` | timeouts, retries, pacing: [`ClientSettings`](jobstop_http::ClientSettings) |
+    pub struct ChorusConfig for "chorus" {
+        /// The server's root URL.
+        base_url: Option<String>,
+        /// The login name.
+        username: Option<String>,
+        /// The login password.
+        password: Option<SecretString>,
+        /// An existing session id.
+        session_id: Option<SecretString>,
+        /// The workspace to list.
+        workspace_id: Option<String>,
+    }
+}
+
+/// The two ways to authenticate.
+const CREDENTIALS: &[Credential] = &[
+    Credential::new("a username and password", &["username", "password"]),
+    Credential::new("a session id", &["session_id"]),
 ];
 
 /// Builds a [`ChorusController`].
@@ -26,120 +49,53 @@ pub const ENV_VARS: [&str; 5] = [
 /// username and password (the controller logs in when first needed and again
 /// after a 401) or an existing session id (used as is; when it expires calls
 /// fail with `Unauthenticated`).
-#[derive(Clone, Default)]
-pub struct ChorusBuilder {
-    base_url: Option<String>,
-    username: Option<String>,
-    password: Option<SecretString>,
-    session_id: Option<SecretString>,
-    workspace_id: Option<String>,
-    config: ClientConfig,
-    insecure: InsecureHttp,
-}
+#[derive(Clone, Default, Debug)]
+pub struct ChorusBuilder(BuilderState<ChorusConfig>);
 
-impl fmt::Debug for ChorusBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChorusBuilder")
-            .field("base_url", &self.base_url)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .field("session_id", &self.session_id)
-            .field("workspace_id", &self.workspace_id)
-            .field("insecure", &self.insecure)
-            .finish()
-    }
-}
+jobstop_http::config_builder!(ChorusBuilder, ChorusConfig);
 
 impl ChorusBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        ChorusBuilder::default()
-    }
-
-    /// A builder from the process environment:
-    ///
-    /// | variable | setting |
-    /// |---|---|
-    /// | `JOBSTOP_CHORUS_BASE_URL` | [`with_base_url`](Self::with_base_url) (required) |
-    /// | `JOBSTOP_CHORUS_USERNAME` | [`with_password`](Self::with_password) |
-    /// | `JOBSTOP_CHORUS_PASSWORD` | [`with_password`](Self::with_password) |
-    /// | `JOBSTOP_CHORUS_SESSION_ID` | [`with_session_id`](Self::with_session_id) |
-    /// | `JOBSTOP_CHORUS_WORKSPACE_ID` | [`with_workspace_id`](Self::with_workspace_id) (needed to list) |
-    ///
-    /// Unset and empty variables are ignored.
-    pub fn from_env() -> Self {
-        ChorusBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        ChorusBuilder {
-            base_url: get("JOBSTOP_CHORUS_BASE_URL"),
-            username: get("JOBSTOP_CHORUS_USERNAME"),
-            password: get("JOBSTOP_CHORUS_PASSWORD").map(SecretString::new),
-            session_id: get("JOBSTOP_CHORUS_SESSION_ID").map(SecretString::new),
-            workspace_id: get("JOBSTOP_CHORUS_WORKSPACE_ID"),
-            ..ChorusBuilder::default()
-        }
-    }
-
     /// The Chorus server's root URL, e.g. `https://chorus.example.com:8443`
     /// (API paths are below `/api`).
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// Logs in with a username and password.
     pub fn with_password(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<SecretString>,
     ) -> Self {
-        self.username = Some(username.into());
-        self.password = Some(password.into());
-        self
+        self.set(|s| {
+            s.username = Some(username.into());
+            s.password = Some(password.into());
+        })
     }
 
     /// Uses an existing session id instead of logging in.
-    pub fn with_session_id(mut self, session_id: impl Into<SecretString>) -> Self {
-        self.session_id = Some(session_id.into());
-        self
+    pub fn with_session_id(self, session_id: impl Into<SecretString>) -> Self {
+        self.set(|s| s.session_id = Some(session_id.into()))
     }
 
     /// The workspace whose workflow workfiles `list` returns.
-    pub fn with_workspace_id(mut self, id: impl Into<String>) -> Self {
-        self.workspace_id = Some(id.into());
-        self
-    }
-
-    /// Timeouts, retries and the body cap.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.insecure = if allow {
-            InsecureHttp::Allow
-        } else {
-            InsecureHttp::LoopbackOnly
-        };
-        self
+    pub fn with_workspace_id(self, id: impl Into<String>) -> Self {
+        self.set(|s| s.workspace_id = Some(id.into()))
     }
 
     /// Validates the settings and builds the controller. No request is sent:
     /// the login happens on the first call.
     pub fn build(self) -> Result<ChorusController> {
-        let cfg = |setting: &str, msg: &str| Error::config(format!("chorus {setting}: {msg}"));
-        let raw = self
-            .base_url
-            .ok_or_else(|| cfg("base_url", "is required (JOBSTOP_CHORUS_BASE_URL)"))?;
-        let base =
-            BaseUrl::parse_with(&raw, self.insecure).map_err(|e| cfg("base_url", e.message()))?;
-        let workspace_id = match self.workspace_id {
+        let state = &self.0;
+        let cfg = |setting: &str, msg: &str| state.error(setting, msg);
+        let (s, config) = state.parts()?;
+        let base = state.url(
+            "base_url",
+            s.base_url.as_deref(),
+            None,
+            state.insecure(None),
+        )?;
+        let workspace_id = match s.workspace_id {
             None => None,
             Some(w) => {
                 let w = w.trim().to_owned();
@@ -149,40 +105,30 @@ impl ChorusBuilder {
                 Some(w)
             }
         };
-        let credentials = match (self.username, self.password, self.session_id) {
-            (Some(username), Some(password), None) => {
+        let credentials = match (state.credential(CREDENTIALS)?, s.username, s.password) {
+            (0, Some(username), Some(password)) => {
                 if username.trim().is_empty() || password.is_empty() {
                     return Err(cfg("username/password", "must both be non-empty"));
                 }
                 Credentials::Password { username, password }
             }
-            (None, None, Some(session)) => Credentials::Session(session),
-            (Some(_), None, None) => return Err(cfg("password", "is required with username")),
-            (None, Some(_), None) => return Err(cfg("username", "is required with password")),
-            (None, None, None) => {
-                return Err(cfg(
-                    "credentials",
-                    "give a username and password (JOBSTOP_CHORUS_USERNAME, JOBSTOP_CHORUS_PASSWORD) \
-                     or a session id (JOBSTOP_CHORUS_SESSION_ID)",
-                ));
-            }
-            (_, _, Some(_)) => {
-                return Err(cfg(
-                    "credentials",
-                    "give either a username and password or a session id, not both",
-                ));
-            }
+            _ => match s.session_id {
+                Some(session) => Credentials::Session(session),
+                None => return Err(cfg("credentials", "are incomplete")),
+            },
         };
         // `session_id=NULL` exempts the login from Rails' CSRF check, as the
         // official Python client does.
         let mut login_url = base.path().lit("api/sessions").build();
         login_url.set_query(Some("session_id=NULL"));
         let login = Login::new(login_url, credentials);
-        let http =
-            HttpClient::with_config(Vendor::CHORUS, self.config, Arc::new(ChorusErrorParser))?
-                .with_authenticator(Arc::new(SessionAuth::new(login)));
-        let protocol = ChorusProtocol::new(base, workspace_id, http);
-        Ok(ChorusController::new(protocol))
+        let http = HttpClient::with_config(Vendor::CHORUS, config, Arc::new(ChorusErrorParser))?
+            .with_authenticator(Arc::new(SessionAuth::new(login)));
+        Ok(ChorusController::new(ChorusProtocol::new(
+            base,
+            workspace_id,
+            http,
+        )))
     }
 }
 

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use jobstop_core::kernel::{Kernel, Protocol, StopAnswer};
 use jobstop_core::{
-    Capabilities, Cursor, Error, Filtering, ListQuery, Operation, Page, Result, Run, RunId,
-    RunState, StopOutcome, StopRequest, Vendor,
+    Capabilities, Cursor, Error, ListQuery, Operation, Page, Result, Run, RunId, RunState,
+    StopOutcome, StopRequest, Vendor,
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, Url};
 
@@ -133,17 +133,11 @@ impl Protocol for ChorusProtocol {
 
     /// Every filter is local; a stop is asynchronous, never forced.
     fn capabilities(&self) -> Capabilities {
-        let local = Filtering::Local;
+        // Otherwise the defaults (every filter local, one asynchronous,
+        // idempotent stop).
         Capabilities::new()
-            .with_async_stop(true)
-            .with_force_stop(false)
-            .with_idempotent_stop(true)
             .with_total_count(true)
             .with_max_page_size(MAX_PAGE)
-            .with_state_filter(local)
-            .with_created_filter(local)
-            .with_kind_filter(local)
-            .with_name_filter(local)
     }
 
     fn parse_id(&self, id: &RunId) -> Result<()> {

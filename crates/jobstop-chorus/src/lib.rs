@@ -12,7 +12,7 @@ mod model;
 mod session;
 mod state;
 
-pub use builder::{ChorusBuilder, ENV_VARS};
+pub use builder::{ChorusBuilder, ChorusConfig};
 pub use client::{ChorusController, ChorusProtocol};
 pub use state::map_state;
 

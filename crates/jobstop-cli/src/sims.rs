@@ -2,10 +2,17 @@
 //!
 //! This mirrors what the `jobstop-sim` binary starts (same seeding rules and
 //! the same exported variables), so `jobstop sim` and `jobstop-sim` print
-//! equivalent `export` lines.
+//! equivalent `export` lines. Here the variable names come from each
+//! vendor's config type (the simulators offer their settings as data).
 
 use std::time::Duration;
 
+use jobstop::amperity::AmperityConfig;
+use jobstop::centurylink::CenturyLinkConfig;
+use jobstop::chorus::ChorusConfig;
+use jobstop::dataarts::DataArtsConfig;
+use jobstop::http::VendorConfig;
+use jobstop_sim::Settings;
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::centurylink::{CenturyLinkSim, DEFAULT_MAX_CONCURRENT};
 use jobstop_sim::chorus::ChorusSim;
@@ -96,61 +103,62 @@ impl Sims {
     /// Every variable that points jobstop at the simulators (one account per
     /// vendor): Amperity's static token, Chorus's login, DataArts' AK/SK and
     /// CenturyLink's login.
-    pub(crate) fn env(&self) -> Vec<(String, String)> {
-        self.sections().into_iter().flat_map(|s| s.env).collect()
+    pub(crate) fn env(&self) -> jobstop::Result<Vec<(String, String)>> {
+        Ok(self.sections()?.into_iter().flat_map(|s| s.env).collect())
     }
 
-    pub(crate) fn sections(&self) -> Vec<Section> {
-        let amperity_alt = self
-            .amperity
-            .oauth_env()
-            .into_iter()
-            .filter(|(k, _)| k.ends_with("CLIENT_ID") || k.ends_with("CLIENT_SECRET"))
-            .collect();
-        let mut dataarts_alt: Vec<(String, String)> = self
-            .dataarts
-            .env_token()
-            .into_iter()
-            .filter(|(k, _)| k.ends_with("_TOKEN"))
-            .collect();
-        dataarts_alt.extend(self.dataarts.env_iam().into_iter().filter(|(k, _)| {
-            k.ends_with("_IAM_URL")
-                || k.ends_with("_USERNAME")
-                || k.ends_with("_PASSWORD")
-                || k.ends_with("_DOMAIN")
-        }));
-        let centurylink_alt = self
-            .centurylink
-            .env_token()
-            .into_iter()
-            .filter(|(k, _)| k.ends_with("_TOKEN") || k.ends_with("_ACCOUNT_ALIAS"))
-            .collect();
-        vec![
+    /// What `jobstop sim` prints: each simulator's settings (offered as data
+    /// by the simulator) named through the vendor's config type, so the
+    /// variables are the ones its builder reads. A setting the config type
+    /// does not know is an error.
+    pub(crate) fn sections(&self) -> jobstop::Result<Vec<Section>> {
+        let amperity = AmperityConfig::schema();
+        let dataarts = DataArtsConfig::schema();
+        let centurylink = CenturyLinkConfig::schema();
+        let only = |settings: Settings, keys: &[&str]| -> Vec<(&'static str, String)> {
+            settings
+                .into_iter()
+                .filter(|(k, _)| keys.contains(k))
+                .collect()
+        };
+        let mut dataarts_alt =
+            dataarts.env_lines(&only(self.dataarts.settings_token(), &["token"]))?;
+        dataarts_alt.extend(dataarts.env_lines(&only(
+            self.dataarts.settings_iam(),
+            &["iam_url", "username", "password", "domain"],
+        ))?);
+        Ok(vec![
             Section {
-                vendor: "amperity",
+                vendor: AmperityConfig::VENDOR,
                 base_url: self.amperity.base_url(),
-                env: self.amperity.env(),
-                alternatives: amperity_alt,
+                env: amperity.env_lines(&self.amperity.settings())?,
+                alternatives: amperity.env_lines(&only(
+                    self.amperity.oauth_settings(),
+                    &["client_id", "client_secret"],
+                ))?,
             },
             Section {
-                vendor: "chorus",
+                vendor: ChorusConfig::VENDOR,
                 base_url: self.chorus.base_url(),
-                env: self.chorus.env(),
+                env: ChorusConfig::schema().env_lines(&self.chorus.settings())?,
                 alternatives: Vec::new(),
             },
             Section {
-                vendor: "dataarts",
+                vendor: DataArtsConfig::VENDOR,
                 base_url: self.dataarts.base_url(),
-                env: self.dataarts.env_aksk(),
+                env: dataarts.env_lines(&self.dataarts.settings_aksk())?,
                 alternatives: dataarts_alt,
             },
             Section {
-                vendor: "centurylink",
+                vendor: CenturyLinkConfig::VENDOR,
                 base_url: self.centurylink.base_url(),
-                env: self.centurylink.env_login(),
-                alternatives: centurylink_alt,
+                env: centurylink.env_lines(&self.centurylink.settings_login())?,
+                alternatives: centurylink.env_lines(&only(
+                    self.centurylink.settings_token(),
+                    &["token", "account_alias"],
+                ))?,
             },
-        ]
+        ])
     }
 
     pub(crate) async fn shutdown(&self) {
@@ -169,6 +177,41 @@ pub(crate) fn shell_quote(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn exports_come_from_the_config_types_and_build_every_account() {
+        let opts = SimOptions {
+            seed: 7,
+            running: 2,
+            finished: 2,
+            now: false,
+            stop_delay: Duration::from_millis(10),
+        };
+        let sims = Sims::start(&opts).await.expect("simulators start");
+        let sections = sims.sections().expect("every setting is a config key");
+        // The simulators' own naming (for tests and the jobstop-sim binary)
+        // agrees with the config types'.
+        assert_eq!(sections[0].env, sims.amperity.env());
+        assert_eq!(sections[1].env, sims.chorus.env());
+        assert_eq!(sections[2].env, sims.dataarts.env_aksk());
+        assert_eq!(sections[3].env, sims.centurylink.env_login());
+        let env: std::collections::HashMap<String, String> =
+            sims.env().expect("env").into_iter().collect();
+        for vars in [
+            AmperityConfig::schema().env_vars(),
+            ChorusConfig::schema().env_vars(),
+        ] {
+            assert!(env.keys().any(|k| vars.contains(k)), "{env:?}");
+        }
+        let registry = jobstop::Registry::from_lookup(|k| env.get(k).cloned()).expect("builds");
+        assert_eq!(registry.len(), 4);
+        for s in &sections {
+            for (k, _) in &s.alternatives {
+                assert!(k.starts_with(&format!("JOBSTOP_{}_", s.vendor.to_ascii_uppercase())));
+            }
+        }
+        sims.shutdown().await;
+    }
 
     #[test]
     fn quotes_for_the_shell() {

@@ -619,6 +619,17 @@ async fn accounts_masks_secrets() {
     assert_eq!(array(&list).len(), 4);
     assert_eq!(list[0]["name"], "amperity");
     assert_eq!(list[0]["vendor"], "amperity");
+    // Settings come from the vendor's config table: values for plain ones,
+    // only "set" for secrets, null when unset.
+    assert_eq!(list[0]["settings"]["tenant"], sims.amperity.tenant());
+    assert_eq!(list[0]["settings"]["token"], "set");
+    assert_eq!(
+        list[0]["settings"]["client_secret"],
+        serde_json::Value::Null
+    );
+    assert_eq!(list[0]["settings"]["client.pace"], serde_json::Value::Null);
+    assert_eq!(list[1]["settings"]["password"], "set");
+    assert!(out.stdout.contains("token=set"), "{}", out.stdout);
     for secret in sims.secrets() {
         assert!(!out.stdout.contains(&secret) && !json.stdout.contains(&secret));
     }

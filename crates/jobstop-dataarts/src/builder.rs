@@ -1,34 +1,16 @@
 //! Configuration of [`DataArtsController`].
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jobstop_core::{Error, Result, Vendor};
+use jobstop_core::{Result, Vendor};
 use jobstop_http::{
-    BaseUrl, ClientConfig, HttpClient, InsecureHttp, SecretString, StaticToken, TokenAuth,
+    BuilderState, Credential, HttpClient, SecretString, StaticToken, TokenAuth, VendorConfig,
 };
 
 use crate::auth::{AkSkAuth, IamPassword};
 use crate::client::{DataArtsController, DataArtsProtocol};
 use crate::error::DataArtsErrorParser;
-
-/// The environment variables [`DataArtsBuilder::from_env`] reads.
-pub const ENV_VARS: [&str; 13] = [
-    "JOBSTOP_DATAARTS_BASE_URL",
-    "JOBSTOP_DATAARTS_REGION",
-    "JOBSTOP_DATAARTS_PROJECT_ID",
-    "JOBSTOP_DATAARTS_WORKSPACE",
-    "JOBSTOP_DATAARTS_TOKEN",
-    "JOBSTOP_DATAARTS_AK",
-    "JOBSTOP_DATAARTS_SK",
-    "JOBSTOP_DATAARTS_IAM_URL",
-    "JOBSTOP_DATAARTS_USERNAME",
-    "JOBSTOP_DATAARTS_PASSWORD",
-    "JOBSTOP_DATAARTS_DOMAIN",
-    "JOBSTOP_DATAARTS_INSECURE_HTTP",
-    "JOBSTOP_DATAARTS_INSTANCE_LOOKBACK",
-];
 
 /// How far back an instance listing looks when the query names no
 /// `created_from`: 28 days, four windows of 7 days (the widest DataArts
@@ -59,164 +41,128 @@ fn parse_lookback(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
+jobstop_http::vendor_config! {
+    /// The settings of a DataArts account: what [`DataArtsBuilder`] holds,
+    /// read from `JOBSTOP_DATAARTS_<KEY>` variables and from `[accounts.NAME]`
+    /// tables with `vendor = "dataarts"`.
+    ///
+    /// | key | variable | setting |
+    /// |---|---|---|
+    /// | `base_url` | `JOBSTOP_DATAARTS_BASE_URL` | [`with_base_url`](DataArtsBuilder::with_base_url) |
+    /// | `region` | `JOBSTOP_DATAARTS_REGION` | [`with_region`](DataArtsBuilder::with_region) (when no base URL) |
+    /// | `project_id` | `JOBSTOP_DATAARTS_PROJECT_ID` | [`with_project_id`](DataArtsBuilder::with_project_id) (required) |
+    /// | `workspace` | `JOBSTOP_DATAARTS_WORKSPACE` | [`with_workspace`](DataArtsBuilder::with_workspace) |
+    /// | `token` | `JOBSTOP_DATAARTS_TOKEN` | [`with_token`](DataArtsBuilder::with_token) |
+    /// | `ak`, `sk` | `JOBSTOP_DATAARTS_AK`, `JOBSTOP_DATAARTS_SK` | [`with_access_key`](DataArtsBuilder::with_access_key) |
+    /// | `iam_url`, `username`, `password`, `domain` | `JOBSTOP_DATAARTS_IAM_URL`, `JOBSTOP_DATAARTS_USERNAME`, `JOBSTOP_DATAARTS_PASSWORD`, `JOBSTOP_DATAARTS_DOMAIN` | [`with_iam_user`](DataArtsBuilder::with_iam_user), [`with_iam_url`](DataArtsBuilder::with_iam_url) |
+    /// | `insecure_http` | `JOBSTOP_DATAARTS_INSECURE_HTTP` | `true`, `1` or `yes`: [`with_insecure_http`](DataArtsBuilder::with_insecure_http) |
+    /// | `instance_lookback` | `JOBSTOP_DATAARTS_INSTANCE_LOOKBACK` | [`with_instance_lookback`](DataArtsBuilder::with_instance_lookback): `14d`, `36h`, `90m`, `3600s`, or a bare number of days |
+    /// | `client.*` | `JOBSTOP_DATAARTS_CLIENT_*` | timeouts, retries, pacing: [`ClientSettings`](jobstop_http::ClientSettings) |
+    pub struct DataArtsConfig for "dataarts" {
+        /// The DataArts Factory endpoint.
+        base_url: Option<String>,
+        /// The region.
+        region: Option<String>,
+        /// The project id.
+        project_id: Option<String>,
+        /// The DataArts Studio workspace id.
+        workspace: Option<String>,
+        /// An IAM token.
+        token: Option<SecretString>,
+        /// The access key.
+        ak: Option<String>,
+        /// The secret key.
+        sk: Option<SecretString>,
+        /// The IAM endpoint.
+        iam_url: Option<String>,
+        /// The IAM user name.
+        username: Option<String>,
+        /// The IAM user's password.
+        password: Option<SecretString>,
+        /// The IAM user's domain.
+        domain: Option<String>,
+        /// Whether plain `http://` may leave loopback (`true`, `1`, `yes`).
+        insecure_http: Option<String>,
+        /// How far back an instance listing looks.
+        instance_lookback: Option<String>,
+    }
+}
+
+/// The three ways to authenticate.
+const CREDENTIALS: &[Credential] = &[
+    Credential::new("a token", &["token"]),
+    Credential::new("an AK/SK pair", &["ak", "sk"]),
+    Credential::new("an IAM user", &["username", "password", "domain"]),
+];
+
 /// Builds a [`DataArtsController`].
 ///
 /// Setters never fail; [`build`](Self::build) validates everything and
 /// returns one `Config` error naming the setting at fault. Give exactly one
 /// credential: a token, an AK/SK pair, or an IAM user (username, password,
 /// domain; the IAM URL defaults to `https://iam.{region}.myhuaweicloud.com`).
-#[derive(Clone, Default)]
-pub struct DataArtsBuilder {
-    base_url: Option<String>,
-    region: Option<String>,
-    project_id: Option<String>,
-    workspace: Option<String>,
-    token: Option<SecretString>,
-    access_key: Option<String>,
-    secret_key: Option<SecretString>,
-    iam_url: Option<String>,
-    username: Option<String>,
-    password: Option<SecretString>,
-    domain: Option<String>,
-    config: ClientConfig,
-    insecure: InsecureHttp,
-    lookback: Option<Duration>,
-    lookback_text: Option<String>,
-}
+#[derive(Clone, Default, Debug)]
+pub struct DataArtsBuilder(BuilderState<DataArtsConfig>);
 
-impl fmt::Debug for DataArtsBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataArtsBuilder")
-            .field("base_url", &self.base_url)
-            .field("region", &self.region)
-            .field("project_id", &self.project_id)
-            .field("workspace", &self.workspace)
-            .field("token", &self.token)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &self.secret_key)
-            .field("iam_url", &self.iam_url)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .field("domain", &self.domain)
-            .field("instance_lookback", &self.lookback)
-            .field("instance_lookback_text", &self.lookback_text)
-            .finish()
-    }
-}
+jobstop_http::config_builder!(DataArtsBuilder, DataArtsConfig);
 
 impl DataArtsBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        DataArtsBuilder::default()
-    }
-
-    /// A builder from the process environment:
-    ///
-    /// | variable | setting |
-    /// |---|---|
-    /// | `JOBSTOP_DATAARTS_BASE_URL` | [`with_base_url`](Self::with_base_url) |
-    /// | `JOBSTOP_DATAARTS_REGION` | [`with_region`](Self::with_region) (when no base URL) |
-    /// | `JOBSTOP_DATAARTS_PROJECT_ID` | [`with_project_id`](Self::with_project_id) (required) |
-    /// | `JOBSTOP_DATAARTS_WORKSPACE` | [`with_workspace`](Self::with_workspace) |
-    /// | `JOBSTOP_DATAARTS_TOKEN` | [`with_token`](Self::with_token) |
-    /// | `JOBSTOP_DATAARTS_AK`, `JOBSTOP_DATAARTS_SK` | [`with_access_key`](Self::with_access_key) |
-    /// | `JOBSTOP_DATAARTS_IAM_URL`, `JOBSTOP_DATAARTS_USERNAME`, `JOBSTOP_DATAARTS_PASSWORD`, `JOBSTOP_DATAARTS_DOMAIN` | [`with_iam_user`](Self::with_iam_user), [`with_iam_url`](Self::with_iam_url) |
-    /// | `JOBSTOP_DATAARTS_INSECURE_HTTP` | `true` or `1`: [`with_insecure_http`](Self::with_insecure_http) |
-    /// | `JOBSTOP_DATAARTS_INSTANCE_LOOKBACK` | [`with_instance_lookback`](Self::with_instance_lookback): `14d`, `36h`, `90m`, `3600s`, or a bare number of days |
-    ///
-    /// Unset and empty variables are ignored.
-    pub fn from_env() -> Self {
-        DataArtsBuilder::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        let insecure = get("JOBSTOP_DATAARTS_INSECURE_HTTP").is_some_and(|v| {
-            matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
-        });
-        DataArtsBuilder {
-            base_url: get("JOBSTOP_DATAARTS_BASE_URL"),
-            region: get("JOBSTOP_DATAARTS_REGION"),
-            project_id: get("JOBSTOP_DATAARTS_PROJECT_ID"),
-            workspace: get("JOBSTOP_DATAARTS_WORKSPACE"),
-            token: get("JOBSTOP_DATAARTS_TOKEN").map(SecretString::new),
-            access_key: get("JOBSTOP_DATAARTS_AK"),
-            secret_key: get("JOBSTOP_DATAARTS_SK").map(SecretString::new),
-            iam_url: get("JOBSTOP_DATAARTS_IAM_URL"),
-            username: get("JOBSTOP_DATAARTS_USERNAME"),
-            password: get("JOBSTOP_DATAARTS_PASSWORD").map(SecretString::new),
-            domain: get("JOBSTOP_DATAARTS_DOMAIN"),
-            lookback_text: get("JOBSTOP_DATAARTS_INSTANCE_LOOKBACK"),
-            insecure: if insecure {
-                InsecureHttp::Allow
-            } else {
-                InsecureHttp::LoopbackOnly
-            },
-            ..DataArtsBuilder::default()
-        }
-    }
-
     /// The DataArts Factory endpoint, e.g. `https://dayu-dlf.cn-north-4.myhuaweicloud.com`.
-    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.base_url = Some(url.into()))
     }
 
     /// The region; the base URL becomes `https://dayu-dlf.{region}.myhuaweicloud.com`
     /// unless given, and the IAM URL `https://iam.{region}.myhuaweicloud.com`.
-    pub fn with_region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
+    pub fn with_region(self, region: impl Into<String>) -> Self {
+        self.set(|s| s.region = Some(region.into()))
     }
 
     /// The project id (`/v1/{project_id}/…`).
-    pub fn with_project_id(mut self, id: impl Into<String>) -> Self {
-        self.project_id = Some(id.into());
-        self
+    pub fn with_project_id(self, id: impl Into<String>) -> Self {
+        self.set(|s| s.project_id = Some(id.into()))
     }
 
     /// The DataArts Studio workspace id, sent as the `workspace` header on
     /// every request (absent: the `default` workspace).
-    pub fn with_workspace(mut self, id: impl Into<String>) -> Self {
-        self.workspace = Some(id.into());
-        self
+    pub fn with_workspace(self, id: impl Into<String>) -> Self {
+        self.set(|s| s.workspace = Some(id.into()))
     }
 
     /// An IAM token, sent as `X-Auth-Token`.
-    pub fn with_token(mut self, token: impl Into<SecretString>) -> Self {
-        self.token = Some(token.into());
-        self
+    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
+        self.set(|s| s.token = Some(token.into()))
     }
 
     /// An access key and secret key; every request is signed (`SDK-HMAC-SHA256`).
     pub fn with_access_key(
-        mut self,
+        self,
         access_key: impl Into<String>,
         secret_key: impl Into<SecretString>,
     ) -> Self {
-        self.access_key = Some(access_key.into());
-        self.secret_key = Some(secret_key.into());
-        self
+        self.set(|s| {
+            s.ak = Some(access_key.into());
+            s.sk = Some(secret_key.into());
+        })
     }
 
     /// An IAM user; tokens are fetched, cached and refreshed before they expire.
     pub fn with_iam_user(
-        mut self,
+        self,
         username: impl Into<String>,
         password: impl Into<SecretString>,
         domain: impl Into<String>,
     ) -> Self {
-        self.username = Some(username.into());
-        self.password = Some(password.into());
-        self.domain = Some(domain.into());
-        self
+        self.set(|s| {
+            s.username = Some(username.into());
+            s.password = Some(password.into());
+            s.domain = Some(domain.into());
+        })
     }
 
     /// The IAM endpoint for [`with_iam_user`](Self::with_iam_user).
-    pub fn with_iam_url(mut self, url: impl Into<String>) -> Self {
-        self.iam_url = Some(url.into());
-        self
+    pub fn with_iam_url(self, url: impl Into<String>) -> Self {
+        self.set(|s| s.iam_url = Some(url.into()))
     }
 
     /// How far back an instance listing looks when the query names no
@@ -227,32 +173,18 @@ impl DataArtsBuilder {
     /// one listing request more per 7 days. An instance planned before it
     /// (one that started earlier and still runs) is not listed; `status` and
     /// `stop` by id still reach it.
-    pub fn with_instance_lookback(mut self, lookback: Duration) -> Self {
-        self.lookback = Some(lookback);
-        self.lookback_text = None;
-        self
-    }
-
-    /// Timeouts, retries and the body cap.
-    pub fn with_client_config(mut self, config: ClientConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Allows plain `http://` to hosts other than loopback.
-    pub fn with_insecure_http(mut self, allow: bool) -> Self {
-        self.insecure = if allow {
-            InsecureHttp::Allow
-        } else {
-            InsecureHttp::LoopbackOnly
-        };
-        self
+    pub fn with_instance_lookback(self, lookback: Duration) -> Self {
+        // Held as text, like the variable: whole seconds.
+        self.set(|s| s.instance_lookback = Some(format!("{}s", lookback.as_secs())))
     }
 
     /// Validates the settings and builds the controller. No request is sent.
     pub fn build(self) -> Result<DataArtsController> {
-        let cfg = |setting: &str, msg: &str| Error::config(format!("dataarts {setting}: {msg}"));
-        let region = match self.region.map(|r| r.trim().to_owned()) {
+        let state = &self.0;
+        let cfg = |setting: &str, msg: &str| state.error(setting, msg);
+        let (s, config) = state.parts()?;
+        let insecure = state.insecure(s.insecure_http.as_deref());
+        let region = match s.region.map(|r| r.trim().to_owned()) {
             Some(r)
                 if r.is_empty()
                     || !r
@@ -263,23 +195,27 @@ impl DataArtsBuilder {
             }
             other => other,
         };
-        let raw_base = match (self.base_url, &region) {
+        let raw_base = match (s.base_url, &region) {
             (Some(u), _) => u,
             (None, Some(r)) => format!("https://dayu-dlf.{r}.myhuaweicloud.com"),
             (None, None) => {
+                let vars = DataArtsConfig::schema();
                 return Err(cfg(
                     "base_url",
-                    "is required (JOBSTOP_DATAARTS_BASE_URL, or JOBSTOP_DATAARTS_REGION)",
+                    &format!(
+                        "is required ({}, or {})",
+                        vars.env_var("base_url"),
+                        vars.env_var("region")
+                    ),
                 ));
             }
         };
-        let base = BaseUrl::parse_with(&raw_base, self.insecure)
-            .map_err(|e| cfg("base_url", e.message()))?;
-        let project_id = self
+        let base = state.url("base_url", Some(&raw_base), None, insecure)?;
+        let project_id = s
             .project_id
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| cfg("project_id", "is required (JOBSTOP_DATAARTS_PROJECT_ID)"))?;
+            .ok_or_else(|| state.required("project_id"))?;
         if project_id.len() > 64
             || !project_id
                 .bytes()
@@ -287,21 +223,20 @@ impl DataArtsBuilder {
         {
             return Err(cfg("project_id", "must be letters, digits, - and _"));
         }
-        let workspace = match self.workspace.map(|w| w.trim().to_owned()) {
+        let workspace = match s.workspace.map(|w| w.trim().to_owned()) {
             Some(w) if w.is_empty() || !w.bytes().all(|b| b.is_ascii_graphic()) => {
                 return Err(cfg("workspace", "must be printable ASCII without spaces"));
             }
             other => other,
         };
-        let lookback = match (self.lookback, &self.lookback_text) {
-            (Some(d), _) => d,
-            (None, Some(t)) => parse_lookback(t).ok_or_else(|| {
+        let lookback = match &s.instance_lookback {
+            Some(t) => parse_lookback(t).ok_or_else(|| {
                 cfg(
                     "instance_lookback",
                     "must be a whole number with a unit (14d, 36h, 90m, 3600s) or a number of days",
                 )
             })?,
-            (None, None) => DEFAULT_INSTANCE_LOOKBACK,
+            None => DEFAULT_INSTANCE_LOOKBACK,
         };
         if lookback.is_zero() || lookback > MAX_INSTANCE_LOOKBACK {
             return Err(cfg(
@@ -310,79 +245,60 @@ impl DataArtsBuilder {
             ));
         }
         let http =
-            HttpClient::with_config(Vendor::DATAARTS, self.config, Arc::new(DataArtsErrorParser))?;
+            HttpClient::with_config(Vendor::DATAARTS, config, Arc::new(DataArtsErrorParser))?;
+        let chosen = state.credential(CREDENTIALS)?;
         let x_auth_token = "x-auth-token";
-        let iam_given = self.username.is_some() || self.password.is_some() || self.domain.is_some();
-        let given = [
-            self.token.is_some(),
-            self.access_key.is_some() || self.secret_key.is_some(),
-            iam_given,
-        ]
-        .iter()
-        .filter(|g| **g)
-        .count();
-        if given == 0 {
-            return Err(cfg(
-                "credentials",
-                "give a token (JOBSTOP_DATAARTS_TOKEN), an AK/SK pair (JOBSTOP_DATAARTS_AK, \
-                 JOBSTOP_DATAARTS_SK), or an IAM user (JOBSTOP_DATAARTS_USERNAME, \
-                 JOBSTOP_DATAARTS_PASSWORD, JOBSTOP_DATAARTS_DOMAIN)",
-            ));
-        }
-        if given > 1 {
-            return Err(cfg(
-                "credentials",
-                "give only one of a token, an AK/SK pair, or an IAM user",
-            ));
-        }
-        let http = if let Some(token) = self.token {
-            if token.is_empty() {
-                return Err(cfg("token", "is empty"));
+        let http = match (chosen, s.token, s.ak, s.sk) {
+            (0, Some(token), _, _) => {
+                if token.is_empty() {
+                    return Err(cfg("token", "is empty"));
+                }
+                http.with_authenticator(Arc::new(TokenAuth::header(
+                    x_auth_token,
+                    StaticToken::new(token),
+                )?))
             }
-            http.with_authenticator(Arc::new(TokenAuth::header(
-                x_auth_token,
-                StaticToken::new(token),
-            )?))
-        } else if self.access_key.is_some() || self.secret_key.is_some() {
-            let (Some(ak), Some(sk)) = (self.access_key, self.secret_key) else {
-                return Err(cfg("ak/sk", "give both the access key and the secret key"));
-            };
-            if ak.trim().is_empty() || sk.is_empty() || !ak.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(cfg(
-                    "ak/sk",
-                    "must be non-empty, the access key printable ASCII",
-                ));
-            }
-            http.with_authenticator(Arc::new(AkSkAuth::new(ak, sk)))
-        } else {
-            let (Some(username), Some(password), Some(domain)) =
-                (self.username, self.password, self.domain)
-            else {
-                return Err(cfg(
-                    "iam user",
-                    "give the username, the password and the domain",
-                ));
-            };
-            let raw_iam = match (self.iam_url, &region) {
-                (Some(u), _) => u,
-                (None, Some(r)) => format!("https://iam.{r}.myhuaweicloud.com"),
-                (None, None) => {
+            (1, _, Some(ak), Some(sk)) => {
+                if ak.trim().is_empty()
+                    || sk.is_empty()
+                    || !ak.bytes().all(|b| b.is_ascii_graphic())
+                {
                     return Err(cfg(
-                        "iam_url",
-                        "is required with an IAM user (or set the region)",
+                        "ak/sk",
+                        "must be non-empty, the access key printable ASCII",
                     ));
                 }
-            };
-            let iam = BaseUrl::parse_with(&raw_iam, self.insecure)
-                .map_err(|e| cfg("iam_url", e.message()))?;
-            let source = IamPassword {
-                url: iam.path().lit("v3/auth/tokens").build(),
-                username,
-                password,
-                domain,
-                project_id: project_id.clone(),
-            };
-            http.with_authenticator(Arc::new(TokenAuth::header(x_auth_token, source)?))
+                http.with_authenticator(Arc::new(AkSkAuth::new(ak, sk)))
+            }
+            _ => {
+                let (Some(username), Some(password), Some(domain)) =
+                    (s.username, s.password, s.domain)
+                else {
+                    return Err(cfg(
+                        "iam user",
+                        "give the username, the password and the domain",
+                    ));
+                };
+                let raw_iam = match (s.iam_url, &region) {
+                    (Some(u), _) => u,
+                    (None, Some(r)) => format!("https://iam.{r}.myhuaweicloud.com"),
+                    (None, None) => {
+                        return Err(cfg(
+                            "iam_url",
+                            "is required with an IAM user (or set the region)",
+                        ));
+                    }
+                };
+                let iam = state.url("iam_url", Some(&raw_iam), None, insecure)?;
+                let source = IamPassword {
+                    url: iam.path().lit("v3/auth/tokens").build(),
+                    username,
+                    password,
+                    domain,
+                    project_id: project_id.clone(),
+                };
+                http.with_authenticator(Arc::new(TokenAuth::header(x_auth_token, source)?))
+            }
         };
         Ok(DataArtsController::new(DataArtsProtocol::new(
             base, project_id, workspace, lookback, http,

@@ -5,6 +5,8 @@
 mod auth;
 mod base_url;
 mod client;
+mod config;
+mod duration;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -23,6 +25,11 @@ pub use crate::auth::{
 };
 pub use crate::base_url::{BaseUrl, InsecureHttp, MAX_SEGMENT_LEN, PathBuilder, encode_segment};
 pub use crate::client::{ClientConfig, DEFAULT_MAX_CONNECTIONS_PER_HOST, HttpClient, USER_AGENT};
+pub use crate::config::{
+    BuilderState, CLIENT_KEYS, ClientSettings, Credential, MAX_CLIENT_DURATION, MAX_CONNECTIONS,
+    MAX_PACE, MAX_RETRIES, Schema, Setting, SettingValue, Shown, VendorConfig,
+};
+pub use crate::duration::{DurationError, format_duration, parse_duration};
 pub use crate::error::{
     ErrorParser, GenericErrorParser, VendorError, error_from_response, kind_for_status,
 };

@@ -19,6 +19,29 @@ pub use log::{LoggedRequest, MASK};
 pub use rng::SplitMix64;
 pub use server::{ConnectionControl, SimServer, SimServerBuilder};
 
+/// What a simulator offers a client as data: `(key, value)` pairs, the keys
+/// those of the adapter's config (`base_url`, `tenant`, `token`). The CLI
+/// turns them into `export` lines through the adapter's config type.
+pub type Settings = Vec<(&'static str, String)>;
+
+/// `settings` of `vendor` as environment variables, named by the adapters'
+/// rule `JOBSTOP_<VENDOR>_<KEY>` (for tests and the `jobstop-sim` binary,
+/// which do not depend on the adapters; the CLI checks each simulator's
+/// settings against the adapter's config type).
+pub fn env_vars(vendor: &str, settings: Settings) -> Vec<(String, String)> {
+    settings
+        .into_iter()
+        .map(|(key, value)| {
+            let var = format!(
+                "JOBSTOP_{}_{}",
+                vendor.to_ascii_uppercase(),
+                key.to_ascii_uppercase()
+            );
+            (var, value)
+        })
+        .collect()
+}
+
 /// Locks `m`, carrying on with the data if another thread panicked while
 /// holding it (simulator state stays usable; nothing here can be left half
 /// updated in a way that matters to a test).

@@ -34,7 +34,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use jobstop::dataarts::{DataArtsBuilder, ENV_VARS};
+use jobstop::dataarts::{DataArtsBuilder, DataArtsConfig};
+use jobstop::http::VendorConfig;
 use jobstop::{JobControllerExt, ListQuery, RunId};
 use jobstop_bench::{cpu_time, current_rss_kib, kib_to_mib, median, peak_rss_kib};
 use jobstop_sim::dataarts::DataArtsSim;
@@ -438,7 +439,7 @@ fn run_client(
     ]);
     // Only the server's credentials: a JOBSTOP_DATAARTS_AK in the caller's
     // environment would make the builder see two.
-    for var in ENV_VARS {
+    for var in DataArtsConfig::schema().env_vars() {
         cmd.env_remove(var);
     }
     let output = cmd

@@ -1,5 +1,6 @@
 //! `jobstop accounts`.
 
+use jobstop::http::Shown;
 use serde_json::json;
 
 use super::Ctx;
@@ -8,20 +9,31 @@ use crate::error::CliError;
 use crate::exit::EXIT_OK;
 use crate::output::{Cell, Table};
 
-/// Prints name, vendor and base URL of every account. Credentials are never
-/// printed: an account holds them only inside its controller, whose `Debug`
-/// masks them, and nothing here reads them.
+/// Prints name, vendor, base URL and settings of every account. The settings
+/// come from the vendor's config table ([`jobstop::Account::settings`]):
+/// secrets appear only as `set`, never their values.
 pub(super) fn run(ctx: &Ctx) -> Result<i32, CliError> {
     let registry = ctx.registry()?;
     if ctx.json() {
         let list: Vec<_> = registry
             .accounts()
             .map(|a| {
+                let settings: serde_json::Map<String, serde_json::Value> = a
+                    .settings
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Shown::Unset => serde_json::Value::Null,
+                            shown => serde_json::Value::String(shown.to_string()),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect();
                 json!({
                     "name": a.name,
                     "vendor": a.vendor.as_str(),
                     "base_url": a.base_url,
-                    "credentials": "***",
+                    "settings": settings,
                 })
             })
             .collect();
@@ -35,13 +47,19 @@ pub(super) fn run(ctx: &Ctx) -> Result<i32, CliError> {
         );
         return Ok(EXIT_OK);
     }
-    let mut table = Table::new(&["ACCOUNT", "VENDOR", "BASE URL", "CREDENTIALS"]);
+    let mut table = Table::new(&["ACCOUNT", "VENDOR", "BASE URL", "SETTINGS"]);
     for a in registry.accounts() {
+        let settings: Vec<String> = a
+            .settings
+            .iter()
+            .filter(|(k, v)| v.is_set() && k != "base_url")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         table.push(vec![
             Cell::plain(a.name.clone()),
             Cell::plain(a.vendor.as_str()),
             Cell::plain(a.base_url.clone()),
-            Cell::plain("***"),
+            Cell::plain(settings.join(" ")),
         ]);
     }
     ctx.out

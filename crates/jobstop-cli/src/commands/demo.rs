@@ -37,7 +37,14 @@ pub(super) async fn run(ctx: &Ctx) -> Result<i32, CliError> {
 async fn walk(ctx: &Ctx, sims: &Sims) -> Result<i32, CliError> {
     // The same JOBSTOP_* variables an operator would export, read through
     // the same code as `Registry::from_env`.
-    let env: HashMap<String, String> = sims.env().into_iter().collect();
+    let env: HashMap<String, String> = sims
+        .env()
+        .map_err(|error| CliError::Api {
+            account: None,
+            error,
+        })?
+        .into_iter()
+        .collect();
     let registry =
         Registry::from_lookup(|k| env.get(k).cloned()).map_err(|error| CliError::Api {
             account: None,

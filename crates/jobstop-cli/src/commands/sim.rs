@@ -19,7 +19,10 @@ pub(super) async fn run(args: SimArgs) -> Result<i32, CliError> {
     let sims = Sims::start(&opts)
         .await
         .map_err(|e| CliError::Other(format!("cannot start the simulators: {e}")))?;
-    for s in sims.sections() {
+    let sections = sims
+        .sections()
+        .map_err(|e| CliError::Other(format!("cannot name the simulators' settings: {e}")))?;
+    for s in sections {
         outln!("# {}: {}", s.vendor, s.base_url);
         for (k, v) in &s.env {
             outln!("export {k}={}", shell_quote(v));

@@ -49,7 +49,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::{Faults, MASK, RateLimit, SimClock, SimServer, SplitMix64, default_epoch, lock};
+use crate::{
+    Faults, MASK, RateLimit, Settings, SimClock, SimServer, SplitMix64, default_epoch, lock,
+};
 use routes::{HttpConfig, Sim};
 use store::{Store, StoreConfig, View};
 
@@ -58,16 +60,8 @@ use store::{Store, StoreConfig, View};
 pub const PREFIX: &str = "/api";
 /// The one supported `api-version`.
 pub const API_VERSION: &str = "2024-04-01";
-/// Environment variable for the base URL.
-pub const ENV_BASE_URL: &str = "JOBSTOP_AMPERITY_BASE_URL";
-/// Environment variable for the tenant.
-pub const ENV_TENANT: &str = "JOBSTOP_AMPERITY_TENANT";
-/// Environment variable for a static bearer token.
-pub const ENV_TOKEN: &str = "JOBSTOP_AMPERITY_TOKEN";
-/// Environment variable for the OAuth client id.
-pub const ENV_CLIENT_ID: &str = "JOBSTOP_AMPERITY_CLIENT_ID";
-/// Environment variable for the OAuth client secret.
-pub const ENV_CLIENT_SECRET: &str = "JOBSTOP_AMPERITY_CLIENT_SECRET";
+/// The vendor, as the adapter's config names it.
+pub const VENDOR: &str = "amperity";
 
 /// What stopping an already-terminal run answers. Undocumented (VENDOR-NOTES
 /// 1.5): OA3's `stop-workflow` lists 200, 400, 401, 403, 404 and 500, and
@@ -524,29 +518,36 @@ impl AmperitySim {
         &self.sim.cfg.client_secret
     }
 
-    /// `JOBSTOP_AMPERITY_BASE_URL`, `JOBSTOP_AMPERITY_TENANT` and
-    /// `JOBSTOP_AMPERITY_TOKEN` (static-token auth; what the binary exports).
-    pub fn env(&self) -> Vec<(String, String)> {
+    /// The settings a client needs, by the keys of the adapter's config:
+    /// `base_url`, `tenant` and `token` (static-token auth; what the binary
+    /// exports).
+    pub fn settings(&self) -> Settings {
         vec![
-            (ENV_BASE_URL.to_owned(), self.base_url()),
-            (ENV_TENANT.to_owned(), self.tenant().to_owned()),
-            (ENV_TOKEN.to_owned(), self.token().to_owned()),
+            ("base_url", self.base_url()),
+            ("tenant", self.tenant().to_owned()),
+            ("token", self.token().to_owned()),
         ]
     }
 
-    /// `JOBSTOP_AMPERITY_BASE_URL`, `JOBSTOP_AMPERITY_TENANT`,
-    /// `JOBSTOP_AMPERITY_CLIENT_ID` and `JOBSTOP_AMPERITY_CLIENT_SECRET`
-    /// (OAuth client-credentials auth; the binary prints them commented out).
-    pub fn oauth_env(&self) -> Vec<(String, String)> {
+    /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth
+    /// client-credentials auth; the binary prints them commented out).
+    pub fn oauth_settings(&self) -> Settings {
         vec![
-            (ENV_BASE_URL.to_owned(), self.base_url()),
-            (ENV_TENANT.to_owned(), self.tenant().to_owned()),
-            (ENV_CLIENT_ID.to_owned(), self.client_id().to_owned()),
-            (
-                ENV_CLIENT_SECRET.to_owned(),
-                self.client_secret().to_owned(),
-            ),
+            ("base_url", self.base_url()),
+            ("tenant", self.tenant().to_owned()),
+            ("client_id", self.client_id().to_owned()),
+            ("client_secret", self.client_secret().to_owned()),
         ]
+    }
+
+    /// [`settings`](Self::settings) as `JOBSTOP_AMPERITY_*` variables.
+    pub fn env(&self) -> Vec<(String, String)> {
+        crate::env_vars(VENDOR, self.settings())
+    }
+
+    /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*` variables.
+    pub fn oauth_env(&self) -> Vec<(String, String)> {
+        crate::env_vars(VENDOR, self.oauth_settings())
     }
 
     /// The HTTP server: request log, connection count, faults.

@@ -40,9 +40,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::{Faults, MASK, SimClock, SimServer, SplitMix64, default_epoch, lock};
+use crate::{Faults, MASK, Settings, SimClock, SimServer, SplitMix64, default_epoch, lock};
 use routes::{HttpConfig, Sim};
 use store::{Store, StoreConfig, Variants};
+
+/// The vendor, as the adapter's config names it.
+pub const VENDOR: &str = "centurylink";
 
 /// The login route, on the login server.
 pub const LOGIN_PATH: &str = "/v2/authentication/login";
@@ -68,20 +71,6 @@ pub const STATUSES: &[&str] = &[
     "FAILURE",
     "INIT_FAILURE",
 ];
-
-/// Environment variable for the Runner base URL.
-pub const ENV_BASE_URL: &str = "JOBSTOP_CENTURYLINK_BASE_URL";
-/// Environment variable for the login endpoint (the full URL).
-pub const ENV_LOGIN_URL: &str = "JOBSTOP_CENTURYLINK_LOGIN_URL";
-/// Environment variable for the login user name.
-pub const ENV_USERNAME: &str = "JOBSTOP_CENTURYLINK_USERNAME";
-/// Environment variable for the login password.
-pub const ENV_PASSWORD: &str = "JOBSTOP_CENTURYLINK_PASSWORD";
-/// Environment variable for a bearer token used without logging in.
-pub const ENV_TOKEN: &str = "JOBSTOP_CENTURYLINK_TOKEN";
-/// Environment variable for the account alias (needed with a token: only
-/// the login tells it otherwise).
-pub const ENV_ACCOUNT_ALIAS: &str = "JOBSTOP_CENTURYLINK_ACCOUNT_ALIAS";
 
 /// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists.
 ///
@@ -717,27 +706,35 @@ impl CenturyLinkSim {
         &self.sim.cfg.static_token
     }
 
-    /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_LOGIN_URL`, `_USERNAME` and
-    /// `_PASSWORD` (what the binary exports).
-    pub fn env_login(&self) -> Vec<(String, String)> {
+    /// The settings of a login, by the keys of the adapter's config:
+    /// `base_url`, `login_url`, `username` and `password` (what the binary
+    /// exports).
+    pub fn settings_login(&self) -> Settings {
         vec![
-            (ENV_BASE_URL.to_owned(), self.base_url()),
-            (ENV_LOGIN_URL.to_owned(), self.login_url()),
-            (ENV_USERNAME.to_owned(), self.username().to_owned()),
-            (ENV_PASSWORD.to_owned(), self.password().to_owned()),
+            ("base_url", self.base_url()),
+            ("login_url", self.login_url()),
+            ("username", self.username().to_owned()),
+            ("password", self.password().to_owned()),
         ]
     }
 
-    /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.
-    pub fn env_token(&self) -> Vec<(String, String)> {
+    /// `base_url`, `token` and `account_alias`.
+    pub fn settings_token(&self) -> Settings {
         vec![
-            (ENV_BASE_URL.to_owned(), self.base_url()),
-            (ENV_TOKEN.to_owned(), self.token().to_owned()),
-            (
-                ENV_ACCOUNT_ALIAS.to_owned(),
-                self.account_alias().to_owned(),
-            ),
+            ("base_url", self.base_url()),
+            ("token", self.token().to_owned()),
+            ("account_alias", self.account_alias().to_owned()),
         ]
+    }
+
+    /// [`settings_login`](Self::settings_login) as `JOBSTOP_CENTURYLINK_*` variables.
+    pub fn env_login(&self) -> Vec<(String, String)> {
+        crate::env_vars(VENDOR, self.settings_login())
+    }
+
+    /// [`settings_token`](Self::settings_token) as `JOBSTOP_CENTURYLINK_*` variables.
+    pub fn env_token(&self) -> Vec<(String, String)> {
+        crate::env_vars(VENDOR, self.settings_token())
     }
 
     /// The Runner server: request log, connection count, faults. Fault

@@ -35,9 +35,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::{Faults, MASK, SimClock, SimServer, SplitMix64, default_epoch, lock};
+use crate::{Faults, MASK, Settings, SimClock, SimServer, SplitMix64, default_epoch, lock};
 use routes::{HttpConfig, Sim};
 use store::{Store, StoreConfig, View};
+
+/// The vendor, as the adapter's config names it.
+pub const VENDOR: &str = "chorus";
 
 /// Where the API lives below the server root (Chorus also serves every
 /// route without it).
@@ -45,14 +48,6 @@ pub const API_PREFIX: &str = "/api";
 /// The session cookie's name in the open-source Chorus code (TIBCO's pages
 /// show `_session_id`; see [`ChorusSimBuilder::cookie_name`]).
 pub const COOKIE_NAME: &str = "_chorus_session";
-/// Environment variable for the base URL (the server root).
-pub const ENV_BASE_URL: &str = "JOBSTOP_CHORUS_BASE_URL";
-/// Environment variable for the username.
-pub const ENV_USERNAME: &str = "JOBSTOP_CHORUS_USERNAME";
-/// Environment variable for the password.
-pub const ENV_PASSWORD: &str = "JOBSTOP_CHORUS_PASSWORD";
-/// Environment variable for the workspace id.
-pub const ENV_WORKSPACE_ID: &str = "JOBSTOP_CHORUS_WORKSPACE_ID";
 
 /// The default member workspace (the seed page's `"Public"`, id 1000008).
 pub const DEFAULT_WORKSPACE_ID: u64 = 1_000_008;
@@ -497,16 +492,21 @@ impl ChorusSim {
         self.workspace_id
     }
 
-    /// `JOBSTOP_CHORUS_BASE_URL`, `JOBSTOP_CHORUS_USERNAME`,
-    /// `JOBSTOP_CHORUS_PASSWORD` and `JOBSTOP_CHORUS_WORKSPACE_ID` (what the
-    /// binary exports).
-    pub fn env(&self) -> Vec<(String, String)> {
+    /// The settings a client needs, by the keys of the adapter's config:
+    /// `base_url`, `username`, `password` and `workspace_id` (what the binary
+    /// exports).
+    pub fn settings(&self) -> Settings {
         vec![
-            (ENV_BASE_URL.to_owned(), self.base_url()),
-            (ENV_USERNAME.to_owned(), self.username().to_owned()),
-            (ENV_PASSWORD.to_owned(), self.password().to_owned()),
-            (ENV_WORKSPACE_ID.to_owned(), self.workspace_id.to_string()),
+            ("base_url", self.base_url()),
+            ("username", self.username().to_owned()),
+            ("password", self.password().to_owned()),
+            ("workspace_id", self.workspace_id.to_string()),
         ]
+    }
+
+    /// [`settings`](Self::settings) as `JOBSTOP_CHORUS_*` variables.
+    pub fn env(&self) -> Vec<(String, String)> {
+        crate::env_vars(VENDOR, self.settings())
     }
 
     /// The HTTP server: request log, connection count, faults. Fault routes

@@ -42,30 +42,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::{Faults, MASK, RateLimit, SimClock, SimServer, SplitMix64, default_epoch, lock};
+use crate::{
+    Faults, MASK, RateLimit, Settings, SimClock, SimServer, SplitMix64, default_epoch, lock,
+};
 use routes::{HttpConfig, Sim};
 use store::{DEFAULT_WORKSPACE, Store, StoreConfig};
 
-/// Environment variable for the DLF base URL.
-pub const ENV_BASE_URL: &str = "JOBSTOP_DATAARTS_BASE_URL";
-/// Environment variable for the project id.
-pub const ENV_PROJECT_ID: &str = "JOBSTOP_DATAARTS_PROJECT_ID";
-/// Environment variable for the workspace id (omitted for `default`).
-pub const ENV_WORKSPACE: &str = "JOBSTOP_DATAARTS_WORKSPACE";
-/// Environment variable for a static `X-Auth-Token`.
-pub const ENV_TOKEN: &str = "JOBSTOP_DATAARTS_TOKEN";
-/// Environment variable for the access key id.
-pub const ENV_AK: &str = "JOBSTOP_DATAARTS_AK";
-/// Environment variable for the secret access key.
-pub const ENV_SK: &str = "JOBSTOP_DATAARTS_SK";
-/// Environment variable for the IAM endpoint.
-pub const ENV_IAM_URL: &str = "JOBSTOP_DATAARTS_IAM_URL";
-/// Environment variable for the IAM user name.
-pub const ENV_USERNAME: &str = "JOBSTOP_DATAARTS_USERNAME";
-/// Environment variable for the IAM user's password.
-pub const ENV_PASSWORD: &str = "JOBSTOP_DATAARTS_PASSWORD";
-/// Environment variable for the IAM user's domain (account) name.
-pub const ENV_DOMAIN: &str = "JOBSTOP_DATAARTS_DOMAIN";
+/// The vendor, as the adapter's config names it.
+pub const VENDOR: &str = "dataarts";
 
 /// The error code for stopping a job or instance that is not running, by
 /// default (undocumented: an inference; see
@@ -836,45 +820,58 @@ impl DataArtsSim {
         &self.sim.cfg.domain
     }
 
-    /// `JOBSTOP_DATAARTS_BASE_URL`, `_PROJECT_ID` and `_WORKSPACE` (only
-    /// when not `default`).
-    fn env_common(&self) -> Vec<(String, String)> {
-        let mut env = vec![
-            (ENV_BASE_URL.to_owned(), self.base_url()),
-            (ENV_PROJECT_ID.to_owned(), self.project_id().to_owned()),
+    /// `base_url`, `project_id` and `workspace` (only when not `default`),
+    /// by the keys of the adapter's config.
+    fn settings_common(&self) -> Settings {
+        let mut settings = vec![
+            ("base_url", self.base_url()),
+            ("project_id", self.project_id().to_owned()),
         ];
         if self.workspace != DEFAULT_WORKSPACE {
-            env.push((ENV_WORKSPACE.to_owned(), self.workspace.clone()));
+            settings.push(("workspace", self.workspace.clone()));
         }
-        env
+        settings
     }
 
-    /// The common variables (`JOBSTOP_DATAARTS_BASE_URL`, `_PROJECT_ID`,
-    /// `_WORKSPACE` unless `default`) and `JOBSTOP_DATAARTS_TOKEN`.
+    /// The common settings (`base_url`, `project_id`, `workspace` unless
+    /// `default`) and `token`.
+    pub fn settings_token(&self) -> Settings {
+        let mut settings = self.settings_common();
+        settings.push(("token", self.token().to_owned()));
+        settings
+    }
+
+    /// The common settings and `ak`, `sk` (what the binary exports).
+    pub fn settings_aksk(&self) -> Settings {
+        let mut settings = self.settings_common();
+        settings.push(("ak", self.ak().to_owned()));
+        settings.push(("sk", self.sk().to_owned()));
+        settings
+    }
+
+    /// The common settings and `iam_url`, `username`, `password`, `domain`.
+    pub fn settings_iam(&self) -> Settings {
+        let mut settings = self.settings_common();
+        settings.push(("iam_url", self.iam_url()));
+        settings.push(("username", self.username().to_owned()));
+        settings.push(("password", self.password().to_owned()));
+        settings.push(("domain", self.domain().to_owned()));
+        settings
+    }
+
+    /// [`settings_token`](Self::settings_token) as `JOBSTOP_DATAARTS_*` variables.
     pub fn env_token(&self) -> Vec<(String, String)> {
-        let mut env = self.env_common();
-        env.push((ENV_TOKEN.to_owned(), self.token().to_owned()));
-        env
+        crate::env_vars(VENDOR, self.settings_token())
     }
 
-    /// The common variables and `JOBSTOP_DATAARTS_AK`, `JOBSTOP_DATAARTS_SK`
-    /// (what the binary exports).
+    /// [`settings_aksk`](Self::settings_aksk) as `JOBSTOP_DATAARTS_*` variables.
     pub fn env_aksk(&self) -> Vec<(String, String)> {
-        let mut env = self.env_common();
-        env.push((ENV_AK.to_owned(), self.ak().to_owned()));
-        env.push((ENV_SK.to_owned(), self.sk().to_owned()));
-        env
+        crate::env_vars(VENDOR, self.settings_aksk())
     }
 
-    /// The common variables and `JOBSTOP_DATAARTS_IAM_URL`, `_USERNAME`,
-    /// `_PASSWORD`, `_DOMAIN`.
+    /// [`settings_iam`](Self::settings_iam) as `JOBSTOP_DATAARTS_*` variables.
     pub fn env_iam(&self) -> Vec<(String, String)> {
-        let mut env = self.env_common();
-        env.push((ENV_IAM_URL.to_owned(), self.iam_url()));
-        env.push((ENV_USERNAME.to_owned(), self.username().to_owned()));
-        env.push((ENV_PASSWORD.to_owned(), self.password().to_owned()));
-        env.push((ENV_DOMAIN.to_owned(), self.domain().to_owned()));
-        env
+        crate::env_vars(VENDOR, self.settings_iam())
     }
 
     /// The DLF server: request log, connection count, faults. Fault routes
