@@ -185,7 +185,10 @@ impl HttpClient {
             return Err(Error::config("max_connections_per_host must be at least 1")
                 .with_vendor(vendor.clone()));
         }
-        let proxies = config.proxies.matcher();
+        let proxies = config
+            .proxies
+            .matcher()
+            .map_err(|e| Error::config(e).with_vendor(vendor.clone()))?;
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);

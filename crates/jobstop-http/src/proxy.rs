@@ -48,8 +48,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// them. Only `http://` proxies are supported; a request whose proxy has
 /// another scheme (`https://`, `socks5://`) fails with a `Config` error.
 ///
-/// Proxy URLs may carry credentials (`http://user:pass@proxy:3128`): they
-/// are sent as `Proxy-Authorization` and never printed.
+/// Proxy URLs may carry credentials (`http://user:pass@proxy:3128`, with
+/// reserved characters percent-encoded): they are sent as
+/// `Proxy-Authorization` and never printed. An explicit proxy URL that is
+/// not a usable proxy URL makes
+/// [`HttpClient::with_config`](crate::HttpClient::with_config) fail with a
+/// `Config` error; one in the environment is ignored, as under reqwest.
 ///
 /// ```
 /// use jobstop_http::{ClientConfig, Proxies};
@@ -113,32 +117,57 @@ impl Proxies {
         matches!(self.0, Source::Env)
     }
 
-    /// The matcher, or `None` when no request can go through a proxy.
-    pub(crate) fn matcher(&self) -> Option<Arc<Matcher>> {
+    /// The matcher, or `None` when no request can go through a proxy; an
+    /// explicit proxy URL that cannot be used is an error naming which one
+    /// (not its value, which may hold credentials). Proxy URLs in the
+    /// environment that cannot be used are ignored, as under reqwest.
+    pub(crate) fn matcher(&self) -> Result<Option<Arc<Matcher>>, &'static str> {
         let matcher = match &self.0 {
-            Source::Off => return None,
+            Source::Off => return Ok(None),
             Source::Env => {
                 let no_proxy = ["NO_PROXY", "no_proxy"]
                     .iter()
                     .find_map(|name| std::env::var(name).ok());
                 if no_proxy.is_some_and(|list| bypasses_all(&list)) {
-                    return None;
+                    return Ok(None);
                 }
                 Matcher::from_env()
             }
-            Source::Explicit { no_proxy, .. } if bypasses_all(no_proxy) => return None,
             Source::Explicit {
                 http,
                 https,
                 no_proxy,
-            } => Matcher::builder()
-                .http(http.as_ref().map_or("", SecretString::expose_secret))
-                .https(https.as_ref().map_or("", SecretString::expose_secret))
-                .no(no_proxy.as_str())
-                .build(),
+            } => {
+                let http = http.as_ref().map_or("", SecretString::expose_secret);
+                let https = https.as_ref().map_or("", SecretString::expose_secret);
+                if !usable(http) {
+                    return Err("the explicit http proxy is not a usable proxy URL");
+                }
+                if !usable(https) {
+                    return Err("the explicit https proxy is not a usable proxy URL");
+                }
+                if bypasses_all(no_proxy) {
+                    return Ok(None);
+                }
+                Matcher::builder()
+                    .http(http)
+                    .https(https)
+                    .no(no_proxy.as_str())
+                    .build()
+            }
         };
-        Some(Arc::new(matcher))
+        Ok(Some(Arc::new(matcher)))
     }
+}
+
+/// Whether the matcher takes `url` as a proxy (empty: no proxy, fine).
+fn usable(url: &str) -> bool {
+    url.is_empty()
+        || Matcher::builder()
+            .all(url)
+            .build()
+            .intercept(&Uri::from_static("http://example.invalid/"))
+            .is_some()
 }
 
 impl fmt::Debug for Proxies {
@@ -310,5 +339,46 @@ impl Write for ProxyStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_star_in_no_proxy_bypasses_every_host() {
+        assert!(bypasses_all("*"));
+        assert!(bypasses_all("localhost, * ,10.0.0.0/8"));
+        assert!(!bypasses_all(""));
+        assert!(!bypasses_all("*.example.com,example.org"));
+        let star = Proxies::explicit(Some("http://proxy:3128".into()), None, "localhost,*");
+        assert!(star.matcher().expect("usable").is_none());
+    }
+
+    #[test]
+    fn explicit_proxy_urls_that_cannot_be_used_are_refused_without_their_value() {
+        let ok = Proxies::explicit(
+            Some("http://ops:secret@proxy:3128".into()),
+            Some("proxy:3128".into()),
+            "",
+        );
+        let m = ok.matcher().expect("usable").expect("a matcher");
+        let p = m
+            .intercept(&Uri::from_static("http://jobs.example.com/x"))
+            .expect("proxied");
+        assert_eq!(p.uri().to_string(), "http://proxy:3128/");
+        assert!(p.basic_auth().is_some());
+        for bad in ["http://ops:sec ret@proxy:3128", "ftp://proxy:21"] {
+            let err = Proxies::explicit(Some(bad.into()), None, "")
+                .matcher()
+                .expect_err(bad);
+            assert!(err.contains("http proxy") && !err.contains("sec"), "{err}");
+            let err = Proxies::explicit(None, Some(bad.into()), "")
+                .matcher()
+                .expect_err(bad);
+            assert!(err.contains("https proxy"), "{err}");
+        }
+        assert!(Proxies::none().matcher().expect("none").is_none());
     }
 }

@@ -348,11 +348,34 @@ async fn a_proxy_of_another_scheme_is_a_config_error() {
 }
 
 #[test]
+fn an_explicit_proxy_url_that_cannot_be_used_is_refused_when_the_client_is_built() {
+    let err = HttpClient::with_config(
+        Vendor::new("test"),
+        ClientConfig::default().with_proxies(Proxies::explicit(
+            None,
+            Some(SecretString::new(format!(
+                "http://ops:{PASSWORD}@proxy.corp:3128"
+            ))),
+            "",
+        )),
+        Arc::new(GenericErrorParser),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("https proxy"), "{shown}");
+    assert!(
+        !shown.contains("w0rd") && !shown.contains("proxy.corp"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn debug_never_shows_proxy_credentials() {
     let proxies = Proxies::explicit(
-        Some(SecretString::new(format!(
-            "http://ops:{PASSWORD}@proxy.corp:3128"
-        ))),
+        Some(SecretString::new(
+            "http://ops:p%40ss%20w0rd@proxy.corp:3128",
+        )),
         Some(SecretString::new(
             "http://ops:p%40ss%20w0rd@proxy.corp:3129",
         )),
