@@ -11,6 +11,7 @@ use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use jobstop_core::{Error, ErrorKind, Result, Vendor};
 use tokio::time::Instant;
@@ -19,6 +20,7 @@ use crate::auth::{AuthStamp, Authenticator};
 use crate::error::{ErrorParser, GenericErrorParser, error_from_response};
 use crate::headers::{ResponseHeaders, Status};
 use crate::pool::{CappedConnector, ConnectTimedOut, Gates, InFlight, host_key};
+use crate::proxy::{Proxies, ProxyConnector, route};
 use crate::request::{HttpRequest, Idempotency, RequestMeta};
 use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse, read_body};
 use crate::retry::{RetryPolicy, parse_retry_after};
@@ -48,6 +50,9 @@ pub struct ClientConfig {
     /// never outnumber the requests in flight to it plus one, so this caps
     /// them too (at this plus one).
     pub max_connections_per_host: usize,
+    /// The proxies requests go through: by default those the `HTTP_PROXY`
+    /// family of variables names when the client is built ([`Proxies`]).
+    pub proxies: Proxies,
 }
 
 impl Default for ClientConfig {
@@ -59,6 +64,7 @@ impl Default for ClientConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             pool_idle_timeout: Duration::from_secs(60),
             max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
+            proxies: Proxies::from_env(),
         }
     }
 }
@@ -94,13 +100,32 @@ impl ClientConfig {
         self.max_connections_per_host = n;
         self
     }
+
+    /// Whether requests go through the proxies the environment names
+    /// (`true`, the default) or straight to their targets (`false`).
+    pub fn with_proxy_from_env(mut self, on: bool) -> Self {
+        self.proxies = if on {
+            Proxies::from_env()
+        } else {
+            Proxies::none()
+        };
+        self
+    }
+
+    /// Sets the proxies requests go through.
+    pub fn with_proxies(mut self, proxies: Proxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
 }
 
-type Connector = CappedConnector<HttpsConnector<HttpConnector>>;
+type Connector = CappedConnector<HttpsConnector<ProxyConnector>>;
 
 struct Inner {
     client: Client<Connector, Full<Bytes>>,
     gates: Arc<Gates>,
+    /// The proxy rules, read once when the client is built.
+    proxies: Option<Arc<Matcher>>,
     config: ClientConfig,
     vendor: Vendor,
     parser: Arc<dyn ErrorParser>,
@@ -111,8 +136,8 @@ struct Inner {
 /// It owns connection pooling (hyper with rustls, HTTP/1.1, at most
 /// [`ClientConfig::max_connections_per_host`] requests in flight per host and
 /// never more connections than requests in flight plus one; no redirects
-/// followed, so credentials never reach another host), per-attempt and
-/// overall timeouts,
+/// followed, so credentials never reach another host), proxies ([`Proxies`],
+/// from the environment by default), per-attempt and overall timeouts,
 /// retries with backoff and `Retry-After`, one credential refresh after a 401,
 /// the response body cap, error mapping, and a `tracing` event per attempt
 /// that names method, path, status and timing but never a header, query or
@@ -160,6 +185,10 @@ impl HttpClient {
             return Err(Error::config("max_connections_per_host must be at least 1")
                 .with_vendor(vendor.clone()));
         }
+        let proxies = config
+            .proxies
+            .matcher()
+            .map_err(|e| Error::config(e).with_vendor(vendor.clone()))?;
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
@@ -172,7 +201,10 @@ impl HttpClient {
             })?
             .https_or_http()
             .enable_http1()
-            .wrap_connector(tcp);
+            .wrap_connector(ProxyConnector {
+                tcp,
+                matcher: proxies.clone(),
+            });
         let gates = Arc::new(Gates::new(config.max_connections_per_host));
         let connector = CappedConnector {
             inner: https,
@@ -187,6 +219,7 @@ impl HttpClient {
             inner: Arc::new(Inner {
                 client,
                 gates,
+                proxies,
                 config,
                 vendor,
                 parser,
@@ -436,6 +469,12 @@ impl HttpClient {
                 ),
             ))
         })?;
+        let proxy = route(self.inner.proxies.as_deref(), &uri).map_err(|e| {
+            AttemptError::Fatal(meta.error(
+                ErrorKind::Config,
+                format!("{} {}: {e}", meta.method, meta.path),
+            ))
+        })?;
         let mut http_req = http::Request::new(Full::new(req.body.unwrap_or_default()));
         *http_req.method_mut() = req.method;
         *http_req.uri_mut() = uri;
@@ -447,6 +486,20 @@ impl HttpClient {
         headers
             .entry(ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
+        // A plain-HTTP request goes to its proxy as is: the proxy's
+        // credentials ride on it (marked sensitive). Through a tunnel they
+        // are sent only in the `CONNECT`.
+        if let Some(auth) = proxy
+            .as_ref()
+            .filter(|_| http_req.uri().scheme_str() == Some("http"))
+            .and_then(|p| p.basic_auth())
+        {
+            let mut auth = auth.clone();
+            auth.set_sensitive(true);
+            http_req
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
         let resp = self
             .inner
             .client

@@ -13,6 +13,7 @@ mod error;
 pub mod fuzzing;
 mod headers;
 mod pool;
+mod proxy;
 mod request;
 mod response;
 mod retry;
@@ -34,6 +35,7 @@ pub use crate::error::{
     ErrorParser, GenericErrorParser, VendorError, error_from_response, kind_for_status,
 };
 pub use crate::headers::{ResponseHeaders, Status};
+pub use crate::proxy::Proxies;
 pub use crate::request::{HttpRequest, Idempotency, RequestMeta};
 pub use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse};
 pub use crate::retry::{RetryPolicy, parse_retry_after};
