@@ -64,42 +64,23 @@ const CREDENTIALS: &[Credential] = &[
 #[derive(Clone, Default, Debug)]
 pub struct AmperityBuilder(BuilderState<AmperityConfig>);
 
-jobstop_http::config_builder!(AmperityBuilder, AmperityConfig);
+jobstop_http::config_builder!(
+    AmperityBuilder, AmperityConfig {
+        /// The API base URL, e.g. `https://acme.amperity.com/api`.
+        with_base_url(base_url: String),
+        /// The tenant id, sent as `amperity-tenant` on every request.
+        with_tenant(tenant: String),
+        /// A static access token (a JWT generated in the Amperity UI).
+        with_token(token: SecretString),
+        /// The API version (default [`DEFAULT_API_VERSION`]).
+        with_api_version(api_version: String),
+        /// OAuth client credentials; tokens are fetched from
+        /// `{base_url}/v0/oauth2/token`, cached and refreshed before they expire.
+        with_client_credentials(client_id: String, client_secret: SecretString),
+    }
+);
 
 impl AmperityBuilder {
-    /// The API base URL, e.g. `https://acme.amperity.com/api`.
-    pub fn with_base_url(self, url: impl Into<String>) -> Self {
-        self.set(|s| s.base_url = Some(url.into()))
-    }
-
-    /// The tenant id, sent as `amperity-tenant` on every request.
-    pub fn with_tenant(self, tenant: impl Into<String>) -> Self {
-        self.set(|s| s.tenant = Some(tenant.into()))
-    }
-
-    /// A static access token (a JWT generated in the Amperity UI).
-    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
-        self.set(|s| s.token = Some(token.into()))
-    }
-
-    /// OAuth client credentials; tokens are fetched from
-    /// `{base_url}/v0/oauth2/token`, cached and refreshed before they expire.
-    pub fn with_client_credentials(
-        self,
-        client_id: impl Into<String>,
-        client_secret: impl Into<SecretString>,
-    ) -> Self {
-        self.set(|s| {
-            s.client_id = Some(client_id.into());
-            s.client_secret = Some(client_secret.into());
-        })
-    }
-
-    /// The API version (default [`DEFAULT_API_VERSION`]).
-    pub fn with_api_version(self, version: impl Into<String>) -> Self {
-        self.set(|s| s.api_version = Some(version.into()))
-    }
-
     /// Validates the settings and builds the controller.
     pub fn build(self) -> Result<AmperityController> {
         let state = &self.0;
@@ -169,7 +150,6 @@ fn header_safe(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jobstop_core::ErrorKind;
 
     fn env(pairs: &[(&str, &str)]) -> AmperityBuilder {
         let pairs: Vec<(String, String)> = pairs
@@ -226,12 +206,7 @@ mod tests {
             ),
         ];
         for (b, needle) in cases {
-            let err = b.build().unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Config);
-            assert!(
-                err.to_string().contains(needle),
-                "{err} should mention {needle}"
-            );
+            b.assert_config_error(needle);
         }
     }
 

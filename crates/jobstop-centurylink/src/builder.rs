@@ -66,41 +66,22 @@ fn alias_ok(a: &str) -> bool {
     !a.is_empty() && a.len() <= 16 && a.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-jobstop_http::config_builder!(CenturyLinkBuilder, CenturyLinkConfig);
+jobstop_http::config_builder!(
+    CenturyLinkBuilder, CenturyLinkConfig {
+        /// The Runner API base URL.
+        with_base_url(base_url: String),
+        /// The login endpoint (a full URL).
+        with_login_url(login_url: String),
+        /// The account alias used in paths (`/jobs/{alias}/…`).
+        with_account_alias(account_alias: String),
+        /// A bearer token.
+        with_token(token: SecretString),
+        /// A username and password for the login.
+        with_password(username: String, password: SecretString),
+    }
+);
 
 impl CenturyLinkBuilder {
-    /// The Runner API base URL.
-    pub fn with_base_url(self, url: impl Into<String>) -> Self {
-        self.set(|s| s.base_url = Some(url.into()))
-    }
-
-    /// The login endpoint (a full URL).
-    pub fn with_login_url(self, url: impl Into<String>) -> Self {
-        self.set(|s| s.login_url = Some(url.into()))
-    }
-
-    /// The account alias used in paths (`/jobs/{alias}/…`).
-    pub fn with_account_alias(self, alias: impl Into<String>) -> Self {
-        self.set(|s| s.account_alias = Some(alias.into()))
-    }
-
-    /// A bearer token.
-    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
-        self.set(|s| s.token = Some(token.into()))
-    }
-
-    /// A username and password for the login.
-    pub fn with_password(
-        self,
-        username: impl Into<String>,
-        password: impl Into<SecretString>,
-    ) -> Self {
-        self.set(|s| {
-            s.username = Some(username.into());
-            s.password = Some(password.into());
-        })
-    }
-
     /// Validates the settings and builds the controller. No request is sent.
     pub fn build(self) -> Result<CenturyLinkController> {
         let state = &self.0;

@@ -52,37 +52,21 @@ const CREDENTIALS: &[Credential] = &[
 #[derive(Clone, Default, Debug)]
 pub struct ChorusBuilder(BuilderState<ChorusConfig>);
 
-jobstop_http::config_builder!(ChorusBuilder, ChorusConfig);
+jobstop_http::config_builder!(
+    ChorusBuilder, ChorusConfig {
+        /// The Chorus server's root URL, e.g. `https://chorus.example.com:8443`
+        /// (API paths are below `/api`).
+        with_base_url(base_url: String),
+        /// Uses an existing session id instead of logging in.
+        with_session_id(session_id: SecretString),
+        /// The workspace whose workflow workfiles `list` returns.
+        with_workspace_id(workspace_id: String),
+        /// Logs in with a username and password.
+        with_password(username: String, password: SecretString),
+    }
+);
 
 impl ChorusBuilder {
-    /// The Chorus server's root URL, e.g. `https://chorus.example.com:8443`
-    /// (API paths are below `/api`).
-    pub fn with_base_url(self, url: impl Into<String>) -> Self {
-        self.set(|s| s.base_url = Some(url.into()))
-    }
-
-    /// Logs in with a username and password.
-    pub fn with_password(
-        self,
-        username: impl Into<String>,
-        password: impl Into<SecretString>,
-    ) -> Self {
-        self.set(|s| {
-            s.username = Some(username.into());
-            s.password = Some(password.into());
-        })
-    }
-
-    /// Uses an existing session id instead of logging in.
-    pub fn with_session_id(self, session_id: impl Into<SecretString>) -> Self {
-        self.set(|s| s.session_id = Some(session_id.into()))
-    }
-
-    /// The workspace whose workflow workfiles `list` returns.
-    pub fn with_workspace_id(self, id: impl Into<String>) -> Self {
-        self.set(|s| s.workspace_id = Some(id.into()))
-    }
-
     /// Validates the settings and builds the controller. No request is sent:
     /// the login happens on the first call.
     pub fn build(self) -> Result<ChorusController> {
@@ -135,7 +119,6 @@ impl ChorusBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jobstop_core::ErrorKind;
 
     #[test]
     fn config_errors_name_the_setting() {
@@ -171,12 +154,7 @@ mod tests {
             ),
         ];
         for (b, needle) in cases {
-            let err = b.build().unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Config);
-            assert!(
-                err.to_string().contains(needle),
-                "{err} should mention {needle}"
-            );
+            b.assert_config_error(needle);
         }
     }
 

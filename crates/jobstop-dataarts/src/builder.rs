@@ -104,67 +104,30 @@ const CREDENTIALS: &[Credential] = &[
 #[derive(Clone, Default, Debug)]
 pub struct DataArtsBuilder(BuilderState<DataArtsConfig>);
 
-jobstop_http::config_builder!(DataArtsBuilder, DataArtsConfig);
+jobstop_http::config_builder!(
+    DataArtsBuilder, DataArtsConfig {
+        /// The DataArts Factory endpoint, e.g. `https://dayu-dlf.cn-north-4.myhuaweicloud.com`.
+        with_base_url(base_url: String),
+        /// The region; the base URL becomes `https://dayu-dlf.{region}.myhuaweicloud.com`
+        /// unless given, and the IAM URL `https://iam.{region}.myhuaweicloud.com`.
+        with_region(region: String),
+        /// The project id (`/v1/{project_id}/…`).
+        with_project_id(project_id: String),
+        /// The DataArts Studio workspace id, sent as the `workspace` header on
+        /// every request (absent: the `default` workspace).
+        with_workspace(workspace: String),
+        /// An IAM token, sent as `X-Auth-Token`.
+        with_token(token: SecretString),
+        /// The IAM endpoint for [`with_iam_user`](Self::with_iam_user).
+        with_iam_url(iam_url: String),
+        /// An access key and secret key; every request is signed (`SDK-HMAC-SHA256`).
+        with_access_key(ak: String, sk: SecretString),
+        /// An IAM user; tokens are fetched, cached and refreshed before they expire.
+        with_iam_user(username: String, password: SecretString, domain: String),
+    }
+);
 
 impl DataArtsBuilder {
-    /// The DataArts Factory endpoint, e.g. `https://dayu-dlf.cn-north-4.myhuaweicloud.com`.
-    pub fn with_base_url(self, url: impl Into<String>) -> Self {
-        self.set(|s| s.base_url = Some(url.into()))
-    }
-
-    /// The region; the base URL becomes `https://dayu-dlf.{region}.myhuaweicloud.com`
-    /// unless given, and the IAM URL `https://iam.{region}.myhuaweicloud.com`.
-    pub fn with_region(self, region: impl Into<String>) -> Self {
-        self.set(|s| s.region = Some(region.into()))
-    }
-
-    /// The project id (`/v1/{project_id}/…`).
-    pub fn with_project_id(self, id: impl Into<String>) -> Self {
-        self.set(|s| s.project_id = Some(id.into()))
-    }
-
-    /// The DataArts Studio workspace id, sent as the `workspace` header on
-    /// every request (absent: the `default` workspace).
-    pub fn with_workspace(self, id: impl Into<String>) -> Self {
-        self.set(|s| s.workspace = Some(id.into()))
-    }
-
-    /// An IAM token, sent as `X-Auth-Token`.
-    pub fn with_token(self, token: impl Into<SecretString>) -> Self {
-        self.set(|s| s.token = Some(token.into()))
-    }
-
-    /// An access key and secret key; every request is signed (`SDK-HMAC-SHA256`).
-    pub fn with_access_key(
-        self,
-        access_key: impl Into<String>,
-        secret_key: impl Into<SecretString>,
-    ) -> Self {
-        self.set(|s| {
-            s.ak = Some(access_key.into());
-            s.sk = Some(secret_key.into());
-        })
-    }
-
-    /// An IAM user; tokens are fetched, cached and refreshed before they expire.
-    pub fn with_iam_user(
-        self,
-        username: impl Into<String>,
-        password: impl Into<SecretString>,
-        domain: impl Into<String>,
-    ) -> Self {
-        self.set(|s| {
-            s.username = Some(username.into());
-            s.password = Some(password.into());
-            s.domain = Some(domain.into());
-        })
-    }
-
-    /// The IAM endpoint for [`with_iam_user`](Self::with_iam_user).
-    pub fn with_iam_url(self, url: impl Into<String>) -> Self {
-        self.set(|s| s.iam_url = Some(url.into()))
-    }
-
     /// How far back an instance listing looks when the query names no
     /// `created_from` (default [`DEFAULT_INSTANCE_LOOKBACK`], 28 days; at most
     /// [`MAX_INSTANCE_LOOKBACK`]). DataArts lists only instances planned
@@ -309,7 +272,6 @@ impl DataArtsBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jobstop_core::ErrorKind;
 
     #[test]
     fn config_errors_name_the_setting() {
@@ -356,12 +318,7 @@ mod tests {
             ),
         ];
         for (b, needle) in cases {
-            let err = b.build().unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Config);
-            assert!(
-                err.to_string().contains(needle),
-                "{err} should mention {needle}"
-            );
+            b.assert_config_error(needle);
         }
     }
 

@@ -633,7 +633,37 @@ impl<C: VendorConfig> BuilderState<C> {
 #[macro_export]
 macro_rules! config_builder {
     ($builder:ident, $config:ty) => {
+        $crate::config_builder!($builder, $config {});
+    };
+    (
+        $builder:ident, $config:ty {
+            $( $(#[$doc:meta])* $setter:ident($($field:ident: $ty:ty),+) ),* $(,)?
+        }
+    ) => {
         impl $builder {
+            $(
+                $(#[$doc])*
+                pub fn $setter(self, $($field: impl Into<$ty>),+) -> Self {
+                    self.set(|s| {
+                        $( s.$field = Some($field.into()); )+
+                    })
+                }
+            )*
+
+            /// Asserts that building fails with a `Config` error whose text
+            /// names `needle` (for the adapter's own tests).
+            #[cfg(test)]
+            #[track_caller]
+            fn assert_config_error(self, needle: &str) {
+                match self.build() {
+                    Ok(built) => panic!("built {built:?}; expected an error naming {needle}"),
+                    Err(err) => {
+                        assert_eq!(err.kind(), ::jobstop_core::ErrorKind::Config, "{err}");
+                        assert!(err.to_string().contains(needle), "{err} should mention {needle}");
+                    }
+                }
+            }
+
             /// An empty builder.
             pub fn new() -> Self {
                 $builder::default()

@@ -176,28 +176,14 @@ impl Drop for OpenConn {
 }
 
 /// A connect for a host no request is in flight to.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("no request needs a new connection")]
 struct NotNeeded;
 
-impl std::fmt::Display for NotNeeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("no request needs a new connection")
-    }
-}
-
-impl std::error::Error for NotNeeded {}
-
 /// A connect (TCP and TLS) that did not finish within the connect timeout.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(crate) struct ConnectTimedOut(pub(crate) &'static str);
-
-impl std::fmt::Display for ConnectTimedOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for ConnectTimedOut {}
 
 /// A connector that opens a connection only through its host's gate, and
 /// bounds the whole connect (TCP and TLS) by `timeout`.

@@ -214,20 +214,9 @@ pub(crate) fn route(
 }
 
 /// A proxy whose scheme jobstop does not speak (it names only the scheme).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the proxy set for this URL is a {0}:// proxy; only http:// proxies are supported")]
 pub(crate) struct UnsupportedProxy(pub(crate) String);
-
-impl fmt::Display for UnsupportedProxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the proxy set for this URL is a {}:// proxy; only http:// proxies are supported",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UnsupportedProxy {}
 
 /// Connects to a target directly, through a `CONNECT` tunnel (for
 /// `https://` targets) or to the proxy itself (for `http://` targets, sent
