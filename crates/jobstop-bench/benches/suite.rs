@@ -482,7 +482,7 @@ impl OverheadCase<'_> {
 }
 
 const OVERHEAD_WARMUP: u32 = 200;
-const OVERHEAD_ROUNDS: usize = 9;
+const OVERHEAD_ROUNDS: usize = 25;
 const OVERHEAD_CALLS: u32 = 300;
 
 /// One adapter's overhead numbers on one runtime.

@@ -7,6 +7,7 @@ use jobstop_core::{
     StopOutcome, StopRequest, Vendor,
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, Url};
+use serde_json::value::RawValue;
 
 use crate::model::{
     Location, Locations, WORKFLOW, decode_list, decode_workfile, parse_id, to_run, workfile_id,
@@ -113,8 +114,14 @@ impl ChorusProtocol {
             let ws = &loc.workspace;
             let resp = self.workfiles(ws, (page, per_page), lookup).await?;
             let body = decode_list(&resp, page)?;
+            // An item whose text does not hold the id's digits is not it: only
+            // the others have their id decoded. (An id spelled with JSON
+            // escapes is missed here and found by the read's fallback.)
             let mut items = body.response.iter().copied();
-            if let Some(item) = items.find(|i| workfile_id(i).as_deref() == Some(id.as_str())) {
+            let is_it = |i: &&RawValue| {
+                i.get().contains(id.as_str()) && workfile_id(i).as_deref() == Some(id.as_str())
+            };
+            if let Some(item) = items.find(is_it) {
                 return Ok(Some(self.seen.remember(to_run(item)?)));
             }
             if !body.pagination.has_next(body.response.len(), per_page) {

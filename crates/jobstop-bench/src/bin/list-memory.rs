@@ -34,7 +34,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use jobstop::dataarts::{DataArtsBuilder, DataArtsConfig};
+use jobstop::dataarts::{DataArtsBuilder, DataArtsConfig, MAX_INSTANCE_LOOKBACK};
 use jobstop::http::VendorConfig;
 use jobstop::{JobControllerExt, ListQuery, RunId};
 use jobstop_bench::{cpu_time, current_rss_kib, kib_to_mib, median, peak_rss_kib};
@@ -51,6 +51,9 @@ const TARGET_PEAK_MIB: f64 = 64.0;
 const FLAT_TOLERANCE_MIB: f64 = 4.0;
 /// Batch jobs the seeded instances are spread over.
 const DEFAULT_BATCH_JOBS: usize = 50;
+/// The most instances one job gets, so that the oldest of a daily job is
+/// planned within the look-back.
+const MAX_PER_JOB: usize = 300;
 /// How long the orchestrator waits for a server to stop after closing its stdin.
 const SERVER_STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -119,7 +122,11 @@ fn number<T: std::str::FromStr>(flags: &HashMap<String, String>, key: &str) -> R
 fn serve(args: &[String]) -> Result<ExitCode> {
     let flags = flags(args, &["instances", "batch-jobs"])?;
     let instances: usize = number(&flags, "instances")?.ok_or("serve needs --instances N")?;
-    let batch_jobs: usize = number(&flags, "batch-jobs")?.unwrap_or(DEFAULT_BATCH_JOBS);
+    // The simulator plans each job's instances one interval apart (a daily
+    // job's reach back a day each): enough jobs keep every instance within
+    // the client's look-back (MAX_INSTANCE_LOOKBACK, 366 days).
+    let batch_jobs: usize = number(&flags, "batch-jobs")?
+        .unwrap_or_else(|| DEFAULT_BATCH_JOBS.max(instances.div_ceil(MAX_PER_JOB)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -266,7 +273,9 @@ fn client(args: &[String]) -> Result<ExitCode> {
     .enable_all()
     .build()?;
 
-    let ctrl = DataArtsBuilder::from_env().build()?;
+    let ctrl = DataArtsBuilder::from_env()
+        .with_instance_lookback(MAX_INSTANCE_LOOKBACK)
+        .build()?;
     let baseline_kib = peak_rss_kib();
     let query = ListQuery::new()
         .with_kind("batch_instance")
