@@ -10,7 +10,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use jobstop_core::{Error, Result, Run, RunId, Vendor};
-use jobstop_http::{HttpResponse, wire};
+use jobstop_http::HttpResponse;
+use jobstop_http::wire::{self, Scalar};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -132,78 +133,16 @@ struct Workspace {
     id: Scalar,
 }
 
-/// A JSON value of any type, keeping what the mapping needs: a string or
-/// an unsigned integer.
-#[derive(Debug, Default)]
-enum Scalar {
-    /// Absent or `null`.
-    #[default]
-    Null,
-    Text(String),
-    Unsigned(u64),
-    /// A negative or fractional number, a boolean, an array or an object.
-    Other,
-}
-
-impl Scalar {
-    /// The `id` of a Chorus object as a string: Chorus sends an integer (a
-    /// string of digits is accepted too).
-    fn digits(&self) -> Option<String> {
-        match self {
-            Scalar::Unsigned(n) => Some(n.to_string()),
-            Scalar::Text(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-                Some(s.clone())
-            }
-            _ => None,
+/// The `id` of a Chorus object as a string: Chorus sends an integer (a
+/// string of digits is accepted too).
+fn digits(id: &Scalar) -> Option<String> {
+    match id {
+        Scalar::Int(n) if *n >= 0 => Some(n.to_string()),
+        Scalar::Uint(n) => Some(n.to_string()),
+        Scalar::Text(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(s.clone())
         }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_owned()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Unsigned(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Scalar, E> {
-        Ok(u64::try_from(v).map_or(Scalar::Other, Scalar::Unsigned))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Scalar, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Scalar, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Scalar, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
+        _ => None,
     }
 }
 
@@ -259,7 +198,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
 /// The `id` of a listed workfile, without mapping the rest of it (`None`
 /// when the item is not an object with an integer id).
 pub(crate) fn workfile_id(raw: &RawValue) -> Option<String> {
-    decode_object::<Workspace>(raw).ok()??.id.digits()
+    digits(&decode_object::<Workspace>(raw).ok()??.id)
 }
 
 /// `raw` decoded as a `T` when it is a JSON object (serde would also take
@@ -285,7 +224,7 @@ fn location(w: &Workfile) -> Option<Location> {
         return None;
     }
     Some(Location {
-        workspace: w.workspace.as_ref()?.id.digits()?,
+        workspace: digits(&w.workspace.as_ref()?.id)?,
         file_name: w.file_name.clone()?,
     })
 }
@@ -359,8 +298,7 @@ pub(crate) fn to_run(raw: &RawValue) -> Result<Seen> {
         .map_err(|e| Error::invalid_response(format!("a workfile is not readable: {e}")))?
         .ok_or_else(|| Error::invalid_response("a workfile is not a JSON object"))?;
     let id = RunId::new(
-        w.id.digits()
-            .ok_or_else(|| Error::invalid_response("a workfile has no integer id"))?,
+        digits(&w.id).ok_or_else(|| Error::invalid_response("a workfile has no integer id"))?,
     );
     let Scalar::Text(status) = &w.status else {
         return Err(Error::invalid_response("a workfile has no status").with_run_id(id));

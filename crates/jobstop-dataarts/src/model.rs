@@ -6,14 +6,12 @@
 //! [`HttpResponse`] are the ones the protocol calls on each answer (and the
 //! fuzz targets call on theirs).
 
-use std::fmt;
-
 use chrono::{DateTime, TimeZone, Utc};
 use jobstop_core::{Error, Result, Run, RunId, Vendor};
 use jobstop_http::HttpResponse;
-use jobstop_http::wire::{text, text_or_empty};
+use jobstop_http::wire::{Scalar, text, text_or_empty};
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny};
 use serde_json::value::RawValue;
 
 use crate::listing::{Position, Source, fnv1a};
@@ -105,61 +103,6 @@ pub(crate) struct IamToken {
 #[derive(Deserialize)]
 pub(crate) struct IamTokenBody {
     pub(crate) expires_at: String,
-}
-
-/// A scalar field read leniently: any JSON value, kept as what it is.
-#[derive(Debug, Clone, PartialEq)]
-enum Scalar {
-    Null,
-    Int(i64),
-    /// An integer above `i64::MAX`.
-    Uint(u64),
-    Float(f64),
-    Text(String),
-    /// A boolean, an array or an object.
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-    fn visit_i64<E>(self, v: i64) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> std::result::Result<Scalar, E> {
-        Ok(i64::try_from(v).map_or(Scalar::Uint(v), Scalar::Int))
-    }
-    fn visit_f64<E>(self, v: f64) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_owned()))
-    }
-    fn visit_unit<E>(self) -> std::result::Result<Scalar, E> {
-        Ok(Scalar::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Scalar, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Scalar, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Scalar::Other)
-    }
 }
 
 /// A field whose presence matters (`null` included): `Some` when present.

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use serde::Deserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 /// A string field read leniently: a non-empty string is `Some`; an empty
 /// string, `null`, a number, a boolean, an array or an object is `None`.
@@ -25,12 +25,18 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 /// assert_eq!(name(r#"{}"#), None);
 /// ```
 pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(Lenient(|s: &str| (!s.is_empty()).then(|| s.to_owned())))
+    d.deserialize_any(Lenient {
+        text: |s: &str| (!s.is_empty()).then(|| s.to_owned()),
+        int: |_| None,
+    })
 }
 
 /// Like [`text`], but keeps an empty string as `Some("")`.
 pub fn text_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    d.deserialize_any(Lenient(|s: &str| Some(s.to_owned())))
+    d.deserialize_any(Lenient {
+        text: |s: &str| Some(s.to_owned()),
+        int: |_| None,
+    })
 }
 
 /// A number field read leniently: a JSON integer, or a string holding one
@@ -50,70 +56,40 @@ pub fn text_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
 /// assert_eq!(n(r#"{"n":[]}"#), None);
 /// ```
 pub fn integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    d.deserialize_any(LenientInt)
+    d.deserialize_any(Lenient {
+        text: |s: &str| s.trim().parse().ok(),
+        int: |n| i64::try_from(n).ok(),
+    })
 }
 
-struct Lenient<F>(F);
+/// Reads any JSON value: a string through `text`, an integer through `int`,
+/// anything else as `None` (arrays and objects are skipped whole).
+struct Lenient<S, I> {
+    text: S,
+    int: I,
+}
 
-impl<'de, F: Fn(&str) -> Option<String>> Visitor<'de> for Lenient<F> {
-    type Value = Option<String>;
+impl<'de, T, S, I> Visitor<'de> for Lenient<S, I>
+where
+    S: Fn(&str) -> Option<T>,
+    I: Fn(i128) -> Option<T>,
+{
+    type Value = Option<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((self.0)(v))
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-}
-
-struct LenientInt;
-
-impl<'de> Visitor<'de> for LenientInt {
-    type Value = Option<i64>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(v.trim().parse().ok())
+        Ok((self.text)(v))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
         Ok(None)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v))
+        Ok((self.int)(i128::from(v)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(i64::try_from(v).ok())
+        Ok((self.int)(i128::from(v)))
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
         Ok(None)
@@ -134,5 +110,84 @@ impl<'de> Visitor<'de> for LenientInt {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(None)
+    }
+}
+
+/// A field read whatever its JSON type, kept as what it is, for mappings
+/// that judge it themselves (an id sent as a number or a string, a time
+/// sent as epoch milliseconds or as a date string). Absent fields default
+/// to `Null` with `#[serde(default)]`.
+///
+/// ```
+/// use jobstop_http::wire::Scalar;
+/// let read = |json: &str| serde_json::from_str::<Scalar>(json).unwrap();
+/// assert_eq!(read("7"), Scalar::Int(7));
+/// assert_eq!(read("18446744073709551615"), Scalar::Uint(u64::MAX));
+/// assert_eq!(read(r#""7""#), Scalar::Text("7".into()));
+/// assert_eq!(read("null"), Scalar::Null);
+/// assert_eq!(read(r#"{"a":[1]}"#), Scalar::Other);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Scalar {
+    /// `null` (or absent, with `#[serde(default)]`).
+    #[default]
+    Null,
+    /// An integer that fits `i64`.
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    Uint(u64),
+    /// A number with a fraction or an exponent.
+    Float(f64),
+    /// A string.
+    Text(String),
+    /// A boolean, an array or an object.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(i64::try_from(v).map_or(Scalar::Uint(v), Scalar::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Text(v.to_owned()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
     }
 }
