@@ -123,6 +123,15 @@ pub(crate) enum Command {
     /// Serve simulated vendors on 127.0.0.1 until Ctrl-C and print the
     /// `export JOBSTOP_…` lines that point jobstop at them.
     Sim(SimArgs),
+    /// Print a shell completion script (e.g. `jobstop completions bash >
+    /// ~/.local/share/bash-completion/completions/jobstop`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (e.g. `jobstop man | man -l -`).
+    Man,
 }
 
 /// Filters shared by `list` and `stop-all`.

@@ -750,3 +750,46 @@ async fn demo_runs_offline_and_exits_0() {
     );
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
+
+#[tokio::test]
+async fn completions_render_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _jobstop"),
+        ("zsh", "#compdef jobstop"),
+        ("fish", "complete -c jobstop"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[jobstop]"),
+    ] {
+        let out = jobstop(&["completions", shell], &[]).await;
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(
+            out.stdout.contains(marker),
+            "{shell}: no {marker:?} in\n{}",
+            out.stdout
+        );
+        // Every subcommand and a long flag are completed.
+        for word in ["stop-all", "sweep", "resume", "older-than"] {
+            assert!(out.stdout.contains(word), "{shell}: {word} missing");
+        }
+    }
+    let out = jobstop(&["completions", "tcsh"], &[]).await;
+    assert_eq!(out.code, 2, "an unknown shell is a usage error");
+}
+
+#[tokio::test]
+async fn the_man_page_renders_every_subcommand() {
+    let out = jobstop(&["man"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with(".ie \\n(.g .ds Aq"),
+        "roff: {}",
+        &out.stdout[..80.min(out.stdout.len())]
+    );
+    assert!(out.stdout.contains(".TH jobstop 1"), "{}", out.stdout);
+    for word in ["stop\\-all", "sweep", "completions", "accounts"] {
+        assert!(
+            out.stdout.contains(word),
+            "{word} missing from the man page"
+        );
+    }
+}

@@ -10,6 +10,7 @@ use crate::output::{Output, Term};
 
 mod accounts;
 mod demo;
+mod generate;
 mod list;
 mod sim;
 mod status;
@@ -108,6 +109,8 @@ pub(crate) async fn dispatch(cli: Cli) -> i32 {
         Command::Resume(args) => ticket::run(&ctx, args).await,
         Command::Demo => demo::run(&ctx).await,
         Command::Sim(args) => sim::run(args).await,
+        Command::Completions { shell } => generate::completions(&ctx, shell),
+        Command::Man => generate::man(&ctx),
     };
     // A write error a command went on after (it had nothing better to do)
     // still decides how the command ends.
