@@ -144,39 +144,50 @@ pub struct AccountRuns {
     pub result: Result<Vec<Run>>,
 }
 
+/// One account's runs that match `selector`, as they arrive, page by page
+/// (`now` is the reference for `older_than`). The next page is asked for
+/// only when the stream is polled past the current one, so a consumer that
+/// stops early (a `--limit`) sends no extra request. A query the account's
+/// vendor cannot serve, or a listing that fails or goes past
+/// `selector.list_limits`, ends the stream with one error in the account's
+/// context.
+pub fn account_runs<'a>(
+    account: &'a Account,
+    selector: &'a Selector,
+    now: DateTime<Utc>,
+) -> BoxStream<'a, Result<Run>> {
+    let ctrl = &account.controller;
+    let query = selector.to_query();
+    if let Err(e) = ctrl.capabilities().check_query(&query) {
+        let e = e.in_context(&ctrl.vendor(), Operation::List, None);
+        return stream::once(futures::future::ready(Err(e))).boxed();
+    }
+    ctrl.list_all_with_limits(query, selector.list_limits)
+        .try_filter(move |r| futures::future::ready(selector.matches(r, now)))
+        .boxed()
+}
+
 /// Lists every account concurrently, following cursors, keeping at most
 /// `limit` matching runs per account. Each listing is bounded by
 /// `selector.list_limits` (a server that hands out a fresh cursor forever
 /// ends in [`ErrorKind::EndlessListing`](jobstop_core::ErrorKind::EndlessListing)).
 /// One failing account is reported beside the others' runs and never hides
-/// them. Results come in `accounts` order.
+/// them. Results come in `accounts` order. This holds every run in memory;
+/// [`account_runs`] streams one account's.
 pub async fn list_accounts(
     accounts: &[&Account],
     selector: &Selector,
     limit: Option<usize>,
 ) -> Vec<AccountRuns> {
     let now = Utc::now();
-    let query = selector.to_query();
-    let jobs = accounts.iter().map(|account| {
-        let query = query.clone();
-        async move {
-            let ctrl = &account.controller;
-            if let Err(e) = ctrl.capabilities().check_query(&query) {
-                return AccountRuns {
-                    account: account.name.clone(),
-                    result: Err(e.in_context(&ctrl.vendor(), Operation::List, None)),
-                };
-            }
-            let runs = ctrl
-                .list_all_with_limits(query, selector.list_limits)
-                .try_filter(|r| futures::future::ready(selector.matches(r, now)))
-                .take(limit.unwrap_or(usize::MAX))
-                .try_collect::<Vec<Run>>()
-                .await;
-            AccountRuns {
-                account: account.name.clone(),
-                result: runs,
-            }
+    let jobs = accounts.iter().map(|account| async move {
+        let runs = account_runs(account, selector, now)
+            .take(limit.unwrap_or(usize::MAX))
+            .try_collect::<Vec<Run>>()
+            .await;
+        AccountRuns {
+            account: account.name.clone(),
+            result: runs,
         }
     });
     futures::future::join_all(jobs).await
