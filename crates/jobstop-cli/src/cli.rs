@@ -98,6 +98,10 @@ pub(crate) enum OutputFormat {
     Table,
     /// JSON for programs.
     Json,
+    /// One compact JSON value per line, for `jq` and log pipelines: one run
+    /// per line for `list`, one answer per line for `stop-all` and `sweep`;
+    /// other commands print their one document on one line.
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]

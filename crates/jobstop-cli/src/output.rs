@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use jobstop::{Error, ErrorKind, Run, RunState, StopOutcome};
@@ -264,6 +265,8 @@ impl OutputError {
 /// code even where a caller had nothing better to do than go on.
 pub(crate) struct Output {
     sink: Mutex<Sink>,
+    /// JSON on one line (`--output jsonl`) instead of pretty.
+    compact: AtomicBool,
 }
 
 struct Sink {
@@ -279,7 +282,13 @@ impl Output {
                 writer: Box::new(writer),
                 failed: None,
             }),
+            compact: AtomicBool::new(false),
         }
+    }
+
+    /// Writes JSON values on one line each from now on (`--output jsonl`).
+    pub(crate) fn set_compact(&self, compact: bool) {
+        self.compact.store(compact, Ordering::Relaxed);
     }
 
     /// The process's stdout.
@@ -311,8 +320,12 @@ impl Output {
         self.write(&format!("{text}\n"))
     }
 
-    /// Writes a JSON value, pretty, and a newline.
+    /// Writes a JSON value, pretty (compact on one line with `--output
+    /// jsonl`), and a newline.
     pub(crate) fn json(&self, value: &Value) -> Result<(), OutputError> {
+        if self.compact.load(Ordering::Relaxed) {
+            return self.line(value);
+        }
         // A `Value` always serializes (its keys are strings).
         let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
         self.line(text)

@@ -29,7 +29,9 @@ pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {
         match &listing.result {
             Ok(runs) => {
                 for run in runs {
-                    if ctx.json() {
+                    if ctx.jsonl() {
+                        ctx.out.line(run_json(run, &listing.account, ctx.raw))?;
+                    } else if ctx.json() {
                         json.push(run_json(run, &listing.account, ctx.raw));
                     } else {
                         table.push(vec![
@@ -49,7 +51,9 @@ pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {
             }
         }
     }
-    if ctx.json() {
+    if ctx.jsonl() {
+        // Every run is already out, one per line.
+    } else if ctx.json() {
         ctx.out.json(&Value::Array(json))?;
     } else if table.is_empty() {
         if codes.is_empty() {

@@ -35,8 +35,14 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// Whether the output is JSON (`--output json` or `jsonl`).
     pub(crate) fn json(&self) -> bool {
-        self.format == OutputFormat::Json
+        matches!(self.format, OutputFormat::Json | OutputFormat::Jsonl)
+    }
+
+    /// Whether the output is one JSON value per line (`--output jsonl`).
+    pub(crate) fn jsonl(&self) -> bool {
+        self.format == OutputFormat::Jsonl
     }
 
     /// The accounts: `--config FILE`, else the default config file if it
@@ -91,6 +97,7 @@ fn no_accounts_hint(config: Option<&Path>) -> String {
 }
 
 pub(crate) async fn dispatch(cli: Cli) -> i32 {
+    Output::stdout().set_compact(cli.output == OutputFormat::Jsonl);
     let ctx = Ctx {
         list_limits: cli.list_limits(),
         format: cli.output,
