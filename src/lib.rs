@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
@@ -29,16 +30,20 @@ pub use jobstop_http::SecretString;
 
 /// Amperity workflow runs.
 #[cfg(feature = "amperity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "amperity")))]
 pub use jobstop_amperity as amperity;
 
 /// Chorus workflow workfiles.
 #[cfg(feature = "chorus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chorus")))]
 pub use jobstop_chorus as chorus;
 
 /// DataArts Studio (DataArts Factory) jobs and job instances.
 #[cfg(feature = "dataarts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dataarts")))]
 pub use jobstop_dataarts as dataarts;
 
 /// CenturyLink Cloud Runner job executions.
 #[cfg(feature = "centurylink")]
+#[cfg_attr(docsrs, doc(cfg(feature = "centurylink")))]
 pub use jobstop_centurylink as centurylink;

@@ -81,6 +81,7 @@ macro_rules! account_configs {
             $(
                 $(#[$doc])*
                 #[cfg(feature = $feature)]
+                #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
                 $variant($config),
             )*
         }

@@ -108,7 +108,8 @@ impl ChorusProtocol {
     async fn find_listed(&self, id: &RunId, loc: &Location) -> Result<Option<Run>> {
         // A backslash in the name would escape the next character; doubled it
         // matches itself. `%` and `_` only widen the match.
-        let lookup = Some((id, &*loc.file_name.replace('\\', "\\\\")));
+        let pattern = loc.file_name.replace('\\', "\\\\");
+        let lookup = Some((id, pattern.as_str()));
         let per_page = u64::from(MAX_PAGE);
         for page in 1..=MAX_LOOKUP_PAGES {
             let ws = &loc.workspace;

@@ -9,6 +9,7 @@
 //! std::process::exit(code);
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 // Output goes through `output::Output` (stdout) and `errln!` (stderr), which
