@@ -614,7 +614,7 @@ pub fn read_small_regular_file(
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
-        let size = if max % (1024 * 1024) == 0 {
+        let size = if max.is_multiple_of(1024 * 1024) {
             format!("{} MiB", max / (1024 * 1024))
         } else {
             format!("{max} bytes")

@@ -992,10 +992,11 @@ async fn run_cell(v: &Vendor, case_idx: usize, case: &Case, op: Op) -> CellResul
     let result = perform(v, op, run_for_stop.as_deref()).await;
     faults.clear();
 
-    if case.check == Check::Baseline && op != Op::Stop {
-        if let Ok(got) = perform(v, op, None).await {
-            baseline.push(got);
-        }
+    if case.check == Check::Baseline
+        && op != Op::Stop
+        && let Ok(got) = perform(v, op, None).await
+    {
+        baseline.push(got);
     }
 
     let outcome = match &result {

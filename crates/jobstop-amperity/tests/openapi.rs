@@ -74,17 +74,16 @@ fn check(root: &Value, schema: &Value, value: &Value, at: &str, errs: &mut Vec<S
             return;
         }
     }
-    if schema.get("format").and_then(Value::as_str) == Some("date-time") {
-        if let Some(s) = value.as_str() {
-            if chrono::DateTime::parse_from_rfc3339(s).is_err() {
-                errs.push(format!("{at}: {s:?} is not an RFC 3339 date-time"));
-            }
-        }
+    if schema.get("format").and_then(Value::as_str) == Some("date-time")
+        && let Some(s) = value.as_str()
+        && chrono::DateTime::parse_from_rfc3339(s).is_err()
+    {
+        errs.push(format!("{at}: {s:?} is not an RFC 3339 date-time"));
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            errs.push(format!("{at}: {value} is not one of {allowed:?}"));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        errs.push(format!("{at}: {value} is not one of {allowed:?}"));
     }
     if let Some(items) = schema.get("items") {
         for (i, v) in value.as_array().into_iter().flatten().enumerate() {

@@ -1749,12 +1749,11 @@ fn newer_source_than(bin: &Path) -> Option<PathBuf> {
             let path = e.path();
             if path.is_dir() {
                 walk(&path, newest);
-            } else if path.extension().is_some_and(|x| x == "rs") {
-                if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
-                    if newest.as_ref().is_none_or(|(n, _)| t > *n) {
-                        *newest = Some((t, path));
-                    }
-                }
+            } else if path.extension().is_some_and(|x| x == "rs")
+                && let Ok(t) = e.metadata().and_then(|m| m.modified())
+                && newest.as_ref().is_none_or(|(n, _)| t > *n)
+            {
+                *newest = Some((t, path));
             }
         }
     }

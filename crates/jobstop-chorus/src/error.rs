@@ -45,16 +45,15 @@ impl ErrorParser for ChorusErrorParser {
         } else if let Some(service) = errors.get("service").and_then(Value::as_str) {
             out.kind = Some(ErrorKind::Unavailable);
             out.code = Some(service.to_owned());
-        } else if let Some(fields) = errors.get("fields").and_then(Value::as_object) {
-            if let Some((field, codes)) = fields.iter().next() {
-                if let Some((code, ctx)) = codes.as_object().and_then(|c| c.iter().next()) {
-                    out.code = Some(format!("{field}.{code}"));
-                    out.message = ctx
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
-                }
-            }
+        } else if let Some(fields) = errors.get("fields").and_then(Value::as_object)
+            && let Some((field, codes)) = fields.iter().next()
+            && let Some((code, ctx)) = codes.as_object().and_then(|c| c.iter().next())
+        {
+            out.code = Some(format!("{field}.{code}"));
+            out.message = ctx
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
         }
         out
     }

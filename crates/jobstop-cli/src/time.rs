@@ -25,12 +25,11 @@ pub fn parse_time(input: &str) -> Result<DateTime<Utc>, String> {
             4 | 7 => b == b'-',
             _ => b.is_ascii_digit(),
         });
-    if date_shaped {
-        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            if let Some(t) = d.and_hms_opt(0, 0, 0) {
-                return Ok(t.and_utc());
-            }
-        }
+    if date_shaped
+        && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc());
     }
     Err(format!(
         "invalid time {:?}: expected RFC 3339 (2024-06-19T04:00:00Z) or a date (2024-06-19)",

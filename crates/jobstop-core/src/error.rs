@@ -534,10 +534,10 @@ impl fmt::Display for OneLine<'_> {
         if let Some(code) = &c.vendor_code {
             details.push(format!("code {}", one_line(code)));
         }
-        if let Some(m) = &c.vendor_message {
-            if m != self.message {
-                details.push(format!("vendor says {:?}", one_line(m)));
-            }
+        if let Some(m) = &c.vendor_message
+            && m != self.message
+        {
+            details.push(format!("vendor says {:?}", one_line(m)));
         }
         if let Some(r) = &c.request_id {
             details.push(format!("request id {}", one_line(r)));

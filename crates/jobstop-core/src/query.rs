@@ -120,10 +120,10 @@ impl ListQuery {
                 return false;
             }
         }
-        if let Some(kind) = &self.kind {
-            if run.kind.as_deref() != Some(kind.as_str()) {
-                return false;
-            }
+        if let Some(kind) = &self.kind
+            && run.kind.as_deref() != Some(kind.as_str())
+        {
+            return false;
         }
         if let Some(needle) = &self.name_contains {
             let Some(name) = &run.name else {

@@ -200,10 +200,10 @@ impl DataArtsProtocol {
             ("maxPlanTime", hi.to_string()),
         ];
         let mut states = query.states.iter();
-        if let (Some(state), None) = (states.next(), states.next()) {
-            if let Some(status) = instance_status_for(*state) {
-                q.push(("status", status.to_owned()));
-            }
+        if let (Some(state), None) = (states.next(), states.next())
+            && let Some(status) = instance_status_for(*state)
+        {
+            q.push(("status", status.to_owned()));
         }
         let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let path = self.jobs_path()?.lit("instances/detail");

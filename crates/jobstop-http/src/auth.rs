@@ -218,10 +218,10 @@ impl<S: TokenSource + 'static> TokenCache<S> {
     pub async fn token(&self, client: &HttpClient) -> Result<(SecretString, AuthStamp)> {
         let fetch = {
             let mut state = self.inner.lock();
-            if let Some(c) = state.cached.as_ref() {
-                if c.refresh_at.is_none_or(|t| Instant::now() < t) {
-                    return Ok((c.secret.clone(), c.stamp));
-                }
+            if let Some(c) = state.cached.as_ref()
+                && c.refresh_at.is_none_or(|t| Instant::now() < t)
+            {
+                return Ok((c.secret.clone(), c.stamp));
             }
             match &state.inflight {
                 Some((_, fetch)) => fetch.clone(),

@@ -379,28 +379,28 @@ impl HttpClient {
                         &body,
                         self.inner.parser.as_ref(),
                     );
-                    if status == 401 && !refreshed {
-                        if let Some(auth) = auth {
-                            refreshed = true;
-                            let left = deadline.saturating_duration_since(Instant::now());
-                            let again =
-                                match tokio::time::timeout(left, auth.refresh(&plain, stamp)).await
-                                {
-                                    Ok(r) => r.map_err(|e| lost(fill(e, &meta), unanswered))?,
-                                    Err(_) => {
-                                        return Err(lost(
-                                            auth_timeout(&meta, policy.budget, attempt, start),
-                                            unanswered,
-                                        ));
-                                    }
-                                };
-                            if again {
-                                tracing::debug!(
-                                    vendor = %meta.vendor, operation = %meta.operation, path = %meta.path,
-                                    attempt, "credentials refreshed after 401; sending again"
-                                );
-                                continue;
-                            }
+                    if status == 401
+                        && !refreshed
+                        && let Some(auth) = auth
+                    {
+                        refreshed = true;
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        let again =
+                            match tokio::time::timeout(left, auth.refresh(&plain, stamp)).await {
+                                Ok(r) => r.map_err(|e| lost(fill(e, &meta), unanswered))?,
+                                Err(_) => {
+                                    return Err(lost(
+                                        auth_timeout(&meta, policy.budget, attempt, start),
+                                        unanswered,
+                                    ));
+                                }
+                            };
+                        if again {
+                            tracing::debug!(
+                                vendor = %meta.vendor, operation = %meta.operation, path = %meta.path,
+                                attempt, "credentials refreshed after 401; sending again"
+                            );
+                            continue;
                         }
                     }
                     let retryable = match status {

@@ -92,10 +92,10 @@ impl ErrorParser for GenericErrorParser {
                 _ => {}
             }
         }
-        if out.message.is_none() {
-            if let Some(errors) = v.get("errors") {
-                out.message = Some(compact(errors));
-            }
+        if out.message.is_none()
+            && let Some(errors) = v.get("errors")
+        {
+            out.message = Some(compact(errors));
         }
         out
     }

@@ -72,10 +72,10 @@ impl Pages {
     fn fill(&self, items: &mut Value) -> u64 {
         let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
         let mut first = lock(&self.first);
-        if first.is_empty() {
-            if let Some(a) = items.as_array().filter(|a| !a.is_empty()) {
-                first.clone_from(a);
-            }
+        if first.is_empty()
+            && let Some(a) = items.as_array().filter(|a| !a.is_empty())
+        {
+            first.clone_from(a);
         }
         if first.is_empty() {
             return n;

@@ -113,10 +113,10 @@ impl Route {
     /// Whether a request with `method` on `path` (below the vendor prefix,
     /// no query) matches. The method is compared ignoring case.
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        if let Some(m) = &self.method {
-            if !m.as_str().eq_ignore_ascii_case(method) {
-                return false;
-            }
+        if let Some(m) = &self.method
+            && !m.as_str().eq_ignore_ascii_case(method)
+        {
+            return false;
         }
         match &self.path {
             PathPattern::Any => true,

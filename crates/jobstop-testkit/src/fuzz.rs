@@ -166,10 +166,10 @@ fn apply(doc: &mut Value, seed: usize, m: Mutation) {
                     o.remove(&last);
                 }
                 Some(Value::Array(a)) => {
-                    if let Ok(i) = last.parse::<usize>() {
-                        if i < a.len() {
-                            a.remove(i);
-                        }
+                    if let Ok(i) = last.parse::<usize>()
+                        && i < a.len()
+                    {
+                        a.remove(i);
                     }
                 }
                 _ => {}

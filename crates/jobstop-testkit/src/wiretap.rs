@@ -174,10 +174,10 @@ pub fn credentials_on_the_wire(messages: &[(String, String)]) -> BTreeSet<(Strin
                     add("signature".into(), sig.split([',', ' ']).next().unwrap());
                 }
             }
-            if name.ends_with("cookie") {
-                if let Some((_, cookie)) = value.split(';').next().unwrap().split_once('=') {
-                    add(format!("{name} value"), cookie);
-                }
+            if name.ends_with("cookie")
+                && let Some((_, cookie)) = value.split(';').next().unwrap().split_once('=')
+            {
+                add(format!("{name} value"), cookie);
             }
         }
         // The request line's target, and the body.

@@ -379,15 +379,15 @@ impl Server {
 
     fn take_line(&mut self, line: &str) {
         if let Some(stat) = line.strip_prefix("STAT ") {
-            if let Some((k, v)) = stat.split_once('=') {
-                if let Ok(v) = v.parse() {
-                    self.stats.insert(k.to_owned(), v);
-                }
+            if let Some((k, v)) = stat.split_once('=')
+                && let Ok(v) = v.parse()
+            {
+                self.stats.insert(k.to_owned(), v);
             }
-        } else if let Some((k, v)) = line.split_once('=') {
-            if k.starts_with("JOBSTOP_DATAARTS_") {
-                self.env.push((k.to_owned(), v.to_owned()));
-            }
+        } else if let Some((k, v)) = line.split_once('=')
+            && k.starts_with("JOBSTOP_DATAARTS_")
+        {
+            self.env.push((k.to_owned(), v.to_owned()));
         }
     }
 

@@ -51,14 +51,14 @@ impl Sim {
     /// `request_id` and `trace_id`, as in `amperity_api/source/responses.rst`.
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
         let mut body = json!({ "status": status, "message": message });
-        if self.cfg.request_ids {
-            if let Some(obj) = body.as_object_mut() {
-                let mut rng = lock(&self.request_ids);
-                let request_id = rng.uuid_like();
-                let trace_id = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
-                obj.insert("request_id".into(), request_id.into());
-                obj.insert("trace_id".into(), trace_id.into());
-            }
+        if self.cfg.request_ids
+            && let Some(obj) = body.as_object_mut()
+        {
+            let mut rng = lock(&self.request_ids);
+            let request_id = rng.uuid_like();
+            let trace_id = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+            obj.insert("request_id".into(), request_id.into());
+            obj.insert("trace_id".into(), trace_id.into());
         }
         body
     }
@@ -353,7 +353,7 @@ fn encode_token(hash: u64, last: &RunRecord) -> String {
 }
 
 fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
-    if token.len() % 2 != 0 || !token.is_ascii() {
+    if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..token.len())
@@ -625,13 +625,13 @@ async fn start_run(
         }
     }
     for key in ["range_from", "range_to"] {
-        if let Some(v) = req.get(key).filter(|v| !v.is_null()) {
-            if v.as_str().and_then(parse_time).is_none() {
-                return sim.error(
-                    400,
-                    &format!("Invalid {key}: expected an ISO-8601 timestamp"),
-                );
-            }
+        if let Some(v) = req.get(key).filter(|v| !v.is_null())
+            && v.as_str().and_then(parse_time).is_none()
+        {
+            return sim.error(
+                400,
+                &format!("Invalid {key}: expected an ISO-8601 timestamp"),
+            );
         }
     }
     let principal = sim.cfg.client_id.clone();

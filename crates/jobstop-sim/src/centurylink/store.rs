@@ -345,10 +345,10 @@ pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
 }
 
 fn end_last(r: &mut ExecRecord, wall: i64) {
-    if let Some(t) = r.timers.last_mut() {
-        if t.1.is_none() {
-            t.1 = Some(wall.max(t.0));
-        }
+    if let Some(t) = r.timers.last_mut()
+        && t.1.is_none()
+    {
+        t.1 = Some(wall.max(t.0));
     }
 }
 
@@ -652,10 +652,10 @@ impl Store {
                 .map(ExecRecord::first_start)
                 .min();
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
-            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key)) {
-                if job.created > oldest {
-                    job.created = oldest - back;
-                }
+            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
+                && job.created > oldest
+            {
+                job.created = oldest - back;
             }
         }
     }

@@ -408,10 +408,10 @@ impl Store {
             .or_default()
             .add(&wf.file_name);
         let due = wf.timeline.next_due();
-        if let Some(old) = self.workfiles.insert(id, wf) {
-            if let Some(names) = self.names.get_mut(&old.workspace_id) {
-                names.remove(&old.file_name);
-            }
+        if let Some(old) = self.workfiles.insert(id, wf)
+            && let Some(names) = self.names.get_mut(&old.workspace_id)
+        {
+            names.remove(&old.file_name);
         }
         self.due.note(due, &id);
     }
@@ -752,14 +752,12 @@ impl Store {
         } else {
             !wf.engine_refuses
         };
-        if answered {
-            if let Some(wf) = self.workfiles.get_mut(&id) {
-                if wf.status != IDLE {
-                    wf.status = IDLE.to_owned();
-                    wf.updated_at = wall;
-                }
-                wf.timeline.clear();
+        if answered && let Some(wf) = self.workfiles.get_mut(&id) {
+            if wf.status != IDLE {
+                wf.status = IDLE.to_owned();
+                wf.updated_at = wall;
             }
+            wf.timeline.clear();
         }
         match self.workfiles.get(&id) {
             Some(wf) => Action::Accepted(self.render(wf, View::Action)),
@@ -916,10 +914,10 @@ impl Store {
             "state": "online",
             "public": false,
         });
-        if self.cfg.wire == ChorusWire::RailsPresenters {
-            if let Some(m) = v.as_object_mut() {
-                m.remove("public");
-            }
+        if self.cfg.wire == ChorusWire::RailsPresenters
+            && let Some(m) = v.as_object_mut()
+        {
+            m.remove("public");
         }
         v
     }

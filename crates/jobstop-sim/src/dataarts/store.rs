@@ -607,11 +607,11 @@ impl Store {
                 let end = (rec.start_time + took).min(epoch - SECOND);
                 rec.end_time = Some(end.max(rec.start_time));
             }
-            if status == RUNNING {
-                if let Some(d) = finish_after {
-                    rec.timeline.push_after(started, d, InstanceChange::Finish);
-                    self.instance_due.note(rec.timeline.next_due(), id);
-                }
+            if status == RUNNING
+                && let Some(d) = finish_after
+            {
+                rec.timeline.push_after(started, d, InstanceChange::Finish);
+                self.instance_due.note(rec.timeline.next_due(), id);
             }
         }
         // A job is never younger than its oldest instance.
@@ -623,10 +623,10 @@ impl Store {
                 .map(|r| r.plan_time)
                 .min();
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
-            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key)) {
-                if job.create_time > oldest {
-                    job.create_time = oldest - back;
-                }
+            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
+                && job.create_time > oldest
+            {
+                job.create_time = oldest - back;
             }
         }
     }
@@ -1228,12 +1228,12 @@ impl Store {
         if let Some(t) = j.end_time {
             m.insert("endTime".into(), t.into());
         }
-        if j.job_type == JobType::Batch {
-            if let Some(last) = self.last_instance(j) {
-                m.insert("lastInstanceStatus".into(), last.status.clone().into());
-                if let Some(e) = last.end_time {
-                    m.insert("lastInstanceEndTime".into(), e.into());
-                }
+        if j.job_type == JobType::Batch
+            && let Some(last) = self.last_instance(j)
+        {
+            m.insert("lastInstanceStatus".into(), last.status.clone().into());
+            if let Some(e) = last.end_time {
+                m.insert("lastInstanceEndTime".into(), e.into());
             }
         }
         m
