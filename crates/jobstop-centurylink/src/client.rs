@@ -16,9 +16,14 @@ use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, PathBuilder};
 use crate::auth::{Account, Auth};
 use crate::model::{self, ExecutionRef, Job, ListCursor, StopBody, more_after};
 
-/// The largest page Runner serves.
+/// The largest page Runner serves, asked for when the query names no page
+/// size; a larger size is clamped to it (KB `Runner/job-service.md`, Get Job
+/// Executions: "You can specify the page size between 1 to 100. Default is
+/// “100”").
 pub(crate) const MAX_PAGE: u32 = 100;
-/// How many jobs are read per page while walking the account.
+/// How many jobs are read per page while walking the account: the largest
+/// (KB, Get Jobs: `size` 1 to 100; "The maximum number of records per
+/// request is 100").
 const JOBS_PAGE: u64 = 100;
 /// How many job names are remembered (the cache is emptied when full).
 const NAME_CACHE: usize = 4096;
