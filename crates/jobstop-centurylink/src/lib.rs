@@ -9,6 +9,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod listing;
 mod model;
 mod state;
 
