@@ -249,9 +249,9 @@ impl Protocol for CenturyLinkProtocol {
             .with_force_stop(true)
     }
 
-    /// One job's page of executions; the cursor walks the jobs in order. The
-    /// page of jobs is read once per listing (kept by [`JobPages`]), not
-    /// before every page of executions.
+    /// One job's page of executions; the cursor walks the jobs in order. A
+    /// page of jobs is read once per listing, not before every page of
+    /// executions.
     async fn list_page(&self, query: &ListQuery) -> Result<Page> {
         let at = match &query.cursor {
             None => ListCursor::start(self.job_pages.new_listing()),
