@@ -58,8 +58,8 @@ pub struct CenturyLinkProtocol {
     /// job's list holds: that route is missing here, so reads go straight
     /// to the list.
     no_execution_get: AtomicBool,
-    /// The page of jobs each listing under way walks, read once per listing
-    /// (not before every page of executions).
+    /// The latest readings of pages of jobs, so a listing reads each page of
+    /// jobs once (not before every page of executions).
     job_pages: JobPages,
 }
 
@@ -87,7 +87,7 @@ pub(crate) fn controller(
         account,
         job_names: Mutex::new(HashMap::new()),
         no_execution_get: AtomicBool::new(false),
-        job_pages: JobPages::new(),
+        job_pages: JobPages::default(),
     })
 }
 
@@ -196,10 +196,10 @@ impl CenturyLinkProtocol {
 }
 
 impl CenturyLinkProtocol {
-    /// The page of jobs cursor `at` is on: the one its listing read, or
-    /// (first page, another page of jobs, a listing no longer kept or from
-    /// elsewhere) one `GET /jobs/{alias}?page&size`, kept for the listing's
-    /// next pages.
+    /// The page of jobs cursor `at` is on: a kept reading that holds the
+    /// cursor's job, or (a listing's first page, the next page of jobs, a
+    /// cursor from elsewhere) one `GET /jobs/{alias}?page&size`, kept for
+    /// the next pages.
     async fn job_page(&self, path: &PathBuilder, at: &ListCursor) -> Result<Arc<JobPage>> {
         if let Some(page) = self.job_pages.get(at) {
             return Ok(page);
@@ -209,23 +209,9 @@ impl CenturyLinkProtocol {
             .get(Operation::List, path.clone(), paging, None)
             .await?;
         let listed = model::page(&resp)?;
-        let page = Arc::new(JobPage::decode(
-            at.listing,
-            at.jobs_page,
-            &listed,
-            JOBS_PAGE,
-        ));
+        let page = Arc::new(JobPage::decode(at.jobs_page, &listed, JOBS_PAGE));
         self.job_pages.keep(Arc::clone(&page));
         Ok(page)
-    }
-
-    /// The page of `runs` listed at `here`, going on at `next` (the
-    /// listing's kept page of jobs dropped when it ends).
-    fn page_of(&self, here: &ListCursor, runs: Vec<Run>, next: Option<ListCursor>) -> Page {
-        if next.is_none() {
-            self.job_pages.forget(here.listing);
-        }
-        Page::new(runs, next.map(|c| c.to_cursor()))
     }
 }
 
@@ -254,7 +240,7 @@ impl Protocol for CenturyLinkProtocol {
     /// executions.
     async fn list_page(&self, query: &ListQuery) -> Result<Page> {
         let at = match &query.cursor {
-            None => ListCursor::start(self.job_pages.new_listing()),
+            None => ListCursor::default(),
             Some(c) => ListCursor::parse(c)?,
         };
         let size = u64::from(query.page_size.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE));
@@ -266,7 +252,8 @@ impl Protocol for CenturyLinkProtocol {
                 job: jobs.jobs.len(),
                 ..at
             };
-            return Ok(self.page_of(&here, Vec::new(), here.next(false, &jobs)));
+            let next = here.next(false, &jobs).map(|c| c.to_cursor());
+            return Ok(Page::new(Vec::new(), next));
         };
         let job = &jobs.jobs[index];
         let job_id = job
@@ -292,14 +279,13 @@ impl Protocol for CenturyLinkProtocol {
             }
         };
         let here = ListCursor {
-            listing: at.listing,
             jobs_page: jobs.number,
             job: index,
             executions_page,
             job_id: Some(job_id),
         };
-        let next = here.next(more_executions, &jobs);
-        Ok(self.page_of(&here, runs, next))
+        let next = here.next(more_executions, &jobs).map(|c| c.to_cursor());
+        Ok(Page::new(runs, next))
     }
 
     /// The execution, named after its job (read once per job, alongside).

@@ -1,40 +1,46 @@
-//! Where an execution listing is: its cursor, and the page of jobs it walks,
-//! read once per listing rather than before every page of executions.
+//! Where an execution listing is: its cursor, and the pages of jobs it
+//! walks, read once per listing rather than before every page of executions.
 //!
 //! A listing walks the account's jobs (`GET /jobs/{alias}`, pages of 100)
-//! and each job's executions. The page of jobs it is on is kept
-//! ([`JobPages`]) for as long as the listing walks it, keyed by the
-//! listing's number in the cursor, so a page of executions costs one
-//! request. The cursor also holds the id of the job it is at: a cursor
-//! whose job page is no longer kept (a listing resumed by another process,
-//! or one of many listings at once) reads the page again and finds its job
-//! by id, so jobs created or deleted in between do not shift it.
+//! and each job's executions. The cursor names the job it is at by index and
+//! by id. A listing reads a page of jobs when it starts one (its first page,
+//! or the first job of the next page of jobs); [`JobPages`] keeps that
+//! reading, so each further page of executions costs one request. A cursor
+//! whose page of jobs is not kept (resumed by another process, or dropped to
+//! make room) reads the page again and finds its job by id, so jobs created
+//! or deleted in between do not shift it.
+//!
+//! A kept reading is only used for a cursor whose job it holds, so any
+//! reading of that page serves (Runner lists jobs newest first: jobs created
+//! since sort before the cursor's job and a listing under way would not
+//! reach them; a job deleted since answers 404 and is skipped).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use jobstop_core::{Cursor, Error, Result};
 
 use crate::model::{Job, RunnerPage, more_after};
 
-/// How many listings' job pages are kept at once; past it the oldest is
-/// dropped (its next page reads its job page again, at one request).
-const LISTINGS_KEPT: usize = 32;
+/// How many readings of pages of jobs are kept (one per page number, the
+/// oldest dropped first).
+const PAGES_KEPT: usize = 16;
+
+/// How long a reading is used: a listing's default deadline
+/// (`jobstop_core::ListLimits::DEFAULT_DEADLINE`).
+const KEPT_FOR: Duration = Duration::from_secs(600);
 
 /// The prefix of this cursor form.
 const PREFIX: &str = "c2";
 
 /// Where a listing is:
-/// `c2:{listing}:{jobs page}:{job index}:{executions page}:{job id}`.
+/// `c2:{jobs page}:{job index}:{executions page}:{job id}`.
 ///
 /// The older form `{jobs page}:{job index}:{executions page}` is still read
-/// (listing 0, no job id).
+/// (with no job id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ListCursor {
-    /// The listing's number: the key of its job page in [`JobPages`].
-    pub(crate) listing: u64,
     pub(crate) jobs_page: u64,
     /// The job's index in its page of jobs.
     pub(crate) job: usize,
@@ -45,42 +51,30 @@ pub(crate) struct ListCursor {
 }
 
 impl ListCursor {
-    /// The start of listing `listing`.
-    pub(crate) fn start(listing: u64) -> Self {
-        ListCursor {
-            listing,
-            ..ListCursor::default()
-        }
-    }
-
     pub(crate) fn parse(c: &Cursor) -> Result<Self> {
         let bad = || Error::invalid_input("malformed cursor");
         let number = |s: &str| s.parse::<u64>().map_err(|_| bad());
-        let fields: Vec<&str> = c.as_str().splitn(6, ':').collect();
-        match fields.as_slice() {
-            [PREFIX, listing, jobs_page, job, executions_page, job_id] => Ok(ListCursor {
-                listing: u64::from_str_radix(listing, 16).map_err(|_| bad())?,
-                jobs_page: number(jobs_page)?,
-                job: job.parse().map_err(|_| bad())?,
-                executions_page: number(executions_page)?,
-                job_id: Some(job_id)
-                    .filter(|id| !id.is_empty())
-                    .map(|id| id.to_string()),
-            }),
-            [jobs_page, job, executions_page] => Ok(ListCursor {
-                jobs_page: number(jobs_page)?,
-                job: job.parse().map_err(|_| bad())?,
-                executions_page: number(executions_page)?,
-                ..ListCursor::default()
-            }),
-            _ => Err(bad()),
-        }
+        let fields: Vec<&str> = c.as_str().splitn(5, ':').collect();
+        let (jobs_page, job, executions_page, job_id) = match fields.as_slice() {
+            [PREFIX, jobs_page, job, executions_page, job_id] => {
+                (jobs_page, job, executions_page, Some(job_id))
+            }
+            [jobs_page, job, executions_page] => (jobs_page, job, executions_page, None),
+            _ => return Err(bad()),
+        };
+        Ok(ListCursor {
+            jobs_page: number(jobs_page)?,
+            job: job.parse().map_err(|_| bad())?,
+            executions_page: number(executions_page)?,
+            job_id: job_id
+                .filter(|id| !id.is_empty())
+                .map(|id| (*id).to_owned()),
+        })
     }
 
     pub(crate) fn to_cursor(&self) -> Cursor {
         Cursor::new(format!(
-            "{PREFIX}:{:x}:{}:{}:{}:{}",
-            self.listing,
+            "{PREFIX}:{}:{}:{}:{}",
             self.jobs_page,
             self.job,
             self.executions_page,
@@ -101,14 +95,13 @@ impl ListCursor {
         let following = self.job.saturating_add(1);
         if let Some(next) = jobs.jobs.get(following) {
             return Some(ListCursor {
+                jobs_page: jobs.number,
                 job: following,
                 executions_page: 0,
                 job_id: next.id.clone(),
-                ..self.clone()
             });
         }
         jobs.more.then(|| ListCursor {
-            listing: self.listing,
             jobs_page: jobs.number.saturating_add(1),
             ..ListCursor::default()
         })
@@ -122,10 +115,9 @@ pub(crate) struct JobEntry {
     pub(crate) name: Option<String>,
 }
 
-/// A page of jobs as one listing read it.
+/// A page of jobs as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JobPage {
-    pub(crate) listing: u64,
     /// The page number.
     pub(crate) number: u64,
     pub(crate) jobs: Vec<JobEntry>,
@@ -134,8 +126,8 @@ pub(crate) struct JobPage {
 }
 
 impl JobPage {
-    /// Page `number` (of `size` jobs) of listing `listing`, as served.
-    pub(crate) fn decode(listing: u64, number: u64, page: &RunnerPage<'_>, size: u64) -> Self {
+    /// Page `number` (of `size` jobs), as served.
+    pub(crate) fn decode(number: u64, page: &RunnerPage<'_>, size: u64) -> Self {
         let jobs = page
             .results
             .iter()
@@ -148,7 +140,6 @@ impl JobPage {
             })
             .collect();
         JobPage {
-            listing,
             number,
             jobs,
             more: !page.results.is_empty() && more_after(number, size, page.total_size),
@@ -181,67 +172,33 @@ impl JobPage {
     }
 }
 
-/// The page of jobs each listing under way is on, the newest listings' only
-/// (at most [`LISTINGS_KEPT`]).
-#[derive(Debug)]
+/// The latest readings of pages of jobs (at most [`PAGES_KEPT`], none older
+/// than [`KEPT_FOR`]).
+#[derive(Debug, Default)]
 pub(crate) struct JobPages {
-    kept: Mutex<VecDeque<Arc<JobPage>>>,
-    /// The next listing's number; starts from the clock so that cursors of
-    /// another process rarely share one (and a shared one is checked).
-    next_listing: AtomicU64,
+    kept: Mutex<VecDeque<(Instant, Arc<JobPage>)>>,
 }
 
 impl JobPages {
-    pub(crate) fn new() -> Self {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| {
-            d.as_secs()
-                .wrapping_mul(1_000_000_000)
-                .wrapping_add(u64::from(d.subsec_nanos()))
-        });
-        JobPages {
-            kept: Mutex::new(VecDeque::new()),
-            next_listing: AtomicU64::new(now),
-        }
-    }
-
-    /// A new listing's number (never 0, the older cursor form's).
-    pub(crate) fn new_listing(&self) -> u64 {
-        self.next_listing.fetch_add(1, Ordering::Relaxed).max(1)
-    }
-
-    /// The page of jobs listing `at` is on, if kept, and if it holds the
-    /// job `at` names.
+    /// The kept reading of the page of jobs cursor `at` is on, if the
+    /// cursor names a job that reading holds (a cursor naming no job starts
+    /// a page of jobs: it reads it afresh).
     pub(crate) fn get(&self, at: &ListCursor) -> Option<Arc<JobPage>> {
-        if at.listing == 0 {
-            return None;
-        }
+        let id = at.job_id.as_deref()?;
         let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        let page = kept
-            .iter()
-            .find(|p| p.listing == at.listing && p.number == at.jobs_page)?;
-        at.job_id
-            .as_deref()
-            .is_none_or(|id| page.holds(id))
-            .then(|| Arc::clone(page))
+        kept.iter()
+            .find(|(read, p)| p.number == at.jobs_page && p.holds(id) && read.elapsed() < KEPT_FOR)
+            .map(|(_, p)| Arc::clone(p))
     }
 
-    /// Keeps `page` as its listing's page (replacing the one before).
+    /// Keeps `page` (replacing the reading of the same page before it).
     pub(crate) fn keep(&self, page: Arc<JobPage>) {
-        if page.listing == 0 {
-            return;
-        }
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        kept.retain(|p| p.listing != page.listing);
-        if kept.len() >= LISTINGS_KEPT {
+        kept.retain(|(_, p)| p.number != page.number);
+        if kept.len() >= PAGES_KEPT {
             kept.pop_front();
         }
-        kept.push_back(page);
-    }
-
-    /// Drops listing `listing`'s page (the listing ended).
-    pub(crate) fn forget(&self, listing: u64) {
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        kept.retain(|p| p.listing != listing);
+        kept.push_back((Instant::now(), page));
     }
 
     #[cfg(test)]
@@ -254,9 +211,8 @@ impl JobPages {
 mod tests {
     use super::*;
 
-    fn page(listing: u64, number: u64, ids: &[&str], more: bool) -> JobPage {
+    fn page(number: u64, ids: &[&str], more: bool) -> JobPage {
         JobPage {
-            listing,
             number,
             jobs: ids
                 .iter()
@@ -271,7 +227,6 @@ mod tests {
 
     fn at(job: usize, executions_page: u64, job_id: Option<&str>) -> ListCursor {
         ListCursor {
-            listing: 7,
             jobs_page: 1,
             job,
             executions_page,
@@ -283,35 +238,27 @@ mod tests {
     fn cursors_round_trip_and_the_older_form_still_reads() {
         let parse = |s: &str| ListCursor::parse(&Cursor::new(s));
         let c = at(2, 3, Some("j-2"));
-        assert_eq!(c.to_cursor().as_str(), "c2:7:1:2:3:j-2");
+        assert_eq!(c.to_cursor().as_str(), "c2:1:2:3:j-2");
         assert_eq!(parse(c.to_cursor().as_str()).unwrap(), c);
-        let first = ListCursor::start(0xab);
+        let first = at(0, 0, None);
+        assert_eq!(first.to_cursor().as_str(), "c2:1:0:0:");
         assert_eq!(parse(first.to_cursor().as_str()).unwrap(), first);
         // A job id with a colon is taken whole.
         assert_eq!(
-            parse("c2:7:1:2:3:a:b").unwrap().job_id.as_deref(),
+            parse("c2:1:2:3:a:b").unwrap().job_id.as_deref(),
             Some("a:b")
         );
-        assert_eq!(
-            parse("1:2:3").unwrap(),
-            ListCursor {
-                listing: 0,
-                jobs_page: 1,
-                job: 2,
-                executions_page: 3,
-                job_id: None
-            }
-        );
+        assert_eq!(parse("1:2:3").unwrap(), at(2, 3, None));
         for bad in [
             "",
             "1:2",
             "1:2:3:4",
             "a:1:1",
             "-1:0:0",
-            "c2:7:1:2:3",
-            "c2:zz:1:2:3:j",
-            "c2:7:-1:2:3:j",
-            "c3:7:1:2:3:j",
+            "c2:1:2:3",
+            "c2:x:2:3:j",
+            "c2:1:-2:3:j",
+            "c3:1:2:3:j",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
@@ -319,7 +266,7 @@ mod tests {
 
     #[test]
     fn next_goes_through_executions_then_jobs_then_pages() {
-        let jobs = page(7, 1, &["j-0", "j-1", "j-2"], true);
+        let jobs = page(1, &["j-0", "j-1", "j-2"], true);
         let c = at(1, 4, Some("j-1"));
         assert_eq!(c.next(true, &jobs), Some(at(1, 5, Some("j-1"))));
         assert_eq!(c.next(false, &jobs), Some(at(2, 0, Some("j-2"))));
@@ -327,18 +274,17 @@ mod tests {
         assert_eq!(
             last.next(false, &jobs),
             Some(ListCursor {
-                listing: 7,
                 jobs_page: 2,
                 ..ListCursor::default()
             })
         );
-        let end = page(7, 1, &["j-0", "j-1", "j-2"], false);
+        let end = page(1, &["j-0", "j-1", "j-2"], false);
         assert_eq!(last.next(false, &end), None);
     }
 
     #[test]
     fn a_job_is_found_by_id_when_the_page_shifted() {
-        let jobs = page(7, 1, &["new", "j-0", "j-1", "j-2"], false);
+        let jobs = page(1, &["new", "j-0", "j-1", "j-2"], false);
         // Same place: as named.
         assert_eq!(jobs.locate(&at(1, 3, Some("j-0"))), Some((1, 3)));
         // A job created before it moved it one down.
@@ -352,35 +298,32 @@ mod tests {
     }
 
     #[test]
-    fn pages_are_kept_per_listing_and_checked() {
-        let pages = JobPages::new();
-        let (a, b) = (pages.new_listing(), pages.new_listing());
-        assert!(a != b && a != 0 && b != 0);
-        pages.keep(Arc::new(page(a, 0, &["j-0"], true)));
-        let at_a = |number, id: Option<&str>| ListCursor {
-            listing: a,
-            jobs_page: number,
-            job_id: id.map(str::to_owned),
-            ..ListCursor::default()
-        };
-        assert!(pages.get(&at_a(0, Some("j-0"))).is_some());
-        assert!(pages.get(&at_a(0, None)).is_some());
-        // Another page number, a job the page does not hold: read again.
-        assert!(pages.get(&at_a(1, None)).is_none());
-        assert!(pages.get(&at_a(0, Some("j-9"))).is_none());
-        // The next page replaces the listing's page.
-        pages.keep(Arc::new(page(a, 1, &["j-1"], false)));
+    fn readings_are_used_only_for_a_job_they_hold() {
+        let pages = JobPages::default();
+        pages.keep(Arc::new(page(1, &["j-0"], true)));
+        assert!(pages.get(&at(0, 1, Some("j-0"))).is_some());
+        // A cursor starting a page of jobs reads it afresh.
+        assert!(pages.get(&at(0, 0, None)).is_none());
+        // A job the reading does not hold, or another page: read again.
+        assert!(pages.get(&at(0, 1, Some("j-9"))).is_none());
+        assert!(
+            pages
+                .get(&ListCursor {
+                    jobs_page: 2,
+                    ..at(0, 1, Some("j-0"))
+                })
+                .is_none()
+        );
+        // A new reading of the same page replaces the old one.
+        pages.keep(Arc::new(page(1, &["j-new", "j-0"], true)));
         assert_eq!(pages.len(), 1);
-        assert!(pages.get(&at_a(1, Some("j-1"))).is_some());
-        pages.forget(a);
-        assert_eq!(pages.len(), 0);
-        // Bounded: the oldest listing goes first.
-        for _ in 0..LISTINGS_KEPT + 5 {
-            pages.keep(Arc::new(page(pages.new_listing(), 0, &["j"], false)));
+        let got = pages.get(&at(0, 1, Some("j-0"))).unwrap();
+        assert_eq!(got.jobs.len(), 2);
+        // Bounded: the oldest reading goes first.
+        for n in 0..PAGES_KEPT as u64 + 5 {
+            pages.keep(Arc::new(page(100 + n, &["j"], false)));
         }
-        assert_eq!(pages.len(), LISTINGS_KEPT);
-        // The older cursor form is never kept.
-        pages.keep(Arc::new(page(0, 0, &["j"], false)));
-        assert_eq!(pages.len(), LISTINGS_KEPT);
+        assert_eq!(pages.len(), PAGES_KEPT);
+        assert!(pages.get(&at(0, 1, Some("j-0"))).is_none());
     }
 }
