@@ -11,9 +11,17 @@ use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse};
 
 use crate::model::{page_from, to_run};
 
-/// The largest `limit` this adapter asks for.
+/// The largest `limit` this adapter asks for; a larger page size is clamped
+/// to it. Amperity documents no maximum: OA3
+/// (`control-plane-2024-04-01-openapi.json`) `components.parameters.Limit`
+/// is a bare `integer`, `pagination.rst` only "the maximum number of records
+/// to include in a single page", and SW2 says "the endpoint may decide to
+/// return fewer results than the caller asked for". Kept at this adapter's
+/// value before issue 18.
 pub(crate) const MAX_PAGE: u32 = 100;
-/// The page size when the query names none.
+/// The `limit` sent when the query names no page size. Amperity documents no
+/// default and no maximum (see [`MAX_PAGE`]), so this stays at the value the
+/// adapter used before issue 18.
 pub(crate) const DEFAULT_PAGE: u32 = 50;
 /// A canceled run in a stop's 200 answer whose `ended_at` is older than this
 /// (by the server's `Date`, or the local clock when it sends none) was

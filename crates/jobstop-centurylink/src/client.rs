@@ -14,11 +14,17 @@ use jobstop_core::{
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, PathBuilder};
 
 use crate::auth::{Account, Auth};
-use crate::model::{self, ExecutionRef, Job, ListCursor, StopBody, more_after};
+use crate::listing::{JobPage, JobPages, ListCursor};
+use crate::model::{self, ExecutionRef, StopBody, more_after};
 
-/// The largest page Runner serves.
+/// The largest page Runner serves, asked for when the query names no page
+/// size; a larger size is clamped to it (KB `Runner/job-service.md`, Get Job
+/// Executions: "You can specify the page size between 1 to 100. Default is
+/// “100”").
 pub(crate) const MAX_PAGE: u32 = 100;
-/// How many jobs are read per page while walking the account.
+/// How many jobs are read per page while walking the account: the largest
+/// (KB, Get Jobs: `size` 1 to 100; "The maximum number of records per
+/// request is 100").
 const JOBS_PAGE: u64 = 100;
 /// How many job names are remembered (the cache is emptied when full).
 const NAME_CACHE: usize = 4096;
@@ -52,6 +58,9 @@ pub struct CenturyLinkProtocol {
     /// job's list holds: that route is missing here, so reads go straight
     /// to the list.
     no_execution_get: AtomicBool,
+    /// The latest readings of pages of jobs, so a listing reads each page of
+    /// jobs once (not before every page of executions).
+    job_pages: JobPages,
 }
 
 impl fmt::Debug for CenturyLinkProtocol {
@@ -78,6 +87,7 @@ pub(crate) fn controller(
         account,
         job_names: Mutex::new(HashMap::new()),
         no_execution_get: AtomicBool::new(false),
+        job_pages: JobPages::default(),
     })
 }
 
@@ -185,6 +195,26 @@ impl CenturyLinkProtocol {
     }
 }
 
+impl CenturyLinkProtocol {
+    /// The page of jobs cursor `at` is on: a kept reading that holds the
+    /// cursor's job, or (a listing's first page, the next page of jobs, a
+    /// cursor from elsewhere) one `GET /jobs/{alias}?page&size`, kept for
+    /// the next pages.
+    async fn job_page(&self, path: &PathBuilder, at: &ListCursor) -> Result<Arc<JobPage>> {
+        if let Some(page) = self.job_pages.get(at) {
+            return Ok(page);
+        }
+        let paging = Some((at.jobs_page, JOBS_PAGE));
+        let resp = self
+            .get(Operation::List, path.clone(), paging, None)
+            .await?;
+        let listed = model::page(&resp)?;
+        let page = Arc::new(JobPage::decode(at.jobs_page, &listed, JOBS_PAGE));
+        self.job_pages.keep(Arc::clone(&page));
+        Ok(page)
+    }
+}
+
 #[async_trait]
 impl Protocol for CenturyLinkProtocol {
     type Target = ExecutionRef;
@@ -205,7 +235,9 @@ impl Protocol for CenturyLinkProtocol {
             .with_force_stop(true)
     }
 
-    /// One job's page of executions; the cursor walks the jobs in order.
+    /// One job's page of executions; the cursor walks the jobs in order. A
+    /// page of jobs is read once per listing, not before every page of
+    /// executions.
     async fn list_page(&self, query: &ListQuery) -> Result<Page> {
         let at = match &query.cursor {
             None => ListCursor::default(),
@@ -213,30 +245,46 @@ impl Protocol for CenturyLinkProtocol {
         };
         let size = u64::from(query.page_size.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE));
         let path = self.path(None, None).await?;
-        let paging = Some((at.jobs_page, JOBS_PAGE));
-        let resp = self
-            .get(Operation::List, path.clone(), paging, None)
-            .await?;
-        let jobs = model::page(&resp)?;
-        let more_jobs = more_after(at.jobs_page, JOBS_PAGE, jobs.total_size);
-        let Some(job) = jobs.results.get(at.job).map(|doc| Job::decode(doc)) else {
+        let jobs = self.job_page(&path, &at).await?;
+        let Some((index, executions_page)) = jobs.locate(&at) else {
             // The account has no (more) jobs on this page.
-            return Ok(Page::new(Vec::new(), at.next(false, 0, more_jobs)));
+            let here = ListCursor {
+                job: jobs.jobs.len(),
+                ..at
+            };
+            let next = here.next(false, &jobs).map(|c| c.to_cursor());
+            return Ok(Page::new(Vec::new(), next));
         };
+        let job = &jobs.jobs[index];
         let job_id = job
             .id
             .clone()
             .ok_or_else(|| Error::invalid_response("a job has no id"))?;
-        let name = job.name();
-        self.remember_name(&job_id, name.clone());
+        self.remember_name(&job_id, job.name.clone());
         let path = path.segment(&job_id)?.lit("executions");
-        let paging = Some((at.executions_page, size));
-        let resp = self.get(Operation::List, path, paging, None).await?;
-        let executions = model::page(&resp)?;
-        let more_executions = !executions.results.is_empty()
-            && more_after(at.executions_page, size, executions.total_size);
-        let runs = model::runs(&executions, &job_id, name.as_deref())?;
-        let next = at.next(more_executions, jobs.results.len(), more_jobs);
+        let paging = Some((executions_page, size));
+        let (runs, more_executions) = match self.get(Operation::List, path, paging, None).await {
+            // The job was deleted after its page of jobs was read: it has
+            // nothing more to list.
+            Err(e) if e.kind() == ErrorKind::NotFound => (Vec::new(), false),
+            resp => {
+                let resp = resp?;
+                let executions = model::page(&resp)?;
+                let more = !executions.results.is_empty()
+                    && more_after(executions_page, size, executions.total_size);
+                (
+                    model::runs(&executions, &job_id, job.name.as_deref())?,
+                    more,
+                )
+            }
+        };
+        let here = ListCursor {
+            jobs_page: jobs.number,
+            job: index,
+            executions_page,
+            job_id: Some(job_id),
+        };
+        let next = here.next(more_executions, &jobs).map(|c| c.to_cursor());
         Ok(Page::new(runs, next))
     }
 

@@ -85,7 +85,7 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
             Ok(Vec::new())
         }
         7 => {
-            crate::model::ListCursor::parse(&Cursor::new(text()))?;
+            crate::listing::ListCursor::parse(&Cursor::new(text()))?;
             Ok(Vec::new())
         }
         _ => {

@@ -10,6 +10,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod listing;
 mod model;
 mod state;
 

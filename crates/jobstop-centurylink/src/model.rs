@@ -1,7 +1,7 @@
 //! Runner wire types, run ids, and their mapping to [`Run`].
 
 use chrono::{DateTime, TimeZone, Utc};
-use jobstop_core::{Cursor, Error, Result, Run, RunId, StopRequest, Vendor};
+use jobstop_core::{Error, Result, Run, RunId, StopRequest, Vendor};
 use jobstop_http::HttpResponse;
 use jobstop_http::wire::{text, text_or_empty};
 use serde::{Deserialize, Serialize};
@@ -56,62 +56,6 @@ pub(crate) fn parse_id(id: &RunId) -> Result<ExecutionRef> {
             "a CenturyLink run id is `{jobId}/{executionId}`, e.g. \
              `1111505e-6773-494a-b2bf-d2cc2684710d/44fdcfa2-6a7f-46d3-9f71-22e629e2358a`",
         )),
-    }
-}
-
-/// The listing cursor: `{jobs page}:{job index in that page}:{executions page}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ListCursor {
-    pub(crate) jobs_page: u64,
-    pub(crate) job: usize,
-    pub(crate) executions_page: u64,
-}
-
-impl ListCursor {
-    pub(crate) fn parse(c: &Cursor) -> Result<Self> {
-        let bad = || Error::invalid_input("malformed cursor");
-        let mut it = c.as_str().split(':');
-        match (it.next(), it.next(), it.next(), it.next()) {
-            (Some(a), Some(b), Some(c), None) => Ok(ListCursor {
-                jobs_page: a.parse().map_err(|_| bad())?,
-                job: b.parse().map_err(|_| bad())?,
-                executions_page: c.parse().map_err(|_| bad())?,
-            }),
-            _ => Err(bad()),
-        }
-    }
-
-    /// Where the listing goes on: this job's next executions page, else the
-    /// next job on this jobs page (of `jobs`), else the next jobs page.
-    pub(crate) fn next(
-        self,
-        more_executions: bool,
-        jobs: usize,
-        more_jobs: bool,
-    ) -> Option<Cursor> {
-        let next = if more_executions {
-            ListCursor {
-                executions_page: self.executions_page + 1,
-                ..self
-            }
-        } else if self.job.saturating_add(1) < jobs {
-            ListCursor {
-                job: self.job + 1,
-                executions_page: 0,
-                ..self
-            }
-        } else if more_jobs {
-            ListCursor {
-                jobs_page: self.jobs_page + 1,
-                ..ListCursor::default()
-            }
-        } else {
-            return None;
-        };
-        Some(Cursor::new(format!(
-            "{}:{}:{}",
-            next.jobs_page, next.job, next.executions_page
-        )))
     }
 }
 
@@ -529,28 +473,7 @@ mod tests {
     }
 
     #[test]
-    fn cursors_and_bodies() {
-        let at = |s: &str| ListCursor::parse(&Cursor::new(s));
-        assert_eq!(
-            at("1:2:3").unwrap(),
-            ListCursor {
-                jobs_page: 1,
-                job: 2,
-                executions_page: 3
-            }
-        );
-        for bad in ["", "1:2", "1:2:3:4", "a:1:1", "-1:0:0"] {
-            assert!(at(bad).is_err(), "{bad}");
-        }
-        let c = at("1:2:3").unwrap();
-        let next = |more_exe, jobs, more_jobs| {
-            c.next(more_exe, jobs, more_jobs)
-                .map(|c| c.as_str().to_owned())
-        };
-        assert_eq!(next(true, 3, true).as_deref(), Some("1:2:4"));
-        assert_eq!(next(false, 4, true).as_deref(), Some("1:3:0"));
-        assert_eq!(next(false, 3, true).as_deref(), Some("2:0:0"));
-        assert_eq!(next(false, 0, false), None);
+    fn paging_and_bodies() {
         assert!(more_after(0, 100, 101) && !more_after(1, 100, 200));
         assert!(!more_after(u64::MAX, 100, u64::MAX));
         let body = |r: StopRequest| StopBody::new(&r).map(|b| serde_json::to_value(b).unwrap());

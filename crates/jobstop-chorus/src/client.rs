@@ -13,10 +13,16 @@ use crate::model::{
     Location, Locations, WORKFLOW, decode_list, decode_workfile, parse_id, to_run, workfile_id,
 };
 
-/// The largest `per_page` this adapter asks for.
+/// The largest `per_page` this adapter asks for; a larger page size is
+/// clamped to it. Chorus documents no maximum: `ApiController#paginate` (CH
+/// `components/api/app/controllers/api_controller.rb`) hands `per_page` to
+/// will_paginate unchecked. Kept at this adapter's value before issue 18.
 pub(crate) const MAX_PAGE: u32 = 100;
-/// The page size when the query names none (Chorus's own default).
-pub(crate) const DEFAULT_PAGE: u32 = 50;
+/// The `per_page` sent when the query names no page size: what the vendor's
+/// own client asks for (PAA `alpine/workfile.py`,
+/// `Workfile.get_list(workspace_id, per_page=100)`), not the server's default
+/// of 50 (CH `collection_defaults.rb`).
+pub(crate) const DEFAULT_PAGE: u32 = 100;
 /// The most pages of a name-filtered listing one status read looks through
 /// before it falls back on `GET /api/workfiles/:id`.
 pub(crate) const MAX_LOOKUP_PAGES: u64 = 3;

@@ -39,8 +39,15 @@ pub struct ListQuery {
     pub kind: Option<String>,
     /// Only runs whose name contains this text, ignoring case.
     pub name_contains: Option<String>,
-    /// How many runs to ask for per page; the adapter clamps it to what the
-    /// vendor allows and picks a default when `None`.
+    /// How many runs to ask the vendor for per page.
+    ///
+    /// `None`: the largest page the vendor documents (where it documents
+    /// none, the adapter's own default; each adapter's README says which and
+    /// names its source). A size above the vendor's maximum for what is
+    /// listed (at most
+    /// [`Capabilities::max_page_size`](crate::Capabilities::max_page_size))
+    /// is clamped to it, never refused, whether the vendor would refuse it or
+    /// serve fewer; `0` counts as 1.
     pub page_size: Option<u32>,
     /// Where to continue a previous listing.
     pub cursor: Option<Cursor>,

@@ -13,7 +13,7 @@ use jobstop_core::{
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, PathBuilder};
 
-use crate::listing::{DEFAULT_PAGE, MAX_INSTANCE_PAGE, MAX_JOB_PAGE, Position, Source, Windows};
+use crate::listing::{MAX_INSTANCE_PAGE, MAX_JOB_PAGE, Position, Source, Windows};
 use crate::model::{self, Detail, KIND_BATCH_INSTANCE, Target};
 use crate::state::instance_status_for;
 
@@ -256,8 +256,10 @@ impl Protocol for DataArtsProtocol {
         let Some(first) = sources.first() else {
             return Ok(Page::new(Vec::new(), None));
         };
+        // No size named: the largest page the source serves; a larger one
+        // is clamped to it (DataArts refuses a `limit` out of range).
         let limit_for = |s: Source| {
-            let size = query.page_size.unwrap_or(DEFAULT_PAGE);
+            let size = query.page_size.unwrap_or(s.max_page());
             size.clamp(1, s.max_page())
         };
         let mut pos = match &query.cursor {

@@ -31,9 +31,12 @@ pub(crate) struct HttpConfig {
     pub(crate) api_versions: Vec<String>,
 }
 
-/// Page size when `limit` is absent.
+/// Page size when `limit` is absent. [I] Amperity documents no default: OA3
+/// `components.parameters.Limit` is a bare `integer`.
 pub(crate) const DEFAULT_LIMIT: usize = 50;
-/// Largest page; a larger `limit` is served as this many.
+/// Largest page; a larger `limit` is served as this many (accepted, never
+/// refused). [I] Amperity documents no maximum; SW2 allows it: "The endpoint
+/// may decide to return fewer results than the caller asked for".
 pub(crate) const MAX_LIMIT: usize = 100;
 
 /// Everything a request handler shares.
@@ -678,6 +681,28 @@ mod tests {
             "\u{e9}\u{e9}-06-19",
         ] {
             assert!(parse_time(bad).is_none(), "{bad:?} should not parse");
+        }
+    }
+
+    /// Amperity documents no largest `limit` (OA3 `Limit` is a bare
+    /// integer) but may return fewer runs than asked (SW2): a larger `limit`
+    /// is accepted and served as 100; a missing one as 50; one below 1 or
+    /// not a number is refused.
+    #[test]
+    fn limit_is_clamped_not_refused() {
+        let q = |s: &str| -> Vec<(String, String)> {
+            url::form_urlencoded::parse(s.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        };
+        let limit = |s: &str| ListParams::parse(&q(s)).map(|p| p.limit);
+        assert_eq!(limit(""), Ok(DEFAULT_LIMIT));
+        assert_eq!(limit("limit=7"), Ok(7));
+        assert_eq!(limit("limit=100"), Ok(MAX_LIMIT));
+        assert_eq!(limit("limit=101"), Ok(MAX_LIMIT));
+        assert_eq!(limit("limit=1000000"), Ok(MAX_LIMIT));
+        for bad in ["limit=0", "limit=-1", "limit=ten"] {
+            assert!(limit(bad).is_err(), "{bad}");
         }
     }
 

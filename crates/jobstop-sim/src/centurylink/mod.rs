@@ -808,6 +808,12 @@ impl CenturyLinkSim {
         lock(&self.sim.store).insert_job(seed)
     }
 
+    /// Deletes a job and its executions, as Runner's Delete Job does (later
+    /// requests for them answer 404); `false` if there is no such job.
+    pub fn remove_job(&self, job_id: &str) -> bool {
+        lock(&self.sim.store).remove_job(job_id)
+    }
+
     /// Adds an execution; its `"jobId/executionId"`, or `None` if its job
     /// does not exist.
     pub fn insert_execution(&self, seed: ExecutionSeed) -> Option<String> {

@@ -34,7 +34,11 @@ pub(crate) const RUNNER_JSON: &str = "application/json;charset=UTF-8";
 pub(crate) const LOGIN_JSON: &str = "application/json; charset=utf-8";
 /// The largest body read.
 const MAX_BODY: usize = 1024 * 1024;
-/// Default and largest page size.
+/// Default and largest page size of the job and executions lists (KB
+/// `Runner/job-service.md`, Get Jobs and Get Job Executions: "You can specify
+/// the page size between 1 to 100. Default is “100”"; "The maximum number of
+/// records per request is 100"). A size out of range is refused with a 400,
+/// the KB's "bad query" status.
 const PAGE_SIZE: (usize, usize) = (100, 100);
 /// The roles every login reports.
 const ROLES: [&str; 2] = ["AccountAdmin", "ServerAdmin"];

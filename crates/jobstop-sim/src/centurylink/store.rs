@@ -693,6 +693,17 @@ impl Store {
         id
     }
 
+    /// Deletes job `id` and its executions (KB `Runner/job-service.md`,
+    /// Delete Job); `false` if there is no such job.
+    pub(crate) fn remove_job(&mut self, id: &str) -> bool {
+        self.settle();
+        if self.jobs.remove(id).is_none() {
+            return false;
+        }
+        self.execs.retain(|_, r| r.job_id != id);
+        true
+    }
+
     /// Adds an execution from a seed; its id, or `None` if its job does not
     /// exist.
     pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {

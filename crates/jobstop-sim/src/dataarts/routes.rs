@@ -42,9 +42,13 @@ pub(crate) const JSON_UTF8: &str = "application/json;charset=UTF-8";
 pub(crate) const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 /// The largest body read (the documented AK/SK limit, 12 MB).
 const MAX_BODY: usize = 12 * 1024 * 1024;
-/// Default and largest page of `GET /jobs`.
+/// Default and largest page of `GET /jobs` (OTC `viewing_a_job_list.rst`:
+/// `limit` 1 to 100, default 10). A `limit` out of range is refused with
+/// `DLF.3051`, as every invalid request parameter.
 const JOBS_LIMIT: (usize, usize) = (10, 100);
-/// Default and largest page of `GET /jobs/instances/detail`.
+/// Default and largest page of `GET /jobs/instances/detail` (OTC
+/// `viewing_a_job_instance_list.rst`: "The parameter value ranges from 1 to
+/// 1000", default 10). Out of range: refused, as above.
 const INSTANCES_LIMIT: (usize, usize) = (10, 1000);
 
 const JOB_NOT_FOUND: &str = "The job does not exists.";
