@@ -347,23 +347,26 @@ const SHOWN_ROWS: usize = 20;
 /// How many accounts get a line of counts each; the others are summed up.
 const SHOWN_ACCOUNTS: usize = 20;
 
+/// How many planned stops are in each state.
+type StateCounts = BTreeMap<RunState, usize>;
+
 /// `N run(s) on M account(s) (a running, b queued)`.
 fn count(plan: &StopPlan) -> String {
     let accounts: BTreeSet<&str> = plan.stops.iter().map(|p| p.account.as_str()).collect();
+    let mut states = StateCounts::new();
+    for p in &plan.stops {
+        *states.entry(p.state).or_default() += 1;
+    }
     format!(
         "{} run(s) on {} account(s) ({})",
         plan.stops.len(),
         accounts.len(),
-        by_state(plan.stops.iter())
+        by_state(&states)
     )
 }
 
-/// `3 running, 1 queued`: how many of `stops` are in each state.
-fn by_state<'a>(stops: impl Iterator<Item = &'a PlannedStop>) -> String {
-    let mut states: BTreeMap<RunState, usize> = BTreeMap::new();
-    for p in stops {
-        *states.entry(p.state).or_default() += 1;
-    }
+/// `3 running, 1 queued`.
+fn by_state(states: &StateCounts) -> String {
     states
         .iter()
         .map(|(state, n)| format!("{n} {state}"))
@@ -372,13 +375,17 @@ fn by_state<'a>(stops: impl Iterator<Item = &'a PlannedStop>) -> String {
 }
 
 /// The plan as a person reads it, bounded whatever its size: one line of
-/// counts per account (at most [`SHOWN_ACCOUNTS`]), then the first
-/// [`SHOWN_ROWS`] planned runs as a table and `… and N more (ALL lists every
-/// one)`.
+/// counts per account (at most [`SHOWN_ACCOUNTS`]; the others summed up on
+/// one line), then the first [`SHOWN_ROWS`] planned runs as a table and
+/// `… and N more (ALL lists every one)`.
 fn show_plan(plan: &StopPlan, term: &Term, all: &str) -> String {
-    let mut accounts: BTreeMap<&str, Vec<&PlannedStop>> = BTreeMap::new();
+    let mut accounts: BTreeMap<&str, StateCounts> = BTreeMap::new();
     for p in &plan.stops {
-        accounts.entry(p.account.as_str()).or_default().push(p);
+        *accounts
+            .entry(p.account.as_str())
+            .or_default()
+            .entry(p.state)
+            .or_default() += 1;
     }
     let width = accounts
         .keys()
@@ -387,29 +394,28 @@ fn show_plan(plan: &StopPlan, term: &Term, all: &str) -> String {
         .max()
         .unwrap_or(0);
     let mut text = String::new();
-    for (account, stops) in accounts.iter().take(SHOWN_ACCOUNTS) {
+    for (account, states) in accounts.iter().take(SHOWN_ACCOUNTS) {
         text.push_str(&format!(
             "  {:<width$}  {} ({})\n",
             one_line(account),
-            stops.len(),
-            by_state(stops.iter().copied())
+            states.values().sum::<usize>(),
+            by_state(states)
         ));
     }
     if accounts.len() > SHOWN_ACCOUNTS {
-        let rest: Vec<&PlannedStop> = accounts
-            .values()
-            .skip(SHOWN_ACCOUNTS)
-            .flatten()
-            .copied()
-            .collect();
+        let mut rest = StateCounts::new();
+        for states in accounts.values().skip(SHOWN_ACCOUNTS) {
+            for (state, n) in states {
+                *rest.entry(*state).or_default() += n;
+            }
+        }
         text.push_str(&format!(
             "  … and {} more account(s): {} run(s) ({})\n",
             accounts.len() - SHOWN_ACCOUNTS,
-            rest.len(),
-            by_state(rest.into_iter())
+            rest.values().sum::<usize>(),
+            by_state(&rest)
         ));
     }
-    drop(accounts);
     let mut t = Table::new(&["ACCOUNT", "ID", "STATE", "NAME", "CREATED"]);
     for p in plan.stops.iter().take(SHOWN_ROWS) {
         t.push(vec![
@@ -531,4 +537,88 @@ async fn confirm(prompt: &str) -> bool {
     })
     .await;
     matches!(answer, Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jobstop::RunId;
+
+    /// `accounts` accounts, the k-th with k + 1 running runs and one queued.
+    fn plan(accounts: usize) -> StopPlan {
+        let mut plan = StopPlan::default();
+        for a in 0..accounts {
+            let name = format!("acct-{a:02}");
+            for i in 0..=a {
+                plan.stops.push(
+                    PlannedStop::new(&name, RunId::new(format!("{a}-{i}")), RunState::Running)
+                        .with_name(format!("run {i}")),
+                );
+            }
+            plan.stops.push(PlannedStop::new(
+                &name,
+                RunId::new(format!("{a}-q")),
+                RunState::Queued,
+            ));
+        }
+        plan
+    }
+
+    const PLAIN: Term = Term {
+        color: false,
+        progress: false,
+    };
+
+    #[test]
+    fn a_small_plan_is_shown_whole() {
+        let plan = plan(2);
+        assert_eq!(
+            count(&plan),
+            "5 run(s) on 2 account(s) (2 queued, 3 running)"
+        );
+        let shown = show_plan(&plan, &PLAIN, "--output json");
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "  acct-00  2 (1 queued, 1 running)");
+        assert_eq!(lines[1], "  acct-01  3 (1 queued, 2 running)");
+        assert!(lines[2].starts_with("ACCOUNT  ID "), "{shown}");
+        assert_eq!(lines.len(), 3 + 5, "{shown}");
+        assert!(!shown.contains("more"), "{shown}");
+    }
+
+    #[test]
+    fn a_big_plan_shows_counts_and_the_first_rows_only() {
+        // 25 accounts: 1 + 2 + … + 25 running runs and 25 queued ones.
+        let plan = plan(25);
+        let total = (1..=25).sum::<usize>() + 25;
+        assert_eq!(plan.stops.len(), total);
+        let shown = show_plan(&plan, &PLAIN, "--output json");
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(
+            lines.len(),
+            SHOWN_ACCOUNTS + 1 + 1 + SHOWN_ROWS + 1,
+            "{shown}"
+        );
+        assert_eq!(lines[0], "  acct-00  2 (1 queued, 1 running)");
+        // Accounts 20 to 24: 21 + … + 25 running, 5 queued.
+        let rest_running: usize = (21..=25).sum();
+        assert_eq!(
+            lines[SHOWN_ACCOUNTS],
+            format!(
+                "  … and 5 more account(s): {} run(s) (5 queued, {rest_running} running)",
+                rest_running + 5
+            )
+        );
+        let rows = lines.iter().filter(|l| l.starts_with("acct-")).count();
+        assert_eq!(rows, SHOWN_ROWS);
+        assert_eq!(
+            lines.last().copied(),
+            Some(
+                format!(
+                    "… and {} more (--output json lists every one)",
+                    total - SHOWN_ROWS
+                )
+                .as_str()
+            )
+        );
+    }
 }
