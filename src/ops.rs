@@ -193,14 +193,81 @@ pub async fn list_accounts(
     futures::future::join_all(jobs).await
 }
 
-/// One run a bulk stop will stop.
-#[derive(Debug, Clone)]
+/// One run a bulk stop will stop: a small record made from the run as it
+/// was listed (its raw JSON and the rest of the [`Run`] are not kept), so a
+/// plan over 100,000 runs holds 100,000 of these and no more.
+///
+/// ```
+/// use jobstop::ops::PlannedStop;
+/// use jobstop::{RunId, RunState};
+///
+/// let planned = PlannedStop::new("prod", RunId::new("wf-1"), RunState::Running)
+///     .with_name("nightly")
+///     .with_vendor_state("running");
+/// assert_eq!(planned.account, "prod");
+/// assert_eq!(planned.name.as_deref(), Some("nightly"));
+/// assert_eq!(planned.created_at, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PlannedStop {
     /// The account.
     pub account: String,
-    /// The run as listed.
-    pub run: Run,
+    /// The run's id.
+    pub id: RunId,
+    /// The run's name, if it has one.
+    pub name: Option<String>,
+    /// The run's state when it was listed.
+    pub state: RunState,
+    /// The state exactly as the vendor sent it when the run was listed.
+    pub vendor_state: String,
+    /// When the run was created, if the vendor says.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl PlannedStop {
+    /// A planned stop of run `id` on `account`, listed in `state` (no name,
+    /// no creation time, the vendor's state empty).
+    pub fn new(account: impl Into<String>, id: RunId, state: RunState) -> Self {
+        PlannedStop {
+            account: account.into(),
+            id,
+            name: None,
+            state,
+            vendor_state: String::new(),
+            created_at: None,
+        }
+    }
+
+    /// The record of `run`, listed on `account`.
+    pub fn from_run(account: impl Into<String>, run: &Run) -> Self {
+        PlannedStop {
+            account: account.into(),
+            id: run.id.clone(),
+            name: run.name.clone(),
+            state: run.state,
+            vendor_state: run.vendor_state.clone(),
+            created_at: run.created_at,
+        }
+    }
+
+    /// Sets the name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the vendor's state string.
+    pub fn with_vendor_state(mut self, vendor_state: impl Into<String>) -> Self {
+        self.vendor_state = vendor_state.into();
+        self
+    }
+
+    /// Sets the creation time.
+    pub fn with_created_at(mut self, t: DateTime<Utc>) -> Self {
+        self.created_at = Some(t);
+        self
+    }
 }
 
 /// What a bulk stop will do: the runs to stop, and the accounts that could
@@ -208,7 +275,8 @@ pub struct PlannedStop {
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct StopPlan {
-    /// The runs to stop.
+    /// The runs to stop, account by account (in the order the accounts were
+    /// given), each account's in the order they were listed.
     pub stops: Vec<PlannedStop>,
     /// Accounts whose listing failed.
     pub errors: Vec<(String, Error)>,
@@ -222,39 +290,79 @@ pub struct StopPlan {
 /// far as each account's vendor accepts a stop in that state:
 /// [`Capabilities::can_stop`](jobstop_core::Capabilities::can_stop)), without
 /// stopping anything: the dry run, and the input of [`execute_stops`].
+///
+/// Accounts are listed concurrently, each as a stream ([`account_runs`]):
+/// every run becomes its [`PlannedStop`] as it arrives and the [`Run`] is
+/// dropped, so the plan holds one small record per planned stop. An account
+/// whose listing fails is planned for nothing and reported in
+/// [`StopPlan::errors`].
 pub async fn plan_stops(accounts: &[&Account], selector: &Selector) -> StopPlan {
-    let caps: HashMap<&str, jobstop_core::Capabilities> = accounts
-        .iter()
-        .map(|a| (a.name.as_str(), a.controller.capabilities()))
-        .collect();
-    let mut plan = StopPlan::default();
-    for listing in list_accounts(accounts, selector, None).await {
-        match listing.result {
-            Ok(runs) => {
-                let caps = caps.get(listing.account.as_str());
-                for run in runs.into_iter().filter(|r| r.state.is_stoppable()) {
-                    let accepted = caps.is_none_or(|c| c.can_stop(&run));
-                    let planned = PlannedStop {
-                        account: listing.account.clone(),
-                        run,
-                    };
-                    if accepted {
-                        plan.stops.push(planned);
-                    } else {
-                        plan.not_stoppable.push(planned);
-                    }
-                }
+    plan_claimed(accounts, selector, &|_: &Run| true).await
+}
+
+/// One account's part of a plan.
+struct AccountPlan {
+    stops: Vec<PlannedStop>,
+    not_stoppable: Vec<PlannedStop>,
+}
+
+/// [`plan_stops`], keeping only the runs `is_owned` claims (asked of each
+/// run as it arrives, before it is dropped).
+async fn plan_claimed<F: Fn(&Run) -> bool>(
+    accounts: &[&Account],
+    selector: &Selector,
+    is_owned: &F,
+) -> StopPlan {
+    let now = Utc::now();
+    let jobs = accounts.iter().map(|account| async move {
+        let caps = account.controller.capabilities();
+        let mut part = AccountPlan {
+            stops: Vec::new(),
+            not_stoppable: Vec::new(),
+        };
+        let mut runs = account_runs(account, selector, now);
+        while let Some(run) = runs.next().await {
+            let run = run?;
+            if !run.state.is_stoppable() || !is_owned(&run) {
+                continue;
             }
-            Err(e) => plan.errors.push((listing.account, e)),
+            let planned = PlannedStop::from_run(account.name.as_str(), &run);
+            if caps.can_stop(&run) {
+                part.stops.push(planned);
+            } else {
+                part.not_stoppable.push(planned);
+            }
+        }
+        Ok::<_, Error>(part)
+    });
+    let mut plan = StopPlan::default();
+    for (account, part) in accounts.iter().zip(futures::future::join_all(jobs).await) {
+        match part {
+            Ok(part) => {
+                append(&mut plan.stops, part.stops);
+                append(&mut plan.not_stoppable, part.not_stoppable);
+            }
+            Err(e) => plan.errors.push((account.name.clone(), e)),
         }
     }
     plan
 }
 
+/// Appends `more` to `all`, moving it whole when `all` is empty.
+fn append(all: &mut Vec<PlannedStop>, mut more: Vec<PlannedStop>) {
+    if all.is_empty() {
+        *all = more;
+    } else {
+        all.append(&mut more);
+    }
+}
+
 /// The orphan sweep's plan: the active runs the caller's predicate claims
 /// (say, by a name prefix or an owner its runs carry) that are older than
 /// `grace`, across `accounts`. Nothing is stopped; carry it out with
-/// [`execute_stops`], after showing it, as for any bulk stop.
+/// [`execute_stops`], after showing it, as for any bulk stop. `is_owned` is
+/// asked of each listed run as it arrives; like [`plan_stops`], the plan
+/// keeps one [`PlannedStop`] per claimed run and never the runs.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -272,6 +380,7 @@ pub async fn plan_stops(accounts: &[&Account], selector: &Selector) -> StopPlan 
 /// let mine = |r: &jobstop::Run| r.name.as_deref().is_some_and(|n| n.ends_with('2') || n.ends_with('4'));
 /// let plan = plan_sweep(&accounts, &Selector::new(), mine, Duration::from_secs(3600)).await;
 /// assert_eq!(plan.stops.len(), 2);
+/// assert_eq!(plan.stops[0].name.as_deref(), Some("run-2"));
 /// # }
 /// ```
 pub async fn plan_sweep(
@@ -282,10 +391,7 @@ pub async fn plan_sweep(
 ) -> StopPlan {
     let mut selector = selector.clone();
     selector.older_than = Some(selector.older_than.map_or(grace, |age| age.max(grace)));
-    let mut plan = plan_stops(accounts, &selector).await;
-    plan.stops.retain(|p| is_owned(&p.run));
-    plan.not_stoppable.retain(|p| is_owned(&p.run));
-    plan
+    plan_claimed(accounts, &selector, &is_owned).await
 }
 
 /// How [`execute_stops`] runs.
@@ -338,7 +444,7 @@ pub struct BulkResult {
     /// The account.
     pub account: String,
     /// The run as planned.
-    pub run: Run,
+    pub planned: PlannedStop,
     /// What stopping it gave.
     pub result: Result<StopOutcome>,
 }
@@ -346,7 +452,7 @@ pub struct BulkResult {
 impl BulkResult {
     /// The run's id.
     pub fn run_id(&self) -> &RunId {
-        &self.run.id
+        &self.planned.id
     }
 }
 
@@ -471,10 +577,7 @@ pub fn execute_stops_until<'a>(
                             return None;
                         }
                         switch.started.fetch_add(1, Ordering::SeqCst);
-                        account
-                            .controller
-                            .stop(&planned.run.id, &options.request)
-                            .await
+                        account.controller.stop(&planned.id, &options.request).await
                     }
                     Err(e) => {
                         switch.started.fetch_add(1, Ordering::SeqCst);
@@ -483,7 +586,7 @@ pub fn execute_stops_until<'a>(
                 };
                 Some(BulkResult {
                     account: planned.account.clone(),
-                    run: planned.run.clone(),
+                    planned: planned.clone(),
                     result,
                 })
             }
@@ -625,7 +728,7 @@ mod tests {
         )
         .await;
         assert_eq!(ctrl.stop_calls(), 0, "the dry run stops nothing");
-        let planned: Vec<&str> = plan.stops.iter().map(|p| p.run.id.as_str()).collect();
+        let planned: Vec<&str> = plan.stops.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(planned, ["mem-2", "mem-5"]);
         let results: Vec<BulkResult> = execute_stops(&registry, &plan, &BulkOptions::default())
             .collect()
@@ -649,6 +752,55 @@ mod tests {
         )
         .await;
         assert!(young.stops.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_plan_keeps_one_record_per_run_and_the_predicate_sees_the_whole_run() {
+        let ctrl = Arc::new(InMemoryController::new());
+        // Several pages of runs, half of them claimed by their kind and
+        // owner (which the plan's records do not carry).
+        ctrl.seed(250, RunState::Running);
+        ctrl.seed(10, RunState::Succeeded);
+        let mut registry = Registry::new();
+        registry.insert(account("mem", ctrl.clone())).unwrap();
+        let accounts = registry.select(&[]).unwrap();
+        let claimed = |r: &Run| r.kind.as_deref() == Some("batch") && r.owner.is_some();
+        let plan = plan_sweep(&accounts, &Selector::new(), claimed, Duration::ZERO).await;
+        assert_eq!(plan.stops.len(), 125);
+        let runs = ctrl.runs();
+        let expected: Vec<PlannedStop> = runs
+            .iter()
+            .filter(|r| r.state == RunState::Running && claimed(r))
+            .map(|r| PlannedStop::from_run("mem", r))
+            .collect();
+        assert_eq!(plan.stops, expected, "in listing order, each as listed");
+        let first = &plan.stops[0];
+        assert_eq!(first.name.as_deref(), Some("run-2"));
+        assert_eq!(first.vendor_state, "running");
+        assert!(first.created_at.is_some());
+        // The record is a fraction of a run.
+        assert!(
+            std::mem::size_of::<PlannedStop>() * 2 <= std::mem::size_of::<Run>(),
+            "{} vs {}",
+            std::mem::size_of::<PlannedStop>(),
+            std::mem::size_of::<Run>()
+        );
+        // And a user-built record plans the same stop.
+        let built = PlannedStop::new("mem", first.id.clone(), RunState::Running)
+            .with_name("run-2")
+            .with_vendor_state("running")
+            .with_created_at(first.created_at.unwrap());
+        assert_eq!(&built, first);
+        let mut own = StopPlan::default();
+        own.stops.push(built);
+        let results: Vec<BulkResult> = execute_stops(&registry, &own, &BulkOptions::default())
+            .collect()
+            .await;
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].planned, own.stops[0]);
+        assert_eq!(results[0].run_id(), &first.id);
+        assert!(results[0].result.is_ok());
+        assert_eq!(ctrl.stop_calls(), 1);
     }
 
     /// Hands out a fresh cursor and a new running run on every page, forever.

@@ -5,12 +5,14 @@ use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jobstop::{Error, ErrorKind, Run, RunState, StopOutcome};
 use serde_json::{Map, Value, json};
 
-/// Whether to color stdout and show progress on stderr: only on terminals,
-/// and never when `NO_COLOR` is set.
+/// Whether to color stdout (only on a terminal, and never when `NO_COLOR` is
+/// set) and whether stderr is a terminal (where [`Progress`] may be shown).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Term {
     pub(crate) color: bool,
@@ -40,23 +42,91 @@ impl Term {
     pub(crate) fn state(&self, state: RunState) -> String {
         self.paint(state.as_str(), state_color(state))
     }
+}
 
-    /// Rewrites the progress line on stderr (only on a terminal).
-    pub(crate) fn progress(&self, text: &str) {
-        if self.progress {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{text}");
-            let _ = err.flush();
+/// A progress bar (or, without a known total, a spinner) on stderr, drawn by
+/// `indicatif`, or nothing at all: it exists only when stderr is a terminal
+/// and the output is not JSON (see [`Ctx::progress`](crate::commands::Ctx)).
+/// While it is shown, every line written to stdout or stderr goes through
+/// [`suspend`](Self::suspend), which clears the bar, writes, and draws it
+/// again, so the bar never cuts a line. It is cleared when finished or
+/// dropped.
+pub(crate) struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// No progress shown; [`suspend`](Self::suspend) just runs its closure.
+    pub(crate) fn none() -> Self {
+        Progress { bar: None }
+    }
+
+    /// A bar of `total` steps when `show`; its message holds the counts.
+    pub(crate) fn bar(show: bool, total: usize, what: &str) -> Self {
+        let template =
+            format!("{{spinner}} {what} [{{bar:25}}] {{pos}}/{{len}} ({{elapsed}}) {{msg}}");
+        Self::start(
+            show,
+            Some(u64::try_from(total).unwrap_or(u64::MAX)),
+            &template,
+        )
+    }
+
+    /// A spinner showing `message` and the time spent, when `show`.
+    pub(crate) fn spinner(show: bool, message: String) -> Self {
+        let progress = Self::start(show, None, "{spinner} {msg} ({elapsed})");
+        progress.set_message(message);
+        progress
+    }
+
+    fn start(show: bool, total: Option<u64>, template: &str) -> Self {
+        if !show {
+            return Progress::none();
+        }
+        // `ProgressDrawTarget::stderr` draws nothing where stderr is not a
+        // terminal, should one get here anyway.
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+        // The templates are constants; a bad one keeps the default style.
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Progress { bar: Some(bar) }
+    }
+
+    /// Sets the text after the bar.
+    pub(crate) fn set_message(&self, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message);
         }
     }
 
-    /// Clears the progress line.
-    pub(crate) fn clear_progress(&self) {
-        if self.progress {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
+    /// Sets how many steps are done.
+    pub(crate) fn set_position(&self, done: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
         }
+    }
+
+    /// Runs `write` with the bar cleared, then draws the bar again.
+    pub(crate) fn suspend<R>(&self, write: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    /// Clears the bar for good.
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 

@@ -40,6 +40,13 @@ impl Ctx {
         matches!(self.format, OutputFormat::Json | OutputFormat::Jsonl)
     }
 
+    /// Whether to show a progress bar: only where stderr is a terminal, the
+    /// output is not JSON or JSON Lines (a program reads it) and `--verbose`
+    /// is off (its events go to stderr too).
+    pub(crate) fn progress(&self) -> bool {
+        self.term.progress && !self.json()
+    }
+
     /// Whether the output is one JSON value per line (`--output jsonl`).
     pub(crate) fn jsonl(&self) -> bool {
         self.format == OutputFormat::Jsonl
@@ -98,11 +105,15 @@ fn no_accounts_hint(config: Option<&Path>) -> String {
 
 pub(crate) async fn dispatch(cli: Cli) -> i32 {
     Output::stdout().set_compact(cli.output == OutputFormat::Jsonl);
+    let mut term = Term::detect();
+    // `--verbose` writes debug events to stderr as they happen; a bar drawn
+    // there would cut them.
+    term.progress &= !cli.verbose;
     let ctx = Ctx {
         list_limits: cli.list_limits(),
         format: cli.output,
         raw: cli.raw,
-        term: Term::detect(),
+        term,
         out: Output::stdout(),
         config: cli.config,
     };

@@ -1,6 +1,5 @@
 //! `jobstop stop`.
 
-use std::future::Future;
 use std::time::Duration;
 
 use jobstop::{
@@ -14,7 +13,7 @@ use super::Ctx;
 use crate::cli::StopArgs;
 use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_INTERRUPTED, EXIT_OK};
-use crate::output::{Term, one_line, outcome_json, run_json};
+use crate::output::{Progress, one_line, outcome_json, run_json};
 use crate::signal::{GRACE, Interrupts};
 use crate::{errln, format_duration};
 
@@ -62,11 +61,20 @@ pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
     let deadline = args.wait.then(|| start.checked_add(args.timeout)).flatten();
     let stop = ctrl.stop(&id, &request);
     tokio::pin!(stop);
-    let label = format!("{}: stopping {}", account.name, id.escape_for_display());
+    // On a terminal (and not with JSON output): a spinner on stderr, with
+    // the run's state once the stop is answered.
+    let progress = Progress::spinner(
+        ctx.progress(),
+        format!(
+            "{}: stopping {}",
+            one_line(&account.name),
+            id.escape_for_display()
+        ),
+    );
     let answer = tokio::select! {
-        answer = with_progress(&ctx.term, &label, &mut stop) => answer,
+        answer = &mut stop => answer,
         () = sleep_until_some(deadline) => {
-            ctx.term.clear_progress();
+            progress.finish();
             let error = Error::new(
                 ErrorKind::Timeout,
                 format!(
@@ -82,7 +90,7 @@ pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
             return Err(CliError::api(&account.name, error));
         }
         name = interrupts.recv() => {
-            ctx.term.clear_progress();
+            progress.finish();
             errln!(
                 "jobstop: {name}: waiting up to {} for the stop's answer ({name} again to \
                  exit at once)",
@@ -110,34 +118,43 @@ pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
     let outcome = answer.map_err(|e| CliError::api(&account.name, e))?;
 
     if !args.wait {
+        progress.finish();
         print_outcome(ctx, &account.name, &outcome)?;
         return Ok(EXIT_OK);
     }
     // The stop's answer is printed as soon as it is known (stderr in JSON,
     // where stdout holds one document, written at the end).
-    if ctx.json() {
-        errln!("{}", describe_outcome(&account.name, &outcome));
-    } else {
-        ctx.out.line(describe_outcome(&account.name, &outcome))?;
-    }
+    progress.suspend(|| {
+        if ctx.json() {
+            errln!("{}", describe_outcome(&account.name, &outcome));
+            Ok(())
+        } else {
+            ctx.out.line(describe_outcome(&account.name, &outcome))
+        }
+    })?;
 
     let wait = wait_options(args.timeout);
-    let label = format!("{}: waiting for {}", account.name, id.escape_for_display());
+    let label = format!(
+        "{}: waiting for {}",
+        one_line(&account.name),
+        id.escape_for_display()
+    );
     let deadline = deadline.unwrap_or_else(|| start + MAX_WAIT);
-    let waited = with_progress(
-        &ctx.term,
-        &label,
-        wait_for_end(
-            ctrl.as_ref(),
-            &id,
-            &outcome,
-            &wait,
-            start,
-            deadline,
-            &mut interrupts,
-        ),
+    let waited = wait_for_end(
+        ctrl.as_ref(),
+        &id,
+        &outcome,
+        &wait,
+        start,
+        deadline,
+        &mut interrupts,
+        &Waiting {
+            progress: &progress,
+            label: &label,
+        },
     )
     .await;
+    progress.finish();
     match waited {
         Waited::Ended(report) => {
             if ctx.json() {
@@ -262,10 +279,32 @@ enum Waited {
     },
 }
 
+/// Where a wait shows how it goes: the spinner and its label.
+pub(super) struct Waiting<'a> {
+    pub(super) progress: &'a Progress,
+    pub(super) label: &'a str,
+}
+
+impl Waiting<'_> {
+    /// Shows the run's state as last seen (and the vendor's, if known) and
+    /// the polls made so far.
+    pub(super) fn show(&self, state: RunState, vendor_state: Option<&str>, polls: u32) {
+        let vendor_state = vendor_state
+            .map(|v| format!(" ({})", one_line(v)))
+            .unwrap_or_default();
+        self.progress.set_message(format!(
+            "{}: {state}{vendor_state}, {polls} status poll(s)",
+            self.label
+        ));
+    }
+}
+
 /// Polls the run after its stop was answered with `outcome` until it is
 /// terminal, the deadline passes (a status poll runs at most [`LAST_POLL`]
-/// past it) or a signal arrives. As `JobControllerExt::stop_and_wait` does
-/// after its stop call: retryable status errors are polled through.
+/// past it) or a signal arrives, showing each state seen on `waiting`. As
+/// `JobControllerExt::stop_and_wait` does after its stop call: retryable
+/// status errors are polled through.
+#[allow(clippy::too_many_arguments)]
 async fn wait_for_end(
     ctrl: &dyn JobController,
     id: &RunId,
@@ -274,12 +313,14 @@ async fn wait_for_end(
     start: Instant,
     deadline: Instant,
     interrupts: &mut Interrupts,
+    waiting: &Waiting<'_>,
 ) -> Waited {
     let already = matches!(outcome, StopOutcome::AlreadyFinished(_));
     let mut last = outcome.run().clone();
     let mut polls: u32 = 0;
     let mut interval = wait.min_interval;
     loop {
+        waiting.show(last.state, Some(&last.vendor_state), polls);
         if last.state.is_terminal() {
             let stop_won = !already && matches!(last.state, RunState::Stopped | RunState::Idle);
             return Waited::Ended(Ended {
@@ -330,27 +371,6 @@ async fn wait_for_end(
             }
         }
     }
-}
-
-/// Runs `fut`, showing `label` and the time spent on stderr while it runs
-/// (on a terminal only).
-pub(super) async fn with_progress<T>(term: &Term, label: &str, fut: impl Future<Output = T>) -> T {
-    if !term.progress {
-        return fut.await;
-    }
-    let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    tokio::pin!(fut);
-    let out = loop {
-        tokio::select! {
-            out = &mut fut => break out,
-            _ = tick.tick() => {
-                term.progress(&format!("{label} … {:.1}s", start.elapsed().as_secs_f64()));
-            }
-        }
-    };
-    term.clear_progress();
-    out
 }
 
 /// One sentence on what a stop call did.

@@ -1,14 +1,14 @@
 //! `jobstop stop-all`: plan, confirm, stop, stream the answers. The part
 //! after planning ([`carry_out`]) is shared with `jobstop sweep`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 
 use futures::StreamExt;
 use jobstop::ops::{
-    BulkOptions, BulkResult, StopPlan, StopSwitch, execute_stops_until, plan_stops,
+    BulkOptions, BulkResult, PlannedStop, StopPlan, StopSwitch, execute_stops_until, plan_stops,
 };
-use jobstop::{Registry, StopRequest};
+use jobstop::{Registry, RunState, StopRequest};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -17,7 +17,8 @@ use crate::cli::{BulkArgs, StopAllArgs};
 use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_INTERRUPTED, EXIT_OTHER, exit_code, worst};
 use crate::output::{
-    Cell, JsonArray, OutputError, Table, Term, error_json, kind_name, one_line, run_json, time_cell,
+    Cell, JsonArray, OutputError, Progress, Table, Term, error_json, kind_name, one_line, run_json,
+    time_cell,
 };
 use crate::signal::{GRACE, Interrupts};
 use crate::{errln, format_duration};
@@ -46,8 +47,15 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
 /// Everything after planning: reports the accounts that could not be
 /// listed, shows the plan (and stops there with `--dry-run`), confirms
 /// (a prompt on a terminal unless `--yes`; refused off a terminal without
-/// `--yes`), stops every planned run with `request`, writing one line per
-/// answer as it arrives, and sums up. Returns the worst exit code.
+/// `--yes`), stops every planned run with `request`, writing one answer as
+/// each arrives, and sums up. Returns the worst exit code.
+///
+/// What a person reads is bounded whatever the plan's size: the counts per
+/// account and per state and the first [`SHOWN_ROWS`] rows. `--output json`
+/// writes every planned stop (a dry run) or every answer as a streamed
+/// array, `--output jsonl` one per line; the summary goes to stderr then.
+/// On a terminal, a progress bar on stderr counts the answers by outcome
+/// (never with JSON output, never off a terminal).
 ///
 /// Once stops are being made, a SIGINT or SIGTERM, or an output that can no
 /// longer be written, starts no new stop: the stops in flight get
@@ -74,8 +82,8 @@ pub(super) async fn carry_out(
              state (e.g. {}: {} is {})",
             plan.not_stoppable.len(),
             one_line(&first.account),
-            first.run.id.escape_for_display(),
-            one_line(&first.run.vendor_state)
+            first.id.escape_for_display(),
+            one_line(&first.vendor_state)
         );
     }
     let skipped = if plan.errors.is_empty() {
@@ -89,7 +97,25 @@ pub(super) async fn carry_out(
 
     if args.dry_run {
         if ctx.json() {
-            out.json(&plan_json(plan, ctx.raw))?;
+            if plan.stops.is_empty() {
+                errln!("dry run: nothing to stop{skipped}");
+            } else {
+                errln!(
+                    "dry run: would stop {}{skipped}; nothing was stopped",
+                    count(plan)
+                );
+            }
+            if ctx.jsonl() {
+                for p in &plan.stops {
+                    out.json(&plan_json(p))?;
+                }
+            } else {
+                let mut array = JsonArray::start(out)?;
+                for p in &plan.stops {
+                    array.push(&plan_json(p))?;
+                }
+                array.finish()?;
+            }
         } else if plan.stops.is_empty() {
             out.line(format_args!("dry run: nothing to stop{skipped}"))?;
         } else {
@@ -97,13 +123,15 @@ pub(super) async fn carry_out(
                 "dry run: would stop {}{skipped}; nothing was stopped",
                 count(plan)
             ))?;
-            out.line(plan_table(plan).render(&ctx.term).trim_end())?;
+            out.line(show_plan(plan, &ctx.term, "--output json"))?;
         }
         return Ok(worst(codes));
     }
 
     if plan.stops.is_empty() {
-        if ctx.json() {
+        if ctx.jsonl() {
+            errln!("nothing to stop{skipped}");
+        } else if ctx.json() {
             out.json(&Value::Array(Vec::new()))?;
         } else {
             out.line(format_args!("nothing to stop{skipped}"))?;
@@ -117,7 +145,7 @@ pub(super) async fn carry_out(
     let shown = format!(
         "will stop {}{skipped}:\n{}",
         count(plan),
-        plan_table(plan).render(&ctx.term).trim_end()
+        show_plan(plan, &ctx.term, "--dry-run --output json")
     );
     let nothing_stopped = |error| CliError::Output {
         error,
@@ -144,8 +172,9 @@ pub(super) async fn carry_out(
         }
     }
     // The JSON array opens before the first stop, so a dead stdout stops
-    // nothing.
-    let mut array = if ctx.json() {
+    // nothing. (JSON Lines has nothing to write before the first answer: a
+    // dead stdout is found there, and no stop is started after it.)
+    let mut array = if ctx.json() && !ctx.jsonl() {
         Some(JsonArray::start(out).map_err(nothing_stopped)?)
     } else {
         None
@@ -168,7 +197,7 @@ pub(super) async fn carry_out(
     let id_width = plan
         .stops
         .iter()
-        .map(|p| p.run.id.as_str().chars().count())
+        .map(|p| p.id.as_str().chars().count())
         .max()
         .unwrap_or(0);
 
@@ -178,6 +207,8 @@ pub(super) async fn carry_out(
     let mut interrupts = Interrupts::listen();
     let mut halted: Option<Halted> = None;
     let mut gave_up_at: Option<Instant> = None;
+    let progress = Progress::bar(ctx.progress(), total, "stopping");
+    progress.set_message(tally.counts());
     let mut stream = execute_stops_until(registry, plan, &options, switch.clone());
     loop {
         let next = tokio::select! {
@@ -185,6 +216,7 @@ pub(super) async fn carry_out(
             name = interrupts.recv() => {
                 if halted.is_some() {
                     let in_flight = switch.started().saturating_sub(tally.answered());
+                    progress.finish();
                     errln!(
                         "jobstop: {name} again: exiting at once; {} answered, {in_flight} \
                          stop(s) in flight (their outcome is unknown), {} not started",
@@ -196,11 +228,11 @@ pub(super) async fn carry_out(
                 switch.halt();
                 gave_up_at = Some(Instant::now() + GRACE);
                 let in_flight = switch.started().saturating_sub(tally.answered());
-                errln!(
+                progress.suspend(|| errln!(
                     "jobstop: {name}: no new stop is started; waiting up to {} for the \
                      {in_flight} stop(s) in flight ({name} again to exit at once)",
                     format_duration(GRACE)
-                );
+                ));
                 halted = Some(Halted::Signal(name));
                 continue;
             }
@@ -208,52 +240,55 @@ pub(super) async fn carry_out(
             next = stream.next() => next,
         };
         let Some(result) = next else { break };
-        ctx.term.clear_progress();
         tally.add(&result);
-        if let Err(e) = &result.result {
-            report_error(Some(&result.account), e);
-            codes.push(exit_code(e));
-        }
-        if !matches!(halted, Some(Halted::Output(_))) {
-            let written = match &mut array {
-                Some(array) => array.push(&result_json(&result, ctx.raw)),
-                None => out.line(result_line(&ctx.term, &result, account_width, id_width)),
-            };
-            if let Err(e) = written {
-                switch.halt();
-                gave_up_at.get_or_insert_with(|| Instant::now() + GRACE);
-                halted = Some(Halted::Output(e));
+        let written = progress.suspend(|| {
+            if let Err(e) = &result.result {
+                report_error(Some(&result.account), e);
+                codes.push(exit_code(e));
             }
+            if matches!(halted, Some(Halted::Output(_))) {
+                return Ok(());
+            }
+            match &mut array {
+                Some(array) => array.push(&result_json(&result, ctx.raw)),
+                None if ctx.jsonl() => out.json(&result_json(&result, ctx.raw)),
+                None => out.line(result_line(&ctx.term, &result, account_width, id_width)),
+            }
+        });
+        if let Err(e) = written {
+            switch.halt();
+            gave_up_at.get_or_insert_with(|| Instant::now() + GRACE);
+            halted = Some(Halted::Output(e));
         }
-        ctx.term
-            .progress(&format!("stopping: {}/{total} answered", tally.answered()));
+        progress.set_position(tally.answered());
+        progress.set_message(tally.counts());
     }
     drop(stream);
-    ctx.term.clear_progress();
+    progress.finish();
 
     let started = switch.started();
     let unknown = started.saturating_sub(tally.answered());
     let not_started = total.saturating_sub(started);
     let summary = tally.summary(total, not_started, unknown);
+    let summary = match &halted {
+        Some(Halted::Signal(name)) => format!("interrupted by {name}: {summary}"),
+        _ => summary,
+    };
     match halted {
-        None => {
+        None | Some(Halted::Signal(_)) => {
             if let Some(array) = array {
                 array.finish()?;
+                errln!("{summary}");
+            } else if ctx.jsonl() {
                 errln!("{summary}");
             } else {
                 out.line(&summary)?;
             }
-            Ok(worst(codes))
-        }
-        Some(Halted::Signal(name)) => {
-            let summary = format!("interrupted by {name}: {summary}");
-            if let Some(array) = array {
-                array.finish()?;
-                errln!("{summary}");
+            Ok(if halted.is_some() {
+                EXIT_INTERRUPTED
             } else {
-                out.line(&summary)?;
-            }
-            Ok(EXIT_INTERRUPTED)
+                worst(codes)
+            })
         }
         Some(Halted::Output(error)) => Err(CliError::Output {
             error,
@@ -298,50 +333,124 @@ fn result_line(term: &Term, result: &BulkResult, account_width: usize, id_width:
         "{}  {:<aw$}  {:<iw$}  {}",
         term.paint(&format!("{status:<6}"), color),
         one_line(&result.account),
-        one_line(result.run.id.as_str()),
+        one_line(result.planned.id.as_str()),
         detail,
         aw = account_width,
         iw = id_width,
     )
 }
 
+/// How many planned runs a person is shown (the confirmation, a dry run's
+/// table); the counts above them cover every one.
+const SHOWN_ROWS: usize = 20;
+
+/// How many accounts get a line of counts each; the others are summed up.
+const SHOWN_ACCOUNTS: usize = 20;
+
+/// How many planned stops are in each state.
+type StateCounts = BTreeMap<RunState, usize>;
+
+/// `N run(s) on M account(s) (a running, b queued)`.
 fn count(plan: &StopPlan) -> String {
     let accounts: BTreeSet<&str> = plan.stops.iter().map(|p| p.account.as_str()).collect();
+    let mut states = StateCounts::new();
+    for p in &plan.stops {
+        *states.entry(p.state).or_default() += 1;
+    }
     format!(
-        "{} run(s) on {} account(s)",
+        "{} run(s) on {} account(s) ({})",
         plan.stops.len(),
-        accounts.len()
+        accounts.len(),
+        by_state(&states)
     )
 }
 
-fn plan_table(plan: &StopPlan) -> Table {
-    let mut t = Table::new(&["ACCOUNT", "ID", "STATE", "NAME", "CREATED"]);
+/// `3 running, 1 queued`.
+fn by_state(states: &StateCounts) -> String {
+    states
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The plan as a person reads it, bounded whatever its size: one line of
+/// counts per account (at most [`SHOWN_ACCOUNTS`]; the others summed up on
+/// one line), then the first [`SHOWN_ROWS`] planned runs as a table and
+/// `… and N more (ALL lists every one)`.
+fn show_plan(plan: &StopPlan, term: &Term, all: &str) -> String {
+    let mut accounts: BTreeMap<&str, StateCounts> = BTreeMap::new();
     for p in &plan.stops {
+        *accounts
+            .entry(p.account.as_str())
+            .or_default()
+            .entry(p.state)
+            .or_default() += 1;
+    }
+    let width = accounts
+        .keys()
+        .take(SHOWN_ACCOUNTS)
+        .map(|a| one_line(a).chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (account, states) in accounts.iter().take(SHOWN_ACCOUNTS) {
+        text.push_str(&format!(
+            "  {:<width$}  {} ({})\n",
+            one_line(account),
+            states.values().sum::<usize>(),
+            by_state(states)
+        ));
+    }
+    if accounts.len() > SHOWN_ACCOUNTS {
+        let mut rest = StateCounts::new();
+        for states in accounts.values().skip(SHOWN_ACCOUNTS) {
+            for (state, n) in states {
+                *rest.entry(*state).or_default() += n;
+            }
+        }
+        text.push_str(&format!(
+            "  … and {} more account(s): {} run(s) ({})\n",
+            accounts.len() - SHOWN_ACCOUNTS,
+            rest.values().sum::<usize>(),
+            by_state(&rest)
+        ));
+    }
+    let mut t = Table::new(&["ACCOUNT", "ID", "STATE", "NAME", "CREATED"]);
+    for p in plan.stops.iter().take(SHOWN_ROWS) {
         t.push(vec![
             Cell::plain(p.account.clone()),
-            Cell::plain(p.run.id.as_str()),
-            Cell::state(p.run.state),
-            Cell::plain(p.run.name.clone().unwrap_or_else(|| "-".to_owned())),
-            time_cell(p.run.created_at),
+            Cell::plain(p.id.as_str()),
+            Cell::state(p.state),
+            Cell::plain(p.name.clone().unwrap_or_else(|| "-".to_owned())),
+            time_cell(p.created_at),
         ]);
     }
-    t
+    text.push_str(t.render(term).trim_end());
+    if plan.stops.len() > SHOWN_ROWS {
+        text.push_str(&format!(
+            "\n… and {} more ({all} lists every one)",
+            plan.stops.len() - SHOWN_ROWS
+        ));
+    }
+    text
 }
 
-/// The dry run's JSON: one entry per planned stop.
-fn plan_json(plan: &StopPlan, raw: bool) -> Value {
-    Value::Array(
-        plan.stops
-            .iter()
-            .map(|p| {
-                json!({
-                    "account": p.account,
-                    "run_id": p.run.id.as_str(),
-                    "run": run_json(&p.run, &p.account, raw),
-                })
-            })
-            .collect(),
-    )
+/// One planned stop as JSON, for a dry run:
+/// `{"account","run_id","run":{"id","name","state","vendor_state","created_at","account"}}`.
+fn plan_json(p: &PlannedStop) -> Value {
+    json!({
+        "account": p.account,
+        "run_id": p.id.as_str(),
+        "run": {
+            "id": p.id.as_str(),
+            "name": p.name,
+            "state": p.state,
+            "vendor_state": p.vendor_state,
+            "created_at": p.created_at,
+            "account": p.account,
+        },
+    })
 }
 
 /// One answer as JSON: `{"account","run_id","outcome","run"}` or
@@ -350,13 +459,13 @@ fn result_json(result: &BulkResult, raw: bool) -> Value {
     match &result.result {
         Ok(outcome) => json!({
             "account": result.account,
-            "run_id": result.run.id.as_str(),
+            "run_id": result.planned.id.as_str(),
             "outcome": outcome.as_str(),
             "run": run_json(outcome.run(), &result.account, raw),
         }),
         Err(e) => json!({
             "account": result.account,
-            "run_id": result.run.id.as_str(),
+            "run_id": result.planned.id.as_str(),
             "error": error_json(e),
         }),
     }
@@ -380,6 +489,14 @@ impl Tally {
             Ok(_) => self.requested += 1,
             Err(_) => self.failed += 1,
         }
+    }
+
+    /// The counts for the progress bar: `3 stopped · 5 requested · …`.
+    fn counts(&self) -> String {
+        format!(
+            "{} stopped · {} requested · {} already finished · {} failed",
+            self.stopped, self.requested, self.already_finished, self.failed
+        )
     }
 
     fn answered(&self) -> usize {
@@ -420,4 +537,88 @@ async fn confirm(prompt: &str) -> bool {
     })
     .await;
     matches!(answer, Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jobstop::RunId;
+
+    /// `accounts` accounts, the k-th with k + 1 running runs and one queued.
+    fn plan(accounts: usize) -> StopPlan {
+        let mut plan = StopPlan::default();
+        for a in 0..accounts {
+            let name = format!("acct-{a:02}");
+            for i in 0..=a {
+                plan.stops.push(
+                    PlannedStop::new(&name, RunId::new(format!("{a}-{i}")), RunState::Running)
+                        .with_name(format!("run {i}")),
+                );
+            }
+            plan.stops.push(PlannedStop::new(
+                &name,
+                RunId::new(format!("{a}-q")),
+                RunState::Queued,
+            ));
+        }
+        plan
+    }
+
+    const PLAIN: Term = Term {
+        color: false,
+        progress: false,
+    };
+
+    #[test]
+    fn a_small_plan_is_shown_whole() {
+        let plan = plan(2);
+        assert_eq!(
+            count(&plan),
+            "5 run(s) on 2 account(s) (2 queued, 3 running)"
+        );
+        let shown = show_plan(&plan, &PLAIN, "--output json");
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], "  acct-00  2 (1 queued, 1 running)");
+        assert_eq!(lines[1], "  acct-01  3 (1 queued, 2 running)");
+        assert!(lines[2].starts_with("ACCOUNT  ID "), "{shown}");
+        assert_eq!(lines.len(), 3 + 5, "{shown}");
+        assert!(!shown.contains("more"), "{shown}");
+    }
+
+    #[test]
+    fn a_big_plan_shows_counts_and_the_first_rows_only() {
+        // 25 accounts: 1 + 2 + … + 25 running runs and 25 queued ones.
+        let plan = plan(25);
+        let total = (1..=25).sum::<usize>() + 25;
+        assert_eq!(plan.stops.len(), total);
+        let shown = show_plan(&plan, &PLAIN, "--output json");
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(
+            lines.len(),
+            SHOWN_ACCOUNTS + 1 + 1 + SHOWN_ROWS + 1,
+            "{shown}"
+        );
+        assert_eq!(lines[0], "  acct-00  2 (1 queued, 1 running)");
+        // Accounts 20 to 24: 21 + … + 25 running, 5 queued.
+        let rest_running: usize = (21..=25).sum();
+        assert_eq!(
+            lines[SHOWN_ACCOUNTS],
+            format!(
+                "  … and 5 more account(s): {} run(s) (5 queued, {rest_running} running)",
+                rest_running + 5
+            )
+        );
+        let rows = lines.iter().filter(|l| l.starts_with("acct-")).count();
+        assert_eq!(rows, SHOWN_ROWS);
+        assert_eq!(
+            lines.last().copied(),
+            Some(
+                format!(
+                    "… and {} more (--output json lists every one)",
+                    total - SHOWN_ROWS
+                )
+                .as_str()
+            )
+        );
+    }
 }

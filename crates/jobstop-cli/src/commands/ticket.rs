@@ -22,12 +22,12 @@ use jobstop::{ErrorKind, Operation, Registry, Run, RunId, StopRequest};
 use serde_json::json;
 
 use super::Ctx;
-use super::stop::{wait_options, with_progress};
+use super::stop::{Waiting, wait_options};
 use crate::cli::ResumeArgs;
 use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_OK, exit_code};
 use crate::outln;
-use crate::output::{one_line, print_json, run_json};
+use crate::output::{Progress, one_line, print_json, run_json};
 
 /// Timeouts beyond this are treated as this (a deadline past the year
 /// 262143 cannot be represented, and a century is forever enough).
@@ -56,7 +56,7 @@ pub(super) async fn stop_with_ticket(
         .await
         .map_err(|e| CliError::api(account, e))?;
     let mut file = TicketFile::new(path);
-    file.save(&ticket);
+    file.save(&ticket, &Progress::none());
     if !ctx.json() {
         outln!("{}", describe_sent(&ticket, &file.path));
     }
@@ -128,12 +128,21 @@ async fn follow(
         ticket.run_id.escape_for_display()
     );
     let wait = wait_options(left);
-    let result = with_progress(
-        &ctx.term,
-        &label,
-        resume(registry, ticket, &wait, |t| file.save(t)),
-    )
+    // On a terminal (and not with JSON output): a spinner on stderr with the
+    // run's state as each poll sees it.
+    let progress = Progress::spinner(ctx.progress(), label.clone());
+    let waiting = Waiting {
+        progress: &progress,
+        label: &label,
+    };
+    let result = resume(registry, ticket, &wait, |t| {
+        file.save(t, &progress);
+        if let Some(state) = t.last_state {
+            waiting.show(state, None, t.polls);
+        }
+    })
     .await;
+    progress.finish();
     match result {
         Ok((ticket, run)) => {
             let stop_won = matches!(ticket.stop, StopPhase::Final { stop_won: true, .. });
@@ -234,17 +243,21 @@ impl TicketFile {
         }
     }
 
-    fn save(&mut self, ticket: &StopTicket) {
+    /// Writes `ticket`; a failure is warned about once (clearing
+    /// `progress` for the line).
+    fn save(&mut self, ticket: &StopTicket, progress: &Progress) {
         let Err(e) = write_atomically(&self.path, &ticket.to_json()) else {
             return;
         };
         if !self.warned {
             self.warned = true;
-            crate::errln!(
-                "jobstop: cannot save the ticket {}: {e}; still waiting, but the file may be \
-                 out of date",
-                self.path.display()
-            );
+            progress.suspend(|| {
+                crate::errln!(
+                    "jobstop: cannot save the ticket {}: {e}; still waiting, but the file may \
+                     be out of date",
+                    self.path.display()
+                );
+            });
         }
     }
 }

@@ -60,7 +60,18 @@ pub fn scratch(prefix: &str) -> PathBuf {
 /// `HOME` and `home/config` as `XDG_CONFIG_HOME`, stdin closed (not a
 /// terminal); killed if dropped.
 pub fn command(home: &Path, args: &[&str], env: &[(String, String)]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(BIN);
+    command_of(BIN, home, args, env)
+}
+
+/// Like [`command`], running `program` (say, a wrapper that runs the
+/// binary) with the same environment.
+pub fn command_of(
+    program: &str,
+    home: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
