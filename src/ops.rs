@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use jobstop_core::layer::Pacer;
+use jobstop_core::layer::{Pacer, Turn};
 use jobstop_core::{
     Error, JobControllerExt, ListLimits, ListQuery, Operation, Result, Run, RunId, RunState,
     StopOutcome, StopRequest,
@@ -400,8 +400,17 @@ pub async fn plan_sweep(
 pub struct BulkOptions {
     /// Stops in flight at once, across accounts (at least 1).
     pub concurrency: usize,
-    /// At most this many stops per second per account, evenly spaced (with
-    /// a 5% margin, so a server's rolling window is never crowded).
+    /// At most this many requests per second per account, evenly spaced
+    /// (with a 5% margin, so a server's rolling window is never crowded).
+    /// For an account whose controller has a pacer
+    /// ([`JobController::pacer`](jobstop_core::JobController::pacer): every
+    /// HTTP adapter's client has one), this tightens that pacer, which every
+    /// request to the account waits on (list pages, stops, read-backs,
+    /// retries, logins): the stricter of this rate and the account's
+    /// configured `client.pace` wins, for as long as the account lives. For
+    /// a controller without one, it paces the stops alone. A stop waits for
+    /// its account's turn before it takes one of the
+    /// [`concurrency`](Self::concurrency) slots.
     pub per_account_rate: Option<u32>,
     /// The stop to send.
     pub request: StopRequest,
@@ -457,9 +466,12 @@ impl BulkResult {
 }
 
 /// Stops every planned run, at most `options.concurrency` at a time and at
-/// most `options.per_account_rate` per second per account, yielding one
-/// [`BulkResult`] per planned run as each finishes: every run is answered
-/// exactly once, failures included.
+/// each account's pace (its controller's pacer, tightened to
+/// `options.per_account_rate`: see [`BulkOptions::per_account_rate`]),
+/// yielding one [`BulkResult`] per planned run as each finishes: every run
+/// is answered exactly once, failures included. Accounts proceed side by
+/// side: a stop waiting for its account's pace holds no concurrency slot,
+/// so the whole plan takes about as long as its busiest account needs.
 pub fn execute_stops<'a>(
     registry: &'a Registry,
     plan: &'a StopPlan,
@@ -547,42 +559,55 @@ pub fn execute_stops_until<'a>(
     options: &'a BulkOptions,
     switch: StopSwitch,
 ) -> BoxStream<'a, BulkResult> {
-    let pacers: HashMap<&str, Pacer> = match options.per_account_rate {
-        Some(rate) => plan
-            .stops
-            .iter()
-            .map(|p| {
-                let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
-                (p.account.as_str(), Pacer::per_second(rate))
-            })
-            .collect(),
-        None => HashMap::new(),
-    };
-    let pulled = switch.clone();
-    stream::iter(plan.stops.iter())
-        .take_while(move |_| futures::future::ready(!pulled.is_halted()))
-        .map(move |planned| {
-            let pacer = pacers.get(planned.account.as_str()).cloned();
+    // One queue per account, in the order the accounts come in the plan.
+    let mut queues: Vec<(&'a str, Vec<&'a PlannedStop>)> = Vec::new();
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
+    for planned in &plan.stops {
+        let i = *index.entry(planned.account.as_str()).or_insert_with(|| {
+            queues.push((planned.account.as_str(), Vec::new()));
+            queues.len() - 1
+        });
+        queues[i].1.push(planned);
+    }
+    let accounts: Vec<BoxStream<'a, Launch<'a>>> = queues
+        .into_iter()
+        .map(|(name, stops)| {
+            let pacer = registry
+                .get(name)
+                .ok()
+                .and_then(|a| stop_pacer(a, options.per_account_rate));
+            account_launches(stops, pacer, switch.clone())
+        })
+        .collect();
+    // A slot is taken only when an account's pacer has a turn for it: the
+    // merged queues are polled only while fewer than `concurrency` stops are
+    // in flight, and each queue offers its next stop only once its
+    // account's pace allows it, so no stop holds a slot while it waits for
+    // its account's pace, and a slow account never holds up the others.
+    stream::select_all(accounts)
+        .map(move |launch| {
             let switch = switch.clone();
             async move {
+                if let Some(turn) = &launch.turn {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(turn.when()) => {}
+                        () = switch.halt.cancelled() => return None,
+                    }
+                }
+                if switch.is_halted() {
+                    return None;
+                }
+                switch.started.fetch_add(1, Ordering::SeqCst);
+                let planned = launch.planned;
                 let result = match registry.get(&planned.account) {
                     Ok(account) => {
-                        if let Some(p) = pacer {
-                            tokio::select! {
-                                () = p.wait() => {}
-                                () = switch.halt.cancelled() => return None,
-                            }
+                        let stop = account.controller.stop(&planned.id, &options.request);
+                        match launch.turn {
+                            Some(turn) => turn.spend(stop).await,
+                            None => stop.await,
                         }
-                        if switch.is_halted() {
-                            return None;
-                        }
-                        switch.started.fetch_add(1, Ordering::SeqCst);
-                        account.controller.stop(&planned.id, &options.request).await
                     }
-                    Err(e) => {
-                        switch.started.fetch_add(1, Ordering::SeqCst);
-                        Err(e)
-                    }
+                    Err(e) => Err(e),
                 };
                 Some(BulkResult {
                     account: planned.account.clone(),
@@ -594,6 +619,59 @@ pub fn execute_stops_until<'a>(
         .buffer_unordered(options.concurrency.max(1))
         .filter_map(futures::future::ready)
         .boxed()
+}
+
+/// The pacer a bulk stop waits on for `account`: the account's own (its
+/// HTTP client's, which every request to it waits on), tightened to `rate`
+/// when one is given (the stricter of the two wins); else, for a controller
+/// without a pacer, one of `rate` for the stops alone; else none.
+fn stop_pacer(account: &Account, rate: Option<u32>) -> Option<Pacer> {
+    let rate = rate.map(|r| NonZeroU32::new(r).unwrap_or(NonZeroU32::MIN));
+    match (account.controller.pacer(), rate) {
+        (Some(own), Some(rate)) => {
+            own.tighten(rate);
+            Some(own)
+        }
+        (Some(own), None) => Some(own),
+        (None, Some(rate)) => Some(Pacer::per_second(rate)),
+        (None, None) => None,
+    }
+}
+
+/// One planned stop whose account's pace lets it go, with the turn it takes.
+struct Launch<'a> {
+    planned: &'a PlannedStop,
+    turn: Option<Turn>,
+}
+
+/// One account's stops, each offered once its account's pacer has a turn
+/// free (then taken); the queue ends when `switch` is halted.
+fn account_launches<'a>(
+    stops: Vec<&'a PlannedStop>,
+    pacer: Option<Pacer>,
+    switch: StopSwitch,
+) -> BoxStream<'a, Launch<'a>> {
+    stream::unfold(
+        (stops.into_iter(), pacer, switch),
+        |(mut stops, pacer, switch)| async move {
+            if switch.is_halted() {
+                return None;
+            }
+            let planned = stops.next()?;
+            let turn = match &pacer {
+                Some(p) => {
+                    tokio::select! {
+                        () = p.ready() => {}
+                        () = switch.halt.cancelled() => return None,
+                    }
+                    Some(p.take_turn())
+                }
+                None => None,
+            };
+            Some((Launch { planned, turn }, (stops, pacer, switch)))
+        },
+    )
+    .boxed()
 }
 
 #[cfg(test)]
@@ -668,6 +746,66 @@ mod tests {
         assert_eq!(n, 21);
         // 21 stops at 10/s less 5%: the last starts 20 × 105 ms after the first.
         assert_eq!(start.elapsed(), Duration::from_millis(2100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn accounts_proceed_side_by_side_and_waiting_stops_hold_no_slot() {
+        // Three accounts of 21, 11 and 6 runs at 10 stops per second, with
+        // only two slots: a stop waiting for its account's pace holds none,
+        // so the plan takes what its busiest account needs (20 intervals),
+        // not the sum of the three.
+        let mut registry = Registry::new();
+        let mut controllers = Vec::new();
+        for (name, n) in [("a", 21), ("b", 11), ("c", 6)] {
+            let c = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Immediate));
+            c.seed(n, RunState::Running);
+            registry.insert(account(name, c.clone())).unwrap();
+            controllers.push(c);
+        }
+        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        assert_eq!(plan.stops.len(), 38);
+        let options = BulkOptions::default()
+            .with_concurrency(2)
+            .with_per_account_rate(10);
+        let start = Instant::now();
+        let results: Vec<BulkResult> = execute_stops(&registry, &plan, &options).collect().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(2100));
+        assert_eq!(results.len(), 38);
+        assert!(results.iter().all(|r| r.result.is_ok()));
+        let calls: Vec<u64> = controllers.iter().map(|c| c.stop_calls()).collect();
+        assert_eq!(calls, [21, 11, 6]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_controllers_own_pacer_is_waited_on_once_per_stop() {
+        // The account's pacer (here a PaceLayer's) is the one the bulk stop
+        // waits on: the turn it waited for is the stop's, not waited for
+        // twice, and the stricter of it and the bulk rate wins.
+        use jobstop_core::layer::{Layer, PaceLayer};
+        for (pace, rate, expected) in [(10, None, 2100), (10, Some(20), 2100), (20, Some(10), 2100)]
+        {
+            let c = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Immediate));
+            c.seed(21, RunState::Running);
+            let paced = PaceLayer::per_second(pace).layer(c.clone());
+            let mut registry = Registry::new();
+            registry.insert(account("a", paced)).unwrap();
+            let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+            // The listing took a turn too: let the next one come.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let mut options = BulkOptions::default().with_concurrency(64);
+            if let Some(rate) = rate {
+                options = options.with_per_account_rate(rate);
+            }
+            let start = Instant::now();
+            let n = execute_stops(&registry, &plan, &options).count().await;
+            assert_eq!(n, 21);
+            assert_eq!(c.stop_calls(), 21);
+            assert_eq!(
+                start.elapsed(),
+                Duration::from_millis(expected),
+                "pace {pace}, rate {rate:?}"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]

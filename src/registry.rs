@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use jobstop_core::layer::{Layer, PaceLayer, TraceLayer};
+use jobstop_core::layer::{Layer, TraceLayer};
 use jobstop_core::{Error, JobController, Result, Vendor};
 use jobstop_http::{CLIENT_KEYS, ClientSettings, Schema, Shown};
 use serde::Deserialize;
@@ -43,6 +43,23 @@ impl Account {
             base_url: base_url.into(),
             controller,
             settings: Vec::new(),
+        }
+    }
+
+    /// Makes every request to this account wait for a turn at most
+    /// `per_second` times a second, unless its pace is already stricter
+    /// (the stricter wins, for as long as the account lives): the
+    /// controller's pacer ([`JobController::pacer`]), which an HTTP
+    /// adapter's client waits on before each request. Returns `false`, and
+    /// changes nothing, for a controller without a pacer (wrap it in a
+    /// [`PaceLayer`](jobstop_core::layer::PaceLayer) to give it one).
+    pub fn tighten_pace(&self, per_second: std::num::NonZeroU32) -> bool {
+        match self.controller.pacer() {
+            Some(pacer) => {
+                pacer.tighten(per_second);
+                true
+            }
+            None => false,
         }
     }
 
@@ -169,14 +186,12 @@ impl AccountConfig {
     }
 
     /// The account called `name`: the vendor's controller, wrapped in a
-    /// [`TraceLayer`] naming the account, and in a [`PaceLayer`] when
-    /// `client.pace` is set.
+    /// [`TraceLayer`] naming the account. A `client.pace` paces every
+    /// request the controller's HTTP client sends to the account
+    /// ([`ClientConfig::pace`](jobstop_http::ClientConfig::pace); the
+    /// controller's [`JobController::pacer`]).
     pub fn into_account(self, name: &str) -> Result<Account> {
         let (controller, base_url) = self.build_controller()?;
-        let controller = match self.client().pace {
-            Some(pace) => PaceLayer::per_second(pace.get()).layer(controller),
-            None => controller,
-        };
         let controller = TraceLayer::new().with_account(name).layer(controller);
         Ok(Account::new(name, base_url, controller).with_settings(self.shown()))
     }
@@ -322,7 +337,7 @@ fn account_from_table(
 /// | `attempt_timeout` | duration, e.g. `"500ms"` | time for one attempt |
 /// | `budget` | duration, e.g. `"2m"` | time for one call, all attempts and waits included |
 /// | `retries` | integer, 0 to 100 | retries after the first attempt (0: one attempt) |
-/// | `pace` | integer, 1 to 100000 | operations per second on this account (a [`PaceLayer`]) |
+/// | `pace` | integer, 1 to 100000 | requests per second to this account: every request its HTTP client sends (list pages, stops, read-backs, retries, logins) waits for its turn; a bulk stop's `per_account_rate` (`--rate`) can only make it stricter |
 /// | `max_connections` | integer, 1 to 10000 | connections per host |
 ///
 /// Durations are strings with units `ms`, `s`, `m`, `h`, `d` (`"1m30s"`),

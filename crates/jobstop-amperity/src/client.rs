@@ -119,6 +119,11 @@ impl Protocol for Amperity {
 
     const VENDOR: Vendor = Vendor::AMPERITY;
 
+    /// The client's pacer: every request waits on it (`client.pace`).
+    fn pacer(&self) -> Option<jobstop_core::layer::Pacer> {
+        Some(self.http.pacer().clone())
+    }
+
     fn capabilities(&self) -> Capabilities {
         // Otherwise the defaults: state and name filtered here, no totals,
         // one idempotent asynchronous stop.

@@ -226,6 +226,11 @@ impl Protocol for CenturyLinkProtocol {
         model::parse_id(id)
     }
 
+    /// The client's pacer: every request waits on it (`client.pace`).
+    fn pacer(&self) -> Option<jobstop_core::layer::Pacer> {
+        Some(self.http.pacer().clone())
+    }
+
     /// Runner filters nothing and counts no total; it stops (and kills)
     /// asynchronously, and a repeated stop is harmless.
     fn capabilities(&self) -> Capabilities {

@@ -145,6 +145,11 @@ impl Protocol for ChorusProtocol {
 
     const VENDOR: Vendor = Vendor::CHORUS;
 
+    /// The client's pacer: every request waits on it (`client.pace`).
+    fn pacer(&self) -> Option<jobstop_core::layer::Pacer> {
+        Some(self.http.pacer().clone())
+    }
+
     /// Every filter is local; a stop is asynchronous, never forced.
     fn capabilities(&self) -> Capabilities {
         // Otherwise the defaults (every filter local, one asynchronous,

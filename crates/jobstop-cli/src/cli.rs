@@ -244,7 +244,8 @@ pub(crate) struct BulkArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub(crate) concurrency: u64,
 
-    /// At most N stops per second per account.
+    /// At most N requests per second per account (list pages, stops and
+    /// read-backs alike; an account's own `client.pace` wins where stricter).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) rate: Option<u32>,
 

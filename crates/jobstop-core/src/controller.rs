@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::layer::Pacer;
 use crate::{Capabilities, ListQuery, Page, Result, Run, RunId, StopOutcome, StopRequest, Vendor};
 
 /// List, inspect and stop runs on one account of one vendor's platform.
@@ -35,6 +36,15 @@ pub trait JobController: Debug + Send + Sync {
     /// What this controller supports.
     fn capabilities(&self) -> Capabilities;
 
+    /// The pacer every request to this controller's account waits on, if
+    /// it has one: an HTTP adapter's client's ([`Pacer`]; unlimited unless
+    /// a pace is configured), a [`PaceLayer`](crate::layer::PaceLayer)'s.
+    /// Bulk operations wait on it before they take a concurrency slot, and
+    /// tighten it to their own rate. Default: none.
+    fn pacer(&self) -> Option<Pacer> {
+        None
+    }
+
     /// One page of runs matching `query`.
     async fn list(&self, query: &ListQuery) -> Result<Page>;
 
@@ -54,6 +64,9 @@ macro_rules! forward {
             }
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
+            }
+            fn pacer(&self) -> Option<Pacer> {
+                (**self).pacer()
             }
             async fn list(&self, query: &ListQuery) -> Result<Page> {
                 (**self).list(query).await

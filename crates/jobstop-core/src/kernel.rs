@@ -136,6 +136,12 @@ pub trait Protocol: fmt::Debug + Send + Sync + 'static {
         request: &StopRequest,
     ) -> Result<StopAnswer>;
 
+    /// The pacer the protocol's HTTP client waits on before each request
+    /// ([`JobController::pacer`]). Default: none.
+    fn pacer(&self) -> Option<crate::layer::Pacer> {
+        None
+    }
+
     /// Whether a stop's error is the vendor refusing to stop the run (so the
     /// run is read back to see whether it had already finished). Default: a
     /// conflict (409) or a 400.
@@ -284,6 +290,10 @@ impl<P: Protocol> JobController for Kernel<P> {
 
     fn capabilities(&self) -> Capabilities {
         self.protocol.capabilities()
+    }
+
+    fn pacer(&self) -> Option<crate::layer::Pacer> {
+        self.protocol.pacer()
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page> {

@@ -228,6 +228,11 @@ impl Protocol for DataArtsProtocol {
 
     const VENDOR: Vendor = Vendor::DATAARTS;
 
+    /// The client's pacer: every request waits on it (`client.pace`).
+    fn pacer(&self) -> Option<jobstop_core::layer::Pacer> {
+        Some(self.http.pacer().clone())
+    }
+
     fn capabilities(&self) -> Capabilities {
         // Stops: one call per job or instance, answered before the run ends.
         // A paused, frozen or abnormally running instance is refused

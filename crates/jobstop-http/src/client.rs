@@ -1,6 +1,7 @@
 //! The shared HTTP client: one place for timeouts, retries, auth and error mapping.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use jobstop_core::layer::Pacer;
 use jobstop_core::{Error, ErrorKind, Result, Vendor};
 use tokio::time::Instant;
 
@@ -53,6 +55,12 @@ pub struct ClientConfig {
     /// The proxies requests go through: by default those the `HTTP_PROXY`
     /// family of variables names when the client is built ([`Proxies`]).
     pub proxies: Proxies,
+    /// At most this many requests per second to the account, evenly spaced
+    /// (5% under, see [`Pacer`]); `None` (the default): no limit. Every
+    /// request the client sends waits for its turn: each attempt, retries
+    /// and logins included. The client's [`Pacer`] is shared by its clones
+    /// and can be tightened later ([`HttpClient::pacer`]).
+    pub pace: Option<NonZeroU32>,
 }
 
 impl Default for ClientConfig {
@@ -65,6 +73,7 @@ impl Default for ClientConfig {
             pool_idle_timeout: Duration::from_secs(60),
             max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
             proxies: Proxies::from_env(),
+            pace: None,
         }
     }
 }
@@ -117,6 +126,12 @@ impl ClientConfig {
         self.proxies = proxies;
         self
     }
+
+    /// Sets the most requests per second to the account ([`ClientConfig::pace`]).
+    pub fn with_pace(mut self, per_second: NonZeroU32) -> Self {
+        self.pace = Some(per_second);
+        self
+    }
 }
 
 type Connector = CappedConnector<HttpsConnector<ProxyConnector>>;
@@ -129,6 +144,8 @@ struct Inner {
     config: ClientConfig,
     vendor: Vendor,
     parser: Arc<dyn ErrorParser>,
+    /// Every request waits for its turn here.
+    pacer: Pacer,
 }
 
 /// The one HTTP client every adapter calls.
@@ -220,6 +237,7 @@ impl HttpClient {
                 client,
                 gates,
                 proxies,
+                pacer: config.pace.map_or_else(Pacer::unlimited, Pacer::per_second),
                 config,
                 vendor,
                 parser,
@@ -252,6 +270,13 @@ impl HttpClient {
     /// The vendor.
     pub fn vendor(&self) -> &Vendor {
         &self.inner.vendor
+    }
+
+    /// The pacer every request of this client and its clones waits on
+    /// (unlimited unless [`ClientConfig::pace`] is set). Tightening it
+    /// ([`Pacer::tighten`]) slows every clone.
+    pub fn pacer(&self) -> &Pacer {
+        &self.inner.pacer
     }
 
     /// The authenticator, if any.
@@ -316,6 +341,19 @@ impl HttpClient {
                         ));
                     }
                 };
+            }
+            // This attempt's turn at the account's pace, waited for within the
+            // call's budget, before a place in flight is taken (nothing is
+            // held while waiting).
+            let left = deadline.saturating_duration_since(Instant::now());
+            if tokio::time::timeout(left, self.inner.pacer.wait())
+                .await
+                .is_err()
+            {
+                return Err(lost(
+                    budget_spent(&meta, policy.budget, attempt - 1, start),
+                    unanswered,
+                ));
             }
             // A place among the requests in flight to the host, waited for
             // within the call's budget (not the attempt's: nothing is sent

@@ -107,7 +107,7 @@ pub const CLIENT_KEYS: &[&str] = &[
 
 /// The most `retries` accepted.
 pub const MAX_RETRIES: u32 = 100;
-/// The most `pace` (operations per second) accepted.
+/// The most `pace` (requests per second) accepted.
 pub const MAX_PACE: u32 = 100_000;
 /// The most `max_connections` accepted.
 pub const MAX_CONNECTIONS: usize = 10_000;
@@ -123,7 +123,7 @@ pub const MAX_CLIENT_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// | `attempt_timeout` | time for one attempt, e.g. `"500ms"` | [`ClientConfig::attempt_timeout`] |
 /// | `budget` | time for one call, all attempts and waits, e.g. `"2m"` | [`RetryPolicy::budget`](crate::RetryPolicy::budget) |
 /// | `retries` | retries after the first attempt (0: one attempt), at most [`MAX_RETRIES`] | [`RetryPolicy::max_attempts`](crate::RetryPolicy::max_attempts) `= retries + 1` |
-/// | `pace` | operations per second on this account, 1 to [`MAX_PACE`] | a pacing layer around the account's controller |
+/// | `pace` | requests per second to this account, 1 to [`MAX_PACE`] | [`ClientConfig::pace`]: every request waits for its turn (list pages, stops, read-backs, retries, logins) |
 /// | `max_connections` | connections per host, 1 to [`MAX_CONNECTIONS`] | the client's connection pool |
 ///
 /// Durations are strings with units `ms`, `s`, `m`, `h`, `d` (`"1m30s"`),
@@ -253,6 +253,9 @@ impl ClientSettings {
         }
         if let Some(n) = self.max_connections {
             config.max_connections_per_host = n.get();
+        }
+        if let Some(p) = self.pace {
+            config.pace = Some(p);
         }
         config
     }

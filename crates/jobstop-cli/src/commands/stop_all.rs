@@ -23,6 +23,17 @@ use crate::output::{
 use crate::signal::{GRACE, Interrupts};
 use crate::{errln, format_duration};
 
+/// With `--rate`, every request to each chosen account (the listing too,
+/// not only the stops) waits for its turn at that rate, or at the account's
+/// own `client.pace` where that is stricter.
+pub(super) fn pace(accounts: &[&jobstop::Account], bulk: &BulkArgs) {
+    if let Some(rate) = bulk.rate.and_then(std::num::NonZeroU32::new) {
+        for account in accounts {
+            account.tighten_pace(rate);
+        }
+    }
+}
+
 pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
     let registry = ctx.accounts()?;
     let accounts = registry
@@ -35,6 +46,7 @@ pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
     if let Some(age) = args.older_than {
         selector = selector.with_older_than(age);
     }
+    pace(&accounts, &args.bulk);
     let plan = plan_stops(&accounts, &selector).await;
     let request = if args.force {
         StopRequest::force()

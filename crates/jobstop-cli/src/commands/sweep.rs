@@ -24,6 +24,7 @@ pub(super) async fn run(ctx: &Ctx, args: SweepArgs) -> Result<i32, CliError> {
         selector = selector.with_kind(kind.clone());
     }
     let prefix = args.name_prefix.as_str();
+    super::stop_all::pace(&accounts, &args.bulk);
     let plan = plan_sweep(
         &accounts,
         &selector,
