@@ -177,6 +177,8 @@ impl Meter {
 struct Sample {
     peak_kib: u64,
     wall: Duration,
+    /// The child's CPU time (user and system), where measured.
+    cpu: Option<Duration>,
     lines: usize,
 }
 
@@ -193,7 +195,11 @@ fn measure(
     let mut cmd = match meter {
         Meter::Rusage => {
             let mut c = Command::new(GNU_TIME);
-            c.arg("-f").arg("%M").arg("-o").arg(&report).arg(jobstop);
+            c.arg("-f")
+                .arg("%M %U %S")
+                .arg("-o")
+                .arg(&report)
+                .arg(jobstop);
             c
         }
         Meter::Polled => Command::new(jobstop),
@@ -257,21 +263,34 @@ fn measure(
     if !status.success() {
         return Err(format!("jobstop {args:?} failed ({status}): {errors}").into());
     }
-    let peak_kib = match meter {
+    let (peak_kib, cpu) = match meter {
         Meter::Rusage => {
             let text = std::fs::read_to_string(&report)?;
             text.lines()
                 .last()
-                .and_then(|l| l.trim().parse().ok())
+                .and_then(parse_time_report)
                 .ok_or_else(|| format!("{GNU_TIME} wrote no peak: {text:?}"))?
         }
-        Meter::Polled => polled.load(Ordering::Relaxed),
+        Meter::Polled => (polled.load(Ordering::Relaxed), None),
     };
     Ok(Sample {
         peak_kib,
         wall,
+        cpu,
         lines,
     })
+}
+
+/// GNU time's `%M %U %S` line: the peak RSS in KiB, and user plus system
+/// CPU time.
+fn parse_time_report(line: &str) -> Option<(u64, Option<Duration>)> {
+    let mut fields = line.split_whitespace();
+    let peak = fields.next()?.parse().ok()?;
+    let cpu = fields
+        .map(|f| f.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0))
+        .sum::<Option<f64>>()
+        .map(Duration::from_secs_f64);
+    Some((peak, cpu))
 }
 
 /// `VmHWM` of a `/proc/<pid>/status` text, in KiB.
@@ -306,6 +325,7 @@ struct Cell {
     runs: usize,
     peak_mib: f64,
     wall: Duration,
+    cpu: Option<Duration>,
 }
 
 fn run(args: Vec<String>) -> Result<ExitCode> {
@@ -353,6 +373,7 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
         for (i, case) in CASES.iter().enumerate() {
             let mut peak_kib = 0;
             let mut walls = Vec::with_capacity(repeats);
+            let mut cpus = Vec::with_capacity(repeats);
             for _ in 0..repeats {
                 sim.server().clear_requests();
                 let s = measure(meter, &jobstop, case.args, &env, &home)?;
@@ -377,6 +398,7 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
                 }
                 peak_kib = peak_kib.max(s.peak_kib);
                 walls.push(s.wall);
+                cpus.extend(s.cpu);
             }
             let wall = jobstop_bench::median(&mut walls);
             let cell = Cell {
@@ -384,6 +406,7 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
                 runs: n,
                 peak_mib: kib_to_mib(peak_kib),
                 wall,
+                cpu: (!cpus.is_empty()).then(|| jobstop_bench::median(&mut cpus)),
             };
             eprintln!(
                 "cli-memory: {} over {n} runs: peak {:.1} MiB, {:.1} s",
@@ -405,12 +428,12 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
          shared machine wall times vary from run to run; peak RSS does not).\n",
         meter.describe()
     );
-    println!("| command | runs | peak RSS (MiB) | wall (s) | runs/s |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| command | runs | peak RSS (MiB) | wall (s) | runs/s | jobstop CPU (s) |");
+    println!("|---|---:|---:|---:|---:|---:|");
     for c in &cells {
         let secs = c.wall.as_secs_f64();
         println!(
-            "| `{}` | {} | {:.1} | {:.2} | {:.0} |",
+            "| `{}` | {} | {:.1} | {:.2} | {:.0} | {} |",
             CASES[c.case].name,
             c.runs,
             c.peak_mib,
@@ -419,7 +442,9 @@ fn run(args: Vec<String>) -> Result<ExitCode> {
                 c.runs as f64 / secs
             } else {
                 0.0
-            }
+            },
+            c.cpu
+                .map_or_else(|| "-".to_owned(), |d| format!("{:.2}", d.as_secs_f64()))
         );
     }
 
@@ -466,5 +491,21 @@ mod tests {
         let status = "Name:\tjobstop\nVmPeak:\t  99 kB\nVmHWM:\t   12345 kB\nVmRSS:\t 1 kB\n";
         assert_eq!(vm_hwm_kib(status), Some(12345));
         assert_eq!(vm_hwm_kib("Name:\tzombie\n"), None);
+    }
+
+    #[test]
+    fn gnu_time_s_line_is_peak_and_cpu() {
+        assert_eq!(
+            parse_time_report("7988 1.50 0.25"),
+            Some((7988, Some(Duration::from_millis(1750))))
+        );
+        assert_eq!(
+            parse_time_report("7988"),
+            Some((7988, Some(Duration::ZERO)))
+        );
+        assert_eq!(
+            parse_time_report("Command exited with non-zero status 1"),
+            None
+        );
     }
 }
