@@ -233,6 +233,127 @@ impl Table {
     }
 }
 
+/// A table printed row by row as the rows arrive, never held whole: the
+/// first rows are held until [`settle`](Self::settle) (the caller's "the
+/// first page is in": nothing more is ready at once) or until
+/// [`HOLD`](Self::HOLD) of them are in; their widths (and the headers') fix
+/// the columns, the header is printed once, and every later row is printed
+/// as it comes. A later cell wider than its column is never cut: it pushes
+/// the rest of its row to the right (two spaces still separate the cells).
+pub(crate) struct TableStream {
+    headers: Vec<&'static str>,
+    widths: Option<Vec<usize>>,
+    held: Vec<Vec<Cell>>,
+    printed: usize,
+}
+
+impl TableStream {
+    /// The most rows held before the widths settle on their own.
+    pub(crate) const HOLD: usize = 1000;
+
+    pub(crate) fn new(headers: &[&'static str]) -> Self {
+        TableStream {
+            headers: headers.to_vec(),
+            widths: None,
+            held: Vec::new(),
+            printed: 0,
+        }
+    }
+
+    /// Whether rows are held, waiting for the widths to settle.
+    pub(crate) fn is_settling(&self) -> bool {
+        self.widths.is_none() && !self.held.is_empty()
+    }
+
+    /// Whether no row was pushed at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.printed == 0 && self.held.is_empty()
+    }
+
+    /// Rows printed so far (not counting the held ones).
+    pub(crate) fn printed(&self) -> usize {
+        self.printed
+    }
+
+    /// Adds a row: held while the widths are not settled (settling at
+    /// [`HOLD`](Self::HOLD) rows), printed at once afterwards.
+    pub(crate) fn push(
+        &mut self,
+        out: &Output,
+        term: &Term,
+        row: Vec<Cell>,
+    ) -> Result<(), OutputError> {
+        match &self.widths {
+            Some(widths) => {
+                let line = aligned_line(widths, painted(term, &row));
+                self.printed += 1;
+                out.write(&line)
+            }
+            None => {
+                self.held.push(row);
+                if self.held.len() >= Self::HOLD {
+                    self.settle(out, term)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Fixes the widths on the held rows and prints the header and them (in
+    /// one write). Does nothing once settled, or while no row was pushed.
+    pub(crate) fn settle(&mut self, out: &Output, term: &Term) -> Result<(), OutputError> {
+        if !self.is_settling() {
+            return Ok(());
+        }
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for row in &self.held {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.text.chars().count());
+            }
+        }
+        let mut text = aligned_line(
+            &widths,
+            self.headers
+                .iter()
+                .map(|h| (term.bold(h), h.chars().count()))
+                .collect(),
+        );
+        for row in std::mem::take(&mut self.held) {
+            text.push_str(&aligned_line(&widths, painted(term, &row)));
+            self.printed += 1;
+        }
+        self.widths = Some(widths);
+        out.write(&text)
+    }
+}
+
+/// A row's cells as (painted text, visible width).
+fn painted(term: &Term, row: &[Cell]) -> Vec<(String, usize)> {
+    row.iter()
+        .map(|c| (term.paint(&c.text, c.color), c.text.chars().count()))
+        .collect()
+}
+
+/// One line of aligned cells (as [`Table::render`] lays them out): each
+/// cell but the last padded to its column's width plus two spaces, the line
+/// trimmed and ended with a newline. Cells past `widths` are dropped.
+fn aligned_line(widths: &[usize], cells: Vec<(String, usize)>) -> String {
+    let shown = cells.len().min(widths.len());
+    let last = shown.saturating_sub(1);
+    let mut text = String::new();
+    for (i, (cell, visible)) in cells.into_iter().take(shown).enumerate() {
+        text.push_str(&cell);
+        if i < last {
+            let pad = widths[i].saturating_sub(visible) + 2;
+            text.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    let mut line = text.trim_end().to_owned();
+    line.push('\n');
+    line
+}
+
 /// Control characters (a vendor's name with a newline, an escape sequence)
 /// never reach the terminal.
 pub(crate) fn one_line(s: &str) -> String {
@@ -435,6 +556,11 @@ impl<'a> JsonArray<'a> {
         Ok(())
     }
 
+    /// How many elements were written.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
     /// Writes the closing bracket.
     pub(crate) fn finish(self) -> Result<(), OutputError> {
         if self.count == 0 {
@@ -595,6 +721,84 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_streamed_table_settles_on_its_first_rows_and_never_cuts_a_cell() {
+        let plain = Term {
+            color: false,
+            progress: false,
+        };
+        let row = |id: &str, state, name: &str| {
+            vec![Cell::plain(id), Cell::state(state), Cell::plain(name)]
+        };
+        let buf = Shared::default();
+        let out = Output::new(buf.clone());
+        let text = || String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let mut t = TableStream::new(&["ID", "STATE", "NAME"]);
+        t.settle(&out, &plain).unwrap();
+        assert_eq!(text(), "", "nothing to settle on: no header yet");
+        assert!(t.is_empty());
+        t.push(&out, &plain, row("1", RunState::Running, "a"))
+            .unwrap();
+        t.push(&out, &plain, row("1000", RunState::Stopped, "b\nc"))
+            .unwrap();
+        assert!(t.is_settling());
+        assert_eq!(text(), "", "held until settled");
+        t.settle(&out, &plain).unwrap();
+        // The same lines as the whole table's.
+        let mut whole = Table::new(&["ID", "STATE", "NAME"]);
+        whole.push(row("1", RunState::Running, "a"));
+        whole.push(row("1000", RunState::Stopped, "b\nc"));
+        assert_eq!(text(), whole.render(&plain));
+        // A later, wider id pushes its row right; nothing is cut.
+        t.push(&out, &plain, row("123456", RunState::Failed, "d"))
+            .unwrap();
+        assert!(
+            text().ends_with("1000  stopped  b c\n123456  failed   d\n"),
+            "{}",
+            text()
+        );
+        assert_eq!(t.printed(), 3);
+
+        // HOLD rows settle on their own.
+        let buf = Shared::default();
+        let out = Output::new(buf.clone());
+        let mut t = TableStream::new(&["ID"]);
+        for i in 0..TableStream::HOLD {
+            t.push(&out, &plain, vec![Cell::plain(i.to_string())])
+                .unwrap();
+        }
+        assert!(!t.is_settling());
+        let printed = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(printed.lines().count(), TableStream::HOLD + 1);
+
+        // Colors do not count toward the widths.
+        let buf = Shared::default();
+        let out = Output::new(buf.clone());
+        let colored = Term {
+            color: true,
+            progress: false,
+        };
+        let mut t = TableStream::new(&["STATE", "ID"]);
+        t.push(
+            &out,
+            &colored,
+            vec![Cell::state(RunState::Running), Cell::plain("7")],
+        )
+        .unwrap();
+        t.settle(&out, &colored).unwrap();
+        t.push(
+            &out,
+            &colored,
+            vec![Cell::state(RunState::Failed), Cell::plain("8")],
+        )
+        .unwrap();
+        let printed = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            printed.ends_with("\x1b[31mfailed\x1b[0m   8\n"),
+            "{printed:?}"
+        );
     }
 
     #[test]
