@@ -58,6 +58,30 @@ pub fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
+/// A benchmark binary's `--name value` pairs, each name one of `known`;
+/// anything else is an error that names the known flags.
+pub fn flags(
+    args: &[String],
+    known: &[&str],
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(name) = it.next() {
+        let key = name
+            .strip_prefix("--")
+            .filter(|k| known.contains(k))
+            .ok_or_else(|| {
+                format!(
+                    "unexpected argument {name:?} (known: --{})",
+                    known.join(", --")
+                )
+            })?;
+        let value = it.next().ok_or_else(|| format!("{name} needs a value"))?;
+        out.insert(key.to_owned(), value.clone());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

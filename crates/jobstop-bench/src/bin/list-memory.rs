@@ -86,26 +86,6 @@ fn main() -> ExitCode {
 
 // ----- arguments ------------------------------------------------------------
 
-/// `--name value` pairs; anything else is an error.
-fn flags(args: &[String], known: &[&str]) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    let mut it = args.iter();
-    while let Some(name) = it.next() {
-        let key = name
-            .strip_prefix("--")
-            .filter(|k| known.contains(k))
-            .ok_or_else(|| {
-                format!(
-                    "unexpected argument {name:?} (known: --{})",
-                    known.join(", --")
-                )
-            })?;
-        let value = it.next().ok_or_else(|| format!("{name} needs a value"))?;
-        out.insert(key.to_owned(), value.clone());
-    }
-    Ok(out)
-}
-
 fn number<T: std::str::FromStr>(flags: &HashMap<String, String>, key: &str) -> Result<Option<T>> {
     flags
         .get(key)
@@ -120,7 +100,7 @@ fn number<T: std::str::FromStr>(flags: &HashMap<String, String>, key: &str) -> R
 // ----- serve ----------------------------------------------------------------
 
 fn serve(args: &[String]) -> Result<ExitCode> {
-    let flags = flags(args, &["instances", "batch-jobs"])?;
+    let flags = jobstop_bench::flags(args, &["instances", "batch-jobs"])?;
     let instances: usize = number(&flags, "instances")?.ok_or("serve needs --instances N")?;
     // The simulator plans each job's instances one interval apart (a daily
     // job's reach back a day each): enough jobs keep every instance within
@@ -260,7 +240,7 @@ fn canonical_number(n: &str) -> Option<u64> {
 }
 
 fn client(args: &[String]) -> Result<ExitCode> {
-    let flags = flags(args, &["expect", "ids", "runtime", "page-size"])?;
+    let flags = jobstop_bench::flags(args, &["expect", "ids", "runtime", "page-size"])?;
     let page_size: u32 = number(&flags, "page-size")?.unwrap_or(PAGE_SIZE);
     let expect: u64 = number(&flags, "expect")?.ok_or("client needs --expect N")?;
     let check = IdCheck::parse(flags.get("ids").map_or("none", String::as_str))?;
@@ -527,7 +507,7 @@ fn summarise(runs: u64, ids: IdCheck, samples: &[Sample]) -> Cell {
 }
 
 fn orchestrate(args: &[String]) -> Result<ExitCode> {
-    let flags = flags(args, &["repeats", "sizes"])?;
+    let flags = jobstop_bench::flags(args, &["repeats", "sizes"])?;
     let repeats: usize = number(&flags, "repeats")?.unwrap_or(3).max(1);
     let sizes: Vec<u64> = match flags.get("sizes") {
         None => DEFAULT_SIZES.to_vec(),
