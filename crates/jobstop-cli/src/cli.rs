@@ -11,7 +11,11 @@ use jobstop::{ListLimits, RunState};
 use crate::duration::{parse_age, parse_duration};
 use crate::time::parse_time;
 
-const AFTER_HELP: &str = "\
+/// The help's closing text, with or without the simulators' hint.
+macro_rules! after_help {
+    ($($tail:literal)?) => {
+        concat!(
+            "\
 Accounts come from --config FILE, else $XDG_CONFIG_HOME/jobstop/config.toml
 (~/.config/jobstop/config.toml) if it exists, else the JOBSTOP_<VENDOR>_*
 environment variables (one account per vendor, named after it).
@@ -19,9 +23,16 @@ environment variables (one account per vendor, named after it).
 Exit codes: 0 success, 1 other error, 2 usage or configuration error, 3 run
 not found, 4 authentication or permission, 5 deadline passed while waiting,
 6 vendor unavailable or rate limited after retries, 7 the vendor refused the
-stop (e.g. a run in a state it does not stop).
+stop (e.g. a run in a state it does not stop)."$(, $tail)?
+        )
+    };
+}
 
-Try `jobstop demo` first: it runs against simulated vendors, offline.";
+#[cfg(feature = "sim")]
+const AFTER_HELP: &str =
+    after_help!("\n\nTry `jobstop demo` first: it runs against simulated vendors, offline.");
+#[cfg(not(feature = "sim"))]
+const AFTER_HELP: &str = after_help!();
 
 /// List, inspect and stop jobs on many vendors' platforms.
 #[derive(Debug, Parser)]
@@ -123,9 +134,11 @@ pub(crate) enum Command {
     /// and wait until the run has ended.
     Resume(ResumeArgs),
     /// Run list, status and stop against simulated vendors, offline, in seconds.
+    #[cfg(feature = "sim")]
     Demo,
     /// Serve simulated vendors on 127.0.0.1 until Ctrl-C and print the
     /// `export JOBSTOP_…` lines that point jobstop at them.
+    #[cfg(feature = "sim")]
     Sim(SimArgs),
     /// Print a shell completion script (e.g. `jobstop completions bash >
     /// ~/.local/share/bash-completion/completions/jobstop`).
@@ -307,6 +320,7 @@ pub(crate) struct ResumeArgs {
     pub(crate) timeout: Option<Duration>,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
     /// Seed for ids, names, times and credentials.

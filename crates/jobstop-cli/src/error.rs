@@ -21,7 +21,9 @@ pub(crate) enum CliError {
         account: Option<String>,
         error: Error,
     },
-    /// Something local failed (I/O, the runtime): exit 1.
+    /// Something local failed (I/O, the runtime): exit 1. Only the
+    /// simulator commands raise it.
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))]
     #[error("{0}")]
     Other(String),
     /// The output could not be written: a closed pipe ends quietly with

@@ -25,6 +25,7 @@ mod error;
 mod exit;
 mod output;
 mod signal;
+#[cfg(feature = "sim")]
 mod sims;
 mod time;
 

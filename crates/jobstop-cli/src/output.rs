@@ -39,6 +39,7 @@ impl Term {
         self.paint(text, Some("1"))
     }
 
+    #[cfg(feature = "sim")]
     pub(crate) fn state(&self, state: RunState) -> String {
         self.paint(state.as_str(), state_color(state))
     }
@@ -187,6 +188,7 @@ impl Table {
         self.rows.push(row);
     }
 
+    #[cfg(feature = "sim")]
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

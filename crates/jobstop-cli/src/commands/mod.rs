@@ -9,9 +9,11 @@ use crate::error::CliError;
 use crate::output::{Output, Term};
 
 mod accounts;
+#[cfg(feature = "sim")]
 mod demo;
 mod generate;
 mod list;
+#[cfg(feature = "sim")]
 mod sim;
 mod status;
 mod stop;
@@ -94,10 +96,14 @@ fn no_accounts_hint(config: Option<&Path>) -> String {
             let default = Registry::default_config_path()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "~/.config/jobstop/config.toml".to_owned());
+            let hint = if cfg!(feature = "sim") {
+                " (try `jobstop demo`, or `jobstop sim` for simulated vendors)"
+            } else {
+                ""
+            };
             format!(
                 "no accounts configured: write {default}, pass --config FILE, or set \
-                 JOBSTOP_<VENDOR>_* variables (try `jobstop demo`, or `jobstop sim` for \
-                 simulated vendors)"
+                 JOBSTOP_<VENDOR>_* variables{hint}"
             )
         }
     }
@@ -125,7 +131,9 @@ pub(crate) async fn dispatch(cli: Cli) -> i32 {
         Command::StopAll(args) => stop_all::run(&ctx, args).await,
         Command::Sweep(args) => sweep::run(&ctx, args).await,
         Command::Resume(args) => ticket::run(&ctx, args).await,
+        #[cfg(feature = "sim")]
         Command::Demo => demo::run(&ctx).await,
+        #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args).await,
         Command::Completions { shell } => generate::completions(&ctx, shell),
         Command::Man => generate::man(&ctx),

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use jobstop::{
-    Error, ErrorKind, JobController, Operation, Run, RunId, RunState, StopOutcome, StopReport,
-    StopRequest, WaitOptions,
+    Error, ErrorKind, JobController, Operation, Run, RunId, RunState, StopOutcome, StopRequest,
+    WaitOptions,
 };
 use serde_json::Value;
 use tokio::time::Instant;
@@ -400,8 +400,9 @@ pub(super) fn describe_outcome(account: &str, outcome: &StopOutcome) -> String {
     }
 }
 
-/// One sentence on how a wait ended.
-pub(super) fn describe_report(account: &str, report: &StopReport) -> String {
+/// One sentence on how a wait ended (the demo's).
+#[cfg(feature = "sim")]
+pub(super) fn describe_report(account: &str, report: &jobstop::StopReport) -> String {
     describe_end(
         account,
         &report.final_run,
