@@ -1,5 +1,5 @@
-//! Credentials: token sources, a caching token provider, and the
-//! [`Authenticator`] hook the HTTP layer calls on every attempt.
+//! Credentials: token sources and a caching token provider, an
+//! [`Authenticator`] for the hook the HTTP client calls on every attempt.
 
 use std::fmt::{self, Debug};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,30 +12,8 @@ use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use jobstop_core::{Error, Result};
 use tokio::time::Instant;
 
-use crate::{HttpClient, HttpRequest, SecretString};
-
-/// Which credential an attempt used, so a 401 refreshes only a stale one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct AuthStamp(pub u64);
-
-/// Adds credentials to requests. Implemented by [`TokenAuth`]; adapters with
-/// other schemes (sessions, request signing) implement it themselves.
-#[async_trait]
-pub trait Authenticator: Debug + Send + Sync {
-    /// Adds credentials to `request` (headers, query, signature). `client` has
-    /// no authenticator, for fetching tokens or logging in.
-    async fn authenticate(
-        &self,
-        client: &HttpClient,
-        request: &mut HttpRequest,
-    ) -> Result<AuthStamp>;
-
-    /// Called once per call after a 401 answered a request made with `stamp`.
-    /// Returns `true` when fresh credentials are available and the request
-    /// should be sent again, `false` when nothing can be refreshed (a static
-    /// token). Concurrent callers with the same stale stamp refresh once.
-    async fn refresh(&self, client: &HttpClient, stamp: AuthStamp) -> Result<bool>;
-}
+use crate::client::{AuthStamp, Authenticator, HttpClient};
+use crate::{HttpRequest, SecretString};
 
 /// A token and when it stops being valid.
 #[derive(Debug, Clone)]

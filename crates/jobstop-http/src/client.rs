@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use http::Uri;
 use http::header::{ACCEPT, HeaderValue};
@@ -18,14 +19,37 @@ use jobstop_core::layer::Pacer;
 use jobstop_core::{Error, ErrorKind, Result, Vendor};
 use tokio::time::Instant;
 
-use crate::auth::{AuthStamp, Authenticator};
+use crate::attempt::{AttemptError, transport};
 use crate::error::{ErrorParser, GenericErrorParser, error_from_response};
 use crate::headers::{ResponseHeaders, Status};
-use crate::pool::{CappedConnector, ConnectTimedOut, Gates, InFlight, host_key};
+use crate::pool::{CappedConnector, Gates, InFlight, host_key};
 use crate::proxy::{Proxies, ProxyConnector, route};
 use crate::request::{HttpRequest, Idempotency, RequestMeta};
 use crate::response::{DEFAULT_BODY_LIMIT, HttpResponse, read_body};
 use crate::retry::{RetryPolicy, parse_retry_after};
+
+/// Which credential an attempt used, so a 401 refreshes only a stale one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AuthStamp(pub u64);
+
+/// Adds credentials to requests. Implemented by [`TokenAuth`](crate::TokenAuth); adapters with
+/// other schemes (sessions, request signing) implement it themselves.
+#[async_trait]
+pub trait Authenticator: fmt::Debug + Send + Sync {
+    /// Adds credentials to `request` (headers, query, signature). `client` has
+    /// no authenticator, for fetching tokens or logging in.
+    async fn authenticate(
+        &self,
+        client: &HttpClient,
+        request: &mut HttpRequest,
+    ) -> Result<AuthStamp>;
+
+    /// Called once per call after a 401 answered a request made with `stamp`.
+    /// Returns `true` when fresh credentials are available and the request
+    /// should be sent again, `false` when nothing can be refreshed (a static
+    /// token). Concurrent callers with the same stale stamp refresh once.
+    async fn refresh(&self, client: &HttpClient, stamp: AuthStamp) -> Result<bool>;
+}
 
 /// The default cap on requests in flight to one host ([`ClientConfig::max_connections_per_host`]).
 pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 64;
@@ -565,64 +589,6 @@ impl HttpClient {
             Err(AttemptError::Status(status.as_u16(), headers, body))
         }
     }
-}
-
-pub(crate) enum AttemptError {
-    Status(u16, ResponseHeaders, Bytes),
-    Transport { error: Error, connect: bool },
-    Fatal(Error),
-}
-
-pub(crate) fn transport(meta: &RequestMeta, e: hyper_util::client::legacy::Error) -> AttemptError {
-    let connect = e.is_connect();
-    let timed_out = caused_by::<ConnectTimedOut>(&e);
-    let what = if timed_out {
-        "could not connect within the connect timeout"
-    } else if connect {
-        "could not connect"
-    } else {
-        "connection failed before a response arrived"
-    };
-    // The cause names no URL, header or body.
-    let error = meta
-        .error(
-            if timed_out {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Transport
-            },
-            format!("{} {}: {what}", meta.method, meta.path),
-        )
-        .with_source(e);
-    AttemptError::Transport { error, connect }
-}
-
-/// A connection that failed while the response body was read.
-pub(crate) fn body_failure(meta: &RequestMeta, e: hyper::Error) -> AttemptError {
-    let error = meta
-        .error(
-            ErrorKind::Transport,
-            format!(
-                "{} {}: connection failed while reading the response body",
-                meta.method, meta.path
-            ),
-        )
-        .with_source(e);
-    AttemptError::Transport {
-        error,
-        connect: false,
-    }
-}
-
-fn caused_by<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if err.is::<T>() {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
 }
 
 fn fill(e: Error, meta: &RequestMeta) -> Error {

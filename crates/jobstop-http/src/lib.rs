@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod attempt;
 mod auth;
 mod base_url;
 mod client;
@@ -21,12 +22,12 @@ mod retry;
 mod secret;
 pub mod wire;
 
-pub use crate::auth::{
-    AuthStamp, Authenticator, MIN_TOKEN_REUSE, StaticToken, Token, TokenAuth, TokenCache,
-    TokenSource,
-};
+pub use crate::auth::{MIN_TOKEN_REUSE, StaticToken, Token, TokenAuth, TokenCache, TokenSource};
 pub use crate::base_url::{BaseUrl, InsecureHttp, MAX_SEGMENT_LEN, PathBuilder, encode_segment};
-pub use crate::client::{ClientConfig, DEFAULT_MAX_CONNECTIONS_PER_HOST, HttpClient, USER_AGENT};
+pub use crate::client::{
+    AuthStamp, Authenticator, ClientConfig, DEFAULT_MAX_CONNECTIONS_PER_HOST, HttpClient,
+    USER_AGENT,
+};
 pub use crate::config::{
     BuilderState, CLIENT_KEYS, ClientSettings, Credential, MAX_CLIENT_DURATION, MAX_CONNECTIONS,
     MAX_PACE, MAX_RETRIES, Schema, Setting, SettingValue, Shown, VendorConfig,

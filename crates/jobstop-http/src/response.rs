@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 use jobstop_core::{ErrorKind, Result};
 use serde::Deserialize;
 
-use crate::client::{AttemptError, body_failure};
+use crate::attempt::{AttemptError, body_failure};
 use crate::error::html_title;
 use crate::headers::{ResponseHeaders, Status};
 use crate::request::RequestMeta;

@@ -7,7 +7,8 @@ use jobstop::ops::{Selector, list_accounts};
 use jobstop::{Account, JobControllerExt, Registry, RunState, StopRequest};
 
 use super::Ctx;
-use super::stop::{describe_outcome, describe_report, wait_options};
+use super::stop::{describe_outcome, describe_report};
+use super::wait::wait_options;
 use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_OK, EXIT_OTHER};
 use crate::outln;

@@ -22,6 +22,7 @@ mod sweep;
 // Its `outln!`/`print_json` output reaches `Output::stdout` (a failure is
 // reported when the command ends); its warnings go through `errln!`.
 mod ticket;
+mod wait;
 
 /// What every command gets.
 pub(crate) struct Ctx {

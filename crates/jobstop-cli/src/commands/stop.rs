@@ -10,19 +10,13 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::Ctx;
+use super::wait::{Waiting, wait_options};
 use crate::cli::StopArgs;
 use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_INTERRUPTED, EXIT_OK};
 use crate::output::{Progress, one_line, outcome_json, run_json};
 use crate::signal::{GRACE, Interrupts};
 use crate::{errln, format_duration};
-
-/// How `--wait` polls: quickly at first, then every few seconds.
-pub(super) fn wait_options(timeout: Duration) -> WaitOptions {
-    WaitOptions::with_timeout(timeout)
-        .with_intervals(Duration::from_millis(200), Duration::from_secs(5))
-        .with_multiplier(1.5)
-}
 
 pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
     let registry = ctx.accounts()?;
@@ -277,26 +271,6 @@ enum Waited {
         last: Option<Run>,
         polls: u32,
     },
-}
-
-/// Where a wait shows how it goes: the spinner and its label.
-pub(super) struct Waiting<'a> {
-    pub(super) progress: &'a Progress,
-    pub(super) label: &'a str,
-}
-
-impl Waiting<'_> {
-    /// Shows the run's state as last seen (and the vendor's, if known) and
-    /// the polls made so far.
-    pub(super) fn show(&self, state: RunState, vendor_state: Option<&str>, polls: u32) {
-        let vendor_state = vendor_state
-            .map(|v| format!(" ({})", one_line(v)))
-            .unwrap_or_default();
-        self.progress.set_message(format!(
-            "{}: {state}{vendor_state}, {polls} status poll(s)",
-            self.label
-        ));
-    }
 }
 
 /// Polls the run after its stop was answered with `outcome` until it is

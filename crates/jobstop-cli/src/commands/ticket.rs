@@ -22,7 +22,7 @@ use jobstop::{ErrorKind, Operation, Registry, Run, RunId, StopRequest};
 use serde_json::json;
 
 use super::Ctx;
-use super::stop::{Waiting, wait_options};
+use super::wait::{Waiting, wait_options};
 use crate::cli::ResumeArgs;
 use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_OK, exit_code};
