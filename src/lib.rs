@@ -10,15 +10,11 @@ pub use jobstop_core::{
     StopReport, StopRequest, StopResult, Vendor, WaitOptions, async_trait, chrono,
 };
 
-pub mod escalate;
-pub mod guard;
-pub mod ops;
-mod registry;
-pub mod ticket;
-
-pub use registry::{
-    Account, AccountConfig, LoadedConfig, MAX_CONFIG_BYTES, Registry, describe_file_type,
-    read_small_regular_file, secret_settings,
+// The runtime (`jobstop-runtime`): accounts, bulk operations across them,
+// tickets, escalation and guards.
+pub use jobstop_runtime::{
+    Account, AccountConfig, LoadedConfig, MAX_CONFIG_BYTES, Registry, describe_file_type, escalate,
+    guard, ops, read_small_regular_file, secret_settings, ticket,
 };
 
 /// The HTTP layer the adapters share (its `ClientConfig` and `RetryPolicy` tune

@@ -1765,6 +1765,7 @@ fn newer_source_than(bin: &Path) -> Option<PathBuf> {
         "jobstop-cli",
         "jobstop-core",
         "jobstop-http",
+        "jobstop-runtime",
         "jobstop-amperity",
     ] {
         walk(&root.join("crates").join(c).join("src"), &mut newest);

@@ -308,7 +308,8 @@ fn account_from_table(
 ///
 /// ```
 /// use std::sync::Arc;
-/// use jobstop::{Account, InMemoryController, Registry};
+/// use jobstop_core::InMemoryController;
+/// use jobstop_runtime::{Account, Registry};
 ///
 /// let mut registry = Registry::new();
 /// registry.insert(Account::new("test", "memory://", Arc::new(InMemoryController::new()))).unwrap();
@@ -320,7 +321,7 @@ fn account_from_table(
 ///
 /// One table per account under `[accounts]`, with its `vendor` and that
 /// vendor's settings: the keys of its config type ([`AccountConfig`]; e.g.
-/// `jobstop::amperity::AmperityConfig`), which are also its environment
+/// `jobstop_amperity::AmperityConfig`), which are also its environment
 /// variables without the `JOBSTOP_<VENDOR>_` prefix, in lowercase. Any
 /// setting can instead be read from an environment variable named by
 /// `<setting>_env`, which keeps secrets out of the file. Several accounts of

@@ -21,8 +21,8 @@ use crate::registry::{Account, Registry};
 ///
 /// ```
 /// use std::time::Duration;
-/// use jobstop::RunState;
-/// use jobstop::ops::Selector;
+/// use jobstop_core::RunState;
+/// use jobstop_runtime::ops::Selector;
 ///
 /// let s = Selector::new()
 ///     .with_state(RunState::Running)
@@ -198,8 +198,8 @@ pub async fn list_accounts(
 /// plan over 100,000 runs holds 100,000 of these and no more.
 ///
 /// ```
-/// use jobstop::ops::PlannedStop;
-/// use jobstop::{RunId, RunState};
+/// use jobstop_core::{RunId, RunState};
+/// use jobstop_runtime::ops::PlannedStop;
 ///
 /// let planned = PlannedStop::new("prod", RunId::new("wf-1"), RunState::Running)
 ///     .with_name("nightly")
@@ -369,15 +369,16 @@ fn append(all: &mut Vec<PlannedStop>, mut more: Vec<PlannedStop>) {
 /// # async fn main() {
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use jobstop::ops::{Selector, plan_sweep};
-/// use jobstop::{Account, InMemoryController, Registry, RunState};
+/// use jobstop_core::{InMemoryController, RunState};
+/// use jobstop_runtime::ops::{Selector, plan_sweep};
+/// use jobstop_runtime::{Account, Registry};
 ///
 /// let ctrl = Arc::new(InMemoryController::new());
 /// ctrl.seed(4, RunState::Running); // named run-1 … run-4, created in 2024
 /// let mut registry = Registry::new();
 /// registry.insert(Account::new("mem", "memory://", ctrl)).unwrap();
 /// let accounts = registry.select(&[]).unwrap();
-/// let mine = |r: &jobstop::Run| r.name.as_deref().is_some_and(|n| n.ends_with('2') || n.ends_with('4'));
+/// let mine = |r: &jobstop_core::Run| r.name.as_deref().is_some_and(|n| n.ends_with('2') || n.ends_with('4'));
 /// let plan = plan_sweep(&accounts, &Selector::new(), mine, Duration::from_secs(3600)).await;
 /// assert_eq!(plan.stops.len(), 2);
 /// assert_eq!(plan.stops[0].name.as_deref(), Some("run-2"));
@@ -485,7 +486,7 @@ pub fn execute_stops<'a>(
 /// the stops it has started. Clones share the switch.
 ///
 /// ```
-/// use jobstop::ops::StopSwitch;
+/// use jobstop_runtime::ops::StopSwitch;
 ///
 /// let switch = StopSwitch::new();
 /// let seen_by_the_stream = switch.clone();
@@ -533,8 +534,9 @@ impl StopSwitch {
 /// # async fn main() {
 /// use std::sync::Arc;
 /// use futures::StreamExt;
-/// use jobstop::ops::{BulkOptions, Selector, StopSwitch, execute_stops_until, plan_stops};
-/// use jobstop::{Account, InMemoryController, Registry, RunState};
+/// use jobstop_core::{InMemoryController, RunState};
+/// use jobstop_runtime::ops::{BulkOptions, Selector, StopSwitch, execute_stops_until, plan_stops};
+/// use jobstop_runtime::{Account, Registry};
 ///
 /// let ctrl = Arc::new(InMemoryController::new());
 /// ctrl.seed(10, RunState::Running);

@@ -60,8 +60,8 @@ struct Armed {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// use std::sync::Arc;
-/// use jobstop::guard::{GuardOutcome, RunGuard};
-/// use jobstop::{InMemoryController, JobController, RunState};
+/// use jobstop_core::{InMemoryController, JobController, RunState};
+/// use jobstop_runtime::guard::{GuardOutcome, RunGuard};
 ///
 /// let ctrl = Arc::new(InMemoryController::new());
 /// let id = ctrl.seed(1, RunState::Running).remove(0);
