@@ -15,6 +15,7 @@ pub mod fuzz;
 mod listing;
 mod logs;
 pub mod python;
+pub mod secrets;
 mod status;
 mod stop;
 mod support;
