@@ -3,19 +3,84 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+/// Builder-style setters, one line each: `name(field.path): Type` takes the
+/// type as is, `name(field.path): into Type` takes `impl Into<Type>`, and
+/// `some` before either stores `Some(value)`. Doc comments carry over.
+///
+/// ```ignore
+/// impl SimBuilder<Amperity> {
+///     setters! {
+///         /// The tenant id. Default `acme`.
+///         tenant(options.tenant): into String;
+///         /// How many `running` runs to generate. Default 0.
+///         running(options.running): usize;
+///         /// The static bearer token. Default: derived from the seed.
+///         static_token(options.static_token): some into String;
+///     }
+/// }
+/// ```
+macro_rules! setters {
+    () => {};
+    ($(#[$m:meta])* $name:ident ($($path:ident).+): some into $ty:ty; $($rest:tt)*) => {
+        $(#[$m])*
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.$($path).+ = Some(value.into());
+            self
+        }
+        setters! { $($rest)* }
+    };
+    ($(#[$m:meta])* $name:ident ($($path:ident).+): some $ty:ty; $($rest:tt)*) => {
+        $(#[$m])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$($path).+ = Some(value);
+            self
+        }
+        setters! { $($rest)* }
+    };
+    ($(#[$m:meta])* $name:ident ($($path:ident).+): into $ty:ty; $($rest:tt)*) => {
+        $(#[$m])*
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.$($path).+ = value.into();
+            self
+        }
+        setters! { $($rest)* }
+    };
+    ($(#[$m:meta])* $name:ident ($($path:ident).+): $ty:ty; $($rest:tt)*) => {
+        $(#[$m])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$($path).+ = value;
+            self
+        }
+        setters! { $($rest)* }
+    };
+}
+
+#[cfg(feature = "amperity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "amperity")))]
 pub mod amperity;
+#[cfg(feature = "centurylink")]
+#[cfg_attr(docsrs, doc(cfg(feature = "centurylink")))]
 pub mod centurylink;
+#[cfg(feature = "chorus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chorus")))]
 pub mod chorus;
 mod clock;
+#[cfg(feature = "dataarts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dataarts")))]
 pub mod dataarts;
 pub mod endless;
 mod fault;
+mod framework;
 mod log;
 mod rng;
 mod server;
+mod store;
 
 pub use clock::{SimClock, Timeline, default_epoch, format_millis, truncate_millis};
 pub use fault::{Fault, FaultBody, FaultRule, Faults, JsonRewrite, RateLimit, Route, RuleId};
+pub use framework::{
+    AnySim, Common, Population, Sim, SimBuilder, Sims, SimsOptions, StartError, VendorSim,
+};
 pub use log::{LoggedRequest, MASK};
 pub use rng::SplitMix64;
 pub use server::{ConnectionControl, SimServer, SimServerBuilder};
@@ -59,13 +124,14 @@ mod assertions {
         send_sync::<super::SimServer>();
         send_sync::<super::Faults>();
         send_sync::<super::LoggedRequest>();
-        send_sync::<super::amperity::AmperitySim>();
+        send_sync::<super::Sims>();
+        #[cfg(feature = "amperity")]
         send_sync::<super::amperity::AmperitySimBuilder>();
-        send_sync::<super::centurylink::CenturyLinkSim>();
+        #[cfg(feature = "centurylink")]
         send_sync::<super::centurylink::CenturyLinkSimBuilder>();
-        send_sync::<super::chorus::ChorusSim>();
+        #[cfg(feature = "chorus")]
         send_sync::<super::chorus::ChorusSimBuilder>();
-        send_sync::<super::dataarts::DataArtsSim>();
+        #[cfg(feature = "dataarts")]
         send_sync::<super::dataarts::DataArtsSimBuilder>();
     }
 }

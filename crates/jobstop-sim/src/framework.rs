@@ -1,0 +1,547 @@
+//! The simulator framework: what every vendor simulator shares, so that a
+//! vendor module holds its protocol only (routes, wire shapes, state
+//! machine, auth).
+//!
+//! - [`VendorSim`] is what a vendor implements: its state, its router, its
+//!   error body and rate-limit key, the settings a client needs, and the
+//!   questions every test asks (ids, raw state, stop counts).
+//! - [`SimBuilder`] carries the settings every simulator has (seed, epoch,
+//!   stop delay, rate limit) and the vendor's own [`VendorSim::Options`];
+//!   vendors add their setters with `impl SimBuilder<Vendor>`.
+//! - [`Sim`] is a running simulator: the vendor state plus its
+//!   [`SimServer`] (request log, faults, rate limit, connections).
+//! - [`AnySim`] is the same handle without the vendor type, and [`Sims`]
+//!   starts any subset of the compiled-in vendors with one population.
+//!
+//! The run store every vendor keeps its runs in is [`crate::store::Runs`].
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use crate::{
+    Faults, RateLimit, Settings, SimClock, SimServer, SimServerBuilder, default_epoch, env_vars,
+};
+
+/// The settings every simulator has, handed to [`VendorSim::new`].
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// The seed for ids, names, times and default credentials.
+    pub seed: u64,
+    /// The simulated clock (starting at the builder's epoch).
+    pub clock: SimClock,
+    /// How long an accepted stop takes to end a run; `None` for the vendor's
+    /// default.
+    pub stop_delay: Option<Duration>,
+}
+
+/// How many runs to generate, the same request for every vendor (each
+/// vendor maps it onto its own objects in [`VendorSim::populate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Population {
+    /// Active runs.
+    pub running: usize,
+    /// Finished runs.
+    pub finished: usize,
+}
+
+impl Population {
+    /// `running` active and `finished` finished runs.
+    pub fn new(running: usize, finished: usize) -> Self {
+        Population { running, finished }
+    }
+}
+
+/// A vendor's protocol, run by the framework.
+///
+/// The implementing type is the state every request handler shares
+/// (configuration, credentials and the vendor's store behind a mutex).
+pub trait VendorSim: Send + Sync + Sized + 'static {
+    /// The vendor as the adapter's config names it (`"amperity"`, ...).
+    const VENDOR: &'static str;
+    /// The path prefix every route lives under (part of the base URL).
+    const PREFIX: &'static str;
+    /// The vendor's own builder settings (its `Debug` masks secrets).
+    type Options: Clone + Default + fmt::Debug + Send + Sync + 'static;
+
+    /// The vendor state, with its store seeded from `options`.
+    fn new(common: &Common, options: Self::Options) -> Self;
+
+    /// The vendor's routes, sharing `this`.
+    fn router(this: &Arc<Self>) -> Router;
+
+    /// Vendor-specific server settings: the error body, the rate limit's
+    /// account key. Default: none.
+    fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        let _ = this;
+        server
+    }
+
+    /// A second server (a login or IAM endpoint on its own port) and its
+    /// prefix, for vendors whose auth lives elsewhere. Default: none.
+    fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
+        let _ = this;
+        None
+    }
+
+    /// Sets `options` to generate `population` (with the vendor's mapping of
+    /// "running" and "finished" onto its own objects).
+    fn populate(options: &mut Self::Options, population: &Population);
+
+    /// The settings a client needs, by the keys of the adapter's config (the
+    /// auth mode the `jobstop-sim` binary exports).
+    fn settings(sim: &Sim<Self>) -> Settings;
+
+    /// Other ways to configure a client (printed commented out by the
+    /// binary): only the keys that differ from [`VendorSim::settings`].
+    fn alternatives(sim: &Sim<Self>) -> Settings {
+        let _ = sim;
+        Vec::new()
+    }
+
+    /// Every run id, in listing order.
+    fn ids(&self) -> Vec<String>;
+
+    /// The raw wire state of run `id`, `None` if there is no such run.
+    fn raw_state(&self, id: &str) -> Option<String>;
+
+    /// How many stop requests for `id` reached the vendor logic
+    /// (authenticated and not answered by a fault first).
+    fn stop_requests(&self, id: &str) -> u64;
+
+    /// How many stop requests reached the vendor logic, for any id.
+    fn total_stop_requests(&self) -> u64;
+}
+
+/// Configures a [`Sim`] before it starts: the settings every simulator has
+/// here, the vendor's own in `impl SimBuilder<Vendor>` blocks.
+#[derive(Clone)]
+pub struct SimBuilder<V: VendorSim> {
+    seed: u64,
+    epoch: DateTime<Utc>,
+    stop_delay: Option<Duration>,
+    rate_limit: Option<RateLimit>,
+    pub(crate) options: V::Options,
+}
+
+impl<V: VendorSim> Default for SimBuilder<V> {
+    fn default() -> Self {
+        SimBuilder {
+            seed: 1,
+            epoch: default_epoch(),
+            stop_delay: None,
+            rate_limit: None,
+            options: V::Options::default(),
+        }
+    }
+}
+
+impl<V: VendorSim> fmt::Debug for SimBuilder<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBuilder")
+            .field("vendor", &V::VENDOR)
+            .field("seed", &self.seed)
+            .field("epoch", &self.epoch)
+            .field("stop_delay", &self.stop_delay)
+            .field("rate_limit", &self.rate_limit)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl<V: VendorSim> SimBuilder<V> {
+    /// The seed for ids, names, times and default credentials. Default 1.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The simulated wall time at start. Default
+    /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`),
+    /// so ids and times depend on the seed only.
+    pub fn epoch(mut self, epoch: DateTime<Utc>) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// How long an accepted stop takes to end a run. Default: the vendor's
+    /// (see its module).
+    pub fn stop_delay(mut self, delay: Duration) -> Self {
+        self.stop_delay = Some(delay);
+        self
+    }
+
+    /// A rate limit per account; requests over it get 429 (with
+    /// `Retry-After` if the limit names one). Default off.
+    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Like [`SimBuilder::rate_limit`], without `Retry-After`.
+    pub fn rate_limit_per_second(self, per_second: Option<u32>) -> Self {
+        self.rate_limit(per_second.map(|per_second| RateLimit {
+            per_second,
+            retry_after: None,
+        }))
+    }
+
+    /// Generates `population` (see [`VendorSim::populate`]).
+    pub fn population(mut self, population: &Population) -> Self {
+        V::populate(&mut self.options, population);
+        self
+    }
+
+    /// Starts the server (and the vendor's auth server, if any) on
+    /// `127.0.0.1:0`.
+    pub async fn start(self) -> std::io::Result<Sim<V>> {
+        let clock = SimClock::starting_at(self.epoch);
+        let common = Common {
+            seed: self.seed,
+            clock,
+            stop_delay: self.stop_delay,
+        };
+        let vendor = Arc::new(V::new(&common, self.options));
+        let builder = SimServer::builder(V::router(&vendor))
+            .prefix(V::PREFIX)
+            .clock(clock);
+        let server = V::configure(&vendor, builder).start().await?;
+        server.faults().set_rate_limit(self.rate_limit);
+        let auth = match V::auth_server(&vendor) {
+            Some((router, prefix)) => Some(
+                SimServer::builder(router)
+                    .prefix(prefix)
+                    .clock(clock)
+                    .start()
+                    .await?,
+            ),
+            None => None,
+        };
+        Ok(Sim {
+            vendor,
+            server,
+            auth,
+        })
+    }
+}
+
+/// A running simulator of vendor `V`. Dropping it stops its servers. Its
+/// `Debug` shows the vendor and base URL only.
+pub struct Sim<V: VendorSim> {
+    pub(crate) vendor: Arc<V>,
+    server: SimServer,
+    auth: Option<SimServer>,
+}
+
+impl<V: VendorSim> fmt::Debug for Sim<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("vendor", &V::VENDOR)
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V: VendorSim> Sim<V> {
+    /// A builder with the defaults (seed 1, no runs).
+    pub fn builder() -> SimBuilder<V> {
+        SimBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT{prefix}`.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The HTTP server: request log, connection count, faults.
+    pub fn server(&self) -> &SimServer {
+        &self.server
+    }
+
+    /// The auth server (CenturyLink's login, DataArts' IAM), if the vendor
+    /// has one on its own port.
+    pub fn auth_server(&self) -> Option<&SimServer> {
+        self.auth.as_ref()
+    }
+
+    /// The fault script (shortcut for `server().faults()`).
+    pub fn faults(&self) -> &Faults {
+        self.server.faults()
+    }
+
+    /// The simulated clock.
+    pub fn clock(&self) -> SimClock {
+        self.server.clock()
+    }
+
+    /// The settings a client needs (see [`VendorSim::settings`]).
+    pub fn settings(&self) -> Settings {
+        V::settings(self)
+    }
+
+    /// [`Sim::settings`] as `JOBSTOP_<VENDOR>_*` variables.
+    pub fn env(&self) -> Vec<(String, String)> {
+        env_vars(V::VENDOR, self.settings())
+    }
+
+    /// Every run id, in listing order.
+    pub fn ids(&self) -> Vec<String> {
+        self.vendor.ids()
+    }
+
+    /// How many stop requests for `id` reached the vendor logic
+    /// (authenticated and not answered by a fault first), whatever their
+    /// answer.
+    pub fn stop_requests(&self, id: &str) -> u64 {
+        self.vendor.stop_requests(id)
+    }
+
+    /// How many stop requests reached the vendor logic, for any id.
+    pub fn total_stop_requests(&self) -> u64 {
+        self.vendor.total_stop_requests()
+    }
+
+    /// Shuts the servers down gracefully (see [`SimServer::shutdown`]).
+    pub async fn shutdown(&self) {
+        self.server.shutdown().await;
+        if let Some(auth) = &self.auth {
+            auth.shutdown().await;
+        }
+    }
+}
+
+/// A running simulator whatever its vendor: what tests, the CLI and the
+/// binary ask of every simulator. Downcast with [`AnySim::as_any`] (or
+/// [`Sims::get`]) for the vendor's own accessors.
+pub trait AnySim: Send + Sync + fmt::Debug {
+    /// The vendor as the adapter's config names it.
+    fn vendor(&self) -> &'static str;
+    /// `http://127.0.0.1:PORT{prefix}`.
+    fn base_url(&self) -> String;
+    /// The HTTP server.
+    fn server(&self) -> &SimServer;
+    /// The fault script.
+    fn faults(&self) -> &Faults;
+    /// The settings a client needs (see [`VendorSim::settings`]).
+    fn settings(&self) -> Settings;
+    /// Other ways to configure a client (see [`VendorSim::alternatives`]).
+    fn alternatives(&self) -> Settings;
+    /// Every run id, in listing order.
+    fn ids(&self) -> Vec<String>;
+    /// The raw wire state of run `id`.
+    fn raw_state(&self, id: &str) -> Option<String>;
+    /// Stop requests for `id` that reached the vendor logic.
+    fn stop_requests(&self, id: &str) -> u64;
+    /// Stop requests that reached the vendor logic, for any id.
+    fn total_stop_requests(&self) -> u64;
+    /// Shuts the servers down gracefully.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+    /// For downcasting to [`Sim<V>`].
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<V: VendorSim> AnySim for Sim<V> {
+    fn vendor(&self) -> &'static str {
+        V::VENDOR
+    }
+    fn base_url(&self) -> String {
+        Sim::base_url(self)
+    }
+    fn server(&self) -> &SimServer {
+        Sim::server(self)
+    }
+    fn faults(&self) -> &Faults {
+        Sim::faults(self)
+    }
+    fn settings(&self) -> Settings {
+        V::settings(self)
+    }
+    fn alternatives(&self) -> Settings {
+        V::alternatives(self)
+    }
+    fn ids(&self) -> Vec<String> {
+        self.vendor.ids()
+    }
+    fn raw_state(&self, id: &str) -> Option<String> {
+        self.vendor.raw_state(id)
+    }
+    fn stop_requests(&self, id: &str) -> u64 {
+        self.vendor.stop_requests(id)
+    }
+    fn total_stop_requests(&self) -> u64 {
+        self.vendor.total_stop_requests()
+    }
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(Sim::shutdown(self))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// How [`Sims::start`] seeds every simulator it starts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SimsOptions {
+    /// The seed (default 1).
+    pub seed: u64,
+    /// How many runs each simulator generates (default 5 running, 20
+    /// finished).
+    pub population: Population,
+    /// The simulated wall time at start (default
+    /// [`default_epoch`](crate::default_epoch())).
+    pub epoch: Option<DateTime<Utc>>,
+    /// How long an accepted stop takes (default: each vendor's).
+    pub stop_delay: Option<Duration>,
+}
+
+impl Default for SimsOptions {
+    fn default() -> Self {
+        SimsOptions {
+            seed: 1,
+            population: Population::new(5, 20),
+            epoch: None,
+            stop_delay: None,
+        }
+    }
+}
+
+impl SimsOptions {
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the population.
+    pub fn with_population(mut self, running: usize, finished: usize) -> Self {
+        self.population = Population::new(running, finished);
+        self
+    }
+
+    /// Sets the epoch.
+    pub fn with_epoch(mut self, epoch: DateTime<Utc>) -> Self {
+        self.epoch = Some(epoch);
+        self
+    }
+
+    /// Sets the stop delay.
+    pub fn with_stop_delay(mut self, delay: Duration) -> Self {
+        self.stop_delay = Some(delay);
+        self
+    }
+
+    fn builder<V: VendorSim>(&self) -> SimBuilder<V> {
+        let mut b = Sim::<V>::builder()
+            .seed(self.seed)
+            .population(&self.population);
+        if let Some(epoch) = self.epoch {
+            b = b.epoch(epoch);
+        }
+        if let Some(delay) = self.stop_delay {
+            b = b.stop_delay(delay);
+        }
+        b
+    }
+}
+
+/// An error starting simulators: an unknown (or not compiled-in) vendor, or
+/// a socket that could not be bound.
+pub type StartError = std::io::Error;
+
+type Starter = fn(&SimsOptions) -> BoxFuture<'_, std::io::Result<Box<dyn AnySim>>>;
+
+fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Box<dyn AnySim>>> {
+    Box::pin(async move {
+        let sim = opts.builder::<V>().start().await?;
+        Ok(Box::new(sim) as Box<dyn AnySim>)
+    })
+}
+
+/// The vendors compiled into this crate (one cargo feature each), in the
+/// order [`Sims::start`] starts them.
+const VENDORS: &[(&str, Starter)] = &[
+    // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
+];
+
+/// Several running simulators, one per vendor.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use jobstop_sim::{Sims, SimsOptions};
+///
+/// let sims = Sims::start(Sims::vendors(), &SimsOptions::default()).await?;
+/// assert_eq!(sims.iter().count(), Sims::vendors().len());
+/// for sim in sims.iter() {
+///     assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct Sims {
+    sims: Vec<Box<dyn AnySim>>,
+}
+
+impl Sims {
+    /// Every vendor compiled in (by this crate's cargo features).
+    pub fn vendors() -> &'static [&'static str] {
+        static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        NAMES.get_or_init(|| VENDORS.iter().map(|(name, _)| *name).collect())
+    }
+
+    /// Starts one simulator for each of `vendors` (in this crate's order,
+    /// each once), seeded by `opts`. An unknown or not compiled-in vendor is
+    /// an `InvalidInput` error, and nothing is left running.
+    pub async fn start(vendors: &[impl AsRef<str>], opts: &SimsOptions) -> std::io::Result<Sims> {
+        for v in vendors {
+            let v = v.as_ref();
+            if !VENDORS.iter().any(|(name, _)| *name == v) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "no simulator for vendor {v:?} (compiled in: {})",
+                        Sims::vendors().join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut sims = Vec::new();
+        for (name, start) in VENDORS {
+            if vendors.iter().any(|v| v.as_ref() == *name) {
+                sims.push(start(opts).await?);
+            }
+        }
+        Ok(Sims { sims })
+    }
+
+    /// The simulators, in start order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn AnySim> {
+        self.sims.iter().map(|s| s.as_ref())
+    }
+
+    /// The simulator of `vendor`, if started.
+    pub fn by_name(&self, vendor: &str) -> Option<&dyn AnySim> {
+        self.iter().find(|s| s.vendor() == vendor)
+    }
+
+    /// The simulator of vendor `V`, if started.
+    pub fn get<V: VendorSim>(&self) -> Option<&Sim<V>> {
+        self.iter()
+            .find_map(|s| s.as_any().downcast_ref::<Sim<V>>())
+    }
+
+    /// Shuts every simulator down gracefully.
+    pub async fn shutdown(&self) {
+        for sim in &self.sims {
+            sim.shutdown().await;
+        }
+    }
+}

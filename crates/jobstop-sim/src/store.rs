@@ -1,0 +1,273 @@
+//! The run store every vendor simulator keeps its runs in: runs keyed by
+//! id, one due-time settle loop over their [`Timeline`]s, and the stop
+//! counters. Nothing here knows a vendor: what a change does to a run is
+//! the vendor's `apply` closure.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use crate::clock::{DueQueue, Timeline};
+
+/// A simulated run with a timeline of pending changes.
+pub(crate) trait Timed {
+    /// What can happen to the run on its own (a vendor enum).
+    type Change;
+    /// Its pending changes.
+    fn timeline(&self) -> &Timeline<Self::Change>;
+    /// Its pending changes, to add or drop some.
+    fn timeline_mut(&mut self) -> &mut Timeline<Self::Change>;
+    /// Orders changes due at the same instant across runs (lower first);
+    /// default 0 (then by key).
+    fn tie(&self) -> u64 {
+        0
+    }
+}
+
+/// Runs keyed by id, with the index of when each has a change due.
+///
+/// Every change goes through [`Runs::settle`] (or [`Runs::step`]) in due
+/// order across all runs, one at a time, so a change that schedules another
+/// already due is applied in the same settle (cascades drain).
+#[derive(Debug)]
+pub(crate) struct Runs<K, R> {
+    map: BTreeMap<K, R>,
+    due: DueQueue<K>,
+    stops: HashMap<String, u64>,
+    stop_total: u64,
+}
+
+impl<K: Ord + Clone, R: Timed> Default for Runs<K, R> {
+    fn default() -> Self {
+        Runs {
+            map: BTreeMap::new(),
+            due: DueQueue::new(),
+            stops: HashMap::new(),
+            stop_total: 0,
+        }
+    }
+}
+
+impl<K: Ord + Clone, R: Timed> Runs<K, R> {
+    /// Adds (or replaces) run `key`.
+    pub(crate) fn insert(&mut self, key: K, run: R) {
+        self.map.insert(key.clone(), run);
+        self.touch(&key);
+    }
+
+    /// Removes run `key`.
+    pub(crate) fn remove(&mut self, key: &K) -> Option<R> {
+        self.map.remove(key)
+    }
+
+    /// Run `key`, as it is (call [`Runs::settle`] first for "now").
+    pub(crate) fn get(&self, key: &K) -> Option<&R> {
+        self.map.get(key)
+    }
+
+    /// Run `key`, to change it; call [`Runs::touch`] after changing its
+    /// timeline.
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut R> {
+        self.map.get_mut(key)
+    }
+
+    /// Whether run `key` exists.
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Every run, by key.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &R> {
+        self.map.values()
+    }
+
+    /// Every run, by key, to change (call [`Runs::touch_all`] after changing
+    /// timelines).
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut R> {
+        self.map.values_mut()
+    }
+
+    /// Every `(key, run)`, by key.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &R)> {
+        self.map.iter()
+    }
+
+    /// How many runs there are.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Notes when run `key`'s next change is due (after its timeline got a
+    /// change).
+    pub(crate) fn touch(&mut self, key: &K) {
+        if let Some(r) = self.map.get(key) {
+            self.due.note_with(r.timeline().next_due(), r.tie(), key);
+        }
+    }
+
+    /// [`Runs::touch`] for every run.
+    pub(crate) fn touch_all(&mut self) {
+        let keys: Vec<K> = self.map.keys().cloned().collect();
+        for k in &keys {
+            self.touch(k);
+        }
+    }
+
+    /// The earliest change due by `now` over all runs, as `(due, key)`;
+    /// drops index entries that no longer match a run's timeline.
+    pub(crate) fn next_due(&mut self, now: Instant) -> Option<(Instant, K)> {
+        loop {
+            let (due, tie, key) = self.due.peek()?;
+            let current = self
+                .map
+                .get(key)
+                .is_some_and(|r| r.tie() == *tie && r.timeline().next_due() == Some(*due));
+            if !current {
+                self.due.pop();
+                continue;
+            }
+            return (*due <= now).then(|| (*due, key.clone()));
+        }
+    }
+
+    /// Applies run `key`'s next change (whenever it is due) with `apply`,
+    /// which gets the key, the run, the instant the change was due and the
+    /// change. `false` if there is no such run or it has none.
+    pub(crate) fn step(
+        &mut self,
+        key: &K,
+        mut apply: impl FnMut(&K, &mut R, Instant, R::Change),
+    ) -> bool {
+        let Some(run) = self.map.get_mut(key) else {
+            return false;
+        };
+        let Some((at, change)) = run.timeline_mut().pop_next() else {
+            return false;
+        };
+        apply(key, run, at, change);
+        self.touch(key);
+        true
+    }
+
+    /// Applies every change due by `now`, in due order across runs.
+    pub(crate) fn settle(
+        &mut self,
+        now: Instant,
+        mut apply: impl FnMut(&K, &mut R, Instant, R::Change),
+    ) {
+        while let Some((_, key)) = self.next_due(now) {
+            self.due.pop();
+            self.step(&key, &mut apply);
+        }
+    }
+
+    /// Applies run `key`'s next pending change now, whenever it was due
+    /// (after settling what is due). `false` if there is no such run or
+    /// nothing pending.
+    pub(crate) fn advance(
+        &mut self,
+        key: &K,
+        now: Instant,
+        mut apply: impl FnMut(&K, &mut R, Instant, R::Change),
+    ) -> bool {
+        self.settle(now, &mut apply);
+        self.step(key, |k, r, _, change| apply(k, r, now, change))
+    }
+
+    /// Counts a stop request for `id` (known or not).
+    pub(crate) fn count_stop(&mut self, id: &str) {
+        *self.stops.entry(id.to_owned()).or_default() += 1;
+        self.stop_total += 1;
+    }
+
+    /// Stop requests counted for `id`.
+    pub(crate) fn stop_requests(&self, id: &str) -> u64 {
+        self.stops.get(id).copied().unwrap_or(0)
+    }
+
+    /// Stop requests counted for any id.
+    pub(crate) fn stop_total(&self) -> u64 {
+        self.stop_total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Run {
+        state: Vec<&'static str>,
+        timeline: Timeline<&'static str>,
+    }
+
+    impl Timed for Run {
+        type Change = &'static str;
+        fn timeline(&self) -> &Timeline<&'static str> {
+            &self.timeline
+        }
+        fn timeline_mut(&mut self) -> &mut Timeline<&'static str> {
+            &mut self.timeline
+        }
+    }
+
+    #[test]
+    fn settles_in_due_order_across_runs_and_drains_cascades() {
+        let t0 = Instant::now();
+        let mut runs: Runs<&str, Run> = Runs::default();
+        let mut a = Run::default();
+        a.timeline.push(t0 + Duration::from_millis(20), "a-late");
+        let mut b = Run::default();
+        b.timeline.push(t0 + Duration::from_millis(10), "b-first");
+        runs.insert("a", a);
+        runs.insert("b", b);
+        let mut order = Vec::new();
+        runs.settle(t0 + Duration::from_millis(30), |k, r, at, c| {
+            order.push((*k, c));
+            r.state.push(c);
+            if c == "b-first" {
+                // A change scheduling another that is already due.
+                r.timeline_mut()
+                    .push(at + Duration::from_millis(5), "b-cascade");
+            }
+        });
+        assert_eq!(
+            order,
+            [("b", "b-first"), ("b", "b-cascade"), ("a", "a-late")]
+        );
+        assert!(runs.next_due(t0 + Duration::from_secs(60)).is_none());
+    }
+
+    #[test]
+    fn nothing_before_its_time_and_advance_forces_the_next() {
+        let t0 = Instant::now();
+        let mut runs: Runs<u64, Run> = Runs::default();
+        let mut a = Run::default();
+        a.timeline.push(t0 + Duration::from_secs(60), "later");
+        runs.insert(1, a);
+        runs.settle(t0, |_, r, _, c| r.state.push(c));
+        assert!(runs.get(&1).is_some_and(|r| r.state.is_empty()));
+        assert!(runs.advance(&1, t0, |_, r, _, c| r.state.push(c)));
+        assert_eq!(runs.get(&1).map(|r| r.state.clone()), Some(vec!["later"]));
+        assert!(!runs.advance(&1, t0, |_, r, _, c| r.state.push(c)));
+        assert!(!runs.advance(&2, t0, |_, r, _, c| r.state.push(c)));
+    }
+
+    #[test]
+    fn stale_entries_are_skipped() {
+        let t0 = Instant::now();
+        let mut runs: Runs<u64, Run> = Runs::default();
+        let mut a = Run::default();
+        a.timeline.push(t0, "dropped");
+        runs.insert(1, a);
+        if let Some(r) = runs.get_mut(&1) {
+            r.timeline.clear();
+        }
+        runs.settle(t0 + Duration::from_secs(1), |_, r, _, c| r.state.push(c));
+        assert!(runs.get(&1).is_some_and(|r| r.state.is_empty()));
+        runs.count_stop("x");
+        runs.count_stop("x");
+        assert_eq!((runs.stop_requests("x"), runs.stop_total()), (2, 2));
+    }
+}
