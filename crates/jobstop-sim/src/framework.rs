@@ -468,6 +468,11 @@ fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Bo
 /// order [`Sims::start`] starts them.
 const VENDORS: &[(&str, Starter)] = &[
     // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
+    #[cfg(feature = "amperity")]
+    (
+        crate::amperity::VENDOR,
+        starter::<crate::amperity::Amperity>,
+    ),
 ];
 
 /// Several running simulators, one per vendor.

@@ -190,6 +190,41 @@ impl<K: Ord + Clone, R: Timed> Runs<K, R> {
     }
 }
 
+/// Access tokens a simulator granted, with their expiry: the bookkeeping of
+/// every vendor's login (the token format is the vendor's).
+#[derive(Debug, Default)]
+pub(crate) struct Tokens {
+    expiry: HashMap<String, Instant>,
+    granted: u64,
+}
+
+impl Tokens {
+    /// Records `token` as granted now, valid for `ttl`.
+    pub(crate) fn grant(&mut self, token: &str, ttl: std::time::Duration) {
+        let now = Instant::now();
+        self.expiry
+            .insert(token.to_owned(), now.checked_add(ttl).unwrap_or(now));
+        self.granted += 1;
+    }
+
+    /// `Some(true)` for a live token, `Some(false)` for an expired one,
+    /// `None` for one never granted.
+    pub(crate) fn live(&self, token: &str) -> Option<bool> {
+        self.expiry.get(token).map(|exp| Instant::now() < *exp)
+    }
+
+    /// Makes every token granted so far expired.
+    pub(crate) fn expire_all(&mut self) {
+        let now = Instant::now();
+        self.expiry.values_mut().for_each(|exp| *exp = now);
+    }
+
+    /// How many tokens were granted.
+    pub(crate) fn granted(&self) -> u64 {
+        self.granted
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
