@@ -97,7 +97,9 @@ mod tests {
                 jobstop_sim::env_vars(sim.vendor(), sim.alternatives())
             );
             for (k, _) in &section.alternatives {
-                assert!(k.starts_with(&format!("JOBSTOP_{}_", section.vendor.to_ascii_uppercase())));
+                assert!(
+                    k.starts_with(&format!("JOBSTOP_{}_", section.vendor.to_ascii_uppercase()))
+                );
             }
         }
         let env: std::collections::HashMap<String, String> =
