@@ -80,7 +80,7 @@ mod store;
 pub use clock::{SimClock, Timeline, default_epoch, format_millis, truncate_millis};
 pub use fault::{Fault, FaultBody, FaultRule, Faults, JsonRewrite, RateLimit, Route, RuleId};
 pub use framework::{AnySim, Common, Population, Sim, SimBuilder, VendorSim};
-pub use log::{LoggedRequest, MASK};
+pub use log::{LoggedRequest, MASK, Secret};
 pub use rng::SplitMix64;
 pub use server::{ConnectionControl, SimServer, SimServerBuilder};
 pub use sims::{Sims, SimsOptions, StartError};

@@ -42,7 +42,6 @@
 mod routes;
 mod store;
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,7 +50,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::{
-    Common, MASK, Population, Settings, Sim, SimBuilder, SimServerBuilder, SplitMix64, VendorSim,
+    Common, Population, Secret, Settings, Sim, SimBuilder, SimServerBuilder, SplitMix64, VendorSim,
     lock,
 };
 use store::{Store, View};
@@ -186,15 +185,15 @@ impl RunSeed {
 
 /// The Amperity settings of an [`AmperitySimBuilder`] (set through its
 /// methods). Its `Debug` masks the token and the client secret.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AmperityOptions {
     tenant: String,
     running: usize,
     finished: usize,
     seeds: Vec<RunSeed>,
-    static_token: Option<String>,
+    static_token: Option<Secret>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<Secret>,
     token_ttl: Duration,
     schedule_delay: Option<Duration>,
     auto_finish_after: Option<Duration>,
@@ -225,27 +224,6 @@ impl Default for AmperityOptions {
     }
 }
 
-impl fmt::Debug for AmperityOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AmperityOptions")
-            .field("tenant", &self.tenant)
-            .field("running", &self.running)
-            .field("finished", &self.finished)
-            .field("seeds", &self.seeds)
-            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| MASK))
-            .field("token_ttl", &self.token_ttl)
-            .field("schedule_delay", &self.schedule_delay)
-            .field("auto_finish_after", &self.auto_finish_after)
-            .field("terminal_stop", &self.terminal_stop)
-            .field("last_page", &self.last_page)
-            .field("id_field", &self.id_field)
-            .field("request_ids", &self.request_ids)
-            .finish()
-    }
-}
-
 impl SimBuilder<Amperity> {
     setters! {
         /// The tenant id. Default `acme`.
@@ -258,11 +236,11 @@ impl SimBuilder<Amperity> {
         /// Default 0.
         finished(options.finished): usize;
         /// The static bearer token. Default: derived from the seed.
-        static_token(options.static_token): some into String;
+        static_token(options.static_token): some into Secret;
         /// The OAuth client id. Default `jobstop-sim-client`.
         client_id(options.client_id): some into String;
         /// The OAuth client secret. Default: derived from the seed.
-        client_secret(options.client_secret): some into String;
+        client_secret(options.client_secret): some into Secret;
         /// How long OAuth access tokens live (`expires_in` is its whole
         /// seconds, at least 1). Default 3600 s.
         token_ttl(options.token_ttl): Duration;
@@ -314,10 +292,10 @@ impl VendorSim for Amperity {
         let mut creds = SplitMix64::stream(common.seed, 3);
         let static_token = o
             .static_token
-            .unwrap_or_else(|| format!("amp-sim-{}", creds.alphanumeric(32)));
+            .map_or_else(|| format!("amp-sim-{}", creds.alphanumeric(32)), |s| s.0);
         let client_secret = o
             .client_secret
-            .unwrap_or_else(|| format!("sim-secret-{}", creds.alphanumeric(24)));
+            .map_or_else(|| format!("sim-secret-{}", creds.alphanumeric(24)), |s| s.0);
         let mut store = Store::new(
             store::StoreConfig {
                 tenant: o.tenant.clone(),
