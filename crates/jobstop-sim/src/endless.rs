@@ -11,7 +11,7 @@
 //!
 //! | vendor | route | how the listing goes on |
 //! |---|---|---|
-//! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token |
+//! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token ([`amperity::endless`](crate::amperity::endless)) |
 //! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` |
 //! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end) |
 //! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² |
@@ -49,7 +49,7 @@ pub enum EndlessRuns {
 const HUGE: u64 = 1_000_000_000_000;
 
 /// The state one rule keeps between answers.
-struct Pages {
+pub(crate) struct Pages {
     served: AtomicU64,
     first: Mutex<Vec<Value>>,
     page_size: usize,
@@ -58,7 +58,7 @@ struct Pages {
 }
 
 impl Pages {
-    fn new(page_size: usize, runs: EndlessRuns, ids: &'static [&'static str]) -> Self {
+    pub(crate) fn new(page_size: usize, runs: EndlessRuns, ids: &'static [&'static str]) -> Self {
         Pages {
             served: AtomicU64::new(0),
             first: Mutex::new(Vec::new()),
@@ -69,7 +69,7 @@ impl Pages {
     }
 
     /// Replaces `items` with this page's runs; returns the page's number.
-    fn fill(&self, items: &mut Value) -> u64 {
+    pub(crate) fn fill(&self, items: &mut Value) -> u64 {
         let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
         let mut first = lock(&self.first);
         if first.is_empty()
@@ -114,47 +114,6 @@ fn renumber(item: &mut Value, fields: &[&str], n: u64) {
             _ => {}
         }
     }
-}
-
-/// Amperity: a fresh, valid `next_token` on every page. The simulator's
-/// token is `hex("v1:{filters hash}:{created_at ms}:{id}")` and lists the
-/// runs after that key; a key past every run's time starts over at the first
-/// run, and the id part makes each token new. The filters' hash is read from
-/// the first real token, so the unfaulted listing must have a second page.
-pub fn amperity(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
-    let hash: Mutex<Option<String>> = Mutex::new(None);
-    let fault = Fault::map_json("endless next_token", move |body| {
-        if let Some(h) = body
-            .get("next_token")
-            .and_then(Value::as_str)
-            .and_then(token_hash)
-        {
-            *lock(&hash) = Some(h);
-        }
-        let n = match body.get_mut("data") {
-            Some(items) => pages.fill(items),
-            None => return,
-        };
-        if let (Some(h), Some(obj)) = (lock(&hash).clone(), body.as_object_mut()) {
-            let plain = format!("v1:{h}:{}:endless-{n}", i64::MAX);
-            let token: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
-            obj.insert("next_token".into(), Value::from(token));
-        }
-    });
-    FaultRule::new(Route::get("/workflow/runs"), fault)
-}
-
-/// The filters' hash of an Amperity simulator token.
-fn token_hash(token: &str) -> Option<String> {
-    let bytes: Option<Vec<u8>> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
-        .collect();
-    let plain = String::from_utf8(bytes?).ok()?;
-    let mut parts = plain.split(':');
-    (parts.next()? == "v1").then_some(())?;
-    parts.next().map(str::to_owned)
 }
 
 /// Chorus: `pagination.total` one more than the page, and no `records`.
@@ -214,13 +173,5 @@ mod tests {
             item,
             json!({"id": 3_000_000_007_u64, "name": "123", "other": "a-3", "x": null})
         );
-    }
-
-    #[test]
-    fn the_token_hash_is_read() {
-        let plain = "v1:00000000000000ab:17:wf-1";
-        let token: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(token_hash(&token).as_deref(), Some("00000000000000ab"));
-        assert_eq!(token_hash("zz"), None);
     }
 }

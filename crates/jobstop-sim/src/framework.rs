@@ -25,8 +25,10 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
+use crate::endless::EndlessRuns;
 use crate::{
-    Faults, RateLimit, Settings, SimClock, SimServer, SimServerBuilder, default_epoch, env_vars,
+    FaultRule, Faults, RateLimit, Settings, SimClock, SimServer, SimServerBuilder, default_epoch,
+    env_vars,
 };
 
 /// The settings every simulator has, handed to [`VendorSim::new`].
@@ -118,6 +120,15 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
 
     /// How many stop requests reached the vendor logic, for any id.
     fn total_stop_requests(&self) -> u64;
+
+    /// Adds a new run in the vendor's running state (under an existing job
+    /// where runs belong to jobs); its id as the adapter names it. `None` if
+    /// the simulator has nowhere to put one (no job).
+    fn insert_running(&self) -> Option<String>;
+
+    /// A rule that makes this vendor's listings never end (see
+    /// [`endless`](crate::endless)): every page announces another.
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule;
 }
 
 /// Configures a [`Sim`] before it starts: the settings every simulator has
@@ -341,6 +352,13 @@ pub trait AnySim: Send + Sync + fmt::Debug {
     fn stop_requests(&self, id: &str) -> u64;
     /// Stop requests that reached the vendor logic, for any id.
     fn total_stop_requests(&self) -> u64;
+    /// The auth server, if the vendor has one on its own port.
+    fn auth_server(&self) -> Option<&SimServer>;
+    /// Adds a new running run (see [`VendorSim::insert_running`]).
+    fn insert_running(&self) -> Option<String>;
+    /// A rule that makes this vendor's listings never end (see
+    /// [`VendorSim::endless`]).
+    fn endless(&self, page_size: usize, runs: EndlessRuns) -> FaultRule;
     /// Shuts the servers down gracefully.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
     /// For downcasting to [`Sim<V>`].
@@ -377,6 +395,15 @@ impl<V: VendorSim> AnySim for Sim<V> {
     }
     fn total_stop_requests(&self) -> u64 {
         self.vendor.total_stop_requests()
+    }
+    fn auth_server(&self) -> Option<&SimServer> {
+        Sim::auth_server(self)
+    }
+    fn insert_running(&self) -> Option<String> {
+        self.vendor.insert_running()
+    }
+    fn endless(&self, page_size: usize, runs: EndlessRuns) -> FaultRule {
+        V::endless(page_size, runs)
     }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(Sim::shutdown(self))

@@ -49,9 +49,10 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::endless::{EndlessRuns, Pages};
 use crate::{
-    Common, Population, Secret, Settings, Sim, SimBuilder, SimServerBuilder, SplitMix64, VendorSim,
-    lock,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
+    SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, View};
 
@@ -388,6 +389,43 @@ impl VendorSim for Amperity {
     fn total_stop_requests(&self) -> u64 {
         lock(&self.store).runs.stop_total()
     }
+
+    fn insert_running(&self) -> Option<String> {
+        Some(lock(&self.store).insert(RunSeed::new("running")))
+    }
+
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+        endless(page_size, runs)
+    }
+}
+
+/// A listing that never ends (see [`crate::endless`]): a fresh, valid
+/// `next_token` on every page. The simulator's token is
+/// `hex("v1:{filters hash}:{created_at ms}:{id}")` and lists the runs after
+/// that key; a key past every run's time starts over at the first run, and
+/// the id part makes each token new. The filters' hash is read from the
+/// first real token, so the unfaulted listing must have a second page.
+pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
+    let hash: Mutex<Option<u64>> = Mutex::new(None);
+    let fault = Fault::map_json("endless next_token", move |body| {
+        if let Some((h, _)) = body
+            .get("next_token")
+            .and_then(Value::as_str)
+            .and_then(routes::decode_token)
+        {
+            *lock(&hash) = Some(h);
+        }
+        let n = match body.get_mut("data") {
+            Some(items) => pages.fill(items),
+            None => return,
+        };
+        if let (Some(h), Some(obj)) = (*lock(&hash), body.as_object_mut()) {
+            let token = routes::encode_key(h, i64::MAX, &format!("endless-{n}"));
+            obj.insert("next_token".into(), Value::from(token));
+        }
+    });
+    FaultRule::new(Route::get("/workflow/runs"), fault)
 }
 
 impl Sim<Amperity> {

@@ -320,15 +320,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// `v1:<hash>:<created ms>:<id>`, hex encoded.
 fn encode_token(hash: u64, last: &RunRecord) -> String {
-    let plain = format!(
-        "v1:{hash:016x}:{}:{}",
-        last.created_at.timestamp_millis(),
-        last.id
-    );
+    encode_key(hash, last.created_at.timestamp_millis(), &last.id)
+}
+
+/// The token for the runs after `(created ms, id)` under filters `hash`.
+pub(crate) fn encode_key(hash: u64, created_ms: i64, id: &str) -> String {
+    let plain = format!("v1:{hash:016x}:{created_ms}:{id}");
     plain.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
+pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
     if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return None;
     }
