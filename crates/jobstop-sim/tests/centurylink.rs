@@ -1489,3 +1489,54 @@ async fn login_takes_a_form_body_as_clc_sdk_get_session_sends_it() {
     assert_eq!(s, 400);
     assert_eq!(sim.logins(), 1);
 }
+
+// ----- the framework ------------------------------------------------------------
+
+#[tokio::test]
+async fn sims_start_maps_the_population_and_answers_what_every_sim_answers() {
+    use jobstop_sim::centurylink::{CenturyLink, DEFAULT_STOP_DELAY};
+    use jobstop_sim::{Sims, SimsOptions};
+
+    // 5 running, 20 finished: at most 4 running (the cap), over
+    // max(3, 20/4) = 5 jobs of ceil(24/5) = 5 executions each.
+    let sims = Sims::start(&["centurylink"], &SimsOptions::default())
+        .await
+        .unwrap();
+    let any = sims.by_name("centurylink").unwrap();
+    let sim = sims.get::<CenturyLink>().unwrap();
+    assert_eq!(sim.job_ids().len(), 5);
+    assert_eq!(any.ids(), sim.execution_ids());
+    assert_eq!(any.ids().len(), 25);
+    let running = sim.execution_ids_with_status("RUNNING");
+    assert_eq!(running.len(), 4);
+    assert_eq!(any.raw_state(&running[0]).as_deref(), Some("RUNNING"));
+    assert_eq!(any.raw_state("nojob/noexecution"), None);
+
+    // The login is exported, the static token is the alternative.
+    let keys = |s: jobstop_sim::Settings| s.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(
+        keys(any.settings()),
+        ["base_url", "login_url", "username", "password"]
+    );
+    assert_eq!(keys(any.alternatives()), ["token", "account_alias"]);
+    assert_eq!(sim.env(), sim.env_login());
+    assert_eq!(any.alternatives()[0].1, sim.token());
+
+    // Stops count per run and in total; kills do not count as stops. The
+    // default stop delay holds when none is given.
+    let http = client();
+    let (run, other) = (running[0].clone(), running[1].clone());
+    let started = Instant::now();
+    let (s, b) = post(sim, &http, &format!("{}/stop", exec_path(&run)), "{}").await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("STOPPING")));
+    let (s, _) = post(sim, &http, &format!("{}/kill", exec_path(&other)), "{}").await;
+    assert_eq!(s, 200);
+    assert_eq!((any.stop_requests(&run), any.total_stop_requests()), (1, 1));
+    assert_eq!(sim.kill_requests(&other), 1);
+    while any.raw_state(&run).as_deref() == Some("STOPPING") {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(any.raw_state(&run).as_deref(), Some("STOPPED"));
+    assert!(started.elapsed() >= DEFAULT_STOP_DELAY);
+    sims.shutdown().await;
+}

@@ -2,8 +2,7 @@
 //! (`/jobs/{alias}…`, bearer tokens) and the CLC v2 login endpoint on its
 //! own server.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -13,20 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, 
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
-use super::store::{Action, RunnerError, Store};
-use super::{BAD_CREDENTIALS, ExecutionGet, JobShape, LOGIN_PATH, NOT_STOPPABLE};
+use super::store::{Action, RunnerError};
+use super::{BAD_CREDENTIALS, CenturyLink, ExecutionGet, JobShape, LOGIN_PATH, NOT_STOPPABLE};
 use crate::lock;
-
-/// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) alias: String,
-    pub(crate) location: String,
-    pub(crate) username: String,
-    pub(crate) password: String,
-    pub(crate) static_token: String,
-    pub(crate) token_ttl: Duration,
-}
 
 /// `Content-Type` of the Runner's JSON answers (a Java service).
 pub(crate) const RUNNER_JSON: &str = "application/json;charset=UTF-8";
@@ -42,12 +30,6 @@ const MAX_BODY: usize = 1024 * 1024;
 const PAGE_SIZE: (usize, usize) = (100, 100);
 /// The roles every login reports.
 const ROLES: [&str; 2] = ["AccountAdmin", "ServerAdmin"];
-
-/// Everything a request handler shares.
-pub(crate) struct Sim {
-    pub(crate) cfg: HttpConfig,
-    pub(crate) store: Mutex<Store>,
-}
 
 type Resp = Response<Body>;
 
@@ -250,11 +232,11 @@ fn start_body(body: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-impl Sim {
+impl CenturyLink {
     fn authenticated(&self, headers: &HeaderMap) -> bool {
         match bearer(headers) {
             None => false,
-            Some(t) if t == self.cfg.static_token => true,
+            Some(t) if t == self.static_token => true,
             Some(t) => lock(&self.store).token_live(t),
         }
     }
@@ -273,7 +255,7 @@ impl Sim {
         if !self.authenticated(headers) {
             return runner_error(401, "Unauthorized");
         }
-        if !alias.eq_ignore_ascii_case(&self.cfg.alias) {
+        if !alias.eq_ignore_ascii_case(&self.alias) {
             return runner_error(
                 403,
                 &format!("Access denied: the token is not valid for account {alias}"),
@@ -347,12 +329,12 @@ fn answer(result: Result<Value, RunnerError>) -> Resp {
     }
 }
 
-/// The Runner's router: every request goes through [`Sim::serve_runner`].
-pub(crate) fn runner_router(sim: Arc<Sim>) -> Router {
+/// The Runner's router: every request goes through [`CenturyLink::serve_runner`].
+pub(crate) fn runner_router(sim: Arc<CenturyLink>) -> Router {
     Router::new().fallback(runner).with_state(sim)
 }
 
-async fn runner(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn runner(State(sim): State<Arc<CenturyLink>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return runner_error(413, "Request entity too large");
@@ -369,11 +351,11 @@ fn login_error(status: u16, message: &str) -> Resp {
 /// The login server's router: `POST /v2/authentication/login`
 /// (`CenturyLinkCloud/APIDocs` `Authentication/login.md`), anything else 404
 /// (405 for another method on that path).
-pub(crate) fn login_router(sim: Arc<Sim>) -> Router {
+pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
     Router::new().fallback(login).with_state(sim)
 }
 
-async fn login(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn login(State(sim): State<Arc<CenturyLink>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     // ASP.NET routes ignore case and a trailing slash.
     let path = parts.uri.path().trim_end_matches('/');
@@ -427,7 +409,7 @@ fn credentials(headers: &HeaderMap, body: &[u8]) -> Option<(String, String)> {
     Some((user, password))
 }
 
-impl Sim {
+impl CenturyLink {
     /// `POST /v2/authentication/login`: `CenturyLinkCloud/APIDocs`
     /// `Authentication/login.md` (200 `{userName, accountAlias,
     /// locationAlias, roles, bearerToken}`; 400 `{"message": "We didn't
@@ -436,19 +418,19 @@ impl Sim {
         let mut store = lock(&self.store);
         store.login_attempts += 1;
         let ok = credentials(headers, body)
-            .is_some_and(|(u, p)| u == self.cfg.username && p == self.cfg.password);
+            .is_some_and(|(u, p)| u == self.username && p == self.password);
         if !ok {
             return login_error(400, BAD_CREDENTIALS);
         }
-        let token = store.grant(self.cfg.token_ttl, &self.claims());
+        let token = store.grant(self.token_ttl, &self.claims());
         drop(store);
         respond(
             200,
             LOGIN_JSON,
             &json!({
-                "userName": self.cfg.username,
-                "accountAlias": self.cfg.alias,
-                "locationAlias": self.cfg.location,
+                "userName": self.username,
+                "accountAlias": self.alias,
+                "locationAlias": self.location,
                 "roles": ROLES,
                 "bearerToken": token,
             }),
@@ -457,7 +439,7 @@ impl Sim {
 
     /// The claims inside every token (no expiry: see `make_token`).
     pub(crate) fn claims(&self) -> Value {
-        token_claims(&self.cfg.username, &self.cfg.alias, &self.cfg.location)
+        token_claims(&self.username, &self.alias, &self.location)
     }
 }
 
