@@ -1540,3 +1540,162 @@ async fn sims_start_maps_the_population_and_answers_what_every_sim_answers() {
     assert!(started.elapsed() >= DEFAULT_STOP_DELAY);
     sims.shutdown().await;
 }
+
+// ----- request parsing, end to end (the route, paging, body and token tables) --
+
+#[tokio::test]
+async fn routes_paging_bodies_and_tokens_follow_their_tables() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .running(1)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let json_req = |method: Method, path: &str, body: &str| {
+        req(&sim, &http, method, path)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+    };
+    // A route of the table reaches its operation (an unknown, decoded id:
+    // "Job not found"); anything else is the router's "Not Found".
+    for (method, rest) in [
+        (Method::GET, "/j%2F1"),
+        (Method::POST, "/j/start"),
+        (Method::GET, "/j/executions"),
+        (Method::GET, "/j/executions/e"),
+        (Method::POST, "/j/executions/e/stop"),
+        (Method::POST, "/j/executions/e/kill"),
+    ] {
+        let (s, b) = send(json_req(method.clone(), &p(&sim, rest), "{}")).await;
+        assert_eq!(
+            (s, b),
+            (404, json!({"message": "Job not found"})),
+            "{method} {rest}"
+        );
+    }
+    for (method, path) in [
+        (Method::POST, "/jobs/ACME"),
+        (Method::POST, "/jobs/ACME/executions"),
+        (Method::GET, "/jobs/ACME/j/start"),
+        (Method::GET, "/jobs/ACME/j/executions/e/stop"),
+        (Method::DELETE, "/jobs/ACME/j"),
+        (Method::GET, "/jobs/ACME/"),
+        (Method::GET, "/jobs//j"),
+        (Method::GET, "/jobs"),
+        (Method::GET, "/v2/jobs/ACME"),
+        (Method::POST, "/jobs/ACME/j/executions/e/restart"),
+        (Method::GET, ""),
+    ] {
+        let (s, b) = send(json_req(method.clone(), path, "{}")).await;
+        assert_eq!(
+            (s, b),
+            (404, json!({"message": "Not Found"})),
+            "{method} {path}"
+        );
+    }
+    // Segments are decoded: `j%2F1` names job `j/1`.
+    sim.insert_job(JobSeed::new().with_id("j/1"));
+    let (s, b) = get(&sim, &http, "/j%2F1").await;
+    assert_eq!((s, b["id"].as_str()), (200, Some("j/1")));
+    let (s, b) = send(json_req(Method::GET, "/jobs/a%20b", "")).await;
+    assert_message(s, &b, 403);
+    assert!(
+        b["message"].as_str().unwrap().ends_with("account a b"),
+        "{b}"
+    );
+
+    // Paging: `page` from 0, `size` 1 to 100, empty values are the defaults.
+    for (query, page, size) in [
+        ("", 0, 100),
+        ("page=3&size=7", 3, 7),
+        ("page=&size=", 0, 100),
+    ] {
+        let (s, b) = get(&sim, &http, &format!("/executions?{query}")).await;
+        assert_eq!(
+            (s, &b["page"], &b["size"]),
+            (200, &json!(page), &json!(size)),
+            "{query}"
+        );
+    }
+    for bad in [
+        "page=-1",
+        "page=x",
+        "page=1.5",
+        "size=0",
+        "size=101",
+        "size=-5",
+        "size=ten",
+        "page=99999999999999999999999",
+    ] {
+        let (s, b) = get(&sim, &http, &format!("?{bad}")).await;
+        assert_message(s, &b, 400);
+    }
+
+    // Stop bodies: `{"expiryDuration": N}`, optional, N a non-negative integer.
+    let run = sim.execution_ids_with_status("RUNNING")[0].clone();
+    let stop = p(&sim, &format!("{}/stop", exec_path(&run)));
+    for bad in [
+        r#"{"expiryDuration":-1}"#,
+        r#"{"expiryDuration":1.5}"#,
+        r#"{"expiryDuration":"5"}"#,
+        "[]",
+        "{",
+        "5",
+    ] {
+        let (s, b) = send(json_req(Method::POST, &stop, bad)).await;
+        assert_message(s, &b, 400);
+    }
+    for good in [
+        "",
+        " \n",
+        "{}",
+        r#"{"expiryDuration":5}"#,
+        r#"{"expiryDuration":null,"x":1}"#,
+    ] {
+        let (s, b) = send(json_req(Method::POST, &stop, good)).await;
+        assert_eq!(
+            (s, b["status"].as_str()),
+            (200, Some("STOPPING")),
+            "{good:?}"
+        );
+    }
+
+    // Start bodies: an object, with `hosts` objects that have a string id.
+    let start = p(&sim, &format!("/{}/start", split(&run).0));
+    for good in [
+        "{}",
+        r#"{"hosts":[{"id":"localhost"}]}"#,
+        r#"{"hosts":[{"id":"h","sshPrivateKey":"k"}],"sshPrivateKey":"k"}"#,
+    ] {
+        let (s, b) = send(json_req(Method::POST, &start, good)).await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("PENDING")), "{good}");
+    }
+    for bad in [
+        "",
+        "[]",
+        "nope",
+        r#"{"hosts":{}}"#,
+        r#"{"hosts":[{}]}"#,
+        r#"{"hosts":[1]}"#,
+        r#"{"sshPrivateKey":5}"#,
+    ] {
+        let (s, b) = send(json_req(Method::POST, &start, bad)).await;
+        assert_message(s, &b, 400);
+    }
+
+    // Tokens: `Bearer <token>`, the scheme in any case, spaces trimmed.
+    let url = format!("{}{}", sim.base_url(), p(&sim, ""));
+    let token = sim.token();
+    for (header, status) in [
+        (format!("Bearer {token}"), 200),
+        (format!("bearer  {token} "), 200),
+        (format!("Basic {token}"), 401),
+        ("Bearer ".to_owned(), 401),
+        ("Bearer".to_owned(), 401),
+    ] {
+        let (s, _) = send(http.get(&url).header("Authorization", &header)).await;
+        assert_eq!(s, status, "{header}");
+    }
+    assert_eq!(send(http.get(&url)).await.0, 401);
+}
