@@ -649,7 +649,8 @@ impl MatrixSim for Sim {
     }
 
     fn fresh_running(&self) -> String {
-        self.insert_running().expect("the simulator has a job to run")
+        self.insert_running()
+            .expect("the simulator has a job to run")
     }
 
     fn raw(&self, id: &str) -> String {

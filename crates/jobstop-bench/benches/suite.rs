@@ -39,8 +39,8 @@ use jobstop_sim::amperity::{Amperity, AmperitySim};
 use jobstop_sim::centurylink::CenturyLink;
 use jobstop_sim::chorus::Chorus;
 use jobstop_sim::dataarts::DataArts;
-use jobstop_sim::{Sims, SimsOptions};
 use jobstop_sim::{Fault, FaultRule, LoggedRequest, Route, SimServer};
+use jobstop_sim::{Sims, SimsOptions};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -523,7 +523,9 @@ async fn measure_overhead() -> Res<OverheadRun> {
     let amperity = sims.get::<Amperity>().ok_or("no Amperity simulator")?;
     let chorus = sims.get::<Chorus>().ok_or("no Chorus simulator")?;
     let dataarts = sims.get::<DataArts>().ok_or("no DataArts simulator")?;
-    let runner = sims.get::<CenturyLink>().ok_or("no CenturyLink simulator")?;
+    let runner = sims
+        .get::<CenturyLink>()
+        .ok_or("no CenturyLink simulator")?;
 
     let mut cases = Vec::new();
     {

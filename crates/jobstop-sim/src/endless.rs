@@ -14,7 +14,7 @@
 //! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token ([`amperity::endless`](crate::amperity::endless)) |
 //! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` |
 //! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end) |
-//! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² |
+//! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² ([`centurylink::endless`](crate::centurylink::endless)) |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -46,7 +46,7 @@ pub enum EndlessRuns {
 }
 
 /// A total no listing reaches.
-const HUGE: u64 = 1_000_000_000_000;
+pub(crate) const HUGE: u64 = 1_000_000_000_000;
 
 /// The state one rule keeps between answers.
 pub(crate) struct Pages {
@@ -144,20 +144,6 @@ pub fn dataarts(page_size: usize, runs: EndlessRuns) -> FaultRule {
         }
     });
     FaultRule::new(Route::get("/v1/*/jobs"), fault)
-}
-
-/// CenturyLink: the executions listings' `totalSize` is 10¹².
-pub fn centurylink(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["execution_id", "executionId", "id"]);
-    let fault = Fault::map_json("endless totalSize", move |body| {
-        if let Some(items) = body.get_mut("results") {
-            pages.fill(items);
-        }
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("totalSize".into(), Value::from(HUGE));
-        }
-    });
-    FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
 }
 
 #[cfg(test)]

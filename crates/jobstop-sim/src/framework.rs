@@ -93,6 +93,20 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
         None
     }
 
+    /// Server settings of the auth server (its error body, its rate-limit
+    /// key), like [`VendorSim::configure`]. Default: none.
+    fn configure_auth(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        let _ = this;
+        server
+    }
+
+    /// Refuses `options` that contradict each other before anything starts
+    /// ([`SimBuilder::start`] fails with this error). Default: all fine.
+    fn check(options: &Self::Options) -> std::io::Result<()> {
+        let _ = options;
+        Ok(())
+    }
+
     /// Sets `options` to generate `population` (with the vendor's mapping of
     /// "running" and "finished" onto its own objects).
     fn populate(options: &mut Self::Options, population: &Population);
@@ -213,6 +227,7 @@ impl<V: VendorSim> SimBuilder<V> {
     /// Starts the server (and the vendor's auth server, if any) on
     /// `127.0.0.1:0`.
     pub async fn start(self) -> std::io::Result<Sim<V>> {
+        V::check(&self.options)?;
         let clock = SimClock::starting_at(self.epoch);
         let common = Common {
             seed: self.seed,
@@ -226,13 +241,10 @@ impl<V: VendorSim> SimBuilder<V> {
         let server = V::configure(&vendor, builder).start().await?;
         server.faults().set_rate_limit(self.rate_limit);
         let auth = match V::auth_server(&vendor) {
-            Some((router, prefix)) => Some(
-                SimServer::builder(router)
-                    .prefix(prefix)
-                    .clock(clock)
-                    .start()
-                    .await?,
-            ),
+            Some((router, prefix)) => {
+                let builder = SimServer::builder(router).prefix(prefix).clock(clock);
+                Some(V::configure_auth(&vendor, builder).start().await?)
+            }
             None => None,
         };
         Ok(Sim {
