@@ -468,6 +468,11 @@ fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Bo
 /// order [`Sims::start`] starts them.
 const VENDORS: &[(&str, Starter)] = &[
     // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
+    #[cfg(feature = "chorus")]
+    (
+        <crate::chorus::Chorus as VendorSim>::VENDOR,
+        starter::<crate::chorus::Chorus>,
+    ),
 ];
 
 /// Several running simulators, one per vendor.
