@@ -352,7 +352,7 @@ impl Chorus {
         }
         let store = lock(&self.store);
         routes::cookie(headers, &self.cfg.cookie_name)
-            .and_then(|c| store.rails_for_cookie(c))
+            .and_then(|c| store.cookies.get(c).copied())
             .and_then(|k| store.rails_chorus(k))
             .map(str::to_owned)
             .unwrap_or_default()

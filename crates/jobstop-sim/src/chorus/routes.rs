@@ -195,7 +195,7 @@ impl Chorus {
         let started = Instant::now();
         let mut store = lock(&self.store);
         let mut rails =
-            cookie(&req.headers, &self.cfg.cookie_name).and_then(|c| store.rails_for_cookie(c));
+            cookie(&req.headers, &self.cfg.cookie_name).and_then(|c| store.cookies.get(c).copied());
         let answer = self.answer(&mut store, req, &mut rails, endpoint, id);
         let cookie = rails.map(|k| store.issue_cookie(k));
         drop(store);
@@ -220,7 +220,9 @@ impl Chorus {
         let safe = matches!(req.method, Method::GET | Method::HEAD | Method::OPTIONS);
         let login = endpoint == Endpoint::Sessions && req.method == Method::POST;
         if !safe && param_session.is_none() {
-            let csrf = rails.and_then(|k| store.rails_csrf(k));
+            let csrf = rails
+                .and_then(|k| store.rails.get(&k))
+                .map(|r| r.csrf.as_str());
             let token = req
                 .header("x-csrf-token")
                 .map(str::to_owned)
@@ -242,10 +244,10 @@ impl Chorus {
                 Method::POST => self.login(store, req, rails),
                 Method::DELETE => {
                     if let Some(s) = &session {
-                        store.destroy_session(s);
+                        store.sessions.remove(s);
                     }
                     let key = *rails.get_or_insert_with(|| store.new_rails(None));
-                    let csrf = store.reset_rails(key);
+                    let csrf = store.reset_rails(key, None);
                     Answer::Json(200, json!({"csrf_token": csrf}))
                 }
                 // The sessions controller skips `extend_expiration`.
@@ -281,7 +283,11 @@ impl Chorus {
         let id = store.create_session();
         store.logins += 1;
         match *rails {
-            Some(k) => store.set_rails_chorus(k, Some(id.clone())),
+            Some(k) => {
+                if let Some(r) = store.rails.get_mut(&k) {
+                    r.chorus = Some(id.clone());
+                }
+            }
             None => *rails = Some(store.new_rails(Some(id.clone()))),
         }
         Answer::Json(201, store.render_session(&id))
@@ -482,70 +488,4 @@ async fn handle(
 async fn no_route(State(sim): State<Arc<Chorus>>, method: Method, headers: HeaderMap) -> Resp {
     let req = Incoming::new(method, headers, None, &[]);
     sim.respond(&req, Answer::Html(404, RAILS_404), None, Instant::now())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_digits_only() {
-        assert_eq!(parse_id("1000004"), Some(1_000_004));
-        assert_eq!(parse_id("007"), Some(7));
-        for bad in [
-            "",
-            "abc",
-            "1e3",
-            "/",
-            "-1",
-            "+1",
-            " 1",
-            "1000004abc",
-            "99999999999999999999999",
-        ] {
-            assert_eq!(parse_id(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn params_prefer_the_query() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        headers.insert(
-            COOKIE,
-            HeaderValue::from_static("a=1; _chorus_session=xyz--0; b=2"),
-        );
-        let req = Incoming::new(
-            Method::POST,
-            headers,
-            Some("session_id=x&session_id=q".into()),
-            b"session_id=b&session%5Busername%5D=u&password=p",
-        );
-        assert_eq!(req.param("session_id").as_deref(), Some("q"));
-        assert_eq!(cookie(&req.headers, "_chorus_session"), Some("xyz--0"));
-        assert_eq!(cookie(&req.headers, "nope"), None);
-        assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
-    }
-
-    #[test]
-    fn json_bodies_wrapped_or_not() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        let req = Incoming::new(
-            Method::POST,
-            headers.clone(),
-            None,
-            br#"{"session":{"username":"u","password":"p"},"session_id":"s"}"#,
-        );
-        assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
-        assert_eq!(req.param("session_id").as_deref(), Some("s"));
-        let bad = Incoming::new(Method::POST, headers, None, b"{nope");
-        assert!(bad.bad_json);
-    }
 }

@@ -235,19 +235,12 @@ pub(crate) enum Action {
     Accepted(Value),
 }
 
-/// A Chorus session (the `sessions` table).
-#[derive(Debug, Clone)]
-struct Session {
-    user: u64,
-    expires: Instant,
-}
-
 /// The Rails cookie session: which Chorus session it carries and its CSRF
 /// token.
 #[derive(Debug, Clone)]
-struct RailsSession {
-    chorus: Option<String>,
-    csrf: String,
+pub(crate) struct RailsSession {
+    pub(crate) chorus: Option<String>,
+    pub(crate) csrf: String,
 }
 
 /// Simulator settings the store needs.
@@ -307,11 +300,12 @@ pub(crate) struct Store {
     /// Session ids, cookies, CSRF tokens (a separate stream, so traffic never
     /// shifts the seeded data).
     secrets: SplitMix64,
-    sessions: HashMap<String, Session>,
-    rails: HashMap<u64, RailsSession>,
+    /// Chorus session id → when it expires (the `sessions` table).
+    pub(crate) sessions: HashMap<String, Instant>,
+    pub(crate) rails: HashMap<u64, RailsSession>,
     next_rails: u64,
     /// Every cookie value ever issued → its Rails session.
-    cookies: HashMap<String, u64>,
+    pub(crate) cookies: HashMap<String, u64>,
     pub(crate) logins: u64,
     pub(crate) login_attempts: u64,
     /// Every session id ever issued, in order (for leak checks in tests).
@@ -1023,11 +1017,7 @@ impl Store {
 
     /// The body of a successful login or `GET /sessions`.
     pub(crate) fn render_session(&self, session_id: &str) -> Value {
-        let user = self
-            .sessions
-            .get(session_id)
-            .map_or(CURRENT_USER_ID, |s| s.user);
-        let user = self.render_user(user, false);
+        let user = self.render_user(CURRENT_USER_ID, false);
         json!({"response": {"session_id": session_id, "user": user, "complete_json": true}})
     }
 
@@ -1058,33 +1048,23 @@ impl Store {
         while self.sessions.contains_key(&id) {
             id = self.hex(40);
         }
-        let expires = Instant::now() + self.cfg.session_timeout;
         self.issued.push(id.clone());
-        let session = Session {
-            user: CURRENT_USER_ID,
-            expires,
-        };
-        self.sessions.insert(id.clone(), session);
+        let expires = Instant::now() + self.cfg.session_timeout;
+        self.sessions.insert(id.clone(), expires);
         id
     }
 
     /// Whether `id` is a live session.
     pub(crate) fn session_live(&self, id: &str) -> bool {
-        self.sessions
-            .get(id)
-            .is_some_and(|s| Instant::now() < s.expires)
+        let expires = self.sessions.get(id);
+        expires.is_some_and(|expires| Instant::now() < *expires)
     }
 
     /// Slides the expiry of session `id`.
     pub(crate) fn touch(&mut self, id: &str) {
-        let timeout = self.cfg.session_timeout;
-        if let Some(s) = self.sessions.get_mut(id) {
-            s.expires = Instant::now() + timeout;
+        if let Some(expires) = self.sessions.get_mut(id) {
+            *expires = Instant::now() + self.cfg.session_timeout;
         }
-    }
-
-    pub(crate) fn destroy_session(&mut self, id: &str) {
-        self.sessions.remove(id);
     }
 
     /// Forgets every session.
@@ -1097,40 +1077,26 @@ impl Store {
 
     /// A new Rails cookie session carrying `chorus`.
     pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> u64 {
-        let key = self.next_rails;
         self.next_rails += 1;
+        self.reset_rails(self.next_rails - 1, chorus);
+        self.next_rails - 1
+    }
+
+    /// Rails session `key` now carries `chorus` and a new CSRF token,
+    /// returned (on logout: `session.clear` then `form_authenticity_token`).
+    pub(crate) fn reset_rails(&mut self, key: u64, chorus: Option<String>) -> String {
         let csrf = format!("{}=", self.base64ish(43));
-        self.rails.insert(key, RailsSession { chorus, csrf });
-        key
+        let rails = RailsSession {
+            chorus,
+            csrf: csrf.clone(),
+        };
+        self.rails.insert(key, rails);
+        csrf
     }
 
-    /// The Rails session a cookie value belongs to.
-    pub(crate) fn rails_for_cookie(&self, cookie: &str) -> Option<u64> {
-        self.cookies.get(cookie).copied()
-    }
-
+    /// The Chorus session Rails session `key` carries.
     pub(crate) fn rails_chorus(&self, key: u64) -> Option<&str> {
         self.rails.get(&key).and_then(|r| r.chorus.as_deref())
-    }
-
-    pub(crate) fn set_rails_chorus(&mut self, key: u64, chorus: Option<String>) {
-        if let Some(r) = self.rails.get_mut(&key) {
-            r.chorus = chorus;
-        }
-    }
-
-    pub(crate) fn rails_csrf(&self, key: u64) -> Option<&str> {
-        self.rails.get(&key).map(|r| r.csrf.as_str())
-    }
-
-    /// `session.clear` then `form_authenticity_token`: the Rails session
-    /// forgets its Chorus session and gets a new CSRF token, returned.
-    pub(crate) fn reset_rails(&mut self, key: u64) -> String {
-        let csrf = format!("{}=", self.base64ish(43));
-        let chorus = None;
-        let csrf_copy = csrf.clone();
-        self.rails.insert(key, RailsSession { chorus, csrf });
-        csrf_copy
     }
 
     /// The CSRF token of the (first) Rails session carrying `session_id`.
@@ -1229,39 +1195,5 @@ impl Like {
             reach = next;
         }
         reach[n]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns() {
-        let m = |p: &str, fold: bool, t: &str| Like::new(&format!("%{p}%"), fold).matches(t);
-        assert!(m("flow", true, "alpine_flow"));
-        assert!(m("FLOW", true, "alpine_flow"));
-        assert!(!m("FLOW", false, "alpine_flow"));
-        assert!(m("", false, "anything"));
-        assert!(m("", false, ""));
-        // `_` is one character; `\_` a literal underscore.
-        assert!(m("e_f", false, "alpine_flow"));
-        assert!(m("e_f", false, "lineXflow"));
-        assert!(m("e\\_f", false, "alpine_flow"));
-        assert!(!m("e\\_f", false, "lineXflow"));
-        // `%` inside the pattern.
-        assert!(m("al%ow", false, "alpine_flow"));
-        assert!(!m("ow%al", false, "alpine_flow"));
-        // A trailing backslash escapes the closing `%`.
-        assert!(m("a\\", false, "xa%"));
-        assert!(!m("a\\", false, "xab"));
-        assert!(Like::new("\\", false).matches("\\"));
-        assert!(m("É", true, "café_é"));
-    }
-
-    #[test]
-    fn seconds_format() {
-        let t = crate::default_epoch() + chrono::Duration::milliseconds(1_764);
-        assert_eq!(format_secs(whole_secs(t)), "2024-06-19T04:00:01Z");
     }
 }
