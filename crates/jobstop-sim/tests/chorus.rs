@@ -1520,3 +1520,25 @@ async fn through_the_framework() {
     assert!(sim.set_status(&id, "QUEUED"));
     assert_eq!(any.raw_state(&id).as_deref(), Some("QUEUED"));
 }
+
+/// `GET /sessions` (and HEAD) never reads the body: even a malformed JSON
+/// body does not make it a 400, while the other routes answer 400.
+#[tokio::test]
+async fn session_show_ignores_its_body() {
+    let sim = ChorusSim::builder().running(1).start().await.unwrap();
+    let http = client();
+    let sid = sim.new_session();
+    let bad = |rb: RequestBuilder| {
+        rb.query(&[("session_id", sid.as_str())])
+            .header("content-type", "application/json")
+            .body("{nope")
+    };
+    for rb in [
+        http.get(url(&sim, "/api/sessions")),
+        http.head(url(&sim, "/api/sessions")),
+    ] {
+        assert_eq!(send(bad(rb)).await.status, 200);
+    }
+    let path = format!("/api/workfiles/{}", sim.ids()[0]);
+    assert_eq!(send(bad(http.get(url(&sim, &path)))).await.status, 400);
+}

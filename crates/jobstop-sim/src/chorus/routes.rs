@@ -474,8 +474,8 @@ async fn handle(
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Resp {
-    // `GET /sessions` reads no body.
-    let body = if endpoint == Endpoint::Sessions && method == Method::GET {
+    // `GET /sessions` (and its HEAD) reads no body.
+    let body = if endpoint == Endpoint::Sessions && matches!(method, Method::GET | Method::HEAD) {
         Bytes::new()
     } else {
         body
