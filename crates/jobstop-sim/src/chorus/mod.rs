@@ -42,8 +42,7 @@ use crate::{
     Common, MASK, Population, Settings, Sim, SimBuilder, SimServerBuilder, SplitMix64, VendorSim,
     lock,
 };
-use routes::HttpConfig;
-use store::{Store, StoreConfig, View};
+use store::{Store, View};
 
 /// Where the API lives below the server root (Chorus also serves every
 /// route without it).
@@ -157,7 +156,7 @@ impl WorkfileSeed {
 
 /// A password, masked in `Debug`.
 #[derive(Clone)]
-struct Password(String);
+pub(crate) struct Password(String);
 
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -169,22 +168,22 @@ impl fmt::Debug for Password {
 /// [`ChorusSimBuilder`]); its `Debug` masks the password.
 #[derive(Debug, Clone)]
 pub struct ChorusOptions {
-    username: String,
-    password: Option<Password>,
-    workspace_id: u64,
-    running: usize,
-    idle: usize,
-    other_files: usize,
-    empty_workspaces: Vec<u64>,
-    foreign_workspaces: Vec<(u64, usize)>,
-    seeds: Vec<WorkfileSeed>,
-    session_timeout: Duration,
-    finish_after: Option<Duration>,
-    engine_unavailable: bool,
-    cookie_name: String,
-    login_requires_csrf: bool,
-    case_sensitive_name_pattern: bool,
-    wire: ChorusWire,
+    pub(crate) username: String,
+    pub(crate) password: Option<Password>,
+    pub(crate) workspace_id: u64,
+    pub(crate) running: usize,
+    pub(crate) idle: usize,
+    pub(crate) other_files: usize,
+    pub(crate) empty_workspaces: Vec<u64>,
+    pub(crate) foreign_workspaces: Vec<(u64, usize)>,
+    pub(crate) seeds: Vec<WorkfileSeed>,
+    pub(crate) session_timeout: Duration,
+    pub(crate) finish_after: Option<Duration>,
+    pub(crate) engine_unavailable: bool,
+    pub(crate) cookie_name: String,
+    pub(crate) login_requires_csrf: bool,
+    pub(crate) case_sensitive_name_pattern: bool,
+    pub(crate) wire: ChorusWire,
 }
 
 impl Default for ChorusOptions {
@@ -212,7 +211,8 @@ impl Default for ChorusOptions {
 
 /// The Chorus protocol; use it through [`ChorusSim`].
 pub struct Chorus {
-    cfg: HttpConfig,
+    username: String,
+    password: String,
     store: Mutex<Store>,
     request_ids: Mutex<SplitMix64>,
     workspace_id: u64,
@@ -221,7 +221,7 @@ pub struct Chorus {
 impl fmt::Debug for Chorus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Chorus")
-            .field("username", &self.cfg.username)
+            .field("username", &self.username)
             .field("workspace_id", &self.workspace_id)
             .finish_non_exhaustive()
     }
@@ -233,47 +233,18 @@ impl VendorSim for Chorus {
     const PREFIX: &'static str = "";
     type Options = ChorusOptions;
 
-    fn new(common: &Common, o: ChorusOptions) -> Self {
+    fn new(common: &Common, options: ChorusOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 13);
-        let password = o
-            .password
-            .map_or_else(|| format!("sim-{}", creds.alphanumeric(20)), |p| p.0);
-        let mut store = Store::new(
-            StoreConfig {
-                username: o.username.clone(),
-                member_workspace: o.workspace_id,
-                session_timeout: o.session_timeout,
-                finish_after: o.finish_after,
-                engine_unavailable: o.engine_unavailable,
-                case_sensitive_like: o.case_sensitive_name_pattern,
-                wire: o.wire,
-            },
-            common.clock,
-            common.seed,
+        let password = options.password.as_ref().map_or_else(
+            || format!("sim-{}", creds.alphanumeric(20)),
+            |p| p.0.clone(),
         );
-        store.add_workspace(o.workspace_id, "Public", true);
-        store.seed_workfiles(o.workspace_id, o.running, o.idle, o.other_files);
-        for id in &o.empty_workspaces {
-            store.add_workspace(*id, &format!("Empty Workspace {id}"), true);
-        }
-        for (id, n) in &o.foreign_workspaces {
-            store.add_workspace(*id, &format!("Private Workspace {id}"), false);
-            let running = n / 3;
-            store.seed_workfiles(*id, running, n - running, 0);
-        }
-        for seed in o.seeds {
-            store.insert(seed);
-        }
         Chorus {
-            cfg: HttpConfig {
-                username: o.username,
-                password,
-                cookie_name: o.cookie_name,
-                login_requires_csrf: o.login_requires_csrf,
-            },
-            store: Mutex::new(store),
+            username: options.username.clone(),
+            password,
+            workspace_id: options.workspace_id,
+            store: Mutex::new(Store::new(options, common.clock, common.seed)),
             request_ids: Mutex::new(SplitMix64::stream(common.seed, 14)),
-            workspace_id: o.workspace_id,
         }
     }
 
@@ -351,7 +322,7 @@ impl Chorus {
             return s;
         }
         let store = lock(&self.store);
-        routes::cookie(headers, &self.cfg.cookie_name)
+        routes::cookie(headers, &store.cfg.cookie_name)
             .and_then(|c| store.cookies.get(c).copied())
             .and_then(|k| store.rails_chorus(k))
             .map(str::to_owned)
@@ -446,12 +417,12 @@ impl SimBuilder<Chorus> {
 impl Sim<Chorus> {
     /// The username that can log in.
     pub fn username(&self) -> &str {
-        &self.vendor.cfg.username
+        &self.vendor.username
     }
 
     /// The password.
     pub fn password(&self) -> &str {
-        &self.vendor.cfg.password
+        &self.vendor.password
     }
 
     /// The member workspace's id.

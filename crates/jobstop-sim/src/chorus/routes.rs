@@ -17,15 +17,6 @@ use super::Chorus;
 use super::store::{Action, ListQuery, Store};
 use crate::lock;
 
-/// Settings the HTTP layer needs (no `Debug`: it holds the password).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) username: String,
-    pub(crate) password: String,
-    pub(crate) cookie_name: String,
-    pub(crate) login_requires_csrf: bool,
-}
-
 /// Page size when `per_page` is absent (`collection_defaults`).
 const DEFAULT_PER_PAGE: u64 = 50;
 
@@ -194,10 +185,11 @@ impl Chorus {
     fn serve(&self, req: &Incoming, endpoint: Endpoint, id: Option<String>) -> Resp {
         let started = Instant::now();
         let mut store = lock(&self.store);
-        let mut rails =
-            cookie(&req.headers, &self.cfg.cookie_name).and_then(|c| store.cookies.get(c).copied());
+        let mut rails = cookie(&req.headers, &store.cfg.cookie_name)
+            .and_then(|c| store.cookies.get(c).copied());
         let answer = self.answer(&mut store, req, &mut rails, endpoint, id);
-        let cookie = rails.map(|k| store.issue_cookie(k));
+        let name = store.cfg.cookie_name.clone();
+        let cookie = rails.map(|k| format!("{name}={}; path=/; HttpOnly", store.issue_cookie(k)));
         drop(store);
         self.respond(req, answer, cookie, started)
     }
@@ -228,7 +220,7 @@ impl Chorus {
                 .map(str::to_owned)
                 .or_else(|| req.param("authenticity_token"));
             let verified = matches!((csrf, token), (Some(c), Some(t)) if c == t.as_str());
-            let exempt = login && !self.cfg.login_requires_csrf;
+            let exempt = login && !store.cfg.login_requires_csrf;
             if !verified && !exempt {
                 return Answer::Head(403);
             }
@@ -274,8 +266,8 @@ impl Chorus {
     fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<u64>) -> Answer {
         store.login_attempts += 1;
         let (user, pass) = req.credentials();
-        let ok = user.as_deref() == Some(self.cfg.username.as_str())
-            && pass.as_deref() == Some(self.cfg.password.as_str());
+        let ok = user.as_deref() == Some(self.username.as_str())
+            && pass.as_deref() == Some(self.password.as_str());
         if !ok {
             let invalid = json!({"errors": {"fields": {"username_or_password": {"INVALID": {}}}}});
             return Answer::Json(401, invalid);
@@ -333,7 +325,6 @@ impl Chorus {
         );
         h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-        let cookie = cookie.map(|c| format!("{}={c}; path=/; HttpOnly", self.cfg.cookie_name));
         let request_id = lock(&self.request_ids).uuid_like();
         let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
         let dynamic = [

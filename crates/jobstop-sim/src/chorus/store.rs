@@ -2,12 +2,12 @@
 //! counters; and how they look on the wire.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{ChorusWire, WorkfileSeed};
+use super::{ChorusOptions, ChorusWire, WorkfileSeed};
 use crate::store::{Runs, Timed};
 use crate::{SimClock, SplitMix64, Timeline};
 
@@ -243,18 +243,6 @@ pub(crate) struct RailsSession {
     pub(crate) csrf: String,
 }
 
-/// Simulator settings the store needs.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreConfig {
-    pub(crate) username: String,
-    pub(crate) member_workspace: u64,
-    pub(crate) session_timeout: Duration,
-    pub(crate) finish_after: Option<Duration>,
-    pub(crate) engine_unavailable: bool,
-    pub(crate) case_sensitive_like: bool,
-    pub(crate) wire: ChorusWire,
-}
-
 /// The workfile names of one workspace (compared ignoring ASCII case).
 #[derive(Debug, Default)]
 struct WorkspaceNames {
@@ -284,7 +272,8 @@ impl WorkspaceNames {
 
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) cfg: StoreConfig,
+    /// The builder's settings (the workfiles to seed are taken out).
+    pub(crate) cfg: ChorusOptions,
     clock: SimClock,
     /// When the simulator started (seeded auto-finish counts from here).
     started: Instant,
@@ -321,8 +310,11 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
-        Store {
+    /// The store `cfg` describes: its workspaces and workfiles generated
+    /// from `seed`.
+    pub(crate) fn new(mut cfg: ChorusOptions, clock: SimClock, seed: u64) -> Self {
+        let seeds = std::mem::take(&mut cfg.seeds);
+        let mut store = Store {
             cfg,
             clock,
             started: Instant::now(),
@@ -342,13 +334,28 @@ impl Store {
             issued: Vec::new(),
             fail_stops: 0,
             open_events: HashMap::new(),
+        };
+        let ws = store.cfg.workspace_id;
+        let (running, idle, other) = (store.cfg.running, store.cfg.idle, store.cfg.other_files);
+        store.add_workspace(ws, "Public", true);
+        store.seed_workfiles(ws, running, idle, other);
+        for id in store.cfg.empty_workspaces.clone() {
+            store.add_workspace(id, &format!("Empty Workspace {id}"), true);
         }
+        for (id, n) in store.cfg.foreign_workspaces.clone() {
+            store.add_workspace(id, &format!("Private Workspace {id}"), false);
+            store.seed_workfiles(id, n / 3, n - n / 3, 0);
+        }
+        for seed in seeds {
+            store.insert(seed);
+        }
+        store
     }
 
     // ----- workspaces and workfiles -------------------------------------
 
     /// Adds (or replaces) a workspace.
-    pub(crate) fn add_workspace(&mut self, id: u64, name: &str, member: bool) {
+    fn add_workspace(&mut self, id: u64, name: &str, member: bool) {
         let (owner, summary) = if member {
             (OWNER_ID, "searchquery")
         } else {
@@ -473,7 +480,7 @@ impl Store {
 
     /// Adds `running` and `idle` workflows and `other` non-workflow files to
     /// workspace `ws`, deterministically from the seed.
-    pub(crate) fn seed_workfiles(&mut self, ws: u64, running: usize, idle: usize, other: usize) {
+    fn seed_workfiles(&mut self, ws: u64, running: usize, idle: usize, other: usize) {
         let epoch = whole_secs(self.clock.epoch());
         for _ in 0..running {
             let mut wf = self.generate(ws, WORK_FLOW, RUNNING);
@@ -497,7 +504,7 @@ impl Store {
     /// Adds a workfile from a seed; returns its id. An unknown workspace id
     /// creates a member workspace of that id.
     pub(crate) fn insert(&mut self, seed: WorkfileSeed) -> u64 {
-        let ws = seed.workspace_id.unwrap_or(self.cfg.member_workspace);
+        let ws = seed.workspace_id.unwrap_or(self.cfg.workspace_id);
         if !self.workspaces.contains_key(&ws) {
             self.add_workspace(ws, &format!("Workspace {ws}"), true);
         }
@@ -694,7 +701,7 @@ impl Store {
         if let Some(body) = self.forbidden(ws) {
             return Some(Err(body));
         }
-        let fold = !self.cfg.case_sensitive_like;
+        let fold = !self.cfg.case_sensitive_name_pattern;
         let pattern = q
             .name_pattern
             .as_ref()
