@@ -724,19 +724,15 @@ impl Store {
             });
         }
         let records = matching.len() as u64;
-        let (items, total) = if q.per_page == 0 {
-            (Vec::new(), Value::Null)
-        } else {
-            let start = q.page.saturating_sub(1).saturating_mul(q.per_page);
-            let items: Vec<Value> = matching
-                .iter()
-                .skip(usize::try_from(start).unwrap_or(usize::MAX))
-                .take(usize::try_from(q.per_page).unwrap_or(usize::MAX))
-                .map(|w| self.render(w, View::List))
-                .collect();
-            // will_paginate: one page for an empty list.
-            (items, Value::from(records.div_ceil(q.per_page).max(1)))
-        };
+        let start = q.page.saturating_sub(1).saturating_mul(q.per_page);
+        let items: Vec<Value> = matching
+            .iter()
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(usize::try_from(q.per_page).unwrap_or(usize::MAX))
+            .map(|w| self.render(w, View::List))
+            .collect();
+        // will_paginate: one page for an empty list; `null` for `per_page=0`.
+        let total = (q.per_page > 0).then(|| records.div_ceil(q.per_page).max(1));
         Some(Ok(json!({
             "response": items,
             "pagination": {"page": q.page, "per_page": q.per_page, "records": records, "total": total},
