@@ -470,7 +470,7 @@ const VENDORS: &[(&str, Starter)] = &[
     // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
     #[cfg(feature = "chorus")]
     (
-        <crate::chorus::Chorus as VendorSim>::VENDOR,
+        crate::chorus::Chorus::VENDOR,
         starter::<crate::chorus::Chorus>,
     ),
 ];
