@@ -12,7 +12,7 @@
 //! | vendor | route | how the listing goes on |
 //! |---|---|---|
 //! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token ([`amperity::endless`](crate::amperity::endless)) |
-//! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` |
+//! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` ([`chorus::endless`](crate::chorus::endless)) |
 //! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end) |
 //! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² ([`centurylink::endless`](crate::centurylink::endless)) |
 //!
@@ -20,10 +20,11 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use jobstop_sim::chorus::ChorusSim;
-//! use jobstop_sim::endless::{self, EndlessRuns};
+//! use jobstop_sim::chorus;
+//! use jobstop_sim::endless::EndlessRuns;
 //!
 //! let sim = ChorusSim::builder().running(3).start().await.unwrap();
-//! sim.faults().add(endless::chorus(50, EndlessRuns::New));
+//! sim.faults().add(chorus::endless(50, EndlessRuns::New));
 //! // Every listing of the workspace now goes on forever.
 //! # }
 //! ```
@@ -114,22 +115,6 @@ fn renumber(item: &mut Value, fields: &[&str], n: u64) {
             _ => {}
         }
     }
-}
-
-/// Chorus: `pagination.total` one more than the page, and no `records`.
-pub fn chorus(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["id"]);
-    let fault = Fault::map_json("endless pagination.total", move |body| {
-        if let Some(items) = body.get_mut("response") {
-            pages.fill(items);
-        }
-        if let Some(p) = body.get_mut("pagination").and_then(Value::as_object_mut) {
-            let page = p.get("page").and_then(Value::as_u64).unwrap_or(1);
-            p.insert("total".into(), Value::from(page.saturating_add(1)));
-            p.remove("records");
-        }
-    });
-    FaultRule::new(Route::get_prefix("/api/workspaces/"), fault)
 }
 
 /// DataArts: the job listings' `total` is 10¹² and every page is full.
