@@ -38,6 +38,9 @@ pub struct Common {
     /// How long an accepted stop takes to end a run; `None` for the vendor's
     /// default.
     pub stop_delay: Option<Duration>,
+    /// The rate limit the server starts with (for vendors that quote it in
+    /// their 429 bodies).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// How many runs to generate, the same request for every vendor (each
@@ -90,6 +93,13 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
         None
     }
 
+    /// The auth server's settings (its error body, its rate-limit account
+    /// key), like [`VendorSim::configure`]. Default: none.
+    fn configure_auth(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        let _ = this;
+        server
+    }
+
     /// Sets `options` to generate `population` (with the vendor's mapping of
     /// "running" and "finished" onto its own objects).
     fn populate(options: &mut Self::Options, population: &Population);
@@ -121,13 +131,23 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
 
 /// Configures a [`Sim`] before it starts: the settings every simulator has
 /// here, the vendor's own in `impl SimBuilder<Vendor>` blocks.
-#[derive(Clone)]
 pub struct SimBuilder<V: VendorSim> {
     seed: u64,
     epoch: DateTime<Utc>,
     stop_delay: Option<Duration>,
     rate_limit: Option<RateLimit>,
     pub(crate) options: V::Options,
+}
+
+// By hand: a derive would ask `V: Clone` (the vendor state), not only
+// `V::Options: Clone`.
+impl<V: VendorSim> Clone for SimBuilder<V> {
+    fn clone(&self) -> Self {
+        SimBuilder {
+            options: self.options.clone(),
+            ..*self
+        }
+    }
 }
 
 impl<V: VendorSim> Default for SimBuilder<V> {
@@ -206,6 +226,7 @@ impl<V: VendorSim> SimBuilder<V> {
             seed: self.seed,
             clock,
             stop_delay: self.stop_delay,
+            rate_limit: self.rate_limit,
         };
         let vendor = Arc::new(V::new(&common, self.options));
         let builder = SimServer::builder(V::router(&vendor))
@@ -214,13 +235,10 @@ impl<V: VendorSim> SimBuilder<V> {
         let server = V::configure(&vendor, builder).start().await?;
         server.faults().set_rate_limit(self.rate_limit);
         let auth = match V::auth_server(&vendor) {
-            Some((router, prefix)) => Some(
-                SimServer::builder(router)
-                    .prefix(prefix)
-                    .clock(clock)
-                    .start()
-                    .await?,
-            ),
+            Some((router, prefix)) => {
+                let builder = SimServer::builder(router).prefix(prefix).clock(clock);
+                Some(V::configure_auth(&vendor, builder).start().await?)
+            }
             None => None,
         };
         Ok(Sim {
@@ -468,6 +486,8 @@ fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Bo
 /// order [`Sims::start`] starts them.
 const VENDORS: &[(&str, Starter)] = &[
     // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
+    #[cfg(feature = "dataarts")]
+    ("dataarts", starter::<crate::dataarts::DataArts>),
 ];
 
 /// Several running simulators, one per vendor.

@@ -2,7 +2,7 @@
 //! style auth check (IAM token or AK/SK signature), and the IAM token
 //! endpoint on its own server.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -15,13 +15,14 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::signing;
-use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery, Store};
-use super::{ALREADY_RUNNING_CODE, JobType, SignedRequest};
-use crate::{SplitMix64, lock};
+use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery};
+use super::{ALREADY_RUNNING_CODE, DataArts, JobType, SignedRequest};
+use crate::lock;
 
 /// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
 #[derive(Clone)]
 pub(crate) struct HttpConfig {
+    pub(crate) workspace: String,
     pub(crate) project_id: String,
     pub(crate) project_name: String,
     pub(crate) static_token: String,
@@ -55,16 +56,7 @@ const JOB_NOT_FOUND: &str = "The job does not exists.";
 const INSTANCE_NOT_FOUND: &str = "The job instance does not exist.";
 const INVALID_PARAMETER: &str = "The request parameter is invalid.";
 
-/// Everything a request handler shares.
-pub(crate) struct Sim {
-    pub(crate) cfg: HttpConfig,
-    pub(crate) store: Mutex<Store>,
-    pub(crate) request_ids: Mutex<SplitMix64>,
-    /// The AK/SK-signed requests that passed verification, oldest first.
-    pub(crate) signed: Mutex<Vec<SignedRequest>>,
-}
-
-/// How many signed requests [`Sim::signed`] keeps.
+/// How many signed requests [`DataArts::signed`] keeps.
 const MAX_SIGNED_LOG: usize = 10_000;
 
 type Resp = Response<Body>;
@@ -212,7 +204,7 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
     header(headers, "x-auth-token").unwrap_or_default()
 }
 
-impl Sim {
+impl DataArts {
     fn request_id(&self) -> String {
         let mut g = lock(&self.request_ids);
         format!("{:016x}{:016x}", g.next_u64(), g.next_u64())
@@ -527,12 +519,12 @@ fn job_params_ok(body: &[u8]) -> bool {
     }
 }
 
-/// The DLF API's router: every request goes through [`Sim::serve_dlf`].
-pub(crate) fn dlf_router(sim: Arc<Sim>) -> Router {
+/// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
+pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router {
     Router::new().fallback(dlf).with_state(sim)
 }
 
-async fn dlf(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn dlf(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return sim.respond(Answer::Json(
@@ -555,11 +547,11 @@ pub(crate) fn keystone_error(status: u16, message: &str) -> Value {
 }
 
 /// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
-pub(crate) fn iam_router(sim: Arc<Sim>) -> Router {
+pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router {
     Router::new().fallback(iam).with_state(sim)
 }
 
-async fn iam(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST || parts.uri.path() != "/v3/auth/tokens" {
         return iam_json(
@@ -590,7 +582,7 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
 
-impl Sim {
+impl DataArts {
     /// `POST /v3/auth/tokens` with a password identity and a project scope
     /// (OTC `api-ref/source/calling_apis/authentication.rst` and
     /// `making_an_api_request.rst`: 201, the token in `X-Subject-Token`,
