@@ -1396,33 +1396,3 @@ pub(crate) fn parse_id(raw: &str) -> Option<u64> {
     }
     raw.parse().ok()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn execute_time_is_in_minutes_with_one_decimal() {
-        assert_eq!(execute_minutes(18_000), 0.3);
-        assert_eq!(execute_minutes(0), 0.0);
-        assert_eq!(execute_minutes(-5), 0.0);
-        assert_eq!(execute_minutes(90_000), 1.5);
-        assert_eq!(execute_minutes(61_000), 1.0);
-    }
-
-    #[test]
-    fn ids_are_digits_only() {
-        assert_eq!(parse_id("34765"), Some(34_765));
-        for bad in [
-            "",
-            "abc",
-            "1e3",
-            "-1",
-            "+1",
-            " 1",
-            "99999999999999999999999",
-        ] {
-            assert_eq!(parse_id(bad), None, "{bad:?}");
-        }
-    }
-}
