@@ -47,11 +47,11 @@ use crate::{
     Common, MASK, Population, Settings, Sim, SimBuilder, SimServer, SimServerBuilder, SplitMix64,
     VendorSim, lock,
 };
-use routes::HttpConfig;
-use store::{DEFAULT_WORKSPACE, Store, StoreConfig};
+use routes::Credentials;
+use store::{DEFAULT_WORKSPACE, Store};
 
 /// How long a stopped real-time job stays `STOPPING`, by default.
-const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
+pub(crate) const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 /// The error code for stopping a job or instance that is not running, by
 /// default (undocumented: an inference; see
 /// [`DataArtsSimBuilder::not_running_code`]).
@@ -293,7 +293,9 @@ impl InstanceSeed {
 
 /// The DataArts protocol; use it through [`DataArtsSim`].
 pub struct DataArts {
-    cfg: HttpConfig,
+    /// The settings (without the seeds).
+    opts: DataArtsOptions,
+    creds: Credentials,
     store: Mutex<Store>,
     request_ids: Mutex<SplitMix64>,
     /// The AK/SK-signed requests that passed verification, oldest first.
@@ -328,8 +330,8 @@ pub struct DataArtsOptions {
     domain: String,
     token_ttl: Duration,
     start_delay: Duration,
-    instance_waiting: Duration,
-    instance_running: Duration,
+    waiting_for: Duration,
+    running_for: Duration,
     seeded_finish_after: Option<Duration>,
     fail_percent: u8,
     waiting_stop: WaitingStop,
@@ -376,8 +378,8 @@ impl Default for DataArtsOptions {
             domain: "jobstop_sim_account".to_owned(),
             token_ttl: Duration::from_secs(24 * 3600),
             start_delay: Duration::from_millis(200),
-            instance_waiting: Duration::from_millis(200),
-            instance_running: Duration::from_secs(1),
+            waiting_for: Duration::from_millis(200),
+            running_for: Duration::from_secs(1),
             seeded_finish_after: None,
             fail_percent: 0,
             waiting_stop: WaitingStop::Cancel,
@@ -496,8 +498,8 @@ impl SimBuilder<DataArts> {
     /// How long instances that progress on their own stay `waiting`, then
     /// `running`, before `success` (or `fail`). Default 200 ms and 1 s.
     pub fn instance_durations(mut self, waiting: Duration, running: Duration) -> Self {
-        self.options.instance_waiting = waiting;
-        self.options.instance_running = running;
+        self.options.waiting_for = waiting;
+        self.options.running_for = running;
         self
     }
 
@@ -517,50 +519,36 @@ impl VendorSim for DataArts {
     const PREFIX: &'static str = "";
     type Options = DataArtsOptions;
 
-    fn new(common: &Common, o: DataArtsOptions) -> Self {
+    fn new(common: &Common, mut o: DataArtsOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 24);
         let project_id = o
             .project_id
+            .clone()
             .unwrap_or_else(|| format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()));
-        let static_token = o
-            .secrets
+        let secrets = std::mem::take(&mut o.secrets);
+        let static_token = secrets
             .static_token
             .unwrap_or_else(|| format!("MIIsim{}", creds.alphanumeric(250)));
-        let (ak, sk) = o.secrets.ak_sk.unwrap_or_else(|| {
+        let (ak, sk) = secrets.ak_sk.unwrap_or_else(|| {
             let ak = creds.alphanumeric(20).to_ascii_uppercase();
             (ak, creds.alphanumeric(40))
         });
-        let password = o
-            .secrets
+        let password = secrets
             .password
             .unwrap_or_else(|| format!("Sim-{}", creds.alphanumeric(16)));
-        let mut store = Store::new(
-            StoreConfig {
-                workspace: o.workspace.clone(),
-                project_id: project_id.clone(),
-                start_delay: o.start_delay,
-                stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
-                waiting_for: o.instance_waiting,
-                running_for: o.instance_running,
-                seeded_finish_after: o.seeded_finish_after,
-                fail_percent: o.fail_percent,
-                waiting_stop: o.waiting_stop,
-                offset_reading: o.offset_reading,
-                create_time_format: o.create_time_format,
-                status_time_format: o.status_time_format,
-                execute_time_format: o.execute_time_format,
-            },
-            common.clock,
-            common.seed,
+        let (jobs, instances) = (
+            std::mem::take(&mut o.jobs),
+            std::mem::take(&mut o.instance_seeds),
         );
+        let mut store = Store::new(o.clone(), project_id.clone(), common);
         store.seed_realtime(o.realtime_running, o.realtime_stopped);
         store.seed_batch(o.batch_jobs);
-        for seed in o.jobs {
+        for seed in jobs {
             store.insert_job(seed);
         }
         let running = o.running_instances.unwrap_or(o.instances / 10);
         store.seed_instances(o.instances, running.min(o.instances));
-        for seed in o.instance_seeds {
+        for seed in instances {
             if store.insert_instance(seed.clone()).is_none() {
                 let mut job = JobSeed::batch(seed.job_name.clone(), store::SCHEDULING);
                 job.workspace = seed.workspace.clone();
@@ -569,18 +557,13 @@ impl VendorSim for DataArts {
             }
         }
         DataArts {
-            cfg: HttpConfig {
-                workspace: o.workspace.clone(),
+            opts: o,
+            creds: Credentials {
                 project_id,
-                project_name: o.project_name,
                 static_token,
                 ak,
                 sk,
-                username: o.username,
                 password,
-                domain: o.domain,
-                token_ttl: o.token_ttl,
-                not_running_code: o.not_running_code,
                 throttle_limit: common.rate_limit.map_or(30, |r| r.per_second),
             },
             store: Mutex::new(store),
@@ -690,42 +673,42 @@ impl Sim<DataArts> {
 
     /// The project id.
     pub fn project_id(&self) -> &str {
-        &self.vendor.cfg.project_id
+        &self.vendor.creds.project_id
     }
 
     /// The workspace the seeded jobs live in.
     pub fn workspace(&self) -> &str {
-        &self.vendor.cfg.workspace
+        &self.vendor.opts.workspace
     }
 
     /// The static token (accepted in `X-Auth-Token`).
     pub fn token(&self) -> &str {
-        &self.vendor.cfg.static_token
+        &self.vendor.creds.static_token
     }
 
     /// The access key id.
     pub fn ak(&self) -> &str {
-        &self.vendor.cfg.ak
+        &self.vendor.creds.ak
     }
 
     /// The secret access key.
     pub fn sk(&self) -> &str {
-        &self.vendor.cfg.sk
+        &self.vendor.creds.sk
     }
 
     /// The IAM user name.
     pub fn username(&self) -> &str {
-        &self.vendor.cfg.username
+        &self.vendor.opts.username
     }
 
     /// The IAM user's password.
     pub fn password(&self) -> &str {
-        &self.vendor.cfg.password
+        &self.vendor.creds.password
     }
 
     /// The IAM user's domain (account) name.
     pub fn domain(&self) -> &str {
-        &self.vendor.cfg.domain
+        &self.vendor.opts.domain
     }
 
     /// `base_url`, `project_id` and `workspace` (only when not `default`),

@@ -19,20 +19,13 @@ use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery};
 use super::{ALREADY_RUNNING_CODE, DataArts, JobType, SignedRequest};
 use crate::lock;
 
-/// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) workspace: String,
+/// The credentials, resolved from the options and the seed (no `Debug`).
+pub(crate) struct Credentials {
     pub(crate) project_id: String,
-    pub(crate) project_name: String,
     pub(crate) static_token: String,
     pub(crate) ak: String,
     pub(crate) sk: String,
-    pub(crate) username: String,
     pub(crate) password: String,
-    pub(crate) domain: String,
-    pub(crate) token_ttl: Duration,
-    pub(crate) not_running_code: String,
     /// The per-user limit quoted in 429 bodies.
     pub(crate) throttle_limit: u32,
 }
@@ -237,7 +230,7 @@ impl DataArts {
                 "APIGW.0308",
                 &format!(
                     "The throttling threshold has been reached: policy user over ratelimit,limit:{},time:1 second",
-                    self.cfg.throttle_limit
+                    self.creds.throttle_limit
                 ),
             ),
             502 | 503 => self.gateway("APIGW.0202", "Backend unavailable"),
@@ -282,7 +275,7 @@ impl DataArts {
     ) -> Result<(), String> {
         if let Some(token) = header(headers, "x-auth-token") {
             let token = token.trim();
-            if !token.is_empty() && token == self.cfg.static_token {
+            if !token.is_empty() && token == self.creds.static_token {
                 return Ok(());
             }
             return match lock(&self.store).token_live(token) {
@@ -332,7 +325,7 @@ impl DataArts {
     ) -> Result<(), String> {
         let parsed = signing::parse_authorization(auth)
             .ok_or_else(|| "unsupported Authorization header".to_owned())?;
-        if parsed.access != self.cfg.ak {
+        if parsed.access != self.creds.ak {
             return Err("get secret key of the access key failed".to_owned());
         }
         let date = header(headers, "x-sdk-date")
@@ -369,7 +362,7 @@ impl DataArts {
             body,
         );
         let expected = signing::signature(
-            &self.cfg.sk,
+            &self.creds.sk,
             &signing::string_to_sign(date.trim(), &canonical),
         );
         if expected.eq_ignore_ascii_case(&parsed.signature) {
@@ -387,7 +380,7 @@ impl DataArts {
         if let Err(reason) = self.authenticate(method, uri, headers, body) {
             return self.respond(Answer::Json(401, self.error_body(401, &reason)));
         }
-        if project != self.cfg.project_id {
+        if project != self.creds.project_id {
             return self.respond(Answer::Json(403, self.error_body(403, "")));
         }
         let ws = header(headers, "workspace")
@@ -445,7 +438,7 @@ impl DataArts {
     }
 
     fn dlf_error(&self, e: DlfError) -> Answer {
-        let code = self.cfg.not_running_code.as_str();
+        let code = self.opts.not_running_code.as_str();
         match e {
             DlfError::JobNotFound => Answer::dlf("DLF.0100", JOB_NOT_FOUND),
             DlfError::InstanceNotFound => Answer::dlf("DLF.0137", INSTANCE_NOT_FOUND),
@@ -610,9 +603,9 @@ impl DataArts {
         if name.is_none() || password.is_none() {
             return bad("Expecting to find user name and password in request body.");
         }
-        let ok = name == Some(self.cfg.username.as_str())
-            && password == Some(self.cfg.password.as_str())
-            && domain == Some(self.cfg.domain.as_str());
+        let ok = name == Some(self.opts.username.as_str())
+            && password == Some(self.creds.password.as_str())
+            && domain == Some(self.opts.domain.as_str());
         if !ok {
             return iam_json(
                 401,
@@ -622,12 +615,12 @@ impl DataArts {
         }
         let scope_id = str_at(auth, &["scope", "project", "id"]);
         let scope_name = str_at(auth, &["scope", "project", "name"]);
-        let scoped = scope_id == Some(self.cfg.project_id.as_str())
-            || (scope_id.is_none() && scope_name == Some(self.cfg.project_name.as_str()));
+        let scoped = scope_id == Some(self.creds.project_id.as_str())
+            || (scope_id.is_none() && scope_name == Some(self.opts.project_name.as_str()));
         if !scoped {
             return bad("The project in scope is not valid.");
         }
-        let ttl = self.cfg.token_ttl;
+        let ttl = self.opts.token_ttl;
         let (token, issued, expires) = {
             let mut store = lock(&self.store);
             let token = store.grant(ttl);
@@ -639,7 +632,7 @@ impl DataArts {
             (token, issued, expires)
         };
         let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let domain_id = format!("{:0>32}", hex_of(self.cfg.domain.as_bytes()));
+        let domain_id = format!("{:0>32}", hex_of(self.opts.domain.as_bytes()));
         let body = json!({
             "token": {
                 "expires_at": fmt(expires),
@@ -647,15 +640,15 @@ impl DataArts {
                 "methods": ["password"],
                 "catalog": [],
                 "project": {
-                    "id": self.cfg.project_id,
-                    "name": self.cfg.project_name,
-                    "domain": {"id": domain_id, "name": self.cfg.domain},
+                    "id": self.creds.project_id,
+                    "name": self.opts.project_name,
+                    "domain": {"id": domain_id, "name": self.opts.domain},
                 },
                 "roles": [{"id": "0", "name": "te_admin"}],
                 "user": {
-                    "id": format!("{:0>32}", hex_of(self.cfg.username.as_bytes())),
-                    "name": self.cfg.username,
-                    "domain": {"id": domain_id, "name": self.cfg.domain},
+                    "id": format!("{:0>32}", hex_of(self.opts.username.as_bytes())),
+                    "name": self.opts.username,
+                    "domain": {"id": domain_id, "name": self.opts.domain},
                     "password_expires_at": "",
                 },
             }

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{
-    CreateTimeFormat, ExecuteTimeFormat, InstanceSeed, JobSeed, JobType, OffsetReading,
-    StatusTimeFormat, WaitingStop,
+    CreateTimeFormat, DEFAULT_STOP_DELAY, DataArtsOptions, ExecuteTimeFormat, InstanceSeed,
+    JobSeed, JobType, OffsetReading, StatusTimeFormat, WaitingStop,
 };
 use crate::store::{Runs, Timed};
-use crate::{SimClock, SplitMix64, Timeline};
+use crate::{Common, SimClock, SplitMix64, Timeline};
 
 /// The workspace of requests without a `workspace` header.
 pub(crate) const DEFAULT_WORKSPACE: &str = "default";
@@ -187,27 +187,12 @@ pub(crate) struct InstanceQuery {
     pub(crate) limit: usize,
 }
 
-/// Simulator settings the store needs.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreConfig {
-    pub(crate) workspace: String,
-    pub(crate) project_id: String,
-    pub(crate) start_delay: Duration,
-    pub(crate) stop_delay: Duration,
-    pub(crate) waiting_for: Duration,
-    pub(crate) running_for: Duration,
-    pub(crate) seeded_finish_after: Option<Duration>,
-    pub(crate) fail_percent: u8,
-    pub(crate) waiting_stop: WaitingStop,
-    pub(crate) offset_reading: OffsetReading,
-    pub(crate) create_time_format: CreateTimeFormat,
-    pub(crate) status_time_format: StatusTimeFormat,
-    pub(crate) execute_time_format: ExecuteTimeFormat,
-}
-
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) cfg: StoreConfig,
+    /// The settings (without the seeds).
+    cfg: DataArtsOptions,
+    project_id: String,
+    stop_delay: Duration,
     clock: SimClock,
     /// When the simulator started (seeded progress counts from here).
     started: Instant,
@@ -266,11 +251,14 @@ fn status_time(format: StatusTimeFormat, ms: i64) -> Value {
 }
 
 impl Store {
-    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
+    pub(crate) fn new(cfg: DataArtsOptions, project_id: String, common: &Common) -> Self {
+        let (seed, clock, stop_delay) = (common.seed, common.clock, common.stop_delay);
         let mut ids = SplitMix64::stream(seed, 21);
         let next_instance = 347_650_000 + ids.below(10_000);
         Store {
             cfg,
+            project_id,
+            stop_delay: stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
             clock,
             started: Instant::now(),
             jobs: Runs::default(),
@@ -453,7 +441,7 @@ impl Store {
             }
             STOPPING if job.job_type == JobType::RealTime => {
                 job.timeline
-                    .push_after(now, self.cfg.stop_delay, JobChange::Stopped);
+                    .push_after(now, self.stop_delay, JobChange::Stopped);
             }
             _ => {}
         }
@@ -530,16 +518,6 @@ impl Store {
         planned.sort();
         let mut created: Vec<u64> = Vec::with_capacity(n);
         for (plan, j) in planned {
-            let Some(job) = self.jobs.get(&keys[j]) else {
-                continue;
-            };
-            let (ws, name, job_id, version, submit) = (
-                job.workspace.clone(),
-                job.name.clone(),
-                job.job_id,
-                job.version,
-                job.last_update_time,
-            );
             let id = self.alloc_instance_id(false);
             let instance_type = match self.ids.below(100) {
                 0..=84 => 0,
@@ -547,22 +525,10 @@ impl Store {
                 _ => 5,
             };
             let start = plan + self.ids.below(30 * SECOND as u64) as i64;
-            let rec = InstanceRecord {
-                id,
-                workspace: ws,
-                job_name: name,
-                status: SUCCESS.to_owned(),
-                plan_time: plan,
-                start_time: start,
-                end_time: None,
-                submit_time: submit.min(plan),
-                instance_type,
-                version,
-                job_id,
-                fails: false,
-                run_for: self.cfg.running_for,
-                timeline: Timeline::new(),
+            let Some(mut rec) = self.new_instance(&keys[j], id, SUCCESS, plan, start) else {
+                continue;
             };
+            rec.instance_type = instance_type;
             created.push(id);
             self.instances.insert(id, rec);
         }
@@ -621,6 +587,35 @@ impl Store {
         }
     }
 
+    /// A new instance of job `key` (no `endTime`, `instanceType` 0, not
+    /// failing, nothing pending); `None` if there is no such job.
+    fn new_instance(
+        &self,
+        key: &(String, String),
+        id: u64,
+        status: &str,
+        plan: i64,
+        start: i64,
+    ) -> Option<InstanceRecord> {
+        let job = self.jobs.get(key)?;
+        Some(InstanceRecord {
+            id,
+            workspace: job.workspace.clone(),
+            job_name: job.name.clone(),
+            status: status.to_owned(),
+            plan_time: plan,
+            start_time: start,
+            end_time: None,
+            submit_time: job.last_update_time.min(plan),
+            instance_type: 0,
+            version: job.version,
+            job_id: job.job_id,
+            fails: false,
+            run_for: self.cfg.running_for,
+            timeline: Timeline::new(),
+        })
+    }
+
     /// Adds an instance from a seed; `None` if its job does not exist in the
     /// configured workspace (or the seed's).
     pub(crate) fn insert_instance(&mut self, seed: InstanceSeed) -> Option<u64> {
@@ -628,8 +623,8 @@ impl Store {
             .workspace
             .clone()
             .unwrap_or_else(|| self.cfg.workspace.clone());
-        let job = self.jobs.get(&(ws.clone(), seed.job_name.clone()))?;
-        let (job_id, version, submit) = (job.job_id, job.version, job.last_update_time);
+        let key = (ws, seed.job_name.clone());
+        self.jobs.get(&key)?;
         let now = self.now_ms();
         let plan = seed.plan_time.map_or(now, |t| t.timestamp_millis());
         let id = match seed.instance_id {
@@ -647,23 +642,10 @@ impl Store {
             None if is_terminal_instance(&seed.status) => Some(start),
             None => None,
         };
-        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let mut rec = InstanceRecord {
-            id,
-            workspace: ws,
-            job_name: seed.job_name,
-            status: seed.status,
-            plan_time: plan,
-            start_time: start,
-            end_time: end,
-            submit_time: submit.min(plan),
-            instance_type: seed.instance_type.unwrap_or(0),
-            version,
-            job_id,
-            fails,
-            run_for: self.cfg.running_for,
-            timeline: Timeline::new(),
-        };
+        let mut rec = self.new_instance(&key, id, &seed.status, plan, start)?;
+        rec.end_time = end;
+        rec.instance_type = seed.instance_type.unwrap_or(0);
+        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
         if let Some(d) = self.cfg.seeded_finish_after {
             let now = Instant::now();
             match rec.status.as_str() {
@@ -806,7 +788,7 @@ impl Store {
                     "status": node_status,
                     "nodeType": t,
                     "lastInstanceStatus": WAITING,
-                    "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.cfg.project_id, job.name),
+                    "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.project_id, job.name),
                 })
             })
             .collect();
@@ -832,7 +814,7 @@ impl Store {
         self.jobs.count_stop(name);
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let delay = self.cfg.stop_delay;
+        let delay = self.stop_delay;
         let job = self
             .jobs
             .get_mut(&(ws.to_owned(), name.to_owned()))
@@ -892,27 +874,15 @@ impl Store {
         if job.job_type != JobType::Batch {
             return Err(DlfError::BatchOnly);
         }
-        let (job_id, version, submit) = (job.job_id, job.version, job.last_update_time);
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
         let id = self.alloc_instance_id(true);
-        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let mut rec = InstanceRecord {
-            id,
-            workspace: ws.to_owned(),
-            job_name: name.to_owned(),
-            status: WAITING.to_owned(),
-            plan_time: wall,
-            start_time: wall,
-            end_time: None,
-            submit_time: submit.min(wall),
-            instance_type: 2,
-            version,
-            job_id,
-            fails,
-            run_for: self.cfg.running_for,
-            timeline: Timeline::new(),
-        };
+        let key = (ws.to_owned(), name.to_owned());
+        let mut rec = self
+            .new_instance(&key, id, WAITING, wall, wall)
+            .ok_or(DlfError::JobNotFound)?;
+        rec.instance_type = 2;
+        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
         rec.timeline
             .push_after(now, self.cfg.waiting_for, InstanceChange::Run);
         self.instances.insert(id, rec);
@@ -1189,7 +1159,7 @@ impl Store {
             "singleNodeJobFlag": single.is_some(),
             "singleNodeJobType": single.map(|(_, t)| t),
             "lastUpdateUser": j.last_update_user,
-            "logPath": format!("obs://dlf-log-{}/{}/", self.cfg.project_id, j.name),
+            "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
             "description": "",
             "cleanOverdueDays": 60,
             "cleanWaitingJob": "clean",
@@ -1268,7 +1238,7 @@ impl Store {
                 let rows = (status == SUCCESS).then(|| r.id % 100_000 + 1000 * (i as u64 + 1));
                 let log = format!(
                     "obs://dlf-log-{}/{}/{name}/{}.log",
-                    self.cfg.project_id, r.job_name, r.id
+                    self.project_id, r.job_name, r.id
                 );
                 present(json!({
                     "nodeName": name,
