@@ -186,6 +186,15 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
+/// Every header as `(name, value)` text (lossy).
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), text(v)))
+        .collect()
+}
+
 /// The rate-limit account of a DLF request: the AK of its signature, else
 /// its `X-Auth-Token`, else `""`.
 pub(crate) fn account(headers: &HeaderMap) -> String {
@@ -300,15 +309,7 @@ impl DataArts {
                 target: uri
                     .path_and_query()
                     .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_owned(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect(),
+                headers: header_pairs(headers),
                 body: body.to_vec(),
             });
         }
@@ -339,15 +340,7 @@ impl DataArts {
         if skew.to_std().map_or(true, |s| s > MAX_SKEW) {
             return Err("X-Sdk-Date is more than 15 minutes away from the server time".to_owned());
         }
-        let owned: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let owned = header_pairs(headers);
         let pairs: Vec<(&str, &str)> = owned
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
