@@ -1627,6 +1627,79 @@ async fn throttling_and_injected_errors_have_gateway_bodies() {
     assert_eq!(s, 200, "the AK is another account");
 }
 
+// ----- the framework ---------------------------------------------------------
+
+/// `Sims::start` seeds DataArts as the `jobstop-sim` binary did, and the
+/// vendor-free handle answers for it.
+#[tokio::test]
+async fn started_by_sims_as_the_binary_seeded_it() {
+    use jobstop_sim::dataarts::DataArts;
+    use jobstop_sim::{Sims, SimsOptions};
+
+    let opts = SimsOptions::default().with_seed(4).with_population(3, 13);
+    let sims = Sims::start(&["dataarts"], &opts).await.unwrap();
+    let any = sims.by_name("dataarts").unwrap();
+    let sim = sims.get::<DataArts>().unwrap();
+    // The binary's rule: `running` real-time jobs and running instances,
+    // `finished` more instances over max(3, finished / 4) batch jobs, 2
+    // stopped real-time jobs.
+    let by_hand = DataArtsSim::builder()
+        .seed(4)
+        .realtime_jobs(3, 2)
+        .batch_jobs(3)
+        .instances(16)
+        .running_instances(3)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sim.realtime_job_names(), by_hand.realtime_job_names());
+    assert_eq!(sim.batch_job_names(), by_hand.batch_job_names());
+    assert_eq!(sim.instance_ids(), by_hand.instance_ids());
+    assert_eq!(sim.instance_ids_with_status("running").len(), 3);
+    let normal = sim.realtime_job_names();
+    let normal: Vec<_> = normal
+        .iter()
+        .filter(|j| sim.job_status(j).as_deref() == Some("NORMAL"))
+        .collect();
+    assert_eq!((normal.len(), sim.realtime_job_names().len()), (3, 5));
+    // Ids: real-time jobs, then instances; raw states as stored.
+    let mut ids = sim.realtime_job_names();
+    ids.extend(sim.instance_ids());
+    assert_eq!(any.ids(), ids);
+    let run = sim.instance_ids_with_status("running")[0].clone();
+    assert_eq!(any.raw_state(&run).as_deref(), Some("running"));
+    assert_eq!(any.raw_state(normal[0]).as_deref(), Some("NORMAL"));
+    assert_eq!(any.raw_state("nope"), None);
+    assert_eq!(any.raw_state("nope/1"), None);
+    assert_eq!(any.raw_state(&format!("{run}x")), None);
+    // Settings: AK/SK exported; the token and IAM sets as alternatives.
+    assert_eq!(any.vendor(), "dataarts");
+    assert_eq!(any.settings(), sim.settings_aksk());
+    assert_eq!(sim.env(), sim.env_aksk());
+    let keys: Vec<&str> = any.alternatives().iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, ["token", "iam_url", "username", "password", "domain"]);
+    assert!(any.alternatives().contains(&("iam_url", sim.iam_url())));
+    assert_eq!(sim.iam_server().base_url(), sim.iam_url());
+    // A stop through the wire is counted through the vendor-free handle.
+    let http = client();
+    let (job, id) = split_run(&run);
+    let (s, _) = post(sim, &http, &format!("/jobs/{job}/instances/{id}/stop")).await;
+    assert_eq!(s, 204);
+    assert_eq!(any.raw_state(&run).as_deref(), Some("manual-stop"));
+    assert_eq!((any.stop_requests(&run), any.total_stop_requests()), (1, 1));
+    let dbg = format!("{any:?}");
+    assert!(dbg.contains("dataarts") && !dbg.contains(sim.sk()), "{dbg}");
+    // IAM's injected errors are Keystone-shaped.
+    let iam = sim.iam_server().faults();
+    iam.add(FaultRule::new(Route::any(), Fault::status(503)).times(1));
+    let tokens = format!("{}/v3/auth/tokens", sim.iam_url());
+    let (s, b) = send(http.post(&tokens).json(&json!({}))).await;
+    assert_eq!(s, 503, "{b}");
+    assert_eq!(b["error"]["code"], 503, "{b}");
+    assert_eq!(b["error"]["title"], "Service Unavailable", "{b}");
+    sims.shutdown().await;
+}
+
 // ----- determinism -----------------------------------------------------------
 
 #[tokio::test]
