@@ -214,6 +214,12 @@ pub(crate) struct Store {
     pub(crate) signature_failures: u64,
 }
 
+/// A generated node of a type from `table`: `(name, type)`.
+fn node(ids: &mut SplitMix64, table: &[(&str, &str)]) -> (String, String) {
+    let (p, t) = ids.pick(table).copied().unwrap_or(table[0]);
+    (format!("{p}_{}", ids.range(1000, 9999)), t.to_owned())
+}
+
 /// `executeTime`: minutes with one decimal (the docs' example has an 18 s
 /// run with `"executeTime":0.3`).
 fn execute_minutes(ms: i64) -> f64 {
@@ -297,26 +303,10 @@ impl Store {
         let create_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
         let last_update_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
         let nodes = match job_type {
-            JobType::RealTime => {
-                let (p, t) = self
-                    .ids
-                    .pick(REALTIME_NODES)
-                    .copied()
-                    .unwrap_or(REALTIME_NODES[0]);
-                vec![(format!("{p}_{}", self.ids.range(1000, 9999)), t.to_owned())]
-            }
+            JobType::RealTime => vec![node(&mut self.ids, REALTIME_NODES)],
             JobType::Batch => {
                 let n = self.ids.range(1, 3);
-                (0..n)
-                    .map(|_| {
-                        let (p, t) = self
-                            .ids
-                            .pick(BATCH_NODES)
-                            .copied()
-                            .unwrap_or(BATCH_NODES[0]);
-                        (format!("{p}_{}", self.ids.range(1000, 9999)), t.to_owned())
-                    })
-                    .collect()
+                (0..n).map(|_| node(&mut self.ids, BATCH_NODES)).collect()
             }
         };
         let cron = match self.ids.below(3) {
