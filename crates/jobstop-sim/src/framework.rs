@@ -487,7 +487,10 @@ fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Bo
 const VENDORS: &[(&str, Starter)] = &[
     // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
     #[cfg(feature = "dataarts")]
-    ("dataarts", starter::<crate::dataarts::DataArts>),
+    (
+        crate::dataarts::DataArts::VENDOR,
+        starter::<crate::dataarts::DataArts>,
+    ),
 ];
 
 /// Several running simulators, one per vendor.
