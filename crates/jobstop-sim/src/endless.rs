@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token ([`amperity::endless`](crate::amperity::endless)) |
 //! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` ([`chorus::endless`](crate::chorus::endless)) |
-//! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end) |
+//! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end; [`dataarts::endless`](crate::dataarts::endless)) |
 //! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² ([`centurylink::endless`](crate::centurylink::endless)) |
 //!
 //! ```
@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use crate::{Fault, FaultRule, Route, lock};
+use crate::lock;
 
 /// What the pages of an endless listing hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,20 +115,6 @@ fn renumber(item: &mut Value, fields: &[&str], n: u64) {
             _ => {}
         }
     }
-}
-
-/// DataArts: the job listings' `total` is 10¹² and every page is full.
-pub fn dataarts(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["name", "jobName", "instanceId"]);
-    let fault = Fault::map_json("endless total", move |body| {
-        if let Some(items) = body.get_mut("jobs") {
-            pages.fill(items);
-        }
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("total".into(), Value::from(HUGE));
-        }
-    });
-    FaultRule::new(Route::get("/v1/*/jobs"), fault)
 }
 
 #[cfg(test)]

@@ -41,6 +41,9 @@ pub struct Common {
     /// How long an accepted stop takes to end a run; `None` for the vendor's
     /// default.
     pub stop_delay: Option<Duration>,
+    /// The rate limit the server starts with (for vendors that quote it in
+    /// their 429 bodies).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// How many runs to generate, the same request for every vendor (each
@@ -147,13 +150,23 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
 
 /// Configures a [`Sim`] before it starts: the settings every simulator has
 /// here, the vendor's own in `impl SimBuilder<Vendor>` blocks.
-#[derive(Clone)]
 pub struct SimBuilder<V: VendorSim> {
     seed: u64,
     epoch: DateTime<Utc>,
     stop_delay: Option<Duration>,
     rate_limit: Option<RateLimit>,
     pub(crate) options: V::Options,
+}
+
+// By hand: a derive would ask `V: Clone` (the vendor state), not only
+// `V::Options: Clone`.
+impl<V: VendorSim> Clone for SimBuilder<V> {
+    fn clone(&self) -> Self {
+        SimBuilder {
+            options: self.options.clone(),
+            ..*self
+        }
+    }
 }
 
 impl<V: VendorSim> Default for SimBuilder<V> {
@@ -233,6 +246,7 @@ impl<V: VendorSim> SimBuilder<V> {
             seed: self.seed,
             clock,
             stop_delay: self.stop_delay,
+            rate_limit: self.rate_limit,
         };
         let vendor = Arc::new(V::new(&common, self.options));
         let builder = SimServer::builder(V::router(&vendor))

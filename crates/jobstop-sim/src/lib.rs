@@ -133,5 +133,7 @@ mod assertions {
         send_sync::<super::chorus::ChorusSimBuilder>();
         #[cfg(feature = "dataarts")]
         send_sync::<super::dataarts::DataArtsSimBuilder>();
+        #[cfg(feature = "dataarts")]
+        send_sync::<super::dataarts::DataArtsSim>();
     }
 }

@@ -92,11 +92,25 @@ fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Bo
 /// The vendors compiled into this crate (one cargo feature each), in the
 /// order [`Sims::start`] starts them.
 const VENDORS: &[(&str, Starter)] = &[
-    // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
     #[cfg(feature = "amperity")]
     (
         crate::amperity::VENDOR,
         starter::<crate::amperity::Amperity>,
+    ),
+    #[cfg(feature = "chorus")]
+    (
+        crate::chorus::Chorus::VENDOR,
+        starter::<crate::chorus::Chorus>,
+    ),
+    #[cfg(feature = "dataarts")]
+    (
+        crate::dataarts::DataArts::VENDOR,
+        starter::<crate::dataarts::DataArts>,
+    ),
+    #[cfg(feature = "centurylink")]
+    (
+        crate::centurylink::VENDOR,
+        starter::<crate::centurylink::CenturyLink>,
     ),
 ];
 
