@@ -40,12 +40,10 @@ use jobstop::chorus::ChorusBuilder;
 use jobstop::dataarts::DataArtsBuilder;
 use jobstop::http::{ClientConfig, RetryPolicy};
 use jobstop::{Cursor, ErrorKind, JobController, ListQuery, Run, RunId, RunState, StopRequest};
-use jobstop_sim::amperity::{AmperitySim, AmperitySimBuilder, RunSeed, TerminalStop};
-use jobstop_sim::centurylink::{
-    CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, ExecutionSeed, JobShape,
-};
+use jobstop_sim::amperity::{AmperitySim, AmperitySimBuilder, TerminalStop};
+use jobstop_sim::centurylink::{CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, JobShape};
 use jobstop_sim::chorus::{ChorusSim, ChorusWire, WorkfileSeed};
-use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
+use jobstop_sim::dataarts::DataArtsSim;
 use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_sim::{amperity, centurylink, chorus, dataarts};
 

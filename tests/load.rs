@@ -405,7 +405,7 @@ fn load(setup: SetupFn) {
     rt.block_on(async move {
         assert_eq!(ids.len(), RUNS, "{name}: running runs seeded");
         for id in ids.iter().take(3) {
-            let state = sim.raw_state(id);
+            let state = sim.raw_state(id).expect("the run exists");
             assert!(
                 !expect.states.contains(&state.as_str()),
                 "{name}: {id} is `{state}` before any stop"
@@ -492,7 +492,7 @@ fn load(setup: SetupFn) {
             );
             if hits != 1 || (claimed && !stopping_or_stopped.contains(id)) {
                 disagree.push(format!(
-                    "{id}: {hits} stop request(s), `{}`",
+                    "{id}: {hits} stop request(s), `{:?}`",
                     sim.raw_state(id)
                 ));
             }

@@ -2,7 +2,7 @@
 //!
 //! Serves `/api/v0/oauth2/token`, `GET /api/workflow/runs`,
 //! `GET /api/workflow/runs/{id}`, `POST /api/workflow/runs/{id}/stop` (and the
-//! `{id}:stop` form) and `POST /api/workflow/runs` on a [`SimServer`]. See the
+//! `{id}:stop` form) and `POST /api/workflow/runs` on a [`SimServer`](crate::SimServer). See the
 //! crate README for the behaviour, the switches and which parts are
 //! documented fact and which are inference.
 //!
@@ -506,7 +506,7 @@ impl Sim<Amperity> {
 }
 
 /// The workflow objects in a successful answer of this API, for
-/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// [`Fault::MapJson`] rewrites that damage every run:
 /// the items of a listing's `data` array, or the answer itself when it is one
 /// workflow (fetch, stop, start). A `data` that is not an array holds none.
 ///

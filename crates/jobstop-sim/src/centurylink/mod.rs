@@ -838,7 +838,7 @@ fn is_execution(v: &Value) -> bool {
 }
 
 /// The execution documents in a successful answer of the Runner API, for
-/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// [`Fault::MapJson`] rewrites that damage every run:
 /// the executions among a page's `results` (a page of jobs holds none), or
 /// the answer itself when it is one execution (read, stop, kill, start).
 ///

@@ -583,7 +583,7 @@ impl Sim<Chorus> {
 }
 
 /// The workfile objects in a successful answer of this API, for
-/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// [`Fault::MapJson`] rewrites that damage every run:
 /// the items of a listing's `{"response": […]}`, or the object of
 /// `{"response": {…}}` (show, run, stop). A session answer's `response` is an
 /// object too: scope the fault to the workfile routes.

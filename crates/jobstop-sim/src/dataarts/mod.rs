@@ -895,7 +895,7 @@ impl Sim<DataArts> {
 }
 
 /// The job and instance objects in a successful answer of this API, for
-/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// [`Fault::MapJson`] rewrites that damage every run:
 /// the items of a listing's `jobs` or `instances` array, or the answer itself
 /// when it is one object (a job's or an instance's detail, a real-time job's
 /// `/status`). A `jobs`/`instances` that is not an array holds none.
