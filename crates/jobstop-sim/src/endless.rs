@@ -47,6 +47,10 @@ pub enum EndlessRuns {
 }
 
 /// A total no listing reaches.
+#[cfg_attr(
+    not(any(feature = "dataarts", feature = "centurylink")),
+    allow(dead_code)
+)]
 pub(crate) const HUGE: u64 = 1_000_000_000_000;
 
 /// The state one rule keeps between answers.

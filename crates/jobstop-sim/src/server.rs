@@ -443,23 +443,11 @@ fn cuttable(bytes: Bytes) -> Bytes {
 }
 
 /// A query string (or form body) as `(name, value)` pairs, decoded.
+#[cfg_attr(not(any(feature = "amperity", feature = "dataarts")), allow(dead_code))]
 pub(crate) fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-/// The first value of parameter `name` in `pairs`.
-pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// The value of header `name` as text, if present and valid.
-pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 pub(crate) fn json_response(status: u16, value: &serde_json::Value) -> Response<Body> {

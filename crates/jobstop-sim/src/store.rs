@@ -3,6 +3,10 @@
 //! counters. Nothing here knows a vendor: what a change does to a run is
 //! the vendor's `apply` closure.
 
+// With only some vendors compiled in (their cargo features), some of these
+// methods have no caller.
+#![cfg_attr(not(feature = "full"), allow(dead_code))]
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 

@@ -17,7 +17,7 @@ use super::Amperity as Sim;
 use super::store::{RunRecord, StopResult, View, normalize_state};
 use super::{LastPage, PREFIX, TerminalStop};
 use crate::lock;
-use crate::server::{header, json_response, param, query_pairs};
+use crate::server::{json_response, query_pairs};
 
 /// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
 #[derive(Clone)]
@@ -115,6 +115,19 @@ impl Sim {
             Some(_) => Ok(()),
         }
     }
+}
+
+/// The first value of parameter `name` in `pairs`.
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The value of header `name` as text, if present and valid.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The simulator's router, every path under `/api` (OA3 `servers`:

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{ExecutionGet, ExecutionSeed, JobSeed, JobShape};
-use crate::store::{Runs, Timed};
+use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
 
 // Execution statuses (VENDOR-NOTES 4.4).
@@ -308,7 +308,7 @@ pub(crate) struct Store {
     /// Login tokens (a separate stream).
     secrets: SplitMix64,
     /// Login token → expiry.
-    tokens: HashMap<String, Instant>,
+    tokens: Tokens,
     /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
     pub(crate) logins: u64,
@@ -417,7 +417,7 @@ impl Store {
             ids: SplitMix64::stream(seed, 31),
             misc: SplitMix64::stream(seed, 32),
             secrets: SplitMix64::stream(seed, 33),
-            tokens: HashMap::new(),
+            tokens: Tokens::default(),
             issued: Vec::new(),
             logins: 0,
             login_attempts: 0,
@@ -1174,8 +1174,7 @@ impl Store {
     /// A new login token valid for `ttl`, carrying `claims`.
     pub(crate) fn grant(&mut self, ttl: Duration, claims: &Value) -> String {
         let token = make_token(&mut self.secrets, claims);
-        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
-        self.tokens.insert(token.clone(), expires);
+        self.tokens.grant(&token, ttl);
         self.issued.push(token.clone());
         self.logins += 1;
         token
@@ -1183,17 +1182,12 @@ impl Store {
 
     /// Whether `token` is a login token that has not expired.
     pub(crate) fn token_live(&self, token: &str) -> bool {
-        self.tokens
-            .get(token)
-            .is_some_and(|exp| Instant::now() < *exp)
+        self.tokens.live(token) == Some(true)
     }
 
     /// Makes every login token issued so far expired.
     pub(crate) fn expire_tokens(&mut self) {
-        let now = Instant::now();
-        for exp in self.tokens.values_mut() {
-            *exp = now;
-        }
+        self.tokens.expire_all();
     }
 }
 

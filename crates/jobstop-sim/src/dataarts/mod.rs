@@ -877,13 +877,13 @@ impl Sim<DataArts> {
 
     /// How many IAM tokens were granted.
     pub fn token_grants(&self) -> u64 {
-        lock(&self.vendor.store).grants
+        lock(&self.vendor.store).tokens.granted()
     }
 
     /// Makes every IAM token granted so far expired (the static token is not
     /// affected).
     pub fn expire_tokens(&self) {
-        lock(&self.vendor.store).expire_tokens();
+        lock(&self.vendor.store).tokens.expire_all();
     }
 
     /// How many AK/SK-signed requests were rejected (unknown AK, bad

@@ -18,6 +18,7 @@ use super::signing;
 use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery};
 use super::{ALREADY_RUNNING_CODE, DataArts, JobType, SignedRequest};
 use crate::lock;
+use crate::server::query_pairs;
 
 /// The credentials, resolved from the options and the seed (no `Debug`).
 pub(crate) struct Credentials {
@@ -133,12 +134,6 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
         _ => return None,
     };
     Some((decode(project), op))
-}
-
-fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// The first non-empty value of query parameter `name`.
@@ -287,7 +282,7 @@ impl DataArts {
             if !token.is_empty() && token == self.creds.static_token {
                 return Ok(());
             }
-            return match lock(&self.store).token_live(token) {
+            return match lock(&self.store).tokens.live(token) {
                 Some(true) => Ok(()),
                 Some(false) => Err("token expired".to_owned()),
                 None => Err("decrypt token fail".to_owned()),
@@ -380,7 +375,7 @@ impl DataArts {
             .map(|w| w.trim().to_owned())
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
-        let q = parse_query(uri.query());
+        let q = query_pairs(uri.query());
         let answer = self.dispatch(&ws, op, &q, body);
         self.respond(answer)
     }

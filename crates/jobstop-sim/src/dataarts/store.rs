@@ -1,7 +1,6 @@
 //! The DataArts simulator's state: jobs and job instances per workspace,
 //! their timelines, IAM tokens and counters; and how they look on the wire.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -10,7 +9,7 @@ use super::{
     CreateTimeFormat, DEFAULT_STOP_DELAY, DataArtsOptions, ExecuteTimeFormat, InstanceSeed,
     JobSeed, JobType, OffsetReading, StatusTimeFormat, WaitingStop,
 };
-use crate::store::{Runs, Timed};
+use crate::store::{Runs, Timed, Tokens};
 use crate::{Common, SimClock, SplitMix64, Timeline};
 
 /// The workspace of requests without a `workspace` header.
@@ -209,8 +208,7 @@ pub(crate) struct Store {
     /// IAM tokens (a separate stream).
     secrets: SplitMix64,
     /// IAM token → expiry.
-    tokens: HashMap<String, Instant>,
-    pub(crate) grants: u64,
+    pub(crate) tokens: Tokens,
     pub(crate) signature_failures: u64,
 }
 
@@ -273,8 +271,7 @@ impl Store {
             ids,
             misc: SplitMix64::stream(seed, 22),
             secrets: SplitMix64::stream(seed, 23),
-            tokens: HashMap::new(),
-            grants: 0,
+            tokens: Tokens::default(),
             signature_failures: 0,
         }
     }
@@ -1256,23 +1253,8 @@ impl Store {
         for _ in 0..1021 {
             token.push(char::from(B64[self.secrets.below(64) as usize]));
         }
-        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
-        self.tokens.insert(token.clone(), expires);
-        self.grants += 1;
+        self.tokens.grant(&token, ttl);
         token
-    }
-
-    /// `Some(true)` for a live IAM token, `Some(false)` for an expired one,
-    /// `None` for an unknown one.
-    pub(crate) fn token_live(&self, token: &str) -> Option<bool> {
-        self.tokens.get(token).map(|exp| Instant::now() < *exp)
-    }
-
-    pub(crate) fn expire_tokens(&mut self) {
-        let now = Instant::now();
-        for exp in self.tokens.values_mut() {
-            *exp = now;
-        }
     }
 }
 
