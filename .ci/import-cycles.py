@@ -436,17 +436,7 @@ def check(root):
 
 
 # Cycles to break, as sorted file lists relative to the workspace root.
-KNOWN_CYCLES = {
-    # `JobController::pacer` returns a `layer::Pacer` while the layers wrap
-    # `JobController`s: `Pacer` belongs in a module of its own (pace.rs).
-    ("crates/jobstop-core/src/controller.rs", "crates/jobstop-core/src/layer.rs"),
-    # `Error::with_last_state` takes a `RunState`, `RunState: FromStr` fails
-    # with an `Error`: the id/state types belong in a module both use.
-    ("crates/jobstop-core/src/error.rs", "crates/jobstop-core/src/run.rs"),
-    # model.rs builds list positions with `listing::{Position, Source,
-    # fnv1a}`, listing.rs reads `model::KIND_*`: the kinds belong in listing.rs.
-    ("crates/jobstop-dataarts/src/listing.rs", "crates/jobstop-dataarts/src/model.rs"),
-}
+KNOWN_CYCLES: set = set()
 
 FIXTURE = {
     "src/lib.rs": """

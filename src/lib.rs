@@ -6,8 +6,9 @@
 pub use jobstop_core::{
     Attribution, Capabilities, Cursor, Error, ErrorContext, ErrorKind, Filtering,
     InMemoryController, JobController, JobControllerExt, ListBound, ListLimits, ListQuery,
-    Operation, Page, Result, Run, RunError, RunId, RunState, StopBehavior, StopMode, StopOutcome,
-    StopReport, StopRequest, StopResult, Vendor, WaitOptions, async_trait, chrono,
+    Operation, Page, ParseRunStateError, Result, Run, RunError, RunId, RunState, StopBehavior,
+    StopMode, StopOutcome, StopReport, StopRequest, StopResult, Vendor, WaitOptions, async_trait,
+    chrono,
 };
 
 // The runtime (`jobstop-runtime`): accounts, bulk operations across them,

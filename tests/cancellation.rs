@@ -117,8 +117,6 @@ struct Fixture {
     poll_gets: usize,
 }
 
-impl Sim {}
-
 /// Starts `vendor`'s simulator on `sim_rt`.
 fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
     match vendor {
@@ -141,7 +139,7 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
                 lingering: running[0].clone(),
                 running,
                 ctrl: Arc::new(ctrl),
-                sim: Sim::Amperity(sim),
+                sim: Box::new(sim),
                 stop_route: Route::post("/workflow/runs/*/stop"),
                 stop_gets: 0,
                 poll_gets: 1,
@@ -164,7 +162,7 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
                 lingering,
                 running,
                 ctrl: Arc::new(ctrl),
-                sim: Sim::Chorus(sim),
+                sim: Box::new(sim),
                 stop_route: Route::post("/api/workfiles/*/stop"),
                 stop_gets: 1,
                 poll_gets: 1,
@@ -194,7 +192,7 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
                 lingering,
                 running,
                 ctrl: Arc::new(ctrl),
-                sim: Sim::DataArts(sim),
+                sim: Box::new(sim),
                 stop_route: Route::post("/v1/*/jobs/*/instances/*/stop"),
                 stop_gets: 2,
                 poll_gets: 2,
@@ -222,7 +220,7 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
                 lingering: running[0].clone(),
                 running,
                 ctrl: Arc::new(ctrl),
-                sim: Sim::CenturyLink(sim),
+                sim: Box::new(sim),
                 stop_route: Route::post("/jobs/*/*/executions/*/stop"),
                 stop_gets: 0,
                 poll_gets: 1,
@@ -507,7 +505,7 @@ async fn many_dropped(f: Fixture, baseline: usize) {
         .filter(|id| !taken_set.contains(id.as_str()))
         .take(20);
     for id in not_started {
-        let state = f.sim.raw_state(id);
+        let state = f.sim.raw_state(id).expect("the run exists");
         assert!(
             state.eq_ignore_ascii_case("running"),
             "{name}: {id} was never started but is `{state}`"
@@ -535,7 +533,7 @@ async fn stop_dropped_mid_request(f: Fixture, baseline: usize) {
     let name = f.name;
     let id = f.running[1].clone();
     let run = RunId::new(id.clone());
-    let before = f.sim.raw_state(&id);
+    let before = f.sim.raw_state(&id).expect("the run exists");
     let start = f.sim.server().requests().len();
     f.sim
         .faults()
@@ -550,11 +548,11 @@ async fn stop_dropped_mid_request(f: Fixture, baseline: usize) {
     // Dropped: the caller got nothing. What does `status` say now, and once
     // the held request would have been answered?
     let now = f.ctrl.status(&run).await.unwrap();
-    let now_raw = f.sim.raw_state(&id);
+    let now_raw = f.sim.raw_state(&id).expect("the run exists");
     let (_, after) = arrivals_after_drop(&f.sim).await;
     tokio::time::sleep(HELD).await;
     let later = f.ctrl.status(&run).await.unwrap();
-    let later_raw = f.sim.raw_state(&id);
+    let later_raw = f.sim.raw_state(&id).expect("the run exists");
     let hits = f.sim.stop_requests(&id);
     let log = f.sim.server().requests();
     let stops: Vec<&LoggedRequest> = log[start..].iter().filter(|r| is_stop(r)).collect();

@@ -40,12 +40,10 @@ use jobstop::chorus::ChorusBuilder;
 use jobstop::dataarts::DataArtsBuilder;
 use jobstop::http::{ClientConfig, RetryPolicy};
 use jobstop::{Cursor, ErrorKind, JobController, ListQuery, Run, RunId, RunState, StopRequest};
-use jobstop_sim::amperity::{AmperitySim, AmperitySimBuilder, RunSeed, TerminalStop};
-use jobstop_sim::centurylink::{
-    CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, ExecutionSeed, JobShape,
-};
+use jobstop_sim::amperity::{AmperitySim, AmperitySimBuilder, TerminalStop};
+use jobstop_sim::centurylink::{CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, JobShape};
 use jobstop_sim::chorus::{ChorusSim, ChorusWire, WorkfileSeed};
-use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed};
+use jobstop_sim::dataarts::DataArtsSim;
 use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_sim::{amperity, centurylink, chorus, dataarts};
 
@@ -586,27 +584,38 @@ fn rewrite(shape: Shape, m: Mutation) -> Fault {
 // ---------------------------------------------------------------------------
 // One vendor: its simulator, controller and the hooks the matrix needs.
 
-impl Sim {
+/// What the matrix asks of a vendor's simulator beyond [`AnySim`].
+trait MatrixSim {
     /// Every route the adapter calls for list, status and stop, and nothing
     /// else (Chorus logs in on the same server; the others authenticate with
     /// a static token, a signature or a separate login server).
+    fn route(&self) -> Route;
+    /// Where its run objects are.
+    fn shape(&self) -> Shape;
+    fn fault(&self, spec: &Spec) -> Fault;
+    /// A new running run, never stopped before.
+    fn fresh_running(&self) -> String;
+    /// The run's raw state as the simulator holds it.
+    fn raw(&self, id: &str) -> String;
+}
+
+impl MatrixSim for Sim {
     fn route(&self) -> Route {
-        match self {
-            Sim::Chorus(_) => Route::prefix("/api/work"),
+        match self.vendor() {
+            "chorus" => Route::prefix("/api/work"),
             _ => Route::any(),
         }
     }
 
-    /// Where its run objects are.
     fn shape(&self) -> Shape {
-        match self {
-            Sim::Amperity(_) => Shape {
+        match self.vendor() {
+            "amperity" => Shape {
                 runs: amperity::run_objects,
                 state: "state",
                 ids: &["id", "workflow_id"],
                 envelope: &["data"],
             },
-            Sim::Chorus(_) => Shape {
+            "chorus" => Shape {
                 runs: chorus::run_objects,
                 state: "status",
                 ids: &["id"],
@@ -615,13 +624,13 @@ impl Sim {
             // Jobs are named by `name`; instances by `jobName` and
             // `instanceId` (the adapter falls back on the requested job name,
             // so the instance id is what is really required).
-            Sim::DataArts(_) => Shape {
+            "dataarts" => Shape {
                 runs: dataarts::run_objects,
                 state: "status",
                 ids: &["name", "jobName", "instanceId"],
                 envelope: &["jobs", "instances"],
             },
-            Sim::CenturyLink(_) => Shape {
+            _ => Shape {
                 runs: centurylink::run_objects,
                 state: "status",
                 ids: &["execution_id", "executionId", "id", "job_id", "jobId"],
@@ -637,24 +646,13 @@ impl Sim {
         }
     }
 
-    /// A new running run, never stopped before.
     fn fresh_running(&self) -> String {
-        match self {
-            Sim::Amperity(s) => s.insert_run(RunSeed::new("running")),
-            Sim::Chorus(s) => s.insert_workfile(WorkfileSeed::new("running")),
-            Sim::DataArts(s) => {
-                let job = s.batch_job_names()[0].clone();
-                let id = s
-                    .insert_instance(InstanceSeed::new(job.clone(), "running"))
-                    .unwrap();
-                format!("{job}/{id}")
-            }
-            Sim::CenturyLink(s) => {
-                let job = s.job_ids()[0].clone();
-                s.insert_execution(ExecutionSeed::new(job, "RUNNING"))
-                    .unwrap()
-            }
-        }
+        self.insert_running()
+            .expect("the simulator has a job to run")
+    }
+
+    fn raw(&self, id: &str) -> String {
+        self.raw_state(id).expect("the run exists")
     }
 }
 
@@ -696,7 +694,7 @@ async fn amperity_with(
     let status_id = RunId::new(sim.ids()[0].clone());
     Vendor {
         name,
-        sim: Sim::Amperity(sim),
+        sim: Box::new(sim),
         ctrl: Box::new(ctrl),
         status_id,
     }
@@ -717,7 +715,7 @@ async fn chorus() -> Vendor {
     let status_id = RunId::new(sim.ids()[0].clone());
     Vendor {
         name: "chorus",
-        sim: Sim::Chorus(sim),
+        sim: Box::new(sim),
         ctrl: Box::new(ctrl),
         status_id,
     }
@@ -749,7 +747,7 @@ async fn chorus_rails() -> Vendor {
         .unwrap();
     Vendor {
         name: "chorus/rails",
-        sim: Sim::Chorus(sim),
+        sim: Box::new(sim),
         ctrl: Box::new(ctrl),
         status_id: RunId::new(sql),
     }
@@ -772,7 +770,7 @@ async fn dataarts() -> Vendor {
     let status_id = RunId::new(sim.instance_ids()[0].clone());
     Vendor {
         name: "dataarts",
-        sim: Sim::DataArts(sim),
+        sim: Box::new(sim),
         ctrl: Box::new(ctrl),
         status_id,
     }
@@ -815,7 +813,7 @@ async fn centurylink_with(
     let status_id = RunId::new(sim.execution_ids()[0].clone());
     Vendor {
         name,
-        sim: Sim::CenturyLink(sim),
+        sim: Box::new(sim),
         ctrl: Box::new(ctrl),
         status_id,
     }
@@ -1025,7 +1023,7 @@ async fn run_cell(v: &Vendor, case_idx: usize, case: &Case, op: Op) -> CellResul
     let mut applied = None;
     if let Some(id) = run_for_stop {
         let hits = v.sim.stop_requests(&id);
-        let state = v.sim.raw_state(&id);
+        let state = v.sim.raw(&id);
         let still_running = state.eq_ignore_ascii_case("running");
         let was_applied = hits > 0 && !still_running;
         applied = Some(was_applied);
@@ -1331,7 +1329,7 @@ async fn dataarts_job_shape_cells() {
 async fn endless_cursor_row() {
     use futures::TryStreamExt;
     use jobstop::{JobControllerExt, ListBound, ListLimits};
-    use jobstop_sim::endless::{self, EndlessRuns};
+    use jobstop_sim::endless::EndlessRuns;
 
     /// The page budget of these cells.
     const MAX_PAGES: u64 = 40;
@@ -1363,12 +1361,7 @@ async fn endless_cursor_row() {
             (EndlessRuns::Same, ListBound::NoProgress),
             (EndlessRuns::New, ListBound::Pages(MAX_PAGES)),
         ] {
-            let rule = match &v.sim {
-                Sim::Amperity(_) => endless::amperity(PAGE, runs),
-                Sim::Chorus(_) => endless::chorus(PAGE, runs),
-                Sim::DataArts(_) => endless::dataarts(PAGE, runs),
-                Sim::CenturyLink(_) => endless::centurylink(PAGE, runs),
-            };
+            let rule = v.sim.endless(PAGE, runs);
             let faults = v.sim.faults();
             faults.clear();
             let id = faults.add(rule);
@@ -1487,7 +1480,7 @@ async fn run_stop_row(v: &Vendor, row: &StopRow) -> (String, Option<String>) {
     .await;
     faults.clear();
     let hits = v.sim.stop_requests(&id);
-    let state = v.sim.raw_state(&id);
+    let state = v.sim.raw(&id);
     let applied = hits > 0 && !state.eq_ignore_ascii_case("running");
     let (outcome, err) = match result {
         Ok(Ok(o)) => (Outcome::Ok(o.as_str()), None),
@@ -1630,11 +1623,7 @@ struct LoginVendor {
 impl LoginVendor {
     /// The server the login endpoint is on.
     fn login_server(&self) -> &jobstop_sim::SimServer {
-        match &self.v.sim {
-            Sim::DataArts(s) => s.iam_server(),
-            Sim::CenturyLink(s) => s.login_server(),
-            other => other.server(),
-        }
+        self.v.sim.auth_server().unwrap_or(self.v.sim.server())
     }
 
     fn logins(&self) -> usize {
@@ -1687,7 +1676,7 @@ async fn login_vendors() -> Vec<LoginVendor> {
                         .build()
                         .unwrap(),
                 ),
-                sim: Sim::Amperity(amperity),
+                sim: Box::new(amperity),
             },
         },
         LoginVendor {
@@ -1702,7 +1691,7 @@ async fn login_vendors() -> Vec<LoginVendor> {
                         .build()
                         .unwrap(),
                 ),
-                sim: Sim::Chorus(chorus),
+                sim: Box::new(chorus),
             },
         },
         LoginVendor {
@@ -1717,7 +1706,7 @@ async fn login_vendors() -> Vec<LoginVendor> {
                         .build()
                         .unwrap(),
                 ),
-                sim: Sim::DataArts(dataarts),
+                sim: Box::new(dataarts),
             },
         },
         LoginVendor {
@@ -1732,7 +1721,7 @@ async fn login_vendors() -> Vec<LoginVendor> {
                         .build()
                         .unwrap(),
                 ),
-                sim: Sim::CenturyLink(centurylink),
+                sim: Box::new(centurylink),
             },
         },
     ]

@@ -154,7 +154,9 @@ impl Drop for Sampler {
     }
 }
 
-impl Sim {
+/// What the load test asks of a simulator beyond [`AnySim`](jobstop_sim::AnySim).
+#[jobstop::async_trait]
+trait LoadSim {
     /// The runs among `ids` whose raw state in the simulator is one of
     /// `states`. Each question to a simulator rescans every run it holds, so
     /// asking run by run is quadratic: DataArts and CenturyLink are asked
@@ -168,62 +170,63 @@ impl Sim {
         ctrl: &dyn JobController,
         ids: &[String],
         states: &[&str],
+    ) -> HashSet<String>;
+
+    /// Logins (sessions or tokens) the adapter obtained, where the
+    /// simulator counts them.
+    fn logins(&self) -> Option<u64>;
+}
+
+#[jobstop::async_trait]
+impl LoadSim for Sim {
+    async fn ids_in_states(
+        &self,
+        ctrl: &dyn JobController,
+        ids: &[String],
+        states: &[&str],
     ) -> HashSet<String> {
         let mut out = HashSet::new();
         let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        match self {
-            Sim::Amperity(_) => {
-                let runs: Vec<Run> = ctrl
-                    .list_all(ListQuery::new().with_page_size(100))
-                    .try_collect()
-                    .await
-                    .unwrap();
-                out.extend(
-                    runs.into_iter()
-                        .filter(|r| states.contains(&r.vendor_state.as_str()))
-                        .map(|r| r.id.as_str().to_owned()),
-                );
+        let any = self.as_any();
+        if let Some(s) = any.downcast_ref::<DataArtsSim>() {
+            for st in states {
+                out.extend(s.instance_ids_with_status(st));
             }
-            Sim::Chorus(_) => {
-                // Spread over workspaces (see `chorus`): asked run by run.
-                out.extend(
-                    ids.iter()
-                        .filter(|id| states.contains(&self.raw_state(id).as_str()))
-                        .cloned(),
-                );
+        } else if let Some(s) = any.downcast_ref::<CenturyLinkSim>() {
+            for st in states {
+                out.extend(s.execution_ids_with_status(st));
             }
-            Sim::DataArts(s) => {
-                for st in states {
-                    out.extend(s.instance_ids_with_status(st));
-                }
-            }
-            Sim::CenturyLink(s) => {
-                for st in states {
-                    out.extend(s.execution_ids_with_status(st));
-                }
-            }
+        } else if self.vendor() == "chorus" {
+            // Spread over workspaces (see `chorus`): asked run by run.
+            out.extend(
+                ids.iter()
+                    .filter(|id| {
+                        self.raw_state(id)
+                            .is_some_and(|st| states.contains(&st.as_str()))
+                    })
+                    .cloned(),
+            );
+        } else {
+            let runs: Vec<Run> = ctrl
+                .list_all(ListQuery::new().with_page_size(100))
+                .try_collect()
+                .await
+                .unwrap();
+            out.extend(
+                runs.into_iter()
+                    .filter(|r| states.contains(&r.vendor_state.as_str()))
+                    .map(|r| r.id.as_str().to_owned()),
+            );
         }
         out.retain(|id| wanted.contains(id.as_str()));
         out
     }
 
-    /// Logins (sessions or tokens) the adapter obtained, where the
-    /// simulator counts them.
     fn logins(&self) -> Option<u64> {
-        match self {
-            Sim::Chorus(s) => Some(s.logins()),
-            Sim::CenturyLink(s) => Some(s.logins()),
-            _ => None,
-        }
-    }
-
-    async fn shutdown(&self) {
-        match self {
-            Sim::Amperity(s) => s.shutdown().await,
-            Sim::Chorus(s) => s.shutdown().await,
-            Sim::DataArts(s) => s.shutdown().await,
-            Sim::CenturyLink(s) => s.shutdown().await,
-        }
+        let any = self.as_any();
+        any.downcast_ref::<ChorusSim>()
+            .map(|s| s.logins())
+            .or_else(|| any.downcast_ref::<CenturyLinkSim>().map(|s| s.logins()))
     }
 }
 
@@ -260,7 +263,7 @@ async fn amperity() -> Setup {
         name: "amperity",
         ids,
         ctrl: Box::new(ctrl),
-        sim: Sim::Amperity(sim),
+        sim: Box::new(sim),
         expect: Expect {
             outcomes: &["requested"],
             states: &["canceling", "canceled"],
@@ -291,7 +294,7 @@ async fn chorus() -> Setup {
         name: "chorus",
         ids,
         ctrl: Box::new(ctrl),
-        sim: Sim::Chorus(sim),
+        sim: Box::new(sim),
         expect: Expect {
             // Synchronous: the engine answers and the workfile is idle.
             outcomes: &["stopped"],
@@ -318,7 +321,7 @@ async fn dataarts() -> Setup {
         name: "dataarts",
         ids,
         ctrl: Box::new(ctrl),
-        sim: Sim::DataArts(sim),
+        sim: Box::new(sim),
         expect: Expect {
             // A running instance stops at once (`manual-stop`).
             outcomes: &["stopped"],
@@ -346,7 +349,7 @@ async fn centurylink() -> Setup {
         name: "centurylink",
         ids,
         ctrl: Box::new(ctrl),
-        sim: Sim::CenturyLink(sim),
+        sim: Box::new(sim),
         expect: Expect {
             outcomes: &["requested"],
             states: &["STOPPING", "STOPPED"],
@@ -402,7 +405,7 @@ fn load(setup: SetupFn) {
     rt.block_on(async move {
         assert_eq!(ids.len(), RUNS, "{name}: running runs seeded");
         for id in ids.iter().take(3) {
-            let state = sim.raw_state(id);
+            let state = sim.raw_state(id).expect("the run exists");
             assert!(
                 !expect.states.contains(&state.as_str()),
                 "{name}: {id} is `{state}` before any stop"
@@ -489,7 +492,7 @@ fn load(setup: SetupFn) {
             );
             if hits != 1 || (claimed && !stopping_or_stopped.contains(id)) {
                 disagree.push(format!(
-                    "{id}: {hits} stop request(s), `{}`",
+                    "{id}: {hits} stop request(s), `{:?}`",
                     sim.raw_state(id)
                 ));
             }

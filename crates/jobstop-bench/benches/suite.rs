@@ -35,11 +35,12 @@ use jobstop::{
     StopResult,
 };
 use jobstop_bench::median;
-use jobstop_sim::amperity::AmperitySim;
-use jobstop_sim::centurylink::CenturyLinkSim;
-use jobstop_sim::chorus::ChorusSim;
-use jobstop_sim::dataarts::DataArtsSim;
+use jobstop_sim::amperity::{Amperity, AmperitySim};
+use jobstop_sim::centurylink::CenturyLink;
+use jobstop_sim::chorus::Chorus;
+use jobstop_sim::dataarts::DataArts;
 use jobstop_sim::{Fault, FaultRule, LoggedRequest, Route, SimServer};
+use jobstop_sim::{Sims, SimsOptions};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -512,31 +513,19 @@ async fn measure_overhead() -> Res<OverheadRun> {
     };
     let client = &clients.raw;
 
-    let amperity = AmperitySim::builder()
-        .seed(1)
-        .running(5)
-        .finished(20)
-        .start()
-        .await?;
-    let chorus = ChorusSim::builder()
-        .seed(2)
-        .running(3)
-        .idle(5)
-        .start()
-        .await?;
-    let dataarts = DataArtsSim::builder()
-        .seed(3)
-        .batch_jobs(3)
-        .instances(30)
-        .running_instances(3)
-        .start()
-        .await?;
-    let runner = CenturyLinkSim::builder()
-        .seed(4)
-        .jobs(3)
-        .running(2)
-        .start()
-        .await?;
+    // The four simulators as `jobstop sim` starts them (3 running and 20
+    // finished runs each, by each vendor's own mapping).
+    let sims = Sims::start(
+        Sims::vendors(),
+        &SimsOptions::default().with_seed(1).with_population(3, 20),
+    )
+    .await?;
+    let amperity = sims.get::<Amperity>().ok_or("no Amperity simulator")?;
+    let chorus = sims.get::<Chorus>().ok_or("no Chorus simulator")?;
+    let dataarts = sims.get::<DataArts>().ok_or("no DataArts simulator")?;
+    let runner = sims
+        .get::<CenturyLink>()
+        .ok_or("no CenturyLink simulator")?;
 
     let mut cases = Vec::new();
     {

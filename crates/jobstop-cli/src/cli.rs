@@ -349,7 +349,7 @@ fn parse_prefix(s: &str) -> Result<String, String> {
 }
 
 fn parse_state(s: &str) -> Result<RunState, String> {
-    s.parse::<RunState>().map_err(|e| e.message().to_owned())
+    s.parse::<RunState>().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use jobstop_sim::amperity;
 use jobstop_sim::amperity::AmperitySim;
-use jobstop_sim::endless::{self, EndlessRuns};
+use jobstop_sim::endless::EndlessRuns;
 
 mod support;
 
@@ -25,7 +26,7 @@ async fn endless_amperity(runs: EndlessRuns) -> AmperitySim {
         .start()
         .await
         .unwrap();
-    sim.faults().add(endless::amperity(PAGE, runs));
+    sim.faults().add(amperity::endless(PAGE, runs));
     sim
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::layer::Pacer;
+use crate::pace::Pacer;
 use crate::{Capabilities, ListQuery, Page, Result, Run, RunId, StopOutcome, StopRequest, Vendor};
 
 /// List, inspect and stop runs on one account of one vendor's platform.

@@ -4,6 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
+use crate::run::ParseRunStateError;
 use crate::{RunId, RunState, Vendor};
 
 /// A `Result` whose error is [`Error`].
@@ -598,6 +599,12 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
         format!("{:.1}s", d.as_secs_f64())
     } else {
         format!("{}ms", d.as_millis())
+    }
+}
+
+impl From<ParseRunStateError> for Error {
+    fn from(e: ParseRunStateError) -> Self {
+        Error::invalid_input(e.to_string())
     }
 }
 

@@ -11,6 +11,7 @@ mod id;
 pub mod kernel;
 pub mod layer;
 mod memory;
+mod pace;
 mod query;
 mod run;
 mod stop;
@@ -23,7 +24,7 @@ pub use ext::{JobControllerExt, StopReport, StopResult, WaitOptions};
 pub use id::{Cursor, RunId};
 pub use memory::{InMemoryController, StopBehavior};
 pub use query::{ListLimits, ListQuery, Page};
-pub use run::{Attribution, Run, RunError, RunState};
+pub use run::{Attribution, ParseRunStateError, Run, RunError, RunState};
 pub use stop::{StopMode, StopOutcome, StopRequest};
 pub use vendor::Vendor;
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::{Error, RunId, Vendor};
+use crate::{RunId, Vendor};
 
 /// The normalized state of a run.
 ///
@@ -114,7 +114,7 @@ impl fmt::Display for RunState {
 }
 
 impl FromStr for RunState {
-    type Err = Error;
+    type Err = ParseRunStateError;
 
     /// Parses the snake_case name (case-insensitive). Used for filters typed
     /// by people; vendor strings go through each adapter's own state table.
@@ -123,15 +123,32 @@ impl FromStr for RunState {
         RunState::ALL
             .into_iter()
             .find(|st| st.as_str() == lower)
-            .ok_or_else(|| {
-                Error::invalid_input(format!(
-                    "unknown run state {:?}; expected one of queued, running, paused, \
-                     stopping, stopped, succeeded, failed, idle, unknown",
-                    s.chars().take(40).collect::<String>()
-                ))
+            .ok_or_else(|| ParseRunStateError {
+                input: s.chars().take(40).collect(),
             })
     }
 }
+
+/// A string that names no [`RunState`] (from `str::parse`). It converts into
+/// an [`Error`](crate::Error) of kind `InvalidInput`, so `?` works in
+/// functions returning [`Result`](crate::Result).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseRunStateError {
+    input: String,
+}
+
+impl fmt::Display for ParseRunStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown run state {:?}; expected one of queued, running, paused, \
+             stopping, stopped, succeeded, failed, idle, unknown",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParseRunStateError {}
 
 /// Who a run's failure is attributed to, where the vendor says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -13,8 +13,9 @@ use jobstop_core::{
 };
 use jobstop_http::{BaseUrl, HttpClient, HttpRequest, HttpResponse, PathBuilder};
 
+use crate::listing::KIND_BATCH_INSTANCE;
 use crate::listing::{MAX_INSTANCE_PAGE, MAX_JOB_PAGE, Position, Source, Windows};
-use crate::model::{self, Detail, KIND_BATCH_INSTANCE, Target};
+use crate::model::{self, Detail, Target};
 use crate::state::instance_status_for;
 
 /// The most pages one exact-name job lookup reads.

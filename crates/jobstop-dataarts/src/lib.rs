@@ -19,7 +19,8 @@ pub use builder::{
     DEFAULT_INSTANCE_LOOKBACK, DataArtsBuilder, DataArtsConfig, MAX_INSTANCE_LOOKBACK,
 };
 pub use client::{DataArtsController, DataArtsProtocol};
-pub use model::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB, Target};
+pub use listing::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB};
+pub use model::Target;
 pub use state::{batch_job_state, instance_state, realtime_job_state};
 
 #[cfg(test)]

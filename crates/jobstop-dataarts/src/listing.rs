@@ -4,7 +4,12 @@
 
 use jobstop_core::{Cursor, Error, Result};
 
-use crate::model::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB};
+/// The kind of a real-time job (one long-running run).
+pub const KIND_REALTIME_JOB: &str = "realtime_job";
+/// The kind of a batch job (a schedule; listed only on request).
+pub const KIND_BATCH_JOB: &str = "batch_job";
+/// The kind of a batch job instance (one run of a batch job).
+pub const KIND_BATCH_INSTANCE: &str = "batch_instance";
 
 /// The largest page of jobs DataArts serves, asked for when the query names
 /// no page size (OTC `viewing_a_job_list.rst`, `limit`: 1 to 100, default 10;

@@ -14,15 +14,10 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny};
 use serde_json::value::RawValue;
 
-use crate::listing::{Position, Source, fnv1a};
+use crate::listing::{
+    KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB, Position, Source, fnv1a,
+};
 use crate::state::{batch_job_state, instance_state, realtime_job_state};
-
-/// The kind of a real-time job (one long-running run).
-pub const KIND_REALTIME_JOB: &str = "realtime_job";
-/// The kind of a batch job (a schedule; listed only on request).
-pub const KIND_BATCH_JOB: &str = "batch_job";
-/// The kind of a batch job instance (one run of a batch job).
-pub const KIND_BATCH_INSTANCE: &str = "batch_instance";
 
 /// What a DataArts run id names: [`DataArtsProtocol`](crate::DataArtsProtocol)'s
 /// parsed id.

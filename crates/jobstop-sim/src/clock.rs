@@ -1,8 +1,6 @@
 //! Simulated time: a wall clock that starts at a chosen epoch and runs at real
 //! speed, and timelines of pending state changes applied lazily.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -152,69 +150,6 @@ impl<S> Timeline<S> {
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
-    }
-}
-
-/// An index of when simulated objects have changes due, so a store can find
-/// the objects to settle without scanning all of them.
-///
-/// Entries are `(due, tie, key)`; stale entries (whose change was applied,
-/// dropped or rescheduled) are allowed, and callers check each popped key
-/// against the object's own [`Timeline`].
-#[derive(Debug, Clone)]
-pub(crate) struct DueQueue<K> {
-    heap: BinaryHeap<Reverse<(Instant, u64, K)>>,
-}
-
-impl<K: Ord> Default for DueQueue<K> {
-    fn default() -> Self {
-        DueQueue {
-            heap: BinaryHeap::new(),
-        }
-    }
-}
-
-impl<K: Ord + Clone> DueQueue<K> {
-    /// An empty queue.
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Notes that `key` may have a change due at `due` (nothing for `None`).
-    pub(crate) fn note(&mut self, due: Option<Instant>, key: &K) {
-        self.note_with(due, 0, key);
-    }
-
-    /// Like [`DueQueue::note`], with `tie` ordering entries due at the same
-    /// instant before the key does.
-    pub(crate) fn note_with(&mut self, due: Option<Instant>, tie: u64, key: &K) {
-        if let Some(due) = due {
-            self.heap.push(Reverse((due, tie, key.clone())));
-        }
-    }
-
-    /// Removes every entry due at or before `now`; their keys, sorted and
-    /// without duplicates.
-    pub(crate) fn take_due(&mut self, now: Instant) -> Vec<K> {
-        let mut keys = Vec::new();
-        while self.heap.peek().is_some_and(|Reverse((d, ..))| *d <= now) {
-            if let Some(Reverse((_, _, k))) = self.heap.pop() {
-                keys.push(k);
-            }
-        }
-        keys.sort();
-        keys.dedup();
-        keys
-    }
-
-    /// The earliest entry.
-    pub(crate) fn peek(&self) -> Option<&(Instant, u64, K)> {
-        self.heap.peek().map(|Reverse(e)| e)
-    }
-
-    /// Removes the earliest entry.
-    pub(crate) fn pop(&mut self) -> Option<(Instant, u64, K)> {
-        self.heap.pop().map(|Reverse(e)| e)
     }
 }
 

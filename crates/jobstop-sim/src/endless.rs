@@ -1,6 +1,6 @@
 //! Listings that never end, to prove that a client bounds its own: one
-//! [`FaultRule`] per vendor that rewrites the simulator's list answers
-//! ([`Fault::MapJson`]) so that every page announces a next page with a
+//! [`FaultRule`](crate::FaultRule) per vendor that rewrites the simulator's list answers
+//! ([`Fault::MapJson`](crate::Fault::MapJson)) so that every page announces a next page with a
 //! cursor never handed out before, and no page is ever empty.
 //!
 //! Each page holds the runs of the first non-empty answer the rule saw
@@ -11,19 +11,20 @@
 //!
 //! | vendor | route | how the listing goes on |
 //! |---|---|---|
-//! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token |
-//! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` |
-//! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end) |
-//! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² |
+//! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token ([`amperity::endless`](crate::amperity::endless)) |
+//! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` ([`chorus::endless`](crate::chorus::endless)) |
+//! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end; [`dataarts::endless`](crate::dataarts::endless)) |
+//! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² ([`centurylink::endless`](crate::centurylink::endless)) |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use jobstop_sim::chorus::ChorusSim;
-//! use jobstop_sim::endless::{self, EndlessRuns};
+//! use jobstop_sim::chorus;
+//! use jobstop_sim::endless::EndlessRuns;
 //!
 //! let sim = ChorusSim::builder().running(3).start().await.unwrap();
-//! sim.faults().add(endless::chorus(50, EndlessRuns::New));
+//! sim.faults().add(chorus::endless(50, EndlessRuns::New));
 //! // Every listing of the workspace now goes on forever.
 //! # }
 //! ```
@@ -33,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use crate::{Fault, FaultRule, Route, lock};
+use crate::lock;
 
 /// What the pages of an endless listing hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +47,14 @@ pub enum EndlessRuns {
 }
 
 /// A total no listing reaches.
-const HUGE: u64 = 1_000_000_000_000;
+#[cfg_attr(
+    not(any(feature = "dataarts", feature = "centurylink")),
+    allow(dead_code)
+)]
+pub(crate) const HUGE: u64 = 1_000_000_000_000;
 
 /// The state one rule keeps between answers.
-struct Pages {
+pub(crate) struct Pages {
     served: AtomicU64,
     first: Mutex<Vec<Value>>,
     page_size: usize,
@@ -58,7 +63,7 @@ struct Pages {
 }
 
 impl Pages {
-    fn new(page_size: usize, runs: EndlessRuns, ids: &'static [&'static str]) -> Self {
+    pub(crate) fn new(page_size: usize, runs: EndlessRuns, ids: &'static [&'static str]) -> Self {
         Pages {
             served: AtomicU64::new(0),
             first: Mutex::new(Vec::new()),
@@ -69,7 +74,7 @@ impl Pages {
     }
 
     /// Replaces `items` with this page's runs; returns the page's number.
-    fn fill(&self, items: &mut Value) -> u64 {
+    pub(crate) fn fill(&self, items: &mut Value) -> u64 {
         let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
         let mut first = lock(&self.first);
         if first.is_empty()
@@ -116,91 +121,6 @@ fn renumber(item: &mut Value, fields: &[&str], n: u64) {
     }
 }
 
-/// Amperity: a fresh, valid `next_token` on every page. The simulator's
-/// token is `hex("v1:{filters hash}:{created_at ms}:{id}")` and lists the
-/// runs after that key; a key past every run's time starts over at the first
-/// run, and the id part makes each token new. The filters' hash is read from
-/// the first real token, so the unfaulted listing must have a second page.
-pub fn amperity(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
-    let hash: Mutex<Option<String>> = Mutex::new(None);
-    let fault = Fault::map_json("endless next_token", move |body| {
-        if let Some(h) = body
-            .get("next_token")
-            .and_then(Value::as_str)
-            .and_then(token_hash)
-        {
-            *lock(&hash) = Some(h);
-        }
-        let n = match body.get_mut("data") {
-            Some(items) => pages.fill(items),
-            None => return,
-        };
-        if let (Some(h), Some(obj)) = (lock(&hash).clone(), body.as_object_mut()) {
-            let plain = format!("v1:{h}:{}:endless-{n}", i64::MAX);
-            let token: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
-            obj.insert("next_token".into(), Value::from(token));
-        }
-    });
-    FaultRule::new(Route::get("/workflow/runs"), fault)
-}
-
-/// The filters' hash of an Amperity simulator token.
-fn token_hash(token: &str) -> Option<String> {
-    let bytes: Option<Vec<u8>> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
-        .collect();
-    let plain = String::from_utf8(bytes?).ok()?;
-    let mut parts = plain.split(':');
-    (parts.next()? == "v1").then_some(())?;
-    parts.next().map(str::to_owned)
-}
-
-/// Chorus: `pagination.total` one more than the page, and no `records`.
-pub fn chorus(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["id"]);
-    let fault = Fault::map_json("endless pagination.total", move |body| {
-        if let Some(items) = body.get_mut("response") {
-            pages.fill(items);
-        }
-        if let Some(p) = body.get_mut("pagination").and_then(Value::as_object_mut) {
-            let page = p.get("page").and_then(Value::as_u64).unwrap_or(1);
-            p.insert("total".into(), Value::from(page.saturating_add(1)));
-            p.remove("records");
-        }
-    });
-    FaultRule::new(Route::get_prefix("/api/workspaces/"), fault)
-}
-
-/// DataArts: the job listings' `total` is 10¹² and every page is full.
-pub fn dataarts(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["name", "jobName", "instanceId"]);
-    let fault = Fault::map_json("endless total", move |body| {
-        if let Some(items) = body.get_mut("jobs") {
-            pages.fill(items);
-        }
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("total".into(), Value::from(HUGE));
-        }
-    });
-    FaultRule::new(Route::get("/v1/*/jobs"), fault)
-}
-
-/// CenturyLink: the executions listings' `totalSize` is 10¹².
-pub fn centurylink(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["execution_id", "executionId", "id"]);
-    let fault = Fault::map_json("endless totalSize", move |body| {
-        if let Some(items) = body.get_mut("results") {
-            pages.fill(items);
-        }
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("totalSize".into(), Value::from(HUGE));
-        }
-    });
-    FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,13 +134,5 @@ mod tests {
             item,
             json!({"id": 3_000_000_007_u64, "name": "123", "other": "a-3", "x": null})
         );
-    }
-
-    #[test]
-    fn the_token_hash_is_read() {
-        let plain = "v1:00000000000000ab:17:wf-1";
-        let token: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(token_hash(&token).as_deref(), Some("00000000000000ab"));
-        assert_eq!(token_hash("zz"), None);
     }
 }

@@ -10,8 +10,9 @@
 //!   vendors add their setters with `impl SimBuilder<Vendor>`.
 //! - [`Sim`] is a running simulator: the vendor state plus its
 //!   [`SimServer`] (request log, faults, rate limit, connections).
-//! - [`AnySim`] is the same handle without the vendor type, and [`Sims`]
-//!   starts any subset of the compiled-in vendors with one population.
+//! - [`AnySim`] is the same handle without the vendor type; `Sims` (in
+//!   `sims.rs`) starts any subset of the compiled-in vendors with one
+//!   population.
 //!
 //! The run store every vendor keeps its runs in is [`crate::store::Runs`].
 
@@ -24,8 +25,10 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
+use crate::endless::EndlessRuns;
 use crate::{
-    Faults, RateLimit, Settings, SimClock, SimServer, SimServerBuilder, default_epoch, env_vars,
+    FaultRule, Faults, RateLimit, Settings, SimClock, SimServer, SimServerBuilder, default_epoch,
+    env_vars,
 };
 
 /// The settings every simulator has, handed to [`VendorSim::new`].
@@ -38,6 +41,9 @@ pub struct Common {
     /// How long an accepted stop takes to end a run; `None` for the vendor's
     /// default.
     pub stop_delay: Option<Duration>,
+    /// The rate limit the server starts with (for vendors that quote it in
+    /// their 429 bodies).
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// How many runs to generate, the same request for every vendor (each
@@ -90,6 +96,20 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
         None
     }
 
+    /// Server settings of the auth server (its error body, its rate-limit
+    /// key), like [`VendorSim::configure`]. Default: none.
+    fn configure_auth(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        let _ = this;
+        server
+    }
+
+    /// Refuses `options` that contradict each other before anything starts
+    /// ([`SimBuilder::start`] fails with this error). Default: all fine.
+    fn check(options: &Self::Options) -> std::io::Result<()> {
+        let _ = options;
+        Ok(())
+    }
+
     /// Sets `options` to generate `population` (with the vendor's mapping of
     /// "running" and "finished" onto its own objects).
     fn populate(options: &mut Self::Options, population: &Population);
@@ -117,17 +137,36 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
 
     /// How many stop requests reached the vendor logic, for any id.
     fn total_stop_requests(&self) -> u64;
+
+    /// Adds a new run in the vendor's running state (under an existing job
+    /// where runs belong to jobs); its id as the adapter names it. `None` if
+    /// the simulator has nowhere to put one (no job).
+    fn insert_running(&self) -> Option<String>;
+
+    /// A rule that makes this vendor's listings never end (see
+    /// [`endless`](crate::endless)): every page announces another.
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule;
 }
 
 /// Configures a [`Sim`] before it starts: the settings every simulator has
 /// here, the vendor's own in `impl SimBuilder<Vendor>` blocks.
-#[derive(Clone)]
 pub struct SimBuilder<V: VendorSim> {
     seed: u64,
     epoch: DateTime<Utc>,
     stop_delay: Option<Duration>,
     rate_limit: Option<RateLimit>,
     pub(crate) options: V::Options,
+}
+
+// By hand: a derive would ask `V: Clone` (the vendor state), not only
+// `V::Options: Clone`.
+impl<V: VendorSim> Clone for SimBuilder<V> {
+    fn clone(&self) -> Self {
+        SimBuilder {
+            options: self.options.clone(),
+            ..*self
+        }
+    }
 }
 
 impl<V: VendorSim> Default for SimBuilder<V> {
@@ -201,11 +240,13 @@ impl<V: VendorSim> SimBuilder<V> {
     /// Starts the server (and the vendor's auth server, if any) on
     /// `127.0.0.1:0`.
     pub async fn start(self) -> std::io::Result<Sim<V>> {
+        V::check(&self.options)?;
         let clock = SimClock::starting_at(self.epoch);
         let common = Common {
             seed: self.seed,
             clock,
             stop_delay: self.stop_delay,
+            rate_limit: self.rate_limit,
         };
         let vendor = Arc::new(V::new(&common, self.options));
         let builder = SimServer::builder(V::router(&vendor))
@@ -214,13 +255,10 @@ impl<V: VendorSim> SimBuilder<V> {
         let server = V::configure(&vendor, builder).start().await?;
         server.faults().set_rate_limit(self.rate_limit);
         let auth = match V::auth_server(&vendor) {
-            Some((router, prefix)) => Some(
-                SimServer::builder(router)
-                    .prefix(prefix)
-                    .clock(clock)
-                    .start()
-                    .await?,
-            ),
+            Some((router, prefix)) => {
+                let builder = SimServer::builder(router).prefix(prefix).clock(clock);
+                Some(V::configure_auth(&vendor, builder).start().await?)
+            }
             None => None,
         };
         Ok(Sim {
@@ -318,7 +356,7 @@ impl<V: VendorSim> Sim<V> {
 
 /// A running simulator whatever its vendor: what tests, the CLI and the
 /// binary ask of every simulator. Downcast with [`AnySim::as_any`] (or
-/// [`Sims::get`]) for the vendor's own accessors.
+/// [`Sims::get`](crate::Sims::get)) for the vendor's own accessors.
 pub trait AnySim: Send + Sync + fmt::Debug {
     /// The vendor as the adapter's config names it.
     fn vendor(&self) -> &'static str;
@@ -340,6 +378,13 @@ pub trait AnySim: Send + Sync + fmt::Debug {
     fn stop_requests(&self, id: &str) -> u64;
     /// Stop requests that reached the vendor logic, for any id.
     fn total_stop_requests(&self) -> u64;
+    /// The auth server, if the vendor has one on its own port.
+    fn auth_server(&self) -> Option<&SimServer>;
+    /// Adds a new running run (see [`VendorSim::insert_running`]).
+    fn insert_running(&self) -> Option<String>;
+    /// A rule that makes this vendor's listings never end (see
+    /// [`VendorSim::endless`]).
+    fn endless(&self, page_size: usize, runs: EndlessRuns) -> FaultRule;
     /// Shuts the servers down gracefully.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
     /// For downcasting to [`Sim<V>`].
@@ -377,171 +422,19 @@ impl<V: VendorSim> AnySim for Sim<V> {
     fn total_stop_requests(&self) -> u64 {
         self.vendor.total_stop_requests()
     }
+    fn auth_server(&self) -> Option<&SimServer> {
+        Sim::auth_server(self)
+    }
+    fn insert_running(&self) -> Option<String> {
+        self.vendor.insert_running()
+    }
+    fn endless(&self, page_size: usize, runs: EndlessRuns) -> FaultRule {
+        V::endless(page_size, runs)
+    }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(Sim::shutdown(self))
     }
     fn as_any(&self) -> &dyn Any {
         self
-    }
-}
-
-/// How [`Sims::start`] seeds every simulator it starts.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct SimsOptions {
-    /// The seed (default 1).
-    pub seed: u64,
-    /// How many runs each simulator generates (default 5 running, 20
-    /// finished).
-    pub population: Population,
-    /// The simulated wall time at start (default
-    /// [`default_epoch`](crate::default_epoch())).
-    pub epoch: Option<DateTime<Utc>>,
-    /// How long an accepted stop takes (default: each vendor's).
-    pub stop_delay: Option<Duration>,
-}
-
-impl Default for SimsOptions {
-    fn default() -> Self {
-        SimsOptions {
-            seed: 1,
-            population: Population::new(5, 20),
-            epoch: None,
-            stop_delay: None,
-        }
-    }
-}
-
-impl SimsOptions {
-    /// Sets the seed.
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Sets the population.
-    pub fn with_population(mut self, running: usize, finished: usize) -> Self {
-        self.population = Population::new(running, finished);
-        self
-    }
-
-    /// Sets the epoch.
-    pub fn with_epoch(mut self, epoch: DateTime<Utc>) -> Self {
-        self.epoch = Some(epoch);
-        self
-    }
-
-    /// Sets the stop delay.
-    pub fn with_stop_delay(mut self, delay: Duration) -> Self {
-        self.stop_delay = Some(delay);
-        self
-    }
-
-    fn builder<V: VendorSim>(&self) -> SimBuilder<V> {
-        let mut b = Sim::<V>::builder()
-            .seed(self.seed)
-            .population(&self.population);
-        if let Some(epoch) = self.epoch {
-            b = b.epoch(epoch);
-        }
-        if let Some(delay) = self.stop_delay {
-            b = b.stop_delay(delay);
-        }
-        b
-    }
-}
-
-/// An error starting simulators: an unknown (or not compiled-in) vendor, or
-/// a socket that could not be bound.
-pub type StartError = std::io::Error;
-
-type Starter = fn(&SimsOptions) -> BoxFuture<'_, std::io::Result<Box<dyn AnySim>>>;
-
-fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Box<dyn AnySim>>> {
-    Box::pin(async move {
-        let sim = opts.builder::<V>().start().await?;
-        Ok(Box::new(sim) as Box<dyn AnySim>)
-    })
-}
-
-/// The vendors compiled into this crate (one cargo feature each), in the
-/// order [`Sims::start`] starts them.
-const VENDORS: &[(&str, Starter)] = &[
-    // Each vendor module adds its line: (VENDOR, starter::<Vendor>).
-];
-
-/// Several running simulators, one per vendor.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// use jobstop_sim::{Sims, SimsOptions};
-///
-/// let sims = Sims::start(Sims::vendors(), &SimsOptions::default()).await?;
-/// assert_eq!(sims.iter().count(), Sims::vendors().len());
-/// for sim in sims.iter() {
-///     assert!(sim.base_url().starts_with("http://127.0.0.1:"));
-/// }
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Default)]
-pub struct Sims {
-    sims: Vec<Box<dyn AnySim>>,
-}
-
-impl Sims {
-    /// Every vendor compiled in (by this crate's cargo features).
-    pub fn vendors() -> &'static [&'static str] {
-        static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-        NAMES.get_or_init(|| VENDORS.iter().map(|(name, _)| *name).collect())
-    }
-
-    /// Starts one simulator for each of `vendors` (in this crate's order,
-    /// each once), seeded by `opts`. An unknown or not compiled-in vendor is
-    /// an `InvalidInput` error, and nothing is left running.
-    pub async fn start(vendors: &[impl AsRef<str>], opts: &SimsOptions) -> std::io::Result<Sims> {
-        for v in vendors {
-            let v = v.as_ref();
-            if !VENDORS.iter().any(|(name, _)| *name == v) {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!(
-                        "no simulator for vendor {v:?} (compiled in: {})",
-                        Sims::vendors().join(", ")
-                    ),
-                ));
-            }
-        }
-        let mut sims = Vec::new();
-        for (name, start) in VENDORS {
-            if vendors.iter().any(|v| v.as_ref() == *name) {
-                sims.push(start(opts).await?);
-            }
-        }
-        Ok(Sims { sims })
-    }
-
-    /// The simulators, in start order.
-    pub fn iter(&self) -> impl Iterator<Item = &dyn AnySim> {
-        self.sims.iter().map(|s| s.as_ref())
-    }
-
-    /// The simulator of `vendor`, if started.
-    pub fn by_name(&self, vendor: &str) -> Option<&dyn AnySim> {
-        self.iter().find(|s| s.vendor() == vendor)
-    }
-
-    /// The simulator of vendor `V`, if started.
-    pub fn get<V: VendorSim>(&self) -> Option<&Sim<V>> {
-        self.iter()
-            .find_map(|s| s.as_any().downcast_ref::<Sim<V>>())
-    }
-
-    /// Shuts every simulator down gracefully.
-    pub async fn shutdown(&self) {
-        for sim in &self.sims {
-            sim.shutdown().await;
-        }
     }
 }

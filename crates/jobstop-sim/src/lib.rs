@@ -74,16 +74,16 @@ mod framework;
 mod log;
 mod rng;
 mod server;
+mod sims;
 mod store;
 
 pub use clock::{SimClock, Timeline, default_epoch, format_millis, truncate_millis};
 pub use fault::{Fault, FaultBody, FaultRule, Faults, JsonRewrite, RateLimit, Route, RuleId};
-pub use framework::{
-    AnySim, Common, Population, Sim, SimBuilder, Sims, SimsOptions, StartError, VendorSim,
-};
-pub use log::{LoggedRequest, MASK};
+pub use framework::{AnySim, Common, Population, Sim, SimBuilder, VendorSim};
+pub use log::{LoggedRequest, MASK, Secret};
 pub use rng::SplitMix64;
 pub use server::{ConnectionControl, SimServer, SimServerBuilder};
+pub use sims::{Sims, SimsOptions, StartError};
 
 /// What a simulator offers a client as data: `(key, value)` pairs, the keys
 /// those of the adapter's config (`base_url`, `tenant`, `token`). The CLI
@@ -133,5 +133,7 @@ mod assertions {
         send_sync::<super::chorus::ChorusSimBuilder>();
         #[cfg(feature = "dataarts")]
         send_sync::<super::dataarts::DataArtsSimBuilder>();
+        #[cfg(feature = "dataarts")]
+        send_sync::<super::dataarts::DataArtsSim>();
     }
 }

@@ -8,6 +8,36 @@ use crate::lock;
 /// What a masked secret is replaced with.
 pub const MASK: &str = "***";
 
+/// A credential a simulator is configured with: its `Debug` is [`MASK`], so
+/// builders and options can derive `Debug` without showing it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub(crate) String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
 /// Header names whose values are always masked (compared ignoring case).
 const SECRET_HEADERS: &[&str] = &[
     "authorization",

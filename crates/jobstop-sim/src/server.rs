@@ -442,6 +442,14 @@ fn cuttable(bytes: Bytes) -> Bytes {
     }
 }
 
+/// A query string (or form body) as `(name, value)` pairs, decoded.
+#[cfg_attr(not(any(feature = "amperity", feature = "dataarts")), allow(dead_code))]
+pub(crate) fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 pub(crate) fn json_response(status: u16, value: &serde_json::Value) -> Response<Body> {
     let body = serde_json::to_vec(value).unwrap_or_default();
     respond(status, "application/json", Body::from(body))

@@ -3,10 +3,17 @@
 //! counters. Nothing here knows a vendor: what a change does to a run is
 //! the vendor's `apply` closure.
 
+// With only some vendors compiled in (their cargo features), some of these
+// methods have no caller.
+#![cfg_attr(not(feature = "full"), allow(dead_code))]
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use crate::clock::{DueQueue, Timeline};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::clock::Timeline;
 
 /// A simulated run with a timeline of pending changes.
 pub(crate) trait Timed {
@@ -20,6 +27,50 @@ pub(crate) trait Timed {
     /// default 0 (then by key).
     fn tie(&self) -> u64 {
         0
+    }
+}
+
+/// An index of when simulated objects have changes due, so a store can find
+/// the objects to settle without scanning all of them.
+///
+/// Entries are `(due, tie, key)`; stale entries (whose change was applied,
+/// dropped or rescheduled) are allowed, and callers check each popped key
+/// against the object's own [`Timeline`].
+#[derive(Debug, Clone)]
+struct DueQueue<K> {
+    heap: BinaryHeap<Reverse<(Instant, u64, K)>>,
+}
+
+impl<K: Ord> Default for DueQueue<K> {
+    fn default() -> Self {
+        DueQueue {
+            heap: BinaryHeap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone> DueQueue<K> {
+    /// An empty queue.
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Like [`DueQueue::note`], with `tie` ordering entries due at the same
+    /// instant before the key does.
+    fn note_with(&mut self, due: Option<Instant>, tie: u64, key: &K) {
+        if let Some(due) = due {
+            self.heap.push(Reverse((due, tie, key.clone())));
+        }
+    }
+
+    /// The earliest entry.
+    fn peek(&self) -> Option<&(Instant, u64, K)> {
+        self.heap.peek().map(|Reverse(e)| e)
+    }
+
+    /// Removes the earliest entry.
+    fn pop(&mut self) -> Option<(Instant, u64, K)> {
+        self.heap.pop().map(|Reverse(e)| e)
     }
 }
 
@@ -80,20 +131,9 @@ impl<K: Ord + Clone, R: Timed> Runs<K, R> {
         self.map.values()
     }
 
-    /// Every run, by key, to change (call [`Runs::touch_all`] after changing
-    /// timelines).
-    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut R> {
-        self.map.values_mut()
-    }
-
     /// Every `(key, run)`, by key.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &R)> {
         self.map.iter()
-    }
-
-    /// How many runs there are.
-    pub(crate) fn len(&self) -> usize {
-        self.map.len()
     }
 
     /// Notes when run `key`'s next change is due (after its timeline got a
@@ -101,14 +141,6 @@ impl<K: Ord + Clone, R: Timed> Runs<K, R> {
     pub(crate) fn touch(&mut self, key: &K) {
         if let Some(r) = self.map.get(key) {
             self.due.note_with(r.timeline().next_due(), r.tie(), key);
-        }
-    }
-
-    /// [`Runs::touch`] for every run.
-    pub(crate) fn touch_all(&mut self) {
-        let keys: Vec<K> = self.map.keys().cloned().collect();
-        for k in &keys {
-            self.touch(k);
         }
     }
 
@@ -187,6 +219,41 @@ impl<K: Ord + Clone, R: Timed> Runs<K, R> {
     /// Stop requests counted for any id.
     pub(crate) fn stop_total(&self) -> u64 {
         self.stop_total
+    }
+}
+
+/// Access tokens a simulator granted, with their expiry: the bookkeeping of
+/// every vendor's login (the token format is the vendor's).
+#[derive(Debug, Default)]
+pub(crate) struct Tokens {
+    expiry: HashMap<String, Instant>,
+    granted: u64,
+}
+
+impl Tokens {
+    /// Records `token` as granted now, valid for `ttl`.
+    pub(crate) fn grant(&mut self, token: &str, ttl: std::time::Duration) {
+        let now = Instant::now();
+        self.expiry
+            .insert(token.to_owned(), now.checked_add(ttl).unwrap_or(now));
+        self.granted += 1;
+    }
+
+    /// `Some(true)` for a live token, `Some(false)` for an expired one,
+    /// `None` for one never granted.
+    pub(crate) fn live(&self, token: &str) -> Option<bool> {
+        self.expiry.get(token).map(|exp| Instant::now() < *exp)
+    }
+
+    /// Makes every token granted so far expired.
+    pub(crate) fn expire_all(&mut self) {
+        let now = Instant::now();
+        self.expiry.values_mut().for_each(|exp| *exp = now);
+    }
+
+    /// How many tokens were granted.
+    pub(crate) fn granted(&self) -> u64 {
+        self.granted
     }
 }
 

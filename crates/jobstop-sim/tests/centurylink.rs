@@ -1489,3 +1489,213 @@ async fn login_takes_a_form_body_as_clc_sdk_get_session_sends_it() {
     assert_eq!(s, 400);
     assert_eq!(sim.logins(), 1);
 }
+
+// ----- the framework ------------------------------------------------------------
+
+#[tokio::test]
+async fn sims_start_maps_the_population_and_answers_what_every_sim_answers() {
+    use jobstop_sim::centurylink::{CenturyLink, DEFAULT_STOP_DELAY};
+    use jobstop_sim::{Sims, SimsOptions};
+
+    // 5 running, 20 finished: at most 4 running (the cap), over
+    // max(3, 20/4) = 5 jobs of ceil(24/5) = 5 executions each.
+    let sims = Sims::start(&["centurylink"], &SimsOptions::default())
+        .await
+        .unwrap();
+    let any = sims.by_name("centurylink").unwrap();
+    let sim = sims.get::<CenturyLink>().unwrap();
+    assert_eq!(sim.job_ids().len(), 5);
+    assert_eq!(any.ids(), sim.execution_ids());
+    assert_eq!(any.ids().len(), 25);
+    let running = sim.execution_ids_with_status("RUNNING");
+    assert_eq!(running.len(), 4);
+    assert_eq!(any.raw_state(&running[0]).as_deref(), Some("RUNNING"));
+    assert_eq!(any.raw_state("nojob/noexecution"), None);
+
+    // The login is exported, the static token is the alternative.
+    let keys = |s: jobstop_sim::Settings| s.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(
+        keys(any.settings()),
+        ["base_url", "login_url", "username", "password"]
+    );
+    assert_eq!(keys(any.alternatives()), ["token", "account_alias"]);
+    assert_eq!(sim.env(), sim.env_login());
+    assert_eq!(any.alternatives()[0].1, sim.token());
+
+    // Stops count per run and in total; kills do not count as stops. The
+    // default stop delay holds when none is given.
+    let http = client();
+    let (run, other) = (running[0].clone(), running[1].clone());
+    let started = Instant::now();
+    let (s, b) = post(sim, &http, &format!("{}/stop", exec_path(&run)), "{}").await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("STOPPING")));
+    let (s, _) = post(sim, &http, &format!("{}/kill", exec_path(&other)), "{}").await;
+    assert_eq!(s, 200);
+    assert_eq!((any.stop_requests(&run), any.total_stop_requests()), (1, 1));
+    assert_eq!(sim.kill_requests(&other), 1);
+    while any.raw_state(&run).as_deref() == Some("STOPPING") {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(any.raw_state(&run).as_deref(), Some("STOPPED"));
+    assert!(started.elapsed() >= DEFAULT_STOP_DELAY);
+    sims.shutdown().await;
+}
+
+// ----- request parsing, end to end (the route, paging, body and token tables) --
+
+#[tokio::test]
+async fn routes_paging_bodies_and_tokens_follow_their_tables() {
+    let sim = CenturyLinkSim::builder()
+        .jobs(1)
+        .running(1)
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let json_req = |method: Method, path: &str, body: &str| {
+        req(&sim, &http, method, path)
+            .header("Content-Type", "application/json")
+            .body(body.to_owned())
+    };
+    // A route of the table reaches its operation (an unknown, decoded id:
+    // "Job not found"); anything else is the router's "Not Found".
+    for (method, rest) in [
+        (Method::GET, "/j%2F1"),
+        (Method::POST, "/j/start"),
+        (Method::GET, "/j/executions"),
+        (Method::GET, "/j/executions/e"),
+        (Method::POST, "/j/executions/e/stop"),
+        (Method::POST, "/j/executions/e/kill"),
+    ] {
+        let (s, b) = send(json_req(method.clone(), &p(&sim, rest), "{}")).await;
+        assert_eq!(
+            (s, b),
+            (404, json!({"message": "Job not found"})),
+            "{method} {rest}"
+        );
+    }
+    for (method, path) in [
+        (Method::POST, "/jobs/ACME"),
+        (Method::POST, "/jobs/ACME/executions"),
+        (Method::GET, "/jobs/ACME/j/start"),
+        (Method::GET, "/jobs/ACME/j/executions/e/stop"),
+        (Method::DELETE, "/jobs/ACME/j"),
+        (Method::GET, "/jobs/ACME/"),
+        (Method::GET, "/jobs//j"),
+        (Method::GET, "/jobs"),
+        (Method::GET, "/v2/jobs/ACME"),
+        (Method::POST, "/jobs/ACME/j/executions/e/restart"),
+        (Method::GET, ""),
+    ] {
+        let (s, b) = send(json_req(method.clone(), path, "{}")).await;
+        assert_eq!(
+            (s, b),
+            (404, json!({"message": "Not Found"})),
+            "{method} {path}"
+        );
+    }
+    // Segments are decoded: `j%2F1` names job `j/1`.
+    sim.insert_job(JobSeed::new().with_id("j/1"));
+    let (s, b) = get(&sim, &http, "/j%2F1").await;
+    assert_eq!((s, b["id"].as_str()), (200, Some("j/1")));
+    let (s, b) = send(json_req(Method::GET, "/jobs/a%20b", "")).await;
+    assert_message(s, &b, 403);
+    assert!(
+        b["message"].as_str().unwrap().ends_with("account a b"),
+        "{b}"
+    );
+
+    // Paging: `page` from 0, `size` 1 to 100, empty values are the defaults.
+    for (query, page, size) in [
+        ("", 0, 100),
+        ("page=3&size=7", 3, 7),
+        ("page=&size=", 0, 100),
+    ] {
+        let (s, b) = get(&sim, &http, &format!("/executions?{query}")).await;
+        assert_eq!(
+            (s, &b["page"], &b["size"]),
+            (200, &json!(page), &json!(size)),
+            "{query}"
+        );
+    }
+    for bad in [
+        "page=-1",
+        "page=x",
+        "page=1.5",
+        "size=0",
+        "size=101",
+        "size=-5",
+        "size=ten",
+        "page=99999999999999999999999",
+    ] {
+        let (s, b) = get(&sim, &http, &format!("?{bad}")).await;
+        assert_message(s, &b, 400);
+    }
+
+    // Stop bodies: `{"expiryDuration": N}`, optional, N a non-negative integer.
+    let run = sim.execution_ids_with_status("RUNNING")[0].clone();
+    let stop = p(&sim, &format!("{}/stop", exec_path(&run)));
+    for bad in [
+        r#"{"expiryDuration":-1}"#,
+        r#"{"expiryDuration":1.5}"#,
+        r#"{"expiryDuration":"5"}"#,
+        "[]",
+        "{",
+        "5",
+    ] {
+        let (s, b) = send(json_req(Method::POST, &stop, bad)).await;
+        assert_message(s, &b, 400);
+    }
+    for good in [
+        "",
+        " \n",
+        "{}",
+        r#"{"expiryDuration":5}"#,
+        r#"{"expiryDuration":null,"x":1}"#,
+    ] {
+        let (s, b) = send(json_req(Method::POST, &stop, good)).await;
+        assert_eq!(
+            (s, b["status"].as_str()),
+            (200, Some("STOPPING")),
+            "{good:?}"
+        );
+    }
+
+    // Start bodies: an object, with `hosts` objects that have a string id.
+    let start = p(&sim, &format!("/{}/start", split(&run).0));
+    for good in [
+        "{}",
+        r#"{"hosts":[{"id":"localhost"}]}"#,
+        r#"{"hosts":[{"id":"h","sshPrivateKey":"k"}],"sshPrivateKey":"k"}"#,
+    ] {
+        let (s, b) = send(json_req(Method::POST, &start, good)).await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("PENDING")), "{good}");
+    }
+    for bad in [
+        "",
+        "[]",
+        "nope",
+        r#"{"hosts":{}}"#,
+        r#"{"hosts":[{}]}"#,
+        r#"{"hosts":[1]}"#,
+        r#"{"sshPrivateKey":5}"#,
+    ] {
+        let (s, b) = send(json_req(Method::POST, &start, bad)).await;
+        assert_message(s, &b, 400);
+    }
+
+    // Tokens: `Bearer <token>`, the scheme in any case, spaces trimmed.
+    let url = format!("{}{}", sim.base_url(), p(&sim, ""));
+    let token = sim.token();
+    for (header, status) in [
+        (format!("Bearer {token}"), 200),
+        (format!("bearer  {token} "), 200),
+        (format!("Basic {token}"), 401),
+        ("Bearer ".to_owned(), 401),
+        ("Bearer".to_owned(), 401),
+    ] {
+        let (s, _) = send(http.get(&url).header("Authorization", &header)).await;
+        assert_eq!(s, status, "{header}");
+    }
+    assert_eq!(send(http.get(&url)).await.0, 401);
+}

@@ -1400,3 +1400,145 @@ async fn wire_fixtures() {
     let used: BTreeSet<String> = used.into_iter().map(str::to_owned).collect();
     assert_eq!(on_disk, used);
 }
+
+/// How the Rails side parses a request, seen over HTTP (these were unit
+/// tests of the private parsers): `params` prefer the query and the last of
+/// repeated keys, credentials may be wrapped in `session[…]` or not, the
+/// session cookie is found among others, ids are decimal digits only, and
+/// `name_pattern` is a SQL `LIKE` with `\` escapes.
+#[tokio::test]
+async fn request_parsing_params_cookies_ids_and_like() {
+    let names = ["alpine_flow", "lineXflow", "xa%", "xab", "café_é"];
+    let sim = names
+        .iter()
+        .fold(
+            ChorusSim::builder().case_sensitive_name_pattern(false),
+            |b, n| b.insert_workfile(WorkfileSeed::new("running").with_file_name(*n)),
+        )
+        .insert_workfile(WorkfileSeed::new("running").with_id(7))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    // Credentials: `session[username]` beside a top-level `password`.
+    let a = send(
+        http.post(url(&sim, "/api/sessions?session_id=NULL"))
+            .form(&[
+                ("session[username]", sim.username()),
+                ("password", sim.password()),
+            ]),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let sid = a.body["response"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = a.cookie().unwrap();
+    // The query wins over the body, and the last repeated key wins.
+    let show = url(&sim, "/api/workfiles/7");
+    let with_query = |q: String| http.post(format!("{show}/run?{q}"));
+    let a = send(with_query(format!("session_id={sid}")).form(&[("session_id", "bogus")])).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    send(with_query("session_id=bogus".into()).form(&[("session_id", sid.as_str())]))
+        .await
+        .assert_empty(401);
+    let a = send(with_query(format!("session_id=bogus&session_id={sid}"))).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    send(with_query(format!("session_id={sid}&session_id=bogus")))
+        .await
+        .assert_empty(401);
+    // The session cookie among other cookies.
+    let a = send(
+        http.get(show.clone())
+            .header("cookie", format!("a=1; _chorus_session={cookie}; b=2")),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    // Ids: decimal digits, leading zeros allowed; no sign, no space.
+    assert_eq!(
+        get(&sim, &http, &sid, "/api/workfiles/007").await.status,
+        200
+    );
+    for bad in ["+7", "%207", "7%20", "0x7"] {
+        let a = get(&sim, &http, &sid, &format!("/api/workfiles/{bad}")).await;
+        assert_eq!(a.status, 404, "{bad}");
+    }
+    // LIKE: `%` inside the pattern; a trailing `\` escapes the closing `%`;
+    // case folding beyond ASCII.
+    assert_eq!(matching_names(&http, &sim, "al%ow").await, "alpine_flow");
+    assert_eq!(matching_names(&http, &sim, "ow%al").await, "");
+    assert_eq!(matching_names(&http, &sim, "a\\").await, "xa%");
+    assert_eq!(matching_names(&http, &sim, "É").await, "café_é");
+}
+
+/// Chorus through the framework: `Sims::start` maps the population onto
+/// running and idle workflows plus 3 other files (as the binary does), and
+/// `AnySim` answers ids, raw states, settings and stop counts; a stop the
+/// engine accepts is immediate whatever `stop_delay` says.
+#[tokio::test]
+async fn through_the_framework() {
+    use jobstop_sim::chorus::Chorus;
+    use jobstop_sim::{Sims, SimsOptions};
+
+    let opts = SimsOptions::default()
+        .with_seed(7)
+        .with_population(2, 4)
+        .with_stop_delay(Duration::from_secs(3600));
+    let sims = Sims::start(&["chorus"], &opts).await.unwrap();
+    let any = sims.by_name("chorus").unwrap();
+    let sim = sims.get::<Chorus>().unwrap();
+    let direct = ChorusSim::builder()
+        .seed(7)
+        .running(2)
+        .idle(4)
+        .other_files(3)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(any.ids(), direct.ids());
+    assert_eq!(any.ids().len(), 6);
+    assert_eq!(sim.ids_in(sim.workspace_id()).len(), 9);
+    assert_eq!(any.settings(), sim.settings());
+    assert_eq!(
+        any.settings().iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        ["base_url", "username", "password", "workspace_id"]
+    );
+    assert!(any.alternatives().is_empty());
+    let id = sim.ids_with_status("running")[0].clone();
+    assert_eq!(any.raw_state(&id).as_deref(), Some("running"));
+    assert_eq!(any.raw_state("nope"), None);
+    let http = client();
+    let sid = sim.new_session();
+    let a = post(sim, &http, &sid, &format!("/api/workfiles/{id}/stop")).await;
+    assert_eq!(
+        (a.status, &a.body["response"]["status"]),
+        (202, &json!("idle"))
+    );
+    assert_eq!(any.raw_state(&id).as_deref(), Some("idle"));
+    assert_eq!((any.stop_requests(&id), any.total_stop_requests()), (1, 1));
+    assert!(sim.set_status(&id, "QUEUED"));
+    assert_eq!(any.raw_state(&id).as_deref(), Some("QUEUED"));
+}
+
+/// `GET /sessions` (and HEAD) never reads the body: even a malformed JSON
+/// body does not make it a 400, while the other routes answer 400.
+#[tokio::test]
+async fn session_show_ignores_its_body() {
+    let sim = ChorusSim::builder().running(1).start().await.unwrap();
+    let http = client();
+    let sid = sim.new_session();
+    let bad = |rb: RequestBuilder| {
+        rb.query(&[("session_id", sid.as_str())])
+            .header("content-type", "application/json")
+            .body("{nope")
+    };
+    for rb in [
+        http.get(url(&sim, "/api/sessions")),
+        http.head(url(&sim, "/api/sessions")),
+    ] {
+        assert_eq!(send(bad(rb)).await.status, 200);
+    }
+    let path = format!("/api/workfiles/{}", sim.ids()[0]);
+    assert_eq!(send(bad(http.get(url(&sim, &path)))).await.status, 400);
+}

@@ -1010,6 +1010,128 @@ async fn not_found_and_wrong_type_are_http_400() {
     );
 }
 
+/// Routing, parameter checks, `jobParams` bodies, instance ids and
+/// `executeTime` in minutes, each through the wire.
+#[tokio::test]
+async fn routes_parameters_bodies_and_ids() {
+    let sim = DataArtsSim::builder()
+        .project_id("p q")
+        .insert_job(JobSeed::batch("my job", "SCHEDULING"))
+        .insert_job(JobSeed::batch("a/b", "SCHEDULING"))
+        .insert_job(JobSeed::batch("j", "SCHEDULING"))
+        .insert_instance(InstanceSeed::new("j", "running").with_id(34_765))
+        .start()
+        .await
+        .unwrap();
+    let http = client();
+    let base = "/v1/p%20q/jobs";
+    let at = |m: Method, path: &str| tok(&sim, &http, m, path);
+    assert_eq!(send(at(Method::GET, base)).await.0, 200, "project decoded");
+    let (s, b) = send(at(Method::GET, &format!("{base}/instances/detail"))).await;
+    assert!(s == 200 && b["instances"].is_array(), "{b}");
+    let (s, b) = send(at(Method::GET, &format!("{base}/my%20job"))).await;
+    assert_eq!((s, b["name"].as_str()), (200, Some("my job")));
+    let (s, b) = send(at(Method::POST, &format!("{base}/instances/stop"))).await;
+    assert_dlf(s, &b, "DLF.0100", "The job does not exists.");
+    assert_eq!(sim.stop_requests("instances"), 1, "a job named instances");
+    let inf = "The job instance does not exist.";
+    for (m, rest) in [
+        (Method::POST, "/j/instances/12/stop"),
+        (Method::GET, "/a%2Fb/instances/x"),
+    ] {
+        let (s, b) = send(at(m, &format!("{base}{rest}"))).await;
+        assert_dlf(s, &b, "DLF.0137", inf);
+    }
+    for id in ["1e3", "-1", "+1", "%201", "99999999999999999999999"] {
+        let (s, b) = send(at(Method::GET, &format!("{base}/j/instances/{id}"))).await;
+        assert_dlf(s, &b, "DLF.0137", inf);
+    }
+    let (s, b) = send(at(Method::GET, &format!("{base}/j/instances/34765"))).await;
+    assert_eq!((s, b["instanceId"].as_u64()), (200, Some(34_765)));
+    for (m, path) in [
+        (Method::POST, base.to_owned()),
+        (Method::GET, format!("{base}/j/stop")),
+        (Method::DELETE, format!("{base}/j")),
+        (Method::GET, format!("{base}/")),
+        (Method::GET, "/v1//jobs".to_owned()),
+        (Method::GET, "/v2/p%20q/jobs".to_owned()),
+        (Method::GET, format!("{base}/j/instances/1/stop/x")),
+    ] {
+        let (s, b) = send(at(m.clone(), &path)).await;
+        assert_apigw(s, &b, 404, "APIGW.0101");
+    }
+    // Query parameters.
+    let query = |rest: &str, q: &str| send(at(Method::GET, &format!("{base}{rest}?{q}")));
+    for q in ["", "limit=100&offset=5&jobType=REAL_TIME"] {
+        assert_eq!(query("", q).await.0, 200, "{q}");
+    }
+    for q in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "offset=-1",
+        "jobType=batch",
+        "limit=1.5",
+    ] {
+        let (s, b) = query("", q).await;
+        assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
+    }
+    let detail = "/instances/detail";
+    for q in [
+        "limit=1000&preciseQuery=TRUE",
+        "minPlanTime=-5&maxPlanTime=0",
+    ] {
+        assert_eq!(query(detail, q).await.0, 200, "{q}");
+    }
+    for q in [
+        "limit=1001",
+        "minPlanTime=x",
+        "preciseQuery=yes",
+        "instanceType=a",
+    ] {
+        let (s, b) = query(detail, q).await;
+        assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
+    }
+    // `jobParams` bodies of run-immediate.
+    let run = format!("{base}/j/run-immediate");
+    for body in [
+        "",
+        "  \n",
+        "{}",
+        r#"{"jobParams":[{"name":"a","value":"1"}]}"#,
+    ] {
+        let (s, b) = send(at(Method::POST, &run).body(body)).await;
+        assert!(s == 200 && b["instanceId"].is_u64(), "{body:?}: {b}");
+    }
+    for body in [
+        "[]",
+        "nope",
+        r#"{"jobParams":{}}"#,
+        r#"{"jobParams":[{"value":"1"}]}"#,
+    ] {
+        let (s, b) = send(at(Method::POST, &run).body(body)).await;
+        assert_dlf(s, &b, "DLF.3051", "The request parameter is invalid.");
+    }
+    // `executeTime` in minutes, one decimal, never negative.
+    let t0 = ms("2024-06-19T01:00:00Z");
+    let mut builder = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("b", "SCHEDULING"))
+        .execute_time_format(ExecuteTimeFormat::Minutes);
+    for (id, secs) in [(1, 0), (2, -5), (3, 90), (4, 61)] {
+        builder = builder.insert_instance(
+            InstanceSeed::new("b", "success")
+                .with_id(id)
+                .with_start_time(t0)
+                .with_end_time(t0 + chrono::Duration::seconds(secs)),
+        );
+    }
+    let minutes = builder.start().await.unwrap();
+    for (id, want) in [(1, 0.0), (2, 0.0), (3, 1.5), (4, 1.0)] {
+        let d = minutes.instance_json("b", id).unwrap();
+        assert_eq!(d["executeTime"].as_f64(), Some(want), "{d}");
+    }
+}
+
 // ----- stops -----------------------------------------------------------------
 
 #[tokio::test]
@@ -1505,6 +1627,79 @@ async fn throttling_and_injected_errors_have_gateway_bodies() {
     assert_eq!(s, 200, "the AK is another account");
 }
 
+// ----- the framework ---------------------------------------------------------
+
+/// `Sims::start` seeds DataArts as the `jobstop-sim` binary did, and the
+/// vendor-free handle answers for it.
+#[tokio::test]
+async fn started_by_sims_as_the_binary_seeded_it() {
+    use jobstop_sim::dataarts::DataArts;
+    use jobstop_sim::{Sims, SimsOptions};
+
+    let opts = SimsOptions::default().with_seed(4).with_population(3, 13);
+    let sims = Sims::start(&["dataarts"], &opts).await.unwrap();
+    let any = sims.by_name("dataarts").unwrap();
+    let sim = sims.get::<DataArts>().unwrap();
+    // The binary's rule: `running` real-time jobs and running instances,
+    // `finished` more instances over max(3, finished / 4) batch jobs, 2
+    // stopped real-time jobs.
+    let by_hand = DataArtsSim::builder()
+        .seed(4)
+        .realtime_jobs(3, 2)
+        .batch_jobs(3)
+        .instances(16)
+        .running_instances(3)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sim.realtime_job_names(), by_hand.realtime_job_names());
+    assert_eq!(sim.batch_job_names(), by_hand.batch_job_names());
+    assert_eq!(sim.instance_ids(), by_hand.instance_ids());
+    assert_eq!(sim.instance_ids_with_status("running").len(), 3);
+    let normal = sim.realtime_job_names();
+    let normal: Vec<_> = normal
+        .iter()
+        .filter(|j| sim.job_status(j).as_deref() == Some("NORMAL"))
+        .collect();
+    assert_eq!((normal.len(), sim.realtime_job_names().len()), (3, 5));
+    // Ids: real-time jobs, then instances; raw states as stored.
+    let mut ids = sim.realtime_job_names();
+    ids.extend(sim.instance_ids());
+    assert_eq!(any.ids(), ids);
+    let run = sim.instance_ids_with_status("running")[0].clone();
+    assert_eq!(any.raw_state(&run).as_deref(), Some("running"));
+    assert_eq!(any.raw_state(normal[0]).as_deref(), Some("NORMAL"));
+    assert_eq!(any.raw_state("nope"), None);
+    assert_eq!(any.raw_state("nope/1"), None);
+    assert_eq!(any.raw_state(&format!("{run}x")), None);
+    // Settings: AK/SK exported; the token and IAM sets as alternatives.
+    assert_eq!(any.vendor(), "dataarts");
+    assert_eq!(any.settings(), sim.settings_aksk());
+    assert_eq!(sim.env(), sim.env_aksk());
+    let keys: Vec<&str> = any.alternatives().iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, ["token", "iam_url", "username", "password", "domain"]);
+    assert!(any.alternatives().contains(&("iam_url", sim.iam_url())));
+    assert_eq!(sim.iam_server().base_url(), sim.iam_url());
+    // A stop through the wire is counted through the vendor-free handle.
+    let http = client();
+    let (job, id) = split_run(&run);
+    let (s, _) = post(sim, &http, &format!("/jobs/{job}/instances/{id}/stop")).await;
+    assert_eq!(s, 204);
+    assert_eq!(any.raw_state(&run).as_deref(), Some("manual-stop"));
+    assert_eq!((any.stop_requests(&run), any.total_stop_requests()), (1, 1));
+    let dbg = format!("{any:?}");
+    assert!(dbg.contains("dataarts") && !dbg.contains(sim.sk()), "{dbg}");
+    // IAM's injected errors are Keystone-shaped.
+    let iam = sim.iam_server().faults();
+    iam.add(FaultRule::new(Route::any(), Fault::status(503)).times(1));
+    let tokens = format!("{}/v3/auth/tokens", sim.iam_url());
+    let (s, b) = send(http.post(&tokens).json(&json!({}))).await;
+    assert_eq!(s, 503, "{b}");
+    assert_eq!(b["error"]["code"], 503, "{b}");
+    assert_eq!(b["error"]["title"], "Service Unavailable", "{b}");
+    sims.shutdown().await;
+}
+
 // ----- determinism -----------------------------------------------------------
 
 #[tokio::test]
@@ -1687,5 +1882,145 @@ async fn junk_requests_always_get_an_answer() {
         )
         .await;
         assert_eq!(s, 400, "{body}");
+    }
+}
+
+// ----- the reference signer (published vectors, canonical forms) -----------
+
+mod signing_reference {
+    use jobstop_sim::dataarts::signing::*;
+
+    const DATE: &str = "20060102T150405Z";
+
+    fn vector(method: &str, path: &str, query: &str, body: &[u8]) -> (String, String) {
+        let headers = [("X-Sdk-Date", DATE)];
+        let canonical = canonical_request(method, path, query, &headers, &["x-sdk-date"], body);
+        let sig = signature("SecretKey", &string_to_sign(DATE, &canonical));
+        (canonical, sig)
+    }
+
+    #[test]
+    fn published_vector_get() {
+        let (canonical, sig) = vector("GET", "/path", "limit=1", b"");
+        assert_eq!(
+            canonical,
+            "GET\n/path/\nlimit=1\nx-sdk-date:20060102T150405Z\n\nx-sdk-date\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sig,
+            "5a2ce64c865e0e6046321c6f3d5a77ba8413eeaf355c3166c03d58d02ac79624"
+        );
+    }
+
+    #[test]
+    fn published_vector_post() {
+        let (_, sig) = vector(
+            "POST",
+            "/path",
+            "key=value",
+            b"{\"Name\":\"test\",\"Id\":1}\n",
+        );
+        assert_eq!(
+            sig,
+            "cecc2af119b18ab70b4d094c0750f3b42c02f254903179a0fc2cc72fc9db4f59"
+        );
+        // And through `sign`.
+        let auth = sign(
+            "AccessKey",
+            "SecretKey",
+            "POST",
+            "/path?key=value",
+            &[("x-sdk-date", DATE)],
+            b"{\"Name\":\"test\",\"Id\":1}\n",
+        );
+        assert_eq!(
+            auth,
+            "SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=x-sdk-date, \
+             Signature=cecc2af119b18ab70b4d094c0750f3b42c02f254903179a0fc2cc72fc9db4f59"
+        );
+        let parsed = parse_authorization(&auth).unwrap();
+        assert_eq!(parsed.access, "AccessKey");
+        assert_eq!(parsed.signed_headers, ["x-sdk-date"]);
+    }
+
+    #[test]
+    fn uri_segments_are_decoded_then_escaped() {
+        assert_eq!(canonical_uri("/v1/p/jobs"), "/v1/p/jobs/");
+        assert_eq!(canonical_uri("/v1/p/jobs/"), "/v1/p/jobs/");
+        assert_eq!(canonical_uri(""), "/");
+        assert_eq!(canonical_uri("/a%20b/c d/%7Ex~"), "/a%20b/c%20d/~x~/");
+        assert_eq!(canonical_uri("/a%2Fb/%e4%b8%ad"), "/a%2Fb/%E4%B8%AD/");
+        assert_eq!(canonical_uri("/j%2bk/x+y"), "/j%2Bk/x%2By/");
+    }
+
+    #[test]
+    fn query_is_decoded_sorted_and_escaped() {
+        assert_eq!(canonical_query(""), "");
+        assert_eq!(canonical_query("b=2&a=3&a=1&c"), "a=1&a=3&b=2&c=");
+        assert_eq!(
+            canonical_query("jobName=my+job&x=%2a&&y=a%20b"),
+            "jobName=my%20job&x=%2A&y=a%20b"
+        );
+    }
+
+    #[test]
+    fn headers_block_ends_with_a_newline() {
+        let h = [
+            ("Host", "127.0.0.1:8080"),
+            ("X-Sdk-Date", " 20060102T150405Z "),
+            ("x-multi", "b"),
+            ("X-Multi", "a"),
+        ];
+        assert_eq!(
+            canonical_headers(&h, &["host", "x-multi", "x-sdk-date"]),
+            "host:127.0.0.1:8080\nx-multi:a\nx-multi:b\nx-sdk-date:20060102T150405Z\n"
+        );
+    }
+
+    #[test]
+    fn unsigned_payload_replaces_the_body_hash() {
+        let h = [
+            ("X-Sdk-Date", DATE),
+            ("X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD),
+        ];
+        let c = canonical_request("post", "/x", "", &h, &["x-sdk-date"], b"anything");
+        assert!(c.starts_with("POST\n"));
+        assert!(c.ends_with("\nx-sdk-date\nUNSIGNED-PAYLOAD"), "{c}");
+    }
+
+    #[test]
+    fn dates_and_bad_authorizations() {
+        let t = parse_sdk_date(DATE).unwrap();
+        assert_eq!(sdk_date(t), DATE);
+        assert!(parse_sdk_date("2006-01-02T15:04:05Z").is_none());
+        assert!(parse_sdk_date("").is_none());
+        for bad in [
+            "",
+            "Bearer x",
+            "SDK-HMAC-SHA256",
+            "SDK-HMAC-SHA256x Access=a, SignedHeaders=h, Signature=s",
+            "SDK-HMAC-SHA256 Access=a, SignedHeaders=h",
+            "SDK-HMAC-SHA256 Access=, SignedHeaders=h, Signature=s",
+            "SDK-HMAC-SHA256 Access=a, SignedHeaders=;, Signature=s",
+            "SDK-HMAC-SHA256 Access=a, SignedHeaders=h, Signature=s, junk",
+        ] {
+            assert!(parse_authorization(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn junk_never_panics() {
+        let alphabet: Vec<char> = "%/?&=+ aZ09~.-_\u{e9}\u{1F600}%2F%zz".chars().collect();
+        let mut rng = jobstop_sim::SplitMix64::new(5);
+        for _ in 0..5_000 {
+            let len = rng.below(24) as usize;
+            let s: String = (0..len).map(|_| *rng.pick(&alphabet).unwrap()).collect();
+            let _ = canonical_uri(&s);
+            let _ = canonical_query(&s);
+            let _ = parse_authorization(&s);
+            let _ = parse_sdk_date(&s);
+            let _ = sign("a", "b", "GET", &s, &[("X-Sdk-Date", &s)], s.as_bytes());
+        }
     }
 }

@@ -13,16 +13,14 @@ use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_OK, EXIT_OTHER};
 use crate::outln;
 use crate::output::{Cell, Table, one_line};
-use crate::sims::{SimOptions, Sims};
+use crate::sims::Sims;
+use jobstop_sim::SimsOptions;
 
 pub(super) async fn run(ctx: &Ctx) -> Result<i32, CliError> {
-    let opts = SimOptions {
-        seed: 7,
-        running: 2,
-        finished: 4,
-        now: false,
-        stop_delay: Duration::from_millis(300),
-    };
+    let opts = SimsOptions::default()
+        .with_seed(7)
+        .with_population(2, 4)
+        .with_stop_delay(Duration::from_millis(300));
     outln!(
         "Starting simulated Amperity, Chorus, DataArts and CenturyLink servers on 127.0.0.1 \
          (nothing leaves this machine)…"

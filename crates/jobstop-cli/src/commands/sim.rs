@@ -6,16 +6,17 @@ use crate::cli::SimArgs;
 use crate::error::CliError;
 use crate::exit::EXIT_OK;
 use crate::outln;
-use crate::sims::{SimOptions, Sims, shell_quote};
+use crate::sims::{Sims, shell_quote};
+use jobstop_sim::SimsOptions;
 
 pub(super) async fn run(args: SimArgs) -> Result<i32, CliError> {
-    let opts = SimOptions {
-        seed: args.seed,
-        running: args.running,
-        finished: args.finished,
-        now: args.now,
-        stop_delay: Duration::from_millis(300),
-    };
+    let mut opts = SimsOptions::default()
+        .with_seed(args.seed)
+        .with_population(args.running, args.finished)
+        .with_stop_delay(Duration::from_millis(300));
+    if args.now {
+        opts = opts.with_epoch(chrono::Utc::now());
+    }
     let sims = Sims::start(&opts)
         .await
         .map_err(|e| CliError::Other(format!("cannot start the simulators: {e}")))?;

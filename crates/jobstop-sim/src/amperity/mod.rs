@@ -2,7 +2,7 @@
 //!
 //! Serves `/api/v0/oauth2/token`, `GET /api/workflow/runs`,
 //! `GET /api/workflow/runs/{id}`, `POST /api/workflow/runs/{id}/stop` (and the
-//! `{id}:stop` form) and `POST /api/workflow/runs` on a [`SimServer`]. See the
+//! `{id}:stop` form) and `POST /api/workflow/runs` on a [`SimServer`](crate::SimServer). See the
 //! crate README for the behaviour, the switches and which parts are
 //! documented fact and which are inference.
 //!
@@ -42,18 +42,19 @@
 mod routes;
 mod store;
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::endless::{EndlessRuns, Pages};
 use crate::{
-    Faults, MASK, RateLimit, Settings, SimClock, SimServer, SplitMix64, default_epoch, lock,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
+    SimServerBuilder, SplitMix64, VendorSim, lock,
 };
-use routes::{HttpConfig, Sim};
-use store::{Store, StoreConfig, View};
+use store::{Store, View};
 
 /// The path prefix every Amperity route lives under (as in production,
 /// `https://app.amperity.com/api`).
@@ -62,6 +63,15 @@ pub const PREFIX: &str = "/api";
 pub const API_VERSION: &str = "2024-04-01";
 /// The vendor, as the adapter's config names it.
 pub const VENDOR: &str = "amperity";
+/// How long a stopped run stays `canceling` before `canceled`, unless
+/// [`SimBuilder::stop_delay`] says otherwise.
+pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
+
+/// A running Amperity simulator. Dropping it stops the server.
+pub type AmperitySim = Sim<Amperity>;
+/// Configures an [`AmperitySim`]: the common settings of [`SimBuilder`] and
+/// the Amperity ones below. Its `Debug` masks the token and client secret.
+pub type AmperitySimBuilder = SimBuilder<Amperity>;
 
 /// What stopping an already-terminal run answers. Undocumented (VENDOR-NOTES
 /// 1.5): OA3's `stop-workflow` lists 200, 400, 401, 403, 404 and 500, and
@@ -152,40 +162,19 @@ impl RunSeed {
         }
     }
 
-    /// Sets the id.
-    pub fn with_id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
-        self
-    }
-
-    /// Sets the name.
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the `type`.
-    pub fn with_kind(mut self, kind: impl Into<String>) -> Self {
-        self.kind = Some(kind.into());
-        self
-    }
-
-    /// Sets `created_at`.
-    pub fn with_created_at(mut self, t: DateTime<Utc>) -> Self {
-        self.created_at = Some(t);
-        self
-    }
-
-    /// Sets `ended_at`.
-    pub fn with_ended_at(mut self, t: DateTime<Utc>) -> Self {
-        self.ended_at = Some(t);
-        self
-    }
-
-    /// Sets the `error` object.
-    pub fn with_error(mut self, error: Value) -> Self {
-        self.error = Some(error);
-        self
+    setters! {
+        /// Sets the id.
+        with_id(id): some into String;
+        /// Sets the name.
+        with_name(name): some into String;
+        /// Sets the `type`.
+        with_kind(kind): some into String;
+        /// Sets `created_at`.
+        with_created_at(created_at): some DateTime<Utc>;
+        /// Sets `ended_at`.
+        with_ended_at(ended_at): some DateTime<Utc>;
+        /// Sets the `error` object.
+        with_error(error): some Value;
     }
 
     /// Marks the run as having no task running, so a stop cancels it at once.
@@ -195,35 +184,30 @@ impl RunSeed {
     }
 }
 
-/// Configures an [`AmperitySim`]. Every setter has a default; see each.
-/// Its `Debug` masks the token and the client secret.
-#[derive(Clone)]
-pub struct AmperitySimBuilder {
+/// The Amperity settings of an [`AmperitySimBuilder`] (set through its
+/// methods). Its `Debug` masks the token and the client secret.
+#[derive(Clone, Debug)]
+pub struct AmperityOptions {
     tenant: String,
-    seed: u64,
     running: usize,
     finished: usize,
     seeds: Vec<RunSeed>,
-    static_token: Option<String>,
+    static_token: Option<Secret>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<Secret>,
     token_ttl: Duration,
-    stop_delay: Duration,
     schedule_delay: Option<Duration>,
     auto_finish_after: Option<Duration>,
     terminal_stop: TerminalStop,
     last_page: LastPage,
     id_field: IdField,
-    rate_limit: Option<RateLimit>,
     request_ids: bool,
-    epoch: DateTime<Utc>,
 }
 
-impl Default for AmperitySimBuilder {
+impl Default for AmperityOptions {
     fn default() -> Self {
-        AmperitySimBuilder {
+        AmperityOptions {
             tenant: "acme".to_owned(),
-            seed: 1,
             running: 0,
             finished: 0,
             seeds: Vec::new(),
@@ -231,201 +215,129 @@ impl Default for AmperitySimBuilder {
             client_id: None,
             client_secret: None,
             token_ttl: Duration::from_secs(3600),
-            stop_delay: Duration::from_millis(300),
             schedule_delay: Some(Duration::from_millis(200)),
             auto_finish_after: None,
             terminal_stop: TerminalStop::BadRequest,
             last_page: LastPage::Absent,
             id_field: IdField::Id,
-            rate_limit: None,
             request_ids: false,
-            epoch: default_epoch(),
         }
     }
 }
 
-impl AmperitySimBuilder {
-    /// The tenant id. Default `acme`.
-    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.tenant = tenant.into();
-        self
-    }
-
-    /// The seed for ids, names, times and default credentials. Default 1.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// How many `running` runs to generate (created in the 6 h before the
-    /// epoch). Default 0.
-    pub fn running(mut self, n: usize) -> Self {
-        self.running = n;
-        self
-    }
-
-    /// How many finished runs to generate (created in the 30 days before the
-    /// epoch; about 60 % `succeeded`, 25 % `failed`, 15 % `canceled`).
-    /// Default 0.
-    pub fn finished(mut self, n: usize) -> Self {
-        self.finished = n;
-        self
+impl SimBuilder<Amperity> {
+    setters! {
+        /// The tenant id. Default `acme`.
+        tenant(options.tenant): into String;
+        /// How many `running` runs to generate (created in the 6 h before the
+        /// epoch). Default 0.
+        running(options.running): usize;
+        /// How many finished runs to generate (created in the 30 days before
+        /// the epoch; about 60 % `succeeded`, 25 % `failed`, 15 % `canceled`).
+        /// Default 0.
+        finished(options.finished): usize;
+        /// The static bearer token. Default: derived from the seed.
+        static_token(options.static_token): some into Secret;
+        /// The OAuth client id. Default `jobstop-sim-client`.
+        client_id(options.client_id): some into String;
+        /// The OAuth client secret. Default: derived from the seed.
+        client_secret(options.client_secret): some into Secret;
+        /// How long OAuth access tokens live (`expires_in` is its whole
+        /// seconds, at least 1). Default 3600 s.
+        token_ttl(options.token_ttl): Duration;
+        /// How long a run started with `POST /workflow/runs` stays
+        /// `scheduled`; `None` keeps it scheduled. Default 200 ms.
+        schedule_delay(options.schedule_delay): Option<Duration>;
+        /// After how long a running run (seeded, inserted or started) becomes
+        /// `succeeded` on its own; `None` (the default) never.
+        auto_finish_after(options.auto_finish_after): Option<Duration>;
+        /// What stopping a terminal run answers. Default 400
+        /// ([`TerminalStop::BadRequest`]).
+        terminal_stop(options.terminal_stop): TerminalStop;
+        /// How the last page ends. Default: no `next_token`.
+        last_page_token(options.last_page): LastPage;
+        /// Which key carries run ids. Default `id`.
+        id_field(options.id_field): IdField;
+        /// Whether error bodies carry `request_id` and `trace_id`, as in the
+        /// `responses.rst` example
+        /// (`{"status":400,"message":…,"request_id":"1ab23456-…","trace_id":"1a2b3456789cd0ef…"}`).
+        /// Default no: OA3's `ErrorResponse` has `status` and `message` only,
+        /// with `additionalProperties: false`, and the published
+        /// machine-readable file wins over the prose page.
+        with_request_ids(options.request_ids): bool;
     }
 
     /// Adds a run after the generated ones.
     pub fn insert_run(mut self, seed: RunSeed) -> Self {
-        self.seeds.push(seed);
+        self.options.seeds.push(seed);
         self
     }
+}
 
-    /// The static bearer token. Default: derived from the seed.
-    pub fn static_token(mut self, token: impl Into<String>) -> Self {
-        self.static_token = Some(token.into());
-        self
-    }
+/// The Amperity protocol (routes, wire shapes, state machine, OAuth); use
+/// it through [`AmperitySim`]. Rate limit: 10 requests per second per
+/// tenant is documented (`rate_limits.rst`); set it with
+/// [`SimBuilder::rate_limit_per_second`] (429 without `Retry-After`).
+pub struct Amperity {
+    cfg: routes::HttpConfig,
+    store: Mutex<Store>,
+    request_ids: Mutex<SplitMix64>,
+}
 
-    /// The OAuth client id. Default `jobstop-sim-client`.
-    pub fn client_id(mut self, id: impl Into<String>) -> Self {
-        self.client_id = Some(id.into());
-        self
-    }
+impl VendorSim for Amperity {
+    const VENDOR: &'static str = VENDOR;
+    const PREFIX: &'static str = PREFIX;
+    type Options = AmperityOptions;
 
-    /// The OAuth client secret. Default: derived from the seed.
-    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
-
-    /// How long OAuth access tokens live (`expires_in` is its whole seconds,
-    /// at least 1). Default 3600 s.
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
-        self
-    }
-
-    /// How long a stopped run stays `canceling` before `canceled`.
-    /// Default 300 ms.
-    pub fn stop_delay(mut self, d: Duration) -> Self {
-        self.stop_delay = d;
-        self
-    }
-
-    /// How long a run started with `POST /workflow/runs` stays `scheduled`;
-    /// `None` keeps it scheduled. Default 200 ms.
-    pub fn schedule_delay(mut self, d: Option<Duration>) -> Self {
-        self.schedule_delay = d;
-        self
-    }
-
-    /// After how long a running run (seeded, inserted or started) becomes
-    /// `succeeded` on its own; `None` (the default) never.
-    pub fn auto_finish_after(mut self, d: Option<Duration>) -> Self {
-        self.auto_finish_after = d;
-        self
-    }
-
-    /// What stopping a terminal run answers. Default 400
-    /// ([`TerminalStop::BadRequest`]).
-    pub fn terminal_stop(mut self, t: TerminalStop) -> Self {
-        self.terminal_stop = t;
-        self
-    }
-
-    /// How the last page ends. Default: no `next_token`.
-    pub fn last_page_token(mut self, l: LastPage) -> Self {
-        self.last_page = l;
-        self
-    }
-
-    /// Which key carries run ids. Default `id`.
-    pub fn id_field(mut self, f: IdField) -> Self {
-        self.id_field = f;
-        self
-    }
-
-    /// The documented rate limit (10 per second per tenant), or another;
-    /// requests over it get 429 without `Retry-After`. Default off.
-    pub fn rate_limit_per_second(mut self, per_second: Option<u32>) -> Self {
-        self.rate_limit = per_second.map(|per_second| RateLimit {
-            per_second,
-            retry_after: None,
-        });
-        self
-    }
-
-    /// Like [`AmperitySimBuilder::rate_limit_per_second`], with a
-    /// `Retry-After` on the 429s.
-    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
-        self
-    }
-
-    /// Whether error bodies carry `request_id` and `trace_id`, as in the
-    /// `responses.rst` example
-    /// (`{"status":400,"message":…,"request_id":"1ab23456-…","trace_id":"1a2b3456789cd0ef…"}`).
-    /// Default no: OA3's `ErrorResponse` has `status` and `message` only,
-    /// with `additionalProperties: false`, and the published machine-readable
-    /// file wins over the prose page.
-    pub fn with_request_ids(mut self, on: bool) -> Self {
-        self.request_ids = on;
-        self
-    }
-
-    /// The simulated wall time at start. Default
-    /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`), so
-    /// ids and times depend on the seed only.
-    pub fn epoch(mut self, epoch: DateTime<Utc>) -> Self {
-        self.epoch = epoch;
-        self
-    }
-
-    /// Starts the server on `127.0.0.1:0`.
-    pub async fn start(self) -> std::io::Result<AmperitySim> {
-        let mut creds = SplitMix64::stream(self.seed, 3);
-        let static_token = self
+    fn new(common: &Common, o: AmperityOptions) -> Self {
+        let mut creds = SplitMix64::stream(common.seed, 3);
+        let static_token = o
             .static_token
-            .unwrap_or_else(|| format!("amp-sim-{}", creds.alphanumeric(32)));
-        let client_secret = self
+            .map_or_else(|| format!("amp-sim-{}", creds.alphanumeric(32)), |s| s.0);
+        let client_secret = o
             .client_secret
-            .unwrap_or_else(|| format!("sim-secret-{}", creds.alphanumeric(24)));
-        let client_id = self
-            .client_id
-            .unwrap_or_else(|| "jobstop-sim-client".to_owned());
-        let clock = SimClock::starting_at(self.epoch);
+            .map_or_else(|| format!("sim-secret-{}", creds.alphanumeric(24)), |s| s.0);
         let mut store = Store::new(
-            StoreConfig {
-                tenant: self.tenant.clone(),
-                id_field: self.id_field,
-                terminal_stop: self.terminal_stop,
-                stop_delay: self.stop_delay,
-                schedule_delay: self.schedule_delay,
-                auto_finish_after: self.auto_finish_after,
+            store::StoreConfig {
+                tenant: o.tenant.clone(),
+                id_field: o.id_field,
+                terminal_stop: o.terminal_stop,
+                stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
+                schedule_delay: o.schedule_delay,
+                auto_finish_after: o.auto_finish_after,
             },
-            clock,
-            self.seed,
+            common.clock,
+            common.seed,
         );
-        store.seed_runs(self.running, self.finished);
-        for seed in self.seeds {
+        store.seed_runs(o.running, o.finished);
+        for seed in o.seeds {
             store.insert(seed);
         }
-        let sim = Arc::new(Sim {
-            cfg: HttpConfig {
-                tenant: self.tenant,
+        Amperity {
+            cfg: routes::HttpConfig {
+                tenant: o.tenant,
                 static_token,
-                client_id,
+                client_id: o
+                    .client_id
+                    .unwrap_or_else(|| "jobstop-sim-client".to_owned()),
                 client_secret,
-                token_ttl: self.token_ttl,
-                last_page: self.last_page,
-                request_ids: self.request_ids,
+                token_ttl: o.token_ttl,
+                last_page: o.last_page,
+                request_ids: o.request_ids,
                 api_versions: vec![API_VERSION.to_owned()],
             },
             store: Mutex::new(store),
-            request_ids: Mutex::new(SplitMix64::stream(self.seed, 4)),
-        });
-        let errors = sim.clone();
-        let server = SimServer::builder(routes::router(sim.clone()))
-            .prefix(PREFIX)
-            .clock(clock)
+            request_ids: Mutex::new(SplitMix64::stream(common.seed, 4)),
+        }
+    }
+
+    fn router(this: &Arc<Self>) -> Router {
+        routes::router(this.clone())
+    }
+
+    fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        let errors = this.clone();
+        server
             .error_body(move |status, message| errors.error_body(status, message))
             .account_key(|headers| {
                 ["amperity-tenant", "x-amperity-tenant"]
@@ -434,65 +346,89 @@ impl AmperitySimBuilder {
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .unwrap_or_default()
             })
-            .start()
-            .await?;
-        server.faults().set_rate_limit(self.rate_limit);
-        Ok(AmperitySim { sim, server })
+    }
+
+    fn populate(o: &mut AmperityOptions, population: &Population) {
+        o.running = population.running;
+        o.finished = population.finished;
+    }
+
+    /// `base_url`, `tenant` and `token` (static-token auth).
+    fn settings(sim: &AmperitySim) -> Settings {
+        vec![
+            ("base_url", sim.base_url()),
+            ("tenant", sim.tenant().to_owned()),
+            ("token", sim.token().to_owned()),
+        ]
+    }
+
+    /// `client_id` and `client_secret` (OAuth client-credentials auth).
+    fn alternatives(sim: &AmperitySim) -> Settings {
+        vec![
+            ("client_id", sim.client_id().to_owned()),
+            ("client_secret", sim.client_secret().to_owned()),
+        ]
+    }
+
+    /// Newest `created_at` first, ties by id.
+    fn ids(&self) -> Vec<String> {
+        let mut store = lock(&self.store);
+        store.settle();
+        store.ordered().into_iter().map(|r| r.id.clone()).collect()
+    }
+
+    fn raw_state(&self, id: &str) -> Option<String> {
+        let run = lock(&self.store).get(id, View::Overview)?;
+        run["state"].as_str().map(str::to_owned)
+    }
+
+    fn stop_requests(&self, id: &str) -> u64 {
+        lock(&self.store).runs.stop_requests(id)
+    }
+
+    fn total_stop_requests(&self) -> u64 {
+        lock(&self.store).runs.stop_total()
+    }
+
+    fn insert_running(&self) -> Option<String> {
+        Some(lock(&self.store).insert(RunSeed::new("running")))
+    }
+
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+        endless(page_size, runs)
     }
 }
 
-impl fmt::Debug for AmperitySimBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AmperitySimBuilder")
-            .field("tenant", &self.tenant)
-            .field("seed", &self.seed)
-            .field("running", &self.running)
-            .field("finished", &self.finished)
-            .field("seeds", &self.seeds)
-            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| MASK))
-            .field("token_ttl", &self.token_ttl)
-            .field("stop_delay", &self.stop_delay)
-            .field("schedule_delay", &self.schedule_delay)
-            .field("auto_finish_after", &self.auto_finish_after)
-            .field("terminal_stop", &self.terminal_stop)
-            .field("last_page", &self.last_page)
-            .field("id_field", &self.id_field)
-            .field("rate_limit", &self.rate_limit)
-            .field("request_ids", &self.request_ids)
-            .field("epoch", &self.epoch)
-            .finish()
-    }
+/// A listing that never ends (see [`crate::endless`]): a fresh, valid
+/// `next_token` on every page. The simulator's token is
+/// `hex("v1:{filters hash}:{created_at ms}:{id}")` and lists the runs after
+/// that key; a key past every run's time starts over at the first run, and
+/// the id part makes each token new. The filters' hash is read from the
+/// first real token, so the unfaulted listing must have a second page.
+pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
+    let hash: Mutex<Option<u64>> = Mutex::new(None);
+    let fault = Fault::map_json("endless next_token", move |body| {
+        if let Some((h, _)) = body
+            .get("next_token")
+            .and_then(Value::as_str)
+            .and_then(routes::decode_token)
+        {
+            *lock(&hash) = Some(h);
+        }
+        let n = match body.get_mut("data") {
+            Some(items) => pages.fill(items),
+            None => return,
+        };
+        if let (Some(h), Some(obj)) = (*lock(&hash), body.as_object_mut()) {
+            let token = routes::encode_key(h, i64::MAX, &format!("endless-{n}"));
+            obj.insert("next_token".into(), Value::from(token));
+        }
+    });
+    FaultRule::new(Route::get("/workflow/runs"), fault)
 }
 
-/// A running Amperity simulator. Dropping it stops the server. Its `Debug`
-/// shows the base URL and tenant only.
-pub struct AmperitySim {
-    sim: Arc<Sim>,
-    server: SimServer,
-}
-
-impl fmt::Debug for AmperitySim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AmperitySim")
-            .field("base_url", &self.base_url())
-            .field("tenant", &self.tenant())
-            .finish_non_exhaustive()
-    }
-}
-
-impl AmperitySim {
-    /// A builder with the defaults (tenant `acme`, seed 1, no runs).
-    pub fn builder() -> AmperitySimBuilder {
-        AmperitySimBuilder::default()
-    }
-
-    /// `http://127.0.0.1:PORT/api`.
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
+impl Sim<Amperity> {
     /// The OAuth token endpoint, `{base_url}/v0/oauth2/token`.
     pub fn token_url(&self) -> String {
         format!("{}/v0/oauth2/token", self.base_url())
@@ -500,127 +436,77 @@ impl AmperitySim {
 
     /// The tenant id.
     pub fn tenant(&self) -> &str {
-        &self.sim.cfg.tenant
+        &self.vendor.cfg.tenant
     }
 
     /// The static bearer token.
     pub fn token(&self) -> &str {
-        &self.sim.cfg.static_token
+        &self.vendor.cfg.static_token
     }
 
     /// The OAuth client id.
     pub fn client_id(&self) -> &str {
-        &self.sim.cfg.client_id
+        &self.vendor.cfg.client_id
     }
 
     /// The OAuth client secret.
     pub fn client_secret(&self) -> &str {
-        &self.sim.cfg.client_secret
-    }
-
-    /// The settings a client needs, by the keys of the adapter's config:
-    /// `base_url`, `tenant` and `token` (static-token auth; what the binary
-    /// exports).
-    pub fn settings(&self) -> Settings {
-        vec![
-            ("base_url", self.base_url()),
-            ("tenant", self.tenant().to_owned()),
-            ("token", self.token().to_owned()),
-        ]
+        &self.vendor.cfg.client_secret
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth
-    /// client-credentials auth; the binary prints them commented out).
+    /// client-credentials auth).
     pub fn oauth_settings(&self) -> Settings {
-        vec![
-            ("base_url", self.base_url()),
-            ("tenant", self.tenant().to_owned()),
-            ("client_id", self.client_id().to_owned()),
-            ("client_secret", self.client_secret().to_owned()),
-        ]
+        let mut settings = self.settings();
+        settings.truncate(2);
+        settings.extend(Amperity::alternatives(self));
+        settings
     }
 
-    /// [`settings`](Self::settings) as `JOBSTOP_AMPERITY_*` variables.
-    pub fn env(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.settings())
-    }
-
-    /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*` variables.
+    /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
+    /// variables.
     pub fn oauth_env(&self) -> Vec<(String, String)> {
         crate::env_vars(VENDOR, self.oauth_settings())
     }
 
-    /// The HTTP server: request log, connection count, faults.
-    pub fn server(&self) -> &SimServer {
-        &self.server
-    }
-
-    /// The fault script (shortcut for `server().faults()`).
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-
-    /// Every run id, in listing order (newest `created_at` first, ties by id).
-    pub fn ids(&self) -> Vec<String> {
-        let mut store = lock(&self.sim.store);
-        store.settle();
-        store.ordered().into_iter().map(|r| r.id.clone()).collect()
-    }
-
     /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
     pub fn run_json(&self, id: &str) -> Option<Value> {
-        lock(&self.sim.store).get(id, View::Verbose)
+        lock(&self.vendor.store).get(id, View::Verbose)
     }
 
     /// Adds a run; returns its id.
     pub fn insert_run(&self, seed: RunSeed) -> String {
-        lock(&self.sim.store).insert(seed)
+        lock(&self.vendor.store).insert(seed)
     }
 
     /// Sets the raw state of `id` and drops its pending changes; a terminal
     /// state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if unset, any
     /// other state removes it. `false` if there is no such run.
     pub fn set_state(&self, id: &str, raw: &str) -> bool {
-        lock(&self.sim.store).set_state(id, raw)
+        lock(&self.vendor.store).set_state(id, raw)
     }
 
     /// Applies the next pending change of `id` now (e.g. `canceling` →
     /// `canceled` without waiting for the stop delay). `false` if there is
     /// no such run or nothing pending.
     pub fn advance(&self, id: &str) -> bool {
-        lock(&self.sim.store).advance(id)
-    }
-
-    /// How many stop requests for `id` reached the handler (authenticated and
-    /// not answered by a fault first), whatever their answer.
-    pub fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.sim.store).stop_requests(id)
-    }
-
-    /// How many stop requests reached the handler, for any id.
-    pub fn total_stop_requests(&self) -> u64 {
-        lock(&self.sim.store).stop_total
+        lock(&self.vendor.store).advance(id)
     }
 
     /// How many OAuth tokens were granted.
     pub fn token_grants(&self) -> u64 {
-        lock(&self.sim.store).grants
+        lock(&self.vendor.store).tokens.granted()
     }
 
     /// Makes every OAuth token granted so far expired (the static token is
     /// not affected).
     pub fn expire_tokens(&self) {
-        lock(&self.sim.store).expire_tokens();
-    }
-
-    /// Shuts the server down gracefully (see [`SimServer::shutdown`]).
-    pub async fn shutdown(&self) {
-        self.server.shutdown().await;
+        lock(&self.vendor.store).tokens.expire_all();
     }
 }
 
 /// The workflow objects in a successful answer of this API, for
-/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// [`Fault::MapJson`] rewrites that damage every run:
 /// the items of a listing's `data` array, or the answer itself when it is one
 /// workflow (fetch, stop, start). A `data` that is not an array holds none.
 ///

@@ -1,6 +1,6 @@
 //! The Amperity simulator's HTTP surface: routes, auth, listing parameters.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,10 +13,11 @@ use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::{Value, json};
 
-use super::store::{RunRecord, StopResult, Store, View, normalize_state};
+use super::Amperity as Sim;
+use super::store::{RunRecord, StopResult, View, normalize_state};
 use super::{LastPage, PREFIX, TerminalStop};
-use crate::server::json_response;
-use crate::{SplitMix64, lock};
+use crate::lock;
+use crate::server::{json_response, query_pairs};
 
 /// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
 #[derive(Clone)]
@@ -38,13 +39,6 @@ pub(crate) const DEFAULT_LIMIT: usize = 50;
 /// refused). [I] Amperity documents no maximum; SW2 allows it: "The endpoint
 /// may decide to return fewer results than the caller asked for".
 pub(crate) const MAX_LIMIT: usize = 100;
-
-/// Everything a request handler shares.
-pub(crate) struct Sim {
-    pub(crate) cfg: HttpConfig,
-    pub(crate) store: Mutex<Store>,
-    pub(crate) request_ids: Mutex<SplitMix64>,
-}
 
 type Resp = Response<Body>;
 
@@ -93,7 +87,7 @@ impl Sim {
             return Err((401, "Authentication Required".to_owned()));
         };
         if token != self.cfg.static_token {
-            let live = lock(&self.store).oauth_token_live(token);
+            let live = lock(&self.store).tokens.live(token);
             match live {
                 Some(true) => {}
                 Some(false) => return Err((401, "The access token has expired".to_owned())),
@@ -123,23 +117,17 @@ impl Sim {
     }
 }
 
-/// The value of header `name` as text, if present and valid.
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The first value of query parameter `name`.
-fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query
+/// The first value of parameter `name` in `pairs`.
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+/// The value of header `name` as text, if present and valid.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The simulator's router, every path under `/api` (OA3 `servers`:
@@ -191,9 +179,7 @@ async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Byte
         }
         Some(_) => {}
     }
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let form = query_pairs(std::str::from_utf8(&body).ok());
     match param(&form, "grant_type") {
         Some("client_credentials") => {}
         Some(other) => return sim.error(400, &format!("unsupported grant_type: {other}")),
@@ -347,15 +333,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// `v1:<hash>:<created ms>:<id>`, hex encoded.
 fn encode_token(hash: u64, last: &RunRecord) -> String {
-    let plain = format!(
-        "v1:{hash:016x}:{}:{}",
-        last.created_at.timestamp_millis(),
-        last.id
-    );
+    encode_key(hash, last.created_at.timestamp_millis(), &last.id)
+}
+
+/// The token for the runs after `(created ms, id)` under filters `hash`.
+pub(crate) fn encode_key(hash: u64, created_ms: i64, id: &str) -> String {
+    let plain = format!("v1:{hash:016x}:{created_ms}:{id}");
     plain.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
+pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
     if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return None;
     }
@@ -454,7 +441,7 @@ async fn list_runs(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Resp {
-    let q = parse_query(raw.as_deref());
+    let q = query_pairs(raw.as_deref());
     if let Some(resp) = sim.authorize(&headers, &q) {
         return resp;
     }
@@ -506,7 +493,7 @@ async fn fetch_run(
     RawQuery(raw): RawQuery,
     id: Result<Path<String>, PathRejection>,
 ) -> Resp {
-    let q = parse_query(raw.as_deref());
+    let q = query_pairs(raw.as_deref());
     if let Some(resp) = sim.authorize(&headers, &q) {
         return resp;
     }
@@ -545,7 +532,7 @@ async fn stop_run(
     RawQuery(raw): RawQuery,
     id: Result<Path<String>, PathRejection>,
 ) -> Resp {
-    let q = parse_query(raw.as_deref());
+    let q = query_pairs(raw.as_deref());
     if let Some(resp) = sim.authorize(&headers, &q) {
         return resp;
     }
@@ -569,7 +556,7 @@ async fn colon_stop(
     if !uri.path().ends_with(":stop") {
         return sim.error(405, "Method Not Allowed");
     }
-    let q = parse_query(raw.as_deref());
+    let q = query_pairs(raw.as_deref());
     if let Some(resp) = sim.authorize(&headers, &q) {
         return resp;
     }
@@ -603,7 +590,7 @@ async fn start_run(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Resp {
-    let q = parse_query(raw.as_deref());
+    let q = query_pairs(raw.as_deref());
     if let Some(resp) = sim.authorize(&headers, &q) {
         return resp;
     }
@@ -645,6 +632,7 @@ async fn start_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SplitMix64;
 
     fn t(s: &str) -> String {
         parse_time(s)

@@ -1,14 +1,13 @@
 //! The Amperity simulator's state: workflow runs, their timelines, tokens and
 //! counters; and how a run looks on the wire.
 
-use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{IdField, RunSeed, TerminalStop};
-use crate::clock::DueQueue;
+use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
 /// Workflow types seen in the docs, each with plausible names.
@@ -192,22 +191,27 @@ pub(crate) struct StoreConfig {
     pub(crate) auto_finish_after: Option<Duration>,
 }
 
+impl Timed for RunRecord {
+    type Change = Change;
+    fn timeline(&self) -> &Timeline<Change> {
+        &self.timeline
+    }
+    fn timeline_mut(&mut self) -> &mut Timeline<Change> {
+        &mut self.timeline
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Store {
     pub(crate) cfg: StoreConfig,
     pub(crate) clock: SimClock,
-    runs: BTreeMap<String, RunRecord>,
-    /// When runs have timeline changes due (see [`Store::settle`]).
-    due: DueQueue<String>,
+    pub(crate) runs: Runs<String, RunRecord>,
     /// Seeded generation of ids and names.
     ids: SplitMix64,
     /// Access tokens (a separate stream, so traffic never shifts ids).
     misc: SplitMix64,
-    /// OAuth access token → expiry.
-    tokens: HashMap<String, Instant>,
-    pub(crate) grants: u64,
-    stops: HashMap<String, u64>,
-    pub(crate) stop_total: u64,
+    /// OAuth access tokens.
+    pub(crate) tokens: Tokens,
 }
 
 /// `wf-`/`wft-`/`etv-` style id: prefix, date of `t`, 5 digits, 6 alphanumerics.
@@ -243,14 +247,10 @@ impl Store {
         Store {
             cfg,
             clock,
-            runs: BTreeMap::new(),
-            due: DueQueue::new(),
+            runs: Runs::default(),
             ids: SplitMix64::stream(seed, 1),
             misc: SplitMix64::stream(seed, 2),
-            tokens: HashMap::new(),
-            grants: 0,
-            stops: HashMap::new(),
-            stop_total: 0,
+            tokens: Tokens::default(),
         }
     }
 
@@ -268,7 +268,7 @@ impl Store {
             .chance(50)
             .then(|| make_id(&mut self.ids, "etv", created_at));
         let mut id = make_id(&mut self.ids, "wf", created_at);
-        while self.runs.contains_key(&id) {
+        while self.runs.contains(&id) {
             id = make_id(&mut self.ids, "wf", created_at);
         }
         let task_id = make_id(&mut self.ids, "wft", created_at);
@@ -306,9 +306,7 @@ impl Store {
             let created = minus_ms(epoch, self.ids.range(MINUTE, 6 * HOUR));
             let mut rec = self.generate("running", created);
             self.auto_finish(&mut rec, start);
-            let id = rec.id.clone();
-            self.runs.insert(id.clone(), rec);
-            self.touch(&id);
+            self.runs.insert(rec.id.clone(), rec);
         }
         let errors = failure_errors();
         for _ in 0..finished {
@@ -364,85 +362,25 @@ impl Store {
         }
         let id = rec.id.clone();
         self.runs.insert(id.clone(), rec);
-        self.touch(&id);
         id
     }
 
     /// Applies every change that is due by now, in order.
     pub(crate) fn settle(&mut self) {
-        let now = Instant::now();
-        let popped = self.due.take_due(now);
-        let ids: Vec<&String> = popped
-            .iter()
-            .filter(|id| {
-                self.runs
-                    .get(*id)
-                    .is_some_and(|r| r.timeline.next_due().is_some_and(|d| d <= now))
-            })
-            .collect();
-        for id in ids {
-            // Applying a change may schedule another that is already due.
-            while let Some(due) = self
-                .runs
-                .get_mut(id)
-                .map(|r| r.timeline.take_due(now))
-                .filter(|d| !d.is_empty())
-            {
-                for (at, change) in due {
-                    self.apply(id, at, change);
-                }
-            }
-        }
-        for id in &popped {
-            self.touch(id);
-        }
-    }
-
-    /// Notes when run `id`'s next change is due (after its timeline got a
-    /// change).
-    fn touch(&mut self, id: &str) {
-        let next = self.runs.get(id).and_then(|r| r.timeline.next_due());
-        self.due.note(next, &id.to_owned());
-    }
-
-    /// Applies `change` to run `id` as if at `at`.
-    fn apply(&mut self, id: &str, at: Instant, change: Change) {
-        let wall = self.clock.at(at);
-        let finish_after = self.cfg.auto_finish_after;
-        let Some(rec) = self.runs.get_mut(id) else {
-            return;
-        };
-        let class = classify(&rec.state);
-        match change {
-            Change::Start if class == Class::Scheduled => {
-                rec.state = "running".to_owned();
-                if let Some(d) = finish_after {
-                    rec.timeline.push_after(at, d, Change::Finish);
-                }
-            }
-            Change::Finish if matches!(class, Class::Active | Class::Unknown) => {
-                rec.state = "succeeded".to_owned();
-                rec.ended_at = Some(wall);
-            }
-            Change::Cancel if class == Class::Stopping => cancel(rec, wall),
-            _ => {}
-        }
+        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
+        self.runs.settle(Instant::now(), |_, rec, at, change| {
+            apply(rec, clock.at(at), at, finish_after, change);
+        });
     }
 
     /// Applies the next pending change of `id` now. `false` if there is no
     /// such run or nothing is pending.
     pub(crate) fn advance(&mut self, id: &str) -> bool {
-        self.settle();
-        let now = Instant::now();
-        let next = self.runs.get_mut(id).and_then(|r| r.timeline.pop_next());
-        match next {
-            Some((_, change)) => {
-                self.apply(id, now, change);
-                self.touch(id);
-                true
-            }
-            None => false,
-        }
+        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
+        self.runs
+            .advance(&id.to_owned(), Instant::now(), |_, rec, at, change| {
+                apply(rec, clock.at(at), at, finish_after, change);
+            })
     }
 
     /// Sets the raw state of `id`, dropping its pending changes; a terminal
@@ -450,7 +388,7 @@ impl Store {
     pub(crate) fn set_state(&mut self, id: &str, raw: &str) -> bool {
         self.settle();
         let now = self.clock.now();
-        let Some(rec) = self.runs.get_mut(id) else {
+        let Some(rec) = self.runs.get_mut(&id.to_owned()) else {
             return false;
         };
         rec.state = raw.to_owned();
@@ -477,21 +415,19 @@ impl Store {
             rec.timeline.push_after(now, d, Change::Start);
         }
         let body = self.render(&rec, View::Action);
-        let id = rec.id.clone();
-        self.runs.insert(id.clone(), rec);
-        self.touch(&id);
+        self.runs.insert(rec.id.clone(), rec);
         body
     }
 
     /// Stops `id` (see the crate docs for the state machine).
     pub(crate) fn stop(&mut self, id: &str) -> StopResult {
         self.settle();
-        *self.stops.entry(id.to_owned()).or_default() += 1;
-        self.stop_total += 1;
+        self.runs.count_stop(id);
+        let key = id.to_owned();
         let now = Instant::now();
         let wall = self.clock.at(now);
         let (delay, terminal_stop) = (self.cfg.stop_delay, self.cfg.terminal_stop);
-        let Some(rec) = self.runs.get_mut(id) else {
+        let Some(rec) = self.runs.get_mut(&key) else {
             return StopResult::NotFound;
         };
         match classify(&rec.state) {
@@ -512,21 +448,17 @@ impl Store {
                 }
             }
         }
-        self.touch(id);
-        let Some(rec) = self.runs.get(id) else {
+        self.runs.touch(&key);
+        let Some(rec) = self.runs.get(&key) else {
             return StopResult::NotFound;
         };
         StopResult::Ok(self.render(rec, View::Action))
     }
 
-    pub(crate) fn stop_requests(&self, id: &str) -> u64 {
-        self.stops.get(id).copied().unwrap_or(0)
-    }
-
     /// The run `id` rendered in `view`.
     pub(crate) fn get(&mut self, id: &str, view: View) -> Option<Value> {
         self.settle();
-        self.runs.get(id).map(|r| self.render(r, view))
+        self.runs.get(&id.to_owned()).map(|r| self.render(r, view))
     }
 
     /// Every run, newest `created_at` first, ties by id (call
@@ -626,24 +558,33 @@ impl Store {
     /// Issues an OAuth access token valid for `ttl`.
     pub(crate) fn grant(&mut self, ttl: Duration) -> String {
         let token = self.misc.alphanumeric(26);
-        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
-        self.tokens.insert(token.clone(), expires);
-        self.grants += 1;
+        self.tokens.grant(&token, ttl);
         token
     }
+}
 
-    /// `Some(true)` for a live OAuth token, `Some(false)` for an expired one,
-    /// `None` for an unknown one.
-    pub(crate) fn oauth_token_live(&self, token: &str) -> Option<bool> {
-        self.tokens.get(token).map(|exp| Instant::now() < *exp)
-    }
-
-    /// Makes every OAuth token issued so far expired.
-    pub(crate) fn expire_tokens(&mut self) {
-        let now = Instant::now();
-        for exp in self.tokens.values_mut() {
-            *exp = now;
+/// Applies `change` to `rec` as if at `at` (wall time `wall`).
+fn apply(
+    rec: &mut RunRecord,
+    wall: DateTime<Utc>,
+    at: Instant,
+    finish_after: Option<Duration>,
+    change: Change,
+) {
+    let class = classify(&rec.state);
+    match change {
+        Change::Start if class == Class::Scheduled => {
+            rec.state = "running".to_owned();
+            if let Some(d) = finish_after {
+                rec.timeline.push_after(at, d, Change::Finish);
+            }
         }
+        Change::Finish if matches!(class, Class::Active | Class::Unknown) => {
+            rec.state = "succeeded".to_owned();
+            rec.ended_at = Some(wall);
+        }
+        Change::Cancel if class == Class::Stopping => cancel(rec, wall),
+        _ => {}
     }
 }
 

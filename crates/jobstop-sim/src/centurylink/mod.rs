@@ -37,11 +37,15 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::{Faults, MASK, Settings, SimClock, SimServer, SplitMix64, default_epoch, lock};
-use routes::{HttpConfig, Sim};
+use crate::endless::{EndlessRuns, HUGE, Pages};
+use crate::{
+    Common, Fault, FaultRule, MASK, Population, Route, Settings, Sim, SimBuilder, SimServer,
+    SimServerBuilder, SplitMix64, VendorSim, lock,
+};
 use store::{Store, StoreConfig, Variants};
 
 /// The vendor, as the adapter's config names it.
@@ -165,34 +169,17 @@ impl JobSeed {
         JobSeed::default()
     }
 
-    /// Sets the id.
-    pub fn with_id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
-        self
-    }
-
-    /// Sets the name.
-    pub fn with_name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the description.
-    pub fn with_description(mut self, d: impl Into<String>) -> Self {
-        self.description = Some(d.into());
-        self
-    }
-
-    /// Sets `executionTtl` (minutes).
-    pub fn with_execution_ttl(mut self, minutes: u64) -> Self {
-        self.execution_ttl = Some(minutes);
-        self
-    }
-
-    /// Sets `createdTime`.
-    pub fn with_created_time(mut self, t: DateTime<Utc>) -> Self {
-        self.created_time = Some(t);
-        self
+    setters! {
+        /// Sets the id.
+        with_id(id): some into String;
+        /// Sets the name.
+        with_name(name): some into String;
+        /// Sets the description.
+        with_description(description): some into String;
+        /// Sets `executionTtl` (minutes).
+        with_execution_ttl(execution_ttl): some u64;
+        /// Sets `createdTime`.
+        with_created_time(created_time): some DateTime<Utc>;
     }
 
     /// Sets the host ids.
@@ -255,21 +242,18 @@ impl ExecutionSeed {
         }
     }
 
-    /// Sets the execution id.
-    pub fn with_id(mut self, id: impl Into<String>) -> Self {
-        self.execution_id = Some(id.into());
-        self
+    setters! {
+        /// Sets the execution id.
+        with_id(execution_id): some into String;
+        /// Sets every timer (an empty vector gives `"timers": []`).
+        with_timers(timers): some Vec<Timer>;
+        /// Sets `is_vpn_established`.
+        with_vpn(is_vpn_established): bool;
     }
 
     /// Appends a timer.
     pub fn with_timer(mut self, timer: Timer) -> Self {
         self.timers.get_or_insert_with(Vec::new).push(timer);
-        self
-    }
-
-    /// Sets every timer (an empty vector gives `"timers": []`).
-    pub fn with_timers(mut self, timers: Vec<Timer>) -> Self {
-        self.timers = Some(timers);
         self
     }
 
@@ -282,140 +266,322 @@ impl ExecutionSeed {
         self.failed_hosts = hosts.into_iter().map(Into::into).collect();
         self
     }
-
-    /// Sets `is_vpn_established`.
-    pub fn with_vpn(mut self, on: bool) -> Self {
-        self.is_vpn_established = on;
-        self
-    }
 }
 
-/// Configures a [`CenturyLinkSim`]. Every setter has a default; see each.
-/// Its `Debug` masks the password and the token.
+/// The default of [`SimBuilder::stop_delay`] for CenturyLink: how long a
+/// stopped execution stays `STOPPING` before `STOPPED`.
+pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
+
+/// The CenturyLink builder settings ([`VendorSim::Options`]); set them
+/// through [`CenturyLinkSimBuilder`]. Its `Debug` masks the password and the
+/// token.
 #[derive(Clone)]
-pub struct CenturyLinkSimBuilder {
-    seed: u64,
-    alias: String,
-    location: String,
+pub struct CenturyLinkOptions {
+    store: StoreConfig,
+    variants: Variants,
     username: String,
     password: Option<String>,
     static_token: Option<String>,
+    token_ttl: Duration,
     jobs: usize,
     per_job: usize,
     running: usize,
     job_seeds: Vec<JobSeed>,
     execution_seeds: Vec<ExecutionSeed>,
-    token_ttl: Duration,
-    stop_delay: Duration,
-    kill_delay: Duration,
-    pending_for: Duration,
-    initializing_for: Duration,
-    running_for: Duration,
-    seeded_finish_after: Option<Duration>,
-    fail_percent: u8,
-    max_concurrent: usize,
-    variants: Variants,
-    epoch: DateTime<Utc>,
 }
 
-impl Default for CenturyLinkSimBuilder {
+impl Default for CenturyLinkOptions {
     fn default() -> Self {
-        CenturyLinkSimBuilder {
-            seed: 1,
-            alias: "ACME".to_owned(),
-            location: "VA1".to_owned(),
+        CenturyLinkOptions {
+            store: StoreConfig {
+                alias: "ACME".to_owned(),
+                location: "VA1".to_owned(),
+                stop_delay: DEFAULT_STOP_DELAY,
+                kill_delay: Duration::from_millis(200),
+                pending_for: Duration::from_millis(100),
+                initializing_for: Duration::from_millis(200),
+                running_for: Duration::from_secs(1),
+                max_concurrent: DEFAULT_MAX_CONCURRENT,
+                seeded_finish_after: None,
+                fail_percent: 0,
+            },
+            variants: Variants::default(),
             username: "jobstop.sim@example.com".to_owned(),
             password: None,
             static_token: None,
+            token_ttl: Duration::from_secs(14 * 24 * 3600),
             jobs: 0,
             per_job: 3,
             running: 0,
             job_seeds: Vec::new(),
             execution_seeds: Vec::new(),
-            token_ttl: Duration::from_secs(14 * 24 * 3600),
-            stop_delay: Duration::from_millis(300),
-            kill_delay: Duration::from_millis(200),
-            pending_for: Duration::from_millis(100),
-            initializing_for: Duration::from_millis(200),
-            running_for: Duration::from_secs(1),
-            seeded_finish_after: None,
-            fail_percent: 0,
-            max_concurrent: DEFAULT_MAX_CONCURRENT,
-            variants: Variants::default(),
-            epoch: default_epoch(),
         }
     }
 }
 
-impl CenturyLinkSimBuilder {
-    /// The seed for ids, names, times and default credentials. Default 1.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
+impl fmt::Debug for CenturyLinkOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CenturyLinkOptions")
+            .field("store", &self.store)
+            .field("variants", &self.variants)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| MASK))
+            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
+            .field("token_ttl", &self.token_ttl)
+            .field("jobs", &self.jobs)
+            .field("per_job", &self.per_job)
+            .field("running", &self.running)
+            .field("job_seeds", &self.job_seeds)
+            .field("execution_seeds", &self.execution_seeds)
+            .finish()
+    }
+}
+
+/// The CenturyLink protocol; use it through [`CenturyLinkSim`]. Two
+/// servers: the Runner and, as [`VendorSim::auth_server`], the login.
+pub struct CenturyLink {
+    alias: String,
+    location: String,
+    username: String,
+    password: String,
+    static_token: String,
+    token_ttl: Duration,
+    store: Mutex<Store>,
+}
+
+impl fmt::Debug for CenturyLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CenturyLink")
+            .field("alias", &self.alias)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running CenturyLink Runner simulator (the Runner and the login
+/// server). Dropping it stops both servers.
+pub type CenturyLinkSim = Sim<CenturyLink>;
+/// Configures a [`CenturyLinkSim`]. Every setter has a default; see each.
+/// Its `Debug` masks the password and the token.
+pub type CenturyLinkSimBuilder = SimBuilder<CenturyLink>;
+
+impl VendorSim for CenturyLink {
+    const VENDOR: &'static str = VENDOR;
+    const PREFIX: &'static str = "";
+    type Options = CenturyLinkOptions;
+
+    fn new(common: &Common, options: CenturyLinkOptions) -> Self {
+        let o = options;
+        let mut creds = SplitMix64::stream(common.seed, 34);
+        let password = o
+            .password
+            .unwrap_or_else(|| format!("Sim-{}", creds.alphanumeric(16)));
+        let (alias, location) = (o.store.alias.clone(), o.store.location.clone());
+        let static_token = o.static_token.unwrap_or_else(|| {
+            store::make_token(
+                &mut creds,
+                &routes::token_claims(&o.username, &alias, &location),
+            )
+        });
+        let stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
+        let config = StoreConfig {
+            stop_delay,
+            ..o.store
+        };
+        let mut store = Store::new(config, common.clock, common.seed);
+        store.variants = o.variants;
+        store.seed(o.jobs, o.per_job, o.running);
+        for seed in o.job_seeds {
+            store.insert_job(seed);
+        }
+        for seed in o.execution_seeds {
+            if store.insert_execution(seed.clone()).is_none() {
+                store.insert_job(JobSeed::new().with_id(seed.job_id.clone()));
+                store.insert_execution(seed);
+            }
+        }
+        CenturyLink {
+            alias,
+            location,
+            username: o.username,
+            password,
+            static_token,
+            token_ttl: o.token_ttl,
+            store: Mutex::new(store),
+        }
     }
 
-    /// The account alias (in every Runner path and every document).
-    /// Default `ACME`.
-    pub fn account_alias(mut self, alias: impl Into<String>) -> Self {
-        self.alias = alias.into();
-        self
+    fn router(this: &Arc<Self>) -> Router {
+        routes::runner_router(this.clone())
     }
 
-    /// The `locationAlias` the login reports (and generated host names
-    /// start with). Default `VA1`.
-    pub fn location_alias(mut self, location: impl Into<String>) -> Self {
-        self.location = location.into();
-        self
+    fn configure(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        server
+            .error_body(|_, message| routes::error_body(message))
+            .account_key(routes::account)
     }
 
-    /// The login user name. Default `jobstop.sim@example.com`.
-    pub fn username(mut self, username: impl Into<String>) -> Self {
-        self.username = username.into();
-        self
+    fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
+        Some((routes::login_router(this.clone()), ""))
     }
 
-    /// The login password. Default: derived from the seed.
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.password = Some(password.into());
-        self
+    fn configure_auth(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        server
+            .error_body(|_, message| routes::error_body(message))
+            .account_key(|_| String::new())
     }
 
-    /// A bearer token the Runner accepts besides login tokens (it never
-    /// expires). Default: derived from the seed, JWT-looking like login
-    /// tokens.
-    pub fn static_token(mut self, token: impl Into<String>) -> Self {
-        self.static_token = Some(token.into());
-        self
+    /// Fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput) if
+    /// [`running`](CenturyLinkSimBuilder::running) exceeds
+    /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent).
+    fn check(o: &CenturyLinkOptions) -> std::io::Result<()> {
+        if o.running <= o.store.max_concurrent {
+            return Ok(());
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "running({}) exceeds max_concurrent({}): the account runs at most that many executions at once",
+                o.running, o.store.max_concurrent
+            ),
+        ))
     }
 
-    /// How many jobs to generate (most named like `patch-linux-fleet`, some
-    /// without a name), each with
-    /// [`executions_per_job`](CenturyLinkSimBuilder::executions_per_job)
-    /// executions. Default 0.
-    pub fn jobs(mut self, n: usize) -> Self {
-        self.jobs = n;
-        self
+    /// `running` executions (at most the cap), the others finished, over
+    /// max(3, `finished`/4) jobs.
+    fn populate(o: &mut CenturyLinkOptions, population: &Population) {
+        o.jobs = (population.finished / 4).max(3);
+        o.running = population.running.min(o.store.max_concurrent);
+        o.per_job = (population.finished + o.running).div_ceil(o.jobs);
     }
 
-    /// How many executions each generated job has. Default 3.
-    pub fn executions_per_job(mut self, n: usize) -> Self {
-        self.per_job = n;
-        self
+    /// The login: [`CenturyLinkSim::settings_login`].
+    fn settings(sim: &CenturyLinkSim) -> Settings {
+        sim.settings_login()
     }
 
-    /// How many of the generated executions (the newest) are `RUNNING`; the
-    /// others are finished. At most
-    /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent) (else
-    /// `start` fails); more executions (and a job) are generated if there
-    /// are too few. Default 0.
-    pub fn running(mut self, n: usize) -> Self {
-        self.running = n;
-        self
+    /// The static token and the alias.
+    fn alternatives(sim: &CenturyLinkSim) -> Settings {
+        let mut token = sim.settings_token();
+        token.retain(|(key, _)| *key != "base_url");
+        token
+    }
+
+    /// Run ids are `"jobId/executionId"`.
+    fn ids(&self) -> Vec<String> {
+        let mut store = lock(&self.store);
+        store.settle();
+        let execs = store.execs_ordered(None);
+        execs.into_iter().map(|r| r.run_id()).collect()
+    }
+
+    fn raw_state(&self, id: &str) -> Option<String> {
+        lock(&self.store).status(id)
+    }
+
+    fn stop_requests(&self, id: &str) -> u64 {
+        lock(&self.store).stop_requests(id)
+    }
+
+    fn total_stop_requests(&self) -> u64 {
+        lock(&self.store).stop_total()
+    }
+
+    /// A `RUNNING` execution of the first job, as `"jobId/executionId"`.
+    fn insert_running(&self) -> Option<String> {
+        let mut store = lock(&self.store);
+        store.settle();
+        let job = store.jobs_ordered().first().map(|j| j.id.clone())?;
+        let id = store.insert_execution(ExecutionSeed::new(job.clone(), "RUNNING"))?;
+        Some(format!("{job}/{id}"))
+    }
+
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+        endless(page_size, runs)
+    }
+}
+
+/// A listing that never ends (see [`crate::endless`]): the executions
+/// listings' `totalSize` is 10¹².
+pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["execution_id", "executionId", "id"]);
+    let fault = Fault::map_json("endless totalSize", move |body| {
+        if let Some(items) = body.get_mut("results") {
+            pages.fill(items);
+        }
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("totalSize".into(), Value::from(HUGE));
+        }
+    });
+    FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
+}
+
+impl SimBuilder<CenturyLink> {
+    setters! {
+        /// The account alias (in every Runner path and every document).
+        /// Default `ACME`.
+        account_alias(options.store.alias): into String;
+        /// The `locationAlias` the login reports (and generated host names
+        /// start with). Default `VA1`.
+        location_alias(options.store.location): into String;
+        /// The login user name. Default `jobstop.sim@example.com`.
+        username(options.username): into String;
+        /// The login password. Default: derived from the seed.
+        password(options.password): some into String;
+        /// A bearer token the Runner accepts besides login tokens (it never
+        /// expires). Default: derived from the seed, JWT-looking like login
+        /// tokens.
+        static_token(options.static_token): some into String;
+        /// How many jobs to generate (most named like `patch-linux-fleet`,
+        /// some without a name), each with
+        /// [`executions_per_job`](SimBuilder::executions_per_job)
+        /// executions. Default 0.
+        jobs(options.jobs): usize;
+        /// How many executions each generated job has. Default 3.
+        executions_per_job(options.per_job): usize;
+        /// How many of the generated executions (the newest) are `RUNNING`;
+        /// the others are finished. At most
+        /// [`max_concurrent`](SimBuilder::max_concurrent) (else `start`
+        /// fails); more executions (and a job) are generated if there are
+        /// too few. Default 0.
+        running(options.running): usize;
+        /// How long login tokens live. Default 14 days (the documented "up
+        /// to 2 weeks").
+        token_ttl(options.token_ttl): Duration;
+        /// How long a killed execution stays `KILLING` before `KILLED`.
+        /// Default 200 ms. (A stopped one stays `STOPPING` for
+        /// [`stop_delay`](SimBuilder::stop_delay), default
+        /// [`DEFAULT_STOP_DELAY`].)
+        kill_delay(options.store.kill_delay): Duration;
+        /// Makes seeded and inserted executions progress too: `RUNNING` and
+        /// `INITIALIZING` ones finish this long after the start (or their
+        /// insertion), `PENDING` ones join the queue then. Default `None`:
+        /// they keep their status.
+        seeded_finish_after(options.store.seeded_finish_after): Option<Duration>;
+        /// How many executions of the account may be `INITIALIZING` or
+        /// `RUNNING` at once; the others stay `PENDING` until a slot frees
+        /// (0: none ever starts). Default 4 (documented).
+        max_concurrent(options.store.max_concurrent): usize;
+        /// Execution keys in camelCase (`executionId`, `jobId`,
+        /// `accountAlias`, `repositoryLog`, `failedHosts`,
+        /// `isVpnEstablished`). Default off (documented snake_case).
+        camel_case(options.variants.camel_case): bool;
+        /// Top-level `start`/`end` (of the last timer) and an `id` instead
+        /// of `timers`, as in the docs' list example. Default off.
+        flat_timers(options.variants.flat_timers): bool;
+        /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}` instead
+        /// of `null`. Default off.
+        repository_log_object(options.variants.repository_log_object): bool;
+        /// Whether the single-execution GET exists. Default
+        /// [`ExecutionGet::Served`].
+        execution_get(options.variants.execution_get): ExecutionGet;
+        /// The shape of the job GET's answer. Default [`JobShape::Object`].
+        job_shape(options.variants.job_shape): JobShape;
     }
 
     /// Adds a job after the generated ones.
     pub fn insert_job(mut self, seed: JobSeed) -> Self {
-        self.job_seeds.push(seed);
+        self.options.job_seeds.push(seed);
         self
     }
 
@@ -423,28 +589,7 @@ impl CenturyLinkSimBuilder {
     /// against the concurrency cap). If its job does not exist, a job with
     /// that id is created for it.
     pub fn insert_execution(mut self, seed: ExecutionSeed) -> Self {
-        self.execution_seeds.push(seed);
-        self
-    }
-
-    /// How long login tokens live. Default 14 days (the documented "up to 2
-    /// weeks").
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
-        self
-    }
-
-    /// How long a stopped execution stays `STOPPING` before `STOPPED`.
-    /// Default 300 ms.
-    pub fn stop_delay(mut self, d: Duration) -> Self {
-        self.stop_delay = d;
-        self
-    }
-
-    /// How long a killed execution stays `KILLING` before `KILLED`. Default
-    /// 200 ms.
-    pub fn kill_delay(mut self, d: Duration) -> Self {
-        self.kill_delay = d;
+        self.options.execution_seeds.push(seed);
         self
     }
 
@@ -457,18 +602,10 @@ impl CenturyLinkSimBuilder {
         initializing: Duration,
         running: Duration,
     ) -> Self {
-        self.pending_for = pending;
-        self.initializing_for = initializing;
-        self.running_for = running;
-        self
-    }
-
-    /// Makes seeded and inserted executions progress too: `RUNNING` and
-    /// `INITIALIZING` ones finish this long after the start (or their
-    /// insertion), `PENDING` ones join the queue then. Default `None`: they
-    /// keep their status.
-    pub fn seeded_finish_after(mut self, d: Option<Duration>) -> Self {
-        self.seeded_finish_after = d;
+        let store = &mut self.options.store;
+        store.pending_for = pending;
+        store.initializing_for = initializing;
+        store.running_for = running;
         self
     }
 
@@ -476,239 +613,57 @@ impl CenturyLinkSimBuilder {
     /// `SUCCESS` when they finish on their own (drawn per execution, from
     /// the seed). Default 0.
     pub fn fail_percent(mut self, percent: u8) -> Self {
-        self.fail_percent = percent.min(100);
+        self.options.store.fail_percent = percent.min(100);
         self
-    }
-
-    /// How many executions of the account may be `INITIALIZING` or
-    /// `RUNNING` at once; the others stay `PENDING` until a slot frees (0:
-    /// none ever starts). Default 4 (documented).
-    pub fn max_concurrent(mut self, n: usize) -> Self {
-        self.max_concurrent = n;
-        self
-    }
-
-    /// Execution keys in camelCase (`executionId`, `jobId`, `accountAlias`,
-    /// `repositoryLog`, `failedHosts`, `isVpnEstablished`). Default off
-    /// (documented snake_case).
-    pub fn camel_case(mut self, on: bool) -> Self {
-        self.variants.camel_case = on;
-        self
-    }
-
-    /// Top-level `start`/`end` (of the last timer) and an `id` instead of
-    /// `timers`, as in the docs' list example. Default off.
-    pub fn flat_timers(mut self, on: bool) -> Self {
-        self.variants.flat_timers = on;
-        self
-    }
-
-    /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}` instead of
-    /// `null`. Default off.
-    pub fn repository_log_object(mut self, on: bool) -> Self {
-        self.variants.repository_log_object = on;
-        self
-    }
-
-    /// Whether the single-execution GET exists. Default
-    /// [`ExecutionGet::Served`].
-    pub fn execution_get(mut self, e: ExecutionGet) -> Self {
-        self.variants.execution_get = e;
-        self
-    }
-
-    /// The shape of the job GET's answer. Default [`JobShape::Object`].
-    pub fn job_shape(mut self, shape: JobShape) -> Self {
-        self.variants.job_shape = shape;
-        self
-    }
-
-    /// The simulated wall time at start. Default
-    /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`),
-    /// so ids and times depend on the seed only.
-    pub fn epoch(mut self, epoch: DateTime<Utc>) -> Self {
-        self.epoch = epoch;
-        self
-    }
-
-    /// Starts both servers on `127.0.0.1:0`. Fails with
-    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) if
-    /// [`running`](CenturyLinkSimBuilder::running) exceeds
-    /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent).
-    pub async fn start(self) -> std::io::Result<CenturyLinkSim> {
-        if self.running > self.max_concurrent {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!(
-                    "running({}) exceeds max_concurrent({}): the account runs at most that many executions at once",
-                    self.running, self.max_concurrent
-                ),
-            ));
-        }
-        let mut creds = SplitMix64::stream(self.seed, 34);
-        let password = self
-            .password
-            .unwrap_or_else(|| format!("Sim-{}", creds.alphanumeric(16)));
-        let static_token = self.static_token.unwrap_or_else(|| {
-            store::make_token(
-                &mut creds,
-                &routes::token_claims(&self.username, &self.alias, &self.location),
-            )
-        });
-        let clock = SimClock::starting_at(self.epoch);
-        let mut store = Store::new(
-            StoreConfig {
-                alias: self.alias.clone(),
-                location: self.location.clone(),
-                stop_delay: self.stop_delay,
-                kill_delay: self.kill_delay,
-                pending_for: self.pending_for,
-                initializing_for: self.initializing_for,
-                running_for: self.running_for,
-                max_concurrent: self.max_concurrent,
-                seeded_finish_after: self.seeded_finish_after,
-                fail_percent: self.fail_percent,
-            },
-            clock,
-            self.seed,
-        );
-        store.variants = self.variants;
-        store.seed(self.jobs, self.per_job, self.running);
-        for seed in self.job_seeds {
-            store.insert_job(seed);
-        }
-        for seed in self.execution_seeds {
-            if store.insert_execution(seed.clone()).is_none() {
-                store.insert_job(JobSeed::new().with_id(seed.job_id.clone()));
-                store.insert_execution(seed);
-            }
-        }
-        let sim = Arc::new(Sim {
-            cfg: HttpConfig {
-                alias: self.alias,
-                location: self.location,
-                username: self.username,
-                password,
-                static_token,
-                token_ttl: self.token_ttl,
-            },
-            store: Mutex::new(store),
-        });
-        let server = SimServer::builder(routes::runner_router(sim.clone()))
-            .clock(clock)
-            .error_body(|_, message| routes::error_body(message))
-            .account_key(routes::account)
-            .start()
-            .await?;
-        let login_server = SimServer::builder(routes::login_router(sim.clone()))
-            .clock(clock)
-            .error_body(|_, message| routes::error_body(message))
-            .account_key(|_| String::new())
-            .start()
-            .await?;
-        Ok(CenturyLinkSim {
-            sim,
-            server,
-            login_server,
-        })
     }
 }
 
-impl fmt::Debug for CenturyLinkSimBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CenturyLinkSimBuilder")
-            .field("seed", &self.seed)
-            .field("alias", &self.alias)
-            .field("location", &self.location)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| MASK))
-            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
-            .field("jobs", &self.jobs)
-            .field("per_job", &self.per_job)
-            .field("running", &self.running)
-            .field("job_seeds", &self.job_seeds)
-            .field("execution_seeds", &self.execution_seeds)
-            .field("token_ttl", &self.token_ttl)
-            .field("stop_delay", &self.stop_delay)
-            .field("kill_delay", &self.kill_delay)
-            .field("pending_for", &self.pending_for)
-            .field("initializing_for", &self.initializing_for)
-            .field("running_for", &self.running_for)
-            .field("seeded_finish_after", &self.seeded_finish_after)
-            .field("fail_percent", &self.fail_percent)
-            .field("max_concurrent", &self.max_concurrent)
-            .field("variants", &self.variants)
-            .field("epoch", &self.epoch)
-            .finish()
-    }
-}
-
-/// A running CenturyLink Runner simulator (the Runner and the login
-/// server). Dropping it stops both servers. Its `Debug` shows the URLs,
-/// account alias and user name only.
-pub struct CenturyLinkSim {
-    sim: Arc<Sim>,
-    server: SimServer,
-    login_server: SimServer,
-}
-
-impl fmt::Debug for CenturyLinkSim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CenturyLinkSim")
-            .field("base_url", &self.base_url())
-            .field("login_url", &self.login_url())
-            .field("account_alias", &self.account_alias())
-            .field("username", &self.username())
-            .finish_non_exhaustive()
-    }
-}
-
-impl CenturyLinkSim {
-    /// A builder with the defaults (seed 1, account `ACME`, no jobs).
-    pub fn builder() -> CenturyLinkSimBuilder {
-        CenturyLinkSimBuilder::default()
+impl Sim<CenturyLink> {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        lock(&self.vendor.store)
     }
 
-    /// The Runner root, `http://127.0.0.1:PORT` (routes are
-    /// `/jobs/{alias}…`).
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
+    /// The login server (the Runner's is [`Sim::server`]; its fault routes
+    /// match the whole path, e.g. `Route::post("/jobs/*/*/executions/*/stop")`).
+    pub fn login_server(&self) -> &SimServer {
+        // `VendorSim::auth_server` always gives CenturyLink its login server.
+        self.auth_server().unwrap_or_else(|| self.server())
     }
 
     /// The login endpoint, `http://127.0.0.1:PORT/v2/authentication/login`
-    /// (another port).
+    /// (another port than [`Sim::base_url`], the Runner root).
     pub fn login_url(&self) -> String {
-        format!("{}{LOGIN_PATH}", self.login_server.base_url())
+        format!("{}{LOGIN_PATH}", self.login_server().base_url())
     }
 
     /// The account alias.
     pub fn account_alias(&self) -> &str {
-        &self.sim.cfg.alias
+        &self.vendor.alias
     }
 
     /// The `locationAlias` the login reports.
     pub fn location_alias(&self) -> &str {
-        &self.sim.cfg.location
+        &self.vendor.location
     }
 
     /// The login user name.
     pub fn username(&self) -> &str {
-        &self.sim.cfg.username
+        &self.vendor.username
     }
 
     /// The login password.
     pub fn password(&self) -> &str {
-        &self.sim.cfg.password
+        &self.vendor.password
     }
 
     /// The static bearer token (never expires).
     pub fn token(&self) -> &str {
-        &self.sim.cfg.static_token
+        &self.vendor.static_token
     }
 
     /// The settings of a login, by the keys of the adapter's config:
     /// `base_url`, `login_url`, `username` and `password` (what the binary
-    /// exports).
+    /// exports; also [`Sim::settings`]).
     pub fn settings_login(&self) -> Settings {
         vec![
             ("base_url", self.base_url()),
@@ -727,65 +682,40 @@ impl CenturyLinkSim {
         ]
     }
 
-    /// [`settings_login`](Self::settings_login) as `JOBSTOP_CENTURYLINK_*` variables.
+    /// [`settings_login`](Self::settings_login) as `JOBSTOP_CENTURYLINK_*`
+    /// variables (also [`Sim::env`]).
     pub fn env_login(&self) -> Vec<(String, String)> {
         crate::env_vars(VENDOR, self.settings_login())
     }
 
-    /// [`settings_token`](Self::settings_token) as `JOBSTOP_CENTURYLINK_*` variables.
+    /// [`settings_token`](Self::settings_token) as `JOBSTOP_CENTURYLINK_*`
+    /// variables.
     pub fn env_token(&self) -> Vec<(String, String)> {
         crate::env_vars(VENDOR, self.settings_token())
-    }
-
-    /// The Runner server: request log, connection count, faults. Fault
-    /// routes match the whole path, e.g.
-    /// `Route::post("/jobs/*/*/executions/*/stop")`.
-    pub fn server(&self) -> &SimServer {
-        &self.server
-    }
-
-    /// The login server.
-    pub fn login_server(&self) -> &SimServer {
-        &self.login_server
-    }
-
-    /// The Runner server's fault script (shortcut for `server().faults()`).
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
     }
 
     /// Every job id, in listing order (newest `createdTime` first, ties by
     /// id).
     pub fn job_ids(&self) -> Vec<String> {
-        let mut store = lock(&self.sim.store);
+        let mut store = self.store();
         store.settle();
-        store
-            .jobs_ordered()
-            .into_iter()
-            .map(|j| j.id.clone())
-            .collect()
+        let jobs = store.jobs_ordered();
+        jobs.into_iter().map(|j| j.id.clone()).collect()
     }
 
     /// Every execution as `"jobId/executionId"`, in the order of
     /// `GET /jobs/{alias}/executions` (newest first timer first, ties by
-    /// id).
+    /// id); the same as [`Sim::ids`].
     pub fn execution_ids(&self) -> Vec<String> {
-        let mut store = lock(&self.sim.store);
-        store.settle();
-        store
-            .execs_ordered(None)
-            .into_iter()
-            .map(|r| r.run_id())
-            .collect()
+        self.ids()
     }
 
     /// [`CenturyLinkSim::execution_ids`] whose `status` is exactly `status`.
     pub fn execution_ids_with_status(&self, status: &str) -> Vec<String> {
-        let mut store = lock(&self.sim.store);
+        let mut store = self.store();
         store.settle();
-        store
-            .execs_ordered(None)
-            .into_iter()
+        let execs = store.execs_ordered(None).into_iter();
+        execs
             .filter(|r| r.status == status)
             .map(|r| r.run_id())
             .collect()
@@ -793,34 +723,33 @@ impl CenturyLinkSim {
 
     /// The job as `GET /jobs/{alias}/{jobId}` shows it now.
     pub fn job_json(&self, job_id: &str) -> Option<Value> {
-        lock(&self.sim.store).job(job_id).ok()
+        self.store().job(job_id).ok()
     }
 
     /// The execution `run_id` (`"jobId/executionId"`) as
     /// `GET /jobs/{alias}/{jobId}/executions/{executionId}` shows it now (in
     /// the current variants).
     pub fn execution_json(&self, run_id: &str) -> Option<Value> {
-        lock(&self.sim.store).execution_json(run_id)
+        self.store().execution_json(run_id)
     }
 
     /// Adds a job (replacing one with the same id); returns its id.
     pub fn insert_job(&self, seed: JobSeed) -> String {
-        lock(&self.sim.store).insert_job(seed)
+        self.store().insert_job(seed)
     }
 
     /// Deletes a job and its executions, as Runner's Delete Job does (later
     /// requests for them answer 404); `false` if there is no such job.
     pub fn remove_job(&self, job_id: &str) -> bool {
-        lock(&self.sim.store).remove_job(job_id)
+        self.store().remove_job(job_id)
     }
 
     /// Adds an execution; its `"jobId/executionId"`, or `None` if its job
     /// does not exist.
     pub fn insert_execution(&self, seed: ExecutionSeed) -> Option<String> {
         let job = seed.job_id.clone();
-        lock(&self.sim.store)
-            .insert_execution(seed)
-            .map(|id| format!("{job}/{id}"))
+        let id = self.store().insert_execution(seed);
+        id.map(|id| format!("{job}/{id}"))
     }
 
     /// Sets the raw status of `run_id` and drops its pending changes (it no
@@ -828,7 +757,7 @@ impl CenturyLinkSim {
     /// if open, any other status reopens it. Not checked against the
     /// concurrency cap. `false` if there is no such execution.
     pub fn set_status(&self, run_id: &str, raw: &str) -> bool {
-        lock(&self.sim.store).set_status(run_id, raw)
+        self.store().set_status(run_id, raw)
     }
 
     /// Applies the next pending change of `run_id` now (e.g. `STOPPING` →
@@ -836,58 +765,53 @@ impl CenturyLinkSim {
     /// `INITIALIZING` if a slot is free). `false` if there is no such
     /// execution or nothing can happen.
     pub fn advance(&self, run_id: &str) -> bool {
-        lock(&self.sim.store).advance(run_id)
+        self.store().advance(run_id)
     }
 
-    /// How many stop requests for `run_id` (`"jobId/executionId"`, decoded
-    /// path segments) reached the handler (they passed the token and alias
-    /// checks and were not answered by a fault first), whatever their
-    /// answer.
-    pub fn stop_requests(&self, run_id: &str) -> u64 {
-        lock(&self.sim.store).stop_requests(run_id)
-    }
-
-    /// Like [`CenturyLinkSim::stop_requests`], for kill requests.
+    /// Like [`Sim::stop_requests`] (stop requests for `run_id`,
+    /// `"jobId/executionId"` in decoded path segments, that passed the
+    /// token and alias checks and no fault answered first), for kill
+    /// requests.
     pub fn kill_requests(&self, run_id: &str) -> u64 {
-        lock(&self.sim.store).kill_requests(run_id)
+        self.store().kill_requests(run_id)
     }
 
     /// Every stop and kill request that reached the handler, in order:
     /// `("jobId/executionId", "stop" or "kill", the body exactly as received,
     /// lossily decoded as UTF-8)`.
     pub fn stop_bodies(&self) -> Vec<(String, String, String)> {
-        lock(&self.sim.store).stop_bodies()
+        self.store().bodies.clone()
     }
 
     /// How many logins succeeded (tokens issued).
     pub fn logins(&self) -> u64 {
-        lock(&self.sim.store).logins
+        self.store().logins
     }
 
     /// How many login requests were made (`POST` on the login path),
     /// successful or not.
     pub fn login_attempts(&self) -> u64 {
-        lock(&self.sim.store).login_attempts
+        self.store().login_attempts
     }
 
     /// Every bearer token the login endpoint issued, in order (expired ones
     /// too; not the static token): for tests that check no token leaks.
     pub fn issued_tokens(&self) -> Vec<String> {
-        lock(&self.sim.store).issued.clone()
+        self.store().issued.clone()
     }
 
     /// Makes every login token issued so far expired (the static token is
     /// not affected).
     pub fn expire_tokens(&self) {
-        lock(&self.sim.store).expire_tokens();
+        self.store().expire_tokens();
     }
 
     /// Switches the execution document variants at run time (see
-    /// [`CenturyLinkSimBuilder::camel_case`],
-    /// [`flat_timers`](CenturyLinkSimBuilder::flat_timers) and
-    /// [`repository_log_object`](CenturyLinkSimBuilder::repository_log_object)).
+    /// [`camel_case`](SimBuilder::camel_case),
+    /// [`flat_timers`](SimBuilder::flat_timers) and
+    /// [`repository_log_object`](SimBuilder::repository_log_object)).
     pub fn set_variants(&self, camel_case: bool, flat_timers: bool, repository_log_object: bool) {
-        let mut store = lock(&self.sim.store);
+        let mut store = self.store();
         store.variants = Variants {
             camel_case,
             flat_timers,
@@ -898,18 +822,12 @@ impl CenturyLinkSim {
 
     /// Switches the single-execution GET at run time (see [`ExecutionGet`]).
     pub fn set_execution_get(&self, e: ExecutionGet) {
-        lock(&self.sim.store).variants.execution_get = e;
+        self.store().variants.execution_get = e;
     }
 
     /// Switches the job GET's shape at run time (see [`JobShape`]).
     pub fn set_job_shape(&self, shape: JobShape) {
-        lock(&self.sim.store).variants.job_shape = shape;
-    }
-
-    /// Shuts both servers down gracefully (see [`SimServer::shutdown`]).
-    pub async fn shutdown(&self) {
-        self.server.shutdown().await;
-        self.login_server.shutdown().await;
+        self.store().variants.job_shape = shape;
     }
 }
 
@@ -920,7 +838,7 @@ fn is_execution(v: &Value) -> bool {
 }
 
 /// The execution documents in a successful answer of the Runner API, for
-/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// [`Fault::MapJson`] rewrites that damage every run:
 /// the executions among a page's `results` (a page of jobs holds none), or
 /// the answer itself when it is one execution (read, stop, kill, start).
 ///

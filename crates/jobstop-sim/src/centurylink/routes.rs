@@ -2,8 +2,7 @@
 //! (`/jobs/{alias}…`, bearer tokens) and the CLC v2 login endpoint on its
 //! own server.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -13,20 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, 
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
-use super::store::{Action, RunnerError, Store};
-use super::{BAD_CREDENTIALS, ExecutionGet, JobShape, LOGIN_PATH, NOT_STOPPABLE};
+use super::store::{Action, RunnerError};
+use super::{BAD_CREDENTIALS, CenturyLink, ExecutionGet, JobShape, LOGIN_PATH, NOT_STOPPABLE};
 use crate::lock;
-
-/// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) alias: String,
-    pub(crate) location: String,
-    pub(crate) username: String,
-    pub(crate) password: String,
-    pub(crate) static_token: String,
-    pub(crate) token_ttl: Duration,
-}
 
 /// `Content-Type` of the Runner's JSON answers (a Java service).
 pub(crate) const RUNNER_JSON: &str = "application/json;charset=UTF-8";
@@ -43,12 +31,6 @@ const PAGE_SIZE: (usize, usize) = (100, 100);
 /// The roles every login reports.
 const ROLES: [&str; 2] = ["AccountAdmin", "ServerAdmin"];
 
-/// Everything a request handler shares.
-pub(crate) struct Sim {
-    pub(crate) cfg: HttpConfig,
-    pub(crate) store: Mutex<Store>,
-}
-
 type Resp = Response<Body>;
 
 /// The vendor error body, `{"message":"…"}` (the CLC v2 shape; the Runner's
@@ -57,6 +39,7 @@ pub(crate) fn error_body(message: &str) -> Value {
     json!({ "message": message })
 }
 
+/// `body` with `content_type` ([`RUNNER_JSON`] or [`LOGIN_JSON`]).
 fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
     let mut resp = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -65,12 +48,8 @@ fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
     resp
 }
 
-fn runner_json(status: u16, body: &Value) -> Resp {
-    respond(status, RUNNER_JSON, body)
-}
-
 fn runner_error(status: u16, message: &str) -> Resp {
-    runner_json(status, &error_body(message))
+    respond(status, RUNNER_JSON, &error_body(message))
 }
 
 /// Which Runner operation a request is for, each with its source.
@@ -134,22 +113,21 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
     Some((decode(alias), op))
 }
 
-fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// The first non-empty value of query parameter `name`.
-fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    q.iter()
+/// The first value of field `name` in a query or form, as sent.
+fn field(form: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(form)
         .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
+        .map(|(_, v)| v.into_owned())
 }
 
-/// `page` (0-based, default 0) and `size` (1–100, default 100).
-fn paging(q: &[(String, String)]) -> Result<(usize, usize), String> {
+/// The first value of query parameter `name`, trimmed, if not empty.
+fn param(query: &[u8], name: &str) -> Option<String> {
+    let v = field(query, name)?;
+    Some(v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// `page` (0-based, default 0) and `size` (1–100, default 100) of a query.
+fn paging(q: &[u8]) -> Result<(usize, usize), String> {
     let digits = |v: &str| -> Option<usize> {
         v.bytes()
             .all(|b| b.is_ascii_digit())
@@ -158,27 +136,32 @@ fn paging(q: &[(String, String)]) -> Result<(usize, usize), String> {
     };
     let page = match param(q, "page") {
         None => 0,
-        Some(v) => digits(v)
+        Some(v) => digits(&v)
             .ok_or_else(|| format!("Invalid page: expected a non-negative integer, got {v:?}"))?,
     };
     let (default, max) = PAGE_SIZE;
     let size = match param(q, "size") {
         None => default,
-        Some(v) => digits(v).filter(|n| (1..=max).contains(n)).ok_or_else(|| {
-            format!("Invalid size: expected an integer from 1 to {max}, got {v:?}")
-        })?,
+        Some(v) => digits(&v)
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                format!("Invalid size: expected an integer from 1 to {max}, got {v:?}")
+            })?,
     };
     Ok((page, size))
 }
 
-/// Whether the request declares a JSON body (`application/json`, any
-/// parameters).
-fn is_json(headers: &HeaderMap) -> bool {
+/// Whether the request declares a body of type `media` (any parameters).
+fn is_type(headers: &HeaderMap, media: &str) -> bool {
     headers
         .get(CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .and_then(|v| v.split(';').next().map(|m| m.trim().to_ascii_lowercase()))
-        .is_some_and(|m| m == "application/json")
+        .is_some_and(|m| m == media)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    is_type(headers, "application/json")
 }
 
 fn is_blank(body: &[u8]) -> bool {
@@ -198,19 +181,22 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
     bearer(headers).unwrap_or_default().to_owned()
 }
 
+/// A JSON object body.
+fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err("The request body must be a JSON object".to_owned()),
+        Err(_) => Err("Malformed JSON request body".to_owned()),
+    }
+}
+
 /// `{"expiryDuration":N}` (optional, a non-negative integer, default 0); an
 /// empty body is the default.
 fn expiry(body: &[u8]) -> Result<u64, String> {
     if is_blank(body) {
         return Ok(0);
     }
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Err("Malformed JSON request body".to_owned());
-    };
-    let Value::Object(m) = v else {
-        return Err("The request body must be a JSON object".to_owned());
-    };
-    match m.get("expiryDuration") {
+    match object(body)?.get("expiryDuration") {
         None | Some(Value::Null) => Ok(0),
         Some(n) => n.as_u64().ok_or_else(|| {
             format!("expiryDuration must be a non-negative integer number of seconds, got {n}")
@@ -223,12 +209,7 @@ fn start_body(body: &[u8]) -> Result<(), String> {
     if is_blank(body) {
         return Err("Required request body is missing: send {} when there are no hosts".to_owned());
     }
-    let Ok(v) = serde_json::from_slice::<Value>(body) else {
-        return Err("Malformed JSON request body".to_owned());
-    };
-    let Value::Object(m) = v else {
-        return Err("The request body must be a JSON object".to_owned());
-    };
+    let m = object(body)?;
     let key_ok = |o: &serde_json::Map<String, Value>| {
         o.get("sshPrivateKey")
             .is_none_or(|k| k.is_null() || k.is_string())
@@ -250,11 +231,11 @@ fn start_body(body: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-impl Sim {
+impl CenturyLink {
     fn authenticated(&self, headers: &HeaderMap) -> bool {
         match bearer(headers) {
             None => false,
-            Some(t) if t == self.cfg.static_token => true,
+            Some(t) if t == self.static_token => true,
             Some(t) => lock(&self.store).token_live(t),
         }
     }
@@ -273,17 +254,17 @@ impl Sim {
         if !self.authenticated(headers) {
             return runner_error(401, "Unauthorized");
         }
-        if !alias.eq_ignore_ascii_case(&self.cfg.alias) {
+        if !alias.eq_ignore_ascii_case(&self.alias) {
             return runner_error(
                 403,
                 &format!("Access denied: the token is not valid for account {alias}"),
             );
         }
-        let q = parse_query(uri.query());
-        self.dispatch(op, &q, headers, body)
+        let q = uri.query().unwrap_or_default().as_bytes();
+        self.dispatch(op, q, headers, body)
     }
 
-    fn dispatch(&self, op: Op, q: &[(String, String)], headers: &HeaderMap, body: &[u8]) -> Resp {
+    fn dispatch(&self, op: Op, q: &[u8], headers: &HeaderMap, body: &[u8]) -> Resp {
         let json_body = is_blank(body) || is_json(headers);
         let wrong_type = || runner_error(400, "Content-Type must be application/json");
         let result = match op {
@@ -340,19 +321,19 @@ impl Sim {
 
 fn answer(result: Result<Value, RunnerError>) -> Resp {
     match result {
-        Ok(v) => runner_json(200, &v),
+        Ok(v) => respond(200, RUNNER_JSON, &v),
         Err(RunnerError::JobNotFound) => runner_error(404, "Job not found"),
         Err(RunnerError::ExecutionNotFound) => runner_error(404, "Execution not found"),
         Err(RunnerError::NotStoppable) => runner_error(400, NOT_STOPPABLE),
     }
 }
 
-/// The Runner's router: every request goes through [`Sim::serve_runner`].
-pub(crate) fn runner_router(sim: Arc<Sim>) -> Router {
+/// The Runner's router: every request goes through [`CenturyLink::serve_runner`].
+pub(crate) fn runner_router(sim: Arc<CenturyLink>) -> Router {
     Router::new().fallback(runner).with_state(sim)
 }
 
-async fn runner(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn runner(State(sim): State<Arc<CenturyLink>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return runner_error(413, "Request entity too large");
@@ -362,6 +343,7 @@ async fn runner(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
 
 // ----- login ----------------------------------------------------------------
 
+/// An error of the login server.
 fn login_error(status: u16, message: &str) -> Resp {
     respond(status, LOGIN_JSON, &error_body(message))
 }
@@ -369,11 +351,11 @@ fn login_error(status: u16, message: &str) -> Resp {
 /// The login server's router: `POST /v2/authentication/login`
 /// (`CenturyLinkCloud/APIDocs` `Authentication/login.md`), anything else 404
 /// (405 for another method on that path).
-pub(crate) fn login_router(sim: Arc<Sim>) -> Router {
+pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
     Router::new().fallback(login).with_state(sim)
 }
 
-async fn login(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn login(State(sim): State<Arc<CenturyLink>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     // ASP.NET routes ignore case and a trailing slash.
     let path = parts.uri.path().trim_end_matches('/');
@@ -395,28 +377,14 @@ async fn login(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
     sim.login(&parts.headers, &body)
 }
 
-/// Whether the request declares a form body
-/// (`application/x-www-form-urlencoded`, any parameters).
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .and_then(|v| v.split(';').next().map(|m| m.trim().to_ascii_lowercase()))
-        .is_some_and(|m| m == "application/x-www-form-urlencoded")
-}
-
 /// `Some((username, password))` of a login body: JSON, as in
 /// `CenturyLinkCloud/APIDocs` `Authentication/login.md` and clc-sdk's
 /// `clc/APIv2/api.py` (`API._Login`, `json=`), or a form, as clc-sdk's
 /// `clc/APIv2/__init__.py` `get_session` sends it (`data=`; ASP.NET Web API
 /// binds both).
 fn credentials(headers: &HeaderMap, body: &[u8]) -> Option<(String, String)> {
-    if is_form(headers) {
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        return Some((field("username")?, field("password")?));
+    if is_type(headers, "application/x-www-form-urlencoded") {
+        return Some((field(body, "username")?, field(body, "password")?));
     }
     if !is_json(headers) {
         return None;
@@ -427,7 +395,7 @@ fn credentials(headers: &HeaderMap, body: &[u8]) -> Option<(String, String)> {
     Some((user, password))
 }
 
-impl Sim {
+impl CenturyLink {
     /// `POST /v2/authentication/login`: `CenturyLinkCloud/APIDocs`
     /// `Authentication/login.md` (200 `{userName, accountAlias,
     /// locationAlias, roles, bearerToken}`; 400 `{"message": "We didn't
@@ -436,32 +404,29 @@ impl Sim {
         let mut store = lock(&self.store);
         store.login_attempts += 1;
         let ok = credentials(headers, body)
-            .is_some_and(|(u, p)| u == self.cfg.username && p == self.cfg.password);
+            .is_some_and(|(u, p)| u == self.username && p == self.password);
         if !ok {
             return login_error(400, BAD_CREDENTIALS);
         }
-        let token = store.grant(self.cfg.token_ttl, &self.claims());
+        let claims = token_claims(&self.username, &self.alias, &self.location);
+        let token = store.grant(self.token_ttl, &claims);
         drop(store);
         respond(
             200,
             LOGIN_JSON,
             &json!({
-                "userName": self.cfg.username,
-                "accountAlias": self.cfg.alias,
-                "locationAlias": self.cfg.location,
+                "userName": self.username,
+                "accountAlias": self.alias,
+                "locationAlias": self.location,
                 "roles": ROLES,
                 "bearerToken": token,
             }),
         )
     }
-
-    /// The claims inside every token (no expiry: see `make_token`).
-    pub(crate) fn claims(&self) -> Value {
-        token_claims(&self.cfg.username, &self.cfg.alias, &self.cfg.location)
-    }
 }
 
-/// The claims of a token for `username` in account `alias`.
+/// The claims of a token for `username` in account `alias` (no expiry: see
+/// `make_token`).
 pub(crate) fn token_claims(username: &str, alias: &str, location: &str) -> Value {
     json!({
         "unique_name": username,
@@ -471,143 +436,4 @@ pub(crate) fn token_claims(username: &str, alias: &str, location: &str) -> Value
         "iss": "urn:api-tier3",
         "aud": "urn:tier3-users",
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r(m: Method, p: &str) -> Option<Op> {
-        route(&m, p).map(|(_, op)| op)
-    }
-
-    #[test]
-    fn routes() {
-        assert_eq!(r(Method::GET, "/jobs/ACME"), Some(Op::ListJobs));
-        assert_eq!(
-            r(Method::GET, "/jobs/ACME/executions"),
-            Some(Op::ListAllExecutions)
-        );
-        assert_eq!(
-            r(Method::GET, "/jobs/ACME/j%2F1"),
-            Some(Op::GetJob("j/1".into()))
-        );
-        assert_eq!(
-            r(Method::POST, "/jobs/ACME/j/start"),
-            Some(Op::StartJob("j".into()))
-        );
-        assert_eq!(
-            r(Method::GET, "/jobs/ACME/j/executions"),
-            Some(Op::ListExecutions("j".into()))
-        );
-        assert_eq!(
-            r(Method::GET, "/jobs/ACME/j/executions/e"),
-            Some(Op::GetExecution("j".into(), "e".into()))
-        );
-        assert_eq!(
-            r(Method::POST, "/jobs/ACME/j/executions/e/stop"),
-            Some(Op::Stop("j".into(), "e".into()))
-        );
-        assert_eq!(
-            r(Method::POST, "/jobs/ACME/j/executions/e/kill"),
-            Some(Op::Kill("j".into(), "e".into()))
-        );
-        for (m, bad) in [
-            (Method::POST, "/jobs/ACME"),
-            (Method::POST, "/jobs/ACME/executions"),
-            (Method::GET, "/jobs/ACME/j/start"),
-            (Method::GET, "/jobs/ACME/j/executions/e/stop"),
-            (Method::DELETE, "/jobs/ACME/j"),
-            (Method::GET, "/jobs/ACME/"),
-            (Method::GET, "/jobs//j"),
-            (Method::GET, "/jobs"),
-            (Method::GET, "/v2/jobs/ACME"),
-            (Method::POST, "/jobs/ACME/j/executions/e/restart"),
-            (Method::GET, ""),
-        ] {
-            assert_eq!(r(m.clone(), bad), None, "{m} {bad}");
-        }
-        assert_eq!(
-            route(&Method::GET, "/jobs/a%20b").map(|(a, _)| a),
-            Some("a b".into())
-        );
-    }
-
-    #[test]
-    fn paging_parameters() {
-        let q = |s: &str| parse_query(Some(s));
-        assert_eq!(paging(&q("")), Ok((0, 100)));
-        assert_eq!(paging(&q("page=3&size=7")), Ok((3, 7)));
-        assert_eq!(paging(&q("page=&size=")), Ok((0, 100)));
-        for bad in [
-            "page=-1",
-            "page=x",
-            "page=1.5",
-            "size=0",
-            "size=101",
-            "size=-5",
-            "size=ten",
-            "page=99999999999999999999999",
-        ] {
-            assert!(paging(&q(bad)).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn stop_bodies() {
-        assert_eq!(expiry(b""), Ok(0));
-        assert_eq!(expiry(b" \n"), Ok(0));
-        assert_eq!(expiry(b"{}"), Ok(0));
-        assert_eq!(expiry(br#"{"expiryDuration":5}"#), Ok(5));
-        assert_eq!(expiry(br#"{"expiryDuration":null,"x":1}"#), Ok(0));
-        for bad in [
-            &br#"{"expiryDuration":-1}"#[..],
-            br#"{"expiryDuration":1.5}"#,
-            br#"{"expiryDuration":"5"}"#,
-            b"[]",
-            b"{",
-            b"5",
-        ] {
-            assert!(expiry(bad).is_err(), "{}", String::from_utf8_lossy(bad));
-        }
-    }
-
-    #[test]
-    fn start_bodies() {
-        assert!(start_body(b"{}").is_ok());
-        assert!(start_body(br#"{"hosts":[{"id":"localhost"}]}"#).is_ok());
-        assert!(
-            start_body(br#"{"hosts":[{"id":"h","sshPrivateKey":"k"}],"sshPrivateKey":"k"}"#)
-                .is_ok()
-        );
-        for bad in [
-            &b""[..],
-            b"[]",
-            b"nope",
-            br#"{"hosts":{}}"#,
-            br#"{"hosts":[{}]}"#,
-            br#"{"hosts":[1]}"#,
-            br#"{"sshPrivateKey":5}"#,
-        ] {
-            assert!(start_body(bad).is_err(), "{}", String::from_utf8_lossy(bad));
-        }
-    }
-
-    #[test]
-    fn bearer_tokens() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(
-                AUTHORIZATION,
-                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("")),
-            );
-            m
-        };
-        assert_eq!(bearer(&h("Bearer abc")), Some("abc"));
-        assert_eq!(bearer(&h("bearer  abc ")), Some("abc"));
-        assert_eq!(bearer(&h("Basic abc")), None);
-        assert_eq!(bearer(&h("Bearer ")), None);
-        assert_eq!(bearer(&h("Bearer")), None);
-        assert_eq!(bearer(&HeaderMap::new()), None);
-    }
 }

@@ -1,14 +1,14 @@
-//! The CenturyLink Runner simulator's state: jobs, executions, their
-//! timelines and the account's concurrency cap, login tokens and counters;
-//! and how jobs and executions look on the wire.
+//! The CenturyLink Runner simulator's state: jobs, executions (in the
+//! generic [`Runs`] store) and the account's concurrency cap, login tokens
+//! and counters; and how jobs and executions look on the wire.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{ExecutionSeed, JobSeed};
-use crate::clock::DueQueue;
+use super::{ExecutionGet, ExecutionSeed, JobSeed, JobShape};
+use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
 
 // Execution statuses (VENDOR-NOTES 4.4).
@@ -168,15 +168,6 @@ pub(crate) enum Action {
     Kill,
 }
 
-impl Action {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Action::Stop => "stop",
-            Action::Kill => "kill",
-        }
-    }
-}
-
 /// Why an operation on a job or execution failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RunnerError {
@@ -191,8 +182,8 @@ pub(crate) struct Variants {
     pub(crate) camel_case: bool,
     pub(crate) flat_timers: bool,
     pub(crate) repository_log_object: bool,
-    pub(crate) execution_get: super::ExecutionGet,
-    pub(crate) job_shape: super::JobShape,
+    pub(crate) execution_get: ExecutionGet,
+    pub(crate) job_shape: JobShape,
 }
 
 /// The git commit an execution ran (its `repository_log`).
@@ -233,7 +224,8 @@ pub(crate) struct ExecRecord {
     commit: Commit,
     failed_hosts: Vec<String>,
     vpn: bool,
-    /// Insertion order (breaks ties between queued executions).
+    /// Insertion order (breaks ties between queued executions and between
+    /// changes due at the same instant).
     seq: u64,
     /// While `PENDING` and progressing on its own: when it may start
     /// initializing (it also needs a free slot).
@@ -241,6 +233,19 @@ pub(crate) struct ExecRecord {
     /// Whether it ends `FAILURE` rather than `SUCCESS` when it finishes.
     fails: bool,
     timeline: Timeline<Change>,
+}
+
+impl Timed for ExecRecord {
+    type Change = Change;
+    fn timeline(&self) -> &Timeline<Change> {
+        &self.timeline
+    }
+    fn timeline_mut(&mut self) -> &mut Timeline<Change> {
+        &mut self.timeline
+    }
+    fn tie(&self) -> u64 {
+        self.seq
+    }
 }
 
 impl ExecRecord {
@@ -251,6 +256,15 @@ impl ExecRecord {
 
     pub(crate) fn run_id(&self) -> String {
         format!("{}/{}", self.job_id, self.id)
+    }
+
+    /// Ends the last timer at `wall` if it is open.
+    fn end_last(&mut self, wall: i64) {
+        if let Some(t) = self.timers.last_mut()
+            && t.1.is_none()
+        {
+            t.1 = Some(wall.max(t.0));
+        }
     }
 }
 
@@ -282,13 +296,9 @@ pub(crate) struct Store {
     /// happen no earlier.
     settled_at: Instant,
     jobs: BTreeMap<String, JobRecord>,
-    /// Executions by execution id.
-    execs: BTreeMap<String, ExecRecord>,
-    /// `(next due, seq, id)` of executions' timelines (see
-    /// [`Store::settle`]); entries that no longer match are skipped.
-    events: DueQueue<String>,
-    /// Executions that may be queued `PENDING` (a superset).
-    queued_ids: BTreeSet<String>,
+    /// Executions by execution id; stop requests are counted here by
+    /// `"jobId/executionId"`.
+    execs: Runs<String, ExecRecord>,
     next_seq: u64,
     /// Seeded generation of jobs and executions.
     ids: SplitMix64,
@@ -298,19 +308,14 @@ pub(crate) struct Store {
     /// Login tokens (a separate stream).
     secrets: SplitMix64,
     /// Login token → expiry.
-    tokens: HashMap<String, Instant>,
+    tokens: Tokens,
     /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
     pub(crate) logins: u64,
     pub(crate) login_attempts: u64,
-    stops: HashMap<String, u64>,
     kills: HashMap<String, u64>,
-    bodies: Vec<StopBody>,
+    pub(crate) bodies: Vec<StopBody>,
     pub(crate) variants: Variants,
-}
-
-fn uuid(rng: &mut SplitMix64) -> String {
-    rng.uuid_like()
 }
 
 /// Base64url without padding.
@@ -344,24 +349,58 @@ pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
     format!("{JWT_HEADER}.{}.{}", b64url(&payload), b64url(&sig))
 }
 
-fn end_last(r: &mut ExecRecord, wall: i64) {
-    if let Some(t) = r.timers.last_mut()
-        && t.1.is_none()
-    {
-        t.1 = Some(wall.max(t.0));
+/// A page, `{"totalSize","page","size","results"}` (`CenturyLinkCloud/PublicKB`
+/// `Runner/job-service.md`, "Get Jobs", "Get Job Executions"): items
+/// `page * size ..` of `items`, at most `size`, rendered by `render`.
+fn page_body<T>(items: &[T], page: usize, size: usize, render: impl Fn(&T) -> Value) -> Value {
+    let start = page.saturating_mul(size).min(items.len());
+    let end = start.saturating_add(size).min(items.len());
+    let results: Vec<Value> = items[start..end].iter().map(render).collect();
+    json!({"totalSize": items.len(), "page": page, "size": size, "results": results})
+}
+
+/// A fresh UUID from `rng` that `taken` does not hold.
+fn fresh_id(rng: &mut SplitMix64, taken: impl Fn(&String) -> bool) -> String {
+    let mut id = rng.uuid_like();
+    while taken(&id) {
+        id = rng.uuid_like();
     }
+    id
 }
 
-/// Items `page * size ..` of `total`, at most `size`.
-fn window(total: usize, page: usize, size: usize) -> std::ops::Range<usize> {
-    let start = page.saturating_mul(size).min(total);
-    start..start.saturating_add(size).min(total)
-}
-
-/// A page, `{"totalSize","page","size","results"}`: `CenturyLinkCloud/PublicKB`
-/// `Runner/job-service.md` ("Get Jobs", "Get Job Executions").
-fn page_body(total: usize, page: usize, size: usize, results: Vec<Value>) -> Value {
-    json!({"totalSize": total, "page": page, "size": size, "results": results})
+/// Applies `change` to execution `r` as if at `at` (wall time `wall`);
+/// `hosts` are its job's hosts.
+fn apply(
+    r: &mut ExecRecord,
+    at: Instant,
+    wall: i64,
+    change: Change,
+    cfg: &StoreConfig,
+    hosts: &[String],
+) {
+    match change {
+        Change::Run if r.status == INITIALIZING => {
+            r.status = RUNNING.to_owned();
+            r.timeline.push_after(at, cfg.running_for, Change::Finish);
+        }
+        Change::Finish if r.status == INITIALIZING || r.status == RUNNING => {
+            r.status = if r.fails { FAILURE } else { SUCCESS }.to_owned();
+            if r.fails && r.failed_hosts.is_empty() {
+                r.failed_hosts = hosts.iter().take(1).cloned().collect();
+            }
+            r.timeline.clear();
+            r.end_last(wall);
+        }
+        Change::Stopped if r.status == STOPPING => {
+            r.status = STOPPED.to_owned();
+            r.end_last(wall);
+        }
+        Change::Killed if r.status == KILLING => {
+            r.status = KILLED.to_owned();
+            r.end_last(wall);
+        }
+        _ => {}
+    }
 }
 
 impl Store {
@@ -373,35 +412,56 @@ impl Store {
             started: now,
             settled_at: now,
             jobs: BTreeMap::new(),
-            execs: BTreeMap::new(),
-            events: DueQueue::new(),
-            queued_ids: BTreeSet::new(),
+            execs: Runs::default(),
             next_seq: 0,
             ids: SplitMix64::stream(seed, 31),
             misc: SplitMix64::stream(seed, 32),
             secrets: SplitMix64::stream(seed, 33),
-            tokens: HashMap::new(),
+            tokens: Tokens::default(),
             issued: Vec::new(),
             logins: 0,
             login_attempts: 0,
-            stops: HashMap::new(),
             kills: HashMap::new(),
             bodies: Vec::new(),
             variants: Variants::default(),
         }
     }
 
-    fn epoch_ms(&self) -> i64 {
-        self.clock.epoch().timestamp_millis()
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.clock.now().timestamp_millis()
-    }
-
     fn seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
+    }
+
+    /// The host ids of job `job`.
+    fn hosts_of(&self, job: &str) -> Vec<String> {
+        self.jobs
+            .get(job)
+            .map(|j| j.hosts.iter().map(|(h, _)| h.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A new execution of `job` (not inserted), with a commit before
+    /// `start` drawn from `rng`.
+    fn new_exec(&mut self, id: String, job: String, start: i64, from_misc: bool) -> ExecRecord {
+        let rng = if from_misc {
+            &mut self.misc
+        } else {
+            &mut self.ids
+        };
+        let commit = Self::generate_commit(rng, start - 10 * DAY, start - HOUR);
+        ExecRecord {
+            id,
+            job_id: job,
+            status: SUCCESS.to_owned(),
+            timers: vec![(start, None)],
+            commit,
+            failed_hosts: Vec::new(),
+            vpn: false,
+            seq: self.seq(),
+            queued: None,
+            fails: false,
+            timeline: Timeline::new(),
+        }
     }
 
     // ----- generation ---------------------------------------------------
@@ -417,11 +477,8 @@ impl Store {
             format!("{base}-{}", round + 1)
         };
         let named = self.ids.chance(85);
-        let mut id = uuid(&mut self.ids);
-        while self.jobs.contains_key(&id) {
-            id = uuid(&mut self.ids);
-        }
-        let epoch = self.epoch_ms();
+        let id = fresh_id(&mut self.ids, |id| self.jobs.contains_key(id));
+        let epoch = self.clock.epoch().timestamp_millis();
         let created = epoch - self.ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
         let updated = created + self.ids.below((epoch - created).max(1) as u64) as i64;
         let execution_ttl = match self.ids.below(4) {
@@ -431,12 +488,7 @@ impl Store {
             _ => Some(720),
         };
         let repo_url = self.ids.pick(REPOS).copied().unwrap_or(REPOS[0]).to_owned();
-        let branch = self
-            .ids
-            .pick(BRANCHES)
-            .copied()
-            .unwrap_or("master")
-            .to_owned();
+        let branch = self.ids.pick(BRANCHES).copied().unwrap_or("master");
         let repo_user = self.ids.chance(30).then(|| "deploy".to_owned());
         let hosts = if self.ids.chance(30) {
             vec![("localhost".to_owned(), json!({}))]
@@ -445,19 +497,15 @@ impl Store {
             let n = self.ids.range(1, 3);
             let with_vars = self.ids.chance(50);
             let subnet = self.ids.range(10, 99);
+            let (location, alias) = (&self.cfg.location, self.cfg.alias.to_ascii_uppercase());
             (1..=n)
                 .map(|k| {
-                    let host = format!(
-                        "{}{}{role}{k:02}",
-                        self.cfg.location,
-                        self.cfg.alias.to_ascii_uppercase()
-                    );
                     let vars = if with_vars {
                         json!({"ansible_ssh_host": format!("10.55.{subnet}.{}", 10 + k)})
                     } else {
                         json!({})
                     };
-                    (host, vars)
+                    (format!("{location}{alias}{role}{k:02}"), vars)
                 })
                 .collect()
         };
@@ -480,7 +528,7 @@ impl Store {
             description: description.to_owned(),
             execution_ttl,
             repo_url,
-            branch,
+            branch: branch.to_owned(),
             playbook: playbook.to_owned(),
             repo_user,
             hosts,
@@ -501,16 +549,13 @@ impl Store {
             rng.next_u64() >> 32
         );
         let date = from + rng.below((to - from).max(1) as u64) as i64;
+        let message = rng.pick(COMMIT_MESSAGES).copied().unwrap_or("Update");
         Commit {
             sha,
             author: author.to_owned(),
             email: email.to_owned(),
             date: date - date.rem_euclid(SECOND),
-            message: rng
-                .pick(COMMIT_MESSAGES)
-                .copied()
-                .unwrap_or("Update")
-                .to_owned(),
+            message: message.to_owned(),
         }
     }
 
@@ -532,7 +577,7 @@ impl Store {
         if total == 0 {
             return;
         }
-        let epoch = self.epoch_ms();
+        let epoch = self.clock.epoch().timestamp_millis();
         // Each job runs every hour, 6 hours, day or week, at its own offset.
         let schedules: Vec<(i64, i64)> = keys
             .iter()
@@ -547,46 +592,21 @@ impl Store {
                 (interval, offset)
             })
             .collect();
-        let mut created: Vec<String> = Vec::with_capacity(total);
+        let mut created: Vec<(i64, String)> = Vec::with_capacity(total);
         for i in 0..total {
             let j = i % keys.len();
             let k = (i / keys.len()) as i64;
             let (interval, offset) = schedules[j];
             let start = epoch - offset - k * interval + self.ids.below(SECOND as u64 * 50) as i64;
             let start = start.min(epoch - MINUTE);
-            let mut id = uuid(&mut self.ids);
-            while self.execs.contains_key(&id) {
-                id = uuid(&mut self.ids);
-            }
-            let commit = Self::generate_commit(&mut self.ids, start - 10 * DAY, start - HOUR);
-            let seq = self.seq();
-            let rec = ExecRecord {
-                id: id.clone(),
-                job_id: keys[j].clone(),
-                status: SUCCESS.to_owned(),
-                timers: vec![(start, None)],
-                commit,
-                failed_hosts: Vec::new(),
-                vpn: false,
-                seq,
-                queued: None,
-                fails: false,
-                timeline: Timeline::new(),
-            };
+            let id = fresh_id(&mut self.ids, |id| self.execs.contains(id));
+            let rec = self.new_exec(id.clone(), keys[j].clone(), start, false);
             self.execs.insert(id.clone(), rec);
-            created.push(id);
+            created.push((start, id));
         }
         // Newest first: the first `running` are running.
-        created.sort_by(|a, b| {
-            let (sa, sb) = (
-                self.execs.get(a).map_or(0, ExecRecord::first_start),
-                self.execs.get(b).map_or(0, ExecRecord::first_start),
-            );
-            sb.cmp(&sa).then_with(|| a.cmp(b))
-        });
-        let finish_after = self.cfg.seeded_finish_after;
-        let started = self.started;
-        for (i, id) in created.iter().enumerate() {
+        created.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.cmp(b)));
+        for (i, (start, id)) in created.iter().enumerate() {
             let status = if i < running {
                 RUNNING
             } else {
@@ -608,24 +628,18 @@ impl Store {
             let first_took = self.ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
             let vpn = self.ids.chance(10);
             let failed_pick = self.ids.below(8) as usize;
-            let job_hosts: Vec<String> = self
-                .execs
-                .get(id)
-                .and_then(|r| self.jobs.get(&r.job_id))
-                .map(|j| j.hosts.iter().map(|(h, _)| h.clone()).collect())
-                .unwrap_or_default();
+            let job = self.execs.get(id).map(|r| r.job_id.clone());
+            let job_hosts = self.hosts_of(job.as_deref().unwrap_or_default());
+            let (finish_after, started) = (self.cfg.seeded_finish_after, self.started);
             let Some(rec) = self.execs.get_mut(id) else {
                 continue;
             };
             rec.status = status.to_owned();
             rec.vpn = vpn;
-            let start = rec.first_start();
-            let last = epoch - SECOND;
+            let (start, last) = (*start, epoch - SECOND);
             if status == RUNNING {
                 if let Some(d) = finish_after {
                     rec.timeline.push_after(started, d, Change::Finish);
-                    self.events
-                        .note_with(rec.timeline.next_due(), rec.seq, &rec.id);
                 }
             } else if restarted {
                 let first_end = (start + first_took).min(last);
@@ -639,9 +653,9 @@ impl Store {
                 rec.timers = vec![(start, Some((start + took).min(last).max(start)))];
             }
             if status == FAILURE && !job_hosts.is_empty() {
-                let host = job_hosts[failed_pick % job_hosts.len()].clone();
-                rec.failed_hosts = vec![host];
+                rec.failed_hosts = vec![job_hosts[failed_pick % job_hosts.len()].clone()];
             }
+            self.execs.touch(id);
         }
         // A job is never younger than its oldest execution.
         for key in keys {
@@ -677,13 +691,11 @@ impl Store {
             job.description = d;
         }
         job.execution_ttl = seed.execution_ttl;
-        if let Some(t) = seed.created_time {
-            job.created = t.timestamp_millis();
-            job.updated = job.created;
-        } else {
-            job.created = self.now_ms();
-            job.updated = job.created;
-        }
+        job.created = seed
+            .created_time
+            .unwrap_or_else(|| self.clock.now())
+            .timestamp_millis();
+        job.updated = job.created;
         if !seed.hosts.is_empty() {
             job.hosts = seed.hosts.into_iter().map(|h| (h, json!({}))).collect();
         }
@@ -700,7 +712,10 @@ impl Store {
         if self.jobs.remove(id).is_none() {
             return false;
         }
-        self.execs.retain(|_, r| r.job_id != id);
+        let gone: Vec<String> = self.execs_of(Some(id)).map(|r| r.id.clone()).collect();
+        for ex in &gone {
+            self.execs.remove(ex);
+        }
         true
     }
 
@@ -715,13 +730,7 @@ impl Store {
         let wall = self.clock.at(now).timestamp_millis();
         let id = match seed.execution_id {
             Some(id) => id,
-            None => {
-                let mut id = uuid(&mut self.misc);
-                while self.execs.contains_key(&id) {
-                    id = uuid(&mut self.misc);
-                }
-                id
-            }
+            None => fresh_id(&mut self.misc, |id| self.execs.contains(id)),
         };
         let terminal = classify(&seed.status) == Class::Terminal;
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
@@ -737,33 +746,18 @@ impl Store {
             None => vec![(wall, terminal.then_some(wall))],
         };
         let start = timers.first().map_or(wall, |t| t.0);
-        let commit = Self::generate_commit(&mut self.misc, start - 10 * DAY, start - HOUR);
-        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let seq = self.seq();
-        let mut rec = ExecRecord {
-            id: id.clone(),
-            job_id: seed.job_id,
-            status: seed.status,
-            timers,
-            commit,
-            failed_hosts: seed.failed_hosts,
-            vpn: seed.is_vpn_established,
-            seq,
-            queued: None,
-            fails,
-            timeline: Timeline::new(),
-        };
+        let mut rec = self.new_exec(id.clone(), seed.job_id, start, true);
+        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        rec.status = seed.status;
+        rec.timers = timers;
+        rec.failed_hosts = seed.failed_hosts;
+        rec.vpn = seed.is_vpn_established;
         if let Some(d) = self.cfg.seeded_finish_after {
             match rec.status.as_str() {
                 PENDING => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
                 INITIALIZING | RUNNING => rec.timeline.push_after(now, d, Change::Finish),
                 _ => {}
             }
-        }
-        self.events
-            .note_with(rec.timeline.next_due(), rec.seq, &rec.id);
-        if rec.queued.is_some() {
-            self.queued_ids.insert(id.clone());
         }
         self.execs.insert(id.clone(), rec);
         Some(id)
@@ -780,31 +774,26 @@ impl Store {
     }
 
     /// Applies every change that is due by now, in time order: timeline
-    /// changes, and queued `PENDING` executions moving into free slots
-    /// (first ready, first served).
+    /// changes (the generic store's due order, ties by insertion), and
+    /// queued `PENDING` executions moving into free slots (first ready,
+    /// first served).
     pub(crate) fn settle(&mut self) {
         let now = Instant::now();
         let mut cursor = self.settled_at.min(now);
         loop {
-            let event = self.next_event(now);
-            let promotion = self.next_promotion(now, cursor);
-            let promotion = if promotion.is_some() && self.active() < self.cfg.max_concurrent {
-                promotion
+            let event = self.execs.next_due(now);
+            let promotion = if self.active() < self.cfg.max_concurrent {
+                self.next_promotion(now, cursor)
             } else {
                 None
             };
             match (event, promotion) {
-                (event, Some((at, _, id))) if event.as_ref().is_none_or(|(d, ..)| at <= *d) => {
+                (event, Some((at, id))) if event.as_ref().is_none_or(|(d, _)| at <= *d) => {
                     self.promote(&id, at);
                     cursor = at;
                 }
-                (Some((due, _, id)), _) => {
-                    self.events.pop();
-                    let next = self.execs.get_mut(&id).and_then(|r| r.timeline.pop_next());
-                    if let Some((at, change)) = next {
-                        self.apply(&id, at, change);
-                    }
-                    self.touch(&id);
+                (Some((due, id)), _) => {
+                    self.step(&id, None);
                     cursor = cursor.max(due);
                 }
                 (None, _) => break,
@@ -813,105 +802,48 @@ impl Store {
         self.settled_at = now;
     }
 
-    /// The earliest timeline change due by `now` over all executions, as
-    /// `(due, seq, id)`; drops index entries that no longer match.
-    fn next_event(&mut self, now: Instant) -> Option<(Instant, u64, String)> {
-        loop {
-            let (due, seq, id) = self.events.peek()?;
-            let current = self
-                .execs
-                .get(id)
-                .is_some_and(|r| r.seq == *seq && r.timeline.next_due() == Some(*due));
-            if !current {
-                self.events.pop();
-                continue;
-            }
-            return (*due <= now).then(|| (*due, *seq, id.clone()));
-        }
-    }
-
     /// The first queued `PENDING` execution ready by `now`, as
-    /// `(ready.max(cursor), seq, id)`.
-    fn next_promotion(&mut self, now: Instant, cursor: Instant) -> Option<(Instant, u64, String)> {
-        let execs = &self.execs;
-        self.queued_ids
-            .retain(|id| execs.get(id).is_some_and(|r| r.queued.is_some()));
-        self.queued_ids
-            .iter()
-            .filter_map(|id| execs.get(id))
+    /// `(ready.max(cursor), id)` (ties by insertion).
+    fn next_promotion(&self, now: Instant, cursor: Instant) -> Option<(Instant, String)> {
+        self.execs
+            .values()
             .filter(|r| r.status == PENDING)
             .filter_map(|r| {
                 r.queued
                     .filter(|q| *q <= now)
-                    .map(|q| (q.max(cursor), r.seq, r.id.clone()))
+                    .map(|q| (q.max(cursor), r.seq, &r.id))
             })
             .min()
+            .map(|(at, _, id)| (at, id.clone()))
     }
 
-    /// Indexes execution `id`'s next timeline change (after its timeline
-    /// changed).
-    fn touch(&mut self, id: &str) {
-        if let Some(r) = self.execs.get(id) {
-            self.events.note_with(r.timeline.next_due(), r.seq, &r.id);
-        }
-    }
-
-    fn promote(&mut self, id: &str, at: Instant) {
-        let initializing = self.cfg.initializing_for;
+    fn promote(&mut self, id: &String, at: Instant) {
         if let Some(r) = self.execs.get_mut(id) {
             r.status = INITIALIZING.to_owned();
             r.queued = None;
-            r.timeline.push_after(at, initializing, Change::Run);
+            r.timeline
+                .push_after(at, self.cfg.initializing_for, Change::Run);
         }
-        self.touch(id);
+        self.execs.touch(id);
     }
 
-    /// Applies `change` to execution `id` as if at `at`.
-    fn apply(&mut self, id: &str, at: Instant, change: Change) {
-        let wall = self.clock.at(at).timestamp_millis();
-        let running_for = self.cfg.running_for;
-        let hosts: Vec<String> = self
-            .execs
-            .get(id)
-            .and_then(|r| self.jobs.get(&r.job_id))
-            .map(|j| j.hosts.iter().map(|(h, _)| h.clone()).collect())
-            .unwrap_or_default();
-        let Some(r) = self.execs.get_mut(id) else {
-            return;
-        };
-        match change {
-            Change::Run if r.status == INITIALIZING => {
-                r.status = RUNNING.to_owned();
-                r.timeline.push_after(at, running_for, Change::Finish);
-            }
-            Change::Finish if r.status == INITIALIZING || r.status == RUNNING => {
-                r.status = if r.fails { FAILURE } else { SUCCESS }.to_owned();
-                if r.fails && r.failed_hosts.is_empty() {
-                    r.failed_hosts = hosts.into_iter().take(1).collect();
-                }
-                r.timeline.clear();
-                end_last(r, wall);
-            }
-            Change::Stopped if r.status == STOPPING => {
-                r.status = STOPPED.to_owned();
-                end_last(r, wall);
-            }
-            Change::Killed if r.status == KILLING => {
-                r.status = KILLED.to_owned();
-                end_last(r, wall);
-            }
-            _ => {}
-        }
+    /// Applies execution `id`'s next timeline change, as if at `at` (or
+    /// when it was due); `false` if it has none.
+    fn step(&mut self, id: &String, at: Option<Instant>) -> bool {
+        let job = self.execs.get(id).map(|r| r.job_id.clone());
+        let hosts = self.hosts_of(job.as_deref().unwrap_or_default());
+        let (cfg, clock) = (&self.cfg, self.clock);
+        self.execs.step(id, |_, r, due, change| {
+            let at = at.unwrap_or(due);
+            apply(r, at, clock.at(at).timestamp_millis(), change, cfg, &hosts);
+        })
     }
 
     /// The execution id of `"jobId/executionId"`, if it exists and belongs
     /// to that job.
     fn find_run(&self, run_id: &str) -> Option<String> {
         let (job, id) = run_id.split_once('/')?;
-        self.execs
-            .get(id)
-            .filter(|r| r.job_id == job)
-            .map(|r| r.id.clone())
+        self.exec_of(job, id).ok().map(|r| r.id.clone())
     }
 
     /// Applies the next pending change of `run_id` now: its next timeline
@@ -923,25 +855,16 @@ impl Store {
             return false;
         };
         let now = Instant::now();
-        let next = self.execs.get_mut(&id).and_then(|r| r.timeline.pop_next());
-        let done = match next {
-            Some((_, change)) => {
-                self.apply(&id, now, change);
-                self.touch(&id);
-                true
+        let done = self.step(&id, Some(now)) || {
+            let queued = self
+                .execs
+                .get(&id)
+                .is_some_and(|r| r.status == PENDING && r.queued.is_some());
+            let free = self.active() < self.cfg.max_concurrent;
+            if queued && free {
+                self.promote(&id, now);
             }
-            None => {
-                let queued = self
-                    .execs
-                    .get(&id)
-                    .is_some_and(|r| r.status == PENDING && r.queued.is_some());
-                if queued && self.active() < self.cfg.max_concurrent {
-                    self.promote(&id, now);
-                    true
-                } else {
-                    false
-                }
-            }
+            queued && free
         };
         self.settled_at = now;
         done
@@ -952,19 +875,16 @@ impl Store {
     /// if open, any other reopens it.
     pub(crate) fn set_status(&mut self, run_id: &str, raw: &str) -> bool {
         self.settle();
-        let Some(id) = self.find_run(run_id) else {
-            return false;
-        };
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let Some(r) = self.execs.get_mut(&id) else {
+        let Some(r) = self.find_run(run_id).and_then(|id| self.execs.get_mut(&id)) else {
             return false;
         };
         r.status = raw.to_owned();
         r.timeline.clear();
         r.queued = None;
         if classify(raw) == Class::Terminal {
-            end_last(r, wall);
+            r.end_last(wall);
         } else if let Some(t) = r.timers.last_mut() {
             t.1 = None;
         }
@@ -989,14 +909,16 @@ impl Store {
         v
     }
 
+    fn execs_of<'a>(&'a self, job: Option<&'a str>) -> impl Iterator<Item = &'a ExecRecord> {
+        self.execs
+            .values()
+            .filter(move |r| job.is_none_or(|j| r.job_id == j))
+    }
+
     /// Executions (of `job`, or all), newest first timer start first, ties
     /// by id.
-    pub(crate) fn execs_ordered(&self, job: Option<&str>) -> Vec<&ExecRecord> {
-        let mut v: Vec<&ExecRecord> = self
-            .execs
-            .values()
-            .filter(|r| job.is_none_or(|j| r.job_id == j))
-            .collect();
+    pub(crate) fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
+        let mut v: Vec<&ExecRecord> = self.execs_of(job).collect();
         v.sort_by(|a, b| {
             b.first_start()
                 .cmp(&a.first_start())
@@ -1008,12 +930,7 @@ impl Store {
     /// `GET /jobs/{alias}`.
     pub(crate) fn list_jobs(&mut self, page: usize, size: usize) -> Value {
         self.settle();
-        let jobs = self.jobs_ordered();
-        let results = jobs[window(jobs.len(), page, size)]
-            .iter()
-            .map(|j| self.render_job(j))
-            .collect();
-        page_body(jobs.len(), page, size, results)
+        page_body(&self.jobs_ordered(), page, size, |j| self.render_job(j))
     }
 
     /// `GET /jobs/{alias}/{jobId}/executions` (`Some(job)`) or
@@ -1029,11 +946,7 @@ impl Store {
             self.job_exists(job)?;
         }
         let execs = self.execs_ordered(job);
-        let results = execs[window(execs.len(), page, size)]
-            .iter()
-            .map(|r| self.render_execution(r))
-            .collect();
-        Ok(page_body(execs.len(), page, size, results))
+        Ok(page_body(&execs, page, size, |r| self.render_execution(r)))
     }
 
     /// `GET /jobs/{alias}/{jobId}`.
@@ -1047,8 +960,9 @@ impl Store {
 
     fn exec_of(&self, job: &str, id: &str) -> Result<&ExecRecord, RunnerError> {
         self.job_exists(job)?;
+        let id = id.to_owned();
         self.execs
-            .get(id)
+            .get(&id)
             .filter(|r| r.job_id == job)
             .ok_or(RunnerError::ExecutionNotFound)
     }
@@ -1067,28 +981,12 @@ impl Store {
         self.job_exists(job)?;
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let mut id = uuid(&mut self.misc);
-        while self.execs.contains_key(&id) {
-            id = uuid(&mut self.misc);
-        }
-        let commit = Self::generate_commit(&mut self.misc, wall - 10 * DAY, wall - HOUR);
-        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let seq = self.seq();
-        let rec = ExecRecord {
-            id: id.clone(),
-            job_id: job.to_owned(),
-            status: PENDING.to_owned(),
-            timers: vec![(wall, None)],
-            commit,
-            failed_hosts: Vec::new(),
-            vpn: false,
-            seq,
-            queued: Some(now.checked_add(self.cfg.pending_for).unwrap_or(now)),
-            fails,
-            timeline: Timeline::new(),
-        };
+        let id = fresh_id(&mut self.misc, |id| self.execs.contains(id));
+        let mut rec = self.new_exec(id.clone(), job.to_owned(), wall, true);
+        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        rec.status = PENDING.to_owned();
+        rec.queued = Some(now.checked_add(self.cfg.pending_for).unwrap_or(now));
         let body = self.render_execution(&rec);
-        self.queued_ids.insert(id.clone());
         self.execs.insert(id, rec);
         Ok(body)
     }
@@ -1096,16 +994,18 @@ impl Store {
     /// Counts a stop or kill request for `job/id` and keeps its body.
     pub(crate) fn record(&mut self, job: &str, id: &str, action: Action, body: &[u8]) {
         let run_id = format!("{job}/{id}");
-        let counts = match action {
-            Action::Stop => &mut self.stops,
-            Action::Kill => &mut self.kills,
+        let name = match action {
+            Action::Stop => {
+                self.execs.count_stop(&run_id);
+                "stop"
+            }
+            Action::Kill => {
+                *self.kills.entry(run_id.clone()).or_default() += 1;
+                "kill"
+            }
         };
-        *counts.entry(run_id.clone()).or_default() += 1;
-        self.bodies.push((
-            run_id,
-            action.as_str().to_owned(),
-            String::from_utf8_lossy(body).into_owned(),
-        ));
+        let body = String::from_utf8_lossy(body).into_owned();
+        self.bodies.push((run_id, name.to_owned(), body));
     }
 
     /// `POST …/executions/{executionId}/stop` or `/kill` (see the crate
@@ -1117,53 +1017,60 @@ impl Store {
         action: Action,
     ) -> Result<Value, RunnerError> {
         self.settle();
-        self.exec_of(job, id)?;
+        let key = self.exec_of(job, id)?.id.clone();
         let now = Instant::now();
         let (stop_delay, kill_delay) = (self.cfg.stop_delay, self.cfg.kill_delay);
         let r = self
             .execs
-            .get_mut(id)
+            .get_mut(&key)
             .ok_or(RunnerError::ExecutionNotFound)?;
-        match (action, classify(&r.status)) {
+        let change = match (action, classify(&r.status)) {
             (Action::Stop, Class::Active | Class::Unknown) => {
-                r.status = STOPPING.to_owned();
-                r.queued = None;
-                r.timeline.clear();
-                r.timeline.push_after(now, stop_delay, Change::Stopped);
+                Some((STOPPING, stop_delay, Change::Stopped))
             }
             (Action::Kill, Class::Active | Class::Unknown | Class::Stopping) => {
-                r.status = KILLING.to_owned();
-                r.queued = None;
-                r.timeline.clear();
-                r.timeline.push_after(now, kill_delay, Change::Killed);
+                Some((KILLING, kill_delay, Change::Killed))
             }
-            (Action::Stop, Class::Stopping) | (Action::Kill, Class::Killing) => {}
+            (Action::Stop, Class::Stopping) | (Action::Kill, Class::Killing) => None,
             (Action::Stop, Class::Killing | Class::Terminal) | (Action::Kill, Class::Terminal) => {
                 return Err(RunnerError::NotStoppable);
             }
+        };
+        if let Some((status, delay, change)) = change {
+            r.status = status.to_owned();
+            r.queued = None;
+            r.timeline.clear();
+            r.timeline.push_after(now, delay, change);
         }
-        self.touch(id);
+        self.execs.touch(&key);
         self.settled_at = now;
         let r = self.exec_of(job, id)?;
         Ok(self.render_execution(r))
     }
 
     pub(crate) fn stop_requests(&self, run_id: &str) -> u64 {
-        self.stops.get(run_id).copied().unwrap_or(0)
+        self.execs.stop_requests(run_id)
+    }
+
+    pub(crate) fn stop_total(&self) -> u64 {
+        self.execs.stop_total()
     }
 
     pub(crate) fn kill_requests(&self, run_id: &str) -> u64 {
         self.kills.get(run_id).copied().unwrap_or(0)
     }
 
-    pub(crate) fn stop_bodies(&self) -> Vec<StopBody> {
-        self.bodies.clone()
-    }
-
     /// Execution `run_id` (`"jobId/executionId"`) as the API shows it now.
     pub(crate) fn execution_json(&mut self, run_id: &str) -> Option<Value> {
         let (job, id) = run_id.split_once('/')?;
         self.execution(job, id).ok()
+    }
+
+    /// The raw `status` of `run_id` now.
+    pub(crate) fn status(&mut self, run_id: &str) -> Option<String> {
+        self.settle();
+        let id = self.find_run(run_id)?;
+        self.execs.get(&id).map(|r| r.status.clone())
     }
 
     // ----- rendering ----------------------------------------------------
@@ -1173,49 +1080,41 @@ impl Store {
     /// optional, as in the Runner JS SDK (RJS).
     fn render_job(&self, j: &JobRecord) -> Value {
         let alias = &self.cfg.alias;
-        let mut repo = Map::new();
-        repo.insert("url".into(), j.repo_url.clone().into());
-        repo.insert("branch".into(), j.branch.clone().into());
-        repo.insert("defaultPlaybook".into(), j.playbook.clone().into());
-        if let Some(user) = &j.repo_user {
-            repo.insert(
-                "credentials".into(),
-                json!({"username": user, "password": MASKED_PASSWORD}),
-            );
-        }
         let hosts: Vec<Value> = j
             .hosts
             .iter()
             .map(|(id, vars)| json!({"id": id, "hostVars": vars}))
             .collect();
-        let mut m = Map::new();
-        m.insert("id".into(), j.id.clone().into());
-        m.insert("accountAlias".into(), alias.clone().into());
-        if let Some(name) = &j.name {
-            m.insert("name".into(), name.clone().into());
-        }
-        m.insert("description".into(), j.description.clone().into());
-        m.insert(
-            "executionTtl".into(),
-            j.execution_ttl.map_or(Value::Null, Value::from),
-        );
-        m.insert("repository".into(), Value::Object(repo));
-        m.insert("hosts".into(), Value::Array(hosts));
-        m.insert("properties".into(), j.properties.clone());
-        m.insert("status".into(), JOB_STATUS.into());
-        m.insert("callbacks".into(), Value::Array(j.callbacks.clone()));
-        m.insert("createdTime".into(), j.created.into());
-        m.insert("lastUpdatedTime".into(), j.updated.into());
-        m.insert(
-            "links".into(),
-            json!([{
+        let mut job = json!({
+            "id": j.id,
+            "accountAlias": alias,
+            "name": j.name,
+            "description": j.description,
+            "executionTtl": j.execution_ttl,
+            "repository": {"url": j.repo_url, "branch": j.branch, "defaultPlaybook": j.playbook},
+            "hosts": hosts,
+            "properties": j.properties,
+            "status": JOB_STATUS,
+            "callbacks": j.callbacks,
+            "createdTime": j.created,
+            "lastUpdatedTime": j.updated,
+            "links": [{
                 "ref": "self",
                 "id": j.id,
                 "href": format!("/v2/workflow/{alias}/jobs/{}", j.id),
                 "verbs": ["GET", "POST", "PUT", "DELETE"],
-            }]),
-        );
-        Value::Object(m)
+            }],
+        });
+        if let Some(user) = &j.repo_user {
+            job["repository"]["credentials"] =
+                json!({"username": user, "password": MASKED_PASSWORD});
+        }
+        if j.name.is_none()
+            && let Some(m) = job.as_object_mut()
+        {
+            m.remove("name");
+        }
+        job
     }
 
     /// An execution document in the current variants (VENDOR-NOTES 4.4):
@@ -1225,33 +1124,6 @@ impl Store {
     /// object `repository_log` variants from that page's other examples.
     pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
         let v = self.variants;
-        let key = |snake: &'static str, camel: &'static str| {
-            if v.camel_case { camel } else { snake }.to_owned()
-        };
-        let mut m = Map::new();
-        m.insert(key("execution_id", "executionId"), r.id.clone().into());
-        m.insert(key("job_id", "jobId"), r.job_id.clone().into());
-        m.insert(
-            key("account_alias", "accountAlias"),
-            self.cfg.alias.clone().into(),
-        );
-        m.insert("status".into(), r.status.clone().into());
-        if v.flat_timers {
-            let last = r.timers.last();
-            m.insert("id".into(), r.id.clone().into());
-            m.insert("start".into(), last.map_or(Value::Null, |t| t.0.into()));
-            m.insert(
-                "end".into(),
-                last.and_then(|t| t.1).map_or(Value::Null, Value::from),
-            );
-        } else {
-            let timers: Vec<Value> = r
-                .timers
-                .iter()
-                .map(|(s, e)| json!({"start": s, "end": e}))
-                .collect();
-            m.insert("timers".into(), Value::Array(timers));
-        }
         let log = if v.repository_log_object {
             let date = chrono::DateTime::from_timestamp_millis(r.commit.date)
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -1269,13 +1141,32 @@ impl Store {
         } else {
             Value::Null
         };
-        m.insert(key("repository_log", "repositoryLog"), log);
-        m.insert(
-            key("failed_hosts", "failedHosts"),
-            json!(r.failed_hosts.clone()),
-        );
-        m.insert(key("is_vpn_established", "isVpnEstablished"), r.vpn.into());
-        Value::Object(m)
+        let mut doc = serde_json::Map::new();
+        for (snake, camel, value) in [
+            ("execution_id", "executionId", json!(r.id)),
+            ("job_id", "jobId", json!(r.job_id)),
+            ("account_alias", "accountAlias", json!(self.cfg.alias)),
+            ("status", "status", json!(r.status)),
+            ("repository_log", "repositoryLog", log),
+            ("failed_hosts", "failedHosts", json!(r.failed_hosts)),
+            ("is_vpn_established", "isVpnEstablished", json!(r.vpn)),
+        ] {
+            doc.insert(if v.camel_case { camel } else { snake }.to_owned(), value);
+        }
+        if v.flat_timers {
+            let last = r.timers.last();
+            doc.insert("id".into(), json!(r.id));
+            doc.insert("start".into(), json!(last.map(|t| t.0)));
+            doc.insert("end".into(), json!(last.and_then(|t| t.1)));
+        } else {
+            let timers: Vec<Value> = r
+                .timers
+                .iter()
+                .map(|(s, e)| json!({"start": s, "end": e}))
+                .collect();
+            doc.insert("timers".into(), Value::Array(timers));
+        }
+        Value::Object(doc)
     }
 
     // ----- login tokens -------------------------------------------------
@@ -1283,8 +1174,7 @@ impl Store {
     /// A new login token valid for `ttl`, carrying `claims`.
     pub(crate) fn grant(&mut self, ttl: Duration, claims: &Value) -> String {
         let token = make_token(&mut self.secrets, claims);
-        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
-        self.tokens.insert(token.clone(), expires);
+        self.tokens.grant(&token, ttl);
         self.issued.push(token.clone());
         self.logins += 1;
         token
@@ -1292,17 +1182,12 @@ impl Store {
 
     /// Whether `token` is a login token that has not expired.
     pub(crate) fn token_live(&self, token: &str) -> bool {
-        self.tokens
-            .get(token)
-            .is_some_and(|exp| Instant::now() < *exp)
+        self.tokens.live(token) == Some(true)
     }
 
     /// Makes every login token issued so far expired.
     pub(crate) fn expire_tokens(&mut self) {
-        let now = Instant::now();
-        for exp in self.tokens.values_mut() {
-            *exp = now;
-        }
+        self.tokens.expire_all();
     }
 }
 
@@ -1335,10 +1220,12 @@ mod tests {
     }
 
     #[test]
-    fn windows_never_overflow() {
-        assert_eq!(window(10, 0, 4), 0..4);
-        assert_eq!(window(10, 2, 4), 8..10);
-        assert_eq!(window(10, 3, 4), 10..10);
-        assert_eq!(window(10, usize::MAX, 100), 10..10);
+    fn pages_never_overflow() {
+        let items: Vec<u64> = (0..10).collect();
+        let got = |page, size| page_body(&items, page, size, |n| json!(n))["results"].clone();
+        assert_eq!(got(0, 4), json!([0, 1, 2, 3]));
+        assert_eq!(got(2, 4), json!([8, 9]));
+        assert_eq!(got(3, 4), json!([]));
+        assert_eq!(got(usize::MAX, 100), json!([]));
     }
 }

@@ -1,59 +1,36 @@
 //! The Chorus simulator's HTTP surface: routes, the Rails filters (CSRF,
 //! login, session expiry), parameters, and the response headers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use serde_json::{Value, json};
 
+use super::Chorus;
 use super::store::{Action, ListQuery, Store};
-use crate::{SplitMix64, lock};
-
-/// Settings the HTTP layer needs (no `Debug`: it holds the password).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) username: String,
-    pub(crate) password: String,
-    pub(crate) cookie_name: String,
-    pub(crate) login_requires_csrf: bool,
-}
+use crate::lock;
 
 /// Page size when `per_page` is absent (`collection_defaults`).
-pub(crate) const DEFAULT_PER_PAGE: u64 = 50;
-
-/// Everything a request handler shares.
-pub(crate) struct Sim {
-    pub(crate) cfg: HttpConfig,
-    pub(crate) store: Mutex<Store>,
-    pub(crate) request_ids: Mutex<SplitMix64>,
-}
+const DEFAULT_PER_PAGE: u64 = 50;
 
 type Resp = Response<Body>;
 
-/// The vendor error body for an injected fault: `{"errors":{"record":
+/// The vendor error body (also for an injected fault): `{"errors":{"record":
 /// "NOT_FOUND"}}` for 404, else the generic
 /// `{"errors":{"fields":{"general":{"GENERIC":{"message":…}}}}}`.
 pub(crate) fn error_body(status: u16, message: &str) -> Value {
     if status == 404 {
         json!({"errors": {"record": "NOT_FOUND"}})
     } else {
-        generic(message)
+        json!({"errors": {"fields": {"general": {"GENERIC": {"message": message}}}}})
     }
-}
-
-fn generic(message: &str) -> Value {
-    json!({"errors": {"fields": {"general": {"GENERIC": {"message": message}}}}})
-}
-
-fn not_found_body() -> Value {
-    json!({"errors": {"record": "NOT_FOUND"}})
 }
 
 /// The request as the Rails filters see it.
@@ -107,11 +84,10 @@ impl Incoming {
     /// client sends its paging as a JSON body on a GET (`alpine/workfile.py`
     /// `get_list`: `session.get(url, data=json.dumps(payload))`).
     fn param(&self, name: &str) -> Option<String> {
-        if let Some((_, v)) = self.query.iter().rev().find(|(k, _)| k == name) {
-            return Some(v.clone());
-        }
-        if let Some((_, v)) = self.form.iter().rev().find(|(k, _)| k == name) {
-            return Some(v.clone());
+        for pairs in [&self.query, &self.form] {
+            if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == name) {
+                return Some(v.clone());
+            }
         }
         match self.json.as_ref()?.get(name)? {
             Value::String(s) => Some(s.clone()),
@@ -123,23 +99,6 @@ impl Incoming {
 
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The value of cookie `name`.
-    fn cookie(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v)
-    }
-
-    fn wants_json(&self) -> bool {
-        self.header(ACCEPT.as_str())
-            .is_some_and(|a| a.contains("application/json"))
     }
 
     /// The login credentials: top-level `username`/`password` or wrapped in
@@ -163,7 +122,19 @@ impl Incoming {
     }
 }
 
-fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+/// The value of cookie `name` (the first one sent).
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub(crate) fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(bytes)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -178,7 +149,7 @@ fn parse_count(v: Option<&str>, default: u64) -> Result<u64, String> {
 }
 
 /// A record id: decimal digits only (Chorus ids are integers).
-fn parse_id(raw: &str) -> Option<u64> {
+pub(crate) fn parse_id(raw: &str) -> Option<u64> {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -194,32 +165,31 @@ enum Answer {
     Html(u16, &'static str),
 }
 
-/// Which endpoint a request reached.
+/// Which endpoint a request reached (`Sessions` by its method).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
-    Login,
-    ShowSession,
-    Logout,
-    List(Option<String>),
-    Show(Option<String>),
-    Run(Option<String>),
-    Stop(Option<String>),
+    Sessions,
+    List,
+    Show,
+    Run,
+    Stop,
 }
 
 const RAILS_404: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>The page you were looking for doesn't exist (404)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>The page you were looking for doesn't exist.</h1>\n    <p>You may have mistyped the address or the page may have moved.</p>\n  </div>\n</body>\n</html>\n";
 
 const RAILS_500: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>We're sorry, but something went wrong (500)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>We're sorry, but something went wrong.</h1>\n  </div>\n</body>\n</html>\n";
 
-impl Sim {
+impl Chorus {
     /// Runs the Rails filters and the endpoint, then adds the headers every
     /// Chorus answer carries (and a fresh session cookie).
-    fn serve(&self, req: &Incoming, endpoint: Endpoint) -> Resp {
+    fn serve(&self, req: &Incoming, endpoint: Endpoint, id: Option<String>) -> Resp {
         let started = Instant::now();
         let mut store = lock(&self.store);
-        let mut rails = req
-            .cookie(&self.cfg.cookie_name)
-            .and_then(|c| store.rails_for_cookie(c));
-        let answer = self.answer(&mut store, req, &mut rails, endpoint);
-        let cookie = rails.map(|k| store.issue_cookie(k));
+        let mut rails = cookie(&req.headers, &store.cfg.cookie_name)
+            .and_then(|c| store.cookies.get(c).copied());
+        let answer = self.answer(&mut store, req, &mut rails, endpoint, id);
+        let name = store.cfg.cookie_name.clone();
+        let cookie = rails.map(|k| format!("{name}={}; path=/; HttpOnly", store.issue_cookie(k)));
         drop(store);
         self.respond(req, answer, cookie, started)
     }
@@ -230,23 +200,27 @@ impl Sim {
         req: &Incoming,
         rails: &mut Option<u64>,
         endpoint: Endpoint,
+        id: Option<String>,
     ) -> Answer {
         if req.bad_json {
             // ActionDispatch::ParamsParser::ParseError.
-            return Answer::Json(400, generic("Invalid JSON in the request body"));
+            return Answer::Json(400, error_body(400, "Invalid JSON in the request body"));
         }
         let param_session = req.param("session_id");
         // protect_from_forgery; `verified_request?` is `super ||
         // params[:session_id]`.
         let safe = matches!(req.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let login = endpoint == Endpoint::Sessions && req.method == Method::POST;
         if !safe && param_session.is_none() {
-            let csrf = rails.and_then(|k| store.rails_csrf(k));
+            let csrf = rails
+                .and_then(|k| store.rails.get(&k))
+                .map(|r| r.csrf.as_str());
             let token = req
                 .header("x-csrf-token")
                 .map(str::to_owned)
                 .or_else(|| req.param("authenticity_token"));
             let verified = matches!((csrf, token), (Some(c), Some(t)) if c == t.as_str());
-            let exempt = matches!(endpoint, Endpoint::Login) && !self.cfg.login_requires_csrf;
+            let exempt = login && !store.cfg.login_requires_csrf;
             if !verified && !exempt {
                 return Answer::Head(403);
             }
@@ -257,50 +231,34 @@ impl Sim {
             None => rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned),
         };
         let live = session.as_deref().filter(|s| store.session_live(s));
-        match endpoint {
-            Endpoint::Login => self.login(store, req, rails),
-            Endpoint::Logout => {
-                if let Some(s) = &session {
-                    store.destroy_session(s);
+        if endpoint == Endpoint::Sessions {
+            return match req.method {
+                Method::POST => self.login(store, req, rails),
+                Method::DELETE => {
+                    if let Some(s) = &session {
+                        store.sessions.remove(s);
+                    }
+                    let key = *rails.get_or_insert_with(|| store.new_rails(None));
+                    let csrf = store.reset_rails(key, None);
+                    Answer::Json(200, json!({"csrf_token": csrf}))
                 }
-                let key = *rails.get_or_insert_with(|| store.new_rails(None));
-                let csrf = store.reset_rails(key);
-                Answer::Json(200, json!({"csrf_token": csrf}))
-            }
-            // The sessions controller skips `extend_expiration`.
-            Endpoint::ShowSession => match live {
-                Some(s) => Answer::Json(200, store.render_session(s)),
-                None => Answer::Head(401),
-            },
-            Endpoint::List(ws) => {
-                let Some(s) = live else {
-                    return Answer::Head(401);
-                };
-                store.touch(s);
-                list(store, req, ws.as_deref())
-            }
-            Endpoint::Show(id) => {
-                let Some(s) = live else {
-                    return Answer::Head(401);
-                };
-                store.touch(s);
-                action(store.show(id.as_deref().and_then(parse_id)), 200)
-            }
-            Endpoint::Run(id) => {
-                let Some(s) = live else {
-                    return Answer::Head(401);
-                };
-                store.touch(s);
-                action(store.run(id.as_deref().and_then(parse_id)), 202)
-            }
-            Endpoint::Stop(id) => {
-                let Some(s) = live else {
-                    return Answer::Head(401);
-                };
-                store.touch(s);
-                let raw = id.unwrap_or_default();
-                action(store.stop(&raw, parse_id(&raw)), 202)
-            }
+                // The sessions controller skips `extend_expiration`.
+                _ => match live {
+                    Some(s) => Answer::Json(200, store.render_session(s)),
+                    None => Answer::Head(401),
+                },
+            };
+        }
+        let Some(s) = live else {
+            return Answer::Head(401);
+        };
+        store.touch(s);
+        let raw = id.unwrap_or_default();
+        match endpoint {
+            Endpoint::List => list(store, req, parse_id(&raw)),
+            Endpoint::Show => action(store.show(parse_id(&raw)), 200),
+            Endpoint::Run => action(store.run(parse_id(&raw)), 202),
+            _ => action(store.stop(&raw, parse_id(&raw)), 202),
         }
     }
 
@@ -308,18 +266,20 @@ impl Sim {
     fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<u64>) -> Answer {
         store.login_attempts += 1;
         let (user, pass) = req.credentials();
-        let ok = user.as_deref() == Some(self.cfg.username.as_str())
-            && pass.as_deref() == Some(self.cfg.password.as_str());
+        let ok = user.as_deref() == Some(self.username.as_str())
+            && pass.as_deref() == Some(self.password.as_str());
         if !ok {
-            return Answer::Json(
-                401,
-                json!({"errors": {"fields": {"username_or_password": {"INVALID": {}}}}}),
-            );
+            let invalid = json!({"errors": {"fields": {"username_or_password": {"INVALID": {}}}}});
+            return Answer::Json(401, invalid);
         }
         let id = store.create_session();
         store.logins += 1;
         match *rails {
-            Some(k) => store.set_rails_chorus(k, Some(id.clone())),
+            Some(k) => {
+                if let Some(r) = store.rails.get_mut(&k) {
+                    r.chorus = Some(id.clone());
+                }
+            }
             None => *rails = Some(store.new_rails(Some(id.clone()))),
         }
         Answer::Json(201, store.render_session(&id))
@@ -332,26 +292,27 @@ impl Sim {
         cookie: Option<String>,
         started: Instant,
     ) -> Resp {
-        let (status, content_type, body): (u16, &str, Vec<u8>) = match answer {
-            Answer::Json(s, v) => (
-                s,
-                "application/json; charset=utf-8",
-                serde_json::to_vec(&v).unwrap_or_default(),
-            ),
-            Answer::Head(s) => (
-                s,
-                if req.wants_json() {
-                    "application/json; charset=utf-8"
-                } else {
-                    "text/html; charset=utf-8"
-                },
-                Vec::new(),
-            ),
-            Answer::Html(s, page) => (s, "text/html; charset=utf-8", page.as_bytes().to_vec()),
+        const JSON: &str = "application/json; charset=utf-8";
+        const HTML: &str = "text/html; charset=utf-8";
+        let (status, content_type, body) = match answer {
+            Answer::Json(s, v) => (s, JSON, serde_json::to_vec(&v).unwrap_or_default()),
+            Answer::Head(s) => {
+                let wants_json = req
+                    .header(ACCEPT.as_str())
+                    .is_some_and(|a| a.contains("application/json"));
+                (s, if wants_json { JSON } else { HTML }, Vec::new())
+            }
+            Answer::Html(s, page) => (s, HTML, page.as_bytes().to_vec()),
         };
-        let mut resp = Response::new(Body::from(body.clone()));
+        let length = body.len();
+        let mut resp = Response::new(Body::from(body));
         *resp.status_mut() =
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let cache = if status == 200 {
+            "max-age=0, private, must-revalidate"
+        } else {
+            "no-cache"
+        };
         let h = resp.headers_mut();
         h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
         h.insert(
@@ -362,39 +323,28 @@ impl Sim {
             "x-content-type-options",
             HeaderValue::from_static("nosniff"),
         );
-        if let Ok(v) = HeaderValue::from_str(content_type) {
-            h.insert(CONTENT_TYPE, v);
-        }
-        h.insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static(if status == 200 {
-                "max-age=0, private, must-revalidate"
-            } else {
-                "no-cache"
-            }),
-        );
-        if let Some(c) = cookie {
-            let line = format!("{}={c}; path=/; HttpOnly", self.cfg.cookie_name);
-            if let Ok(v) = HeaderValue::from_str(&line) {
-                h.insert(SET_COOKIE, v);
+        h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+        let request_id = lock(&self.request_ids).uuid_like();
+        let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
+        let dynamic = [
+            (SET_COOKIE.as_str(), cookie),
+            ("x-request-id", Some(request_id)),
+            ("x-runtime", Some(runtime)),
+        ];
+        for (name, value) in dynamic {
+            if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                h.insert(name, v);
             }
         }
-        let rid = lock(&self.request_ids).uuid_like();
-        if let Ok(v) = HeaderValue::from_str(&rid) {
-            h.insert("x-request-id", v);
-        }
-        let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
-        if let Ok(v) = HeaderValue::from_str(&runtime) {
-            h.insert("x-runtime", v);
-        }
-        h.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        h.insert(CONTENT_LENGTH, HeaderValue::from(length));
         resp
     }
 }
 
 fn action(a: Action, ok_status: u16) -> Answer {
     match a {
-        Action::NotFound => Answer::Json(404, not_found_body()),
+        Action::NotFound => Answer::Json(404, error_body(404, "")),
         Action::Forbidden(ws) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
         Action::RunFailed => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
         Action::NotAWorkflow | Action::EngineFailed => Answer::Html(500, RAILS_500),
@@ -403,30 +353,30 @@ fn action(a: Action, ok_status: u16) -> Answer {
 }
 
 /// `GET /workspaces/:workspace_id/workfiles`.
-fn list(store: &mut Store, req: &Incoming, ws: Option<&str>) -> Answer {
-    let Some(ws) = ws.and_then(parse_id) else {
-        return Answer::Json(404, not_found_body());
+fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
+    let Some(ws) = ws else {
+        return Answer::Json(404, error_body(404, ""));
     };
+    let invalid = |what: String| Answer::Json(422, error_body(422, &format!("invalid {what}")));
     let page = match parse_count(req.param("page").as_deref(), 1) {
         Ok(p) if p >= 1 => p,
-        Ok(p) => return Answer::Json(422, generic(&format!("invalid page: {p}"))),
-        Err(v) => return Answer::Json(422, generic(&format!("invalid page: {v:?}"))),
+        Ok(p) => return invalid(format!("page: {p}")),
+        Err(v) => return invalid(format!("page: {v:?}")),
     };
     let per_page = match parse_count(req.param("per_page").as_deref(), DEFAULT_PER_PAGE) {
         Ok(n) => n,
-        Err(v) => return Answer::Json(422, generic(&format!("invalid per_page: {v:?}"))),
+        Err(v) => return invalid(format!("per_page: {v:?}")),
     };
+    let order = req.param("order");
     let q = ListQuery {
         file_type: req.param("file_type").filter(|t| !t.trim().is_empty()),
         name_pattern: req.param("name_pattern"),
-        by_name: req
-            .param("order")
-            .is_none_or(|o| o.trim().is_empty() || o == "file_name"),
+        by_name: order.is_none_or(|o| o.trim().is_empty() || o == "file_name"),
         page,
         per_page,
     };
     match store.list(ws, &q) {
-        None => Answer::Json(404, not_found_body()),
+        None => Answer::Json(404, error_body(404, "")),
         Some(Err(ws)) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
         Some(Ok(body)) => Answer::Json(200, body),
     }
@@ -434,26 +384,69 @@ fn list(store: &mut Store, req: &Incoming, ws: Option<&str>) -> Answer {
 
 /// The simulator's router: every route under `/api` and, as Chorus mounts
 /// its API engine twice, at the root too.
-pub(crate) fn router(sim: Arc<Sim>) -> Router {
+pub(crate) fn router(sim: Arc<Chorus>) -> Router {
     let mut r = Router::new();
     for prefix in ["/api", ""] {
         r = r
+            // `POST /sessions`: hey-jude/chorus
+            // `components/api/app/controllers/api/sessions_controller.rb#create`
+            // (201, `Api::SessionPresenter`: `session_id`, `user`), the session
+            // id from `components/core/app/models/session.rb`
+            // (`SecureRandom.hex(20)`); CSRF from
+            // `api_controller.rb#verified_request?`. The `alpine` client logs
+            // in here with a form and `?session_id=NULL`
+            // (`alpine/apiclient.py#login`).
+            // `GET /sessions`: `sessions_controller.rb#show` (the current
+            // session, or `head :unauthorized`).
+            // `DELETE /sessions`: `sessions_controller.rb#destroy`
+            // (`{"csrf_token": …}`); the `alpine` client's `logout`.
             .route(
                 &format!("{prefix}/sessions"),
-                get(show_session).post(login).delete(logout),
+                get(handle)
+                    .post(handle)
+                    .delete(handle)
+                    .layer(Extension(Endpoint::Sessions)),
             )
+            // `GET /workspaces/:workspace_id/workfiles`: hey-jude/chorus
+            // `components/api/app/controllers/api/workfiles_controller.rb#index`
+            // (`present paginate(workfiles)` with `list_view` and
+            // `workfile_as_latest_version`: no `execution_locations`/
+            // `dataset_ids`, `version_info` kept), the filters of
+            // `components/core/app/models/workspace.rb#filtered_workfiles`, the
+            // `pagination` block of
+            // `components/api/app/controllers/api_controller.rb#present`.
+            // Writes no event. The `alpine` client pages it with a JSON body
+            // on the GET (`alpine/workfile.py#get_list`).
             .route(
                 &format!("{prefix}/workspaces/{{workspace_id}}/workfiles"),
-                get(list_workfiles),
+                get(handle).layer(Extension(Endpoint::List)),
             )
-            .route(&format!("{prefix}/workfiles/{{id}}"), get(show_workfile))
+            // `GET /workfiles/:id`: `workfiles_controller.rb#show`
+            // (`workfile_as_latest_version`, not `list_view`: everything, and
+            // `log_workfile_opened_event`, one `OpenWorkfileEvent` per
+            // successful call); the presenters
+            // `components/api/app/presenters/api/workfile_presenter.rb` and
+            // `alpine_workfile_presenter.rb`. The `alpine` client's
+            // `workfile.get` (`alpine/workfile.py#get`).
+            .route(
+                &format!("{prefix}/workfiles/{{id}}"),
+                get(handle).layer(Extension(Endpoint::Show)),
+            )
+            // `POST /workfiles/:id/run`: `workfiles_controller.rb#run` (202,
+            // plain `present workfile`: no `version_info`; 422 `RUN_FAILED`)
+            // and `components/core/app/models/alpine_workfile.rb#run_now`.
             .route(
                 &format!("{prefix}/workfiles/{{id}}/run"),
-                post(run_workfile),
+                post(handle).layer(Extension(Endpoint::Run)),
             )
+            // `POST /workfiles/:id/stop`: `workfiles_controller.rb#stop` (202,
+            // plain `present workfile`: no `version_info`) and
+            // `alpine_workfile.rb#stop_now` (idle only on the engine's 200; a
+            // 500 page when the engine is unreachable); the TIBCO page
+            // `chorus-stop-workfile.txt` (202, the same key set).
             .route(
                 &format!("{prefix}/workfiles/{{id}}/stop"),
-                post(stop_workfile),
+                post(handle).layer(Extension(Endpoint::Stop)),
             );
     }
     r.fallback(no_route)
@@ -461,204 +454,29 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .with_state(sim)
 }
 
+/// Every route's handler: the endpoint comes from the route, the id from
+/// the path (a workspace id for listings).
+async fn handle(
+    State(sim): State<Arc<Chorus>>,
+    Extension(endpoint): Extension<Endpoint>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Resp {
+    // `GET /sessions` (and its HEAD) reads no body.
+    let body = if endpoint == Endpoint::Sessions && matches!(method, Method::GET | Method::HEAD) {
+        Bytes::new()
+    } else {
+        body
+    };
+    let req = Incoming::new(method, headers, q, &body);
+    sim.serve(&req, endpoint, id.ok().map(|Path(id)| id))
+}
+
 /// Rails answers an unknown route (or method) with its 404 page.
-async fn no_route(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap) -> Resp {
+async fn no_route(State(sim): State<Arc<Chorus>>, method: Method, headers: HeaderMap) -> Resp {
     let req = Incoming::new(method, headers, None, &[]);
     sim.respond(&req, Answer::Html(404, RAILS_404), None, Instant::now())
-}
-
-fn id_of(p: Result<Path<String>, PathRejection>) -> Option<String> {
-    p.ok().map(|Path(id)| id)
-}
-
-/// `POST /sessions`: hey-jude/chorus
-/// `components/api/app/controllers/api/sessions_controller.rb#create` (201,
-/// `Api::SessionPresenter`: `session_id`, `user`), the session id from
-/// `components/core/app/models/session.rb` (`SecureRandom.hex(20)`); CSRF from
-/// `api_controller.rb#verified_request?`. The `alpine` client logs in here
-/// with a form and `?session_id=NULL` (`alpine/apiclient.py#login`).
-async fn login(
-    State(sim): State<Arc<Sim>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Resp {
-    sim.serve(&Incoming::new(method, headers, q, &body), Endpoint::Login)
-}
-
-/// `GET /sessions`: hey-jude/chorus
-/// `components/api/app/controllers/api/sessions_controller.rb#show` (the
-/// current session, or `head :unauthorized`).
-async fn show_session(
-    State(sim): State<Arc<Sim>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Resp {
-    sim.serve(
-        &Incoming::new(method, headers, q, &[]),
-        Endpoint::ShowSession,
-    )
-}
-
-/// `DELETE /sessions`: hey-jude/chorus
-/// `components/api/app/controllers/api/sessions_controller.rb#destroy`
-/// (`{"csrf_token": …}`); the `alpine` client's `logout`.
-async fn logout(
-    State(sim): State<Arc<Sim>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Resp {
-    sim.serve(&Incoming::new(method, headers, q, &body), Endpoint::Logout)
-}
-
-/// `GET /workspaces/:workspace_id/workfiles`: hey-jude/chorus
-/// `components/api/app/controllers/api/workfiles_controller.rb#index`
-/// (`present paginate(workfiles)` with `list_view` and
-/// `workfile_as_latest_version`: no `execution_locations`/`dataset_ids`,
-/// `version_info` kept), the filters of
-/// `components/core/app/models/workspace.rb#filtered_workfiles`, the
-/// `pagination` block of `components/api/app/controllers/api_controller.rb#present`.
-/// Writes no event. The `alpine` client pages it with a JSON body on the GET
-/// (`alpine/workfile.py#get_list`).
-async fn list_workfiles(
-    State(sim): State<Arc<Sim>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    ws: Result<Path<String>, PathRejection>,
-    body: Bytes,
-) -> Resp {
-    sim.serve(
-        &Incoming::new(method, headers, q, &body),
-        Endpoint::List(id_of(ws)),
-    )
-}
-
-/// `GET /workfiles/:id`: hey-jude/chorus
-/// `components/api/app/controllers/api/workfiles_controller.rb#show`
-/// (`workfile_as_latest_version`, not `list_view`: everything, and
-/// `log_workfile_opened_event`, one `OpenWorkfileEvent` per successful call);
-/// the presenters `components/api/app/presenters/api/workfile_presenter.rb`
-/// and `alpine_workfile_presenter.rb`. The `alpine` client's
-/// `workfile.get` (`alpine/workfile.py#get`).
-async fn show_workfile(
-    State(sim): State<Arc<Sim>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    id: Result<Path<String>, PathRejection>,
-    body: Bytes,
-) -> Resp {
-    sim.serve(
-        &Incoming::new(method, headers, q, &body),
-        Endpoint::Show(id_of(id)),
-    )
-}
-
-/// `POST /workfiles/:id/run`: hey-jude/chorus
-/// `components/api/app/controllers/api/workfiles_controller.rb#run` (202,
-/// plain `present workfile`: no `version_info`; 422 `RUN_FAILED`) and
-/// `components/core/app/models/alpine_workfile.rb#run_now`.
-async fn run_workfile(
-    State(sim): State<Arc<Sim>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    id: Result<Path<String>, PathRejection>,
-    body: Bytes,
-) -> Resp {
-    sim.serve(
-        &Incoming::new(method, headers, q, &body),
-        Endpoint::Run(id_of(id)),
-    )
-}
-
-/// `POST /workfiles/:id/stop`: hey-jude/chorus
-/// `components/api/app/controllers/api/workfiles_controller.rb#stop` (202,
-/// plain `present workfile`: no `version_info`) and
-/// `components/core/app/models/alpine_workfile.rb#stop_now` (idle only on
-/// the engine's 200; a 500 page when the engine is unreachable); the TIBCO
-/// page `chorus-stop-workfile.txt` (202, the same key set).
-async fn stop_workfile(
-    State(sim): State<Arc<Sim>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    id: Result<Path<String>, PathRejection>,
-    body: Bytes,
-) -> Resp {
-    sim.serve(
-        &Incoming::new(method, headers, q, &body),
-        Endpoint::Stop(id_of(id)),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_digits_only() {
-        assert_eq!(parse_id("1000004"), Some(1_000_004));
-        assert_eq!(parse_id("007"), Some(7));
-        for bad in [
-            "",
-            "abc",
-            "1e3",
-            "/",
-            "-1",
-            "+1",
-            " 1",
-            "1000004abc",
-            "99999999999999999999999",
-        ] {
-            assert_eq!(parse_id(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn params_prefer_the_query() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        headers.insert(
-            COOKIE,
-            HeaderValue::from_static("a=1; _chorus_session=xyz--0; b=2"),
-        );
-        let req = Incoming::new(
-            Method::POST,
-            headers,
-            Some("session_id=x&session_id=q".into()),
-            b"session_id=b&session%5Busername%5D=u&password=p",
-        );
-        assert_eq!(req.param("session_id").as_deref(), Some("q"));
-        assert_eq!(req.cookie("_chorus_session"), Some("xyz--0"));
-        assert_eq!(req.cookie("nope"), None);
-        assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
-    }
-
-    #[test]
-    fn json_bodies_wrapped_or_not() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        let req = Incoming::new(
-            Method::POST,
-            headers.clone(),
-            None,
-            br#"{"session":{"username":"u","password":"p"},"session_id":"s"}"#,
-        );
-        assert_eq!(req.credentials(), (Some("u".into()), Some("p".into())));
-        assert_eq!(req.param("session_id").as_deref(), Some("s"));
-        let bad = Incoming::new(Method::POST, headers, None, b"{nope");
-        assert!(bad.bad_json);
-    }
 }

@@ -2,13 +2,13 @@
 //! counters; and how they look on the wire.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{ChorusWire, WorkfileSeed};
-use crate::clock::DueQueue;
+use super::{ChorusOptions, ChorusWire, WorkfileSeed};
+use crate::store::{Runs, Timed};
 use crate::{SimClock, SplitMix64, Timeline};
 
 /// `file_type` of Alpine workflows.
@@ -19,7 +19,7 @@ pub(crate) const IDLE: &str = "idle";
 pub(crate) const RUNNING: &str = "running";
 
 /// The signed-in user's id (the session example's `user.id`).
-pub(crate) const CURRENT_USER_ID: u64 = 1_000_002;
+const CURRENT_USER_ID: u64 = 1_000_002;
 /// The seed page's `owner`.
 const OWNER_ID: u64 = 1_000_006;
 /// Another user, owner of foreign workspaces.
@@ -27,13 +27,12 @@ const ANALYST_ID: u64 = 1_000_009;
 /// First workfile id.
 const FIRST_WORKFILE_ID: u64 = 1_000_000;
 
-const MINUTE: i64 = 60;
-const HOUR: i64 = 60 * MINUTE;
+const HOUR: i64 = 60 * 60;
 const DAY: i64 = 24 * HOUR;
 
 /// Whole-second UTC, e.g. `2019-04-03T22:09:35Z` (Chorus encodes times with
 /// `time_precision = 0`).
-pub(crate) fn format_secs(t: DateTime<Utc>) -> String {
+fn format_secs(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -45,6 +44,17 @@ fn whole_secs(t: DateTime<Utc>) -> DateTime<Utc> {
 fn plus_secs(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
     t.checked_add_signed(chrono::Duration::seconds(secs))
         .unwrap_or(t)
+}
+
+/// `v` without the keys `drop` (how one presenter's object serves every
+/// view and reading).
+fn without(mut v: Value, drop: &[&str]) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        for key in drop {
+            m.remove(*key);
+        }
+    }
+    v
 }
 
 /// Workflow names (they must match `[a-zA-Z0-9_ .()-]+`, as Chorus checks).
@@ -74,27 +84,64 @@ const OTHER_FILES: &[(&str, &[&str])] = &[
     ("other", &["customers.csv", "export.json"]),
 ];
 
-/// A user of the Chorus instance.
-#[derive(Debug, Clone)]
+/// A user of the Chorus instance (the signed-in user's username and email
+/// come from the configuration).
+#[derive(Debug)]
 struct User {
     id: u64,
-    username: String,
-    first_name: String,
-    last_name: String,
-    email: String,
-    title: String,
-    dept: String,
-    notes: String,
-    roles: Vec<&'static str>,
+    username: &'static str,
+    first_name: &'static str,
+    last_name: &'static str,
+    email: &'static str,
+    title: &'static str,
+    dept: &'static str,
+    notes: &'static str,
+    role: &'static str,
 }
 
+const USERS: &[User] = &[
+    User {
+        id: CURRENT_USER_ID,
+        username: "",
+        first_name: "Chorus",
+        last_name: "Admin",
+        email: "",
+        title: "Data Scientist",
+        dept: "Analytics",
+        notes: "",
+        role: "data_scientist",
+    },
+    User {
+        id: OWNER_ID,
+        username: "owner",
+        first_name: "searchquery",
+        last_name: "User_1",
+        email: "chorususer282295@alpinenow.com",
+        title: "Chief Data Scientist",
+        dept: "Corporation Corp., Inc.",
+        notes: "One of our top performers",
+        role: "data_admin",
+    },
+    User {
+        id: ANALYST_ID,
+        username: "analyst",
+        first_name: "Ana",
+        last_name: "Lyst",
+        email: "analyst@example.com",
+        title: "Analyst",
+        dept: "Finance",
+        notes: "",
+        role: "analytics_developer",
+    },
+];
+
 #[derive(Debug, Clone)]
-pub(crate) struct Workspace {
-    pub(crate) id: u64,
-    pub(crate) name: String,
+struct Workspace {
+    id: u64,
+    name: String,
     /// Whether the signed-in user is a member.
-    pub(crate) member: bool,
-    pub(crate) public: bool,
+    member: bool,
+    public: bool,
     owner: u64,
     summary: &'static str,
 }
@@ -109,27 +156,37 @@ pub(crate) enum Change {
 #[derive(Debug, Clone)]
 pub(crate) struct Workfile {
     pub(crate) id: u64,
-    pub(crate) workspace_id: u64,
-    pub(crate) file_name: String,
-    pub(crate) file_type: String,
+    workspace_id: u64,
+    file_name: String,
+    file_type: String,
     pub(crate) status: String,
     owner: u64,
     description: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    pub(crate) user_modified_at: DateTime<Utc>,
+    user_modified_at: DateTime<Utc>,
     /// The latest version of a non-workflow file.
     version_id: Option<u64>,
     /// The engine is unreachable for this workfile: stops 500, runs 422.
-    engine_unavailable: bool,
+    pub(crate) engine_unavailable: bool,
     /// The engine answers stops of this workfile, but never with 200.
-    engine_refuses: bool,
+    pub(crate) engine_refuses: bool,
     timeline: Timeline<Change>,
 }
 
 impl Workfile {
-    pub(crate) fn is_workflow(&self) -> bool {
+    fn is_workflow(&self) -> bool {
         self.file_type == WORK_FLOW
+    }
+}
+
+impl Timed for Workfile {
+    type Change = Change;
+    fn timeline(&self) -> &Timeline<Change> {
+        &self.timeline
+    }
+    fn timeline_mut(&mut self) -> &mut Timeline<Change> {
+        &mut self.timeline
     }
 }
 
@@ -178,31 +235,12 @@ pub(crate) enum Action {
     Accepted(Value),
 }
 
-/// A Chorus session (the `sessions` table).
-#[derive(Debug, Clone)]
-struct Session {
-    user: u64,
-    expires: Instant,
-}
-
 /// The Rails cookie session: which Chorus session it carries and its CSRF
 /// token.
 #[derive(Debug, Clone)]
-struct RailsSession {
-    chorus: Option<String>,
-    csrf: String,
-}
-
-/// Simulator settings the store needs.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreConfig {
-    pub(crate) username: String,
-    pub(crate) member_workspace: u64,
-    pub(crate) session_timeout: Duration,
-    pub(crate) finish_after: Option<Duration>,
-    pub(crate) engine_unavailable: bool,
-    pub(crate) case_sensitive_like: bool,
-    pub(crate) wire: ChorusWire,
+pub(crate) struct RailsSession {
+    pub(crate) chorus: Option<String>,
+    pub(crate) csrf: String,
 }
 
 /// The workfile names of one workspace (compared ignoring ASCII case).
@@ -217,10 +255,6 @@ struct WorkspaceNames {
 impl WorkspaceNames {
     fn taken(&self, name: &str) -> bool {
         self.counts.contains_key(&name.to_ascii_lowercase())
-    }
-
-    fn add(&mut self, name: &str) {
-        *self.counts.entry(name.to_ascii_lowercase()).or_default() += 1;
     }
 
     fn remove(&mut self, name: &str) {
@@ -238,15 +272,14 @@ impl WorkspaceNames {
 
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) cfg: StoreConfig,
+    /// The builder's settings (the workfiles to seed are taken out).
+    pub(crate) cfg: ChorusOptions,
     clock: SimClock,
     /// When the simulator started (seeded auto-finish counts from here).
     started: Instant,
-    users: Vec<User>,
     workspaces: BTreeMap<u64, Workspace>,
-    workfiles: BTreeMap<u64, Workfile>,
-    /// When workfiles have timeline changes due (see [`Store::settle`]).
-    due: DueQueue<u64>,
+    /// The workfiles, their timelines and the stop counters.
+    pub(crate) workfiles: Runs<u64, Workfile>,
     /// Workspace id → its workfile names, for [`Store::unique_name`].
     names: HashMap<u64, WorkspaceNames>,
     next_workfile: u64,
@@ -256,73 +289,37 @@ pub(crate) struct Store {
     /// Session ids, cookies, CSRF tokens (a separate stream, so traffic never
     /// shifts the seeded data).
     secrets: SplitMix64,
-    sessions: HashMap<String, Session>,
-    rails: HashMap<u64, RailsSession>,
+    /// Chorus session id → when it expires (the `sessions` table).
+    pub(crate) sessions: HashMap<String, Instant>,
+    pub(crate) rails: HashMap<u64, RailsSession>,
     next_rails: u64,
     /// Every cookie value ever issued → its Rails session.
-    cookies: HashMap<String, u64>,
+    pub(crate) cookies: HashMap<String, u64>,
     pub(crate) logins: u64,
     pub(crate) login_attempts: u64,
     /// Every session id ever issued, in order (for leak checks in tests).
     pub(crate) issued: Vec<String>,
-    stops: HashMap<String, u64>,
-    pub(crate) stop_total: u64,
     /// The next this many stops are answered by the engine with something
     /// other than HTTP 200.
-    fail_stops: u64,
+    pub(crate) fail_stops: u64,
     /// `OpenWorkfileEvent`s written, per workfile: `GET /workfiles/:id`
     /// writes one on every successful call (hey-jude/chorus
     /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
     /// `log_workfile_opened_event`).
-    open_events: HashMap<u64, u64>,
-    pub(crate) open_events_total: u64,
+    pub(crate) open_events: HashMap<u64, u64>,
 }
 
 impl Store {
-    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
-        let users = vec![
-            User {
-                id: CURRENT_USER_ID,
-                username: cfg.username.clone(),
-                first_name: "Chorus".to_owned(),
-                last_name: "Admin".to_owned(),
-                email: format!("{}@example.com", cfg.username),
-                title: "Data Scientist".to_owned(),
-                dept: "Analytics".to_owned(),
-                notes: String::new(),
-                roles: vec!["data_scientist"],
-            },
-            User {
-                id: OWNER_ID,
-                username: "owner".to_owned(),
-                first_name: "searchquery".to_owned(),
-                last_name: "User_1".to_owned(),
-                email: "chorususer282295@alpinenow.com".to_owned(),
-                title: "Chief Data Scientist".to_owned(),
-                dept: "Corporation Corp., Inc.".to_owned(),
-                notes: "One of our top performers".to_owned(),
-                roles: vec!["data_admin"],
-            },
-            User {
-                id: ANALYST_ID,
-                username: "analyst".to_owned(),
-                first_name: "Ana".to_owned(),
-                last_name: "Lyst".to_owned(),
-                email: "analyst@example.com".to_owned(),
-                title: "Analyst".to_owned(),
-                dept: "Finance".to_owned(),
-                notes: String::new(),
-                roles: vec!["analytics_developer"],
-            },
-        ];
-        Store {
+    /// The store `cfg` describes: its workspaces and workfiles generated
+    /// from `seed`.
+    pub(crate) fn new(mut cfg: ChorusOptions, clock: SimClock, seed: u64) -> Self {
+        let seeds = std::mem::take(&mut cfg.seeds);
+        let mut store = Store {
             cfg,
             clock,
             started: Instant::now(),
-            users,
             workspaces: BTreeMap::new(),
-            workfiles: BTreeMap::new(),
-            due: DueQueue::new(),
+            workfiles: Runs::default(),
             names: HashMap::new(),
             next_workfile: FIRST_WORKFILE_ID,
             next_version: FIRST_WORKFILE_ID,
@@ -335,44 +332,56 @@ impl Store {
             logins: 0,
             login_attempts: 0,
             issued: Vec::new(),
-            stops: HashMap::new(),
-            stop_total: 0,
             fail_stops: 0,
             open_events: HashMap::new(),
-            open_events_total: 0,
+        };
+        let ws = store.cfg.workspace_id;
+        let (running, idle, other) = (store.cfg.running, store.cfg.idle, store.cfg.other_files);
+        store.add_workspace(ws, "Public", true);
+        store.seed_workfiles(ws, running, idle, other);
+        for id in store.cfg.empty_workspaces.clone() {
+            store.add_workspace(id, &format!("Empty Workspace {id}"), true);
         }
+        for (id, n) in store.cfg.foreign_workspaces.clone() {
+            store.add_workspace(id, &format!("Private Workspace {id}"), false);
+            store.seed_workfiles(id, n / 3, n - n / 3, 0);
+        }
+        for seed in seeds {
+            store.insert(seed);
+        }
+        store
     }
 
     // ----- workspaces and workfiles -------------------------------------
 
     /// Adds (or replaces) a workspace.
-    pub(crate) fn add_workspace(&mut self, id: u64, name: &str, member: bool) {
+    fn add_workspace(&mut self, id: u64, name: &str, member: bool) {
         let (owner, summary) = if member {
             (OWNER_ID, "searchquery")
         } else {
             (ANALYST_ID, "Restricted to the finance team.")
         };
-        self.workspaces.insert(
+        // The default member workspace is the seed page's "Public";
+        // non-member workspaces are private (else they would be readable by
+        // everyone).
+        let name = name.to_owned();
+        let public = member;
+        let w = Workspace {
             id,
-            Workspace {
-                id,
-                name: name.to_owned(),
-                member,
-                // The default member workspace is the seed page's "Public";
-                // non-member workspaces are private (else they would be
-                // readable by everyone).
-                public: member,
-                owner,
-                summary,
-            },
-        );
+            name,
+            member,
+            public,
+            owner,
+            summary,
+        };
+        self.workspaces.insert(id, w);
     }
 
     /// A fresh workfile id (gaps of 1 to 3, from the seed).
     fn next_id(&mut self) -> u64 {
         let id = self.next_workfile;
         self.next_workfile += self.ids.range(1, 3);
-        while self.workfiles.contains_key(&self.next_workfile) {
+        while self.workfiles.contains(&self.next_workfile) {
             self.next_workfile += 1;
         }
         id
@@ -400,34 +409,30 @@ impl Store {
         name
     }
 
-    /// Inserts (or replaces) a workfile, keeping the name and due indexes.
+    /// Inserts (or replaces) a workfile, keeping the name index.
     fn put_workfile(&mut self, wf: Workfile) {
-        let id = wf.id;
-        self.names
-            .entry(wf.workspace_id)
-            .or_default()
-            .add(&wf.file_name);
-        let due = wf.timeline.next_due();
-        if let Some(old) = self.workfiles.insert(id, wf)
+        let names = self.names.entry(wf.workspace_id).or_default();
+        *names
+            .counts
+            .entry(wf.file_name.to_ascii_lowercase())
+            .or_default() += 1;
+        if let Some(old) = self.workfiles.remove(&wf.id)
             && let Some(names) = self.names.get_mut(&old.workspace_id)
         {
             names.remove(&old.file_name);
         }
-        self.due.note(due, &id);
+        self.workfiles.insert(wf.id, wf);
     }
 
     /// A generated workfile (not inserted).
     fn generate(&mut self, ws: u64, file_type: &str, status: &str) -> Workfile {
         let epoch = whole_secs(self.clock.epoch());
-        let base = if file_type == WORK_FLOW {
-            self.ids.pick(FLOW_NAMES).copied().unwrap_or("alpine_flow")
-        } else {
-            let names = OTHER_FILES
-                .iter()
-                .find(|(t, _)| *t == file_type)
-                .map_or(&["file.txt"][..], |(_, n)| n);
-            self.ids.pick(names).copied().unwrap_or("file.txt")
+        let names = match OTHER_FILES.iter().find(|(t, _)| *t == file_type) {
+            _ if file_type == WORK_FLOW => FLOW_NAMES,
+            Some((_, names)) => names,
+            None => &["file.txt"][..],
         };
+        let base = self.ids.pick(names).copied().unwrap_or("file.txt");
         let file_name = self.unique_name(ws, base);
         let created = plus_secs(
             epoch,
@@ -442,16 +447,12 @@ impl Store {
             _ => ANALYST_ID,
         };
         let description = self.ids.chance(30).then(|| {
-            format!(
-                "{} for the {} team",
-                file_name,
-                ["sales", "risk", "growth"][self.ids.below(3) as usize]
-            )
+            let team = ["sales", "risk", "growth"][self.ids.below(3) as usize];
+            format!("{file_name} for the {team} team")
         });
         let version_id = (file_type != WORK_FLOW).then(|| {
-            let v = self.next_version;
             self.next_version += 1;
-            v
+            self.next_version - 1
         });
         Workfile {
             id: self.next_id(),
@@ -479,15 +480,14 @@ impl Store {
 
     /// Adds `running` and `idle` workflows and `other` non-workflow files to
     /// workspace `ws`, deterministically from the seed.
-    pub(crate) fn seed_workfiles(&mut self, ws: u64, running: usize, idle: usize, other: usize) {
-        let started = self.started;
+    fn seed_workfiles(&mut self, ws: u64, running: usize, idle: usize, other: usize) {
         let epoch = whole_secs(self.clock.epoch());
         for _ in 0..running {
             let mut wf = self.generate(ws, WORK_FLOW, RUNNING);
             // Started running a little before the epoch.
             let run_at = plus_secs(epoch, -(self.ids.range(60, 2 * HOUR as u64) as i64));
             wf.updated_at = run_at.max(wf.updated_at);
-            self.schedule_finish(&mut wf, started);
+            self.schedule_finish(&mut wf, self.started);
             self.put_workfile(wf);
         }
         for _ in 0..idle {
@@ -504,34 +504,25 @@ impl Store {
     /// Adds a workfile from a seed; returns its id. An unknown workspace id
     /// creates a member workspace of that id.
     pub(crate) fn insert(&mut self, seed: WorkfileSeed) -> u64 {
-        let ws = seed.workspace_id.unwrap_or(self.cfg.member_workspace);
+        let ws = seed.workspace_id.unwrap_or(self.cfg.workspace_id);
         if !self.workspaces.contains_key(&ws) {
             self.add_workspace(ws, &format!("Workspace {ws}"), true);
         }
-        let file_type = seed
-            .file_type
-            .clone()
-            .unwrap_or_else(|| WORK_FLOW.to_owned());
-        let mut wf = self.generate(ws, &file_type, &seed.status);
+        let file_type = seed.file_type.as_deref().unwrap_or(WORK_FLOW);
+        let mut wf = self.generate(ws, file_type, &seed.status);
         if let Some(id) = seed.id {
             // The generated id goes unused; keep the counter ahead of `id`.
             wf.id = id;
-            if id >= self.next_workfile {
-                self.next_workfile = id + 1;
-            }
+            self.next_workfile = self.next_workfile.max(id + 1);
         }
         if let Some(name) = seed.file_name {
             wf.file_name = name;
         }
-        if let Some(t) = seed.created_at {
-            wf.created_at = whole_secs(t);
-        }
-        if let Some(t) = seed.user_modified_at {
-            wf.user_modified_at = whole_secs(t);
-        }
-        if wf.user_modified_at < wf.created_at {
-            wf.created_at = wf.user_modified_at;
-        }
+        wf.created_at = seed.created_at.map_or(wf.created_at, whole_secs);
+        wf.user_modified_at = seed
+            .user_modified_at
+            .map_or(wf.user_modified_at, whole_secs);
+        wf.created_at = wf.created_at.min(wf.user_modified_at);
         wf.updated_at = wf.updated_at.max(wf.user_modified_at);
         if seed.description.is_some() {
             wf.description = seed.description;
@@ -545,47 +536,17 @@ impl Store {
         id
     }
 
-    /// Applies every change that is due by now, in order.
-    pub(crate) fn settle(&mut self) {
-        let now = Instant::now();
-        let popped = self.due.take_due(now);
-        let due: Vec<u64> = popped
-            .iter()
-            .copied()
-            .filter(|id| {
-                self.workfiles
-                    .get(id)
-                    .is_some_and(|w| w.timeline.next_due().is_some_and(|d| d <= now))
-            })
-            .collect();
-        for id in due {
-            let changes = self
-                .workfiles
-                .get_mut(&id)
-                .map(|w| w.timeline.take_due(now))
-                .unwrap_or_default();
-            for (at, change) in changes {
-                self.apply(id, at, change);
-            }
-        }
-        for id in popped {
-            let next = self.workfiles.get(&id).and_then(|w| w.timeline.next_due());
-            self.due.note(next, &id);
-        }
-    }
-
-    fn apply(&mut self, id: u64, at: Instant, change: Change) {
-        let wall = whole_secs(self.clock.at(at));
-        let Some(wf) = self.workfiles.get_mut(&id) else {
-            return;
-        };
-        match change {
-            Change::Finish if wf.status == RUNNING => {
-                wf.status = IDLE.to_owned();
-                wf.updated_at = wall;
-            }
-            Change::Finish => {}
-        }
+    /// Applies every change that is due by now, in due order.
+    fn settle(&mut self) {
+        let clock = self.clock;
+        self.workfiles
+            .settle(Instant::now(), |_, wf, at, change| match change {
+                Change::Finish if wf.status == RUNNING => {
+                    wf.status = IDLE.to_owned();
+                    wf.updated_at = whole_secs(clock.at(at));
+                }
+                Change::Finish => {}
+            });
     }
 
     pub(crate) fn get(&mut self, id: u64) -> Option<&Workfile> {
@@ -593,7 +554,12 @@ impl Store {
         self.workfiles.get(&id)
     }
 
-    /// Workfile ids of workspace `ws` in default listing order, optionally
+    /// Changes workfile `id` with `f`; `false` if there is none.
+    pub(crate) fn update(&mut self, id: u64, f: impl FnOnce(&mut Workfile)) -> bool {
+        self.workfiles.get_mut(&id).map(f).is_some()
+    }
+
+    /// The workfiles of workspace `ws` in default listing order, optionally
     /// only workflows.
     pub(crate) fn ids_in(&mut self, ws: u64, workflows_only: bool) -> Vec<&Workfile> {
         self.settle();
@@ -610,40 +576,11 @@ impl Store {
     pub(crate) fn set_status(&mut self, id: u64, raw: &str) -> bool {
         self.settle();
         let now = whole_secs(self.clock.now());
-        let Some(wf) = self.workfiles.get_mut(&id) else {
-            return false;
-        };
-        wf.status = raw.to_owned();
-        wf.updated_at = now.max(wf.updated_at);
-        wf.timeline.clear();
-        true
-    }
-
-    /// Makes the engine (not) answer for workfile `id`.
-    pub(crate) fn set_engine_unavailable_for(&mut self, id: u64, on: bool) -> bool {
-        match self.workfiles.get_mut(&id) {
-            Some(wf) => {
-                wf.engine_unavailable = on;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Makes the engine answer stops of workfile `id` with a non-200 (or
-    /// with 200 again).
-    pub(crate) fn set_engine_refuses_for(&mut self, id: u64, on: bool) -> bool {
-        match self.workfiles.get_mut(&id) {
-            Some(wf) => {
-                wf.engine_refuses = on;
-                true
-            }
-            None => false,
-        }
-    }
-
-    pub(crate) fn fail_next_stops(&mut self, n: u64) {
-        self.fail_stops = n;
+        self.update(id, |wf| {
+            wf.status = raw.to_owned();
+            wf.updated_at = now.max(wf.updated_at);
+            wf.timeline.clear();
+        })
     }
 
     /// The 403 `model_data` if the user may not see workspace `ws`:
@@ -670,68 +607,50 @@ impl Store {
         }
         // Authorized: `log_workfile_opened_event` runs before `present`.
         let body = self.render(wf, View::Show);
-        let id = wf.id;
-        *self.open_events.entry(id).or_default() += 1;
-        self.open_events_total += 1;
+        *self.open_events.entry(wf.id).or_default() += 1;
         Action::Accepted(body)
-    }
-
-    /// How many `OpenWorkfileEvent`s `GET /workfiles/:id` wrote for `id`.
-    pub(crate) fn open_events_for(&self, id: u64) -> u64 {
-        self.open_events.get(&id).copied().unwrap_or(0)
     }
 
     /// `POST /workfiles/:id/run`.
     pub(crate) fn run(&mut self, id: Option<u64>) -> Action {
         self.settle();
-        let Some(id) = id.filter(|id| self.workfiles.contains_key(id)) else {
+        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
             return Action::NotFound;
         };
-        let now = Instant::now();
-        let wall = whole_secs(self.clock.at(now));
-        let down = self.cfg.engine_unavailable;
-        let finish_after = self.cfg.finish_after;
-        let Some(wf) = self.workfiles.get(&id) else {
-            return Action::NotFound;
-        };
+        let id = wf.id;
         if let Some(ws) = self.forbidden(wf.workspace_id) {
             return Action::Forbidden(ws);
         }
         if wf.is_workflow() {
-            if down || wf.engine_unavailable {
+            if self.cfg.engine_unavailable || wf.engine_unavailable {
                 return Action::RunFailed;
             }
-            if let Some(wf) = self.workfiles.get_mut(&id) {
+            let now = Instant::now();
+            let wall = whole_secs(self.clock.at(now));
+            let finish_after = self.cfg.finish_after;
+            self.update(id, |wf| {
                 wf.status = RUNNING.to_owned();
                 wf.updated_at = wall;
                 wf.timeline.clear();
                 if let Some(d) = finish_after {
                     wf.timeline.push_after(now, d, Change::Finish);
                 }
-                let next = wf.timeline.next_due();
-                self.due.note(next, &id);
-            }
+            });
+            self.workfiles.touch(&id);
         }
         // Other files: `Workfile#run_now` does nothing; 202 unchanged.
-        match self.workfiles.get(&id) {
-            Some(wf) => Action::Accepted(self.render(wf, View::Action)),
-            None => Action::NotFound,
-        }
+        self.action_answer(id)
     }
 
     /// `POST /workfiles/:id/stop`; `raw_id` is the path segment as
     /// received (decoded), for the counters.
     pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Action {
         self.settle();
-        *self.stops.entry(raw_id.to_owned()).or_default() += 1;
-        self.stop_total += 1;
-        let Some(id) = id.filter(|id| self.workfiles.contains_key(id)) else {
+        self.workfiles.count_stop(raw_id);
+        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
             return Action::NotFound;
         };
-        let wall = whole_secs(self.clock.now());
-        let Some(wf) = self.workfiles.get(&id) else {
-            return Action::NotFound;
-        };
+        let id = wf.id;
         if let Some(ws) = self.forbidden(wf.workspace_id) {
             return Action::Forbidden(ws);
         }
@@ -752,21 +671,25 @@ impl Store {
         } else {
             !wf.engine_refuses
         };
-        if answered && let Some(wf) = self.workfiles.get_mut(&id) {
-            if wf.status != IDLE {
-                wf.status = IDLE.to_owned();
-                wf.updated_at = wall;
-            }
-            wf.timeline.clear();
+        let wall = whole_secs(self.clock.now());
+        if answered {
+            self.update(id, |wf| {
+                if wf.status != IDLE {
+                    wf.status = IDLE.to_owned();
+                    wf.updated_at = wall;
+                }
+                wf.timeline.clear();
+            });
         }
+        self.action_answer(id)
+    }
+
+    /// A run or stop answer: workfile `id` as plain `present workfile`.
+    fn action_answer(&self, id: u64) -> Action {
         match self.workfiles.get(&id) {
             Some(wf) => Action::Accepted(self.render(wf, View::Action)),
             None => Action::NotFound,
         }
-    }
-
-    pub(crate) fn stop_requests(&self, id: &str) -> u64 {
-        self.stops.get(id).copied().unwrap_or(0)
     }
 
     /// The listing body of workspace `ws` (`Err` with the 403 body if it is
@@ -774,18 +697,15 @@ impl Store {
     /// workspace).
     pub(crate) fn list(&mut self, ws: u64, q: &ListQuery) -> Option<Result<Value, Value>> {
         self.settle();
-        let w = self.workspaces.get(&ws)?;
-        if let Some(body) = self.forbidden(w.id) {
+        self.workspaces.get(&ws)?;
+        if let Some(body) = self.forbidden(ws) {
             return Some(Err(body));
         }
-        let pattern = q.name_pattern.as_ref().map(|p| {
-            let full = format!("%{p}%");
-            if self.cfg.case_sensitive_like {
-                Like::new(&full, false)
-            } else {
-                Like::new(&full, true)
-            }
-        });
+        let fold = !self.cfg.case_sensitive_name_pattern;
+        let pattern = q
+            .name_pattern
+            .as_ref()
+            .map(|p| Like::new(&format!("%{p}%"), fold));
         let file_type = q.file_type.as_ref().map(|t| t.to_lowercase());
         let mut matching: Vec<&Workfile> = self
             .workfiles
@@ -804,40 +724,22 @@ impl Store {
             });
         }
         let records = matching.len() as u64;
-        let (items, total) = if q.per_page == 0 {
-            (Vec::new(), Value::Null)
-        } else {
-            let start = q.page.saturating_sub(1).saturating_mul(q.per_page);
-            let items: Vec<Value> = matching
-                .iter()
-                .skip(usize::try_from(start).unwrap_or(usize::MAX))
-                .take(usize::try_from(q.per_page).unwrap_or(usize::MAX))
-                .map(|w| self.render(w, View::List))
-                .collect();
-            // will_paginate: one page for an empty list.
-            let pages = if records == 0 {
-                1
-            } else {
-                records.div_ceil(q.per_page)
-            };
-            (items, Value::from(pages))
-        };
+        let start = q.page.saturating_sub(1).saturating_mul(q.per_page);
+        let items: Vec<Value> = matching
+            .iter()
+            .skip(usize::try_from(start).unwrap_or(usize::MAX))
+            .take(usize::try_from(q.per_page).unwrap_or(usize::MAX))
+            .map(|w| self.render(w, View::List))
+            .collect();
+        // will_paginate: one page for an empty list; `null` for `per_page=0`.
+        let total = (q.per_page > 0).then(|| records.div_ceil(q.per_page).max(1));
         Some(Ok(json!({
             "response": items,
-            "pagination": {
-                "page": q.page,
-                "per_page": q.per_page,
-                "records": records,
-                "total": total,
-            },
+            "pagination": {"page": q.page, "per_page": q.per_page, "records": records, "total": total},
         })))
     }
 
     // ----- rendering ----------------------------------------------------
-
-    fn user(&self, id: u64) -> Option<&User> {
-        self.users.iter().find(|u| u.id == id)
-    }
 
     /// `UserPresenter`, succinct (workfile owners) or full (session user,
     /// workspace owners): in the seed page's key set, or in
@@ -845,64 +747,80 @@ impl Store {
     /// ([`ChorusWire::RailsPresenters`]: `user_type` always; `developer`, no
     /// `roles`, `deactivated_at` or license fields).
     fn render_user(&self, id: u64, succinct: bool) -> Value {
-        let tibco = self.cfg.wire == ChorusWire::TibcoPage;
-        let Some(u) = self.user(id) else {
+        let Some(u) = USERS.iter().find(|u| u.id == id) else {
             return Value::Null;
+        };
+        let (username, email) = if id == CURRENT_USER_ID {
+            let name = &self.cfg.username;
+            (name.clone(), format!("{name}@example.com"))
+        } else {
+            (u.username.to_owned(), u.email.to_owned())
         };
         let stamp = self.clock.epoch().timestamp() - 75 * DAY;
         let dir = format!(
             "{:03}/{:03}/{:03}",
-            u.id / 1_000_000,
-            u.id / 1000 % 1000,
-            u.id % 1000
+            id / 1_000_000,
+            id / 1000 % 1000,
+            id % 1000
         );
-        let mut m = Map::new();
-        m.insert("id".into(), u.id.into());
-        m.insert("username".into(), u.username.clone().into());
-        m.insert("first_name".into(), u.first_name.clone().into());
-        m.insert("last_name".into(), u.last_name.clone().into());
-        m.insert(
-            "image".into(),
-            json!({
+        let user = json!({
+            "id": id,
+            "username": username,
+            "first_name": u.first_name,
+            "last_name": u.last_name,
+            "image": {
                 "original": format!("/paperclip/users/images/{dir}/original/User.png?{stamp}"),
                 "icon": format!("/paperclip/users/images/{dir}/icon/User.png?{stamp}"),
                 "entity_type": "image",
                 "complete_json": true,
-            }),
-        );
-        m.insert("is_deleted".into(), Value::Null);
-        m.insert("auth_method".into(), "internal".into());
-        m.insert("ldap_group_id".into(), Value::Null);
-        m.insert("user_type".into(), "analytics_developer".into());
-        m.insert("entity_type".into(), "user".into());
-        if tibco {
-            m.insert("using_default_image".into(), false.into());
-            m.insert("active_license".into(), true.into());
-            m.insert("is_siteadmin".into(), false.into());
-            m.insert("roles".into(), json!(u.roles));
+            },
+            "is_deleted": null,
+            "auth_method": "internal",
+            "ldap_group_id": null,
+            "user_type": "analytics_developer",
+            "entity_type": "user",
+            "using_default_image": false,
+            "active_license": true,
+            "is_siteadmin": false,
+            "roles": [u.role],
+            "email": email,
+            "title": u.title,
+            "dept": u.dept,
+            "notes": u.notes,
+            "admin": false,
+            "developer": true,
+            "subscribed_to_emails": true,
+            "tags": [],
+            "deactivated_at": null,
+            "complete_json": true,
+        });
+        let mut drop = if self.cfg.wire == ChorusWire::TibcoPage {
+            vec!["developer"]
+        } else {
+            vec![
+                "using_default_image",
+                "active_license",
+                "is_siteadmin",
+                "roles",
+                "deactivated_at",
+            ]
+        };
+        if succinct {
+            drop.extend(["email", "title", "dept", "notes", "admin", "developer"]);
+            drop.extend([
+                "subscribed_to_emails",
+                "tags",
+                "deactivated_at",
+                "complete_json",
+            ]);
         }
-        if !succinct {
-            m.insert("email".into(), u.email.clone().into());
-            m.insert("title".into(), u.title.clone().into());
-            m.insert("dept".into(), u.dept.clone().into());
-            m.insert("notes".into(), u.notes.clone().into());
-            m.insert("admin".into(), false.into());
-            if !tibco {
-                m.insert("developer".into(), true.into());
-            }
-            m.insert("subscribed_to_emails".into(), true.into());
-            m.insert("tags".into(), json!([]));
-            if tibco {
-                m.insert("deactivated_at".into(), Value::Null);
-            }
-            m.insert("complete_json".into(), true.into());
-        }
-        Value::Object(m)
+        without(user, &drop)
     }
 
-    /// `GpdbDataSourcePresenter`, succinct; the seed page adds `public`.
-    fn data_source(&self) -> Value {
-        let mut v = json!({
+    /// `GpdbDatabasePresenter` with its `GpdbDataSourcePresenter`, succinct;
+    /// the seed page adds the data source's `public`.
+    fn database(&self) -> Value {
+        let mut source = json!({
             "id": 1_000_002,
             "name": "Owners",
             "entity_type": "gpdb_data_source",
@@ -914,19 +832,13 @@ impl Store {
             "state": "online",
             "public": false,
         });
-        if self.cfg.wire == ChorusWire::RailsPresenters
-            && let Some(m) = v.as_object_mut()
-        {
-            m.remove("public");
+        if self.cfg.wire == ChorusWire::RailsPresenters {
+            source = without(source, &["public"]);
         }
-        v
-    }
-
-    fn database(&self) -> Value {
         json!({
             "id": 1_000_001,
             "name": "default",
-            "data_source": self.data_source(),
+            "data_source": source,
             "entity_type": "gpdb_database",
             "complete_json": true,
         })
@@ -937,50 +849,42 @@ impl Store {
     /// ([`ChorusWire::RailsPresenters`]: no `archived`, `workspace_stage`,
     /// `workspace_stage_id`); `succinct` for list items.
     fn render_workspace(&self, w: &Workspace, succinct: bool) -> Value {
-        let tibco = self.cfg.wire == ChorusWire::TibcoPage;
         let epoch = whole_secs(self.clock.epoch());
         let count = self
             .workfiles
             .values()
             .filter(|f| f.workspace_id == w.id)
             .count();
-        let permission: Vec<&str> = if w.member {
-            vec![
+        let permission: &[&str] = match (w.member, w.public) {
+            (true, _) => &[
                 "read",
                 "commenting",
                 "update",
                 "duplicate_chorus_view",
                 "create_workflow",
-            ]
-        } else if w.public {
-            vec!["read", "commenting"]
-        } else {
-            vec![]
+            ],
+            (false, true) => &["read", "commenting"],
+            (false, false) => &[],
         };
-        let mut m = Map::new();
-        m.insert("id".into(), w.id.into());
-        m.insert("name".into(), w.name.clone().into());
-        m.insert("is_deleted".into(), Value::Null);
-        m.insert("entity_type".into(), "workspace".into());
-        if tibco {
-            m.insert("archived".into(), false.into());
-        }
-        m.insert("public".into(), w.public.into());
-        m.insert("archived_at".into(), Value::Null);
-        m.insert("summary".into(), w.summary.into());
-        m.insert("permission".into(), json!(permission));
-        m.insert("datasets_count".into(), 11.into());
-        m.insert("members_count".into(), 2.into());
-        m.insert("workfiles_count".into(), count.into());
-        m.insert("insights_count".into(), 1.into());
-        m.insert("recent_insights_count".into(), 1.into());
-        m.insert("recent_comments_count".into(), 9.into());
-        m.insert("has_recent_comments".into(), true.into());
-        m.insert("has_milestones".into(), true.into());
-        if tibco {
-            m.insert(
-            "workspace_stage".into(),
-            json!({
+        let workspace = json!({
+            "id": w.id,
+            "name": w.name,
+            "is_deleted": null,
+            "entity_type": "workspace",
+            "archived": false,
+            "public": w.public,
+            "archived_at": null,
+            "summary": w.summary,
+            "permission": permission,
+            "datasets_count": 11,
+            "members_count": 2,
+            "workfiles_count": count,
+            "insights_count": 1,
+            "recent_insights_count": 1,
+            "recent_comments_count": 9,
+            "has_recent_comments": true,
+            "has_milestones": true,
+            "workspace_stage": {
                 "default": true,
                 "id": 1_000_000,
                 "name": "Define",
@@ -988,59 +892,58 @@ impl Store {
                 "description_long": "Define the essential components of the project.",
                 "description_short": "Define the two essential components of a machine learning project. What business problem are we solving? How should the solution change the way our business operates? Locate or acquire all necessary data.",
                 "complete_json": true,
-            }),
-        );
-            m.insert("workspace_stage_id".into(), 1_000_000.into());
+            },
+            "workspace_stage_id": 1_000_000,
+            "archiver": null,
+            "image": {"original": "", "icon": "", "entity_type": "image", "complete_json": true},
+            "tags": [],
+            "has_added_member": false,
+            "has_added_workfile": true,
+            "has_added_sandbox": true,
+            "has_changed_settings": false,
+            "sandbox_info": {
+                "id": 1_000_006,
+                "name": "default",
+                "dataset_count": 0,
+                "refreshed_at": format_secs(plus_secs(epoch, -12)),
+                "entity_type": "gpdb_schema",
+                "is_deleted": null,
+                "stale": false,
+                "database": self.database(),
+                "complete_json": true,
+            },
+            "show_sandbox_datasets": true,
+            "owner": self.render_user(w.owner, succinct),
+            "is_member": w.member,
+            "is_project": true,
+            "project_status": "on_track",
+            "project_status_reason": null,
+            "milestone_count": 3,
+            "milestone_completed_count": 0,
+            "project_target_date": format!("{}T00:00:00Z", plus_secs(epoch, 25 * DAY).format("%Y-%m-%d")),
+            "complete_json": true,
+        });
+        let mut drop = Vec::new();
+        if self.cfg.wire != ChorusWire::TibcoPage {
+            drop.extend(["archived", "workspace_stage", "workspace_stage_id"]);
         }
-        if !succinct {
-            m.insert("archiver".into(), Value::Null);
-            m.insert(
-                "image".into(),
-                json!({"original": "", "icon": "", "entity_type": "image", "complete_json": true}),
-            );
-            m.insert("tags".into(), json!([]));
-            m.insert("has_added_member".into(), false.into());
-            m.insert("has_added_workfile".into(), true.into());
-            m.insert("has_added_sandbox".into(), true.into());
-            m.insert("has_changed_settings".into(), false.into());
-            m.insert(
-                "sandbox_info".into(),
-                json!({
-                    "id": 1_000_006,
-                    "name": "default",
-                    "dataset_count": 0,
-                    "refreshed_at": format_secs(plus_secs(epoch, -12)),
-                    "entity_type": "gpdb_schema",
-                    "is_deleted": null,
-                    "stale": false,
-                    "database": self.database(),
-                    "complete_json": true,
-                }),
-            );
-            m.insert("show_sandbox_datasets".into(), true.into());
+        if succinct {
+            drop.extend([
+                "archiver",
+                "image",
+                "tags",
+                "has_added_member",
+                "has_added_workfile",
+            ]);
+            drop.extend(["has_added_sandbox", "has_changed_settings", "sandbox_info"]);
+            drop.extend(["show_sandbox_datasets", "complete_json"]);
         }
-        m.insert("owner".into(), self.render_user(w.owner, succinct));
-        m.insert("is_member".into(), w.member.into());
-        m.insert("is_project".into(), true.into());
-        m.insert("project_status".into(), "on_track".into());
-        m.insert("project_status_reason".into(), Value::Null);
-        m.insert("milestone_count".into(), 3.into());
-        m.insert("milestone_completed_count".into(), 0.into());
-        m.insert(
-            "project_target_date".into(),
-            format!(
-                "{}T00:00:00Z",
-                plus_secs(epoch, 25 * DAY).format("%Y-%m-%d")
-            )
-            .into(),
-        );
-        if !succinct {
-            m.insert("complete_json".into(), true.into());
-        }
-        Value::Object(m)
+        without(workspace, &drop)
     }
 
-    /// A workfile as `view` shows it (the seed page's object for workflows).
+    /// A workfile as `view` shows it (the seed page's object for
+    /// workflows; `ChorusWorkfilePresenter` / `WorkfileVersionPresenter`
+    /// for other files).
     pub(crate) fn render(&self, wf: &Workfile, view: View) -> Value {
         let workspace = self
             .workspaces
@@ -1049,93 +952,76 @@ impl Store {
                 self.render_workspace(w, view == View::List)
             });
         let flow = wf.is_workflow();
-        let mut m = Map::new();
-        m.insert("id".into(), wf.id.into());
-        m.insert("workspace".into(), workspace);
-        m.insert("file_name".into(), wf.file_name.clone().into());
-        m.insert("file_type".into(), wf.file_type.clone().into());
-        m.insert("latest_version_id".into(), json!(wf.version_id));
-        m.insert("is_deleted".into(), Value::Null);
-        m.insert("recent_comments".into(), json!([]));
-        m.insert("comment_count".into(), 0.into());
-        m.insert("tags".into(), json!([]));
-        m.insert("entity_type".into(), "workfile".into());
-        m.insert(
-            "entity_subtype".into(),
-            if flow { "alpine".into() } else { Value::Null },
-        );
-        m.insert(
-            "user_modified_at".into(),
-            format_secs(wf.user_modified_at).into(),
-        );
-        m.insert("status".into(), wf.status.clone().into());
-        if self.cfg.wire == ChorusWire::TibcoPage {
-            // Not in hey-jude/chorus's WorkfilePresenter; on the seed page.
-            m.insert("description".into(), json!(wf.description));
-            m.insert("link_url".into(), Value::Null);
-        }
-        m.insert("owner".into(), self.render_user(wf.owner, true));
-        m.insert("associated_worklets".into(), json!([]));
-        if flow {
-            if view != View::Action {
-                m.insert(
-                    "version_info".into(),
-                    json!({
-                        "created_at": format_secs(wf.created_at),
-                        "updated_at": format_secs(wf.updated_at),
-                    }),
-                );
-            }
-            if view != View::List {
-                m.insert("execution_locations".into(), json!([self.database()]));
-                m.insert("dataset_ids".into(), json!([]));
-            }
-            m.insert("complete_json".into(), true.into());
+        let (created_at, updated_at) = (format_secs(wf.created_at), format_secs(wf.updated_at));
+        let version_info = if flow {
+            json!({"created_at": created_at, "updated_at": updated_at})
         } else {
-            // ChorusWorkfilePresenter / WorkfileVersionPresenter.
-            if view != View::List {
-                m.insert("has_draft".into(), false.into());
-            }
-            if view != View::Action {
-                m.insert("execution_schema".into(), Value::Null);
-                let vid = wf.version_id.unwrap_or_default();
-                m.insert(
-                    "version_info".into(),
-                    json!({
-                        "id": vid,
-                        "version_num": 1,
-                        "commit_message": null,
-                        "owner": self.render_user(wf.owner, true),
-                        "modifier": self.render_user(wf.owner, true),
-                        "created_at": format_secs(wf.created_at),
-                        "updated_at": format_secs(wf.updated_at),
-                        "content_url": format!("/workfile_versions/{vid}/contents?{}", wf.created_at.timestamp()),
-                        "partial_file": false,
-                        "icon_url": null,
-                        "content": if view == View::Show { Value::from(format!("-- {}\n", wf.file_name)) } else { Value::Null },
-                    }),
-                );
-            }
-            if view == View::Show {
-                m.insert("complete_json".into(), true.into());
-            }
+            let vid = wf.version_id.unwrap_or_default();
+            let show = view == View::Show;
+            json!({
+                "id": vid,
+                "version_num": 1,
+                "commit_message": null,
+                "owner": self.render_user(wf.owner, true),
+                "modifier": self.render_user(wf.owner, true),
+                "created_at": created_at,
+                "updated_at": updated_at,
+                "content_url": format!("/workfile_versions/{vid}/contents?{}", wf.created_at.timestamp()),
+                "partial_file": false,
+                "icon_url": null,
+                "content": show.then(|| format!("-- {}\n", wf.file_name)),
+            })
+        };
+        let workfile = json!({
+            "id": wf.id,
+            "workspace": workspace,
+            "file_name": wf.file_name,
+            "file_type": wf.file_type,
+            "latest_version_id": wf.version_id,
+            "is_deleted": null,
+            "recent_comments": [],
+            "comment_count": 0,
+            "tags": [],
+            "entity_type": "workfile",
+            "entity_subtype": flow.then_some("alpine"),
+            "user_modified_at": format_secs(wf.user_modified_at),
+            "status": wf.status,
+            "description": wf.description,
+            "link_url": null,
+            "owner": self.render_user(wf.owner, true),
+            "associated_worklets": [],
+            "version_info": version_info,
+            "execution_locations": [self.database()],
+            "dataset_ids": [],
+            "has_draft": false,
+            "execution_schema": null,
+            "complete_json": true,
+        });
+        let mut drop = Vec::new();
+        if self.cfg.wire != ChorusWire::TibcoPage {
+            // Not in hey-jude/chorus's WorkfilePresenter; on the seed page.
+            drop.extend(["description", "link_url"]);
         }
-        Value::Object(m)
+        if flow {
+            drop.extend(["has_draft", "execution_schema"]);
+        } else {
+            drop.extend(["execution_locations", "dataset_ids"]);
+        }
+        match view {
+            View::List => drop.extend(["execution_locations", "dataset_ids", "has_draft"]),
+            View::Action => drop.extend(["version_info", "execution_schema"]),
+            View::Show => {}
+        }
+        if !flow && view != View::Show {
+            drop.push("complete_json");
+        }
+        without(workfile, &drop)
     }
 
     /// The body of a successful login or `GET /sessions`.
     pub(crate) fn render_session(&self, session_id: &str) -> Value {
-        let user = self
-            .sessions
-            .get(session_id)
-            .map_or(CURRENT_USER_ID, |s| s.user);
-        json!({
-            "response": {
-                "session_id": session_id,
-                "user": self.render_user(user, false),
-                "complete_json": true,
-            }
-        })
+        let user = self.render_user(CURRENT_USER_ID, false);
+        json!({"response": {"session_id": session_id, "user": user, "complete_json": true}})
     }
 
     // ----- sessions -----------------------------------------------------
@@ -1165,35 +1051,23 @@ impl Store {
         while self.sessions.contains_key(&id) {
             id = self.hex(40);
         }
-        let expires = Instant::now() + self.cfg.session_timeout;
         self.issued.push(id.clone());
-        self.sessions.insert(
-            id.clone(),
-            Session {
-                user: CURRENT_USER_ID,
-                expires,
-            },
-        );
+        let expires = Instant::now() + self.cfg.session_timeout;
+        self.sessions.insert(id.clone(), expires);
         id
     }
 
     /// Whether `id` is a live session.
     pub(crate) fn session_live(&self, id: &str) -> bool {
-        self.sessions
-            .get(id)
-            .is_some_and(|s| Instant::now() < s.expires)
+        let expires = self.sessions.get(id);
+        expires.is_some_and(|expires| Instant::now() < *expires)
     }
 
     /// Slides the expiry of session `id`.
     pub(crate) fn touch(&mut self, id: &str) {
-        let timeout = self.cfg.session_timeout;
-        if let Some(s) = self.sessions.get_mut(id) {
-            s.expires = Instant::now() + timeout;
+        if let Some(expires) = self.sessions.get_mut(id) {
+            *expires = Instant::now() + self.cfg.session_timeout;
         }
-    }
-
-    pub(crate) fn destroy_session(&mut self, id: &str) {
-        self.sessions.remove(id);
     }
 
     /// Forgets every session.
@@ -1206,55 +1080,35 @@ impl Store {
 
     /// A new Rails cookie session carrying `chorus`.
     pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> u64 {
-        let key = self.next_rails;
         self.next_rails += 1;
+        self.reset_rails(self.next_rails - 1, chorus);
+        self.next_rails - 1
+    }
+
+    /// Rails session `key` now carries `chorus` and a new CSRF token,
+    /// returned (on logout: `session.clear` then `form_authenticity_token`).
+    pub(crate) fn reset_rails(&mut self, key: u64, chorus: Option<String>) -> String {
         let csrf = format!("{}=", self.base64ish(43));
-        self.rails.insert(key, RailsSession { chorus, csrf });
-        key
+        let rails = RailsSession {
+            chorus,
+            csrf: csrf.clone(),
+        };
+        self.rails.insert(key, rails);
+        csrf
     }
 
-    /// The Rails session a cookie value belongs to.
-    pub(crate) fn rails_for_cookie(&self, cookie: &str) -> Option<u64> {
-        self.cookies.get(cookie).copied()
-    }
-
+    /// The Chorus session Rails session `key` carries.
     pub(crate) fn rails_chorus(&self, key: u64) -> Option<&str> {
         self.rails.get(&key).and_then(|r| r.chorus.as_deref())
     }
 
-    pub(crate) fn set_rails_chorus(&mut self, key: u64, chorus: Option<String>) {
-        if let Some(r) = self.rails.get_mut(&key) {
-            r.chorus = chorus;
-        }
-    }
-
-    pub(crate) fn rails_csrf(&self, key: u64) -> Option<&str> {
-        self.rails.get(&key).map(|r| r.csrf.as_str())
-    }
-
-    /// `session.clear` then `form_authenticity_token`: the Rails session
-    /// forgets its Chorus session and gets a new CSRF token, returned.
-    pub(crate) fn reset_rails(&mut self, key: u64) -> String {
-        let csrf = format!("{}=", self.base64ish(43));
-        self.rails.insert(
-            key,
-            RailsSession {
-                chorus: None,
-                csrf: csrf.clone(),
-            },
-        );
-        csrf
-    }
-
     /// The CSRF token of the (first) Rails session carrying `session_id`.
     pub(crate) fn csrf_for_session(&self, session_id: &str) -> Option<String> {
-        let mut keys: Vec<(&u64, &RailsSession)> = self
-            .rails
-            .iter()
-            .filter(|(_, r)| r.chorus.as_deref() == Some(session_id))
-            .collect();
-        keys.sort_by_key(|(k, _)| **k);
-        keys.first().map(|(_, r)| r.csrf.clone())
+        let carrying = self.rails.iter();
+        let carrying = carrying.filter(|(_, r)| r.chorus.as_deref() == Some(session_id));
+        carrying
+            .min_by_key(|(k, _)| **k)
+            .map(|(_, r)| r.csrf.clone())
     }
 
     /// A new cookie value for Rails session `key` (a signed-looking blob:
@@ -1269,17 +1123,15 @@ impl Store {
 fn sort_by_name(v: &mut [&Workfile]) {
     // `order("lower(workfiles.file_name), workfiles.id")`
     v.sort_by(|a, b| {
-        a.file_name
-            .to_lowercase()
-            .cmp(&b.file_name.to_lowercase())
-            .then(a.id.cmp(&b.id))
+        let by_name = a.file_name.to_lowercase().cmp(&b.file_name.to_lowercase());
+        by_name.then(a.id.cmp(&b.id))
     });
 }
 
 /// A SQL `LIKE` pattern: `%` any run of characters, `_` one character, `\`
 /// escapes the next one (PostgreSQL's default escape).
 #[derive(Debug, Clone)]
-pub(crate) struct Like {
+struct Like {
     toks: Vec<Tok>,
     fold: bool,
 }
@@ -1293,7 +1145,7 @@ enum Tok {
 
 impl Like {
     /// `pattern`, compared ignoring case when `fold` (`ILIKE`).
-    pub(crate) fn new(pattern: &str, fold: bool) -> Self {
+    fn new(pattern: &str, fold: bool) -> Self {
         let pattern = if fold {
             pattern.to_lowercase()
         } else {
@@ -1305,17 +1157,14 @@ impl Like {
             toks.push(match c {
                 '%' => Tok::Any,
                 '_' => Tok::One,
-                '\\' => match chars.next() {
-                    Some(e) => Tok::Lit(e),
-                    None => Tok::Lit('\\'),
-                },
+                '\\' => Tok::Lit(chars.next().unwrap_or('\\')),
                 c => Tok::Lit(c),
             });
         }
         Like { toks, fold }
     }
 
-    pub(crate) fn matches(&self, text: &str) -> bool {
+    fn matches(&self, text: &str) -> bool {
         let text: Vec<char> = if self.fold {
             text.to_lowercase().chars().collect()
         } else {
@@ -1349,39 +1198,5 @@ impl Like {
             reach = next;
         }
         reach[n]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns() {
-        let m = |p: &str, fold: bool, t: &str| Like::new(&format!("%{p}%"), fold).matches(t);
-        assert!(m("flow", true, "alpine_flow"));
-        assert!(m("FLOW", true, "alpine_flow"));
-        assert!(!m("FLOW", false, "alpine_flow"));
-        assert!(m("", false, "anything"));
-        assert!(m("", false, ""));
-        // `_` is one character; `\_` a literal underscore.
-        assert!(m("e_f", false, "alpine_flow"));
-        assert!(m("e_f", false, "lineXflow"));
-        assert!(m("e\\_f", false, "alpine_flow"));
-        assert!(!m("e\\_f", false, "lineXflow"));
-        // `%` inside the pattern.
-        assert!(m("al%ow", false, "alpine_flow"));
-        assert!(!m("ow%al", false, "alpine_flow"));
-        // A trailing backslash escapes the closing `%`.
-        assert!(m("a\\", false, "xa%"));
-        assert!(!m("a\\", false, "xab"));
-        assert!(Like::new("\\", false).matches("\\"));
-        assert!(m("É", true, "café_é"));
-    }
-
-    #[test]
-    fn seconds_format() {
-        let t = crate::default_epoch() + chrono::Duration::milliseconds(1_764);
-        assert_eq!(format_secs(whole_secs(t)), "2024-06-19T04:00:01Z");
     }
 }

@@ -39,18 +39,20 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::endless::{EndlessRuns, HUGE, Pages};
 use crate::{
-    Faults, MASK, RateLimit, Settings, SimClock, SimServer, SplitMix64, default_epoch, lock,
+    Common, Fault, FaultRule, MASK, Population, Route, Settings, Sim, SimBuilder, SimServer,
+    SimServerBuilder, SplitMix64, VendorSim, lock,
 };
-use routes::{HttpConfig, Sim};
-use store::{DEFAULT_WORKSPACE, Store, StoreConfig};
+use routes::Credentials;
+use store::{DEFAULT_WORKSPACE, Store};
 
-/// The vendor, as the adapter's config names it.
-pub const VENDOR: &str = "dataarts";
-
+/// How long a stopped real-time job stays `STOPPING`, by default.
+pub(crate) const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 /// The error code for stopping a job or instance that is not running, by
 /// default (undocumented: an inference; see
 /// [`DataArtsSimBuilder::not_running_code`]).
@@ -214,41 +216,22 @@ impl JobSeed {
     /// A real-time job.
     pub fn realtime(name: impl Into<String>, status: impl Into<String>) -> Self {
         JobSeed {
-            name: name.into(),
             job_type: JobType::RealTime,
-            status: status.into(),
-            ..JobSeed::default()
+            ..JobSeed::batch(name, status)
         }
     }
 
-    /// Puts it in workspace `ws`.
-    pub fn with_workspace(mut self, ws: impl Into<String>) -> Self {
-        self.workspace = Some(ws.into());
-        self
-    }
-
-    /// Sets `createTime`.
-    pub fn with_create_time(mut self, t: DateTime<Utc>) -> Self {
-        self.create_time = Some(t);
-        self
-    }
-
-    /// Sets `owner` and `createUser`.
-    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
-        self.owner = Some(owner.into());
-        self
-    }
-
-    /// Sets `path`.
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = Some(path.into());
-        self
-    }
-
-    /// Sets `priority`.
-    pub fn with_priority(mut self, p: u8) -> Self {
-        self.priority = Some(p);
-        self
+    setters! {
+        /// Puts it in workspace `ws`.
+        with_workspace(workspace): some into String;
+        /// Sets `createTime`.
+        with_create_time(create_time): some DateTime<Utc>;
+        /// Sets `owner` and `createUser`.
+        with_owner(owner): some into String;
+        /// Sets `path`.
+        with_path(path): some into String;
+        /// Sets `priority`.
+        with_priority(priority): some u8;
     }
 }
 
@@ -293,48 +276,46 @@ impl InstanceSeed {
         }
     }
 
-    /// Sets `instanceId`.
-    pub fn with_id(mut self, id: u64) -> Self {
-        self.instance_id = Some(id);
-        self
-    }
-
-    /// Sets `planTime`.
-    pub fn with_plan_time(mut self, t: DateTime<Utc>) -> Self {
-        self.plan_time = Some(t);
-        self
-    }
-
-    /// Sets `startTime`.
-    pub fn with_start_time(mut self, t: DateTime<Utc>) -> Self {
-        self.start_time = Some(t);
-        self
-    }
-
-    /// Sets `endTime`.
-    pub fn with_end_time(mut self, t: DateTime<Utc>) -> Self {
-        self.end_time = Some(t);
-        self
-    }
-
-    /// Sets `instanceType`.
-    pub fn with_instance_type(mut self, t: u64) -> Self {
-        self.instance_type = Some(t);
-        self
-    }
-
-    /// Puts it in workspace `ws`.
-    pub fn with_workspace(mut self, ws: impl Into<String>) -> Self {
-        self.workspace = Some(ws.into());
-        self
+    setters! {
+        /// Sets `instanceId`.
+        with_id(instance_id): some u64;
+        /// Sets `planTime`.
+        with_plan_time(plan_time): some DateTime<Utc>;
+        /// Sets `startTime`.
+        with_start_time(start_time): some DateTime<Utc>;
+        /// Sets `endTime`.
+        with_end_time(end_time): some DateTime<Utc>;
+        /// Sets `instanceType`.
+        with_instance_type(instance_type): some u64;
+        /// Puts it in workspace `ws`.
+        with_workspace(workspace): some into String;
     }
 }
 
+/// The DataArts protocol; use it through [`DataArtsSim`].
+pub struct DataArts {
+    /// The settings (without the seeds).
+    opts: DataArtsOptions,
+    creds: Credentials,
+    store: Mutex<Store>,
+    request_ids: Mutex<SplitMix64>,
+    /// The AK/SK-signed requests that passed verification, oldest first.
+    signed: Mutex<Vec<SignedRequest>>,
+}
+
+/// A running DataArts simulator (the DLF API and IAM). Dropping it stops
+/// both servers.
+pub type DataArtsSim = Sim<DataArts>;
+
 /// Configures a [`DataArtsSim`]. Every setter has a default; see each. Its
 /// `Debug` masks the token, the AK/SK and the password.
-#[derive(Clone)]
-pub struct DataArtsSimBuilder {
-    seed: u64,
+pub type DataArtsSimBuilder = SimBuilder<DataArts>;
+
+/// The DataArts simulator's own settings, set through
+/// [`DataArtsSimBuilder`]. Its `Debug` masks the token, the AK/SK and the
+/// password.
+#[derive(Debug, Clone)]
+pub struct DataArtsOptions {
     project_id: Option<String>,
     project_name: String,
     workspace: String,
@@ -345,16 +326,13 @@ pub struct DataArtsSimBuilder {
     running_instances: Option<usize>,
     jobs: Vec<JobSeed>,
     instance_seeds: Vec<InstanceSeed>,
-    static_token: Option<String>,
-    ak_sk: Option<(String, String)>,
+    secrets: Secrets,
     username: String,
-    password: Option<String>,
     domain: String,
     token_ttl: Duration,
     start_delay: Duration,
-    stop_delay: Duration,
-    instance_waiting: Duration,
-    instance_running: Duration,
+    waiting_for: Duration,
+    running_for: Duration,
     seeded_finish_after: Option<Duration>,
     fail_percent: u8,
     waiting_stop: WaitingStop,
@@ -363,14 +341,29 @@ pub struct DataArtsSimBuilder {
     status_time_format: StatusTimeFormat,
     execute_time_format: ExecuteTimeFormat,
     not_running_code: String,
-    rate_limit: Option<RateLimit>,
-    epoch: DateTime<Utc>,
 }
 
-impl Default for DataArtsSimBuilder {
+/// The credentials set on the builder (its `Debug` masks them).
+#[derive(Clone, Default)]
+struct Secrets {
+    static_token: Option<String>,
+    ak_sk: Option<(String, String)>,
+    password: Option<String>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secrets")
+            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
+            .field("ak_sk", &self.ak_sk.as_ref().map(|_| (MASK, MASK)))
+            .field("password", &self.password.as_ref().map(|_| MASK))
+            .finish()
+    }
+}
+
+impl Default for DataArtsOptions {
     fn default() -> Self {
-        DataArtsSimBuilder {
-            seed: 1,
+        DataArtsOptions {
             project_id: None,
             project_name: DEFAULT_PROJECT_NAME.to_owned(),
             workspace: DEFAULT_WORKSPACE.to_owned(),
@@ -381,16 +374,13 @@ impl Default for DataArtsSimBuilder {
             running_instances: None,
             jobs: Vec::new(),
             instance_seeds: Vec::new(),
-            static_token: None,
-            ak_sk: None,
+            secrets: Secrets::default(),
             username: "jobstop_sim".to_owned(),
-            password: None,
             domain: "jobstop_sim_account".to_owned(),
             token_ttl: Duration::from_secs(24 * 3600),
             start_delay: Duration::from_millis(200),
-            stop_delay: Duration::from_millis(300),
-            instance_waiting: Duration::from_millis(200),
-            instance_running: Duration::from_secs(1),
+            waiting_for: Duration::from_millis(200),
+            running_for: Duration::from_secs(1),
             seeded_finish_after: None,
             fail_percent: 0,
             waiting_stop: WaitingStop::Cancel,
@@ -399,94 +389,95 @@ impl Default for DataArtsSimBuilder {
             status_time_format: StatusTimeFormat::EpochMillisString,
             execute_time_format: ExecuteTimeFormat::Millis,
             not_running_code: DEFAULT_NOT_RUNNING_CODE.to_owned(),
-            rate_limit: None,
-            epoch: default_epoch(),
         }
     }
 }
 
-impl DataArtsSimBuilder {
-    /// The seed for names, ids, times and default credentials. Default 1.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The project id in every path. Default: 32 hex digits from the seed.
-    pub fn project_id(mut self, id: impl Into<String>) -> Self {
-        self.project_id = Some(id.into());
-        self
-    }
-
-    /// The project's name (the region), accepted in token scopes. Default
-    /// `cn-north-4`.
-    pub fn project_name(mut self, name: impl Into<String>) -> Self {
-        self.project_name = name.into();
-        self
-    }
-
-    /// The workspace the seeded jobs live in (requests must send it in the
-    /// `workspace` header unless it is `default`). Default `default`.
-    pub fn workspace(mut self, ws: impl Into<String>) -> Self {
-        self.workspace = ws.into();
-        self
+/// DataArts' own setters. Besides these, [`SimBuilder`]'s: `seed`, `epoch`
+/// (AK/SK signatures are checked against the real clock whatever the
+/// epoch), `stop_delay` (how long a stopped real-time job stays `STOPPING`;
+/// default 300 ms) and `rate_limit` (per account on the DLF API, the AK or
+/// the token; the documented one is 30 requests per second per user; 429s
+/// carry `APIGW.0308` and this limit).
+impl SimBuilder<DataArts> {
+    setters! {
+        /// The project id in every path. Default: 32 hex digits from the seed.
+        project_id(options.project_id): some into String;
+        /// The project's name (the region), accepted in token scopes. Default
+        /// `cn-north-4`.
+        project_name(options.project_name): into String;
+        /// The workspace the seeded jobs live in (requests must send it in the
+        /// `workspace` header unless it is `default`). Default `default`.
+        workspace(options.workspace): into String;
+        /// How many batch jobs to generate (`job_batch_0001`…; mostly
+        /// `SCHEDULING`, some `PAUSED` or `STOPPED`, by seed). Default 0.
+        batch_jobs(options.batch_jobs): usize;
+        /// How many instances to generate, spread over the batch jobs of the
+        /// workspace (one batch job is created if there is none). Default 0.
+        instances(options.instances): usize;
+        /// How many of the generated instances (the newest) are `running`.
+        /// Default a tenth of [`DataArtsSimBuilder::instances`].
+        running_instances(options.running_instances): some usize;
+        /// A static token accepted in `X-Auth-Token` besides IAM tokens.
+        /// Default: derived from the seed.
+        static_token(options.secrets.static_token): some into String;
+        /// How long IAM tokens live. Default 24 h.
+        token_ttl(options.token_ttl): Duration;
+        /// How long a started real-time job stays `STARTING` before `NORMAL`.
+        /// Default 200 ms.
+        start_delay(options.start_delay): Duration;
+        /// Makes seeded and inserted instances progress too: `running` ones
+        /// finish this long after the start (or their insertion), `waiting` ones
+        /// start running then. Default `None`: they keep their status.
+        seeded_instances_finish_after(options.seeded_finish_after): Option<Duration>;
+        /// What stopping a `waiting` instance does. Default
+        /// [`WaitingStop::Cancel`].
+        waiting_stop(options.waiting_stop): WaitingStop;
+        /// How list calls read `offset`. Default [`OffsetReading::PageNumber`]
+        /// (as documented).
+        offset_reading(options.offset_reading): OffsetReading;
+        /// How the job detail writes `createTime`. Default
+        /// [`CreateTimeFormat::Number`].
+        create_time_format(options.create_time_format): CreateTimeFormat;
+        /// How the real-time status writes its times. Default
+        /// [`StatusTimeFormat::EpochMillisString`].
+        status_time_format(options.status_time_format): StatusTimeFormat;
+        /// How instances write `executeTime`. Default
+        /// [`ExecuteTimeFormat::Millis`].
+        execute_time_format(options.execute_time_format): ExecuteTimeFormat;
+        /// The `error_code` of the 400 for stopping a job or instance that is
+        /// not running. Default `DLF.0102` (an inference; avoid `DLF.0100`,
+        /// `DLF.0137` and `DLF.0810`, which mean "not found").
+        not_running_code(options.not_running_code): into String;
     }
 
     /// How many real-time jobs to generate: `running` ones `NORMAL`,
     /// `stopped` ones `STOPPED` (names `rt_clickstream`, `rt_orders_cdc`,
     /// …). Default 0 and 0.
     pub fn realtime_jobs(mut self, running: usize, stopped: usize) -> Self {
-        self.realtime_running = running;
-        self.realtime_stopped = stopped;
-        self
-    }
-
-    /// How many batch jobs to generate (`job_batch_0001`…; mostly
-    /// `SCHEDULING`, some `PAUSED` or `STOPPED`, by seed). Default 0.
-    pub fn batch_jobs(mut self, n: usize) -> Self {
-        self.batch_jobs = n;
-        self
-    }
-
-    /// How many instances to generate, spread over the batch jobs of the
-    /// workspace (one batch job is created if there is none). Default 0.
-    pub fn instances(mut self, n: usize) -> Self {
-        self.instances = n;
-        self
-    }
-
-    /// How many of the generated instances (the newest) are `running`.
-    /// Default a tenth of [`DataArtsSimBuilder::instances`].
-    pub fn running_instances(mut self, n: usize) -> Self {
-        self.running_instances = Some(n);
+        self.options.realtime_running = running;
+        self.options.realtime_stopped = stopped;
         self
     }
 
     /// Adds a job after the generated ones (before the generated instances,
     /// which are spread over it too if it is a batch job of the workspace).
     pub fn insert_job(mut self, seed: JobSeed) -> Self {
-        self.jobs.push(seed);
+        self.options.jobs.push(seed);
         self
     }
 
     /// Adds an instance after the generated ones. If its job does not
     /// exist, a `SCHEDULING` batch job of that name is created for it.
     pub fn insert_instance(mut self, seed: InstanceSeed) -> Self {
-        self.instance_seeds.push(seed);
-        self
-    }
-
-    /// A static token accepted in `X-Auth-Token` besides IAM tokens.
-    /// Default: derived from the seed.
-    pub fn static_token(mut self, token: impl Into<String>) -> Self {
-        self.static_token = Some(token.into());
+        self.options.instance_seeds.push(seed);
         self
     }
 
     /// The access key id and secret access key. Default: derived from the
     /// seed (20 and 40 characters).
     pub fn ak_sk(mut self, ak: impl Into<String>, sk: impl Into<String>) -> Self {
-        self.ak_sk = Some((ak.into(), sk.into()));
+        self.options.secrets.ak_sk = Some((ak.into(), sk.into()));
         self
     }
 
@@ -499,45 +490,17 @@ impl DataArtsSimBuilder {
         password: impl Into<String>,
         domain: impl Into<String>,
     ) -> Self {
-        self.username = name.into();
-        self.password = Some(password.into());
-        self.domain = domain.into();
-        self
-    }
-
-    /// How long IAM tokens live. Default 24 h.
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
-        self
-    }
-
-    /// How long a started real-time job stays `STARTING` before `NORMAL`.
-    /// Default 200 ms.
-    pub fn start_delay(mut self, d: Duration) -> Self {
-        self.start_delay = d;
-        self
-    }
-
-    /// How long a stopped real-time job stays `STOPPING` before `STOPPED`.
-    /// Default 300 ms.
-    pub fn stop_delay(mut self, d: Duration) -> Self {
-        self.stop_delay = d;
+        self.options.username = name.into();
+        self.options.secrets.password = Some(password.into());
+        self.options.domain = domain.into();
         self
     }
 
     /// How long instances that progress on their own stay `waiting`, then
     /// `running`, before `success` (or `fail`). Default 200 ms and 1 s.
     pub fn instance_durations(mut self, waiting: Duration, running: Duration) -> Self {
-        self.instance_waiting = waiting;
-        self.instance_running = running;
-        self
-    }
-
-    /// Makes seeded and inserted instances progress too: `running` ones
-    /// finish this long after the start (or their insertion), `waiting` ones
-    /// start running then. Default `None`: they keep their status.
-    pub fn seeded_instances_finish_after(mut self, d: Option<Duration>) -> Self {
-        self.seeded_finish_after = d;
+        self.options.waiting_for = waiting;
+        self.options.running_for = running;
         self
     }
 
@@ -545,117 +508,48 @@ impl DataArtsSimBuilder {
     /// when they finish on their own (drawn per instance, from the seed).
     /// Default 0.
     pub fn instance_fail_percent(mut self, percent: u8) -> Self {
-        self.fail_percent = percent.min(100);
+        self.options.fail_percent = percent.min(100);
         self
     }
+}
 
-    /// What stopping a `waiting` instance does. Default
-    /// [`WaitingStop::Cancel`].
-    pub fn waiting_stop(mut self, w: WaitingStop) -> Self {
-        self.waiting_stop = w;
-        self
-    }
+impl VendorSim for DataArts {
+    const VENDOR: &'static str = "dataarts";
+    /// None: the DLF routes are under `/v1/{project_id}`, and fault routes
+    /// match the whole path, e.g. `Route::post("/v1/*/jobs/*/stop")`.
+    const PREFIX: &'static str = "";
+    type Options = DataArtsOptions;
 
-    /// How list calls read `offset`. Default [`OffsetReading::PageNumber`]
-    /// (as documented).
-    pub fn offset_reading(mut self, r: OffsetReading) -> Self {
-        self.offset_reading = r;
-        self
-    }
-
-    /// How the job detail writes `createTime`. Default
-    /// [`CreateTimeFormat::Number`].
-    pub fn create_time_format(mut self, f: CreateTimeFormat) -> Self {
-        self.create_time_format = f;
-        self
-    }
-
-    /// How the real-time status writes its times. Default
-    /// [`StatusTimeFormat::EpochMillisString`].
-    pub fn status_time_format(mut self, f: StatusTimeFormat) -> Self {
-        self.status_time_format = f;
-        self
-    }
-
-    /// How instances write `executeTime`. Default
-    /// [`ExecuteTimeFormat::Millis`].
-    pub fn execute_time_format(mut self, f: ExecuteTimeFormat) -> Self {
-        self.execute_time_format = f;
-        self
-    }
-
-    /// The `error_code` of the 400 for stopping a job or instance that is
-    /// not running. Default `DLF.0102` (an inference; avoid `DLF.0100`,
-    /// `DLF.0137` and `DLF.0810`, which mean "not found").
-    pub fn not_running_code(mut self, code: impl Into<String>) -> Self {
-        self.not_running_code = code.into();
-        self
-    }
-
-    /// A per-account rate limit on the DLF API (the documented one is 30
-    /// requests per second per user; off by default). The account is the AK
-    /// or the token; 429s carry `APIGW.0308` and this limit.
-    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
-        self
-    }
-
-    /// The simulated wall time at start. Default
-    /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`), so
-    /// names, ids and times depend on the seed only. (AK/SK signatures are
-    /// checked against the real clock whatever the epoch.)
-    pub fn epoch(mut self, epoch: DateTime<Utc>) -> Self {
-        self.epoch = epoch;
-        self
-    }
-
-    /// Starts both servers on `127.0.0.1:0`.
-    pub async fn start(self) -> std::io::Result<DataArtsSim> {
-        let mut creds = SplitMix64::stream(self.seed, 24);
-        let project_id = self
+    fn new(common: &Common, mut o: DataArtsOptions) -> Self {
+        let mut creds = SplitMix64::stream(common.seed, 24);
+        let project_id = o
             .project_id
+            .clone()
             .unwrap_or_else(|| format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()));
-        let static_token = self
+        let secrets = std::mem::take(&mut o.secrets);
+        let static_token = secrets
             .static_token
             .unwrap_or_else(|| format!("MIIsim{}", creds.alphanumeric(250)));
-        let (ak, sk) = self.ak_sk.unwrap_or_else(|| {
+        let (ak, sk) = secrets.ak_sk.unwrap_or_else(|| {
             let ak = creds.alphanumeric(20).to_ascii_uppercase();
             (ak, creds.alphanumeric(40))
         });
-        let password = self
+        let password = secrets
             .password
             .unwrap_or_else(|| format!("Sim-{}", creds.alphanumeric(16)));
-        let clock = SimClock::starting_at(self.epoch);
-        let mut store = Store::new(
-            StoreConfig {
-                workspace: self.workspace.clone(),
-                project_id: project_id.clone(),
-                start_delay: self.start_delay,
-                stop_delay: self.stop_delay,
-                waiting_for: self.instance_waiting,
-                running_for: self.instance_running,
-                seeded_finish_after: self.seeded_finish_after,
-                fail_percent: self.fail_percent,
-                waiting_stop: self.waiting_stop,
-                offset_reading: self.offset_reading,
-                create_time_format: self.create_time_format,
-                status_time_format: self.status_time_format,
-                execute_time_format: self.execute_time_format,
-            },
-            clock,
-            self.seed,
+        let (jobs, instances) = (
+            std::mem::take(&mut o.jobs),
+            std::mem::take(&mut o.instance_seeds),
         );
-        store.seed_realtime(self.realtime_running, self.realtime_stopped);
-        store.seed_batch(self.batch_jobs);
-        for seed in self.jobs {
+        let mut store = Store::new(o.clone(), project_id.clone(), common);
+        store.seed_realtime(o.realtime_running, o.realtime_stopped);
+        store.seed_batch(o.batch_jobs);
+        for seed in jobs {
             store.insert_job(seed);
         }
-        let running = self
-            .running_instances
-            .unwrap_or(self.instances / 10)
-            .min(self.instances);
-        store.seed_instances(self.instances, running);
-        for seed in self.instance_seeds {
+        let running = o.running_instances.unwrap_or(o.instances / 10);
+        store.seed_instances(o.instances, running.min(o.instances));
+        for seed in instances {
             if store.insert_instance(seed.clone()).is_none() {
                 let mut job = JobSeed::batch(seed.job_name.clone(), store::SCHEDULING);
                 job.workspace = seed.workspace.clone();
@@ -663,373 +557,345 @@ impl DataArtsSimBuilder {
                 store.insert_instance(seed);
             }
         }
-        let sim = Arc::new(Sim {
-            cfg: HttpConfig {
+        DataArts {
+            opts: o,
+            creds: Credentials {
                 project_id,
-                project_name: self.project_name,
                 static_token,
                 ak,
                 sk,
-                username: self.username,
                 password,
-                domain: self.domain,
-                token_ttl: self.token_ttl,
-                not_running_code: self.not_running_code,
-                throttle_limit: self.rate_limit.map_or(30, |r| r.per_second),
+                throttle_limit: common.rate_limit.map_or(30, |r| r.per_second),
             },
             store: Mutex::new(store),
-            request_ids: Mutex::new(SplitMix64::stream(self.seed, 25)),
+            request_ids: Mutex::new(SplitMix64::stream(common.seed, 25)),
             signed: Mutex::new(Vec::new()),
-        });
-        let errors = sim.clone();
-        let server = SimServer::builder(routes::dlf_router(sim.clone()))
-            .clock(clock)
+        }
+    }
+
+    fn router(this: &Arc<Self>) -> Router {
+        routes::dlf_router(this.clone())
+    }
+
+    fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        let errors = this.clone();
+        server
             .error_body(move |status, message| errors.error_body(status, message))
             .account_key(routes::account)
-            .start()
-            .await?;
-        server.faults().set_rate_limit(self.rate_limit);
-        let iam_server = SimServer::builder(routes::iam_router(sim.clone()))
-            .clock(clock)
+    }
+
+    /// IAM, on its own port.
+    fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
+        Some((routes::iam_router(this.clone()), ""))
+    }
+
+    /// IAM's injected errors are Keystone-shaped; it has no rate limit.
+    fn configure_auth(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+        server
             .error_body(routes::keystone_error)
             .account_key(|_| String::new())
-            .start()
-            .await?;
-        Ok(DataArtsSim {
-            sim,
-            server,
-            iam_server,
-            workspace: self.workspace,
-        })
+    }
+
+    /// `running` running real-time jobs and running batch instances;
+    /// `finished` other instances over `max(3, finished / 4)` batch jobs,
+    /// and 2 stopped real-time jobs.
+    fn populate(o: &mut DataArtsOptions, p: &Population) {
+        (o.realtime_running, o.realtime_stopped) = (p.running, 2);
+        o.batch_jobs = (p.finished / 4).max(3);
+        o.instances = p.finished + p.running;
+        o.running_instances = Some(p.running);
+    }
+
+    /// [`DataArtsSim::settings_aksk`].
+    fn settings(sim: &DataArtsSim) -> Settings {
+        sim.settings_aksk()
+    }
+
+    /// `token`, and `iam_url`, `username`, `password`, `domain`.
+    fn alternatives(sim: &DataArtsSim) -> Settings {
+        let iam = ["iam_url", "username", "password", "domain"];
+        let mut alternatives = sim.settings_token();
+        alternatives.retain(|(k, _)| *k == "token");
+        alternatives.extend(
+            sim.settings_iam()
+                .into_iter()
+                .filter(|(k, _)| iam.contains(k)),
+        );
+        alternatives
+    }
+
+    /// The real-time job names, then the instances as `"{jobName}/{id}"`
+    /// (the adapter's default listing), of the workspace.
+    fn ids(&self) -> Vec<String> {
+        let mut store = lock(&self.store);
+        store.settle();
+        let mut ids = store.job_names(JobType::RealTime);
+        ids.extend(store.instance_ids(None));
+        ids
+    }
+
+    /// An instance's `status` (`"job/id"`), or a job's as the job list
+    /// shows it (`"job"`).
+    fn raw_state(&self, id: &str) -> Option<String> {
+        match id.rsplit_once('/') {
+            Some((job, n)) => {
+                let v = lock(&self.store).instance_json(job, n.parse().ok()?)?;
+                v["status"].as_str().map(str::to_owned)
+            }
+            None => lock(&self.store).job_status_raw(id),
+        }
+    }
+
+    /// `"job"` for `POST …/jobs/{job}/stop`, `"job/id"` for
+    /// `POST …/jobs/{job}/instances/{id}/stop` (decoded path segments).
+    fn stop_requests(&self, id: &str) -> u64 {
+        lock(&self.store).jobs.stop_requests(id)
+    }
+
+    fn total_stop_requests(&self) -> u64 {
+        lock(&self.store).jobs.stop_total()
+    }
+
+    /// A `running` instance of the first batch job, as
+    /// `"{jobName}/{instanceId}"`.
+    fn insert_running(&self) -> Option<String> {
+        let mut store = lock(&self.store);
+        let job = store.job_names(JobType::Batch).into_iter().next()?;
+        let id = store.insert_instance(InstanceSeed::new(job.clone(), "running"))?;
+        Some(format!("{job}/{id}"))
+    }
+
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+        endless(page_size, runs)
     }
 }
 
-impl fmt::Debug for DataArtsSimBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataArtsSimBuilder")
-            .field("seed", &self.seed)
-            .field("project_id", &self.project_id)
-            .field("project_name", &self.project_name)
-            .field("workspace", &self.workspace)
-            .field("realtime_running", &self.realtime_running)
-            .field("realtime_stopped", &self.realtime_stopped)
-            .field("batch_jobs", &self.batch_jobs)
-            .field("instances", &self.instances)
-            .field("running_instances", &self.running_instances)
-            .field("jobs", &self.jobs)
-            .field("instance_seeds", &self.instance_seeds)
-            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
-            .field("ak_sk", &self.ak_sk.as_ref().map(|_| (MASK, MASK)))
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| MASK))
-            .field("domain", &self.domain)
-            .field("token_ttl", &self.token_ttl)
-            .field("start_delay", &self.start_delay)
-            .field("stop_delay", &self.stop_delay)
-            .field("instance_waiting", &self.instance_waiting)
-            .field("instance_running", &self.instance_running)
-            .field("seeded_finish_after", &self.seeded_finish_after)
-            .field("fail_percent", &self.fail_percent)
-            .field("waiting_stop", &self.waiting_stop)
-            .field("offset_reading", &self.offset_reading)
-            .field("create_time_format", &self.create_time_format)
-            .field("status_time_format", &self.status_time_format)
-            .field("execute_time_format", &self.execute_time_format)
-            .field("not_running_code", &self.not_running_code)
-            .field("rate_limit", &self.rate_limit)
-            .field("epoch", &self.epoch)
-            .finish()
-    }
+/// A listing that never ends (see [`crate::endless`]): the job listings'
+/// `total` is 10¹² and every page is full.
+pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+    let pages = Pages::new(page_size, runs, &["name", "jobName", "instanceId"]);
+    let fault = Fault::map_json("endless total", move |body| {
+        if let Some(items) = body.get_mut("jobs") {
+            pages.fill(items);
+        }
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("total".into(), Value::from(HUGE));
+        }
+    });
+    FaultRule::new(Route::get("/v1/*/jobs"), fault)
 }
 
-/// A running DataArts simulator (the DLF API and IAM). Dropping it stops
-/// both servers. Its `Debug` shows the URLs, project and workspace only.
-pub struct DataArtsSim {
-    sim: Arc<Sim>,
-    server: SimServer,
-    iam_server: SimServer,
-    workspace: String,
-}
-
-impl fmt::Debug for DataArtsSim {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataArtsSim")
-            .field("base_url", &self.base_url())
-            .field("iam_url", &self.iam_url())
-            .field("project_id", &self.project_id())
-            .field("workspace", &self.workspace)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DataArtsSim {
-    /// A builder with the defaults (seed 1, workspace `default`, no jobs).
-    pub fn builder() -> DataArtsSimBuilder {
-        DataArtsSimBuilder::default()
-    }
-
-    /// The DLF API root, `http://127.0.0.1:PORT` (routes are under
-    /// `/v1/{project_id}`).
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
+/// DataArts' own accessors (besides [`Sim`]'s; `server()` and `faults()`
+/// are the DLF server's).
+impl Sim<DataArts> {
     /// The IAM root, `http://127.0.0.1:PORT` (another port; the token route
     /// is `/v3/auth/tokens`).
     pub fn iam_url(&self) -> String {
-        self.iam_server.base_url()
+        self.iam_server().base_url()
+    }
+
+    /// The IAM server.
+    pub fn iam_server(&self) -> &SimServer {
+        self.auth_server()
+            .expect("the DataArts simulator always starts IAM")
     }
 
     /// The project id.
     pub fn project_id(&self) -> &str {
-        &self.sim.cfg.project_id
+        &self.vendor.creds.project_id
     }
 
     /// The workspace the seeded jobs live in.
     pub fn workspace(&self) -> &str {
-        &self.workspace
+        &self.vendor.opts.workspace
     }
 
     /// The static token (accepted in `X-Auth-Token`).
     pub fn token(&self) -> &str {
-        &self.sim.cfg.static_token
+        &self.vendor.creds.static_token
     }
 
     /// The access key id.
     pub fn ak(&self) -> &str {
-        &self.sim.cfg.ak
+        &self.vendor.creds.ak
     }
 
     /// The secret access key.
     pub fn sk(&self) -> &str {
-        &self.sim.cfg.sk
+        &self.vendor.creds.sk
     }
 
     /// The IAM user name.
     pub fn username(&self) -> &str {
-        &self.sim.cfg.username
+        &self.vendor.opts.username
     }
 
     /// The IAM user's password.
     pub fn password(&self) -> &str {
-        &self.sim.cfg.password
+        &self.vendor.creds.password
     }
 
     /// The IAM user's domain (account) name.
     pub fn domain(&self) -> &str {
-        &self.sim.cfg.domain
+        &self.vendor.opts.domain
     }
 
     /// `base_url`, `project_id` and `workspace` (only when not `default`),
-    /// by the keys of the adapter's config.
-    fn settings_common(&self) -> Settings {
+    /// then `extra`, by the keys of the adapter's config.
+    fn settings_with(&self, extra: &[(&'static str, &str)]) -> Settings {
         let mut settings = vec![
             ("base_url", self.base_url()),
             ("project_id", self.project_id().to_owned()),
         ];
-        if self.workspace != DEFAULT_WORKSPACE {
-            settings.push(("workspace", self.workspace.clone()));
+        if self.workspace() != DEFAULT_WORKSPACE {
+            settings.push(("workspace", self.workspace().to_owned()));
         }
+        settings.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         settings
     }
 
     /// The common settings (`base_url`, `project_id`, `workspace` unless
     /// `default`) and `token`.
     pub fn settings_token(&self) -> Settings {
-        let mut settings = self.settings_common();
-        settings.push(("token", self.token().to_owned()));
-        settings
+        self.settings_with(&[("token", self.token())])
     }
 
     /// The common settings and `ak`, `sk` (what the binary exports).
     pub fn settings_aksk(&self) -> Settings {
-        let mut settings = self.settings_common();
-        settings.push(("ak", self.ak().to_owned()));
-        settings.push(("sk", self.sk().to_owned()));
-        settings
+        self.settings_with(&[("ak", self.ak()), ("sk", self.sk())])
     }
 
     /// The common settings and `iam_url`, `username`, `password`, `domain`.
     pub fn settings_iam(&self) -> Settings {
-        let mut settings = self.settings_common();
-        settings.push(("iam_url", self.iam_url()));
-        settings.push(("username", self.username().to_owned()));
-        settings.push(("password", self.password().to_owned()));
-        settings.push(("domain", self.domain().to_owned()));
-        settings
+        let iam_url = self.iam_url();
+        self.settings_with(&[
+            ("iam_url", &iam_url),
+            ("username", self.username()),
+            ("password", self.password()),
+            ("domain", self.domain()),
+        ])
     }
 
     /// [`settings_token`](Self::settings_token) as `JOBSTOP_DATAARTS_*` variables.
     pub fn env_token(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.settings_token())
+        crate::env_vars(DataArts::VENDOR, self.settings_token())
     }
 
-    /// [`settings_aksk`](Self::settings_aksk) as `JOBSTOP_DATAARTS_*` variables.
+    /// [`settings_aksk`](Self::settings_aksk) as `JOBSTOP_DATAARTS_*` variables
+    /// (the same as [`Sim::env`]).
     pub fn env_aksk(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.settings_aksk())
+        self.env()
     }
 
     /// [`settings_iam`](Self::settings_iam) as `JOBSTOP_DATAARTS_*` variables.
     pub fn env_iam(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.settings_iam())
-    }
-
-    /// The DLF server: request log, connection count, faults. Fault routes
-    /// match the whole path, e.g. `Route::post("/v1/*/jobs/*/stop")`.
-    pub fn server(&self) -> &SimServer {
-        &self.server
-    }
-
-    /// The IAM server.
-    pub fn iam_server(&self) -> &SimServer {
-        &self.iam_server
-    }
-
-    /// The DLF server's fault script (shortcut for `server().faults()`).
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-
-    fn names(&self, job_type: JobType) -> Vec<String> {
-        let mut store = lock(&self.sim.store);
-        store.settle();
-        store
-            .jobs_of(&self.workspace, Some(job_type))
-            .into_iter()
-            .map(|j| j.name.clone())
-            .collect()
+        crate::env_vars(DataArts::VENDOR, self.settings_iam())
     }
 
     /// The real-time jobs of the workspace, in listing order (newest
     /// `createTime` first, then by name).
     pub fn realtime_job_names(&self) -> Vec<String> {
-        self.names(JobType::RealTime)
+        self.store().job_names(JobType::RealTime)
     }
 
     /// The batch jobs of the workspace, in listing order.
     pub fn batch_job_names(&self) -> Vec<String> {
-        self.names(JobType::Batch)
+        self.store().job_names(JobType::Batch)
     }
 
     /// Every instance of the workspace as `"{jobName}/{instanceId}"`, in
     /// listing order (newest `planTime` first, then id descending).
     pub fn instance_ids(&self) -> Vec<String> {
-        let mut store = lock(&self.sim.store);
-        store.settle();
-        store
-            .instances_of(&self.workspace)
-            .into_iter()
-            .map(|r| format!("{}/{}", r.job_name, r.id))
-            .collect()
+        self.store().instance_ids(None)
     }
 
     /// [`DataArtsSim::instance_ids`] whose `status` is exactly `status`.
     pub fn instance_ids_with_status(&self, status: &str) -> Vec<String> {
-        let mut store = lock(&self.sim.store);
+        self.store().instance_ids(Some(status))
+    }
+
+    /// The store, settled.
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        let mut store = lock(&self.vendor.store);
         store.settle();
         store
-            .instances_of(&self.workspace)
-            .into_iter()
-            .filter(|r| r.status == status)
-            .map(|r| format!("{}/{}", r.job_name, r.id))
-            .collect()
     }
 
     /// The job as `GET /v1/{p}/jobs/{name}` shows it now (workspace of the
     /// simulator).
     pub fn job_json(&self, name: &str) -> Option<Value> {
-        lock(&self.sim.store).job_json(name)
+        lock(&self.vendor.store).job_json(name)
     }
 
     /// The raw `status` of job `name` now, as the job list shows it (the
     /// detail has none).
     pub fn job_status(&self, name: &str) -> Option<String> {
-        lock(&self.sim.store).job_status_raw(name)
+        lock(&self.vendor.store).job_status_raw(name)
     }
 
     /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it now.
     pub fn instance_json(&self, job: &str, id: u64) -> Option<Value> {
-        lock(&self.sim.store).instance_json(job, id)
+        lock(&self.vendor.store).instance_json(job, id)
     }
 
     /// Adds a job (replacing one of the same name in its workspace);
     /// returns its name.
     pub fn insert_job(&self, seed: JobSeed) -> String {
-        lock(&self.sim.store).insert_job(seed)
+        lock(&self.vendor.store).insert_job(seed)
     }
 
     /// Adds an instance; its id, or `None` if its job does not exist.
     pub fn insert_instance(&self, seed: InstanceSeed) -> Option<u64> {
-        lock(&self.sim.store).insert_instance(seed)
+        lock(&self.vendor.store).insert_instance(seed)
     }
 
     /// Sets the raw status of job `name` (e.g. `EXCEPTION`, as a fault) and
     /// drops its pending changes. `false` if there is no such job.
     pub fn set_job_status(&self, name: &str, raw: &str) -> bool {
-        lock(&self.sim.store).set_job_status(name, raw)
+        lock(&self.vendor.store).set_job_status(name, raw)
     }
 
     /// Sets the raw status of instance `id` of `job` and drops its pending
     /// changes; `success`, `fail` and `manual-stop` set `endTime` if unset,
     /// other statuses remove it. `false` if there is no such instance.
     pub fn set_instance_status(&self, job: &str, id: u64, raw: &str) -> bool {
-        lock(&self.sim.store).set_instance_status(job, id, raw)
+        lock(&self.vendor.store).set_instance_status(job, id, raw)
     }
 
     /// Applies the next pending change of a job (`"name"`) or an instance
     /// (`"job/id"`) now, e.g. `STOPPING` → `STOPPED` without waiting.
     /// `false` if there is no such run or nothing pending.
     pub fn advance(&self, run_id: &str) -> bool {
-        lock(&self.sim.store).advance(run_id)
-    }
-
-    /// How many stop requests for `run_id` reached the handler (they passed
-    /// auth and the project check and were not answered by a fault first),
-    /// whatever their answer: `"job"` for `POST …/jobs/{job}/stop`,
-    /// `"job/id"` for `POST …/jobs/{job}/instances/{id}/stop` (decoded path
-    /// segments).
-    pub fn stop_requests(&self, run_id: &str) -> u64 {
-        lock(&self.sim.store).stop_requests(run_id)
-    }
-
-    /// How many stop requests (jobs and instances) reached the handler.
-    pub fn total_stop_requests(&self) -> u64 {
-        lock(&self.sim.store).stop_total
+        lock(&self.vendor.store).advance(run_id)
     }
 
     /// The AK/SK-signed requests that passed verification, oldest first
     /// (the last 10,000).
     pub fn signed_requests(&self) -> Vec<SignedRequest> {
-        lock(&self.sim.signed).clone()
+        lock(&self.vendor.signed).clone()
     }
 
     /// How many IAM tokens were granted.
     pub fn token_grants(&self) -> u64 {
-        lock(&self.sim.store).grants
+        lock(&self.vendor.store).tokens.granted()
     }
 
     /// Makes every IAM token granted so far expired (the static token is not
     /// affected).
     pub fn expire_tokens(&self) {
-        lock(&self.sim.store).expire_tokens();
+        lock(&self.vendor.store).tokens.expire_all();
     }
 
     /// How many AK/SK-signed requests were rejected (unknown AK, bad
     /// signature, unsigned, missing or stale `X-Sdk-Date`, malformed
     /// `Authorization`).
     pub fn signature_failures(&self) -> u64 {
-        lock(&self.sim.store).signature_failures
-    }
-
-    /// Shuts both servers down gracefully (see [`SimServer::shutdown`]).
-    pub async fn shutdown(&self) {
-        self.server.shutdown().await;
-        self.iam_server.shutdown().await;
+        lock(&self.vendor.store).signature_failures
     }
 }
 
 /// The job and instance objects in a successful answer of this API, for
-/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites that damage every run:
+/// [`Fault::MapJson`] rewrites that damage every run:
 /// the items of a listing's `jobs` or `instances` array, or the answer itself
 /// when it is one object (a job's or an instance's detail, a real-time job's
 /// `/status`). A `jobs`/`instances` that is not an array holds none.

@@ -2,7 +2,7 @@
 //! style auth check (IAM token or AK/SK signature), and the IAM token
 //! endpoint on its own server.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -15,23 +15,18 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::signing;
-use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery, Store};
-use super::{ALREADY_RUNNING_CODE, JobType, SignedRequest};
-use crate::{SplitMix64, lock};
+use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery};
+use super::{ALREADY_RUNNING_CODE, DataArts, JobType, SignedRequest};
+use crate::lock;
+use crate::server::query_pairs;
 
-/// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
+/// The credentials, resolved from the options and the seed (no `Debug`).
+pub(crate) struct Credentials {
     pub(crate) project_id: String,
-    pub(crate) project_name: String,
     pub(crate) static_token: String,
     pub(crate) ak: String,
     pub(crate) sk: String,
-    pub(crate) username: String,
     pub(crate) password: String,
-    pub(crate) domain: String,
-    pub(crate) token_ttl: Duration,
-    pub(crate) not_running_code: String,
     /// The per-user limit quoted in 429 bodies.
     pub(crate) throttle_limit: u32,
 }
@@ -55,16 +50,7 @@ const JOB_NOT_FOUND: &str = "The job does not exists.";
 const INSTANCE_NOT_FOUND: &str = "The job instance does not exist.";
 const INVALID_PARAMETER: &str = "The request parameter is invalid.";
 
-/// Everything a request handler shares.
-pub(crate) struct Sim {
-    pub(crate) cfg: HttpConfig,
-    pub(crate) store: Mutex<Store>,
-    pub(crate) request_ids: Mutex<SplitMix64>,
-    /// The AK/SK-signed requests that passed verification, oldest first.
-    pub(crate) signed: Mutex<Vec<SignedRequest>>,
-}
-
-/// How many signed requests [`Sim::signed`] keeps.
+/// How many signed requests [`DataArts::signed`] keeps.
 const MAX_SIGNED_LOG: usize = 10_000;
 
 type Resp = Response<Body>;
@@ -150,12 +136,6 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
     Some((decode(project), op))
 }
 
-fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 /// The first non-empty value of query parameter `name`.
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter()
@@ -201,6 +181,15 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
+/// Every header as `(name, value)` text (lossy).
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), text(v)))
+        .collect()
+}
+
 /// The rate-limit account of a DLF request: the AK of its signature, else
 /// its `X-Auth-Token`, else `""`.
 pub(crate) fn account(headers: &HeaderMap) -> String {
@@ -212,7 +201,7 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
     header(headers, "x-auth-token").unwrap_or_default()
 }
 
-impl Sim {
+impl DataArts {
     fn request_id(&self) -> String {
         let mut g = lock(&self.request_ids);
         format!("{:016x}{:016x}", g.next_u64(), g.next_u64())
@@ -245,7 +234,7 @@ impl Sim {
                 "APIGW.0308",
                 &format!(
                     "The throttling threshold has been reached: policy user over ratelimit,limit:{},time:1 second",
-                    self.cfg.throttle_limit
+                    self.creds.throttle_limit
                 ),
             ),
             502 | 503 => self.gateway("APIGW.0202", "Backend unavailable"),
@@ -290,10 +279,10 @@ impl Sim {
     ) -> Result<(), String> {
         if let Some(token) = header(headers, "x-auth-token") {
             let token = token.trim();
-            if !token.is_empty() && token == self.cfg.static_token {
+            if !token.is_empty() && token == self.creds.static_token {
                 return Ok(());
             }
-            return match lock(&self.store).token_live(token) {
+            return match lock(&self.store).tokens.live(token) {
                 Some(true) => Ok(()),
                 Some(false) => Err("token expired".to_owned()),
                 None => Err("decrypt token fail".to_owned()),
@@ -315,15 +304,7 @@ impl Sim {
                 target: uri
                     .path_and_query()
                     .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned()),
-                headers: headers
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_owned(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect(),
+                headers: header_pairs(headers),
                 body: body.to_vec(),
             });
         }
@@ -340,7 +321,7 @@ impl Sim {
     ) -> Result<(), String> {
         let parsed = signing::parse_authorization(auth)
             .ok_or_else(|| "unsupported Authorization header".to_owned())?;
-        if parsed.access != self.cfg.ak {
+        if parsed.access != self.creds.ak {
             return Err("get secret key of the access key failed".to_owned());
         }
         let date = header(headers, "x-sdk-date")
@@ -354,15 +335,7 @@ impl Sim {
         if skew.to_std().map_or(true, |s| s > MAX_SKEW) {
             return Err("X-Sdk-Date is more than 15 minutes away from the server time".to_owned());
         }
-        let owned: Vec<(String, String)> = headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let owned = header_pairs(headers);
         let pairs: Vec<(&str, &str)> = owned
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -377,7 +350,7 @@ impl Sim {
             body,
         );
         let expected = signing::signature(
-            &self.cfg.sk,
+            &self.creds.sk,
             &signing::string_to_sign(date.trim(), &canonical),
         );
         if expected.eq_ignore_ascii_case(&parsed.signature) {
@@ -395,14 +368,14 @@ impl Sim {
         if let Err(reason) = self.authenticate(method, uri, headers, body) {
             return self.respond(Answer::Json(401, self.error_body(401, &reason)));
         }
-        if project != self.cfg.project_id {
+        if project != self.creds.project_id {
             return self.respond(Answer::Json(403, self.error_body(403, "")));
         }
         let ws = header(headers, "workspace")
             .map(|w| w.trim().to_owned())
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
-        let q = parse_query(uri.query());
+        let q = query_pairs(uri.query());
         let answer = self.dispatch(&ws, op, &q, body);
         self.respond(answer)
     }
@@ -453,7 +426,7 @@ impl Sim {
     }
 
     fn dlf_error(&self, e: DlfError) -> Answer {
-        let code = self.cfg.not_running_code.as_str();
+        let code = self.opts.not_running_code.as_str();
         match e {
             DlfError::JobNotFound => Answer::dlf("DLF.0100", JOB_NOT_FOUND),
             DlfError::InstanceNotFound => Answer::dlf("DLF.0137", INSTANCE_NOT_FOUND),
@@ -527,12 +500,12 @@ fn job_params_ok(body: &[u8]) -> bool {
     }
 }
 
-/// The DLF API's router: every request goes through [`Sim::serve_dlf`].
-pub(crate) fn dlf_router(sim: Arc<Sim>) -> Router {
+/// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
+pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router {
     Router::new().fallback(dlf).with_state(sim)
 }
 
-async fn dlf(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn dlf(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return sim.respond(Answer::Json(
@@ -555,11 +528,11 @@ pub(crate) fn keystone_error(status: u16, message: &str) -> Value {
 }
 
 /// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
-pub(crate) fn iam_router(sim: Arc<Sim>) -> Router {
+pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router {
     Router::new().fallback(iam).with_state(sim)
 }
 
-async fn iam(State(sim): State<Arc<Sim>>, req: Request<Body>) -> Resp {
+async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST || parts.uri.path() != "/v3/auth/tokens" {
         return iam_json(
@@ -590,7 +563,7 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
 
-impl Sim {
+impl DataArts {
     /// `POST /v3/auth/tokens` with a password identity and a project scope
     /// (OTC `api-ref/source/calling_apis/authentication.rst` and
     /// `making_an_api_request.rst`: 201, the token in `X-Subject-Token`,
@@ -618,9 +591,9 @@ impl Sim {
         if name.is_none() || password.is_none() {
             return bad("Expecting to find user name and password in request body.");
         }
-        let ok = name == Some(self.cfg.username.as_str())
-            && password == Some(self.cfg.password.as_str())
-            && domain == Some(self.cfg.domain.as_str());
+        let ok = name == Some(self.opts.username.as_str())
+            && password == Some(self.creds.password.as_str())
+            && domain == Some(self.opts.domain.as_str());
         if !ok {
             return iam_json(
                 401,
@@ -630,12 +603,12 @@ impl Sim {
         }
         let scope_id = str_at(auth, &["scope", "project", "id"]);
         let scope_name = str_at(auth, &["scope", "project", "name"]);
-        let scoped = scope_id == Some(self.cfg.project_id.as_str())
-            || (scope_id.is_none() && scope_name == Some(self.cfg.project_name.as_str()));
+        let scoped = scope_id == Some(self.creds.project_id.as_str())
+            || (scope_id.is_none() && scope_name == Some(self.opts.project_name.as_str()));
         if !scoped {
             return bad("The project in scope is not valid.");
         }
-        let ttl = self.cfg.token_ttl;
+        let ttl = self.opts.token_ttl;
         let (token, issued, expires) = {
             let mut store = lock(&self.store);
             let token = store.grant(ttl);
@@ -647,7 +620,7 @@ impl Sim {
             (token, issued, expires)
         };
         let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let domain_id = format!("{:0>32}", hex_of(self.cfg.domain.as_bytes()));
+        let domain_id = format!("{:0>32}", hex_of(self.opts.domain.as_bytes()));
         let body = json!({
             "token": {
                 "expires_at": fmt(expires),
@@ -655,15 +628,15 @@ impl Sim {
                 "methods": ["password"],
                 "catalog": [],
                 "project": {
-                    "id": self.cfg.project_id,
-                    "name": self.cfg.project_name,
-                    "domain": {"id": domain_id, "name": self.cfg.domain},
+                    "id": self.creds.project_id,
+                    "name": self.opts.project_name,
+                    "domain": {"id": domain_id, "name": self.opts.domain},
                 },
                 "roles": [{"id": "0", "name": "te_admin"}],
                 "user": {
-                    "id": format!("{:0>32}", hex_of(self.cfg.username.as_bytes())),
-                    "name": self.cfg.username,
-                    "domain": {"id": domain_id, "name": self.cfg.domain},
+                    "id": format!("{:0>32}", hex_of(self.opts.username.as_bytes())),
+                    "name": self.opts.username,
+                    "domain": {"id": domain_id, "name": self.opts.domain},
                     "password_expires_at": "",
                 },
             }
@@ -676,103 +649,4 @@ impl Sim {
 fn hex_of(bytes: &[u8]) -> String {
     let tail = &bytes[bytes.len().saturating_sub(16)..];
     tail.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r(m: Method, p: &str) -> Option<Op> {
-        route(&m, p).map(|(_, op)| op)
-    }
-
-    #[test]
-    fn routes() {
-        let p = "/v1/proj/jobs";
-        assert_eq!(r(Method::GET, p), Some(Op::ListJobs));
-        assert_eq!(
-            r(Method::GET, &format!("{p}/instances/detail")),
-            Some(Op::ListInstances)
-        );
-        assert_eq!(
-            r(Method::GET, &format!("{p}/my%20job")),
-            Some(Op::ShowJob("my job".into()))
-        );
-        assert_eq!(
-            r(Method::POST, &format!("{p}/instances/stop")),
-            Some(Op::StopJob("instances".into()))
-        );
-        assert_eq!(
-            r(Method::POST, &format!("{p}/j/instances/12/stop")),
-            Some(Op::StopInstance("j".into(), "12".into()))
-        );
-        assert_eq!(
-            r(Method::GET, &format!("{p}/a%2Fb/instances/x")),
-            Some(Op::ShowInstance("a/b".into(), "x".into()))
-        );
-        for (m, bad) in [
-            (Method::POST, p.to_owned()),
-            (Method::GET, format!("{p}/j/stop")),
-            (Method::DELETE, format!("{p}/j")),
-            (Method::GET, format!("{p}/")),
-            (Method::GET, "/v1//jobs".to_owned()),
-            (Method::GET, "/v2/p/jobs".to_owned()),
-            (Method::GET, "/v1/p/jobs/j/instances/1/stop/x".to_owned()),
-            (Method::GET, "".to_owned()),
-        ] {
-            assert_eq!(r(m.clone(), &bad), None, "{m} {bad}");
-        }
-        assert_eq!(
-            route(&Method::GET, "/v1/p%20q/jobs").map(|(p, _)| p),
-            Some("p q".into())
-        );
-    }
-
-    #[test]
-    fn query_validation() {
-        let q = |s: &str| parse_query(Some(s));
-        assert!(job_query(&q("")).is_ok());
-        assert!(job_query(&q("limit=100&offset=5&jobType=REAL_TIME")).is_ok());
-        for bad in [
-            "limit=0",
-            "limit=101",
-            "limit=x",
-            "offset=-1",
-            "jobType=batch",
-            "limit=1.5",
-        ] {
-            assert!(job_query(&q(bad)).is_err(), "{bad}");
-        }
-        assert!(instance_query(&q("limit=1000&minPlanTime=-5&preciseQuery=TRUE")).is_ok());
-        for bad in [
-            "limit=1001",
-            "minPlanTime=x",
-            "preciseQuery=yes",
-            "instanceType=a",
-        ] {
-            assert!(instance_query(&q(bad)).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn job_params() {
-        assert!(job_params_ok(b""));
-        assert!(job_params_ok(b"  \n"));
-        assert!(job_params_ok(b"{}"));
-        assert!(job_params_ok(
-            br#"{"jobParams":[{"name":"a","value":"1"}]}"#
-        ));
-        assert!(!job_params_ok(b"[]"));
-        assert!(!job_params_ok(b"nope"));
-        assert!(!job_params_ok(br#"{"jobParams":{}}"#));
-        assert!(!job_params_ok(br#"{"jobParams":[{"value":"1"}]}"#));
-    }
-
-    #[test]
-    fn keystone_errors() {
-        assert_eq!(
-            keystone_error(401, "The username or password is wrong."),
-            json!({"error":{"code":401,"title":"Unauthorized","message":"The username or password is wrong."}})
-        );
-    }
 }

@@ -1,17 +1,16 @@
 //! The DataArts simulator's state: jobs and job instances per workspace,
 //! their timelines, IAM tokens and counters; and how they look on the wire.
 
-use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{
-    CreateTimeFormat, ExecuteTimeFormat, InstanceSeed, JobSeed, JobType, OffsetReading,
-    StatusTimeFormat, WaitingStop,
+    CreateTimeFormat, DEFAULT_STOP_DELAY, DataArtsOptions, ExecuteTimeFormat, InstanceSeed,
+    JobSeed, JobType, OffsetReading, StatusTimeFormat, WaitingStop,
 };
-use crate::clock::DueQueue;
-use crate::{SimClock, SplitMix64, Timeline};
+use crate::store::{Runs, Timed, Tokens};
+use crate::{Common, SimClock, SplitMix64, Timeline};
 
 /// The workspace of requests without a `workspace` header.
 pub(crate) const DEFAULT_WORKSPACE: &str = "default";
@@ -187,37 +186,19 @@ pub(crate) struct InstanceQuery {
     pub(crate) limit: usize,
 }
 
-/// Simulator settings the store needs.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreConfig {
-    pub(crate) workspace: String,
-    pub(crate) project_id: String,
-    pub(crate) start_delay: Duration,
-    pub(crate) stop_delay: Duration,
-    pub(crate) waiting_for: Duration,
-    pub(crate) running_for: Duration,
-    pub(crate) seeded_finish_after: Option<Duration>,
-    pub(crate) fail_percent: u8,
-    pub(crate) waiting_stop: WaitingStop,
-    pub(crate) offset_reading: OffsetReading,
-    pub(crate) create_time_format: CreateTimeFormat,
-    pub(crate) status_time_format: StatusTimeFormat,
-    pub(crate) execute_time_format: ExecuteTimeFormat,
-}
-
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) cfg: StoreConfig,
+    /// The settings (without the seeds).
+    cfg: DataArtsOptions,
+    project_id: String,
+    stop_delay: Duration,
     clock: SimClock,
     /// When the simulator started (seeded progress counts from here).
     started: Instant,
-    /// `(workspace, name)` → job.
-    jobs: BTreeMap<(String, String), JobRecord>,
-    instances: BTreeMap<u64, InstanceRecord>,
-    /// When jobs have timeline changes due (see [`Store::settle`]).
-    job_due: DueQueue<(String, String)>,
-    /// When instances have timeline changes due.
-    instance_due: DueQueue<u64>,
+    /// `(workspace, name)` → job; its stop counters count job and instance
+    /// stops (`"job"`, `"job/id"`).
+    pub(crate) jobs: Runs<(String, String), JobRecord>,
+    instances: Runs<u64, InstanceRecord>,
     next_instance: u64,
     /// Seeded generation of jobs and instances.
     ids: SplitMix64,
@@ -227,11 +208,14 @@ pub(crate) struct Store {
     /// IAM tokens (a separate stream).
     secrets: SplitMix64,
     /// IAM token → expiry.
-    tokens: HashMap<String, Instant>,
-    pub(crate) grants: u64,
+    pub(crate) tokens: Tokens,
     pub(crate) signature_failures: u64,
-    stops: HashMap<String, u64>,
-    pub(crate) stop_total: u64,
+}
+
+/// A generated node of a type from `table`: `(name, type)`.
+fn node(ids: &mut SplitMix64, table: &[(&str, &str)]) -> (String, String) {
+    let (p, t) = ids.pick(table).copied().unwrap_or(table[0]);
+    (format!("{p}_{}", ids.range(1000, 9999)), t.to_owned())
 }
 
 /// `executeTime`: minutes with one decimal (the docs' example has an 18 s
@@ -271,26 +255,24 @@ fn status_time(format: StatusTimeFormat, ms: i64) -> Value {
 }
 
 impl Store {
-    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
+    pub(crate) fn new(cfg: DataArtsOptions, project_id: String, common: &Common) -> Self {
+        let (seed, clock, stop_delay) = (common.seed, common.clock, common.stop_delay);
         let mut ids = SplitMix64::stream(seed, 21);
         let next_instance = 347_650_000 + ids.below(10_000);
         Store {
             cfg,
+            project_id,
+            stop_delay: stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
             clock,
             started: Instant::now(),
-            jobs: BTreeMap::new(),
-            instances: BTreeMap::new(),
-            job_due: DueQueue::new(),
-            instance_due: DueQueue::new(),
+            jobs: Runs::default(),
+            instances: Runs::default(),
             next_instance,
             ids,
             misc: SplitMix64::stream(seed, 22),
             secrets: SplitMix64::stream(seed, 23),
-            tokens: HashMap::new(),
-            grants: 0,
+            tokens: Tokens::default(),
             signature_failures: 0,
-            stops: HashMap::new(),
-            stop_total: 0,
         }
     }
 
@@ -318,26 +300,10 @@ impl Store {
         let create_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
         let last_update_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
         let nodes = match job_type {
-            JobType::RealTime => {
-                let (p, t) = self
-                    .ids
-                    .pick(REALTIME_NODES)
-                    .copied()
-                    .unwrap_or(REALTIME_NODES[0]);
-                vec![(format!("{p}_{}", self.ids.range(1000, 9999)), t.to_owned())]
-            }
+            JobType::RealTime => vec![node(&mut self.ids, REALTIME_NODES)],
             JobType::Batch => {
                 let n = self.ids.range(1, 3);
-                (0..n)
-                    .map(|_| {
-                        let (p, t) = self
-                            .ids
-                            .pick(BATCH_NODES)
-                            .copied()
-                            .unwrap_or(BATCH_NODES[0]);
-                        (format!("{p}_{}", self.ids.range(1000, 9999)), t.to_owned())
-                    })
-                    .collect()
+                (0..n).map(|_| node(&mut self.ids, BATCH_NODES)).collect()
             }
         };
         let cron = match self.ids.below(3) {
@@ -369,9 +335,8 @@ impl Store {
     }
 
     fn insert_record(&mut self, job: JobRecord) {
-        let key = (job.workspace.clone(), job.name.clone());
-        self.job_due.note(job.timeline.next_due(), &key);
-        self.jobs.insert(key, job);
+        self.jobs
+            .insert((job.workspace.clone(), job.name.clone()), job);
     }
 
     /// Adds `running` `NORMAL` and `stopped` `STOPPED` real-time jobs to the
@@ -417,7 +382,7 @@ impl Store {
             };
             let mut name = format!("job_batch_{:04}", i + 1);
             let mut k = i + 1;
-            while self.jobs.contains_key(&(ws.clone(), name.clone())) {
+            while self.jobs.contains(&(ws.clone(), name.clone())) {
                 k += n;
                 name = format!("job_batch_{k:04}");
             }
@@ -463,7 +428,7 @@ impl Store {
             }
             STOPPING if job.job_type == JobType::RealTime => {
                 job.timeline
-                    .push_after(now, self.cfg.stop_delay, JobChange::Stopped);
+                    .push_after(now, self.stop_delay, JobChange::Stopped);
             }
             _ => {}
         }
@@ -480,7 +445,7 @@ impl Store {
             self.ids.range(1, 37)
         };
         self.next_instance = self.next_instance.saturating_add(gap);
-        while self.instances.contains_key(&self.next_instance) {
+        while self.instances.contains(&self.next_instance) {
             self.next_instance = self.next_instance.saturating_add(1);
         }
         id
@@ -540,16 +505,6 @@ impl Store {
         planned.sort();
         let mut created: Vec<u64> = Vec::with_capacity(n);
         for (plan, j) in planned {
-            let Some(job) = self.jobs.get(&keys[j]) else {
-                continue;
-            };
-            let (ws, name, job_id, version, submit) = (
-                job.workspace.clone(),
-                job.name.clone(),
-                job.job_id,
-                job.version,
-                job.last_update_time,
-            );
             let id = self.alloc_instance_id(false);
             let instance_type = match self.ids.below(100) {
                 0..=84 => 0,
@@ -557,22 +512,10 @@ impl Store {
                 _ => 5,
             };
             let start = plan + self.ids.below(30 * SECOND as u64) as i64;
-            let rec = InstanceRecord {
-                id,
-                workspace: ws,
-                job_name: name,
-                status: SUCCESS.to_owned(),
-                plan_time: plan,
-                start_time: start,
-                end_time: None,
-                submit_time: submit.min(plan),
-                instance_type,
-                version,
-                job_id,
-                fails: false,
-                run_for: self.cfg.running_for,
-                timeline: Timeline::new(),
+            let Some(mut rec) = self.new_instance(&keys[j], id, SUCCESS, plan, start) else {
+                continue;
             };
+            rec.instance_type = instance_type;
             created.push(id);
             self.instances.insert(id, rec);
         }
@@ -611,7 +554,7 @@ impl Store {
                 && let Some(d) = finish_after
             {
                 rec.timeline.push_after(started, d, InstanceChange::Finish);
-                self.instance_due.note(rec.timeline.next_due(), id);
+                self.instances.touch(id);
             }
         }
         // A job is never younger than its oldest instance.
@@ -631,6 +574,35 @@ impl Store {
         }
     }
 
+    /// A new instance of job `key` (no `endTime`, `instanceType` 0, not
+    /// failing, nothing pending); `None` if there is no such job.
+    fn new_instance(
+        &self,
+        key: &(String, String),
+        id: u64,
+        status: &str,
+        plan: i64,
+        start: i64,
+    ) -> Option<InstanceRecord> {
+        let job = self.jobs.get(key)?;
+        Some(InstanceRecord {
+            id,
+            workspace: job.workspace.clone(),
+            job_name: job.name.clone(),
+            status: status.to_owned(),
+            plan_time: plan,
+            start_time: start,
+            end_time: None,
+            submit_time: job.last_update_time.min(plan),
+            instance_type: 0,
+            version: job.version,
+            job_id: job.job_id,
+            fails: false,
+            run_for: self.cfg.running_for,
+            timeline: Timeline::new(),
+        })
+    }
+
     /// Adds an instance from a seed; `None` if its job does not exist in the
     /// configured workspace (or the seed's).
     pub(crate) fn insert_instance(&mut self, seed: InstanceSeed) -> Option<u64> {
@@ -638,8 +610,8 @@ impl Store {
             .workspace
             .clone()
             .unwrap_or_else(|| self.cfg.workspace.clone());
-        let job = self.jobs.get(&(ws.clone(), seed.job_name.clone()))?;
-        let (job_id, version, submit) = (job.job_id, job.version, job.last_update_time);
+        let key = (ws, seed.job_name.clone());
+        self.jobs.get(&key)?;
         let now = self.now_ms();
         let plan = seed.plan_time.map_or(now, |t| t.timestamp_millis());
         let id = match seed.instance_id {
@@ -657,23 +629,10 @@ impl Store {
             None if is_terminal_instance(&seed.status) => Some(start),
             None => None,
         };
-        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let mut rec = InstanceRecord {
-            id,
-            workspace: ws,
-            job_name: seed.job_name,
-            status: seed.status,
-            plan_time: plan,
-            start_time: start,
-            end_time: end,
-            submit_time: submit.min(plan),
-            instance_type: seed.instance_type.unwrap_or(0),
-            version,
-            job_id,
-            fails,
-            run_for: self.cfg.running_for,
-            timeline: Timeline::new(),
-        };
+        let mut rec = self.new_instance(&key, id, &seed.status, plan, start)?;
+        rec.end_time = end;
+        rec.instance_type = seed.instance_type.unwrap_or(0);
+        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
         if let Some(d) = self.cfg.seeded_finish_after {
             let now = Instant::now();
             match rec.status.as_str() {
@@ -682,145 +641,45 @@ impl Store {
                 _ => {}
             }
         }
-        self.instance_due.note(rec.timeline.next_due(), &id);
         self.instances.insert(id, rec);
         Some(id)
     }
 
     // ----- time ---------------------------------------------------------
 
-    /// Applies every change that is due by now, in order.
+    /// Applies every change that is due by now, in due order (jobs, then
+    /// instances; a start that makes a finish due drains in the same call).
     pub(crate) fn settle(&mut self) {
-        let now = Instant::now();
-        let popped_jobs = self.job_due.take_due(now);
-        let due_jobs: Vec<&(String, String)> = popped_jobs
-            .iter()
-            .filter(|k| {
-                self.jobs
-                    .get(*k)
-                    .is_some_and(|j| j.timeline.next_due().is_some_and(|d| d <= now))
-            })
-            .collect();
-        for key in due_jobs {
-            let changes = self
-                .jobs
-                .get_mut(key)
-                .map(|j| j.timeline.take_due(now))
-                .unwrap_or_default();
-            for (at, change) in changes {
-                self.apply_job(key, at, change);
-            }
-        }
-        for key in &popped_jobs {
-            let next = self.jobs.get(key).and_then(|j| j.timeline.next_due());
-            self.job_due.note(next, key);
-        }
-        let popped_instances = self.instance_due.take_due(now);
-        let due_instances: Vec<u64> = popped_instances
-            .iter()
-            .copied()
-            .filter(|id| {
-                self.instances
-                    .get(id)
-                    .is_some_and(|r| r.timeline.next_due().is_some_and(|d| d <= now))
-            })
-            .collect();
-        for id in due_instances {
-            // Starting schedules the finish, which may be due already.
-            while let Some(changes) = self
-                .instances
-                .get_mut(&id)
-                .map(|r| r.timeline.take_due(now))
-                .filter(|c| !c.is_empty())
-            {
-                for (at, change) in changes {
-                    self.apply_instance(id, at, change);
-                }
-            }
-        }
-        for id in popped_instances {
-            let next = self.instances.get(&id).and_then(|r| r.timeline.next_due());
-            self.instance_due.note(next, &id);
-        }
-    }
-
-    fn apply_job(&mut self, key: &(String, String), at: Instant, change: JobChange) {
-        let wall = self.clock.at(at).timestamp_millis();
-        let Some(job) = self.jobs.get_mut(key) else {
-            return;
-        };
-        match change {
-            JobChange::Started if job.status == STARTING => {
-                job.status = NORMAL.to_owned();
-                job.status_time = wall;
-            }
-            JobChange::Stopped if job.status == STOPPING => {
-                job.status = STOPPED.to_owned();
-                job.end_time = Some(wall);
-                job.status_time = wall;
-            }
-            _ => {}
-        }
-    }
-
-    fn apply_instance(&mut self, id: u64, at: Instant, change: InstanceChange) {
-        let wall = self.clock.at(at).timestamp_millis();
-        let Some(rec) = self.instances.get_mut(&id) else {
-            return;
-        };
-        match change {
-            InstanceChange::Run if rec.status == WAITING => {
-                rec.status = RUNNING.to_owned();
-                rec.start_time = wall;
-                let run_for = rec.run_for;
-                rec.timeline.push_after(at, run_for, InstanceChange::Finish);
-            }
-            InstanceChange::Finish if rec.status == RUNNING => {
-                rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
-                rec.end_time = Some(wall.max(rec.start_time));
-            }
-            _ => {}
-        }
+        let (now, clock) = (Instant::now(), self.clock);
+        self.jobs
+            .settle(now, |_, job, at, change| apply_job(clock, job, at, change));
+        self.instances.settle(now, |_, rec, at, change| {
+            apply_instance(clock, rec, at, change)
+        });
     }
 
     /// Applies the next pending change of job `name` (configured workspace)
     /// or instance `job/id` now.
     pub(crate) fn advance(&mut self, run_id: &str) -> bool {
         self.settle();
-        let now = Instant::now();
-        if let Some((job, id)) = run_id.rsplit_once('/') {
-            let Some(id) = parse_id(id).filter(|id| {
+        let (now, clock) = (Instant::now(), self.clock);
+        let Some((job, id)) = run_id.rsplit_once('/') else {
+            let key = (self.cfg.workspace.clone(), run_id.to_owned());
+            return self
+                .jobs
+                .advance(&key, now, |_, j, at, c| apply_job(clock, j, at, c));
+        };
+        let ws = &self.cfg.workspace;
+        parse_id(id)
+            .filter(|id| {
                 self.instances
                     .get(id)
-                    .is_some_and(|r| r.job_name == job && r.workspace == self.cfg.workspace)
-            }) else {
-                return false;
-            };
-            let next = self
-                .instances
-                .get_mut(&id)
-                .and_then(|r| r.timeline.pop_next());
-            return match next {
-                Some((_, change)) => {
-                    self.apply_instance(id, now, change);
-                    let next = self.instances.get(&id).and_then(|r| r.timeline.next_due());
-                    self.instance_due.note(next, &id);
-                    true
-                }
-                None => false,
-            };
-        }
-        let key = (self.cfg.workspace.clone(), run_id.to_owned());
-        let next = self.jobs.get_mut(&key).and_then(|j| j.timeline.pop_next());
-        match next {
-            Some((_, change)) => {
-                self.apply_job(&key, now, change);
-                let next = self.jobs.get(&key).and_then(|j| j.timeline.next_due());
-                self.job_due.note(next, &key);
-                true
-            }
-            None => false,
-        }
+                    .is_some_and(|r| r.job_name == job && r.workspace == *ws)
+            })
+            .is_some_and(|id| {
+                self.instances
+                    .advance(&id, now, |_, r, at, c| apply_instance(clock, r, at, c))
+            })
     }
 
     // ----- queries ------------------------------------------------------
@@ -838,6 +697,24 @@ impl Store {
             .collect();
         v.sort_by(|a, b| b.create_time.cmp(&a.create_time).then(a.name.cmp(&b.name)));
         v
+    }
+
+    /// The names of the configured workspace's jobs of `job_type`, in
+    /// listing order.
+    pub(crate) fn job_names(&self, job_type: JobType) -> Vec<String> {
+        let ws = &self.cfg.workspace;
+        let jobs = self.jobs_of(ws, Some(job_type));
+        jobs.into_iter().map(|j| j.name.clone()).collect()
+    }
+
+    /// The configured workspace's instances (with `status`, if given) as
+    /// `"{jobName}/{id}"`, in listing order.
+    pub(crate) fn instance_ids(&self, status: Option<&str>) -> Vec<String> {
+        let instances = self.instances_of(&self.cfg.workspace).into_iter();
+        instances
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .map(|r| format!("{}/{}", r.job_name, r.id))
+            .collect()
     }
 
     /// Instances of jobs of `ws`, newest `planTime` first, then by id
@@ -864,7 +741,7 @@ impl Store {
             .iter()
             .skip(first_record(self.cfg.offset_reading, q.offset, q.limit))
             .take(q.limit)
-            .map(|j| Value::Object(self.render_job(j)))
+            .map(|j| self.render_job(j))
             .collect();
         json!({"total": matching.len(), "jobs": jobs})
     }
@@ -898,7 +775,7 @@ impl Store {
                     "status": node_status,
                     "nodeType": t,
                     "lastInstanceStatus": WAITING,
-                    "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.cfg.project_id, job.name),
+                    "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.project_id, job.name),
                 })
             })
             .collect();
@@ -906,42 +783,25 @@ impl Store {
         // lowercase), endTime, lastUpdateTime (all three `str`), nodes,
         // createUser, lastModifiyUser (sic).
         let f = self.cfg.status_time_format;
-        let mut m = Map::new();
-        m.insert("name".into(), job.name.clone().into());
-        m.insert("status".into(), job.status.clone().into());
-        m.insert("nodes".into(), Value::Array(nodes));
-        m.insert(
-            "starttime".into(),
-            status_time(f, job.start_time.unwrap_or(job.create_time)),
-        );
-        if let Some(e) = job.end_time {
-            m.insert("endTime".into(), status_time(f, e));
-        }
-        m.insert("lastUpdateTime".into(), status_time(f, job.status_time));
-        m.insert("createUser".into(), job.create_user.clone().into());
-        m.insert(
-            "lastModifiyUser".into(),
-            job.last_update_user.clone().into(),
-        );
-        Ok(Value::Object(m))
-    }
-
-    fn count_stop(&mut self, key: String) {
-        *self.stops.entry(key).or_default() += 1;
-        self.stop_total += 1;
-    }
-
-    pub(crate) fn stop_requests(&self, key: &str) -> u64 {
-        self.stops.get(key).copied().unwrap_or(0)
+        Ok(present(json!({
+            "name": job.name,
+            "status": job.status,
+            "nodes": nodes,
+            "starttime": status_time(f, job.start_time.unwrap_or(job.create_time)),
+            "endTime": job.end_time.map(|e| status_time(f, e)),
+            "lastUpdateTime": status_time(f, job.status_time),
+            "createUser": job.create_user,
+            "lastModifiyUser": job.last_update_user,
+        })))
     }
 
     /// `POST /jobs/{name}/stop`.
     pub(crate) fn stop_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
         self.settle();
-        self.count_stop(name.to_owned());
+        self.jobs.count_stop(name);
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let delay = self.cfg.stop_delay;
+        let delay = self.stop_delay;
         let job = self
             .jobs
             .get_mut(&(ws.to_owned(), name.to_owned()))
@@ -958,10 +818,9 @@ impl Store {
                 job.status_time = wall;
                 job.timeline.clear();
                 job.timeline.push_after(now, delay, JobChange::Stopped);
-                let next = job.timeline.next_due();
-                self.job_due.note(next, &(ws.to_owned(), name.to_owned()));
             }
         }
+        self.jobs.touch(&(ws.to_owned(), name.to_owned()));
         Ok(())
     }
 
@@ -987,11 +846,10 @@ impl Store {
                 job.end_time = None;
                 job.timeline.clear();
                 job.timeline.push_after(now, delay, JobChange::Started);
-                let next = job.timeline.next_due();
-                self.job_due.note(next, &(ws.to_owned(), name.to_owned()));
             }
             _ => return Err(DlfError::AlreadyRunning),
         }
+        self.jobs.touch(&(ws.to_owned(), name.to_owned()));
         Ok(())
     }
 
@@ -1003,30 +861,17 @@ impl Store {
         if job.job_type != JobType::Batch {
             return Err(DlfError::BatchOnly);
         }
-        let (job_id, version, submit) = (job.job_id, job.version, job.last_update_time);
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
         let id = self.alloc_instance_id(true);
-        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let mut rec = InstanceRecord {
-            id,
-            workspace: ws.to_owned(),
-            job_name: name.to_owned(),
-            status: WAITING.to_owned(),
-            plan_time: wall,
-            start_time: wall,
-            end_time: None,
-            submit_time: submit.min(wall),
-            instance_type: 2,
-            version,
-            job_id,
-            fails,
-            run_for: self.cfg.running_for,
-            timeline: Timeline::new(),
-        };
+        let key = (ws.to_owned(), name.to_owned());
+        let mut rec = self
+            .new_instance(&key, id, WAITING, wall, wall)
+            .ok_or(DlfError::JobNotFound)?;
+        rec.instance_type = 2;
+        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
         rec.timeline
             .push_after(now, self.cfg.waiting_for, InstanceChange::Run);
-        self.instance_due.note(rec.timeline.next_due(), &id);
         self.instances.insert(id, rec);
         Ok(id)
     }
@@ -1065,7 +910,7 @@ impl Store {
             .iter()
             .skip(first_record(self.cfg.offset_reading, q.offset, q.limit))
             .take(q.limit)
-            .map(|r| render_instance(r, self.cfg.execute_time_format))
+            .map(|r| self.render_instance(r, false))
             .collect();
         Ok(json!({"total": matching.len(), "instances": items}))
     }
@@ -1092,7 +937,7 @@ impl Store {
         self.settle();
         let id = self.find_instance(ws, name, raw_id)?;
         let rec = self.instances.get(&id).ok_or(DlfError::InstanceNotFound)?;
-        Ok(self.render_instance_detail(rec))
+        Ok(self.render_instance(rec, true))
     }
 
     /// `POST /jobs/{name}/instances/{id}/stop`.
@@ -1103,7 +948,7 @@ impl Store {
         raw_id: &str,
     ) -> Result<(), DlfError> {
         self.settle();
-        self.count_stop(format!("{name}/{raw_id}"));
+        self.jobs.count_stop(&format!("{name}/{raw_id}"));
         let id = self.find_instance(ws, name, raw_id)?;
         let wall = self.now_ms();
         let waiting_stop = self.cfg.waiting_stop;
@@ -1209,34 +1054,27 @@ impl Store {
     /// A job list item: HSDK `huaweicloudsdkdgc/v1/model/job_result.py` and
     /// OTC `api/data_development_apis/job_development_apis/viewing_a_job_list.rst`
     /// (here `jobType` and `status` are real).
-    fn render_job(&self, j: &JobRecord) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("name".into(), j.name.clone().into());
-        m.insert("jobType".into(), j.job_type.as_str().into());
-        m.insert("status".into(), j.status.clone().into());
-        m.insert("createUser".into(), j.create_user.clone().into());
-        m.insert("createTime".into(), j.create_time.into());
-        m.insert("owner".into(), j.owner.clone().into());
-        m.insert("priority".into(), j.priority.into());
-        m.insert("lastUpdateTime".into(), j.last_update_time.into());
-        m.insert("lastUpdateUser".into(), j.last_update_user.clone().into());
-        m.insert("path".into(), j.path.clone().into());
-        m.insert("singleNodeJobFlag".into(), (j.nodes.len() == 1).into());
-        if let Some(t) = j.start_time {
-            m.insert("startTime".into(), t.into());
-        }
-        if let Some(t) = j.end_time {
-            m.insert("endTime".into(), t.into());
-        }
-        if j.job_type == JobType::Batch
-            && let Some(last) = self.last_instance(j)
-        {
-            m.insert("lastInstanceStatus".into(), last.status.clone().into());
-            if let Some(e) = last.end_time {
-                m.insert("lastInstanceEndTime".into(), e.into());
-            }
-        }
-        m
+    fn render_job(&self, j: &JobRecord) -> Value {
+        let last = self
+            .last_instance(j)
+            .filter(|_| j.job_type == JobType::Batch);
+        present(json!({
+            "name": j.name,
+            "jobType": j.job_type.as_str(),
+            "status": j.status,
+            "createUser": j.create_user,
+            "createTime": j.create_time,
+            "owner": j.owner,
+            "priority": j.priority,
+            "lastUpdateTime": j.last_update_time,
+            "lastUpdateUser": j.last_update_user,
+            "path": j.path,
+            "singleNodeJobFlag": j.nodes.len() == 1,
+            "startTime": j.start_time,
+            "endTime": j.end_time,
+            "lastInstanceStatus": last.map(|l| &l.status),
+            "lastInstanceEndTime": last.and_then(|l| l.end_time),
+        }))
     }
 
     /// `GET /jobs/{name}`: the definition, as HSDK
@@ -1249,17 +1087,17 @@ impl Store {
     /// `jobType`: those are in the job list only. `createTime` is an int in
     /// HSDK and a numeric string in the OTC example (a switch).
     fn render_job_detail(&self, j: &JobRecord) -> Value {
-        let mut m = Map::new();
-        m.insert("name".into(), j.name.clone().into());
         let nodes: Vec<Value> = j
             .nodes
             .iter()
             .enumerate()
             .map(|(i, (n, t))| {
-                let pre: Vec<&str> = match i.checked_sub(1).and_then(|p| j.nodes.get(p)) {
-                    Some((p, _)) => vec![p.as_str()],
-                    None => vec![],
-                };
+                let pre: Vec<&str> = i
+                    .checked_sub(1)
+                    .and_then(|p| j.nodes.get(p))
+                    .map(|(p, _)| p.as_str())
+                    .into_iter()
+                    .collect();
                 json!({
                     "name": n,
                     "type": t,
@@ -1290,59 +1128,86 @@ impl Store {
             }),
             JobType::RealTime => json!({"type": "EXECUTE_ONCE"}),
         };
-        m.insert("nodes".into(), Value::Array(nodes));
-        m.insert("schedule".into(), schedule);
-        m.insert("params".into(), json!([]));
-        m.insert("directory".into(), j.path.clone().into());
-        m.insert("downstreamJobs".into(), json!([]));
-        m.insert("processType".into(), j.job_type.as_str().into());
-        m.insert("id".into(), j.job_id.into());
-        m.insert(
-            "createTime".into(),
-            match self.cfg.create_time_format {
-                CreateTimeFormat::Number => j.create_time.into(),
-                CreateTimeFormat::NumericString => j.create_time.to_string().into(),
-            },
-        );
-        m.insert("singleNodeJobFlag".into(), (j.nodes.len() == 1).into());
-        if let Some((_, t)) = j.nodes.first().filter(|_| j.nodes.len() == 1) {
-            m.insert("singleNodeJobType".into(), t.clone().into());
-        }
-        m.insert("lastUpdateUser".into(), j.last_update_user.clone().into());
-        m.insert(
-            "logPath".into(),
-            format!("obs://dlf-log-{}/{}/", self.cfg.project_id, j.name).into(),
-        );
-        m.insert("description".into(), "".into());
-        m.insert("cleanOverdueDays".into(), 60.into());
-        m.insert("cleanWaitingJob".into(), "clean".into());
-        m.insert("emptyRunningJob".into(), "0".into());
-        // HSDK types `version` as `str` here (an int in `job_instance.py`).
-        m.insert("version".into(), j.version.to_string().into());
-        m.insert(
-            "basicConfig".into(),
-            json!({
+        let create_time = match self.cfg.create_time_format {
+            CreateTimeFormat::Number => j.create_time.into(),
+            CreateTimeFormat::NumericString => Value::from(j.create_time.to_string()),
+        };
+        let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
+        present(json!({
+            "name": j.name,
+            "nodes": nodes,
+            "schedule": schedule,
+            "params": [],
+            "directory": j.path,
+            "downstreamJobs": [],
+            "processType": j.job_type.as_str(),
+            "id": j.job_id,
+            "createTime": create_time,
+            "singleNodeJobFlag": single.is_some(),
+            "singleNodeJobType": single.map(|(_, t)| t),
+            "lastUpdateUser": j.last_update_user,
+            "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
+            "description": "",
+            "cleanOverdueDays": 60,
+            "cleanWaitingJob": "clean",
+            "emptyRunningJob": "0",
+            // HSDK types `version` as `str` here (an int in `job_instance.py`).
+            "version": j.version.to_string(),
+            "basicConfig": {
                 "owner": j.owner,
                 "priority": j.priority,
                 "executeUser": "",
                 "instanceTimeout": 0,
                 "customFields": {},
-            }),
-        );
-        Value::Object(m)
+            },
+        }))
     }
 
-    /// `GET /jobs/{name}/instances/{id}` with one entry per job node: HSDK
+    /// An instance. The list item (`detail` false): HSDK
+    /// `huaweicloudsdkdgc/v1/model/job_instance.py` and OTC
+    /// `viewing_a_job_instance_list.rst`. `GET /jobs/{name}/instances/{id}`
+    /// (`detail`), with one entry per job node: HSDK
     /// `huaweicloudsdkdgc/v1/model/show_job_instance_response.py` and
     /// `node_instance.py`; OTC `viewing_job_instance_details.rst`.
-    fn render_instance_detail(&self, r: &InstanceRecord) -> Value {
+    fn render_instance(&self, r: &InstanceRecord, detail: bool) -> Value {
+        let mut v = present(json!({
+            "jobName": r.job_name,
+            "instanceId": r.id,
+            "status": r.status,
+            "planTime": r.plan_time,
+            "startTime": r.start_time,
+            "endTime": r.end_time,
+            "executeTime": execute_time(r, self.cfg.execute_time_format),
+            "instanceType": r.instance_type,
+            "forceSuccess": r.status == FORCE_SUCCESS,
+            "ignoreSuccess": r.status == IGNORE_SUCCESS,
+        }));
+        let extra = if detail {
+            let nodes = self.render_nodes(r);
+            json!({"total": nodes.len(), "nodes": nodes})
+        } else {
+            json!({
+                "jobInstanceName": r.job_name,
+                "jobId": r.job_id,
+                "submitTime": r.submit_time,
+                "version": r.version,
+            })
+        };
+        if let (Value::Object(m), Value::Object(extra)) = (&mut v, extra) {
+            m.extend(extra);
+        }
+        v
+    }
+
+    /// The node entries of an instance's detail (HSDK `node_instance.py`).
+    fn render_nodes(&self, r: &InstanceRecord) -> Vec<Value> {
         let nodes: Vec<(String, String)> = self
             .job(&r.workspace, &r.job_name)
             .map(|j| j.nodes.clone())
             .unwrap_or_default();
         let last = nodes.len().saturating_sub(1);
         let started = r.status != WAITING;
-        let items: Vec<Value> = nodes
+        nodes
             .iter()
             .enumerate()
             .map(|(i, (name, kind))| {
@@ -1352,58 +1217,31 @@ impl Store {
                     _ if i < last => SUCCESS,
                     other => other,
                 };
-                let mut n = Map::new();
-                n.insert("nodeName".into(), name.clone().into());
-                n.insert("status".into(), status.into());
-                n.insert("planTime".into(), r.plan_time.into());
-                n.insert("startTime".into(), r.start_time.into());
-                n.insert("type".into(), kind.clone().into());
-                n.insert("retryTimes".into(), 0.into());
-                n.insert("instanceId".into(), r.id.into());
                 let end = if status == SUCCESS && i < last {
                     r.end_time.or(Some(r.start_time))
                 } else {
                     r.end_time
                 };
-                if let Some(e) = end.filter(|_| status != WAITING && status != RUNNING) {
-                    n.insert("endTime".into(), e.into());
-                }
-                if status == SUCCESS {
-                    let rows = r.id % 100_000 + 1000 * (i as u64 + 1);
-                    n.insert("inputRowCount".into(), rows.into());
-                    n.insert("speed".into(), (rows as f64 / 60.0).round().into());
-                }
-                if started {
-                    n.insert(
-                        "logPath".into(),
-                        format!(
-                            "obs://dlf-log-{}/{}/{name}/{}.log",
-                            self.cfg.project_id, r.job_name, r.id
-                        )
-                        .into(),
-                    );
-                }
-                Value::Object(n)
+                let rows = (status == SUCCESS).then(|| r.id % 100_000 + 1000 * (i as u64 + 1));
+                let log = format!(
+                    "obs://dlf-log-{}/{}/{name}/{}.log",
+                    self.project_id, r.job_name, r.id
+                );
+                present(json!({
+                    "nodeName": name,
+                    "status": status,
+                    "planTime": r.plan_time,
+                    "startTime": r.start_time,
+                    "type": kind,
+                    "retryTimes": 0,
+                    "instanceId": r.id,
+                    "endTime": end.filter(|_| status != WAITING && status != RUNNING),
+                    "inputRowCount": rows,
+                    "speed": rows.map(|rows| (rows as f64 / 60.0).round()),
+                    "logPath": started.then_some(log),
+                }))
             })
-            .collect();
-        let mut m = Map::new();
-        m.insert("jobName".into(), r.job_name.clone().into());
-        m.insert("instanceId".into(), r.id.into());
-        m.insert("status".into(), r.status.clone().into());
-        m.insert("planTime".into(), r.plan_time.into());
-        m.insert("startTime".into(), r.start_time.into());
-        if let Some(e) = r.end_time {
-            m.insert("endTime".into(), e.into());
-        }
-        if let Some(t) = execute_time(r, self.cfg.execute_time_format) {
-            m.insert("executeTime".into(), t);
-        }
-        m.insert("total".into(), items.len().into());
-        m.insert("instanceType".into(), r.instance_type.into());
-        m.insert("forceSuccess".into(), (r.status == FORCE_SUCCESS).into());
-        m.insert("ignoreSuccess".into(), (r.status == IGNORE_SUCCESS).into());
-        m.insert("nodes".into(), Value::Array(items));
-        Value::Object(m)
+            .collect()
     }
 
     // ----- IAM tokens ---------------------------------------------------
@@ -1415,23 +1253,61 @@ impl Store {
         for _ in 0..1021 {
             token.push(char::from(B64[self.secrets.below(64) as usize]));
         }
-        let expires = Instant::now().checked_add(ttl).unwrap_or_else(Instant::now);
-        self.tokens.insert(token.clone(), expires);
-        self.grants += 1;
+        self.tokens.grant(&token, ttl);
         token
     }
+}
 
-    /// `Some(true)` for a live IAM token, `Some(false)` for an expired one,
-    /// `None` for an unknown one.
-    pub(crate) fn token_live(&self, token: &str) -> Option<bool> {
-        self.tokens.get(token).map(|exp| Instant::now() < *exp)
+impl Timed for JobRecord {
+    type Change = JobChange;
+    fn timeline(&self) -> &Timeline<JobChange> {
+        &self.timeline
     }
+    fn timeline_mut(&mut self) -> &mut Timeline<JobChange> {
+        &mut self.timeline
+    }
+}
 
-    pub(crate) fn expire_tokens(&mut self) {
-        let now = Instant::now();
-        for exp in self.tokens.values_mut() {
-            *exp = now;
+impl Timed for InstanceRecord {
+    type Change = InstanceChange;
+    fn timeline(&self) -> &Timeline<InstanceChange> {
+        &self.timeline
+    }
+    fn timeline_mut(&mut self) -> &mut Timeline<InstanceChange> {
+        &mut self.timeline
+    }
+}
+
+fn apply_job(clock: SimClock, job: &mut JobRecord, at: Instant, change: JobChange) {
+    let wall = clock.at(at).timestamp_millis();
+    match change {
+        JobChange::Started if job.status == STARTING => {
+            job.status = NORMAL.to_owned();
+            job.status_time = wall;
         }
+        JobChange::Stopped if job.status == STOPPING => {
+            job.status = STOPPED.to_owned();
+            job.end_time = Some(wall);
+            job.status_time = wall;
+        }
+        _ => {}
+    }
+}
+
+fn apply_instance(clock: SimClock, rec: &mut InstanceRecord, at: Instant, change: InstanceChange) {
+    let wall = clock.at(at).timestamp_millis();
+    match change {
+        InstanceChange::Run if rec.status == WAITING => {
+            rec.status = RUNNING.to_owned();
+            rec.start_time = wall;
+            let run_for = rec.run_for;
+            rec.timeline.push_after(at, run_for, InstanceChange::Finish);
+        }
+        InstanceChange::Finish if rec.status == RUNNING => {
+            rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
+            rec.end_time = Some(wall.max(rec.start_time));
+        }
+        _ => {}
     }
 }
 
@@ -1447,29 +1323,12 @@ fn execute_time(r: &InstanceRecord, f: ExecuteTimeFormat) -> Option<Value> {
     })
 }
 
-/// An instance list item: HSDK `huaweicloudsdkdgc/v1/model/job_instance.py`
-/// and OTC `viewing_a_job_instance_list.rst`.
-fn render_instance(r: &InstanceRecord, f: ExecuteTimeFormat) -> Value {
-    let mut m = Map::new();
-    m.insert("jobName".into(), r.job_name.clone().into());
-    m.insert("jobInstanceName".into(), r.job_name.clone().into());
-    m.insert("status".into(), r.status.clone().into());
-    m.insert("planTime".into(), r.plan_time.into());
-    m.insert("startTime".into(), r.start_time.into());
-    if let Some(e) = r.end_time {
-        m.insert("endTime".into(), e.into());
+/// `v` without its `null` members: an optional field is absent, never null.
+fn present(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.retain(|_, x| !x.is_null());
     }
-    if let Some(t) = execute_time(r, f) {
-        m.insert("executeTime".into(), t);
-    }
-    m.insert("instanceId".into(), r.id.into());
-    m.insert("jobId".into(), r.job_id.into());
-    m.insert("submitTime".into(), r.submit_time.into());
-    m.insert("instanceType".into(), r.instance_type.into());
-    m.insert("forceSuccess".into(), (r.status == FORCE_SUCCESS).into());
-    m.insert("ignoreSuccess".into(), (r.status == IGNORE_SUCCESS).into());
-    m.insert("version".into(), r.version.into());
-    Value::Object(m)
+    v
 }
 
 /// An instance id: decimal digits only.
@@ -1478,34 +1337,4 @@ pub(crate) fn parse_id(raw: &str) -> Option<u64> {
         return None;
     }
     raw.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn execute_time_is_in_minutes_with_one_decimal() {
-        assert_eq!(execute_minutes(18_000), 0.3);
-        assert_eq!(execute_minutes(0), 0.0);
-        assert_eq!(execute_minutes(-5), 0.0);
-        assert_eq!(execute_minutes(90_000), 1.5);
-        assert_eq!(execute_minutes(61_000), 1.0);
-    }
-
-    #[test]
-    fn ids_are_digits_only() {
-        assert_eq!(parse_id("34765"), Some(34_765));
-        for bad in [
-            "",
-            "abc",
-            "1e3",
-            "-1",
-            "+1",
-            " 1",
-            "99999999999999999999999",
-        ] {
-            assert_eq!(parse_id(bad), None, "{bad:?}");
-        }
-    }
 }

@@ -1,0 +1,191 @@
+//! Several simulators at once: [`Sims::start`] starts any subset of the
+//! vendors compiled in (one cargo feature each), seeded alike, for the
+//! CLI's `demo` and `sim`, the `jobstop-sim` binary, the tests and the
+//! benches. The table of vendors lives here, apart from the framework every
+//! vendor module builds on.
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use std::time::Duration;
+
+use crate::{AnySim, Population, Sim, SimBuilder, VendorSim};
+
+/// How [`Sims::start`] seeds every simulator it starts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SimsOptions {
+    /// The seed (default 1).
+    pub seed: u64,
+    /// How many runs each simulator generates (default 5 running, 20
+    /// finished).
+    pub population: Population,
+    /// The simulated wall time at start (default
+    /// [`default_epoch`](crate::default_epoch())).
+    pub epoch: Option<DateTime<Utc>>,
+    /// How long an accepted stop takes (default: each vendor's).
+    pub stop_delay: Option<Duration>,
+}
+
+impl Default for SimsOptions {
+    fn default() -> Self {
+        SimsOptions {
+            seed: 1,
+            population: Population::new(5, 20),
+            epoch: None,
+            stop_delay: None,
+        }
+    }
+}
+
+impl SimsOptions {
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the population.
+    pub fn with_population(mut self, running: usize, finished: usize) -> Self {
+        self.population = Population::new(running, finished);
+        self
+    }
+
+    /// Sets the epoch.
+    pub fn with_epoch(mut self, epoch: DateTime<Utc>) -> Self {
+        self.epoch = Some(epoch);
+        self
+    }
+
+    /// Sets the stop delay.
+    pub fn with_stop_delay(mut self, delay: Duration) -> Self {
+        self.stop_delay = Some(delay);
+        self
+    }
+
+    fn builder<V: VendorSim>(&self) -> SimBuilder<V> {
+        let mut b = Sim::<V>::builder()
+            .seed(self.seed)
+            .population(&self.population);
+        if let Some(epoch) = self.epoch {
+            b = b.epoch(epoch);
+        }
+        if let Some(delay) = self.stop_delay {
+            b = b.stop_delay(delay);
+        }
+        b
+    }
+}
+
+/// An error starting simulators: an unknown (or not compiled-in) vendor, or
+/// a socket that could not be bound.
+pub type StartError = std::io::Error;
+
+type Starter = fn(&SimsOptions) -> BoxFuture<'_, std::io::Result<Box<dyn AnySim>>>;
+
+fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Box<dyn AnySim>>> {
+    Box::pin(async move {
+        let sim = opts.builder::<V>().start().await?;
+        Ok(Box::new(sim) as Box<dyn AnySim>)
+    })
+}
+
+/// The vendors compiled into this crate (one cargo feature each), in the
+/// order [`Sims::start`] starts them.
+const VENDORS: &[(&str, Starter)] = &[
+    #[cfg(feature = "amperity")]
+    (
+        crate::amperity::VENDOR,
+        starter::<crate::amperity::Amperity>,
+    ),
+    #[cfg(feature = "chorus")]
+    (
+        crate::chorus::Chorus::VENDOR,
+        starter::<crate::chorus::Chorus>,
+    ),
+    #[cfg(feature = "dataarts")]
+    (
+        crate::dataarts::DataArts::VENDOR,
+        starter::<crate::dataarts::DataArts>,
+    ),
+    #[cfg(feature = "centurylink")]
+    (
+        crate::centurylink::VENDOR,
+        starter::<crate::centurylink::CenturyLink>,
+    ),
+];
+
+/// Several running simulators, one per vendor.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use jobstop_sim::{Sims, SimsOptions};
+///
+/// let sims = Sims::start(Sims::vendors(), &SimsOptions::default()).await?;
+/// assert_eq!(sims.iter().count(), Sims::vendors().len());
+/// for sim in sims.iter() {
+///     assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct Sims {
+    sims: Vec<Box<dyn AnySim>>,
+}
+
+impl Sims {
+    /// Every vendor compiled in (by this crate's cargo features).
+    pub fn vendors() -> &'static [&'static str] {
+        static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        NAMES.get_or_init(|| VENDORS.iter().map(|(name, _)| *name).collect())
+    }
+
+    /// Starts one simulator for each of `vendors` (in this crate's order,
+    /// each once), seeded by `opts`. An unknown or not compiled-in vendor is
+    /// an `InvalidInput` error, and nothing is left running.
+    pub async fn start(vendors: &[impl AsRef<str>], opts: &SimsOptions) -> std::io::Result<Sims> {
+        for v in vendors {
+            let v = v.as_ref();
+            if !VENDORS.iter().any(|(name, _)| *name == v) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "no simulator for vendor {v:?} (compiled in: {})",
+                        Sims::vendors().join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut sims = Vec::new();
+        for (name, start) in VENDORS {
+            if vendors.iter().any(|v| v.as_ref() == *name) {
+                sims.push(start(opts).await?);
+            }
+        }
+        Ok(Sims { sims })
+    }
+
+    /// The simulators, in start order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn AnySim> {
+        self.sims.iter().map(|s| s.as_ref())
+    }
+
+    /// The simulator of `vendor`, if started.
+    pub fn by_name(&self, vendor: &str) -> Option<&dyn AnySim> {
+        self.iter().find(|s| s.vendor() == vendor)
+    }
+
+    /// The simulator of vendor `V`, if started.
+    pub fn get<V: VendorSim>(&self) -> Option<&Sim<V>> {
+        self.iter()
+            .find_map(|s| s.as_any().downcast_ref::<Sim<V>>())
+    }
+
+    /// Shuts every simulator down gracefully.
+    pub async fn shutdown(&self) {
+        for sim in &self.sims {
+            sim.shutdown().await;
+        }
+    }
+}
