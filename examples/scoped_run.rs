@@ -45,15 +45,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("the owner failed: {e}");
     }
     match handle.outcome().await {
-        GuardOutcome::Stopped(result) => match *result {
-            Ok(report) => println!(
-                "{orphan}: stopped by its guard: {} → {} (stop won: {})",
-                report.outcome.as_str(),
-                report.final_run.vendor_state,
-                report.stop_won
-            ),
-            Err(e) => println!("{orphan}: the guard's stop failed: {e}"),
-        },
+        GuardOutcome::Stopped(report) => println!(
+            "{orphan}: stopped by its guard: {} → {} (stop won: {})",
+            report.outcome.as_str(),
+            report.final_run.vendor_state,
+            report.stop_won
+        ),
+        GuardOutcome::StopFailed(e) => println!("{orphan}: the guard's stop failed: {e}"),
         other => println!("{orphan}: {other:?}"),
     }
     Ok(())

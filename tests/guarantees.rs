@@ -11,13 +11,12 @@ use std::time::Duration;
 use jobstop::amperity::AmperityBuilder;
 use jobstop::centurylink::CenturyLinkBuilder;
 use jobstop::escalate::{StepKind, StopPolicy, stop_with_policy};
-use jobstop::guard::{GuardOutcome, RunGuard};
+use jobstop::guard::{CancellationToken, GuardOutcome, RunGuard};
 use jobstop::{
     ErrorKind, JobController, JobControllerExt, RunId, RunState, StopMode, StopRequest, WaitOptions,
 };
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::centurylink::CenturyLinkSim;
-use tokio_util::sync::CancellationToken;
 
 fn lookup(vars: Vec<(String, String)>) -> impl Fn(&str) -> Option<String> {
     move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
@@ -57,8 +56,7 @@ async fn a_dropped_guard_stops_its_run() {
         handle
     };
     match handle.outcome().await {
-        GuardOutcome::Stopped(result) => {
-            let report = (*result).unwrap();
+        GuardOutcome::Stopped(report) => {
             assert_eq!(report.final_run.state, RunState::Stopped);
             assert!(report.stop_won);
         }
@@ -89,7 +87,7 @@ async fn a_cancelled_token_fires_the_guard() {
     token.cancel();
     assert!(matches!(
         handle.outcome().await,
-        GuardOutcome::Stopped(r) if r.is_ok()
+        GuardOutcome::Stopped(r) if r.stop_won
     ));
     assert_eq!(sim.stop_requests(id.as_str()), 1);
     drop(held); // already fired: nothing more is sent
@@ -107,7 +105,7 @@ fn a_guard_dropped_outside_any_runtime_still_stops() {
     drop(guard.with_wait(wait()));
     let outcome = rt.block_on(handle.outcome());
     assert!(
-        matches!(&outcome, GuardOutcome::Stopped(r) if r.is_ok()),
+        matches!(&outcome, GuardOutcome::Stopped(r) if r.stop_won),
         "{outcome:?}"
     );
     assert_eq!(sim.stop_requests(id.as_str()), 1);
@@ -208,8 +206,7 @@ async fn a_run_that_finished_first_is_reported_as_such() {
     sim.set_state(other.as_str(), "failed");
     drop(guard);
     match handle.outcome().await {
-        GuardOutcome::Stopped(result) => {
-            let report = (*result).unwrap();
+        GuardOutcome::Stopped(report) => {
             assert_eq!(report.final_run.state, RunState::Failed);
             assert!(!report.stop_won);
         }
