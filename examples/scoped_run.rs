@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. The owner fails: its guard goes out of scope and stops the run.
     let orphan = RunId::new(sim.ids()[1].clone());
     let (guard, handle) = RunGuard::new(amperity.clone(), orphan.clone());
-    if let Err(e) = supervise(guard.with_wait(wait)).await {
+    if let Err(e) = supervise(guard.with_wait(wait).with_deadline(Duration::from_secs(30))).await {
         println!("the owner failed: {e}");
     }
     match handle.outcome().await {

@@ -46,7 +46,9 @@ async fn a_dropped_guard_stops_its_run() {
     let id = RunId::new(sim.ids()[0].clone());
     let handle = {
         let (guard, handle) = RunGuard::new(ctrl.clone(), id.clone());
-        let guard = guard.with_wait(wait());
+        let guard = guard
+            .with_wait(wait())
+            .with_deadline(Duration::from_secs(10));
         // The task that owned the run panics; unwinding drops the guard.
         let task = tokio::spawn(async move {
             let _guard = guard;
@@ -83,7 +85,10 @@ async fn a_cancelled_token_fires_the_guard() {
     let id = RunId::new(sim.ids()[1].clone());
     let token = CancellationToken::new();
     let (guard, handle) = RunGuard::new(ctrl.clone(), id.clone());
-    let held = guard.with_wait(wait()).cancel_on(token.clone());
+    let held = guard
+        .with_wait(wait())
+        .with_deadline(Duration::from_secs(10))
+        .cancel_on(token.clone());
     token.cancel();
     assert!(matches!(
         handle.outcome().await,
@@ -102,7 +107,11 @@ fn a_guard_dropped_outside_any_runtime_still_stops() {
     let id = RunId::new(sim.ids()[2].clone());
     // Outside the runtime: no panic, no blocking; the stop runs on a thread.
     let (guard, handle) = RunGuard::new(ctrl, id.clone());
-    drop(guard.with_wait(wait()));
+    drop(
+        guard
+            .with_wait(wait())
+            .with_deadline(Duration::from_secs(10)),
+    );
     let outcome = rt.block_on(handle.outcome());
     assert!(
         matches!(&outcome, GuardOutcome::Stopped(r) if r.stop_won),
@@ -202,7 +211,9 @@ async fn a_run_that_finished_first_is_reported_as_such() {
 
     let other = RunId::new(sim.ids()[1].clone());
     let (guard, handle) = RunGuard::new(ctrl.clone(), other.clone());
-    let guard = guard.with_wait(wait());
+    let guard = guard
+        .with_wait(wait())
+        .with_deadline(Duration::from_secs(10));
     sim.set_state(other.as_str(), "failed");
     drop(guard);
     match handle.outcome().await {

@@ -401,20 +401,29 @@ mod tests {
     async fn the_deadline_bounds_the_wait_whatever_the_wait_timeout_says() {
         // The run stays stopping after the stop: with a long wait timeout but a short deadline, the guard gives up
         // at the deadline.
-        let ctrl = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Manual));
-        let id = ctrl.seed(1, RunState::Running).remove(0);
-        let (g, h) = RunGuard::new(ctrl.clone(), id.clone());
-        let mut wait = fast();
-        wait.timeout = Duration::from_secs(3600);
-        wait.poll_timeout = Duration::from_millis(50);
-        drop(g.with_wait(wait).with_deadline(Duration::from_millis(100)));
-        let outcome = tokio::time::timeout(Duration::from_secs(30), h.outcome())
-            .await
-            .expect("the deadline bounds the guard");
-        assert!(
-            matches!(&outcome, GuardOutcome::StopFailed(e) if e.kind() == ErrorKind::Timeout),
-            "{outcome:?}"
-        );
+        for deadline_first in [true, false] {
+            let ctrl = Arc::new(InMemoryController::new().with_stop_behavior(StopBehavior::Manual));
+            let id = ctrl.seed(1, RunState::Running).remove(0);
+            let (g, h) = RunGuard::new(ctrl.clone(), id.clone());
+            let mut wait = fast();
+            wait.timeout = Duration::from_secs(3600);
+            wait.poll_timeout = Duration::from_millis(50);
+            let deadline = Duration::from_millis(100);
+            let g = if deadline_first {
+                g.with_deadline(deadline).with_wait(wait)
+            } else {
+                g.with_wait(wait).with_deadline(deadline)
+            };
+            drop(g);
+            let outcome = tokio::time::timeout(Duration::from_secs(30), h.outcome())
+                .await
+                .expect("the deadline bounds the guard");
+            assert!(
+                matches!(&outcome, GuardOutcome::StopFailed(e) if e.kind() == ErrorKind::Timeout),
+                "{outcome:?}"
+            );
+            assert_eq!(ctrl.stop_calls(), 1);
+        }
     }
 
     #[tokio::test]
