@@ -41,19 +41,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. The owner fails: its guard goes out of scope and stops the run.
     let orphan = RunId::new(sim.ids()[1].clone());
     let (guard, handle) = RunGuard::new(amperity.clone(), orphan.clone());
-    if let Err(e) = supervise(guard.with_wait(wait)).await {
+    if let Err(e) = supervise(guard.with_wait(wait).with_deadline(Duration::from_secs(30))).await {
         println!("the owner failed: {e}");
     }
     match handle.outcome().await {
-        GuardOutcome::Stopped(result) => match *result {
-            Ok(report) => println!(
-                "{orphan}: stopped by its guard: {} → {} (stop won: {})",
-                report.outcome.as_str(),
-                report.final_run.vendor_state,
-                report.stop_won
-            ),
-            Err(e) => println!("{orphan}: the guard's stop failed: {e}"),
-        },
+        GuardOutcome::Stopped(report) => println!(
+            "{orphan}: stopped by its guard: {} → {} (stop won: {})",
+            report.outcome.as_str(),
+            report.final_run.vendor_state,
+            report.stop_won
+        ),
+        GuardOutcome::StopFailed(e) => println!("{orphan}: the guard's stop failed: {e}"),
         other => println!("{orphan}: {other:?}"),
     }
     Ok(())

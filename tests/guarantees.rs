@@ -11,13 +11,12 @@ use std::time::Duration;
 use jobstop::amperity::AmperityBuilder;
 use jobstop::centurylink::CenturyLinkBuilder;
 use jobstop::escalate::{StepKind, StopPolicy, stop_with_policy};
-use jobstop::guard::{GuardOutcome, RunGuard};
+use jobstop::guard::{CancellationToken, GuardOutcome, RunGuard};
 use jobstop::{
     ErrorKind, JobController, JobControllerExt, RunId, RunState, StopMode, StopRequest, WaitOptions,
 };
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::centurylink::CenturyLinkSim;
-use tokio_util::sync::CancellationToken;
 
 fn lookup(vars: Vec<(String, String)>) -> impl Fn(&str) -> Option<String> {
     move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
@@ -47,7 +46,9 @@ async fn a_dropped_guard_stops_its_run() {
     let id = RunId::new(sim.ids()[0].clone());
     let handle = {
         let (guard, handle) = RunGuard::new(ctrl.clone(), id.clone());
-        let guard = guard.with_wait(wait());
+        let guard = guard
+            .with_wait(wait())
+            .with_deadline(Duration::from_secs(10));
         // The task that owned the run panics; unwinding drops the guard.
         let task = tokio::spawn(async move {
             let _guard = guard;
@@ -57,8 +58,7 @@ async fn a_dropped_guard_stops_its_run() {
         handle
     };
     match handle.outcome().await {
-        GuardOutcome::Stopped(result) => {
-            let report = (*result).unwrap();
+        GuardOutcome::Stopped(report) => {
             assert_eq!(report.final_run.state, RunState::Stopped);
             assert!(report.stop_won);
         }
@@ -85,11 +85,14 @@ async fn a_cancelled_token_fires_the_guard() {
     let id = RunId::new(sim.ids()[1].clone());
     let token = CancellationToken::new();
     let (guard, handle) = RunGuard::new(ctrl.clone(), id.clone());
-    let held = guard.with_wait(wait()).cancel_on(token.clone());
+    let held = guard
+        .with_wait(wait())
+        .with_deadline(Duration::from_secs(10))
+        .cancel_on(token.clone());
     token.cancel();
     assert!(matches!(
         handle.outcome().await,
-        GuardOutcome::Stopped(r) if r.is_ok()
+        GuardOutcome::Stopped(r) if r.stop_won
     ));
     assert_eq!(sim.stop_requests(id.as_str()), 1);
     drop(held); // already fired: nothing more is sent
@@ -104,10 +107,14 @@ fn a_guard_dropped_outside_any_runtime_still_stops() {
     let id = RunId::new(sim.ids()[2].clone());
     // Outside the runtime: no panic, no blocking; the stop runs on a thread.
     let (guard, handle) = RunGuard::new(ctrl, id.clone());
-    drop(guard.with_wait(wait()));
+    drop(
+        guard
+            .with_wait(wait())
+            .with_deadline(Duration::from_secs(10)),
+    );
     let outcome = rt.block_on(handle.outcome());
     assert!(
-        matches!(&outcome, GuardOutcome::Stopped(r) if r.is_ok()),
+        matches!(&outcome, GuardOutcome::Stopped(r) if r.stop_won),
         "{outcome:?}"
     );
     assert_eq!(sim.stop_requests(id.as_str()), 1);
@@ -204,12 +211,13 @@ async fn a_run_that_finished_first_is_reported_as_such() {
 
     let other = RunId::new(sim.ids()[1].clone());
     let (guard, handle) = RunGuard::new(ctrl.clone(), other.clone());
-    let guard = guard.with_wait(wait());
+    let guard = guard
+        .with_wait(wait())
+        .with_deadline(Duration::from_secs(10));
     sim.set_state(other.as_str(), "failed");
     drop(guard);
     match handle.outcome().await {
-        GuardOutcome::Stopped(result) => {
-            let report = (*result).unwrap();
+        GuardOutcome::Stopped(report) => {
             assert_eq!(report.final_run.state, RunState::Failed);
             assert!(!report.stop_won);
         }
