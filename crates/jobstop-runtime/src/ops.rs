@@ -547,6 +547,11 @@ impl BulkResult {
         &self.planned.id
     }
 
+    /// What went wrong, if anything: the stop's error, else the wait's.
+    pub fn error(&self) -> Option<&Error> {
+        self.result.as_ref().err().or(self.wait_error.as_ref())
+    }
+
     /// The run's state at the end: the waited-for terminal state, else the
     /// last state seen by the wait, else the state the stop answered with;
     /// `None` when the stop failed.
