@@ -50,7 +50,7 @@ pub struct Selector {
     /// How far each account's listing may go (page budget and deadline;
     /// [`ListLimits::default`]: 10,000 pages, 10 minutes). An account whose
     /// listing goes past them is reported with
-    /// [`ErrorKind::EndlessListing`](jobstop_core::ErrorKind::EndlessListing),
+    /// [`ErrorKind::EndlessListing`],
     /// beside the others.
     pub list_limits: ListLimits,
     /// The page size each account's listing asks for (`None`: the vendor's
@@ -182,7 +182,7 @@ pub fn account_runs<'a>(
 /// Lists every account concurrently, following cursors, keeping at most
 /// `limit` matching runs per account. Each listing is bounded by
 /// `selector.list_limits` (a server that hands out a fresh cursor forever
-/// ends in [`ErrorKind::EndlessListing`](jobstop_core::ErrorKind::EndlessListing)).
+/// ends in [`ErrorKind::EndlessListing`]).
 /// One failing account is reported beside the others' runs and never hides
 /// them. Results come in `accounts` order. This holds every run in memory;
 /// [`account_runs`] streams one account's.
@@ -457,7 +457,7 @@ pub struct BulkOptions {
     /// At most this many requests per second per account, evenly spaced
     /// (with a 5% margin, so a server's rolling window is never crowded).
     /// For an account whose controller has a pacer
-    /// ([`JobController::pacer`](jobstop_core::JobController::pacer): every
+    /// ([`JobController::pacer`]: every
     /// HTTP adapter's client has one), this tightens that pacer, which every
     /// request to the account waits on (list pages, stops, read-backs,
     /// retries, logins): the stricter of this rate and the account's
@@ -536,7 +536,7 @@ pub struct BulkResult {
     /// (succeeded or failed) before the stop took effect; else `None`.
     pub stop_won: Option<bool>,
     /// With [`BulkOptions::wait`], when the stop was answered but the wait
-    /// failed: an [`ErrorKind::Timeout`](jobstop_core::ErrorKind::Timeout)
+    /// failed: an [`ErrorKind::Timeout`]
     /// with the last state seen, or the status error that ended it.
     pub wait_error: Option<Error>,
 }
