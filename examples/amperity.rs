@@ -50,7 +50,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         target.id,
         target.name.as_deref().unwrap_or("-")
     );
-    let wait = WaitOptions::with_timeout(Duration::from_secs(30))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(30))
         .with_intervals(Duration::from_millis(100), Duration::from_secs(1));
     let report = amperity
         .stop_and_wait(&target.id, &StopRequest::graceful(), &wait)

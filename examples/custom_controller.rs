@@ -117,7 +117,8 @@ async fn main() {
     .with_page_size(4)
     .with_second_running(RunId::new("job-02"))
     .with_wait(
-        WaitOptions::with_timeout(Duration::from_secs(5))
+        WaitOptions::default()
+            .with_timeout(Duration::from_secs(5))
             .with_intervals(Duration::from_millis(1), Duration::from_millis(10)),
     );
     let reports = jobstop_testkit::run_all(&toy, &fixture).await;

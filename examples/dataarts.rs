@@ -52,7 +52,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     println!("stopping real-time job {} …", job.id);
-    let wait = WaitOptions::with_timeout(Duration::from_secs(30))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(30))
         .with_intervals(Duration::from_millis(100), Duration::from_secs(1));
     let report = dataarts
         .stop_and_wait(&job.id, &StopRequest::graceful(), &wait)

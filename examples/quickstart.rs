@@ -36,7 +36,8 @@ async fn main() -> jobstop::Result<()> {
         return Ok(());
     };
     println!("stopping {} …", target.id);
-    let wait = WaitOptions::with_timeout(Duration::from_secs(10))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(10))
         .with_intervals(Duration::from_millis(50), Duration::from_millis(500));
     let report = ctrl
         .stop_and_wait(&target.id, &StopRequest::graceful(), &wait)

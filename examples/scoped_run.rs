@@ -25,7 +25,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         AmperityBuilder::from_lookup(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .build()?,
     );
-    let wait = WaitOptions::with_timeout(Duration::from_secs(30))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(30))
         .with_intervals(Duration::from_millis(50), Duration::from_millis(500));
 
     // 1. The owner succeeds and hands the run over: disarm, nothing is sent.

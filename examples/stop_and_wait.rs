@@ -22,7 +22,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?;
 
     let id = RunId::new(sim.ids()[0].clone());
-    let wait = WaitOptions::with_timeout(Duration::from_secs(10))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(10))
         .with_intervals(Duration::from_millis(100), Duration::from_secs(1));
     let report = amperity
         .stop_and_wait(&id, &StopRequest::graceful(), &wait)
@@ -38,7 +39,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A deadline too short to see the end is a typed timeout, with the last state seen.
     let other = RunId::new(sim.ids()[1].clone());
-    let tight = WaitOptions::with_timeout(Duration::from_millis(100))
+    let tight = WaitOptions::default()
+        .with_timeout(Duration::from_millis(100))
         .with_intervals(Duration::from_millis(20), Duration::from_millis(50));
     match amperity
         .stop_and_wait(&other, &StopRequest::graceful(), &tight)

@@ -340,7 +340,8 @@ async fn wait_dropped_mid_poll(f: Fixture, baseline: usize) {
     f.sim
         .faults()
         .add(FaultRule::new(Route::get_prefix("/"), Fault::Latency(HELD)).skip(fast_gets as u64));
-    let wait = WaitOptions::with_timeout(Duration::from_secs(60))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(60))
         .with_intervals(Duration::from_millis(20), Duration::from_millis(20));
     let request = StopRequest::graceful();
     let gets = || -> Vec<LoggedRequest> {
@@ -387,7 +388,8 @@ async fn wait_dropped_between_polls(f: Fixture, baseline: usize) {
     let name = f.name;
     let id = RunId::new(f.lingering.clone());
     let start = f.sim.server().requests().len();
-    let wait = WaitOptions::with_timeout(Duration::from_secs(60))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(60))
         .with_intervals(Duration::from_millis(50), Duration::from_millis(50));
     let request = StopRequest::graceful();
     let enough = f.stop_gets + 3 * f.poll_gets;
@@ -607,7 +609,8 @@ fn a_detached_poller_is_caught() {
         let start = f.sim.server().requests().len();
         let ctrl = f.ctrl.clone();
         let task = tokio::spawn(async move {
-            let wait = WaitOptions::with_timeout(Duration::from_secs(60))
+            let wait = WaitOptions::default()
+                .with_timeout(Duration::from_secs(60))
                 .with_intervals(Duration::from_millis(20), Duration::from_millis(20));
             ctrl.stop_and_wait(&id, &StopRequest::graceful(), &wait)
                 .await

@@ -32,7 +32,8 @@ fn seeded(behavior: StopBehavior) -> (InMemoryController, Fixture) {
         .with_page_size(20)
         .with_second_running(ids[112].clone())
         .with_wait(
-            WaitOptions::with_timeout(Duration::from_secs(2))
+            WaitOptions::default()
+                .with_timeout(Duration::from_secs(2))
                 .with_intervals(Duration::from_millis(1), Duration::from_millis(10)),
         );
     assert_eq!(ctrl.runs()[88].state, RunState::Running);
@@ -272,7 +273,8 @@ async fn the_kit_catches_broken_controllers() {
 async fn a_stop_that_never_completes_times_out_with_the_last_state() {
     let (ctrl, fx) = seeded(StopBehavior::Manual);
     let fx = fx.with_wait(
-        WaitOptions::with_timeout(Duration::from_millis(100))
+        WaitOptions::default()
+            .with_timeout(Duration::from_millis(100))
             .with_intervals(Duration::from_millis(1), Duration::from_millis(10)),
     );
     let err = AssertUnwindSafe(jobstop_testkit::check_stop_running(&ctrl, &fx))

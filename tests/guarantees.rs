@@ -23,7 +23,8 @@ fn lookup(vars: Vec<(String, String)>) -> impl Fn(&str) -> Option<String> {
 }
 
 fn wait() -> WaitOptions {
-    WaitOptions::with_timeout(Duration::from_secs(10))
+    WaitOptions::default()
+        .with_timeout(Duration::from_secs(10))
         .with_intervals(Duration::from_millis(20), Duration::from_millis(100))
 }
 

@@ -726,7 +726,8 @@ async fn every_request_of_the_adapter_conforms() {
             let _ = ctrl.stop(&id, &StopRequest::graceful()).await.unwrap();
         }
         let busy = RunId::new(sim.insert_run(RunSeed::new("running")));
-        let wait = WaitOptions::with_timeout(Duration::from_secs(5))
+        let wait = WaitOptions::default()
+            .with_timeout(Duration::from_secs(5))
             .with_intervals(Duration::from_millis(10), Duration::from_millis(20));
         let _ = ctrl.stop(&busy, &StopRequest::graceful()).await.unwrap();
         sim.advance(busy.as_str());

@@ -49,7 +49,8 @@ fn oauth_controller(sim: &AmperitySim) -> AmperityController {
 }
 
 fn short_wait() -> WaitOptions {
-    WaitOptions::with_timeout(Duration::from_secs(10))
+    WaitOptions::default()
+        .with_timeout(Duration::from_secs(10))
         .with_intervals(Duration::from_millis(20), Duration::from_millis(200))
 }
 

@@ -70,7 +70,8 @@ async fn conformance_under(reading: impl FnOnce(CenturyLinkSimBuilder) -> Centur
     .with_page_size(4)
     .with_second_running(RunId::new(running[1].clone()))
     .with_wait(
-        WaitOptions::with_timeout(Duration::from_secs(10))
+        WaitOptions::default()
+            .with_timeout(Duration::from_secs(10))
             .with_intervals(Duration::from_millis(20), Duration::from_millis(200)),
     );
     jobstop_testkit::run_all(&ctrl, &fx).await;
@@ -199,7 +200,8 @@ async fn stop_sends_exactly_the_expiry_body_and_force_kills() {
     );
     assert_eq!(sim.kill_requests(b.as_str()), 1);
     assert_eq!(sim.stop_requests(b.as_str()), 0);
-    let wait = WaitOptions::with_timeout(Duration::from_secs(5))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_secs(5))
         .with_intervals(Duration::from_millis(20), Duration::from_millis(100));
     let report = ctrl
         .stop_and_wait(&b, &StopRequest::force(), &wait)
@@ -527,7 +529,8 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
         .stop_and_wait(
             &RunId::new(running.clone()),
             &StopRequest::graceful(),
-            &WaitOptions::with_timeout(Duration::from_secs(10))
+            &WaitOptions::default()
+                .with_timeout(Duration::from_secs(10))
                 .with_intervals(Duration::from_millis(20), Duration::from_millis(100)),
         )
         .await

@@ -58,7 +58,8 @@ fn listings(sim: &ChorusSim) -> Vec<String> {
 
 /// Polls frequent enough that a wait of ~600 ms makes many of them.
 fn wait() -> WaitOptions {
-    WaitOptions::with_timeout(Duration::from_secs(10))
+    WaitOptions::default()
+        .with_timeout(Duration::from_secs(10))
         .with_intervals(Duration::from_millis(15), Duration::from_millis(30))
 }
 

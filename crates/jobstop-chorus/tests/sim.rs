@@ -63,7 +63,8 @@ async fn conformance() {
     .with_page_size(5)
     .with_second_running(RunId::new(running[1].clone()))
     .with_wait(
-        WaitOptions::with_timeout(Duration::from_secs(10))
+        WaitOptions::default()
+            .with_timeout(Duration::from_secs(10))
             .with_intervals(Duration::from_millis(20), Duration::from_millis(200)),
     );
     jobstop_testkit::run_all(&ctrl, &fx).await;
@@ -276,7 +277,8 @@ async fn stop_outcomes() {
         matches!(&o, StopOutcome::Requested(r) if r.state == RunState::Running),
         "{o:?}"
     );
-    let wait = WaitOptions::with_timeout(Duration::from_millis(300))
+    let wait = WaitOptions::default()
+        .with_timeout(Duration::from_millis(300))
         .with_intervals(Duration::from_millis(20), Duration::from_millis(50));
     let err = ctrl.stop_and_wait(&id, &g, &wait).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);

@@ -265,6 +265,16 @@ pub(crate) struct BulkArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
+
+    /// After each stop, wait until the run has ended (its polls at the
+    /// account's pace, like the stops) and show its final state.
+    #[arg(long)]
+    pub(crate) wait: bool,
+
+    /// With --wait: give up on a run this long after its stop was answered
+    /// (e.g. 30s, 5m, 1h30m, 250ms).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "wait", default_value = "5m")]
+    pub(crate) timeout: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -601,3 +601,72 @@ async fn figures_for_a_dry_run_over_many_runs() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_all_wait_shows_each_runs_final_state_and_sums_them_up() {
+    let sim = amperity(41, 4).await;
+    let out = jobstop(
+        &[
+            "stop-all",
+            "--yes",
+            "--wait",
+            "--timeout",
+            "30s",
+            "--output",
+            "jsonl",
+        ],
+        &sim.env(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let results = json_lines(&out.stdout);
+    assert_eq!(results.len(), 4, "{}", out.stdout);
+    for r in &results {
+        assert_eq!(r["final"]["state"], "stopped", "{r}");
+        assert_eq!(r["stop_won"], true, "{r}");
+    }
+    assert!(
+        out.stderr
+            .contains("4 ended (4 stopped), 4 by their stop, 0 not ended in time"),
+        "{}",
+        out.stderr
+    );
+
+    // The table form: every line names the final state.
+    let sim = amperity(42, 2).await;
+    let out = jobstop(&["stop-all", "--yes", "--wait"], &sim.env()).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ended = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("; ended stopped (canceled), stop won"))
+        .count();
+    assert_eq!(ended, 2, "{}", out.stdout);
+
+    // Too short a timeout: the run is reported as not ended, exit 5.
+    let sim = AmperitySim::builder()
+        .seed(43)
+        .running(1)
+        .stop_delay(Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap();
+    let out = jobstop(
+        &["stop-all", "--yes", "--wait", "--timeout", "300ms"],
+        &sim.env(),
+    )
+    .await;
+    assert_eq!(out.code, 5, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("not ended: timeout (last seen stopping)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("0 ended, 0 by their stop, 1 not ended in time"),
+        "{}",
+        out.stdout
+    );
+}

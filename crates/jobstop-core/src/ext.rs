@@ -15,7 +15,9 @@ use crate::{
     RunId, RunState, StopOutcome, StopRequest,
 };
 
-/// How [`JobControllerExt::stop_and_wait`] polls.
+/// How the waiters ([`JobControllerExt::wait_until_terminal`],
+/// [`JobControllerExt::wait_until`], [`JobControllerExt::stop_and_wait`],
+/// [`poll_until`]) poll.
 ///
 /// Polls start at `min_interval` and grow by `multiplier` up to
 /// `max_interval`. The last poll happens at the deadline, so a run that
@@ -23,7 +25,8 @@ use crate::{
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WaitOptions {
-    /// How long to wait in all, from the stop call.
+    /// How long to wait in all, from the start of the wait (for
+    /// [`JobControllerExt::stop_and_wait`], from the stop call).
     pub timeout: Duration,
     /// The first poll interval.
     pub min_interval: Duration,
@@ -49,12 +52,23 @@ impl Default for WaitOptions {
 }
 
 impl WaitOptions {
-    /// Defaults with the given overall timeout.
-    pub fn with_timeout(timeout: Duration) -> Self {
-        WaitOptions {
-            timeout,
-            ..WaitOptions::default()
-        }
+    /// Sets the overall timeout (a setter: `WaitOptions::default().with_timeout(..)`).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the first poll interval (the longest grows to at least it).
+    pub fn with_min_interval(mut self, min: Duration) -> Self {
+        self.min_interval = min;
+        self.max_interval = self.max_interval.max(min);
+        self
+    }
+
+    /// Sets the longest poll interval (never below the first).
+    pub fn with_max_interval(mut self, max: Duration) -> Self {
+        self.max_interval = max.max(self.min_interval);
+        self
     }
 
     /// Sets the poll interval range.
@@ -308,7 +322,7 @@ pub trait JobControllerExt: JobController {
     ///
     /// let ctrl = InMemoryController::new();
     /// let id = ctrl.seed(1, RunState::Running).remove(0);
-    /// let wait = WaitOptions::with_timeout(Duration::from_secs(5))
+    /// let wait = WaitOptions::default().with_timeout(Duration::from_secs(5))
     ///     .with_intervals(Duration::from_millis(1), Duration::from_millis(10));
     /// let report = ctrl.stop_and_wait(&id, &StopRequest::graceful(), &wait).await?;
     /// assert_eq!(report.final_run.state, RunState::Stopped);
@@ -341,48 +355,104 @@ pub trait JobControllerExt: JobController {
             }
         };
         let already = matches!(outcome, StopOutcome::AlreadyFinished(_));
-        let mut last = outcome.run().clone();
-        let mut polls: u32 = 0;
-        let mut interval = wait.min_interval;
-        loop {
-            if last.state.is_terminal() {
+        let first = outcome.run().clone();
+        let polled = poll_until(
+            self,
+            id,
+            wait,
+            deadline,
+            Some(first),
+            |r: &Run| r.state.is_terminal(),
+            |_: &Run| {},
+        )
+        .await?;
+        let Polled {
+            run,
+            reached,
+            polls,
+        } = polled;
+        match run {
+            Some(last) if reached => {
                 let stop_won = !already && matches!(last.state, RunState::Stopped | RunState::Idle);
-                return Ok(StopReport {
+                Ok(StopReport {
                     outcome,
                     final_run: last,
                     stop_won,
                     polls,
                     elapsed: start.elapsed(),
-                });
+                })
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::Timeout,
-                    "the run did not reach a terminal state before the deadline",
-                )
-                .with_vendor(self.vendor())
-                .with_operation(Operation::Wait)
-                .with_run_id(id.clone())
-                .with_elapsed(start.elapsed())
-                .with_attempts(polls)
-                .with_last_state(last.state));
-            }
-            tokio::time::sleep(interval.min(deadline - now)).await;
-            interval = wait.next_interval(interval);
-            polls += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let poll_budget = remaining.max(wait.poll_timeout);
-            match tokio::time::timeout(poll_budget, self.status(id)).await {
-                Ok(Ok(run)) => last = run,
-                Ok(Err(e)) if e.is_retryable() => {
-                    tracing::debug!(run_id = %id.escape_for_display(), error = %e, "status poll failed; polling on");
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    tracing::debug!(run_id = %id.escape_for_display(), "status poll timed out; polling on");
-                }
-            }
+            last => Err(wait_timeout(
+                self,
+                id,
+                "the run did not reach a terminal state before the deadline",
+                start,
+                polls,
+                last.as_ref(),
+            )),
+        }
+    }
+
+    /// Polls a run's status until it is terminal, and returns it; the run is
+    /// not stopped. See [`wait_until`](Self::wait_until) for the schedule and
+    /// the errors.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> jobstop_core::Result<()> {
+    /// use std::time::Duration;
+    /// use jobstop_core::{InMemoryController, JobControllerExt, RunState, WaitOptions};
+    ///
+    /// let ctrl = InMemoryController::new();
+    /// let id = ctrl.seed(1, RunState::Succeeded).remove(0);
+    /// let wait = WaitOptions::default().with_timeout(Duration::from_secs(5));
+    /// let run = ctrl.wait_until_terminal(&id, &wait).await?;
+    /// assert_eq!(run.state, RunState::Succeeded);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn wait_until_terminal(&self, id: &RunId, wait: &WaitOptions) -> Result<Run> {
+        self.wait_until(id, wait, |r: &Run| r.state.is_terminal())
+            .await
+    }
+
+    /// Polls a run's status until `done` holds for it, and returns that run
+    /// (the style of the AWS SDK waiters and kube-rs `await_condition`).
+    ///
+    /// The first poll is at once; then polls wait `wait.min_interval`, growing
+    /// by `wait.multiplier` up to `wait.max_interval`. The sleep before a poll
+    /// is cut to the deadline (`wait.timeout` from the call), so one last poll
+    /// happens at the deadline. Retryable status errors, and polls that take
+    /// longer than the time left (at least `wait.poll_timeout`), are polled
+    /// through; any other error ends the wait. Past the deadline the error is
+    /// [`ErrorKind::Timeout`] (operation [`Operation::Wait`]) with the elapsed
+    /// time, the number of polls and the last state seen
+    /// ([`ErrorContext::last_state`](crate::ErrorContext::last_state)).
+    async fn wait_until<F>(&self, id: &RunId, wait: &WaitOptions, done: F) -> Result<Run>
+    where
+        F: Fn(&Run) -> bool + Send + Sync,
+    {
+        let start = Instant::now();
+        let polled = poll_until(
+            self,
+            id,
+            wait,
+            start + wait.timeout,
+            None,
+            &done,
+            |_: &Run| {},
+        )
+        .await?;
+        match polled.run {
+            Some(run) if polled.reached => Ok(run),
+            last => Err(wait_timeout(
+                self,
+                id,
+                "the run did not reach the awaited state before the deadline",
+                start,
+                polled.polls,
+                last.as_ref(),
+            )),
         }
     }
 
@@ -425,6 +495,114 @@ pub trait JobControllerExt: JobController {
 }
 
 impl<T: JobController + ?Sized> JobControllerExt for T {}
+
+/// Where a [`poll_until`] ended.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Polled {
+    /// The last run seen (the one `done` held for, when `reached`); `None`
+    /// when no poll answered and no first run was given.
+    pub run: Option<Run>,
+    /// Whether `done` held for [`run`](Self::run); `false` when the deadline
+    /// passed first.
+    pub reached: bool,
+    /// How many status polls were made.
+    pub polls: u32,
+}
+
+/// The library's one polling loop, for callers that need more than
+/// [`JobControllerExt::wait_until`]: a deadline of their own (an
+/// [`Instant`]), a run already seen, and a look at every polled run.
+///
+/// When `first` is given and `done` holds for it, nothing is polled;
+/// otherwise (when given) it counts as the last run seen and the first poll
+/// waits `wait.min_interval`; without `first` the first poll is at once.
+/// Intervals then grow by `wait.multiplier` up to `wait.max_interval`, and
+/// the sleep before a poll is cut to `deadline`, so one last poll happens at
+/// the deadline. Each answered poll is shown to `seen`. Retryable status
+/// errors, and polls that take longer than the time left (at least
+/// `wait.poll_timeout`), are polled through; any other error is returned.
+/// Reaching the deadline is not an error here: the answer says
+/// `reached: false` with the last run seen, for the caller to word its own
+/// timeout (or go on, as an escalation's phases do).
+pub async fn poll_until<C, F, S>(
+    ctrl: &C,
+    id: &RunId,
+    wait: &WaitOptions,
+    deadline: Instant,
+    first: Option<Run>,
+    done: F,
+    mut seen: S,
+) -> Result<Polled>
+where
+    C: JobController + ?Sized,
+    F: Fn(&Run) -> bool,
+    S: FnMut(&Run),
+{
+    let mut polls: u32 = 0;
+    let mut interval = wait.min_interval;
+    let mut sleep_first = first.is_some();
+    let mut last = first;
+    loop {
+        if last.as_ref().is_some_and(&done) {
+            return Ok(Polled {
+                run: last,
+                reached: true,
+                polls,
+            });
+        }
+        let now = Instant::now();
+        if sleep_first {
+            if now >= deadline {
+                return Ok(Polled {
+                    run: last,
+                    reached: false,
+                    polls,
+                });
+            }
+            tokio::time::sleep(interval.min(deadline - now)).await;
+            interval = wait.next_interval(interval);
+        }
+        sleep_first = true;
+        polls = polls.saturating_add(1);
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let budget = remaining.max(wait.poll_timeout);
+        match tokio::time::timeout(budget, ctrl.status(id)).await {
+            Ok(Ok(run)) => {
+                seen(&run);
+                last = Some(run);
+            }
+            Ok(Err(e)) if e.is_retryable() => {
+                tracing::debug!(run_id = %id.escape_for_display(), error = %e, "status poll failed; polling on");
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                tracing::debug!(run_id = %id.escape_for_display(), "status poll timed out; polling on");
+            }
+        }
+    }
+}
+
+/// The [`ErrorKind::Timeout`] of a wait that ran out.
+fn wait_timeout<C: JobController + ?Sized>(
+    ctrl: &C,
+    id: &RunId,
+    message: &str,
+    start: Instant,
+    polls: u32,
+    last: Option<&Run>,
+) -> Error {
+    let mut err = Error::new(ErrorKind::Timeout, message)
+        .with_vendor(ctrl.vendor())
+        .with_operation(Operation::Wait)
+        .with_run_id(id.clone())
+        .with_elapsed(start.elapsed())
+        .with_attempts(polls);
+    if let Some(run) = last {
+        err = err.with_last_state(run.state);
+    }
+    err
+}
 
 /// How many of the latest cursors a listing remembers to tell a cursor that
 /// makes no progress.

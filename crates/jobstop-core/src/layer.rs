@@ -69,6 +69,12 @@ impl PaceLayer {
             pacer: Pacer::per_second(NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN)),
         }
     }
+
+    /// On the schedule of `pacer` (shared with everything else that waits on
+    /// it).
+    pub fn from_pacer(pacer: Pacer) -> Self {
+        PaceLayer { pacer }
+    }
 }
 
 impl Layer for PaceLayer {

@@ -20,7 +20,7 @@ mod vendor;
 pub use capabilities::{Capabilities, Filtering};
 pub use controller::JobController;
 pub use error::{Error, ErrorContext, ErrorKind, ListBound, Operation, Result};
-pub use ext::{JobControllerExt, StopReport, StopResult, WaitOptions};
+pub use ext::{JobControllerExt, Polled, StopReport, StopResult, WaitOptions, poll_until};
 pub use id::{Cursor, RunId};
 pub use memory::{InMemoryController, StopBehavior};
 pub use query::{ListLimits, ListQuery, Page};

@@ -16,7 +16,8 @@ use jobstop_core::{
 };
 
 fn wait(timeout_ms: u64) -> WaitOptions {
-    WaitOptions::with_timeout(Duration::from_millis(timeout_ms))
+    WaitOptions::default()
+        .with_timeout(Duration::from_millis(timeout_ms))
         .with_intervals(Duration::from_millis(10), Duration::from_millis(80))
 }
 

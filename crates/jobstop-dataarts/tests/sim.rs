@@ -37,7 +37,8 @@ fn from_vars(vars: Vec<(String, String)>) -> DataArtsController {
 }
 
 fn wait() -> WaitOptions {
-    WaitOptions::with_timeout(Duration::from_secs(10))
+    WaitOptions::default()
+        .with_timeout(Duration::from_secs(10))
         .with_intervals(Duration::from_millis(20), Duration::from_millis(200))
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jobstop_core::{
     Error, ErrorKind, JobController, Operation, Result, Run, RunId, RunState, StopMode,
-    StopOutcome, StopRequest,
+    StopOutcome, StopRequest, WaitOptions, poll_until,
 };
 use serde::Serialize;
 use tokio::time::Instant;
@@ -210,33 +210,35 @@ async fn send(
     }
 }
 
+/// Polls until the run is terminal or `until` passes (the library's one
+/// polling loop, at a fixed interval), recording every state seen.
 async fn watch(
     ctrl: &dyn JobController,
     id: &RunId,
-    mut last: Run,
+    last: Run,
     until: Instant,
     every: Duration,
     rec: &mut Recorder,
 ) -> Result<Run> {
-    while !last.state.is_terminal() {
-        let now = Instant::now();
-        if now >= until {
-            break;
-        }
-        tokio::time::sleep(every.min(until - now)).await;
-        match ctrl.status(id).await {
-            Ok(run) => {
-                rec.push(StepKind::Seen {
-                    state: run.state,
-                    vendor_state: run.vendor_state.clone(),
-                });
-                last = run;
-            }
-            Err(e) if e.is_retryable() => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(last)
+    let wait = WaitOptions::default()
+        .with_intervals(every, every)
+        .with_multiplier(1.0);
+    let polled = poll_until(
+        ctrl,
+        id,
+        &wait,
+        until,
+        Some(last.clone()),
+        |r: &Run| r.state.is_terminal(),
+        |r: &Run| {
+            rec.push(StepKind::Seen {
+                state: r.state,
+                vendor_state: r.vendor_state.clone(),
+            })
+        },
+    )
+    .await?;
+    Ok(polled.run.unwrap_or(last))
 }
 
 #[cfg(test)]

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use jobstop_core::layer::{Pacer, Turn};
+use jobstop_core::layer::{Layer, PaceLayer, Pacer, Turn};
 use jobstop_core::{
-    Error, JobControllerExt, ListLimits, ListQuery, Operation, Result, Run, RunId, RunState,
-    StopOutcome, StopRequest,
+    Error, ErrorKind, JobController, JobControllerExt, ListLimits, ListQuery, Operation, Polled,
+    Result, Run, RunId, RunState, StopOutcome, StopRequest, WaitOptions, poll_until,
 };
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::registry::{Account, Registry};
@@ -49,9 +50,12 @@ pub struct Selector {
     /// How far each account's listing may go (page budget and deadline;
     /// [`ListLimits::default`]: 10,000 pages, 10 minutes). An account whose
     /// listing goes past them is reported with
-    /// [`ErrorKind::EndlessListing`](jobstop_core::ErrorKind::EndlessListing),
+    /// [`ErrorKind::EndlessListing`],
     /// beside the others.
     pub list_limits: ListLimits,
+    /// The page size each account's listing asks for (`None`: the vendor's
+    /// default). Fewer, larger pages mean fewer list requests.
+    pub page_size: Option<u32>,
 }
 
 impl Selector {
@@ -96,6 +100,13 @@ impl Selector {
         self
     }
 
+    /// Sets the page size each account's listing asks for (a vendor may cap
+    /// it).
+    pub fn with_page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
     /// Sets how far each account's listing may go.
     pub fn with_list_limits(mut self, limits: ListLimits) -> Self {
         self.list_limits = limits;
@@ -106,6 +117,7 @@ impl Selector {
     pub fn to_query(&self) -> ListQuery {
         let mut q = ListQuery::new().with_states(self.states.iter().copied());
         q.kind = self.kind.clone();
+        q.page_size = self.page_size;
         q.name_contains = self.name_contains.clone();
         q.created_from = self.created_after;
         q.created_to = self.created_before;
@@ -170,7 +182,7 @@ pub fn account_runs<'a>(
 /// Lists every account concurrently, following cursors, keeping at most
 /// `limit` matching runs per account. Each listing is bounded by
 /// `selector.list_limits` (a server that hands out a fresh cursor forever
-/// ends in [`ErrorKind::EndlessListing`](jobstop_core::ErrorKind::EndlessListing)).
+/// ends in [`ErrorKind::EndlessListing`]).
 /// One failing account is reported beside the others' runs and never hides
 /// them. Results come in `accounts` order. This holds every run in memory;
 /// [`account_runs`] streams one account's.
@@ -284,6 +296,47 @@ pub struct StopPlan {
     /// ([`Capabilities::can_stop`](jobstop_core::Capabilities::can_stop), e.g. a
     /// paused DataArts instance): not stopped, listed so a caller can say so.
     pub not_stoppable: Vec<PlannedStop>,
+}
+
+impl StopPlan {
+    /// An empty plan, to [`push`](Self::push) stops into (say, from a
+    /// listing of your own); or collect one from [`PlannedStop`]s.
+    ///
+    /// ```
+    /// use jobstop_core::{RunId, RunState};
+    /// use jobstop_runtime::ops::{PlannedStop, StopPlan};
+    ///
+    /// let mut plan = StopPlan::new();
+    /// plan.push(PlannedStop::new("prod", RunId::new("r-1"), RunState::Running));
+    /// let more: StopPlan = ["r-2", "r-3"]
+    ///     .into_iter()
+    ///     .map(|id| PlannedStop::new("prod", RunId::new(id), RunState::Queued))
+    ///     .collect();
+    /// assert_eq!(plan.stops.len() + more.stops.len(), 3);
+    /// ```
+    pub fn new() -> Self {
+        StopPlan::default()
+    }
+
+    /// Adds a stop to the plan.
+    pub fn push(&mut self, stop: PlannedStop) {
+        self.stops.push(stop);
+    }
+}
+
+impl FromIterator<PlannedStop> for StopPlan {
+    fn from_iter<I: IntoIterator<Item = PlannedStop>>(iter: I) -> Self {
+        StopPlan {
+            stops: iter.into_iter().collect(),
+            ..StopPlan::default()
+        }
+    }
+}
+
+impl Extend<PlannedStop> for StopPlan {
+    fn extend<I: IntoIterator<Item = PlannedStop>>(&mut self, iter: I) {
+        self.stops.extend(iter);
+    }
 }
 
 /// Lists the selected runs that can be stopped (queued, running, paused, as
@@ -404,7 +457,7 @@ pub struct BulkOptions {
     /// At most this many requests per second per account, evenly spaced
     /// (with a 5% margin, so a server's rolling window is never crowded).
     /// For an account whose controller has a pacer
-    /// ([`JobController::pacer`](jobstop_core::JobController::pacer): every
+    /// ([`JobController::pacer`]: every
     /// HTTP adapter's client has one), this tightens that pacer, which every
     /// request to the account waits on (list pages, stops, read-backs,
     /// retries, logins): the stricter of this rate and the account's
@@ -415,6 +468,17 @@ pub struct BulkOptions {
     pub per_account_rate: Option<u32>,
     /// The stop to send.
     pub request: StopRequest,
+    /// When set, each run is then waited for until it ends (or `timeout`
+    /// after its stop was answered): its status is polled as
+    /// [`poll_until`] does, every poll through the account's pacer (as the
+    /// stops; for a controller without one, through the pacer of
+    /// `per_account_rate` when set). A waiting run holds none of the
+    /// [`concurrency`](Self::concurrency) slots, which bound the stops in
+    /// flight only: a run between polls is asleep, and its account's pace
+    /// bounds how often all of them poll. The answer is in
+    /// [`BulkResult::final_run`] and [`BulkResult::stop_won`] (or
+    /// [`BulkResult::wait_error`]).
+    pub wait: Option<WaitOptions>,
 }
 
 impl Default for BulkOptions {
@@ -423,6 +487,7 @@ impl Default for BulkOptions {
             concurrency: 16,
             per_account_rate: None,
             request: StopRequest::graceful(),
+            wait: None,
         }
     }
 }
@@ -445,6 +510,12 @@ impl BulkOptions {
         self.request = request;
         self
     }
+
+    /// Waits for each run to end after its stop (see [`wait`](Self::wait)).
+    pub fn with_wait(mut self, wait: WaitOptions) -> Self {
+        self.wait = Some(wait);
+        self
+    }
 }
 
 /// One answer of [`execute_stops`].
@@ -457,12 +528,45 @@ pub struct BulkResult {
     pub planned: PlannedStop,
     /// What stopping it gave.
     pub result: Result<StopOutcome>,
+    /// With [`BulkOptions::wait`]: the run in its terminal state, once its
+    /// stop was answered and the run ended in time; else `None`.
+    pub final_run: Option<Run>,
+    /// With [`BulkOptions::wait`], once the run ended: `true` when it ended
+    /// because of this stop, `false` when it had already ended or finished
+    /// (succeeded or failed) before the stop took effect; else `None`.
+    pub stop_won: Option<bool>,
+    /// With [`BulkOptions::wait`], when the stop was answered but the wait
+    /// failed: an [`ErrorKind::Timeout`]
+    /// with the last state seen, or the status error that ended it.
+    pub wait_error: Option<Error>,
 }
 
 impl BulkResult {
     /// The run's id.
     pub fn run_id(&self) -> &RunId {
         &self.planned.id
+    }
+
+    /// What went wrong, if anything: the stop's error, else the wait's.
+    pub fn error(&self) -> Option<&Error> {
+        self.result.as_ref().err().or(self.wait_error.as_ref())
+    }
+
+    /// The run's state at the end: the waited-for terminal state, else the
+    /// last state seen by the wait, else the state the stop answered with;
+    /// `None` when the stop failed.
+    pub fn final_state(&self) -> Option<RunState> {
+        if let Some(run) = &self.final_run {
+            return Some(run.state);
+        }
+        if let Some(state) = self
+            .wait_error
+            .as_ref()
+            .and_then(|e| e.context().last_state)
+        {
+            return Some(state);
+        }
+        self.result.as_ref().ok().map(|o| o.run().state)
     }
 }
 
@@ -479,6 +583,39 @@ pub fn execute_stops<'a>(
     options: &'a BulkOptions,
 ) -> BoxStream<'a, BulkResult> {
     execute_stops_until(registry, plan, options, StopSwitch::new())
+}
+
+/// [`execute_stops_until`] owning what it needs: the stream is `Send +
+/// 'static`, so it can be spawned (`tokio::spawn`) or kept in a struct.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use futures::StreamExt;
+/// use jobstop_core::{InMemoryController, RunState};
+/// use jobstop_runtime::ops::{BulkOptions, StopSwitch, Selector, execute_stops_owned, plan_stops};
+/// use jobstop_runtime::{Account, Registry};
+///
+/// let ctrl = Arc::new(InMemoryController::new());
+/// ctrl.seed(3, RunState::Running);
+/// let mut registry = Registry::new();
+/// registry.insert(Account::new("mem", "memory://", ctrl)).unwrap();
+/// let registry = Arc::new(registry);
+/// let accounts: Vec<_> = registry.accounts().collect();
+/// let plan = plan_stops(&accounts, &Selector::new()).await;
+/// let stream = execute_stops_owned(registry.clone(), plan, BulkOptions::default(), StopSwitch::new());
+/// let answered = tokio::spawn(stream.count()).await.unwrap();
+/// assert_eq!(answered, 3);
+/// # }
+/// ```
+pub fn execute_stops_owned(
+    registry: Arc<Registry>,
+    plan: StopPlan,
+    options: BulkOptions,
+    switch: StopSwitch,
+) -> BoxStream<'static, BulkResult> {
+    run_plan(registry, plan.stops, options, switch)
 }
 
 /// Tells a running [`execute_stops_until`] to start no new stop (an
@@ -561,34 +698,67 @@ pub fn execute_stops_until<'a>(
     options: &'a BulkOptions,
     switch: StopSwitch,
 ) -> BoxStream<'a, BulkResult> {
+    run_plan(registry, plan.stops.clone(), options.clone(), switch)
+}
+
+/// Carries out `stops` on `registry` (borrowed or shared), as
+/// [`execute_stops_until`] documents.
+fn run_plan<'a, R>(
+    registry: R,
+    stops: Vec<PlannedStop>,
+    options: BulkOptions,
+    switch: StopSwitch,
+) -> BoxStream<'a, BulkResult>
+where
+    R: std::ops::Deref<Target = Registry> + Clone + Send + Sync + 'a,
+{
     // One queue per account, in the order the accounts come in the plan.
-    let mut queues: Vec<(&'a str, Vec<&'a PlannedStop>)> = Vec::new();
-    let mut index: HashMap<&'a str, usize> = HashMap::new();
-    for planned in &plan.stops {
-        let i = *index.entry(planned.account.as_str()).or_insert_with(|| {
-            queues.push((planned.account.as_str(), Vec::new()));
-            queues.len() - 1
-        });
+    let mut queues: Vec<(String, Vec<PlannedStop>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for planned in stops {
+        let i = match index.get(planned.account.as_str()) {
+            Some(i) => *i,
+            None => {
+                index.insert(planned.account.clone(), queues.len());
+                queues.push((planned.account.clone(), Vec::new()));
+                queues.len() - 1
+            }
+        };
         queues[i].1.push(planned);
     }
-    let accounts: Vec<BoxStream<'a, Launch<'a>>> = queues
+    // The controller each account's runs are polled through when waiting:
+    // its own (its pacer in its client paces every poll), or, for one
+    // without a pacer, the same controller behind the stops' pacer.
+    let mut pollers: HashMap<String, Arc<dyn JobController>> = HashMap::new();
+    let accounts: Vec<BoxStream<'a, Launch>> = queues
         .into_iter()
         .map(|(name, stops)| {
-            let pacer = registry
-                .get(name)
-                .ok()
-                .and_then(|a| stop_pacer(a, options.per_account_rate));
+            let account = registry.get(&name).ok();
+            let pacer = account.and_then(|a| stop_pacer(a, options.per_account_rate));
+            if let Some(account) = account {
+                let ctrl = account.controller.clone();
+                let poller = match (&pacer, ctrl.pacer()) {
+                    (Some(p), None) => PaceLayer::from_pacer(p.clone()).layer(ctrl),
+                    _ => ctrl,
+                };
+                pollers.insert(name, poller);
+            }
             account_launches(stops, pacer, switch.clone())
         })
         .collect();
+    let options = Arc::new(options);
+    let wait_options = options.clone();
+    let pollers = Arc::new(pollers);
     // A slot is taken only when an account's pacer has a turn for it: the
     // merged queues are polled only while fewer than `concurrency` stops are
     // in flight, and each queue offers its next stop only once its
     // account's pace allows it, so no stop holds a slot while it waits for
     // its account's pace, and a slow account never holds up the others.
-    stream::select_all(accounts)
+    let stopped = stream::select_all(accounts)
         .map(move |launch| {
             let switch = switch.clone();
+            let registry = registry.clone();
+            let options = options.clone();
             async move {
                 if let Some(turn) = &launch.turn {
                     tokio::select! {
@@ -613,14 +783,86 @@ pub fn execute_stops_until<'a>(
                 };
                 Some(BulkResult {
                     account: planned.account.clone(),
-                    planned: planned.clone(),
+                    planned,
                     result,
+                    final_run: None,
+                    stop_won: None,
+                    wait_error: None,
                 })
             }
         })
-        .buffer_unordered(options.concurrency.max(1))
-        .filter_map(futures::future::ready)
+        .buffer_unordered(wait_options.concurrency.max(1))
+        .filter_map(futures::future::ready);
+    if wait_options.wait.is_none() {
+        return stopped.boxed();
+    }
+    // Each answered stop is then waited for, outside the stop slots (a
+    // waiting run sleeps between polls; its account's pacer spaces them).
+    stopped
+        .map(move |result| {
+            let pollers = pollers.clone();
+            let options = wait_options.clone();
+            async move { wait_for_end(result, &pollers, &options).await }
+        })
+        .buffer_unordered(usize::MAX)
         .boxed()
+}
+
+/// Waits for the run of an answered stop to end, filling in `result`'s
+/// final run and whether the stop won (or why the wait failed).
+async fn wait_for_end(
+    mut result: BulkResult,
+    pollers: &HashMap<String, Arc<dyn JobController>>,
+    options: &BulkOptions,
+) -> BulkResult {
+    let (Some(wait), Ok(outcome), Some(ctrl)) = (
+        options.wait.as_ref(),
+        result.result.as_ref(),
+        pollers.get(&result.account),
+    ) else {
+        return result;
+    };
+    let start = Instant::now();
+    let already = matches!(outcome, StopOutcome::AlreadyFinished(_));
+    let id = result.planned.id.clone();
+    let polled = poll_until(
+        ctrl.as_ref(),
+        &id,
+        wait,
+        start + wait.timeout,
+        Some(outcome.run().clone()),
+        |r: &Run| r.state.is_terminal(),
+        |_: &Run| {},
+    )
+    .await;
+    match polled {
+        Ok(Polled {
+            run: Some(run),
+            reached: true,
+            ..
+        }) => {
+            result.stop_won =
+                Some(!already && matches!(run.state, RunState::Stopped | RunState::Idle));
+            result.final_run = Some(run);
+        }
+        Ok(polled) => {
+            let mut err = Error::new(
+                ErrorKind::Timeout,
+                "the run did not reach a terminal state before the deadline",
+            )
+            .with_vendor(ctrl.vendor())
+            .with_operation(Operation::Wait)
+            .with_run_id(id)
+            .with_elapsed(start.elapsed())
+            .with_attempts(polled.polls);
+            if let Some(run) = polled.run {
+                err = err.with_last_state(run.state);
+            }
+            result.wait_error = Some(err);
+        }
+        Err(e) => result.wait_error = Some(e),
+    }
+    result
 }
 
 /// The pacer a bulk stop waits on for `account`: the account's own (its
@@ -641,18 +883,18 @@ fn stop_pacer(account: &Account, rate: Option<u32>) -> Option<Pacer> {
 }
 
 /// One planned stop whose account's pace lets it go, with the turn it takes.
-struct Launch<'a> {
-    planned: &'a PlannedStop,
+struct Launch {
+    planned: PlannedStop,
     turn: Option<Turn>,
 }
 
 /// One account's stops, each offered once its account's pacer has a turn
 /// free (then taken); the queue ends when `switch` is halted.
 fn account_launches<'a>(
-    stops: Vec<&'a PlannedStop>,
+    stops: Vec<PlannedStop>,
     pacer: Option<Pacer>,
     switch: StopSwitch,
-) -> BoxStream<'a, Launch<'a>> {
+) -> BoxStream<'a, Launch> {
     stream::unfold(
         (stops.into_iter(), pacer, switch),
         |(mut stops, pacer, switch)| async move {

@@ -6,9 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jobstop_core::{
     Error, ErrorKind, JobController, Operation, Result, Run, RunId, RunState, StopOutcome,
-    StopRequest, WaitOptions,
+    StopRequest, WaitOptions, poll_until,
 };
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 use crate::registry::Registry;
 
@@ -255,27 +256,34 @@ pub async fn resume(
         ticket.send(ctrl.as_ref()).await?;
         on_update(&ticket);
     }
-    let mut interval = wait.min_interval;
-    loop {
-        // A status poll runs at most a moment past the deadline: a hanging
-        // read cannot hold the wait past it.
-        let poll = tokio::time::timeout(ticket.left() + POLL_GRACE, ctrl.status(&ticket.run_id));
-        let run = match poll.await {
-            Ok(Ok(run)) => Some(run),
-            Ok(Err(e)) if e.is_retryable() => None,
-            Ok(Err(e)) => return Err(e),
-            Err(_) => None,
-        };
-        ticket.polls += 1;
-        if let Some(run) = run {
-            ticket.finish(&run);
+    // The library's one polling loop, to the ticket's deadline: the first
+    // poll at once, each answer recorded in the ticket and shown to the
+    // caller.
+    let deadline = Instant::now() + ticket.left();
+    // A status poll runs at most a moment past the deadline: a hanging read
+    // cannot hold the wait past it.
+    let wait = wait
+        .clone()
+        .with_poll_timeout(wait.poll_timeout.min(POLL_GRACE));
+    let polls_before = ticket.polls;
+    let polled = poll_until(
+        ctrl.as_ref(),
+        &ticket.run_id.clone(),
+        &wait,
+        deadline,
+        None,
+        |r: &Run| r.state.is_terminal(),
+        |r: &Run| {
+            ticket.polls += 1;
+            ticket.finish(r);
             on_update(&ticket);
-            if ticket.is_final() {
-                return Ok((ticket, run));
-            }
-        }
-        let left = ticket.left();
-        if left.is_zero() {
+        },
+    )
+    .await?;
+    ticket.polls = polls_before.saturating_add(polled.polls);
+    match polled.run {
+        Some(run) if polled.reached => Ok((ticket, run)),
+        _ => {
             let mut err = Error::new(
                 ErrorKind::Timeout,
                 "the run did not reach a terminal state before the ticket's deadline",
@@ -287,10 +295,8 @@ pub async fn resume(
             if let Some(s) = ticket.last_state {
                 err = err.with_last_state(s);
             }
-            return Err(err);
+            Err(err)
         }
-        tokio::time::sleep(interval.min(left)).await;
-        interval = wait.next_interval(interval);
     }
 }
 
@@ -308,7 +314,8 @@ mod tests {
     }
 
     fn fast() -> WaitOptions {
-        WaitOptions::with_timeout(Duration::from_secs(5))
+        WaitOptions::default()
+            .with_timeout(Duration::from_secs(5))
             .with_intervals(Duration::from_millis(1), Duration::from_millis(5))
     }
 

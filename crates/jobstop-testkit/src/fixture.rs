@@ -17,7 +17,7 @@ use jobstop_core::{RunId, WaitOptions};
 ///     .with_page_size(10)
 ///     .with_second_running("run-18")
 ///     .with_wait(
-///         WaitOptions::with_timeout(Duration::from_secs(5))
+///         WaitOptions::default().with_timeout(Duration::from_secs(5))
 ///             .with_intervals(Duration::from_millis(5), Duration::from_millis(50)),
 ///     );
 /// assert_eq!(fx.page_size, 10);
@@ -61,7 +61,8 @@ impl Fixture {
             finished: finished.into(),
             unknown: unknown.into(),
             page_size: 2,
-            wait: WaitOptions::with_timeout(Duration::from_secs(60))
+            wait: WaitOptions::default()
+                .with_timeout(Duration::from_secs(60))
                 .with_intervals(Duration::from_millis(10), Duration::from_secs(1)),
             kind: None,
             name_fragment: None,

@@ -28,7 +28,8 @@ fn account(ctrl: &InMemoryController) -> Fixture {
         .with_page_size(9)
         .with_second_running(ids[34].clone())
         .with_wait(
-            WaitOptions::with_timeout(Duration::from_secs(2))
+            WaitOptions::default()
+                .with_timeout(Duration::from_secs(2))
                 .with_intervals(Duration::from_millis(1), Duration::from_millis(5)),
         )
 }

@@ -198,6 +198,9 @@ pub(super) async fn carry_out(
     if let Some(rate) = args.rate {
         options = options.with_per_account_rate(rate);
     }
+    if args.wait {
+        options = options.with_wait(super::wait::wait_options(args.timeout));
+    }
 
     // Column widths are known from the plan, so streamed lines align.
     let account_width = plan
@@ -255,6 +258,10 @@ pub(super) async fn carry_out(
         tally.add(&result);
         let written = progress.suspend(|| {
             if let Err(e) = &result.result {
+                report_error(Some(&result.account), e);
+                codes.push(exit_code(e));
+            }
+            if let Some(e) = &result.wait_error {
                 report_error(Some(&result.account), e);
                 codes.push(exit_code(e));
             }
@@ -340,6 +347,29 @@ fn result_line(term: &Term, result: &BulkResult, account_width: usize, id_width:
             ),
         ),
         Err(e) => ("failed", Some("31"), kind_name(e.kind()).replace('_', " ")),
+    };
+    let detail = match (&result.final_run, &result.wait_error) {
+        (Some(end), _) => format!(
+            "{detail}; ended {} ({}){}",
+            end.state,
+            one_line(&end.vendor_state),
+            if result.stop_won == Some(true) {
+                ", stop won"
+            } else {
+                ", finished before the stop"
+            }
+        ),
+        (None, Some(e)) => match e.context().last_state {
+            Some(state) => format!(
+                "{detail}; not ended: {} (last seen {state})",
+                kind_name(e.kind()).replace('_', " ")
+            ),
+            None => format!(
+                "{detail}; not ended: {}",
+                kind_name(e.kind()).replace('_', " ")
+            ),
+        },
+        (None, None) => detail,
     };
     format!(
         "{}  {:<aw$}  {:<iw$}  {}",
@@ -469,12 +499,22 @@ fn plan_json(p: &PlannedStop) -> Value {
 /// `{"account","run_id","error":{…}}`.
 fn result_json(result: &BulkResult, raw: bool) -> Value {
     match &result.result {
-        Ok(outcome) => json!({
-            "account": result.account,
-            "run_id": result.planned.id.as_str(),
-            "outcome": outcome.as_str(),
-            "run": run_json(outcome.run(), &result.account, raw),
-        }),
+        Ok(outcome) => {
+            let mut v = json!({
+                "account": result.account,
+                "run_id": result.planned.id.as_str(),
+                "outcome": outcome.as_str(),
+                "run": run_json(outcome.run(), &result.account, raw),
+            });
+            if let Some(end) = &result.final_run {
+                v["final"] = run_json(end, &result.account, raw);
+                v["stop_won"] = json!(result.stop_won);
+            }
+            if let Some(e) = &result.wait_error {
+                v["wait_error"] = error_json(e);
+            }
+            v
+        }
         Err(e) => json!({
             "account": result.account,
             "run_id": result.planned.id.as_str(),
@@ -489,6 +529,13 @@ struct Tally {
     stopped: usize,
     already_finished: usize,
     failed: usize,
+    /// With --wait: the final state of each run that ended, and how many
+    /// ended because of their stop.
+    ended: BTreeMap<RunState, usize>,
+    stop_won: usize,
+    /// With --wait: runs whose stop was answered but which did not end in
+    /// time (or could not be watched).
+    not_ended: usize,
 }
 
 impl Tally {
@@ -500,6 +547,14 @@ impl Tally {
             // An outcome added later: accepted, not known to be over.
             Ok(_) => self.requested += 1,
             Err(_) => self.failed += 1,
+        }
+        if let Some(end) = &r.final_run {
+            *self.ended.entry(end.state).or_default() += 1;
+            if r.stop_won == Some(true) {
+                self.stop_won += 1;
+            }
+        } else if r.wait_error.is_some() {
+            self.not_ended += 1;
         }
     }
 
@@ -527,6 +582,24 @@ impl Tally {
             self.already_finished,
             self.failed
         );
+        if !self.ended.is_empty() || self.not_ended > 0 {
+            let ended: usize = self.ended.values().sum();
+            let states = self
+                .ended
+                .iter()
+                .map(|(state, n)| format!("{n} {state}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let states = if states.is_empty() {
+                String::new()
+            } else {
+                format!(" ({states})")
+            };
+            text.push_str(&format!(
+                "; {ended} ended{states}, {} by their stop, {} not ended in time",
+                self.stop_won, self.not_ended
+            ));
+        }
         if not_started > 0 {
             text.push_str(&format!("; {not_started} not started"));
         }

@@ -9,7 +9,8 @@ use crate::output::{Progress, one_line};
 
 /// How `--wait` polls: quickly at first, then every few seconds.
 pub(super) fn wait_options(timeout: Duration) -> WaitOptions {
-    WaitOptions::with_timeout(timeout)
+    WaitOptions::default()
+        .with_timeout(timeout)
         .with_intervals(Duration::from_millis(200), Duration::from_secs(5))
         .with_multiplier(1.5)
 }
