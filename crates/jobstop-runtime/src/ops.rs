@@ -377,7 +377,7 @@ fn append(all: &mut Vec<PlannedStop>, mut more: Vec<PlannedStop>) {
 /// ctrl.seed(4, RunState::Running); // named run-1 … run-4, created in 2024
 /// let mut registry = Registry::new();
 /// registry.insert(Account::new("mem", "memory://", ctrl)).unwrap();
-/// let accounts = registry.select(&[]).unwrap();
+/// let accounts = registry.all();
 /// let mine = |r: &jobstop_core::Run| r.name.as_deref().is_some_and(|n| n.ends_with('2') || n.ends_with('4'));
 /// let plan = plan_sweep(&accounts, &Selector::new(), mine, Duration::from_secs(3600)).await;
 /// assert_eq!(plan.stops.len(), 2);
@@ -542,7 +542,7 @@ impl StopSwitch {
 /// ctrl.seed(10, RunState::Running);
 /// let mut registry = Registry::new();
 /// registry.insert(Account::new("mem", "memory://", ctrl.clone())).unwrap();
-/// let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+/// let plan = plan_stops(&registry.all(), &Selector::new()).await;
 /// let options = BulkOptions::default().with_concurrency(1);
 /// let switch = StopSwitch::new();
 /// let mut stream = execute_stops_until(&registry, &plan, &options, switch.clone());
@@ -711,7 +711,7 @@ mod tests {
         let mut registry = Registry::new();
         registry.insert(account("one", one.clone())).unwrap();
         registry.insert(account("two", two.clone())).unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let plan = plan_stops(&accounts, &Selector::new()).await;
         assert_eq!(plan.stops.len(), 27, "only stoppable runs are planned");
         assert_eq!(
@@ -739,7 +739,7 @@ mod tests {
         c.seed(21, RunState::Running);
         let mut registry = Registry::new();
         registry.insert(account("a", c)).unwrap();
-        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        let plan = plan_stops(&registry.all(), &Selector::new()).await;
         let options = BulkOptions::default()
             .with_concurrency(64)
             .with_per_account_rate(10);
@@ -764,7 +764,7 @@ mod tests {
             registry.insert(account(name, c.clone())).unwrap();
             controllers.push(c);
         }
-        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        let plan = plan_stops(&registry.all(), &Selector::new()).await;
         assert_eq!(plan.stops.len(), 38);
         let options = BulkOptions::default()
             .with_concurrency(2)
@@ -791,7 +791,7 @@ mod tests {
             let paced = PaceLayer::per_second(pace).layer(c.clone());
             let mut registry = Registry::new();
             registry.insert(account("a", paced)).unwrap();
-            let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+            let plan = plan_stops(&registry.all(), &Selector::new()).await;
             // The listing took a turn too: let the next one come.
             tokio::time::sleep(Duration::from_secs(1)).await;
             let mut options = BulkOptions::default().with_concurrency(64);
@@ -816,7 +816,7 @@ mod tests {
         c.seed(30, RunState::Running);
         let mut registry = Registry::new();
         registry.insert(account("a", c.clone())).unwrap();
-        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        let plan = plan_stops(&registry.all(), &Selector::new()).await;
         // One stop per second: most futures are waiting for the pacer.
         let options = BulkOptions::default()
             .with_concurrency(8)
@@ -854,7 +854,7 @@ mod tests {
         let ids = ctrl.seed(6, RunState::Running);
         let mut registry = Registry::new();
         registry.insert(account("mem", ctrl.clone())).unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let claimed = |r: &Run| {
             r.name
                 .as_deref()
@@ -903,7 +903,7 @@ mod tests {
         ctrl.seed(10, RunState::Succeeded);
         let mut registry = Registry::new();
         registry.insert(account("mem", ctrl.clone())).unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let claimed = |r: &Run| r.kind.as_deref() == Some("batch") && r.owner.is_some();
         let plan = plan_sweep(&accounts, &Selector::new(), claimed, Duration::ZERO).await;
         assert_eq!(plan.stops.len(), 125);
@@ -989,7 +989,7 @@ mod tests {
         registry
             .insert(account("endless", Arc::new(Endless)))
             .unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let selector = Selector::new().with_list_limits(ListLimits::default().with_max_pages(25));
         let plan = plan_stops(&accounts, &selector).await;
         assert_eq!(plan.stops.len(), 3);
