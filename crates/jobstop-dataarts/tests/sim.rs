@@ -747,8 +747,8 @@ async fn instances_are_listed_through_windows_with_a_lookback() {
     assert_eq!(
         ids(
             with_lookback(&sim, None),
-            q().with_created_from(at("2024-05-01T00:00:00Z"))
-                .with_created_to(at("2024-06-17T00:00:00Z"))
+            q().with_created_after(at("2024-05-01T00:00:00Z"))
+                .with_created_before(at("2024-06-17T00:00:00Z"))
         )
         .await,
         ["long/1", "long/2", "long/3"]

@@ -188,7 +188,7 @@ async fn huawei_sdk_signer_agrees_with_every_jobstop_signature() {
         .list_all(
             ListQuery::new()
                 .with_kind("batch_instance")
-                .with_created_from(from),
+                .with_created_after(from),
         )
         .try_collect()
         .await

@@ -107,8 +107,8 @@ impl Selector {
         let mut q = ListQuery::new().with_states(self.states.iter().copied());
         q.kind = self.kind.clone();
         q.name_contains = self.name_contains.clone();
-        q.created_from = self.created_after;
-        q.created_to = self.created_before;
+        q.created_after = self.created_after;
+        q.created_before = self.created_before;
         q
     }
 
