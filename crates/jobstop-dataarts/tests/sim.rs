@@ -873,3 +873,43 @@ async fn sdk_error_body_variants_are_decoded() {
         );
     }
 }
+
+/// Run ids built with `instance_id` and `job_id` address that instance and
+/// that job for `status` and `stop`, a `%` in a job name included (it is
+/// percent-encoded on the wire); a name holding `/` is refused.
+#[tokio::test]
+async fn ids_built_from_parts_round_trip_through_status_and_stop() {
+    let sim = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("plain_job", "NORMAL"))
+        .insert_job(JobSeed::batch("50%_job", "NORMAL"))
+        .insert_instance(InstanceSeed::new("plain_job", "running").with_id(41))
+        .insert_instance(InstanceSeed::new("50%_job", "running").with_id(42))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    for (job, n) in [("plain_job", 41), ("50%_job", 42)] {
+        let id = jobstop_dataarts::instance_id(job, n).expect("valid parts");
+        assert_eq!(id.as_str(), format!("{job}/{n}"));
+        let run = ctrl.status(&id).await.expect("status");
+        assert_eq!(run.id, id);
+        assert_eq!(run.state, RunState::Running, "{job}");
+        let outcome = ctrl
+            .stop(&id, &StopRequest::graceful())
+            .await
+            .expect("stop");
+        assert_eq!(outcome.run().id, id);
+        assert_eq!(sim.stop_requests(id.as_str()), 1, "the stop reached {id}");
+        let job_run = ctrl
+            .status(&jobstop_dataarts::job_id(job).expect("job id"))
+            .await
+            .expect("job status");
+        assert_eq!(job_run.id.as_str(), job);
+    }
+    assert_eq!(
+        jobstop_dataarts::instance_id("plain_job/41", 1)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+}
