@@ -335,9 +335,15 @@ pub(crate) struct SimArgs {
     #[arg(long, default_value_t = 20)]
     pub(crate) finished: usize,
 
-    /// Start the simulated clocks at the current time instead of 2024-06-19T04:00:00Z.
-    #[arg(long)]
+    /// Start the simulated clocks at the current time (the default; kept
+    /// for scripts that pass it).
+    #[arg(long, conflicts_with = "fixed_epoch")]
     pub(crate) now: bool,
+
+    /// Start the simulated clocks at 2024-06-19T04:00:00Z instead of the
+    /// current time, so ids and times are the same on every run.
+    #[arg(long)]
+    pub(crate) fixed_epoch: bool,
 }
 
 /// A sweep's name prefix: an empty one would claim every named run.

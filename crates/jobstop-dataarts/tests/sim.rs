@@ -635,7 +635,9 @@ async fn every_instance_status_is_mapped_and_finished_ones_are_already_finished(
         ("pause", RunState::Paused),
         ("manual-stop", RunState::Stopped),
     ];
-    let mut b = DataArtsSim::builder().insert_job(JobSeed::batch("job_a", "SCHEDULING"));
+    let mut b = DataArtsSim::builder()
+        .seeded_epoch()
+        .insert_job(JobSeed::batch("job_a", "SCHEDULING"));
     for (i, (status, _)) in statuses.iter().enumerate() {
         b = b.insert_instance(
             InstanceSeed::new("job_a", *status)
@@ -672,6 +674,7 @@ async fn every_instance_status_is_mapped_and_finished_ones_are_already_finished(
 async fn instances_are_listed_through_windows_with_a_lookback() {
     // The simulator's clock starts at 2024-06-19T04:00:00Z.
     let sim = DataArtsSim::builder()
+        .seeded_epoch()
         .insert_job(JobSeed::batch("long", "SCHEDULING"))
         .insert_instance(
             InstanceSeed::new("long", "running")
@@ -778,6 +781,7 @@ async fn instances_are_listed_through_windows_with_a_lookback() {
 async fn listings_are_exact_under_both_offset_readings() {
     for reading in [OffsetReading::PageNumber, OffsetReading::RecordOffset] {
         let sim = DataArtsSim::builder()
+            .seeded_epoch()
             .seed(12)
             .batch_jobs(230)
             .realtime_jobs(7, 5)
@@ -785,7 +789,10 @@ async fn listings_are_exact_under_both_offset_readings() {
             .start()
             .await
             .unwrap();
-        let mut b = DataArtsSim::builder().seed(13).offset_reading(reading);
+        let mut b = DataArtsSim::builder()
+            .seeded_epoch()
+            .seed(13)
+            .offset_reading(reading);
         b = b.insert_job(JobSeed::batch("many", "SCHEDULING"));
         for i in 0..2345u64 {
             b = b.insert_instance(

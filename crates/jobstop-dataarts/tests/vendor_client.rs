@@ -49,6 +49,7 @@ fn by_op(lines: Vec<Value>) -> BTreeMap<String, Value> {
 #[tokio::test]
 async fn huawei_sdk_accepts_every_answer_and_reads_the_fields() {
     let sim = DataArtsSim::builder()
+        .seeded_epoch()
         .seed(31)
         .realtime_jobs(1, 0)
         .batch_jobs(2)
