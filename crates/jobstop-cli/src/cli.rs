@@ -400,6 +400,22 @@ mod tests {
         assert!(s.created_after.is_some());
     }
 
+    #[cfg(feature = "sim")]
+    #[test]
+    fn sim_clock_flags() {
+        let sim = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Command::Sim(a) = cli.command else {
+                panic!("not sim");
+            };
+            (a.now, a.fixed_epoch)
+        };
+        assert_eq!(sim(&["jobstop", "sim"]), (false, false));
+        assert_eq!(sim(&["jobstop", "sim", "--now"]), (true, false));
+        assert_eq!(sim(&["jobstop", "sim", "--fixed-epoch"]), (false, true));
+        assert!(Cli::try_parse_from(["jobstop", "sim", "--now", "--fixed-epoch"]).is_err());
+    }
+
     #[test]
     fn refuses_bad_values() {
         for args in [
