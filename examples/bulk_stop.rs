@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let selector = Selector::new()
         .with_state(RunState::Running)
         .with_older_than(Duration::from_secs(60));
-    let accounts = registry.select(&[])?;
+    let accounts = registry.all();
     let plan = plan_stops(&accounts, &selector).await;
     println!("plan: {} run(s) to stop", plan.stops.len());
     for (account, error) in &plan.errors {

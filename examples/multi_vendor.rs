@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    let accounts = registry.select(&[])?;
+    let accounts = registry.all();
     let selector = Selector::new().with_state(RunState::Running);
     println!("\nrunning everywhere:");
     for listing in list_accounts(&accounts, &selector, None).await {

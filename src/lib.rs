@@ -44,3 +44,16 @@ pub use jobstop_dataarts as dataarts;
 #[cfg(feature = "centurylink")]
 #[cfg_attr(docsrs, doc(cfg(feature = "centurylink")))]
 pub use jobstop_centurylink as centurylink;
+
+/// The conformance kit (`jobstop-testkit`): checks any [`JobController`]
+/// must pass, for your own controller or an adapter against a simulator
+/// (README: "Testing your integration").
+#[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub use jobstop_testkit as testkit;
+
+/// The vendor simulators (`jobstop-sim`): stateful fake vendor servers on
+/// loopback, with fault injection, to test an integration offline.
+#[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub use jobstop_sim as sim;

@@ -63,7 +63,7 @@ async fn list_pages_and_read_backs_count_against_the_rate() {
     let (a, b) = (sim("tenant-a", 6).await, sim("tenant-b", 6).await);
     let text = format!("{}{}", table("a", &a, ""), table("b", &b, ""));
     let registry = Registry::from_toml_str(&text, |_| None).unwrap();
-    let accounts = registry.select(&[]).unwrap();
+    let accounts = registry.all();
     let rate = NonZeroU32::new(PACE).unwrap();
     for account in &accounts {
         assert!(account.tighten_pace(rate), "an HTTP adapter has a pacer");

@@ -107,7 +107,7 @@ impl AmperityBuilder {
         if !header_safe(&api_version) {
             return Err(cfg("api_version", "must be printable ASCII without spaces"));
         }
-        let http = HttpClient::with_config(
+        let http = HttpClient::from_config(
             jobstop_core::Vendor::AMPERITY,
             config,
             Arc::new(AmperityErrorParser),

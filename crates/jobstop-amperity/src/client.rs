@@ -142,8 +142,8 @@ impl Protocol for Amperity {
     async fn list_page(&self, query: &ListQuery) -> Result<Page> {
         let limit = query.page_size.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let mut params: Vec<(&str, String)> = vec![("limit", limit.to_string())];
-        params.extend(query.created_from.map(|t| ("created_from", iso(t))));
-        params.extend(query.created_to.map(|t| ("created_to", iso(t))));
+        params.extend(query.created_after.map(|t| ("created_from", iso(t))));
+        params.extend(query.created_before.map(|t| ("created_to", iso(t))));
         params.extend(query.kind.clone().map(|k| ("type", k)));
         params.extend(
             query

@@ -709,8 +709,8 @@ async fn every_request_of_the_adapter_conforms() {
             ListQuery::new(),
             ListQuery::new().with_page_size(500),
             ListQuery::new()
-                .with_created_from(t("2024-06-01T00:00:00Z"))
-                .with_created_to(t("2024-06-19T04:00:00.5Z"))
+                .with_created_after(t("2024-06-01T00:00:00Z"))
+                .with_created_before(t("2024-06-19T04:00:00.5Z"))
                 .with_kind("courier.group/run")
                 .with_page_size(2),
             ListQuery::new()

@@ -198,11 +198,11 @@ async fn filters_are_pushed_down_or_applied_locally() {
         ["wf-a", "wf-c"]
     );
     assert_eq!(
-        ids(ListQuery::new().with_created_from(base + chrono::Duration::hours(1))).await,
+        ids(ListQuery::new().with_created_after(base + chrono::Duration::hours(1))).await,
         ["wf-b", "wf-c"]
     );
     assert_eq!(
-        ids(ListQuery::new().with_created_to(base + chrono::Duration::hours(1))).await,
+        ids(ListQuery::new().with_created_before(base + chrono::Duration::hours(1))).await,
         ["wf-a"]
     );
     let targets: Vec<String> = sim

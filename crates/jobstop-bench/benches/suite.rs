@@ -942,7 +942,7 @@ async fn bulk(verdicts: &mut Vec<Verdict>) -> Res<()> {
     }
     let adapter = AmperityBuilder::from_lookup(lookup(sim.env())).build()?;
     let registry = Registry::from_lookup(lookup(sim.env()))?;
-    let accounts = registry.select(&[])?;
+    let accounts = registry.all();
     let plan = plan_stops(&accounts, &Selector::new().with_state(RunState::Running)).await;
     if plan.stops.len() != BULK_RUNS || !plan.errors.is_empty() {
         return Err(format!(
@@ -1269,7 +1269,7 @@ async fn ratelimit(verdicts: &mut Vec<Verdict>) -> Res<()> {
         .await?;
     let ids = sim.ids();
     let registry = Registry::from_lookup(lookup(sim.env()))?;
-    let accounts = registry.select(&[])?;
+    let accounts = registry.all();
     // Planned before the limit is switched on: only the stops are measured.
     let plan = plan_stops(&accounts, &Selector::new().with_state(RunState::Running)).await;
     if plan.stops.len() != RATE_RUNS {

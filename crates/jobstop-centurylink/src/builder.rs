@@ -101,7 +101,7 @@ impl CenturyLinkBuilder {
             other => other,
         };
         let http =
-            HttpClient::with_config(Vendor::CENTURYLINK, config, Arc::new(RunnerErrorParser))?;
+            HttpClient::from_config(Vendor::CENTURYLINK, config, Arc::new(RunnerErrorParser))?;
         let (auth, learned) = match (state.credential(CREDENTIALS)?, s.token) {
             (0, Some(token)) => {
                 if token.is_empty() {

@@ -56,7 +56,7 @@ pub fn decode(data: &[u8]) -> Result<Vec<Run>> {
             // Every listed execution is found by its id, as a status looks
             // it up.
             for doc in &page.results {
-                let execution = model::execution_id(doc).unwrap_or_default();
+                let execution = model::execution_id_of(doc).unwrap_or_default();
                 assert!(model::find_execution(&page, &execution)?.is_some());
             }
             Ok(runs)

@@ -16,7 +16,7 @@ mod state;
 
 pub use builder::{CenturyLinkBuilder, CenturyLinkConfig, DEFAULT_BASE_URL, DEFAULT_LOGIN_URL};
 pub use client::{CenturyLinkController, CenturyLinkProtocol};
-pub use model::{ExecutionRef, KIND_EXECUTION};
+pub use model::{ExecutionRef, KIND_EXECUTION, execution_id};
 pub use state::map_state;
 
 #[cfg(test)]

@@ -41,6 +41,40 @@ fn id_part_ok(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// The run id of execution `execution` of job `job`: `{job}/{execution}`,
+/// the id [`status`](jobstop_core::JobController::status) and
+/// [`stop`](jobstop_core::JobController::stop) take for a Runner execution.
+///
+/// Each part is 1 to 128 letters, digits, `-`, `_` or `.` (not `.` or `..`;
+/// Runner ids are UUIDs). A part with anything else, `/` and `%` included,
+/// is refused with an `InvalidInput` error rather than encoded: the parts go
+/// into the request path as they are, so a part can never add a path
+/// segment or change the request target.
+///
+/// ```
+/// let id = jobstop_centurylink::execution_id(
+///     "1111505e-6773-494a-b2bf-d2cc2684710d",
+///     "44fdcfa2-6a7f-46d3-9f71-22e629e2358a",
+/// )?;
+/// assert_eq!(
+///     id.as_str(),
+///     "1111505e-6773-494a-b2bf-d2cc2684710d/44fdcfa2-6a7f-46d3-9f71-22e629e2358a"
+/// );
+/// assert!(jobstop_centurylink::execution_id("job/x", "1").is_err());
+/// assert!(jobstop_centurylink::execution_id("job", "%2F").is_err());
+/// # Ok::<(), jobstop_core::Error>(())
+/// ```
+pub fn execution_id(job: &str, execution: &str) -> Result<RunId> {
+    if id_part_ok(job) && id_part_ok(execution) {
+        Ok(RunId::new(format!("{job}/{execution}")))
+    } else {
+        Err(Error::invalid_input(
+            "a CenturyLink job id and execution id are each 1 to 128 letters, digits, `-`, \
+             `_` or `.` (Runner ids are UUIDs)",
+        ))
+    }
+}
+
 /// Parses `{jobId}/{executionId}`: two non-empty parts of letters, digits,
 /// `-`, `_` and `.` (Runner ids are UUIDs).
 pub(crate) fn parse_id(id: &RunId) -> Result<ExecutionRef> {
@@ -252,7 +286,7 @@ fn millis(v: Option<&RawValue>, what: &str) -> Result<Option<DateTime<Utc>>> {
 
 /// The execution id of an execution document (either spelling, or the
 /// list example's `id`); `None` for a document that is not an execution.
-pub(crate) fn execution_id(doc: &RawValue) -> Option<String> {
+pub(crate) fn execution_id_of(doc: &RawValue) -> Option<String> {
     Execution::decode(doc).ok()?.execution_id()
 }
 
@@ -269,10 +303,9 @@ pub(crate) fn execution_to_run(
         .execution_id()
         .ok_or_else(|| Error::invalid_response("an execution has no execution_id"))?;
     let job = e.job_id.take().or(e.job_id_camel.take());
-    let id = RunId::new(format!(
-        "{}/{execution}",
-        job.as_deref().unwrap_or(job_hint)
-    ));
+    let id = execution_id(job.as_deref().unwrap_or(job_hint), &execution).map_err(|_| {
+        Error::invalid_response("an execution's job_id or execution_id is not a Runner id")
+    })?;
     let with_id = |err: Error| err.with_run_id(id.clone());
     let Some(status) = e.status.take() else {
         return Err(with_id(Error::invalid_response(
@@ -311,7 +344,7 @@ pub(crate) fn find_execution<'a>(
     execution: &str,
 ) -> Result<Option<&'a RawValue>> {
     for doc in &page.results {
-        match execution_id(doc) {
+        match execution_id_of(doc) {
             Some(id) if id == execution => return Ok(Some(doc)),
             Some(_) => {}
             None => return Err(Error::invalid_response("an execution has no execution_id")),
@@ -466,10 +499,10 @@ mod tests {
             assert_eq!(job_name(&not_one), None, "{not_one}");
         }
         assert_eq!(
-            execution_id(&raw(json!({"executionId": EXE}))).as_deref(),
+            execution_id_of(&raw(json!({"executionId": EXE}))).as_deref(),
             Some(EXE)
         );
-        assert_eq!(execution_id(&raw(json!({"status": "RUNNING"}))), None);
+        assert_eq!(execution_id_of(&raw(json!({"status": "RUNNING"}))), None);
     }
 
     #[test]
@@ -487,6 +520,29 @@ mod tests {
         );
         assert!(body(StopRequest::graceful().with_option("expiryDuration", -1)).is_err());
         assert!(body(StopRequest::graceful().with_option("expiryDuration", "5")).is_err());
+    }
+
+    #[test]
+    fn execution_ids_round_trip_and_refuse_what_would_change_the_path() {
+        let id = execution_id(JOB, EXE).unwrap();
+        let r = parse_id(&id).unwrap();
+        assert_eq!((r.job(), r.execution()), (JOB, EXE));
+        for (job, execution) in [
+            ("a/b", EXE),
+            (JOB, "x/y"),
+            (JOB, "%2F"),
+            ("a%2Fb", EXE),
+            ("..", EXE),
+            ("", EXE),
+            (JOB, "a?b"),
+            (JOB, "a#b"),
+        ] {
+            assert_eq!(
+                execution_id(job, execution).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{job:?} {execution:?}"
+            );
+        }
     }
 
     #[test]

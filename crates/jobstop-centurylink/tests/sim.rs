@@ -600,3 +600,40 @@ async fn an_executions_list_that_never_ends_does_not_hold_a_status_forever() {
     assert_eq!(err.kind(), ErrorKind::InvalidResponse, "{err}");
     assert!(err.to_string().contains("1000 pages"), "{err}");
 }
+
+/// A run id built with `execution_id` from a job id and an execution id
+/// addresses that execution for `status` and `stop`; a part holding `/` or
+/// `%` is refused before any request.
+#[tokio::test]
+async fn execution_ids_built_from_parts_round_trip_through_status_and_stop() {
+    let sim = CenturyLinkSim::builder()
+        .seed(7)
+        .jobs(2)
+        .executions_per_job(3)
+        .running(2)
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_login());
+    let listed = sim.execution_ids_with_status("RUNNING");
+    let (job, execution) = listed[0].split_once('/').expect("job/execution");
+    let id = jobstop_centurylink::execution_id(job, execution).expect("valid parts");
+    assert_eq!(id.as_str(), listed[0]);
+    let run = ctrl.status(&id).await.expect("status");
+    assert_eq!(run.id, id);
+    assert_eq!(run.state, RunState::Running);
+    let outcome = ctrl
+        .stop(&id, &StopRequest::graceful())
+        .await
+        .expect("stop");
+    assert_eq!(outcome.run().id, id);
+    assert_eq!(
+        sim.stop_requests(&listed[0]),
+        1,
+        "the stop reached that execution"
+    );
+    for (j, e) in [(job, "x/y"), ("a/b", execution), (job, "%2F..%2F")] {
+        let err = jobstop_centurylink::execution_id(j, e).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{j:?} {e:?}");
+    }
+}

@@ -106,7 +106,7 @@ impl ChorusBuilder {
         let mut login_url = base.path().lit("api/sessions").build();
         login_url.set_query(Some("session_id=NULL"));
         let login = Login::new(login_url, credentials);
-        let http = HttpClient::with_config(Vendor::CHORUS, config, Arc::new(ChorusErrorParser))?
+        let http = HttpClient::from_config(Vendor::CHORUS, config, Arc::new(ChorusErrorParser))?
             .with_authenticator(Arc::new(SessionAuth::new(login)));
         Ok(ChorusController::new(ChorusProtocol::new(
             base,

@@ -345,9 +345,15 @@ pub(crate) struct SimArgs {
     #[arg(long, default_value_t = 20)]
     pub(crate) finished: usize,
 
-    /// Start the simulated clocks at the current time instead of 2024-06-19T04:00:00Z.
-    #[arg(long)]
+    /// Start the simulated clocks at the current time (the default; kept
+    /// for scripts that pass it).
+    #[arg(long, conflicts_with = "fixed_epoch")]
     pub(crate) now: bool,
+
+    /// Start the simulated clocks at 2024-06-19T04:00:00Z instead of the
+    /// current time, so ids and times are the same on every run.
+    #[arg(long)]
+    pub(crate) fixed_epoch: bool,
 }
 
 /// A sweep's name prefix: an empty one would claim every named run.
@@ -402,6 +408,22 @@ mod tests {
         let s = args.selector.selector();
         assert!(s.states.contains(&RunState::Running) && s.states.contains(&RunState::Queued));
         assert!(s.created_after.is_some());
+    }
+
+    #[cfg(feature = "sim")]
+    #[test]
+    fn sim_clock_flags() {
+        let sim = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Command::Sim(a) = cli.command else {
+                panic!("not sim");
+            };
+            (a.now, a.fixed_epoch)
+        };
+        assert_eq!(sim(&["jobstop", "sim"]), (false, false));
+        assert_eq!(sim(&["jobstop", "sim", "--now"]), (true, false));
+        assert_eq!(sim(&["jobstop", "sim", "--fixed-epoch"]), (false, true));
+        assert!(Cli::try_parse_from(["jobstop", "sim", "--now", "--fixed-epoch"]).is_err());
     }
 
     #[test]

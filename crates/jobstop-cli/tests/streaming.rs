@@ -75,7 +75,7 @@ async fn library_listing(env: &[(String, String)]) -> BTreeMap<String, Vec<Value
         env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
     })
     .unwrap();
-    let accounts = registry.select(&[]).unwrap();
+    let accounts = registry.all();
     let mut out = BTreeMap::new();
     for listing in list_accounts(&accounts, &Selector::new(), None).await {
         let runs = listing.result.unwrap();

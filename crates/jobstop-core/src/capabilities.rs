@@ -42,7 +42,7 @@ impl Filtering {
 pub struct Capabilities {
     /// Where [`ListQuery::states`](crate::ListQuery::states) is applied.
     pub state_filter: Filtering,
-    /// Where `created_from`/`created_to` are applied.
+    /// Where `created_after`/`created_before` are applied.
     pub created_filter: Filtering,
     /// Where [`ListQuery::kind`](crate::ListQuery::kind) is applied.
     pub kind_filter: Filtering,
@@ -220,7 +220,7 @@ impl Capabilities {
         if !query.states.is_empty() && !self.state_filter.is_supported() {
             return refuse("state");
         }
-        if (query.created_from.is_some() || query.created_to.is_some())
+        if (query.created_after.is_some() || query.created_before.is_some())
             && !self.created_filter.is_supported()
         {
             return refuse("creation time");

@@ -31,10 +31,14 @@ use crate::{Cursor, Run, RunState};
 pub struct ListQuery {
     /// Only runs in one of these states (empty: any state).
     pub states: BTreeSet<RunState>,
-    /// Only runs created at or after this time.
-    pub created_from: Option<DateTime<Utc>>,
-    /// Only runs created strictly before this time.
-    pub created_to: Option<DateTime<Utc>>,
+    /// Only runs created at or after this time (the runtime's
+    /// `Selector::created_after` has the same name and meaning; was
+    /// `created_from`, which serialized queries may still use).
+    #[serde(alias = "created_from")]
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only runs created strictly before this time (was `created_to`).
+    #[serde(alias = "created_to")]
+    pub created_before: Option<DateTime<Utc>>,
     /// Only runs of this kind, compared exactly with [`Run::kind`].
     pub kind: Option<String>,
     /// Only runs whose name contains this text, ignoring case.
@@ -72,15 +76,27 @@ impl ListQuery {
     }
 
     /// Only runs created at or after `t`.
-    pub fn with_created_from(mut self, t: DateTime<Utc>) -> Self {
-        self.created_from = Some(t);
+    pub fn with_created_after(mut self, t: DateTime<Utc>) -> Self {
+        self.created_after = Some(t);
         self
     }
 
-    /// Only runs created before `t`.
-    pub fn with_created_to(mut self, t: DateTime<Utc>) -> Self {
-        self.created_to = Some(t);
+    /// Only runs created strictly before `t`.
+    pub fn with_created_before(mut self, t: DateTime<Utc>) -> Self {
+        self.created_before = Some(t);
         self
+    }
+
+    /// Renamed [`with_created_after`](Self::with_created_after).
+    #[deprecated(note = "renamed `with_created_after`")]
+    pub fn with_created_from(self, t: DateTime<Utc>) -> Self {
+        self.with_created_after(t)
+    }
+
+    /// Renamed [`with_created_before`](Self::with_created_before).
+    #[deprecated(note = "renamed `with_created_before`")]
+    pub fn with_created_to(self, t: DateTime<Utc>) -> Self {
+        self.with_created_before(t)
     }
 
     /// Only runs of this kind.
@@ -116,14 +132,14 @@ impl ListQuery {
         if !self.states.is_empty() && !self.states.contains(&run.state) {
             return false;
         }
-        if self.created_from.is_some() || self.created_to.is_some() {
+        if self.created_after.is_some() || self.created_before.is_some() {
             let Some(created) = run.created_at else {
                 return false;
             };
-            if self.created_from.is_some_and(|from| created < from) {
+            if self.created_after.is_some_and(|from| created < from) {
                 return false;
             }
-            if self.created_to.is_some_and(|to| created >= to) {
+            if self.created_before.is_some_and(|to| created >= to) {
                 return false;
             }
         }
@@ -250,6 +266,31 @@ mod tests {
     }
 
     #[test]
+    #[allow(deprecated)]
+    fn created_after_and_before_keep_the_old_names_working() {
+        let t = at("2024-01-02T00:00:00Z");
+        assert_eq!(
+            ListQuery::new().with_created_from(t),
+            ListQuery::new().with_created_after(t)
+        );
+        assert_eq!(
+            ListQuery::new().with_created_to(t),
+            ListQuery::new().with_created_before(t)
+        );
+        let old: ListQuery = serde_json::from_str(
+            r#"{"states":[],"created_from":"2024-01-02T00:00:00Z","created_to":"2024-01-02T00:00:00Z","kind":null,"name_contains":null,"page_size":null,"cursor":null}"#,
+        )
+        .expect("old field names");
+        assert_eq!(old.created_after, Some(t));
+        assert_eq!(old.created_before, Some(t));
+        let new = serde_json::to_string(&old).expect("serialize");
+        assert!(
+            new.contains("\"created_after\"") && new.contains("\"created_before\""),
+            "{new}"
+        );
+    }
+
+    #[test]
     fn matches_applies_every_filter() {
         let run = Run::new(
             Vendor::IN_MEMORY,
@@ -270,17 +311,17 @@ mod tests {
         // from is inclusive, to is exclusive
         assert!(
             ListQuery::new()
-                .with_created_from(at("2024-01-02T00:00:00Z"))
+                .with_created_after(at("2024-01-02T00:00:00Z"))
                 .matches(&run)
         );
         assert!(
             !ListQuery::new()
-                .with_created_to(at("2024-01-02T00:00:00Z"))
+                .with_created_before(at("2024-01-02T00:00:00Z"))
                 .matches(&run)
         );
         assert!(
             ListQuery::new()
-                .with_created_to(at("2024-01-02T00:00:01Z"))
+                .with_created_before(at("2024-01-02T00:00:01Z"))
                 .matches(&run)
         );
         let unnamed = Run::new(
@@ -292,7 +333,7 @@ mod tests {
         assert!(!ListQuery::new().with_name_contains("x").matches(&unnamed));
         assert!(
             !ListQuery::new()
-                .with_created_from(at("2020-01-01T00:00:00Z"))
+                .with_created_after(at("2020-01-01T00:00:00Z"))
                 .matches(&unnamed)
         );
     }

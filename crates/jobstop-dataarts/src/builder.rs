@@ -13,7 +13,7 @@ use crate::client::{DataArtsController, DataArtsProtocol};
 use crate::error::DataArtsErrorParser;
 
 /// How far back an instance listing looks when the query names no
-/// `created_from`: 28 days, four windows of 7 days (the widest DataArts
+/// `created_after`: 28 days, four windows of 7 days (the widest DataArts
 /// serves in one listing). A runaway instance is exactly one that has run
 /// for days, so the default reaches well past one window, at three listing
 /// requests more than a single window costs.
@@ -129,7 +129,7 @@ jobstop_http::config_builder!(
 
 impl DataArtsBuilder {
     /// How far back an instance listing looks when the query names no
-    /// `created_from` (default [`DEFAULT_INSTANCE_LOOKBACK`], 28 days; at most
+    /// `created_after` (default [`DEFAULT_INSTANCE_LOOKBACK`], 28 days; at most
     /// [`MAX_INSTANCE_LOOKBACK`]). DataArts lists only instances planned
     /// inside a window of at most 7 days (today's by default), so jobstop
     /// walks windows of 7 days back from the server's "now" over this span:
@@ -208,7 +208,7 @@ impl DataArtsBuilder {
             ));
         }
         let http =
-            HttpClient::with_config(Vendor::DATAARTS, config, Arc::new(DataArtsErrorParser))?;
+            HttpClient::from_config(Vendor::DATAARTS, config, Arc::new(DataArtsErrorParser))?;
         let chosen = state.credential(CREDENTIALS)?;
         let x_auth_token = "x-auth-token";
         let http = match (chosen, s.token, s.ak, s.sk) {

@@ -74,7 +74,7 @@ impl DataArtsProtocol {
     }
 
     /// How far back an instance listing looks when the query names no
-    /// `created_from`.
+    /// `created_after`.
     pub fn instance_lookback(&self) -> Duration {
         self.instance_lookback
     }
@@ -170,15 +170,15 @@ impl DataArtsProtocol {
         Ok(server_time(&resp).unwrap_or_else(|| Utc::now().timestamp_millis()))
     }
 
-    /// The windows of an instance listing: from `created_to` (or the
-    /// anchor) back to `created_from` (or the look-back).
+    /// The windows of an instance listing: from `created_before` (or the
+    /// anchor) back to `created_after` (or the look-back).
     fn windows(&self, query: &ListQuery, anchor: Option<i64>) -> Windows {
-        let end = match query.created_to {
-            // maxPlanTime is inclusive; created_to is exclusive.
+        let end = match query.created_before {
+            // maxPlanTime is inclusive; created_before is exclusive.
             Some(to) => to.timestamp_millis() - 1,
             None => anchor.unwrap_or_else(|| Utc::now().timestamp_millis()),
         };
-        let start = match query.created_from {
+        let start = match query.created_after {
             Some(from) => from.timestamp_millis(),
             None => {
                 let back = i64::try_from(self.instance_lookback.as_millis()).unwrap_or(i64::MAX);
@@ -278,7 +278,7 @@ impl Protocol for DataArtsProtocol {
             Source::RealtimeJobs => Some(self.get_jobs("REAL_TIME", None, &pos).await?),
             Source::BatchJobs => Some(self.get_jobs("BATCH", None, &pos).await?),
             Source::Instances => {
-                if pos.anchor.is_none() && query.created_to.is_none() {
+                if pos.anchor.is_none() && query.created_before.is_none() {
                     pos.anchor = Some(self.server_now().await?);
                 }
                 let w = windows.insert(self.windows(query, pos.anchor));

@@ -20,7 +20,7 @@ pub use builder::{
 };
 pub use client::{DataArtsController, DataArtsProtocol};
 pub use listing::{KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB};
-pub use model::Target;
+pub use model::{Target, instance_id, job_id};
 pub use state::{batch_job_state, instance_state, realtime_job_state};
 
 #[cfg(test)]

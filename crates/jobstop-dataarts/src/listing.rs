@@ -88,7 +88,7 @@ pub(crate) struct Position {
     /// FNV-1a of the key of the last record listed (0: none).
     pub(crate) last: u64,
     /// Instances: the server time (epoch ms) the windows end at, when the
-    /// query names no `created_to`.
+    /// query names no `created_before`.
     pub(crate) anchor: Option<i64>,
 }
 

@@ -50,6 +50,54 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
+/// A job name that can stand in a run id: [`check_name`]'s rules, and no
+/// `/` (the separator of an instance id).
+fn check_id_name(name: &str) -> Result<()> {
+    check_name(name)?;
+    if name.contains('/') {
+        return Err(Error::invalid_input(
+            "a DataArts job name in a run id must not contain `/` (it separates the instance id)",
+        ));
+    }
+    Ok(())
+}
+
+/// The run id of instance `instance` of batch job `job`:
+/// `{job}/{instance}`, the id
+/// [`status`](jobstop_core::JobController::status) and
+/// [`stop`](jobstop_core::JobController::stop) take for a job instance.
+///
+/// `job` is 1 to 128 characters without control characters, surrounding
+/// spaces or `/`; anything else is refused with an `InvalidInput` error
+/// (never encoded into the id). Other characters, `%` included, are kept as
+/// they are in the id and percent-encoded as one path segment when a request
+/// is built, so no job name can change the request target.
+///
+/// ```
+/// let id = jobstop_dataarts::instance_id("job_batch", 34765)?;
+/// assert_eq!(id.as_str(), "job_batch/34765");
+/// assert!(jobstop_dataarts::instance_id("a/b", 1).is_err());
+/// assert_eq!(jobstop_dataarts::instance_id("50%", 1)?.as_str(), "50%/1");
+/// # Ok::<(), jobstop_core::Error>(())
+/// ```
+pub fn instance_id(job: &str, instance: u64) -> Result<RunId> {
+    check_id_name(job)?;
+    Ok(RunId::new(format!("{job}/{instance}")))
+}
+
+/// The run id of job `job` (real-time or batch): the name itself, under
+/// [`instance_id`]'s rules for a job name.
+///
+/// ```
+/// assert_eq!(jobstop_dataarts::job_id("nightly")?.as_str(), "nightly");
+/// assert!(jobstop_dataarts::job_id("nightly/1").is_err());
+/// # Ok::<(), jobstop_core::Error>(())
+/// ```
+pub fn job_id(job: &str) -> Result<RunId> {
+    check_id_name(job)?;
+    Ok(RunId::new(job))
+}
+
 /// Parses `job_name` or `job_name/instance_id`.
 pub(crate) fn parse_id(id: &RunId) -> Result<Target> {
     let bad = || {
@@ -409,7 +457,11 @@ fn job_to_run(item: Item<'_, JobWire>) -> Result<Run> {
     let name = job
         .name
         .ok_or_else(|| Error::invalid_response("a job has no name"))?;
-    let id = RunId::new(name.clone());
+    let id = job_id(&name).map_err(|_| {
+        Error::invalid_response(
+            "a job name cannot stand in a run id (empty, too long, or with `/`)",
+        )
+    })?;
     let with_id = |e: Error| e.with_run_id(id.clone());
     let status = job
         .status
@@ -448,7 +500,11 @@ fn realtime_to_run(detail: &Detail<'_>, status: Item<'_, StatusWire>) -> Result<
         .clone()
         .or(st.name)
         .ok_or_else(|| Error::invalid_response("a job has no name"))?;
-    let id = RunId::new(name.clone());
+    let id = job_id(&name).map_err(|_| {
+        Error::invalid_response(
+            "a job name cannot stand in a run id (empty, too long, or with `/`)",
+        )
+    })?;
     let raw_status = st.status.ok_or_else(|| {
         Error::invalid_response("a job status has no status").with_run_id(id.clone())
     })?;
@@ -497,7 +553,11 @@ fn instance_to_run(item: Item<'_, InstanceWire>, job_hint: Option<&str>) -> Resu
     let n = inst
         .id()
         .ok_or_else(|| Error::invalid_response("a job instance has no numeric instanceId"))?;
-    let id = RunId::new(format!("{job}/{n}"));
+    let id = instance_id(&job, n).map_err(|_| {
+        Error::invalid_response(
+            "a job name cannot stand in a run id (empty, too long, or with `/`)",
+        )
+    })?;
     let with_id = |e: Error| e.with_run_id(id.clone());
     let status = inst
         .status
@@ -555,6 +615,30 @@ mod tests {
     fn lenient_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
         let scalar: Option<Scalar> = serde_json::from_value(v.cloned()?).unwrap();
         super::lenient_time(scalar.as_ref())
+    }
+
+    #[test]
+    fn constructed_ids_round_trip_and_refuse_a_slash() {
+        for job in ["job_batch", "50%", "a%2Fb", "作业_1", "x?y#z"] {
+            let id = instance_id(job, 34765).unwrap();
+            assert_eq!(
+                parse_id(&id).unwrap(),
+                Target::Instance(job.into(), 34765),
+                "{job:?}"
+            );
+            assert_eq!(
+                parse_id(&job_id(job).unwrap()).unwrap(),
+                Target::Job(job.into())
+            );
+        }
+        for job in ["a/b", "a/1", "/", "", " a", "..", "a\n"] {
+            assert_eq!(
+                instance_id(job, 1).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{job:?}"
+            );
+            assert!(job_id(job).is_err(), "{job:?}");
+        }
     }
 
     #[test]

@@ -636,7 +636,9 @@ async fn every_instance_status_is_mapped_and_finished_ones_are_already_finished(
         ("pause", RunState::Paused),
         ("manual-stop", RunState::Stopped),
     ];
-    let mut b = DataArtsSim::builder().insert_job(JobSeed::batch("job_a", "SCHEDULING"));
+    let mut b = DataArtsSim::builder()
+        .seeded_epoch()
+        .insert_job(JobSeed::batch("job_a", "SCHEDULING"));
     for (i, (status, _)) in statuses.iter().enumerate() {
         b = b.insert_instance(
             InstanceSeed::new("job_a", *status)
@@ -673,6 +675,7 @@ async fn every_instance_status_is_mapped_and_finished_ones_are_already_finished(
 async fn instances_are_listed_through_windows_with_a_lookback() {
     // The simulator's clock starts at 2024-06-19T04:00:00Z.
     let sim = DataArtsSim::builder()
+        .seeded_epoch()
         .insert_job(JobSeed::batch("long", "SCHEDULING"))
         .insert_instance(
             InstanceSeed::new("long", "running")
@@ -748,8 +751,8 @@ async fn instances_are_listed_through_windows_with_a_lookback() {
     assert_eq!(
         ids(
             with_lookback(&sim, None),
-            q().with_created_from(at("2024-05-01T00:00:00Z"))
-                .with_created_to(at("2024-06-17T00:00:00Z"))
+            q().with_created_after(at("2024-05-01T00:00:00Z"))
+                .with_created_before(at("2024-06-17T00:00:00Z"))
         )
         .await,
         ["long/1", "long/2", "long/3"]
@@ -779,6 +782,7 @@ async fn instances_are_listed_through_windows_with_a_lookback() {
 async fn listings_are_exact_under_both_offset_readings() {
     for reading in [OffsetReading::PageNumber, OffsetReading::RecordOffset] {
         let sim = DataArtsSim::builder()
+            .seeded_epoch()
             .seed(12)
             .batch_jobs(230)
             .realtime_jobs(7, 5)
@@ -786,7 +790,10 @@ async fn listings_are_exact_under_both_offset_readings() {
             .start()
             .await
             .unwrap();
-        let mut b = DataArtsSim::builder().seed(13).offset_reading(reading);
+        let mut b = DataArtsSim::builder()
+            .seeded_epoch()
+            .seed(13)
+            .offset_reading(reading);
         b = b.insert_job(JobSeed::batch("many", "SCHEDULING"));
         for i in 0..2345u64 {
             b = b.insert_instance(
@@ -873,4 +880,44 @@ async fn sdk_error_body_variants_are_decoded() {
             (kind, Some(code), Some(message))
         );
     }
+}
+
+/// Run ids built with `instance_id` and `job_id` address that instance and
+/// that job for `status` and `stop`, a `%` in a job name included (it is
+/// percent-encoded on the wire); a name holding `/` is refused.
+#[tokio::test]
+async fn ids_built_from_parts_round_trip_through_status_and_stop() {
+    let sim = DataArtsSim::builder()
+        .insert_job(JobSeed::batch("plain_job", "NORMAL"))
+        .insert_job(JobSeed::batch("50%_job", "NORMAL"))
+        .insert_instance(InstanceSeed::new("plain_job", "running").with_id(41))
+        .insert_instance(InstanceSeed::new("50%_job", "running").with_id(42))
+        .start()
+        .await
+        .unwrap();
+    let ctrl = from_vars(sim.env_token());
+    for (job, n) in [("plain_job", 41), ("50%_job", 42)] {
+        let id = jobstop_dataarts::instance_id(job, n).expect("valid parts");
+        assert_eq!(id.as_str(), format!("{job}/{n}"));
+        let run = ctrl.status(&id).await.expect("status");
+        assert_eq!(run.id, id);
+        assert_eq!(run.state, RunState::Running, "{job}");
+        let outcome = ctrl
+            .stop(&id, &StopRequest::graceful())
+            .await
+            .expect("stop");
+        assert_eq!(outcome.run().id, id);
+        assert_eq!(sim.stop_requests(id.as_str()), 1, "the stop reached {id}");
+        let job_run = ctrl
+            .status(&jobstop_dataarts::job_id(job).expect("job id"))
+            .await
+            .expect("job status");
+        assert_eq!(job_run.id.as_str(), job);
+    }
+    assert_eq!(
+        jobstop_dataarts::instance_id("plain_job/41", 1)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
 }

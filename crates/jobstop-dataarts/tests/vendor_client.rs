@@ -49,6 +49,7 @@ fn by_op(lines: Vec<Value>) -> BTreeMap<String, Value> {
 #[tokio::test]
 async fn huawei_sdk_accepts_every_answer_and_reads_the_fields() {
     let sim = DataArtsSim::builder()
+        .seeded_epoch()
         .seed(31)
         .realtime_jobs(1, 0)
         .batch_jobs(2)
@@ -188,7 +189,7 @@ async fn huawei_sdk_signer_agrees_with_every_jobstop_signature() {
         .list_all(
             ListQuery::new()
                 .with_kind("batch_instance")
-                .with_created_from(from),
+                .with_created_after(from),
         )
         .try_collect()
         .await

@@ -128,7 +128,7 @@ impl ClientConfig {
     }
 
     /// Sets the cap on requests in flight (and so connections) per host.
-    /// Zero is refused by [`HttpClient::with_config`].
+    /// Zero is refused by [`HttpClient::from_config`].
     pub fn with_max_connections_per_host(mut self, n: usize) -> Self {
         self.max_connections_per_host = n;
         self
@@ -209,15 +209,26 @@ enum Failure {
 impl HttpClient {
     /// A client for `vendor` with the default config and error parser.
     pub fn new(vendor: Vendor) -> Result<Self> {
-        HttpClient::with_config(
+        HttpClient::from_config(
             vendor,
             ClientConfig::default(),
             Arc::new(GenericErrorParser),
         )
     }
 
-    /// A client with an explicit config and error parser.
+    /// Renamed [`from_config`](Self::from_config) (a constructor, not a
+    /// `with_*` setter).
+    #[deprecated(note = "renamed `HttpClient::from_config`")]
     pub fn with_config(
+        vendor: Vendor,
+        config: ClientConfig,
+        parser: Arc<dyn ErrorParser>,
+    ) -> Result<Self> {
+        HttpClient::from_config(vendor, config, parser)
+    }
+
+    /// A client with an explicit config and error parser.
+    pub fn from_config(
         vendor: Vendor,
         config: ClientConfig,
         parser: Arc<dyn ErrorParser>,

@@ -50,7 +50,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// reserved characters percent-encoded): they are sent as
 /// `Proxy-Authorization` and never printed. An explicit proxy URL that is
 /// not a usable proxy URL makes
-/// [`HttpClient::with_config`](crate::HttpClient::with_config) fail with a
+/// [`HttpClient::from_config`](crate::HttpClient::from_config) fail with a
 /// `Config` error; one in the environment is ignored, as under reqwest.
 ///
 /// ```

@@ -24,7 +24,7 @@ fn fast_retry() -> RetryPolicy {
 }
 
 fn client_with(config: ClientConfig) -> HttpClient {
-    HttpClient::with_config(Vendor::new("test"), config, Arc::new(GenericErrorParser)).unwrap()
+    HttpClient::from_config(Vendor::new("test"), config, Arc::new(GenericErrorParser)).unwrap()
 }
 
 fn client() -> HttpClient {
@@ -626,7 +626,7 @@ async fn a_thousand_sequential_calls_use_at_most_two_connections() {
 
 #[test]
 fn a_zero_connection_cap_is_refused() {
-    let err = HttpClient::with_config(
+    let err = HttpClient::from_config(
         Vendor::new("test"),
         ClientConfig::default().with_max_connections_per_host(0),
         Arc::new(GenericErrorParser),

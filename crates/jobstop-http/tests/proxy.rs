@@ -145,7 +145,7 @@ fn one_attempt() -> RetryPolicy {
 }
 
 fn client_with(config: ClientConfig) -> HttpClient {
-    HttpClient::with_config(Vendor::new("test"), config, Arc::new(GenericErrorParser)).unwrap()
+    HttpClient::from_config(Vendor::new("test"), config, Arc::new(GenericErrorParser)).unwrap()
 }
 
 fn through(proxies: Proxies) -> HttpClient {
@@ -349,7 +349,7 @@ async fn a_proxy_of_another_scheme_is_a_config_error() {
 
 #[test]
 fn an_explicit_proxy_url_that_cannot_be_used_is_refused_when_the_client_is_built() {
-    let err = HttpClient::with_config(
+    let err = HttpClient::from_config(
         Vendor::new("test"),
         ClientConfig::default().with_proxies(Proxies::explicit(
             None,

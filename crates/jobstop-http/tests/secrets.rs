@@ -21,7 +21,7 @@ fn client() -> HttpClient {
     let config = ClientConfig::default().with_retry(
         RetryPolicy::default().with_backoff(Duration::from_millis(10), Duration::from_millis(40)),
     );
-    HttpClient::with_config(Vendor::new("test"), config, Arc::new(GenericErrorParser)).unwrap()
+    HttpClient::from_config(Vendor::new("test"), config, Arc::new(GenericErrorParser)).unwrap()
 }
 
 #[derive(Debug)]

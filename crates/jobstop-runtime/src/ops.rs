@@ -119,8 +119,8 @@ impl Selector {
         q.kind = self.kind.clone();
         q.page_size = self.page_size;
         q.name_contains = self.name_contains.clone();
-        q.created_from = self.created_after;
-        q.created_to = self.created_before;
+        q.created_after = self.created_after;
+        q.created_before = self.created_before;
         q
     }
 
@@ -430,7 +430,7 @@ fn append(all: &mut Vec<PlannedStop>, mut more: Vec<PlannedStop>) {
 /// ctrl.seed(4, RunState::Running); // named run-1 … run-4, created in 2024
 /// let mut registry = Registry::new();
 /// registry.insert(Account::new("mem", "memory://", ctrl)).unwrap();
-/// let accounts = registry.select(&[]).unwrap();
+/// let accounts = registry.all();
 /// let mine = |r: &jobstop_core::Run| r.name.as_deref().is_some_and(|n| n.ends_with('2') || n.ends_with('4'));
 /// let plan = plan_sweep(&accounts, &Selector::new(), mine, Duration::from_secs(3600)).await;
 /// assert_eq!(plan.stops.len(), 2);
@@ -679,7 +679,7 @@ impl StopSwitch {
 /// ctrl.seed(10, RunState::Running);
 /// let mut registry = Registry::new();
 /// registry.insert(Account::new("mem", "memory://", ctrl.clone())).unwrap();
-/// let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+/// let plan = plan_stops(&registry.all(), &Selector::new()).await;
 /// let options = BulkOptions::default().with_concurrency(1);
 /// let switch = StopSwitch::new();
 /// let mut stream = execute_stops_until(&registry, &plan, &options, switch.clone());
@@ -953,7 +953,7 @@ mod tests {
         let mut registry = Registry::new();
         registry.insert(account("one", one.clone())).unwrap();
         registry.insert(account("two", two.clone())).unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let plan = plan_stops(&accounts, &Selector::new()).await;
         assert_eq!(plan.stops.len(), 27, "only stoppable runs are planned");
         assert_eq!(
@@ -981,7 +981,7 @@ mod tests {
         c.seed(21, RunState::Running);
         let mut registry = Registry::new();
         registry.insert(account("a", c)).unwrap();
-        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        let plan = plan_stops(&registry.all(), &Selector::new()).await;
         let options = BulkOptions::default()
             .with_concurrency(64)
             .with_per_account_rate(10);
@@ -1006,7 +1006,7 @@ mod tests {
             registry.insert(account(name, c.clone())).unwrap();
             controllers.push(c);
         }
-        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        let plan = plan_stops(&registry.all(), &Selector::new()).await;
         assert_eq!(plan.stops.len(), 38);
         let options = BulkOptions::default()
             .with_concurrency(2)
@@ -1033,7 +1033,7 @@ mod tests {
             let paced = PaceLayer::per_second(pace).layer(c.clone());
             let mut registry = Registry::new();
             registry.insert(account("a", paced)).unwrap();
-            let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+            let plan = plan_stops(&registry.all(), &Selector::new()).await;
             // The listing took a turn too: let the next one come.
             tokio::time::sleep(Duration::from_secs(1)).await;
             let mut options = BulkOptions::default().with_concurrency(64);
@@ -1058,7 +1058,7 @@ mod tests {
         c.seed(30, RunState::Running);
         let mut registry = Registry::new();
         registry.insert(account("a", c.clone())).unwrap();
-        let plan = plan_stops(&registry.select(&[]).unwrap(), &Selector::new()).await;
+        let plan = plan_stops(&registry.all(), &Selector::new()).await;
         // One stop per second: most futures are waiting for the pacer.
         let options = BulkOptions::default()
             .with_concurrency(8)
@@ -1096,7 +1096,7 @@ mod tests {
         let ids = ctrl.seed(6, RunState::Running);
         let mut registry = Registry::new();
         registry.insert(account("mem", ctrl.clone())).unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let claimed = |r: &Run| {
             r.name
                 .as_deref()
@@ -1145,7 +1145,7 @@ mod tests {
         ctrl.seed(10, RunState::Succeeded);
         let mut registry = Registry::new();
         registry.insert(account("mem", ctrl.clone())).unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let claimed = |r: &Run| r.kind.as_deref() == Some("batch") && r.owner.is_some();
         let plan = plan_sweep(&accounts, &Selector::new(), claimed, Duration::ZERO).await;
         assert_eq!(plan.stops.len(), 125);
@@ -1231,7 +1231,7 @@ mod tests {
         registry
             .insert(account("endless", Arc::new(Endless)))
             .unwrap();
-        let accounts = registry.select(&[]).unwrap();
+        let accounts = registry.all();
         let selector = Selector::new().with_list_limits(ListLimits::default().with_max_pages(25));
         let plan = plan_stops(&accounts, &selector).await;
         assert_eq!(plan.stops.len(), 3);

@@ -453,17 +453,50 @@ impl Registry {
     /// [`load_config_file`](Self::load_config_file) for the warning about
     /// inline secrets in a file others can read.
     pub fn from_config_file(path: &Path) -> Result<Registry> {
-        Registry::load_config_file(path).map(|loaded| loaded.registry)
+        Registry::from_config_file_lookup(path, |k| std::env::var(k).ok())
+    }
+
+    /// Like [`from_config_file`](Self::from_config_file), resolving `*_env`
+    /// keys through `lookup` instead of the process environment (as
+    /// [`from_lookup`](Self::from_lookup) does for
+    /// [`from_env`](Self::from_env)): secrets from a vault, a test map, or
+    /// anything but `std::env::set_var`.
+    ///
+    /// ```no_run
+    /// use std::collections::HashMap;
+    /// use std::path::Path;
+    /// use jobstop_runtime::Registry;
+    ///
+    /// let secrets = HashMap::from([("AMPERITY_PROD_TOKEN", "t0ken")]);
+    /// let registry = Registry::from_config_file_lookup(Path::new("jobstop.toml"), |k| {
+    ///     secrets.get(k).map(|v| v.to_string())
+    /// })?;
+    /// # Ok::<(), jobstop_core::Error>(())
+    /// ```
+    pub fn from_config_file_lookup(
+        path: &Path,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Registry> {
+        Registry::load_config_file_lookup(path, lookup).map(|loaded| loaded.registry)
     }
 
     /// Like [`from_config_file`](Self::from_config_file), also telling which
     /// secrets the file holds inline while group or others may read it
     /// ([`LoadedConfig::warning`]), as ssh does for keys.
     pub fn load_config_file(path: &Path) -> Result<LoadedConfig> {
+        Registry::load_config_file_lookup(path, |k| std::env::var(k).ok())
+    }
+
+    /// Like [`load_config_file`](Self::load_config_file), resolving `*_env`
+    /// keys through `lookup` instead of the process environment.
+    pub fn load_config_file_lookup(
+        path: &Path,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<LoadedConfig> {
         let shown = path.display();
         let err = |what: String| Error::config(format!("config file {shown}: {what}"));
         let (text, mode) = read_config_file(path).map_err(|e| err(e.to_string()))?;
-        let registry = Registry::from_toml_str(&text, |k| std::env::var(k).ok())
+        let registry = Registry::from_toml_str(&text, lookup)
             .map_err(|e| Error::config(format!("{shown}: {}", e.message())))?;
         let exposed_secrets = match mode {
             Some(mode) if mode & 0o077 != 0 => inline_secrets(&text),
@@ -505,15 +538,37 @@ impl Registry {
         })
     }
 
-    /// The accounts called `names`, or all of them when `names` is empty.
-    pub fn select(&self, names: &[String]) -> Result<Vec<&Account>> {
-        if names.is_empty() {
-            return Ok(self.accounts.values().collect());
-        }
-        names.iter().map(|n| self.get(n)).collect()
+    /// The accounts called `names`, in the order given; an unknown name is a
+    /// `Config` error listing the accounts configured.
+    ///
+    /// An empty `names` selects **no** account (it used to mean all of
+    /// them): ask for every account with [`all`](Self::all).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use jobstop_core::InMemoryController;
+    /// use jobstop_runtime::{Account, Registry};
+    ///
+    /// let mut registry = Registry::new();
+    /// for name in ["a", "b"] {
+    ///     registry.insert(Account::new(name, "memory://", Arc::new(InMemoryController::new())))?;
+    /// }
+    /// assert_eq!(registry.select(&["b"])?.len(), 1);
+    /// assert_eq!(registry.select(&[String::from("a"), String::from("b")])?.len(), 2);
+    /// assert!(registry.select(&[] as &[&str])?.is_empty());
+    /// assert_eq!(registry.all().len(), 2);
+    /// # Ok::<(), jobstop_core::Error>(())
+    /// ```
+    pub fn select(&self, names: &[impl AsRef<str>]) -> Result<Vec<&Account>> {
+        names.iter().map(|n| self.get(n.as_ref())).collect()
     }
 
-    /// Every account, by name.
+    /// Every account, by name (what `select` with no names used to return).
+    pub fn all(&self) -> Vec<&Account> {
+        self.accounts.values().collect()
+    }
+
+    /// Every account, by name, as an iterator ([`all`](Self::all) collects it).
     pub fn accounts(&self) -> impl Iterator<Item = &Account> {
         self.accounts.values()
     }
@@ -756,6 +811,40 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| (*v).to_owned())
         }
+    }
+
+    #[cfg(any(feature = "full", feature = "amperity"))]
+    #[test]
+    fn config_file_env_keys_resolve_through_a_lookup() {
+        const VAR: &str = "JOBSTOP_TEST_LOOKUP_ONLY_TOKEN";
+        assert!(
+            std::env::var_os(VAR).is_none(),
+            "the process environment is not used"
+        );
+        let dir = std::env::temp_dir().join(format!("jobstop-lookup-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[accounts.prod]\nvendor = \"amperity\"\nbase_url = \"http://127.0.0.1:1/api\"\n\
+                 tenant = \"acme\"\ntoken_env = \"{VAR}\"\n"
+            ),
+        )
+        .unwrap();
+        let secrets = std::collections::HashMap::from([(VAR, "lookup-s3cret")]);
+        let lookup = |k: &str| secrets.get(k).map(|v| (*v).to_owned());
+        let r = Registry::from_config_file_lookup(&path, lookup).unwrap();
+        assert_eq!(r.get("prod").unwrap().vendor, Vendor::AMPERITY);
+        assert!(!format!("{r:?}").contains("lookup-s3cret"));
+        let loaded = Registry::load_config_file_lookup(&path, lookup).unwrap();
+        assert_eq!(loaded.registry.len(), 1);
+        // Without the lookup (the process environment), the variable is missing.
+        let e = Registry::from_config_file(&path).unwrap_err();
+        assert!(e.message().contains(VAR), "{e}");
+        let e = Registry::from_config_file_lookup(&path, |_| None).unwrap_err();
+        assert!(e.message().contains("is not set"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[cfg(feature = "full")]
@@ -1011,7 +1100,13 @@ mod tests {
             ))
             .is_err()
         );
-        assert_eq!(r.select(&[]).unwrap().len(), 1);
+        assert_eq!(r.all().len(), 1);
+        assert_eq!(r.select(&["a"]).unwrap().len(), 1);
+        assert_eq!(r.select(&["a".to_owned()]).unwrap().len(), 1);
+        assert!(
+            r.select(&[] as &[&str]).unwrap().is_empty(),
+            "an empty selection selects nothing, never everything"
+        );
         let err = r.select(&["b".to_owned()]).unwrap_err();
         assert!(err.to_string().contains("configured: a"), "{err}");
     }

@@ -5,9 +5,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 
-/// The epoch simulators start at unless told otherwise:
-/// `2024-06-19T04:00:00.000Z`, so seeded ids and times are the same on every
-/// run and every machine.
+/// The fixed epoch `2024-06-19T04:00:00.000Z`: a simulator started at it
+/// ([`SimBuilder::seeded_epoch`](crate::SimBuilder::seeded_epoch), or
+/// `.epoch(default_epoch())`) gives the same ids and times for a seed on
+/// every run and every machine. Simulators start at the real time now
+/// unless asked for it.
 pub fn default_epoch() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 6, 19, 4, 0, 0)
         .single()

@@ -173,7 +173,7 @@ impl<V: VendorSim> Default for SimBuilder<V> {
     fn default() -> Self {
         SimBuilder {
             seed: 1,
-            epoch: default_epoch(),
+            epoch: Utc::now(),
             stop_delay: None,
             rate_limit: None,
             options: V::Options::default(),
@@ -201,12 +201,22 @@ impl<V: VendorSim> SimBuilder<V> {
         self
     }
 
-    /// The simulated wall time at start. Default
-    /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`),
-    /// so ids and times depend on the seed only.
+    /// The simulated wall time at start. Default: the real time when the
+    /// builder is made, so "older than" and "created after" mean what they
+    /// say against the simulated runs (seeded runs are created in the past
+    /// of that time). Ids and times then change from run to run; for
+    /// reproducible ones use [`seeded_epoch`](Self::seeded_epoch).
     pub fn epoch(mut self, epoch: DateTime<Utc>) -> Self {
         self.epoch = epoch;
         self
+    }
+
+    /// Starts the clock at the fixed
+    /// [`default_epoch`](crate::default_epoch()) (`2024-06-19T04:00:00Z`), so
+    /// ids and times depend on the seed only: what a test asserting fixed
+    /// ids or times needs.
+    pub fn seeded_epoch(self) -> Self {
+        self.epoch(default_epoch())
     }
 
     /// How long an accepted stop takes to end a run. Default: the vendor's

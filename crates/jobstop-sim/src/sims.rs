@@ -19,8 +19,9 @@ pub struct SimsOptions {
     /// How many runs each simulator generates (default 5 running, 20
     /// finished).
     pub population: Population,
-    /// The simulated wall time at start (default
-    /// [`default_epoch`](crate::default_epoch())).
+    /// The simulated wall time at start (default: the real time now; the
+    /// fixed [`default_epoch`](crate::default_epoch()) with
+    /// [`with_seeded_epoch`](Self::with_seeded_epoch)).
     pub epoch: Option<DateTime<Utc>>,
     /// How long an accepted stop takes (default: each vendor's).
     pub stop_delay: Option<Duration>,
@@ -54,6 +55,13 @@ impl SimsOptions {
     pub fn with_epoch(mut self, epoch: DateTime<Utc>) -> Self {
         self.epoch = Some(epoch);
         self
+    }
+
+    /// Starts the clocks at the fixed
+    /// [`default_epoch`](crate::default_epoch()): ids and times depend on the
+    /// seed only.
+    pub fn with_seeded_epoch(self) -> Self {
+        self.with_epoch(crate::default_epoch())
     }
 
     /// Sets the stop delay.

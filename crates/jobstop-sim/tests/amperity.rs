@@ -898,6 +898,7 @@ async fn id_field_variants() {
 #[tokio::test]
 async fn same_seed_same_runs() {
     let a = AmperitySim::builder()
+        .seeded_epoch()
         .seed(7)
         .running(5)
         .finished(10)
@@ -905,6 +906,7 @@ async fn same_seed_same_runs() {
         .await
         .unwrap();
     let b = AmperitySim::builder()
+        .seeded_epoch()
         .seed(7)
         .running(5)
         .finished(10)
@@ -912,6 +914,7 @@ async fn same_seed_same_runs() {
         .await
         .unwrap();
     let c = AmperitySim::builder()
+        .seeded_epoch()
         .seed(8)
         .running(5)
         .finished(10)
@@ -956,6 +959,7 @@ async fn same_seed_same_runs() {
     let dbg = format!(
         "{a:?} {:?}",
         AmperitySim::builder()
+            .seeded_epoch()
             .static_token("sekrit")
             .client_secret("sekrit")
     );
@@ -964,7 +968,12 @@ async fn same_seed_same_runs() {
 
 #[tokio::test]
 async fn date_header_follows_the_simulated_clock() {
-    let sim = AmperitySim::builder().running(1).start().await.unwrap();
+    let sim = AmperitySim::builder()
+        .seeded_epoch()
+        .running(1)
+        .start()
+        .await
+        .unwrap();
     let http = client();
     let id = sim.ids()[0].clone();
     let resp = req(

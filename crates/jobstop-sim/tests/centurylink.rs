@@ -1188,6 +1188,7 @@ async fn injected_faults_have_message_bodies() {
 async fn same_seed_same_data() {
     let build = |seed: u64| {
         CenturyLinkSim::builder()
+            .seeded_epoch()
             .seed(seed)
             .jobs(5)
             .running(3)
@@ -1264,6 +1265,7 @@ async fn same_seed_same_data() {
     let dbg = format!(
         "{a:?} {:?}",
         CenturyLinkSim::builder()
+            .seeded_epoch()
             .password("sekrit-pw")
             .static_token("sekrit-token")
     );

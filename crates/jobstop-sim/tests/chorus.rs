@@ -1009,6 +1009,7 @@ async fn faults_rate_limit_and_the_request_log() {
 async fn same_seed_same_workfiles() {
     let build = |seed| {
         ChorusSim::builder()
+            .seeded_epoch()
             .seed(seed)
             .running(4)
             .idle(6)
@@ -1064,7 +1065,10 @@ async fn same_seed_same_workfiles() {
         ]
     );
     assert!(a.base_url().starts_with("http://127.0.0.1:") && !a.base_url().ends_with("/api"));
-    let dbg = format!("{a:?} {:?}", ChorusSim::builder().password("sekrit"));
+    let dbg = format!(
+        "{a:?} {:?}",
+        ChorusSim::builder().seeded_epoch().password("sekrit")
+    );
     assert!(
         !dbg.contains(a.password()) && !dbg.contains("sekrit"),
         "{dbg}"

@@ -377,6 +377,7 @@ async fn aksk_signatures_are_verified() {
 #[tokio::test]
 async fn iam_grants_tokens_that_expire() {
     let sim = DataArtsSim::builder()
+        .seeded_epoch()
         .iam_user("alice", "s3cret-pw", "acme_account")
         .token_ttl(Duration::from_millis(1200))
         .batch_jobs(2)
@@ -723,6 +724,7 @@ async fn job_list_pages_types_and_names() {
 #[tokio::test]
 async fn instance_list_pages_250_items_once_each() {
     let sim = DataArtsSim::builder()
+        .seeded_epoch()
         .seed(5)
         .batch_jobs(8)
         .instances(250)
@@ -865,6 +867,7 @@ async fn instance_list_pages_250_items_once_each() {
 async fn instance_filters() {
     let t = |s: &str| ms(s);
     let sim = DataArtsSim::builder()
+        .seeded_epoch()
         .insert_job(JobSeed::batch("etl_orders", "SCHEDULING"))
         .insert_job(JobSeed::batch("etl_orders_v2", "SCHEDULING"))
         .insert_job(JobSeed::batch("report", "PAUSED"))
@@ -1706,6 +1709,7 @@ async fn started_by_sims_as_the_binary_seeded_it() {
 async fn same_seed_same_data() {
     let build = |seed: u64| {
         DataArtsSim::builder()
+            .seeded_epoch()
             .seed(seed)
             .realtime_jobs(2, 2)
             .batch_jobs(5)
@@ -1770,6 +1774,7 @@ async fn same_seed_same_data() {
     let dbg = format!(
         "{a:?} {:?}",
         DataArtsSim::builder()
+            .seeded_epoch()
             .static_token("sekrit-token")
             .ak_sk("AKSEKRIT", "sekrit-sk")
             .iam_user("u", "sekrit-pw", "d")

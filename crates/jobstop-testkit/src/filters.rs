@@ -234,11 +234,11 @@ pub async fn check_name_filter(ctrl: &dyn JobController, fx: &Fixture) -> CheckO
     CheckOutcome::Passed
 }
 
-/// `created_from` is inclusive and `created_to` exclusive.
+/// `created_after` is inclusive and `created_before` exclusive.
 ///
 /// Takes the running run's `created_at` (skipped if it has none). Listing
-/// with `created_from` = it returns only runs created at or after it,
-/// including the running run; with `created_to` = it, only runs created
+/// with `created_after` = it returns only runs created at or after it,
+/// including the running run; with `created_before` = it, only runs created
 /// before it, excluding the running run. Either way every such run of the
 /// unfiltered listing is returned.
 ///
@@ -252,19 +252,19 @@ pub async fn check_created_filter(ctrl: &dyn JobController, fx: &Fixture) -> Che
         refused(
             &cx,
             ctrl,
-            unfiltered_query(fx).with_created_from(t),
+            unfiltered_query(fx).with_created_after(t),
             "created",
         )
         .await;
         refused(
             &cx,
             ctrl,
-            unfiltered_query(fx).with_created_to(t),
+            unfiltered_query(fx).with_created_before(t),
             "created",
         )
         .await;
         return CheckOutcome::Skipped(
-            "creation-time filter unsupported; created_from and created_to queries are refused \
+            "creation-time filter unsupported; created_after and created_before queries are refused \
              with Unsupported"
                 .to_owned(),
         );
@@ -277,17 +277,17 @@ pub async fn check_created_filter(ctrl: &dyn JobController, fx: &Fixture) -> Che
     };
     let all = support::list_all(&cx, ctrl, unfiltered_query(fx)).await;
 
-    let q = unfiltered_query(fx).with_created_from(t);
+    let q = unfiltered_query(fx).with_created_after(t);
     let label = support::query(&q);
     let runs = filtered(&cx, ctrl, q, &all, |_| true).await;
     assert_includes(&cx, &label, &runs, "running", &running);
 
-    let q = unfiltered_query(fx).with_created_to(t);
+    let q = unfiltered_query(fx).with_created_before(t);
     let label = support::query(&q);
     let runs = filtered(&cx, ctrl, q, &all, |_| true).await;
     assert!(
         !runs.iter().any(|r| r.id == running.id),
-        "{cx}: list_all ({label}) includes the running {}: created_to is exclusive",
+        "{cx}: list_all ({label}) includes the running {}: created_before is exclusive",
         support::run(&running)
     );
     CheckOutcome::Passed

@@ -102,11 +102,11 @@ pub(crate) fn query(q: &ListQuery) -> String {
     if let Some(n) = &q.name_contains {
         parts.push(format!("name_contains {n:?}"));
     }
-    if let Some(t) = &q.created_from {
-        parts.push(format!("created_from {t:?}"));
+    if let Some(t) = &q.created_after {
+        parts.push(format!("created_after {t:?}"));
     }
-    if let Some(t) = &q.created_to {
-        parts.push(format!("created_to {t:?}"));
+    if let Some(t) = &q.created_before {
+        parts.push(format!("created_before {t:?}"));
     }
     if let Some(n) = q.page_size {
         parts.push(format!("page_size {n}"));

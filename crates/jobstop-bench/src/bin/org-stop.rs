@@ -193,7 +193,7 @@ fn measure(fleet: &Fleet, args: &Args, mode: &'static str, wall: Duration) -> Ro
 async fn library_round(args: &Args) -> Res<Round> {
     let fleet = fleet(args).await?;
     let registry = Registry::from_toml_str(&fleet.config, |_| None)?;
-    let accounts = registry.select(&[])?;
+    let accounts = registry.all();
     let options = BulkOptions::default()
         .with_concurrency(args.concurrency)
         .with_per_account_rate(args.rate);

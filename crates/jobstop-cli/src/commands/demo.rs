@@ -20,7 +20,9 @@ pub(super) async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     let opts = SimsOptions::default()
         .with_seed(7)
         .with_population(2, 4)
-        .with_stop_delay(Duration::from_millis(300));
+        .with_stop_delay(Duration::from_millis(300))
+        // The fixed epoch: the demo prints the same ids and times every run.
+        .with_seeded_epoch();
     outln!(
         "Starting simulated Amperity, Chorus, DataArts and CenturyLink servers on 127.0.0.1 \
          (nothing leaves this machine)…"

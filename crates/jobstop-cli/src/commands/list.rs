@@ -34,12 +34,7 @@ const HEADERS: [&str; 6] = ["ACCOUNT", "ID", "STATE", "KIND", "NAME", "CREATED"]
 
 pub(super) async fn run(ctx: &Ctx, args: ListArgs) -> Result<i32, CliError> {
     let registry = ctx.accounts()?;
-    let accounts = registry
-        .select(&args.selector.accounts)
-        .map_err(|error| CliError::Api {
-            account: None,
-            error,
-        })?;
+    let accounts = super::selected(&registry, &args.selector.accounts)?;
     let selector = args.selector.selector().with_list_limits(ctx.list_limits);
     let limit = args
         .limit

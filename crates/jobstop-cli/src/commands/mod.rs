@@ -90,6 +90,22 @@ impl Ctx {
     }
 }
 
+/// The accounts named by `--account` (repeatable), or every account when
+/// none is named: the CLI's "no `--account` means all", spelled out since
+/// [`Registry::select`] with no names selects none.
+pub(crate) fn selected<'r>(
+    registry: &'r Registry,
+    names: &[String],
+) -> Result<Vec<&'r jobstop::Account>, CliError> {
+    if names.is_empty() {
+        return Ok(registry.all());
+    }
+    registry.select(names).map_err(|error| CliError::Api {
+        account: None,
+        error,
+    })
+}
+
 fn no_accounts_hint(config: Option<&Path>) -> String {
     match config {
         Some(path) => format!("no accounts in {}", path.display()),

@@ -14,8 +14,8 @@ pub(super) async fn run(args: SimArgs) -> Result<i32, CliError> {
         .with_seed(args.seed)
         .with_population(args.running, args.finished)
         .with_stop_delay(Duration::from_millis(300));
-    if args.now {
-        opts = opts.with_epoch(chrono::Utc::now());
+    if args.fixed_epoch {
+        opts = opts.with_seeded_epoch();
     }
     let sims = Sims::start(&opts)
         .await

@@ -36,12 +36,7 @@ pub(super) fn pace(accounts: &[&jobstop::Account], bulk: &BulkArgs) {
 
 pub(super) async fn run(ctx: &Ctx, args: StopAllArgs) -> Result<i32, CliError> {
     let registry = ctx.accounts()?;
-    let accounts = registry
-        .select(&args.selector.accounts)
-        .map_err(|error| CliError::Api {
-            account: None,
-            error,
-        })?;
+    let accounts = super::selected(&registry, &args.selector.accounts)?;
     let mut selector = args.selector.selector().with_list_limits(ctx.list_limits);
     if let Some(age) = args.older_than {
         selector = selector.with_older_than(age);

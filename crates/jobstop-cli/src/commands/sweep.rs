@@ -13,12 +13,7 @@ use crate::error::CliError;
 
 pub(super) async fn run(ctx: &Ctx, args: SweepArgs) -> Result<i32, CliError> {
     let registry = ctx.accounts()?;
-    let accounts = registry
-        .select(&args.accounts)
-        .map_err(|error| CliError::Api {
-            account: None,
-            error,
-        })?;
+    let accounts = super::selected(&registry, &args.accounts)?;
     let mut selector = Selector::new().with_list_limits(ctx.list_limits);
     if let Some(kind) = &args.kind {
         selector = selector.with_kind(kind.clone());

@@ -2,14 +2,15 @@
 //! point jobstop at each, and serves until Ctrl-C.
 //!
 //! ```text
-//! jobstop-sim [--seed N] [--running N] [--finished N] [--now]
+//! jobstop-sim [--seed N] [--running N] [--finished N] [--fixed-epoch | --now]
 //! ```
 
 use std::process::ExitCode;
 
 use jobstop_sim::{Sims, SimsOptions, env_vars};
 
-const USAGE: &str = "usage: jobstop-sim [--seed N] [--running N] [--finished N] [--now]
+const USAGE: &str =
+    "usage: jobstop-sim [--seed N] [--running N] [--finished N] [--fixed-epoch | --now]
 
 Starts every simulator on 127.0.0.1 (a free port each), prints each one's base
 URL and `export` lines for jobstop, and serves until Ctrl-C.
@@ -19,15 +20,17 @@ URL and `export` lines for jobstop, and serves until Ctrl-C.
   --finished N   finished runs per simulator (default 20); each vendor maps
                  both onto its own objects (see `VendorSim::populate` of each
                  vendor module)
-  --now          start the simulated clock at the current time instead of
-                 2024-06-19T04:00:00Z (ids and times then change every run)";
+  --fixed-epoch  start the simulated clock at 2024-06-19T04:00:00Z instead of
+                 the current time, so ids and times are the same every run
+  --now          start the simulated clock at the current time (the
+                 default; ids and times then change every run)";
 
 #[derive(Debug, Clone)]
 struct Options {
     seed: u64,
     running: usize,
     finished: usize,
-    now: bool,
+    fixed_epoch: bool,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
@@ -35,7 +38,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
         seed: 1,
         running: 5,
         finished: 20,
-        now: false,
+        fixed_epoch: false,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -69,7 +72,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
                     .parse()
                     .map_err(|_| format!("--finished: not a number: {v}"))?;
             }
-            "--now" => opts.now = true,
+            "--now" => opts.fixed_epoch = false,
+            "--fixed-epoch" => opts.fixed_epoch = true,
             other => return Err(format!("unknown argument: {other}")),
         }
     }
@@ -97,8 +101,8 @@ async fn main() -> ExitCode {
     let mut sims_options = SimsOptions::default()
         .with_seed(opts.seed)
         .with_population(opts.running, opts.finished);
-    if opts.now {
-        sims_options = sims_options.with_epoch(chrono::Utc::now());
+    if opts.fixed_epoch {
+        sims_options = sims_options.with_seeded_epoch();
     }
     let sims = match Sims::start(Sims::vendors(), &sims_options).await {
         Ok(s) => s,
@@ -135,10 +139,16 @@ mod tests {
 
     #[test]
     fn parses_flags() {
-        let o = parse_args(args(&["--seed", "7", "--running=2", "--now"]))
+        let o = parse_args(args(&["--seed", "7", "--running=2", "--fixed-epoch"]))
             .unwrap()
             .unwrap();
-        assert_eq!((o.seed, o.running, o.finished, o.now), (7, 2, 20, true));
+        assert_eq!(
+            (o.seed, o.running, o.finished, o.fixed_epoch),
+            (7, 2, 20, true)
+        );
+        let o = parse_args(args(&["--now"])).unwrap().unwrap();
+        assert!(!o.fixed_epoch, "--now is the default");
+        assert!(!parse_args(args(&[])).unwrap().unwrap().fixed_epoch);
         assert!(parse_args(args(&["--help"])).unwrap().is_none());
         assert!(parse_args(args(&["--seed"])).is_err());
         assert!(parse_args(args(&["--seed", "x"])).is_err());
