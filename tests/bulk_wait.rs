@@ -5,6 +5,9 @@
 #![cfg(feature = "amperity")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+use support::amperity_table;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,20 +30,6 @@ async fn sim(tenant: &str, running: usize, limit: Option<u32>) -> AmperitySim {
         .unwrap()
 }
 
-/// An `[accounts.NAME]` table for `sim`, with `client` as its client table.
-fn table(name: &str, sim: &AmperitySim, client: &str) -> String {
-    let mut t = format!(
-        "[accounts.{name}]\nvendor = \"amperity\"\nbase_url = \"{}\"\ntenant = \"{}\"\ntoken = \"{}\"\n\n",
-        sim.base_url(),
-        sim.tenant(),
-        sim.token()
-    );
-    if !client.is_empty() {
-        t.push_str(&format!("[accounts.{name}.client]\n{client}\n\n"));
-    }
-    t
-}
-
 fn wait() -> WaitOptions {
     WaitOptions::default()
         .with_timeout(Duration::from_secs(20))
@@ -54,7 +43,11 @@ async fn a_bulk_stop_with_wait_reports_every_run_ended_and_whether_its_stop_won(
         sim("tenant-b", 3, None).await,
     );
     let registry = Registry::from_toml_str(
-        &format!("{}{}", table("a", &a, ""), table("b", &b, "")),
+        &format!(
+            "{}{}",
+            amperity_table("a", &a, ""),
+            amperity_table("b", &b, "")
+        ),
         |_| None,
     )
     .unwrap();
@@ -85,7 +78,7 @@ async fn a_bulk_stop_with_wait_reports_every_run_ended_and_whether_its_stop_won(
     }
     // Without a wait, nothing is polled for and nothing is claimed.
     let c = sim("tenant-c", 2, None).await;
-    let registry = Registry::from_toml_str(&table("c", &c, ""), |_| None).unwrap();
+    let registry = Registry::from_toml_str(&amperity_table("c", &c, ""), |_| None).unwrap();
     let accounts: Vec<_> = registry.accounts().collect();
     let plan = plan_stops(&accounts, &Selector::new()).await;
     let results: Vec<BulkResult> = execute_stops(&registry, &plan, &BulkOptions::default())
@@ -104,7 +97,7 @@ async fn the_polls_of_a_bulk_wait_keep_to_the_accounts_pace() {
     // The simulator answers 429 past 5 requests a second; the account paces
     // at 4. Eight runs stopped and polled every 20 ms would be far more.
     let s = sim("tenant-r", 8, Some(5)).await;
-    let registry = Registry::from_toml_str(&table("r", &s, "pace = 4"), |_| None).unwrap();
+    let registry = Registry::from_toml_str(&amperity_table("r", &s, "pace = 4"), |_| None).unwrap();
     let accounts: Vec<_> = registry.accounts().collect();
     let plan = plan_stops(&accounts, &Selector::new()).await;
     assert_eq!(plan.stops.len(), 8);
@@ -135,7 +128,8 @@ async fn the_polls_of_a_bulk_wait_keep_to_the_accounts_pace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_of_ones_own_runs_spawned_with_an_owned_execution() {
     let s = sim("tenant-o", 5, None).await;
-    let registry = Arc::new(Registry::from_toml_str(&table("o", &s, ""), |_| None).unwrap());
+    let registry =
+        Arc::new(Registry::from_toml_str(&amperity_table("o", &s, ""), |_| None).unwrap());
     // The user's own listing: three of the five runs.
     let plan: StopPlan = s.ids()[..3]
         .iter()
@@ -157,7 +151,7 @@ async fn a_plan_of_ones_own_runs_spawned_with_an_owned_execution() {
 #[tokio::test]
 async fn the_selectors_page_size_sets_how_many_list_requests_are_sent() {
     let s = sim("tenant-p", 45, None).await;
-    let registry = Registry::from_toml_str(&table("p", &s, ""), |_| None).unwrap();
+    let registry = Registry::from_toml_str(&amperity_table("p", &s, ""), |_| None).unwrap();
     let accounts: Vec<_> = registry.accounts().collect();
     let lists = || {
         s.server()

@@ -14,6 +14,9 @@
 #![cfg(feature = "amperity")]
 #![allow(clippy::unwrap_used)]
 
+mod support;
+use support::amperity_table;
+
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -35,21 +38,6 @@ async fn sim(tenant: &str, running: usize) -> AmperitySim {
         .unwrap()
 }
 
-/// An `[accounts.NAME]` table for `sim` (its token inline), with `client`
-/// as the body of its `[accounts.NAME.client]` table when not empty.
-fn table(name: &str, sim: &AmperitySim, client: &str) -> String {
-    let mut t = format!(
-        "[accounts.{name}]\nvendor = \"amperity\"\nbase_url = \"{}\"\ntenant = \"{}\"\ntoken = \"{}\"\n\n",
-        sim.base_url(),
-        sim.tenant(),
-        sim.token()
-    );
-    if !client.is_empty() {
-        t.push_str(&format!("[accounts.{name}.client]\n{client}\n\n"));
-    }
-    t
-}
-
 fn too_many(sim: &AmperitySim) -> usize {
     sim.server()
         .requests()
@@ -61,7 +49,11 @@ fn too_many(sim: &AmperitySim) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_and_read_backs_count_against_the_rate() {
     let (a, b) = (sim("tenant-a", 6).await, sim("tenant-b", 6).await);
-    let text = format!("{}{}", table("a", &a, ""), table("b", &b, ""));
+    let text = format!(
+        "{}{}",
+        amperity_table("a", &a, ""),
+        amperity_table("b", &b, "")
+    );
     let registry = Registry::from_toml_str(&text, |_| None).unwrap();
     let accounts = registry.all();
     let rate = NonZeroU32::new(PACE).unwrap();
@@ -114,8 +106,8 @@ async fn a_config_pace_applies_to_its_account_only() {
     let (paced, free) = (sim("tenant-p", 1).await, sim("tenant-f", 1).await);
     let text = format!(
         "{}{}",
-        table("paced", &paced, &format!("pace = {PACE}")),
-        table("free", &free, "")
+        amperity_table("paced", &paced, &format!("pace = {PACE}")),
+        amperity_table("free", &free, "")
     );
     let registry = Registry::from_toml_str(&text, |_| None).unwrap();
     let pacer = |name: &str| registry.get(name).unwrap().controller.pacer().unwrap();
