@@ -1,6 +1,5 @@
 //! The vendor simulators, started together for `demo` and `sim`
-//! (`jobstop_sim::Sims::start`, the same call the `jobstop-sim` binary and
-//! the tests make). The variable names come from each vendor's config type:
+//! (`jobstop_sim::Sims::start`, the same call the tests make). The variable names come from each vendor's config type:
 //! the simulators offer their settings as data.
 
 use jobstop::AccountConfig;
@@ -84,7 +83,7 @@ mod tests {
         let sims = Sims::start(&opts).await.expect("simulators start");
         let sections = sims.sections().expect("every setting is a config key");
         assert_eq!(sections.len(), 4);
-        // The simulators' own naming (for tests and the jobstop-sim binary)
+        // The simulators' own naming (for tests)
         // agrees with the config types'.
         for (section, sim) in sections.iter().zip(sims.0.iter()) {
             assert_eq!(section.vendor, sim.vendor());

@@ -793,3 +793,56 @@ async fn the_man_page_renders_every_subcommand() {
         );
     }
 }
+
+#[test]
+fn sim_prints_quoted_exports_and_serves_until_killed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let home = scratch("sim-serve");
+    let mut child = Command::new(support::BIN)
+        .args([
+            "sim",
+            "--seed",
+            "7",
+            "--running",
+            "1",
+            "--finished",
+            "0",
+            "--fixed-epoch",
+        ])
+        .env("HOME", &home)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("utf-8");
+        let done = line.starts_with("# Ctrl-C");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = lines.join("\n");
+    assert!(text.contains("# serving (seed 7)"), "{text}");
+    for vendor in ["AMPERITY", "CHORUS", "DATAARTS", "CENTURYLINK"] {
+        let export = format!("export JOBSTOP_{vendor}_BASE_URL='http://127.0.0.1:");
+        assert!(lines.iter().any(|l| l.starts_with(&export)), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn sim_refuses_bad_arguments_with_exit_2() {
+    for bad in [
+        &["sim", "--seed"][..],
+        &["sim", "--seed", "x"],
+        &["sim", "--running=-1"],
+    ] {
+        let out = jobstop(bad, &[]).await;
+        out.expect_code(2);
+    }
+}

@@ -39,75 +39,49 @@ enum PathPattern {
     Prefix(String),
 }
 
+/// `Route::get(pattern)` and the like: `name(METHOD, constructor)`.
+macro_rules! shorthands {
+    ($($name:ident($m:ident, $via:ident)),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($m), "` on `pattern` (see [`Route::", stringify!($via), "`]).")]
+        pub fn $name(pattern: &str) -> Self {
+            Self::$via(Method::$m, pattern)
+        }
+    )*};
+}
+
 impl Route {
+    fn new(method: Option<Method>, path: PathPattern) -> Self {
+        Route { method, path }
+    }
+
     /// Every request.
     pub fn any() -> Self {
-        Route {
-            method: None,
-            path: PathPattern::Any,
-        }
+        Self::new(None, PathPattern::Any)
     }
 
     /// Any method on `pattern` (exact, `*` matches one segment).
     pub fn path(pattern: &str) -> Self {
-        Route {
-            method: None,
-            path: PathPattern::Exact(pattern.to_owned()),
-        }
+        Self::new(None, PathPattern::Exact(pattern.to_owned()))
     }
 
     /// Any method on a path starting with `prefix`.
     pub fn prefix(prefix: &str) -> Self {
-        Route {
-            method: None,
-            path: PathPattern::Prefix(prefix.to_owned()),
-        }
+        Self::new(None, PathPattern::Prefix(prefix.to_owned()))
     }
 
     /// `method` on `pattern` (exact, `*` matches one segment).
     pub fn method(method: Method, pattern: &str) -> Self {
-        Route {
-            method: Some(method),
-            path: PathPattern::Exact(pattern.to_owned()),
-        }
+        Self::new(Some(method), PathPattern::Exact(pattern.to_owned()))
     }
 
     /// `method` on a path starting with `prefix`.
     pub fn method_prefix(method: Method, prefix: &str) -> Self {
-        Route {
-            method: Some(method),
-            path: PathPattern::Prefix(prefix.to_owned()),
-        }
+        Self::new(Some(method), PathPattern::Prefix(prefix.to_owned()))
     }
 
-    /// `GET` on `pattern`.
-    pub fn get(pattern: &str) -> Self {
-        Self::method(Method::GET, pattern)
-    }
-
-    /// `POST` on `pattern`.
-    pub fn post(pattern: &str) -> Self {
-        Self::method(Method::POST, pattern)
-    }
-
-    /// `PUT` on `pattern`.
-    pub fn put(pattern: &str) -> Self {
-        Self::method(Method::PUT, pattern)
-    }
-
-    /// `DELETE` on `pattern`.
-    pub fn delete(pattern: &str) -> Self {
-        Self::method(Method::DELETE, pattern)
-    }
-
-    /// `GET` on a path starting with `prefix`.
-    pub fn get_prefix(prefix: &str) -> Self {
-        Self::method_prefix(Method::GET, prefix)
-    }
-
-    /// `POST` on a path starting with `prefix`.
-    pub fn post_prefix(prefix: &str) -> Self {
-        Self::method_prefix(Method::POST, prefix)
+    shorthands! {
+        get(GET, method), post(POST, method), put(PUT, method), delete(DELETE, method),
+        get_prefix(GET, method_prefix), post_prefix(POST, method_prefix),
     }
 
     /// Whether a request with `method` on `path` (below the vendor prefix,
@@ -563,94 +537,4 @@ fn oversized_byte(i: u64, len: u64) -> u8 {
 /// Bytes `from..to` of the `len`-byte oversized body.
 pub(crate) fn oversized_chunk(from: u64, to: u64, len: u64) -> Vec<u8> {
     (from..to).map(|i| oversized_byte(i, len)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exact_patterns_match_whole_segments() {
-        let r = Route::get("/workflow/runs/*");
-        assert!(r.matches("GET", "/workflow/runs/wf-1"));
-        assert!(r.matches("get", "/workflow/runs/a%2Fb"));
-        assert!(!r.matches("GET", "/workflow/runs/"));
-        assert!(!r.matches("GET", "/workflow/runs/wf-1/stop"));
-        assert!(!r.matches("GET", "/workflow/runs"));
-        assert!(Route::path("/x").matches("PATCH", "/x"));
-        assert!(!Route::path("/x").matches("PATCH", "/x/"));
-        assert!(Route::prefix("/v0/").matches("POST", "/v0/oauth2/token"));
-    }
-
-    #[test]
-    fn rules_apply_in_order_with_skip_and_times() {
-        let f = Faults::default();
-        let a = f.add(
-            FaultRule::new(Route::get("/a"), Fault::status(500))
-                .skip(1)
-                .times(2),
-        );
-        let b = f.add(FaultRule::new(Route::any(), Fault::EmptyOk).times(1));
-        // 1st GET /a: skipped by rule a, taken by rule b.
-        assert_eq!(f.pick("", "GET", "/a"), Some(Fault::EmptyOk));
-        assert_eq!(f.pick("", "GET", "/a"), Some(Fault::status(500)));
-        assert_eq!(f.pick("", "GET", "/a"), Some(Fault::status(500)));
-        assert_eq!(f.pick("", "GET", "/a"), None);
-        assert_eq!((f.applied(a), f.applied(b)), (2, 1));
-        f.clear();
-        assert_eq!(f.applied(a), 0);
-    }
-
-    #[test]
-    fn rate_limit_is_per_account() {
-        let f = Faults::default();
-        f.set_rate_limit(Some(RateLimit {
-            per_second: 2,
-            retry_after: Some(1),
-        }));
-        assert_eq!(f.pick("a", "GET", "/"), None);
-        assert_eq!(f.pick("a", "GET", "/"), None);
-        assert_eq!(
-            f.pick("a", "GET", "/"),
-            Some(Fault::TooManyRequests {
-                retry_after: Some(1)
-            })
-        );
-        assert_eq!(f.pick("b", "GET", "/"), None);
-        f.set_rate_limit(None);
-        assert_eq!(f.pick("a", "GET", "/"), None);
-    }
-
-    #[test]
-    fn oversized_body_is_json() {
-        let len = 100;
-        let body = oversized_chunk(0, len, len);
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["data"], serde_json::json!([]));
-        assert_eq!(
-            oversized_chunk(0, 10, 10),
-            b"          ".to_vec(),
-            "too short to frame"
-        );
-    }
-
-    #[test]
-    fn json_rewrites_compare_by_closure() {
-        let a = Fault::map_json("a", |v| *v = serde_json::Value::Null);
-        let b = Fault::map_json("a", |v| *v = serde_json::Value::Null);
-        assert_eq!(a, a.clone());
-        assert_ne!(a, b, "same label, different closures");
-        assert!(a.runs_handler());
-        assert_eq!(format!("{a:?}"), r#"MapJson(JsonRewrite("a"))"#);
-        let f = Faults::default();
-        f.add(FaultRule::new(Route::any(), a.clone()).times(1));
-        assert_eq!(f.pick("", "GET", "/x"), Some(a));
-        assert_eq!(f.pick("", "GET", "/x"), None);
-    }
-
-    #[test]
-    fn html_page_has_the_title() {
-        assert!(html_page(502).starts_with("<!DOCTYPE html>"));
-        assert!(html_page(502).contains("<title>502 Bad Gateway</title>"));
-    }
 }

@@ -1,20 +1,8 @@
-//! The simulator framework: what every vendor simulator shares, so that a
-//! vendor module holds its protocol only (routes, wire shapes, state
-//! machine, auth).
-//!
-//! - [`VendorSim`] is what a vendor implements: its state, its router, its
-//!   error body and rate-limit key, the settings a client needs, and the
-//!   questions every test asks (ids, raw state, stop counts).
-//! - [`SimBuilder`] carries the settings every simulator has (seed, epoch,
-//!   stop delay, rate limit) and the vendor's own [`VendorSim::Options`];
-//!   vendors add their setters with `impl SimBuilder<Vendor>`.
-//! - [`Sim`] is a running simulator: the vendor state plus its
-//!   [`SimServer`] (request log, faults, rate limit, connections).
-//! - [`AnySim`] is the same handle without the vendor type; `Sims` (in
-//!   `sims.rs`) starts any subset of the compiled-in vendors with one
-//!   population.
-//!
-//! The run store every vendor keeps its runs in is [`crate::store::Runs`].
+//! The simulator framework: a vendor implements [`VendorSim`] (its protocol
+//! only: routes, wire shapes, state machine, auth); [`SimBuilder`] carries
+//! the settings every simulator has; [`Sim`] is a running one (vendor state
+//! plus its [`SimServer`]) and [`AnySim`] the same without the vendor type.
+//! Runs live in the generic store, [`crate::store::Runs`].
 
 use std::any::Any;
 use std::fmt;
@@ -115,11 +103,11 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
     fn populate(options: &mut Self::Options, population: &Population);
 
     /// The settings a client needs, by the keys of the adapter's config (the
-    /// auth mode the `jobstop-sim` binary exports).
+    /// auth mode `jobstop sim` exports).
     fn settings(sim: &Sim<Self>) -> Settings;
 
     /// Other ways to configure a client (printed commented out by the
-    /// binary): only the keys that differ from [`VendorSim::settings`].
+    /// `jobstop sim`): only the keys that differ from [`VendorSim::settings`].
     fn alternatives(sim: &Sim<Self>) -> Settings {
         let _ = sim;
         Vec::new()
@@ -152,8 +140,8 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
 /// here, the vendor's own in `impl SimBuilder<Vendor>` blocks.
 pub struct SimBuilder<V: VendorSim> {
     seed: u64,
-    epoch: DateTime<Utc>,
-    stop_delay: Option<Duration>,
+    pub(crate) epoch: DateTime<Utc>,
+    pub(crate) stop_delay: Option<Duration>,
     rate_limit: Option<RateLimit>,
     pub(crate) options: V::Options,
 }
@@ -195,20 +183,19 @@ impl<V: VendorSim> fmt::Debug for SimBuilder<V> {
 }
 
 impl<V: VendorSim> SimBuilder<V> {
-    /// The seed for ids, names, times and default credentials. Default 1.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The simulated wall time at start. Default: the real time when the
-    /// builder is made, so "older than" and "created after" mean what they
-    /// say against the simulated runs (seeded runs are created in the past
-    /// of that time). Ids and times then change from run to run; for
-    /// reproducible ones use [`seeded_epoch`](Self::seeded_epoch).
-    pub fn epoch(mut self, epoch: DateTime<Utc>) -> Self {
-        self.epoch = epoch;
-        self
+    setters! {
+        /// The seed for ids, names, times and default credentials. Default 1.
+        seed(seed): u64;
+        /// The simulated wall time at start. Default: the real time when the
+        /// builder is made, so "older than" means what it says against the
+        /// seeded runs (created in the past of that time); for ids and times
+        /// that depend on the seed only, use [`seeded_epoch`](Self::seeded_epoch).
+        epoch(epoch): DateTime<Utc>;
+        /// How long an accepted stop takes to end a run. Default: the vendor's.
+        stop_delay(stop_delay): some Duration;
+        /// A rate limit per account; requests over it get 429 (with
+        /// `Retry-After` if the limit names one). Default off.
+        rate_limit(rate_limit): Option<RateLimit>;
     }
 
     /// Starts the clock at the fixed
@@ -217,20 +204,6 @@ impl<V: VendorSim> SimBuilder<V> {
     /// ids or times needs.
     pub fn seeded_epoch(self) -> Self {
         self.epoch(default_epoch())
-    }
-
-    /// How long an accepted stop takes to end a run. Default: the vendor's
-    /// (see its module).
-    pub fn stop_delay(mut self, delay: Duration) -> Self {
-        self.stop_delay = Some(delay);
-        self
-    }
-
-    /// A rate limit per account; requests over it get 429 (with
-    /// `Retry-After` if the limit names one). Default off.
-    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
-        self
     }
 
     /// Like [`SimBuilder::rate_limit`], without `Retry-After`.
@@ -364,8 +337,8 @@ impl<V: VendorSim> Sim<V> {
     }
 }
 
-/// A running simulator whatever its vendor: what tests, the CLI and the
-/// binary ask of every simulator. Downcast with [`AnySim::as_any`] (or
+/// A running simulator whatever its vendor: what tests and the CLI ask of
+/// every simulator. Downcast with [`AnySim::as_any`] (or
 /// [`Sims::get`](crate::Sims::get)) for the vendor's own accessors.
 pub trait AnySim: Send + Sync + fmt::Debug {
     /// The vendor as the adapter's config names it.

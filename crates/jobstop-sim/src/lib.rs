@@ -90,10 +90,8 @@ pub use sims::{Sims, SimsOptions, StartError};
 /// turns them into `export` lines through the adapter's config type.
 pub type Settings = Vec<(&'static str, String)>;
 
-/// `settings` of `vendor` as environment variables, named by the adapters'
-/// rule `JOBSTOP_<VENDOR>_<KEY>` (for tests and the `jobstop-sim` binary,
-/// which do not depend on the adapters; the CLI checks each simulator's
-/// settings against the adapter's config type).
+/// `settings` of `vendor` as `JOBSTOP_<VENDOR>_<KEY>` variables, the
+/// adapters' rule (the CLI also checks them against the config types).
 pub fn env_vars(vendor: &str, settings: Settings) -> Vec<(String, String)> {
     settings
         .into_iter()
@@ -113,27 +111,4 @@ pub fn env_vars(vendor: &str, settings: Settings) -> Vec<(String, String)> {
 /// updated in a way that matters to a test).
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod assertions {
-    fn send_sync<T: Send + Sync>() {}
-
-    #[test]
-    fn public_types_are_send_and_sync() {
-        send_sync::<super::SimServer>();
-        send_sync::<super::Faults>();
-        send_sync::<super::LoggedRequest>();
-        send_sync::<super::Sims>();
-        #[cfg(feature = "amperity")]
-        send_sync::<super::amperity::AmperitySimBuilder>();
-        #[cfg(feature = "centurylink")]
-        send_sync::<super::centurylink::CenturyLinkSimBuilder>();
-        #[cfg(feature = "chorus")]
-        send_sync::<super::chorus::ChorusSimBuilder>();
-        #[cfg(feature = "dataarts")]
-        send_sync::<super::dataarts::DataArtsSimBuilder>();
-        #[cfg(feature = "dataarts")]
-        send_sync::<super::dataarts::DataArtsSim>();
-    }
 }

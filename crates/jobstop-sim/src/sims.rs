@@ -1,8 +1,6 @@
-//! Several simulators at once: [`Sims::start`] starts any subset of the
-//! vendors compiled in (one cargo feature each), seeded alike, for the
-//! CLI's `demo` and `sim`, the `jobstop-sim` binary, the tests and the
-//! benches. The table of vendors lives here, apart from the framework every
-//! vendor module builds on.
+//! [`Sims::start`] starts any subset of the vendors compiled in (one cargo
+//! feature each), seeded alike: for the CLI's `demo` and `sim`, the
+//! tests and the benches.
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -39,21 +37,18 @@ impl Default for SimsOptions {
 }
 
 impl SimsOptions {
-    /// Sets the seed.
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
+    setters! {
+        /// Sets the seed.
+        with_seed(seed): u64;
+        /// Sets the epoch.
+        with_epoch(epoch): some DateTime<Utc>;
+        /// Sets the stop delay.
+        with_stop_delay(stop_delay): some Duration;
     }
 
     /// Sets the population.
     pub fn with_population(mut self, running: usize, finished: usize) -> Self {
         self.population = Population::new(running, finished);
-        self
-    }
-
-    /// Sets the epoch.
-    pub fn with_epoch(mut self, epoch: DateTime<Utc>) -> Self {
-        self.epoch = Some(epoch);
         self
     }
 
@@ -64,22 +59,12 @@ impl SimsOptions {
         self.with_epoch(crate::default_epoch())
     }
 
-    /// Sets the stop delay.
-    pub fn with_stop_delay(mut self, delay: Duration) -> Self {
-        self.stop_delay = Some(delay);
-        self
-    }
-
     fn builder<V: VendorSim>(&self) -> SimBuilder<V> {
         let mut b = Sim::<V>::builder()
             .seed(self.seed)
             .population(&self.population);
-        if let Some(epoch) = self.epoch {
-            b = b.epoch(epoch);
-        }
-        if let Some(delay) = self.stop_delay {
-            b = b.stop_delay(delay);
-        }
+        b.epoch = self.epoch.unwrap_or(b.epoch);
+        b.stop_delay = self.stop_delay;
         b
     }
 }
@@ -101,26 +86,19 @@ fn starter<V: VendorSim>(opts: &SimsOptions) -> BoxFuture<'_, std::io::Result<Bo
 /// order [`Sims::start`] starts them.
 const VENDORS: &[(&str, Starter)] = &[
     #[cfg(feature = "amperity")]
-    (
-        crate::amperity::VENDOR,
-        starter::<crate::amperity::Amperity>,
-    ),
+    entry::<crate::amperity::Amperity>(),
     #[cfg(feature = "chorus")]
-    (
-        crate::chorus::Chorus::VENDOR,
-        starter::<crate::chorus::Chorus>,
-    ),
+    entry::<crate::chorus::Chorus>(),
     #[cfg(feature = "dataarts")]
-    (
-        crate::dataarts::DataArts::VENDOR,
-        starter::<crate::dataarts::DataArts>,
-    ),
+    entry::<crate::dataarts::DataArts>(),
     #[cfg(feature = "centurylink")]
-    (
-        crate::centurylink::VENDOR,
-        starter::<crate::centurylink::CenturyLink>,
-    ),
+    entry::<crate::centurylink::CenturyLink>(),
 ];
+
+#[allow(dead_code)] // with no vendor feature on, nothing calls it
+const fn entry<V: VendorSim>() -> (&'static str, Starter) {
+    (V::VENDOR, starter::<V>)
+}
 
 /// Several running simulators, one per vendor.
 ///
