@@ -7,11 +7,9 @@
 // methods have no caller.
 #![cfg_attr(not(feature = "full"), allow(dead_code))]
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
-
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::time::Instant;
 
 use crate::clock::Timeline;
 
@@ -30,51 +28,9 @@ pub(crate) trait Timed {
     }
 }
 
-/// An index of when simulated objects have changes due, so a store can find
-/// the objects to settle without scanning all of them.
-///
-/// Entries are `(due, tie, key)`; stale entries (whose change was applied,
-/// dropped or rescheduled) are allowed, and callers check each popped key
-/// against the object's own [`Timeline`].
-#[derive(Debug, Clone)]
-struct DueQueue<K> {
-    heap: BinaryHeap<Reverse<(Instant, u64, K)>>,
-}
-
-impl<K: Ord> Default for DueQueue<K> {
-    fn default() -> Self {
-        DueQueue {
-            heap: BinaryHeap::new(),
-        }
-    }
-}
-
-impl<K: Ord + Clone> DueQueue<K> {
-    /// An empty queue.
-    fn new() -> Self {
-        Self::default()
-    }
-
-    /// Like [`DueQueue::note`], with `tie` ordering entries due at the same
-    /// instant before the key does.
-    fn note_with(&mut self, due: Option<Instant>, tie: u64, key: &K) {
-        if let Some(due) = due {
-            self.heap.push(Reverse((due, tie, key.clone())));
-        }
-    }
-
-    /// The earliest entry.
-    fn peek(&self) -> Option<&(Instant, u64, K)> {
-        self.heap.peek().map(|Reverse(e)| e)
-    }
-
-    /// Removes the earliest entry.
-    fn pop(&mut self) -> Option<(Instant, u64, K)> {
-        self.heap.pop().map(|Reverse(e)| e)
-    }
-}
-
-/// Runs keyed by id, with the index of when each has a change due.
+/// Runs keyed by id, with a heap of when each has a change due (entries
+/// `(due, tie, key)`; stale ones, whose change was applied, dropped or
+/// rescheduled, are skipped by checking the run's own [`Timeline`]).
 ///
 /// Every change goes through [`Runs::settle`] (or [`Runs::step`]) in due
 /// order across all runs, one at a time, so a change that schedules another
@@ -82,7 +38,7 @@ impl<K: Ord + Clone> DueQueue<K> {
 #[derive(Debug)]
 pub(crate) struct Runs<K, R> {
     map: BTreeMap<K, R>,
-    due: DueQueue<K>,
+    due: BinaryHeap<Reverse<(Instant, u64, K)>>,
     stops: HashMap<String, u64>,
     stop_total: u64,
 }
@@ -91,7 +47,7 @@ impl<K: Ord + Clone, R: Timed> Default for Runs<K, R> {
     fn default() -> Self {
         Runs {
             map: BTreeMap::new(),
-            due: DueQueue::new(),
+            due: BinaryHeap::new(),
             stops: HashMap::new(),
             stop_total: 0,
         }
@@ -139,8 +95,10 @@ impl<K: Ord + Clone, R: Timed> Runs<K, R> {
     /// Notes when run `key`'s next change is due (after its timeline got a
     /// change).
     pub(crate) fn touch(&mut self, key: &K) {
-        if let Some(r) = self.map.get(key) {
-            self.due.note_with(r.timeline().next_due(), r.tie(), key);
+        if let Some(r) = self.map.get(key)
+            && let Some(due) = r.timeline().next_due()
+        {
+            self.due.push(Reverse((due, r.tie(), key.clone())));
         }
     }
 
@@ -148,7 +106,7 @@ impl<K: Ord + Clone, R: Timed> Runs<K, R> {
     /// drops index entries that no longer match a run's timeline.
     pub(crate) fn next_due(&mut self, now: Instant) -> Option<(Instant, K)> {
         loop {
-            let (due, tie, key) = self.due.peek()?;
+            let Reverse((due, tie, key)) = self.due.peek()?;
             let current = self
                 .map
                 .get(key)
