@@ -6,9 +6,9 @@
 pub use jobstop_core::{
     Attribution, Capabilities, Cursor, Error, ErrorContext, ErrorKind, Filtering,
     InMemoryController, JobController, JobControllerExt, ListBound, ListLimits, ListQuery,
-    Operation, Page, ParseRunStateError, Result, Run, RunError, RunId, RunState, StopBehavior,
-    StopMode, StopOutcome, StopReport, StopRequest, StopResult, Vendor, WaitOptions, async_trait,
-    chrono,
+    Operation, Page, ParseRunStateError, Polled, Result, Run, RunError, RunId, RunState,
+    StopBehavior, StopMode, StopOutcome, StopReport, StopRequest, StopResult, Vendor, WaitOptions,
+    async_trait, chrono, poll_until,
 };
 
 // The runtime (`jobstop-runtime`): accounts, bulk operations across them,

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use jobstop::{
-    Error, ErrorKind, JobController, Operation, Run, RunId, RunState, StopOutcome, StopRequest,
-    WaitOptions,
+    Error, ErrorKind, JobController, Operation, Polled, Run, RunId, RunState, StopOutcome,
+    StopRequest, WaitOptions, poll_until,
 };
 use serde_json::Value;
 use tokio::time::Instant;
@@ -203,9 +203,6 @@ pub(super) async fn run(ctx: &Ctx, args: StopArgs) -> Result<i32, CliError> {
 /// when `start + timeout` cannot be represented.
 const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 86_400);
 
-/// How long one status poll may run past the deadline at most.
-const LAST_POLL: Duration = Duration::from_secs(2);
-
 /// The stop's answer, printed: a sentence, or `{"account","outcome","run"}`.
 fn print_outcome(ctx: &Ctx, account: &str, outcome: &StopOutcome) -> Result<(), CliError> {
     if ctx.json() {
@@ -274,10 +271,10 @@ enum Waited {
 }
 
 /// Polls the run after its stop was answered with `outcome` until it is
-/// terminal, the deadline passes (a status poll runs at most [`LAST_POLL`]
-/// past it) or a signal arrives, showing each state seen on `waiting`. As
-/// `JobControllerExt::stop_and_wait` does after its stop call: retryable
-/// status errors are polled through.
+/// terminal, the deadline passes or a signal arrives, showing each state
+/// seen on `waiting`: the library's polling loop (`jobstop::poll_until`, as
+/// `JobControllerExt::stop_and_wait` uses after its stop call), with the
+/// signals on top.
 #[allow(clippy::too_many_arguments)]
 async fn wait_for_end(
     ctrl: &dyn JobController,
@@ -290,60 +287,59 @@ async fn wait_for_end(
     waiting: &Waiting<'_>,
 ) -> Waited {
     let already = matches!(outcome, StopOutcome::AlreadyFinished(_));
-    let mut last = outcome.run().clone();
-    let mut polls: u32 = 0;
-    let mut interval = wait.min_interval;
-    loop {
-        waiting.show(last.state, Some(&last.vendor_state), polls);
-        if last.state.is_terminal() {
-            let stop_won = !already && matches!(last.state, RunState::Stopped | RunState::Idle);
-            return Waited::Ended(Ended {
-                final_run: last,
-                stop_won,
-                polls,
-                elapsed: start.elapsed(),
-            });
+    let first = outcome.run().clone();
+    waiting.show(first.state, Some(&first.vendor_state), 0);
+    // What the poll saw last, readable after a signal drops the poll.
+    let seen = std::cell::RefCell::new((first.clone(), 0_u32));
+    let poll = poll_until(
+        ctrl,
+        id,
+        wait,
+        deadline,
+        Some(first),
+        |run| run.state.is_terminal(),
+        |run| {
+            let mut seen = seen.borrow_mut();
+            seen.1 += 1;
+            waiting.show(run.state, Some(&run.vendor_state), seen.1);
+            seen.0 = run.clone();
+        },
+    );
+    let polled = tokio::select! {
+        polled = poll => polled,
+        name = interrupts.recv() => {
+            let (last, polls) = seen.into_inner();
+            return Waited::Interrupted { name, last: Some(last), polls };
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return Waited::Failed(
-                Error::new(
-                    ErrorKind::Timeout,
-                    "the run did not reach a terminal state before the deadline",
-                )
-                .with_vendor(ctrl.vendor())
-                .with_operation(Operation::Wait)
-                .with_run_id(id.clone())
-                .with_elapsed(start.elapsed())
-                .with_attempts(polls)
-                .with_last_state(last.state),
-            );
+    };
+    match polled {
+        Ok(Polled {
+            run: Some(last),
+            reached: true,
+            polls,
+            ..
+        }) => Waited::Ended(Ended {
+            stop_won: !already && matches!(last.state, RunState::Stopped | RunState::Idle),
+            final_run: last,
+            polls,
+            elapsed: start.elapsed(),
+        }),
+        Ok(Polled { run, polls, .. }) => {
+            let mut error = Error::new(
+                ErrorKind::Timeout,
+                "the run did not reach a terminal state before the deadline",
+            )
+            .with_vendor(ctrl.vendor())
+            .with_operation(Operation::Wait)
+            .with_run_id(id.clone())
+            .with_elapsed(start.elapsed())
+            .with_attempts(polls);
+            if let Some(run) = run {
+                error = error.with_last_state(run.state);
+            }
+            Waited::Failed(error)
         }
-        let poll = async {
-            tokio::time::sleep(interval.min(deadline - now)).await;
-            let budget = deadline
-                .saturating_duration_since(Instant::now())
-                .max(LAST_POLL);
-            tokio::time::timeout(budget, ctrl.status(id)).await
-        };
-        let polled = tokio::select! {
-            polled = poll => polled,
-            name = interrupts.recv() => {
-                return Waited::Interrupted { name, last: Some(last), polls };
-            }
-        };
-        interval = wait.next_interval(interval);
-        polls += 1;
-        match polled {
-            Ok(Ok(run)) => last = run,
-            Ok(Err(e)) if e.is_retryable() => {
-                tracing::debug!(run_id = %id.escape_for_display(), error = %e, "status poll failed; polling on");
-            }
-            Ok(Err(e)) => return Waited::Failed(e),
-            Err(_) => {
-                tracing::debug!(run_id = %id.escape_for_display(), "status poll timed out; polling on");
-            }
-        }
+        Err(e) => Waited::Failed(e),
     }
 }
 
