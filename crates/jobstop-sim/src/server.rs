@@ -40,7 +40,7 @@ type AccountKeyFn = dyn Fn(&Uri, &HeaderMap) -> String + Send + Sync;
 
 /// A handle on the connection that carries a request, put in every request's
 /// extensions, so a vendor handler can drop the connection itself.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ConnectionControl {
     id: u64,
     kill: Arc<Notify>,
@@ -55,14 +55,6 @@ impl ConnectionControl {
     /// Closes the connection at once, whatever it is doing.
     pub fn close(&self) {
         self.kill.notify_one();
-    }
-}
-
-impl fmt::Debug for ConnectionControl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectionControl")
-            .field("id", &self.id)
-            .finish()
     }
 }
 
@@ -494,9 +486,8 @@ async fn apply(
                 FaultBody::Json(v) => json_response(*status, v),
                 FaultBody::Text(t) => respond(*status, "text/plain", Body::from(t.clone())),
                 FaultBody::Empty => {
-                    let mut r = Response::new(Body::empty());
-                    *r.status_mut() =
-                        StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let mut r = respond(*status, "", Body::empty());
+                    r.headers_mut().remove(CONTENT_TYPE);
                     r
                 }
             };
