@@ -188,19 +188,19 @@ impl RunSeed {
 /// methods). Its `Debug` masks the token and the client secret.
 #[derive(Clone, Debug)]
 pub struct AmperityOptions {
-    tenant: String,
-    running: usize,
-    finished: usize,
-    seeds: Vec<RunSeed>,
+    pub(crate) tenant: String,
+    pub(crate) running: usize,
+    pub(crate) finished: usize,
+    pub(crate) seeds: Vec<RunSeed>,
     static_token: Option<Secret>,
     client_id: Option<String>,
     client_secret: Option<Secret>,
     token_ttl: Duration,
-    schedule_delay: Option<Duration>,
-    auto_finish_after: Option<Duration>,
-    terminal_stop: TerminalStop,
+    pub(crate) schedule_delay: Option<Duration>,
+    pub(crate) auto_finish_after: Option<Duration>,
+    pub(crate) terminal_stop: TerminalStop,
     last_page: LastPage,
-    id_field: IdField,
+    pub(crate) id_field: IdField,
     request_ids: bool,
 }
 
@@ -258,11 +258,9 @@ impl SimBuilder<Amperity> {
         last_page_token(options.last_page): LastPage;
         /// Which key carries run ids. Default `id`.
         id_field(options.id_field): IdField;
-        /// Whether error bodies carry `request_id` and `trace_id`, as in the
-        /// `responses.rst` example
-        /// (`{"status":400,"message":…,"request_id":"1ab23456-…","trace_id":"1a2b3456789cd0ef…"}`).
-        /// Default no: OA3's `ErrorResponse` has `status` and `message` only,
-        /// with `additionalProperties: false`, and the published
+        /// Whether error bodies add `request_id` and `trace_id`
+        /// (`responses.rst`). Default no: OA3's `ErrorResponse` has `status`
+        /// and `message` only (`additionalProperties: false`), and the
         /// machine-readable file wins over the prose page.
         with_request_ids(options.request_ids): bool;
     }
@@ -279,7 +277,10 @@ impl SimBuilder<Amperity> {
 /// tenant is documented (`rate_limits.rst`); set it with
 /// [`SimBuilder::rate_limit_per_second`] (429 without `Retry-After`).
 pub struct Amperity {
-    cfg: routes::HttpConfig,
+    cfg: AmperityOptions,
+    token: String,
+    client_id: String,
+    client_secret: String,
     store: Mutex<Store>,
     request_ids: Mutex<SplitMix64>,
 }
@@ -289,43 +290,23 @@ impl VendorSim for Amperity {
     const PREFIX: &'static str = PREFIX;
     type Options = AmperityOptions;
 
-    fn new(common: &Common, o: AmperityOptions) -> Self {
+    fn new(common: &Common, mut o: AmperityOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 3);
-        let static_token = o
-            .static_token
-            .map_or_else(|| format!("amp-sim-{}", creds.alphanumeric(32)), |s| s.0);
-        let client_secret = o
-            .client_secret
-            .map_or_else(|| format!("sim-secret-{}", creds.alphanumeric(24)), |s| s.0);
-        let mut store = Store::new(
-            store::StoreConfig {
-                tenant: o.tenant.clone(),
-                id_field: o.id_field,
-                terminal_stop: o.terminal_stop,
-                stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
-                schedule_delay: o.schedule_delay,
-                auto_finish_after: o.auto_finish_after,
-            },
-            common.clock,
-            common.seed,
-        );
-        store.seed_runs(o.running, o.finished);
-        for seed in o.seeds {
-            store.insert(seed);
-        }
+        let mut secret = |s: &Option<Secret>, prefix: &str, len| match s {
+            Some(s) => s.0.clone(),
+            None => format!("{prefix}{}", creds.alphanumeric(len)),
+        };
+        let token = secret(&o.static_token, "amp-sim-", 32);
+        let client_secret = secret(&o.client_secret, "sim-secret-", 24);
+        let client_id = o.client_id.clone();
+        let stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
+        let store = Store::new(o.clone(), stop_delay, common.clock, common.seed);
+        o.seeds.clear();
         Amperity {
-            cfg: routes::HttpConfig {
-                tenant: o.tenant,
-                static_token,
-                client_id: o
-                    .client_id
-                    .unwrap_or_else(|| "jobstop-sim-client".to_owned()),
-                client_secret,
-                token_ttl: o.token_ttl,
-                last_page: o.last_page,
-                request_ids: o.request_ids,
-                api_versions: vec![API_VERSION.to_owned()],
-            },
+            cfg: o,
+            token,
+            client_id: client_id.unwrap_or_else(|| "jobstop-sim-client".to_owned()),
+            client_secret,
             store: Mutex::new(store),
             request_ids: Mutex::new(SplitMix64::stream(common.seed, 4)),
         }
@@ -441,17 +422,17 @@ impl Sim<Amperity> {
 
     /// The static bearer token.
     pub fn token(&self) -> &str {
-        &self.vendor.cfg.static_token
+        &self.vendor.token
     }
 
     /// The OAuth client id.
     pub fn client_id(&self) -> &str {
-        &self.vendor.cfg.client_id
+        &self.vendor.client_id
     }
 
     /// The OAuth client secret.
     pub fn client_secret(&self) -> &str {
-        &self.vendor.cfg.client_secret
+        &self.vendor.client_secret
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth

@@ -1,7 +1,6 @@
 //! The Amperity simulator's HTTP surface: routes, auth, listing parameters.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,22 +14,9 @@ use serde_json::{Value, json};
 
 use super::Amperity as Sim;
 use super::store::{RunRecord, StopResult, View, normalize_state};
-use super::{LastPage, PREFIX, TerminalStop};
+use super::{API_VERSION, LastPage, PREFIX, TerminalStop};
 use crate::lock;
 use crate::server::{json_response, query_pairs};
-
-/// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) tenant: String,
-    pub(crate) static_token: String,
-    pub(crate) client_id: String,
-    pub(crate) client_secret: String,
-    pub(crate) token_ttl: Duration,
-    pub(crate) last_page: LastPage,
-    pub(crate) request_ids: bool,
-    pub(crate) api_versions: Vec<String>,
-}
 
 /// Page size when `limit` is absent. [I] Amperity documents no default: OA3
 /// `components.parameters.Limit` is a bare `integer`.
@@ -86,7 +72,7 @@ impl Sim {
         let Some(token) = token else {
             return Err((401, "Authentication Required".to_owned()));
         };
-        if token != self.cfg.static_token {
+        if token != self.token {
             let live = lock(&self.store).tokens.live(token);
             match live {
                 Some(true) => {}
@@ -99,7 +85,7 @@ impl Sim {
             None => {
                 return Err((400, "An API version is required: send the api-version header or the api_version parameter".to_owned()));
             }
-            Some(v) if !self.cfg.api_versions.iter().any(|s| s == v.trim()) => {
+            Some(v) if v.trim() != API_VERSION => {
                 return Err((400, format!("Unsupported API version: {v}")));
             }
             Some(_) => {}
@@ -185,8 +171,8 @@ async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Byte
         Some(other) => return sim.error(400, &format!("unsupported grant_type: {other}")),
         None => return sim.error(400, "grant_type is required"),
     }
-    let ok = param(&form, "client_id") == Some(sim.cfg.client_id.as_str())
-        && param(&form, "client_secret") == Some(sim.cfg.client_secret.as_str());
+    let ok = param(&form, "client_id") == Some(sim.client_id.as_str())
+        && param(&form, "client_secret") == Some(sim.client_secret.as_str());
     if !ok {
         return sim.error(401, "invalid client");
     }
@@ -624,108 +610,7 @@ async fn start_run(
             );
         }
     }
-    let principal = sim.cfg.client_id.clone();
+    let principal = sim.client_id.clone();
     let run = lock(&sim.store).start_run(config_id, &principal);
     json_response(201, &run)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::SplitMix64;
-
-    fn t(s: &str) -> String {
-        parse_time(s)
-            .map(crate::format_millis)
-            .unwrap_or_else(|| "-".into())
-    }
-
-    #[test]
-    fn partial_and_full_timestamps() {
-        assert_eq!(t("2024-06-19"), "2024-06-19T00:00:00.000Z");
-        assert_eq!(t("2024-06"), "2024-06-01T00:00:00.000Z");
-        assert_eq!(t("2024"), "2024-01-01T00:00:00.000Z");
-        assert_eq!(t("2024-06-19T04"), "2024-06-19T04:00:00.000Z");
-        assert_eq!(t("2024-06-19T04:05"), "2024-06-19T04:05:00.000Z");
-        assert_eq!(t("2024-06-19T04:05Z"), "2024-06-19T04:05:00.000Z");
-        assert_eq!(t("2024-06-19T04:00:18.764Z"), "2024-06-19T04:00:18.764Z");
-        assert_eq!(t("2024-06-19T04:00:18.7"), "2024-06-19T04:00:18.700Z");
-        assert_eq!(t("2024-06-19T04:00:18+02:00"), "2024-06-19T02:00:18.000Z");
-        assert_eq!(t("2024-06-19T04:00:18-0130"), "2024-06-19T05:30:18.000Z");
-        for bad in [
-            "",
-            "yesterday",
-            "2024-6-19",
-            "2024-06-19T4:00",
-            "2024-06-32",
-            "2024-06-19T04:00:18.",
-            "2024-06-19T04:00:18.1234567890",
-            "2024-06-19T25:00",
-            "2024T04:00",
-            "2024-06-19 04:00",
-            "2024-06-19T04:00+2",
-            "2024-06-19T04:00+1\u{e9}2",
-            "2024-06-19T04:00:00.\u{e9}",
-            "\u{e9}\u{e9}-06-19",
-        ] {
-            assert!(parse_time(bad).is_none(), "{bad:?} should not parse");
-        }
-    }
-
-    /// Amperity documents no largest `limit` (OA3 `Limit` is a bare
-    /// integer) but may return fewer runs than asked (SW2): a larger `limit`
-    /// is accepted and served as 100; a missing one as 50; one below 1 or
-    /// not a number is refused.
-    #[test]
-    fn limit_is_clamped_not_refused() {
-        let q = |s: &str| -> Vec<(String, String)> {
-            url::form_urlencoded::parse(s.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        };
-        let limit = |s: &str| ListParams::parse(&q(s)).map(|p| p.limit);
-        assert_eq!(limit(""), Ok(DEFAULT_LIMIT));
-        assert_eq!(limit("limit=7"), Ok(7));
-        assert_eq!(limit("limit=100"), Ok(MAX_LIMIT));
-        assert_eq!(limit("limit=101"), Ok(MAX_LIMIT));
-        assert_eq!(limit("limit=1000000"), Ok(MAX_LIMIT));
-        for bad in ["limit=0", "limit=-1", "limit=ten"] {
-            assert!(limit(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn junk_never_panics() {
-        let alphabet: Vec<char> = "0123456789-T:Z+.,tz \u{e9}\u{1F600}v".chars().collect();
-        let mut rng = SplitMix64::new(99);
-        for _ in 0..20_000 {
-            let len = rng.below(30) as usize;
-            let s: String = (0..len).map(|_| *rng.pick(&alphabet).unwrap()).collect();
-            let _ = parse_time(&s);
-            let _ = decode_token(&s);
-            let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
-            let _ = decode_token(&hex);
-        }
-    }
-
-    #[test]
-    fn tokens_round_trip_and_reject_junk() {
-        assert_eq!(decode_token("zz"), None);
-        assert_eq!(decode_token("abc"), None);
-        assert_eq!(
-            decode_token(
-                &"v2:1:2:x"
-                    .bytes()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            ),
-            None
-        );
-        let plain = "v1:00000000000000ff:1718769618764:wf-1:odd";
-        let hex: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(
-            decode_token(&hex),
-            Some((255, (1_718_769_618_764, "wf-1:odd".to_owned())))
-        );
-    }
 }
