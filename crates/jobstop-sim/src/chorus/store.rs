@@ -2,6 +2,7 @@
 //! counters; and how they look on the wire.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -50,90 +51,32 @@ fn plus_secs(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
 /// view and reading).
 fn without(mut v: Value, drop: &[&str]) -> Value {
     if let Some(m) = v.as_object_mut() {
-        for key in drop {
-            m.remove(*key);
-        }
+        drop.iter().for_each(|k| _ = m.remove(*k));
     }
     v
 }
 
-/// Workflow names (they must match `[a-zA-Z0-9_ .()-]+`, as Chorus checks).
-const FLOW_NAMES: &[&str] = &[
-    "alpine_flow",
-    "churn_model",
-    "Customer Segmentation",
-    "daily_scoring",
-    "fraud_detection",
-    "lead_scoring",
-    "market_basket",
-    "nightly_refresh",
-    "Revenue Forecast (v2)",
-    "sentiment_analysis",
-    "ETL-Loyalty",
-    "propensity_model",
-];
-
-/// Other workfiles: `(file_type, names)`.
-const OTHER_FILES: &[(&str, &[&str])] = &[
-    (
-        "sql",
-        &["top_customers.sql", "cleanup.sql", "Monthly Report.sql"],
-    ),
-    ("text", &["README.txt", "notes.txt"]),
-    ("code", &["model_utils.py", "score.R"]),
-    ("other", &["customers.csv", "export.json"]),
-];
-
-/// A user of the Chorus instance (the signed-in user's username and email
-/// come from the configuration).
-#[derive(Debug)]
-struct User {
-    id: u64,
-    username: &'static str,
-    first_name: &'static str,
-    last_name: &'static str,
-    email: &'static str,
-    title: &'static str,
-    dept: &'static str,
-    notes: &'static str,
-    role: &'static str,
+/// `template` (an object) with the keys of `fields` set over it.
+fn fill(template: &Value, fields: Value) -> Value {
+    let mut v = template.clone();
+    if let (Some(m), Value::Object(f)) = (v.as_object_mut(), fields) {
+        m.extend(f);
+    }
+    v
 }
 
-const USERS: &[User] = &[
-    User {
-        id: CURRENT_USER_ID,
-        username: "",
-        first_name: "Chorus",
-        last_name: "Admin",
-        email: "",
-        title: "Data Scientist",
-        dept: "Analytics",
-        notes: "",
-        role: "data_scientist",
-    },
-    User {
-        id: OWNER_ID,
-        username: "owner",
-        first_name: "searchquery",
-        last_name: "User_1",
-        email: "chorususer282295@alpinenow.com",
-        title: "Chief Data Scientist",
-        dept: "Corporation Corp., Inc.",
-        notes: "One of our top performers",
-        role: "data_admin",
-    },
-    User {
-        id: ANALYST_ID,
-        username: "analyst",
-        first_name: "Ana",
-        last_name: "Lyst",
-        email: "analyst@example.com",
-        title: "Analyst",
-        dept: "Finance",
-        notes: "",
-        role: "analytics_developer",
-    },
-];
+/// The fixed JSON of `data/chorus/presenters.json` (its `_source` names it).
+static DATA: LazyLock<Value> = LazyLock::new(|| {
+    let d = serde_json::from_str(include_str!("../../data/chorus/presenters.json"));
+    debug_assert!(d.is_ok(), "data/chorus/presenters.json parses");
+    d.unwrap_or_default()
+});
+
+/// The strings of the array `DATA[key]`.
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_str).collect())
+}
 
 #[derive(Debug, Clone)]
 struct Workspace {
@@ -427,12 +370,13 @@ impl Store {
     /// A generated workfile (not inserted).
     fn generate(&mut self, ws: u64, file_type: &str, status: &str) -> Workfile {
         let epoch = whole_secs(self.clock.epoch());
-        let names = match OTHER_FILES.iter().find(|(t, _)| *t == file_type) {
-            _ if file_type == WORK_FLOW => FLOW_NAMES,
-            Some((_, names)) => names,
-            None => &["file.txt"][..],
+        let others = DATA["other_files"].as_array().into_iter().flatten();
+        let names = match others.clone().find(|o| o[0] == file_type) {
+            _ if file_type == WORK_FLOW => strs(&DATA["flow_names"]),
+            Some(o) => strs(&o[1]),
+            None => vec!["file.txt"],
         };
-        let base = self.ids.pick(names).copied().unwrap_or("file.txt");
+        let base = self.ids.pick(&names).copied().unwrap_or("file.txt");
         let file_name = self.unique_name(ws, base);
         let created = plus_secs(
             epoch,
@@ -495,7 +439,14 @@ impl Store {
             self.put_workfile(wf);
         }
         for _ in 0..other {
-            let kind = self.ids.pick(OTHER_FILES).map_or("text", |(t, _)| *t);
+            let others = DATA["other_files"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice);
+            let kind = self
+                .ids
+                .pick(others)
+                .and_then(|o| o[0].as_str())
+                .unwrap_or("text");
             let wf = self.generate(ws, kind, IDLE);
             self.put_workfile(wf);
         }
@@ -747,14 +698,16 @@ impl Store {
     /// ([`ChorusWire::RailsPresenters`]: `user_type` always; `developer`, no
     /// `roles`, `deactivated_at` or license fields).
     fn render_user(&self, id: u64, succinct: bool) -> Value {
-        let Some(u) = USERS.iter().find(|u| u.id == id) else {
+        let users = DATA["users"].as_array().into_iter().flatten();
+        let Some(u) = users.clone().find(|u| u["id"] == id) else {
             return Value::Null;
         };
         let (username, email) = if id == CURRENT_USER_ID {
             let name = &self.cfg.username;
             (name.clone(), format!("{name}@example.com"))
         } else {
-            (u.username.to_owned(), u.email.to_owned())
+            let text = |k: &str| u[k].as_str().unwrap_or_default().to_owned();
+            (text("username"), text("email"))
         };
         let stamp = self.clock.epoch().timestamp() - 75 * DAY;
         let dir = format!(
@@ -763,47 +716,32 @@ impl Store {
             id / 1000 % 1000,
             id % 1000
         );
-        let user = json!({
-            "id": id,
-            "username": username,
-            "first_name": u.first_name,
-            "last_name": u.last_name,
-            "image": {
-                "original": format!("/paperclip/users/images/{dir}/original/User.png?{stamp}"),
-                "icon": format!("/paperclip/users/images/{dir}/icon/User.png?{stamp}"),
-                "entity_type": "image",
-                "complete_json": true,
-            },
-            "is_deleted": null,
-            "auth_method": "internal",
-            "ldap_group_id": null,
-            "user_type": "analytics_developer",
-            "entity_type": "user",
-            "using_default_image": false,
-            "active_license": true,
-            "is_siteadmin": false,
-            "roles": [u.role],
-            "email": email,
-            "title": u.title,
-            "dept": u.dept,
-            "notes": u.notes,
-            "admin": false,
-            "developer": true,
-            "subscribed_to_emails": true,
-            "tags": [],
-            "deactivated_at": null,
-            "complete_json": true,
-        });
+        let image = |size| format!("/paperclip/users/images/{dir}/{size}/User.png?{stamp}");
+        let user = fill(
+            &DATA["user"],
+            json!({
+                "id": id,
+                "username": username,
+                "first_name": u["first_name"],
+                "last_name": u["last_name"],
+                "image": {
+                    "original": image("original"),
+                    "icon": image("icon"),
+                    "entity_type": "image",
+                    "complete_json": true,
+                },
+                "roles": [u["role"]],
+                "email": email,
+                "title": u["title"],
+                "dept": u["dept"],
+                "notes": u["notes"],
+            }),
+        );
         let mut drop = if self.cfg.wire == ChorusWire::TibcoPage {
             vec!["developer"]
         } else {
-            vec![
-                "using_default_image",
-                "active_license",
-                "is_siteadmin",
-                "roles",
-                "deactivated_at",
-            ]
+            let license = ["using_default_image", "active_license", "is_siteadmin"];
+            [&license[..], &["roles", "deactivated_at"]].concat()
         };
         if succinct {
             drop.extend(["email", "title", "dept", "notes", "admin", "developer"]);
@@ -820,28 +758,11 @@ impl Store {
     /// `GpdbDatabasePresenter` with its `GpdbDataSourcePresenter`, succinct;
     /// the seed page adds the data source's `public`.
     fn database(&self) -> Value {
-        let mut source = json!({
-            "id": 1_000_002,
-            "name": "Owners",
-            "entity_type": "gpdb_data_source",
-            "is_deleted": null,
-            "shared": false,
-            "owner_id": OWNER_ID,
-            "version": "9.1.2 - FactoryVersion",
-            "is_hawq": null,
-            "state": "online",
-            "public": false,
-        });
+        let mut db = DATA["database"].clone();
         if self.cfg.wire == ChorusWire::RailsPresenters {
-            source = without(source, &["public"]);
+            db["data_source"] = without(db["data_source"].take(), &["public"]);
         }
-        json!({
-            "id": 1_000_001,
-            "name": "default",
-            "data_source": source,
-            "entity_type": "gpdb_database",
-            "complete_json": true,
-        })
+        db
     }
 
     /// `WorkspacePresenter` in the seed page's key set, or in hey-jude/chorus
@@ -850,11 +771,8 @@ impl Store {
     /// `workspace_stage_id`); `succinct` for list items.
     fn render_workspace(&self, w: &Workspace, succinct: bool) -> Value {
         let epoch = whole_secs(self.clock.epoch());
-        let count = self
-            .workfiles
-            .values()
-            .filter(|f| f.workspace_id == w.id)
-            .count();
+        let files = self.workfiles.values();
+        let count = files.filter(|f| f.workspace_id == w.id).count();
         let permission: &[&str] = match (w.member, w.public) {
             (true, _) => &[
                 "read",
@@ -866,63 +784,29 @@ impl Store {
             (false, true) => &["read", "commenting"],
             (false, false) => &[],
         };
-        let workspace = json!({
-            "id": w.id,
-            "name": w.name,
-            "is_deleted": null,
-            "entity_type": "workspace",
-            "archived": false,
-            "public": w.public,
-            "archived_at": null,
-            "summary": w.summary,
-            "permission": permission,
-            "datasets_count": 11,
-            "members_count": 2,
-            "workfiles_count": count,
-            "insights_count": 1,
-            "recent_insights_count": 1,
-            "recent_comments_count": 9,
-            "has_recent_comments": true,
-            "has_milestones": true,
-            "workspace_stage": {
-                "default": true,
-                "id": 1_000_000,
-                "name": "Define",
-                "position": 0,
-                "description_long": "Define the essential components of the project.",
-                "description_short": "Define the two essential components of a machine learning project. What business problem are we solving? How should the solution change the way our business operates? Locate or acquire all necessary data.",
-                "complete_json": true,
-            },
-            "workspace_stage_id": 1_000_000,
-            "archiver": null,
-            "image": {"original": "", "icon": "", "entity_type": "image", "complete_json": true},
-            "tags": [],
-            "has_added_member": false,
-            "has_added_workfile": true,
-            "has_added_sandbox": true,
-            "has_changed_settings": false,
-            "sandbox_info": {
-                "id": 1_000_006,
-                "name": "default",
-                "dataset_count": 0,
+        let sandbox = fill(
+            &DATA["workspace"]["sandbox_info"],
+            json!({
                 "refreshed_at": format_secs(plus_secs(epoch, -12)),
-                "entity_type": "gpdb_schema",
-                "is_deleted": null,
-                "stale": false,
                 "database": self.database(),
-                "complete_json": true,
-            },
-            "show_sandbox_datasets": true,
-            "owner": self.render_user(w.owner, succinct),
-            "is_member": w.member,
-            "is_project": true,
-            "project_status": "on_track",
-            "project_status_reason": null,
-            "milestone_count": 3,
-            "milestone_completed_count": 0,
-            "project_target_date": format!("{}T00:00:00Z", plus_secs(epoch, 25 * DAY).format("%Y-%m-%d")),
-            "complete_json": true,
-        });
+            }),
+        );
+        let target = plus_secs(epoch, 25 * DAY).format("%Y-%m-%d");
+        let workspace = fill(
+            &DATA["workspace"],
+            json!({
+                "id": w.id,
+                "name": w.name,
+                "public": w.public,
+                "summary": w.summary,
+                "permission": permission,
+                "workfiles_count": count,
+                "sandbox_info": sandbox,
+                "owner": self.render_user(w.owner, succinct),
+                "is_member": w.member,
+                "project_target_date": format!("{target}T00:00:00Z"),
+            }),
+        );
         let mut drop = Vec::new();
         if self.cfg.wire != ChorusWire::TibcoPage {
             drop.extend(["archived", "workspace_stage", "workspace_stage_id"]);
@@ -945,58 +829,48 @@ impl Store {
     /// workflows; `ChorusWorkfilePresenter` / `WorkfileVersionPresenter`
     /// for other files).
     pub(crate) fn render(&self, wf: &Workfile, view: View) -> Value {
-        let workspace = self
-            .workspaces
-            .get(&wf.workspace_id)
-            .map_or(Value::Null, |w| {
-                self.render_workspace(w, view == View::List)
-            });
+        let workspace = self.workspaces.get(&wf.workspace_id);
+        let workspace = workspace.map_or(Value::Null, |w| {
+            self.render_workspace(w, view == View::List)
+        });
         let flow = wf.is_workflow();
         let (created_at, updated_at) = (format_secs(wf.created_at), format_secs(wf.updated_at));
         let version_info = if flow {
             json!({"created_at": created_at, "updated_at": updated_at})
         } else {
             let vid = wf.version_id.unwrap_or_default();
-            let show = view == View::Show;
-            json!({
-                "id": vid,
-                "version_num": 1,
-                "commit_message": null,
-                "owner": self.render_user(wf.owner, true),
-                "modifier": self.render_user(wf.owner, true),
-                "created_at": created_at,
-                "updated_at": updated_at,
-                "content_url": format!("/workfile_versions/{vid}/contents?{}", wf.created_at.timestamp()),
-                "partial_file": false,
-                "icon_url": null,
-                "content": show.then(|| format!("-- {}\n", wf.file_name)),
-            })
+            let stamp = wf.created_at.timestamp();
+            let content = (view == View::Show).then(|| format!("-- {}\n", wf.file_name));
+            fill(
+                &DATA["version_info"],
+                json!({
+                    "id": vid,
+                    "owner": self.render_user(wf.owner, true),
+                    "modifier": self.render_user(wf.owner, true),
+                    "created_at": created_at,
+                    "updated_at": updated_at,
+                    "content_url": format!("/workfile_versions/{vid}/contents?{stamp}"),
+                    "content": content,
+                }),
+            )
         };
-        let workfile = json!({
-            "id": wf.id,
-            "workspace": workspace,
-            "file_name": wf.file_name,
-            "file_type": wf.file_type,
-            "latest_version_id": wf.version_id,
-            "is_deleted": null,
-            "recent_comments": [],
-            "comment_count": 0,
-            "tags": [],
-            "entity_type": "workfile",
-            "entity_subtype": flow.then_some("alpine"),
-            "user_modified_at": format_secs(wf.user_modified_at),
-            "status": wf.status,
-            "description": wf.description,
-            "link_url": null,
-            "owner": self.render_user(wf.owner, true),
-            "associated_worklets": [],
-            "version_info": version_info,
-            "execution_locations": [self.database()],
-            "dataset_ids": [],
-            "has_draft": false,
-            "execution_schema": null,
-            "complete_json": true,
-        });
+        let workfile = fill(
+            &DATA["workfile"],
+            json!({
+                "id": wf.id,
+                "workspace": workspace,
+                "file_name": wf.file_name,
+                "file_type": wf.file_type,
+                "latest_version_id": wf.version_id,
+                "entity_subtype": flow.then_some("alpine"),
+                "user_modified_at": format_secs(wf.user_modified_at),
+                "status": wf.status,
+                "description": wf.description,
+                "owner": self.render_user(wf.owner, true),
+                "version_info": version_info,
+                "execution_locations": [self.database()],
+            }),
+        );
         let mut drop = Vec::new();
         if self.cfg.wire != ChorusWire::TibcoPage {
             // Not in hey-jude/chorus's WorkfilePresenter; on the seed page.
