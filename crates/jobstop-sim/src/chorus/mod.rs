@@ -4,10 +4,10 @@
 //! Serves `POST/GET/DELETE /api/sessions`,
 //! `GET /api/workspaces/{workspace_id}/workfiles`, `GET /api/workfiles/{id}`,
 //! `POST /api/workfiles/{id}/run` and `POST /api/workfiles/{id}/stop` (and
-//! the same routes without `/api`) on a [`SimServer`](crate::SimServer). See
-//! the crate README for the behaviour, the switches and which parts are
+//! the same routes without `/api`) on a [`SimServer`](crate::SimServer); the
+//! crate README has the behaviour, the switches and which parts are
 //! documented fact and which are inference. A stop the engine accepts makes
-//! the workfile `idle` at once, so the builder's `stop_delay` has no effect.
+//! the workfile `idle` at once: the builder's `stop_delay` has no effect.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -40,8 +40,8 @@ use serde_json::Value;
 
 use crate::endless::{EndlessRuns, Pages};
 use crate::{
-    Common, Fault, FaultRule, MASK, Population, Route, Settings, Sim, SimBuilder, SimServerBuilder,
-    SplitMix64, VendorSim, lock,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
+    SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, View};
 
@@ -155,22 +155,12 @@ impl WorkfileSeed {
     }
 }
 
-/// A password, masked in `Debug`.
-#[derive(Clone)]
-pub(crate) struct Password(String);
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(MASK)
-    }
-}
-
 /// The Chorus simulator's own builder settings (set through
 /// [`ChorusSimBuilder`]); its `Debug` masks the password.
 #[derive(Debug, Clone)]
 pub struct ChorusOptions {
     pub(crate) username: String,
-    pub(crate) password: Option<Password>,
+    pub(crate) password: Option<Secret>,
     pub(crate) workspace_id: u64,
     pub(crate) running: usize,
     pub(crate) idle: usize,
@@ -369,6 +359,8 @@ impl SimBuilder<Chorus> {
     setters! {
         /// The username that can log in. Default `chorusadmin`.
         username(options.username): into String;
+        /// The password. Default: derived from the seed.
+        password(options.password): some into Secret;
         /// The member workspace (named `Public`) the generated workfiles
         /// live in. Default 1000008.
         workspace_id(options.workspace_id): u64;
@@ -390,35 +382,25 @@ impl SimBuilder<Chorus> {
         finish_after(options.finish_after): Option<Duration>;
         /// The Alpine engine is unreachable (or workflows are not licensed):
         /// stops answer Rails' 500 HTML page and leave workfiles as they are
-        /// (`stop_now` calls `.code` on the nil that `Alpine::API#request_stop`
-        /// returns after rescuing the error; hey-jude/chorus
-        /// `components/core/app/models/alpine_workfile.rb`), runs fail with
-        /// 422 `RUN_FAILED`. Default false. For an engine that answers but
-        /// not with 200 (Chorus then answers 202 with the status unchanged),
-        /// see [`ChorusSim::fail_next_engine_stops`].
+        /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
+        /// `stop_now` calls `.code` on the nil that `request_stop` returns),
+        /// runs fail with 422 `RUN_FAILED`. Default false. An engine that
+        /// answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
         engine_unavailable(options.engine_unavailable): bool;
         /// The session cookie's name. Default `_chorus_session` (TIBCO's
         /// pages show `_session_id`).
         cookie_name(options.cookie_name): into String;
         /// Whether `POST /sessions` needs CSRF verification like every other
-        /// POST (what the Rails code implies): then a login without a
-        /// `session_id` parameter (the Python client sends `?session_id=NULL`
-        /// for this reason) and without a valid `X-CSRF-Token` gets 403.
-        /// Default true; false lets any login through.
+        /// POST (as the Rails code implies; see the crate README). Default
+        /// true; false lets any login through.
         login_requires_csrf(options.login_requires_csrf): bool;
         /// Whether `name_pattern` compares case (`LIKE`, as Chorus's SQL
         /// does: `workfiles.file_name LIKE '%x%'`) rather than ignoring it
-        /// (`ILIKE`). Default true, as Chorus does.
+        /// (`ILIKE`). Default true.
         case_sensitive_name_pattern(options.case_sensitive_name_pattern): bool;
         /// Which published reading of the JSON to serve. Default
         /// [`ChorusWire::TibcoPage`].
         wire(options.wire): ChorusWire;
-    }
-
-    /// The password. Default: derived from the seed.
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.options.password = Some(Password(password.into()));
-        self
     }
 
     /// Adds a second member workspace with no workfiles.
@@ -462,8 +444,8 @@ impl Sim<Chorus> {
 
     /// [`Sim::ids`] whose `status` is exactly `status`.
     pub fn ids_with_status(&self, status: &str) -> Vec<String> {
-        self.vendor
-            .ids_where(self.vendor.workspace_id, true, |s| s == status)
+        let ws = self.vendor.workspace_id;
+        self.vendor.ids_where(ws, true, |s| s == status)
     }
 
     /// The ids of every workfile (any type) in workspace `workspace_id`, in
@@ -498,20 +480,19 @@ impl Sim<Chorus> {
     }
 
     /// Creates a live session directly (no login counted); returns its
-    /// `session_id`, for configurations that start from an existing one.
+    /// `session_id`.
     pub fn new_session(&self) -> String {
         lock(&self.vendor.store).create_session()
     }
 
     /// The CSRF token of the cookie session that logged in as `session_id`
-    /// (what the Chorus web page would embed); `None` for sessions made with
+    /// (what a Chorus web page would embed); `None` for sessions made with
     /// [`ChorusSim::new_session`] or unknown ones.
     pub fn csrf_token(&self, session_id: &str) -> Option<String> {
         lock(&self.vendor.store).csrf_for_session(session_id)
     }
 
-    /// Every session id issued so far, expired ones included (for tests
-    /// that check a client never leaks one).
+    /// Every session id issued so far, expired ones included.
     pub fn session_ids(&self) -> Vec<String> {
         lock(&self.vendor.store).issued.clone()
     }
@@ -526,9 +507,8 @@ impl Sim<Chorus> {
         lock(&self.vendor.store).login_attempts
     }
 
-    /// How many `OpenWorkfileEvent`s the real server would have written to
-    /// the activity stream so far: `GET /api/workfiles/{id}` writes one on
-    /// every successful call (hey-jude/chorus
+    /// How many `OpenWorkfileEvent`s the real server would have written so
+    /// far: one per successful `GET /api/workfiles/{id}` (hey-jude/chorus
     /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
     /// `log_workfile_opened_event`); listings, runs and stops write none.
     pub fn open_workfile_events(&self) -> u64 {
@@ -537,11 +517,10 @@ impl Sim<Chorus> {
 
     /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
     pub fn open_workfile_events_for(&self, id: &str) -> u64 {
+        let store = lock(&self.vendor.store);
         let id = routes::parse_id(id);
-        id.map_or(0, |id| {
-            let store = lock(&self.vendor.store);
-            store.open_events.get(&id).copied().unwrap_or(0)
-        })
+        id.and_then(|id| store.open_events.get(&id).copied())
+            .unwrap_or(0)
     }
 
     /// Forgets every session at once (they answer 401 from now on, cookies
@@ -550,8 +529,7 @@ impl Sim<Chorus> {
         lock(&self.vendor.store).expire_sessions();
     }
 
-    /// Takes the engine down (or brings it back) for every workfile: stops
-    /// answer 500 with an HTML page (see
+    /// Takes the engine down (or brings it back) for every workfile (see
     /// [`ChorusSimBuilder::engine_unavailable`]).
     pub fn set_engine_unavailable(&self, on: bool) {
         lock(&self.vendor.store).cfg.engine_unavailable = on;
@@ -560,23 +538,21 @@ impl Sim<Chorus> {
     /// Takes the engine down (or brings it back) for workfile `id` only.
     /// `false` if there is no such workfile.
     pub fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool {
-        self.vendor
-            .with_id(id, |s, id| s.update(id, |w| w.engine_unavailable = on))
+        let down = |s: &mut Store, id| s.update(id, |w| w.engine_unavailable = on);
+        self.vendor.with_id(id, down)
     }
 
     /// The engine answers every stop of workfile `id` with something other
-    /// than HTTP 200 (`on`), or with 200 again: Chorus answers those stops
-    /// 202 with the status unchanged, so the workflow keeps running. `false`
-    /// if there is no such workfile.
+    /// than HTTP 200 (`on`), or with 200 again: Chorus then answers 202 with
+    /// the status unchanged. `false` if there is no such workfile.
     pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool {
-        self.vendor
-            .with_id(id, |s, id| s.update(id, |w| w.engine_refuses = on))
+        let refuse = |s: &mut Store, id| s.update(id, |w| w.engine_refuses = on);
+        self.vendor.with_id(id, refuse)
     }
 
     /// The engine answers the next `n` stop requests that reach it (any
-    /// workflow, idle ones included) with something other than HTTP 200:
-    /// Chorus answers 202 with the status unchanged. Replaces any earlier
-    /// count.
+    /// workflow) with something other than HTTP 200: Chorus answers 202 with
+    /// the status unchanged. Replaces any earlier count.
     pub fn fail_next_engine_stops(&self, n: u64) {
         lock(&self.vendor.store).fail_stops = n;
     }

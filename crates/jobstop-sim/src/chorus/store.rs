@@ -78,15 +78,14 @@ fn strs(v: &Value) -> Vec<&str> {
         .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_str).collect())
 }
 
+/// A workspace. The signed-in user is a member of the public ones (the
+/// default is the seed page's "Public") and of no private one (a private
+/// workspace the user could read would be public).
 #[derive(Debug, Clone)]
 struct Workspace {
     id: u64,
     name: String,
-    /// Whether the signed-in user is a member.
     member: bool,
-    public: bool,
-    owner: u64,
-    summary: &'static str,
 }
 
 /// A change waiting on a workfile's timeline.
@@ -280,13 +279,13 @@ impl Store {
         };
         let ws = store.cfg.workspace_id;
         let (running, idle, other) = (store.cfg.running, store.cfg.idle, store.cfg.other_files);
-        store.add_workspace(ws, "Public", true);
+        store.add_workspace(ws, "Public".into(), true);
         store.seed_workfiles(ws, running, idle, other);
         for id in store.cfg.empty_workspaces.clone() {
-            store.add_workspace(id, &format!("Empty Workspace {id}"), true);
+            store.add_workspace(id, format!("Empty Workspace {id}"), true);
         }
         for (id, n) in store.cfg.foreign_workspaces.clone() {
-            store.add_workspace(id, &format!("Private Workspace {id}"), false);
+            store.add_workspace(id, format!("Private Workspace {id}"), false);
             store.seed_workfiles(id, n / 3, n - n / 3, 0);
         }
         for seed in seeds {
@@ -298,26 +297,8 @@ impl Store {
     // ----- workspaces and workfiles -------------------------------------
 
     /// Adds (or replaces) a workspace.
-    fn add_workspace(&mut self, id: u64, name: &str, member: bool) {
-        let (owner, summary) = if member {
-            (OWNER_ID, "searchquery")
-        } else {
-            (ANALYST_ID, "Restricted to the finance team.")
-        };
-        // The default member workspace is the seed page's "Public";
-        // non-member workspaces are private (else they would be readable by
-        // everyone).
-        let name = name.to_owned();
-        let public = member;
-        let w = Workspace {
-            id,
-            name,
-            member,
-            public,
-            owner,
-            summary,
-        };
-        self.workspaces.insert(id, w);
+    fn add_workspace(&mut self, id: u64, name: String, member: bool) {
+        self.workspaces.insert(id, Workspace { id, name, member });
     }
 
     /// A fresh workfile id (gaps of 1 to 3, from the seed).
@@ -457,7 +438,7 @@ impl Store {
     pub(crate) fn insert(&mut self, seed: WorkfileSeed) -> u64 {
         let ws = seed.workspace_id.unwrap_or(self.cfg.workspace_id);
         if !self.workspaces.contains_key(&ws) {
-            self.add_workspace(ws, &format!("Workspace {ws}"), true);
+            self.add_workspace(ws, format!("Workspace {ws}"), true);
         }
         let file_type = seed.file_type.as_deref().unwrap_or(WORK_FLOW);
         let mut wf = self.generate(ws, file_type, &seed.status);
@@ -544,36 +525,42 @@ impl Store {
     /// {"model_data":{}}}`).
     fn forbidden(&self, ws: u64) -> Option<Value> {
         let w = self.workspaces.get(&ws)?;
-        (!w.member && !w.public).then(|| json!({}))
+        (!w.member).then(|| json!({}))
+    }
+
+    /// The workfile `id` names, if the user may see it: else the answer.
+    fn find(&self, id: Option<u64>) -> Result<&Workfile, Action> {
+        let wf = id.and_then(|id| self.workfiles.get(&id));
+        let wf = wf.ok_or(Action::NotFound)?;
+        match self.forbidden(wf.workspace_id) {
+            Some(ws) => Err(Action::Forbidden(ws)),
+            None => Ok(wf),
+        }
     }
 
     /// `GET /workfiles/:id`.
     pub(crate) fn show(&mut self, id: Option<u64>) -> Action {
         self.settle();
-        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
-            return Action::NotFound;
+        let wf = match self.find(id) {
+            Ok(wf) => wf,
+            Err(answer) => return answer,
         };
-        if let Some(ws) = self.forbidden(wf.workspace_id) {
-            return Action::Forbidden(ws);
-        }
         // Authorized: `log_workfile_opened_event` runs before `present`.
-        let body = self.render(wf, View::Show);
-        *self.open_events.entry(wf.id).or_default() += 1;
+        let (id, body) = (wf.id, self.render(wf, View::Show));
+        *self.open_events.entry(id).or_default() += 1;
         Action::Accepted(body)
     }
 
     /// `POST /workfiles/:id/run`.
     pub(crate) fn run(&mut self, id: Option<u64>) -> Action {
         self.settle();
-        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
-            return Action::NotFound;
+        let (id, flow, down) = match self.find(id) {
+            Ok(wf) => (wf.id, wf.is_workflow(), wf.engine_unavailable),
+            Err(answer) => return answer,
         };
-        let id = wf.id;
-        if let Some(ws) = self.forbidden(wf.workspace_id) {
-            return Action::Forbidden(ws);
-        }
-        if wf.is_workflow() {
-            if self.cfg.engine_unavailable || wf.engine_unavailable {
+        // Other files: `Workfile#run_now` does nothing; 202 unchanged.
+        if flow {
+            if self.cfg.engine_unavailable || down {
                 return Action::RunFailed;
             }
             let now = Instant::now();
@@ -589,7 +576,6 @@ impl Store {
             });
             self.workfiles.touch(&id);
         }
-        // Other files: `Workfile#run_now` does nothing; 202 unchanged.
         self.action_answer(id)
     }
 
@@ -598,30 +584,28 @@ impl Store {
     pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Action {
         self.settle();
         self.workfiles.count_stop(raw_id);
-        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
-            return Action::NotFound;
+        let (id, flow, down, refuses) = match self.find(id) {
+            Ok(wf) => (
+                wf.id,
+                wf.is_workflow(),
+                wf.engine_unavailable,
+                wf.engine_refuses,
+            ),
+            Err(answer) => return answer,
         };
-        let id = wf.id;
-        if let Some(ws) = self.forbidden(wf.workspace_id) {
-            return Action::Forbidden(ws);
-        }
-        if !wf.is_workflow() {
+        if !flow {
             return Action::NotAWorkflow;
         }
         // Engine unreachable or unlicensed: `request_stop` yields nil and
         // `stop_now` raises (500 page), whatever the status.
-        if self.cfg.engine_unavailable || wf.engine_unavailable {
+        if self.cfg.engine_unavailable || down {
             return Action::EngineFailed;
         }
         // The engine is asked whatever the status; only its HTTP 200 makes
         // the workfile idle (`update_attribute(:status, IDLE) if
         // response.code == '200'`), and the controller answers 202 either way.
-        let answered = if self.fail_stops > 0 {
-            self.fail_stops -= 1;
-            false
-        } else {
-            !wf.engine_refuses
-        };
+        let answered = self.fail_stops == 0 && !refuses;
+        self.fail_stops = self.fail_stops.saturating_sub(1);
         let wall = whole_secs(self.clock.now());
         if answered {
             self.update(id, |wf| {
@@ -653,17 +637,14 @@ impl Store {
             return Some(Err(body));
         }
         let fold = !self.cfg.case_sensitive_name_pattern;
-        let pattern = q
-            .name_pattern
-            .as_ref()
-            .map(|p| Like::new(&format!("%{p}%"), fold));
+        let pattern = q.name_pattern.as_ref().map(|p| format!("%{p}%"));
         let file_type = q.file_type.as_ref().map(|t| t.to_lowercase());
         let mut matching: Vec<&Workfile> = self
             .workfiles
             .values()
             .filter(|w| w.workspace_id == ws)
             .filter(|w| file_type.as_ref().is_none_or(|t| w.file_type == *t))
-            .filter(|w| pattern.as_ref().is_none_or(|p| p.matches(&w.file_name)))
+            .filter(|w| pattern.as_ref().is_none_or(|p| like(p, &w.file_name, fold)))
             .collect();
         if q.by_name {
             sort_by_name(&mut matching);
@@ -773,17 +754,14 @@ impl Store {
         let epoch = whole_secs(self.clock.epoch());
         let files = self.workfiles.values();
         let count = files.filter(|f| f.workspace_id == w.id).count();
-        let permission: &[&str] = match (w.member, w.public) {
-            (true, _) => &[
-                "read",
-                "commenting",
-                "update",
-                "duplicate_chorus_view",
-                "create_workflow",
-            ],
-            (false, true) => &["read", "commenting"],
-            (false, false) => &[],
-        };
+        let all = [
+            "read",
+            "commenting",
+            "update",
+            "duplicate_chorus_view",
+            "create_workflow",
+        ];
+        let permission = if w.member { &all[..] } else { &[] };
         let sandbox = fill(
             &DATA["workspace"]["sandbox_info"],
             json!({
@@ -797,12 +775,12 @@ impl Store {
             json!({
                 "id": w.id,
                 "name": w.name,
-                "public": w.public,
-                "summary": w.summary,
+                "public": w.member,
+                "summary": if w.member { "searchquery" } else { "Restricted to the finance team." },
                 "permission": permission,
                 "workfiles_count": count,
                 "sandbox_info": sandbox,
-                "owner": self.render_user(w.owner, succinct),
+                "owner": self.render_user(if w.member { OWNER_ID } else { ANALYST_ID }, succinct),
                 "is_member": w.member,
                 "project_target_date": format!("{target}T00:00:00Z"),
             }),
@@ -1002,75 +980,31 @@ fn sort_by_name(v: &mut [&Workfile]) {
     });
 }
 
-/// A SQL `LIKE` pattern: `%` any run of characters, `_` one character, `\`
-/// escapes the next one (PostgreSQL's default escape).
-#[derive(Debug, Clone)]
-struct Like {
-    toks: Vec<Tok>,
-    fold: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
-    Any,
-    One,
-    Lit(char),
-}
-
-impl Like {
-    /// `pattern`, compared ignoring case when `fold` (`ILIKE`).
-    fn new(pattern: &str, fold: bool) -> Self {
-        let pattern = if fold {
-            pattern.to_lowercase()
-        } else {
-            pattern.to_owned()
-        };
-        let mut toks = Vec::new();
-        let mut chars = pattern.chars();
-        while let Some(c) = chars.next() {
-            toks.push(match c {
-                '%' => Tok::Any,
-                '_' => Tok::One,
-                '\\' => Tok::Lit(chars.next().unwrap_or('\\')),
-                c => Tok::Lit(c),
-            });
-        }
-        Like { toks, fold }
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = if self.fold {
-            text.to_lowercase().chars().collect()
-        } else {
-            text.chars().collect()
-        };
-        let n = text.len();
-        // reach[i]: the tokens so far can match text[..i].
-        let mut reach = vec![false; n + 1];
-        reach[0] = true;
-        for tok in &self.toks {
-            let mut next = vec![false; n + 1];
-            match tok {
-                Tok::Any => {
-                    let mut any = false;
-                    for i in 0..=n {
-                        any |= reach[i];
-                        next[i] = any;
-                    }
-                }
-                Tok::One => {
-                    for i in 0..n {
-                        next[i + 1] |= reach[i];
-                    }
-                }
-                Tok::Lit(c) => {
-                    for i in 0..n {
-                        next[i + 1] |= reach[i] && text[i] == *c;
-                    }
-                }
+/// Whether `text` matches the SQL `LIKE` pattern `pattern`: `%` any run of
+/// characters, `_` one character, `\` escapes the next one (PostgreSQL's
+/// default escape); ignoring case when `fold` (`ILIKE`).
+fn like(pattern: &str, text: &str, fold: bool) -> bool {
+    let case = |s: &str| if fold { s.to_lowercase() } else { s.to_owned() };
+    let (pattern, text): (String, Vec<char>) = (case(pattern), case(text).chars().collect());
+    let mut chars = pattern.chars();
+    // reach[i]: the pattern so far can match text[..i].
+    let mut reach: Vec<bool> = (0..=text.len()).map(|i| i == 0).collect();
+    while let Some(c) = chars.next() {
+        let one = match c {
+            '%' => {
+                let mut any = false;
+                reach.iter_mut().for_each(|r| {
+                    any |= *r;
+                    *r = any
+                });
+                continue;
             }
-            reach = next;
-        }
-        reach[n]
+            '_' => None,
+            '\\' => Some(chars.next().unwrap_or('\\')),
+            c => Some(c),
+        };
+        let step = |i: usize| i > 0 && reach[i - 1] && one.is_none_or(|c| text[i - 1] == c);
+        reach = (0..=text.len()).map(step).collect();
     }
+    reach[text.len()]
 }
