@@ -1,40 +1,27 @@
 //! The Amperity workflow-runs simulator (VENDOR-NOTES section 1).
 //!
-//! Serves `/api/v0/oauth2/token`, `GET /api/workflow/runs`,
-//! `GET /api/workflow/runs/{id}`, `POST /api/workflow/runs/{id}/stop` (and the
-//! `{id}:stop` form) and `POST /api/workflow/runs` on a [`SimServer`](crate::SimServer). See the
-//! crate README for the behaviour, the switches and which parts are
-//! documented fact and which are inference.
+//! Serves `/api/v0/oauth2/token` and `/api/workflow/runs` (list, fetch,
+//! stop, start) on a [`SimServer`](crate::SimServer); the crate README has
+//! the behaviour, the switches and what is documented fact or inference.
 //!
 //! Sources (each route names its own): `amperity/amperity-docs`
-//! `downloads/openapi/control-plane-2024-04-01-openapi.json` (OA3, the
-//! operations `list-workflows`, `get-workflow`, `stop-workflow` and
-//! `run-workflow` and the schemas `WorkflowList`, `Workflow`,
-//! `WorkflowTaskInstance`, `WorkflowError`, `ErrorResponse`); the pages under
-//! `amperity_api/source/` (`endpoint_get_workflows_list.rst`,
-//! `endpoint_get_workflows_fetch.rst`, `endpoint_post_workflows_stop.rst`,
-//! `endpoint_post_workflows_start.rst`, `requests.rst`, `responses.rst`,
-//! `pagination.rst`, `versioning.rst`, `rate_limits.rst`); and
-//! `amperity_reference/source/api.rst` for the OAuth token call.
-//!
-//! Where the sources disagree the published OpenAPI file is the default and
-//! the other reading is a switch: error bodies are OA3's `ErrorResponse`
-//! (`status` and `message` only; `additionalProperties: false`) unless
-//! [`AmperitySimBuilder::with_request_ids`] adds `responses.rst`'s
-//! `request_id` and `trace_id`; a stop on a finished run answers 400 (OA3
-//! lists no 409 for `stop-workflow`) unless [`TerminalStop::Conflict`]
-//! serves `responses.rst`'s 409.
+//! `downloads/openapi/control-plane-2024-04-01-openapi.json` (OA3: operations
+//! `list-workflows`, `get-workflow`, `stop-workflow`, `run-workflow`; schemas
+//! `WorkflowList`, `Workflow`, `WorkflowTaskInstance`, `WorkflowError`,
+//! `ErrorResponse`); under `amperity_api/source/`:
+//! `endpoint_get_workflows_list.rst`, `endpoint_get_workflows_fetch.rst`,
+//! `endpoint_post_workflows_stop.rst`, `endpoint_post_workflows_start.rst`,
+//! `requests.rst`, `responses.rst`, `pagination.rst`, `versioning.rst`,
+//! `rate_limits.rst`; `amperity_reference/source/api.rst` (OAuth token).
+//! Where they disagree OA3 is the default and the other reading a switch
+//! ([`AmperitySimBuilder::with_request_ids`], [`TerminalStop::Conflict`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! use jobstop_sim::amperity::AmperitySim;
-//!
-//! let sim = AmperitySim::builder().tenant("acme").seed(7).running(3).finished(7).start().await?;
+//! let sim = jobstop_sim::amperity::AmperitySim::builder().running(3).finished(7).start().await?;
 //! assert_eq!(sim.ids().len(), 10);
-//! assert!(sim.base_url().ends_with("/api"));
-//! let first = &sim.ids()[0];
-//! assert_eq!(sim.run_json(first).unwrap()["tenant"], "acme");
+//! assert_eq!(sim.run_json(&sim.ids()[0]).unwrap()["tenant"], "acme");
 //! # Ok(())
 //! # }
 //! ```
@@ -114,17 +101,12 @@ pub enum IdField {
 }
 
 /// A run to add with [`AmperitySimBuilder::insert_run`] or
-/// [`AmperitySim::insert_run`]. Only `state` is required; the state is kept
-/// verbatim, so any raw wire string works (`"Running with failures"`,
-/// `"cancelled"`, `"In progress"`, …).
+/// [`AmperitySim::insert_run`]. Only `state` is required; it is kept
+/// verbatim, so any raw wire string works (`"Running with failures"`, …).
 ///
 /// ```
-/// use jobstop_sim::amperity::RunSeed;
-///
-/// let seed = RunSeed::new("Running with failures").with_id("wf-20240619-00001-AbCdEf");
-/// assert_eq!(seed.state, "Running with failures");
-/// let other = RunSeed { state: "cancelled".into(), ..RunSeed::default() };
-/// # let _ = other;
+/// let seed = jobstop_sim::amperity::RunSeed::new("cancelled").with_id("wf-20240619-00001-AbCdEf");
+/// assert_eq!(seed.state, "cancelled");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunSeed {
@@ -142,8 +124,7 @@ pub struct RunSeed {
     pub ended_at: Option<DateTime<Utc>>,
     /// The `error` object; default none.
     pub error: Option<Value>,
-    /// `principal_name`; when all three principal fields are `None` a
-    /// generated principal is used.
+    /// `principal_name`; all three `None`: a generated principal.
     pub principal_name: Option<String>,
     /// `principal_email`.
     pub principal_email: Option<String>,
@@ -156,8 +137,9 @@ pub struct RunSeed {
 impl RunSeed {
     /// A seed in the raw state `state`.
     pub fn new(state: impl Into<String>) -> Self {
+        let state = state.into();
         RunSeed {
-            state: state.into(),
+            state,
             ..RunSeed::default()
         }
     }
@@ -493,23 +475,15 @@ impl Sim<Amperity> {
 ///
 /// ```
 /// use jobstop_sim::amperity::run_objects;
-/// use serde_json::json;
 ///
-/// let mut list = json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}], "next_token": "t"});
+/// let mut list = serde_json::json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}]});
 /// assert_eq!(run_objects(&mut list).len(), 2);
-/// let mut one = json!({"id": "wf-1", "state": "running"});
-/// assert_eq!(run_objects(&mut one).len(), 1);
+/// assert_eq!(run_objects(&mut serde_json::json!({"id": "wf-1"})).len(), 1);
 /// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     if body.get("data").is_some() {
-        return match body.get_mut("data") {
-            Some(Value::Array(items)) => items.iter_mut().collect(),
-            _ => Vec::new(),
-        };
+        let items = body.get_mut("data").and_then(Value::as_array_mut);
+        return items.map(|a| a.iter_mut().collect()).unwrap_or_default();
     }
-    if body.is_object() {
-        vec![body]
-    } else {
-        Vec::new()
-    }
+    body.is_object().then_some(body).into_iter().collect()
 }

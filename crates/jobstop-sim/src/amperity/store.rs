@@ -11,43 +11,28 @@ use super::{AmperityOptions, IdField, RunSeed, TerminalStop};
 use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
-/// The seeded tables of `data/amperity/runs.json` (its `_source` names them).
-struct Data {
-    /// Workflow types, each with plausible names.
-    kinds: Vec<(String, Vec<String>)>,
-    /// `(name, email, id)` of people and automations that start workflows.
-    principals: Vec<(String, Option<String>, Option<String>)>,
-    /// The error a manually stopped run carries (OA3 `WorkflowError`).
-    cancel_error: Value,
-    /// Errors of failed runs (OA3 `WorkflowError`).
-    failure_errors: Vec<Value>,
+/// The seeded tables of `data/amperity/runs.json` (its `_source` names them):
+/// `kinds` (`[type, [names]]`), `principals` (`[name, email, id]`),
+/// `cancel_error` and `failure_errors` (OA3 `WorkflowError`).
+static DATA: LazyLock<Value> = LazyLock::new(|| {
+    let d = serde_json::from_str(include_str!("../../data/amperity/runs.json"));
+    debug_assert!(d.is_ok(), "data/amperity/runs.json parses");
+    d.unwrap_or_default()
+});
+
+/// The items of the array `v` (none if it is not one).
+fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
 }
 
-static DATA: LazyLock<Data> = LazyLock::new(|| {
-    let d: Value =
-        serde_json::from_str(include_str!("../../data/amperity/runs.json")).unwrap_or_default();
-    debug_assert!(d.is_object(), "data/amperity/runs.json parses");
-    let text = |v: &Value| v.as_str().map(str::to_owned);
-    let list = |k: &str| d[k].as_array().cloned().unwrap_or_default();
-    Data {
-        kinds: (list("kinds").iter())
-            .map(|k| {
-                let names = k[1].as_array().map(|n| n.iter().filter_map(text).collect());
-                (text(&k[0]).unwrap_or_default(), names.unwrap_or_default())
-            })
-            .collect(),
-        principals: (list("principals").iter())
-            .map(|p| (text(&p[0]).unwrap_or_default(), text(&p[1]), text(&p[2])))
-            .collect(),
-        cancel_error: d["cancel_error"].clone(),
-        failure_errors: list("failure_errors"),
-    }
-});
+fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
 
 /// The error a manually stopped run carries: the example of
 /// `amperity/amperity-docs` `amperity_api/source/endpoint_get_workflows_fetch.rst`.
 pub(crate) fn cancel_error() -> Value {
-    DATA.cancel_error.clone()
+    DATA["cancel_error"].clone()
 }
 
 /// How the simulator treats a raw state string, per VENDOR-NOTES 1.8.
@@ -202,16 +187,13 @@ impl Store {
 
     /// A new record in `state`, with generated id, name, type and principal.
     fn generate(&mut self, state: &str, created_at: DateTime<Utc>) -> RunRecord {
-        let (kind, names) = self.ids.pick(&DATA.kinds).cloned().unwrap_or_default();
-        let name = self.ids.pick(&names).cloned().unwrap_or_default();
-        let principals = &DATA.principals;
-        let (pn, pe, pi) = match self.ids.below(10) {
+        let kind = self.ids.pick(items(&DATA["kinds"])).unwrap_or(&Value::Null);
+        let name = self.ids.pick(items(&kind[1])).and_then(text);
+        let (kind, name) = (text(&kind[0]).unwrap_or_default(), name.unwrap_or_default());
+        let principals = items(&DATA["principals"]);
+        let p = match self.ids.below(10) {
             0..=5 => self.ids.pick(principals).cloned().unwrap_or_default(),
-            _ => (
-                principals.get(2).map(|p| p.0.clone()).unwrap_or_default(),
-                None,
-                None,
-            ),
+            _ => json!([principals.get(2).map(|p| &p[0])]),
         };
         let present = self.ids.chance(85);
         let version = (self.ids.chance(50)).then(|| make_id(&mut self.ids, "etv", created_at));
@@ -227,7 +209,7 @@ impl Store {
             created_at: truncate_millis(created_at),
             ended_at: None,
             error: None,
-            principal: [Some(pn), pe, pi].map(|p| p.filter(|_| present)),
+            principal: [0, 1, 2].map(|i| text(&p[i]).filter(|_| present)),
             version,
             task_id: make_id(&mut self.ids, "wft", created_at),
             task_label: format!("{name} task"),
@@ -267,7 +249,7 @@ impl Store {
             let ended = plus_ms(created, ran).min(plus_ms(epoch, -1));
             rec.ended_at = Some(truncate_millis(ended));
             rec.error = match state {
-                "failed" => self.ids.pick(&DATA.failure_errors).cloned(),
+                "failed" => self.ids.pick(items(&DATA["failure_errors"])).cloned(),
                 "canceled" => Some(cancel_error()),
                 _ => None,
             };

@@ -47,25 +47,18 @@ struct Incoming {
 impl Incoming {
     fn new(method: Method, headers: HeaderMap, raw_query: Option<String>, body: &[u8]) -> Self {
         let query = parse_pairs(raw_query.as_deref().unwrap_or_default().as_bytes());
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.to_ascii_lowercase())
-            .unwrap_or_default();
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
         let mime = content_type.split(';').next().unwrap_or_default().trim();
-        let mut form = Vec::new();
-        let mut json = None;
-        let mut bad_json = false;
-        if mime == "application/x-www-form-urlencoded" {
-            form = parse_pairs(body);
-        } else if (mime == "application/json" || mime.ends_with("+json"))
-            && !body.iter().all(u8::is_ascii_whitespace)
-        {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(v) => json = Some(v),
-                Err(_) => bad_json = true,
-            }
-        }
+        let form = match mime {
+            "application/x-www-form-urlencoded" => parse_pairs(body),
+            _ => Vec::new(),
+        };
+        let is_json = mime == "application/json" || mime.ends_with("+json");
+        let json = (is_json && !body.iter().all(u8::is_ascii_whitespace))
+            .then(|| serde_json::from_slice::<Value>(body));
+        let bad_json = json.as_ref().is_some_and(Result::is_err);
+        let json = json.and_then(Result::ok);
         Incoming {
             method,
             headers,
@@ -84,10 +77,8 @@ impl Incoming {
     /// client sends its paging as a JSON body on a GET (`alpine/workfile.py`
     /// `get_list`: `session.get(url, data=json.dumps(payload))`).
     fn param(&self, name: &str) -> Option<String> {
-        for pairs in [&self.query, &self.form] {
-            if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == name) {
-                return Some(v.clone());
-            }
+        if let Some(v) = self.pair(|k| k == name) {
+            return Some(v);
         }
         match self.json.as_ref()?.get(name)? {
             Value::String(s) => Some(s.clone()),
@@ -95,6 +86,12 @@ impl Incoming {
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }
+    }
+
+    /// The last query value (else form value) whose key passes `key`.
+    fn pair(&self, key: impl Fn(&str) -> bool) -> Option<String> {
+        let mut pairs = self.query.iter().rev().chain(self.form.iter().rev());
+        pairs.find(|(k, _)| key(k)).map(|(_, v)| v.clone())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -106,10 +103,8 @@ impl Incoming {
     fn credentials(&self) -> (Option<String>, Option<String>) {
         let pick = |name: &str| -> Option<String> {
             let wrapped = format!("session[{name}]");
-            for pairs in [&self.query, &self.form] {
-                if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| *k == wrapped || k == name) {
-                    return Some(v.clone());
-                }
+            if let Some(v) = self.pair(|k| k == wrapped || k == name) {
+                return Some(v);
             }
             let json = self.json.as_ref()?;
             json.get("session")
@@ -314,17 +309,16 @@ impl Chorus {
             "no-cache"
         };
         let h = resp.headers_mut();
-        h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
-        h.insert(
-            "x-xss-protection",
-            HeaderValue::from_static("1; mode=block"),
-        );
-        h.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
-        h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+        let fixed = [
+            ("x-frame-options", "SAMEORIGIN"),
+            ("x-xss-protection", "1; mode=block"),
+            ("x-content-type-options", "nosniff"),
+            (CONTENT_TYPE.as_str(), content_type),
+            (CACHE_CONTROL.as_str(), cache),
+        ];
+        for (name, value) in fixed {
+            h.insert(name, HeaderValue::from_static(value));
+        }
         let request_id = lock(&self.request_ids).uuid_like();
         let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
         let dynamic = [
@@ -385,69 +379,66 @@ fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
 /// The simulator's router: every route under `/api` and, as Chorus mounts
 /// its API engine twice, at the root too.
 pub(crate) fn router(sim: Arc<Chorus>) -> Router {
+    let routes = [
+        // `POST /sessions`: hey-jude/chorus
+        // `components/api/app/controllers/api/sessions_controller.rb#create`
+        // (201, `Api::SessionPresenter`: `session_id`, `user`), the session
+        // id from `components/core/app/models/session.rb`
+        // (`SecureRandom.hex(20)`); CSRF from
+        // `api_controller.rb#verified_request?`. The `alpine` client logs
+        // in here with a form and `?session_id=NULL`
+        // (`alpine/apiclient.py#login`).
+        // `GET /sessions`: `sessions_controller.rb#show` (the current
+        // session, or `head :unauthorized`).
+        // `DELETE /sessions`: `sessions_controller.rb#destroy`
+        // (`{"csrf_token": …}`); the `alpine` client's `logout`.
+        (
+            "/sessions",
+            get(handle).post(handle).delete(handle),
+            Endpoint::Sessions,
+        ),
+        // `GET /workspaces/:workspace_id/workfiles`: hey-jude/chorus
+        // `components/api/app/controllers/api/workfiles_controller.rb#index`
+        // (`present paginate(workfiles)` with `list_view` and
+        // `workfile_as_latest_version`: no `execution_locations`/
+        // `dataset_ids`, `version_info` kept), the filters of
+        // `components/core/app/models/workspace.rb#filtered_workfiles`, the
+        // `pagination` block of
+        // `components/api/app/controllers/api_controller.rb#present`.
+        // Writes no event. The `alpine` client pages it with a JSON body
+        // on the GET (`alpine/workfile.py#get_list`).
+        (
+            "/workspaces/{workspace_id}/workfiles",
+            get(handle),
+            Endpoint::List,
+        ),
+        // `GET /workfiles/:id`: `workfiles_controller.rb#show`
+        // (`workfile_as_latest_version`, not `list_view`: everything, and
+        // `log_workfile_opened_event`, one `OpenWorkfileEvent` per
+        // successful call); the presenters
+        // `components/api/app/presenters/api/workfile_presenter.rb` and
+        // `alpine_workfile_presenter.rb`. The `alpine` client's
+        // `workfile.get` (`alpine/workfile.py#get`).
+        ("/workfiles/{id}", get(handle), Endpoint::Show),
+        // `POST /workfiles/:id/run`: `workfiles_controller.rb#run` (202,
+        // plain `present workfile`: no `version_info`; 422 `RUN_FAILED`)
+        // and `components/core/app/models/alpine_workfile.rb#run_now`.
+        ("/workfiles/{id}/run", post(handle), Endpoint::Run),
+        // `POST /workfiles/:id/stop`: `workfiles_controller.rb#stop` (202,
+        // plain `present workfile`: no `version_info`) and
+        // `alpine_workfile.rb#stop_now` (idle only on the engine's 200; a
+        // 500 page when the engine is unreachable); the TIBCO page
+        // `chorus-stop-workfile.txt` (202, the same key set).
+        ("/workfiles/{id}/stop", post(handle), Endpoint::Stop),
+    ];
     let mut r = Router::new();
     for prefix in ["/api", ""] {
-        r = r
-            // `POST /sessions`: hey-jude/chorus
-            // `components/api/app/controllers/api/sessions_controller.rb#create`
-            // (201, `Api::SessionPresenter`: `session_id`, `user`), the session
-            // id from `components/core/app/models/session.rb`
-            // (`SecureRandom.hex(20)`); CSRF from
-            // `api_controller.rb#verified_request?`. The `alpine` client logs
-            // in here with a form and `?session_id=NULL`
-            // (`alpine/apiclient.py#login`).
-            // `GET /sessions`: `sessions_controller.rb#show` (the current
-            // session, or `head :unauthorized`).
-            // `DELETE /sessions`: `sessions_controller.rb#destroy`
-            // (`{"csrf_token": …}`); the `alpine` client's `logout`.
-            .route(
-                &format!("{prefix}/sessions"),
-                get(handle)
-                    .post(handle)
-                    .delete(handle)
-                    .layer(Extension(Endpoint::Sessions)),
-            )
-            // `GET /workspaces/:workspace_id/workfiles`: hey-jude/chorus
-            // `components/api/app/controllers/api/workfiles_controller.rb#index`
-            // (`present paginate(workfiles)` with `list_view` and
-            // `workfile_as_latest_version`: no `execution_locations`/
-            // `dataset_ids`, `version_info` kept), the filters of
-            // `components/core/app/models/workspace.rb#filtered_workfiles`, the
-            // `pagination` block of
-            // `components/api/app/controllers/api_controller.rb#present`.
-            // Writes no event. The `alpine` client pages it with a JSON body
-            // on the GET (`alpine/workfile.py#get_list`).
-            .route(
-                &format!("{prefix}/workspaces/{{workspace_id}}/workfiles"),
-                get(handle).layer(Extension(Endpoint::List)),
-            )
-            // `GET /workfiles/:id`: `workfiles_controller.rb#show`
-            // (`workfile_as_latest_version`, not `list_view`: everything, and
-            // `log_workfile_opened_event`, one `OpenWorkfileEvent` per
-            // successful call); the presenters
-            // `components/api/app/presenters/api/workfile_presenter.rb` and
-            // `alpine_workfile_presenter.rb`. The `alpine` client's
-            // `workfile.get` (`alpine/workfile.py#get`).
-            .route(
-                &format!("{prefix}/workfiles/{{id}}"),
-                get(handle).layer(Extension(Endpoint::Show)),
-            )
-            // `POST /workfiles/:id/run`: `workfiles_controller.rb#run` (202,
-            // plain `present workfile`: no `version_info`; 422 `RUN_FAILED`)
-            // and `components/core/app/models/alpine_workfile.rb#run_now`.
-            .route(
-                &format!("{prefix}/workfiles/{{id}}/run"),
-                post(handle).layer(Extension(Endpoint::Run)),
-            )
-            // `POST /workfiles/:id/stop`: `workfiles_controller.rb#stop` (202,
-            // plain `present workfile`: no `version_info`) and
-            // `alpine_workfile.rb#stop_now` (idle only on the engine's 200; a
-            // 500 page when the engine is unreachable); the TIBCO page
-            // `chorus-stop-workfile.txt` (202, the same key set).
-            .route(
-                &format!("{prefix}/workfiles/{{id}}/stop"),
-                post(handle).layer(Extension(Endpoint::Stop)),
+        for (path, methods, endpoint) in routes.clone() {
+            r = r.route(
+                &format!("{prefix}{path}"),
+                methods.layer(Extension(endpoint)),
             );
+        }
     }
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
