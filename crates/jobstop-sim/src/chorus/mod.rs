@@ -59,29 +59,22 @@ pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(480 * 60);
 
 /// A running Chorus simulator (see [`Sim`]).
 pub type ChorusSim = Sim<Chorus>;
-/// Configures a [`ChorusSim`] (see [`SimBuilder`]); every setter has a
-/// default, see each. Its `Debug` masks the password.
+/// Configures a [`ChorusSim`] (see [`SimBuilder`]). Its `Debug` masks the
+/// password.
 pub type ChorusSimBuilder = SimBuilder<Chorus>;
 
-/// Which published reading of the JSON the simulator serves. The two agree
-/// on every field jobstop reads; they differ in a few others.
+/// Which published reading of the JSON the simulator serves (the fields
+/// each adds are in the crate README). Both agree on every field jobstop reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ChorusWire {
     /// The TIBCO Spotfire Data Science 6.6 page "Stop a running workflow"
-    /// (`chorus-stop-workfile.txt`, the seed page): workfiles add
-    /// `description` and `link_url`, workspaces `archived`,
-    /// `workspace_stage` and `workspace_stage_id`, users `roles`,
-    /// `using_default_image`, `active_license`, `is_siteadmin` (and
-    /// `deactivated_at` when full), data sources `public`. The default.
+    /// (`chorus-stop-workfile.txt`, the seed page). The default.
     #[default]
     TibcoPage,
     /// The Rails presenters of the open-source Chorus (hey-jude/chorus
-    /// `components/api/app/presenters/api/workfile_presenter.rb`,
-    /// `alpine_workfile_presenter.rb`, `workspace_presenter.rb`,
-    /// `user_presenter.rb`) and its frontend fixtures
-    /// (`components/frontend/spec/backbone_fixtures/workfile/alpine.json`,
-    /// `workfileSet.json`): none of the fields above, and a full user has
-    /// `developer`.
+    /// `components/api/app/presenters/api/{workfile,alpine_workfile,workspace,user}_presenter.rb`)
+    /// and its frontend fixtures (`components/frontend/spec/backbone_fixtures/workfile/alpine.json`,
+    /// `workfileSet.json`).
     RailsPresenters,
 }
 
@@ -90,12 +83,8 @@ pub enum ChorusWire {
 /// verbatim, so any raw wire string works (`"queued"`, `"RUNNING"`, …).
 ///
 /// ```
-/// use jobstop_sim::chorus::WorkfileSeed;
-///
-/// let seed = WorkfileSeed::new("queued").with_id(1_000_500).with_file_name("odd_flow");
+/// let seed = jobstop_sim::chorus::WorkfileSeed::new("queued").with_id(1_000_500);
 /// assert_eq!(seed.status, "queued");
-/// let sql = WorkfileSeed { file_type: Some("sql".into()), ..WorkfileSeed::new("idle") };
-/// # let _ = sql;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkfileSeed {
@@ -103,13 +92,12 @@ pub struct WorkfileSeed {
     pub status: String,
     /// The id; default the next free one.
     pub id: Option<u64>,
-    /// The file name; default picked from a list (made unique in the
-    /// workspace).
+    /// The file name; default picked from a list, unique in the workspace.
     pub file_name: Option<String>,
     /// The `file_type`; default `work_flow`.
     pub file_type: Option<String>,
-    /// The workspace; default the member workspace. An id the simulator
-    /// does not know yet becomes a new member workspace.
+    /// The workspace; default the member workspace (an unknown id becomes
+    /// a new member workspace).
     pub workspace_id: Option<u64>,
     /// `version_info.created_at`; default generated before the epoch.
     pub created_at: Option<DateTime<Utc>>,
@@ -117,16 +105,16 @@ pub struct WorkfileSeed {
     pub user_modified_at: Option<DateTime<Utc>>,
     /// `description`; default generated (or `null`).
     pub description: Option<String>,
-    /// The engine is unreachable for this workfile: stops answer 500 (an
-    /// HTML page) and leave it as it is, runs fail with 422.
+    /// The engine is unreachable for this workfile (stops 500, runs 422).
     pub engine_unavailable: bool,
 }
 
 impl WorkfileSeed {
     /// A seed with the raw status `status`.
     pub fn new(status: impl Into<String>) -> Self {
+        let status = status.into();
         WorkfileSeed {
-            status: status.into(),
+            status,
             ..WorkfileSeed::default()
         }
     }
@@ -355,51 +343,38 @@ impl Chorus {
     }
 }
 
+/// The Chorus settings; the crate README lists each with its default.
 impl SimBuilder<Chorus> {
     setters! {
         /// The username that can log in. Default `chorusadmin`.
         username(options.username): into String;
         /// The password. Default: derived from the seed.
         password(options.password): some into Secret;
-        /// The member workspace (named `Public`) the generated workfiles
-        /// live in. Default 1000008.
+        /// The member workspace (`Public`) of the generated workfiles.
         workspace_id(options.workspace_id): u64;
-        /// How many `running` workflows to generate in the member
-        /// workspace. Default 0.
+        /// How many `running` workflows the member workspace gets.
         running(options.running): usize;
-        /// How many `idle` workflows to generate in the member workspace.
-        /// Default 0.
+        /// How many `idle` workflows the member workspace gets.
         idle(options.idle): usize;
-        /// How many non-workflow workfiles (`sql`, `text`, `code`, `other`;
-        /// always `idle`) to generate in the member workspace. Default 0.
+        /// How many (`idle`) `sql`, `text`, `code` or `other` files it gets.
         other_files(options.other_files): usize;
         /// How long a session lives after its last authenticated request.
-        /// Default 480 minutes.
         session_timeout(options.session_timeout): Duration;
-        /// After how long a running workflow becomes `idle` on its own (the
-        /// engine's completion callback), counted from its run (or from the
-        /// start, for seeded ones); `None` (the default) never.
+        /// After how long a run workflow goes `idle` on its own (the engine's
+        /// callback; seeded ones count from the start). Default never.
         finish_after(options.finish_after): Option<Duration>;
-        /// The Alpine engine is unreachable (or workflows are not licensed):
-        /// stops answer Rails' 500 HTML page and leave workfiles as they are
-        /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
-        /// `stop_now` calls `.code` on the nil that `request_stop` returns),
-        /// runs fail with 422 `RUN_FAILED`. Default false. An engine that
-        /// answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
+        /// The Alpine engine is unreachable (or unlicensed): stops answer
+        /// Rails' 500 page ([`ChorusSim::set_engine_unavailable`]), runs 422.
         engine_unavailable(options.engine_unavailable): bool;
-        /// The session cookie's name. Default `_chorus_session` (TIBCO's
-        /// pages show `_session_id`).
+        /// The session cookie's name (TIBCO's pages show `_session_id`).
         cookie_name(options.cookie_name): into String;
         /// Whether `POST /sessions` needs CSRF verification like every other
-        /// POST (as the Rails code implies; see the crate README). Default
-        /// true; false lets any login through.
+        /// POST (as the Rails code implies). Default true.
         login_requires_csrf(options.login_requires_csrf): bool;
         /// Whether `name_pattern` compares case (`LIKE`, as Chorus's SQL
-        /// does: `workfiles.file_name LIKE '%x%'`) rather than ignoring it
-        /// (`ILIKE`). Default true.
+        /// `workfiles.file_name LIKE '%x%'`) or not (`ILIKE`). Default true.
         case_sensitive_name_pattern(options.case_sensitive_name_pattern): bool;
-        /// Which published reading of the JSON to serve. Default
-        /// [`ChorusWire::TibcoPage`].
+        /// Which published reading of the JSON to serve.
         wire(options.wire): ChorusWire;
     }
 
@@ -409,8 +384,8 @@ impl SimBuilder<Chorus> {
         self
     }
 
-    /// Adds a private workspace the user is not a member of, with `n`
-    /// workflows (about a third `running`).
+    /// Adds a private workspace (the user is no member) with `n` workflows,
+    /// about a third `running`.
     pub fn foreign_workspace(mut self, id: u64, n: usize) -> Self {
         self.options.foreign_workspaces.push((id, n));
         self
@@ -529,8 +504,11 @@ impl Sim<Chorus> {
         lock(&self.vendor.store).expire_sessions();
     }
 
-    /// Takes the engine down (or brings it back) for every workfile (see
-    /// [`ChorusSimBuilder::engine_unavailable`]).
+    /// Takes the engine down (or brings it back) for every workfile: stops
+    /// answer Rails' 500 page and leave workfiles as they are
+    /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
+    /// `stop_now` calls `.code` on the nil that `request_stop` returns).
+    /// An engine that answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
     pub fn set_engine_unavailable(&self, on: bool) {
         lock(&self.vendor.store).cfg.engine_unavailable = on;
     }

@@ -193,7 +193,7 @@ impl Chorus {
         &self,
         store: &mut Store,
         req: &Incoming,
-        rails: &mut Option<u64>,
+        rails: &mut Option<usize>,
         endpoint: Endpoint,
         id: Option<String>,
     ) -> Answer {
@@ -208,7 +208,7 @@ impl Chorus {
         let login = endpoint == Endpoint::Sessions && req.method == Method::POST;
         if !safe && param_session.is_none() {
             let csrf = rails
-                .and_then(|k| store.rails.get(&k))
+                .and_then(|k| store.rails.get(k))
                 .map(|r| r.csrf.as_str());
             let token = req
                 .header("x-csrf-token")
@@ -258,7 +258,7 @@ impl Chorus {
     }
 
     /// `POST /sessions`.
-    fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<u64>) -> Answer {
+    fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<usize>) -> Answer {
         store.login_attempts += 1;
         let (user, pass) = req.credentials();
         let ok = user.as_deref() == Some(self.username.as_str())
@@ -271,7 +271,7 @@ impl Chorus {
         store.logins += 1;
         match *rails {
             Some(k) => {
-                if let Some(r) = store.rails.get_mut(&k) {
+                if let Some(r) = store.rails.get_mut(k) {
                     r.chorus = Some(id.clone());
                 }
             }
@@ -339,7 +339,7 @@ impl Chorus {
 fn action(a: Action, ok_status: u16) -> Answer {
     match a {
         Action::NotFound => Answer::Json(404, error_body(404, "")),
-        Action::Forbidden(ws) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
+        Action::Forbidden => Answer::Json(403, json!({"errors": {"model_data": {}}})),
         Action::RunFailed => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
         Action::NotAWorkflow | Action::EngineFailed => Answer::Html(500, RAILS_500),
         Action::Accepted(v) => Answer::Json(ok_status, json!({"response": v})),
@@ -348,9 +348,9 @@ fn action(a: Action, ok_status: u16) -> Answer {
 
 /// `GET /workspaces/:workspace_id/workfiles`.
 fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
-    let Some(ws) = ws else {
-        return Answer::Json(404, error_body(404, ""));
-    };
+    if ws.is_none() {
+        return action(Action::NotFound, 200);
+    }
     let invalid = |what: String| Answer::Json(422, error_body(422, &format!("invalid {what}")));
     let page = match parse_count(req.param("page").as_deref(), 1) {
         Ok(p) if p >= 1 => p,
@@ -370,9 +370,8 @@ fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
         per_page,
     };
     match store.list(ws, &q) {
-        None => Answer::Json(404, error_body(404, "")),
-        Some(Err(ws)) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
-        Some(Ok(body)) => Answer::Json(200, body),
+        Ok(body) => Answer::Json(200, body),
+        Err(a) => action(a, 200),
     }
 }
 

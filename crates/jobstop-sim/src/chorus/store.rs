@@ -158,20 +158,22 @@ pub(crate) struct ListQuery {
 #[derive(Debug)]
 pub(crate) enum Action {
     NotFound,
-    /// Not a member of the workspace: its (succinct) JSON.
-    Forbidden(Value),
+    /// A private workspace's: 403 `{"errors":{"model_data":{}}}`:
+    /// `present_forbidden` presents the workspace with `:forbidden => true`,
+    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
+    /// `{}` (hey-jude/chorus `components/api/app/controllers/api_controller.rb`,
+    /// `components/api/app/presenters/api_presenter.rb`; the fixture
+    /// `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
+    Forbidden,
     /// Run: the engine did not start it.
     RunFailed,
-    /// Stop of a file that is not a workflow (Chorus has no `stop_now`
-    /// there and fails with a 500).
+    /// Stop of a file that is not a workflow (no `stop_now`: a 500).
     NotAWorkflow,
     /// Stop while the Alpine engine is unreachable or workflows are not
-    /// licensed: `Alpine::API#request_stop` rescues the error and returns
-    /// nil (or `if_enabled` yields nothing), so `stop_now`'s
-    /// `response.code` raises and Rails answers its 500 page (hey-jude/chorus
-    /// `components/core/app/models/alpine_workfile.rb#stop_now` and its
-    /// `Alpine::API#stop_work_flow`/`#request_stop`, which
-    /// `rescue StandardError` and log).
+    /// licensed: `Alpine::API#request_stop` (`#stop_work_flow`) rescues
+    /// `StandardError` and returns nil (or `if_enabled` yields nothing), so
+    /// `stop_now`'s `response.code` raises: Rails's 500 page (hey-jude/chorus
+    /// `components/core/app/models/alpine_workfile.rb#stop_now`).
     EngineFailed,
     /// 202 with this body.
     Accepted(Value),
@@ -179,7 +181,7 @@ pub(crate) enum Action {
 
 /// The Rails cookie session: which Chorus session it carries and its CSRF
 /// token.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RailsSession {
     pub(crate) chorus: Option<String>,
     pub(crate) csrf: String,
@@ -233,10 +235,10 @@ pub(crate) struct Store {
     secrets: SplitMix64,
     /// Chorus session id → when it expires (the `sessions` table).
     pub(crate) sessions: HashMap<String, Instant>,
-    pub(crate) rails: HashMap<u64, RailsSession>,
-    next_rails: u64,
+    /// The Rails cookie sessions, by key.
+    pub(crate) rails: Vec<RailsSession>,
     /// Every cookie value ever issued → its Rails session.
-    pub(crate) cookies: HashMap<String, u64>,
+    pub(crate) cookies: HashMap<String, usize>,
     pub(crate) logins: u64,
     pub(crate) login_attempts: u64,
     /// Every session id ever issued, in order (for leak checks in tests).
@@ -244,10 +246,8 @@ pub(crate) struct Store {
     /// The next this many stops are answered by the engine with something
     /// other than HTTP 200.
     pub(crate) fail_stops: u64,
-    /// `OpenWorkfileEvent`s written, per workfile: `GET /workfiles/:id`
-    /// writes one on every successful call (hey-jude/chorus
-    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
-    /// `log_workfile_opened_event`).
+    /// `OpenWorkfileEvent`s written, per workfile (see
+    /// `ChorusSim::open_workfile_events`).
     pub(crate) open_events: HashMap<u64, u64>,
 }
 
@@ -268,8 +268,7 @@ impl Store {
             ids: SplitMix64::stream(seed, 11),
             secrets: SplitMix64::stream(seed, 12),
             sessions: HashMap::new(),
-            rails: HashMap::new(),
-            next_rails: 1,
+            rails: Vec::new(),
             cookies: HashMap::new(),
             logins: 0,
             login_attempts: 0,
@@ -515,17 +514,9 @@ impl Store {
         })
     }
 
-    /// The 403 `model_data` if the user may not see workspace `ws`:
-    /// `present_forbidden` presents the workspace with `:forbidden => true`,
-    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
-    /// which is `{}` (hey-jude/chorus `components/api/app/controllers/
-    /// api_controller.rb#present_forbidden`, `components/api/app/presenters/
-    /// api_presenter.rb`; the fixture `components/frontend/spec/
-    /// backbone_fixtures/forbiddenDataSource.json` is `{"errors":
-    /// {"model_data":{}}}`).
-    fn forbidden(&self, ws: u64) -> Option<Value> {
-        let w = self.workspaces.get(&ws)?;
-        (!w.member).then(|| json!({}))
+    /// Whether the user may not see workspace `ws` (a private one).
+    fn forbidden(&self, ws: u64) -> bool {
+        self.workspaces.get(&ws).is_some_and(|w| !w.member)
     }
 
     /// The workfile `id` names, if the user may see it: else the answer.
@@ -533,8 +524,8 @@ impl Store {
         let wf = id.and_then(|id| self.workfiles.get(&id));
         let wf = wf.ok_or(Action::NotFound)?;
         match self.forbidden(wf.workspace_id) {
-            Some(ws) => Err(Action::Forbidden(ws)),
-            None => Ok(wf),
+            true => Err(Action::Forbidden),
+            false => Ok(wf),
         }
     }
 
@@ -596,8 +587,6 @@ impl Store {
         if !flow {
             return Action::NotAWorkflow;
         }
-        // Engine unreachable or unlicensed: `request_stop` yields nil and
-        // `stop_now` raises (500 page), whatever the status.
         if self.cfg.engine_unavailable || down {
             return Action::EngineFailed;
         }
@@ -627,14 +616,13 @@ impl Store {
         }
     }
 
-    /// The listing body of workspace `ws` (`Err` with the 403 body if it is
-    /// private and the user is not a member; `None` if there is no such
-    /// workspace).
-    pub(crate) fn list(&mut self, ws: u64, q: &ListQuery) -> Option<Result<Value, Value>> {
+    /// The listing body of workspace `ws`, or the error answer.
+    pub(crate) fn list(&mut self, ws: Option<u64>, q: &ListQuery) -> Result<Value, Action> {
         self.settle();
-        self.workspaces.get(&ws)?;
-        if let Some(body) = self.forbidden(ws) {
-            return Some(Err(body));
+        let ws = ws.filter(|ws| self.workspaces.contains_key(ws));
+        let ws = ws.ok_or(Action::NotFound)?;
+        if self.forbidden(ws) {
+            return Err(Action::Forbidden);
         }
         let fold = !self.cfg.case_sensitive_name_pattern;
         let pattern = q.name_pattern.as_ref().map(|p| format!("%{p}%"));
@@ -665,10 +653,10 @@ impl Store {
             .collect();
         // will_paginate: one page for an empty list; `null` for `per_page=0`.
         let total = (q.per_page > 0).then(|| records.div_ceil(q.per_page).max(1));
-        Some(Ok(json!({
+        Ok(json!({
             "response": items,
             "pagination": {"page": q.page, "per_page": q.per_page, "records": records, "total": total},
-        })))
+        }))
     }
 
     // ----- rendering ----------------------------------------------------
@@ -880,20 +868,15 @@ impl Store {
 
     /// `n` lowercase hex digits.
     fn hex(&mut self, n: usize) -> String {
-        let mut s = String::with_capacity(n + 16);
-        while s.len() < n {
-            s.push_str(&format!("{:016x}", self.secrets.next_u64()));
-        }
-        s.truncate(n);
-        s
+        let words = (0..n.div_ceil(16)).map(|_| format!("{:016x}", self.secrets.next_u64()));
+        words.collect::<String>().chars().take(n).collect()
     }
 
     /// `n` characters of the base64 alphabet.
     fn base64ish(&mut self, n: usize) -> String {
         const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        (0..n)
-            .map(|_| char::from(B64[self.secrets.below(64) as usize]))
-            .collect()
+        let mut pick = || char::from(B64[self.secrets.below(64) as usize]);
+        (0..n).map(|_| pick()).collect()
     }
 
     /// Creates a Chorus session for the signed-in user; returns its id (40
@@ -904,15 +887,16 @@ impl Store {
             id = self.hex(40);
         }
         self.issued.push(id.clone());
-        let expires = Instant::now() + self.cfg.session_timeout;
-        self.sessions.insert(id.clone(), expires);
+        self.sessions
+            .insert(id.clone(), Instant::now() + self.cfg.session_timeout);
         id
     }
 
     /// Whether `id` is a live session.
     pub(crate) fn session_live(&self, id: &str) -> bool {
-        let expires = self.sessions.get(id);
-        expires.is_some_and(|expires| Instant::now() < *expires)
+        self.sessions
+            .get(id)
+            .is_some_and(|expires| Instant::now() < *expires)
     }
 
     /// Slides the expiry of session `id`.
@@ -925,47 +909,44 @@ impl Store {
     /// Forgets every session.
     pub(crate) fn expire_sessions(&mut self) {
         self.sessions.clear();
-        for r in self.rails.values_mut() {
-            r.chorus = None;
-        }
+        self.rails.iter_mut().for_each(|r| r.chorus = None);
     }
 
-    /// A new Rails cookie session carrying `chorus`.
-    pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> u64 {
-        self.next_rails += 1;
-        self.reset_rails(self.next_rails - 1, chorus);
-        self.next_rails - 1
+    /// A new Rails cookie session carrying `chorus`; its key.
+    pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> usize {
+        self.rails.push(RailsSession::default());
+        self.reset_rails(self.rails.len() - 1, chorus);
+        self.rails.len() - 1
     }
 
     /// Rails session `key` now carries `chorus` and a new CSRF token,
     /// returned (on logout: `session.clear` then `form_authenticity_token`).
-    pub(crate) fn reset_rails(&mut self, key: u64, chorus: Option<String>) -> String {
+    pub(crate) fn reset_rails(&mut self, key: usize, chorus: Option<String>) -> String {
         let csrf = format!("{}=", self.base64ish(43));
-        let rails = RailsSession {
-            chorus,
-            csrf: csrf.clone(),
-        };
-        self.rails.insert(key, rails);
+        if let Some(r) = self.rails.get_mut(key) {
+            *r = RailsSession {
+                chorus,
+                csrf: csrf.clone(),
+            };
+        }
         csrf
     }
 
     /// The Chorus session Rails session `key` carries.
-    pub(crate) fn rails_chorus(&self, key: u64) -> Option<&str> {
-        self.rails.get(&key).and_then(|r| r.chorus.as_deref())
+    pub(crate) fn rails_chorus(&self, key: usize) -> Option<&str> {
+        self.rails.get(key).and_then(|r| r.chorus.as_deref())
     }
 
     /// The CSRF token of the (first) Rails session carrying `session_id`.
     pub(crate) fn csrf_for_session(&self, session_id: &str) -> Option<String> {
-        let carrying = self.rails.iter();
-        let carrying = carrying.filter(|(_, r)| r.chorus.as_deref() == Some(session_id));
-        carrying
-            .min_by_key(|(k, _)| **k)
-            .map(|(_, r)| r.csrf.clone())
+        let mut rails = self.rails.iter();
+        let carrying = rails.find(|r| r.chorus.as_deref() == Some(session_id));
+        carrying.map(|r| r.csrf.clone())
     }
 
     /// A new cookie value for Rails session `key` (a signed-looking blob:
     /// base64 data `--` 40 hex digits); every earlier value stays valid.
-    pub(crate) fn issue_cookie(&mut self, key: u64) -> String {
+    pub(crate) fn issue_cookie(&mut self, key: usize) -> String {
         let value = format!("{}%3D%3D--{}", self.base64ish(300), self.hex(40));
         self.cookies.insert(value.clone(), key);
         value
