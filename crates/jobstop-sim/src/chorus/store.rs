@@ -72,10 +72,9 @@ static DATA: LazyLock<Value> = LazyLock::new(|| {
     d.unwrap_or_default()
 });
 
-/// The strings of the array `DATA[key]`.
-fn strs(v: &Value) -> Vec<&str> {
-    v.as_array()
-        .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_str).collect())
+/// The items of the array `v` (none if it is not one).
+fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
 }
 
 /// A workspace. The signed-in user is a member of the public ones (the
@@ -350,14 +349,16 @@ impl Store {
     /// A generated workfile (not inserted).
     fn generate(&mut self, ws: u64, file_type: &str, status: &str) -> Workfile {
         let epoch = whole_secs(self.clock.epoch());
-        let others = DATA["other_files"].as_array().into_iter().flatten();
-        let names = match others.clone().find(|o| o[0] == file_type) {
-            _ if file_type == WORK_FLOW => strs(&DATA["flow_names"]),
-            Some(o) => strs(&o[1]),
-            None => vec!["file.txt"],
+        let other = items(&DATA["other_files"])
+            .iter()
+            .find(|o| o[0] == file_type);
+        let names = match other {
+            _ if file_type == WORK_FLOW => &DATA["flow_names"],
+            Some(o) => &o[1],
+            None => &json!(["file.txt"]),
         };
-        let base = self.ids.pick(&names).copied().unwrap_or("file.txt");
-        let file_name = self.unique_name(ws, base);
+        let base = self.ids.pick(items(names)).and_then(Value::as_str);
+        let file_name = self.unique_name(ws, base.unwrap_or("file.txt"));
         let created = plus_secs(
             epoch,
             -(self.ids.range(2 * DAY as u64, 120 * DAY as u64) as i64),
@@ -419,15 +420,8 @@ impl Store {
             self.put_workfile(wf);
         }
         for _ in 0..other {
-            let others = DATA["other_files"]
-                .as_array()
-                .map_or(&[][..], Vec::as_slice);
-            let kind = self
-                .ids
-                .pick(others)
-                .and_then(|o| o[0].as_str())
-                .unwrap_or("text");
-            let wf = self.generate(ws, kind, IDLE);
+            let kind = self.ids.pick(items(&DATA["other_files"])).map(|o| &o[0]);
+            let wf = self.generate(ws, kind.and_then(Value::as_str).unwrap_or("text"), IDLE);
             self.put_workfile(wf);
         }
     }
@@ -446,18 +440,16 @@ impl Store {
             wf.id = id;
             self.next_workfile = self.next_workfile.max(id + 1);
         }
-        if let Some(name) = seed.file_name {
-            wf.file_name = name;
-        }
-        wf.created_at = seed.created_at.map_or(wf.created_at, whole_secs);
+        wf.file_name = seed.file_name.unwrap_or(wf.file_name);
         wf.user_modified_at = seed
             .user_modified_at
             .map_or(wf.user_modified_at, whole_secs);
-        wf.created_at = wf.created_at.min(wf.user_modified_at);
+        wf.created_at = seed
+            .created_at
+            .map_or(wf.created_at, whole_secs)
+            .min(wf.user_modified_at);
         wf.updated_at = wf.updated_at.max(wf.user_modified_at);
-        if seed.description.is_some() {
-            wf.description = seed.description;
-        }
+        wf.description = seed.description.or(wf.description);
         wf.engine_unavailable = seed.engine_unavailable;
         if wf.status == RUNNING {
             self.schedule_finish(&mut wf, Instant::now());
@@ -706,22 +698,7 @@ impl Store {
                 "notes": u["notes"],
             }),
         );
-        let mut drop = if self.cfg.wire == ChorusWire::TibcoPage {
-            vec!["developer"]
-        } else {
-            let license = ["using_default_image", "active_license", "is_siteadmin"];
-            [&license[..], &["roles", "deactivated_at"]].concat()
-        };
-        if succinct {
-            drop.extend(["email", "title", "dept", "notes", "admin", "developer"]);
-            drop.extend([
-                "subscribed_to_emails",
-                "tags",
-                "deactivated_at",
-                "complete_json",
-            ]);
-        }
-        without(user, &drop)
+        without(user, &self.omit("user", &[succinct.then_some("succinct")]))
     }
 
     /// `GpdbDatabasePresenter` with its `GpdbDataSourcePresenter`, succinct;
@@ -773,22 +750,10 @@ impl Store {
                 "project_target_date": format!("{target}T00:00:00Z"),
             }),
         );
-        let mut drop = Vec::new();
-        if self.cfg.wire != ChorusWire::TibcoPage {
-            drop.extend(["archived", "workspace_stage", "workspace_stage_id"]);
-        }
-        if succinct {
-            drop.extend([
-                "archiver",
-                "image",
-                "tags",
-                "has_added_member",
-                "has_added_workfile",
-            ]);
-            drop.extend(["has_added_sandbox", "has_changed_settings", "sandbox_info"]);
-            drop.extend(["show_sandbox_datasets", "complete_json"]);
-        }
-        without(workspace, &drop)
+        without(
+            workspace,
+            &self.omit("workspace", &[succinct.then_some("succinct")]),
+        )
     }
 
     /// A workfile as `view` shows it (the seed page's object for
@@ -837,25 +802,21 @@ impl Store {
                 "execution_locations": [self.database()],
             }),
         );
-        let mut drop = Vec::new();
-        if self.cfg.wire != ChorusWire::TibcoPage {
-            // Not in hey-jude/chorus's WorkfilePresenter; on the seed page.
-            drop.extend(["description", "link_url"]);
-        }
-        if flow {
-            drop.extend(["has_draft", "execution_schema"]);
-        } else {
-            drop.extend(["execution_locations", "dataset_ids"]);
-        }
-        match view {
-            View::List => drop.extend(["execution_locations", "dataset_ids", "has_draft"]),
-            View::Action => drop.extend(["version_info", "execution_schema"]),
-            View::Show => {}
-        }
-        if !flow && view != View::Show {
-            drop.push("complete_json");
-        }
-        without(workfile, &drop)
+        let kind = Some(if flow { "flow" } else { "file" });
+        let view_name = format!("{view:?}");
+        let file_not_show = (!flow && view != View::Show).then_some("file_not_show");
+        let omit = self.omit("workfile", &[kind, Some(&view_name), file_not_show]);
+        without(workfile, &omit)
+    }
+
+    /// The keys `what` (`user`, `workspace`, `workfile`) leaves out in this
+    /// reading of the JSON and in `cases` (`presenters.json`'s `omit`).
+    fn omit(&self, what: &str, cases: &[Option<&str>]) -> Vec<&'static str> {
+        let omit = &DATA["omit"][what];
+        let wire = format!("{:?}", self.cfg.wire);
+        let cases = cases.iter().flatten().copied().chain([wire.as_str()]);
+        let keys = cases.flat_map(|case| items(&omit[case]));
+        keys.filter_map(Value::as_str).collect()
     }
 
     /// The body of a successful login or `GET /sessions`.
