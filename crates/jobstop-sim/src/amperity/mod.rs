@@ -391,30 +391,45 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     FaultRule::new(Route::get("/workflow/runs"), fault)
 }
 
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* fn $name:ident(&$s:ident $(, $a:ident: $t:ty)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* pub fn $name(&$s $(, $a: $t)*) $(-> $r)? { $e })*
+    };
+}
+
 impl Sim<Amperity> {
-    /// The OAuth token endpoint, `{base_url}/v0/oauth2/token`.
-    pub fn token_url(&self) -> String {
-        format!("{}/v0/oauth2/token", self.base_url())
-    }
-
-    /// The tenant id.
-    pub fn tenant(&self) -> &str {
-        &self.vendor.cfg.tenant
-    }
-
-    /// The static bearer token.
-    pub fn token(&self) -> &str {
-        &self.vendor.token
-    }
-
-    /// The OAuth client id.
-    pub fn client_id(&self) -> &str {
-        &self.vendor.client_id
-    }
-
-    /// The OAuth client secret.
-    pub fn client_secret(&self) -> &str {
-        &self.vendor.client_secret
+    one_liners! {
+        /// The OAuth token endpoint, `{base_url}/v0/oauth2/token`.
+        fn token_url(&self) -> String = format!("{}/v0/oauth2/token", self.base_url());
+        /// The tenant id.
+        fn tenant(&self) -> &str = &self.vendor.cfg.tenant;
+        /// The static bearer token.
+        fn token(&self) -> &str = &self.vendor.token;
+        /// The OAuth client id.
+        fn client_id(&self) -> &str = &self.vendor.client_id;
+        /// The OAuth client secret.
+        fn client_secret(&self) -> &str = &self.vendor.client_secret;
+        /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
+        /// variables.
+        fn oauth_env(&self) -> Vec<(String, String)> = crate::env_vars(VENDOR, self.oauth_settings());
+        /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
+        fn run_json(&self, id: &str) -> Option<Value> = lock(&self.vendor.store).get(id, View::Verbose);
+        /// Adds a run; returns its id.
+        fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
+        /// Sets the raw state of `id` and drops its pending changes; a
+        /// terminal state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if
+        /// unset, any other state removes it. `false` if there is no such run.
+        fn set_state(&self, id: &str, raw: &str) -> bool = lock(&self.vendor.store).set_state(id, raw);
+        /// Applies the next pending change of `id` now (e.g. `canceling` →
+        /// `canceled` without waiting for the stop delay). `false` if there
+        /// is no such run or nothing pending.
+        fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
+        /// How many OAuth tokens were granted.
+        fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
+        /// Makes every OAuth token granted so far expired (the static token
+        /// is not affected).
+        fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth
@@ -424,47 +439,6 @@ impl Sim<Amperity> {
         settings.truncate(2);
         settings.extend(Amperity::alternatives(self));
         settings
-    }
-
-    /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
-    /// variables.
-    pub fn oauth_env(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.oauth_settings())
-    }
-
-    /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
-    pub fn run_json(&self, id: &str) -> Option<Value> {
-        lock(&self.vendor.store).get(id, View::Verbose)
-    }
-
-    /// Adds a run; returns its id.
-    pub fn insert_run(&self, seed: RunSeed) -> String {
-        lock(&self.vendor.store).insert(seed)
-    }
-
-    /// Sets the raw state of `id` and drops its pending changes; a terminal
-    /// state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if unset, any
-    /// other state removes it. `false` if there is no such run.
-    pub fn set_state(&self, id: &str, raw: &str) -> bool {
-        lock(&self.vendor.store).set_state(id, raw)
-    }
-
-    /// Applies the next pending change of `id` now (e.g. `canceling` →
-    /// `canceled` without waiting for the stop delay). `false` if there is
-    /// no such run or nothing pending.
-    pub fn advance(&self, id: &str) -> bool {
-        lock(&self.vendor.store).advance(id)
-    }
-
-    /// How many OAuth tokens were granted.
-    pub fn token_grants(&self) -> u64 {
-        lock(&self.vendor.store).tokens.granted()
-    }
-
-    /// Makes every OAuth token granted so far expired (the static token is
-    /// not affected).
-    pub fn expire_tokens(&self) {
-        lock(&self.vendor.store).tokens.expire_all();
     }
 }
 

@@ -398,35 +398,88 @@ impl SimBuilder<Chorus> {
     }
 }
 
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* fn $name:ident(&$s:ident $(, $a:ident: $t:ty)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* pub fn $name(&$s $(, $a: $t)*) $(-> $r)? { $e })*
+    };
+}
+
 /// The Chorus handle's own accessors. Fault routes match the whole path,
 /// e.g. `Route::post("/api/workfiles/*/stop")`; the base URL is the server
 /// root (routes are under `/api`).
 impl Sim<Chorus> {
-    /// The username that can log in.
-    pub fn username(&self) -> &str {
-        &self.vendor.username
-    }
-
-    /// The password.
-    pub fn password(&self) -> &str {
-        &self.vendor.password
-    }
-
-    /// The member workspace's id.
-    pub fn workspace_id(&self) -> u64 {
-        self.vendor.workspace_id
-    }
-
-    /// [`Sim::ids`] whose `status` is exactly `status`.
-    pub fn ids_with_status(&self, status: &str) -> Vec<String> {
-        let ws = self.vendor.workspace_id;
-        self.vendor.ids_where(ws, true, |s| s == status)
-    }
-
-    /// The ids of every workfile (any type) in workspace `workspace_id`, in
-    /// default listing order.
-    pub fn ids_in(&self, workspace_id: u64) -> Vec<String> {
-        self.vendor.ids_where(workspace_id, false, |_| true)
+    one_liners! {
+        /// The username that can log in.
+        fn username(&self) -> &str = &self.vendor.username;
+        /// The password.
+        fn password(&self) -> &str = &self.vendor.password;
+        /// The member workspace's id.
+        fn workspace_id(&self) -> u64 = self.vendor.workspace_id;
+        /// [`Sim::ids`] whose `status` is exactly `status`.
+        fn ids_with_status(&self, status: &str) -> Vec<String> =
+            self.vendor.ids_where(self.vendor.workspace_id, true, |s| s == status);
+        /// The ids of every workfile (any type) in workspace `workspace_id`,
+        /// in default listing order.
+        fn ids_in(&self, workspace_id: u64) -> Vec<String> =
+            self.vendor.ids_where(workspace_id, false, |_| true);
+        /// Adds a workfile; returns its id.
+        fn insert_workfile(&self, seed: WorkfileSeed) -> String =
+            lock(&self.vendor.store).insert(seed).to_string();
+        /// Sets the raw `status` of `id` and drops its pending changes.
+        /// `false` if there is no such workfile.
+        fn set_status(&self, id: &str, raw: &str) -> bool =
+            self.vendor.with_id(id, |s, id| s.set_status(id, raw));
+        /// Makes `id` `idle` now, as the engine's completion callback would.
+        /// `false` if there is no such workfile.
+        fn finish(&self, id: &str) -> bool = self.set_status(id, store::IDLE);
+        /// Creates a live session directly (no login counted); returns its
+        /// `session_id`.
+        fn new_session(&self) -> String = lock(&self.vendor.store).create_session();
+        /// The CSRF token of the cookie session that logged in as
+        /// `session_id` (what a Chorus web page would embed); `None` for
+        /// sessions made with [`ChorusSim::new_session`] or unknown ones.
+        fn csrf_token(&self, session_id: &str) -> Option<String> =
+            lock(&self.vendor.store).csrf_for_session(session_id);
+        /// Every session id issued so far, expired ones included.
+        fn session_ids(&self) -> Vec<String> = lock(&self.vendor.store).issued.clone();
+        /// How many logins succeeded.
+        fn logins(&self) -> u64 = lock(&self.vendor.store).logins;
+        /// How many `POST /sessions` reached the handler, successful or not.
+        fn login_attempts(&self) -> u64 = lock(&self.vendor.store).login_attempts;
+        /// How many `OpenWorkfileEvent`s the real server would have written
+        /// so far: one per successful `GET /api/workfiles/{id}` (hey-jude/chorus
+        /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
+        /// `log_workfile_opened_event`); listings, runs and stops write none.
+        fn open_workfile_events(&self) -> u64 =
+            lock(&self.vendor.store).open_events.values().sum();
+        /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
+        fn open_workfile_events_for(&self, id: &str) -> u64 = routes::parse_id(id)
+            .and_then(|id| lock(&self.vendor.store).open_events.get(&id).copied())
+            .unwrap_or(0);
+        /// Forgets every session at once (they answer 401 from now on,
+        /// cookies included).
+        fn expire_sessions(&self) = lock(&self.vendor.store).expire_sessions();
+        /// Takes the engine down (or brings it back) for every workfile:
+        /// stops answer Rails' 500 page and leave workfiles as they are
+        /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
+        /// `stop_now` calls `.code` on the nil that `request_stop` returns).
+        /// An engine that answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
+        fn set_engine_unavailable(&self, on: bool) =
+            lock(&self.vendor.store).cfg.engine_unavailable = on;
+        /// Takes the engine down (or brings it back) for workfile `id` only.
+        /// `false` if there is no such workfile.
+        fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool =
+            self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_unavailable = on));
+        /// The engine answers every stop of workfile `id` with something
+        /// other than HTTP 200 (`on`), or with 200 again: Chorus then answers
+        /// 202 with the status unchanged. `false` if there is no such workfile.
+        fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool =
+            self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_refuses = on));
+        /// The engine answers the next `n` stop requests that reach it (any
+        /// workflow) with something other than HTTP 200: Chorus answers 202
+        /// with the status unchanged. Replaces any earlier count.
+        fn fail_next_engine_stops(&self, n: u64) = lock(&self.vendor.store).fail_stops = n;
     }
 
     /// The workfile as `GET /api/workfiles/{id}` would show it now (the
@@ -435,104 +488,6 @@ impl Sim<Chorus> {
         let mut store = lock(&self.vendor.store);
         let wf = store.get(routes::parse_id(id)?)?.clone();
         Some(store.render(&wf, View::Show))
-    }
-
-    /// Adds a workfile; returns its id.
-    pub fn insert_workfile(&self, seed: WorkfileSeed) -> String {
-        lock(&self.vendor.store).insert(seed).to_string()
-    }
-
-    /// Sets the raw `status` of `id` and drops its pending changes. `false`
-    /// if there is no such workfile.
-    pub fn set_status(&self, id: &str, raw: &str) -> bool {
-        self.vendor.with_id(id, |s, id| s.set_status(id, raw))
-    }
-
-    /// Makes `id` `idle` now, as the engine's completion callback would.
-    /// `false` if there is no such workfile.
-    pub fn finish(&self, id: &str) -> bool {
-        self.set_status(id, store::IDLE)
-    }
-
-    /// Creates a live session directly (no login counted); returns its
-    /// `session_id`.
-    pub fn new_session(&self) -> String {
-        lock(&self.vendor.store).create_session()
-    }
-
-    /// The CSRF token of the cookie session that logged in as `session_id`
-    /// (what a Chorus web page would embed); `None` for sessions made with
-    /// [`ChorusSim::new_session`] or unknown ones.
-    pub fn csrf_token(&self, session_id: &str) -> Option<String> {
-        lock(&self.vendor.store).csrf_for_session(session_id)
-    }
-
-    /// Every session id issued so far, expired ones included.
-    pub fn session_ids(&self) -> Vec<String> {
-        lock(&self.vendor.store).issued.clone()
-    }
-
-    /// How many logins succeeded.
-    pub fn logins(&self) -> u64 {
-        lock(&self.vendor.store).logins
-    }
-
-    /// How many `POST /sessions` reached the handler, successful or not.
-    pub fn login_attempts(&self) -> u64 {
-        lock(&self.vendor.store).login_attempts
-    }
-
-    /// How many `OpenWorkfileEvent`s the real server would have written so
-    /// far: one per successful `GET /api/workfiles/{id}` (hey-jude/chorus
-    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
-    /// `log_workfile_opened_event`); listings, runs and stops write none.
-    pub fn open_workfile_events(&self) -> u64 {
-        lock(&self.vendor.store).open_events.values().sum()
-    }
-
-    /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
-    pub fn open_workfile_events_for(&self, id: &str) -> u64 {
-        let store = lock(&self.vendor.store);
-        let id = routes::parse_id(id);
-        id.and_then(|id| store.open_events.get(&id).copied())
-            .unwrap_or(0)
-    }
-
-    /// Forgets every session at once (they answer 401 from now on, cookies
-    /// included).
-    pub fn expire_sessions(&self) {
-        lock(&self.vendor.store).expire_sessions();
-    }
-
-    /// Takes the engine down (or brings it back) for every workfile: stops
-    /// answer Rails' 500 page and leave workfiles as they are
-    /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
-    /// `stop_now` calls `.code` on the nil that `request_stop` returns).
-    /// An engine that answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
-    pub fn set_engine_unavailable(&self, on: bool) {
-        lock(&self.vendor.store).cfg.engine_unavailable = on;
-    }
-
-    /// Takes the engine down (or brings it back) for workfile `id` only.
-    /// `false` if there is no such workfile.
-    pub fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool {
-        let down = |s: &mut Store, id| s.update(id, |w| w.engine_unavailable = on);
-        self.vendor.with_id(id, down)
-    }
-
-    /// The engine answers every stop of workfile `id` with something other
-    /// than HTTP 200 (`on`), or with 200 again: Chorus then answers 202 with
-    /// the status unchanged. `false` if there is no such workfile.
-    pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool {
-        let refuse = |s: &mut Store, id| s.update(id, |w| w.engine_refuses = on);
-        self.vendor.with_id(id, refuse)
-    }
-
-    /// The engine answers the next `n` stop requests that reach it (any
-    /// workflow) with something other than HTTP 200: Chorus answers 202 with
-    /// the status unchanged. Replaces any earlier count.
-    pub fn fail_next_engine_stops(&self, n: u64) {
-        lock(&self.vendor.store).fail_stops = n;
     }
 }
 
