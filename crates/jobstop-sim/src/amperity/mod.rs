@@ -41,7 +41,14 @@ use crate::{
     Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
-use store::{Store, View};
+use store::{Store, View, text};
+
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
+    };
+}
 
 /// The path prefix every Amperity route lives under (as in production,
 /// `https://app.amperity.com/api`).
@@ -294,10 +301,6 @@ impl VendorSim for Amperity {
         }
     }
 
-    fn router(this: &Arc<Self>) -> Router {
-        routes::router(this.clone())
-    }
-
     fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         let errors = this.clone();
         server
@@ -316,21 +319,26 @@ impl VendorSim for Amperity {
         o.finished = population.finished;
     }
 
-    /// `base_url`, `tenant` and `token` (static-token auth).
-    fn settings(sim: &AmperitySim) -> Settings {
-        vec![
+    one_liners! {
+        fn router(this: &Arc<Self>) -> Router = routes::router(this.clone());
+        /// `base_url`, `tenant` and `token` (static-token auth).
+        fn settings(sim: &AmperitySim) -> Settings = vec![
             ("base_url", sim.base_url()),
             ("tenant", sim.tenant().to_owned()),
             ("token", sim.token().to_owned()),
-        ]
-    }
-
-    /// `client_id` and `client_secret` (OAuth client-credentials auth).
-    fn alternatives(sim: &AmperitySim) -> Settings {
-        vec![
+        ];
+        /// `client_id` and `client_secret` (OAuth client-credentials auth).
+        fn alternatives(sim: &AmperitySim) -> Settings = vec![
             ("client_id", sim.client_id().to_owned()),
             ("client_secret", sim.client_secret().to_owned()),
-        ]
+        ];
+        fn raw_state(&self, id: &str) -> Option<String> =
+            text(&lock(&self.store).get(id, View::Overview)?["state"]);
+        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).runs.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = lock(&self.store).runs.stop_total();
+        fn insert_running(&self) -> Option<String> =
+            Some(lock(&self.store).insert(RunSeed::new("running")));
+        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
     }
 
     /// Newest `created_at` first, ties by id.
@@ -338,27 +346,6 @@ impl VendorSim for Amperity {
         let mut store = lock(&self.store);
         store.settle();
         store.ordered().into_iter().map(|r| r.id.clone()).collect()
-    }
-
-    fn raw_state(&self, id: &str) -> Option<String> {
-        let run = lock(&self.store).get(id, View::Overview)?;
-        run["state"].as_str().map(str::to_owned)
-    }
-
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).runs.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).runs.stop_total()
-    }
-
-    fn insert_running(&self) -> Option<String> {
-        Some(lock(&self.store).insert(RunSeed::new("running")))
-    }
-
-    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
     }
 }
 
@@ -391,45 +378,38 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     FaultRule::new(Route::get("/workflow/runs"), fault)
 }
 
-/// Methods whose body is one expression, one line each.
-macro_rules! one_liners {
-    ($($(#[$m:meta])* fn $name:ident(&$s:ident $(, $a:ident: $t:ty)*) $(-> $r:ty)? = $e:expr;)*) => {
-        $($(#[$m])* pub fn $name(&$s $(, $a: $t)*) $(-> $r)? { $e })*
-    };
-}
-
 impl Sim<Amperity> {
     one_liners! {
         /// The OAuth token endpoint, `{base_url}/v0/oauth2/token`.
-        fn token_url(&self) -> String = format!("{}/v0/oauth2/token", self.base_url());
+        pub fn token_url(&self) -> String = format!("{}/v0/oauth2/token", self.base_url());
         /// The tenant id.
-        fn tenant(&self) -> &str = &self.vendor.cfg.tenant;
+        pub fn tenant(&self) -> &str = &self.vendor.cfg.tenant;
         /// The static bearer token.
-        fn token(&self) -> &str = &self.vendor.token;
+        pub fn token(&self) -> &str = &self.vendor.token;
         /// The OAuth client id.
-        fn client_id(&self) -> &str = &self.vendor.client_id;
+        pub fn client_id(&self) -> &str = &self.vendor.client_id;
         /// The OAuth client secret.
-        fn client_secret(&self) -> &str = &self.vendor.client_secret;
+        pub fn client_secret(&self) -> &str = &self.vendor.client_secret;
         /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
         /// variables.
-        fn oauth_env(&self) -> Vec<(String, String)> = crate::env_vars(VENDOR, self.oauth_settings());
+        pub fn oauth_env(&self) -> Vec<(String, String)> = crate::env_vars(VENDOR, self.oauth_settings());
         /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
-        fn run_json(&self, id: &str) -> Option<Value> = lock(&self.vendor.store).get(id, View::Verbose);
+        pub fn run_json(&self, id: &str) -> Option<Value> = lock(&self.vendor.store).get(id, View::Verbose);
         /// Adds a run; returns its id.
-        fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
+        pub fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
         /// Sets the raw state of `id` and drops its pending changes; a
         /// terminal state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if
         /// unset, any other state removes it. `false` if there is no such run.
-        fn set_state(&self, id: &str, raw: &str) -> bool = lock(&self.vendor.store).set_state(id, raw);
+        pub fn set_state(&self, id: &str, raw: &str) -> bool = lock(&self.vendor.store).set_state(id, raw);
         /// Applies the next pending change of `id` now (e.g. `canceling` →
         /// `canceled` without waiting for the stop delay). `false` if there
         /// is no such run or nothing pending.
-        fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
+        pub fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
         /// How many OAuth tokens were granted.
-        fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
+        pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
         /// Makes every OAuth token granted so far expired (the static token
         /// is not affected).
-        fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
+        pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth

@@ -25,7 +25,8 @@ fn items(v: &Value) -> &[Value] {
     v.as_array().map_or(&[], Vec::as_slice)
 }
 
-fn text(v: &Value) -> Option<String> {
+/// `v` as an owned string, if it is one.
+pub(crate) fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
 }
 

@@ -45,6 +45,13 @@ use crate::{
 };
 use store::{Store, View};
 
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
+    };
+}
+
 /// Where the API lives below the server root (Chorus also serves every
 /// route without it).
 pub const API_PREFIX: &str = "/api";
@@ -227,10 +234,6 @@ impl VendorSim for Chorus {
         }
     }
 
-    fn router(this: &Arc<Self>) -> Router {
-        routes::router(this.clone())
-    }
-
     fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         let accounts = this.clone();
         server
@@ -246,49 +249,29 @@ impl VendorSim for Chorus {
         options.other_files = 3;
     }
 
-    /// `base_url`, `username`, `password` and `workspace_id`.
-    fn settings(sim: &Sim<Self>) -> Settings {
-        vec![
+    one_liners! {
+        fn router(this: &Arc<Self>) -> Router = routes::router(this.clone());
+        /// `base_url`, `username`, `password` and `workspace_id`.
+        fn settings(sim: &Sim<Self>) -> Settings = vec![
             ("base_url", sim.base_url()),
             ("username", sim.username().to_owned()),
             ("password", sim.password().to_owned()),
             ("workspace_id", sim.workspace_id().to_string()),
-        ]
-    }
-
-    /// The workflows (`work_flow`) of the member workspace, in default
-    /// listing order (file name ignoring case, then id).
-    fn ids(&self) -> Vec<String> {
-        self.ids_where(self.workspace_id, true, |_| true)
-    }
-
-    /// The `status` of workfile `id`, in any workspace.
-    fn raw_state(&self, id: &str) -> Option<String> {
-        let id = routes::parse_id(id)?;
-        lock(&self.store).get(id).map(|w| w.status.clone())
-    }
-
-    /// Stop requests for `id` (the path segment, decoded) that passed CSRF
-    /// and login and were not answered by a fault first; whatever their
-    /// answer (404 and 403 included).
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).workfiles.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).workfiles.stop_total()
-    }
-
-    fn insert_running(&self) -> Option<String> {
-        Some(
-            lock(&self.store)
-                .insert(WorkfileSeed::new("running"))
-                .to_string(),
-        )
-    }
-
-    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
+        ];
+        /// The workflows (`work_flow`) of the member workspace, in default
+        /// listing order (file name ignoring case, then id).
+        fn ids(&self) -> Vec<String> = self.ids_where(self.workspace_id, true, |_| true);
+        /// The `status` of workfile `id`, in any workspace.
+        fn raw_state(&self, id: &str) -> Option<String> =
+            lock(&self.store).get(routes::parse_id(id)?).map(|w| w.status.clone());
+        /// Stop requests for `id` (the path segment, decoded) that passed
+        /// CSRF and login and were not answered by a fault first; whatever
+        /// their answer (404 and 403 included).
+        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).workfiles.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = lock(&self.store).workfiles.stop_total();
+        fn insert_running(&self) -> Option<String> =
+            Some(lock(&self.store).insert(WorkfileSeed::new("running")).to_string());
+        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
     }
 }
 
@@ -398,88 +381,81 @@ impl SimBuilder<Chorus> {
     }
 }
 
-/// Methods whose body is one expression, one line each.
-macro_rules! one_liners {
-    ($($(#[$m:meta])* fn $name:ident(&$s:ident $(, $a:ident: $t:ty)*) $(-> $r:ty)? = $e:expr;)*) => {
-        $($(#[$m])* pub fn $name(&$s $(, $a: $t)*) $(-> $r)? { $e })*
-    };
-}
-
 /// The Chorus handle's own accessors. Fault routes match the whole path,
 /// e.g. `Route::post("/api/workfiles/*/stop")`; the base URL is the server
 /// root (routes are under `/api`).
 impl Sim<Chorus> {
     one_liners! {
         /// The username that can log in.
-        fn username(&self) -> &str = &self.vendor.username;
+        pub fn username(&self) -> &str = &self.vendor.username;
         /// The password.
-        fn password(&self) -> &str = &self.vendor.password;
+        pub fn password(&self) -> &str = &self.vendor.password;
         /// The member workspace's id.
-        fn workspace_id(&self) -> u64 = self.vendor.workspace_id;
+        pub fn workspace_id(&self) -> u64 = self.vendor.workspace_id;
         /// [`Sim::ids`] whose `status` is exactly `status`.
-        fn ids_with_status(&self, status: &str) -> Vec<String> =
+        pub fn ids_with_status(&self, status: &str) -> Vec<String> =
             self.vendor.ids_where(self.vendor.workspace_id, true, |s| s == status);
         /// The ids of every workfile (any type) in workspace `workspace_id`,
         /// in default listing order.
-        fn ids_in(&self, workspace_id: u64) -> Vec<String> =
+        pub fn ids_in(&self, workspace_id: u64) -> Vec<String> =
             self.vendor.ids_where(workspace_id, false, |_| true);
         /// Adds a workfile; returns its id.
-        fn insert_workfile(&self, seed: WorkfileSeed) -> String =
+        pub fn insert_workfile(&self, seed: WorkfileSeed) -> String =
             lock(&self.vendor.store).insert(seed).to_string();
         /// Sets the raw `status` of `id` and drops its pending changes.
         /// `false` if there is no such workfile.
-        fn set_status(&self, id: &str, raw: &str) -> bool =
+        pub fn set_status(&self, id: &str, raw: &str) -> bool =
             self.vendor.with_id(id, |s, id| s.set_status(id, raw));
         /// Makes `id` `idle` now, as the engine's completion callback would.
         /// `false` if there is no such workfile.
-        fn finish(&self, id: &str) -> bool = self.set_status(id, store::IDLE);
+        pub fn finish(&self, id: &str) -> bool = self.set_status(id, store::IDLE);
         /// Creates a live session directly (no login counted); returns its
         /// `session_id`.
-        fn new_session(&self) -> String = lock(&self.vendor.store).create_session();
+        pub fn new_session(&self) -> String = lock(&self.vendor.store).create_session();
         /// The CSRF token of the cookie session that logged in as
         /// `session_id` (what a Chorus web page would embed); `None` for
         /// sessions made with [`ChorusSim::new_session`] or unknown ones.
-        fn csrf_token(&self, session_id: &str) -> Option<String> =
+        pub fn csrf_token(&self, session_id: &str) -> Option<String> =
             lock(&self.vendor.store).csrf_for_session(session_id);
         /// Every session id issued so far, expired ones included.
-        fn session_ids(&self) -> Vec<String> = lock(&self.vendor.store).issued.clone();
+        pub fn session_ids(&self) -> Vec<String> = lock(&self.vendor.store).issued.clone();
         /// How many logins succeeded.
-        fn logins(&self) -> u64 = lock(&self.vendor.store).logins;
+        pub fn logins(&self) -> u64 = lock(&self.vendor.store).logins;
         /// How many `POST /sessions` reached the handler, successful or not.
-        fn login_attempts(&self) -> u64 = lock(&self.vendor.store).login_attempts;
+        pub fn login_attempts(&self) -> u64 = lock(&self.vendor.store).login_attempts;
         /// How many `OpenWorkfileEvent`s the real server would have written
         /// so far: one per successful `GET /api/workfiles/{id}` (hey-jude/chorus
         /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
         /// `log_workfile_opened_event`); listings, runs and stops write none.
-        fn open_workfile_events(&self) -> u64 =
+        pub fn open_workfile_events(&self) -> u64 =
             lock(&self.vendor.store).open_events.values().sum();
         /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
-        fn open_workfile_events_for(&self, id: &str) -> u64 = routes::parse_id(id)
+        pub fn open_workfile_events_for(&self, id: &str) -> u64 = routes::parse_id(id)
             .and_then(|id| lock(&self.vendor.store).open_events.get(&id).copied())
             .unwrap_or(0);
         /// Forgets every session at once (they answer 401 from now on,
         /// cookies included).
-        fn expire_sessions(&self) = lock(&self.vendor.store).expire_sessions();
+        pub fn expire_sessions(&self) = lock(&self.vendor.store).expire_sessions();
         /// Takes the engine down (or brings it back) for every workfile:
         /// stops answer Rails' 500 page and leave workfiles as they are
         /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
         /// `stop_now` calls `.code` on the nil that `request_stop` returns).
         /// An engine that answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
-        fn set_engine_unavailable(&self, on: bool) =
+        pub fn set_engine_unavailable(&self, on: bool) =
             lock(&self.vendor.store).cfg.engine_unavailable = on;
         /// Takes the engine down (or brings it back) for workfile `id` only.
         /// `false` if there is no such workfile.
-        fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool =
+        pub fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool =
             self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_unavailable = on));
         /// The engine answers every stop of workfile `id` with something
         /// other than HTTP 200 (`on`), or with 200 again: Chorus then answers
         /// 202 with the status unchanged. `false` if there is no such workfile.
-        fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool =
+        pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool =
             self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_refuses = on));
         /// The engine answers the next `n` stop requests that reach it (any
         /// workflow) with something other than HTTP 200: Chorus answers 202
         /// with the status unchanged. Replaces any earlier count.
-        fn fail_next_engine_stops(&self, n: u64) = lock(&self.vendor.store).fail_stops = n;
+        pub fn fail_next_engine_stops(&self, n: u64) = lock(&self.vendor.store).fail_stops = n;
     }
 
     /// The workfile as `GET /api/workfiles/{id}` would show it now (the
