@@ -26,6 +26,13 @@
 //! # }
 //! ```
 
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
+    };
+}
+
 mod routes;
 mod store;
 
@@ -42,13 +49,6 @@ use crate::{
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, View, text};
-
-/// Methods whose body is one expression, one line each.
-macro_rules! one_liners {
-    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
-        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
-    };
-}
 
 /// The path prefix every Amperity route lives under (as in production,
 /// `https://app.amperity.com/api`).

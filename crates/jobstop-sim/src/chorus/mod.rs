@@ -26,6 +26,13 @@
 //! # }
 //! ```
 
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
+    };
+}
+
 mod routes;
 mod store;
 
@@ -44,13 +51,6 @@ use crate::{
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, View};
-
-/// Methods whose body is one expression, one line each.
-macro_rules! one_liners {
-    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
-        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
-    };
-}
 
 /// Where the API lives below the server root (Chorus also serves every
 /// route without it).
