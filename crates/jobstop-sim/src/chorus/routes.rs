@@ -210,21 +210,17 @@ impl Chorus {
             let csrf = rails
                 .and_then(|k| store.rails.get(k))
                 .map(|r| r.csrf.as_str());
-            let token = req
-                .header("x-csrf-token")
-                .map(str::to_owned)
-                .or_else(|| req.param("authenticity_token"));
-            let verified = matches!((csrf, token), (Some(c), Some(t)) if c == t.as_str());
+            let token = req.header("x-csrf-token").map(str::to_owned);
+            let token = token.or_else(|| req.param("authenticity_token"));
+            let verified = csrf.is_some() && csrf == token.as_deref();
             let exempt = login && !store.cfg.login_requires_csrf;
             if !verified && !exempt {
                 return Answer::Head(403);
             }
         }
         // set_current_user: the parameter wins over the cookie.
-        let session: Option<String> = match param_session {
-            Some(s) => Some(s),
-            None => rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned),
-        };
+        let cookie_session = || rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned);
+        let session = param_session.or_else(cookie_session);
         let live = session.as_deref().filter(|s| store.session_live(s));
         if endpoint == Endpoint::Sessions {
             return match req.method {
@@ -261,20 +257,14 @@ impl Chorus {
     fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<usize>) -> Answer {
         store.login_attempts += 1;
         let (user, pass) = req.credentials();
-        let ok = user.as_deref() == Some(self.username.as_str())
-            && pass.as_deref() == Some(self.password.as_str());
-        if !ok {
+        if user.as_deref() != Some(&self.username) || pass.as_deref() != Some(&self.password) {
             let invalid = json!({"errors": {"fields": {"username_or_password": {"INVALID": {}}}}});
             return Answer::Json(401, invalid);
         }
         let id = store.create_session();
         store.logins += 1;
-        match *rails {
-            Some(k) => {
-                if let Some(r) = store.rails.get_mut(k) {
-                    r.chorus = Some(id.clone());
-                }
-            }
+        match rails.and_then(|k| store.rails.get_mut(k)) {
+            Some(r) => r.chorus = Some(id.clone()),
             None => *rails = Some(store.new_rails(Some(id.clone()))),
         }
         Answer::Json(201, store.render_session(&id))
@@ -292,10 +282,10 @@ impl Chorus {
         let (status, content_type, body) = match answer {
             Answer::Json(s, v) => (s, JSON, serde_json::to_vec(&v).unwrap_or_default()),
             Answer::Head(s) => {
-                let wants_json = req
+                let json = req
                     .header(ACCEPT.as_str())
                     .is_some_and(|a| a.contains("application/json"));
-                (s, if wants_json { JSON } else { HTML }, Vec::new())
+                (s, if json { JSON } else { HTML }, Vec::new())
             }
             Answer::Html(s, page) => (s, HTML, page.as_bytes().to_vec()),
         };
@@ -303,11 +293,7 @@ impl Chorus {
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() =
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let cache = if status == 200 {
-            "max-age=0, private, must-revalidate"
-        } else {
-            "no-cache"
-        };
+        let cache = ["no-cache", "max-age=0, private, must-revalidate"][usize::from(status == 200)];
         let h = resp.headers_mut();
         let fixed = [
             ("x-frame-options", "SAMEORIGIN"),
@@ -456,12 +442,8 @@ async fn handle(
     body: Bytes,
 ) -> Resp {
     // `GET /sessions` (and its HEAD) reads no body.
-    let body = if endpoint == Endpoint::Sessions && matches!(method, Method::GET | Method::HEAD) {
-        Bytes::new()
-    } else {
-        body
-    };
-    let req = Incoming::new(method, headers, q, &body);
+    let read = endpoint != Endpoint::Sessions || !matches!(method, Method::GET | Method::HEAD);
+    let req = Incoming::new(method, headers, q, if read { &body } else { &[] });
     sim.serve(&req, endpoint, id.ok().map(|Path(id)| id))
 }
 
