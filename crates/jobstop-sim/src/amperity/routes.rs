@@ -178,41 +178,34 @@ struct ListParams {
 
 impl ListParams {
     fn parse(q: &[(String, String)]) -> Result<ListParams, String> {
-        let time = |name: &str| {
-            match param(q, name) {
-            None => Ok(None),
-            Some(v) => parse_time(v).map(Some).ok_or_else(|| {
-                format!("Invalid {name}: expected an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z, got {v:?}")
-            }),
-        }
-        };
+        let invalid =
+            |name: &str, what: &str, v: &str| format!("Invalid {name}: expected {what}, got {v:?}");
         let limit = match param(q, "limit").map(|v| (v, v.trim().parse::<usize>())) {
             None => DEFAULT_LIMIT,
             Some((_, Ok(n))) if n >= 1 => n.min(MAX_LIMIT),
-            Some((v, _)) => {
-                return Err(format!(
-                    "Invalid limit: expected a positive integer, got {v:?}"
-                ));
-            }
+            Some((v, _)) => return Err(invalid("limit", "a positive integer", v)),
         };
         let with_total = match param(q, "with_total") {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("true") => true,
             Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
-                return Err(format!(
-                    "Invalid with_total: expected true or false, got {v:?}"
-                ));
-            }
+            Some(v) => return Err(invalid("with_total", "true or false", v)),
         };
+        let mut times = [None; 4];
+        for (t, name) in
+            times
+                .iter_mut()
+                .zip(["created_from", "created_to", "ended_from", "ended_to"])
+        {
+            if let Some(v) = param(q, name) {
+                let what =
+                    "an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z";
+                *t = Some(parse_time(v).ok_or_else(|| invalid(name, what, v))?);
+            }
+        }
         let nonempty = |name: &str| param(q, name).filter(|v| !v.is_empty());
         let mut p = ListParams {
-            times: [
-                time("created_from")?,
-                time("created_to")?,
-                time("ended_from")?,
-                time("ended_to")?,
-            ],
+            times,
             state: nonempty("state").map(normalize_state),
             kind: nonempty("type").map(str::to_owned),
             limit,
