@@ -392,15 +392,18 @@ impl Sim<Amperity> {
         pub fn client_secret(&self) -> &str = &self.vendor.client_secret;
         /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
         /// variables.
-        pub fn oauth_env(&self) -> Vec<(String, String)> = crate::env_vars(VENDOR, self.oauth_settings());
+        pub fn oauth_env(&self) -> Vec<(String, String)> =
+            crate::env_vars(VENDOR, self.oauth_settings());
         /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
-        pub fn run_json(&self, id: &str) -> Option<Value> = lock(&self.vendor.store).get(id, View::Verbose);
+        pub fn run_json(&self, id: &str) -> Option<Value> =
+            lock(&self.vendor.store).get(id, View::Verbose);
         /// Adds a run; returns its id.
         pub fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
         /// Sets the raw state of `id` and drops its pending changes; a
         /// terminal state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if
         /// unset, any other state removes it. `false` if there is no such run.
-        pub fn set_state(&self, id: &str, raw: &str) -> bool = lock(&self.vendor.store).set_state(id, raw);
+        pub fn set_state(&self, id: &str, raw: &str) -> bool =
+            lock(&self.vendor.store).set_state(id, raw);
         /// Applies the next pending change of `id` now (e.g. `canceling` →
         /// `canceled` without waiting for the stop delay). `false` if there
         /// is no such run or nothing pending.

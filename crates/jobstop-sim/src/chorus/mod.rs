@@ -79,8 +79,10 @@ pub enum ChorusWire {
     #[default]
     TibcoPage,
     /// The Rails presenters of the open-source Chorus (hey-jude/chorus
-    /// `components/api/app/presenters/api/{workfile,alpine_workfile,workspace,user}_presenter.rb`)
-    /// and its frontend fixtures (`components/frontend/spec/backbone_fixtures/workfile/alpine.json`,
+    /// `components/api/app/presenters/api/`: `workfile_presenter.rb`,
+    /// `alpine_workfile_presenter.rb`, `workspace_presenter.rb`,
+    /// `user_presenter.rb`) and its frontend fixtures
+    /// (`components/frontend/spec/backbone_fixtures/workfile/alpine.json`,
     /// `workfileSet.json`).
     RailsPresenters,
 }
