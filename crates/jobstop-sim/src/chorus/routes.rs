@@ -322,20 +322,20 @@ impl Chorus {
     }
 }
 
-fn action(a: Action, ok_status: u16) -> Answer {
-    match a {
-        Action::NotFound => Answer::Json(404, error_body(404, "")),
-        Action::Forbidden => Answer::Json(403, json!({"errors": {"model_data": {}}})),
-        Action::RunFailed => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
-        Action::NotAWorkflow | Action::EngineFailed => Answer::Html(500, RAILS_500),
-        Action::Accepted(v) => Answer::Json(ok_status, json!({"response": v})),
+fn action(r: Result<Value, Action>, ok_status: u16) -> Answer {
+    match r {
+        Ok(v) => Answer::Json(ok_status, json!({"response": v})),
+        Err(Action::NotFound) => Answer::Json(404, error_body(404, "")),
+        Err(Action::Forbidden) => Answer::Json(403, json!({"errors": {"model_data": {}}})),
+        Err(Action::RunFailed) => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
+        Err(Action::NotAWorkflow | Action::EngineFailed) => Answer::Html(500, RAILS_500),
     }
 }
 
 /// `GET /workspaces/:workspace_id/workfiles`.
 fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
     if ws.is_none() {
-        return action(Action::NotFound, 200);
+        return action(Err(Action::NotFound), 200);
     }
     let invalid = |what: String| Answer::Json(422, error_body(422, &format!("invalid {what}")));
     let page = match parse_count(req.param("page").as_deref(), 1) {
@@ -357,7 +357,7 @@ fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
     };
     match store.list(ws, &q) {
         Ok(body) => Answer::Json(200, body),
-        Err(a) => action(a, 200),
+        err => action(err, 200),
     }
 }
 

@@ -153,7 +153,7 @@ pub(crate) struct ListQuery {
     pub(crate) per_page: u64,
 }
 
-/// What a run or stop request did.
+/// Why a show, run or stop request (or a listing) failed.
 #[derive(Debug)]
 pub(crate) enum Action {
     NotFound,
@@ -174,8 +174,6 @@ pub(crate) enum Action {
     /// `stop_now`'s `response.code` raises: Rails's 500 page (hey-jude/chorus
     /// `components/core/app/models/alpine_workfile.rb#stop_now`).
     EngineFailed,
-    /// 202 with this body.
-    Accepted(Value),
 }
 
 /// The Rails cookie session: which Chorus session it carries and its CSRF
@@ -486,11 +484,9 @@ impl Store {
     /// only workflows.
     pub(crate) fn ids_in(&mut self, ws: u64, workflows_only: bool) -> Vec<&Workfile> {
         self.settle();
-        let mut v: Vec<&Workfile> = self
-            .workfiles
-            .values()
-            .filter(|w| w.workspace_id == ws && (!workflows_only || w.is_workflow()))
-            .collect();
+        let files = self.workfiles.values();
+        let files = files.filter(|w| w.workspace_id == ws && (!workflows_only || w.is_workflow()));
+        let mut v: Vec<&Workfile> = files.collect();
         sort_by_name(&mut v);
         v
     }
@@ -515,36 +511,32 @@ impl Store {
     fn find(&self, id: Option<u64>) -> Result<&Workfile, Action> {
         let wf = id.and_then(|id| self.workfiles.get(&id));
         let wf = wf.ok_or(Action::NotFound)?;
-        match self.forbidden(wf.workspace_id) {
-            true => Err(Action::Forbidden),
-            false => Ok(wf),
+        if self.forbidden(wf.workspace_id) {
+            Err(Action::Forbidden)
+        } else {
+            Ok(wf)
         }
     }
 
     /// `GET /workfiles/:id`.
-    pub(crate) fn show(&mut self, id: Option<u64>) -> Action {
+    pub(crate) fn show(&mut self, id: Option<u64>) -> Result<Value, Action> {
         self.settle();
-        let wf = match self.find(id) {
-            Ok(wf) => wf,
-            Err(answer) => return answer,
-        };
+        let wf = self.find(id)?;
         // Authorized: `log_workfile_opened_event` runs before `present`.
         let (id, body) = (wf.id, self.render(wf, View::Show));
         *self.open_events.entry(id).or_default() += 1;
-        Action::Accepted(body)
+        Ok(body)
     }
 
     /// `POST /workfiles/:id/run`.
-    pub(crate) fn run(&mut self, id: Option<u64>) -> Action {
+    pub(crate) fn run(&mut self, id: Option<u64>) -> Result<Value, Action> {
         self.settle();
-        let (id, flow, down) = match self.find(id) {
-            Ok(wf) => (wf.id, wf.is_workflow(), wf.engine_unavailable),
-            Err(answer) => return answer,
-        };
+        let wf = self.find(id)?;
+        let (id, flow, down) = (wf.id, wf.is_workflow(), wf.engine_unavailable);
         // Other files: `Workfile#run_now` does nothing; 202 unchanged.
         if flow {
             if self.cfg.engine_unavailable || down {
-                return Action::RunFailed;
+                return Err(Action::RunFailed);
             }
             let now = Instant::now();
             let wall = whole_secs(self.clock.at(now));
@@ -564,23 +556,16 @@ impl Store {
 
     /// `POST /workfiles/:id/stop`; `raw_id` is the path segment as
     /// received (decoded), for the counters.
-    pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Action {
+    pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Result<Value, Action> {
         self.settle();
         self.workfiles.count_stop(raw_id);
-        let (id, flow, down, refuses) = match self.find(id) {
-            Ok(wf) => (
-                wf.id,
-                wf.is_workflow(),
-                wf.engine_unavailable,
-                wf.engine_refuses,
-            ),
-            Err(answer) => return answer,
-        };
-        if !flow {
-            return Action::NotAWorkflow;
+        let wf = self.find(id)?;
+        let (id, down, refuses) = (wf.id, wf.engine_unavailable, wf.engine_refuses);
+        if !wf.is_workflow() {
+            return Err(Action::NotAWorkflow);
         }
         if self.cfg.engine_unavailable || down {
-            return Action::EngineFailed;
+            return Err(Action::EngineFailed);
         }
         // The engine is asked whatever the status; only its HTTP 200 makes
         // the workfile idle (`update_attribute(:status, IDLE) if
@@ -601,11 +586,9 @@ impl Store {
     }
 
     /// A run or stop answer: workfile `id` as plain `present workfile`.
-    fn action_answer(&self, id: u64) -> Action {
-        match self.workfiles.get(&id) {
-            Some(wf) => Action::Accepted(self.render(wf, View::Action)),
-            None => Action::NotFound,
-        }
+    fn action_answer(&self, id: u64) -> Result<Value, Action> {
+        let wf = self.workfiles.get(&id).ok_or(Action::NotFound)?;
+        Ok(self.render(wf, View::Action))
     }
 
     /// The listing body of workspace `ws`, or the error answer.
@@ -629,20 +612,15 @@ impl Store {
         if q.by_name {
             sort_by_name(&mut matching);
         } else {
-            matching.sort_by(|a, b| {
-                b.user_modified_at
-                    .cmp(&a.user_modified_at)
-                    .then(a.id.cmp(&b.id))
-            });
+            matching.sort_by_key(|w| (std::cmp::Reverse(w.user_modified_at), w.id));
         }
         let records = matching.len() as u64;
         let start = q.page.saturating_sub(1).saturating_mul(q.per_page);
-        let items: Vec<Value> = matching
+        let page = matching
             .iter()
-            .skip(usize::try_from(start).unwrap_or(usize::MAX))
-            .take(usize::try_from(q.per_page).unwrap_or(usize::MAX))
-            .map(|w| self.render(w, View::List))
-            .collect();
+            .skip(usize::try_from(start).unwrap_or(usize::MAX));
+        let page = page.take(usize::try_from(q.per_page).unwrap_or(usize::MAX));
+        let items: Vec<Value> = page.map(|w| self.render(w, View::List)).collect();
         // will_paginate: one page for an empty list; `null` for `per_page=0`.
         let total = (q.per_page > 0).then(|| records.div_ceil(q.per_page).max(1));
         Ok(json!({
