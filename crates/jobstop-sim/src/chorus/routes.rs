@@ -77,15 +77,12 @@ impl Incoming {
     /// client sends its paging as a JSON body on a GET (`alpine/workfile.py`
     /// `get_list`: `session.get(url, data=json.dumps(payload))`).
     fn param(&self, name: &str) -> Option<String> {
-        if let Some(v) = self.pair(|k| k == name) {
-            return Some(v);
-        }
-        match self.json.as_ref()?.get(name)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
+        self.pair(|k| k == name)
+            .or_else(|| match self.json.as_ref()?.get(name)? {
+                Value::String(s) => Some(s.clone()),
+                v @ (Value::Number(_) | Value::Bool(_)) => Some(v.to_string()),
+                _ => None,
+            })
     }
 
     /// The last query value (else form value) whose key passes `key`.
@@ -101,17 +98,15 @@ impl Incoming {
     /// The login credentials: top-level `username`/`password` or wrapped in
     /// `session` (`session[username]` in forms, `{"session":{…}}` in JSON).
     fn credentials(&self) -> (Option<String>, Option<String>) {
-        let pick = |name: &str| -> Option<String> {
+        let pick = |name: &str| {
             let wrapped = format!("session[{name}]");
-            if let Some(v) = self.pair(|k| k == wrapped || k == name) {
-                return Some(v);
-            }
-            let json = self.json.as_ref()?;
-            json.get("session")
-                .and_then(|s| s.get(name))
-                .or_else(|| json.get(name))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+            self.pair(|k| k == wrapped || k == name).or_else(|| {
+                let json = self.json.as_ref()?;
+                let v = json.get("session").and_then(|s| s.get(name));
+                v.or_else(|| json.get(name))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
         };
         (pick("username"), pick("password"))
     }

@@ -649,12 +649,8 @@ impl Store {
             (text("username"), text("email"))
         };
         let stamp = self.clock.epoch().timestamp() - 75 * DAY;
-        let dir = format!(
-            "{:03}/{:03}/{:03}",
-            id / 1_000_000,
-            id / 1000 % 1000,
-            id % 1000
-        );
+        let (a, b, c) = (id / 1_000_000, id / 1000 % 1000, id % 1000);
+        let dir = format!("{a:03}/{b:03}/{c:03}");
         let image = |size| format!("/paperclip/users/images/{dir}/{size}/User.png?{stamp}");
         let user = fill(
             &DATA["user"],
@@ -697,14 +693,11 @@ impl Store {
         let epoch = whole_secs(self.clock.epoch());
         let files = self.workfiles.values();
         let count = files.filter(|f| f.workspace_id == w.id).count();
-        let all = [
-            "read",
-            "commenting",
-            "update",
-            "duplicate_chorus_view",
-            "create_workflow",
-        ];
-        let permission = if w.member { &all[..] } else { &[] };
+        let permission = if w.member {
+            &DATA["member_permission"]
+        } else {
+            &json!([])
+        };
         let sandbox = fill(
             &DATA["workspace"]["sandbox_info"],
             json!({
