@@ -357,18 +357,14 @@ impl VendorSim for Amperity {
 /// first real token, so the unfaulted listing must have a second page.
 pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
-    let hash: Mutex<Option<u64>> = Mutex::new(None);
+    let hash = Mutex::new(None);
     let fault = Fault::map_json("endless next_token", move |body| {
-        if let Some((h, _)) = body
-            .get("next_token")
-            .and_then(Value::as_str)
-            .and_then(routes::decode_token)
-        {
+        let token = body.get("next_token").and_then(Value::as_str);
+        if let Some((h, _)) = token.and_then(routes::decode_token) {
             *lock(&hash) = Some(h);
         }
-        let n = match body.get_mut("data") {
-            Some(items) => pages.fill(items),
-            None => return,
+        let Some(n) = body.get_mut("data").map(|items| pages.fill(items)) else {
+            return;
         };
         if let (Some(h), Some(obj)) = (*lock(&hash), body.as_object_mut()) {
             let token = routes::encode_key(h, i64::MAX, &format!("endless-{n}"));

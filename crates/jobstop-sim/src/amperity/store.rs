@@ -385,15 +385,9 @@ impl Store {
     pub(crate) fn render(&self, r: &RunRecord, view: View) -> Value {
         let mut m = Map::new();
         let mut put = |k: &str, v: Option<Value>| v.map(|v| m.insert(k.into(), v));
-        let id = || Some(Value::from(r.id.clone()));
-        put(
-            "id",
-            id().filter(|_| self.cfg.id_field != IdField::WorkflowIdOnly),
-        );
-        put(
-            "workflow_id",
-            id().filter(|_| self.cfg.id_field != IdField::Id),
-        );
+        let (id, field) = (|| Some(Value::from(r.id.clone())), self.cfg.id_field);
+        put("id", id().filter(|_| field != IdField::WorkflowIdOnly));
+        put("workflow_id", id().filter(|_| field != IdField::Id));
         put("name", Some(r.name.clone().into()));
         put("state", Some(r.state.clone().into()));
         put("tenant", Some(self.cfg.tenant.clone().into()));
