@@ -1005,3 +1005,171 @@ async fn date_header_follows_the_simulated_clock() {
             .contains("Jun 2024 04:0")
     );
 }
+
+/// The timestamp grammar of the `created_*`/`ended_*` filters (moved here
+/// from a unit test of the parser): each accepted form filters at exactly
+/// the instant it names (a run at that instant matches `created_from`, one a
+/// millisecond earlier does not), and each malformed one is a 400.
+#[tokio::test]
+async fn filter_timestamps_full_partial_and_malformed() {
+    let cases = [
+        ("2024-06-19", "2024-06-19T00:00:00.000Z"),
+        ("2024-06", "2024-06-01T00:00:00.000Z"),
+        ("2024", "2024-01-01T00:00:00.000Z"),
+        ("2024-06-19T04", "2024-06-19T04:00:00.000Z"),
+        ("2024-06-19T04:05", "2024-06-19T04:05:00.000Z"),
+        ("2024-06-19T04:05Z", "2024-06-19T04:05:00.000Z"),
+        ("2024-06-19T04:00:18.764Z", "2024-06-19T04:00:18.764Z"),
+        ("2024-06-19T04:00:18.7", "2024-06-19T04:00:18.700Z"),
+        ("2024-06-19T04:00:18+02:00", "2024-06-19T02:00:18.000Z"),
+        ("2024-06-19T04:00:18-0130", "2024-06-19T05:30:18.000Z"),
+    ];
+    let t = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let mut b = AmperitySim::builder();
+    for (i, (_, at)) in cases.iter().enumerate() {
+        let before = t(at) - chrono::Duration::milliseconds(1);
+        b = b
+            .insert_run(
+                RunSeed::new("running")
+                    .with_id(format!("at-{i}"))
+                    .with_created_at(t(at)),
+            )
+            .insert_run(
+                RunSeed::new("running")
+                    .with_id(format!("before-{i}"))
+                    .with_created_at(before),
+            );
+    }
+    let sim = b.start().await.unwrap();
+    let http = client();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    for (i, (input, _)) in cases.iter().enumerate() {
+        let (ids, _) = list_all(
+            &sim,
+            &http,
+            &format!("limit=100&created_from={}", enc(input)),
+        )
+        .await;
+        assert!(ids.contains(&format!("at-{i}")), "{input}");
+        assert!(!ids.contains(&format!("before-{i}")), "{input}");
+    }
+    for bad in [
+        "",
+        "yesterday",
+        "2024-6-19",
+        "2024-06-19T4:00",
+        "2024-06-32",
+        "2024-06-19T04:00:18.",
+        "2024-06-19T04:00:18.1234567890",
+        "2024-06-19T25:00",
+        "2024T04:00",
+        "2024-06-19 04:00",
+        "2024-06-19T04:00+2",
+        "2024-06-19T04:00+1\u{e9}2",
+        "2024-06-19T04:00:00.\u{e9}",
+        "\u{e9}\u{e9}-06-19",
+    ] {
+        let (s, b) = get(
+            &sim,
+            &http,
+            &format!("/workflow/runs?ended_to={}", enc(bad)),
+        )
+        .await;
+        assert_error(s, &b, 400);
+    }
+}
+
+/// Junk timestamps and tokens are refused with 400, never a crash (moved
+/// here from a unit test that fed the parsers directly).
+#[tokio::test]
+async fn junk_filters_and_tokens_are_refused_not_fatal() {
+    let sim = AmperitySim::builder().finished(3).start().await.unwrap();
+    let http = client();
+    let alphabet: Vec<char> = "0123456789-T:Z+.,tz \u{e9}\u{1F600}v".chars().collect();
+    let mut rng = jobstop_sim::SplitMix64::new(99);
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    for _ in 0..300 {
+        let len = rng.below(30) as usize;
+        let s: String = (0..len).map(|_| *rng.pick(&alphabet).unwrap()).collect();
+        let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
+        for q in [
+            format!("created_to={}", enc(&s)),
+            format!("next_token={}", enc(&s)),
+            format!("next_token={hex}"),
+        ] {
+            let (status, body) = get(&sim, &http, &format!("/workflow/runs?{q}")).await;
+            assert!(status == 200 || status == 400, "{q}: {status} {body}");
+        }
+    }
+    // A token of another version, or undecodable, is a 400.
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    for bad in ["zz".to_owned(), "abc".to_owned(), hex("v2:1:2:x")] {
+        let (s, b) = get(&sim, &http, &format!("/workflow/runs?next_token={bad}")).await;
+        assert_error(s, &b, 400);
+    }
+}
+
+/// Ids with `:` survive the `next_token` round trip (the token splits on
+/// the first three colons only).
+#[tokio::test]
+async fn paging_through_ids_with_colons() {
+    let at = Utc.with_ymd_and_hms(2024, 6, 19, 4, 0, 18).unwrap();
+    let ids = ["wf-1:odd", "wf-1:odd:er", "wf-2", "wf:3"];
+    let mut b = AmperitySim::builder();
+    for id in ids {
+        b = b.insert_run(RunSeed::new("running").with_id(id).with_created_at(at));
+    }
+    let sim = b.start().await.unwrap();
+    let (seen, pages) = list_all(&sim, &client(), "limit=1").await;
+    assert_eq!(pages, 4);
+    let mut sorted = ids.map(str::to_owned).to_vec();
+    sorted.sort();
+    assert_eq!(seen, sorted, "same created_at: by id, each once");
+}
+
+/// The state classes of VENDOR-NOTES 1.8 (moved here from a unit test of
+/// the classifier), seen through what a stop does: active spellings and
+/// unknown states go to `canceling`, scheduled and paused cancel at once,
+/// stopping ones stay, terminal ones (any case) are refused.
+#[tokio::test]
+async fn state_classes_follow_the_notes() {
+    let cases = [
+        ("Running with failures", "canceling"),
+        ("In progress", "canceling"),
+        ("in_progress", "canceling"),
+        ("mystery", "canceling"),
+        ("scheduled", "canceled"),
+        ("paused", "canceled"),
+        ("Stopping", "Stopping"),
+        ("CANCELLED", "400"),
+    ];
+    let mut b = AmperitySim::builder().stop_delay(Duration::from_secs(60));
+    for (i, (state, _)) in cases.iter().enumerate() {
+        b = b.insert_run(RunSeed::new(*state).with_id(format!("wf-{i}")));
+    }
+    let sim = b.start().await.unwrap();
+    let http = client();
+    for (i, (state, after)) in cases.iter().enumerate() {
+        let (s, b) = post(&sim, &http, &format!("/workflow/runs/wf-{i}/stop")).await;
+        if *after == "400" {
+            assert_error(s, &b, 400);
+        } else {
+            assert_eq!((s, b["state"].as_str()), (200, Some(*after)), "{state}");
+        }
+    }
+    let (ids, _) = list_all(&sim, &http, "state=RUNNING_with%20Failures").await;
+    assert!(ids.is_empty(), "stopped: {ids:?}");
+}
+
+/// The seeded tables parse and name their source.
+#[test]
+fn data_files_parse() {
+    let v: Value = serde_json::from_str(include_str!("../data/amperity/runs.json")).unwrap();
+    assert!(v["_source"].as_str().unwrap().contains("amperity-docs"));
+    assert_eq!(v["kinds"].as_array().unwrap().len(), 4);
+    assert_eq!(v["failure_errors"].as_array().unwrap().len(), 3);
+}

@@ -1546,3 +1546,15 @@ async fn session_show_ignores_its_body() {
     let path = format!("/api/workfiles/{}", sim.ids()[0]);
     assert_eq!(send(bad(http.get(url(&sim, &path)))).await.status, 400);
 }
+
+/// The fixed presenter fields and seeded tables parse and name their source.
+#[test]
+fn data_files_parse() {
+    let v: Value = serde_json::from_str(include_str!("../data/chorus/presenters.json")).unwrap();
+    assert!(v["_source"].as_str().unwrap().contains("hey-jude/chorus"));
+    assert_eq!(v["users"].as_array().unwrap().len(), 3);
+    assert_eq!(v["flow_names"].as_array().unwrap().len(), 12);
+    for key in ["user", "database", "workspace", "workfile", "version_info"] {
+        assert!(v[key].is_object(), "{key}");
+    }
+}

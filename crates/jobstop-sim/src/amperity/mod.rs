@@ -1,43 +1,37 @@
 //! The Amperity workflow-runs simulator (VENDOR-NOTES section 1).
 //!
-//! Serves `/api/v0/oauth2/token`, `GET /api/workflow/runs`,
-//! `GET /api/workflow/runs/{id}`, `POST /api/workflow/runs/{id}/stop` (and the
-//! `{id}:stop` form) and `POST /api/workflow/runs` on a [`SimServer`](crate::SimServer). See the
-//! crate README for the behaviour, the switches and which parts are
-//! documented fact and which are inference.
+//! Serves `/api/v0/oauth2/token` and `/api/workflow/runs` (list, fetch,
+//! stop, start) on a [`SimServer`](crate::SimServer); the crate README has
+//! the behaviour, the switches and what is documented fact or inference.
 //!
 //! Sources (each route names its own): `amperity/amperity-docs`
-//! `downloads/openapi/control-plane-2024-04-01-openapi.json` (OA3, the
-//! operations `list-workflows`, `get-workflow`, `stop-workflow` and
-//! `run-workflow` and the schemas `WorkflowList`, `Workflow`,
-//! `WorkflowTaskInstance`, `WorkflowError`, `ErrorResponse`); the pages under
-//! `amperity_api/source/` (`endpoint_get_workflows_list.rst`,
-//! `endpoint_get_workflows_fetch.rst`, `endpoint_post_workflows_stop.rst`,
-//! `endpoint_post_workflows_start.rst`, `requests.rst`, `responses.rst`,
-//! `pagination.rst`, `versioning.rst`, `rate_limits.rst`); and
-//! `amperity_reference/source/api.rst` for the OAuth token call.
-//!
-//! Where the sources disagree the published OpenAPI file is the default and
-//! the other reading is a switch: error bodies are OA3's `ErrorResponse`
-//! (`status` and `message` only; `additionalProperties: false`) unless
-//! [`AmperitySimBuilder::with_request_ids`] adds `responses.rst`'s
-//! `request_id` and `trace_id`; a stop on a finished run answers 400 (OA3
-//! lists no 409 for `stop-workflow`) unless [`TerminalStop::Conflict`]
-//! serves `responses.rst`'s 409.
+//! `downloads/openapi/control-plane-2024-04-01-openapi.json` (OA3: operations
+//! `list-workflows`, `get-workflow`, `stop-workflow`, `run-workflow`; schemas
+//! `WorkflowList`, `Workflow`, `WorkflowTaskInstance`, `WorkflowError`,
+//! `ErrorResponse`); under `amperity_api/source/`:
+//! `endpoint_get_workflows_list.rst`, `endpoint_get_workflows_fetch.rst`,
+//! `endpoint_post_workflows_stop.rst`, `endpoint_post_workflows_start.rst`,
+//! `requests.rst`, `responses.rst`, `pagination.rst`, `versioning.rst`,
+//! `rate_limits.rst`; `amperity_reference/source/api.rst` (OAuth token).
+//! Where they disagree OA3 is the default and the other reading a switch
+//! ([`AmperitySimBuilder::with_request_ids`], [`TerminalStop::Conflict`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! use jobstop_sim::amperity::AmperitySim;
-//!
-//! let sim = AmperitySim::builder().tenant("acme").seed(7).running(3).finished(7).start().await?;
+//! let sim = jobstop_sim::amperity::AmperitySim::builder().running(3).finished(7).start().await?;
 //! assert_eq!(sim.ids().len(), 10);
-//! assert!(sim.base_url().ends_with("/api"));
-//! let first = &sim.ids()[0];
-//! assert_eq!(sim.run_json(first).unwrap()["tenant"], "acme");
+//! assert_eq!(sim.run_json(&sim.ids()[0]).unwrap()["tenant"], "acme");
 //! # Ok(())
 //! # }
 //! ```
+
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
+    };
+}
 
 mod routes;
 mod store;
@@ -54,7 +48,7 @@ use crate::{
     Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
-use store::{Store, View};
+use store::{Store, View, text};
 
 /// The path prefix every Amperity route lives under (as in production,
 /// `https://app.amperity.com/api`).
@@ -114,17 +108,12 @@ pub enum IdField {
 }
 
 /// A run to add with [`AmperitySimBuilder::insert_run`] or
-/// [`AmperitySim::insert_run`]. Only `state` is required; the state is kept
-/// verbatim, so any raw wire string works (`"Running with failures"`,
-/// `"cancelled"`, `"In progress"`, …).
+/// [`AmperitySim::insert_run`]. Only `state` is required; it is kept
+/// verbatim, so any raw wire string works (`"Running with failures"`, …).
 ///
 /// ```
-/// use jobstop_sim::amperity::RunSeed;
-///
-/// let seed = RunSeed::new("Running with failures").with_id("wf-20240619-00001-AbCdEf");
-/// assert_eq!(seed.state, "Running with failures");
-/// let other = RunSeed { state: "cancelled".into(), ..RunSeed::default() };
-/// # let _ = other;
+/// let seed = jobstop_sim::amperity::RunSeed::new("cancelled").with_id("wf-20240619-00001-AbCdEf");
+/// assert_eq!(seed.state, "cancelled");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunSeed {
@@ -142,8 +131,7 @@ pub struct RunSeed {
     pub ended_at: Option<DateTime<Utc>>,
     /// The `error` object; default none.
     pub error: Option<Value>,
-    /// `principal_name`; when all three principal fields are `None` a
-    /// generated principal is used.
+    /// `principal_name`; all three `None`: a generated principal.
     pub principal_name: Option<String>,
     /// `principal_email`.
     pub principal_email: Option<String>,
@@ -156,8 +144,9 @@ pub struct RunSeed {
 impl RunSeed {
     /// A seed in the raw state `state`.
     pub fn new(state: impl Into<String>) -> Self {
+        let state = state.into();
         RunSeed {
-            state: state.into(),
+            state,
             ..RunSeed::default()
         }
     }
@@ -188,19 +177,19 @@ impl RunSeed {
 /// methods). Its `Debug` masks the token and the client secret.
 #[derive(Clone, Debug)]
 pub struct AmperityOptions {
-    tenant: String,
-    running: usize,
-    finished: usize,
-    seeds: Vec<RunSeed>,
+    pub(crate) tenant: String,
+    pub(crate) running: usize,
+    pub(crate) finished: usize,
+    pub(crate) seeds: Vec<RunSeed>,
     static_token: Option<Secret>,
     client_id: Option<String>,
     client_secret: Option<Secret>,
     token_ttl: Duration,
-    schedule_delay: Option<Duration>,
-    auto_finish_after: Option<Duration>,
-    terminal_stop: TerminalStop,
+    pub(crate) schedule_delay: Option<Duration>,
+    pub(crate) auto_finish_after: Option<Duration>,
+    pub(crate) terminal_stop: TerminalStop,
     last_page: LastPage,
-    id_field: IdField,
+    pub(crate) id_field: IdField,
     request_ids: bool,
 }
 
@@ -258,11 +247,9 @@ impl SimBuilder<Amperity> {
         last_page_token(options.last_page): LastPage;
         /// Which key carries run ids. Default `id`.
         id_field(options.id_field): IdField;
-        /// Whether error bodies carry `request_id` and `trace_id`, as in the
-        /// `responses.rst` example
-        /// (`{"status":400,"message":…,"request_id":"1ab23456-…","trace_id":"1a2b3456789cd0ef…"}`).
-        /// Default no: OA3's `ErrorResponse` has `status` and `message` only,
-        /// with `additionalProperties: false`, and the published
+        /// Whether error bodies add `request_id` and `trace_id`
+        /// (`responses.rst`). Default no: OA3's `ErrorResponse` has `status`
+        /// and `message` only (`additionalProperties: false`), and the
         /// machine-readable file wins over the prose page.
         with_request_ids(options.request_ids): bool;
     }
@@ -279,7 +266,10 @@ impl SimBuilder<Amperity> {
 /// tenant is documented (`rate_limits.rst`); set it with
 /// [`SimBuilder::rate_limit_per_second`] (429 without `Retry-After`).
 pub struct Amperity {
-    cfg: routes::HttpConfig,
+    cfg: AmperityOptions,
+    token: String,
+    client_id: String,
+    client_secret: String,
     store: Mutex<Store>,
     request_ids: Mutex<SplitMix64>,
 }
@@ -289,50 +279,26 @@ impl VendorSim for Amperity {
     const PREFIX: &'static str = PREFIX;
     type Options = AmperityOptions;
 
-    fn new(common: &Common, o: AmperityOptions) -> Self {
+    fn new(common: &Common, mut o: AmperityOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 3);
-        let static_token = o
-            .static_token
-            .map_or_else(|| format!("amp-sim-{}", creds.alphanumeric(32)), |s| s.0);
-        let client_secret = o
-            .client_secret
-            .map_or_else(|| format!("sim-secret-{}", creds.alphanumeric(24)), |s| s.0);
-        let mut store = Store::new(
-            store::StoreConfig {
-                tenant: o.tenant.clone(),
-                id_field: o.id_field,
-                terminal_stop: o.terminal_stop,
-                stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
-                schedule_delay: o.schedule_delay,
-                auto_finish_after: o.auto_finish_after,
-            },
-            common.clock,
-            common.seed,
-        );
-        store.seed_runs(o.running, o.finished);
-        for seed in o.seeds {
-            store.insert(seed);
-        }
+        let mut secret = |s: &Option<Secret>, prefix: &str, len| match s {
+            Some(s) => s.0.clone(),
+            None => format!("{prefix}{}", creds.alphanumeric(len)),
+        };
+        let token = secret(&o.static_token, "amp-sim-", 32);
+        let client_secret = secret(&o.client_secret, "sim-secret-", 24);
+        let client_id = o.client_id.clone();
+        let stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
+        let store = Store::new(o.clone(), stop_delay, common.clock, common.seed);
+        o.seeds.clear();
         Amperity {
-            cfg: routes::HttpConfig {
-                tenant: o.tenant,
-                static_token,
-                client_id: o
-                    .client_id
-                    .unwrap_or_else(|| "jobstop-sim-client".to_owned()),
-                client_secret,
-                token_ttl: o.token_ttl,
-                last_page: o.last_page,
-                request_ids: o.request_ids,
-                api_versions: vec![API_VERSION.to_owned()],
-            },
+            cfg: o,
+            token,
+            client_id: client_id.unwrap_or_else(|| "jobstop-sim-client".to_owned()),
+            client_secret,
             store: Mutex::new(store),
             request_ids: Mutex::new(SplitMix64::stream(common.seed, 4)),
         }
-    }
-
-    fn router(this: &Arc<Self>) -> Router {
-        routes::router(this.clone())
     }
 
     fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
@@ -353,21 +319,26 @@ impl VendorSim for Amperity {
         o.finished = population.finished;
     }
 
-    /// `base_url`, `tenant` and `token` (static-token auth).
-    fn settings(sim: &AmperitySim) -> Settings {
-        vec![
+    one_liners! {
+        fn router(this: &Arc<Self>) -> Router = routes::router(this.clone());
+        /// `base_url`, `tenant` and `token` (static-token auth).
+        fn settings(sim: &AmperitySim) -> Settings = vec![
             ("base_url", sim.base_url()),
             ("tenant", sim.tenant().to_owned()),
             ("token", sim.token().to_owned()),
-        ]
-    }
-
-    /// `client_id` and `client_secret` (OAuth client-credentials auth).
-    fn alternatives(sim: &AmperitySim) -> Settings {
-        vec![
+        ];
+        /// `client_id` and `client_secret` (OAuth client-credentials auth).
+        fn alternatives(sim: &AmperitySim) -> Settings = vec![
             ("client_id", sim.client_id().to_owned()),
             ("client_secret", sim.client_secret().to_owned()),
-        ]
+        ];
+        fn raw_state(&self, id: &str) -> Option<String> =
+            text(&lock(&self.store).get(id, View::Overview)?["state"]);
+        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).runs.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = lock(&self.store).runs.stop_total();
+        fn insert_running(&self) -> Option<String> =
+            Some(lock(&self.store).insert(RunSeed::new("running")));
+        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
     }
 
     /// Newest `created_at` first, ties by id.
@@ -375,27 +346,6 @@ impl VendorSim for Amperity {
         let mut store = lock(&self.store);
         store.settle();
         store.ordered().into_iter().map(|r| r.id.clone()).collect()
-    }
-
-    fn raw_state(&self, id: &str) -> Option<String> {
-        let run = lock(&self.store).get(id, View::Overview)?;
-        run["state"].as_str().map(str::to_owned)
-    }
-
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).runs.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).runs.stop_total()
-    }
-
-    fn insert_running(&self) -> Option<String> {
-        Some(lock(&self.store).insert(RunSeed::new("running")))
-    }
-
-    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
     }
 }
 
@@ -407,18 +357,14 @@ impl VendorSim for Amperity {
 /// first real token, so the unfaulted listing must have a second page.
 pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
-    let hash: Mutex<Option<u64>> = Mutex::new(None);
+    let hash = Mutex::new(None);
     let fault = Fault::map_json("endless next_token", move |body| {
-        if let Some((h, _)) = body
-            .get("next_token")
-            .and_then(Value::as_str)
-            .and_then(routes::decode_token)
-        {
+        let token = body.get("next_token").and_then(Value::as_str);
+        if let Some((h, _)) = token.and_then(routes::decode_token) {
             *lock(&hash) = Some(h);
         }
-        let n = match body.get_mut("data") {
-            Some(items) => pages.fill(items),
-            None => return,
+        let Some(n) = body.get_mut("data").map(|items| pages.fill(items)) else {
+            return;
         };
         if let (Some(h), Some(obj)) = (*lock(&hash), body.as_object_mut()) {
             let token = routes::encode_key(h, i64::MAX, &format!("endless-{n}"));
@@ -429,29 +375,40 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
 }
 
 impl Sim<Amperity> {
-    /// The OAuth token endpoint, `{base_url}/v0/oauth2/token`.
-    pub fn token_url(&self) -> String {
-        format!("{}/v0/oauth2/token", self.base_url())
-    }
-
-    /// The tenant id.
-    pub fn tenant(&self) -> &str {
-        &self.vendor.cfg.tenant
-    }
-
-    /// The static bearer token.
-    pub fn token(&self) -> &str {
-        &self.vendor.cfg.static_token
-    }
-
-    /// The OAuth client id.
-    pub fn client_id(&self) -> &str {
-        &self.vendor.cfg.client_id
-    }
-
-    /// The OAuth client secret.
-    pub fn client_secret(&self) -> &str {
-        &self.vendor.cfg.client_secret
+    one_liners! {
+        /// The OAuth token endpoint, `{base_url}/v0/oauth2/token`.
+        pub fn token_url(&self) -> String = format!("{}/v0/oauth2/token", self.base_url());
+        /// The tenant id.
+        pub fn tenant(&self) -> &str = &self.vendor.cfg.tenant;
+        /// The static bearer token.
+        pub fn token(&self) -> &str = &self.vendor.token;
+        /// The OAuth client id.
+        pub fn client_id(&self) -> &str = &self.vendor.client_id;
+        /// The OAuth client secret.
+        pub fn client_secret(&self) -> &str = &self.vendor.client_secret;
+        /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
+        /// variables.
+        pub fn oauth_env(&self) -> Vec<(String, String)> =
+            crate::env_vars(VENDOR, self.oauth_settings());
+        /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
+        pub fn run_json(&self, id: &str) -> Option<Value> =
+            lock(&self.vendor.store).get(id, View::Verbose);
+        /// Adds a run; returns its id.
+        pub fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
+        /// Sets the raw state of `id` and drops its pending changes; a
+        /// terminal state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if
+        /// unset, any other state removes it. `false` if there is no such run.
+        pub fn set_state(&self, id: &str, raw: &str) -> bool =
+            lock(&self.vendor.store).set_state(id, raw);
+        /// Applies the next pending change of `id` now (e.g. `canceling` →
+        /// `canceled` without waiting for the stop delay). `false` if there
+        /// is no such run or nothing pending.
+        pub fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
+        /// How many OAuth tokens were granted.
+        pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
+        /// Makes every OAuth token granted so far expired (the static token
+        /// is not affected).
+        pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth
@@ -462,47 +419,6 @@ impl Sim<Amperity> {
         settings.extend(Amperity::alternatives(self));
         settings
     }
-
-    /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
-    /// variables.
-    pub fn oauth_env(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.oauth_settings())
-    }
-
-    /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
-    pub fn run_json(&self, id: &str) -> Option<Value> {
-        lock(&self.vendor.store).get(id, View::Verbose)
-    }
-
-    /// Adds a run; returns its id.
-    pub fn insert_run(&self, seed: RunSeed) -> String {
-        lock(&self.vendor.store).insert(seed)
-    }
-
-    /// Sets the raw state of `id` and drops its pending changes; a terminal
-    /// state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if unset, any
-    /// other state removes it. `false` if there is no such run.
-    pub fn set_state(&self, id: &str, raw: &str) -> bool {
-        lock(&self.vendor.store).set_state(id, raw)
-    }
-
-    /// Applies the next pending change of `id` now (e.g. `canceling` →
-    /// `canceled` without waiting for the stop delay). `false` if there is
-    /// no such run or nothing pending.
-    pub fn advance(&self, id: &str) -> bool {
-        lock(&self.vendor.store).advance(id)
-    }
-
-    /// How many OAuth tokens were granted.
-    pub fn token_grants(&self) -> u64 {
-        lock(&self.vendor.store).tokens.granted()
-    }
-
-    /// Makes every OAuth token granted so far expired (the static token is
-    /// not affected).
-    pub fn expire_tokens(&self) {
-        lock(&self.vendor.store).tokens.expire_all();
-    }
 }
 
 /// The workflow objects in a successful answer of this API, for
@@ -512,23 +428,15 @@ impl Sim<Amperity> {
 ///
 /// ```
 /// use jobstop_sim::amperity::run_objects;
-/// use serde_json::json;
 ///
-/// let mut list = json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}], "next_token": "t"});
+/// let mut list = serde_json::json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}]});
 /// assert_eq!(run_objects(&mut list).len(), 2);
-/// let mut one = json!({"id": "wf-1", "state": "running"});
-/// assert_eq!(run_objects(&mut one).len(), 1);
+/// assert_eq!(run_objects(&mut serde_json::json!({"id": "wf-1"})).len(), 1);
 /// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     if body.get("data").is_some() {
-        return match body.get_mut("data") {
-            Some(Value::Array(items)) => items.iter_mut().collect(),
-            _ => Vec::new(),
-        };
+        let items = body.get_mut("data").and_then(Value::as_array_mut);
+        return items.map(|a| a.iter_mut().collect()).unwrap_or_default();
     }
-    if body.is_object() {
-        vec![body]
-    } else {
-        Vec::new()
-    }
+    body.is_object().then_some(body).into_iter().collect()
 }

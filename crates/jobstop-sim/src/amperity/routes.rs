@@ -1,7 +1,11 @@
 //! The Amperity simulator's HTTP surface: routes, auth, listing parameters.
+//! Every handler answers `Result<Resp, Resp>`: the error side is a vendor
+//! error answer.
+
+// The `Err` side is the answer itself, built once per request.
+#![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,22 +19,9 @@ use serde_json::{Value, json};
 
 use super::Amperity as Sim;
 use super::store::{RunRecord, StopResult, View, normalize_state};
-use super::{LastPage, PREFIX, TerminalStop};
+use super::{API_VERSION, LastPage, PREFIX, TerminalStop};
 use crate::lock;
 use crate::server::{json_response, query_pairs};
-
-/// Settings the HTTP layer needs (no `Debug`: it holds the secrets).
-#[derive(Clone)]
-pub(crate) struct HttpConfig {
-    pub(crate) tenant: String,
-    pub(crate) static_token: String,
-    pub(crate) client_id: String,
-    pub(crate) client_secret: String,
-    pub(crate) token_ttl: Duration,
-    pub(crate) last_page: LastPage,
-    pub(crate) request_ids: bool,
-    pub(crate) api_versions: Vec<String>,
-}
 
 /// Page size when `limit` is absent. [I] Amperity documents no default: OA3
 /// `components.parameters.Limit` is a bare `integer`.
@@ -41,6 +32,7 @@ pub(crate) const DEFAULT_LIMIT: usize = 50;
 pub(crate) const MAX_LIMIT: usize = 100;
 
 type Resp = Response<Body>;
+type Query = Vec<(String, String)>;
 
 impl Sim {
     /// The vendor error body: OA3 `ErrorResponse` (`{"status","message"}`,
@@ -48,14 +40,10 @@ impl Sim {
     /// `request_id` and `trace_id`, as in `amperity_api/source/responses.rst`.
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
         let mut body = json!({ "status": status, "message": message });
-        if self.cfg.request_ids
-            && let Some(obj) = body.as_object_mut()
-        {
+        if self.cfg.request_ids {
             let mut rng = lock(&self.request_ids);
-            let request_id = rng.uuid_like();
-            let trace_id = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
-            obj.insert("request_id".into(), request_id.into());
-            obj.insert("trace_id".into(), trace_id.into());
+            body["request_id"] = rng.uuid_like().into();
+            body["trace_id"] = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into();
         }
         body
     }
@@ -64,56 +52,44 @@ impl Sim {
         json_response(status, &self.error_body(status, message))
     }
 
-    /// Checks the token (401), the version (400) and the tenant (400/403);
-    /// the error answer if one fails.
-    fn authorize(&self, headers: &HeaderMap, query: &[(String, String)]) -> Option<Resp> {
-        self.check_auth(headers, query)
-            .err()
-            .map(|(status, message)| self.error(status, &message))
-    }
-
-    fn check_auth(
-        &self,
-        headers: &HeaderMap,
-        query: &[(String, String)],
-    ) -> Result<(), (u16, String)> {
-        let token = header(headers, AUTHORIZATION.as_str())
-            .and_then(|a| {
-                let (scheme, token) = a.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|t| !t.is_empty());
-        let Some(token) = token else {
-            return Err((401, "Authentication Required".to_owned()));
+    /// The query of an authorized request: the token (401), the version
+    /// (400) and the tenant (400/403) are checked in this order.
+    fn authorize(&self, headers: &HeaderMap, raw: Option<String>) -> Result<Query, Resp> {
+        let q = query_pairs(raw.as_deref());
+        let bearer = header(headers, AUTHORIZATION.as_str()).and_then(|a| {
+            let (scheme, token) = a.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+        let Some(token) = bearer.filter(|t| !t.is_empty()) else {
+            return Err(self.error(401, "Authentication Required"));
         };
-        if token != self.cfg.static_token {
+        if token != self.token {
             let live = lock(&self.store).tokens.live(token);
             match live {
                 Some(true) => {}
-                Some(false) => return Err((401, "The access token has expired".to_owned())),
-                None => return Err((401, "Invalid access token".to_owned())),
+                Some(false) => return Err(self.error(401, "The access token has expired")),
+                None => return Err(self.error(401, "Invalid access token")),
             }
         }
-        let version = header(headers, "api-version").or_else(|| param(query, "api_version"));
-        match version {
-            None => {
-                return Err((400, "An API version is required: send the api-version header or the api_version parameter".to_owned()));
-            }
-            Some(v) if !self.cfg.api_versions.iter().any(|s| s == v.trim()) => {
-                return Err((400, format!("Unsupported API version: {v}")));
-            }
-            Some(_) => {}
-        }
+        match header(headers, "api-version").or_else(|| param(&q, "api_version")) {
+            None => Err(self.error(400, "An API version is required: send the api-version header or the api_version parameter")),
+            Some(v) if v.trim() != API_VERSION => Err(self.error(400, &format!("Unsupported API version: {v}"))),
+            Some(_) => Ok(()),
+        }?;
         let tenant =
             header(headers, "amperity-tenant").or_else(|| header(headers, "x-amperity-tenant"));
         match tenant {
-            None => Err((400, "The amperity-tenant header is required".to_owned())),
-            Some(t) if t.trim() != self.cfg.tenant => Err((
+            None => Err(self.error(400, "The amperity-tenant header is required")),
+            Some(t) if t.trim() != self.cfg.tenant => Err(self.error(
                 403,
-                format!("Not Authorized: the credentials are not valid for tenant {t}"),
+                &format!("Not Authorized: the credentials are not valid for tenant {t}"),
             )),
-            Some(_) => Ok(()),
+            Some(_) => Ok(q),
         }
+    }
+
+    fn not_found(&self) -> Resp {
+        self.error(404, "Workflow not found")
     }
 }
 
@@ -133,35 +109,20 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 /// The simulator's router, every path under `/api` (OA3 `servers`:
 /// `https://app.amperity.com/api`).
 pub(crate) fn router(sim: Arc<Sim>) -> Router {
+    let runs = format!("{PREFIX}/workflow/runs");
     Router::new()
         .route(&format!("{PREFIX}/v0/oauth2/token"), post(oauth_token))
-        .route(
-            &format!("{PREFIX}/workflow/runs"),
-            get(list_runs).post(start_run),
-        )
-        .route(
-            &format!("{PREFIX}/workflow/runs/{{id}}"),
-            get(fetch_run).post(colon_stop),
-        )
-        .route(
-            &format!("{PREFIX}/workflow/runs/{{id}}/stop"),
-            post(stop_run),
-        )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .route(&runs, get(list_runs).post(start_run))
+        .route(&format!("{runs}/{{id}}"), get(fetch_run).post(colon_stop))
+        .route(&format!("{runs}/{{id}}/stop"), post(stop_run))
+        // Any other path: 404 with the error body (`responses.rst` lists 404;
+        // OA3 `NotFound` is an `ErrorResponse`); a known path with another
+        // method: 405 (`responses.rst`; OA3 `MethodNotAllowed`).
+        .fallback(async |State(sim): State<Arc<Sim>>| sim.error(404, "Not Found"))
+        .method_not_allowed_fallback(async |State(sim): State<Arc<Sim>>| {
+            sim.error(405, "Method Not Allowed")
+        })
         .with_state(sim)
-}
-
-/// Any other path: 404 with the error body (`amperity_api/source/responses.rst`
-/// lists 404; OA3 `NotFound` is an `ErrorResponse`).
-async fn not_found(State(sim): State<Arc<Sim>>) -> Resp {
-    sim.error(404, "Not Found")
-}
-
-/// A known path with another method: 405 (`responses.rst`; OA3
-/// `MethodNotAllowed` is an `ErrorResponse`).
-async fn method_not_allowed(State(sim): State<Arc<Sim>>) -> Resp {
-    sim.error(405, "Method Not Allowed")
 }
 
 /// `POST /v0/oauth2/token` (client credentials, form encoded), following
@@ -171,47 +132,42 @@ async fn method_not_allowed(State(sim): State<Arc<Sim>>) -> Resp {
 /// request without `X-Amperity-Tenant` is 400 with the `ErrorResponse` body;
 /// one for another tenant is 401 (the credentials belong to this tenant; an
 /// inference).
-async fn oauth_token(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Resp {
+async fn oauth_token(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Resp, Resp> {
     match header(&headers, "x-amperity-tenant").map(str::trim) {
-        None | Some("") => return sim.error(400, "The X-Amperity-Tenant header is required"),
-        Some(t) if t != sim.cfg.tenant => {
-            return sim.error(401, "invalid client: unknown tenant");
-        }
-        Some(_) => {}
-    }
+        None | Some("") => Err(sim.error(400, "The X-Amperity-Tenant header is required")),
+        Some(t) if t != sim.cfg.tenant => Err(sim.error(401, "invalid client: unknown tenant")),
+        Some(_) => Ok(()),
+    }?;
     let form = query_pairs(std::str::from_utf8(&body).ok());
     match param(&form, "grant_type") {
         Some("client_credentials") => {}
-        Some(other) => return sim.error(400, &format!("unsupported grant_type: {other}")),
-        None => return sim.error(400, "grant_type is required"),
+        Some(other) => return Err(sim.error(400, &format!("unsupported grant_type: {other}"))),
+        None => return Err(sim.error(400, "grant_type is required")),
     }
-    let ok = param(&form, "client_id") == Some(sim.cfg.client_id.as_str())
-        && param(&form, "client_secret") == Some(sim.cfg.client_secret.as_str());
-    if !ok {
-        return sim.error(401, "invalid client");
+    if param(&form, "client_id") != Some(sim.client_id.as_str())
+        || param(&form, "client_secret") != Some(sim.client_secret.as_str())
+    {
+        return Err(sim.error(401, "invalid client"));
     }
     let ttl = sim.cfg.token_ttl;
     let token = lock(&sim.store).grant(ttl);
-    let mut resp = json_response(
-        200,
-        &json!({
-            "access_token": token,
-            "expires_in": ttl.as_secs().max(1),
-            "token_type": "Bearer",
-        }),
-    );
-    resp.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    let body =
+        json!({"access_token": token, "expires_in": ttl.as_secs().max(1), "token_type": "Bearer"});
+    let mut resp = json_response(200, &body);
+    let no_store = HeaderValue::from_static("no-store");
+    resp.headers_mut().insert(CACHE_CONTROL, no_store);
+    Ok(resp)
 }
 
 /// The parsed filters and paging of a listing.
 #[derive(Debug)]
 struct ListParams {
-    created_from: Option<DateTime<Utc>>,
-    created_to: Option<DateTime<Utc>>,
-    ended_from: Option<DateTime<Utc>>,
-    ended_to: Option<DateTime<Utc>>,
+    /// `created_from`, `created_to`, `ended_from`, `ended_to`.
+    times: [Option<DateTime<Utc>>; 4],
     state: Option<String>,
     kind: Option<String>,
     limit: usize,
@@ -222,43 +178,36 @@ struct ListParams {
 
 impl ListParams {
     fn parse(q: &[(String, String)]) -> Result<ListParams, String> {
-        let time = |name: &str| -> Result<Option<DateTime<Utc>>, String> {
-            match param(q, name) {
-                None => Ok(None),
-                Some(v) => parse_time(v).map(Some).ok_or_else(|| {
-                    format!("Invalid {name}: expected an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z, got {v:?}")
-                }),
-            }
-        };
-        let limit = match param(q, "limit") {
+        let invalid =
+            |name: &str, what: &str, v: &str| format!("Invalid {name}: expected {what}, got {v:?}");
+        let limit = match param(q, "limit").map(|v| (v, v.trim().parse::<usize>())) {
             None => DEFAULT_LIMIT,
-            Some(v) => match v.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => n.min(MAX_LIMIT),
-                _ => {
-                    return Err(format!(
-                        "Invalid limit: expected a positive integer, got {v:?}"
-                    ));
-                }
-            },
+            Some((_, Ok(n))) if n >= 1 => n.min(MAX_LIMIT),
+            Some((v, _)) => return Err(invalid("limit", "a positive integer", v)),
         };
         let with_total = match param(q, "with_total") {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("true") => true,
             Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
-                return Err(format!(
-                    "Invalid with_total: expected true or false, got {v:?}"
-                ));
-            }
+            Some(v) => return Err(invalid("with_total", "true or false", v)),
         };
-        let nonempty = |name: &str| param(q, name).filter(|v| !v.is_empty()).map(str::to_owned);
+        let mut times = [None; 4];
+        for (t, name) in
+            times
+                .iter_mut()
+                .zip(["created_from", "created_to", "ended_from", "ended_to"])
+        {
+            if let Some(v) = param(q, name) {
+                let what =
+                    "an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z";
+                *t = Some(parse_time(v).ok_or_else(|| invalid(name, what, v))?);
+            }
+        }
+        let nonempty = |name: &str| param(q, name).filter(|v| !v.is_empty());
         let mut p = ListParams {
-            created_from: time("created_from")?,
-            created_to: time("created_to")?,
-            ended_from: time("ended_from")?,
-            ended_to: time("ended_to")?,
-            state: nonempty("state").map(|s| normalize_state(&s)),
-            kind: nonempty("type"),
+            times,
+            state: nonempty("state").map(normalize_state),
+            kind: nonempty("type").map(str::to_owned),
             limit,
             with_total,
             after: None,
@@ -267,13 +216,9 @@ impl ListParams {
             if token.is_empty() {
                 return Err("next_token must not be null".to_owned());
             }
-            let (hash, after) =
-                decode_token(token).ok_or_else(|| "Invalid next_token".to_owned())?;
+            let (hash, after) = decode_token(token).ok_or("Invalid next_token")?;
             if hash != p.hash() {
-                return Err(
-                    "next_token does not match the request's filters; send the same filters on every page"
-                        .to_owned(),
-                );
+                return Err("next_token does not match the request's filters; send the same filters on every page".to_owned());
             }
             p.after = Some(after);
         }
@@ -282,61 +227,41 @@ impl ListParams {
 
     /// A hash of the filters (not the paging), carried in the token.
     fn hash(&self) -> u64 {
-        let ms = |t: &Option<DateTime<Utc>>| t.map(|t| t.timestamp_nanos_opt().unwrap_or(0));
-        let canonical = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-            ms(&self.created_from),
-            ms(&self.created_to),
-            ms(&self.ended_from),
-            ms(&self.ended_to),
-            self.state,
-            self.kind
-        );
-        fnv1a(canonical.as_bytes())
+        let ns = self
+            .times
+            .map(|t| t.map(|t| t.timestamp_nanos_opt().unwrap_or(0)));
+        let [a, b, c, d] = ns;
+        let canonical = format!("{a:?}|{b:?}|{c:?}|{d:?}|{:?}|{:?}", self.state, self.kind);
+        canonical.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
     }
 
     fn matches(&self, r: &RunRecord) -> bool {
-        let window =
-            |t: Option<DateTime<Utc>>, from: &Option<DateTime<Utc>>, to: &Option<DateTime<Utc>>| {
-                if from.is_none() && to.is_none() {
-                    return true;
-                }
-                let Some(t) = t else { return false };
-                from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e)
-            };
-        window(Some(r.created_at), &self.created_from, &self.created_to)
-            && window(r.ended_at, &self.ended_from, &self.ended_to)
-            && self
-                .state
-                .as_ref()
-                .is_none_or(|s| normalize_state(&r.state) == *s)
+        type T = Option<DateTime<Utc>>;
+        let window = |t: T, from: T, to: T| match t {
+            _ if from.is_none() && to.is_none() => true,
+            None => false,
+            Some(t) => from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e),
+        };
+        let [cf, ct, ef, et] = self.times;
+        window(Some(r.created_at), cf, ct)
+            && window(r.ended_at, ef, et)
+            && (self.state.as_ref()).is_none_or(|s| normalize_state(&r.state) == *s)
             && self.kind.as_ref().is_none_or(|k| r.kind == *k)
     }
 
     /// Whether `r` comes after the cursor in listing order.
     fn is_after(&self, r: &RunRecord) -> bool {
-        match &self.after {
-            None => true,
-            Some((ms, id)) => {
-                let c = r.created_at.timestamp_millis();
-                c < *ms || (c == *ms && r.id.as_str() > id.as_str())
-            }
-        }
+        self.after.as_ref().is_none_or(|(ms, id)| {
+            let c = r.created_at.timestamp_millis();
+            c < *ms || (c == *ms && r.id.as_str() > id.as_str())
+        })
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
+/// The token for the runs after `(created ms, id)` under filters `hash`:
 /// `v1:<hash>:<created ms>:<id>`, hex encoded.
-fn encode_token(hash: u64, last: &RunRecord) -> String {
-    encode_key(hash, last.created_at.timestamp_millis(), &last.id)
-}
-
-/// The token for the runs after `(created ms, id)` under filters `hash`.
 pub(crate) fn encode_key(hash: u64, created_ms: i64, id: &str) -> String {
     let plain = format!("v1:{hash:016x}:{created_ms}:{id}");
     plain.bytes().map(|b| format!("{b:02x}")).collect()
@@ -346,10 +271,8 @@ pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
     if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
-        .collect();
+    let byte = |i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok();
+    let bytes: Option<Vec<u8>> = (0..token.len()).step_by(2).map(byte).collect();
     let plain = String::from_utf8(bytes?).ok()?;
     let mut parts = plain.splitn(4, ':');
     if parts.next()? != "v1" {
@@ -357,8 +280,12 @@ pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
     }
     let hash = u64::from_str_radix(parts.next()?, 16).ok()?;
     let ms = parts.next()?.parse::<i64>().ok()?;
-    let id = parts.next()?.to_owned();
-    Some((hash, (ms, id)))
+    Some((hash, (ms, parts.next()?.to_owned())))
+}
+
+/// `s` as a number if it is exactly `len` ASCII digits.
+fn num(s: &str, len: usize) -> Option<u32> {
+    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
 }
 
 /// Parses an ISO-8601 timestamp in UTC, full or partial: `YYYY`, `YYYY-MM`,
@@ -366,58 +293,46 @@ pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
 /// 1–9 digits, and `Z` or an offset (`+HH:MM`, `+HHMM`, `+HH`). Missing parts
 /// are the start of the period.
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    fn num(s: &str, len: usize) -> Option<u32> {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    }
     let s = s.trim();
-    let (date, rest) = match s.find(['T', 't']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
+    let (date, rest) = match s.split_once(['T', 't']) {
+        Some((date, rest)) => (date, Some(rest)),
         None => (s, None),
     };
-    let parts: Vec<&str> = date.split('-').collect();
-    let (y, m, d) = match parts.as_slice() {
-        [y] if rest.is_none() => (*y, "01", "01"),
-        [y, m] if rest.is_none() => (*y, *m, "01"),
-        [y, m, d] => (*y, *m, *d),
+    let (y, m, d) = match (&date.split('-').collect::<Vec<_>>()[..], rest) {
+        ([y], None) => (*y, "01", "01"),
+        ([y, m], None) => (*y, *m, "01"),
+        ([y, m, d], _) => (*y, *m, *d),
         _ => return None,
     };
-    let y = i32::try_from(num(y, 4)?).ok()?;
-    let date = NaiveDate::from_ymd_opt(y, num(m, 2)?, num(d, 2)?)?;
+    let date = NaiveDate::from_ymd_opt(i32::try_from(num(y, 4)?).ok()?, num(m, 2)?, num(d, 2)?)?;
     let Some(rest) = rest else {
         return Some(date.and_time(NaiveTime::MIN).and_utc());
     };
-    let (clock, offset_secs) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
-        (c, 0i64)
-    } else if let Some(i) = rest.find(['+', '-']) {
-        let (c, off) = rest.split_at(i);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let digits = off[1..].replace(':', "");
-        if !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+    let (clock, offset) = match (rest.strip_suffix(['Z', 'z']), rest.find(['+', '-'])) {
+        (Some(clock), _) => (clock, 0),
+        (None, None) => (rest, 0),
+        (None, Some(i)) => {
+            let digits = rest[i + 1..].replace(':', "");
+            let (hh, mm) = match digits.len() {
+                2 => (num(&digits, 2)?, 0),
+                4 => (num(digits.get(..2)?, 2)?, num(digits.get(2..)?, 2)?),
+                _ => return None,
+            };
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let sign = if rest[i..].starts_with('-') { -1 } else { 1 };
+            (&rest[..i], sign * i64::from(hh * 3600 + mm * 60))
         }
-        let (hh, mm) = match digits.len() {
-            2 => (num(&digits, 2)?, 0),
-            4 => (num(&digits[..2], 2)?, num(&digits[2..], 2)?),
-            _ => return None,
-        };
-        if hh > 23 || mm > 59 {
-            return None;
-        }
-        (c, sign * i64::from(hh * 3600 + mm * 60))
-    } else {
-        (rest, 0)
     };
     let (hms, frac) = match clock.split_once(['.', ',']) {
         Some((hms, frac)) => (hms, Some(frac)),
         None => (clock, None),
     };
-    let fields: Vec<&str> = hms.split(':').collect();
-    let (h, mi, sec) = match fields.as_slice() {
-        [h] if frac.is_none() => (num(h, 2)?, 0, 0),
-        [h, m] if frac.is_none() => (num(h, 2)?, num(m, 2)?, 0),
-        [h, m, s] => (num(h, 2)?, num(m, 2)?, num(s, 2)?),
+    let (h, mi, sec) = match (&hms.split(':').collect::<Vec<_>>()[..], frac) {
+        ([h], None) => (num(h, 2)?, 0, 0),
+        ([h, m], None) => (num(h, 2)?, num(m, 2)?, 0),
+        ([h, m, s], _) => (num(h, 2)?, num(m, 2)?, num(s, 2)?),
         _ => return None,
     };
     let nanos = match frac {
@@ -427,9 +342,10 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         }
         Some(_) => return None,
     };
-    let time = NaiveTime::from_hms_nano_opt(h, mi, sec, nanos)?;
-    let local = date.and_time(time).and_utc();
-    local.checked_sub_signed(chrono::Duration::seconds(offset_secs))
+    let local = date.and_time(NaiveTime::from_hms_nano_opt(h, mi, sec, nanos)?);
+    local
+        .and_utc()
+        .checked_sub_signed(chrono::Duration::seconds(offset))
 }
 
 /// `GET /workflow/runs`: OA3 operation `list-workflows` (answers 200
@@ -440,48 +356,31 @@ async fn list_runs(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Resp {
-    let q = query_pairs(raw.as_deref());
-    if let Some(resp) = sim.authorize(&headers, &q) {
-        return resp;
+) -> Result<Resp, Resp> {
+    let q = sim.authorize(&headers, raw)?;
+    let p = ListParams::parse(&q).map_err(|message| sim.error(400, &message))?;
+    let mut store = lock(&sim.store);
+    store.settle();
+    let all = store.ordered().into_iter();
+    let matching: Vec<&RunRecord> = all.filter(|r| p.matches(r)).collect();
+    let total = matching.len();
+    let start = matching.iter().position(|r| p.is_after(r)).unwrap_or(total);
+    let end = (start + p.limit).min(total);
+    let page = matching.get(start..end).unwrap_or_default();
+    let data: Vec<Value> = page.iter().map(|r| store.render(r, View::List)).collect();
+    let mut body = json!({ "data": data });
+    match page.last() {
+        Some(last) if end < total => {
+            let ms = last.created_at.timestamp_millis();
+            body["next_token"] = encode_key(p.hash(), ms, &last.id).into();
+        }
+        _ if sim.cfg.last_page == LastPage::Empty => body["next_token"] = "".into(),
+        _ => {}
     }
-    let p = match ListParams::parse(&q) {
-        Ok(p) => p,
-        Err(message) => return sim.error(400, &message),
-    };
-    let body = {
-        let mut store = lock(&sim.store);
-        store.settle();
-        let matching: Vec<&RunRecord> = store
-            .ordered()
-            .into_iter()
-            .filter(|r| p.matches(r))
-            .collect();
-        let total = matching.len();
-        let start = matching.iter().position(|r| p.is_after(r)).unwrap_or(total);
-        let end = (start + p.limit).min(total);
-        let page = matching.get(start..end).unwrap_or_default();
-        let mut body = serde_json::Map::new();
-        body.insert(
-            "data".into(),
-            Value::Array(page.iter().map(|r| store.render(r, View::List)).collect()),
-        );
-        match page.last() {
-            Some(last) if end < total => {
-                body.insert("next_token".into(), encode_token(p.hash(), last).into());
-            }
-            _ => {
-                if sim.cfg.last_page == LastPage::Empty {
-                    body.insert("next_token".into(), "".into());
-                }
-            }
-        }
-        if p.with_total {
-            body.insert("total".into(), total.into());
-        }
-        Value::Object(body)
-    };
-    json_response(200, &body)
+    if p.with_total {
+        body["total"] = total.into();
+    }
+    Ok(json_response(200, &body))
 }
 
 /// `GET /workflow/runs/{id}`: OA3 operation `get-workflow` (`view` is
@@ -492,34 +391,20 @@ async fn fetch_run(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     id: Result<Path<String>, PathRejection>,
-) -> Resp {
-    let q = query_pairs(raw.as_deref());
-    if let Some(resp) = sim.authorize(&headers, &q) {
-        return resp;
-    }
+) -> Result<Resp, Resp> {
+    let q = sim.authorize(&headers, raw)?;
     let view = match param(&q, "view") {
         None => View::Overview,
         Some(v) if v.eq_ignore_ascii_case("overview") => View::Overview,
         Some(v) if v.eq_ignore_ascii_case("verbose") => View::Verbose,
         Some(v) => {
-            return sim.error(
-                400,
-                &format!("Invalid view: expected overview or verbose, got {v:?}"),
-            );
+            let message = format!("Invalid view: expected overview or verbose, got {v:?}");
+            return Err(sim.error(400, &message));
         }
     };
-    let Ok(Path(id)) = id else {
-        return workflow_not_found(&sim);
-    };
+    let Path(id) = id.map_err(|_| sim.not_found())?;
     let found = lock(&sim.store).get(&id, view);
-    match found {
-        Some(run) => json_response(200, &run),
-        None => workflow_not_found(&sim),
-    }
-}
-
-fn workflow_not_found(sim: &Sim) -> Resp {
-    sim.error(404, "Workflow not found")
+    Ok(json_response(200, &found.ok_or_else(|| sim.not_found())?))
 }
 
 /// `POST /workflow/runs/{id}/stop`: OA3 operation `stop-workflow` (answers
@@ -531,15 +416,10 @@ async fn stop_run(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     id: Result<Path<String>, PathRejection>,
-) -> Resp {
-    let q = query_pairs(raw.as_deref());
-    if let Some(resp) = sim.authorize(&headers, &q) {
-        return resp;
-    }
-    match id {
-        Ok(Path(id)) => stop(&sim, &id),
-        Err(_) => workflow_not_found(&sim),
-    }
+) -> Result<Resp, Resp> {
+    sim.authorize(&headers, raw)?;
+    let Path(id) = id.map_err(|_| sim.not_found())?;
+    stop(&sim, &id)
 }
 
 /// `POST /workflow/runs/{id}:stop` (the form of the first draft of
@@ -552,32 +432,27 @@ async fn colon_stop(
     RawQuery(raw): RawQuery,
     uri: Uri,
     id: Result<Path<String>, PathRejection>,
-) -> Resp {
+) -> Result<Resp, Resp> {
     if !uri.path().ends_with(":stop") {
-        return sim.error(405, "Method Not Allowed");
+        return Err(sim.error(405, "Method Not Allowed"));
     }
-    let q = query_pairs(raw.as_deref());
-    if let Some(resp) = sim.authorize(&headers, &q) {
-        return resp;
-    }
-    match id {
-        Ok(Path(id)) => stop(&sim, id.strip_suffix(":stop").unwrap_or(&id)),
-        Err(_) => workflow_not_found(&sim),
-    }
+    sim.authorize(&headers, raw)?;
+    let Path(id) = id.map_err(|_| sim.not_found())?;
+    stop(&sim, id.strip_suffix(":stop").unwrap_or(&id))
 }
 
-fn stop(sim: &Sim, id: &str) -> Resp {
+fn stop(sim: &Sim, id: &str) -> Result<Resp, Resp> {
     let result = lock(&sim.store).stop(id);
     match result {
-        StopResult::Ok(run) => json_response(200, &run),
+        StopResult::Ok(run) => Ok(json_response(200, &run)),
         StopResult::Terminal(TerminalStop::Conflict, _) => {
-            sim.error(409, "Workflow is not running")
+            Err(sim.error(409, "Workflow is not running"))
         }
-        StopResult::Terminal(_, state) => sim.error(
+        StopResult::Terminal(_, state) => Err(sim.error(
             400,
             &format!("Workflow {id} cannot be stopped: it is not running (state {state})"),
-        ),
-        StopResult::NotFound => workflow_not_found(sim),
+        )),
+        StopResult::NotFound => Err(sim.not_found()),
     }
 }
 
@@ -589,143 +464,33 @@ async fn start_run(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Resp {
-    let q = query_pairs(raw.as_deref());
-    if let Some(resp) = sim.authorize(&headers, &q) {
-        return resp;
-    }
+) -> Result<Resp, Resp> {
+    sim.authorize(&headers, raw)?;
     let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
-        return sim.error(400, "The request body must be a JSON object");
+        return Err(sim.error(400, "The request body must be a JSON object"));
     };
-    let Some(config_id) = req
-        .get("config_id")
-        .and_then(Value::as_str)
-        .filter(|c| !c.is_empty())
-    else {
-        return sim.error(400, "config_id is required");
-    };
+    let config_id = req.get("config_id").and_then(Value::as_str);
+    let config_id = config_id.filter(|c| !c.is_empty());
+    let config_id = config_id.ok_or_else(|| sim.error(400, "config_id is required"))?;
     match req.get("run_mode") {
         None | Some(Value::Null) => {}
         Some(Value::String(m)) if ["full", "refresh", "source"].contains(&m.as_str()) => {}
         Some(other) => {
-            return sim.error(
-                400,
-                &format!("Invalid run_mode: expected full, refresh or source, got {other}"),
-            );
+            let message =
+                format!("Invalid run_mode: expected full, refresh or source, got {other}");
+            return Err(sim.error(400, &message));
         }
     }
     for key in ["range_from", "range_to"] {
         if let Some(v) = req.get(key).filter(|v| !v.is_null())
             && v.as_str().and_then(parse_time).is_none()
         {
-            return sim.error(
+            return Err(sim.error(
                 400,
                 &format!("Invalid {key}: expected an ISO-8601 timestamp"),
-            );
+            ));
         }
     }
-    let principal = sim.cfg.client_id.clone();
-    let run = lock(&sim.store).start_run(config_id, &principal);
-    json_response(201, &run)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::SplitMix64;
-
-    fn t(s: &str) -> String {
-        parse_time(s)
-            .map(crate::format_millis)
-            .unwrap_or_else(|| "-".into())
-    }
-
-    #[test]
-    fn partial_and_full_timestamps() {
-        assert_eq!(t("2024-06-19"), "2024-06-19T00:00:00.000Z");
-        assert_eq!(t("2024-06"), "2024-06-01T00:00:00.000Z");
-        assert_eq!(t("2024"), "2024-01-01T00:00:00.000Z");
-        assert_eq!(t("2024-06-19T04"), "2024-06-19T04:00:00.000Z");
-        assert_eq!(t("2024-06-19T04:05"), "2024-06-19T04:05:00.000Z");
-        assert_eq!(t("2024-06-19T04:05Z"), "2024-06-19T04:05:00.000Z");
-        assert_eq!(t("2024-06-19T04:00:18.764Z"), "2024-06-19T04:00:18.764Z");
-        assert_eq!(t("2024-06-19T04:00:18.7"), "2024-06-19T04:00:18.700Z");
-        assert_eq!(t("2024-06-19T04:00:18+02:00"), "2024-06-19T02:00:18.000Z");
-        assert_eq!(t("2024-06-19T04:00:18-0130"), "2024-06-19T05:30:18.000Z");
-        for bad in [
-            "",
-            "yesterday",
-            "2024-6-19",
-            "2024-06-19T4:00",
-            "2024-06-32",
-            "2024-06-19T04:00:18.",
-            "2024-06-19T04:00:18.1234567890",
-            "2024-06-19T25:00",
-            "2024T04:00",
-            "2024-06-19 04:00",
-            "2024-06-19T04:00+2",
-            "2024-06-19T04:00+1\u{e9}2",
-            "2024-06-19T04:00:00.\u{e9}",
-            "\u{e9}\u{e9}-06-19",
-        ] {
-            assert!(parse_time(bad).is_none(), "{bad:?} should not parse");
-        }
-    }
-
-    /// Amperity documents no largest `limit` (OA3 `Limit` is a bare
-    /// integer) but may return fewer runs than asked (SW2): a larger `limit`
-    /// is accepted and served as 100; a missing one as 50; one below 1 or
-    /// not a number is refused.
-    #[test]
-    fn limit_is_clamped_not_refused() {
-        let q = |s: &str| -> Vec<(String, String)> {
-            url::form_urlencoded::parse(s.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        };
-        let limit = |s: &str| ListParams::parse(&q(s)).map(|p| p.limit);
-        assert_eq!(limit(""), Ok(DEFAULT_LIMIT));
-        assert_eq!(limit("limit=7"), Ok(7));
-        assert_eq!(limit("limit=100"), Ok(MAX_LIMIT));
-        assert_eq!(limit("limit=101"), Ok(MAX_LIMIT));
-        assert_eq!(limit("limit=1000000"), Ok(MAX_LIMIT));
-        for bad in ["limit=0", "limit=-1", "limit=ten"] {
-            assert!(limit(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn junk_never_panics() {
-        let alphabet: Vec<char> = "0123456789-T:Z+.,tz \u{e9}\u{1F600}v".chars().collect();
-        let mut rng = SplitMix64::new(99);
-        for _ in 0..20_000 {
-            let len = rng.below(30) as usize;
-            let s: String = (0..len).map(|_| *rng.pick(&alphabet).unwrap()).collect();
-            let _ = parse_time(&s);
-            let _ = decode_token(&s);
-            let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
-            let _ = decode_token(&hex);
-        }
-    }
-
-    #[test]
-    fn tokens_round_trip_and_reject_junk() {
-        assert_eq!(decode_token("zz"), None);
-        assert_eq!(decode_token("abc"), None);
-        assert_eq!(
-            decode_token(
-                &"v2:1:2:x"
-                    .bytes()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>()
-            ),
-            None
-        );
-        let plain = "v1:00000000000000ff:1718769618764:wf-1:odd";
-        let hex: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(
-            decode_token(&hex),
-            Some((255, (1_718_769_618_764, "wf-1:odd".to_owned())))
-        );
-    }
+    let run = lock(&sim.store).start_run(config_id, &sim.client_id);
+    Ok(json_response(201, &run))
 }

@@ -1,98 +1,42 @@
 //! The Amperity simulator's state: workflow runs, their timelines, tokens and
 //! counters; and how a run looks on the wire.
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::{IdField, RunSeed, TerminalStop};
+use super::{AmperityOptions, IdField, RunSeed, TerminalStop};
 use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
-/// Workflow types seen in the docs, each with plausible names.
-const KINDS: &[(&str, &[&str])] = &[
-    (
-        "amperity.orchestration.orchestration/run",
-        &[
-            "Customer Attribute Daily",
-            "Loyalty Membership",
-            "Braze",
-            "Daily Orchestration",
-        ],
-    ),
-    (
-        "courier.group/run",
-        &[
-            "Nightly Courier Group",
-            "Hourly Courier Group",
-            "POS Couriers",
-        ],
-    ),
-    (
-        "campaign.send",
-        &["Spring Sale Send", "Welcome Series", "Win-back Campaign"],
-    ),
-    ("ingest/run", &["Web Events Ingest", "Loyalty Ingest"]),
-];
+/// The seeded tables of `data/amperity/runs.json` (its `_source` names them):
+/// `kinds` (`[type, [names]]`), `principals` (`[name, email, id]`),
+/// `cancel_error` and `failure_errors` (OA3 `WorkflowError`).
+static DATA: LazyLock<Value> = LazyLock::new(|| {
+    let d = serde_json::from_str(include_str!("../../data/amperity/runs.json"));
+    debug_assert!(d.is_ok(), "data/amperity/runs.json parses");
+    d.unwrap_or_default()
+});
 
-/// `(name, email, id)` of people and automations that start workflows.
-const PRINCIPALS: &[(&str, Option<&str>, Option<&str>)] = &[
-    (
-        "Justin Scott",
-        Some("justin.scott@socktown.com"),
-        Some("google-apps|justin.scott@socktown.com"),
-    ),
-    (
-        "Ana Ruiz",
-        Some("ana.ruiz@socktown.com"),
-        Some("google-apps|ana.ruiz@socktown.com"),
-    ),
-    ("Automated workflow", None, None),
-];
+/// The items of the array `v` (none if it is not one).
+fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
+/// `v` as an owned string, if it is one.
+pub(crate) fn text(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
 
 /// The error a manually stopped run carries: the example of
-/// `amperity/amperity-docs` `amperity_api/source/endpoint_get_workflows_fetch.rst`
-/// (OA3 `WorkflowError`: `type`, `message`, `attribution`, `data`).
+/// `amperity/amperity-docs` `amperity_api/source/endpoint_get_workflows_fetch.rst`.
 pub(crate) fn cancel_error() -> Value {
-    json!({
-        "attribution": "customer",
-        "type": "amperity.workflow.workflow.repository.core/cancel",
-        "message": "Workflow manually stopped",
-    })
+    DATA["cancel_error"].clone()
 }
 
-/// Errors of failed runs, shaped as OA3 `WorkflowError` (the `type` and
-/// `message` texts follow OA3's and the docs' examples).
-fn failure_errors() -> [Value; 3] {
-    [
-        json!({
-            "attribution": "customer",
-            "type": "amperity.plugin.error/invalid-credentials",
-            "message": "The credential does not provide access to the given resource. Please update the credential's access or try another credential.",
-            "data": {
-                "error_code": "InvalidAccessKeyId",
-                "id": "s3",
-                "request_id": "Z47DXHNGJ7ZPMRVS",
-                "retryable?": false,
-            },
-        }),
-        json!({
-            "attribution": "customer",
-            "type": "amperity.workflow.task.stitch/table",
-            "message": "Found table in an invalid state:\nloyalty_members. This error can be\nresolved by removing this table\nor by loading data to the table.",
-            "data": null,
-        }),
-        json!({
-            "attribution": "platform",
-            "type": "amperity.workflow.error/timeout",
-            "message": "Task timed out waiting for compute capacity.",
-        }),
-    ]
-}
-
-/// How the simulator treats a raw state string (lowercased, with space, `_`
-/// and `-` alike), per VENDOR-NOTES 1.8.
+/// How the simulator treats a raw state string, per VENDOR-NOTES 1.8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
     Scheduled,
@@ -105,12 +49,10 @@ pub(crate) enum Class {
 
 /// `raw` lowercased with spaces and underscores as `-`.
 pub(crate) fn normalize_state(raw: &str) -> String {
+    let dash = |c: char| if c == ' ' || c == '_' { '-' } else { c };
     raw.trim()
         .chars()
-        .map(|c| match c {
-            ' ' | '_' => '-',
-            c => c.to_ascii_lowercase(),
-        })
+        .map(|c| dash(c.to_ascii_lowercase()))
         .collect()
 }
 
@@ -160,9 +102,7 @@ pub(crate) struct RunRecord {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) ended_at: Option<DateTime<Utc>>,
     pub(crate) error: Option<Value>,
-    principal_name: Option<String>,
-    principal_email: Option<String>,
-    principal_id: Option<String>,
+    principal: [Option<String>; 3],
     version: Option<String>,
     task_id: String,
     task_label: String,
@@ -174,21 +114,9 @@ pub(crate) struct RunRecord {
 #[derive(Debug)]
 pub(crate) enum StopResult {
     NotFound,
-    /// The run was terminal and the simulator answers 400 or 409 (by the
-    /// switch); its raw state.
+    /// The run was terminal and the switch says 400 or 409; its raw state.
     Terminal(TerminalStop, String),
     Ok(Value),
-}
-
-/// Simulator settings the store needs.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreConfig {
-    pub(crate) tenant: String,
-    pub(crate) id_field: IdField,
-    pub(crate) terminal_stop: TerminalStop,
-    pub(crate) stop_delay: Duration,
-    pub(crate) schedule_delay: Option<Duration>,
-    pub(crate) auto_finish_after: Option<Duration>,
 }
 
 impl Timed for RunRecord {
@@ -203,8 +131,10 @@ impl Timed for RunRecord {
 
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) cfg: StoreConfig,
-    pub(crate) clock: SimClock,
+    /// The builder's settings (the runs to seed are taken out).
+    pub(crate) cfg: AmperityOptions,
+    stop_delay: Duration,
+    clock: SimClock,
     pub(crate) runs: Runs<String, RunRecord>,
     /// Seeded generation of ids and names.
     ids: SplitMix64,
@@ -216,26 +146,14 @@ pub(crate) struct Store {
 
 /// `wf-`/`wft-`/`etv-` style id: prefix, date of `t`, 5 digits, 6 alphanumerics.
 fn make_id(rng: &mut SplitMix64, prefix: &str, t: DateTime<Utc>) -> String {
-    format!(
-        "{prefix}-{}-{}-{}",
-        t.format("%Y%m%d"),
-        rng.digits(5),
-        rng.alphanumeric(6)
-    )
+    let (day, digits) = (t.format("%Y%m%d"), rng.digits(5));
+    format!("{prefix}-{day}-{digits}-{}", rng.alphanumeric(6))
 }
 
-fn minus_ms(t: DateTime<Utc>, ms: u64) -> DateTime<Utc> {
-    t.checked_sub_signed(chrono::Duration::milliseconds(
-        i64::try_from(ms).unwrap_or(i64::MAX),
-    ))
-    .unwrap_or(t)
-}
-
-fn plus_ms(t: DateTime<Utc>, ms: u64) -> DateTime<Utc> {
-    t.checked_add_signed(chrono::Duration::milliseconds(
-        i64::try_from(ms).unwrap_or(i64::MAX),
-    ))
-    .unwrap_or(t)
+/// `t` plus `ms` milliseconds (negative: minus); `t` on overflow.
+fn plus_ms(t: DateTime<Utc>, ms: i64) -> DateTime<Utc> {
+    t.checked_add_signed(chrono::Duration::milliseconds(ms))
+        .unwrap_or(t)
 }
 
 const MINUTE: u64 = 60_000;
@@ -243,48 +161,58 @@ const HOUR: u64 = 60 * MINUTE;
 const DAY: u64 = 24 * HOUR;
 
 impl Store {
-    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
-        Store {
+    /// The store `cfg` describes, its runs generated from `seed`.
+    pub(crate) fn new(
+        mut cfg: AmperityOptions,
+        stop_delay: Duration,
+        clock: SimClock,
+        seed: u64,
+    ) -> Self {
+        let seeds = std::mem::take(&mut cfg.seeds);
+        let (running, finished) = (cfg.running, cfg.finished);
+        let mut store = Store {
             cfg,
+            stop_delay,
             clock,
             runs: Runs::default(),
             ids: SplitMix64::stream(seed, 1),
             misc: SplitMix64::stream(seed, 2),
             tokens: Tokens::default(),
+        };
+        store.seed_runs(running, finished);
+        for seed in seeds {
+            store.insert(seed);
         }
+        store
     }
 
     /// A new record in `state`, with generated id, name, type and principal.
     fn generate(&mut self, state: &str, created_at: DateTime<Utc>) -> RunRecord {
-        let (kind, names) = self.ids.pick(KINDS).copied().unwrap_or(KINDS[0]);
-        let name = self.ids.pick(names).copied().unwrap_or("Workflow");
-        let (pn, pe, pi) = match self.ids.below(10) {
-            0..=5 => self.ids.pick(PRINCIPALS).copied().unwrap_or(PRINCIPALS[0]),
-            _ => (PRINCIPALS[2].0, None, None),
+        let kind = self.ids.pick(items(&DATA["kinds"])).unwrap_or(&Value::Null);
+        let name = self.ids.pick(items(&kind[1])).and_then(text);
+        let (kind, name) = (text(&kind[0]).unwrap_or_default(), name.unwrap_or_default());
+        let principals = items(&DATA["principals"]);
+        let p = match self.ids.below(10) {
+            0..=5 => self.ids.pick(principals).cloned().unwrap_or_default(),
+            _ => json!([principals.get(2).map(|p| &p[0])]),
         };
-        let principal_present = self.ids.chance(85);
-        let version = self
-            .ids
-            .chance(50)
-            .then(|| make_id(&mut self.ids, "etv", created_at));
+        let present = self.ids.chance(85);
+        let version = (self.ids.chance(50)).then(|| make_id(&mut self.ids, "etv", created_at));
         let mut id = make_id(&mut self.ids, "wf", created_at);
         while self.runs.contains(&id) {
             id = make_id(&mut self.ids, "wf", created_at);
         }
-        let task_id = make_id(&mut self.ids, "wft", created_at);
         RunRecord {
             id,
-            name: name.to_owned(),
-            kind: kind.to_owned(),
+            name: name.clone(),
+            kind,
             state: state.to_owned(),
             created_at: truncate_millis(created_at),
             ended_at: None,
             error: None,
-            principal_name: principal_present.then(|| pn.to_owned()),
-            principal_email: principal_present.then_some(pe).flatten().map(str::to_owned),
-            principal_id: principal_present.then_some(pi).flatten().map(str::to_owned),
+            principal: [0, 1, 2].map(|i| text(&p[i]).filter(|_| present)),
             version,
-            task_id,
+            task_id: make_id(&mut self.ids, "wft", created_at),
             task_label: format!("{name} task"),
             no_task_running: false,
             timeline: Timeline::new(),
@@ -299,29 +227,30 @@ impl Store {
 
     /// Adds `running` active and `finished` terminal runs, deterministically
     /// from the seed, created before the clock's epoch.
-    pub(crate) fn seed_runs(&mut self, running: usize, finished: usize) {
+    fn seed_runs(&mut self, running: usize, finished: usize) {
         let epoch = self.clock.epoch();
         let start = Instant::now();
+        let before =
+            |ids: &mut SplitMix64, lo: u64, hi: u64| plus_ms(epoch, -(ids.range(lo, hi) as i64));
         for _ in 0..running {
-            let created = minus_ms(epoch, self.ids.range(MINUTE, 6 * HOUR));
+            let created = before(&mut self.ids, MINUTE, 6 * HOUR);
             let mut rec = self.generate("running", created);
             self.auto_finish(&mut rec, start);
             self.runs.insert(rec.id.clone(), rec);
         }
-        let errors = failure_errors();
         for _ in 0..finished {
-            let created = minus_ms(epoch, self.ids.range(10 * MINUTE, 30 * DAY));
-            let roll = self.ids.below(100);
-            let state = match roll {
+            let created = before(&mut self.ids, 10 * MINUTE, 30 * DAY);
+            let state = match self.ids.below(100) {
                 0..=59 => "succeeded",
                 60..=84 => "failed",
                 _ => "canceled",
             };
             let mut rec = self.generate(state, created);
-            let ended = plus_ms(created, self.ids.range(20_000, 3 * HOUR)).min(minus_ms(epoch, 1));
+            let ran = self.ids.range(20_000, 3 * HOUR) as i64;
+            let ended = plus_ms(created, ran).min(plus_ms(epoch, -1));
             rec.ended_at = Some(truncate_millis(ended));
             rec.error = match state {
-                "failed" => self.ids.pick(&errors).cloned(),
+                "failed" => self.ids.pick(items(&DATA["failure_errors"])).cloned(),
                 "canceled" => Some(cancel_error()),
                 _ => None,
             };
@@ -334,27 +263,17 @@ impl Store {
     pub(crate) fn insert(&mut self, seed: RunSeed) -> String {
         let created = seed.created_at.unwrap_or_else(|| self.clock.now());
         let mut rec = self.generate(&seed.state, created);
-        if let Some(id) = seed.id {
-            rec.id = id;
-        }
-        if let Some(name) = seed.name {
-            rec.name = name;
-        }
-        if let Some(kind) = seed.kind {
-            rec.kind = kind;
-        }
+        rec.id = seed.id.unwrap_or(rec.id);
+        rec.name = seed.name.unwrap_or(rec.name);
+        rec.kind = seed.kind.unwrap_or(rec.kind);
         rec.ended_at = seed.ended_at.map(truncate_millis);
         if rec.ended_at.is_none() && classify(&rec.state) == Class::Terminal {
             rec.ended_at = Some(rec.created_at);
         }
         rec.error = seed.error;
-        if seed.principal_name.is_some()
-            || seed.principal_email.is_some()
-            || seed.principal_id.is_some()
-        {
-            rec.principal_name = seed.principal_name;
-            rec.principal_email = seed.principal_email;
-            rec.principal_id = seed.principal_id;
+        let principal = [seed.principal_name, seed.principal_email, seed.principal_id];
+        if principal.iter().any(Option::is_some) {
+            rec.principal = principal;
         }
         rec.no_task_running = seed.no_task_running;
         if matches!(classify(&rec.state), Class::Active | Class::Unknown) {
@@ -377,10 +296,10 @@ impl Store {
     /// such run or nothing is pending.
     pub(crate) fn advance(&mut self, id: &str) -> bool {
         let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
-        self.runs
-            .advance(&id.to_owned(), Instant::now(), |_, rec, at, change| {
-                apply(rec, clock.at(at), at, finish_after, change);
-            })
+        let apply = |_: &String, rec: &mut RunRecord, at, change| {
+            apply(rec, clock.at(at), at, finish_after, change);
+        };
+        self.runs.advance(&id.to_owned(), Instant::now(), apply)
     }
 
     /// Sets the raw state of `id`, dropping its pending changes; a terminal
@@ -393,11 +312,7 @@ impl Store {
         };
         rec.state = raw.to_owned();
         rec.timeline.clear();
-        if classify(raw) == Class::Terminal {
-            rec.ended_at.get_or_insert(now);
-        } else {
-            rec.ended_at = None;
-        }
+        rec.ended_at = (classify(raw) == Class::Terminal).then(|| rec.ended_at.unwrap_or(now));
         true
     }
 
@@ -408,9 +323,8 @@ impl Store {
         let mut rec = self.generate("scheduled", self.clock.at(now));
         rec.name = format!("Workflow {config_id}");
         rec.kind = "amperity.orchestration.orchestration/run".to_owned();
-        rec.principal_name = Some(principal.to_owned());
-        rec.principal_email = None;
-        rec.principal_id = Some(format!("api-key|{principal}"));
+        let id = Some(format!("api-key|{principal}"));
+        rec.principal = [Some(principal.to_owned()), None, id];
         if let Some(d) = self.cfg.schedule_delay {
             rec.timeline.push_after(now, d, Change::Start);
         }
@@ -419,40 +333,35 @@ impl Store {
         body
     }
 
-    /// Stops `id` (see the crate docs for the state machine).
+    /// Stops `id` (the state machine is the crate README's table).
     pub(crate) fn stop(&mut self, id: &str) -> StopResult {
         self.settle();
         self.runs.count_stop(id);
         let key = id.to_owned();
         let now = Instant::now();
         let wall = self.clock.at(now);
-        let (delay, terminal_stop) = (self.cfg.stop_delay, self.cfg.terminal_stop);
+        let (delay, terminal_stop) = (self.stop_delay, self.cfg.terminal_stop);
         let Some(rec) = self.runs.get_mut(&key) else {
             return StopResult::NotFound;
         };
         match classify(&rec.state) {
-            Class::Terminal => {
-                if terminal_stop != TerminalStop::Ok {
-                    return StopResult::Terminal(terminal_stop, rec.state.clone());
-                }
+            Class::Terminal if terminal_stop != TerminalStop::Ok => {
+                return StopResult::Terminal(terminal_stop, rec.state.clone());
             }
-            Class::Stopping => {}
+            Class::Terminal | Class::Stopping => {}
             Class::Scheduled | Class::Paused => cancel(rec, wall),
+            Class::Active | Class::Unknown if rec.no_task_running => cancel(rec, wall),
             Class::Active | Class::Unknown => {
-                if rec.no_task_running {
-                    cancel(rec, wall);
-                } else {
-                    rec.state = "canceling".to_owned();
-                    rec.timeline.clear();
-                    rec.timeline.push_after(now, delay, Change::Cancel);
-                }
+                rec.state = "canceling".to_owned();
+                rec.timeline.clear();
+                rec.timeline.push_after(now, delay, Change::Cancel);
             }
         }
         self.runs.touch(&key);
-        let Some(rec) = self.runs.get(&key) else {
-            return StopResult::NotFound;
-        };
-        StopResult::Ok(self.render(rec, View::Action))
+        match self.runs.get(&key) {
+            Some(rec) => StopResult::Ok(self.render(rec, View::Action)),
+            None => StopResult::NotFound,
+        }
     }
 
     /// The run `id` rendered in `view`.
@@ -465,11 +374,7 @@ impl Store {
     /// [`Store::settle`] first).
     pub(crate) fn ordered(&self) -> Vec<&RunRecord> {
         let mut runs: Vec<&RunRecord> = self.runs.values().collect();
-        runs.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        runs.sort_by(|a, b| (b.created_at, &a.id).cmp(&(a.created_at, &b.id)));
         runs
     }
 
@@ -479,53 +384,30 @@ impl Store {
     /// state, tenant, type`).
     pub(crate) fn render(&self, r: &RunRecord, view: View) -> Value {
         let mut m = Map::new();
-        let id = Value::String(r.id.clone());
-        match self.cfg.id_field {
-            IdField::Id => {
-                m.insert("id".into(), id);
-            }
-            IdField::Both => {
-                m.insert("id".into(), id.clone());
-                m.insert("workflow_id".into(), id);
-            }
-            IdField::WorkflowIdOnly => {
-                m.insert("workflow_id".into(), id);
-            }
-        }
-        m.insert("name".into(), r.name.clone().into());
-        m.insert("state".into(), r.state.clone().into());
-        m.insert("tenant".into(), self.cfg.tenant.clone().into());
-        m.insert("type".into(), r.kind.clone().into());
-        m.insert("created_at".into(), format_millis(r.created_at).into());
-        if let Some(e) = r.ended_at {
-            m.insert("ended_at".into(), format_millis(e).into());
-        }
-        if view == View::Overview {
-            return Value::Object(m);
-        }
-        let optional = [
-            ("principal_name", &r.principal_name),
-            ("principal_email", &r.principal_email),
-            ("principal_id", &r.principal_id),
-            ("launched_version", &r.version),
-            ("current_version", &r.version),
-        ];
-        for (k, v) in optional {
-            if let Some(v) = v {
-                m.insert(k.into(), v.clone().into());
-            }
-        }
-        if let Some(e) = &r.error {
-            m.insert("error".into(), e.clone());
-        }
-        match view {
-            View::Verbose => {
-                m.insert("task_instances".into(), json!([self.task_instance(r)]));
-            }
-            View::Action => {
-                m.insert("task_instances".into(), json!([]));
-            }
-            View::List | View::Overview => {}
+        let mut put = |k: &str, v: Option<Value>| v.map(|v| m.insert(k.into(), v));
+        let (id, field) = (|| Some(Value::from(r.id.clone())), self.cfg.id_field);
+        put("id", id().filter(|_| field != IdField::WorkflowIdOnly));
+        put("workflow_id", id().filter(|_| field != IdField::Id));
+        put("name", Some(r.name.clone().into()));
+        put("state", Some(r.state.clone().into()));
+        put("tenant", Some(self.cfg.tenant.clone().into()));
+        put("type", Some(r.kind.clone().into()));
+        put("created_at", Some(format_millis(r.created_at).into()));
+        put("ended_at", r.ended_at.map(|e| format_millis(e).into()));
+        if view != View::Overview {
+            let [name, email, pid] = r.principal.clone().map(|p| p.map(Value::from));
+            put("principal_name", name);
+            put("principal_email", email);
+            put("principal_id", pid);
+            put("launched_version", r.version.clone().map(Value::from));
+            put("current_version", r.version.clone().map(Value::from));
+            put("error", r.error.clone());
+            let tasks = match view {
+                View::Verbose => Some(json!([self.task_instance(r)])),
+                View::Action => Some(json!([])),
+                View::List | View::Overview => None,
+            };
+            put("task_instances", tasks);
         }
         Value::Object(m)
     }
@@ -546,11 +428,10 @@ impl Store {
             "timeout_ms": 86_400_000,
             "workflow_id": r.id,
         });
-        if let (Some(e), Some(obj)) = (r.ended_at, t.as_object_mut()) {
-            obj.insert("ended_at".into(), format_millis(e).into());
-        }
-        if let (Some(e), Some(obj)) = (&r.error, t.as_object_mut()) {
-            obj.insert("error".into(), e.clone());
+        if let Some(obj) = t.as_object_mut() {
+            let ended = r.ended_at.map(|e| format_millis(e).into());
+            ended.map(|e| obj.insert("ended_at".into(), e));
+            r.error.clone().map(|e| obj.insert("error".into(), e));
         }
         t
     }
@@ -593,25 +474,4 @@ fn cancel(rec: &mut RunRecord, wall: DateTime<Utc>) {
     rec.ended_at = Some(wall);
     rec.error = Some(cancel_error());
     rec.timeline.clear();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_classes_follow_the_notes() {
-        assert_eq!(classify("Running with failures"), Class::Active);
-        assert_eq!(classify("In progress"), Class::Active);
-        assert_eq!(classify("in_progress"), Class::Active);
-        assert_eq!(classify("CANCELLED"), Class::Terminal);
-        assert_eq!(classify("Stopping"), Class::Stopping);
-        assert_eq!(classify("paused"), Class::Paused);
-        assert_eq!(classify("scheduled"), Class::Scheduled);
-        assert_eq!(classify("mystery"), Class::Unknown);
-        assert_eq!(
-            normalize_state(" Running_with Failures"),
-            "running-with-failures"
-        );
-    }
 }

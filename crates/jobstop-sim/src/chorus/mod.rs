@@ -4,10 +4,10 @@
 //! Serves `POST/GET/DELETE /api/sessions`,
 //! `GET /api/workspaces/{workspace_id}/workfiles`, `GET /api/workfiles/{id}`,
 //! `POST /api/workfiles/{id}/run` and `POST /api/workfiles/{id}/stop` (and
-//! the same routes without `/api`) on a [`SimServer`](crate::SimServer). See
-//! the crate README for the behaviour, the switches and which parts are
+//! the same routes without `/api`) on a [`SimServer`](crate::SimServer); the
+//! crate README has the behaviour, the switches and which parts are
 //! documented fact and which are inference. A stop the engine accepts makes
-//! the workfile `idle` at once, so the builder's `stop_delay` has no effect.
+//! the workfile `idle` at once: the builder's `stop_delay` has no effect.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -26,6 +26,13 @@
 //! # }
 //! ```
 
+/// Methods whose body is one expression, one line each.
+macro_rules! one_liners {
+    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
+    };
+}
+
 mod routes;
 mod store;
 
@@ -40,8 +47,8 @@ use serde_json::Value;
 
 use crate::endless::{EndlessRuns, Pages};
 use crate::{
-    Common, Fault, FaultRule, MASK, Population, Route, Settings, Sim, SimBuilder, SimServerBuilder,
-    SplitMix64, VendorSim, lock,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
+    SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, View};
 
@@ -59,29 +66,24 @@ pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(480 * 60);
 
 /// A running Chorus simulator (see [`Sim`]).
 pub type ChorusSim = Sim<Chorus>;
-/// Configures a [`ChorusSim`] (see [`SimBuilder`]); every setter has a
-/// default, see each. Its `Debug` masks the password.
+/// Configures a [`ChorusSim`] (see [`SimBuilder`]). Its `Debug` masks the
+/// password.
 pub type ChorusSimBuilder = SimBuilder<Chorus>;
 
-/// Which published reading of the JSON the simulator serves. The two agree
-/// on every field jobstop reads; they differ in a few others.
+/// Which published reading of the JSON the simulator serves (the fields
+/// each adds are in the crate README). Both agree on every field jobstop reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ChorusWire {
     /// The TIBCO Spotfire Data Science 6.6 page "Stop a running workflow"
-    /// (`chorus-stop-workfile.txt`, the seed page): workfiles add
-    /// `description` and `link_url`, workspaces `archived`,
-    /// `workspace_stage` and `workspace_stage_id`, users `roles`,
-    /// `using_default_image`, `active_license`, `is_siteadmin` (and
-    /// `deactivated_at` when full), data sources `public`. The default.
+    /// (`chorus-stop-workfile.txt`, the seed page). The default.
     #[default]
     TibcoPage,
     /// The Rails presenters of the open-source Chorus (hey-jude/chorus
-    /// `components/api/app/presenters/api/workfile_presenter.rb`,
+    /// `components/api/app/presenters/api/`: `workfile_presenter.rb`,
     /// `alpine_workfile_presenter.rb`, `workspace_presenter.rb`,
     /// `user_presenter.rb`) and its frontend fixtures
     /// (`components/frontend/spec/backbone_fixtures/workfile/alpine.json`,
-    /// `workfileSet.json`): none of the fields above, and a full user has
-    /// `developer`.
+    /// `workfileSet.json`).
     RailsPresenters,
 }
 
@@ -90,12 +92,8 @@ pub enum ChorusWire {
 /// verbatim, so any raw wire string works (`"queued"`, `"RUNNING"`, …).
 ///
 /// ```
-/// use jobstop_sim::chorus::WorkfileSeed;
-///
-/// let seed = WorkfileSeed::new("queued").with_id(1_000_500).with_file_name("odd_flow");
+/// let seed = jobstop_sim::chorus::WorkfileSeed::new("queued").with_id(1_000_500);
 /// assert_eq!(seed.status, "queued");
-/// let sql = WorkfileSeed { file_type: Some("sql".into()), ..WorkfileSeed::new("idle") };
-/// # let _ = sql;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkfileSeed {
@@ -103,13 +101,12 @@ pub struct WorkfileSeed {
     pub status: String,
     /// The id; default the next free one.
     pub id: Option<u64>,
-    /// The file name; default picked from a list (made unique in the
-    /// workspace).
+    /// The file name; default picked from a list, unique in the workspace.
     pub file_name: Option<String>,
     /// The `file_type`; default `work_flow`.
     pub file_type: Option<String>,
-    /// The workspace; default the member workspace. An id the simulator
-    /// does not know yet becomes a new member workspace.
+    /// The workspace; default the member workspace (an unknown id becomes
+    /// a new member workspace).
     pub workspace_id: Option<u64>,
     /// `version_info.created_at`; default generated before the epoch.
     pub created_at: Option<DateTime<Utc>>,
@@ -117,16 +114,16 @@ pub struct WorkfileSeed {
     pub user_modified_at: Option<DateTime<Utc>>,
     /// `description`; default generated (or `null`).
     pub description: Option<String>,
-    /// The engine is unreachable for this workfile: stops answer 500 (an
-    /// HTML page) and leave it as it is, runs fail with 422.
+    /// The engine is unreachable for this workfile (stops 500, runs 422).
     pub engine_unavailable: bool,
 }
 
 impl WorkfileSeed {
     /// A seed with the raw status `status`.
     pub fn new(status: impl Into<String>) -> Self {
+        let status = status.into();
         WorkfileSeed {
-            status: status.into(),
+            status,
             ..WorkfileSeed::default()
         }
     }
@@ -155,22 +152,12 @@ impl WorkfileSeed {
     }
 }
 
-/// A password, masked in `Debug`.
-#[derive(Clone)]
-pub(crate) struct Password(String);
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(MASK)
-    }
-}
-
 /// The Chorus simulator's own builder settings (set through
 /// [`ChorusSimBuilder`]); its `Debug` masks the password.
 #[derive(Debug, Clone)]
 pub struct ChorusOptions {
     pub(crate) username: String,
-    pub(crate) password: Option<Password>,
+    pub(crate) password: Option<Secret>,
     pub(crate) workspace_id: u64,
     pub(crate) running: usize,
     pub(crate) idle: usize,
@@ -249,10 +236,6 @@ impl VendorSim for Chorus {
         }
     }
 
-    fn router(this: &Arc<Self>) -> Router {
-        routes::router(this.clone())
-    }
-
     fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         let accounts = this.clone();
         server
@@ -268,49 +251,29 @@ impl VendorSim for Chorus {
         options.other_files = 3;
     }
 
-    /// `base_url`, `username`, `password` and `workspace_id`.
-    fn settings(sim: &Sim<Self>) -> Settings {
-        vec![
+    one_liners! {
+        fn router(this: &Arc<Self>) -> Router = routes::router(this.clone());
+        /// `base_url`, `username`, `password` and `workspace_id`.
+        fn settings(sim: &Sim<Self>) -> Settings = vec![
             ("base_url", sim.base_url()),
             ("username", sim.username().to_owned()),
             ("password", sim.password().to_owned()),
             ("workspace_id", sim.workspace_id().to_string()),
-        ]
-    }
-
-    /// The workflows (`work_flow`) of the member workspace, in default
-    /// listing order (file name ignoring case, then id).
-    fn ids(&self) -> Vec<String> {
-        self.ids_where(self.workspace_id, true, |_| true)
-    }
-
-    /// The `status` of workfile `id`, in any workspace.
-    fn raw_state(&self, id: &str) -> Option<String> {
-        let id = routes::parse_id(id)?;
-        lock(&self.store).get(id).map(|w| w.status.clone())
-    }
-
-    /// Stop requests for `id` (the path segment, decoded) that passed CSRF
-    /// and login and were not answered by a fault first; whatever their
-    /// answer (404 and 403 included).
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).workfiles.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).workfiles.stop_total()
-    }
-
-    fn insert_running(&self) -> Option<String> {
-        Some(
-            lock(&self.store)
-                .insert(WorkfileSeed::new("running"))
-                .to_string(),
-        )
-    }
-
-    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
+        ];
+        /// The workflows (`work_flow`) of the member workspace, in default
+        /// listing order (file name ignoring case, then id).
+        fn ids(&self) -> Vec<String> = self.ids_where(self.workspace_id, true, |_| true);
+        /// The `status` of workfile `id`, in any workspace.
+        fn raw_state(&self, id: &str) -> Option<String> =
+            lock(&self.store).get(routes::parse_id(id)?).map(|w| w.status.clone());
+        /// Stop requests for `id` (the path segment, decoded) that passed
+        /// CSRF and login and were not answered by a fault first; whatever
+        /// their answer (404 and 403 included).
+        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).workfiles.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = lock(&self.store).workfiles.stop_total();
+        fn insert_running(&self) -> Option<String> =
+            Some(lock(&self.store).insert(WorkfileSeed::new("running")).to_string());
+        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
     }
 }
 
@@ -365,60 +328,39 @@ impl Chorus {
     }
 }
 
+/// The Chorus settings; the crate README lists each with its default.
 impl SimBuilder<Chorus> {
     setters! {
         /// The username that can log in. Default `chorusadmin`.
         username(options.username): into String;
-        /// The member workspace (named `Public`) the generated workfiles
-        /// live in. Default 1000008.
+        /// The password. Default: derived from the seed.
+        password(options.password): some into Secret;
+        /// The member workspace (`Public`) of the generated workfiles.
         workspace_id(options.workspace_id): u64;
-        /// How many `running` workflows to generate in the member
-        /// workspace. Default 0.
+        /// How many `running` workflows the member workspace gets.
         running(options.running): usize;
-        /// How many `idle` workflows to generate in the member workspace.
-        /// Default 0.
+        /// How many `idle` workflows the member workspace gets.
         idle(options.idle): usize;
-        /// How many non-workflow workfiles (`sql`, `text`, `code`, `other`;
-        /// always `idle`) to generate in the member workspace. Default 0.
+        /// How many (`idle`) `sql`, `text`, `code` or `other` files it gets.
         other_files(options.other_files): usize;
         /// How long a session lives after its last authenticated request.
-        /// Default 480 minutes.
         session_timeout(options.session_timeout): Duration;
-        /// After how long a running workflow becomes `idle` on its own (the
-        /// engine's completion callback), counted from its run (or from the
-        /// start, for seeded ones); `None` (the default) never.
+        /// After how long a run workflow goes `idle` on its own (the engine's
+        /// callback; seeded ones count from the start). Default never.
         finish_after(options.finish_after): Option<Duration>;
-        /// The Alpine engine is unreachable (or workflows are not licensed):
-        /// stops answer Rails' 500 HTML page and leave workfiles as they are
-        /// (`stop_now` calls `.code` on the nil that `Alpine::API#request_stop`
-        /// returns after rescuing the error; hey-jude/chorus
-        /// `components/core/app/models/alpine_workfile.rb`), runs fail with
-        /// 422 `RUN_FAILED`. Default false. For an engine that answers but
-        /// not with 200 (Chorus then answers 202 with the status unchanged),
-        /// see [`ChorusSim::fail_next_engine_stops`].
+        /// The Alpine engine is unreachable (or unlicensed): stops answer
+        /// Rails' 500 page ([`ChorusSim::set_engine_unavailable`]), runs 422.
         engine_unavailable(options.engine_unavailable): bool;
-        /// The session cookie's name. Default `_chorus_session` (TIBCO's
-        /// pages show `_session_id`).
+        /// The session cookie's name (TIBCO's pages show `_session_id`).
         cookie_name(options.cookie_name): into String;
         /// Whether `POST /sessions` needs CSRF verification like every other
-        /// POST (what the Rails code implies): then a login without a
-        /// `session_id` parameter (the Python client sends `?session_id=NULL`
-        /// for this reason) and without a valid `X-CSRF-Token` gets 403.
-        /// Default true; false lets any login through.
+        /// POST (as the Rails code implies). Default true.
         login_requires_csrf(options.login_requires_csrf): bool;
         /// Whether `name_pattern` compares case (`LIKE`, as Chorus's SQL
-        /// does: `workfiles.file_name LIKE '%x%'`) rather than ignoring it
-        /// (`ILIKE`). Default true, as Chorus does.
+        /// `workfiles.file_name LIKE '%x%'`) or not (`ILIKE`). Default true.
         case_sensitive_name_pattern(options.case_sensitive_name_pattern): bool;
-        /// Which published reading of the JSON to serve. Default
-        /// [`ChorusWire::TibcoPage`].
+        /// Which published reading of the JSON to serve.
         wire(options.wire): ChorusWire;
-    }
-
-    /// The password. Default: derived from the seed.
-    pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.options.password = Some(Password(password.into()));
-        self
     }
 
     /// Adds a second member workspace with no workfiles.
@@ -427,8 +369,8 @@ impl SimBuilder<Chorus> {
         self
     }
 
-    /// Adds a private workspace the user is not a member of, with `n`
-    /// workflows (about a third `running`).
+    /// Adds a private workspace (the user is no member) with `n` workflows,
+    /// about a third `running`.
     pub fn foreign_workspace(mut self, id: u64, n: usize) -> Self {
         self.options.foreign_workspaces.push((id, n));
         self
@@ -445,31 +387,77 @@ impl SimBuilder<Chorus> {
 /// e.g. `Route::post("/api/workfiles/*/stop")`; the base URL is the server
 /// root (routes are under `/api`).
 impl Sim<Chorus> {
-    /// The username that can log in.
-    pub fn username(&self) -> &str {
-        &self.vendor.username
-    }
-
-    /// The password.
-    pub fn password(&self) -> &str {
-        &self.vendor.password
-    }
-
-    /// The member workspace's id.
-    pub fn workspace_id(&self) -> u64 {
-        self.vendor.workspace_id
-    }
-
-    /// [`Sim::ids`] whose `status` is exactly `status`.
-    pub fn ids_with_status(&self, status: &str) -> Vec<String> {
-        self.vendor
-            .ids_where(self.vendor.workspace_id, true, |s| s == status)
-    }
-
-    /// The ids of every workfile (any type) in workspace `workspace_id`, in
-    /// default listing order.
-    pub fn ids_in(&self, workspace_id: u64) -> Vec<String> {
-        self.vendor.ids_where(workspace_id, false, |_| true)
+    one_liners! {
+        /// The username that can log in.
+        pub fn username(&self) -> &str = &self.vendor.username;
+        /// The password.
+        pub fn password(&self) -> &str = &self.vendor.password;
+        /// The member workspace's id.
+        pub fn workspace_id(&self) -> u64 = self.vendor.workspace_id;
+        /// [`Sim::ids`] whose `status` is exactly `status`.
+        pub fn ids_with_status(&self, status: &str) -> Vec<String> =
+            self.vendor.ids_where(self.vendor.workspace_id, true, |s| s == status);
+        /// The ids of every workfile (any type) in workspace `workspace_id`,
+        /// in default listing order.
+        pub fn ids_in(&self, workspace_id: u64) -> Vec<String> =
+            self.vendor.ids_where(workspace_id, false, |_| true);
+        /// Adds a workfile; returns its id.
+        pub fn insert_workfile(&self, seed: WorkfileSeed) -> String =
+            lock(&self.vendor.store).insert(seed).to_string();
+        /// Sets the raw `status` of `id` and drops its pending changes.
+        /// `false` if there is no such workfile.
+        pub fn set_status(&self, id: &str, raw: &str) -> bool =
+            self.vendor.with_id(id, |s, id| s.set_status(id, raw));
+        /// Makes `id` `idle` now, as the engine's completion callback would.
+        /// `false` if there is no such workfile.
+        pub fn finish(&self, id: &str) -> bool = self.set_status(id, store::IDLE);
+        /// Creates a live session directly (no login counted); returns its
+        /// `session_id`.
+        pub fn new_session(&self) -> String = lock(&self.vendor.store).create_session();
+        /// The CSRF token of the cookie session that logged in as
+        /// `session_id` (what a Chorus web page would embed); `None` for
+        /// sessions made with [`ChorusSim::new_session`] or unknown ones.
+        pub fn csrf_token(&self, session_id: &str) -> Option<String> =
+            lock(&self.vendor.store).csrf_for_session(session_id);
+        /// Every session id issued so far, expired ones included.
+        pub fn session_ids(&self) -> Vec<String> = lock(&self.vendor.store).issued.clone();
+        /// How many logins succeeded.
+        pub fn logins(&self) -> u64 = lock(&self.vendor.store).logins;
+        /// How many `POST /sessions` reached the handler, successful or not.
+        pub fn login_attempts(&self) -> u64 = lock(&self.vendor.store).login_attempts;
+        /// How many `OpenWorkfileEvent`s the real server would have written
+        /// so far: one per successful `GET /api/workfiles/{id}` (hey-jude/chorus
+        /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
+        /// `log_workfile_opened_event`); listings, runs and stops write none.
+        pub fn open_workfile_events(&self) -> u64 =
+            lock(&self.vendor.store).open_events.values().sum();
+        /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
+        pub fn open_workfile_events_for(&self, id: &str) -> u64 = routes::parse_id(id)
+            .and_then(|id| lock(&self.vendor.store).open_events.get(&id).copied())
+            .unwrap_or(0);
+        /// Forgets every session at once (they answer 401 from now on,
+        /// cookies included).
+        pub fn expire_sessions(&self) = lock(&self.vendor.store).expire_sessions();
+        /// Takes the engine down (or brings it back) for every workfile:
+        /// stops answer Rails' 500 page and leave workfiles as they are
+        /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
+        /// `stop_now` calls `.code` on the nil that `request_stop` returns).
+        /// An engine that answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
+        pub fn set_engine_unavailable(&self, on: bool) =
+            lock(&self.vendor.store).cfg.engine_unavailable = on;
+        /// Takes the engine down (or brings it back) for workfile `id` only.
+        /// `false` if there is no such workfile.
+        pub fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool =
+            self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_unavailable = on));
+        /// The engine answers every stop of workfile `id` with something
+        /// other than HTTP 200 (`on`), or with 200 again: Chorus then answers
+        /// 202 with the status unchanged. `false` if there is no such workfile.
+        pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool =
+            self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_refuses = on));
+        /// The engine answers the next `n` stop requests that reach it (any
+        /// workflow) with something other than HTTP 200: Chorus answers 202
+        /// with the status unchanged. Replaces any earlier count.
+        pub fn fail_next_engine_stops(&self, n: u64) = lock(&self.vendor.store).fail_stops = n;
     }
 
     /// The workfile as `GET /api/workfiles/{id}` would show it now (the
@@ -478,107 +466,6 @@ impl Sim<Chorus> {
         let mut store = lock(&self.vendor.store);
         let wf = store.get(routes::parse_id(id)?)?.clone();
         Some(store.render(&wf, View::Show))
-    }
-
-    /// Adds a workfile; returns its id.
-    pub fn insert_workfile(&self, seed: WorkfileSeed) -> String {
-        lock(&self.vendor.store).insert(seed).to_string()
-    }
-
-    /// Sets the raw `status` of `id` and drops its pending changes. `false`
-    /// if there is no such workfile.
-    pub fn set_status(&self, id: &str, raw: &str) -> bool {
-        self.vendor.with_id(id, |s, id| s.set_status(id, raw))
-    }
-
-    /// Makes `id` `idle` now, as the engine's completion callback would.
-    /// `false` if there is no such workfile.
-    pub fn finish(&self, id: &str) -> bool {
-        self.set_status(id, store::IDLE)
-    }
-
-    /// Creates a live session directly (no login counted); returns its
-    /// `session_id`, for configurations that start from an existing one.
-    pub fn new_session(&self) -> String {
-        lock(&self.vendor.store).create_session()
-    }
-
-    /// The CSRF token of the cookie session that logged in as `session_id`
-    /// (what the Chorus web page would embed); `None` for sessions made with
-    /// [`ChorusSim::new_session`] or unknown ones.
-    pub fn csrf_token(&self, session_id: &str) -> Option<String> {
-        lock(&self.vendor.store).csrf_for_session(session_id)
-    }
-
-    /// Every session id issued so far, expired ones included (for tests
-    /// that check a client never leaks one).
-    pub fn session_ids(&self) -> Vec<String> {
-        lock(&self.vendor.store).issued.clone()
-    }
-
-    /// How many logins succeeded.
-    pub fn logins(&self) -> u64 {
-        lock(&self.vendor.store).logins
-    }
-
-    /// How many `POST /sessions` reached the handler, successful or not.
-    pub fn login_attempts(&self) -> u64 {
-        lock(&self.vendor.store).login_attempts
-    }
-
-    /// How many `OpenWorkfileEvent`s the real server would have written to
-    /// the activity stream so far: `GET /api/workfiles/{id}` writes one on
-    /// every successful call (hey-jude/chorus
-    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
-    /// `log_workfile_opened_event`); listings, runs and stops write none.
-    pub fn open_workfile_events(&self) -> u64 {
-        lock(&self.vendor.store).open_events.values().sum()
-    }
-
-    /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
-    pub fn open_workfile_events_for(&self, id: &str) -> u64 {
-        let id = routes::parse_id(id);
-        id.map_or(0, |id| {
-            let store = lock(&self.vendor.store);
-            store.open_events.get(&id).copied().unwrap_or(0)
-        })
-    }
-
-    /// Forgets every session at once (they answer 401 from now on, cookies
-    /// included).
-    pub fn expire_sessions(&self) {
-        lock(&self.vendor.store).expire_sessions();
-    }
-
-    /// Takes the engine down (or brings it back) for every workfile: stops
-    /// answer 500 with an HTML page (see
-    /// [`ChorusSimBuilder::engine_unavailable`]).
-    pub fn set_engine_unavailable(&self, on: bool) {
-        lock(&self.vendor.store).cfg.engine_unavailable = on;
-    }
-
-    /// Takes the engine down (or brings it back) for workfile `id` only.
-    /// `false` if there is no such workfile.
-    pub fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool {
-        self.vendor
-            .with_id(id, |s, id| s.update(id, |w| w.engine_unavailable = on))
-    }
-
-    /// The engine answers every stop of workfile `id` with something other
-    /// than HTTP 200 (`on`), or with 200 again: Chorus answers those stops
-    /// 202 with the status unchanged, so the workflow keeps running. `false`
-    /// if there is no such workfile.
-    pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool {
-        self.vendor
-            .with_id(id, |s, id| s.update(id, |w| w.engine_refuses = on))
-    }
-
-    /// The engine answers the next `n` stop requests that reach it (any
-    /// workflow, idle ones included) with something other than HTTP 200:
-    /// Chorus answers 202 with the status unchanged. Replaces any earlier
-    /// count.
-    pub fn fail_next_engine_stops(&self, n: u64) {
-        lock(&self.vendor.store).fail_stops = n;
     }
 }
 

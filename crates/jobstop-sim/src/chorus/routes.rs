@@ -47,25 +47,18 @@ struct Incoming {
 impl Incoming {
     fn new(method: Method, headers: HeaderMap, raw_query: Option<String>, body: &[u8]) -> Self {
         let query = parse_pairs(raw_query.as_deref().unwrap_or_default().as_bytes());
-        let content_type = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.to_ascii_lowercase())
-            .unwrap_or_default();
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
         let mime = content_type.split(';').next().unwrap_or_default().trim();
-        let mut form = Vec::new();
-        let mut json = None;
-        let mut bad_json = false;
-        if mime == "application/x-www-form-urlencoded" {
-            form = parse_pairs(body);
-        } else if (mime == "application/json" || mime.ends_with("+json"))
-            && !body.iter().all(u8::is_ascii_whitespace)
-        {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(v) => json = Some(v),
-                Err(_) => bad_json = true,
-            }
-        }
+        let form = match mime {
+            "application/x-www-form-urlencoded" => parse_pairs(body),
+            _ => Vec::new(),
+        };
+        let is_json = mime == "application/json" || mime.ends_with("+json");
+        let json = (is_json && !body.iter().all(u8::is_ascii_whitespace))
+            .then(|| serde_json::from_slice::<Value>(body));
+        let bad_json = json.as_ref().is_some_and(Result::is_err);
+        let json = json.and_then(Result::ok);
         Incoming {
             method,
             headers,
@@ -84,17 +77,18 @@ impl Incoming {
     /// client sends its paging as a JSON body on a GET (`alpine/workfile.py`
     /// `get_list`: `session.get(url, data=json.dumps(payload))`).
     fn param(&self, name: &str) -> Option<String> {
-        for pairs in [&self.query, &self.form] {
-            if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == name) {
-                return Some(v.clone());
-            }
-        }
-        match self.json.as_ref()?.get(name)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
+        self.pair(|k| k == name)
+            .or_else(|| match self.json.as_ref()?.get(name)? {
+                Value::String(s) => Some(s.clone()),
+                v @ (Value::Number(_) | Value::Bool(_)) => Some(v.to_string()),
+                _ => None,
+            })
+    }
+
+    /// The last query value (else form value) whose key passes `key`.
+    fn pair(&self, key: impl Fn(&str) -> bool) -> Option<String> {
+        let mut pairs = self.query.iter().rev().chain(self.form.iter().rev());
+        pairs.find(|(k, _)| key(k)).map(|(_, v)| v.clone())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -104,19 +98,15 @@ impl Incoming {
     /// The login credentials: top-level `username`/`password` or wrapped in
     /// `session` (`session[username]` in forms, `{"session":{…}}` in JSON).
     fn credentials(&self) -> (Option<String>, Option<String>) {
-        let pick = |name: &str| -> Option<String> {
+        let pick = |name: &str| {
             let wrapped = format!("session[{name}]");
-            for pairs in [&self.query, &self.form] {
-                if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| *k == wrapped || k == name) {
-                    return Some(v.clone());
-                }
-            }
-            let json = self.json.as_ref()?;
-            json.get("session")
-                .and_then(|s| s.get(name))
-                .or_else(|| json.get(name))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+            self.pair(|k| k == wrapped || k == name).or_else(|| {
+                let json = self.json.as_ref()?;
+                let v = json.get("session").and_then(|s| s.get(name));
+                v.or_else(|| json.get(name))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
         };
         (pick("username"), pick("password"))
     }
@@ -198,7 +188,7 @@ impl Chorus {
         &self,
         store: &mut Store,
         req: &Incoming,
-        rails: &mut Option<u64>,
+        rails: &mut Option<usize>,
         endpoint: Endpoint,
         id: Option<String>,
     ) -> Answer {
@@ -213,23 +203,19 @@ impl Chorus {
         let login = endpoint == Endpoint::Sessions && req.method == Method::POST;
         if !safe && param_session.is_none() {
             let csrf = rails
-                .and_then(|k| store.rails.get(&k))
+                .and_then(|k| store.rails.get(k))
                 .map(|r| r.csrf.as_str());
-            let token = req
-                .header("x-csrf-token")
-                .map(str::to_owned)
-                .or_else(|| req.param("authenticity_token"));
-            let verified = matches!((csrf, token), (Some(c), Some(t)) if c == t.as_str());
+            let token = req.header("x-csrf-token").map(str::to_owned);
+            let token = token.or_else(|| req.param("authenticity_token"));
+            let verified = csrf.is_some() && csrf == token.as_deref();
             let exempt = login && !store.cfg.login_requires_csrf;
             if !verified && !exempt {
                 return Answer::Head(403);
             }
         }
         // set_current_user: the parameter wins over the cookie.
-        let session: Option<String> = match param_session {
-            Some(s) => Some(s),
-            None => rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned),
-        };
+        let cookie_session = || rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned);
+        let session = param_session.or_else(cookie_session);
         let live = session.as_deref().filter(|s| store.session_live(s));
         if endpoint == Endpoint::Sessions {
             return match req.method {
@@ -263,23 +249,17 @@ impl Chorus {
     }
 
     /// `POST /sessions`.
-    fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<u64>) -> Answer {
+    fn login(&self, store: &mut Store, req: &Incoming, rails: &mut Option<usize>) -> Answer {
         store.login_attempts += 1;
         let (user, pass) = req.credentials();
-        let ok = user.as_deref() == Some(self.username.as_str())
-            && pass.as_deref() == Some(self.password.as_str());
-        if !ok {
+        if user.as_deref() != Some(&self.username) || pass.as_deref() != Some(&self.password) {
             let invalid = json!({"errors": {"fields": {"username_or_password": {"INVALID": {}}}}});
             return Answer::Json(401, invalid);
         }
         let id = store.create_session();
         store.logins += 1;
-        match *rails {
-            Some(k) => {
-                if let Some(r) = store.rails.get_mut(&k) {
-                    r.chorus = Some(id.clone());
-                }
-            }
+        match rails.and_then(|k| store.rails.get_mut(k)) {
+            Some(r) => r.chorus = Some(id.clone()),
             None => *rails = Some(store.new_rails(Some(id.clone()))),
         }
         Answer::Json(201, store.render_session(&id))
@@ -297,10 +277,10 @@ impl Chorus {
         let (status, content_type, body) = match answer {
             Answer::Json(s, v) => (s, JSON, serde_json::to_vec(&v).unwrap_or_default()),
             Answer::Head(s) => {
-                let wants_json = req
+                let json = req
                     .header(ACCEPT.as_str())
                     .is_some_and(|a| a.contains("application/json"));
-                (s, if wants_json { JSON } else { HTML }, Vec::new())
+                (s, if json { JSON } else { HTML }, Vec::new())
             }
             Answer::Html(s, page) => (s, HTML, page.as_bytes().to_vec()),
         };
@@ -308,23 +288,18 @@ impl Chorus {
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() =
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let cache = if status == 200 {
-            "max-age=0, private, must-revalidate"
-        } else {
-            "no-cache"
-        };
+        let cache = ["no-cache", "max-age=0, private, must-revalidate"][usize::from(status == 200)];
         let h = resp.headers_mut();
-        h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
-        h.insert(
-            "x-xss-protection",
-            HeaderValue::from_static("1; mode=block"),
-        );
-        h.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
-        h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+        let fixed = [
+            ("x-frame-options", "SAMEORIGIN"),
+            ("x-xss-protection", "1; mode=block"),
+            ("x-content-type-options", "nosniff"),
+            (CONTENT_TYPE.as_str(), content_type),
+            (CACHE_CONTROL.as_str(), cache),
+        ];
+        for (name, value) in fixed {
+            h.insert(name, HeaderValue::from_static(value));
+        }
         let request_id = lock(&self.request_ids).uuid_like();
         let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
         let dynamic = [
@@ -342,21 +317,21 @@ impl Chorus {
     }
 }
 
-fn action(a: Action, ok_status: u16) -> Answer {
-    match a {
-        Action::NotFound => Answer::Json(404, error_body(404, "")),
-        Action::Forbidden(ws) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
-        Action::RunFailed => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
-        Action::NotAWorkflow | Action::EngineFailed => Answer::Html(500, RAILS_500),
-        Action::Accepted(v) => Answer::Json(ok_status, json!({"response": v})),
+fn action(r: Result<Value, Action>, ok_status: u16) -> Answer {
+    match r {
+        Ok(v) => Answer::Json(ok_status, json!({"response": v})),
+        Err(Action::NotFound) => Answer::Json(404, error_body(404, "")),
+        Err(Action::Forbidden) => Answer::Json(403, json!({"errors": {"model_data": {}}})),
+        Err(Action::RunFailed) => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
+        Err(Action::NotAWorkflow | Action::EngineFailed) => Answer::Html(500, RAILS_500),
     }
 }
 
 /// `GET /workspaces/:workspace_id/workfiles`.
 fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
-    let Some(ws) = ws else {
-        return Answer::Json(404, error_body(404, ""));
-    };
+    if ws.is_none() {
+        return action(Err(Action::NotFound), 200);
+    }
     let invalid = |what: String| Answer::Json(422, error_body(422, &format!("invalid {what}")));
     let page = match parse_count(req.param("page").as_deref(), 1) {
         Ok(p) if p >= 1 => p,
@@ -376,78 +351,74 @@ fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
         per_page,
     };
     match store.list(ws, &q) {
-        None => Answer::Json(404, error_body(404, "")),
-        Some(Err(ws)) => Answer::Json(403, json!({"errors": {"model_data": ws}})),
-        Some(Ok(body)) => Answer::Json(200, body),
+        Ok(body) => Answer::Json(200, body),
+        err => action(err, 200),
     }
 }
 
 /// The simulator's router: every route under `/api` and, as Chorus mounts
 /// its API engine twice, at the root too.
 pub(crate) fn router(sim: Arc<Chorus>) -> Router {
+    let routes = [
+        // `POST /sessions`: hey-jude/chorus
+        // `components/api/app/controllers/api/sessions_controller.rb#create`
+        // (201, `Api::SessionPresenter`: `session_id`, `user`), the session
+        // id from `components/core/app/models/session.rb`
+        // (`SecureRandom.hex(20)`); CSRF from
+        // `api_controller.rb#verified_request?`. The `alpine` client logs
+        // in here with a form and `?session_id=NULL`
+        // (`alpine/apiclient.py#login`).
+        // `GET /sessions`: `sessions_controller.rb#show` (the current
+        // session, or `head :unauthorized`).
+        // `DELETE /sessions`: `sessions_controller.rb#destroy`
+        // (`{"csrf_token": …}`); the `alpine` client's `logout`.
+        (
+            "/sessions",
+            get(handle).post(handle).delete(handle),
+            Endpoint::Sessions,
+        ),
+        // `GET /workspaces/:workspace_id/workfiles`: hey-jude/chorus
+        // `components/api/app/controllers/api/workfiles_controller.rb#index`
+        // (`present paginate(workfiles)` with `list_view` and
+        // `workfile_as_latest_version`: no `execution_locations`/
+        // `dataset_ids`, `version_info` kept), the filters of
+        // `components/core/app/models/workspace.rb#filtered_workfiles`, the
+        // `pagination` block of
+        // `components/api/app/controllers/api_controller.rb#present`.
+        // Writes no event. The `alpine` client pages it with a JSON body
+        // on the GET (`alpine/workfile.py#get_list`).
+        (
+            "/workspaces/{workspace_id}/workfiles",
+            get(handle),
+            Endpoint::List,
+        ),
+        // `GET /workfiles/:id`: `workfiles_controller.rb#show`
+        // (`workfile_as_latest_version`, not `list_view`: everything, and
+        // `log_workfile_opened_event`, one `OpenWorkfileEvent` per
+        // successful call); the presenters
+        // `components/api/app/presenters/api/workfile_presenter.rb` and
+        // `alpine_workfile_presenter.rb`. The `alpine` client's
+        // `workfile.get` (`alpine/workfile.py#get`).
+        ("/workfiles/{id}", get(handle), Endpoint::Show),
+        // `POST /workfiles/:id/run`: `workfiles_controller.rb#run` (202,
+        // plain `present workfile`: no `version_info`; 422 `RUN_FAILED`)
+        // and `components/core/app/models/alpine_workfile.rb#run_now`.
+        ("/workfiles/{id}/run", post(handle), Endpoint::Run),
+        // `POST /workfiles/:id/stop`: `workfiles_controller.rb#stop` (202,
+        // plain `present workfile`: no `version_info`) and
+        // `alpine_workfile.rb#stop_now` (idle only on the engine's 200; a
+        // 500 page when the engine is unreachable); the TIBCO page
+        // `chorus-stop-workfile.txt` (202, the same key set).
+        ("/workfiles/{id}/stop", post(handle), Endpoint::Stop),
+    ];
     let mut r = Router::new();
     for prefix in ["/api", ""] {
-        r = r
-            // `POST /sessions`: hey-jude/chorus
-            // `components/api/app/controllers/api/sessions_controller.rb#create`
-            // (201, `Api::SessionPresenter`: `session_id`, `user`), the session
-            // id from `components/core/app/models/session.rb`
-            // (`SecureRandom.hex(20)`); CSRF from
-            // `api_controller.rb#verified_request?`. The `alpine` client logs
-            // in here with a form and `?session_id=NULL`
-            // (`alpine/apiclient.py#login`).
-            // `GET /sessions`: `sessions_controller.rb#show` (the current
-            // session, or `head :unauthorized`).
-            // `DELETE /sessions`: `sessions_controller.rb#destroy`
-            // (`{"csrf_token": …}`); the `alpine` client's `logout`.
-            .route(
-                &format!("{prefix}/sessions"),
-                get(handle)
-                    .post(handle)
-                    .delete(handle)
-                    .layer(Extension(Endpoint::Sessions)),
-            )
-            // `GET /workspaces/:workspace_id/workfiles`: hey-jude/chorus
-            // `components/api/app/controllers/api/workfiles_controller.rb#index`
-            // (`present paginate(workfiles)` with `list_view` and
-            // `workfile_as_latest_version`: no `execution_locations`/
-            // `dataset_ids`, `version_info` kept), the filters of
-            // `components/core/app/models/workspace.rb#filtered_workfiles`, the
-            // `pagination` block of
-            // `components/api/app/controllers/api_controller.rb#present`.
-            // Writes no event. The `alpine` client pages it with a JSON body
-            // on the GET (`alpine/workfile.py#get_list`).
-            .route(
-                &format!("{prefix}/workspaces/{{workspace_id}}/workfiles"),
-                get(handle).layer(Extension(Endpoint::List)),
-            )
-            // `GET /workfiles/:id`: `workfiles_controller.rb#show`
-            // (`workfile_as_latest_version`, not `list_view`: everything, and
-            // `log_workfile_opened_event`, one `OpenWorkfileEvent` per
-            // successful call); the presenters
-            // `components/api/app/presenters/api/workfile_presenter.rb` and
-            // `alpine_workfile_presenter.rb`. The `alpine` client's
-            // `workfile.get` (`alpine/workfile.py#get`).
-            .route(
-                &format!("{prefix}/workfiles/{{id}}"),
-                get(handle).layer(Extension(Endpoint::Show)),
-            )
-            // `POST /workfiles/:id/run`: `workfiles_controller.rb#run` (202,
-            // plain `present workfile`: no `version_info`; 422 `RUN_FAILED`)
-            // and `components/core/app/models/alpine_workfile.rb#run_now`.
-            .route(
-                &format!("{prefix}/workfiles/{{id}}/run"),
-                post(handle).layer(Extension(Endpoint::Run)),
-            )
-            // `POST /workfiles/:id/stop`: `workfiles_controller.rb#stop` (202,
-            // plain `present workfile`: no `version_info`) and
-            // `alpine_workfile.rb#stop_now` (idle only on the engine's 200; a
-            // 500 page when the engine is unreachable); the TIBCO page
-            // `chorus-stop-workfile.txt` (202, the same key set).
-            .route(
-                &format!("{prefix}/workfiles/{{id}}/stop"),
-                post(handle).layer(Extension(Endpoint::Stop)),
+        for (path, methods, endpoint) in routes.clone() {
+            r = r.route(
+                &format!("{prefix}{path}"),
+                methods.layer(Extension(endpoint)),
             );
+        }
     }
     r.fallback(no_route)
         .method_not_allowed_fallback(no_route)
@@ -466,12 +437,8 @@ async fn handle(
     body: Bytes,
 ) -> Resp {
     // `GET /sessions` (and its HEAD) reads no body.
-    let body = if endpoint == Endpoint::Sessions && matches!(method, Method::GET | Method::HEAD) {
-        Bytes::new()
-    } else {
-        body
-    };
-    let req = Incoming::new(method, headers, q, &body);
+    let read = endpoint != Endpoint::Sessions || !matches!(method, Method::GET | Method::HEAD);
+    let req = Incoming::new(method, headers, q, if read { &body } else { &[] });
     sim.serve(&req, endpoint, id.ok().map(|Path(id)| id))
 }
 

@@ -2,6 +2,7 @@
 //! counters; and how they look on the wire.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -50,100 +51,40 @@ fn plus_secs(t: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
 /// view and reading).
 fn without(mut v: Value, drop: &[&str]) -> Value {
     if let Some(m) = v.as_object_mut() {
-        for key in drop {
-            m.remove(*key);
-        }
+        drop.iter().for_each(|k| _ = m.remove(*k));
     }
     v
 }
 
-/// Workflow names (they must match `[a-zA-Z0-9_ .()-]+`, as Chorus checks).
-const FLOW_NAMES: &[&str] = &[
-    "alpine_flow",
-    "churn_model",
-    "Customer Segmentation",
-    "daily_scoring",
-    "fraud_detection",
-    "lead_scoring",
-    "market_basket",
-    "nightly_refresh",
-    "Revenue Forecast (v2)",
-    "sentiment_analysis",
-    "ETL-Loyalty",
-    "propensity_model",
-];
-
-/// Other workfiles: `(file_type, names)`.
-const OTHER_FILES: &[(&str, &[&str])] = &[
-    (
-        "sql",
-        &["top_customers.sql", "cleanup.sql", "Monthly Report.sql"],
-    ),
-    ("text", &["README.txt", "notes.txt"]),
-    ("code", &["model_utils.py", "score.R"]),
-    ("other", &["customers.csv", "export.json"]),
-];
-
-/// A user of the Chorus instance (the signed-in user's username and email
-/// come from the configuration).
-#[derive(Debug)]
-struct User {
-    id: u64,
-    username: &'static str,
-    first_name: &'static str,
-    last_name: &'static str,
-    email: &'static str,
-    title: &'static str,
-    dept: &'static str,
-    notes: &'static str,
-    role: &'static str,
+/// `template` (an object) with the keys of `fields` set over it.
+fn fill(template: &Value, fields: Value) -> Value {
+    let mut v = template.clone();
+    if let (Some(m), Value::Object(f)) = (v.as_object_mut(), fields) {
+        m.extend(f);
+    }
+    v
 }
 
-const USERS: &[User] = &[
-    User {
-        id: CURRENT_USER_ID,
-        username: "",
-        first_name: "Chorus",
-        last_name: "Admin",
-        email: "",
-        title: "Data Scientist",
-        dept: "Analytics",
-        notes: "",
-        role: "data_scientist",
-    },
-    User {
-        id: OWNER_ID,
-        username: "owner",
-        first_name: "searchquery",
-        last_name: "User_1",
-        email: "chorususer282295@alpinenow.com",
-        title: "Chief Data Scientist",
-        dept: "Corporation Corp., Inc.",
-        notes: "One of our top performers",
-        role: "data_admin",
-    },
-    User {
-        id: ANALYST_ID,
-        username: "analyst",
-        first_name: "Ana",
-        last_name: "Lyst",
-        email: "analyst@example.com",
-        title: "Analyst",
-        dept: "Finance",
-        notes: "",
-        role: "analytics_developer",
-    },
-];
+/// The fixed JSON of `data/chorus/presenters.json` (its `_source` names it).
+static DATA: LazyLock<Value> = LazyLock::new(|| {
+    let d = serde_json::from_str(include_str!("../../data/chorus/presenters.json"));
+    debug_assert!(d.is_ok(), "data/chorus/presenters.json parses");
+    d.unwrap_or_default()
+});
 
+/// The items of the array `v` (none if it is not one).
+fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
+/// A workspace. The signed-in user is a member of the public ones (the
+/// default is the seed page's "Public") and of no private one (a private
+/// workspace the user could read would be public).
 #[derive(Debug, Clone)]
 struct Workspace {
     id: u64,
     name: String,
-    /// Whether the signed-in user is a member.
     member: bool,
-    public: bool,
-    owner: u64,
-    summary: &'static str,
 }
 
 /// A change waiting on a workfile's timeline.
@@ -212,32 +153,32 @@ pub(crate) struct ListQuery {
     pub(crate) per_page: u64,
 }
 
-/// What a run or stop request did.
+/// Why a show, run or stop request (or a listing) failed.
 #[derive(Debug)]
 pub(crate) enum Action {
     NotFound,
-    /// Not a member of the workspace: its (succinct) JSON.
-    Forbidden(Value),
+    /// A private workspace's: 403 `{"errors":{"model_data":{}}}`:
+    /// `present_forbidden` presents the workspace with `:forbidden => true`,
+    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
+    /// `{}` (hey-jude/chorus `components/api/app/controllers/api_controller.rb`,
+    /// `components/api/app/presenters/api_presenter.rb`; the fixture
+    /// `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
+    Forbidden,
     /// Run: the engine did not start it.
     RunFailed,
-    /// Stop of a file that is not a workflow (Chorus has no `stop_now`
-    /// there and fails with a 500).
+    /// Stop of a file that is not a workflow (no `stop_now`: a 500).
     NotAWorkflow,
     /// Stop while the Alpine engine is unreachable or workflows are not
-    /// licensed: `Alpine::API#request_stop` rescues the error and returns
-    /// nil (or `if_enabled` yields nothing), so `stop_now`'s
-    /// `response.code` raises and Rails answers its 500 page (hey-jude/chorus
-    /// `components/core/app/models/alpine_workfile.rb#stop_now` and its
-    /// `Alpine::API#stop_work_flow`/`#request_stop`, which
-    /// `rescue StandardError` and log).
+    /// licensed: `Alpine::API#request_stop` (`#stop_work_flow`) rescues
+    /// `StandardError` and returns nil (or `if_enabled` yields nothing), so
+    /// `stop_now`'s `response.code` raises: Rails's 500 page (hey-jude/chorus
+    /// `components/core/app/models/alpine_workfile.rb#stop_now`).
     EngineFailed,
-    /// 202 with this body.
-    Accepted(Value),
 }
 
 /// The Rails cookie session: which Chorus session it carries and its CSRF
 /// token.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RailsSession {
     pub(crate) chorus: Option<String>,
     pub(crate) csrf: String,
@@ -291,10 +232,10 @@ pub(crate) struct Store {
     secrets: SplitMix64,
     /// Chorus session id → when it expires (the `sessions` table).
     pub(crate) sessions: HashMap<String, Instant>,
-    pub(crate) rails: HashMap<u64, RailsSession>,
-    next_rails: u64,
+    /// The Rails cookie sessions, by key.
+    pub(crate) rails: Vec<RailsSession>,
     /// Every cookie value ever issued → its Rails session.
-    pub(crate) cookies: HashMap<String, u64>,
+    pub(crate) cookies: HashMap<String, usize>,
     pub(crate) logins: u64,
     pub(crate) login_attempts: u64,
     /// Every session id ever issued, in order (for leak checks in tests).
@@ -302,10 +243,8 @@ pub(crate) struct Store {
     /// The next this many stops are answered by the engine with something
     /// other than HTTP 200.
     pub(crate) fail_stops: u64,
-    /// `OpenWorkfileEvent`s written, per workfile: `GET /workfiles/:id`
-    /// writes one on every successful call (hey-jude/chorus
-    /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
-    /// `log_workfile_opened_event`).
+    /// `OpenWorkfileEvent`s written, per workfile (see
+    /// `ChorusSim::open_workfile_events`).
     pub(crate) open_events: HashMap<u64, u64>,
 }
 
@@ -326,8 +265,7 @@ impl Store {
             ids: SplitMix64::stream(seed, 11),
             secrets: SplitMix64::stream(seed, 12),
             sessions: HashMap::new(),
-            rails: HashMap::new(),
-            next_rails: 1,
+            rails: Vec::new(),
             cookies: HashMap::new(),
             logins: 0,
             login_attempts: 0,
@@ -337,13 +275,13 @@ impl Store {
         };
         let ws = store.cfg.workspace_id;
         let (running, idle, other) = (store.cfg.running, store.cfg.idle, store.cfg.other_files);
-        store.add_workspace(ws, "Public", true);
+        store.add_workspace(ws, "Public".into(), true);
         store.seed_workfiles(ws, running, idle, other);
         for id in store.cfg.empty_workspaces.clone() {
-            store.add_workspace(id, &format!("Empty Workspace {id}"), true);
+            store.add_workspace(id, format!("Empty Workspace {id}"), true);
         }
         for (id, n) in store.cfg.foreign_workspaces.clone() {
-            store.add_workspace(id, &format!("Private Workspace {id}"), false);
+            store.add_workspace(id, format!("Private Workspace {id}"), false);
             store.seed_workfiles(id, n / 3, n - n / 3, 0);
         }
         for seed in seeds {
@@ -355,26 +293,8 @@ impl Store {
     // ----- workspaces and workfiles -------------------------------------
 
     /// Adds (or replaces) a workspace.
-    fn add_workspace(&mut self, id: u64, name: &str, member: bool) {
-        let (owner, summary) = if member {
-            (OWNER_ID, "searchquery")
-        } else {
-            (ANALYST_ID, "Restricted to the finance team.")
-        };
-        // The default member workspace is the seed page's "Public";
-        // non-member workspaces are private (else they would be readable by
-        // everyone).
-        let name = name.to_owned();
-        let public = member;
-        let w = Workspace {
-            id,
-            name,
-            member,
-            public,
-            owner,
-            summary,
-        };
-        self.workspaces.insert(id, w);
+    fn add_workspace(&mut self, id: u64, name: String, member: bool) {
+        self.workspaces.insert(id, Workspace { id, name, member });
     }
 
     /// A fresh workfile id (gaps of 1 to 3, from the seed).
@@ -427,13 +347,16 @@ impl Store {
     /// A generated workfile (not inserted).
     fn generate(&mut self, ws: u64, file_type: &str, status: &str) -> Workfile {
         let epoch = whole_secs(self.clock.epoch());
-        let names = match OTHER_FILES.iter().find(|(t, _)| *t == file_type) {
-            _ if file_type == WORK_FLOW => FLOW_NAMES,
-            Some((_, names)) => names,
-            None => &["file.txt"][..],
+        let other = items(&DATA["other_files"])
+            .iter()
+            .find(|o| o[0] == file_type);
+        let names = match other {
+            _ if file_type == WORK_FLOW => &DATA["flow_names"],
+            Some(o) => &o[1],
+            None => &json!(["file.txt"]),
         };
-        let base = self.ids.pick(names).copied().unwrap_or("file.txt");
-        let file_name = self.unique_name(ws, base);
+        let base = self.ids.pick(items(names)).and_then(Value::as_str);
+        let file_name = self.unique_name(ws, base.unwrap_or("file.txt"));
         let created = plus_secs(
             epoch,
             -(self.ids.range(2 * DAY as u64, 120 * DAY as u64) as i64),
@@ -495,8 +418,8 @@ impl Store {
             self.put_workfile(wf);
         }
         for _ in 0..other {
-            let kind = self.ids.pick(OTHER_FILES).map_or("text", |(t, _)| *t);
-            let wf = self.generate(ws, kind, IDLE);
+            let kind = self.ids.pick(items(&DATA["other_files"])).map(|o| &o[0]);
+            let wf = self.generate(ws, kind.and_then(Value::as_str).unwrap_or("text"), IDLE);
             self.put_workfile(wf);
         }
     }
@@ -506,7 +429,7 @@ impl Store {
     pub(crate) fn insert(&mut self, seed: WorkfileSeed) -> u64 {
         let ws = seed.workspace_id.unwrap_or(self.cfg.workspace_id);
         if !self.workspaces.contains_key(&ws) {
-            self.add_workspace(ws, &format!("Workspace {ws}"), true);
+            self.add_workspace(ws, format!("Workspace {ws}"), true);
         }
         let file_type = seed.file_type.as_deref().unwrap_or(WORK_FLOW);
         let mut wf = self.generate(ws, file_type, &seed.status);
@@ -515,18 +438,16 @@ impl Store {
             wf.id = id;
             self.next_workfile = self.next_workfile.max(id + 1);
         }
-        if let Some(name) = seed.file_name {
-            wf.file_name = name;
-        }
-        wf.created_at = seed.created_at.map_or(wf.created_at, whole_secs);
+        wf.file_name = seed.file_name.unwrap_or(wf.file_name);
         wf.user_modified_at = seed
             .user_modified_at
             .map_or(wf.user_modified_at, whole_secs);
-        wf.created_at = wf.created_at.min(wf.user_modified_at);
+        wf.created_at = seed
+            .created_at
+            .map_or(wf.created_at, whole_secs)
+            .min(wf.user_modified_at);
         wf.updated_at = wf.updated_at.max(wf.user_modified_at);
-        if seed.description.is_some() {
-            wf.description = seed.description;
-        }
+        wf.description = seed.description.or(wf.description);
         wf.engine_unavailable = seed.engine_unavailable;
         if wf.status == RUNNING {
             self.schedule_finish(&mut wf, Instant::now());
@@ -563,11 +484,9 @@ impl Store {
     /// only workflows.
     pub(crate) fn ids_in(&mut self, ws: u64, workflows_only: bool) -> Vec<&Workfile> {
         self.settle();
-        let mut v: Vec<&Workfile> = self
-            .workfiles
-            .values()
-            .filter(|w| w.workspace_id == ws && (!workflows_only || w.is_workflow()))
-            .collect();
+        let files = self.workfiles.values();
+        let files = files.filter(|w| w.workspace_id == ws && (!workflows_only || w.is_workflow()));
+        let mut v: Vec<&Workfile> = files.collect();
         sort_by_name(&mut v);
         v
     }
@@ -583,47 +502,41 @@ impl Store {
         })
     }
 
-    /// The 403 `model_data` if the user may not see workspace `ws`:
-    /// `present_forbidden` presents the workspace with `:forbidden => true`,
-    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
-    /// which is `{}` (hey-jude/chorus `components/api/app/controllers/
-    /// api_controller.rb#present_forbidden`, `components/api/app/presenters/
-    /// api_presenter.rb`; the fixture `components/frontend/spec/
-    /// backbone_fixtures/forbiddenDataSource.json` is `{"errors":
-    /// {"model_data":{}}}`).
-    fn forbidden(&self, ws: u64) -> Option<Value> {
-        let w = self.workspaces.get(&ws)?;
-        (!w.member && !w.public).then(|| json!({}))
+    /// Whether the user may not see workspace `ws` (a private one).
+    fn forbidden(&self, ws: u64) -> bool {
+        self.workspaces.get(&ws).is_some_and(|w| !w.member)
+    }
+
+    /// The workfile `id` names, if the user may see it: else the answer.
+    fn find(&self, id: Option<u64>) -> Result<&Workfile, Action> {
+        let wf = id.and_then(|id| self.workfiles.get(&id));
+        let wf = wf.ok_or(Action::NotFound)?;
+        if self.forbidden(wf.workspace_id) {
+            Err(Action::Forbidden)
+        } else {
+            Ok(wf)
+        }
     }
 
     /// `GET /workfiles/:id`.
-    pub(crate) fn show(&mut self, id: Option<u64>) -> Action {
+    pub(crate) fn show(&mut self, id: Option<u64>) -> Result<Value, Action> {
         self.settle();
-        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
-            return Action::NotFound;
-        };
-        if let Some(ws) = self.forbidden(wf.workspace_id) {
-            return Action::Forbidden(ws);
-        }
+        let wf = self.find(id)?;
         // Authorized: `log_workfile_opened_event` runs before `present`.
-        let body = self.render(wf, View::Show);
-        *self.open_events.entry(wf.id).or_default() += 1;
-        Action::Accepted(body)
+        let (id, body) = (wf.id, self.render(wf, View::Show));
+        *self.open_events.entry(id).or_default() += 1;
+        Ok(body)
     }
 
     /// `POST /workfiles/:id/run`.
-    pub(crate) fn run(&mut self, id: Option<u64>) -> Action {
+    pub(crate) fn run(&mut self, id: Option<u64>) -> Result<Value, Action> {
         self.settle();
-        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
-            return Action::NotFound;
-        };
-        let id = wf.id;
-        if let Some(ws) = self.forbidden(wf.workspace_id) {
-            return Action::Forbidden(ws);
-        }
-        if wf.is_workflow() {
-            if self.cfg.engine_unavailable || wf.engine_unavailable {
-                return Action::RunFailed;
+        let wf = self.find(id)?;
+        let (id, flow, down) = (wf.id, wf.is_workflow(), wf.engine_unavailable);
+        // Other files: `Workfile#run_now` does nothing; 202 unchanged.
+        if flow {
+            if self.cfg.engine_unavailable || down {
+                return Err(Action::RunFailed);
             }
             let now = Instant::now();
             let wall = whole_secs(self.clock.at(now));
@@ -638,39 +551,27 @@ impl Store {
             });
             self.workfiles.touch(&id);
         }
-        // Other files: `Workfile#run_now` does nothing; 202 unchanged.
         self.action_answer(id)
     }
 
     /// `POST /workfiles/:id/stop`; `raw_id` is the path segment as
     /// received (decoded), for the counters.
-    pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Action {
+    pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Result<Value, Action> {
         self.settle();
         self.workfiles.count_stop(raw_id);
-        let Some(wf) = id.and_then(|id| self.workfiles.get(&id)) else {
-            return Action::NotFound;
-        };
-        let id = wf.id;
-        if let Some(ws) = self.forbidden(wf.workspace_id) {
-            return Action::Forbidden(ws);
-        }
+        let wf = self.find(id)?;
+        let (id, down, refuses) = (wf.id, wf.engine_unavailable, wf.engine_refuses);
         if !wf.is_workflow() {
-            return Action::NotAWorkflow;
+            return Err(Action::NotAWorkflow);
         }
-        // Engine unreachable or unlicensed: `request_stop` yields nil and
-        // `stop_now` raises (500 page), whatever the status.
-        if self.cfg.engine_unavailable || wf.engine_unavailable {
-            return Action::EngineFailed;
+        if self.cfg.engine_unavailable || down {
+            return Err(Action::EngineFailed);
         }
         // The engine is asked whatever the status; only its HTTP 200 makes
         // the workfile idle (`update_attribute(:status, IDLE) if
         // response.code == '200'`), and the controller answers 202 either way.
-        let answered = if self.fail_stops > 0 {
-            self.fail_stops -= 1;
-            false
-        } else {
-            !wf.engine_refuses
-        };
+        let answered = self.fail_stops == 0 && !refuses;
+        self.fail_stops = self.fail_stops.saturating_sub(1);
         let wall = whole_secs(self.clock.now());
         if answered {
             self.update(id, |wf| {
@@ -685,58 +586,47 @@ impl Store {
     }
 
     /// A run or stop answer: workfile `id` as plain `present workfile`.
-    fn action_answer(&self, id: u64) -> Action {
-        match self.workfiles.get(&id) {
-            Some(wf) => Action::Accepted(self.render(wf, View::Action)),
-            None => Action::NotFound,
-        }
+    fn action_answer(&self, id: u64) -> Result<Value, Action> {
+        let wf = self.workfiles.get(&id).ok_or(Action::NotFound)?;
+        Ok(self.render(wf, View::Action))
     }
 
-    /// The listing body of workspace `ws` (`Err` with the 403 body if it is
-    /// private and the user is not a member; `None` if there is no such
-    /// workspace).
-    pub(crate) fn list(&mut self, ws: u64, q: &ListQuery) -> Option<Result<Value, Value>> {
+    /// The listing body of workspace `ws`, or the error answer.
+    pub(crate) fn list(&mut self, ws: Option<u64>, q: &ListQuery) -> Result<Value, Action> {
         self.settle();
-        self.workspaces.get(&ws)?;
-        if let Some(body) = self.forbidden(ws) {
-            return Some(Err(body));
+        let ws = ws.filter(|ws| self.workspaces.contains_key(ws));
+        let ws = ws.ok_or(Action::NotFound)?;
+        if self.forbidden(ws) {
+            return Err(Action::Forbidden);
         }
         let fold = !self.cfg.case_sensitive_name_pattern;
-        let pattern = q
-            .name_pattern
-            .as_ref()
-            .map(|p| Like::new(&format!("%{p}%"), fold));
+        let pattern = q.name_pattern.as_ref().map(|p| format!("%{p}%"));
         let file_type = q.file_type.as_ref().map(|t| t.to_lowercase());
         let mut matching: Vec<&Workfile> = self
             .workfiles
             .values()
             .filter(|w| w.workspace_id == ws)
             .filter(|w| file_type.as_ref().is_none_or(|t| w.file_type == *t))
-            .filter(|w| pattern.as_ref().is_none_or(|p| p.matches(&w.file_name)))
+            .filter(|w| pattern.as_ref().is_none_or(|p| like(p, &w.file_name, fold)))
             .collect();
         if q.by_name {
             sort_by_name(&mut matching);
         } else {
-            matching.sort_by(|a, b| {
-                b.user_modified_at
-                    .cmp(&a.user_modified_at)
-                    .then(a.id.cmp(&b.id))
-            });
+            matching.sort_by_key(|w| (std::cmp::Reverse(w.user_modified_at), w.id));
         }
         let records = matching.len() as u64;
         let start = q.page.saturating_sub(1).saturating_mul(q.per_page);
-        let items: Vec<Value> = matching
+        let page = matching
             .iter()
-            .skip(usize::try_from(start).unwrap_or(usize::MAX))
-            .take(usize::try_from(q.per_page).unwrap_or(usize::MAX))
-            .map(|w| self.render(w, View::List))
-            .collect();
+            .skip(usize::try_from(start).unwrap_or(usize::MAX));
+        let page = page.take(usize::try_from(q.per_page).unwrap_or(usize::MAX));
+        let items: Vec<Value> = page.map(|w| self.render(w, View::List)).collect();
         // will_paginate: one page for an empty list; `null` for `per_page=0`.
         let total = (q.per_page > 0).then(|| records.div_ceil(q.per_page).max(1));
-        Some(Ok(json!({
+        Ok(json!({
             "response": items,
             "pagination": {"page": q.page, "per_page": q.per_page, "records": records, "total": total},
-        })))
+        }))
     }
 
     // ----- rendering ----------------------------------------------------
@@ -747,101 +637,52 @@ impl Store {
     /// ([`ChorusWire::RailsPresenters`]: `user_type` always; `developer`, no
     /// `roles`, `deactivated_at` or license fields).
     fn render_user(&self, id: u64, succinct: bool) -> Value {
-        let Some(u) = USERS.iter().find(|u| u.id == id) else {
+        let users = DATA["users"].as_array().into_iter().flatten();
+        let Some(u) = users.clone().find(|u| u["id"] == id) else {
             return Value::Null;
         };
         let (username, email) = if id == CURRENT_USER_ID {
             let name = &self.cfg.username;
             (name.clone(), format!("{name}@example.com"))
         } else {
-            (u.username.to_owned(), u.email.to_owned())
+            let text = |k: &str| u[k].as_str().unwrap_or_default().to_owned();
+            (text("username"), text("email"))
         };
         let stamp = self.clock.epoch().timestamp() - 75 * DAY;
-        let dir = format!(
-            "{:03}/{:03}/{:03}",
-            id / 1_000_000,
-            id / 1000 % 1000,
-            id % 1000
+        let (a, b, c) = (id / 1_000_000, id / 1000 % 1000, id % 1000);
+        let dir = format!("{a:03}/{b:03}/{c:03}");
+        let image = |size| format!("/paperclip/users/images/{dir}/{size}/User.png?{stamp}");
+        let user = fill(
+            &DATA["user"],
+            json!({
+                "id": id,
+                "username": username,
+                "first_name": u["first_name"],
+                "last_name": u["last_name"],
+                "image": {
+                    "original": image("original"),
+                    "icon": image("icon"),
+                    "entity_type": "image",
+                    "complete_json": true,
+                },
+                "roles": [u["role"]],
+                "email": email,
+                "title": u["title"],
+                "dept": u["dept"],
+                "notes": u["notes"],
+            }),
         );
-        let user = json!({
-            "id": id,
-            "username": username,
-            "first_name": u.first_name,
-            "last_name": u.last_name,
-            "image": {
-                "original": format!("/paperclip/users/images/{dir}/original/User.png?{stamp}"),
-                "icon": format!("/paperclip/users/images/{dir}/icon/User.png?{stamp}"),
-                "entity_type": "image",
-                "complete_json": true,
-            },
-            "is_deleted": null,
-            "auth_method": "internal",
-            "ldap_group_id": null,
-            "user_type": "analytics_developer",
-            "entity_type": "user",
-            "using_default_image": false,
-            "active_license": true,
-            "is_siteadmin": false,
-            "roles": [u.role],
-            "email": email,
-            "title": u.title,
-            "dept": u.dept,
-            "notes": u.notes,
-            "admin": false,
-            "developer": true,
-            "subscribed_to_emails": true,
-            "tags": [],
-            "deactivated_at": null,
-            "complete_json": true,
-        });
-        let mut drop = if self.cfg.wire == ChorusWire::TibcoPage {
-            vec!["developer"]
-        } else {
-            vec![
-                "using_default_image",
-                "active_license",
-                "is_siteadmin",
-                "roles",
-                "deactivated_at",
-            ]
-        };
-        if succinct {
-            drop.extend(["email", "title", "dept", "notes", "admin", "developer"]);
-            drop.extend([
-                "subscribed_to_emails",
-                "tags",
-                "deactivated_at",
-                "complete_json",
-            ]);
-        }
-        without(user, &drop)
+        without(user, &self.omit("user", &[succinct.then_some("succinct")]))
     }
 
     /// `GpdbDatabasePresenter` with its `GpdbDataSourcePresenter`, succinct;
     /// the seed page adds the data source's `public`.
     fn database(&self) -> Value {
-        let mut source = json!({
-            "id": 1_000_002,
-            "name": "Owners",
-            "entity_type": "gpdb_data_source",
-            "is_deleted": null,
-            "shared": false,
-            "owner_id": OWNER_ID,
-            "version": "9.1.2 - FactoryVersion",
-            "is_hawq": null,
-            "state": "online",
-            "public": false,
-        });
+        let mut db = DATA["database"].clone();
         if self.cfg.wire == ChorusWire::RailsPresenters {
-            source = without(source, &["public"]);
+            db["data_source"] = without(db["data_source"].take(), &["public"]);
         }
-        json!({
-            "id": 1_000_001,
-            "name": "default",
-            "data_source": source,
-            "entity_type": "gpdb_database",
-            "complete_json": true,
-        })
+        db
     }
 
     /// `WorkspacePresenter` in the seed page's key set, or in hey-jude/chorus
@@ -850,172 +691,103 @@ impl Store {
     /// `workspace_stage_id`); `succinct` for list items.
     fn render_workspace(&self, w: &Workspace, succinct: bool) -> Value {
         let epoch = whole_secs(self.clock.epoch());
-        let count = self
-            .workfiles
-            .values()
-            .filter(|f| f.workspace_id == w.id)
-            .count();
-        let permission: &[&str] = match (w.member, w.public) {
-            (true, _) => &[
-                "read",
-                "commenting",
-                "update",
-                "duplicate_chorus_view",
-                "create_workflow",
-            ],
-            (false, true) => &["read", "commenting"],
-            (false, false) => &[],
+        let files = self.workfiles.values();
+        let count = files.filter(|f| f.workspace_id == w.id).count();
+        let permission = if w.member {
+            &DATA["member_permission"]
+        } else {
+            &json!([])
         };
-        let workspace = json!({
-            "id": w.id,
-            "name": w.name,
-            "is_deleted": null,
-            "entity_type": "workspace",
-            "archived": false,
-            "public": w.public,
-            "archived_at": null,
-            "summary": w.summary,
-            "permission": permission,
-            "datasets_count": 11,
-            "members_count": 2,
-            "workfiles_count": count,
-            "insights_count": 1,
-            "recent_insights_count": 1,
-            "recent_comments_count": 9,
-            "has_recent_comments": true,
-            "has_milestones": true,
-            "workspace_stage": {
-                "default": true,
-                "id": 1_000_000,
-                "name": "Define",
-                "position": 0,
-                "description_long": "Define the essential components of the project.",
-                "description_short": "Define the two essential components of a machine learning project. What business problem are we solving? How should the solution change the way our business operates? Locate or acquire all necessary data.",
-                "complete_json": true,
-            },
-            "workspace_stage_id": 1_000_000,
-            "archiver": null,
-            "image": {"original": "", "icon": "", "entity_type": "image", "complete_json": true},
-            "tags": [],
-            "has_added_member": false,
-            "has_added_workfile": true,
-            "has_added_sandbox": true,
-            "has_changed_settings": false,
-            "sandbox_info": {
-                "id": 1_000_006,
-                "name": "default",
-                "dataset_count": 0,
+        let sandbox = fill(
+            &DATA["workspace"]["sandbox_info"],
+            json!({
                 "refreshed_at": format_secs(plus_secs(epoch, -12)),
-                "entity_type": "gpdb_schema",
-                "is_deleted": null,
-                "stale": false,
                 "database": self.database(),
-                "complete_json": true,
-            },
-            "show_sandbox_datasets": true,
-            "owner": self.render_user(w.owner, succinct),
-            "is_member": w.member,
-            "is_project": true,
-            "project_status": "on_track",
-            "project_status_reason": null,
-            "milestone_count": 3,
-            "milestone_completed_count": 0,
-            "project_target_date": format!("{}T00:00:00Z", plus_secs(epoch, 25 * DAY).format("%Y-%m-%d")),
-            "complete_json": true,
-        });
-        let mut drop = Vec::new();
-        if self.cfg.wire != ChorusWire::TibcoPage {
-            drop.extend(["archived", "workspace_stage", "workspace_stage_id"]);
-        }
-        if succinct {
-            drop.extend([
-                "archiver",
-                "image",
-                "tags",
-                "has_added_member",
-                "has_added_workfile",
-            ]);
-            drop.extend(["has_added_sandbox", "has_changed_settings", "sandbox_info"]);
-            drop.extend(["show_sandbox_datasets", "complete_json"]);
-        }
-        without(workspace, &drop)
+            }),
+        );
+        let target = plus_secs(epoch, 25 * DAY).format("%Y-%m-%d");
+        let workspace = fill(
+            &DATA["workspace"],
+            json!({
+                "id": w.id,
+                "name": w.name,
+                "public": w.member,
+                "summary": if w.member { "searchquery" } else { "Restricted to the finance team." },
+                "permission": permission,
+                "workfiles_count": count,
+                "sandbox_info": sandbox,
+                "owner": self.render_user(if w.member { OWNER_ID } else { ANALYST_ID }, succinct),
+                "is_member": w.member,
+                "project_target_date": format!("{target}T00:00:00Z"),
+            }),
+        );
+        without(
+            workspace,
+            &self.omit("workspace", &[succinct.then_some("succinct")]),
+        )
     }
 
     /// A workfile as `view` shows it (the seed page's object for
     /// workflows; `ChorusWorkfilePresenter` / `WorkfileVersionPresenter`
     /// for other files).
     pub(crate) fn render(&self, wf: &Workfile, view: View) -> Value {
-        let workspace = self
-            .workspaces
-            .get(&wf.workspace_id)
-            .map_or(Value::Null, |w| {
-                self.render_workspace(w, view == View::List)
-            });
+        let workspace = self.workspaces.get(&wf.workspace_id);
+        let workspace = workspace.map_or(Value::Null, |w| {
+            self.render_workspace(w, view == View::List)
+        });
         let flow = wf.is_workflow();
         let (created_at, updated_at) = (format_secs(wf.created_at), format_secs(wf.updated_at));
         let version_info = if flow {
             json!({"created_at": created_at, "updated_at": updated_at})
         } else {
             let vid = wf.version_id.unwrap_or_default();
-            let show = view == View::Show;
-            json!({
-                "id": vid,
-                "version_num": 1,
-                "commit_message": null,
-                "owner": self.render_user(wf.owner, true),
-                "modifier": self.render_user(wf.owner, true),
-                "created_at": created_at,
-                "updated_at": updated_at,
-                "content_url": format!("/workfile_versions/{vid}/contents?{}", wf.created_at.timestamp()),
-                "partial_file": false,
-                "icon_url": null,
-                "content": show.then(|| format!("-- {}\n", wf.file_name)),
-            })
+            let stamp = wf.created_at.timestamp();
+            let content = (view == View::Show).then(|| format!("-- {}\n", wf.file_name));
+            fill(
+                &DATA["version_info"],
+                json!({
+                    "id": vid,
+                    "owner": self.render_user(wf.owner, true),
+                    "modifier": self.render_user(wf.owner, true),
+                    "created_at": created_at,
+                    "updated_at": updated_at,
+                    "content_url": format!("/workfile_versions/{vid}/contents?{stamp}"),
+                    "content": content,
+                }),
+            )
         };
-        let workfile = json!({
-            "id": wf.id,
-            "workspace": workspace,
-            "file_name": wf.file_name,
-            "file_type": wf.file_type,
-            "latest_version_id": wf.version_id,
-            "is_deleted": null,
-            "recent_comments": [],
-            "comment_count": 0,
-            "tags": [],
-            "entity_type": "workfile",
-            "entity_subtype": flow.then_some("alpine"),
-            "user_modified_at": format_secs(wf.user_modified_at),
-            "status": wf.status,
-            "description": wf.description,
-            "link_url": null,
-            "owner": self.render_user(wf.owner, true),
-            "associated_worklets": [],
-            "version_info": version_info,
-            "execution_locations": [self.database()],
-            "dataset_ids": [],
-            "has_draft": false,
-            "execution_schema": null,
-            "complete_json": true,
-        });
-        let mut drop = Vec::new();
-        if self.cfg.wire != ChorusWire::TibcoPage {
-            // Not in hey-jude/chorus's WorkfilePresenter; on the seed page.
-            drop.extend(["description", "link_url"]);
-        }
-        if flow {
-            drop.extend(["has_draft", "execution_schema"]);
-        } else {
-            drop.extend(["execution_locations", "dataset_ids"]);
-        }
-        match view {
-            View::List => drop.extend(["execution_locations", "dataset_ids", "has_draft"]),
-            View::Action => drop.extend(["version_info", "execution_schema"]),
-            View::Show => {}
-        }
-        if !flow && view != View::Show {
-            drop.push("complete_json");
-        }
-        without(workfile, &drop)
+        let workfile = fill(
+            &DATA["workfile"],
+            json!({
+                "id": wf.id,
+                "workspace": workspace,
+                "file_name": wf.file_name,
+                "file_type": wf.file_type,
+                "latest_version_id": wf.version_id,
+                "entity_subtype": flow.then_some("alpine"),
+                "user_modified_at": format_secs(wf.user_modified_at),
+                "status": wf.status,
+                "description": wf.description,
+                "owner": self.render_user(wf.owner, true),
+                "version_info": version_info,
+                "execution_locations": [self.database()],
+            }),
+        );
+        let kind = Some(if flow { "flow" } else { "file" });
+        let view_name = format!("{view:?}");
+        let file_not_show = (!flow && view != View::Show).then_some("file_not_show");
+        let omit = self.omit("workfile", &[kind, Some(&view_name), file_not_show]);
+        without(workfile, &omit)
+    }
+
+    /// The keys `what` (`user`, `workspace`, `workfile`) leaves out in this
+    /// reading of the JSON and in `cases` (`presenters.json`'s `omit`).
+    fn omit(&self, what: &str, cases: &[Option<&str>]) -> Vec<&'static str> {
+        let omit = &DATA["omit"][what];
+        let wire = format!("{:?}", self.cfg.wire);
+        let cases = cases.iter().flatten().copied().chain([wire.as_str()]);
+        let keys = cases.flat_map(|case| items(&omit[case]));
+        keys.filter_map(Value::as_str).collect()
     }
 
     /// The body of a successful login or `GET /sessions`.
@@ -1028,20 +800,15 @@ impl Store {
 
     /// `n` lowercase hex digits.
     fn hex(&mut self, n: usize) -> String {
-        let mut s = String::with_capacity(n + 16);
-        while s.len() < n {
-            s.push_str(&format!("{:016x}", self.secrets.next_u64()));
-        }
-        s.truncate(n);
-        s
+        let words = (0..n.div_ceil(16)).map(|_| format!("{:016x}", self.secrets.next_u64()));
+        words.collect::<String>().chars().take(n).collect()
     }
 
     /// `n` characters of the base64 alphabet.
     fn base64ish(&mut self, n: usize) -> String {
         const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        (0..n)
-            .map(|_| char::from(B64[self.secrets.below(64) as usize]))
-            .collect()
+        let mut pick = || char::from(B64[self.secrets.below(64) as usize]);
+        (0..n).map(|_| pick()).collect()
     }
 
     /// Creates a Chorus session for the signed-in user; returns its id (40
@@ -1052,15 +819,16 @@ impl Store {
             id = self.hex(40);
         }
         self.issued.push(id.clone());
-        let expires = Instant::now() + self.cfg.session_timeout;
-        self.sessions.insert(id.clone(), expires);
+        self.sessions
+            .insert(id.clone(), Instant::now() + self.cfg.session_timeout);
         id
     }
 
     /// Whether `id` is a live session.
     pub(crate) fn session_live(&self, id: &str) -> bool {
-        let expires = self.sessions.get(id);
-        expires.is_some_and(|expires| Instant::now() < *expires)
+        self.sessions
+            .get(id)
+            .is_some_and(|expires| Instant::now() < *expires)
     }
 
     /// Slides the expiry of session `id`.
@@ -1073,47 +841,44 @@ impl Store {
     /// Forgets every session.
     pub(crate) fn expire_sessions(&mut self) {
         self.sessions.clear();
-        for r in self.rails.values_mut() {
-            r.chorus = None;
-        }
+        self.rails.iter_mut().for_each(|r| r.chorus = None);
     }
 
-    /// A new Rails cookie session carrying `chorus`.
-    pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> u64 {
-        self.next_rails += 1;
-        self.reset_rails(self.next_rails - 1, chorus);
-        self.next_rails - 1
+    /// A new Rails cookie session carrying `chorus`; its key.
+    pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> usize {
+        self.rails.push(RailsSession::default());
+        self.reset_rails(self.rails.len() - 1, chorus);
+        self.rails.len() - 1
     }
 
     /// Rails session `key` now carries `chorus` and a new CSRF token,
     /// returned (on logout: `session.clear` then `form_authenticity_token`).
-    pub(crate) fn reset_rails(&mut self, key: u64, chorus: Option<String>) -> String {
+    pub(crate) fn reset_rails(&mut self, key: usize, chorus: Option<String>) -> String {
         let csrf = format!("{}=", self.base64ish(43));
-        let rails = RailsSession {
-            chorus,
-            csrf: csrf.clone(),
-        };
-        self.rails.insert(key, rails);
+        if let Some(r) = self.rails.get_mut(key) {
+            *r = RailsSession {
+                chorus,
+                csrf: csrf.clone(),
+            };
+        }
         csrf
     }
 
     /// The Chorus session Rails session `key` carries.
-    pub(crate) fn rails_chorus(&self, key: u64) -> Option<&str> {
-        self.rails.get(&key).and_then(|r| r.chorus.as_deref())
+    pub(crate) fn rails_chorus(&self, key: usize) -> Option<&str> {
+        self.rails.get(key).and_then(|r| r.chorus.as_deref())
     }
 
     /// The CSRF token of the (first) Rails session carrying `session_id`.
     pub(crate) fn csrf_for_session(&self, session_id: &str) -> Option<String> {
-        let carrying = self.rails.iter();
-        let carrying = carrying.filter(|(_, r)| r.chorus.as_deref() == Some(session_id));
-        carrying
-            .min_by_key(|(k, _)| **k)
-            .map(|(_, r)| r.csrf.clone())
+        let mut rails = self.rails.iter();
+        let carrying = rails.find(|r| r.chorus.as_deref() == Some(session_id));
+        carrying.map(|r| r.csrf.clone())
     }
 
     /// A new cookie value for Rails session `key` (a signed-looking blob:
     /// base64 data `--` 40 hex digits); every earlier value stays valid.
-    pub(crate) fn issue_cookie(&mut self, key: u64) -> String {
+    pub(crate) fn issue_cookie(&mut self, key: usize) -> String {
         let value = format!("{}%3D%3D--{}", self.base64ish(300), self.hex(40));
         self.cookies.insert(value.clone(), key);
         value
@@ -1128,75 +893,31 @@ fn sort_by_name(v: &mut [&Workfile]) {
     });
 }
 
-/// A SQL `LIKE` pattern: `%` any run of characters, `_` one character, `\`
-/// escapes the next one (PostgreSQL's default escape).
-#[derive(Debug, Clone)]
-struct Like {
-    toks: Vec<Tok>,
-    fold: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
-    Any,
-    One,
-    Lit(char),
-}
-
-impl Like {
-    /// `pattern`, compared ignoring case when `fold` (`ILIKE`).
-    fn new(pattern: &str, fold: bool) -> Self {
-        let pattern = if fold {
-            pattern.to_lowercase()
-        } else {
-            pattern.to_owned()
-        };
-        let mut toks = Vec::new();
-        let mut chars = pattern.chars();
-        while let Some(c) = chars.next() {
-            toks.push(match c {
-                '%' => Tok::Any,
-                '_' => Tok::One,
-                '\\' => Tok::Lit(chars.next().unwrap_or('\\')),
-                c => Tok::Lit(c),
-            });
-        }
-        Like { toks, fold }
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = if self.fold {
-            text.to_lowercase().chars().collect()
-        } else {
-            text.chars().collect()
-        };
-        let n = text.len();
-        // reach[i]: the tokens so far can match text[..i].
-        let mut reach = vec![false; n + 1];
-        reach[0] = true;
-        for tok in &self.toks {
-            let mut next = vec![false; n + 1];
-            match tok {
-                Tok::Any => {
-                    let mut any = false;
-                    for i in 0..=n {
-                        any |= reach[i];
-                        next[i] = any;
-                    }
-                }
-                Tok::One => {
-                    for i in 0..n {
-                        next[i + 1] |= reach[i];
-                    }
-                }
-                Tok::Lit(c) => {
-                    for i in 0..n {
-                        next[i + 1] |= reach[i] && text[i] == *c;
-                    }
-                }
+/// Whether `text` matches the SQL `LIKE` pattern `pattern`: `%` any run of
+/// characters, `_` one character, `\` escapes the next one (PostgreSQL's
+/// default escape); ignoring case when `fold` (`ILIKE`).
+fn like(pattern: &str, text: &str, fold: bool) -> bool {
+    let case = |s: &str| if fold { s.to_lowercase() } else { s.to_owned() };
+    let (pattern, text): (String, Vec<char>) = (case(pattern), case(text).chars().collect());
+    let mut chars = pattern.chars();
+    // reach[i]: the pattern so far can match text[..i].
+    let mut reach: Vec<bool> = (0..=text.len()).map(|i| i == 0).collect();
+    while let Some(c) = chars.next() {
+        let one = match c {
+            '%' => {
+                let mut any = false;
+                reach.iter_mut().for_each(|r| {
+                    any |= *r;
+                    *r = any
+                });
+                continue;
             }
-            reach = next;
-        }
-        reach[n]
+            '_' => None,
+            '\\' => Some(chars.next().unwrap_or('\\')),
+            c => Some(c),
+        };
+        let step = |i: usize| i > 0 && reach[i - 1] && one.is_none_or(|c| text[i - 1] == c);
+        reach = (0..=text.len()).map(step).collect();
     }
+    reach[text.len()]
 }
