@@ -3,6 +3,7 @@
 //! and counters; and how jobs and executions look on the wire.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -35,92 +36,36 @@ const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
-/// `(name, description, default playbook)` of generated jobs; names repeat
-/// with `-2`, `-3`… when more jobs are asked for.
-const JOBS: &[(&str, &str, &str)] = &[
-    (
-        "patch-linux-fleet",
-        "Apply OS security patches to the Linux fleet",
-        "patch.yml",
-    ),
-    (
-        "rotate-tls-certs",
-        "Renew and deploy the TLS certificates",
-        "certs.yml",
-    ),
-    (
-        "deploy-web-tier",
-        "Deploy the web tier from the release branch",
-        "site.yml",
-    ),
-    (
-        "backup-postgres",
-        "Nightly logical backup of the PostgreSQL servers",
-        "backup.yml",
-    ),
-    (
-        "harden-ssh",
-        "Apply the SSH hardening baseline",
-        "hardening.yml",
-    ),
-    (
-        "install-monitoring-agent",
-        "Install and register the monitoring agent",
-        "monitoring.yml",
-    ),
-    (
-        "restart-app-pool",
-        "Rolling restart of the application pool",
-        "restart.yml",
-    ),
-    (
-        "sync-dns-records",
-        "Reconcile DNS records with the inventory",
-        "dns.yml",
-    ),
-    (
-        "provision-k8s-nodes",
-        "Provision Kubernetes worker nodes and join them",
-        "k8s-nodes.yml",
-    ),
-    (
-        "update-windows-servers",
-        "Install Windows updates in the maintenance window",
-        "win-update.yml",
-    ),
-    (
-        "clean-tmp-volumes",
-        "Free space on the /tmp and log volumes",
-        "cleanup.yml",
-    ),
-    (
-        "rollout-nginx-config",
-        "Roll out the nginx configuration",
-        "nginx.yml",
-    ),
-];
+/// The seeding tables and shares (`data/centurylink/seed.json`; `Null`
+/// if it did not parse, which `tests/centurylink.rs` rules out).
+static SEED: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../data/centurylink/seed.json")).unwrap_or_default()
+});
 
-const REPOS: &[&str] = &[
-    "https://github.com/acme-ops/ansible-playbooks.git",
-    "https://github.com/acme-ops/site-deploy.git",
-    "https://bitbucket.org/acme-ops/infra-runbooks.git",
-];
-const BRANCHES: &[&str] = &["master", "master", "main", "release/2024.06"];
-const SERVER_ROLES: &[&str] = &["WEB", "APP", "DB", "UTIL"];
-const AUTHORS: &[(&str, &str)] = &[
-    ("Ana Ruiz", "ana.ruiz@example.com"),
-    ("Justin Scott", "justin.scott@example.com"),
-    ("Priya Natarajan", "priya.natarajan@example.com"),
-    ("ops-bot", "ops-bot@example.com"),
-];
-const COMMIT_MESSAGES: &[&str] = &[
-    "Bump nginx role to 1.25",
-    "Pin kernel version for the VA1 fleet",
-    "Add retries to the package install task",
-    "Fix handler name in the restart play",
-    "Rotate the monitoring API key variable",
-    "Merge branch 'hotfix/ssh-ciphers'",
-];
+/// The array `key` of [`SEED`].
+fn table(key: &str) -> &'static [Value] {
+    SEED[key].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// One entry of table `key`, drawn from `rng` (`Null` if empty).
+fn pick(rng: &mut SplitMix64, key: &str) -> &'static Value {
+    rng.pick(table(key)).unwrap_or(&Value::Null)
+}
+
+/// The string `v` (`""` if it is not one).
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The first `[value, bound]` of table `key` whose bound exceeds a draw
+/// below 100 (cumulative percentages).
+fn weighted(rng: &mut SplitMix64, key: &str) -> &'static str {
+    let draw = rng.below(100);
+    let hit = table(key)
+        .iter()
+        .find(|e| draw < e[1].as_u64().unwrap_or(0));
+    hit.and_then(|e| e[0].as_str()).unwrap_or(SUCCESS)
+}
 
 /// A raw status as the simulator treats it (VENDOR-NOTES 4.4
 /// normalization).
@@ -469,31 +414,25 @@ impl Store {
     /// A job with generated attributes (not inserted); `index` picks the
     /// name.
     fn generate_job(&mut self, index: usize) -> JobRecord {
-        let (base, description, playbook) = JOBS[index % JOBS.len()];
-        let round = index / JOBS.len();
-        let name = if round == 0 {
-            base.to_owned()
-        } else {
-            format!("{base}-{}", round + 1)
+        let jobs = table("jobs");
+        let (entry, round) = (&jobs[index % jobs.len()], index / jobs.len());
+        let name = match round {
+            0 => text(&entry[0]),
+            _ => format!("{}-{}", text(&entry[0]), round + 1),
         };
         let named = self.ids.chance(85);
         let id = fresh_id(&mut self.ids, |id| self.jobs.contains_key(id));
         let epoch = self.clock.epoch().timestamp_millis();
         let created = epoch - self.ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
         let updated = created + self.ids.below((epoch - created).max(1) as u64) as i64;
-        let execution_ttl = match self.ids.below(4) {
-            0 => None,
-            1 => Some(60),
-            2 => Some(180),
-            _ => Some(720),
-        };
-        let repo_url = self.ids.pick(REPOS).copied().unwrap_or(REPOS[0]).to_owned();
-        let branch = self.ids.pick(BRANCHES).copied().unwrap_or("master");
+        let execution_ttl = pick(&mut self.ids, "execution_ttls").as_u64();
+        let repo_url = text(pick(&mut self.ids, "repos"));
+        let branch = text(pick(&mut self.ids, "branches"));
         let repo_user = self.ids.chance(30).then(|| "deploy".to_owned());
         let hosts = if self.ids.chance(30) {
             vec![("localhost".to_owned(), json!({}))]
         } else {
-            let role = self.ids.pick(SERVER_ROLES).copied().unwrap_or("WEB");
+            let role = text(pick(&mut self.ids, "server_roles"));
             let n = self.ids.range(1, 3);
             let with_vars = self.ids.chance(50);
             let subnet = self.ids.range(10, 99);
@@ -509,11 +448,7 @@ impl Store {
                 })
                 .collect()
         };
-        let properties = match self.ids.below(3) {
-            0 => json!({"environment": "production"}),
-            1 => json!({"environment": "staging", "serial": "25%"}),
-            _ => json!({}),
-        };
+        let properties = pick(&mut self.ids, "properties").clone();
         let callbacks = if self.ids.chance(30) {
             vec![json!({
                 "url": format!("https://hooks.example.com/runner/{}", self.ids.alphanumeric(12)),
@@ -525,11 +460,11 @@ impl Store {
         JobRecord {
             id,
             name: named.then_some(name),
-            description: description.to_owned(),
+            description: text(&entry[1]),
             execution_ttl,
             repo_url,
-            branch: branch.to_owned(),
-            playbook: playbook.to_owned(),
+            branch,
+            playbook: text(&entry[2]),
             repo_user,
             hosts,
             properties,
@@ -541,7 +476,7 @@ impl Store {
 
     /// A commit dated between `from` and `to` (epoch ms).
     fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Commit {
-        let (author, email) = rng.pick(AUTHORS).copied().unwrap_or(AUTHORS[0]);
+        let author = pick(rng, "authors");
         let sha = format!(
             "{:016x}{:016x}{:08x}",
             rng.next_u64(),
@@ -549,13 +484,12 @@ impl Store {
             rng.next_u64() >> 32
         );
         let date = from + rng.below((to - from).max(1) as u64) as i64;
-        let message = rng.pick(COMMIT_MESSAGES).copied().unwrap_or("Update");
         Commit {
             sha,
-            author: author.to_owned(),
-            email: email.to_owned(),
+            author: text(&author[0]),
+            email: text(&author[1]),
             date: date - date.rem_euclid(SECOND),
-            message: message.to_owned(),
+            message: text(pick(rng, "commit_messages")),
         }
     }
 
@@ -567,7 +501,7 @@ impl Store {
     pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
-        let rotate = self.ids.below(JOBS.len() as u64) as usize;
+        let rotate = self.ids.below(table("jobs").len() as u64) as usize;
         let mut keys = Vec::with_capacity(jobs);
         for i in 0..jobs {
             let job = self.generate_job(i + rotate);
@@ -582,12 +516,7 @@ impl Store {
         let schedules: Vec<(i64, i64)> = keys
             .iter()
             .map(|_| {
-                let interval = match self.ids.below(4) {
-                    0 => HOUR,
-                    1 => 6 * HOUR,
-                    2 => DAY,
-                    _ => 7 * DAY,
-                };
+                let interval = pick(&mut self.ids, "intervals_hours").as_i64().unwrap_or(1) * HOUR;
                 let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
                 (interval, offset)
             })
@@ -607,16 +536,9 @@ impl Store {
         // Newest first: the first `running` are running.
         created.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.cmp(b)));
         for (i, (start, id)) in created.iter().enumerate() {
-            let status = if i < running {
-                RUNNING
-            } else {
-                match self.ids.below(100) {
-                    0..=69 => SUCCESS,
-                    70..=83 => FAILURE,
-                    84..=89 => STOPPED,
-                    90..=94 => KILLED,
-                    _ => INIT_FAILURE,
-                }
+            let status = match i < running {
+                true => RUNNING,
+                false => weighted(&mut self.ids, "finished_statuses"),
             };
             let took = if status == INIT_FAILURE {
                 self.ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64
@@ -677,7 +599,7 @@ impl Store {
     /// Adds a job from a seed (replacing one with the same id); returns its
     /// id.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
-        let index = self.misc.below(JOBS.len() as u64) as usize;
+        let index = self.misc.below(table("jobs").len() as u64) as usize;
         // Generated from the runtime stream, so inserting never shifts the
         // seeded data.
         let saved = std::mem::replace(&mut self.ids, self.misc.clone());
@@ -1188,44 +1110,5 @@ impl Store {
     /// Makes every login token issued so far expired.
     pub(crate) fn expire_tokens(&mut self) {
         self.tokens.expire_all();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64url_matches_the_jwt_header() {
-        assert_eq!(b64url(br#"{"alg":"HS256","typ":"JWT"}"#), JWT_HEADER);
-        assert_eq!(b64url(b""), "");
-        assert_eq!(b64url(b"f"), "Zg");
-        assert_eq!(b64url(b"fo"), "Zm8");
-        assert_eq!(b64url(b"foo"), "Zm9v");
-        assert_eq!(b64url(&[0xfb, 0xff]), "-_8");
-    }
-
-    #[test]
-    fn status_classes_follow_the_notes() {
-        for s in [PENDING, INITIALIZING, RUNNING] {
-            assert_eq!(classify(s), Class::Active);
-        }
-        for s in [SUCCESS, FAILURE, INIT_FAILURE, STOPPED, KILLED] {
-            assert_eq!(classify(s), Class::Terminal);
-        }
-        assert_eq!(classify(STOPPING), Class::Stopping);
-        assert_eq!(classify(KILLING), Class::Killing);
-        assert_eq!(classify("EXPIRED"), Class::Unknown);
-        assert_eq!(classify("running"), Class::Unknown);
-    }
-
-    #[test]
-    fn pages_never_overflow() {
-        let items: Vec<u64> = (0..10).collect();
-        let got = |page, size| page_body(&items, page, size, |n| json!(n))["results"].clone();
-        assert_eq!(got(0, 4), json!([0, 1, 2, 3]));
-        assert_eq!(got(2, 4), json!([8, 9]));
-        assert_eq!(got(3, 4), json!([]));
-        assert_eq!(got(usize::MAX, 100), json!([]));
     }
 }
