@@ -1,6 +1,7 @@
 //! The DataArts simulator's state: jobs and job instances per workspace,
 //! their timelines, IAM tokens and counters; and how they look on the wire.
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -21,8 +22,6 @@ pub(crate) const RUNNING: &str = "running";
 pub(crate) const SUCCESS: &str = "success";
 pub(crate) const FAIL: &str = "fail";
 pub(crate) const MANUAL_STOP: &str = "manual-stop";
-pub(crate) const RUNNING_EXCEPTION: &str = "running-exception";
-pub(crate) const PAUSE: &str = "pause";
 pub(crate) const FORCE_SUCCESS: &str = "forceSuccess";
 pub(crate) const IGNORE_SUCCESS: &str = "ignoreSuccess";
 pub(crate) const SKIP_BY_DEPEND: &str = "skip-by-depend";
@@ -44,39 +43,46 @@ const DAY: i64 = 24 * HOUR;
 /// `list_job_instances_request.py`: "不超过7天", at most 7 days).
 pub(crate) const MAX_PLAN_WINDOW: i64 = 7 * DAY;
 
-/// Real-time job names; repeated with `_2`, `_3`… when more are asked for.
-const REALTIME_NAMES: &[&str] = &[
-    "rt_clickstream",
-    "rt_orders_cdc",
-    "rt_fraud_alerts",
-    "rt_iot_telemetry",
-    "rt_inventory_sync",
-    "rt_payment_events",
-    "rt_user_sessions",
-    "rt_log_ingest",
-    "rt_ad_impressions",
-    "rt_price_updates",
-];
+/// The seeding tables, shares and fixed detail fields
+/// (`data/dataarts/seed.json`; `Null` if it did not parse, which
+/// `tests/dataarts.rs` rules out).
+static SEED: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../data/dataarts/seed.json")).unwrap_or_default()
+});
 
-/// `(node name prefix, node type)` of batch job nodes.
-const BATCH_NODES: &[(&str, &str)] = &[
-    ("DLI_SQL", "DLISQL"),
-    ("Hive_SQL", "HiveSQL"),
-    ("DWS_SQL", "DWSSQL"),
-    ("Shell", "Shell"),
-    ("CDM_Job", "CDMJob"),
-    ("DLI_Spark", "DLISpark"),
-    ("MRS_Spark", "MRSSpark"),
-];
+/// The array `key` of [`SEED`].
+fn table(key: &str) -> &'static [Value] {
+    SEED[key].as_array().map_or(&[], Vec::as_slice)
+}
 
-/// `(node name prefix, node type)` of real-time job nodes.
-const REALTIME_NODES: &[(&str, &str)] = &[
-    ("MRS_Flink_Job", "MRSFlinkJob"),
-    ("DLI_Flink_Job", "DLIFlinkJob"),
-];
+/// One entry of table `key`, drawn from `rng` (`Null` if empty).
+fn pick(rng: &mut SplitMix64, key: &str) -> &'static Value {
+    rng.pick(table(key)).unwrap_or(&Value::Null)
+}
 
-const USERS: &[&str] = &["test_user", "dlf_admin", "etl_dev", "ei_dlf_l00341563"];
-const PATHS: &[&str] = &["/", "/etl/", "/reports/daily/", "/streaming/", "/ods/"];
+/// The string `v` (`""` if it is not one).
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The value of the first `[value, bound]` of table `key` whose bound
+/// exceeds a draw below 100 (cumulative percentages).
+fn weighted(rng: &mut SplitMix64, key: &str) -> &'static Value {
+    let draw = rng.below(100);
+    let hit = table(key)
+        .iter()
+        .find(|e| draw < e[1].as_u64().unwrap_or(0));
+    hit.map_or(&Value::Null, |e| &e[0])
+}
+
+/// The fixed fields `key` of [`SEED`] with `fields` over them.
+fn over(key: &str, fields: Value) -> Value {
+    let mut v = SEED[key].clone();
+    if let (Value::Object(m), Value::Object(f)) = (&mut v, fields) {
+        m.extend(f);
+    }
+    v
+}
 
 /// A change waiting on a job's timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,10 +218,13 @@ pub(crate) struct Store {
     pub(crate) signature_failures: u64,
 }
 
-/// A generated node of a type from `table`: `(name, type)`.
-fn node(ids: &mut SplitMix64, table: &[(&str, &str)]) -> (String, String) {
-    let (p, t) = ids.pick(table).copied().unwrap_or(table[0]);
-    (format!("{p}_{}", ids.range(1000, 9999)), t.to_owned())
+/// A generated node of a type from table `key`: `(name, type)`.
+fn node(ids: &mut SplitMix64, key: &str) -> (String, String) {
+    let e = pick(ids, key);
+    (
+        format!("{}_{}", text(&e[0]), ids.range(1000, 9999)),
+        text(&e[1]),
+    )
 }
 
 /// `executeTime`: minutes with one decimal (the docs' example has an 18 s
@@ -297,13 +306,13 @@ impl Store {
         let create_time = epoch - self.ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
         let span = (epoch - create_time).max(1) as u64;
         let last_update_time = create_time + self.ids.below(span) as i64;
-        let create_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
-        let last_update_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
+        let create_user = text(pick(&mut self.ids, "users"));
+        let last_update_user = text(pick(&mut self.ids, "users"));
         let nodes = match job_type {
-            JobType::RealTime => vec![node(&mut self.ids, REALTIME_NODES)],
+            JobType::RealTime => vec![node(&mut self.ids, "realtime_nodes")],
             JobType::Batch => {
                 let n = self.ids.range(1, 3);
-                (0..n).map(|_| node(&mut self.ids, BATCH_NODES)).collect()
+                (0..n).map(|_| node(&mut self.ids, "batch_nodes")).collect()
             }
         };
         let cron = match self.ids.below(3) {
@@ -317,16 +326,16 @@ impl Store {
             job_type,
             status: status.to_owned(),
             job_id: self.ids.range(600_000, 699_999),
-            create_user: create_user.to_owned(),
+            owner: create_user.clone(),
+            create_user,
             create_time,
-            owner: create_user.to_owned(),
             priority: self.ids.below(3) as u8,
             start_time: None,
             end_time: None,
             last_update_time,
-            last_update_user: last_update_user.to_owned(),
+            last_update_user,
             status_time: last_update_time,
-            path: self.ids.pick(PATHS).copied().unwrap_or("/").to_owned(),
+            path: text(pick(&mut self.ids, "paths")),
             version: self.ids.range(1, 5),
             nodes,
             cron,
@@ -344,14 +353,13 @@ impl Store {
     pub(crate) fn seed_realtime(&mut self, running: usize, stopped: usize) {
         let ws = self.cfg.workspace.clone();
         let epoch = self.epoch_ms();
-        let rotate = self.ids.below(REALTIME_NAMES.len() as u64) as usize;
+        let names = table("realtime_names");
+        let rotate = self.ids.below(names.len() as u64) as usize;
         for i in 0..running + stopped {
-            let base = REALTIME_NAMES[(i + rotate) % REALTIME_NAMES.len()];
-            let round = i / REALTIME_NAMES.len();
-            let name = if round == 0 {
-                base.to_owned()
-            } else {
-                format!("{base}_{}", round + 1)
+            let base = text(&names[(i + rotate) % names.len()]);
+            let name = match i / names.len() {
+                0 => base,
+                round => format!("{base}_{}", round + 1),
             };
             let status = if i < running { NORMAL } else { STOPPED };
             let mut job = self.generate_job(&ws, &name, JobType::RealTime, status);
@@ -375,11 +383,8 @@ impl Store {
     pub(crate) fn seed_batch(&mut self, n: usize) {
         let ws = self.cfg.workspace.clone();
         for i in 0..n {
-            let status = match self.ids.below(100) {
-                0..=74 => SCHEDULING,
-                75..=87 => PAUSED,
-                _ => STOPPED,
-            };
+            let status = weighted(&mut self.ids, "batch_statuses").as_str();
+            let status = status.unwrap_or(SCHEDULING);
             let mut name = format!("job_batch_{:04}", i + 1);
             let mut k = i + 1;
             while self.jobs.contains(&(ws.clone(), name.clone())) {
@@ -480,11 +485,8 @@ impl Store {
         let schedules: Vec<(i64, i64)> = keys
             .iter()
             .map(|_| {
-                let interval = match self.ids.below(3) {
-                    0 => 15 * MINUTE,
-                    1 => HOUR,
-                    _ => DAY,
-                };
+                let minutes = pick(&mut self.ids, "intervals_minutes").as_i64();
+                let interval = minutes.unwrap_or(15) * MINUTE;
                 let offset = self.ids.below((interval / MINUTE) as u64) as i64 * MINUTE;
                 (interval, offset)
             })
@@ -506,16 +508,12 @@ impl Store {
         let mut created: Vec<u64> = Vec::with_capacity(n);
         for (plan, j) in planned {
             let id = self.alloc_instance_id(false);
-            let instance_type = match self.ids.below(100) {
-                0..=84 => 0,
-                85..=94 => 2,
-                _ => 5,
-            };
+            let instance_type = weighted(&mut self.ids, "instance_types").as_u64();
             let start = plan + self.ids.below(30 * SECOND as u64) as i64;
             let Some(mut rec) = self.new_instance(&keys[j], id, SUCCESS, plan, start) else {
                 continue;
             };
-            rec.instance_type = instance_type;
+            rec.instance_type = instance_type.unwrap_or(0);
             created.push(id);
             self.instances.insert(id, rec);
         }
@@ -528,17 +526,11 @@ impl Store {
         let finish_after = self.cfg.seeded_finish_after;
         let started = self.started;
         for (i, id) in created.iter().enumerate() {
-            let status = if i < running {
-                RUNNING
-            } else {
-                match self.ids.below(100) {
-                    0..=77 => SUCCESS,
-                    78..=87 => FAIL,
-                    88..=93 => MANUAL_STOP,
-                    94..=96 => RUNNING_EXCEPTION,
-                    _ => PAUSE,
-                }
+            let status = match i < running {
+                true => Some(RUNNING),
+                false => weighted(&mut self.ids, "finished_statuses").as_str(),
             };
+            let status = status.unwrap_or(SUCCESS);
             let took = self.ids.range(5 * SECOND as u64, 40 * MINUTE as u64) as i64;
             let fails = self.ids.chance(u64::from(self.cfg.fail_percent));
             let Some(rec) = self.instances.get_mut(id) else {
@@ -1098,19 +1090,9 @@ impl Store {
                     .map(|(p, _)| p.as_str())
                     .into_iter()
                     .collect();
-                json!({
-                    "name": n,
-                    "type": t,
-                    "location": {"x": 100 + 160 * i, "y": 120},
-                    "preNodeName": pre,
-                    "conditions": [],
-                    "properties": [],
-                    "pollingInterval": 20,
-                    "maxExecutionTime": 360,
-                    "retryTimes": 0,
-                    "retryInterval": 120,
-                    "failPolicy": "FAIL_CHILD",
-                })
+                let location = json!({"x": 100 + 160 * i, "y": 120});
+                let node = json!({"name": n, "type": t, "location": location, "preNodeName": pre});
+                over("node_defaults", node)
             })
             .collect();
         let schedule = match j.job_type {
@@ -1133,34 +1115,26 @@ impl Store {
             CreateTimeFormat::NumericString => Value::from(j.create_time.to_string()),
         };
         let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
-        present(json!({
-            "name": j.name,
-            "nodes": nodes,
-            "schedule": schedule,
-            "params": [],
-            "directory": j.path,
-            "downstreamJobs": [],
-            "processType": j.job_type.as_str(),
-            "id": j.job_id,
-            "createTime": create_time,
-            "singleNodeJobFlag": single.is_some(),
-            "singleNodeJobType": single.map(|(_, t)| t),
-            "lastUpdateUser": j.last_update_user,
-            "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
-            "description": "",
-            "cleanOverdueDays": 60,
-            "cleanWaitingJob": "clean",
-            "emptyRunningJob": "0",
-            // HSDK types `version` as `str` here (an int in `job_instance.py`).
-            "version": j.version.to_string(),
-            "basicConfig": {
-                "owner": j.owner,
-                "priority": j.priority,
-                "executeUser": "",
-                "instanceTimeout": 0,
-                "customFields": {},
-            },
-        }))
+        let basic = json!({"owner": j.owner, "priority": j.priority});
+        present(over(
+            "job_detail_defaults",
+            json!({
+                "name": j.name,
+                "nodes": nodes,
+                "schedule": schedule,
+                "directory": j.path,
+                "processType": j.job_type.as_str(),
+                "id": j.job_id,
+                "createTime": create_time,
+                "singleNodeJobFlag": single.is_some(),
+                "singleNodeJobType": single.map(|(_, t)| t),
+                "lastUpdateUser": j.last_update_user,
+                "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
+                // HSDK types `version` as `str` here (an int in `job_instance.py`).
+                "version": j.version.to_string(),
+                "basicConfig": over("basic_config_defaults", basic),
+            }),
+        ))
     }
 
     /// An instance. The list item (`detail` false): HSDK
