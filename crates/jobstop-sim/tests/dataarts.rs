@@ -2066,7 +2066,13 @@ async fn seed_data_parses_and_fills_the_fixed_detail_fields() {
         let base = name.strip_suffix("_2").unwrap_or(&name);
         assert!(names.contains(&base), "{name}");
     }
-    let statuses = ["success", "fail", "manual-stop", "running-exception", "pause"];
+    let statuses = [
+        "success",
+        "fail",
+        "manual-stop",
+        "running-exception",
+        "pause",
+    ];
     for run in sim.instance_ids() {
         let (job, id) = run.split_once('/').unwrap();
         let i = sim.instance_json(job, id.parse().unwrap()).unwrap();
