@@ -93,20 +93,17 @@ pub(crate) fn classify(raw: &str) -> Class {
     }
 }
 
-/// A change waiting on an execution's timeline.
+/// A change waiting on an execution's timeline: `INITIALIZING` → `RUNNING`
+/// (then `Finish` after the running time), `INITIALIZING`/`RUNNING` →
+/// `SUCCESS` (or `FAILURE`), `STOPPING` → `STOPPED`, `KILLING` → `KILLED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
-    /// `INITIALIZING` → `RUNNING` (then `Finish` after the running time).
     Run,
-    /// `INITIALIZING`/`RUNNING` → `SUCCESS` (or `FAILURE`).
     Finish,
-    /// `STOPPING` → `STOPPED`.
     Stopped,
-    /// `KILLING` → `KILLED`.
     Killed,
 }
 
-/// Stop or kill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
     Stop,
@@ -131,32 +128,17 @@ pub(crate) struct Variants {
     pub(crate) job_shape: JobShape,
 }
 
-/// The git commit an execution ran (its `repository_log`).
-#[derive(Debug, Clone)]
-struct Commit {
-    sha: String,
-    author: String,
-    email: String,
-    date: i64,
-    message: String,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct JobRecord {
     pub(crate) id: String,
     name: Option<String>,
-    description: String,
-    execution_ttl: Option<u64>,
-    repo_url: String,
-    branch: String,
-    playbook: String,
-    repo_user: Option<String>,
-    /// `(id, hostVars)`.
-    hosts: Vec<(String, Value)>,
-    properties: Value,
-    callbacks: Vec<Value>,
+    /// Host ids.
+    hosts: Vec<String>,
     pub(crate) created: i64,
     updated: i64,
+    /// The Job's other fields as on the wire (`description`,
+    /// `executionTtl`, `repository`, `hosts`, `properties`, `callbacks`).
+    doc: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -166,7 +148,8 @@ pub(crate) struct ExecRecord {
     pub(crate) status: String,
     /// `(start, end)` in epoch ms.
     timers: Vec<(i64, Option<i64>)>,
-    commit: Commit,
+    /// The git commit it ran (`repository_log.recent_commit[0]`).
+    commit: Value,
     failed_hosts: Vec<String>,
     vpn: bool,
     /// Insertion order (breaks ties between queued executions and between
@@ -245,14 +228,11 @@ pub(crate) struct Store {
     /// `"jobId/executionId"`.
     execs: Runs<String, ExecRecord>,
     next_seq: u64,
-    /// Seeded generation of jobs and executions.
+    /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
+    /// shifts the seeded data) and login tokens (`secrets`).
     ids: SplitMix64,
-    /// Runtime draws (started and inserted executions), so traffic never
-    /// shifts the seeded data.
     misc: SplitMix64,
-    /// Login tokens (a separate stream).
     secrets: SplitMix64,
-    /// Login token → expiry.
     tokens: Tokens,
     /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
@@ -261,6 +241,11 @@ pub(crate) struct Store {
     kills: HashMap<String, u64>,
     pub(crate) bodies: Vec<StopBody>,
     pub(crate) variants: Variants,
+}
+
+/// A repository's `credentials`, the password masked.
+fn credentials() -> Value {
+    json!({"username": "deploy", "password": MASKED_PASSWORD})
 }
 
 /// Base64url without padding.
@@ -283,12 +268,7 @@ pub(crate) fn b64url(bytes: &[u8]) -> String {
 /// give none, and clients must treat the token as opaque.
 pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
     let mut claims = claims.clone();
-    if let Some(obj) = claims.as_object_mut() {
-        obj.insert(
-            "jti".into(),
-            format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into(),
-        );
-    }
+    claims["jti"] = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into();
     let payload = serde_json::to_vec(&claims).unwrap_or_default();
     let sig: Vec<u8> = (0..4).flat_map(|_| rng.next_u64().to_be_bytes()).collect();
     format!("{JWT_HEADER}.{}.{}", b64url(&payload), b64url(&sig))
@@ -381,7 +361,7 @@ impl Store {
     fn hosts_of(&self, job: &str) -> Vec<String> {
         self.jobs
             .get(job)
-            .map(|j| j.hosts.iter().map(|(h, _)| h.clone()).collect())
+            .map(|j| j.hosts.clone())
             .unwrap_or_default()
     }
 
@@ -422,25 +402,27 @@ impl Store {
         };
         let named = self.ids.chance(85);
         let id = fresh_id(&mut self.ids, |id| self.jobs.contains_key(id));
-        let epoch = self.clock.epoch().timestamp_millis();
-        let created = epoch - self.ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
-        let updated = created + self.ids.below((epoch - created).max(1) as u64) as i64;
-        let execution_ttl = pick(&mut self.ids, "execution_ttls").as_u64();
-        let repo_url = text(pick(&mut self.ids, "repos"));
-        let branch = text(pick(&mut self.ids, "branches"));
-        let repo_user = self.ids.chance(30).then(|| "deploy".to_owned());
-        let hosts = if self.ids.chance(30) {
+        let (epoch, ids) = (self.clock.epoch().timestamp_millis(), &mut self.ids);
+        let created = epoch - ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
+        let updated = created + ids.below((epoch - created).max(1) as u64) as i64;
+        let execution_ttl = pick(ids, "execution_ttls").clone();
+        let url = text(pick(ids, "repos"));
+        let branch = text(pick(ids, "branches"));
+        let mut repository = json!({"url": url, "branch": branch, "defaultPlaybook": entry[2]});
+        if ids.chance(30) {
+            repository["credentials"] = credentials();
+        }
+        let hosts: Vec<(String, Value)> = if ids.chance(30) {
             vec![("localhost".to_owned(), json!({}))]
         } else {
-            let role = text(pick(&mut self.ids, "server_roles"));
-            let n = self.ids.range(1, 3);
-            let with_vars = self.ids.chance(50);
-            let subnet = self.ids.range(10, 99);
+            let role = text(pick(ids, "server_roles"));
+            let (n, with_vars, subnet) = (ids.range(1, 3), ids.chance(50), ids.range(10, 99));
             let (location, alias) = (&self.cfg.location, self.cfg.alias.to_ascii_uppercase());
             (1..=n)
                 .map(|k| {
+                    let ip = format!("10.55.{subnet}.{}", 10 + k);
                     let vars = if with_vars {
-                        json!({"ansible_ssh_host": format!("10.55.{subnet}.{}", 10 + k)})
+                        json!({"ansible_ssh_host": ip})
                     } else {
                         json!({})
                     };
@@ -448,49 +430,45 @@ impl Store {
                 })
                 .collect()
         };
-        let properties = pick(&mut self.ids, "properties").clone();
-        let callbacks = if self.ids.chance(30) {
-            vec![json!({
-                "url": format!("https://hooks.example.com/runner/{}", self.ids.alphanumeric(12)),
-                "level": "RESULT",
-            })]
-        } else {
-            Vec::new()
-        };
+        let properties = pick(ids, "properties").clone();
+        let callbacks = ids.chance(30).then(|| {
+            let url = format!("https://hooks.example.com/runner/{}", ids.alphanumeric(12));
+            json!({"url": url, "level": "RESULT"})
+        });
+        let doc = json!({
+            "description": entry[1],
+            "executionTtl": execution_ttl,
+            "repository": repository,
+            "hosts": hosts.iter().map(|(id, vars)| json!({"id": id, "hostVars": vars})).collect::<Vec<_>>(),
+            "properties": properties,
+            "callbacks": callbacks.into_iter().collect::<Vec<_>>(),
+        });
+        let hosts = hosts.into_iter().map(|(h, _)| h).collect();
+        let name = named.then_some(name);
         JobRecord {
             id,
-            name: named.then_some(name),
-            description: text(&entry[1]),
-            execution_ttl,
-            repo_url,
-            branch,
-            playbook: text(&entry[2]),
-            repo_user,
+            name,
             hosts,
-            properties,
-            callbacks,
             created,
             updated,
+            doc,
         }
     }
 
-    /// A commit dated between `from` and `to` (epoch ms).
-    fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Commit {
+    /// A commit dated between `from` and `to` (epoch ms), as
+    /// `repository_log.recent_commit[0]` shows it.
+    fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Value {
         let author = pick(rng, "authors");
-        let sha = format!(
-            "{:016x}{:016x}{:08x}",
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64() >> 32
-        );
+        let (a, b, c) = (rng.next_u64(), rng.next_u64(), rng.next_u64() >> 32);
         let date = from + rng.below((to - from).max(1) as u64) as i64;
-        Commit {
-            sha,
-            author: text(&author[0]),
-            email: text(&author[1]),
-            date: date - date.rem_euclid(SECOND),
-            message: text(pick(rng, "commit_messages")),
-        }
+        let date = chrono::DateTime::from_timestamp_millis(date - date.rem_euclid(SECOND));
+        json!({
+            "commit": format!("{a:016x}{b:016x}{c:08x}"),
+            "author": author[0],
+            "author_email": author[1],
+            "date": date.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default(),
+            "message": pick(rng, "commit_messages"),
+        })
     }
 
     /// Adds `jobs` jobs with `per_job` executions each (at least `running`
@@ -605,23 +583,26 @@ impl Store {
         let saved = std::mem::replace(&mut self.ids, self.misc.clone());
         let mut job = self.generate_job(index);
         self.misc = std::mem::replace(&mut self.ids, saved);
-        if let Some(id) = seed.id {
-            job.id = id;
-        }
+        job.id = seed.id.unwrap_or(job.id);
         job.name = seed.name;
         if let Some(d) = seed.description {
-            job.description = d;
+            job.doc["description"] = d.into();
         }
-        job.execution_ttl = seed.execution_ttl;
-        job.created = seed
-            .created_time
-            .unwrap_or_else(|| self.clock.now())
-            .timestamp_millis();
-        job.updated = job.created;
+        job.doc["executionTtl"] = json!(seed.execution_ttl);
+        let created = seed.created_time.unwrap_or_else(|| self.clock.now());
+        (job.created, job.updated) = (created.timestamp_millis(), created.timestamp_millis());
         if !seed.hosts.is_empty() {
-            job.hosts = seed.hosts.into_iter().map(|h| (h, json!({}))).collect();
+            let doc = seed.hosts.iter().map(|h| json!({"id": h, "hostVars": {}}));
+            job.doc["hosts"] = doc.collect();
+            job.hosts = seed.hosts;
         }
-        job.repo_user = seed.repository_credentials.then(|| "deploy".to_owned());
+        let repository = job.doc["repository"].as_object_mut();
+        if let Some(repository) = repository {
+            match seed.repository_credentials {
+                true => repository.insert("credentials".into(), credentials()),
+                false => repository.remove("credentials"),
+            };
+        }
         let id = job.id.clone();
         self.jobs.insert(id.clone(), job);
         id
@@ -1002,39 +983,22 @@ impl Store {
     /// optional, as in the Runner JS SDK (RJS).
     fn render_job(&self, j: &JobRecord) -> Value {
         let alias = &self.cfg.alias;
-        let hosts: Vec<Value> = j
-            .hosts
-            .iter()
-            .map(|(id, vars)| json!({"id": id, "hostVars": vars}))
-            .collect();
-        let mut job = json!({
+        let mut job = j.doc.clone();
+        let href = format!("/v2/workflow/{alias}/jobs/{}", j.id);
+        let verbs = ["GET", "POST", "PUT", "DELETE"];
+        let fields = json!({
             "id": j.id,
             "accountAlias": alias,
-            "name": j.name,
-            "description": j.description,
-            "executionTtl": j.execution_ttl,
-            "repository": {"url": j.repo_url, "branch": j.branch, "defaultPlaybook": j.playbook},
-            "hosts": hosts,
-            "properties": j.properties,
             "status": JOB_STATUS,
-            "callbacks": j.callbacks,
             "createdTime": j.created,
             "lastUpdatedTime": j.updated,
-            "links": [{
-                "ref": "self",
-                "id": j.id,
-                "href": format!("/v2/workflow/{alias}/jobs/{}", j.id),
-                "verbs": ["GET", "POST", "PUT", "DELETE"],
-            }],
+            "links": [{"ref": "self", "id": j.id, "href": href, "verbs": verbs}],
         });
-        if let Some(user) = &j.repo_user {
-            job["repository"]["credentials"] =
-                json!({"username": user, "password": MASKED_PASSWORD});
+        if let (Value::Object(m), Value::Object(f)) = (&mut job, fields) {
+            m.extend(f);
         }
-        if j.name.is_none()
-            && let Some(m) = job.as_object_mut()
-        {
-            m.remove("name");
+        if let Some(name) = &j.name {
+            job["name"] = name.as_str().into();
         }
         job
     }
@@ -1046,22 +1010,9 @@ impl Store {
     /// object `repository_log` variants from that page's other examples.
     pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
         let v = self.variants;
-        let log = if v.repository_log_object {
-            let date = chrono::DateTime::from_timestamp_millis(r.commit.date)
-                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .unwrap_or_default();
-            json!({
-                "recent_commit": [{
-                    "commit": r.commit.sha,
-                    "author": r.commit.author,
-                    "author_email": r.commit.email,
-                    "date": date,
-                    "message": r.commit.message,
-                }],
-                "tags": [],
-            })
-        } else {
-            Value::Null
+        let log = match v.repository_log_object {
+            true => json!({"recent_commit": [r.commit], "tags": []}),
+            false => Value::Null,
         };
         let mut doc = serde_json::Map::new();
         for (snake, camel, value) in [
