@@ -445,11 +445,11 @@ impl VendorSim for CenturyLink {
     }
 
     fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).stop_requests(id)
+        lock(&self.store).execs.stop_requests(id)
     }
 
     fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).stop_total()
+        lock(&self.store).execs.stop_total()
     }
 
     /// A `RUNNING` execution of the first job, as `"jobId/executionId"`.
@@ -571,6 +571,13 @@ macro_rules! accessors {
     };
 }
 
+/// Handle methods that call the store's method of the same name.
+macro_rules! store_calls {
+    ($($(#[$m:meta])* $name:ident($($a:ident: $t:ty),*) -> $r:ty;)*) => {
+        $($(#[$m])* pub fn $name(&self, $($a: $t),*) -> $r { self.store().$name($($a),*) })*
+    };
+}
+
 /// CenturyLink's own accessors and test hooks (besides [`Sim`]'s; the
 /// crate README lists them with their behaviour).
 impl Sim<CenturyLink> {
@@ -605,18 +612,12 @@ impl Sim<CenturyLink> {
     /// `base_url`, `login_url`, `username` and `password` (also
     /// [`Sim::settings`]).
     pub fn settings_login(&self) -> Settings {
-        let (user, password) = (self.username().to_owned(), self.password().to_owned());
-        let urls = [
+        vec![
             ("base_url", self.base_url()),
             ("login_url", self.login_url()),
-        ];
-        [
-            urls[0].clone(),
-            urls[1].clone(),
-            ("username", user),
-            ("password", password),
+            ("username", self.username().to_owned()),
+            ("password", self.password().to_owned()),
         ]
-        .into()
     }
 
     /// `base_url`, `token` and `account_alias`.
@@ -645,11 +646,8 @@ impl Sim<CenturyLink> {
     pub fn job_ids(&self) -> Vec<String> {
         let mut store = self.store();
         store.settle();
-        store
-            .jobs_ordered()
-            .into_iter()
-            .map(|j| j.id.clone())
-            .collect()
+        let jobs = store.jobs_ordered().into_iter();
+        jobs.map(|j| j.id.clone()).collect()
     }
 
     /// Every execution as `"jobId/executionId"`, in the account listing's
@@ -668,21 +666,23 @@ impl Sim<CenturyLink> {
         self.store().job(job_id).ok()
     }
 
-    /// The execution `run_id` (`"jobId/executionId"`) as its GET shows it
-    /// now (in the current variants).
-    pub fn execution_json(&self, run_id: &str) -> Option<Value> {
-        self.store().execution_json(run_id)
-    }
-
-    /// Adds a job (replacing one with the same id); returns its id.
-    pub fn insert_job(&self, seed: JobSeed) -> String {
-        self.store().insert_job(seed)
-    }
-
-    /// Deletes a job and its executions, as Runner's Delete Job does;
-    /// `false` if there is no such job.
-    pub fn remove_job(&self, job_id: &str) -> bool {
-        self.store().remove_job(job_id)
+    store_calls! {
+        /// The execution `run_id` (`"jobId/executionId"`) as its GET shows
+        /// it now (in the current variants).
+        execution_json(run_id: &str) -> Option<Value>;
+        /// Adds a job (replacing one with the same id); returns its id.
+        insert_job(seed: JobSeed) -> String;
+        /// Deletes a job and its executions, as Runner's Delete Job does;
+        /// `false` if there is no such job.
+        remove_job(job_id: &str) -> bool;
+        /// Sets the raw status of `run_id` and drops its pending changes;
+        /// `false` if there is no such execution.
+        set_status(run_id: &str, raw: &str) -> bool;
+        /// Applies the next pending change of `run_id` now; `false` if
+        /// nothing can happen.
+        advance(run_id: &str) -> bool;
+        /// Like [`Sim::stop_requests`], for kill requests.
+        kill_requests(run_id: &str) -> u64;
     }
 
     /// Adds an execution; its `"jobId/executionId"`, or `None` if its job
@@ -691,23 +691,6 @@ impl Sim<CenturyLink> {
         let job = seed.job_id.clone();
         let id = self.store().insert_execution(seed);
         id.map(|id| format!("{job}/{id}"))
-    }
-
-    /// Sets the raw status of `run_id` and drops its pending changes;
-    /// `false` if there is no such execution.
-    pub fn set_status(&self, run_id: &str, raw: &str) -> bool {
-        self.store().set_status(run_id, raw)
-    }
-
-    /// Applies the next pending change of `run_id` now; `false` if nothing
-    /// can happen.
-    pub fn advance(&self, run_id: &str) -> bool {
-        self.store().advance(run_id)
-    }
-
-    /// Like [`Sim::stop_requests`], for kill requests.
-    pub fn kill_requests(&self, run_id: &str) -> u64 {
-        self.store().kill_requests(run_id)
     }
 
     /// Every stop and kill request that reached the handler, in order:
@@ -733,7 +716,7 @@ impl Sim<CenturyLink> {
 
     /// Makes every login token issued so far expired.
     pub fn expire_tokens(&self) {
-        self.store().expire_tokens();
+        self.store().tokens.expire_all();
     }
 
     /// Switches the execution document variants at run time.

@@ -236,7 +236,7 @@ impl CenturyLink {
         match bearer(headers) {
             None => false,
             Some(t) if t == self.static_token => true,
-            Some(t) => lock(&self.store).token_live(t),
+            Some(t) => lock(&self.store).tokens.live(t) == Some(true),
         }
     }
 

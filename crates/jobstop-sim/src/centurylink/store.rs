@@ -226,14 +226,14 @@ pub(crate) struct Store {
     jobs: BTreeMap<String, JobRecord>,
     /// Executions by execution id; stop requests are counted here by
     /// `"jobId/executionId"`.
-    execs: Runs<String, ExecRecord>,
+    pub(crate) execs: Runs<String, ExecRecord>,
     next_seq: u64,
     /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
     /// shifts the seeded data) and login tokens (`secrets`).
     ids: SplitMix64,
     misc: SplitMix64,
     secrets: SplitMix64,
-    tokens: Tokens,
+    pub(crate) tokens: Tokens,
     /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
     pub(crate) logins: u64,
@@ -388,8 +388,6 @@ impl Store {
             timeline: Timeline::new(),
         }
     }
-
-    // ----- generation ---------------------------------------------------
 
     /// A job with generated attributes (not inserted); `index` picks the
     /// name.
@@ -666,8 +664,6 @@ impl Store {
         Some(id)
     }
 
-    // ----- time ---------------------------------------------------------
-
     /// Executions holding one of the account's slots.
     fn active(&self) -> usize {
         self.execs
@@ -795,14 +791,8 @@ impl Store {
         true
     }
 
-    // ----- operations ---------------------------------------------------
-
     fn job_exists(&self, job: &str) -> Result<(), RunnerError> {
-        if self.jobs.contains_key(job) {
-            Ok(())
-        } else {
-            Err(RunnerError::JobNotFound)
-        }
+        self.jobs.get(job).map(drop).ok_or(RunnerError::JobNotFound)
     }
 
     /// Jobs, newest `createdTime` first, ties by id.
@@ -951,14 +941,6 @@ impl Store {
         Ok(self.render_execution(r))
     }
 
-    pub(crate) fn stop_requests(&self, run_id: &str) -> u64 {
-        self.execs.stop_requests(run_id)
-    }
-
-    pub(crate) fn stop_total(&self) -> u64 {
-        self.execs.stop_total()
-    }
-
     pub(crate) fn kill_requests(&self, run_id: &str) -> u64 {
         self.kills.get(run_id).copied().unwrap_or(0)
     }
@@ -975,8 +957,6 @@ impl Store {
         let id = self.find_run(run_id)?;
         self.execs.get(&id).map(|r| r.status.clone())
     }
-
-    // ----- rendering ----------------------------------------------------
 
     /// A Job (VENDOR-NOTES 4.4), camelCase: the fields of the Job in
     /// `CenturyLinkCloud/PublicKB` `Runner/job-service.md`; `name` is
@@ -1042,8 +1022,6 @@ impl Store {
         Value::Object(doc)
     }
 
-    // ----- login tokens -------------------------------------------------
-
     /// A new login token valid for `ttl`, carrying `claims`.
     pub(crate) fn grant(&mut self, ttl: Duration, claims: &Value) -> String {
         let token = make_token(&mut self.secrets, claims);
@@ -1051,15 +1029,5 @@ impl Store {
         self.issued.push(token.clone());
         self.logins += 1;
         token
-    }
-
-    /// Whether `token` is a login token that has not expired.
-    pub(crate) fn token_live(&self, token: &str) -> bool {
-        self.tokens.live(token) == Some(true)
-    }
-
-    /// Makes every login token issued so far expired.
-    pub(crate) fn expire_tokens(&mut self) {
-        self.tokens.expire_all();
     }
 }

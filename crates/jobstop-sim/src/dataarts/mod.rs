@@ -645,6 +645,18 @@ macro_rules! accessors {
     };
 }
 
+/// Handle methods that call the store's method `$f` (default: the same
+/// name) without settling first (the store settles where it must).
+macro_rules! store_calls {
+    ($($(#[$m:meta])* $name:ident $(= $f:ident)? ($($a:ident: $t:ty),*) -> $r:ty;)*) => {
+        $($(#[$m])* pub fn $name(&self, $($a: $t),*) -> $r {
+            store_calls!(@call lock(&self.vendor.store), $name $($f)?, $($a),*)
+        })*
+    };
+    (@call $s:expr, $name:ident, $($a:ident),*) => { $s.$name($($a),*) };
+    (@call $s:expr, $name:ident $f:ident, $($a:ident),*) => { $s.$f($($a),*) };
+}
+
 /// DataArts' own accessors and test hooks (besides [`Sim`]'s; `server()`
 /// and `faults()` are the DLF server's; the crate README lists them).
 impl Sim<DataArts> {
@@ -755,47 +767,27 @@ impl Sim<DataArts> {
         store
     }
 
-    /// The job as `GET /v1/{p}/jobs/{name}` shows it now.
-    pub fn job_json(&self, name: &str) -> Option<Value> {
-        lock(&self.vendor.store).job_json(name)
-    }
-
-    /// The raw `status` of job `name` now, as the job list shows it.
-    pub fn job_status(&self, name: &str) -> Option<String> {
-        lock(&self.vendor.store).job_status_raw(name)
-    }
-
-    /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it now.
-    pub fn instance_json(&self, job: &str, id: u64) -> Option<Value> {
-        lock(&self.vendor.store).instance_json(job, id)
-    }
-
-    /// Adds a job (replacing one of the same name); returns its name.
-    pub fn insert_job(&self, seed: JobSeed) -> String {
-        lock(&self.vendor.store).insert_job(seed)
-    }
-
-    /// Adds an instance; its id, or `None` if its job does not exist.
-    pub fn insert_instance(&self, seed: InstanceSeed) -> Option<u64> {
-        lock(&self.vendor.store).insert_instance(seed)
-    }
-
-    /// Sets the raw status of job `name` and drops its pending changes;
-    /// `false` if there is no such job.
-    pub fn set_job_status(&self, name: &str, raw: &str) -> bool {
-        lock(&self.vendor.store).set_job_status(name, raw)
-    }
-
-    /// Sets the raw status of instance `id` of `job` and drops its pending
-    /// changes; `false` if there is no such instance.
-    pub fn set_instance_status(&self, job: &str, id: u64, raw: &str) -> bool {
-        lock(&self.vendor.store).set_instance_status(job, id, raw)
-    }
-
-    /// Applies the next pending change of a job (`"name"`) or an instance
-    /// (`"job/id"`) now; `false` if there is none.
-    pub fn advance(&self, run_id: &str) -> bool {
-        lock(&self.vendor.store).advance(run_id)
+    store_calls! {
+        /// The job as `GET /v1/{p}/jobs/{name}` shows it now.
+        job_json(name: &str) -> Option<Value>;
+        /// The raw `status` of job `name` now, as the job list shows it.
+        job_status = job_status_raw(name: &str) -> Option<String>;
+        /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it
+        /// now.
+        instance_json(job: &str, id: u64) -> Option<Value>;
+        /// Adds a job (replacing one of the same name); returns its name.
+        insert_job(seed: JobSeed) -> String;
+        /// Adds an instance; its id, or `None` if its job does not exist.
+        insert_instance(seed: InstanceSeed) -> Option<u64>;
+        /// Sets the raw status of job `name` and drops its pending changes;
+        /// `false` if there is no such job.
+        set_job_status(name: &str, raw: &str) -> bool;
+        /// Sets the raw status of instance `id` of `job` and drops its
+        /// pending changes; `false` if there is no such instance.
+        set_instance_status(job: &str, id: u64, raw: &str) -> bool;
+        /// Applies the next pending change of a job (`"name"`) or an
+        /// instance (`"job/id"`) now; `false` if there is none.
+        advance(run_id: &str) -> bool;
     }
 
     /// The AK/SK-signed requests that passed verification, oldest first
