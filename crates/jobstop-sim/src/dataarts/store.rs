@@ -76,7 +76,7 @@ fn weighted(rng: &mut SplitMix64, key: &str) -> &'static Value {
 }
 
 /// The fixed fields `key` of [`SEED`] with `fields` over them.
-fn over(key: &str, fields: Value) -> Value {
+pub(crate) fn over(key: &str, fields: Value) -> Value {
     let mut v = SEED[key].clone();
     if let (Value::Object(m), Value::Object(f)) = (&mut v, fields) {
         m.extend(f);
