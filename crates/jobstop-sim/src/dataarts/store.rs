@@ -958,27 +958,19 @@ impl Store {
         }))
     }
 
-    /// `GET /jobs/{name}`: the definition, as HSDK
+    /// `GET /jobs/{name}`: the definition, exactly the fields of HSDK
     /// `huaweicloudsdkdgc/v1/model/show_job_response.py` (and OTC
-    /// `api/data_development_apis/job_development_apis/viewing_job_details.rst`)
-    /// have it: `name, nodes, schedule, params, directory, downstreamJobs,
-    /// processType, id, createTime, singleNodeJobFlag, singleNodeJobType,
-    /// lastUpdateUser, logPath, basicConfig, description, cleanOverdueDays,
-    /// cleanWaitingJob, emptyRunningJob, version`. No `status` and no
-    /// `jobType`: those are in the job list only. `createTime` is an int in
-    /// HSDK and a numeric string in the OTC example (a switch).
+    /// `api/data_development_apis/job_development_apis/viewing_job_details.rst`;
+    /// the README lists them). No `status` and no `jobType`: those are in the
+    /// job list only.
     fn render_job_detail(&self, j: &JobRecord) -> Value {
         let nodes: Vec<Value> = j
             .nodes
             .iter()
             .enumerate()
             .map(|(i, (n, t))| {
-                let pre: Vec<&str> = i
-                    .checked_sub(1)
-                    .and_then(|p| j.nodes.get(p))
-                    .map(|(p, _)| p.as_str())
-                    .into_iter()
-                    .collect();
+                let pre = j.nodes[..i].last().map(|(p, _)| p);
+                let pre: Vec<&String> = pre.into_iter().collect();
                 let location = json!({"x": 100 + 160 * i, "y": 120});
                 let node = json!({"name": n, "type": t, "location": location, "preNodeName": pre});
                 over("node_defaults", node)
@@ -1064,10 +1056,8 @@ impl Store {
 
     /// The node entries of an instance's detail (HSDK `node_instance.py`).
     fn render_nodes(&self, r: &InstanceRecord) -> Vec<Value> {
-        let nodes: Vec<(String, String)> = self
-            .job(&r.workspace, &r.job_name)
-            .map(|j| j.nodes.clone())
-            .unwrap_or_default();
+        let job = self.job(&r.workspace, &r.job_name);
+        let nodes = job.map_or(&[][..], |j| &j.nodes);
         let last = nodes.len().saturating_sub(1);
         let started = r.status != WAITING;
         nodes
@@ -1110,46 +1100,34 @@ impl Store {
     /// A new opaque IAM token (`MII…`, 1 KiB of base64url), valid for `ttl`.
     pub(crate) fn grant(&mut self, ttl: Duration) -> String {
         const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut token = String::from("MII");
-        for _ in 0..1021 {
-            token.push(char::from(B64[self.secrets.below(64) as usize]));
-        }
+        let mut b64 = || char::from(B64[self.secrets.below(64) as usize]);
+        let token: String = "MII".chars().chain((0..1021).map(|_| b64())).collect();
         self.tokens.grant(&token, ttl);
         token
     }
 }
 
-impl Timed for JobRecord {
-    type Change = JobChange;
-    fn timeline(&self) -> &Timeline<JobChange> {
-        &self.timeline
-    }
-    fn timeline_mut(&mut self) -> &mut Timeline<JobChange> {
-        &mut self.timeline
-    }
+/// [`Timed`] for records with a `timeline` field.
+macro_rules! timed {
+    ($($record:ty => $change:ty),*) => {$(
+        impl Timed for $record {
+            type Change = $change;
+            fn timeline(&self) -> &Timeline<$change> { &self.timeline }
+            fn timeline_mut(&mut self) -> &mut Timeline<$change> { &mut self.timeline }
+        }
+    )*};
 }
-
-impl Timed for InstanceRecord {
-    type Change = InstanceChange;
-    fn timeline(&self) -> &Timeline<InstanceChange> {
-        &self.timeline
-    }
-    fn timeline_mut(&mut self) -> &mut Timeline<InstanceChange> {
-        &mut self.timeline
-    }
-}
+timed!(JobRecord => JobChange, InstanceRecord => InstanceChange);
 
 fn apply_job(clock: SimClock, job: &mut JobRecord, at: Instant, change: JobChange) {
     let wall = clock.at(at).timestamp_millis();
     match change {
         JobChange::Started if job.status == STARTING => {
-            job.status = NORMAL.to_owned();
-            job.status_time = wall;
+            (job.status, job.status_time) = (NORMAL.to_owned(), wall);
         }
         JobChange::Stopped if job.status == STOPPING => {
-            job.status = STOPPED.to_owned();
+            (job.status, job.status_time) = (STOPPED.to_owned(), wall);
             job.end_time = Some(wall);
-            job.status_time = wall;
         }
         _ => {}
     }
