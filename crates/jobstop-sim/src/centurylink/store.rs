@@ -557,12 +557,8 @@ impl Store {
         }
         // A job is never younger than its oldest execution.
         for key in keys {
-            let oldest = self
-                .execs
-                .values()
-                .filter(|r| r.job_id == key)
-                .map(ExecRecord::first_start)
-                .min();
+            let of_job = self.execs.values().filter(|r| r.job_id == key);
+            let oldest = of_job.map(ExecRecord::first_start).min();
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
             if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
                 && job.created > oldest
@@ -629,20 +625,16 @@ impl Store {
         }
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let id = match seed.execution_id {
-            Some(id) => id,
-            None => fresh_id(&mut self.misc, |id| self.execs.contains(id)),
-        };
+        let execs = &self.execs;
+        let id = seed
+            .execution_id
+            .unwrap_or_else(|| fresh_id(&mut self.misc, |id| execs.contains(id)));
         let terminal = classify(&seed.status) == Class::Terminal;
+        let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
             Some(t) => t
                 .into_iter()
-                .map(|t| {
-                    (
-                        t.start.timestamp_millis(),
-                        t.end.map(|e| e.timestamp_millis()),
-                    )
-                })
+                .map(|t| (ms(t.start), t.end.map(ms)))
                 .collect(),
             None => vec![(wall, terminal.then_some(wall))],
         };
