@@ -1790,3 +1790,22 @@ async fn seed_data_parses_and_tokens_are_base64url_jwts() {
     let (s, b) = get(&sim, &http, &format!("?page={max}&size=100")).await;
     assert_eq!((s, b["results"].clone()), (200, json!([])), "{b}");
 }
+
+#[tokio::test]
+async fn module_example_counts_hold() {
+    // What the module docs' example checked before it moved to the README.
+    let sim = CenturyLinkSim::builder()
+        .seed(7)
+        .account_alias("ACME")
+        .jobs(4)
+        .running(2)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sim.job_ids().len(), 4);
+    assert_eq!(sim.execution_ids().len(), 12, "three per job by default");
+    let run = &sim.execution_ids_with_status("RUNNING")[0];
+    let doc = sim.execution_json(run).unwrap();
+    assert_eq!(doc["account_alias"], "ACME");
+    assert!(doc["timers"][0]["end"].is_null());
+}

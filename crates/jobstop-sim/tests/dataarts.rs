@@ -2096,3 +2096,24 @@ async fn seed_data_parses_and_fills_the_fixed_detail_fields() {
         assert!(node["name"].is_string() && node["location"]["y"] == 120);
     }
 }
+
+#[tokio::test]
+async fn module_example_counts_hold() {
+    // What the module docs' example checked before it moved to the README.
+    let sim = DataArtsSim::builder()
+        .seed(7)
+        .realtime_jobs(2, 1)
+        .batch_jobs(4)
+        .instances(20)
+        .running_instances(3)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sim.realtime_job_names().len(), 3);
+    assert_eq!(sim.batch_job_names().len(), 4);
+    assert_eq!(sim.instance_ids_with_status("running").len(), 3);
+    let run = &sim.instance_ids()[0];
+    let (job, id) = run.split_once('/').unwrap();
+    let detail = sim.instance_json(job, id.parse().unwrap()).unwrap();
+    assert_eq!(detail["jobName"], job);
+}

@@ -6,29 +6,7 @@
 //! (`/jobs/{accountAlias}…`, bearer tokens). See the crate README for the
 //! behaviour, the switches and which parts are documented fact and which are
 //! inference.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
-//! use jobstop_sim::centurylink::CenturyLinkSim;
-//!
-//! let sim = CenturyLinkSim::builder()
-//!     .seed(7)
-//!     .account_alias("ACME")
-//!     .jobs(4)
-//!     .running(2)
-//!     .start()
-//!     .await?;
-//! assert_eq!(sim.job_ids().len(), 4);
-//! assert_eq!(sim.execution_ids().len(), 12); // three per job by default
-//! let run = &sim.execution_ids_with_status("RUNNING")[0]; // "jobId/executionId"
-//! let doc = sim.execution_json(run).unwrap();
-//! assert_eq!(doc["account_alias"], "ACME");
-//! assert!(doc["timers"][0]["end"].is_null());
-//! assert!(sim.login_url().ends_with("/v2/authentication/login"));
-//! # Ok(())
-//! # }
-//! ```
+//! Its runnable example is the README's ("The CenturyLink simulator").
 
 mod routes;
 mod store;

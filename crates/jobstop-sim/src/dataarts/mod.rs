@@ -6,30 +6,7 @@
 //! See the crate README for the behaviour, the switches and which parts are
 //! documented fact and which are inference; [`signing`] is the reference
 //! AK/SK signer the simulator verifies requests with.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
-//! use jobstop_sim::dataarts::DataArtsSim;
-//!
-//! let sim = DataArtsSim::builder()
-//!     .seed(7)
-//!     .realtime_jobs(2, 1)
-//!     .batch_jobs(4)
-//!     .instances(20)
-//!     .running_instances(3)
-//!     .start()
-//!     .await?;
-//! assert_eq!(sim.realtime_job_names().len(), 3);
-//! assert_eq!(sim.batch_job_names().len(), 4);
-//! assert_eq!(sim.instance_ids_with_status("running").len(), 3);
-//! let run = &sim.instance_ids()[0]; // like "job_batch_0003/347651234"
-//! let (job, id) = run.split_once('/').unwrap();
-//! let detail = sim.instance_json(job, id.parse().unwrap()).unwrap();
-//! assert_eq!(detail["jobName"], job);
-//! # Ok(())
-//! # }
-//! ```
+//! Its runnable example is the README's ("The DataArts simulator").
 
 mod routes;
 pub mod signing;
