@@ -228,7 +228,7 @@ fn is_terminal_instance(status: &str) -> bool {
 
 /// The records of page `offset` of `limit` records of `items`, under
 /// `reading`.
-fn page<'a, T>(items: &'a [T], reading: OffsetReading, offset: usize, limit: usize) -> &'a [T] {
+fn page<T>(items: &[T], reading: OffsetReading, offset: usize, limit: usize) -> &[T] {
     let first = match reading {
         OffsetReading::PageNumber => offset.saturating_mul(limit),
         OffsetReading::RecordOffset => offset,
