@@ -454,27 +454,23 @@ impl VendorSim for DataArts {
 
     fn new(common: &Common, mut o: DataArtsOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 24);
-        let project_id = o.project_id.clone();
-        let project_id = project_id
-            .unwrap_or_else(|| format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()));
-        let static_token = o.static_token.take();
-        let static_token =
-            static_token.map_or_else(|| format!("MIIsim{}", creds.alphanumeric(250)), |s| s.0);
-        let (ak, sk) = o.ak_sk.take().map_or_else(
-            || {
-                (
-                    creds.alphanumeric(20).to_ascii_uppercase(),
-                    creds.alphanumeric(40),
-                )
-            },
-            |(ak, sk)| (ak.0, sk.0),
-        );
-        let password = o.password.take();
-        let password = password.map_or_else(|| format!("Sim-{}", creds.alphanumeric(16)), |s| s.0);
-        let (jobs, instances) = (
-            std::mem::take(&mut o.jobs),
-            std::mem::take(&mut o.instance_seeds),
-        );
+        let project_id = match o.project_id.clone() {
+            Some(id) => id,
+            None => format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()),
+        };
+        // Each secret not given is drawn, in this order, from `creds`.
+        let mut draw = |given: Option<Secret>, prefix: &str, len| match given {
+            Some(s) => s.0,
+            None => format!("{prefix}{}", creds.alphanumeric(len)),
+        };
+        let static_token = draw(o.static_token.take(), "MIIsim", 250);
+        let (ak, sk) = match o.ak_sk.take() {
+            Some((ak, sk)) => (ak.0, sk.0),
+            None => (draw(None, "", 20).to_ascii_uppercase(), draw(None, "", 40)),
+        };
+        let password = draw(o.password.take(), "Sim-", 16);
+        let jobs = std::mem::take(&mut o.jobs);
+        let instances = std::mem::take(&mut o.instance_seeds);
         let mut store = Store::new(o.clone(), project_id.clone(), common);
         store.seed_realtime(o.realtime_running, o.realtime_stopped);
         store.seed_batch(o.batch_jobs);
