@@ -1701,3 +1701,111 @@ async fn routes_paging_bodies_and_tokens_follow_their_tables() {
     }
     assert_eq!(send(http.get(&url)).await.0, 401);
 }
+
+// ----- moved from the store's unit tests -----------------------------------------
+
+/// Base64url without padding, decoded (the test's own, to read tokens).
+fn b64url_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bits: Vec<u32> = s
+        .bytes()
+        .map(|c| A.iter().position(|a| *a == c).unwrap() as u32)
+        .collect();
+    let mut out = Vec::new();
+    for chunk in bits.chunks(4) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 6) | b) << (6 * (4 - chunk.len()));
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+#[tokio::test]
+async fn seed_data_parses_and_tokens_are_base64url_jwts() {
+    let data: Value =
+        serde_json::from_str(include_str!("../data/centurylink/seed.json")).expect("seed.json");
+    assert!(data["_source"].is_string());
+    for key in [
+        "jobs",
+        "repos",
+        "branches",
+        "server_roles",
+        "authors",
+        "commit_messages",
+        "execution_ttls",
+        "properties",
+        "intervals_hours",
+    ] {
+        assert!(!data[key].as_array().unwrap().is_empty(), "{key}");
+    }
+    let shares = data["finished_statuses"].as_array().unwrap();
+    assert_eq!(
+        shares.last().unwrap()[1],
+        100,
+        "cumulative shares end at 100"
+    );
+    for share in shares {
+        assert!(STATUSES.contains(&share[0].as_str().unwrap()), "{share}");
+    }
+    // Generated jobs take their names from the table.
+    let sim = CenturyLinkSim::builder()
+        .jobs(30)
+        .password("pw")
+        .start()
+        .await
+        .unwrap();
+    let names: Vec<&str> = data["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j[0].as_str().unwrap())
+        .collect();
+    for id in sim.job_ids() {
+        let job = sim.job_json(&id).unwrap();
+        if let Some(name) = job["name"].as_str() {
+            let base = name
+                .rsplit_once('-')
+                .filter(|(_, n)| n.parse::<u8>().is_ok());
+            assert!(names.contains(&base.map_or(name, |(b, _)| b)), "{name}");
+        }
+    }
+    // Tokens: the HS256 header, claims as base64url JSON, a 32-byte signature.
+    let http = client();
+    let (s, b) = login(&sim, &http, sim.username(), "pw").await;
+    assert_eq!(s, 200);
+    let token = b["bearerToken"].as_str().unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(parts[0], "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
+    assert_eq!(
+        b64url_decode(parts[0]),
+        br#"{"alg":"HS256","typ":"JWT"}"#.to_vec()
+    );
+    let claims: Value = serde_json::from_slice(&b64url_decode(parts[1])).unwrap();
+    assert_eq!(claims["unique_name"], sim.username());
+    assert_eq!(claims["urn:tier3:account-alias"], sim.account_alias());
+    assert_eq!(b64url_decode(parts[2]).len(), 32);
+    assert!(parts.iter().all(|p| !p.contains('=')), "no padding");
+    // A page far past the end is empty (no overflow).
+    let max = usize::MAX;
+    let (s, b) = get(&sim, &http, &format!("?page={max}&size=100")).await;
+    assert_eq!((s, b["results"].clone()), (200, json!([])), "{b}");
+}
+
+#[tokio::test]
+async fn module_example_counts_hold() {
+    // What the module docs' example checked before it moved to the README.
+    let sim = CenturyLinkSim::builder()
+        .seed(7)
+        .account_alias("ACME")
+        .jobs(4)
+        .running(2)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sim.job_ids().len(), 4);
+    assert_eq!(sim.execution_ids().len(), 12, "three per job by default");
+    let run = &sim.execution_ids_with_status("RUNNING")[0];
+    let doc = sim.execution_json(run).unwrap();
+    assert_eq!(doc["account_alias"], "ACME");
+    assert!(doc["timers"][0]["end"].is_null());
+}

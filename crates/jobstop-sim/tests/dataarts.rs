@@ -2029,3 +2029,91 @@ mod signing_reference {
         }
     }
 }
+
+#[tokio::test]
+async fn seed_data_parses_and_fills_the_fixed_detail_fields() {
+    let data: Value =
+        serde_json::from_str(include_str!("../data/dataarts/seed.json")).expect("seed.json");
+    assert!(data["_source"].is_string());
+    for key in [
+        "realtime_names",
+        "batch_nodes",
+        "realtime_nodes",
+        "users",
+        "paths",
+        "intervals_minutes",
+    ] {
+        assert!(!data[key].as_array().unwrap().is_empty(), "{key}");
+    }
+    for key in ["batch_statuses", "instance_types", "finished_statuses"] {
+        let shares = data[key].as_array().unwrap();
+        assert_eq!(shares.last().unwrap()[1], 100, "{key} ends at 100");
+    }
+    let sim = DataArtsSim::builder()
+        .realtime_jobs(12, 0)
+        .batch_jobs(3)
+        .instances(40)
+        .start()
+        .await
+        .unwrap();
+    let names: Vec<&str> = data["realtime_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    for name in sim.realtime_job_names() {
+        let base = name.strip_suffix("_2").unwrap_or(&name);
+        assert!(names.contains(&base), "{name}");
+    }
+    let statuses = [
+        "success",
+        "fail",
+        "manual-stop",
+        "running-exception",
+        "pause",
+    ];
+    for run in sim.instance_ids() {
+        let (job, id) = run.split_once('/').unwrap();
+        let i = sim.instance_json(job, id.parse().unwrap()).unwrap();
+        let s = i["status"].as_str().unwrap();
+        assert!(s == "running" || statuses.contains(&s), "{s}");
+        assert!([0, 2, 5].contains(&i["instanceType"].as_u64().unwrap()));
+    }
+    let job = sim.batch_job_names()[0].clone();
+    let detail = sim.job_json(&job).unwrap();
+    for (k, v) in data["job_detail_defaults"].as_object().unwrap() {
+        assert_eq!(&detail[k], v, "{k}");
+    }
+    for (k, v) in data["basic_config_defaults"].as_object().unwrap() {
+        assert_eq!(&detail["basicConfig"][k], v, "{k}");
+    }
+    assert!(detail["basicConfig"]["owner"].is_string());
+    for node in detail["nodes"].as_array().unwrap() {
+        for (k, v) in data["node_defaults"].as_object().unwrap() {
+            assert_eq!(&node[k], v, "{k}");
+        }
+        assert!(node["name"].is_string() && node["location"]["y"] == 120);
+    }
+}
+
+#[tokio::test]
+async fn module_example_counts_hold() {
+    // What the module docs' example checked before it moved to the README.
+    let sim = DataArtsSim::builder()
+        .seed(7)
+        .realtime_jobs(2, 1)
+        .batch_jobs(4)
+        .instances(20)
+        .running_instances(3)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sim.realtime_job_names().len(), 3);
+    assert_eq!(sim.batch_job_names().len(), 4);
+    assert_eq!(sim.instance_ids_with_status("running").len(), 3);
+    let run = &sim.instance_ids()[0];
+    let (job, id) = run.split_once('/').unwrap();
+    let detail = sim.instance_json(job, id.parse().unwrap()).unwrap();
+    assert_eq!(detail["jobName"], job);
+}

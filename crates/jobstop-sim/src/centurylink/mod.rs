@@ -6,29 +6,7 @@
 //! (`/jobs/{accountAlias}…`, bearer tokens). See the crate README for the
 //! behaviour, the switches and which parts are documented fact and which are
 //! inference.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
-//! use jobstop_sim::centurylink::CenturyLinkSim;
-//!
-//! let sim = CenturyLinkSim::builder()
-//!     .seed(7)
-//!     .account_alias("ACME")
-//!     .jobs(4)
-//!     .running(2)
-//!     .start()
-//!     .await?;
-//! assert_eq!(sim.job_ids().len(), 4);
-//! assert_eq!(sim.execution_ids().len(), 12); // three per job by default
-//! let run = &sim.execution_ids_with_status("RUNNING")[0]; // "jobId/executionId"
-//! let doc = sim.execution_json(run).unwrap();
-//! assert_eq!(doc["account_alias"], "ACME");
-//! assert!(doc["timers"][0]["end"].is_null());
-//! assert!(sim.login_url().ends_with("/v2/authentication/login"));
-//! # Ok(())
-//! # }
-//! ```
+//! Its runnable example is the README's ("The CenturyLink simulator").
 
 mod routes;
 mod store;
@@ -43,7 +21,7 @@ use serde_json::Value;
 
 use crate::endless::{EndlessRuns, HUGE, Pages};
 use crate::{
-    Common, Fault, FaultRule, MASK, Population, Route, Settings, Sim, SimBuilder, SimServer,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, StoreConfig, Variants};
@@ -76,34 +54,28 @@ pub const STATUSES: &[&str] = &[
     "INIT_FAILURE",
 ];
 
-/// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists.
-///
-/// The single-execution GET is not in the knowledge base
-/// (`CenturyLinkCloud/PublicKB` `Runner/job-service.md` documents the job's
-/// executions list, stop and kill, but no read of one execution); only the
-/// Runner browser JS SDK (namespace `RNR`, `Job.prototype.execution`) calls
-/// it. The sources disagree, so both are served.
+/// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists: only
+/// the Runner browser JS SDK (namespace `RNR`, `Job.prototype.execution`)
+/// calls it; `CenturyLinkCloud/PublicKB` `Runner/job-service.md` has no read
+/// of one execution. The sources disagree, so both are served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecutionGet {
     /// The route answers the execution (the JS SDK's reading; default).
     #[default]
     Served,
-    /// The route does not exist: 404 `{"message":"Not Found"}` before any
-    /// check, as for every unknown path (the knowledge base's reading).
+    /// 404 `{"message":"Not Found"}` before any check (the KB's reading).
     Absent,
 }
 
-/// The shape of `GET /jobs/{alias}/{jobId}`'s answer.
-///
-/// `CenturyLinkCloud/PublicKB` `Runner/job-service.md` ("Get Job") shows the
-/// job wrapped in a one-element array; every other source (and the list's
-/// `results`) has a bare Job object.
+/// The shape of `GET /jobs/{alias}/{jobId}`'s answer: the KB's "Get Job"
+/// example (`Runner/job-service.md`) is a one-element array; every other
+/// source (and the list's `results`) has a bare Job object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JobShape {
     /// `{…Job…}` (default).
     #[default]
     Object,
-    /// `[{…Job…}]`, as in the knowledge base's example.
+    /// `[{…Job…}]`, as in the KB's example.
     Array,
 }
 
@@ -124,24 +96,18 @@ impl Timer {
 
     /// A timer that ended.
     pub fn ended(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        Timer {
-            start,
-            end: Some(end),
-        }
+        let end = Some(end);
+        Timer { start, end }
     }
 }
 
 /// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
-/// [`CenturyLinkSim::insert_job`]. Everything is optional; what is not given
-/// is generated (repository, playbook, hosts `localhost` when empty…).
+/// [`CenturyLinkSim::insert_job`]; what is not given is generated.
 ///
 /// ```
 /// use jobstop_sim::centurylink::JobSeed;
 ///
-/// let seed = JobSeed::new()
-///     .with_id("1111505e-6773-494a-b2bf-d2cc2684710d")
-///     .with_name("patch-linux-fleet")
-///     .with_hosts(["VA1ACMEWEB01"]);
+/// let seed = JobSeed::new().with_name("patch-linux-fleet").with_hosts(["VA1ACMEWEB01"]);
 /// assert_eq!(seed.name.as_deref(), Some("patch-linux-fleet"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -158,9 +124,13 @@ pub struct JobSeed {
     pub created_time: Option<DateTime<Utc>>,
     /// Host ids (`hostVars` empty); default generated.
     pub hosts: Vec<String>,
-    /// Whether the repository has `credentials` (shown with the password
-    /// masked).
+    /// Whether the repository has `credentials` (password masked).
     pub repository_credentials: bool,
+}
+
+/// `hosts` as owned strings.
+fn strings<S: Into<String>>(hosts: impl IntoIterator<Item = S>) -> Vec<String> {
+    hosts.into_iter().map(Into::into).collect()
 }
 
 impl JobSeed {
@@ -183,25 +153,23 @@ impl JobSeed {
     }
 
     /// Sets the host ids.
-    pub fn with_hosts<I, S>(mut self, hosts: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.hosts = hosts.into_iter().map(Into::into).collect();
-        self
+    pub fn with_hosts<S: Into<String>>(self, hosts: impl IntoIterator<Item = S>) -> Self {
+        let hosts = strings(hosts);
+        JobSeed { hosts, ..self }
     }
 
     /// Gives the repository credentials.
-    pub fn with_repository_credentials(mut self) -> Self {
-        self.repository_credentials = true;
-        self
+    pub fn with_repository_credentials(self) -> Self {
+        let repository_credentials = true;
+        JobSeed {
+            repository_credentials,
+            ..self
+        }
     }
 }
 
 /// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
-/// [`CenturyLinkSim::insert_execution`]. The status is kept verbatim, so any
-/// raw string works (`"EXPIRED"`, `"running"`…).
+/// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -216,15 +184,13 @@ impl JobSeed {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionSeed {
-    /// The job's id (a job with that id must exist; the builder creates
-    /// one if not).
+    /// The job's id (the builder creates the job if it does not exist).
     pub job_id: String,
     /// The raw `status`.
     pub status: String,
     /// `execution_id`; default a generated UUID.
     pub execution_id: Option<String>,
-    /// `timers`; default one timer starting at the insertion, ended then
-    /// for terminal statuses. `Some(vec![])` gives an empty array.
+    /// `timers`; default one from the insertion, ended then if terminal.
     pub timers: Option<Vec<Timer>>,
     /// `failed_hosts`.
     pub failed_hosts: Vec<String>,
@@ -235,9 +201,10 @@ pub struct ExecutionSeed {
 impl ExecutionSeed {
     /// An execution of job `job_id` in the raw status `status`.
     pub fn new(job_id: impl Into<String>, status: impl Into<String>) -> Self {
+        let (job_id, status) = (job_id.into(), status.into());
         ExecutionSeed {
-            job_id: job_id.into(),
-            status: status.into(),
+            job_id,
+            status,
             ..ExecutionSeed::default()
         }
     }
@@ -258,30 +225,28 @@ impl ExecutionSeed {
     }
 
     /// Sets `failed_hosts`.
-    pub fn with_failed_hosts<I, S>(mut self, hosts: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.failed_hosts = hosts.into_iter().map(Into::into).collect();
-        self
+    pub fn with_failed_hosts<S: Into<String>>(self, hosts: impl IntoIterator<Item = S>) -> Self {
+        let failed_hosts = strings(hosts);
+        ExecutionSeed {
+            failed_hosts,
+            ..self
+        }
     }
 }
 
-/// The default of [`SimBuilder::stop_delay`] for CenturyLink: how long a
-/// stopped execution stays `STOPPING` before `STOPPED`.
+/// The default of [`SimBuilder::stop_delay`]: how long a stopped execution
+/// stays `STOPPING`.
 pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 
-/// The CenturyLink builder settings ([`VendorSim::Options`]); set them
-/// through [`CenturyLinkSimBuilder`]. Its `Debug` masks the password and the
-/// token.
-#[derive(Clone)]
+/// The CenturyLink builder settings ([`VendorSim::Options`]), set through
+/// [`CenturyLinkSimBuilder`]; its `Debug` masks the password and token.
+#[derive(Clone, Debug)]
 pub struct CenturyLinkOptions {
     store: StoreConfig,
     variants: Variants,
     username: String,
-    password: Option<String>,
-    static_token: Option<String>,
+    password: Option<Secret>,
+    static_token: Option<Secret>,
     token_ttl: Duration,
     jobs: usize,
     per_job: usize,
@@ -292,15 +257,16 @@ pub struct CenturyLinkOptions {
 
 impl Default for CenturyLinkOptions {
     fn default() -> Self {
+        let ms = Duration::from_millis;
         CenturyLinkOptions {
             store: StoreConfig {
                 alias: "ACME".to_owned(),
                 location: "VA1".to_owned(),
                 stop_delay: DEFAULT_STOP_DELAY,
-                kill_delay: Duration::from_millis(200),
-                pending_for: Duration::from_millis(100),
-                initializing_for: Duration::from_millis(200),
-                running_for: Duration::from_secs(1),
+                kill_delay: ms(200),
+                pending_for: ms(100),
+                initializing_for: ms(200),
+                running_for: ms(1000),
                 max_concurrent: DEFAULT_MAX_CONCURRENT,
                 seeded_finish_after: None,
                 fail_percent: 0,
@@ -319,26 +285,7 @@ impl Default for CenturyLinkOptions {
     }
 }
 
-impl fmt::Debug for CenturyLinkOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CenturyLinkOptions")
-            .field("store", &self.store)
-            .field("variants", &self.variants)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| MASK))
-            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
-            .field("token_ttl", &self.token_ttl)
-            .field("jobs", &self.jobs)
-            .field("per_job", &self.per_job)
-            .field("running", &self.running)
-            .field("job_seeds", &self.job_seeds)
-            .field("execution_seeds", &self.execution_seeds)
-            .finish()
-    }
-}
-
-/// The CenturyLink protocol; use it through [`CenturyLinkSim`]. Two
-/// servers: the Runner and, as [`VendorSim::auth_server`], the login.
+/// The CenturyLink protocol; use it through [`CenturyLinkSim`].
 pub struct CenturyLink {
     alias: String,
     location: String,
@@ -351,18 +298,16 @@ pub struct CenturyLink {
 
 impl fmt::Debug for CenturyLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CenturyLink")
-            .field("alias", &self.alias)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("CenturyLink");
+        d.field("alias", &self.alias)
+            .field("username", &self.username);
+        d.finish_non_exhaustive()
     }
 }
 
-/// A running CenturyLink Runner simulator (the Runner and the login
-/// server). Dropping it stops both servers.
+/// A running CenturyLink simulator (the Runner and the login server).
 pub type CenturyLinkSim = Sim<CenturyLink>;
-/// Configures a [`CenturyLinkSim`]. Every setter has a default; see each.
-/// Its `Debug` masks the password and the token.
+/// Configures a [`CenturyLinkSim`]; its `Debug` masks the password and token.
 pub type CenturyLinkSimBuilder = SimBuilder<CenturyLink>;
 
 impl VendorSim for CenturyLink {
@@ -370,25 +315,25 @@ impl VendorSim for CenturyLink {
     const PREFIX: &'static str = "";
     type Options = CenturyLinkOptions;
 
-    fn new(common: &Common, options: CenturyLinkOptions) -> Self {
-        let o = options;
+    fn new(common: &Common, o: CenturyLinkOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 34);
         let password = o
             .password
-            .unwrap_or_else(|| format!("Sim-{}", creds.alphanumeric(16)));
+            .map_or_else(|| format!("Sim-{}", creds.alphanumeric(16)), |s| s.0);
         let (alias, location) = (o.store.alias.clone(), o.store.location.clone());
-        let static_token = o.static_token.unwrap_or_else(|| {
-            store::make_token(
-                &mut creds,
-                &routes::token_claims(&o.username, &alias, &location),
-            )
-        });
+        let claims = routes::token_claims(&o.username, &alias, &location);
+        let static_token = o
+            .static_token
+            .map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
         let stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
-        let config = StoreConfig {
-            stop_delay,
-            ..o.store
-        };
-        let mut store = Store::new(config, common.clock, common.seed);
+        let mut store = Store::new(
+            StoreConfig {
+                stop_delay,
+                ..o.store
+            },
+            common.clock,
+            common.seed,
+        );
         store.variants = o.variants;
         store.seed(o.jobs, o.per_job, o.running);
         for seed in o.job_seeds {
@@ -400,14 +345,15 @@ impl VendorSim for CenturyLink {
                 store.insert_execution(seed);
             }
         }
+        let (username, token_ttl, store) = (o.username, o.token_ttl, Mutex::new(store));
         CenturyLink {
             alias,
             location,
-            username: o.username,
+            username,
             password,
             static_token,
-            token_ttl: o.token_ttl,
-            store: Mutex::new(store),
+            token_ttl,
+            store,
         }
     }
 
@@ -417,7 +363,7 @@ impl VendorSim for CenturyLink {
 
     fn configure(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         server
-            .error_body(|_, message| routes::error_body(message))
+            .error_body(|_, m| routes::error_body(m))
             .account_key(routes::account)
     }
 
@@ -427,7 +373,7 @@ impl VendorSim for CenturyLink {
 
     fn configure_auth(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         server
-            .error_body(|_, message| routes::error_body(message))
+            .error_body(|_, m| routes::error_body(m))
             .account_key(|_| String::new())
     }
 
@@ -435,14 +381,14 @@ impl VendorSim for CenturyLink {
     /// [`running`](CenturyLinkSimBuilder::running) exceeds
     /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent).
     fn check(o: &CenturyLinkOptions) -> std::io::Result<()> {
-        if o.running <= o.store.max_concurrent {
+        let (running, max) = (o.running, o.store.max_concurrent);
+        if running <= max {
             return Ok(());
         }
         Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!(
-                "running({}) exceeds max_concurrent({}): the account runs at most that many executions at once",
-                o.running, o.store.max_concurrent
+                "running({running}) exceeds max_concurrent({max}): the account runs at most that many executions at once"
             ),
         ))
     }
@@ -469,10 +415,7 @@ impl VendorSim for CenturyLink {
 
     /// Run ids are `"jobId/executionId"`.
     fn ids(&self) -> Vec<String> {
-        let mut store = lock(&self.store);
-        store.settle();
-        let execs = store.execs_ordered(None);
-        execs.into_iter().map(|r| r.run_id()).collect()
+        self.execution_ids(None)
     }
 
     fn raw_state(&self, id: &str) -> Option<String> {
@@ -480,11 +423,11 @@ impl VendorSim for CenturyLink {
     }
 
     fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).stop_requests(id)
+        lock(&self.store).execs.stop_requests(id)
     }
 
     fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).stop_total()
+        lock(&self.store).execs.stop_total()
     }
 
     /// A `RUNNING` execution of the first job, as `"jobId/executionId"`.
@@ -498,6 +441,18 @@ impl VendorSim for CenturyLink {
 
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
         endless(page_size, runs)
+    }
+}
+
+impl CenturyLink {
+    /// Every execution (with `status`, if given) as `"jobId/executionId"`,
+    /// in listing order.
+    fn execution_ids(&self, status: Option<&str>) -> Vec<String> {
+        let mut store = lock(&self.store);
+        store.settle();
+        let execs = store.execs_ordered(None).into_iter();
+        let execs = execs.filter(|r| status.is_none_or(|s| r.status == s));
+        execs.map(|r| r.run_id()).collect()
     }
 }
 
@@ -516,66 +471,46 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
 }
 
+/// CenturyLink's own setters (defaults and behaviour: the crate README,
+/// "The CenturyLink simulator", Builder).
 impl SimBuilder<CenturyLink> {
     setters! {
-        /// The account alias (in every Runner path and every document).
-        /// Default `ACME`.
+        /// The account alias (in every Runner path and document).
         account_alias(options.store.alias): into String;
-        /// The `locationAlias` the login reports (and generated host names
-        /// start with). Default `VA1`.
+        /// The `locationAlias` the login reports (and host names start with).
         location_alias(options.store.location): into String;
-        /// The login user name. Default `jobstop.sim@example.com`.
+        /// The login user name.
         username(options.username): into String;
-        /// The login password. Default: derived from the seed.
-        password(options.password): some into String;
-        /// A bearer token the Runner accepts besides login tokens (it never
-        /// expires). Default: derived from the seed, JWT-looking like login
-        /// tokens.
-        static_token(options.static_token): some into String;
-        /// How many jobs to generate (most named like `patch-linux-fleet`,
-        /// some without a name), each with
-        /// [`executions_per_job`](SimBuilder::executions_per_job)
-        /// executions. Default 0.
+        /// The login password.
+        password(options.password): some into Secret;
+        /// A never-expiring bearer token the Runner accepts besides logins.
+        static_token(options.static_token): some into Secret;
+        /// How many jobs to generate.
         jobs(options.jobs): usize;
-        /// How many executions each generated job has. Default 3.
+        /// How many executions each generated job has.
         executions_per_job(options.per_job): usize;
         /// How many of the generated executions (the newest) are `RUNNING`;
-        /// the others are finished. At most
-        /// [`max_concurrent`](SimBuilder::max_concurrent) (else `start`
-        /// fails); more executions (and a job) are generated if there are
-        /// too few. Default 0.
+        /// at most [`max_concurrent`](SimBuilder::max_concurrent).
         running(options.running): usize;
-        /// How long login tokens live. Default 14 days (the documented "up
-        /// to 2 weeks").
+        /// How long login tokens live (documented: up to 2 weeks).
         token_ttl(options.token_ttl): Duration;
         /// How long a killed execution stays `KILLING` before `KILLED`.
-        /// Default 200 ms. (A stopped one stays `STOPPING` for
-        /// [`stop_delay`](SimBuilder::stop_delay), default
-        /// [`DEFAULT_STOP_DELAY`].)
         kill_delay(options.store.kill_delay): Duration;
-        /// Makes seeded and inserted executions progress too: `RUNNING` and
-        /// `INITIALIZING` ones finish this long after the start (or their
-        /// insertion), `PENDING` ones join the queue then. Default `None`:
-        /// they keep their status.
+        /// Makes seeded and inserted executions progress too, this long
+        /// after the start (or their insertion).
         seeded_finish_after(options.store.seeded_finish_after): Option<Duration>;
-        /// How many executions of the account may be `INITIALIZING` or
-        /// `RUNNING` at once; the others stay `PENDING` until a slot frees
-        /// (0: none ever starts). Default 4 (documented).
+        /// How many executions may be `INITIALIZING` or `RUNNING` at once.
         max_concurrent(options.store.max_concurrent): usize;
-        /// Execution keys in camelCase (`executionId`, `jobId`,
-        /// `accountAlias`, `repositoryLog`, `failedHosts`,
-        /// `isVpnEstablished`). Default off (documented snake_case).
+        /// Execution keys in camelCase.
         camel_case(options.variants.camel_case): bool;
         /// Top-level `start`/`end` (of the last timer) and an `id` instead
-        /// of `timers`, as in the docs' list example. Default off.
+        /// of `timers`.
         flat_timers(options.variants.flat_timers): bool;
-        /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}` instead
-        /// of `null`. Default off.
+        /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}`.
         repository_log_object(options.variants.repository_log_object): bool;
-        /// Whether the single-execution GET exists. Default
-        /// [`ExecutionGet::Served`].
+        /// Whether the single-execution GET exists.
         execution_get(options.variants.execution_get): ExecutionGet;
-        /// The shape of the job GET's answer. Default [`JobShape::Object`].
+        /// The shape of the job GET's answer.
         job_shape(options.variants.job_shape): JobShape;
     }
 
@@ -585,85 +520,75 @@ impl SimBuilder<CenturyLink> {
         self
     }
 
-    /// Adds an execution after the generated ones (raw status, not checked
-    /// against the concurrency cap). If its job does not exist, a job with
-    /// that id is created for it.
+    /// Adds an execution after the generated ones (its job is created if
+    /// missing).
     pub fn insert_execution(mut self, seed: ExecutionSeed) -> Self {
         self.options.execution_seeds.push(seed);
         self
     }
 
-    /// How long started executions stay `PENDING` (at least: they also wait
-    /// for a free slot), `INITIALIZING` and `RUNNING` before `SUCCESS` (or
-    /// `FAILURE`). Default 100 ms, 200 ms, 1 s.
-    pub fn durations(
-        mut self,
-        pending: Duration,
-        initializing: Duration,
-        running: Duration,
-    ) -> Self {
+    /// How long started executions stay `PENDING` (at least), `INITIALIZING`
+    /// and `RUNNING`.
+    pub fn durations(mut self, pending: Duration, init: Duration, running: Duration) -> Self {
         let store = &mut self.options.store;
-        store.pending_for = pending;
-        store.initializing_for = initializing;
-        store.running_for = running;
+        (store.pending_for, store.initializing_for, store.running_for) = (pending, init, running);
         self
     }
 
-    /// The share (0–100) of executions that end `FAILURE` instead of
-    /// `SUCCESS` when they finish on their own (drawn per execution, from
-    /// the seed). Default 0.
+    /// The share (0–100) of executions that end `FAILURE` on their own.
     pub fn fail_percent(mut self, percent: u8) -> Self {
         self.options.store.fail_percent = percent.min(100);
         self
     }
 }
 
+/// `&str` accessors of the handle's vendor fields.
+macro_rules! accessors {
+    ($($(#[$m:meta])* $name:ident: $field:ident;)*) => {
+        $($(#[$m])* pub fn $name(&self) -> &str { &self.vendor.$field })*
+    };
+}
+
+/// Handle methods that call the store's method of the same name.
+macro_rules! store_calls {
+    ($($(#[$m:meta])* $name:ident($($a:ident: $t:ty),*) -> $r:ty;)*) => {
+        $($(#[$m])* pub fn $name(&self, $($a: $t),*) -> $r { self.store().$name($($a),*) })*
+    };
+}
+
+/// CenturyLink's own accessors and test hooks (besides [`Sim`]'s; the
+/// crate README lists them with their behaviour).
 impl Sim<CenturyLink> {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         lock(&self.vendor.store)
     }
 
-    /// The login server (the Runner's is [`Sim::server`]; its fault routes
-    /// match the whole path, e.g. `Route::post("/jobs/*/*/executions/*/stop")`).
+    /// The login server (the Runner's is [`Sim::server`]).
     pub fn login_server(&self) -> &SimServer {
         // `VendorSim::auth_server` always gives CenturyLink its login server.
         self.auth_server().unwrap_or_else(|| self.server())
     }
 
-    /// The login endpoint, `http://127.0.0.1:PORT/v2/authentication/login`
-    /// (another port than [`Sim::base_url`], the Runner root).
+    /// The login endpoint, `http://127.0.0.1:PORT/v2/authentication/login`.
     pub fn login_url(&self) -> String {
         format!("{}{LOGIN_PATH}", self.login_server().base_url())
     }
 
-    /// The account alias.
-    pub fn account_alias(&self) -> &str {
-        &self.vendor.alias
+    accessors! {
+        /// The account alias.
+        account_alias: alias;
+        /// The `locationAlias` the login reports.
+        location_alias: location;
+        /// The login user name.
+        username: username;
+        /// The login password.
+        password: password;
+        /// The static bearer token (never expires).
+        token: static_token;
     }
 
-    /// The `locationAlias` the login reports.
-    pub fn location_alias(&self) -> &str {
-        &self.vendor.location
-    }
-
-    /// The login user name.
-    pub fn username(&self) -> &str {
-        &self.vendor.username
-    }
-
-    /// The login password.
-    pub fn password(&self) -> &str {
-        &self.vendor.password
-    }
-
-    /// The static bearer token (never expires).
-    pub fn token(&self) -> &str {
-        &self.vendor.static_token
-    }
-
-    /// The settings of a login, by the keys of the adapter's config:
-    /// `base_url`, `login_url`, `username` and `password` (what the binary
-    /// exports; also [`Sim::settings`]).
+    /// `base_url`, `login_url`, `username` and `password` (also
+    /// [`Sim::settings`]).
     pub fn settings_login(&self) -> Settings {
         vec![
             ("base_url", self.base_url()),
@@ -675,10 +600,11 @@ impl Sim<CenturyLink> {
 
     /// `base_url`, `token` and `account_alias`.
     pub fn settings_token(&self) -> Settings {
+        let (token, alias) = (self.token().to_owned(), self.account_alias().to_owned());
         vec![
             ("base_url", self.base_url()),
-            ("token", self.token().to_owned()),
-            ("account_alias", self.account_alias().to_owned()),
+            ("token", token),
+            ("account_alias", alias),
         ]
     }
 
@@ -694,31 +620,23 @@ impl Sim<CenturyLink> {
         crate::env_vars(VENDOR, self.settings_token())
     }
 
-    /// Every job id, in listing order (newest `createdTime` first, ties by
-    /// id).
+    /// Every job id, newest `createdTime` first (ties by id).
     pub fn job_ids(&self) -> Vec<String> {
         let mut store = self.store();
         store.settle();
-        let jobs = store.jobs_ordered();
-        jobs.into_iter().map(|j| j.id.clone()).collect()
+        let jobs = store.jobs_ordered().into_iter();
+        jobs.map(|j| j.id.clone()).collect()
     }
 
-    /// Every execution as `"jobId/executionId"`, in the order of
-    /// `GET /jobs/{alias}/executions` (newest first timer first, ties by
-    /// id); the same as [`Sim::ids`].
+    /// Every execution as `"jobId/executionId"`, in the account listing's
+    /// order; the same as [`Sim::ids`].
     pub fn execution_ids(&self) -> Vec<String> {
-        self.ids()
+        self.vendor.execution_ids(None)
     }
 
     /// [`CenturyLinkSim::execution_ids`] whose `status` is exactly `status`.
     pub fn execution_ids_with_status(&self, status: &str) -> Vec<String> {
-        let mut store = self.store();
-        store.settle();
-        let execs = store.execs_ordered(None).into_iter();
-        execs
-            .filter(|r| r.status == status)
-            .map(|r| r.run_id())
-            .collect()
+        self.vendor.execution_ids(Some(status))
     }
 
     /// The job as `GET /jobs/{alias}/{jobId}` shows it now.
@@ -726,22 +644,23 @@ impl Sim<CenturyLink> {
         self.store().job(job_id).ok()
     }
 
-    /// The execution `run_id` (`"jobId/executionId"`) as
-    /// `GET /jobs/{alias}/{jobId}/executions/{executionId}` shows it now (in
-    /// the current variants).
-    pub fn execution_json(&self, run_id: &str) -> Option<Value> {
-        self.store().execution_json(run_id)
-    }
-
-    /// Adds a job (replacing one with the same id); returns its id.
-    pub fn insert_job(&self, seed: JobSeed) -> String {
-        self.store().insert_job(seed)
-    }
-
-    /// Deletes a job and its executions, as Runner's Delete Job does (later
-    /// requests for them answer 404); `false` if there is no such job.
-    pub fn remove_job(&self, job_id: &str) -> bool {
-        self.store().remove_job(job_id)
+    store_calls! {
+        /// The execution `run_id` (`"jobId/executionId"`) as its GET shows
+        /// it now (in the current variants).
+        execution_json(run_id: &str) -> Option<Value>;
+        /// Adds a job (replacing one with the same id); returns its id.
+        insert_job(seed: JobSeed) -> String;
+        /// Deletes a job and its executions, as Runner's Delete Job does;
+        /// `false` if there is no such job.
+        remove_job(job_id: &str) -> bool;
+        /// Sets the raw status of `run_id` and drops its pending changes;
+        /// `false` if there is no such execution.
+        set_status(run_id: &str, raw: &str) -> bool;
+        /// Applies the next pending change of `run_id` now; `false` if
+        /// nothing can happen.
+        advance(run_id: &str) -> bool;
+        /// Like [`Sim::stop_requests`], for kill requests.
+        kill_requests(run_id: &str) -> u64;
     }
 
     /// Adds an execution; its `"jobId/executionId"`, or `None` if its job
@@ -752,33 +671,8 @@ impl Sim<CenturyLink> {
         id.map(|id| format!("{job}/{id}"))
     }
 
-    /// Sets the raw status of `run_id` and drops its pending changes (it no
-    /// longer progresses on its own); a terminal status ends the last timer
-    /// if open, any other status reopens it. Not checked against the
-    /// concurrency cap. `false` if there is no such execution.
-    pub fn set_status(&self, run_id: &str, raw: &str) -> bool {
-        self.store().set_status(run_id, raw)
-    }
-
-    /// Applies the next pending change of `run_id` now (e.g. `STOPPING` →
-    /// `STOPPED` without waiting; a queued `PENDING` execution starts
-    /// `INITIALIZING` if a slot is free). `false` if there is no such
-    /// execution or nothing can happen.
-    pub fn advance(&self, run_id: &str) -> bool {
-        self.store().advance(run_id)
-    }
-
-    /// Like [`Sim::stop_requests`] (stop requests for `run_id`,
-    /// `"jobId/executionId"` in decoded path segments, that passed the
-    /// token and alias checks and no fault answered first), for kill
-    /// requests.
-    pub fn kill_requests(&self, run_id: &str) -> u64 {
-        self.store().kill_requests(run_id)
-    }
-
     /// Every stop and kill request that reached the handler, in order:
-    /// `("jobId/executionId", "stop" or "kill", the body exactly as received,
-    /// lossily decoded as UTF-8)`.
+    /// `("jobId/executionId", "stop" or "kill", the body as received)`.
     pub fn stop_bodies(&self) -> Vec<(String, String, String)> {
         self.store().bodies.clone()
     }
@@ -788,36 +682,27 @@ impl Sim<CenturyLink> {
         self.store().logins
     }
 
-    /// How many login requests were made (`POST` on the login path),
-    /// successful or not.
+    /// How many login requests were made, successful or not.
     pub fn login_attempts(&self) -> u64 {
         self.store().login_attempts
     }
 
-    /// Every bearer token the login endpoint issued, in order (expired ones
-    /// too; not the static token): for tests that check no token leaks.
+    /// Every bearer token the login issued, in order (not the static token).
     pub fn issued_tokens(&self) -> Vec<String> {
         self.store().issued.clone()
     }
 
-    /// Makes every login token issued so far expired (the static token is
-    /// not affected).
+    /// Makes every login token issued so far expired.
     pub fn expire_tokens(&self) {
-        self.store().expire_tokens();
+        self.store().tokens.expire_all();
     }
 
-    /// Switches the execution document variants at run time (see
-    /// [`camel_case`](SimBuilder::camel_case),
-    /// [`flat_timers`](SimBuilder::flat_timers) and
-    /// [`repository_log_object`](SimBuilder::repository_log_object)).
+    /// Switches the execution document variants at run time.
     pub fn set_variants(&self, camel_case: bool, flat_timers: bool, repository_log_object: bool) {
         let mut store = self.store();
-        store.variants = Variants {
-            camel_case,
-            flat_timers,
-            repository_log_object,
-            ..store.variants
-        };
+        let v = &mut store.variants;
+        (v.camel_case, v.flat_timers, v.repository_log_object) =
+            (camel_case, flat_timers, repository_log_object);
     }
 
     /// Switches the single-execution GET at run time (see [`ExecutionGet`]).
@@ -831,37 +716,34 @@ impl Sim<CenturyLink> {
     }
 }
 
-/// Whether `v` is an execution document (it names its execution id in
-/// either spelling).
+/// Whether `v` is an execution document (either spelling of its id).
 fn is_execution(v: &Value) -> bool {
     v.get("execution_id").is_some() || v.get("executionId").is_some()
 }
 
-/// The execution documents in a successful answer of the Runner API, for
-/// [`Fault::MapJson`] rewrites that damage every run:
-/// the executions among a page's `results` (a page of jobs holds none), or
-/// the answer itself when it is one execution (read, stop, kill, start).
+/// The execution documents in a successful Runner answer, for
+/// [`Fault::MapJson`] rewrites: the executions among a page's `results`, or
+/// the answer itself when it is one execution.
 ///
 /// ```
 /// use jobstop_sim::centurylink::run_objects;
 /// use serde_json::json;
 ///
-/// let mut page = json!({"totalSize": 1, "page": 0, "size": 5,
-///     "results": [{"execution_id": "e1", "status": "RUNNING"}]});
+/// let mut page = json!({"totalSize": 1, "results": [{"execution_id": "e1"}]});
 /// assert_eq!(run_objects(&mut page).len(), 1);
 /// let mut jobs = json!({"totalSize": 1, "results": [{"id": "j1", "status": "ACTIVE"}]});
 /// assert!(run_objects(&mut jobs).is_empty());
 /// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
-    if body.get("results").is_some() {
-        return match body.get_mut("results") {
-            Some(Value::Array(items)) => items.iter_mut().filter(|v| is_execution(v)).collect(),
-            _ => Vec::new(),
+    if body.get("results").is_none() {
+        return if is_execution(body) {
+            vec![body]
+        } else {
+            Vec::new()
         };
     }
-    if is_execution(body) {
-        vec![body]
-    } else {
-        Vec::new()
+    match body.get_mut("results") {
+        Some(Value::Array(items)) => items.iter_mut().filter(|v| is_execution(v)).collect(),
+        _ => Vec::new(),
     }
 }

@@ -128,36 +128,34 @@ fn param(query: &[u8], name: &str) -> Option<String> {
 
 /// `page` (0-based, default 0) and `size` (1–100, default 100) of a query.
 fn paging(q: &[u8]) -> Result<(usize, usize), String> {
-    let digits = |v: &str| -> Option<usize> {
+    let (default, max) = PAGE_SIZE;
+    let digits = |v: &str| {
         v.bytes()
             .all(|b| b.is_ascii_digit())
-            .then(|| v.parse::<usize>().ok())
-            .flatten()
+            .then(|| v.parse().ok())
     };
-    let page = match param(q, "page") {
-        None => 0,
-        Some(v) => digits(&v)
-            .ok_or_else(|| format!("Invalid page: expected a non-negative integer, got {v:?}"))?,
+    let number = |name: &str, default: usize, ok: &dyn Fn(usize) -> bool, expected: &str| {
+        let Some(v) = param(q, name) else {
+            return Ok(default);
+        };
+        let n = digits(&v).flatten().filter(|n| ok(*n));
+        n.ok_or_else(|| format!("Invalid {name}: expected {expected}, got {v:?}"))
     };
-    let (default, max) = PAGE_SIZE;
-    let size = match param(q, "size") {
-        None => default,
-        Some(v) => digits(&v)
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                format!("Invalid size: expected an integer from 1 to {max}, got {v:?}")
-            })?,
-    };
-    Ok((page, size))
+    let page = number("page", 0, &|_| true, "a non-negative integer")?;
+    let range = format!("an integer from 1 to {max}");
+    Ok((
+        page,
+        number("size", default, &|n| (1..=max).contains(&n), &range)?,
+    ))
 }
 
 /// Whether the request declares a body of type `media` (any parameters).
 fn is_type(headers: &HeaderMap, media: &str) -> bool {
-    headers
+    let value = headers
         .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .and_then(|v| v.split(';').next().map(|m| m.trim().to_ascii_lowercase()))
-        .is_some_and(|m| m == media)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let declared = value.as_deref().and_then(|v| v.split(';').next());
+    declared.is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -211,15 +209,16 @@ fn start_body(body: &[u8]) -> Result<(), String> {
     }
     let m = object(body)?;
     let key_ok = |o: &serde_json::Map<String, Value>| {
-        o.get("sshPrivateKey")
-            .is_none_or(|k| k.is_null() || k.is_string())
+        let key = o.get("sshPrivateKey");
+        key.is_none_or(|k| k.is_null() || k.is_string())
+    };
+    let host_ok = |h: &Value| {
+        let o = h.as_object();
+        o.is_some_and(|o| o.get("id").is_some_and(Value::is_string) && key_ok(o))
     };
     let hosts_ok = match m.get("hosts") {
         None | Some(Value::Null) => true,
-        Some(Value::Array(items)) => items.iter().all(|h| {
-            h.as_object()
-                .is_some_and(|o| o.get("id").is_some_and(Value::is_string) && key_ok(o))
-        }),
+        Some(Value::Array(items)) => items.iter().all(host_ok),
         Some(_) => false,
     };
     if !hosts_ok {
@@ -236,7 +235,7 @@ impl CenturyLink {
         match bearer(headers) {
             None => false,
             Some(t) if t == self.static_token => true,
-            Some(t) => lock(&self.store).token_live(t),
+            Some(t) => lock(&self.store).tokens.live(t) == Some(true),
         }
     }
 
@@ -268,25 +267,22 @@ impl CenturyLink {
         let json_body = is_blank(body) || is_json(headers);
         let wrong_type = || runner_error(400, "Content-Type must be application/json");
         let result = match op {
-            Op::ListJobs => match paging(q) {
-                Ok((page, size)) => Ok(lock(&self.store).list_jobs(page, size)),
-                Err(m) => return runner_error(400, &m),
-            },
-            Op::ListAllExecutions | Op::ListExecutions(_) => {
+            Op::ListJobs | Op::ListAllExecutions | Op::ListExecutions(_) => {
                 let (page, size) = match paging(q) {
                     Ok(p) => p,
                     Err(m) => return runner_error(400, &m),
                 };
-                let job = match &op {
-                    Op::ListExecutions(job) => Some(job.as_str()),
-                    _ => None,
-                };
-                lock(&self.store).list_executions(job, page, size)
+                let mut store = lock(&self.store);
+                match &op {
+                    Op::ListExecutions(job) => store.list_executions(Some(job), page, size),
+                    Op::ListAllExecutions => store.list_executions(None, page, size),
+                    _ => Ok(store.list_jobs(page, size)),
+                }
             }
             Op::GetJob(job) => {
-                let job = lock(&self.store).job(&job);
-                let array = lock(&self.store).variants.job_shape == JobShape::Array;
-                job.map(|j| if array { Value::Array(vec![j]) } else { j })
+                let mut store = lock(&self.store);
+                let array = store.variants.job_shape == JobShape::Array;
+                store.job(&job).map(|j| if array { json!([j]) } else { j })
             }
             Op::GetExecution(job, ex) => lock(&self.store).execution(&job, &ex),
             Op::StartJob(job) => {
@@ -363,13 +359,9 @@ async fn login(State(sim): State<Arc<CenturyLink>>, req: Request<Body>) -> Resp 
         return login_error(404, "Not Found");
     }
     if parts.method != Method::POST {
-        return login_error(
-            405,
-            &format!(
-                "The requested resource does not support http method '{}'.",
-                parts.method
-            ),
-        );
+        let method = parts.method;
+        let message = format!("The requested resource does not support http method '{method}'.");
+        return login_error(405, &message);
     }
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return login_error(413, "Request entity too large");
@@ -411,17 +403,14 @@ impl CenturyLink {
         let claims = token_claims(&self.username, &self.alias, &self.location);
         let token = store.grant(self.token_ttl, &claims);
         drop(store);
-        respond(
-            200,
-            LOGIN_JSON,
-            &json!({
-                "userName": self.username,
-                "accountAlias": self.alias,
-                "locationAlias": self.location,
-                "roles": ROLES,
-                "bearerToken": token,
-            }),
-        )
+        let body = json!({
+            "userName": self.username,
+            "accountAlias": self.alias,
+            "locationAlias": self.location,
+            "roles": ROLES,
+            "bearerToken": token,
+        });
+        respond(200, LOGIN_JSON, &body)
     }
 }
 

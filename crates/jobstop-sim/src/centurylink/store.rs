@@ -3,6 +3,7 @@
 //! and counters; and how jobs and executions look on the wire.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -35,92 +36,36 @@ const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
-/// `(name, description, default playbook)` of generated jobs; names repeat
-/// with `-2`, `-3`… when more jobs are asked for.
-const JOBS: &[(&str, &str, &str)] = &[
-    (
-        "patch-linux-fleet",
-        "Apply OS security patches to the Linux fleet",
-        "patch.yml",
-    ),
-    (
-        "rotate-tls-certs",
-        "Renew and deploy the TLS certificates",
-        "certs.yml",
-    ),
-    (
-        "deploy-web-tier",
-        "Deploy the web tier from the release branch",
-        "site.yml",
-    ),
-    (
-        "backup-postgres",
-        "Nightly logical backup of the PostgreSQL servers",
-        "backup.yml",
-    ),
-    (
-        "harden-ssh",
-        "Apply the SSH hardening baseline",
-        "hardening.yml",
-    ),
-    (
-        "install-monitoring-agent",
-        "Install and register the monitoring agent",
-        "monitoring.yml",
-    ),
-    (
-        "restart-app-pool",
-        "Rolling restart of the application pool",
-        "restart.yml",
-    ),
-    (
-        "sync-dns-records",
-        "Reconcile DNS records with the inventory",
-        "dns.yml",
-    ),
-    (
-        "provision-k8s-nodes",
-        "Provision Kubernetes worker nodes and join them",
-        "k8s-nodes.yml",
-    ),
-    (
-        "update-windows-servers",
-        "Install Windows updates in the maintenance window",
-        "win-update.yml",
-    ),
-    (
-        "clean-tmp-volumes",
-        "Free space on the /tmp and log volumes",
-        "cleanup.yml",
-    ),
-    (
-        "rollout-nginx-config",
-        "Roll out the nginx configuration",
-        "nginx.yml",
-    ),
-];
+/// The seeding tables and shares (`data/centurylink/seed.json`; `Null`
+/// if it did not parse, which `tests/centurylink.rs` rules out).
+static SEED: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../data/centurylink/seed.json")).unwrap_or_default()
+});
 
-const REPOS: &[&str] = &[
-    "https://github.com/acme-ops/ansible-playbooks.git",
-    "https://github.com/acme-ops/site-deploy.git",
-    "https://bitbucket.org/acme-ops/infra-runbooks.git",
-];
-const BRANCHES: &[&str] = &["master", "master", "main", "release/2024.06"];
-const SERVER_ROLES: &[&str] = &["WEB", "APP", "DB", "UTIL"];
-const AUTHORS: &[(&str, &str)] = &[
-    ("Ana Ruiz", "ana.ruiz@example.com"),
-    ("Justin Scott", "justin.scott@example.com"),
-    ("Priya Natarajan", "priya.natarajan@example.com"),
-    ("ops-bot", "ops-bot@example.com"),
-];
-const COMMIT_MESSAGES: &[&str] = &[
-    "Bump nginx role to 1.25",
-    "Pin kernel version for the VA1 fleet",
-    "Add retries to the package install task",
-    "Fix handler name in the restart play",
-    "Rotate the monitoring API key variable",
-    "Merge branch 'hotfix/ssh-ciphers'",
-];
+/// The array `key` of [`SEED`].
+fn table(key: &str) -> &'static [Value] {
+    SEED[key].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// One entry of table `key`, drawn from `rng` (`Null` if empty).
+fn pick(rng: &mut SplitMix64, key: &str) -> &'static Value {
+    rng.pick(table(key)).unwrap_or(&Value::Null)
+}
+
+/// The string `v` (`""` if it is not one).
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The first `[value, bound]` of table `key` whose bound exceeds a draw
+/// below 100 (cumulative percentages).
+fn weighted(rng: &mut SplitMix64, key: &str) -> &'static str {
+    let draw = rng.below(100);
+    let hit = table(key)
+        .iter()
+        .find(|e| draw < e[1].as_u64().unwrap_or(0));
+    hit.and_then(|e| e[0].as_str()).unwrap_or(SUCCESS)
+}
 
 /// A raw status as the simulator treats it (VENDOR-NOTES 4.4
 /// normalization).
@@ -148,20 +93,17 @@ pub(crate) fn classify(raw: &str) -> Class {
     }
 }
 
-/// A change waiting on an execution's timeline.
+/// A change waiting on an execution's timeline: `INITIALIZING` → `RUNNING`
+/// (then `Finish` after the running time), `INITIALIZING`/`RUNNING` →
+/// `SUCCESS` (or `FAILURE`), `STOPPING` → `STOPPED`, `KILLING` → `KILLED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
-    /// `INITIALIZING` → `RUNNING` (then `Finish` after the running time).
     Run,
-    /// `INITIALIZING`/`RUNNING` → `SUCCESS` (or `FAILURE`).
     Finish,
-    /// `STOPPING` → `STOPPED`.
     Stopped,
-    /// `KILLING` → `KILLED`.
     Killed,
 }
 
-/// Stop or kill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
     Stop,
@@ -186,32 +128,17 @@ pub(crate) struct Variants {
     pub(crate) job_shape: JobShape,
 }
 
-/// The git commit an execution ran (its `repository_log`).
-#[derive(Debug, Clone)]
-struct Commit {
-    sha: String,
-    author: String,
-    email: String,
-    date: i64,
-    message: String,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct JobRecord {
     pub(crate) id: String,
     name: Option<String>,
-    description: String,
-    execution_ttl: Option<u64>,
-    repo_url: String,
-    branch: String,
-    playbook: String,
-    repo_user: Option<String>,
-    /// `(id, hostVars)`.
-    hosts: Vec<(String, Value)>,
-    properties: Value,
-    callbacks: Vec<Value>,
+    /// Host ids.
+    hosts: Vec<String>,
     pub(crate) created: i64,
     updated: i64,
+    /// The Job's other fields as on the wire (`description`,
+    /// `executionTtl`, `repository`, `hosts`, `properties`, `callbacks`).
+    doc: Value,
 }
 
 #[derive(Debug, Clone)]
@@ -221,7 +148,8 @@ pub(crate) struct ExecRecord {
     pub(crate) status: String,
     /// `(start, end)` in epoch ms.
     timers: Vec<(i64, Option<i64>)>,
-    commit: Commit,
+    /// The git commit it ran (`repository_log.recent_commit[0]`).
+    commit: Value,
     failed_hosts: Vec<String>,
     vpn: bool,
     /// Insertion order (breaks ties between queued executions and between
@@ -298,17 +226,14 @@ pub(crate) struct Store {
     jobs: BTreeMap<String, JobRecord>,
     /// Executions by execution id; stop requests are counted here by
     /// `"jobId/executionId"`.
-    execs: Runs<String, ExecRecord>,
+    pub(crate) execs: Runs<String, ExecRecord>,
     next_seq: u64,
-    /// Seeded generation of jobs and executions.
+    /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
+    /// shifts the seeded data) and login tokens (`secrets`).
     ids: SplitMix64,
-    /// Runtime draws (started and inserted executions), so traffic never
-    /// shifts the seeded data.
     misc: SplitMix64,
-    /// Login tokens (a separate stream).
     secrets: SplitMix64,
-    /// Login token → expiry.
-    tokens: Tokens,
+    pub(crate) tokens: Tokens,
     /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
     pub(crate) logins: u64,
@@ -316,6 +241,11 @@ pub(crate) struct Store {
     kills: HashMap<String, u64>,
     pub(crate) bodies: Vec<StopBody>,
     pub(crate) variants: Variants,
+}
+
+/// A repository's `credentials`, the password masked.
+fn credentials() -> Value {
+    json!({"username": "deploy", "password": MASKED_PASSWORD})
 }
 
 /// Base64url without padding.
@@ -338,12 +268,7 @@ pub(crate) fn b64url(bytes: &[u8]) -> String {
 /// give none, and clients must treat the token as opaque.
 pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
     let mut claims = claims.clone();
-    if let Some(obj) = claims.as_object_mut() {
-        obj.insert(
-            "jti".into(),
-            format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into(),
-        );
-    }
+    claims["jti"] = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into();
     let payload = serde_json::to_vec(&claims).unwrap_or_default();
     let sig: Vec<u8> = (0..4).flat_map(|_| rng.next_u64().to_be_bytes()).collect();
     format!("{JWT_HEADER}.{}.{}", b64url(&payload), b64url(&sig))
@@ -436,7 +361,7 @@ impl Store {
     fn hosts_of(&self, job: &str) -> Vec<String> {
         self.jobs
             .get(job)
-            .map(|j| j.hosts.iter().map(|(h, _)| h.clone()).collect())
+            .map(|j| j.hosts.clone())
             .unwrap_or_default()
     }
 
@@ -464,44 +389,38 @@ impl Store {
         }
     }
 
-    // ----- generation ---------------------------------------------------
-
     /// A job with generated attributes (not inserted); `index` picks the
     /// name.
     fn generate_job(&mut self, index: usize) -> JobRecord {
-        let (base, description, playbook) = JOBS[index % JOBS.len()];
-        let round = index / JOBS.len();
-        let name = if round == 0 {
-            base.to_owned()
-        } else {
-            format!("{base}-{}", round + 1)
+        let jobs = table("jobs");
+        let (entry, round) = (&jobs[index % jobs.len()], index / jobs.len());
+        let name = match round {
+            0 => text(&entry[0]),
+            _ => format!("{}-{}", text(&entry[0]), round + 1),
         };
         let named = self.ids.chance(85);
         let id = fresh_id(&mut self.ids, |id| self.jobs.contains_key(id));
-        let epoch = self.clock.epoch().timestamp_millis();
-        let created = epoch - self.ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
-        let updated = created + self.ids.below((epoch - created).max(1) as u64) as i64;
-        let execution_ttl = match self.ids.below(4) {
-            0 => None,
-            1 => Some(60),
-            2 => Some(180),
-            _ => Some(720),
-        };
-        let repo_url = self.ids.pick(REPOS).copied().unwrap_or(REPOS[0]).to_owned();
-        let branch = self.ids.pick(BRANCHES).copied().unwrap_or("master");
-        let repo_user = self.ids.chance(30).then(|| "deploy".to_owned());
-        let hosts = if self.ids.chance(30) {
+        let (epoch, ids) = (self.clock.epoch().timestamp_millis(), &mut self.ids);
+        let created = epoch - ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
+        let updated = created + ids.below((epoch - created).max(1) as u64) as i64;
+        let execution_ttl = pick(ids, "execution_ttls").clone();
+        let url = text(pick(ids, "repos"));
+        let branch = text(pick(ids, "branches"));
+        let mut repository = json!({"url": url, "branch": branch, "defaultPlaybook": entry[2]});
+        if ids.chance(30) {
+            repository["credentials"] = credentials();
+        }
+        let hosts: Vec<(String, Value)> = if ids.chance(30) {
             vec![("localhost".to_owned(), json!({}))]
         } else {
-            let role = self.ids.pick(SERVER_ROLES).copied().unwrap_or("WEB");
-            let n = self.ids.range(1, 3);
-            let with_vars = self.ids.chance(50);
-            let subnet = self.ids.range(10, 99);
+            let role = text(pick(ids, "server_roles"));
+            let (n, with_vars, subnet) = (ids.range(1, 3), ids.chance(50), ids.range(10, 99));
             let (location, alias) = (&self.cfg.location, self.cfg.alias.to_ascii_uppercase());
             (1..=n)
                 .map(|k| {
+                    let ip = format!("10.55.{subnet}.{}", 10 + k);
                     let vars = if with_vars {
-                        json!({"ansible_ssh_host": format!("10.55.{subnet}.{}", 10 + k)})
+                        json!({"ansible_ssh_host": ip})
                     } else {
                         json!({})
                     };
@@ -509,54 +428,45 @@ impl Store {
                 })
                 .collect()
         };
-        let properties = match self.ids.below(3) {
-            0 => json!({"environment": "production"}),
-            1 => json!({"environment": "staging", "serial": "25%"}),
-            _ => json!({}),
-        };
-        let callbacks = if self.ids.chance(30) {
-            vec![json!({
-                "url": format!("https://hooks.example.com/runner/{}", self.ids.alphanumeric(12)),
-                "level": "RESULT",
-            })]
-        } else {
-            Vec::new()
-        };
+        let properties = pick(ids, "properties").clone();
+        let callbacks = ids.chance(30).then(|| {
+            let url = format!("https://hooks.example.com/runner/{}", ids.alphanumeric(12));
+            json!({"url": url, "level": "RESULT"})
+        });
+        let doc = json!({
+            "description": entry[1],
+            "executionTtl": execution_ttl,
+            "repository": repository,
+            "hosts": hosts.iter().map(|(id, vars)| json!({"id": id, "hostVars": vars})).collect::<Vec<_>>(),
+            "properties": properties,
+            "callbacks": callbacks.into_iter().collect::<Vec<_>>(),
+        });
+        let hosts = hosts.into_iter().map(|(h, _)| h).collect();
+        let name = named.then_some(name);
         JobRecord {
             id,
-            name: named.then_some(name),
-            description: description.to_owned(),
-            execution_ttl,
-            repo_url,
-            branch: branch.to_owned(),
-            playbook: playbook.to_owned(),
-            repo_user,
+            name,
             hosts,
-            properties,
-            callbacks,
             created,
             updated,
+            doc,
         }
     }
 
-    /// A commit dated between `from` and `to` (epoch ms).
-    fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Commit {
-        let (author, email) = rng.pick(AUTHORS).copied().unwrap_or(AUTHORS[0]);
-        let sha = format!(
-            "{:016x}{:016x}{:08x}",
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64() >> 32
-        );
+    /// A commit dated between `from` and `to` (epoch ms), as
+    /// `repository_log.recent_commit[0]` shows it.
+    fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Value {
+        let author = pick(rng, "authors");
+        let (a, b, c) = (rng.next_u64(), rng.next_u64(), rng.next_u64() >> 32);
         let date = from + rng.below((to - from).max(1) as u64) as i64;
-        let message = rng.pick(COMMIT_MESSAGES).copied().unwrap_or("Update");
-        Commit {
-            sha,
-            author: author.to_owned(),
-            email: email.to_owned(),
-            date: date - date.rem_euclid(SECOND),
-            message: message.to_owned(),
-        }
+        let date = chrono::DateTime::from_timestamp_millis(date - date.rem_euclid(SECOND));
+        json!({
+            "commit": format!("{a:016x}{b:016x}{c:08x}"),
+            "author": author[0],
+            "author_email": author[1],
+            "date": date.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default(),
+            "message": pick(rng, "commit_messages"),
+        })
     }
 
     /// Adds `jobs` jobs with `per_job` executions each (at least `running`
@@ -567,7 +477,7 @@ impl Store {
     pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
-        let rotate = self.ids.below(JOBS.len() as u64) as usize;
+        let rotate = self.ids.below(table("jobs").len() as u64) as usize;
         let mut keys = Vec::with_capacity(jobs);
         for i in 0..jobs {
             let job = self.generate_job(i + rotate);
@@ -582,12 +492,7 @@ impl Store {
         let schedules: Vec<(i64, i64)> = keys
             .iter()
             .map(|_| {
-                let interval = match self.ids.below(4) {
-                    0 => HOUR,
-                    1 => 6 * HOUR,
-                    2 => DAY,
-                    _ => 7 * DAY,
-                };
+                let interval = pick(&mut self.ids, "intervals_hours").as_i64().unwrap_or(1) * HOUR;
                 let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
                 (interval, offset)
             })
@@ -607,16 +512,9 @@ impl Store {
         // Newest first: the first `running` are running.
         created.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.cmp(b)));
         for (i, (start, id)) in created.iter().enumerate() {
-            let status = if i < running {
-                RUNNING
-            } else {
-                match self.ids.below(100) {
-                    0..=69 => SUCCESS,
-                    70..=83 => FAILURE,
-                    84..=89 => STOPPED,
-                    90..=94 => KILLED,
-                    _ => INIT_FAILURE,
-                }
+            let status = match i < running {
+                true => RUNNING,
+                false => weighted(&mut self.ids, "finished_statuses"),
             };
             let took = if status == INIT_FAILURE {
                 self.ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64
@@ -659,12 +557,8 @@ impl Store {
         }
         // A job is never younger than its oldest execution.
         for key in keys {
-            let oldest = self
-                .execs
-                .values()
-                .filter(|r| r.job_id == key)
-                .map(ExecRecord::first_start)
-                .min();
+            let of_job = self.execs.values().filter(|r| r.job_id == key);
+            let oldest = of_job.map(ExecRecord::first_start).min();
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
             if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
                 && job.created > oldest
@@ -677,29 +571,32 @@ impl Store {
     /// Adds a job from a seed (replacing one with the same id); returns its
     /// id.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
-        let index = self.misc.below(JOBS.len() as u64) as usize;
+        let index = self.misc.below(table("jobs").len() as u64) as usize;
         // Generated from the runtime stream, so inserting never shifts the
         // seeded data.
         let saved = std::mem::replace(&mut self.ids, self.misc.clone());
         let mut job = self.generate_job(index);
         self.misc = std::mem::replace(&mut self.ids, saved);
-        if let Some(id) = seed.id {
-            job.id = id;
-        }
+        job.id = seed.id.unwrap_or(job.id);
         job.name = seed.name;
         if let Some(d) = seed.description {
-            job.description = d;
+            job.doc["description"] = d.into();
         }
-        job.execution_ttl = seed.execution_ttl;
-        job.created = seed
-            .created_time
-            .unwrap_or_else(|| self.clock.now())
-            .timestamp_millis();
-        job.updated = job.created;
+        job.doc["executionTtl"] = json!(seed.execution_ttl);
+        let created = seed.created_time.unwrap_or_else(|| self.clock.now());
+        (job.created, job.updated) = (created.timestamp_millis(), created.timestamp_millis());
         if !seed.hosts.is_empty() {
-            job.hosts = seed.hosts.into_iter().map(|h| (h, json!({}))).collect();
+            let doc = seed.hosts.iter().map(|h| json!({"id": h, "hostVars": {}}));
+            job.doc["hosts"] = doc.collect();
+            job.hosts = seed.hosts;
         }
-        job.repo_user = seed.repository_credentials.then(|| "deploy".to_owned());
+        let repository = job.doc["repository"].as_object_mut();
+        if let Some(repository) = repository {
+            match seed.repository_credentials {
+                true => repository.insert("credentials".into(), credentials()),
+                false => repository.remove("credentials"),
+            };
+        }
         let id = job.id.clone();
         self.jobs.insert(id.clone(), job);
         id
@@ -728,20 +625,16 @@ impl Store {
         }
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let id = match seed.execution_id {
-            Some(id) => id,
-            None => fresh_id(&mut self.misc, |id| self.execs.contains(id)),
-        };
+        let execs = &self.execs;
+        let id = seed
+            .execution_id
+            .unwrap_or_else(|| fresh_id(&mut self.misc, |id| execs.contains(id)));
         let terminal = classify(&seed.status) == Class::Terminal;
+        let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
             Some(t) => t
                 .into_iter()
-                .map(|t| {
-                    (
-                        t.start.timestamp_millis(),
-                        t.end.map(|e| e.timestamp_millis()),
-                    )
-                })
+                .map(|t| (ms(t.start), t.end.map(ms)))
                 .collect(),
             None => vec![(wall, terminal.then_some(wall))],
         };
@@ -762,8 +655,6 @@ impl Store {
         self.execs.insert(id.clone(), rec);
         Some(id)
     }
-
-    // ----- time ---------------------------------------------------------
 
     /// Executions holding one of the account's slots.
     fn active(&self) -> usize {
@@ -892,14 +783,8 @@ impl Store {
         true
     }
 
-    // ----- operations ---------------------------------------------------
-
     fn job_exists(&self, job: &str) -> Result<(), RunnerError> {
-        if self.jobs.contains_key(job) {
-            Ok(())
-        } else {
-            Err(RunnerError::JobNotFound)
-        }
+        self.jobs.get(job).map(drop).ok_or(RunnerError::JobNotFound)
     }
 
     /// Jobs, newest `createdTime` first, ties by id.
@@ -1048,14 +933,6 @@ impl Store {
         Ok(self.render_execution(r))
     }
 
-    pub(crate) fn stop_requests(&self, run_id: &str) -> u64 {
-        self.execs.stop_requests(run_id)
-    }
-
-    pub(crate) fn stop_total(&self) -> u64 {
-        self.execs.stop_total()
-    }
-
     pub(crate) fn kill_requests(&self, run_id: &str) -> u64 {
         self.kills.get(run_id).copied().unwrap_or(0)
     }
@@ -1073,46 +950,27 @@ impl Store {
         self.execs.get(&id).map(|r| r.status.clone())
     }
 
-    // ----- rendering ----------------------------------------------------
-
     /// A Job (VENDOR-NOTES 4.4), camelCase: the fields of the Job in
     /// `CenturyLinkCloud/PublicKB` `Runner/job-service.md`; `name` is
     /// optional, as in the Runner JS SDK (RJS).
     fn render_job(&self, j: &JobRecord) -> Value {
         let alias = &self.cfg.alias;
-        let hosts: Vec<Value> = j
-            .hosts
-            .iter()
-            .map(|(id, vars)| json!({"id": id, "hostVars": vars}))
-            .collect();
-        let mut job = json!({
+        let mut job = j.doc.clone();
+        let href = format!("/v2/workflow/{alias}/jobs/{}", j.id);
+        let verbs = ["GET", "POST", "PUT", "DELETE"];
+        let fields = json!({
             "id": j.id,
             "accountAlias": alias,
-            "name": j.name,
-            "description": j.description,
-            "executionTtl": j.execution_ttl,
-            "repository": {"url": j.repo_url, "branch": j.branch, "defaultPlaybook": j.playbook},
-            "hosts": hosts,
-            "properties": j.properties,
             "status": JOB_STATUS,
-            "callbacks": j.callbacks,
             "createdTime": j.created,
             "lastUpdatedTime": j.updated,
-            "links": [{
-                "ref": "self",
-                "id": j.id,
-                "href": format!("/v2/workflow/{alias}/jobs/{}", j.id),
-                "verbs": ["GET", "POST", "PUT", "DELETE"],
-            }],
+            "links": [{"ref": "self", "id": j.id, "href": href, "verbs": verbs}],
         });
-        if let Some(user) = &j.repo_user {
-            job["repository"]["credentials"] =
-                json!({"username": user, "password": MASKED_PASSWORD});
+        if let (Value::Object(m), Value::Object(f)) = (&mut job, fields) {
+            m.extend(f);
         }
-        if j.name.is_none()
-            && let Some(m) = job.as_object_mut()
-        {
-            m.remove("name");
+        if let Some(name) = &j.name {
+            job["name"] = name.as_str().into();
         }
         job
     }
@@ -1124,22 +982,9 @@ impl Store {
     /// object `repository_log` variants from that page's other examples.
     pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
         let v = self.variants;
-        let log = if v.repository_log_object {
-            let date = chrono::DateTime::from_timestamp_millis(r.commit.date)
-                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .unwrap_or_default();
-            json!({
-                "recent_commit": [{
-                    "commit": r.commit.sha,
-                    "author": r.commit.author,
-                    "author_email": r.commit.email,
-                    "date": date,
-                    "message": r.commit.message,
-                }],
-                "tags": [],
-            })
-        } else {
-            Value::Null
+        let log = match v.repository_log_object {
+            true => json!({"recent_commit": [r.commit], "tags": []}),
+            false => Value::Null,
         };
         let mut doc = serde_json::Map::new();
         for (snake, camel, value) in [
@@ -1169,8 +1014,6 @@ impl Store {
         Value::Object(doc)
     }
 
-    // ----- login tokens -------------------------------------------------
-
     /// A new login token valid for `ttl`, carrying `claims`.
     pub(crate) fn grant(&mut self, ttl: Duration, claims: &Value) -> String {
         let token = make_token(&mut self.secrets, claims);
@@ -1178,54 +1021,5 @@ impl Store {
         self.issued.push(token.clone());
         self.logins += 1;
         token
-    }
-
-    /// Whether `token` is a login token that has not expired.
-    pub(crate) fn token_live(&self, token: &str) -> bool {
-        self.tokens.live(token) == Some(true)
-    }
-
-    /// Makes every login token issued so far expired.
-    pub(crate) fn expire_tokens(&mut self) {
-        self.tokens.expire_all();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64url_matches_the_jwt_header() {
-        assert_eq!(b64url(br#"{"alg":"HS256","typ":"JWT"}"#), JWT_HEADER);
-        assert_eq!(b64url(b""), "");
-        assert_eq!(b64url(b"f"), "Zg");
-        assert_eq!(b64url(b"fo"), "Zm8");
-        assert_eq!(b64url(b"foo"), "Zm9v");
-        assert_eq!(b64url(&[0xfb, 0xff]), "-_8");
-    }
-
-    #[test]
-    fn status_classes_follow_the_notes() {
-        for s in [PENDING, INITIALIZING, RUNNING] {
-            assert_eq!(classify(s), Class::Active);
-        }
-        for s in [SUCCESS, FAILURE, INIT_FAILURE, STOPPED, KILLED] {
-            assert_eq!(classify(s), Class::Terminal);
-        }
-        assert_eq!(classify(STOPPING), Class::Stopping);
-        assert_eq!(classify(KILLING), Class::Killing);
-        assert_eq!(classify("EXPIRED"), Class::Unknown);
-        assert_eq!(classify("running"), Class::Unknown);
-    }
-
-    #[test]
-    fn pages_never_overflow() {
-        let items: Vec<u64> = (0..10).collect();
-        let got = |page, size| page_body(&items, page, size, |n| json!(n))["results"].clone();
-        assert_eq!(got(0, 4), json!([0, 1, 2, 3]));
-        assert_eq!(got(2, 4), json!([8, 9]));
-        assert_eq!(got(3, 4), json!([]));
-        assert_eq!(got(usize::MAX, 100), json!([]));
     }
 }

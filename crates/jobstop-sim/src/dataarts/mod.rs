@@ -6,36 +6,12 @@
 //! See the crate README for the behaviour, the switches and which parts are
 //! documented fact and which are inference; [`signing`] is the reference
 //! AK/SK signer the simulator verifies requests with.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
-//! use jobstop_sim::dataarts::DataArtsSim;
-//!
-//! let sim = DataArtsSim::builder()
-//!     .seed(7)
-//!     .realtime_jobs(2, 1)
-//!     .batch_jobs(4)
-//!     .instances(20)
-//!     .running_instances(3)
-//!     .start()
-//!     .await?;
-//! assert_eq!(sim.realtime_job_names().len(), 3);
-//! assert_eq!(sim.batch_job_names().len(), 4);
-//! assert_eq!(sim.instance_ids_with_status("running").len(), 3);
-//! let run = &sim.instance_ids()[0]; // like "job_batch_0003/347651234"
-//! let (job, id) = run.split_once('/').unwrap();
-//! let detail = sim.instance_json(job, id.parse().unwrap()).unwrap();
-//! assert_eq!(detail["jobName"], job);
-//! # Ok(())
-//! # }
-//! ```
+//! Its runnable example is the README's ("The DataArts simulator").
 
 mod routes;
 pub mod signing;
 mod store;
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,7 +21,7 @@ use serde_json::Value;
 
 use crate::endless::{EndlessRuns, HUGE, Pages};
 use crate::{
-    Common, Fault, FaultRule, MASK, Population, Route, Settings, Sim, SimBuilder, SimServer,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use routes::Credentials;
@@ -154,9 +130,9 @@ pub enum ExecuteTimeFormat {
     Minutes,
 }
 
-/// One AK/SK-signed request the simulator verified, as received: what a
-/// test needs to re-sign it with another signer (the `authorization` header
-/// holds the request's signature, never the secret key).
+/// One AK/SK-signed request that passed verification, as received (to
+/// re-sign it with another signer; `authorization` holds the signature,
+/// never the secret key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SignedRequest {
@@ -171,8 +147,7 @@ pub struct SignedRequest {
 }
 
 /// A job to add with [`DataArtsSimBuilder::insert_job`] or
-/// [`DataArtsSim::insert_job`]. The status is kept verbatim, so any raw
-/// string works.
+/// [`DataArtsSim::insert_job`]; the status is kept verbatim.
 ///
 /// ```
 /// use jobstop_sim::dataarts::{JobSeed, JobType};
@@ -205,18 +180,19 @@ pub struct JobSeed {
 impl JobSeed {
     /// A batch job.
     pub fn batch(name: impl Into<String>, status: impl Into<String>) -> Self {
+        let (name, status) = (name.into(), status.into());
         JobSeed {
-            name: name.into(),
-            job_type: JobType::Batch,
-            status: status.into(),
+            name,
+            status,
             ..JobSeed::default()
         }
     }
 
     /// A real-time job.
     pub fn realtime(name: impl Into<String>, status: impl Into<String>) -> Self {
+        let job_type = JobType::RealTime;
         JobSeed {
-            job_type: JobType::RealTime,
+            job_type,
             ..JobSeed::batch(name, status)
         }
     }
@@ -236,7 +212,7 @@ impl JobSeed {
 }
 
 /// A job instance to add with [`DataArtsSimBuilder::insert_instance`] or
-/// [`DataArtsSim::insert_instance`]. The status is kept verbatim.
+/// [`DataArtsSim::insert_instance`]; the status is kept verbatim.
 ///
 /// ```
 /// use jobstop_sim::dataarts::InstanceSeed;
@@ -258,8 +234,7 @@ pub struct InstanceSeed {
     pub plan_time: Option<DateTime<Utc>>,
     /// `startTime`; default `planTime`.
     pub start_time: Option<DateTime<Utc>>,
-    /// `endTime`; default `startTime` for `success`, `fail` and
-    /// `manual-stop`, else absent.
+    /// `endTime`; default `startTime` for terminal statuses, else absent.
     pub end_time: Option<DateTime<Utc>>,
     /// `instanceType` (0 general, 2 manual, 5 PatchData, 6 subjob, 7 once);
     /// default 0.
@@ -269,9 +244,10 @@ pub struct InstanceSeed {
 impl InstanceSeed {
     /// An instance of `job_name` in the raw status `status`.
     pub fn new(job_name: impl Into<String>, status: impl Into<String>) -> Self {
+        let (job_name, status) = (job_name.into(), status.into());
         InstanceSeed {
-            job_name: job_name.into(),
-            status: status.into(),
+            job_name,
+            status,
             ..InstanceSeed::default()
         }
     }
@@ -294,7 +270,6 @@ impl InstanceSeed {
 
 /// The DataArts protocol; use it through [`DataArtsSim`].
 pub struct DataArts {
-    /// The settings (without the seeds).
     opts: DataArtsOptions,
     creds: Credentials,
     store: Mutex<Store>,
@@ -303,17 +278,14 @@ pub struct DataArts {
     signed: Mutex<Vec<SignedRequest>>,
 }
 
-/// A running DataArts simulator (the DLF API and IAM). Dropping it stops
-/// both servers.
+/// A running DataArts simulator (the DLF API and IAM).
 pub type DataArtsSim = Sim<DataArts>;
 
-/// Configures a [`DataArtsSim`]. Every setter has a default; see each. Its
-/// `Debug` masks the token, the AK/SK and the password.
+/// Configures a [`DataArtsSim`]; its `Debug` masks the credentials.
 pub type DataArtsSimBuilder = SimBuilder<DataArts>;
 
 /// The DataArts simulator's own settings, set through
-/// [`DataArtsSimBuilder`]. Its `Debug` masks the token, the AK/SK and the
-/// password.
+/// [`DataArtsSimBuilder`]; its `Debug` masks the credentials.
 #[derive(Debug, Clone)]
 pub struct DataArtsOptions {
     project_id: Option<String>,
@@ -326,7 +298,9 @@ pub struct DataArtsOptions {
     running_instances: Option<usize>,
     jobs: Vec<JobSeed>,
     instance_seeds: Vec<InstanceSeed>,
-    secrets: Secrets,
+    static_token: Option<Secret>,
+    ak_sk: Option<(Secret, Secret)>,
+    password: Option<Secret>,
     username: String,
     domain: String,
     token_ttl: Duration,
@@ -343,26 +317,9 @@ pub struct DataArtsOptions {
     not_running_code: String,
 }
 
-/// The credentials set on the builder (its `Debug` masks them).
-#[derive(Clone, Default)]
-struct Secrets {
-    static_token: Option<String>,
-    ak_sk: Option<(String, String)>,
-    password: Option<String>,
-}
-
-impl fmt::Debug for Secrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Secrets")
-            .field("static_token", &self.static_token.as_ref().map(|_| MASK))
-            .field("ak_sk", &self.ak_sk.as_ref().map(|_| (MASK, MASK)))
-            .field("password", &self.password.as_ref().map(|_| MASK))
-            .finish()
-    }
-}
-
 impl Default for DataArtsOptions {
     fn default() -> Self {
+        let ms = Duration::from_millis;
         DataArtsOptions {
             project_id: None,
             project_name: DEFAULT_PROJECT_NAME.to_owned(),
@@ -374,13 +331,15 @@ impl Default for DataArtsOptions {
             running_instances: None,
             jobs: Vec::new(),
             instance_seeds: Vec::new(),
-            secrets: Secrets::default(),
+            static_token: None,
+            ak_sk: None,
+            password: None,
             username: "jobstop_sim".to_owned(),
             domain: "jobstop_sim_account".to_owned(),
             token_ttl: Duration::from_secs(24 * 3600),
-            start_delay: Duration::from_millis(200),
-            waiting_for: Duration::from_millis(200),
-            running_for: Duration::from_secs(1),
+            start_delay: ms(200),
+            waiting_for: ms(200),
+            running_for: ms(1000),
             seeded_finish_after: None,
             fail_percent: 0,
             waiting_stop: WaitingStop::Cancel,
@@ -393,120 +352,93 @@ impl Default for DataArtsOptions {
     }
 }
 
-/// DataArts' own setters. Besides these, [`SimBuilder`]'s: `seed`, `epoch`
-/// (AK/SK signatures are checked against the real clock whatever the
-/// epoch), `stop_delay` (how long a stopped real-time job stays `STOPPING`;
-/// default 300 ms) and `rate_limit` (per account on the DLF API, the AK or
-/// the token; the documented one is 30 requests per second per user; 429s
-/// carry `APIGW.0308` and this limit).
+/// DataArts' own setters (defaults and behaviour: the crate README, "The
+/// DataArts simulator", Builder). [`SimBuilder`]'s `rate_limit` is per
+/// account (the AK or the token; documented: 30 per second per user).
 impl SimBuilder<DataArts> {
     setters! {
-        /// The project id in every path. Default: 32 hex digits from the seed.
+        /// The project id in every path.
         project_id(options.project_id): some into String;
-        /// The project's name (the region), accepted in token scopes. Default
-        /// `cn-north-4`.
+        /// The project's name (the region), accepted in token scopes.
         project_name(options.project_name): into String;
-        /// The workspace the seeded jobs live in (requests must send it in the
-        /// `workspace` header unless it is `default`). Default `default`.
+        /// The workspace the seeded jobs live in (the `workspace` header).
         workspace(options.workspace): into String;
-        /// How many batch jobs to generate (`job_batch_0001`…; mostly
-        /// `SCHEDULING`, some `PAUSED` or `STOPPED`, by seed). Default 0.
+        /// How many batch jobs to generate (`job_batch_0001`…).
         batch_jobs(options.batch_jobs): usize;
-        /// How many instances to generate, spread over the batch jobs of the
-        /// workspace (one batch job is created if there is none). Default 0.
+        /// How many instances to generate, over the workspace's batch jobs.
         instances(options.instances): usize;
         /// How many of the generated instances (the newest) are `running`.
-        /// Default a tenth of [`DataArtsSimBuilder::instances`].
         running_instances(options.running_instances): some usize;
         /// A static token accepted in `X-Auth-Token` besides IAM tokens.
-        /// Default: derived from the seed.
-        static_token(options.secrets.static_token): some into String;
-        /// How long IAM tokens live. Default 24 h.
+        static_token(options.static_token): some into Secret;
+        /// How long IAM tokens live.
         token_ttl(options.token_ttl): Duration;
-        /// How long a started real-time job stays `STARTING` before `NORMAL`.
-        /// Default 200 ms.
+        /// How long a started real-time job stays `STARTING`.
         start_delay(options.start_delay): Duration;
-        /// Makes seeded and inserted instances progress too: `running` ones
-        /// finish this long after the start (or their insertion), `waiting` ones
-        /// start running then. Default `None`: they keep their status.
+        /// Makes seeded and inserted instances progress too, this long after
+        /// the start (or their insertion).
         seeded_instances_finish_after(options.seeded_finish_after): Option<Duration>;
-        /// What stopping a `waiting` instance does. Default
-        /// [`WaitingStop::Cancel`].
+        /// What stopping a `waiting` instance does.
         waiting_stop(options.waiting_stop): WaitingStop;
-        /// How list calls read `offset`. Default [`OffsetReading::PageNumber`]
-        /// (as documented).
+        /// How list calls read `offset`.
         offset_reading(options.offset_reading): OffsetReading;
-        /// How the job detail writes `createTime`. Default
-        /// [`CreateTimeFormat::Number`].
+        /// How the job detail writes `createTime`.
         create_time_format(options.create_time_format): CreateTimeFormat;
-        /// How the real-time status writes its times. Default
-        /// [`StatusTimeFormat::EpochMillisString`].
+        /// How the real-time status writes its times.
         status_time_format(options.status_time_format): StatusTimeFormat;
-        /// How instances write `executeTime`. Default
-        /// [`ExecuteTimeFormat::Millis`].
+        /// How instances write `executeTime`.
         execute_time_format(options.execute_time_format): ExecuteTimeFormat;
-        /// The `error_code` of the 400 for stopping a job or instance that is
-        /// not running. Default `DLF.0102` (an inference; avoid `DLF.0100`,
-        /// `DLF.0137` and `DLF.0810`, which mean "not found").
+        /// The `error_code` of stopping what does not run (an inference;
+        /// avoid `DLF.0100`, `DLF.0137` and `DLF.0810`: "not found").
         not_running_code(options.not_running_code): into String;
     }
 
-    /// How many real-time jobs to generate: `running` ones `NORMAL`,
-    /// `stopped` ones `STOPPED` (names `rt_clickstream`, `rt_orders_cdc`,
-    /// …). Default 0 and 0.
+    /// How many real-time jobs to generate, `NORMAL` and `STOPPED`.
     pub fn realtime_jobs(mut self, running: usize, stopped: usize) -> Self {
-        self.options.realtime_running = running;
-        self.options.realtime_stopped = stopped;
+        (self.options.realtime_running, self.options.realtime_stopped) = (running, stopped);
         self
     }
 
-    /// Adds a job after the generated ones (before the generated instances,
-    /// which are spread over it too if it is a batch job of the workspace).
+    /// Adds a job after the generated ones (before the generated instances).
     pub fn insert_job(mut self, seed: JobSeed) -> Self {
         self.options.jobs.push(seed);
         self
     }
 
-    /// Adds an instance after the generated ones. If its job does not
-    /// exist, a `SCHEDULING` batch job of that name is created for it.
+    /// Adds an instance after the generated ones (its job is created if
+    /// missing).
     pub fn insert_instance(mut self, seed: InstanceSeed) -> Self {
         self.options.instance_seeds.push(seed);
         self
     }
 
-    /// The access key id and secret access key. Default: derived from the
-    /// seed (20 and 40 characters).
+    /// The access key id and secret access key.
     pub fn ak_sk(mut self, ak: impl Into<String>, sk: impl Into<String>) -> Self {
-        self.options.secrets.ak_sk = Some((ak.into(), sk.into()));
+        self.options.ak_sk = Some((Secret(ak.into()), Secret(sk.into())));
         self
     }
 
-    /// The IAM user that can get tokens: name, password, domain (account)
-    /// name. Default `jobstop_sim`, a password from the seed,
-    /// `jobstop_sim_account`.
+    /// The IAM user that can get tokens: name, password, domain name.
     pub fn iam_user(
         mut self,
         name: impl Into<String>,
         password: impl Into<String>,
         domain: impl Into<String>,
     ) -> Self {
-        self.options.username = name.into();
-        self.options.secrets.password = Some(password.into());
-        self.options.domain = domain.into();
+        let o = &mut self.options;
+        (o.username, o.domain) = (name.into(), domain.into());
+        o.password = Some(Secret(password.into()));
         self
     }
 
     /// How long instances that progress on their own stay `waiting`, then
-    /// `running`, before `success` (or `fail`). Default 200 ms and 1 s.
+    /// `running`.
     pub fn instance_durations(mut self, waiting: Duration, running: Duration) -> Self {
-        self.options.waiting_for = waiting;
-        self.options.running_for = running;
+        (self.options.waiting_for, self.options.running_for) = (waiting, running);
         self
     }
 
-    /// The share (0–100) of instances that end `fail` instead of `success`
-    /// when they finish on their own (drawn per instance, from the seed).
-    /// Default 0.
+    /// The share (0–100) of instances that end `fail` on their own.
     pub fn instance_fail_percent(mut self, percent: u8) -> Self {
         self.options.fail_percent = percent.min(100);
         self
@@ -515,32 +447,30 @@ impl SimBuilder<DataArts> {
 
 impl VendorSim for DataArts {
     const VENDOR: &'static str = "dataarts";
-    /// None: the DLF routes are under `/v1/{project_id}`, and fault routes
-    /// match the whole path, e.g. `Route::post("/v1/*/jobs/*/stop")`.
+    /// None: fault routes match the whole path, e.g.
+    /// `Route::post("/v1/*/jobs/*/stop")`.
     const PREFIX: &'static str = "";
     type Options = DataArtsOptions;
 
     fn new(common: &Common, mut o: DataArtsOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 24);
-        let project_id = o
-            .project_id
-            .clone()
-            .unwrap_or_else(|| format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()));
-        let secrets = std::mem::take(&mut o.secrets);
-        let static_token = secrets
-            .static_token
-            .unwrap_or_else(|| format!("MIIsim{}", creds.alphanumeric(250)));
-        let (ak, sk) = secrets.ak_sk.unwrap_or_else(|| {
-            let ak = creds.alphanumeric(20).to_ascii_uppercase();
-            (ak, creds.alphanumeric(40))
-        });
-        let password = secrets
-            .password
-            .unwrap_or_else(|| format!("Sim-{}", creds.alphanumeric(16)));
-        let (jobs, instances) = (
-            std::mem::take(&mut o.jobs),
-            std::mem::take(&mut o.instance_seeds),
-        );
+        let project_id = match o.project_id.clone() {
+            Some(id) => id,
+            None => format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()),
+        };
+        // Each secret not given is drawn, in this order, from `creds`.
+        let mut draw = |given: Option<Secret>, prefix: &str, len| match given {
+            Some(s) => s.0,
+            None => format!("{prefix}{}", creds.alphanumeric(len)),
+        };
+        let static_token = draw(o.static_token.take(), "MIIsim", 250);
+        let (ak, sk) = match o.ak_sk.take() {
+            Some((ak, sk)) => (ak.0, sk.0),
+            None => (draw(None, "", 20).to_ascii_uppercase(), draw(None, "", 40)),
+        };
+        let password = draw(o.password.take(), "Sim-", 16);
+        let jobs = std::mem::take(&mut o.jobs);
+        let instances = std::mem::take(&mut o.instance_seeds);
         let mut store = Store::new(o.clone(), project_id.clone(), common);
         store.seed_realtime(o.realtime_running, o.realtime_stopped);
         store.seed_batch(o.batch_jobs);
@@ -557,16 +487,18 @@ impl VendorSim for DataArts {
                 store.insert_instance(seed);
             }
         }
+        let throttle_limit = common.rate_limit.map_or(30, |r| r.per_second);
+        let creds = Credentials {
+            project_id,
+            static_token,
+            ak,
+            sk,
+            password,
+            throttle_limit,
+        };
         DataArts {
             opts: o,
-            creds: Credentials {
-                project_id,
-                static_token,
-                ak,
-                sk,
-                password,
-                throttle_limit: common.rate_limit.map_or(30, |r| r.per_second),
-            },
+            creds,
             store: Mutex::new(store),
             request_ids: Mutex::new(SplitMix64::stream(common.seed, 25)),
             signed: Mutex::new(Vec::new()),
@@ -579,9 +511,8 @@ impl VendorSim for DataArts {
 
     fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         let errors = this.clone();
-        server
-            .error_body(move |status, message| errors.error_body(status, message))
-            .account_key(routes::account)
+        let server = server.error_body(move |status, message| errors.error_body(status, message));
+        server.account_key(routes::account)
     }
 
     /// IAM, on its own port.
@@ -591,9 +522,8 @@ impl VendorSim for DataArts {
 
     /// IAM's injected errors are Keystone-shaped; it has no rate limit.
     fn configure_auth(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
-        server
-            .error_body(routes::keystone_error)
-            .account_key(|_| String::new())
+        let server = server.error_body(routes::keystone_error);
+        server.account_key(|_| String::new())
     }
 
     /// `running` running real-time jobs and running batch instances;
@@ -616,11 +546,8 @@ impl VendorSim for DataArts {
         let iam = ["iam_url", "username", "password", "domain"];
         let mut alternatives = sim.settings_token();
         alternatives.retain(|(k, _)| *k == "token");
-        alternatives.extend(
-            sim.settings_iam()
-                .into_iter()
-                .filter(|(k, _)| iam.contains(k)),
-        );
+        let iam_settings = sim.settings_iam().into_iter();
+        alternatives.extend(iam_settings.filter(|(k, _)| iam.contains(k)));
         alternatives
     }
 
@@ -637,17 +564,16 @@ impl VendorSim for DataArts {
     /// An instance's `status` (`"job/id"`), or a job's as the job list
     /// shows it (`"job"`).
     fn raw_state(&self, id: &str) -> Option<String> {
-        match id.rsplit_once('/') {
-            Some((job, n)) => {
-                let v = lock(&self.store).instance_json(job, n.parse().ok()?)?;
-                v["status"].as_str().map(str::to_owned)
-            }
-            None => lock(&self.store).job_status_raw(id),
-        }
+        let mut store = lock(&self.store);
+        let Some((job, n)) = id.rsplit_once('/') else {
+            return store.job_status_raw(id);
+        };
+        let v = store.instance_json(job, n.parse().ok()?)?;
+        v["status"].as_str().map(str::to_owned)
     }
 
-    /// `"job"` for `POST …/jobs/{job}/stop`, `"job/id"` for
-    /// `POST …/jobs/{job}/instances/{id}/stop` (decoded path segments).
+    /// `"job"` for job stops, `"job/id"` for instance stops (decoded path
+    /// segments).
     fn stop_requests(&self, id: &str) -> u64 {
         lock(&self.store).jobs.stop_requests(id)
     }
@@ -685,68 +611,64 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     FaultRule::new(Route::get("/v1/*/jobs"), fault)
 }
 
-/// DataArts' own accessors (besides [`Sim`]'s; `server()` and `faults()`
-/// are the DLF server's).
+/// `&str` accessors of the handle's vendor fields.
+macro_rules! accessors {
+    ($($(#[$m:meta])* $name:ident: $($path:ident).+;)*) => {
+        $($(#[$m])* pub fn $name(&self) -> &str { &self.vendor.$($path).+ })*
+    };
+}
+
+/// Handle methods that call the store's method `$f` (default: the same
+/// name) without settling first (the store settles where it must).
+macro_rules! store_calls {
+    ($($(#[$m:meta])* $name:ident $(= $f:ident)? ($($a:ident: $t:ty),*) -> $r:ty;)*) => {
+        $($(#[$m])* pub fn $name(&self, $($a: $t),*) -> $r {
+            store_calls!(@call lock(&self.vendor.store), $name $($f)?, $($a),*)
+        })*
+    };
+    (@call $s:expr, $name:ident, $($a:ident),*) => { $s.$name($($a),*) };
+    (@call $s:expr, $name:ident $f:ident, $($a:ident),*) => { $s.$f($($a),*) };
+}
+
+/// DataArts' own accessors and test hooks (besides [`Sim`]'s; `server()`
+/// and `faults()` are the DLF server's; the crate README lists them).
 impl Sim<DataArts> {
-    /// The IAM root, `http://127.0.0.1:PORT` (another port; the token route
-    /// is `/v3/auth/tokens`).
+    /// The IAM root, `http://127.0.0.1:PORT` (the route is
+    /// `/v3/auth/tokens`).
     pub fn iam_url(&self) -> String {
         self.iam_server().base_url()
     }
 
     /// The IAM server.
     pub fn iam_server(&self) -> &SimServer {
-        self.auth_server()
-            .expect("the DataArts simulator always starts IAM")
+        // `VendorSim::auth_server` always gives DataArts its IAM.
+        self.auth_server().unwrap_or_else(|| self.server())
     }
 
-    /// The project id.
-    pub fn project_id(&self) -> &str {
-        &self.vendor.creds.project_id
+    accessors! {
+        /// The project id.
+        project_id: creds.project_id;
+        /// The workspace the seeded jobs live in.
+        workspace: opts.workspace;
+        /// The static token (accepted in `X-Auth-Token`).
+        token: creds.static_token;
+        /// The access key id.
+        ak: creds.ak;
+        /// The secret access key.
+        sk: creds.sk;
+        /// The IAM user name.
+        username: opts.username;
+        /// The IAM user's password.
+        password: creds.password;
+        /// The IAM user's domain (account) name.
+        domain: opts.domain;
     }
 
-    /// The workspace the seeded jobs live in.
-    pub fn workspace(&self) -> &str {
-        &self.vendor.opts.workspace
-    }
-
-    /// The static token (accepted in `X-Auth-Token`).
-    pub fn token(&self) -> &str {
-        &self.vendor.creds.static_token
-    }
-
-    /// The access key id.
-    pub fn ak(&self) -> &str {
-        &self.vendor.creds.ak
-    }
-
-    /// The secret access key.
-    pub fn sk(&self) -> &str {
-        &self.vendor.creds.sk
-    }
-
-    /// The IAM user name.
-    pub fn username(&self) -> &str {
-        &self.vendor.opts.username
-    }
-
-    /// The IAM user's password.
-    pub fn password(&self) -> &str {
-        &self.vendor.creds.password
-    }
-
-    /// The IAM user's domain (account) name.
-    pub fn domain(&self) -> &str {
-        &self.vendor.opts.domain
-    }
-
-    /// `base_url`, `project_id` and `workspace` (only when not `default`),
-    /// then `extra`, by the keys of the adapter's config.
+    /// `base_url`, `project_id` and `workspace` (unless `default`), then
+    /// `extra`, by the keys of the adapter's config.
     fn settings_with(&self, extra: &[(&'static str, &str)]) -> Settings {
-        let mut settings = vec![
-            ("base_url", self.base_url()),
-            ("project_id", self.project_id().to_owned()),
-        ];
+        let mut settings = vec![("base_url", self.base_url())];
+        settings.push(("project_id", self.project_id().to_owned()));
         if self.workspace() != DEFAULT_WORKSPACE {
             settings.push(("workspace", self.workspace().to_owned()));
         }
@@ -754,8 +676,7 @@ impl Sim<DataArts> {
         settings
     }
 
-    /// The common settings (`base_url`, `project_id`, `workspace` unless
-    /// `default`) and `token`.
+    /// The common settings and `token`.
     pub fn settings_token(&self) -> Settings {
         self.settings_with(&[("token", self.token())])
     }
@@ -767,13 +688,13 @@ impl Sim<DataArts> {
 
     /// The common settings and `iam_url`, `username`, `password`, `domain`.
     pub fn settings_iam(&self) -> Settings {
-        let iam_url = self.iam_url();
-        self.settings_with(&[
-            ("iam_url", &iam_url),
-            ("username", self.username()),
+        let (iam_url, user, domain) = (self.iam_url(), self.username(), self.domain());
+        let extra = [
+            ("username", user),
             ("password", self.password()),
-            ("domain", self.domain()),
-        ])
+            ("domain", domain),
+        ];
+        self.settings_with(&[&[("iam_url", iam_url.as_str())][..], &extra].concat())
     }
 
     /// [`settings_token`](Self::settings_token) as `JOBSTOP_DATAARTS_*` variables.
@@ -781,8 +702,7 @@ impl Sim<DataArts> {
         crate::env_vars(DataArts::VENDOR, self.settings_token())
     }
 
-    /// [`settings_aksk`](Self::settings_aksk) as `JOBSTOP_DATAARTS_*` variables
-    /// (the same as [`Sim::env`]).
+    /// [`settings_aksk`](Self::settings_aksk) as variables (= [`Sim::env`]).
     pub fn env_aksk(&self) -> Vec<(String, String)> {
         self.env()
     }
@@ -792,8 +712,7 @@ impl Sim<DataArts> {
         crate::env_vars(DataArts::VENDOR, self.settings_iam())
     }
 
-    /// The real-time jobs of the workspace, in listing order (newest
-    /// `createTime` first, then by name).
+    /// The real-time jobs of the workspace, in listing order.
     pub fn realtime_job_names(&self) -> Vec<String> {
         self.store().job_names(JobType::RealTime)
     }
@@ -804,7 +723,7 @@ impl Sim<DataArts> {
     }
 
     /// Every instance of the workspace as `"{jobName}/{instanceId}"`, in
-    /// listing order (newest `planTime` first, then id descending).
+    /// listing order.
     pub fn instance_ids(&self) -> Vec<String> {
         self.store().instance_ids(None)
     }
@@ -821,52 +740,27 @@ impl Sim<DataArts> {
         store
     }
 
-    /// The job as `GET /v1/{p}/jobs/{name}` shows it now (workspace of the
-    /// simulator).
-    pub fn job_json(&self, name: &str) -> Option<Value> {
-        lock(&self.vendor.store).job_json(name)
-    }
-
-    /// The raw `status` of job `name` now, as the job list shows it (the
-    /// detail has none).
-    pub fn job_status(&self, name: &str) -> Option<String> {
-        lock(&self.vendor.store).job_status_raw(name)
-    }
-
-    /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it now.
-    pub fn instance_json(&self, job: &str, id: u64) -> Option<Value> {
-        lock(&self.vendor.store).instance_json(job, id)
-    }
-
-    /// Adds a job (replacing one of the same name in its workspace);
-    /// returns its name.
-    pub fn insert_job(&self, seed: JobSeed) -> String {
-        lock(&self.vendor.store).insert_job(seed)
-    }
-
-    /// Adds an instance; its id, or `None` if its job does not exist.
-    pub fn insert_instance(&self, seed: InstanceSeed) -> Option<u64> {
-        lock(&self.vendor.store).insert_instance(seed)
-    }
-
-    /// Sets the raw status of job `name` (e.g. `EXCEPTION`, as a fault) and
-    /// drops its pending changes. `false` if there is no such job.
-    pub fn set_job_status(&self, name: &str, raw: &str) -> bool {
-        lock(&self.vendor.store).set_job_status(name, raw)
-    }
-
-    /// Sets the raw status of instance `id` of `job` and drops its pending
-    /// changes; `success`, `fail` and `manual-stop` set `endTime` if unset,
-    /// other statuses remove it. `false` if there is no such instance.
-    pub fn set_instance_status(&self, job: &str, id: u64, raw: &str) -> bool {
-        lock(&self.vendor.store).set_instance_status(job, id, raw)
-    }
-
-    /// Applies the next pending change of a job (`"name"`) or an instance
-    /// (`"job/id"`) now, e.g. `STOPPING` → `STOPPED` without waiting.
-    /// `false` if there is no such run or nothing pending.
-    pub fn advance(&self, run_id: &str) -> bool {
-        lock(&self.vendor.store).advance(run_id)
+    store_calls! {
+        /// The job as `GET /v1/{p}/jobs/{name}` shows it now.
+        job_json(name: &str) -> Option<Value>;
+        /// The raw `status` of job `name` now, as the job list shows it.
+        job_status = job_status_raw(name: &str) -> Option<String>;
+        /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it
+        /// now.
+        instance_json(job: &str, id: u64) -> Option<Value>;
+        /// Adds a job (replacing one of the same name); returns its name.
+        insert_job(seed: JobSeed) -> String;
+        /// Adds an instance; its id, or `None` if its job does not exist.
+        insert_instance(seed: InstanceSeed) -> Option<u64>;
+        /// Sets the raw status of job `name` and drops its pending changes;
+        /// `false` if there is no such job.
+        set_job_status(name: &str, raw: &str) -> bool;
+        /// Sets the raw status of instance `id` of `job` and drops its
+        /// pending changes; `false` if there is no such instance.
+        set_instance_status(job: &str, id: u64, raw: &str) -> bool;
+        /// Applies the next pending change of a job (`"name"`) or an
+        /// instance (`"job/id"`) now; `false` if there is none.
+        advance(run_id: &str) -> bool;
     }
 
     /// The AK/SK-signed requests that passed verification, oldest first
@@ -880,25 +774,20 @@ impl Sim<DataArts> {
         lock(&self.vendor.store).tokens.granted()
     }
 
-    /// Makes every IAM token granted so far expired (the static token is not
-    /// affected).
+    /// Makes every IAM token granted so far expired.
     pub fn expire_tokens(&self) {
         lock(&self.vendor.store).tokens.expire_all();
     }
 
-    /// How many AK/SK-signed requests were rejected (unknown AK, bad
-    /// signature, unsigned, missing or stale `X-Sdk-Date`, malformed
-    /// `Authorization`).
+    /// How many AK/SK-signed requests were rejected.
     pub fn signature_failures(&self) -> u64 {
         lock(&self.vendor.store).signature_failures
     }
 }
 
-/// The job and instance objects in a successful answer of this API, for
-/// [`Fault::MapJson`] rewrites that damage every run:
-/// the items of a listing's `jobs` or `instances` array, or the answer itself
-/// when it is one object (a job's or an instance's detail, a real-time job's
-/// `/status`). A `jobs`/`instances` that is not an array holds none.
+/// The job and instance objects in a successful DLF answer, for
+/// [`Fault::MapJson`] rewrites: the items of a listing's `jobs` or
+/// `instances` array, or the answer itself when it is one object.
 ///
 /// ```
 /// use jobstop_sim::dataarts::run_objects;
@@ -910,20 +799,21 @@ impl Sim<DataArts> {
 /// assert_eq!(run_objects(&mut one).len(), 1);
 /// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
-    if body.get("jobs").is_some() || body.get("instances").is_some() {
-        return match body {
-            Value::Object(m) => m
-                .iter_mut()
-                .filter(|(k, _)| *k == "jobs" || *k == "instances")
-                .filter_map(|(_, v)| v.as_array_mut())
-                .flatten()
-                .collect(),
-            _ => Vec::new(),
+    if body.get("jobs").is_none() && body.get("instances").is_none() {
+        return if body.is_object() {
+            vec![body]
+        } else {
+            Vec::new()
         };
     }
-    if body.is_object() {
-        vec![body]
-    } else {
-        Vec::new()
-    }
+    let Value::Object(m) = body else {
+        return Vec::new();
+    };
+    let lists = m
+        .iter_mut()
+        .filter(|(k, _)| *k == "jobs" || *k == "instances");
+    lists
+        .filter_map(|(_, v)| v.as_array_mut())
+        .flatten()
+        .collect()
 }

@@ -40,7 +40,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
-use percent_encoding::percent_decode;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
 use sha2::{Digest, Sha256};
 
 /// The algorithm name, first in `Authorization` and in the string to sign.
@@ -57,24 +57,20 @@ pub const SDK_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 /// `bytes` with every byte but the RFC 3986 unreserved ones
 /// (`A-Z a-z 0-9 - _ . ~`) written `%XX` (uppercase hex); a space is `%20`.
 pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encode(bytes, RESERVED).to_string()
 }
 
 /// The canonical URI of a raw (still percent-encoded) request path.
 pub fn canonical_uri(raw_path: &str) -> String {
-    let mut uri = raw_path
+    let segments = raw_path
         .split('/')
-        .map(|segment| escape(&percent_decode(segment.as_bytes()).collect::<Vec<u8>>()))
-        .collect::<Vec<_>>()
-        .join("/");
+        .map(|s| escape(&percent_decode(s.as_bytes()).collect::<Vec<u8>>()));
+    let mut uri = segments.collect::<Vec<_>>().join("/");
     if !uri.ends_with('/') {
         uri.push('/');
     }
@@ -92,20 +88,17 @@ fn form_decode(s: &str) -> Vec<u8> {
 
 /// The canonical query string of a raw query (without the `?`).
 pub fn canonical_query(raw_query: &str) -> String {
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = raw_query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (form_decode(k), form_decode(v))
-        })
+    let pairs = raw_query.split('&').filter(|p| !p.is_empty());
+    let pairs = pairs.map(|p| p.split_once('=').unwrap_or((p, "")));
+    let mut pairs: Vec<_> = pairs
+        .map(|(k, v)| (form_decode(k), form_decode(v)))
         .collect();
     pairs.sort();
-    pairs
+    let pairs: Vec<String> = pairs
         .iter()
         .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+        .collect();
+    pairs.join("&")
 }
 
 /// The canonical header block: for each of `signed_headers`, every value of
@@ -115,17 +108,13 @@ pub fn canonical_headers(headers: &[(&str, &str)], signed_headers: &[&str]) -> S
     let mut out = String::new();
     for name in signed_headers {
         let name = name.to_ascii_lowercase();
-        let mut values: Vec<&str> = headers
+        let named = headers
             .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(&name))
-            .map(|(_, v)| v.trim())
-            .collect();
+            .filter(|(k, _)| k.eq_ignore_ascii_case(&name));
+        let mut values: Vec<&str> = named.map(|(_, v)| v.trim()).collect();
         values.sort_unstable();
         for v in values {
-            out.push_str(&name);
-            out.push(':');
-            out.push_str(v);
-            out.push('\n');
+            out.push_str(&format!("{name}:{v}\n"));
         }
     }
     out
@@ -152,35 +141,32 @@ pub fn canonical_request(
     signed_headers: &[&str],
     body: &[u8],
 ) -> String {
-    let unsigned = headers.iter().any(|(k, v)| {
+    let unsigned = |(k, v): &&(&str, &str)| {
         k.eq_ignore_ascii_case(HEADER_CONTENT_SHA256) && v.trim() == UNSIGNED_PAYLOAD
-    });
-    let payload = if unsigned {
-        UNSIGNED_PAYLOAD.to_owned()
-    } else {
-        hex_sha256(body)
+    };
+    let payload = match headers.iter().any(|h| unsigned(&h)) {
+        true => UNSIGNED_PAYLOAD.to_owned(),
+        false => hex_sha256(body),
     };
     let signed: Vec<String> = signed_headers
         .iter()
         .map(|h| h.to_ascii_lowercase())
         .collect();
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        method.to_ascii_uppercase(),
-        canonical_uri(raw_path),
+    let (method, uri) = (method.to_ascii_uppercase(), canonical_uri(raw_path));
+    let (query, block) = (
         canonical_query(raw_query),
         canonical_headers(headers, signed_headers),
-        signed.join(";"),
-        payload
+    );
+    format!(
+        "{method}\n{uri}\n{query}\n{block}\n{}\n{payload}",
+        signed.join(";")
     )
 }
 
 /// `SDK-HMAC-SHA256\n<sdk_date>\n<hex(sha256(canonical_request))>`.
 pub fn string_to_sign(sdk_date: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{sdk_date}\n{}",
-        hex_sha256(canonical_request.as_bytes())
-    )
+    let hash = hex_sha256(canonical_request.as_bytes());
+    format!("{ALGORITHM}\n{sdk_date}\n{hash}")
 }
 
 /// Lowercase hex of HMAC-SHA256 keyed with the raw secret key.
@@ -253,8 +239,8 @@ pub fn sign(
     let signed: Vec<&str> = names.iter().map(String::as_str).collect();
     let date = headers
         .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(HEADER_SDK_DATE))
-        .map_or("", |(_, v)| v.trim());
+        .find(|(k, _)| k.eq_ignore_ascii_case(HEADER_SDK_DATE));
+    let date = date.map_or("", |(_, v)| v.trim());
     let canonical = canonical_request(method, path, query, headers, &signed, body);
     let sig = signature(sk, &string_to_sign(date, &canonical));
     authorization(ak, &signed, &sig)
@@ -291,14 +277,14 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
     let signed_headers: Vec<String> = signed?
         .split(';')
         .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let signed_headers: Vec<String> = signed_headers
+        .into_iter()
         .filter(|h| !h.is_empty())
         .collect();
     let access = access.filter(|a| !a.is_empty())?;
     let signature = sig.filter(|s| !s.is_empty())?;
-    if signed_headers.is_empty() {
-        return None;
-    }
-    Some(ParsedAuthorization {
+    (!signed_headers.is_empty()).then_some(ParsedAuthorization {
         access,
         signed_headers,
         signature,

@@ -1,6 +1,7 @@
 //! The DataArts simulator's state: jobs and job instances per workspace,
 //! their timelines, IAM tokens and counters; and how they look on the wire.
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -21,8 +22,6 @@ pub(crate) const RUNNING: &str = "running";
 pub(crate) const SUCCESS: &str = "success";
 pub(crate) const FAIL: &str = "fail";
 pub(crate) const MANUAL_STOP: &str = "manual-stop";
-pub(crate) const RUNNING_EXCEPTION: &str = "running-exception";
-pub(crate) const PAUSE: &str = "pause";
 pub(crate) const FORCE_SUCCESS: &str = "forceSuccess";
 pub(crate) const IGNORE_SUCCESS: &str = "ignoreSuccess";
 pub(crate) const SKIP_BY_DEPEND: &str = "skip-by-depend";
@@ -44,55 +43,60 @@ const DAY: i64 = 24 * HOUR;
 /// `list_job_instances_request.py`: "不超过7天", at most 7 days).
 pub(crate) const MAX_PLAN_WINDOW: i64 = 7 * DAY;
 
-/// Real-time job names; repeated with `_2`, `_3`… when more are asked for.
-const REALTIME_NAMES: &[&str] = &[
-    "rt_clickstream",
-    "rt_orders_cdc",
-    "rt_fraud_alerts",
-    "rt_iot_telemetry",
-    "rt_inventory_sync",
-    "rt_payment_events",
-    "rt_user_sessions",
-    "rt_log_ingest",
-    "rt_ad_impressions",
-    "rt_price_updates",
-];
+/// The seeding tables, shares and fixed detail fields
+/// (`data/dataarts/seed.json`; `Null` if it did not parse, which
+/// `tests/dataarts.rs` rules out).
+static SEED: LazyLock<Value> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../data/dataarts/seed.json")).unwrap_or_default()
+});
 
-/// `(node name prefix, node type)` of batch job nodes.
-const BATCH_NODES: &[(&str, &str)] = &[
-    ("DLI_SQL", "DLISQL"),
-    ("Hive_SQL", "HiveSQL"),
-    ("DWS_SQL", "DWSSQL"),
-    ("Shell", "Shell"),
-    ("CDM_Job", "CDMJob"),
-    ("DLI_Spark", "DLISpark"),
-    ("MRS_Spark", "MRSSpark"),
-];
+/// The array `key` of [`SEED`].
+fn table(key: &str) -> &'static [Value] {
+    SEED[key].as_array().map_or(&[], Vec::as_slice)
+}
 
-/// `(node name prefix, node type)` of real-time job nodes.
-const REALTIME_NODES: &[(&str, &str)] = &[
-    ("MRS_Flink_Job", "MRSFlinkJob"),
-    ("DLI_Flink_Job", "DLIFlinkJob"),
-];
+/// One entry of table `key`, drawn from `rng` (`Null` if empty).
+fn pick(rng: &mut SplitMix64, key: &str) -> &'static Value {
+    rng.pick(table(key)).unwrap_or(&Value::Null)
+}
 
-const USERS: &[&str] = &["test_user", "dlf_admin", "etl_dev", "ei_dlf_l00341563"];
-const PATHS: &[&str] = &["/", "/etl/", "/reports/daily/", "/streaming/", "/ods/"];
+/// The string `v` (`""` if it is not one).
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
 
-/// A change waiting on a job's timeline.
+/// The value of the first `[value, bound]` of table `key` whose bound
+/// exceeds a draw below 100 (cumulative percentages).
+fn weighted(rng: &mut SplitMix64, key: &str) -> &'static Value {
+    let draw = rng.below(100);
+    let hit = table(key)
+        .iter()
+        .find(|e| draw < e[1].as_u64().unwrap_or(0));
+    hit.map_or(&Value::Null, |e| &e[0])
+}
+
+/// The fixed fields `key` of [`SEED`] with `fields` over them.
+pub(crate) fn over(key: &str, fields: Value) -> Value {
+    let mut v = SEED[key].clone();
+    if let (Value::Object(m), Value::Object(f)) = (&mut v, fields) {
+        m.extend(f);
+    }
+    v
+}
+
+/// A change waiting on a job's timeline: `STARTING` → `NORMAL`, or
+/// `STOPPING` → `STOPPED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JobChange {
-    /// `STARTING` → `NORMAL`.
     Started,
-    /// `STOPPING` → `STOPPED`.
     Stopped,
 }
 
-/// A change waiting on an instance's timeline.
+/// A change waiting on an instance's timeline: `waiting` → `running` (then
+/// `Finish` after the run time), or `running` → `success` (or `fail`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum InstanceChange {
-    /// `waiting` → `running`, then `Finish` after the instance's run time.
     Run,
-    /// `running` → `success` (or `fail`).
     Finish,
 }
 
@@ -122,6 +126,14 @@ pub(crate) struct JobRecord {
     timeline: Timeline<JobChange>,
 }
 
+impl JobRecord {
+    /// Sets the status at `wall`, dropping pending changes.
+    fn set(&mut self, status: &str, wall: i64) {
+        (self.status, self.status_time) = (status.to_owned(), wall);
+        self.timeline.clear();
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct InstanceRecord {
     pub(crate) id: u64,
@@ -142,25 +154,16 @@ pub(crate) struct InstanceRecord {
     timeline: Timeline<InstanceChange>,
 }
 
-/// Why a DLF operation failed (the HTTP layer turns it into a body).
+/// Why a DLF operation failed (`routes` turns it into a body).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DlfError {
-    /// `DLF.0100`.
     JobNotFound,
-    /// `DLF.0137`.
     InstanceNotFound,
-    /// The configurable not-running code, for a job.
     JobNotRunning,
-    /// The configurable not-running code, for an instance.
     InstanceNotRunning,
-    /// Starting a job that runs.
     AlreadyRunning,
-    /// `/status` of a batch job.
     RealtimeOnly,
-    /// `run-immediate` of a real-time job.
     BatchOnly,
-    /// `DLF.3051`: a parameter out of range (an instance window over 7
-    /// days).
     InvalidParameter,
 }
 
@@ -200,74 +203,72 @@ pub(crate) struct Store {
     pub(crate) jobs: Runs<(String, String), JobRecord>,
     instances: Runs<u64, InstanceRecord>,
     next_instance: u64,
-    /// Seeded generation of jobs and instances.
+    /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
+    /// shifts the seeded data) and IAM tokens (`secrets`).
     ids: SplitMix64,
-    /// Runtime draws (instance gaps, outcomes), so traffic never shifts the
-    /// seeded data.
     misc: SplitMix64,
-    /// IAM tokens (a separate stream).
     secrets: SplitMix64,
-    /// IAM token → expiry.
     pub(crate) tokens: Tokens,
     pub(crate) signature_failures: u64,
 }
 
-/// A generated node of a type from `table`: `(name, type)`.
-fn node(ids: &mut SplitMix64, table: &[(&str, &str)]) -> (String, String) {
-    let (p, t) = ids.pick(table).copied().unwrap_or(table[0]);
-    (format!("{p}_{}", ids.range(1000, 9999)), t.to_owned())
-}
-
-/// `executeTime`: minutes with one decimal (the docs' example has an 18 s
-/// run with `"executeTime":0.3`).
-fn execute_minutes(ms: i64) -> f64 {
-    ((ms.max(0) as f64) / 6_000.0).round() / 10.0
+/// A generated node of a type from table `key`: `(name, type)`.
+fn node(ids: &mut SplitMix64, key: &str) -> (String, String) {
+    let e = pick(ids, key);
+    let name = format!("{}_{}", text(&e[0]), ids.range(1000, 9999));
+    (name, text(&e[1]))
 }
 
 /// The instance statuses that are over (HSDK `job_instance.py`: the success
 /// variants, `fail`, `manual-stop`, and `skip-by-depend`, which never runs).
 fn is_terminal_instance(status: &str) -> bool {
-    matches!(
-        status,
-        SUCCESS | FORCE_SUCCESS | IGNORE_SUCCESS | SKIP_BY_DEPEND | FAIL | MANUAL_STOP
-    )
+    let over = [SUCCESS, FORCE_SUCCESS, IGNORE_SUCCESS, SKIP_BY_DEPEND, FAIL];
+    over.contains(&status) || status == MANUAL_STOP
 }
 
-/// The first record of page `offset` of `limit` records, under `reading`.
-fn first_record(reading: OffsetReading, offset: usize, limit: usize) -> usize {
-    match reading {
+/// The records of page `offset` of `limit` records of `items`, under
+/// `reading`.
+fn page<T>(items: &[T], reading: OffsetReading, offset: usize, limit: usize) -> &[T] {
+    let first = match reading {
         OffsetReading::PageNumber => offset.saturating_mul(limit),
         OffsetReading::RecordOffset => offset,
-    }
+    };
+    let rest = items.get(first..).unwrap_or_default();
+    &rest[..limit.min(rest.len())]
 }
 
 /// A real-time status time (HSDK `show_job_status_response.py` types
 /// `starttime`, `endTime` and `lastUpdateTime` as `str`; the OTC page
 /// `viewing_running_status_of_a_real-time_job.rst` calls them "Date").
 fn status_time(format: StatusTimeFormat, ms: i64) -> Value {
+    let date = chrono::DateTime::from_timestamp_millis(ms);
     match format {
         StatusTimeFormat::EpochMillisString => ms.to_string().into(),
-        StatusTimeFormat::DateString => chrono::DateTime::from_timestamp_millis(ms)
+        StatusTimeFormat::DateString => date
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
             .unwrap_or_default()
             .into(),
     }
 }
 
+/// The key of job `name` in workspace `ws`.
+fn key(ws: &str, name: &str) -> (String, String) {
+    (ws.to_owned(), name.to_owned())
+}
+
 impl Store {
     pub(crate) fn new(cfg: DataArtsOptions, project_id: String, common: &Common) -> Self {
-        let (seed, clock, stop_delay) = (common.seed, common.clock, common.stop_delay);
+        let (seed, clock) = (common.seed, common.clock);
         let mut ids = SplitMix64::stream(seed, 21);
-        let next_instance = 347_650_000 + ids.below(10_000);
         Store {
             cfg,
             project_id,
-            stop_delay: stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
+            stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
             clock,
             started: Instant::now(),
             jobs: Runs::default(),
             instances: Runs::default(),
-            next_instance,
+            next_instance: 347_650_000 + ids.below(10_000),
             ids,
             misc: SplitMix64::stream(seed, 22),
             secrets: SplitMix64::stream(seed, 23),
@@ -289,26 +290,22 @@ impl Store {
         self.clock.epoch().timestamp_millis()
     }
 
-    // ----- generation ---------------------------------------------------
-
     /// A job with generated attributes (not inserted).
     fn generate_job(&mut self, ws: &str, name: &str, job_type: JobType, status: &str) -> JobRecord {
-        let epoch = self.epoch_ms();
-        let create_time = epoch - self.ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
-        let span = (epoch - create_time).max(1) as u64;
-        let last_update_time = create_time + self.ids.below(span) as i64;
-        let create_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
-        let last_update_user = self.ids.pick(USERS).copied().unwrap_or("test_user");
+        let (epoch, ids) = (self.epoch_ms(), &mut self.ids);
+        let create_time = epoch - ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
+        let last_update_time = create_time + ids.below((epoch - create_time).max(1) as u64) as i64;
+        let create_user = text(pick(ids, "users"));
+        let last_update_user = text(pick(ids, "users"));
         let nodes = match job_type {
-            JobType::RealTime => vec![node(&mut self.ids, REALTIME_NODES)],
-            JobType::Batch => {
-                let n = self.ids.range(1, 3);
-                (0..n).map(|_| node(&mut self.ids, BATCH_NODES)).collect()
-            }
+            JobType::RealTime => vec![node(ids, "realtime_nodes")],
+            JobType::Batch => (0..ids.range(1, 3))
+                .map(|_| node(ids, "batch_nodes"))
+                .collect(),
         };
-        let cron = match self.ids.below(3) {
-            0 => format!("0 {} * * * ?", self.ids.below(60)),
-            1 => format!("0 {} {} * * ?", self.ids.below(60), self.ids.below(24)),
+        let cron = match ids.below(3) {
+            0 => format!("0 {} * * * ?", ids.below(60)),
+            1 => format!("0 {} {} * * ?", ids.below(60), ids.below(24)),
             _ => "0 0/15 * * * ?".to_owned(),
         };
         JobRecord {
@@ -316,18 +313,18 @@ impl Store {
             workspace: ws.to_owned(),
             job_type,
             status: status.to_owned(),
-            job_id: self.ids.range(600_000, 699_999),
-            create_user: create_user.to_owned(),
+            job_id: ids.range(600_000, 699_999),
+            owner: create_user.clone(),
+            create_user,
             create_time,
-            owner: create_user.to_owned(),
-            priority: self.ids.below(3) as u8,
+            priority: ids.below(3) as u8,
             start_time: None,
             end_time: None,
             last_update_time,
-            last_update_user: last_update_user.to_owned(),
+            last_update_user,
             status_time: last_update_time,
-            path: self.ids.pick(PATHS).copied().unwrap_or("/").to_owned(),
-            version: self.ids.range(1, 5),
+            path: text(pick(ids, "paths")),
+            version: ids.range(1, 5),
             nodes,
             cron,
             timeline: Timeline::new(),
@@ -335,57 +332,47 @@ impl Store {
     }
 
     fn insert_record(&mut self, job: JobRecord) {
-        self.jobs
-            .insert((job.workspace.clone(), job.name.clone()), job);
+        self.jobs.insert(key(&job.workspace, &job.name), job);
     }
 
     /// Adds `running` `NORMAL` and `stopped` `STOPPED` real-time jobs to the
     /// configured workspace.
     pub(crate) fn seed_realtime(&mut self, running: usize, stopped: usize) {
-        let ws = self.cfg.workspace.clone();
-        let epoch = self.epoch_ms();
-        let rotate = self.ids.below(REALTIME_NAMES.len() as u64) as usize;
+        let (ws, epoch) = (self.cfg.workspace.clone(), self.epoch_ms());
+        let names = table("realtime_names");
+        let rotate = self.ids.below(names.len() as u64) as usize;
         for i in 0..running + stopped {
-            let base = REALTIME_NAMES[(i + rotate) % REALTIME_NAMES.len()];
-            let round = i / REALTIME_NAMES.len();
-            let name = if round == 0 {
-                base.to_owned()
-            } else {
-                format!("{base}_{}", round + 1)
+            let base = text(&names[(i + rotate) % names.len()]);
+            let name = match i / names.len() {
+                0 => base,
+                round => format!("{base}_{}", round + 1),
             };
             let status = if i < running { NORMAL } else { STOPPED };
             let mut job = self.generate_job(&ws, &name, JobType::RealTime, status);
-            let start = (epoch - self.ids.range(10 * MINUTE as u64, 5 * DAY as u64) as i64)
-                .max(job.create_time);
-            job.start_time = Some(start);
-            job.status_time = start;
+            let ago = self.ids.range(10 * MINUTE as u64, 5 * DAY as u64) as i64;
+            let start = (epoch - ago).max(job.create_time);
+            (job.start_time, job.status_time) = (Some(start), start);
             if i >= running {
-                let end =
-                    (start + self.ids.range(MINUTE as u64, DAY as u64) as i64).min(epoch - SECOND);
-                job.end_time = Some(end.max(start));
-                job.status_time = end.max(start);
+                let took = self.ids.range(MINUTE as u64, DAY as u64) as i64;
+                let end = (start + took).min(epoch - SECOND).max(start);
+                (job.end_time, job.status_time) = (Some(end), end);
             }
             job.last_update_time = job.last_update_time.min(start);
             self.insert_record(job);
         }
     }
 
-    /// Adds `n` batch jobs (`job_batch_0001`…; about 75 % `SCHEDULING`,
-    /// 13 % `PAUSED`, 12 % `STOPPED`) to the configured workspace.
+    /// Adds `n` batch jobs (`job_batch_0001`…) to the configured workspace.
     pub(crate) fn seed_batch(&mut self, n: usize) {
         let ws = self.cfg.workspace.clone();
         for i in 0..n {
-            let status = match self.ids.below(100) {
-                0..=74 => SCHEDULING,
-                75..=87 => PAUSED,
-                _ => STOPPED,
-            };
-            let mut name = format!("job_batch_{:04}", i + 1);
+            let status = weighted(&mut self.ids, "batch_statuses").as_str();
             let mut k = i + 1;
-            while self.jobs.contains(&(ws.clone(), name.clone())) {
+            while self.jobs.contains(&key(&ws, &format!("job_batch_{k:04}"))) {
                 k += n;
-                name = format!("job_batch_{k:04}");
             }
+            let name = format!("job_batch_{k:04}");
+            let status = status.unwrap_or(SCHEDULING);
             let job = self.generate_job(&ws, &name, JobType::Batch, status);
             self.insert_record(job);
         }
@@ -394,43 +381,27 @@ impl Store {
     /// Adds a job from a seed (replacing one of the same name in the same
     /// workspace); returns its name.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
-        let ws = seed
-            .workspace
-            .clone()
-            .unwrap_or_else(|| self.cfg.workspace.clone());
+        let ws = self.ws_or(&seed.workspace);
         let mut job = self.generate_job(&ws, &seed.name, seed.job_type, &seed.status);
         if let Some(t) = seed.create_time {
             job.create_time = t.timestamp_millis();
-            job.last_update_time = job.create_time;
-            job.status_time = job.create_time;
+            (job.last_update_time, job.status_time) = (job.create_time, job.create_time);
         }
         if let Some(owner) = seed.owner {
-            job.create_user.clone_from(&owner);
-            job.owner = owner;
+            (job.create_user, job.owner) = (owner.clone(), owner);
         }
-        if let Some(p) = seed.path {
-            job.path = p;
-        }
-        if let Some(p) = seed.priority {
-            job.priority = p;
-        }
+        job.path = seed.path.unwrap_or(job.path);
+        job.priority = seed.priority.unwrap_or(job.priority);
+        let now = Instant::now();
         if job.job_type == JobType::RealTime {
             job.start_time = Some(job.create_time);
-            if job.status == STOPPED {
-                job.end_time = Some(job.create_time);
+            job.end_time = (job.status == STOPPED).then_some(job.create_time);
+            let (start, stop) = (self.cfg.start_delay, self.stop_delay);
+            match job.status.as_str() {
+                STARTING => job.timeline.push_after(now, start, JobChange::Started),
+                STOPPING => job.timeline.push_after(now, stop, JobChange::Stopped),
+                _ => {}
             }
-        }
-        let now = Instant::now();
-        match job.status.as_str() {
-            STARTING if job.job_type == JobType::RealTime => {
-                job.timeline
-                    .push_after(now, self.cfg.start_delay, JobChange::Started);
-            }
-            STOPPING if job.job_type == JobType::RealTime => {
-                job.timeline
-                    .push_after(now, self.stop_delay, JobChange::Stopped);
-            }
-            _ => {}
         }
         let name = job.name.clone();
         self.insert_record(job);
@@ -439,12 +410,12 @@ impl Store {
 
     fn alloc_instance_id(&mut self, runtime: bool) -> u64 {
         let id = self.next_instance;
-        let gap = if runtime {
-            self.misc.range(1, 37)
+        let rng = if runtime {
+            &mut self.misc
         } else {
-            self.ids.range(1, 37)
+            &mut self.ids
         };
-        self.next_instance = self.next_instance.saturating_add(gap);
+        self.next_instance = self.next_instance.saturating_add(rng.range(1, 37));
         while self.instances.contains(&self.next_instance) {
             self.next_instance = self.next_instance.saturating_add(1);
         }
@@ -453,17 +424,18 @@ impl Store {
 
     /// Batch job keys of the configured workspace, in name order.
     fn batch_keys(&self) -> Vec<(String, String)> {
-        self.jobs
+        let ws = &self.cfg.workspace;
+        let batch = self
+            .jobs
             .iter()
-            .filter(|((ws, _), j)| *ws == self.cfg.workspace && j.job_type == JobType::Batch)
-            .map(|(k, _)| k.clone())
-            .collect()
+            .filter(|((w, _), j)| w == ws && j.job_type == JobType::Batch);
+        batch.map(|(k, _)| k.clone()).collect()
     }
 
     /// Adds `n` instances spread over the batch jobs of the configured
     /// workspace (one `job_batch_0001` is created if there is none): the
-    /// `running` newest are `running`, the others about 78 % `success`,
-    /// 10 % `fail`, 6 % `manual-stop`, 3 % `running-exception`, 3 % `pause`.
+    /// `running` newest are `running`, the others finished (shares in
+    /// [`SEED`]).
     pub(crate) fn seed_instances(&mut self, n: usize, running: usize) {
         if n == 0 {
             return;
@@ -480,19 +452,15 @@ impl Store {
         let schedules: Vec<(i64, i64)> = keys
             .iter()
             .map(|_| {
-                let interval = match self.ids.below(3) {
-                    0 => 15 * MINUTE,
-                    1 => HOUR,
-                    _ => DAY,
-                };
+                let minutes = pick(&mut self.ids, "intervals_minutes").as_i64();
+                let interval = minutes.unwrap_or(15) * MINUTE;
                 let offset = self.ids.below((interval / MINUTE) as u64) as i64 * MINUTE;
                 (interval, offset)
             })
             .collect();
         let mut planned: Vec<(i64, usize)> = (0..n)
             .map(|i| {
-                let j = i % keys.len();
-                let k = (i / keys.len()) as i64;
+                let (j, k) = (i % keys.len(), (i / keys.len()) as i64);
                 let (interval, offset) = schedules[j];
                 let mut base = epoch - epoch.rem_euclid(interval) + offset;
                 if base > epoch {
@@ -503,66 +471,47 @@ impl Store {
             .collect();
         // Ids grow with plan time.
         planned.sort();
-        let mut created: Vec<u64> = Vec::with_capacity(n);
+        let mut created: Vec<(i64, u64)> = Vec::with_capacity(n);
         for (plan, j) in planned {
             let id = self.alloc_instance_id(false);
-            let instance_type = match self.ids.below(100) {
-                0..=84 => 0,
-                85..=94 => 2,
-                _ => 5,
-            };
+            let instance_type = weighted(&mut self.ids, "instance_types").as_u64();
             let start = plan + self.ids.below(30 * SECOND as u64) as i64;
             let Some(mut rec) = self.new_instance(&keys[j], id, SUCCESS, plan, start) else {
                 continue;
             };
-            rec.instance_type = instance_type;
-            created.push(id);
+            rec.instance_type = instance_type.unwrap_or(0);
+            created.push((plan, id));
             self.instances.insert(id, rec);
         }
         // Newest first: the first `running` are running.
-        created.sort_by(|a, b| {
-            let pa = self.instances.get(a).map_or(0, |r| r.plan_time);
-            let pb = self.instances.get(b).map_or(0, |r| r.plan_time);
-            pb.cmp(&pa).then(b.cmp(a))
-        });
-        let finish_after = self.cfg.seeded_finish_after;
-        let started = self.started;
-        for (i, id) in created.iter().enumerate() {
-            let status = if i < running {
-                RUNNING
-            } else {
-                match self.ids.below(100) {
-                    0..=77 => SUCCESS,
-                    78..=87 => FAIL,
-                    88..=93 => MANUAL_STOP,
-                    94..=96 => RUNNING_EXCEPTION,
-                    _ => PAUSE,
-                }
+        created.sort_by(|a, b| b.cmp(a));
+        let (finish_after, started) = (self.cfg.seeded_finish_after, self.started);
+        for (i, (_, id)) in created.iter().enumerate() {
+            let status = match i < running {
+                true => Some(RUNNING),
+                false => weighted(&mut self.ids, "finished_statuses").as_str(),
             };
+            let status = status.unwrap_or(SUCCESS);
             let took = self.ids.range(5 * SECOND as u64, 40 * MINUTE as u64) as i64;
             let fails = self.ids.chance(u64::from(self.cfg.fail_percent));
             let Some(rec) = self.instances.get_mut(id) else {
                 continue;
             };
-            rec.status = status.to_owned();
-            rec.fails = fails;
+            (rec.status, rec.fails) = (status.to_owned(), fails);
             if is_terminal_instance(status) {
                 let end = (rec.start_time + took).min(epoch - SECOND);
                 rec.end_time = Some(end.max(rec.start_time));
             }
-            if status == RUNNING
-                && let Some(d) = finish_after
-            {
+            if let Some(d) = finish_after.filter(|_| status == RUNNING) {
                 rec.timeline.push_after(started, d, InstanceChange::Finish);
                 self.instances.touch(id);
             }
         }
         // A job is never younger than its oldest instance.
         for key in keys {
-            let oldest = self
-                .instances
-                .values()
-                .filter(|r| r.workspace == key.0 && r.job_name == key.1)
+            let of_job = self.instances.values().filter(|r| r.workspace == key.0);
+            let oldest = of_job
+                .filter(|r| r.job_name == key.1)
                 .map(|r| r.plan_time)
                 .min();
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
@@ -581,8 +530,8 @@ impl Store {
         key: &(String, String),
         id: u64,
         status: &str,
-        plan: i64,
-        start: i64,
+        plan_time: i64,
+        start_time: i64,
     ) -> Option<InstanceRecord> {
         let job = self.jobs.get(key)?;
         Some(InstanceRecord {
@@ -590,10 +539,10 @@ impl Store {
             workspace: job.workspace.clone(),
             job_name: job.name.clone(),
             status: status.to_owned(),
-            plan_time: plan,
-            start_time: start,
+            plan_time,
+            start_time,
             end_time: None,
-            submit_time: job.last_update_time.min(plan),
+            submit_time: job.last_update_time.min(plan_time),
             instance_type: 0,
             version: job.version,
             job_id: job.job_id,
@@ -606,31 +555,21 @@ impl Store {
     /// Adds an instance from a seed; `None` if its job does not exist in the
     /// configured workspace (or the seed's).
     pub(crate) fn insert_instance(&mut self, seed: InstanceSeed) -> Option<u64> {
-        let ws = seed
-            .workspace
-            .clone()
-            .unwrap_or_else(|| self.cfg.workspace.clone());
-        let key = (ws, seed.job_name.clone());
+        let key = (self.ws_or(&seed.workspace), seed.job_name.clone());
         self.jobs.get(&key)?;
-        let now = self.now_ms();
-        let plan = seed.plan_time.map_or(now, |t| t.timestamp_millis());
+        let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+        let plan = seed.plan_time.map_or(self.now_ms(), ms);
         let id = match seed.instance_id {
             Some(id) => {
-                if id >= self.next_instance {
-                    self.next_instance = id.saturating_add(1);
-                }
+                self.next_instance = self.next_instance.max(id.saturating_add(1));
                 id
             }
             None => self.alloc_instance_id(true),
         };
-        let start = seed.start_time.map_or(plan, |t| t.timestamp_millis());
-        let end = match seed.end_time {
-            Some(t) => Some(t.timestamp_millis()),
-            None if is_terminal_instance(&seed.status) => Some(start),
-            None => None,
-        };
+        let start = seed.start_time.map_or(plan, ms);
+        let terminal = is_terminal_instance(&seed.status).then_some(start);
         let mut rec = self.new_instance(&key, id, &seed.status, plan, start)?;
-        rec.end_time = end;
+        rec.end_time = seed.end_time.map(ms).or(terminal);
         rec.instance_type = seed.instance_type.unwrap_or(0);
         rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
         if let Some(d) = self.cfg.seeded_finish_after {
@@ -645,17 +584,14 @@ impl Store {
         Some(id)
     }
 
-    // ----- time ---------------------------------------------------------
-
     /// Applies every change that is due by now, in due order (jobs, then
     /// instances; a start that makes a finish due drains in the same call).
     pub(crate) fn settle(&mut self) {
         let (now, clock) = (Instant::now(), self.clock);
         self.jobs
-            .settle(now, |_, job, at, change| apply_job(clock, job, at, change));
-        self.instances.settle(now, |_, rec, at, change| {
-            apply_instance(clock, rec, at, change)
-        });
+            .settle(now, |_, j, at, c| apply_job(clock, j, at, c));
+        self.instances
+            .settle(now, |_, r, at, c| apply_instance(clock, r, at, c));
     }
 
     /// Applies the next pending change of job `name` (configured workspace)
@@ -664,37 +600,32 @@ impl Store {
         self.settle();
         let (now, clock) = (Instant::now(), self.clock);
         let Some((job, id)) = run_id.rsplit_once('/') else {
-            let key = (self.cfg.workspace.clone(), run_id.to_owned());
+            let key = key(&self.cfg.workspace, run_id);
             return self
                 .jobs
                 .advance(&key, now, |_, j, at, c| apply_job(clock, j, at, c));
         };
-        let ws = &self.cfg.workspace;
-        parse_id(id)
-            .filter(|id| {
-                self.instances
-                    .get(id)
-                    .is_some_and(|r| r.job_name == job && r.workspace == *ws)
-            })
-            .is_some_and(|id| {
-                self.instances
-                    .advance(&id, now, |_, r, at, c| apply_instance(clock, r, at, c))
-            })
+        let ws = self.cfg.workspace.clone();
+        let Ok(id) = self.find_instance(&ws, job, id) else {
+            return false;
+        };
+        self.instances
+            .advance(&id, now, |_, r, at, c| apply_instance(clock, r, at, c))
     }
 
-    // ----- queries ------------------------------------------------------
-
     fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> {
-        self.jobs.get(&(ws.to_owned(), name.to_owned()))
+        self.jobs.get(&key(ws, name))
+    }
+
+    /// `ws`, or the configured workspace.
+    fn ws_or(&self, ws: &Option<String>) -> String {
+        ws.clone().unwrap_or_else(|| self.cfg.workspace.clone())
     }
 
     /// Jobs of `ws` of `job_type`, newest `createTime` first, then by name.
-    pub(crate) fn jobs_of(&self, ws: &str, job_type: Option<JobType>) -> Vec<&JobRecord> {
-        let mut v: Vec<&JobRecord> = self
-            .jobs
-            .values()
-            .filter(|j| j.workspace == ws && job_type.is_none_or(|t| j.job_type == t))
-            .collect();
+    pub(crate) fn jobs_of(&self, ws: &str, job_type: JobType) -> Vec<&JobRecord> {
+        let jobs = self.jobs.values().filter(|j| j.workspace == ws);
+        let mut v: Vec<&JobRecord> = jobs.filter(|j| j.job_type == job_type).collect();
         v.sort_by(|a, b| b.create_time.cmp(&a.create_time).then(a.name.cmp(&b.name)));
         v
     }
@@ -702,8 +633,7 @@ impl Store {
     /// The names of the configured workspace's jobs of `job_type`, in
     /// listing order.
     pub(crate) fn job_names(&self, job_type: JobType) -> Vec<String> {
-        let ws = &self.cfg.workspace;
-        let jobs = self.jobs_of(ws, Some(job_type));
+        let jobs = self.jobs_of(&self.cfg.workspace, job_type);
         jobs.into_iter().map(|j| j.name.clone()).collect()
     }
 
@@ -711,8 +641,8 @@ impl Store {
     /// `"{jobName}/{id}"`, in listing order.
     pub(crate) fn instance_ids(&self, status: Option<&str>) -> Vec<String> {
         let instances = self.instances_of(&self.cfg.workspace).into_iter();
-        instances
-            .filter(|r| status.is_none_or(|s| r.status == s))
+        let matching = instances.filter(|r| status.is_none_or(|s| r.status == s));
+        matching
             .map(|r| format!("{}/{}", r.job_name, r.id))
             .collect()
     }
@@ -720,10 +650,9 @@ impl Store {
     /// Instances of jobs of `ws`, newest `planTime` first, then by id
     /// descending.
     pub(crate) fn instances_of(&self, ws: &str) -> Vec<&InstanceRecord> {
-        let mut v: Vec<&InstanceRecord> = self
-            .instances
-            .values()
-            .filter(|r| r.workspace == ws && self.job(ws, &r.job_name).is_some())
+        let of_ws = self.instances.values().filter(|r| r.workspace == ws);
+        let mut v: Vec<&InstanceRecord> = of_ws
+            .filter(|r| self.job(ws, &r.job_name).is_some())
             .collect();
         v.sort_by(|a, b| b.plan_time.cmp(&a.plan_time).then(b.id.cmp(&a.id)));
         v
@@ -732,17 +661,11 @@ impl Store {
     /// `GET /jobs`.
     pub(crate) fn list_jobs(&mut self, ws: &str, q: &JobQuery) -> Value {
         self.settle();
-        let matching: Vec<&JobRecord> = self
-            .jobs_of(ws, Some(q.job_type))
-            .into_iter()
-            .filter(|j| q.name.as_ref().is_none_or(|n| j.name.contains(n.as_str())))
-            .collect();
-        let jobs: Vec<Value> = matching
-            .iter()
-            .skip(first_record(self.cfg.offset_reading, q.offset, q.limit))
-            .take(q.limit)
-            .map(|j| self.render_job(j))
-            .collect();
+        let jobs = self.jobs_of(ws, q.job_type).into_iter();
+        let named = |j: &&JobRecord| q.name.as_ref().is_none_or(|n| j.name.contains(n.as_str()));
+        let matching: Vec<&JobRecord> = jobs.filter(named).collect();
+        let shown = page(&matching, self.cfg.offset_reading, q.offset, q.limit);
+        let jobs: Vec<Value> = shown.iter().map(|j| self.render_job(j)).collect();
         json!({"total": matching.len(), "jobs": jobs})
     }
 
@@ -799,57 +722,41 @@ impl Store {
     pub(crate) fn stop_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
         self.settle();
         self.jobs.count_stop(name);
-        let now = Instant::now();
+        let (now, delay) = (Instant::now(), self.stop_delay);
         let wall = self.clock.at(now).timestamp_millis();
-        let delay = self.stop_delay;
-        let job = self
-            .jobs
-            .get_mut(&(ws.to_owned(), name.to_owned()))
-            .ok_or(DlfError::JobNotFound)?;
+        let job = self.jobs.get_mut(&key(ws, name));
+        let job = job.ok_or(DlfError::JobNotFound)?;
         match (job.job_type, job.status.as_str()) {
             (_, STOPPED | STOPPING) => return Err(DlfError::JobNotRunning),
-            (JobType::Batch, _) => {
-                job.status = STOPPED.to_owned();
-                job.status_time = wall;
-                job.timeline.clear();
-            }
+            (JobType::Batch, _) => job.set(STOPPED, wall),
             (JobType::RealTime, _) => {
-                job.status = STOPPING.to_owned();
-                job.status_time = wall;
-                job.timeline.clear();
+                job.set(STOPPING, wall);
                 job.timeline.push_after(now, delay, JobChange::Stopped);
             }
         }
-        self.jobs.touch(&(ws.to_owned(), name.to_owned()));
+        self.jobs.touch(&key(ws, name));
         Ok(())
     }
 
     /// `POST /jobs/{name}/start`.
     pub(crate) fn start_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
         self.settle();
-        let now = Instant::now();
+        let (now, delay) = (Instant::now(), self.cfg.start_delay);
         let wall = self.clock.at(now).timestamp_millis();
-        let delay = self.cfg.start_delay;
-        let job = self
-            .jobs
-            .get_mut(&(ws.to_owned(), name.to_owned()))
-            .ok_or(DlfError::JobNotFound)?;
+        let job = self.jobs.get_mut(&key(ws, name));
+        let job = job.ok_or(DlfError::JobNotFound)?;
         match (job.job_type, job.status.as_str()) {
             (JobType::Batch, STOPPED | PAUSED) => {
-                job.status = SCHEDULING.to_owned();
-                job.status_time = wall;
+                (job.status, job.status_time) = (SCHEDULING.to_owned(), wall);
             }
             (JobType::RealTime, STOPPED | EXCEPTION) => {
-                job.status = STARTING.to_owned();
-                job.status_time = wall;
-                job.start_time = Some(wall);
-                job.end_time = None;
-                job.timeline.clear();
+                job.set(STARTING, wall);
+                (job.start_time, job.end_time) = (Some(wall), None);
                 job.timeline.push_after(now, delay, JobChange::Started);
             }
             _ => return Err(DlfError::AlreadyRunning),
         }
-        self.jobs.touch(&(ws.to_owned(), name.to_owned()));
+        self.jobs.touch(&key(ws, name));
         Ok(())
     }
 
@@ -864,14 +771,12 @@ impl Store {
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
         let id = self.alloc_instance_id(true);
-        let key = (ws.to_owned(), name.to_owned());
-        let mut rec = self
-            .new_instance(&key, id, WAITING, wall, wall)
-            .ok_or(DlfError::JobNotFound)?;
+        let rec = self.new_instance(&key(ws, name), id, WAITING, wall, wall);
+        let mut rec = rec.ok_or(DlfError::JobNotFound)?;
         rec.instance_type = 2;
         rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        rec.timeline
-            .push_after(now, self.cfg.waiting_for, InstanceChange::Run);
+        let waiting = self.cfg.waiting_for;
+        rec.timeline.push_after(now, waiting, InstanceChange::Run);
         self.instances.insert(id, rec);
         Ok(id)
     }
@@ -906,10 +811,9 @@ impl Store {
             .filter(|r| r.plan_time >= min_plan && r.plan_time <= max_plan)
             .filter(|r| q.instance_type.is_none_or(|t| r.instance_type == t))
             .collect();
-        let items: Vec<Value> = matching
+        let shown = page(&matching, self.cfg.offset_reading, q.offset, q.limit);
+        let items: Vec<Value> = shown
             .iter()
-            .skip(first_record(self.cfg.offset_reading, q.offset, q.limit))
-            .take(q.limit)
             .map(|r| self.render_instance(r, false))
             .collect();
         Ok(json!({"total": matching.len(), "instances": items}))
@@ -918,13 +822,9 @@ impl Store {
     /// The instance `raw_id` of job `name` in `ws`.
     fn find_instance(&self, ws: &str, name: &str, raw_id: &str) -> Result<u64, DlfError> {
         self.job(ws, name).ok_or(DlfError::JobNotFound)?;
-        parse_id(raw_id)
-            .filter(|id| {
-                self.instances
-                    .get(id)
-                    .is_some_and(|r| r.workspace == ws && r.job_name == name)
-            })
-            .ok_or(DlfError::InstanceNotFound)
+        let of_job = |r: &InstanceRecord| r.workspace == ws && r.job_name == name;
+        let found = parse_id(raw_id).filter(|id| self.instances.get(id).is_some_and(of_job));
+        found.ok_or(DlfError::InstanceNotFound)
     }
 
     /// `GET /jobs/{name}/instances/{id}`.
@@ -950,12 +850,9 @@ impl Store {
         self.settle();
         self.jobs.count_stop(&format!("{name}/{raw_id}"));
         let id = self.find_instance(ws, name, raw_id)?;
-        let wall = self.now_ms();
-        let waiting_stop = self.cfg.waiting_stop;
-        let rec = self
-            .instances
-            .get_mut(&id)
-            .ok_or(DlfError::InstanceNotFound)?;
+        let (wall, waiting_stop) = (self.now_ms(), self.cfg.waiting_stop);
+        let rec = self.instances.get_mut(&id);
+        let rec = rec.ok_or(DlfError::InstanceNotFound)?;
         let stoppable = match rec.status.as_str() {
             RUNNING => true,
             WAITING => waiting_stop == WaitingStop::Cancel,
@@ -970,53 +867,39 @@ impl Store {
         Ok(())
     }
 
-    // ----- test hooks ---------------------------------------------------
-
     /// Sets the raw status of job `name` in the configured workspace and
     /// drops its pending changes.
     pub(crate) fn set_job_status(&mut self, name: &str, raw: &str) -> bool {
         self.settle();
         let wall = self.now_ms();
-        let Some(job) = self
-            .jobs
-            .get_mut(&(self.cfg.workspace.clone(), name.to_owned()))
-        else {
+        let key = key(&self.cfg.workspace, name);
+        let Some(job) = self.jobs.get_mut(&key) else {
             return false;
         };
-        job.status = raw.to_owned();
-        job.status_time = wall;
-        job.timeline.clear();
-        if job.job_type == JobType::RealTime {
-            if raw == STOPPED {
-                job.end_time.get_or_insert(wall);
-            } else {
-                job.end_time = None;
-            }
+        job.set(raw, wall);
+        match (job.job_type, raw) {
+            (JobType::RealTime, STOPPED) => _ = job.end_time.get_or_insert(wall),
+            (JobType::RealTime, _) => job.end_time = None,
+            _ => {}
         }
         true
     }
 
     /// Sets the raw status of instance `id` of job `name` (configured
-    /// workspace) and drops its pending changes; `success`, `fail` and
-    /// `manual-stop` set `endTime` if unset, other statuses remove it.
+    /// workspace) and drops its pending changes; terminal statuses set
+    /// `endTime` if unset, other statuses remove it.
     pub(crate) fn set_instance_status(&mut self, name: &str, id: u64, raw: &str) -> bool {
         self.settle();
         let wall = self.now_ms();
         let ws = self.cfg.workspace.clone();
-        let Some(rec) = self
-            .instances
-            .get_mut(&id)
-            .filter(|r| r.job_name == name && r.workspace == ws)
-        else {
+        let rec = self.instances.get_mut(&id);
+        let Some(rec) = rec.filter(|r| r.job_name == name && r.workspace == ws) else {
             return false;
         };
         rec.status = raw.to_owned();
         rec.timeline.clear();
-        if is_terminal_instance(raw) {
-            rec.end_time.get_or_insert(wall.max(rec.start_time));
-        } else {
-            rec.end_time = None;
-        }
+        let end = rec.end_time.unwrap_or(wall.max(rec.start_time));
+        rec.end_time = is_terminal_instance(raw).then_some(end);
         true
     }
 
@@ -1040,8 +923,6 @@ impl Store {
         let ws = self.cfg.workspace.clone();
         self.instance_detail(&ws, name, &id.to_string()).ok()
     }
-
-    // ----- rendering ----------------------------------------------------
 
     /// The newest instance of a job.
     fn last_instance(&self, job: &JobRecord) -> Option<&InstanceRecord> {
@@ -1077,40 +958,22 @@ impl Store {
         }))
     }
 
-    /// `GET /jobs/{name}`: the definition, as HSDK
+    /// `GET /jobs/{name}`: the definition, exactly the fields of HSDK
     /// `huaweicloudsdkdgc/v1/model/show_job_response.py` (and OTC
-    /// `api/data_development_apis/job_development_apis/viewing_job_details.rst`)
-    /// have it: `name, nodes, schedule, params, directory, downstreamJobs,
-    /// processType, id, createTime, singleNodeJobFlag, singleNodeJobType,
-    /// lastUpdateUser, logPath, basicConfig, description, cleanOverdueDays,
-    /// cleanWaitingJob, emptyRunningJob, version`. No `status` and no
-    /// `jobType`: those are in the job list only. `createTime` is an int in
-    /// HSDK and a numeric string in the OTC example (a switch).
+    /// `api/data_development_apis/job_development_apis/viewing_job_details.rst`;
+    /// the README lists them). No `status` and no `jobType`: those are in the
+    /// job list only.
     fn render_job_detail(&self, j: &JobRecord) -> Value {
         let nodes: Vec<Value> = j
             .nodes
             .iter()
             .enumerate()
             .map(|(i, (n, t))| {
-                let pre: Vec<&str> = i
-                    .checked_sub(1)
-                    .and_then(|p| j.nodes.get(p))
-                    .map(|(p, _)| p.as_str())
-                    .into_iter()
-                    .collect();
-                json!({
-                    "name": n,
-                    "type": t,
-                    "location": {"x": 100 + 160 * i, "y": 120},
-                    "preNodeName": pre,
-                    "conditions": [],
-                    "properties": [],
-                    "pollingInterval": 20,
-                    "maxExecutionTime": 360,
-                    "retryTimes": 0,
-                    "retryInterval": 120,
-                    "failPolicy": "FAIL_CHILD",
-                })
+                let pre = j.nodes[..i].last().map(|(p, _)| p);
+                let pre: Vec<&String> = pre.into_iter().collect();
+                let location = json!({"x": 100 + 160 * i, "y": 120});
+                let node = json!({"name": n, "type": t, "location": location, "preNodeName": pre});
+                over("node_defaults", node)
             })
             .collect();
         let schedule = match j.job_type {
@@ -1133,34 +996,26 @@ impl Store {
             CreateTimeFormat::NumericString => Value::from(j.create_time.to_string()),
         };
         let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
-        present(json!({
-            "name": j.name,
-            "nodes": nodes,
-            "schedule": schedule,
-            "params": [],
-            "directory": j.path,
-            "downstreamJobs": [],
-            "processType": j.job_type.as_str(),
-            "id": j.job_id,
-            "createTime": create_time,
-            "singleNodeJobFlag": single.is_some(),
-            "singleNodeJobType": single.map(|(_, t)| t),
-            "lastUpdateUser": j.last_update_user,
-            "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
-            "description": "",
-            "cleanOverdueDays": 60,
-            "cleanWaitingJob": "clean",
-            "emptyRunningJob": "0",
-            // HSDK types `version` as `str` here (an int in `job_instance.py`).
-            "version": j.version.to_string(),
-            "basicConfig": {
-                "owner": j.owner,
-                "priority": j.priority,
-                "executeUser": "",
-                "instanceTimeout": 0,
-                "customFields": {},
-            },
-        }))
+        let basic = json!({"owner": j.owner, "priority": j.priority});
+        present(over(
+            "job_detail_defaults",
+            json!({
+                "name": j.name,
+                "nodes": nodes,
+                "schedule": schedule,
+                "directory": j.path,
+                "processType": j.job_type.as_str(),
+                "id": j.job_id,
+                "createTime": create_time,
+                "singleNodeJobFlag": single.is_some(),
+                "singleNodeJobType": single.map(|(_, t)| t),
+                "lastUpdateUser": j.last_update_user,
+                "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
+                // HSDK types `version` as `str` here (an int in `job_instance.py`).
+                "version": j.version.to_string(),
+                "basicConfig": over("basic_config_defaults", basic),
+            }),
+        ))
     }
 
     /// An instance. The list item (`detail` false): HSDK
@@ -1201,10 +1056,8 @@ impl Store {
 
     /// The node entries of an instance's detail (HSDK `node_instance.py`).
     fn render_nodes(&self, r: &InstanceRecord) -> Vec<Value> {
-        let nodes: Vec<(String, String)> = self
-            .job(&r.workspace, &r.job_name)
-            .map(|j| j.nodes.clone())
-            .unwrap_or_default();
+        let job = self.job(&r.workspace, &r.job_name);
+        let nodes = job.map_or(&[][..], |j| &j.nodes);
         let last = nodes.len().saturating_sub(1);
         let started = r.status != WAITING;
         nodes
@@ -1244,51 +1097,37 @@ impl Store {
             .collect()
     }
 
-    // ----- IAM tokens ---------------------------------------------------
-
     /// A new opaque IAM token (`MII…`, 1 KiB of base64url), valid for `ttl`.
     pub(crate) fn grant(&mut self, ttl: Duration) -> String {
         const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut token = String::from("MII");
-        for _ in 0..1021 {
-            token.push(char::from(B64[self.secrets.below(64) as usize]));
-        }
+        let mut b64 = || char::from(B64[self.secrets.below(64) as usize]);
+        let token: String = "MII".chars().chain((0..1021).map(|_| b64())).collect();
         self.tokens.grant(&token, ttl);
         token
     }
 }
 
-impl Timed for JobRecord {
-    type Change = JobChange;
-    fn timeline(&self) -> &Timeline<JobChange> {
-        &self.timeline
-    }
-    fn timeline_mut(&mut self) -> &mut Timeline<JobChange> {
-        &mut self.timeline
-    }
+/// [`Timed`] for records with a `timeline` field.
+macro_rules! timed {
+    ($($record:ty => $change:ty),*) => {$(
+        impl Timed for $record {
+            type Change = $change;
+            fn timeline(&self) -> &Timeline<$change> { &self.timeline }
+            fn timeline_mut(&mut self) -> &mut Timeline<$change> { &mut self.timeline }
+        }
+    )*};
 }
-
-impl Timed for InstanceRecord {
-    type Change = InstanceChange;
-    fn timeline(&self) -> &Timeline<InstanceChange> {
-        &self.timeline
-    }
-    fn timeline_mut(&mut self) -> &mut Timeline<InstanceChange> {
-        &mut self.timeline
-    }
-}
+timed!(JobRecord => JobChange, InstanceRecord => InstanceChange);
 
 fn apply_job(clock: SimClock, job: &mut JobRecord, at: Instant, change: JobChange) {
     let wall = clock.at(at).timestamp_millis();
     match change {
         JobChange::Started if job.status == STARTING => {
-            job.status = NORMAL.to_owned();
-            job.status_time = wall;
+            (job.status, job.status_time) = (NORMAL.to_owned(), wall);
         }
         JobChange::Stopped if job.status == STOPPING => {
-            job.status = STOPPED.to_owned();
+            (job.status, job.status_time) = (STOPPED.to_owned(), wall);
             job.end_time = Some(wall);
-            job.status_time = wall;
         }
         _ => {}
     }
@@ -1319,7 +1158,8 @@ fn execute_time(r: &InstanceRecord, f: ExecuteTimeFormat) -> Option<Value> {
     let ms = r.end_time?.saturating_sub(r.start_time).max(0);
     Some(match f {
         ExecuteTimeFormat::Millis => ms.into(),
-        ExecuteTimeFormat::Minutes => execute_minutes(ms).into(),
+        // Minutes with one decimal (the OTC example: 18 s is `0.3`).
+        ExecuteTimeFormat::Minutes => ((ms as f64 / 6_000.0).round() / 10.0).into(),
     })
 }
 
