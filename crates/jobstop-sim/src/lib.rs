@@ -55,6 +55,49 @@ macro_rules! setters {
     };
 }
 
+/// Methods whose body is one expression, one line each (accessors and
+/// pass-throughs): `pub fn token(&self) -> &str = &self.vendor.token;`.
+#[allow(unused_macros)] // with only some vendor features on
+macro_rules! one_liners {
+    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
+        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
+    };
+}
+
+/// `&str` accessors of a handle's vendor fields: `name: field.path;`.
+#[allow(unused_macros)]
+macro_rules! accessors {
+    ($($(#[$m:meta])* $name:ident: $($path:ident).+;)*) => {
+        $($(#[$m])* pub fn $name(&self) -> &str { &self.vendor.$($path).+ })*
+    };
+}
+
+/// Handle methods that call the vendor store's method `$f` (default: the
+/// same name): `name = f(arg: Type) -> Ret;`.
+#[allow(unused_macros)]
+macro_rules! store_calls {
+    ($($(#[$m:meta])* $name:ident $(= $f:ident)? ($($a:ident: $t:ty),*) -> $r:ty;)*) => {
+        $($(#[$m])* pub fn $name(&self, $($a: $t),*) -> $r {
+            store_calls!(@call $crate::lock(&self.vendor.store), $name $($f)?, $($a),*)
+        })*
+    };
+    (@call $s:expr, $name:ident, $($a:ident),*) => { $s.$name($($a),*) };
+    (@call $s:expr, $name:ident $f:ident, $($a:ident),*) => { $s.$f($($a),*) };
+}
+
+/// `impl Timed` for records whose pending changes are their `timeline`
+/// field: `timed!(Record => Change, …);`.
+#[allow(unused_macros)]
+macro_rules! timed {
+    ($($record:ty => $change:ty),*) => {$(
+        impl $crate::store::Timed for $record {
+            type Change = $change;
+            fn timeline(&self) -> &$crate::Timeline<$change> { &self.timeline }
+            fn timeline_mut(&mut self) -> &mut $crate::Timeline<$change> { &mut self.timeline }
+        }
+    )*};
+}
+
 #[cfg(feature = "amperity")]
 #[cfg_attr(docsrs, doc(cfg(feature = "amperity")))]
 pub mod amperity;
@@ -65,6 +108,7 @@ pub mod centurylink;
 #[cfg_attr(docsrs, doc(cfg(feature = "chorus")))]
 pub mod chorus;
 mod clock;
+mod data;
 #[cfg(feature = "dataarts")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dataarts")))]
 pub mod dataarts;

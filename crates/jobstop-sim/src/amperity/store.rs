@@ -8,22 +8,15 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{AmperityOptions, IdField, RunSeed, TerminalStop};
-use crate::store::{Runs, Timed, Tokens};
+use crate::data::{self, items};
+use crate::store::{Runs, Tokens};
 use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
 /// The seeded tables of `data/amperity/runs.json` (its `_source` names them):
 /// `kinds` (`[type, [names]]`), `principals` (`[name, email, id]`),
 /// `cancel_error` and `failure_errors` (OA3 `WorkflowError`).
-static DATA: LazyLock<Value> = LazyLock::new(|| {
-    let d = serde_json::from_str(include_str!("../../data/amperity/runs.json"));
-    debug_assert!(d.is_ok(), "data/amperity/runs.json parses");
-    d.unwrap_or_default()
-});
-
-/// The items of the array `v` (none if it is not one).
-fn items(v: &Value) -> &[Value] {
-    v.as_array().map_or(&[], Vec::as_slice)
-}
+static DATA: LazyLock<Value> =
+    LazyLock::new(|| data::parse(include_str!("../../data/amperity/runs.json")));
 
 /// `v` as an owned string, if it is one.
 pub(crate) fn text(v: &Value) -> Option<String> {
@@ -119,15 +112,7 @@ pub(crate) enum StopResult {
     Ok(Value),
 }
 
-impl Timed for RunRecord {
-    type Change = Change;
-    fn timeline(&self) -> &Timeline<Change> {
-        &self.timeline
-    }
-    fn timeline_mut(&mut self) -> &mut Timeline<Change> {
-        &mut self.timeline
-    }
-}
+timed!(RunRecord => Change);
 
 #[derive(Debug)]
 pub(crate) struct Store {

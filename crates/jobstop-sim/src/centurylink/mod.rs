@@ -542,20 +542,6 @@ impl SimBuilder<CenturyLink> {
     }
 }
 
-/// `&str` accessors of the handle's vendor fields.
-macro_rules! accessors {
-    ($($(#[$m:meta])* $name:ident: $field:ident;)*) => {
-        $($(#[$m])* pub fn $name(&self) -> &str { &self.vendor.$field })*
-    };
-}
-
-/// Handle methods that call the store's method of the same name.
-macro_rules! store_calls {
-    ($($(#[$m:meta])* $name:ident($($a:ident: $t:ty),*) -> $r:ty;)*) => {
-        $($(#[$m])* pub fn $name(&self, $($a: $t),*) -> $r { self.store().$name($($a),*) })*
-    };
-}
-
 /// CenturyLink's own accessors and test hooks (besides [`Sim`]'s; the
 /// crate README lists them with their behaviour).
 impl Sim<CenturyLink> {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{ExecutionGet, ExecutionSeed, JobSeed, JobShape};
+use crate::data::{self, Data, text};
 use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
 
@@ -36,36 +37,9 @@ const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
-/// The seeding tables and shares (`data/centurylink/seed.json`; `Null`
-/// if it did not parse, which `tests/centurylink.rs` rules out).
-static SEED: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../data/centurylink/seed.json")).unwrap_or_default()
-});
-
-/// The array `key` of [`SEED`].
-fn table(key: &str) -> &'static [Value] {
-    SEED[key].as_array().map_or(&[], Vec::as_slice)
-}
-
-/// One entry of table `key`, drawn from `rng` (`Null` if empty).
-fn pick(rng: &mut SplitMix64, key: &str) -> &'static Value {
-    rng.pick(table(key)).unwrap_or(&Value::Null)
-}
-
-/// The string `v` (`""` if it is not one).
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
-}
-
-/// The first `[value, bound]` of table `key` whose bound exceeds a draw
-/// below 100 (cumulative percentages).
-fn weighted(rng: &mut SplitMix64, key: &str) -> &'static str {
-    let draw = rng.below(100);
-    let hit = table(key)
-        .iter()
-        .find(|e| draw < e[1].as_u64().unwrap_or(0));
-    hit.and_then(|e| e[0].as_str()).unwrap_or(SUCCESS)
-}
+/// The seeding tables and shares (`data/centurylink/seed.json`).
+static SEED: LazyLock<Value> =
+    LazyLock::new(|| data::parse(include_str!("../../data/centurylink/seed.json")));
 
 /// A raw status as the simulator treats it (VENDOR-NOTES 4.4
 /// normalization).
@@ -392,7 +366,7 @@ impl Store {
     /// A job with generated attributes (not inserted); `index` picks the
     /// name.
     fn generate_job(&mut self, index: usize) -> JobRecord {
-        let jobs = table("jobs");
+        let jobs = SEED.table("jobs");
         let (entry, round) = (&jobs[index % jobs.len()], index / jobs.len());
         let name = match round {
             0 => text(&entry[0]),
@@ -403,9 +377,9 @@ impl Store {
         let (epoch, ids) = (self.clock.epoch().timestamp_millis(), &mut self.ids);
         let created = epoch - ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
         let updated = created + ids.below((epoch - created).max(1) as u64) as i64;
-        let execution_ttl = pick(ids, "execution_ttls").clone();
-        let url = text(pick(ids, "repos"));
-        let branch = text(pick(ids, "branches"));
+        let execution_ttl = SEED.pick(ids, "execution_ttls").clone();
+        let url = text(SEED.pick(ids, "repos"));
+        let branch = text(SEED.pick(ids, "branches"));
         let mut repository = json!({"url": url, "branch": branch, "defaultPlaybook": entry[2]});
         if ids.chance(30) {
             repository["credentials"] = credentials();
@@ -413,7 +387,7 @@ impl Store {
         let hosts: Vec<(String, Value)> = if ids.chance(30) {
             vec![("localhost".to_owned(), json!({}))]
         } else {
-            let role = text(pick(ids, "server_roles"));
+            let role = text(SEED.pick(ids, "server_roles"));
             let (n, with_vars, subnet) = (ids.range(1, 3), ids.chance(50), ids.range(10, 99));
             let (location, alias) = (&self.cfg.location, self.cfg.alias.to_ascii_uppercase());
             (1..=n)
@@ -428,7 +402,7 @@ impl Store {
                 })
                 .collect()
         };
-        let properties = pick(ids, "properties").clone();
+        let properties = SEED.pick(ids, "properties").clone();
         let callbacks = ids.chance(30).then(|| {
             let url = format!("https://hooks.example.com/runner/{}", ids.alphanumeric(12));
             json!({"url": url, "level": "RESULT"})
@@ -456,7 +430,7 @@ impl Store {
     /// A commit dated between `from` and `to` (epoch ms), as
     /// `repository_log.recent_commit[0]` shows it.
     fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Value {
-        let author = pick(rng, "authors");
+        let author = SEED.pick(rng, "authors");
         let (a, b, c) = (rng.next_u64(), rng.next_u64(), rng.next_u64() >> 32);
         let date = from + rng.below((to - from).max(1) as u64) as i64;
         let date = chrono::DateTime::from_timestamp_millis(date - date.rem_euclid(SECOND));
@@ -465,7 +439,7 @@ impl Store {
             "author": author[0],
             "author_email": author[1],
             "date": date.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default(),
-            "message": pick(rng, "commit_messages"),
+            "message": SEED.pick(rng, "commit_messages"),
         })
     }
 
@@ -477,7 +451,7 @@ impl Store {
     pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
-        let rotate = self.ids.below(table("jobs").len() as u64) as usize;
+        let rotate = self.ids.below(SEED.table("jobs").len() as u64) as usize;
         let mut keys = Vec::with_capacity(jobs);
         for i in 0..jobs {
             let job = self.generate_job(i + rotate);
@@ -492,7 +466,11 @@ impl Store {
         let schedules: Vec<(i64, i64)> = keys
             .iter()
             .map(|_| {
-                let interval = pick(&mut self.ids, "intervals_hours").as_i64().unwrap_or(1) * HOUR;
+                let interval = SEED
+                    .pick(&mut self.ids, "intervals_hours")
+                    .as_i64()
+                    .unwrap_or(1)
+                    * HOUR;
                 let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
                 (interval, offset)
             })
@@ -514,7 +492,10 @@ impl Store {
         for (i, (start, id)) in created.iter().enumerate() {
             let status = match i < running {
                 true => RUNNING,
-                false => weighted(&mut self.ids, "finished_statuses"),
+                false => SEED
+                    .weighted(&mut self.ids, "finished_statuses")
+                    .as_str()
+                    .unwrap_or(SUCCESS),
             };
             let took = if status == INIT_FAILURE {
                 self.ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64
@@ -571,7 +552,7 @@ impl Store {
     /// Adds a job from a seed (replacing one with the same id); returns its
     /// id.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
-        let index = self.misc.below(table("jobs").len() as u64) as usize;
+        let index = self.misc.below(SEED.table("jobs").len() as u64) as usize;
         // Generated from the runtime stream, so inserting never shifts the
         // seeded data.
         let saved = std::mem::replace(&mut self.ids, self.misc.clone());

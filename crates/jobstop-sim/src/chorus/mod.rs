@@ -26,13 +26,6 @@
 //! # }
 //! ```
 
-/// Methods whose body is one expression, one line each.
-macro_rules! one_liners {
-    ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
-        $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
-    };
-}
-
 mod routes;
 mod store;
 

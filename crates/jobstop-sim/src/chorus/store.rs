@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{ChorusOptions, ChorusWire, WorkfileSeed};
-use crate::store::{Runs, Timed};
+use crate::data::{self, fill, items};
+use crate::store::Runs;
 use crate::{SimClock, SplitMix64, Timeline};
 
 /// `file_type` of Alpine workflows.
@@ -56,26 +57,9 @@ fn without(mut v: Value, drop: &[&str]) -> Value {
     v
 }
 
-/// `template` (an object) with the keys of `fields` set over it.
-fn fill(template: &Value, fields: Value) -> Value {
-    let mut v = template.clone();
-    if let (Some(m), Value::Object(f)) = (v.as_object_mut(), fields) {
-        m.extend(f);
-    }
-    v
-}
-
 /// The fixed JSON of `data/chorus/presenters.json` (its `_source` names it).
-static DATA: LazyLock<Value> = LazyLock::new(|| {
-    let d = serde_json::from_str(include_str!("../../data/chorus/presenters.json"));
-    debug_assert!(d.is_ok(), "data/chorus/presenters.json parses");
-    d.unwrap_or_default()
-});
-
-/// The items of the array `v` (none if it is not one).
-fn items(v: &Value) -> &[Value] {
-    v.as_array().map_or(&[], Vec::as_slice)
-}
+static DATA: LazyLock<Value> =
+    LazyLock::new(|| data::parse(include_str!("../../data/chorus/presenters.json")));
 
 /// A workspace. The signed-in user is a member of the public ones (the
 /// default is the seed page's "Public") and of no private one (a private
@@ -121,15 +105,7 @@ impl Workfile {
     }
 }
 
-impl Timed for Workfile {
-    type Change = Change;
-    fn timeline(&self) -> &Timeline<Change> {
-        &self.timeline
-    }
-    fn timeline_mut(&mut self) -> &mut Timeline<Change> {
-        &mut self.timeline
-    }
-}
+timed!(Workfile => Change);
 
 /// How much of a workfile to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

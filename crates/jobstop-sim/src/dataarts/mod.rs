@@ -611,25 +611,6 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     FaultRule::new(Route::get("/v1/*/jobs"), fault)
 }
 
-/// `&str` accessors of the handle's vendor fields.
-macro_rules! accessors {
-    ($($(#[$m:meta])* $name:ident: $($path:ident).+;)*) => {
-        $($(#[$m])* pub fn $name(&self) -> &str { &self.vendor.$($path).+ })*
-    };
-}
-
-/// Handle methods that call the store's method `$f` (default: the same
-/// name) without settling first (the store settles where it must).
-macro_rules! store_calls {
-    ($($(#[$m:meta])* $name:ident $(= $f:ident)? ($($a:ident: $t:ty),*) -> $r:ty;)*) => {
-        $($(#[$m])* pub fn $name(&self, $($a: $t),*) -> $r {
-            store_calls!(@call lock(&self.vendor.store), $name $($f)?, $($a),*)
-        })*
-    };
-    (@call $s:expr, $name:ident, $($a:ident),*) => { $s.$name($($a),*) };
-    (@call $s:expr, $name:ident $f:ident, $($a:ident),*) => { $s.$f($($a),*) };
-}
-
 /// DataArts' own accessors and test hooks (besides [`Sim`]'s; `server()`
 /// and `faults()` are the DLF server's; the crate README lists them).
 impl Sim<DataArts> {

@@ -15,8 +15,9 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::signing;
-use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery, Store, over};
+use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery, SEED, Store};
 use super::{ALREADY_RUNNING_CODE, DataArts, JobType, SignedRequest};
+use crate::data::Data;
 use crate::lock;
 use crate::server::query_pairs;
 
@@ -570,7 +571,7 @@ impl DataArts {
         let domain = json!({"id": format!("{:0>32}", hex_of(self.opts.domain.as_bytes())), "name": self.opts.domain});
         let user_id = format!("{:0>32}", hex_of(self.opts.username.as_bytes()));
         let (project_id, project_name) = (&self.creds.project_id, &self.opts.project_name);
-        let body = json!({"token": over("iam_token_defaults", json!({
+        let body = json!({"token": SEED.over("iam_token_defaults", json!({
             "expires_at": fmt(expires.unwrap_or(DateTime::<Utc>::MAX_UTC)),
             "issued_at": fmt(issued),
             "project": {"id": project_id, "name": project_name, "domain": domain},

@@ -10,7 +10,8 @@ use super::{
     CreateTimeFormat, DEFAULT_STOP_DELAY, DataArtsOptions, ExecuteTimeFormat, InstanceSeed,
     JobSeed, JobType, OffsetReading, StatusTimeFormat, WaitingStop,
 };
-use crate::store::{Runs, Timed, Tokens};
+use crate::data::{self, Data, text};
+use crate::store::{Runs, Tokens};
 use crate::{Common, SimClock, SplitMix64, Timeline};
 
 /// The workspace of requests without a `workspace` header.
@@ -44,45 +45,9 @@ const DAY: i64 = 24 * HOUR;
 pub(crate) const MAX_PLAN_WINDOW: i64 = 7 * DAY;
 
 /// The seeding tables, shares and fixed detail fields
-/// (`data/dataarts/seed.json`; `Null` if it did not parse, which
-/// `tests/dataarts.rs` rules out).
-static SEED: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../data/dataarts/seed.json")).unwrap_or_default()
-});
-
-/// The array `key` of [`SEED`].
-fn table(key: &str) -> &'static [Value] {
-    SEED[key].as_array().map_or(&[], Vec::as_slice)
-}
-
-/// One entry of table `key`, drawn from `rng` (`Null` if empty).
-fn pick(rng: &mut SplitMix64, key: &str) -> &'static Value {
-    rng.pick(table(key)).unwrap_or(&Value::Null)
-}
-
-/// The string `v` (`""` if it is not one).
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
-}
-
-/// The value of the first `[value, bound]` of table `key` whose bound
-/// exceeds a draw below 100 (cumulative percentages).
-fn weighted(rng: &mut SplitMix64, key: &str) -> &'static Value {
-    let draw = rng.below(100);
-    let hit = table(key)
-        .iter()
-        .find(|e| draw < e[1].as_u64().unwrap_or(0));
-    hit.map_or(&Value::Null, |e| &e[0])
-}
-
-/// The fixed fields `key` of [`SEED`] with `fields` over them.
-pub(crate) fn over(key: &str, fields: Value) -> Value {
-    let mut v = SEED[key].clone();
-    if let (Value::Object(m), Value::Object(f)) = (&mut v, fields) {
-        m.extend(f);
-    }
-    v
-}
+/// (`data/dataarts/seed.json`).
+pub(crate) static SEED: LazyLock<Value> =
+    LazyLock::new(|| data::parse(include_str!("../../data/dataarts/seed.json")));
 
 /// A change waiting on a job's timeline: `STARTING` → `NORMAL`, or
 /// `STOPPING` → `STOPPED`.
@@ -214,7 +179,7 @@ pub(crate) struct Store {
 
 /// A generated node of a type from table `key`: `(name, type)`.
 fn node(ids: &mut SplitMix64, key: &str) -> (String, String) {
-    let e = pick(ids, key);
+    let e = SEED.pick(ids, key);
     let name = format!("{}_{}", text(&e[0]), ids.range(1000, 9999));
     (name, text(&e[1]))
 }
@@ -295,8 +260,8 @@ impl Store {
         let (epoch, ids) = (self.epoch_ms(), &mut self.ids);
         let create_time = epoch - ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
         let last_update_time = create_time + ids.below((epoch - create_time).max(1) as u64) as i64;
-        let create_user = text(pick(ids, "users"));
-        let last_update_user = text(pick(ids, "users"));
+        let create_user = text(SEED.pick(ids, "users"));
+        let last_update_user = text(SEED.pick(ids, "users"));
         let nodes = match job_type {
             JobType::RealTime => vec![node(ids, "realtime_nodes")],
             JobType::Batch => (0..ids.range(1, 3))
@@ -323,7 +288,7 @@ impl Store {
             last_update_time,
             last_update_user,
             status_time: last_update_time,
-            path: text(pick(ids, "paths")),
+            path: text(SEED.pick(ids, "paths")),
             version: ids.range(1, 5),
             nodes,
             cron,
@@ -339,7 +304,7 @@ impl Store {
     /// configured workspace.
     pub(crate) fn seed_realtime(&mut self, running: usize, stopped: usize) {
         let (ws, epoch) = (self.cfg.workspace.clone(), self.epoch_ms());
-        let names = table("realtime_names");
+        let names = SEED.table("realtime_names");
         let rotate = self.ids.below(names.len() as u64) as usize;
         for i in 0..running + stopped {
             let base = text(&names[(i + rotate) % names.len()]);
@@ -366,7 +331,7 @@ impl Store {
     pub(crate) fn seed_batch(&mut self, n: usize) {
         let ws = self.cfg.workspace.clone();
         for i in 0..n {
-            let status = weighted(&mut self.ids, "batch_statuses").as_str();
+            let status = SEED.weighted(&mut self.ids, "batch_statuses").as_str();
             let mut k = i + 1;
             while self.jobs.contains(&key(&ws, &format!("job_batch_{k:04}"))) {
                 k += n;
@@ -452,7 +417,7 @@ impl Store {
         let schedules: Vec<(i64, i64)> = keys
             .iter()
             .map(|_| {
-                let minutes = pick(&mut self.ids, "intervals_minutes").as_i64();
+                let minutes = SEED.pick(&mut self.ids, "intervals_minutes").as_i64();
                 let interval = minutes.unwrap_or(15) * MINUTE;
                 let offset = self.ids.below((interval / MINUTE) as u64) as i64 * MINUTE;
                 (interval, offset)
@@ -474,7 +439,7 @@ impl Store {
         let mut created: Vec<(i64, u64)> = Vec::with_capacity(n);
         for (plan, j) in planned {
             let id = self.alloc_instance_id(false);
-            let instance_type = weighted(&mut self.ids, "instance_types").as_u64();
+            let instance_type = SEED.weighted(&mut self.ids, "instance_types").as_u64();
             let start = plan + self.ids.below(30 * SECOND as u64) as i64;
             let Some(mut rec) = self.new_instance(&keys[j], id, SUCCESS, plan, start) else {
                 continue;
@@ -489,7 +454,7 @@ impl Store {
         for (i, (_, id)) in created.iter().enumerate() {
             let status = match i < running {
                 true => Some(RUNNING),
-                false => weighted(&mut self.ids, "finished_statuses").as_str(),
+                false => SEED.weighted(&mut self.ids, "finished_statuses").as_str(),
             };
             let status = status.unwrap_or(SUCCESS);
             let took = self.ids.range(5 * SECOND as u64, 40 * MINUTE as u64) as i64;
@@ -973,7 +938,7 @@ impl Store {
                 let pre: Vec<&String> = pre.into_iter().collect();
                 let location = json!({"x": 100 + 160 * i, "y": 120});
                 let node = json!({"name": n, "type": t, "location": location, "preNodeName": pre});
-                over("node_defaults", node)
+                SEED.over("node_defaults", node)
             })
             .collect();
         let schedule = match j.job_type {
@@ -997,7 +962,7 @@ impl Store {
         };
         let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
         let basic = json!({"owner": j.owner, "priority": j.priority});
-        present(over(
+        present(SEED.over(
             "job_detail_defaults",
             json!({
                 "name": j.name,
@@ -1013,7 +978,7 @@ impl Store {
                 "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
                 // HSDK types `version` as `str` here (an int in `job_instance.py`).
                 "version": j.version.to_string(),
-                "basicConfig": over("basic_config_defaults", basic),
+                "basicConfig": SEED.over("basic_config_defaults", basic),
             }),
         ))
     }
@@ -1107,16 +1072,6 @@ impl Store {
     }
 }
 
-/// [`Timed`] for records with a `timeline` field.
-macro_rules! timed {
-    ($($record:ty => $change:ty),*) => {$(
-        impl Timed for $record {
-            type Change = $change;
-            fn timeline(&self) -> &Timeline<$change> { &self.timeline }
-            fn timeline_mut(&mut self) -> &mut Timeline<$change> { &mut self.timeline }
-        }
-    )*};
-}
 timed!(JobRecord => JobChange, InstanceRecord => InstanceChange);
 
 fn apply_job(clock: SimClock, job: &mut JobRecord, at: Instant, change: JobChange) {
