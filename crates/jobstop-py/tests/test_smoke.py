@@ -1,4 +1,4 @@
-"""The package imports and talks to a simulator."""
+"""The package imports and talks to every simulator."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import jobstop
 
 def test_lists_runs_from_every_simulator(sims: jobstop.sim.Simulators) -> None:
     assert sims.vendors == ["amperity", "chorus", "dataarts", "centurylink"]
+    assert sims.vendors == jobstop.sim.vendors()
 
     async def main() -> None:
         for vendor in sims.vendors:
@@ -19,3 +20,7 @@ def test_lists_runs_from_every_simulator(sims: jobstop.sim.Simulators) -> None:
             assert all(r.vendor == vendor for r in page)
 
     asyncio.run(main())
+
+
+def test_version_is_the_crate_version() -> None:
+    assert jobstop.__version__.count(".") == 2

@@ -36,6 +36,19 @@ class Controller:
         self._inner = _jobstop.controller(vendor, _native_settings(client, settings), name)
 
     @classmethod
+    def from_settings(
+        cls,
+        vendor: str,
+        settings: Mapping[str, SettingValue],
+        *,
+        name: Optional[str] = None,
+        client: Optional[Mapping[str, SettingValue]] = None,
+    ) -> "Controller":
+        """Like the constructor, with the settings as a mapping (from a
+        vault, a config store, or ``jobstop.sim``'s ``settings``)."""
+        return cls._wrap(_jobstop.controller(vendor, _native_settings(client, settings), name))
+
+    @classmethod
     def _wrap(cls, inner: _jobstop.Controller) -> "Controller":
         obj = cls.__new__(cls)
         obj._inner = inner
