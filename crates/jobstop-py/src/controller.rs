@@ -19,7 +19,7 @@ use pyo3::types::{PyAny, PyDict};
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::error::{IntoPy, invalid_input};
+use crate::error::{Fail, Failing, IntoPy, invalid_input};
 use crate::guard::PyGuard;
 use crate::model::{PageOut, PyRun, PyStopOutcome, PyStopReport, PyStopResult, RunsOut};
 use crate::runtime::{awaitable, block_on, runtime};
@@ -142,7 +142,7 @@ impl PyController {
         ids: Vec<RunId>,
         force: bool,
         concurrency: usize,
-    ) -> PyResult<Vec<PyStopResult>> {
+    ) -> Result<Vec<PyStopResult>, Fail> {
         let req = request(force);
         let results: Vec<PyStopResult> = ctrl
             .stop_many(ids, &req, concurrency)
@@ -199,7 +199,7 @@ impl PyController {
             cursor,
         )?;
         let ctrl = Arc::clone(&self.inner);
-        awaitable(py, async move { ctrl.list(&q).await.py_err().map(PageOut) })
+        awaitable(py, async move { ctrl.list(&q).await.fail().map(PageOut) })
     }
 
     #[pyo3(signature = (*, state=None, name_contains=None, kind=None, created_after=None, created_before=None, limit=None, cursor=None))]
@@ -225,7 +225,7 @@ impl PyController {
             cursor,
         )?;
         let ctrl = Arc::clone(&self.inner);
-        let page = block_on(py, async move { ctrl.list(&q).await.py_err() })?;
+        let page = block_on(py, async move { ctrl.list(&q).await.fail() })?;
         PageOut(page).into_pyobject(py).map(Bound::into_any)
     }
 
@@ -260,23 +260,25 @@ impl PyController {
         if let Some(d) = deadline {
             limits = limits.with_deadline(seconds("deadline", d)?);
         }
-        Ok(PyListing::start(Arc::clone(&self.inner), q, limits))
+        PyListing::start(Arc::clone(&self.inner), q, limits)
     }
 
     fn status<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
         let id = run_id(id)?;
         let ctrl = Arc::clone(&self.inner);
-        awaitable(py, async move {
-            ctrl.status(&id).await.py_err().map(PyRun::new)
-        })
+        awaitable(
+            py,
+            async move { ctrl.status(&id).await.fail().map(PyRun::new) },
+        )
     }
 
     fn status_blocking(&self, py: Python<'_>, id: &str) -> PyResult<PyRun> {
         let id = run_id(id)?;
         let ctrl = Arc::clone(&self.inner);
-        block_on(py, async move {
-            ctrl.status(&id).await.py_err().map(PyRun::new)
-        })
+        block_on(
+            py,
+            async move { ctrl.status(&id).await.fail().map(PyRun::new) },
+        )
     }
 
     #[pyo3(signature = (id, *, force=false))]
@@ -284,7 +286,7 @@ impl PyController {
         let id = run_id(id)?;
         let ctrl = Arc::clone(&self.inner);
         awaitable(py, async move {
-            let outcome = ctrl.stop(&id, &request(force)).await.py_err()?;
+            let outcome = ctrl.stop(&id, &request(force)).await.fail()?;
             Ok(PyStopOutcome { outcome })
         })
     }
@@ -294,7 +296,7 @@ impl PyController {
         let id = run_id(id)?;
         let ctrl = Arc::clone(&self.inner);
         block_on(py, async move {
-            let outcome = ctrl.stop(&id, &request(force)).await.py_err()?;
+            let outcome = ctrl.stop(&id, &request(force)).await.fail()?;
             Ok(PyStopOutcome { outcome })
         })
     }
@@ -316,7 +318,7 @@ impl PyController {
             let report = ctrl
                 .stop_and_wait(&id, &request(force), &wait)
                 .await
-                .py_err()?;
+                .fail()?;
             Ok(PyStopReport { report })
         })
     }
@@ -338,7 +340,7 @@ impl PyController {
             let report = ctrl
                 .stop_and_wait(&id, &request(force), &wait)
                 .await
-                .py_err()?;
+                .fail()?;
             Ok(PyStopReport { report })
         })
     }
@@ -358,7 +360,7 @@ impl PyController {
         awaitable(py, async move {
             ctrl.wait_until_terminal(&id, &wait)
                 .await
-                .py_err()
+                .fail()
                 .map(PyRun::new)
         })
     }
@@ -378,7 +380,7 @@ impl PyController {
         block_on(py, async move {
             ctrl.wait_until_terminal(&id, &wait)
                 .await
-                .py_err()
+                .fail()
                 .map(PyRun::new)
         })
     }
@@ -453,7 +455,7 @@ impl PyController {
             let mut runs = ctrl.list_all(q);
             let mut n = 0u64;
             while let Some(run) = runs.next().await {
-                run.py_err()?;
+                run.fail()?;
                 n += 1;
             }
             Ok(n)
@@ -591,9 +593,9 @@ pub(crate) struct PyListing {
 }
 
 impl PyListing {
-    fn start(ctrl: Arc<dyn JobController>, q: ListQuery, limits: ListLimits) -> Self {
+    fn start(ctrl: Arc<dyn JobController>, q: ListQuery, limits: ListLimits) -> PyResult<Self> {
         let (tx, rx) = mpsc::channel::<Batch>(1);
-        let task = runtime().spawn(async move {
+        let task = runtime()?.spawn(async move {
             let mut runs = ctrl.list_all_with_limits(q, limits);
             while let Some(first) = runs.next().await {
                 let mut batch = Vec::new();
@@ -619,15 +621,15 @@ impl PyListing {
                 }
             }
         });
-        PyListing {
+        Ok(PyListing {
             rx: Arc::new(Mutex::new(rx)),
             task: task.abort_handle(),
-        }
+        })
     }
 
-    async fn next(rx: Arc<Mutex<mpsc::Receiver<Batch>>>) -> PyResult<RunsOut> {
+    async fn next(rx: Arc<Mutex<mpsc::Receiver<Batch>>>) -> Result<RunsOut, Fail> {
         match rx.lock().await.recv().await {
-            Some(batch) => batch.py_err().map(RunsOut),
+            Some(batch) => batch.fail().map(RunsOut),
             None => Ok(RunsOut(Vec::new())),
         }
     }

@@ -84,7 +84,7 @@ pub(crate) fn raise(e: Error) -> PyErr {
     Python::attach(|py| to_pyerr(py, &e))
 }
 
-/// Shorthand: a jobstop result as a Python one.
+/// Shorthand: a jobstop result as a Python one (with the GIL held).
 pub(crate) trait IntoPy<T> {
     fn py_err(self) -> PyResult<T>;
 }
@@ -92,6 +92,48 @@ pub(crate) trait IntoPy<T> {
 impl<T> IntoPy<T> for jobstop::Result<T> {
     fn py_err(self) -> PyResult<T> {
         self.map_err(raise)
+    }
+}
+
+/// How a call running on the runtime failed: turned into a Python exception
+/// only once the GIL is held (runtime threads do not take it for that).
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// jobstop's error.
+    Jobstop(Error),
+    /// Already a Python exception.
+    Py(PyErr),
+}
+
+impl Fail {
+    pub(crate) fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        match self {
+            Fail::Jobstop(e) => to_pyerr(py, &e),
+            Fail::Py(e) => e,
+        }
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Jobstop(e)
+    }
+}
+
+impl From<PyErr> for Fail {
+    fn from(e: PyErr) -> Self {
+        Fail::Py(e)
+    }
+}
+
+/// A jobstop result as one a runtime thread can hand over.
+pub(crate) trait Failing<T> {
+    fn fail(self) -> Result<T, Fail>;
+}
+
+impl<T> Failing<T> for jobstop::Result<T> {
+    fn fail(self) -> Result<T, Fail> {
+        self.map_err(Fail::Jobstop)
     }
 }
 

@@ -10,7 +10,7 @@ use jobstop::{JobController, RunId, StopRequest, WaitOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
-use crate::error::to_pyerr;
+use crate::error::{Fail, to_pyerr};
 use crate::model::PyStopReport;
 use crate::runtime::{awaitable, block_on, runtime};
 
@@ -62,8 +62,9 @@ impl PyGuard {
 
 impl Drop for PyGuard {
     fn drop(&mut self) {
-        // Stopping on the shared runtime rather than on a thread of its own.
-        let _entered = runtime().enter();
+        // Stopping on the shared runtime rather than on a thread of its own
+        // (the guard falls back to one when there is no runtime).
+        let _entered = runtime().ok().map(|rt| rt.enter());
         drop(self.take());
     }
 }
@@ -95,20 +96,26 @@ impl PyGuard {
     /// Stops the run now, in the background on the shared runtime (the stop
     /// goes on even if the caller is cancelled); `outcome` tells how it went.
     fn fire(&self) {
-        let _entered = runtime().enter();
+        let _entered = runtime().ok().map(|rt| rt.enter());
         drop(self.take());
     }
 
     /// Waits for the guard's outcome (once).
     fn outcome<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let handle = Arc::clone(&self.handle);
-        awaitable(py, async move { Ok(Self::outcome_of(handle).await) })
+        awaitable(
+            py,
+            async move { Ok::<_, Fail>(Self::outcome_of(handle).await) },
+        )
     }
 
     /// Like `outcome`, blocking.
     fn outcome_blocking(&self, py: Python<'_>) -> PyResult<PyGuardOutcome> {
         let handle = Arc::clone(&self.handle);
-        block_on(py, async move { Ok(Self::outcome_of(handle).await) })
+        block_on(
+            py,
+            async move { Ok::<_, Fail>(Self::outcome_of(handle).await) },
+        )
     }
 
     fn __repr__(&self) -> String {

@@ -31,5 +31,6 @@ fn _jobstop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(controller::controller, m)?)?;
     m.add_function(wrap_pyfunction!(sim::start_sims, m)?)?;
     m.add_function(wrap_pyfunction!(sim::sim_vendors, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::at_exit, m)?)?;
     Ok(())
 }

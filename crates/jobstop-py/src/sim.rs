@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::controller::{PyController, seconds};
-use crate::error::{IntoPy, invalid_input};
+use crate::error::{Fail, IntoPy, invalid_input};
 use crate::runtime::{block_on, runtime};
 
 /// Running simulators, one per vendor; they stop when `shutdown` is called
@@ -22,7 +22,7 @@ pub(crate) struct PySims {
 
 impl Drop for PySims {
     fn drop(&mut self) {
-        let _entered = runtime().enter();
+        let _entered = runtime().ok().map(|rt| rt.enter());
         let sims = std::mem::take(&mut self.sims);
         drop(sims);
     }
@@ -69,7 +69,7 @@ pub(crate) fn start_sims(
     let sims = block_on(py, async move {
         Sims::start(&vendors, &opts)
             .await
-            .map_err(|e| invalid_input(e.to_string()))
+            .map_err(|e| Fail::Jobstop(jobstop::Error::invalid_input(e.to_string())))
     })?;
     Ok(PySims { sims })
 }
@@ -228,7 +228,7 @@ impl PySims {
     fn shutdown(&self, py: Python<'_>) -> PyResult<()> {
         block_on(py, async {
             self.sims.shutdown().await;
-            Ok(())
+            Ok::<_, Fail>(())
         })
     }
 

@@ -7,7 +7,9 @@ the vendor simulators for tests are :mod:`jobstop.sim`; the errors, all
 under :class:`Error`, are also in :mod:`jobstop.errors`.
 """
 
-from . import blocking, errors, sim
+import atexit as _atexit
+
+from . import _jobstop, blocking, errors, sim
 from ._controller import Controller, Guard, Registry
 from ._jobstop import (
     GuardOutcome,
@@ -37,6 +39,9 @@ from .errors import (
     Unavailable,
     Unsupported,
 )
+
+# Runtime threads stop touching Python before the interpreter finalizes.
+_atexit.register(_jobstop.at_exit)
 
 __all__ = [
     "__version__",
