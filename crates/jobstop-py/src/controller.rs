@@ -445,11 +445,16 @@ impl PyController {
         ))
     }
 
-    /// For the benchmark: lists every matching run with the Rust library
+    /// For the benchmark: lists every run of `kind` with the Rust library
     /// alone (no Python object per run) and returns how many there were.
-    #[pyo3(signature = (*, page_size=None))]
-    fn _rust_count_all(&self, py: Python<'_>, page_size: Option<u32>) -> PyResult<u64> {
-        let q = query(None, None, None, None, None, page_size, None)?;
+    #[pyo3(signature = (*, kind=None, page_size=None))]
+    fn _rust_count_all(
+        &self,
+        py: Python<'_>,
+        kind: Option<String>,
+        page_size: Option<u32>,
+    ) -> PyResult<u64> {
+        let q = query(None, None, kind, None, None, page_size, None)?;
         let ctrl = Arc::clone(&self.inner);
         block_on(py, async move {
             let mut runs = ctrl.list_all(q);

@@ -219,7 +219,9 @@ class Controller:
         min_interval: Optional[float] = None,
         max_interval: Optional[float] = None,
     ) -> Guard: ...
-    def _rust_count_all(self, *, page_size: Optional[int] = None) -> int: ...
+    def _rust_count_all(
+        self, *, kind: Optional[str] = None, page_size: Optional[int] = None
+    ) -> int: ...
 
 class Registry:
     @staticmethod
