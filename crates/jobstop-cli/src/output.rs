@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use jobstop::{Error, ErrorKind, Run, RunState, StopOutcome};
+use jobstop::{Error, Run, RunState, StopOutcome};
 use serde_json::{Map, Value, json};
 
 /// Whether to color stdout (only on a terminal, and never when `NO_COLOR` is
@@ -394,32 +394,11 @@ pub(crate) fn outcome_json(outcome: &StopOutcome, account: &str, raw: bool) -> M
     map
 }
 
-/// The snake_case name of an error kind, for JSON.
-pub(crate) fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Unauthenticated => "unauthenticated",
-        ErrorKind::PermissionDenied => "permission_denied",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::InvalidInput => "invalid_input",
-        ErrorKind::Conflict => "conflict",
-        ErrorKind::RateLimited => "rate_limited",
-        ErrorKind::Unavailable => "unavailable",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Transport => "transport",
-        ErrorKind::InvalidResponse => "invalid_response",
-        ErrorKind::Unsupported => "unsupported",
-        ErrorKind::Config => "config",
-        ErrorKind::Refused => "refused",
-        ErrorKind::EndlessListing => "endless_listing",
-        _ => "other",
-    }
-}
-
 /// An error as JSON: `{kind, message, http_status, vendor_code, request_id}`
 /// (plus the vendor's own message); `message` is the one-line `Display`.
 pub(crate) fn error_json(err: &Error) -> Value {
     json!({
-        "kind": kind_name(err.kind()),
+        "kind": err.kind().name(),
         "message": err.to_string(),
         "http_status": err.http_status(),
         "vendor_code": err.vendor_code(),
@@ -600,7 +579,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use jobstop::{RunId, Vendor};
+    use jobstop::{ErrorKind, RunId, Vendor};
 
     #[test]
     fn columns_align_on_visible_width() {

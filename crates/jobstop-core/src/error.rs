@@ -76,6 +76,27 @@ impl ErrorKind {
         }
     }
 
+    /// The kind's stable snake_case name (`not_found`, `rate_limited`, …),
+    /// for machine-read output: the CLI's JSON, the Python exceptions' `kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Transport => "transport",
+            ErrorKind::InvalidResponse => "invalid_response",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Refused => "refused",
+            ErrorKind::EndlessListing => "endless_listing",
+        }
+    }
+
     /// Whether an error of this kind is, by default, worth retrying later.
     pub fn is_retryable(self) -> bool {
         matches!(

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::{
     Error, ErrorKind, JobController, ListBound, ListLimits, ListQuery, Operation, Result, Run,
-    RunId, RunState, StopOutcome, StopRequest,
+    RunId, RunState, StopOutcome, StopRequest, Vendor,
 };
 
 /// How the waiters ([`JobControllerExt::wait_until_terminal`],
@@ -383,7 +383,7 @@ pub trait JobControllerExt: JobController {
                 })
             }
             last => Err(wait_timeout(
-                self,
+                self.vendor(),
                 id,
                 "the run did not reach a terminal state before the deadline",
                 start,
@@ -446,7 +446,7 @@ pub trait JobControllerExt: JobController {
         match polled.run {
             Some(run) if polled.reached => Ok(run),
             last => Err(wait_timeout(
-                self,
+                self.vendor(),
                 id,
                 "the run did not reach the awaited state before the deadline",
                 start,
@@ -508,6 +508,22 @@ pub struct Polled {
     pub reached: bool,
     /// How many status polls were made.
     pub polls: u32,
+}
+
+impl Polled {
+    /// The [`ErrorKind::Timeout`] (operation `Wait`) of a wait on `id` that
+    /// ended here without reaching its state: `message`, the time since
+    /// `start`, the polls made and the last state seen, as the library's own
+    /// waits report it.
+    pub fn timeout_error(
+        &self,
+        vendor: Vendor,
+        id: &RunId,
+        message: &str,
+        start: Instant,
+    ) -> Error {
+        wait_timeout(vendor, id, message, start, self.polls, self.run.as_ref())
+    }
 }
 
 /// The library's one polling loop, for callers that need more than
@@ -584,8 +600,8 @@ where
 }
 
 /// The [`ErrorKind::Timeout`] of a wait that ran out.
-fn wait_timeout<C: JobController + ?Sized>(
-    ctrl: &C,
+fn wait_timeout(
+    vendor: Vendor,
     id: &RunId,
     message: &str,
     start: Instant,
@@ -593,7 +609,7 @@ fn wait_timeout<C: JobController + ?Sized>(
     last: Option<&Run>,
 ) -> Error {
     let mut err = Error::new(ErrorKind::Timeout, message)
-        .with_vendor(ctrl.vendor())
+        .with_vendor(vendor)
         .with_operation(Operation::Wait)
         .with_run_id(id.clone())
         .with_elapsed(start.elapsed())

@@ -27,27 +27,6 @@ fn class_name(kind: ErrorKind) -> &'static str {
     }
 }
 
-/// The snake_case name of `kind` (the exception's `kind` attribute).
-fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Unauthenticated => "unauthenticated",
-        ErrorKind::PermissionDenied => "permission_denied",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::InvalidInput => "invalid_input",
-        ErrorKind::Conflict => "conflict",
-        ErrorKind::RateLimited => "rate_limited",
-        ErrorKind::Unavailable => "unavailable",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Transport => "transport",
-        ErrorKind::InvalidResponse => "invalid_response",
-        ErrorKind::Unsupported => "unsupported",
-        ErrorKind::Config => "config",
-        ErrorKind::Refused => "refused",
-        ErrorKind::EndlessListing => "endless_listing",
-        _ => "other",
-    }
-}
-
 /// `e` as an instance of its `jobstop.errors` class. Its text is the
 /// error's `Display` (one line, never a secret); the context is in
 /// attributes.
@@ -64,7 +43,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         .getattr(class_name(e.kind()))?
         .cast_into::<PyType>()?;
     let kw = PyDict::new(py);
-    kw.set_item("kind", kind_name(e.kind()))?;
+    kw.set_item("kind", e.kind().name())?;
     kw.set_item("vendor", e.vendor().map(|v| v.as_str().to_owned()))?;
     kw.set_item("operation", e.operation().map(|o| o.as_str()))?;
     kw.set_item("run_id", e.run_id().map(|id| id.as_str().to_owned()))?;

@@ -324,21 +324,12 @@ async fn wait_for_end(
             polls,
             elapsed: start.elapsed(),
         }),
-        Ok(Polled { run, polls, .. }) => {
-            let mut error = Error::new(
-                ErrorKind::Timeout,
-                "the run did not reach a terminal state before the deadline",
-            )
-            .with_vendor(ctrl.vendor())
-            .with_operation(Operation::Wait)
-            .with_run_id(id.clone())
-            .with_elapsed(start.elapsed())
-            .with_attempts(polls);
-            if let Some(run) = run {
-                error = error.with_last_state(run.state);
-            }
-            Waited::Failed(error)
-        }
+        Ok(polled) => Waited::Failed(polled.timeout_error(
+            ctrl.vendor(),
+            id,
+            "the run did not reach a terminal state before the deadline",
+            start,
+        )),
         Err(e) => Waited::Failed(e),
     }
 }

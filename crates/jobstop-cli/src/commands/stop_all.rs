@@ -17,8 +17,7 @@ use crate::cli::{BulkArgs, StopAllArgs};
 use crate::error::{CliError, report_error};
 use crate::exit::{EXIT_INTERRUPTED, EXIT_OTHER, exit_code, worst};
 use crate::output::{
-    Cell, JsonArray, OutputError, Progress, Table, Term, error_json, kind_name, one_line, run_json,
-    time_cell,
+    Cell, JsonArray, OutputError, Progress, Table, Term, error_json, one_line, run_json, time_cell,
 };
 use crate::signal::{GRACE, Interrupts};
 use crate::{errln, format_duration};
@@ -341,7 +340,7 @@ fn result_line(term: &Term, result: &BulkResult, account_width: usize, id_width:
                 one_line(&outcome.run().vendor_state)
             ),
         ),
-        Err(e) => ("failed", Some("31"), kind_name(e.kind()).replace('_', " ")),
+        Err(e) => ("failed", Some("31"), e.kind().name().replace('_', " ")),
     };
     let detail = match (&result.final_run, &result.wait_error) {
         (Some(end), _) => format!(
@@ -357,12 +356,9 @@ fn result_line(term: &Term, result: &BulkResult, account_width: usize, id_width:
         (None, Some(e)) => match e.context().last_state {
             Some(state) => format!(
                 "{detail}; not ended: {} (last seen {state})",
-                kind_name(e.kind()).replace('_', " ")
+                e.kind().name().replace('_', " ")
             ),
-            None => format!(
-                "{detail}; not ended: {}",
-                kind_name(e.kind()).replace('_', " ")
-            ),
+            None => format!("{detail}; not ended: {}", e.kind().name().replace('_', " ")),
         },
         (None, None) => detail,
     };
