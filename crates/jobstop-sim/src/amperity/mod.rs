@@ -312,26 +312,45 @@ impl VendorSim for Amperity {
         o.finished = population.finished;
     }
 
-    one_liners! {
-        fn router(this: &Arc<Self>) -> Router = routes::router(this.clone());
-        /// `base_url`, `tenant` and `token` (static-token auth).
-        fn settings(sim: &AmperitySim) -> Settings = vec![
+    fn router(this: &Arc<Self>) -> Router {
+        routes::router(this.clone())
+    }
+
+    /// `base_url`, `tenant` and `token` (static-token auth).
+    fn settings(sim: &AmperitySim) -> Settings {
+        vec![
             ("base_url", sim.base_url()),
             ("tenant", sim.tenant().to_owned()),
             ("token", sim.token().to_owned()),
-        ];
-        /// `client_id` and `client_secret` (OAuth client-credentials auth).
-        fn alternatives(sim: &AmperitySim) -> Settings = vec![
+        ]
+    }
+
+    /// `client_id` and `client_secret` (OAuth client-credentials auth).
+    fn alternatives(sim: &AmperitySim) -> Settings {
+        vec![
             ("client_id", sim.client_id().to_owned()),
             ("client_secret", sim.client_secret().to_owned()),
-        ];
-        fn raw_state(&self, id: &str) -> Option<String> =
-            text(&lock(&self.store).get(id, View::Overview)?["state"]);
-        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).runs.stop_requests(id);
-        fn total_stop_requests(&self) -> u64 = lock(&self.store).runs.stop_total();
-        fn insert_running(&self) -> Option<String> =
-            Some(lock(&self.store).insert(RunSeed::new("running")));
-        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
+        ]
+    }
+
+    fn raw_state(&self, id: &str) -> Option<String> {
+        text(&lock(&self.store).get(id, View::Overview)?["state"])
+    }
+
+    fn stop_requests(&self, id: &str) -> u64 {
+        lock(&self.store).runs.stop_requests(id)
+    }
+
+    fn total_stop_requests(&self) -> u64 {
+        lock(&self.store).runs.stop_total()
+    }
+
+    fn insert_running(&self) -> Option<String> {
+        Some(lock(&self.store).insert(RunSeed::new("running")))
+    }
+
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+        endless(page_size, runs)
     }
 
     /// Newest `created_at` first, ties by id.
