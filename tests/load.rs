@@ -5,8 +5,8 @@
 //! must have received exactly one stop per id and must hold every run the
 //! results call stopped or requested in a stopping or stopped state, and the
 //! process must not run away with descriptors or connections: the simulator
-//! (its own counter) accepts at most `CONNECTION_BOUND` connections in all,
-//! no more are open at once (sampled from `/proc/net/tcp`), the process's
+//! holds at most `CONNECTION_BOUND` connections open at once (sampled from
+//! `/proc/net/tcp`) and accepts at most `ACCEPTED_BOUND` in all, the process's
 //! descriptor count (sampled from `/proc/self/fd`) stays within what those
 //! connections explain, and it comes back to its baseline once the
 //! controller and the simulator are gone.
@@ -48,18 +48,26 @@ use jobstop_sim::dataarts::DataArtsSim;
 const RUNS: usize = 10_000;
 /// Stops in flight at once.
 const CONCURRENCY: usize = 256;
-/// The most connections the simulator may accept in all (and so have open at
-/// once): the requests the HTTP layer lets in flight to one host (its
-/// default cap, below the concurrency) plus two.
+/// The most connections open at once: the requests the HTTP layer lets in
+/// flight to one host (its default cap, below the concurrency) plus two.
 ///
 /// The HTTP layer keeps at most `DEFAULT_MAX_CONNECTIONS_PER_HOST` requests
 /// in flight per host (the other stops wait for a place) and opens a
 /// connection only while fewer are open than requests in flight plus one, so
 /// a connection that is slow to come back to the pool does not make it open
 /// a spare. Before that cap, 260 to 419 connections were open here for 256
-/// stops in flight; a client that did not reuse connections would open one
-/// per request, 10,000 or more, and a leak would grow with the requests too.
+/// stops in flight.
 const CONNECTION_BOUND: usize = jobstop::http::DEFAULT_MAX_CONNECTIONS_PER_HOST + 2;
+/// The most connections the simulator may accept in all: the bound above
+/// plus a few replacements. hyper's pool races a checkout against a new
+/// connect; when the connect wins just after an idle connection was handed
+/// to the losing checkout, that connection is dropped with it
+/// (`hyper-util` `client/legacy/client.rs`, `one_connection_for`), and the
+/// gate lets one more open in its place. A quiet machine sees 65 or 66, a
+/// loaded one up to 70 (one connection that served one request, then
+/// closed). A client that did not reuse connections would open one per
+/// request, 10,000 or more, and a leak would grow with the requests.
+const ACCEPTED_BOUND: usize = CONNECTION_BOUND + 16;
 /// Descriptors besides the connections' (the runtime's, the listener's).
 const FD_OVERHEAD: usize = 32;
 /// Descriptors allowed beyond the baseline after everything is dropped.
@@ -514,9 +522,9 @@ fn load(setup: SetupFn) {
 
         // Connections and descriptors. Each loopback connection costs two
         // descriptors here: the simulator runs in this process.
-        if accepted as usize > CONNECTION_BOUND {
+        if accepted as usize > ACCEPTED_BOUND {
             problems.push(format!(
-                "the simulator accepted {accepted} connections (bound {CONNECTION_BOUND})"
+                "the simulator accepted {accepted} connections (bound {ACCEPTED_BOUND})"
             ));
         }
         if peak_open > CONNECTION_BOUND {

@@ -568,6 +568,15 @@ async fn concurrent_gets(c: &HttpClient, server: &Server, calls: usize) -> usize
     ok
 }
 
+/// Connections a test may see accepted beyond those open at once: hyper's
+/// pool races a checkout against a new connect, and when the connect wins
+/// just after an idle connection was handed to the losing checkout, that
+/// connection is dropped with it (`hyper-util` `client/legacy/client.rs`,
+/// `one_connection_for`); the cap then lets one open in its place. Rare on a
+/// quiet machine, a handful on a loaded one; a pool that did not reuse
+/// connections would open one per request.
+const REPLACED: usize = 8;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_per_host_stay_within_the_requests_in_flight_plus_two() {
     // The default cap, 256 calls at once, answers that take a moment (so
@@ -581,7 +590,7 @@ async fn connections_per_host_stay_within_the_requests_in_flight_plus_two() {
     assert_eq!(server.requests().len(), 256);
     let (accepted, peak) = (server.connections(), server.peak_open_connections());
     assert!(
-        accepted <= cap + 2 && peak <= cap + 2,
+        accepted <= cap + 2 + REPLACED && peak <= cap + 2,
         "{accepted} connections accepted, {peak} open at once, for {cap} requests in flight"
     );
     assert!(
@@ -601,10 +610,10 @@ async fn connections_per_host_stay_within_the_requests_in_flight_plus_two() {
                 .with_max_connections_per_host(cap),
         );
         assert_eq!(concurrent_gets(&c, &server, 256).await, 256);
+        let (accepted, peak) = (server.connections(), server.peak_open_connections());
         assert!(
-            server.connections() <= cap + 2,
-            "{} connections for {cap} requests in flight",
-            server.connections()
+            accepted <= cap + 2 + REPLACED && peak <= cap + 2,
+            "{accepted} connections accepted, {peak} open at once, for {cap} requests in flight"
         );
     }
 }
@@ -617,10 +626,10 @@ async fn a_thousand_sequential_calls_use_at_most_two_connections() {
         c.send(get(&server, "x")).await.unwrap();
     }
     assert_eq!(server.requests().len(), 1000);
+    let (accepted, peak) = (server.connections(), server.peak_open_connections());
     assert!(
-        server.connections() <= 2,
-        "{} connections",
-        server.connections()
+        accepted <= 2 + REPLACED && peak <= 2,
+        "{accepted} connections accepted, {peak} open at once"
     );
 }
 
