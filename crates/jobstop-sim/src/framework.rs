@@ -270,62 +270,32 @@ impl<V: VendorSim> fmt::Debug for Sim<V> {
 }
 
 impl<V: VendorSim> Sim<V> {
-    /// A builder with the defaults (seed 1, no runs).
-    pub fn builder() -> SimBuilder<V> {
-        SimBuilder::default()
-    }
-
-    /// `http://127.0.0.1:PORT{prefix}`.
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
-    /// The HTTP server: request log, connection count, faults.
-    pub fn server(&self) -> &SimServer {
-        &self.server
-    }
-
-    /// The auth server (CenturyLink's login, DataArts' IAM), if the vendor
-    /// has one on its own port.
-    pub fn auth_server(&self) -> Option<&SimServer> {
-        self.auth.as_ref()
-    }
-
-    /// The fault script (shortcut for `server().faults()`).
-    pub fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-
-    /// The simulated clock.
-    pub fn clock(&self) -> SimClock {
-        self.server.clock()
-    }
-
-    /// The settings a client needs (see [`VendorSim::settings`]).
-    pub fn settings(&self) -> Settings {
-        V::settings(self)
-    }
-
-    /// [`Sim::settings`] as `JOBSTOP_<VENDOR>_*` variables.
-    pub fn env(&self) -> Vec<(String, String)> {
-        env_vars(V::VENDOR, self.settings())
-    }
-
-    /// Every run id, in listing order.
-    pub fn ids(&self) -> Vec<String> {
-        self.vendor.ids()
-    }
-
-    /// How many stop requests for `id` reached the vendor logic
-    /// (authenticated and not answered by a fault first), whatever their
-    /// answer.
-    pub fn stop_requests(&self, id: &str) -> u64 {
-        self.vendor.stop_requests(id)
-    }
-
-    /// How many stop requests reached the vendor logic, for any id.
-    pub fn total_stop_requests(&self) -> u64 {
-        self.vendor.total_stop_requests()
+    one_liners! {
+        /// A builder with the defaults (seed 1, no runs).
+        pub fn builder() -> SimBuilder<V> = SimBuilder::default();
+        /// `http://127.0.0.1:PORT{prefix}`.
+        pub fn base_url(&self) -> String = self.server.base_url();
+        /// The HTTP server: request log, connection count, faults.
+        pub fn server(&self) -> &SimServer = &self.server;
+        /// The auth server (CenturyLink's login, DataArts' IAM), if the vendor
+        /// has one on its own port.
+        pub fn auth_server(&self) -> Option<&SimServer> = self.auth.as_ref();
+        /// The fault script (shortcut for `server().faults()`).
+        pub fn faults(&self) -> &Faults = self.server.faults();
+        /// The simulated clock.
+        pub fn clock(&self) -> SimClock = self.server.clock();
+        /// The settings a client needs (see [`VendorSim::settings`]).
+        pub fn settings(&self) -> Settings = V::settings(self);
+        /// [`Sim::settings`] as `JOBSTOP_<VENDOR>_*` variables.
+        pub fn env(&self) -> Vec<(String, String)> = env_vars(V::VENDOR, self.settings());
+        /// Every run id, in listing order.
+        pub fn ids(&self) -> Vec<String> = self.vendor.ids();
+        /// How many stop requests for `id` reached the vendor logic
+        /// (authenticated and not answered by a fault first), whatever their
+        /// answer.
+        pub fn stop_requests(&self, id: &str) -> u64 = self.vendor.stop_requests(id);
+        /// How many stop requests reached the vendor logic, for any id.
+        pub fn total_stop_requests(&self) -> u64 = self.vendor.total_stop_requests();
     }
 
     /// Shuts the servers down gracefully (see [`SimServer::shutdown`]).
@@ -375,49 +345,22 @@ pub trait AnySim: Send + Sync + fmt::Debug {
 }
 
 impl<V: VendorSim> AnySim for Sim<V> {
-    fn vendor(&self) -> &'static str {
-        V::VENDOR
-    }
-    fn base_url(&self) -> String {
-        Sim::base_url(self)
-    }
-    fn server(&self) -> &SimServer {
-        Sim::server(self)
-    }
-    fn faults(&self) -> &Faults {
-        Sim::faults(self)
-    }
-    fn settings(&self) -> Settings {
-        V::settings(self)
-    }
-    fn alternatives(&self) -> Settings {
-        V::alternatives(self)
-    }
-    fn ids(&self) -> Vec<String> {
-        self.vendor.ids()
-    }
-    fn raw_state(&self, id: &str) -> Option<String> {
-        self.vendor.raw_state(id)
-    }
-    fn stop_requests(&self, id: &str) -> u64 {
-        self.vendor.stop_requests(id)
-    }
-    fn total_stop_requests(&self) -> u64 {
-        self.vendor.total_stop_requests()
-    }
-    fn auth_server(&self) -> Option<&SimServer> {
-        Sim::auth_server(self)
-    }
-    fn insert_running(&self) -> Option<String> {
-        self.vendor.insert_running()
-    }
-    fn endless(&self, page_size: usize, runs: EndlessRuns) -> FaultRule {
-        V::endless(page_size, runs)
-    }
-    fn shutdown(&self) -> BoxFuture<'_, ()> {
-        Box::pin(Sim::shutdown(self))
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
+    one_liners! {
+        fn vendor(&self) -> &'static str = V::VENDOR;
+        fn base_url(&self) -> String = Sim::base_url(self);
+        fn server(&self) -> &SimServer = Sim::server(self);
+        fn faults(&self) -> &Faults = Sim::faults(self);
+        fn settings(&self) -> Settings = V::settings(self);
+        fn alternatives(&self) -> Settings = V::alternatives(self);
+        fn ids(&self) -> Vec<String> = self.vendor.ids();
+        fn raw_state(&self, id: &str) -> Option<String> = self.vendor.raw_state(id);
+        fn stop_requests(&self, id: &str) -> u64 = self.vendor.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = self.vendor.total_stop_requests();
+        fn auth_server(&self) -> Option<&SimServer> = Sim::auth_server(self);
+        fn insert_running(&self) -> Option<String> = self.vendor.insert_running();
+        fn endless(&self, page_size: usize, runs: EndlessRuns) -> FaultRule =
+            V::endless(page_size, runs);
+        fn shutdown(&self) -> BoxFuture<'_, ()> = Box::pin(Sim::shutdown(self));
+        fn as_any(&self) -> &dyn Any = self;
     }
 }

@@ -21,43 +21,33 @@
 /// ```
 macro_rules! setters {
     () => {};
-    ($(#[$m:meta])* $name:ident ($($path:ident).+): some into $ty:ty; $($rest:tt)*) => {
-        $(#[$m])*
-        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
-            self.$($path).+ = Some(value.into());
-            self
-        }
+    ($(#[$m:meta])* $name:ident ($($f:ident).+): some into $ty:ty; $($rest:tt)*) => {
+        setters! { @ $(#[$m])* $name($($f).+) v: impl Into<$ty> => Some(v.into()) }
         setters! { $($rest)* }
     };
-    ($(#[$m:meta])* $name:ident ($($path:ident).+): some $ty:ty; $($rest:tt)*) => {
-        $(#[$m])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$($path).+ = Some(value);
-            self
-        }
+    ($(#[$m:meta])* $name:ident ($($f:ident).+): some $ty:ty; $($rest:tt)*) => {
+        setters! { @ $(#[$m])* $name($($f).+) v: $ty => Some(v) }
         setters! { $($rest)* }
     };
-    ($(#[$m:meta])* $name:ident ($($path:ident).+): into $ty:ty; $($rest:tt)*) => {
-        $(#[$m])*
-        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
-            self.$($path).+ = value.into();
-            self
-        }
+    ($(#[$m:meta])* $name:ident ($($f:ident).+): into $ty:ty; $($rest:tt)*) => {
+        setters! { @ $(#[$m])* $name($($f).+) v: impl Into<$ty> => v.into() }
         setters! { $($rest)* }
     };
-    ($(#[$m:meta])* $name:ident ($($path:ident).+): $ty:ty; $($rest:tt)*) => {
+    ($(#[$m:meta])* $name:ident ($($f:ident).+): $ty:ty; $($rest:tt)*) => {
+        setters! { @ $(#[$m])* $name($($f).+) v: $ty => v }
+        setters! { $($rest)* }
+    };
+    (@ $(#[$m:meta])* $name:ident($($f:ident).+) $v:ident: $arg:ty => $val:expr) => {
         $(#[$m])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$($path).+ = value;
+        pub fn $name(mut self, $v: $arg) -> Self {
+            self.$($f).+ = $val;
             self
         }
-        setters! { $($rest)* }
     };
 }
 
 /// Methods whose body is one expression, one line each (accessors and
 /// pass-throughs): `pub fn token(&self) -> &str = &self.vendor.token;`.
-#[allow(unused_macros)] // with only some vendor features on
 macro_rules! one_liners {
     ($($(#[$m:meta])* $v:vis fn $name:ident($($p:tt)*) $(-> $r:ty)? = $e:expr;)*) => {
         $($(#[$m])* $v fn $name($($p)*) $(-> $r)? { $e })*
