@@ -77,9 +77,9 @@ pub(crate) fn format_http_date(t: DateTime<Utc>) -> String {
 
 /// Pending changes of one simulated object, each due at an [`Instant`].
 ///
-/// Nothing runs in the background: whoever reads the object first calls
-/// [`Timeline::take_due`] and applies what it returns, in order. Tests can
-/// also pull the next change early with [`Timeline::pop_next`].
+/// Nothing runs in the background: whoever reads the object first applies
+/// what is due ([`Timeline::pop_next`] while [`Timeline::next_due`] has
+/// passed), in order; tests can pull the next change early the same way.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -89,7 +89,8 @@ pub(crate) fn format_http_date(t: DateTime<Utc>) -> String {
 /// let mut t = Timeline::new();
 /// t.push(now + Duration::from_secs(60), "done");
 /// t.push(now, "running");
-/// assert_eq!(t.take_due(now).into_iter().map(|(_, s)| s).collect::<Vec<_>>(), ["running"]);
+/// assert_eq!(t.next_due(), Some(now));
+/// assert_eq!(t.pop_next().map(|(_, s)| s), Some("running"));
 /// assert_eq!(t.pop_next().map(|(_, s)| s), Some("done"));
 /// assert!(t.is_empty());
 /// ```
@@ -122,12 +123,6 @@ impl<S> Timeline<S> {
     /// Schedules `change` at `from + after`.
     pub fn push_after(&mut self, from: Instant, after: Duration, change: S) {
         self.push(from.checked_add(after).unwrap_or(from), change);
-    }
-
-    /// Removes and returns every change due at or before `now`, earliest first.
-    pub fn take_due(&mut self, now: Instant) -> Vec<(Instant, S)> {
-        let n = self.pending.partition_point(|(d, _)| *d <= now);
-        self.pending.drain(..n).collect()
     }
 
     /// Removes and returns the earliest pending change, due or not.

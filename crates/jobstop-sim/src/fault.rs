@@ -427,11 +427,6 @@ impl Faults {
         id
     }
 
-    /// Shorthand for `add(FaultRule::new(route, fault).times(n))`.
-    pub fn add_times(&self, route: Route, fault: Fault, n: u64) -> RuleId {
-        self.add(FaultRule::new(route, fault).times(n))
-    }
-
     /// How many times the rule `id` has been applied.
     pub fn applied(&self, id: RuleId) -> u64 {
         lock(&self.inner)

@@ -116,7 +116,7 @@ pub use fault::{Fault, FaultBody, FaultRule, Faults, JsonRewrite, RateLimit, Rou
 pub use framework::{AnySim, Common, Population, Sim, SimBuilder, VendorSim};
 pub use log::{LoggedRequest, MASK, Secret};
 pub use rng::SplitMix64;
-pub use server::{ConnectionControl, SimServer, SimServerBuilder};
+pub use server::{SimServer, SimServerBuilder};
 pub use sims::{Sims, SimsOptions, StartError};
 
 /// What a simulator offers a client as data: `(key, value)` pairs, the keys

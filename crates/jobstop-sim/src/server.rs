@@ -38,22 +38,16 @@ const CHUNK: u64 = 64 * 1024;
 type ErrorBodyFn = dyn Fn(u16, &str) -> serde_json::Value + Send + Sync;
 type AccountKeyFn = dyn Fn(&Uri, &HeaderMap) -> String + Send + Sync;
 
-/// A handle on the connection that carries a request, put in every request's
-/// extensions, so a vendor handler can drop the connection itself.
+/// A request's connection: its number (1 for the first accepted) and a way
+/// to close it at once, whatever it is doing.
 #[derive(Clone, Debug)]
-pub struct ConnectionControl {
+struct ConnectionControl {
     id: u64,
     kill: Arc<Notify>,
 }
 
 impl ConnectionControl {
-    /// The connection's number: 1 for the first accepted, and so on.
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// Closes the connection at once, whatever it is doing.
-    pub fn close(&self) {
+    fn close(&self) {
         self.kill.notify_one();
     }
 }
@@ -381,8 +375,7 @@ async fn handle(
     let account = (shared.account_key)(req.uri(), req.headers());
     let fault = shared.faults.pick(&account, &method, &relative);
 
-    let mut req = req.map(Body::new);
-    req.extensions_mut().insert(control.clone());
+    let req = req.map(Body::new);
     let outcome = match &fault {
         None => Outcome::Respond(call(&shared, req).await),
         Some(f) => apply(&shared, &control, f, req).await,

@@ -219,9 +219,9 @@ fn timeline_orders_by_due_then_insertion() {
     t.push(now, 0);
     t.push(now, 1);
     assert_eq!(t.next_due(), Some(now));
-    let due: Vec<_> = t.take_due(now).into_iter().map(|(_, s)| s).collect();
-    assert_eq!(due, [0, 1]);
-    assert_eq!(t.take_due(now), []);
+    assert_eq!(t.pop_next(), Some((now, 0)));
+    assert_eq!(t.pop_next(), Some((now, 1)));
+    assert_eq!(t.next_due(), Some(now + Duration::from_millis(5)));
     t.clear();
     assert!(t.is_empty());
 }
