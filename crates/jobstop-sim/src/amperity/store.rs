@@ -5,10 +5,10 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{AmperityOptions, IdField, RunSeed, TerminalStop};
-use crate::data::{self, items};
+use crate::data::{self, fill, items};
 use crate::store::{Runs, Tokens};
 use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
@@ -17,6 +17,15 @@ use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 /// `cancel_error` and `failure_errors` (OA3 `WorkflowError`).
 static DATA: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/amperity/runs.json")));
+
+/// The object `v` without its `null` members (optional fields are absent
+/// on this wire, never `null`).
+fn without_nulls(mut v: Value) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|_, v| !v.is_null());
+    }
+    v
+}
 
 /// `v` as an owned string, if it is one.
 pub(crate) fn text(v: &Value) -> Option<String> {
@@ -256,10 +265,6 @@ impl Store {
             rec.ended_at = Some(rec.created_at);
         }
         rec.error = seed.error;
-        let principal = [seed.principal_name, seed.principal_email, seed.principal_id];
-        if principal.iter().any(Option::is_some) {
-            rec.principal = principal;
-        }
         rec.no_task_running = seed.no_task_running;
         if matches!(classify(&rec.state), Class::Active | Class::Unknown) {
             self.auto_finish(&mut rec, Instant::now());
@@ -368,43 +373,43 @@ impl Store {
     /// `endpoint_get_workflows_fetch.rst`: `created_at, ended_at, id, name,
     /// state, tenant, type`).
     pub(crate) fn render(&self, r: &RunRecord, view: View) -> Value {
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Option<Value>| v.map(|v| m.insert(k.into(), v));
-        let (id, field) = (|| Some(Value::from(r.id.clone())), self.cfg.id_field);
-        put("id", id().filter(|_| field != IdField::WorkflowIdOnly));
-        put("workflow_id", id().filter(|_| field != IdField::Id));
-        put("name", Some(r.name.clone().into()));
-        put("state", Some(r.state.clone().into()));
-        put("tenant", Some(self.cfg.tenant.clone().into()));
-        put("type", Some(r.kind.clone().into()));
-        put("created_at", Some(format_millis(r.created_at).into()));
-        put("ended_at", r.ended_at.map(|e| format_millis(e).into()));
+        let field = self.cfg.id_field;
+        let mut v = json!({
+            "id": (field != IdField::WorkflowIdOnly).then_some(&r.id),
+            "workflow_id": (field != IdField::Id).then_some(&r.id),
+            "name": r.name, "state": r.state, "tenant": self.cfg.tenant, "type": r.kind,
+            "created_at": format_millis(r.created_at),
+            "ended_at": r.ended_at.map(format_millis),
+        });
         if view != View::Overview {
-            let [name, email, pid] = r.principal.clone().map(|p| p.map(Value::from));
-            put("principal_name", name);
-            put("principal_email", email);
-            put("principal_id", pid);
-            put("launched_version", r.version.clone().map(Value::from));
-            put("current_version", r.version.clone().map(Value::from));
-            put("error", r.error.clone());
+            let [name, email, id] = &r.principal;
             let tasks = match view {
-                View::Verbose => Some(json!([self.task_instance(r)])),
-                View::Action => Some(json!([])),
-                View::List | View::Overview => None,
+                View::Verbose => json!([self.task_instance(r)]),
+                View::Action => json!([]),
+                View::List | View::Overview => Value::Null,
             };
-            put("task_instances", tasks);
+            v = fill(
+                &v,
+                json!({
+                    "principal_name": name, "principal_email": email, "principal_id": id,
+                    "launched_version": r.version, "current_version": r.version,
+                    "error": r.error, "task_instances": tasks,
+                }),
+            );
         }
-        Value::Object(m)
+        without_nulls(v)
     }
 
     /// The run's one task instance (OA3 `WorkflowTaskInstance`).
     fn task_instance(&self, r: &RunRecord) -> Value {
-        let mut t = json!({
+        without_nulls(json!({
             "id": r.task_id,
             "state": r.state,
             "tenant": self.cfg.tenant,
             "created_at": format_millis(r.created_at),
             "state_changed_at": format_millis(r.ended_at.unwrap_or(r.created_at)),
+            "ended_at": r.ended_at.map(format_millis),
+            "error": r.error,
             "execution_type": "automatic",
             "label": r.task_label,
             "run_id": r.id,
@@ -412,13 +417,7 @@ impl Store {
             "task_definition_type": r.kind,
             "timeout_ms": 86_400_000,
             "workflow_id": r.id,
-        });
-        if let Some(obj) = t.as_object_mut() {
-            let ended = r.ended_at.map(|e| format_millis(e).into());
-            ended.map(|e| obj.insert("ended_at".into(), e));
-            r.error.clone().map(|e| obj.insert("error".into(), e));
-        }
-        t
+        }))
     }
 
     /// Issues an OAuth access token valid for `ttl`.

@@ -1,13 +1,10 @@
 //! The Chorus workfiles simulator (VENDOR-NOTES section 2; the seed page
 //! `chorus-stop-workfile.txt`).
 //!
-//! Serves `POST/GET/DELETE /api/sessions`,
-//! `GET /api/workspaces/{workspace_id}/workfiles`, `GET /api/workfiles/{id}`,
-//! `POST /api/workfiles/{id}/run` and `POST /api/workfiles/{id}/stop` (and
-//! the same routes without `/api`) on a [`SimServer`](crate::SimServer); the
-//! crate README has the behaviour, the switches and which parts are
-//! documented fact and which are inference. A stop the engine accepts makes
-//! the workfile `idle` at once: the builder's `stop_delay` has no effect.
+//! The crate README has the routes, the behaviour, the switches and which
+//! parts are documented fact and which are inference. A stop the engine
+//! accepts makes the workfile `idle` at once: the builder's `stop_delay` has
+//! no effect.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -81,34 +78,24 @@ pub enum ChorusWire {
 }
 
 /// A workfile to add with [`ChorusSimBuilder::insert_workfile`] or
-/// [`ChorusSim::insert_workfile`]. Only `status` is required; it is kept
+/// [`ChorusSim::insert_workfile`]. Only the status is required; it is kept
 /// verbatim, so any raw wire string works (`"queued"`, `"RUNNING"`, …).
+/// Unset parts are generated from the seed.
 ///
 /// ```
 /// let seed = jobstop_sim::chorus::WorkfileSeed::new("queued").with_id(1_000_500);
-/// assert_eq!(seed.status, "queued");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkfileSeed {
-    /// The raw `status`.
-    pub status: String,
-    /// The id; default the next free one.
-    pub id: Option<u64>,
-    /// The file name; default picked from a list, unique in the workspace.
-    pub file_name: Option<String>,
-    /// The `file_type`; default `work_flow`.
-    pub file_type: Option<String>,
-    /// The workspace; default the member workspace (an unknown id becomes
-    /// a new member workspace).
-    pub workspace_id: Option<u64>,
-    /// `version_info.created_at`; default generated before the epoch.
-    pub created_at: Option<DateTime<Utc>>,
-    /// `user_modified_at`; default generated before the epoch.
-    pub user_modified_at: Option<DateTime<Utc>>,
-    /// `description`; default generated (or `null`).
-    pub description: Option<String>,
-    /// The engine is unreachable for this workfile (stops 500, runs 422).
-    pub engine_unavailable: bool,
+    pub(crate) status: String,
+    pub(crate) id: Option<u64>,
+    pub(crate) file_name: Option<String>,
+    pub(crate) file_type: Option<String>,
+    pub(crate) workspace_id: Option<u64>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
+    pub(crate) user_modified_at: Option<DateTime<Utc>>,
+    pub(crate) description: Option<String>,
+    pub(crate) engine_unavailable: bool,
 }
 
 impl WorkfileSeed {
@@ -122,72 +109,93 @@ impl WorkfileSeed {
     }
 
     setters! {
-        /// Sets the id.
+        /// Sets the id; default the next free one.
         with_id(id): some u64;
-        /// Sets the file name.
+        /// Sets the file name; default picked from a list, unique in the
+        /// workspace.
         with_file_name(file_name): some into String;
-        /// Sets the `file_type` (`sql`, `text`, `code`, `other`, …).
+        /// Sets the `file_type` (`sql`, `text`, `code`, `other`, …); default
+        /// `work_flow`.
         with_file_type(file_type): some into String;
-        /// Puts it in workspace `id`.
+        /// Puts it in workspace `id`; default the member workspace (an
+        /// unknown id becomes a new member workspace).
         with_workspace(workspace_id): some u64;
         /// Sets `version_info.created_at` (whole seconds are kept).
         with_created_at(created_at): some DateTime<Utc>;
         /// Sets `user_modified_at` (whole seconds are kept).
         with_user_modified_at(user_modified_at): some DateTime<Utc>;
-        /// Sets the description.
+        /// Sets the description (default generated, or `null`).
         with_description(description): some into String;
     }
 
-    /// The engine never answers for this workfile.
+    /// The engine never answers for this workfile (stops 500, runs 422).
     pub fn with_engine_unavailable(mut self) -> Self {
         self.engine_unavailable = true;
         self
     }
 }
 
-/// The Chorus simulator's own builder settings (set through
-/// [`ChorusSimBuilder`]); its `Debug` masks the password.
-#[derive(Debug, Clone)]
-pub struct ChorusOptions {
-    pub(crate) username: String,
-    pub(crate) password: Option<Secret>,
-    pub(crate) workspace_id: u64,
-    pub(crate) running: usize,
-    pub(crate) idle: usize,
-    pub(crate) other_files: usize,
-    pub(crate) empty_workspaces: Vec<u64>,
-    pub(crate) foreign_workspaces: Vec<(u64, usize)>,
-    pub(crate) seeds: Vec<WorkfileSeed>,
-    pub(crate) session_timeout: Duration,
-    pub(crate) finish_after: Option<Duration>,
-    pub(crate) engine_unavailable: bool,
-    pub(crate) cookie_name: String,
-    pub(crate) login_requires_csrf: bool,
-    pub(crate) case_sensitive_name_pattern: bool,
-    pub(crate) wire: ChorusWire,
+/// Declares the builder options once: `extra` fields (no setter, empty by
+/// default), then per option the setter's doc and `name(kind): Type =
+/// default;` (`kind` as in `setters!`): the field, its default and the setter.
+macro_rules! options {
+    ($(#[$sm:meta])* $name:ident for $vendor:ty { $($x:ident: $xt:ty),* $(,)? }
+     $($(#[$m:meta])* $f:ident($($kind:tt)+): $ty:ty = $default:expr;)*) => {
+        $(#[$sm])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            $(pub(crate) $x: $xt,)*
+            $(pub(crate) $f: $ty,)*
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $($x: Default::default(),)* $($f: $default,)* }
+            }
+        }
+        impl SimBuilder<$vendor> {
+            setters! { $($(#[$m])* $f(options.$f): $($kind)+;)* }
+        }
+    };
 }
 
-impl Default for ChorusOptions {
-    fn default() -> Self {
-        ChorusOptions {
-            username: "chorusadmin".to_owned(),
-            password: None,
-            workspace_id: DEFAULT_WORKSPACE_ID,
-            running: 0,
-            idle: 0,
-            other_files: 0,
-            empty_workspaces: Vec::new(),
-            foreign_workspaces: Vec::new(),
-            seeds: Vec::new(),
-            session_timeout: DEFAULT_SESSION_TIMEOUT,
-            finish_after: None,
-            engine_unavailable: false,
-            cookie_name: COOKIE_NAME.to_owned(),
-            login_requires_csrf: true,
-            case_sensitive_name_pattern: true,
-            wire: ChorusWire::default(),
-        }
+options! {
+    /// The Chorus simulator's own builder settings (set through
+    /// [`ChorusSimBuilder`]); its `Debug` masks the password.
+    ChorusOptions for Chorus {
+        empty_workspaces: Vec<u64>,
+        foreign_workspaces: Vec<(u64, usize)>,
+        seeds: Vec<WorkfileSeed>,
     }
+    /// The username that can log in. Default `chorusadmin`.
+    username(into String): String = "chorusadmin".to_owned();
+    /// The password. Default: derived from the seed.
+    password(some into Secret): Option<Secret> = None;
+    /// The member workspace (`Public`) of the generated workfiles.
+    workspace_id(u64): u64 = DEFAULT_WORKSPACE_ID;
+    /// How many `running` workflows the member workspace gets.
+    running(usize): usize = 0;
+    /// How many `idle` workflows the member workspace gets.
+    idle(usize): usize = 0;
+    /// How many (`idle`) `sql`, `text`, `code` or `other` files it gets.
+    other_files(usize): usize = 0;
+    /// How long a session lives after its last authenticated request.
+    session_timeout(Duration): Duration = DEFAULT_SESSION_TIMEOUT;
+    /// After how long a run workflow goes `idle` on its own (the engine's
+    /// callback; seeded ones count from the start). Default never.
+    finish_after(Option<Duration>): Option<Duration> = None;
+    /// The Alpine engine is unreachable (or unlicensed): stops answer
+    /// Rails' 500 page ([`ChorusSim::set_engine_unavailable`]), runs 422.
+    engine_unavailable(bool): bool = false;
+    /// The session cookie's name (TIBCO's pages show `_session_id`).
+    cookie_name(into String): String = COOKIE_NAME.to_owned();
+    /// Whether `POST /sessions` needs CSRF verification like every other
+    /// POST (as the Rails code implies). Default true.
+    login_requires_csrf(bool): bool = true;
+    /// Whether `name_pattern` compares case (`LIKE`, as Chorus's SQL
+    /// `workfiles.file_name LIKE '%x%'`) or not (`ILIKE`). Default true.
+    case_sensitive_name_pattern(bool): bool = true;
+    /// Which published reading of the JSON to serve.
+    wire(ChorusWire): ChorusWire = ChorusWire::TibcoPage;
 }
 
 /// The Chorus protocol; use it through [`ChorusSim`].
@@ -346,41 +354,7 @@ impl Chorus {
     }
 }
 
-/// The Chorus settings; the crate README lists each with its default.
 impl SimBuilder<Chorus> {
-    setters! {
-        /// The username that can log in. Default `chorusadmin`.
-        username(options.username): into String;
-        /// The password. Default: derived from the seed.
-        password(options.password): some into Secret;
-        /// The member workspace (`Public`) of the generated workfiles.
-        workspace_id(options.workspace_id): u64;
-        /// How many `running` workflows the member workspace gets.
-        running(options.running): usize;
-        /// How many `idle` workflows the member workspace gets.
-        idle(options.idle): usize;
-        /// How many (`idle`) `sql`, `text`, `code` or `other` files it gets.
-        other_files(options.other_files): usize;
-        /// How long a session lives after its last authenticated request.
-        session_timeout(options.session_timeout): Duration;
-        /// After how long a run workflow goes `idle` on its own (the engine's
-        /// callback; seeded ones count from the start). Default never.
-        finish_after(options.finish_after): Option<Duration>;
-        /// The Alpine engine is unreachable (or unlicensed): stops answer
-        /// Rails' 500 page ([`ChorusSim::set_engine_unavailable`]), runs 422.
-        engine_unavailable(options.engine_unavailable): bool;
-        /// The session cookie's name (TIBCO's pages show `_session_id`).
-        cookie_name(options.cookie_name): into String;
-        /// Whether `POST /sessions` needs CSRF verification like every other
-        /// POST (as the Rails code implies). Default true.
-        login_requires_csrf(options.login_requires_csrf): bool;
-        /// Whether `name_pattern` compares case (`LIKE`, as Chorus's SQL
-        /// `workfiles.file_name LIKE '%x%'`) or not (`ILIKE`). Default true.
-        case_sensitive_name_pattern(options.case_sensitive_name_pattern): bool;
-        /// Which published reading of the JSON to serve.
-        wire(options.wire): ChorusWire;
-    }
-
     /// Adds a second member workspace with no workfiles.
     pub fn empty_workspace(mut self, id: u64) -> Self {
         self.options.empty_workspaces.push(id);

@@ -26,7 +26,6 @@ const CURRENT_USER_ID: u64 = 1_000_002;
 const OWNER_ID: u64 = 1_000_006;
 /// Another user, owner of foreign workspaces.
 const ANALYST_ID: u64 = 1_000_009;
-/// First workfile id.
 const FIRST_WORKFILE_ID: u64 = 1_000_000;
 
 const HOUR: i64 = 60 * 60;
@@ -38,7 +37,6 @@ fn format_secs(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// `t` without its sub-second part.
 fn whole_secs(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
@@ -71,13 +69,6 @@ struct Workspace {
     member: bool,
 }
 
-/// A change waiting on a workfile's timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// `running` → `idle` (the engine's callback `PUT /workfiles/:id`).
-    Finish,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Workfile {
     pub(crate) id: u64,
@@ -96,7 +87,9 @@ pub(crate) struct Workfile {
     pub(crate) engine_unavailable: bool,
     /// The engine answers stops of this workfile, but never with 200.
     pub(crate) engine_refuses: bool,
-    timeline: Timeline<Change>,
+    /// The pending finish: `running` → `idle` (the engine's callback
+    /// `PUT /workfiles/:id`).
+    timeline: Timeline<()>,
 }
 
 impl Workfile {
@@ -105,7 +98,7 @@ impl Workfile {
     }
 }
 
-timed!(Workfile => Change);
+timed!(Workfile => ());
 
 /// How much of a workfile to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +112,6 @@ pub(crate) enum View {
     Action,
 }
 
-/// The parsed filters and paging of a listing.
 #[derive(Debug, Clone)]
 pub(crate) struct ListQuery {
     pub(crate) file_type: Option<String>,
@@ -373,7 +365,7 @@ impl Store {
 
     fn schedule_finish(&self, wf: &mut Workfile, from: Instant) {
         if let Some(d) = self.cfg.finish_after {
-            wf.timeline.push_after(from, d, Change::Finish);
+            wf.timeline.push_after(from, d, ());
         }
     }
 
@@ -436,14 +428,12 @@ impl Store {
     /// Applies every change that is due by now, in due order.
     fn settle(&mut self) {
         let clock = self.clock;
-        self.workfiles
-            .settle(Instant::now(), |_, wf, at, change| match change {
-                Change::Finish if wf.status == RUNNING => {
-                    wf.status = IDLE.to_owned();
-                    wf.updated_at = whole_secs(clock.at(at));
-                }
-                Change::Finish => {}
-            });
+        self.workfiles.settle(Instant::now(), |_, wf, at, ()| {
+            if wf.status == RUNNING {
+                wf.status = IDLE.to_owned();
+                wf.updated_at = whole_secs(clock.at(at));
+            }
+        });
     }
 
     pub(crate) fn get(&mut self, id: u64) -> Option<&Workfile> {
@@ -522,7 +512,7 @@ impl Store {
                 wf.updated_at = wall;
                 wf.timeline.clear();
                 if let Some(d) = finish_after {
-                    wf.timeline.push_after(now, d, Change::Finish);
+                    wf.timeline.push_after(now, d, ());
                 }
             });
             self.workfiles.touch(&id);
@@ -613,41 +603,21 @@ impl Store {
     /// ([`ChorusWire::RailsPresenters`]: `user_type` always; `developer`, no
     /// `roles`, `deactivated_at` or license fields).
     fn render_user(&self, id: u64, succinct: bool) -> Value {
-        let users = DATA["users"].as_array().into_iter().flatten();
-        let Some(u) = users.clone().find(|u| u["id"] == id) else {
+        let Some(u) = items(&DATA["users"]).iter().find(|u| u["id"] == id) else {
             return Value::Null;
-        };
-        let (username, email) = if id == CURRENT_USER_ID {
-            let name = &self.cfg.username;
-            (name.clone(), format!("{name}@example.com"))
-        } else {
-            let text = |k: &str| u[k].as_str().unwrap_or_default().to_owned();
-            (text("username"), text("email"))
         };
         let stamp = self.clock.epoch().timestamp() - 75 * DAY;
         let (a, b, c) = (id / 1_000_000, id / 1000 % 1000, id % 1000);
         let dir = format!("{a:03}/{b:03}/{c:03}");
         let image = |size| format!("/paperclip/users/images/{dir}/{size}/User.png?{stamp}");
-        let user = fill(
-            &DATA["user"],
-            json!({
-                "id": id,
-                "username": username,
-                "first_name": u["first_name"],
-                "last_name": u["last_name"],
-                "image": {
-                    "original": image("original"),
-                    "icon": image("icon"),
-                    "entity_type": "image",
-                    "complete_json": true,
-                },
-                "roles": [u["role"]],
-                "email": email,
-                "title": u["title"],
-                "dept": u["dept"],
-                "notes": u["notes"],
-            }),
-        );
+        let mut user = fill(&DATA["user"], u.clone());
+        user["image"] = json!({"original": image("original"), "icon": image("icon"),
+            "entity_type": "image", "complete_json": true});
+        if id == CURRENT_USER_ID {
+            let name = &self.cfg.username;
+            user["username"] = name.as_str().into();
+            user["email"] = format!("{name}@example.com").into();
+        }
         without(user, &self.omit("user", &[succinct.then_some("succinct")]))
     }
 
