@@ -55,11 +55,10 @@ pub type AmperitySimBuilder = SimBuilder<Amperity>;
 /// 1.5): OA3's `stop-workflow` lists 200, 400, 401, 403, 404 and 500, and
 /// `responses.rst` describes 409 as "a request conflicts with the current
 /// state".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TerminalStop {
     /// 400 `{"status":400,"message":"Workflow … is not running (state …)"}`:
     /// a code OA3 lists for `stop-workflow` (the default).
-    #[default]
     BadRequest,
     /// 409 `{"status":409,"message":"Workflow is not running"}`, the
     /// `responses.rst` reading (not listed by OA3 for this operation).
@@ -68,22 +67,10 @@ pub enum TerminalStop {
     Ok,
 }
 
-/// How the last page of a listing ends (VENDOR-NOTES 1.3: "not returned",
-/// or "empty").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LastPage {
-    /// No `next_token` key.
-    #[default]
-    Absent,
-    /// `"next_token": ""`.
-    Empty,
-}
-
 /// Which key carries a run's id (VENDOR-NOTES 1.3, `id` vs `workflow_id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdField {
     /// `id` only (OA3 and every example).
-    #[default]
     Id,
     /// `id` and `workflow_id`, same value.
     Both,
@@ -199,8 +186,10 @@ options! {
     /// What stopping a terminal run answers. Default 400
     /// ([`TerminalStop::BadRequest`]).
     terminal_stop(TerminalStop): TerminalStop = TerminalStop::BadRequest;
-    /// How the last page ends. Default: no `next_token`.
-    last_page_token(LastPage): LastPage = LastPage::Absent;
+    /// Whether the last page ends with `"next_token": ""` rather than no
+    /// `next_token` key (VENDOR-NOTES 1.3: "not returned", or "empty").
+    /// Default false.
+    empty_last_token(bool): bool = false;
     /// Which key carries run ids. Default `id`.
     id_field(IdField): IdField = IdField::Id;
     /// Whether error bodies add `request_id` and `trace_id`
@@ -243,8 +232,7 @@ impl VendorSim for Amperity {
         };
         let token = secret(&o.static_token, "amp-sim-", 32);
         let client_secret = secret(&o.client_secret, "sim-secret-", 24);
-        let stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
-        let store = Store::new(o.clone(), stop_delay, common.clock, common.seed);
+        let store = Store::new(o.clone(), common);
         o.seeds.clear();
         Amperity {
             cfg: o,
@@ -359,10 +347,6 @@ impl Sim<Amperity> {
         pub fn client_id(&self) -> &str = &self.vendor.cfg.client_id;
         /// The OAuth client secret.
         pub fn client_secret(&self) -> &str = &self.vendor.client_secret;
-        /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
-        /// variables.
-        pub fn oauth_env(&self) -> Vec<(String, String)> =
-            crate::env_vars(VENDOR, self.oauth_settings());
         /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
         pub fn run_json(&self, id: &str) -> Option<Value> =
             lock(&self.vendor.store).get(id, View::Verbose);
@@ -385,12 +369,12 @@ impl Sim<Amperity> {
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth
-    /// client-credentials auth).
-    pub fn oauth_settings(&self) -> Settings {
+    /// client-credentials auth) as `JOBSTOP_AMPERITY_*` variables.
+    pub fn oauth_env(&self) -> Vec<(String, String)> {
         let mut settings = self.settings();
         settings.truncate(2);
         settings.extend(Amperity::alternatives(self));
-        settings
+        crate::env_vars(VENDOR, settings)
     }
 }
 

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::Amperity as Sim;
 use super::store::{RunRecord, StopResult, View, normalize_state};
-use super::{API_VERSION, LastPage, PREFIX, TerminalStop};
+use super::{API_VERSION, PREFIX, TerminalStop};
 use crate::lock;
 use crate::server::{json_response, query_pairs};
 
@@ -113,7 +113,7 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route(&format!("{PREFIX}/v0/oauth2/token"), post(oauth_token))
         .route(&runs, get(list_runs).post(start_run))
-        .route(&format!("{runs}/{{id}}"), get(fetch_run).post(colon_stop))
+        .route(&format!("{runs}/{{id}}"), get(fetch_run).post(stop_run))
         .route(&format!("{runs}/{{id}}/stop"), post(stop_run))
         // Any other path: 404 with the error body (`responses.rst` lists 404;
         // OA3 `NotFound` is an `ErrorResponse`); a known path with another
@@ -352,7 +352,7 @@ async fn list_runs(
             let ms = last.created_at.timestamp_millis();
             body["next_token"] = encode_key(p.hash(), ms, &last.id).into();
         }
-        _ if sim.cfg.last_page_token == LastPage::Empty => body["next_token"] = "".into(),
+        _ if sim.cfg.empty_last_token => body["next_token"] = "".into(),
         _ => {}
     }
     if p.with_total {
@@ -388,35 +388,25 @@ async fn fetch_run(
 /// `POST /workflow/runs/{id}/stop`: OA3 operation `stop-workflow` (answers
 /// 200 `Workflow`, 400, 401, 403, 404, 500 `ErrorResponse`; no 409 unless
 /// the [`TerminalStop::Conflict`](super::TerminalStop::Conflict) switch is
-/// on); `amperity_api/source/endpoint_post_workflows_stop.rst`.
-async fn stop_run(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Resp, Resp> {
-    sim.authorize(&headers, raw)?;
-    let Path(id) = id.map_err(|_| sim.not_found())?;
-    stop(&sim, &id)
-}
-
-/// `POST /workflow/runs/{id}:stop` (the form of the first draft of
-/// `amperity_api/source/endpoint_post_workflows_stop.rst`, commits
-/// `0942d722`/`f4cc3ca7`, kept for tolerance); any other
+/// on); `amperity_api/source/endpoint_post_workflows_stop.rst`. Also
+/// `POST /workflow/runs/{id}:stop` (the form of the first draft of that
+/// page, commits `0942d722`/`f4cc3ca7`, kept for tolerance); any other
 /// `POST /workflow/runs/{id}` is 405.
-async fn colon_stop(
+async fn stop_run(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     uri: Uri,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Resp, Resp> {
-    if !uri.path().ends_with(":stop") {
+    let colon = !uri.path().ends_with("/stop");
+    if colon && !uri.path().ends_with(":stop") {
         return Err(sim.error(405, "Method Not Allowed"));
     }
     sim.authorize(&headers, raw)?;
     let Path(id) = id.map_err(|_| sim.not_found())?;
-    stop(&sim, id.strip_suffix(":stop").unwrap_or(&id))
+    let stripped = id.strip_suffix(":stop").filter(|_| colon);
+    stop(&sim, stripped.unwrap_or(&id))
 }
 
 fn stop(sim: &Sim, id: &str) -> Result<Resp, Resp> {

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{AmperityOptions, IdField, RunSeed, TerminalStop};
+use super::{AmperityOptions, DEFAULT_STOP_DELAY, IdField, RunSeed, TerminalStop};
 use crate::data::{self, fill, items};
 use crate::store::{Runs, Tokens};
-use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
+use crate::{Common, SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
 /// The seeded tables of `data/amperity/runs.json` (its `_source` names them):
 /// `kinds` (`[type, [names]]`), `principals` (`[name, email, id]`),
@@ -156,21 +156,16 @@ const DAY: u64 = 24 * HOUR;
 
 impl Store {
     /// The store `cfg` describes, its runs generated from `seed`.
-    pub(crate) fn new(
-        mut cfg: AmperityOptions,
-        stop_delay: Duration,
-        clock: SimClock,
-        seed: u64,
-    ) -> Self {
+    pub(crate) fn new(mut cfg: AmperityOptions, common: &Common) -> Self {
         let seeds = std::mem::take(&mut cfg.seeds);
         let (running, finished) = (cfg.running, cfg.finished);
         let mut store = Store {
             cfg,
-            stop_delay,
-            clock,
+            stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
+            clock: common.clock,
             runs: Runs::default(),
-            ids: SplitMix64::stream(seed, 1),
-            misc: SplitMix64::stream(seed, 2),
+            ids: SplitMix64::stream(common.seed, 1),
+            misc: SplitMix64::stream(common.seed, 2),
             tokens: Tokens::default(),
         };
         store.seed_runs(running, finished);

@@ -62,11 +62,10 @@ pub type ChorusSimBuilder = SimBuilder<Chorus>;
 
 /// Which published reading of the JSON the simulator serves (the fields
 /// each adds are in the crate README). Both agree on every field jobstop reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChorusWire {
     /// The TIBCO Spotfire Data Science 6.6 page "Stop a running workflow"
     /// (`chorus-stop-workfile.txt`, the seed page). The default.
-    #[default]
     TibcoPage,
     /// The Rails presenters of the open-source Chorus (hey-jude/chorus
     /// `components/api/app/presenters/api/`: `workfile_presenter.rb`,
