@@ -399,9 +399,6 @@ impl Sim<Chorus> {
         /// `false` if there is no such workfile.
         pub fn set_status(&self, id: &str, raw: &str) -> bool =
             self.vendor.with_id(id, |s, id| s.set_status(id, raw));
-        /// Makes `id` `idle` now, as the engine's completion callback would.
-        /// `false` if there is no such workfile.
-        pub fn finish(&self, id: &str) -> bool = self.set_status(id, store::IDLE);
         /// Creates a live session directly (no login counted); returns its
         /// `session_id`.
         pub fn new_session(&self) -> String = lock(&self.vendor.store).create_session();

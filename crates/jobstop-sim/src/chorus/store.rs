@@ -152,33 +152,6 @@ pub(crate) struct RailsSession {
     pub(crate) csrf: String,
 }
 
-/// The workfile names of one workspace (compared ignoring ASCII case).
-#[derive(Debug, Default)]
-struct WorkspaceNames {
-    /// Lowercased name → how many workfiles have it.
-    counts: HashMap<String, usize>,
-    /// Lowercased base name → the first `_n` suffix that may be free.
-    hints: HashMap<String, u64>,
-}
-
-impl WorkspaceNames {
-    fn taken(&self, name: &str) -> bool {
-        self.counts.contains_key(&name.to_ascii_lowercase())
-    }
-
-    fn remove(&mut self, name: &str) {
-        let key = name.to_ascii_lowercase();
-        if let Some(n) = self.counts.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                self.counts.remove(&key);
-                // A freed name may be below a hint.
-                self.hints.clear();
-            }
-        }
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct Store {
     /// The builder's settings (the workfiles to seed are taken out).
@@ -189,8 +162,11 @@ pub(crate) struct Store {
     workspaces: BTreeMap<u64, Workspace>,
     /// The workfiles, their timelines and the stop counters.
     pub(crate) workfiles: Runs<u64, Workfile>,
-    /// Workspace id → its workfile names, for [`Store::unique_name`].
-    names: HashMap<u64, WorkspaceNames>,
+    /// (workspace, lowercased name) → how many workfiles have it.
+    names: HashMap<(u64, String), usize>,
+    /// (workspace, lowercased base name) → the first `_n` suffix that may
+    /// be free, for [`Store::unique_name`].
+    hints: HashMap<(u64, String), u64>,
     next_workfile: u64,
     next_version: u64,
     /// Seeded generation of ids, names and times.
@@ -228,6 +204,7 @@ impl Store {
             workspaces: BTreeMap::new(),
             workfiles: Runs::default(),
             names: HashMap::new(),
+            hints: HashMap::new(),
             next_workfile: FIRST_WORKFILE_ID,
             next_version: FIRST_WORKFILE_ID,
             ids: SplitMix64::stream(seed, 11),
@@ -277,8 +254,8 @@ impl Store {
 
     /// `base` made unique in workspace `ws` (`name_2`, `report_2.sql`).
     fn unique_name(&mut self, ws: u64, base: &str) -> String {
-        let names = self.names.entry(ws).or_default();
-        if !names.taken(base) {
+        let taken = |name: &str| self.names.contains_key(&(ws, name.to_ascii_lowercase()));
+        if !taken(base) {
             return base.to_owned();
         }
         let (stem, ext) = match base.rsplit_once('.') {
@@ -286,28 +263,31 @@ impl Store {
             _ => (base, String::new()),
         };
         // Every suffix below the hint is taken (names are only ever added
-        // while hints are kept; see `WorkspaceNames::remove`).
-        let key = base.to_ascii_lowercase();
-        let first = names.hints.get(&key).copied().unwrap_or(2);
+        // while hints are kept; see `put_workfile`).
+        let key = (ws, base.to_ascii_lowercase());
+        let first = self.hints.get(&key).copied().unwrap_or(2);
         let (n, name) = (first..)
             .map(|n| (n, format!("{stem}_{n}{ext}")))
-            .find(|(_, name)| !names.taken(name))
+            .find(|(_, name)| !taken(name))
             .unwrap_or((first, base.to_owned()));
-        names.hints.insert(key, n);
+        self.hints.insert(key, n);
         name
     }
 
     /// Inserts (or replaces) a workfile, keeping the name index.
     fn put_workfile(&mut self, wf: Workfile) {
-        let names = self.names.entry(wf.workspace_id).or_default();
-        *names
-            .counts
-            .entry(wf.file_name.to_ascii_lowercase())
-            .or_default() += 1;
-        if let Some(old) = self.workfiles.remove(&wf.id)
-            && let Some(names) = self.names.get_mut(&old.workspace_id)
-        {
-            names.remove(&old.file_name);
+        let key = (wf.workspace_id, wf.file_name.to_ascii_lowercase());
+        *self.names.entry(key).or_default() += 1;
+        if let Some(old) = self.workfiles.remove(&wf.id) {
+            let key = (old.workspace_id, old.file_name.to_ascii_lowercase());
+            if let Some(n) = self.names.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.names.remove(&key);
+                    // A freed name may be below a hint.
+                    self.hints.clear();
+                }
+            }
         }
         self.workfiles.insert(wf.id, wf);
     }
