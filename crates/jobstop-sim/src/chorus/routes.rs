@@ -265,13 +265,7 @@ impl Chorus {
         Answer::Json(201, store.render_session(&id))
     }
 
-    fn respond(
-        &self,
-        req: &Incoming,
-        answer: Answer,
-        cookie: Option<String>,
-        started: Instant,
-    ) -> Resp {
+    fn respond(&self, req: &Incoming, answer: Answer, cookie: Option<String>, t0: Instant) -> Resp {
         const JSON: &str = "application/json; charset=utf-8";
         const HTML: &str = "text/html; charset=utf-8";
         let (status, content_type, body) = match answer {
@@ -284,35 +278,29 @@ impl Chorus {
             }
             Answer::Html(s, page) => (s, HTML, page.as_bytes().to_vec()),
         };
-        let length = body.len();
+        let cache = ["no-cache", "max-age=0, private, must-revalidate"][usize::from(status == 200)];
+        let headers = [
+            ("x-frame-options", Some("SAMEORIGIN".to_owned())),
+            ("x-xss-protection", Some("1; mode=block".to_owned())),
+            ("x-content-type-options", Some("nosniff".to_owned())),
+            (CONTENT_TYPE.as_str(), Some(content_type.to_owned())),
+            (CACHE_CONTROL.as_str(), Some(cache.to_owned())),
+            (SET_COOKIE.as_str(), cookie),
+            ("x-request-id", Some(lock(&self.request_ids).uuid_like())),
+            (
+                "x-runtime",
+                Some(format!("{:.6}", t0.elapsed().as_secs_f64())),
+            ),
+            (CONTENT_LENGTH.as_str(), Some(body.len().to_string())),
+        ];
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() =
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let cache = ["no-cache", "max-age=0, private, must-revalidate"][usize::from(status == 200)];
-        let h = resp.headers_mut();
-        let fixed = [
-            ("x-frame-options", "SAMEORIGIN"),
-            ("x-xss-protection", "1; mode=block"),
-            ("x-content-type-options", "nosniff"),
-            (CONTENT_TYPE.as_str(), content_type),
-            (CACHE_CONTROL.as_str(), cache),
-        ];
-        for (name, value) in fixed {
-            h.insert(name, HeaderValue::from_static(value));
-        }
-        let request_id = lock(&self.request_ids).uuid_like();
-        let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
-        let dynamic = [
-            (SET_COOKIE.as_str(), cookie),
-            ("x-request-id", Some(request_id)),
-            ("x-runtime", Some(runtime)),
-        ];
-        for (name, value) in dynamic {
+        for (name, value) in headers {
             if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                h.insert(name, v);
+                resp.headers_mut().insert(name, v);
             }
         }
-        h.insert(CONTENT_LENGTH, HeaderValue::from(length));
         resp
     }
 }
