@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Amperity as Sim;
-use super::store::{RunRecord, StopResult, View, normalize_state};
-use super::{API_VERSION, PREFIX, TerminalStop};
+use super::store::{NOT_FOUND, RunRecord, View, normalize_state};
+use super::{API_VERSION, PREFIX};
 use crate::lock;
 use crate::server::{json_response, query_pairs};
 
@@ -89,11 +89,10 @@ impl Sim {
     }
 
     fn not_found(&self) -> Resp {
-        self.error(404, "Workflow not found")
+        self.error(404, NOT_FOUND)
     }
 }
 
-/// The first value of parameter `name` in `pairs`.
 pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -101,7 +100,6 @@ pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
-/// The value of header `name` as text, if present and valid.
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -411,17 +409,8 @@ async fn stop_run(
 
 fn stop(sim: &Sim, id: &str) -> Result<Resp, Resp> {
     let result = lock(&sim.store).stop(id);
-    match result {
-        StopResult::Ok(run) => Ok(json_response(200, &run)),
-        StopResult::Terminal(TerminalStop::Conflict, _) => {
-            Err(sim.error(409, "Workflow is not running"))
-        }
-        StopResult::Terminal(_, state) => Err(sim.error(
-            400,
-            &format!("Workflow {id} cannot be stopped: it is not running (state {state})"),
-        )),
-        StopResult::NotFound => Err(sim.not_found()),
-    }
+    let run = result.map_err(|(status, message)| sim.error(status, &message))?;
+    Ok(json_response(200, &run))
 }
 
 /// `POST /workflow/runs` with `{"config_id": …}`: OA3 operation

@@ -27,6 +27,9 @@ fn without_nulls(mut v: Value) -> Value {
     v
 }
 
+/// The message of a 404 for a run.
+pub(crate) const NOT_FOUND: &str = "Workflow not found";
+
 /// `v` as an owned string, if it is one.
 pub(crate) fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
@@ -110,15 +113,6 @@ pub(crate) struct RunRecord {
     task_label: String,
     no_task_running: bool,
     timeline: Timeline<Change>,
-}
-
-/// What a stop request did.
-#[derive(Debug)]
-pub(crate) enum StopResult {
-    NotFound,
-    /// The run was terminal and the switch says 400 or 409; its raw state.
-    Terminal(TerminalStop, String),
-    Ok(Value),
 }
 
 timed!(RunRecord => Change);
@@ -319,7 +313,8 @@ impl Store {
     }
 
     /// Stops `id` (the state machine is the crate README's table).
-    pub(crate) fn stop(&mut self, id: &str) -> StopResult {
+    /// Answers 200 with the run, or the error's status and message.
+    pub(crate) fn stop(&mut self, id: &str) -> Result<Value, (u16, String)> {
         self.settle();
         self.runs.count_stop(id);
         let key = id.to_owned();
@@ -327,11 +322,17 @@ impl Store {
         let wall = self.clock.at(now);
         let (delay, terminal_stop) = (self.stop_delay, self.cfg.terminal_stop);
         let Some(rec) = self.runs.get_mut(&key) else {
-            return StopResult::NotFound;
+            return Err((404, NOT_FOUND.to_owned()));
         };
         match classify(&rec.state) {
-            Class::Terminal if terminal_stop != TerminalStop::Ok => {
-                return StopResult::Terminal(terminal_stop, rec.state.clone());
+            Class::Terminal if terminal_stop == TerminalStop::Conflict => {
+                return Err((409, "Workflow is not running".to_owned()));
+            }
+            Class::Terminal if terminal_stop == TerminalStop::BadRequest => {
+                let state = &rec.state;
+                let message =
+                    format!("Workflow {id} cannot be stopped: it is not running (state {state})");
+                return Err((400, message));
             }
             Class::Terminal | Class::Stopping => {}
             Class::Scheduled | Class::Paused => cancel(rec, wall),
@@ -344,8 +345,8 @@ impl Store {
         }
         self.runs.touch(&key);
         match self.runs.get(&key) {
-            Some(rec) => StopResult::Ok(self.render(rec, View::Action)),
-            None => StopResult::NotFound,
+            Some(rec) => Ok(self.render(rec, View::Action)),
+            None => Err((404, NOT_FOUND.to_owned())),
         }
     }
 
