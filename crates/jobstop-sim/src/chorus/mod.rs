@@ -405,8 +405,8 @@ impl Sim<Chorus> {
         /// The CSRF token of the cookie session that logged in as
         /// `session_id` (what a Chorus web page would embed); `None` for
         /// sessions made with [`ChorusSim::new_session`] or unknown ones.
-        pub fn csrf_token(&self, session_id: &str) -> Option<String> =
-            lock(&self.vendor.store).csrf_for_session(session_id);
+        pub fn csrf_token(&self, session_id: &str) -> Option<String> = lock(&self.vendor.store)
+            .rails.iter().find(|r| r.chorus.as_deref() == Some(session_id)).map(|r| r.csrf.clone());
         /// Every session id issued so far, expired ones included.
         pub fn session_ids(&self) -> Vec<String> = lock(&self.vendor.store).issued.clone();
         /// How many logins succeeded.
@@ -425,7 +425,11 @@ impl Sim<Chorus> {
             .unwrap_or(0);
         /// Forgets every session at once (they answer 401 from now on,
         /// cookies included).
-        pub fn expire_sessions(&self) = lock(&self.vendor.store).expire_sessions();
+        pub fn expire_sessions(&self) = {
+            let mut store = lock(&self.vendor.store);
+            store.sessions.clear();
+            store.rails.iter_mut().for_each(|r| r.chorus = None);
+        };
         /// Takes the engine down (or brings it back) for every workfile:
         /// stops answer Rails' 500 page and leave workfiles as they are
         /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:

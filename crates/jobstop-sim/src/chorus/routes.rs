@@ -216,7 +216,10 @@ impl Chorus {
         // set_current_user: the parameter wins over the cookie.
         let cookie_session = || rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned);
         let session = param_session.or_else(cookie_session);
-        let live = session.as_deref().filter(|s| store.session_live(s));
+        let now = Instant::now();
+        let live = session
+            .as_deref()
+            .filter(|s| store.sessions.get(*s).is_some_and(|e| now < *e));
         if endpoint == Endpoint::Sessions {
             return match req.method {
                 Method::POST => self.login(store, req, rails),
@@ -238,7 +241,10 @@ impl Chorus {
         let Some(s) = live else {
             return Answer::Head(401);
         };
-        store.touch(s);
+        let timeout = store.cfg.session_timeout;
+        if let Some(expires) = store.sessions.get_mut(s) {
+            *expires = now + timeout;
+        }
         let raw = id.unwrap_or_default();
         match endpoint {
             Endpoint::List => list(store, req, parse_id(&raw)),

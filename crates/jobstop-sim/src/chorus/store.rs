@@ -750,26 +750,6 @@ impl Store {
         id
     }
 
-    /// Whether `id` is a live session.
-    pub(crate) fn session_live(&self, id: &str) -> bool {
-        self.sessions
-            .get(id)
-            .is_some_and(|expires| Instant::now() < *expires)
-    }
-
-    /// Slides the expiry of session `id`.
-    pub(crate) fn touch(&mut self, id: &str) {
-        if let Some(expires) = self.sessions.get_mut(id) {
-            *expires = Instant::now() + self.cfg.session_timeout;
-        }
-    }
-
-    /// Forgets every session.
-    pub(crate) fn expire_sessions(&mut self) {
-        self.sessions.clear();
-        self.rails.iter_mut().for_each(|r| r.chorus = None);
-    }
-
     /// A new Rails cookie session carrying `chorus`; its key.
     pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> usize {
         self.rails.push(RailsSession::default());
@@ -793,13 +773,6 @@ impl Store {
     /// The Chorus session Rails session `key` carries.
     pub(crate) fn rails_chorus(&self, key: usize) -> Option<&str> {
         self.rails.get(key).and_then(|r| r.chorus.as_deref())
-    }
-
-    /// The CSRF token of the (first) Rails session carrying `session_id`.
-    pub(crate) fn csrf_for_session(&self, session_id: &str) -> Option<String> {
-        let mut rails = self.rails.iter();
-        let carrying = rails.find(|r| r.chorus.as_deref() == Some(session_id));
-        carrying.map(|r| r.csrf.clone())
     }
 
     /// A new cookie value for Rails session `key` (a signed-looking blob:
