@@ -161,12 +161,9 @@ options! {
     }
     /// The tenant id. Default `acme`.
     tenant(into String): String = "acme".to_owned();
-    /// How many `running` runs to generate (created in the 6 h before the
-    /// epoch). Default 0.
+    /// How many `running` runs to generate (README: when). Default 0.
     running(usize): usize = 0;
-    /// How many finished runs to generate (created in the 30 days before
-    /// the epoch; about 60 % `succeeded`, 25 % `failed`, 15 % `canceled`).
-    /// Default 0.
+    /// How many finished runs to generate (README: states, when). Default 0.
     finished(usize): usize = 0;
     /// The static bearer token. Default: derived from the seed.
     static_token(some into Secret): Option<Secret> = None;
@@ -174,28 +171,21 @@ options! {
     client_id(into String): String = "jobstop-sim-client".to_owned();
     /// The OAuth client secret. Default: derived from the seed.
     client_secret(some into Secret): Option<Secret> = None;
-    /// How long OAuth access tokens live (`expires_in` is its whole
-    /// seconds, at least 1). Default 3600 s.
+    /// How long OAuth access tokens live. Default 3600 s.
     token_ttl(Duration): Duration = Duration::from_secs(3600);
-    /// How long a run started with `POST /workflow/runs` stays
-    /// `scheduled`; `None` keeps it scheduled. Default 200 ms.
+    /// How long a started run stays `scheduled` (`None`: forever). Default 200 ms.
     schedule_delay(Option<Duration>): Option<Duration> = Some(Duration::from_millis(200));
-    /// After how long a running run (seeded, inserted or started) becomes
-    /// `succeeded` on its own; `None` (the default) never.
+    /// After how long a running run becomes `succeeded`. Default never.
     auto_finish_after(Option<Duration>): Option<Duration> = None;
-    /// What stopping a terminal run answers. Default 400
-    /// ([`TerminalStop::BadRequest`]).
+    /// What stopping a terminal run answers. Default [`TerminalStop::BadRequest`].
     terminal_stop(TerminalStop): TerminalStop = TerminalStop::BadRequest;
     /// Whether the last page ends with `"next_token": ""` rather than no
-    /// `next_token` key (VENDOR-NOTES 1.3: "not returned", or "empty").
-    /// Default false.
+    /// `next_token` (VENDOR-NOTES 1.3: "not returned", or "empty"). Default false.
     empty_last_token(bool): bool = false;
     /// Which key carries run ids. Default `id`.
     id_field(IdField): IdField = IdField::Id;
-    /// Whether error bodies add `request_id` and `trace_id`
-    /// (`responses.rst`). Default no: OA3's `ErrorResponse` has `status`
-    /// and `message` only (`additionalProperties: false`), and the
-    /// machine-readable file wins over the prose page.
+    /// Whether error bodies add `responses.rst`'s `request_id` and `trace_id`.
+    /// Default no: OA3's `ErrorResponse` has `additionalProperties: false`.
     with_request_ids(bool): bool = false;
 }
 
@@ -207,10 +197,8 @@ impl SimBuilder<Amperity> {
     }
 }
 
-/// The Amperity protocol (routes, wire shapes, state machine, OAuth); use
-/// it through [`AmperitySim`]. Rate limit: 10 requests per second per
-/// tenant is documented (`rate_limits.rst`); set it with
-/// [`SimBuilder::rate_limit_per_second`] (429 without `Retry-After`).
+/// The Amperity protocol; use it through [`AmperitySim`]. The documented
+/// rate limit (`rate_limits.rst`) is `rate_limit_per_second(10)`.
 pub struct Amperity {
     cfg: AmperityOptions,
     token: String,
@@ -311,11 +299,9 @@ impl VendorSim for Amperity {
 }
 
 /// A listing that never ends (see [`crate::endless`]): a fresh, valid
-/// `next_token` on every page. The simulator's token is
-/// `hex("v1:{filters hash}:{created_at ms}:{id}")` and lists the runs after
-/// that key; a key past every run's time starts over at the first run, and
-/// the id part makes each token new. The filters' hash is read from the
-/// first real token, so the unfaulted listing must have a second page.
+/// `next_token` (a key past every run's time, so it starts over) on every
+/// page; the filters' hash is read from the first real token, so the
+/// unfaulted listing must have a second page.
 pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
     let hash = Mutex::new(None);
@@ -352,19 +338,16 @@ impl Sim<Amperity> {
             lock(&self.vendor.store).get(id, View::Verbose);
         /// Adds a run; returns its id.
         pub fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
-        /// Sets the raw state of `id` and drops its pending changes; a
-        /// terminal state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if
-        /// unset, any other state removes it. `false` if there is no such run.
+        /// Sets the raw state of `id` (README: pending changes, `ended_at`).
+        /// `false` if there is no such run.
         pub fn set_state(&self, id: &str, raw: &str) -> bool =
             lock(&self.vendor.store).set_state(id, raw);
-        /// Applies the next pending change of `id` now (e.g. `canceling` →
-        /// `canceled` without waiting for the stop delay). `false` if there
-        /// is no such run or nothing pending.
+        /// Applies the next pending change of `id` now; `false` if there is
+        /// none.
         pub fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
         /// How many OAuth tokens were granted.
         pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
-        /// Makes every OAuth token granted so far expired (the static token
-        /// is not affected).
+        /// Expires every OAuth token granted so far (not the static token).
         pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
     }
 

@@ -179,19 +179,15 @@ options! {
     other_files(usize): usize = 0;
     /// How long a session lives after its last authenticated request.
     session_timeout(Duration): Duration = DEFAULT_SESSION_TIMEOUT;
-    /// After how long a run workflow goes `idle` on its own (the engine's
-    /// callback; seeded ones count from the start). Default never.
+    /// After how long a run workflow goes `idle` on its own. Default never.
     finish_after(Option<Duration>): Option<Duration> = None;
-    /// The Alpine engine is unreachable (or unlicensed): stops answer
-    /// Rails' 500 page ([`ChorusSim::set_engine_unavailable`]), runs 422.
+    /// The Alpine engine is unreachable: stops answer 500, runs 422.
     engine_unavailable(bool): bool = false;
     /// The session cookie's name (TIBCO's pages show `_session_id`).
     cookie_name(into String): String = COOKIE_NAME.to_owned();
-    /// Whether `POST /sessions` needs CSRF verification like every other
-    /// POST (as the Rails code implies). Default true.
+    /// Whether `POST /sessions` needs CSRF verification. Default true.
     login_requires_csrf(bool): bool = true;
-    /// Whether `name_pattern` compares case (`LIKE`, as Chorus's SQL
-    /// `workfiles.file_name LIKE '%x%'`) or not (`ILIKE`). Default true.
+    /// Whether `name_pattern` compares case (`LIKE`) or not (`ILIKE`). Default true.
     case_sensitive_name_pattern(bool): bool = true;
     /// Which published reading of the JSON to serve.
     wire(ChorusWire): ChorusWire = ChorusWire::TibcoPage;
@@ -395,16 +391,12 @@ impl Sim<Chorus> {
         /// Adds a workfile; returns its id.
         pub fn insert_workfile(&self, seed: WorkfileSeed) -> String =
             lock(&self.vendor.store).insert(seed).to_string();
-        /// Sets the raw `status` of `id` and drops its pending changes.
-        /// `false` if there is no such workfile.
+        /// Sets the raw `status` of `id` (no pending finish); `false` if none.
         pub fn set_status(&self, id: &str, raw: &str) -> bool =
             self.vendor.with_id(id, |s, id| s.set_status(id, raw));
-        /// Creates a live session directly (no login counted); returns its
-        /// `session_id`.
+        /// Creates a live session without a login; returns its `session_id`.
         pub fn new_session(&self) -> String = lock(&self.vendor.store).create_session();
-        /// The CSRF token of the cookie session that logged in as
-        /// `session_id` (what a Chorus web page would embed); `None` for
-        /// sessions made with [`ChorusSim::new_session`] or unknown ones.
+        /// The CSRF token of the cookie session that logged in as `session_id`.
         pub fn csrf_token(&self, session_id: &str) -> Option<String> = lock(&self.vendor.store)
             .rails.iter().find(|r| r.chorus.as_deref() == Some(session_id)).map(|r| r.csrf.clone());
         /// Every session id issued so far, expired ones included.
@@ -414,41 +406,32 @@ impl Sim<Chorus> {
         /// How many `POST /sessions` reached the handler, successful or not.
         pub fn login_attempts(&self) -> u64 = lock(&self.vendor.store).login_attempts;
         /// How many `OpenWorkfileEvent`s the real server would have written
-        /// so far: one per successful `GET /api/workfiles/{id}` (hey-jude/chorus
-        /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
-        /// `log_workfile_opened_event`); listings, runs and stops write none.
+        /// (`workfiles_controller.rb#show`, `log_workfile_opened_event`).
         pub fn open_workfile_events(&self) -> u64 =
             lock(&self.vendor.store).open_events.values().sum();
         /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
         pub fn open_workfile_events_for(&self, id: &str) -> u64 = routes::parse_id(id)
             .and_then(|id| lock(&self.vendor.store).open_events.get(&id).copied())
             .unwrap_or(0);
-        /// Forgets every session at once (they answer 401 from now on,
-        /// cookies included).
+        /// Forgets every session at once (cookies included).
         pub fn expire_sessions(&self) = {
             let mut store = lock(&self.vendor.store);
             store.sessions.clear();
             store.rails.iter_mut().for_each(|r| r.chorus = None);
         };
         /// Takes the engine down (or brings it back) for every workfile:
-        /// stops answer Rails' 500 page and leave workfiles as they are
-        /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
-        /// `stop_now` calls `.code` on the nil that `request_stop` returns).
-        /// An engine that answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
+        /// stops answer Rails' 500 page (`alpine_workfile.rb#stop_now`).
         pub fn set_engine_unavailable(&self, on: bool) =
             lock(&self.vendor.store).cfg.engine_unavailable = on;
-        /// Takes the engine down (or brings it back) for workfile `id` only.
-        /// `false` if there is no such workfile.
+        /// The same for workfile `id` only; `false` if there is none.
         pub fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool =
             self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_unavailable = on));
-        /// The engine answers every stop of workfile `id` with something
-        /// other than HTTP 200 (`on`), or with 200 again: Chorus then answers
-        /// 202 with the status unchanged. `false` if there is no such workfile.
+        /// The engine answers stops of `id` but never with 200 (`on`): Chorus
+        /// answers 202 with the status unchanged. `false` if there is no `id`.
         pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool =
             self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_refuses = on));
-        /// The engine answers the next `n` stop requests that reach it (any
-        /// workflow) with something other than HTTP 200: Chorus answers 202
-        /// with the status unchanged. Replaces any earlier count.
+        /// The same for the next `n` stops of any workflow (replaces any
+        /// earlier count).
         pub fn fail_next_engine_stops(&self, n: u64) = lock(&self.vendor.store).fail_stops = n;
     }
 

@@ -125,22 +125,18 @@ pub(crate) struct ListQuery {
 #[derive(Debug)]
 pub(crate) enum Action {
     NotFound,
-    /// A private workspace's: 403 `{"errors":{"model_data":{}}}`:
-    /// `present_forbidden` presents the workspace with `:forbidden => true`,
-    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
-    /// `{}` (hey-jude/chorus `components/api/app/controllers/api_controller.rb`,
-    /// `components/api/app/presenters/api_presenter.rb`; the fixture
-    /// `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
+    /// A private workspace's: 403 `{"errors":{"model_data":{}}}` (hey-jude/chorus
+    /// `components/api/app/controllers/api_controller.rb#present_forbidden`,
+    /// `components/api/app/presenters/api_presenter.rb#forbidden_hash`; the
+    /// fixture `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
     Forbidden,
     /// Run: the engine did not start it.
     RunFailed,
     /// Stop of a file that is not a workflow (no `stop_now`: a 500).
     NotAWorkflow,
-    /// Stop while the Alpine engine is unreachable or workflows are not
-    /// licensed: `Alpine::API#request_stop` (`#stop_work_flow`) rescues
-    /// `StandardError` and returns nil (or `if_enabled` yields nothing), so
-    /// `stop_now`'s `response.code` raises: Rails's 500 page (hey-jude/chorus
-    /// `components/core/app/models/alpine_workfile.rb#stop_now`).
+    /// Stop while the engine is unreachable or unlicensed: `Alpine::API#request_stop`
+    /// returns nil, so `stop_now`'s `response.code` raises, a 500 page
+    /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb#stop_now`).
     EngineFailed,
 }
 
