@@ -128,7 +128,6 @@ pub(crate) struct Store {
     ids: SplitMix64,
     /// Access tokens (a separate stream, so traffic never shifts ids).
     misc: SplitMix64,
-    /// OAuth access tokens.
     pub(crate) tokens: Tokens,
 }
 
@@ -263,21 +262,38 @@ impl Store {
         id
     }
 
+    /// Applies a change that is due at `at` to a run.
+    fn apply(&self) -> impl FnMut(&String, &mut RunRecord, Instant, Change) + use<> {
+        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
+        move |_, rec, at, change| {
+            let (class, wall) = (classify(&rec.state), clock.at(at));
+            match change {
+                Change::Start if class == Class::Scheduled => {
+                    rec.state = "running".to_owned();
+                    if let Some(d) = finish_after {
+                        rec.timeline.push_after(at, d, Change::Finish);
+                    }
+                }
+                Change::Finish if matches!(class, Class::Active | Class::Unknown) => {
+                    rec.state = "succeeded".to_owned();
+                    rec.ended_at = Some(wall);
+                }
+                Change::Cancel if class == Class::Stopping => cancel(rec, wall),
+                _ => {}
+            }
+        }
+    }
+
     /// Applies every change that is due by now, in order.
     pub(crate) fn settle(&mut self) {
-        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
-        self.runs.settle(Instant::now(), |_, rec, at, change| {
-            apply(rec, clock.at(at), at, finish_after, change);
-        });
+        let apply = self.apply();
+        self.runs.settle(Instant::now(), apply);
     }
 
     /// Applies the next pending change of `id` now. `false` if there is no
     /// such run or nothing is pending.
     pub(crate) fn advance(&mut self, id: &str) -> bool {
-        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
-        let apply = |_: &String, rec: &mut RunRecord, at, change| {
-            apply(rec, clock.at(at), at, finish_after, change);
-        };
+        let apply = self.apply();
         self.runs.advance(&id.to_owned(), Instant::now(), apply)
     }
 
@@ -373,7 +389,10 @@ impl Store {
         let mut v = json!({
             "id": (field != IdField::WorkflowIdOnly).then_some(&r.id),
             "workflow_id": (field != IdField::Id).then_some(&r.id),
-            "name": r.name, "state": r.state, "tenant": self.cfg.tenant, "type": r.kind,
+            "name": r.name,
+            "state": r.state,
+            "tenant": self.cfg.tenant,
+            "type": r.kind,
             "created_at": format_millis(r.created_at),
             "ended_at": r.ended_at.map(format_millis),
         });
@@ -387,9 +406,13 @@ impl Store {
             v = fill(
                 &v,
                 json!({
-                    "principal_name": name, "principal_email": email, "principal_id": id,
-                    "launched_version": r.version, "current_version": r.version,
-                    "error": r.error, "task_instances": tasks,
+                    "principal_name": name,
+                    "principal_email": email,
+                    "principal_id": id,
+                    "launched_version": r.version,
+                    "current_version": r.version,
+                    "error": r.error,
+                    "task_instances": tasks,
                 }),
             );
         }
@@ -421,31 +444,6 @@ impl Store {
         let token = self.misc.alphanumeric(26);
         self.tokens.grant(&token, ttl);
         token
-    }
-}
-
-/// Applies `change` to `rec` as if at `at` (wall time `wall`).
-fn apply(
-    rec: &mut RunRecord,
-    wall: DateTime<Utc>,
-    at: Instant,
-    finish_after: Option<Duration>,
-    change: Change,
-) {
-    let class = classify(&rec.state);
-    match change {
-        Change::Start if class == Class::Scheduled => {
-            rec.state = "running".to_owned();
-            if let Some(d) = finish_after {
-                rec.timeline.push_after(at, d, Change::Finish);
-            }
-        }
-        Change::Finish if matches!(class, Class::Active | Class::Unknown) => {
-            rec.state = "succeeded".to_owned();
-            rec.ended_at = Some(wall);
-        }
-        Change::Cancel if class == Class::Stopping => cancel(rec, wall),
-        _ => {}
     }
 }
 

@@ -587,14 +587,18 @@ impl Store {
         let dir = format!("{a:03}/{b:03}/{c:03}");
         let image = |size| format!("/paperclip/users/images/{dir}/{size}/User.png?{stamp}");
         let mut user = fill(&DATA["user"], u.clone());
-        user["image"] = json!({"original": image("original"), "icon": image("icon"),
-            "entity_type": "image", "complete_json": true});
+        user["image"] = json!({
+            "original": image("original"),
+            "icon": image("icon"),
+            "entity_type": "image",
+            "complete_json": true,
+        });
         if id == CURRENT_USER_ID {
             let name = &self.cfg.username;
             user["username"] = name.as_str().into();
             user["email"] = format!("{name}@example.com").into();
         }
-        without(user, &self.omit("user", &[succinct.then_some("succinct")]))
+        self.omit(user, "user", &[succinct.then_some("succinct")])
     }
 
     /// `GpdbDatabasePresenter` with its `GpdbDataSourcePresenter`, succinct;
@@ -643,10 +647,7 @@ impl Store {
                 "project_target_date": format!("{target}T00:00:00Z"),
             }),
         );
-        without(
-            workspace,
-            &self.omit("workspace", &[succinct.then_some("succinct")]),
-        )
+        self.omit(workspace, "workspace", &[succinct.then_some("succinct")])
     }
 
     /// A workfile as `view` shows it (the seed page's object for
@@ -698,18 +699,25 @@ impl Store {
         let kind = Some(if flow { "flow" } else { "file" });
         let view_name = format!("{view:?}");
         let file_not_show = (!flow && view != View::Show).then_some("file_not_show");
-        let omit = self.omit("workfile", &[kind, Some(&view_name), file_not_show]);
-        without(workfile, &omit)
+        self.omit(
+            workfile,
+            "workfile",
+            &[kind, Some(&view_name), file_not_show],
+        )
     }
 
-    /// The keys `what` (`user`, `workspace`, `workfile`) leaves out in this
-    /// reading of the JSON and in `cases` (`presenters.json`'s `omit`).
-    fn omit(&self, what: &str, cases: &[Option<&str>]) -> Vec<&'static str> {
+    /// `v`, a `what` (`user`, `workspace`, `workfile`), without the keys it
+    /// leaves out in this reading of the JSON and in `cases`
+    /// (`presenters.json`'s `omit`).
+    fn omit(&self, v: Value, what: &str, cases: &[Option<&str>]) -> Value {
         let omit = &DATA["omit"][what];
         let wire = format!("{:?}", self.cfg.wire);
         let cases = cases.iter().flatten().copied().chain([wire.as_str()]);
-        let keys = cases.flat_map(|case| items(&omit[case]));
-        keys.filter_map(Value::as_str).collect()
+        let keys: Vec<&str> = cases
+            .flat_map(|case| items(&omit[case]))
+            .filter_map(Value::as_str)
+            .collect();
+        without(v, &keys)
     }
 
     /// The body of a successful login or `GET /sessions`.
