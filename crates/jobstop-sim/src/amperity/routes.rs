@@ -31,6 +31,9 @@ pub(crate) const DEFAULT_LIMIT: usize = 50;
 /// may decide to return fewer results than the caller asked for".
 pub(crate) const MAX_LIMIT: usize = 100;
 
+/// The time filters of a listing, in `ListParams::times` order.
+const TIME_FILTERS: [&str; 4] = ["created_from", "created_to", "ended_from", "ended_to"];
+
 type Resp = Response<Body>;
 type Query = Vec<(String, String)>;
 
@@ -189,15 +192,10 @@ impl ListParams {
             Some(v) if v.eq_ignore_ascii_case("false") => false,
             Some(v) => return Err(invalid("with_total", "true or false", v)),
         };
+        let what = "an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z";
         let mut times = [None; 4];
-        for (t, name) in
-            times
-                .iter_mut()
-                .zip(["created_from", "created_to", "ended_from", "ended_to"])
-        {
+        for (t, name) in times.iter_mut().zip(TIME_FILTERS) {
             if let Some(v) = param(q, name) {
-                let what =
-                    "an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z";
                 *t = Some(parse_time(v).ok_or_else(|| invalid(name, what, v))?);
             }
         }

@@ -50,10 +50,8 @@ impl Incoming {
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
         let mime = content_type.split(';').next().unwrap_or_default().trim();
-        let form = match mime {
-            "application/x-www-form-urlencoded" => parse_pairs(body),
-            _ => Vec::new(),
-        };
+        let is_form = mime == "application/x-www-form-urlencoded";
+        let form = parse_pairs(if is_form { body } else { &[] });
         let is_json = mime == "application/json" || mime.ends_with("+json");
         let json = (is_json && !body.iter().all(u8::is_ascii_whitespace))
             .then(|| serde_json::from_slice::<Value>(body));
