@@ -619,11 +619,6 @@ impl Store {
         let epoch = whole_secs(self.clock.epoch());
         let files = self.workfiles.values();
         let count = files.filter(|f| f.workspace_id == w.id).count();
-        let permission = if w.member {
-            &DATA["member_permission"]
-        } else {
-            &json!([])
-        };
         let sandbox = fill(
             &DATA["workspace"]["sandbox_info"],
             json!({
@@ -639,7 +634,7 @@ impl Store {
                 "name": w.name,
                 "public": w.member,
                 "summary": if w.member { "searchquery" } else { "Restricted to the finance team." },
-                "permission": permission,
+                "permission": if w.member { DATA["member_permission"].clone() } else { json!([]) },
                 "workfiles_count": count,
                 "sandbox_info": sandbox,
                 "owner": self.render_user(if w.member { OWNER_ID } else { ANALYST_ID }, succinct),
@@ -655,9 +650,7 @@ impl Store {
     /// for other files).
     pub(crate) fn render(&self, wf: &Workfile, view: View) -> Value {
         let workspace = self.workspaces.get(&wf.workspace_id);
-        let workspace = workspace.map_or(Value::Null, |w| {
-            self.render_workspace(w, view == View::List)
-        });
+        let workspace = workspace.map(|w| self.render_workspace(w, view == View::List));
         let flow = wf.is_workflow();
         let (created_at, updated_at) = (format_secs(wf.created_at), format_secs(wf.updated_at));
         let version_info = if flow {
