@@ -269,9 +269,8 @@ impl VendorSim for Chorus {
 
     /// The `status` of workfile `id`, in any workspace.
     fn raw_state(&self, id: &str) -> Option<String> {
-        lock(&self.store)
-            .get(routes::parse_id(id)?)
-            .map(|w| w.status.clone())
+        let id = routes::parse_id(id)?;
+        lock(&self.store).get(id).map(|w| w.status.clone())
     }
 
     /// Stop requests for `id` (the path segment, decoded) that passed
@@ -286,11 +285,8 @@ impl VendorSim for Chorus {
     }
 
     fn insert_running(&self) -> Option<String> {
-        Some(
-            lock(&self.store)
-                .insert(WorkfileSeed::new("running"))
-                .to_string(),
-        )
+        let id = lock(&self.store).insert(WorkfileSeed::new(store::RUNNING));
+        Some(id.to_string())
     }
 
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
