@@ -29,7 +29,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use jobstop_amperity::{AmperityBuilder, AmperityController};
 use jobstop_core::{JobController, JobControllerExt, ListQuery, RunId, StopRequest, WaitOptions};
-use jobstop_sim::amperity::{API_VERSION, AmperitySim, IdField, LastPage, RunSeed, TerminalStop};
+use jobstop_sim::amperity::{API_VERSION, AmperitySim, IdField, RunSeed, TerminalStop};
 use jobstop_sim::{Fault, FaultRule, LoggedRequest, Route};
 use reqwest::{Client, Method, Url};
 use serde_json::Value;
@@ -441,14 +441,11 @@ async fn sim_with_every_state(b: jobstop_sim::amperity::AmperitySimBuilder) -> A
 #[tokio::test]
 async fn every_answer_of_the_simulator_conforms() {
     let mut probe = Probe::new();
-    for (id_field, last_page) in [
-        (IdField::Id, LastPage::Absent),
-        (IdField::Both, LastPage::Empty),
-    ] {
+    for (id_field, empty_last) in [(IdField::Id, false), (IdField::Both, true)] {
         let sim = sim_with_every_state(
             AmperitySim::builder()
                 .id_field(id_field)
-                .last_page_token(last_page),
+                .empty_last_token(empty_last),
         )
         .await;
         let ids = sim.ids();

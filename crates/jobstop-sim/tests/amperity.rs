@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use jobstop_sim::amperity::{API_VERSION, AmperitySim, IdField, LastPage, RunSeed, TerminalStop};
+use jobstop_sim::amperity::{API_VERSION, AmperitySim, IdField, RunSeed, TerminalStop};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{assert_error, client, get, list_all, post, req, send};
@@ -416,7 +416,7 @@ async fn paging_stays_stable_while_runs_are_added() {
 async fn last_page_token_can_be_empty() {
     let sim = AmperitySim::builder()
         .finished(3)
-        .last_page_token(LastPage::Empty)
+        .empty_last_token(true)
         .start()
         .await
         .unwrap();

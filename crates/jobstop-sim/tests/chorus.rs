@@ -810,10 +810,11 @@ async fn running_workflows_finish_on_their_own_when_asked() {
     let a = get(&sim, &http, &sid, &format!("/api/workfiles/{idle}")).await;
     assert_eq!(a.body["response"]["status"], "idle");
     assert!(a.body["response"]["version_info"]["updated_at"].as_str() >= before.as_str());
-    // finish() does it at once; by default nothing finishes.
+    // set_status(id, "idle") does it at once, as the engine's callback
+    // would; by default nothing finishes.
     assert_eq!(never.ids_with_status("running").len(), 1);
     let id = never.ids()[0].clone();
-    assert!(never.finish(&id));
+    assert!(never.set_status(&id, "idle"));
     assert_eq!(never.workfile_json(&id).unwrap()["status"], "idle");
 }
 

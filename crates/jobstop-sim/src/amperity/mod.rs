@@ -4,17 +4,8 @@
 //! stop, start) on a [`SimServer`](crate::SimServer); the crate README has
 //! the behaviour, the switches and what is documented fact or inference.
 //!
-//! Sources (each route names its own): `amperity/amperity-docs`
-//! `downloads/openapi/control-plane-2024-04-01-openapi.json` (OA3: operations
-//! `list-workflows`, `get-workflow`, `stop-workflow`, `run-workflow`; schemas
-//! `WorkflowList`, `Workflow`, `WorkflowTaskInstance`, `WorkflowError`,
-//! `ErrorResponse`); under `amperity_api/source/`:
-//! `endpoint_get_workflows_list.rst`, `endpoint_get_workflows_fetch.rst`,
-//! `endpoint_post_workflows_stop.rst`, `endpoint_post_workflows_start.rst`,
-//! `requests.rst`, `responses.rst`, `pagination.rst`, `versioning.rst`,
-//! `rate_limits.rst`; `amperity_reference/source/api.rst` (OAuth token).
-//! Where they disagree OA3 is the default and the other reading a switch
-//! ([`AmperitySimBuilder::with_request_ids`], [`TerminalStop::Conflict`]).
+//! Where the sources disagree OA3 is the default and the other reading a
+//! switch ([`AmperitySimBuilder::with_request_ids`], [`TerminalStop::Conflict`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -64,11 +55,10 @@ pub type AmperitySimBuilder = SimBuilder<Amperity>;
 /// 1.5): OA3's `stop-workflow` lists 200, 400, 401, 403, 404 and 500, and
 /// `responses.rst` describes 409 as "a request conflicts with the current
 /// state".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TerminalStop {
     /// 400 `{"status":400,"message":"Workflow … is not running (state …)"}`:
     /// a code OA3 lists for `stop-workflow` (the default).
-    #[default]
     BadRequest,
     /// 409 `{"status":409,"message":"Workflow is not running"}`, the
     /// `responses.rst` reading (not listed by OA3 for this operation).
@@ -77,22 +67,10 @@ pub enum TerminalStop {
     Ok,
 }
 
-/// How the last page of a listing ends (VENDOR-NOTES 1.3: "not returned",
-/// or "empty").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LastPage {
-    /// No `next_token` key.
-    #[default]
-    Absent,
-    /// `"next_token": ""`.
-    Empty,
-}
-
 /// Which key carries a run's id (VENDOR-NOTES 1.3, `id` vs `workflow_id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdField {
     /// `id` only (OA3 and every example).
-    #[default]
     Id,
     /// `id` and `workflow_id`, same value.
     Both,
@@ -101,37 +79,22 @@ pub enum IdField {
 }
 
 /// A run to add with [`AmperitySimBuilder::insert_run`] or
-/// [`AmperitySim::insert_run`]. Only `state` is required; it is kept
+/// [`AmperitySim::insert_run`]. Only the state is required; it is kept
 /// verbatim, so any raw wire string works (`"Running with failures"`, …).
 ///
 /// ```
 /// let seed = jobstop_sim::amperity::RunSeed::new("cancelled").with_id("wf-20240619-00001-AbCdEf");
-/// assert_eq!(seed.state, "cancelled");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunSeed {
-    /// The raw wire state.
-    pub state: String,
-    /// The id; default generated (`wf-YYYYMMDD-NNNNN-xxxxxx`).
-    pub id: Option<String>,
-    /// The name; default picked from a list.
-    pub name: Option<String>,
-    /// The `type`; default picked from a list.
-    pub kind: Option<String>,
-    /// Default: the simulator's clock when inserted.
-    pub created_at: Option<DateTime<Utc>>,
-    /// Default: absent, except for terminal states, where it is `created_at`.
-    pub ended_at: Option<DateTime<Utc>>,
-    /// The `error` object; default none.
-    pub error: Option<Value>,
-    /// `principal_name`; all three `None`: a generated principal.
-    pub principal_name: Option<String>,
-    /// `principal_email`.
-    pub principal_email: Option<String>,
-    /// `principal_id`.
-    pub principal_id: Option<String>,
-    /// No task is running: a stop goes straight to `canceled`.
-    pub no_task_running: bool,
+    pub(crate) state: String,
+    pub(crate) id: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
+    pub(crate) ended_at: Option<DateTime<Utc>>,
+    pub(crate) error: Option<Value>,
+    pub(crate) no_task_running: bool,
 }
 
 impl RunSeed {
@@ -145,17 +108,18 @@ impl RunSeed {
     }
 
     setters! {
-        /// Sets the id.
+        /// Sets the id; default generated (`wf-YYYYMMDD-NNNNN-xxxxxx`).
         with_id(id): some into String;
-        /// Sets the name.
+        /// Sets the name; default picked from a list.
         with_name(name): some into String;
-        /// Sets the `type`.
+        /// Sets the `type`; default picked from a list.
         with_kind(kind): some into String;
-        /// Sets `created_at`.
+        /// Sets `created_at`; default the simulator's clock when inserted.
         with_created_at(created_at): some DateTime<Utc>;
-        /// Sets `ended_at`.
+        /// Sets `ended_at`; default absent, except for terminal states,
+        /// where it is `created_at`.
         with_ended_at(ended_at): some DateTime<Utc>;
-        /// Sets the `error` object.
+        /// Sets the `error` object; default none.
         with_error(error): some Value;
     }
 
@@ -166,87 +130,66 @@ impl RunSeed {
     }
 }
 
-/// The Amperity settings of an [`AmperitySimBuilder`] (set through its
-/// methods). Its `Debug` masks the token and the client secret.
-#[derive(Clone, Debug)]
-pub struct AmperityOptions {
-    pub(crate) tenant: String,
-    pub(crate) running: usize,
-    pub(crate) finished: usize,
-    pub(crate) seeds: Vec<RunSeed>,
-    static_token: Option<Secret>,
-    client_id: Option<String>,
-    client_secret: Option<Secret>,
-    token_ttl: Duration,
-    pub(crate) schedule_delay: Option<Duration>,
-    pub(crate) auto_finish_after: Option<Duration>,
-    pub(crate) terminal_stop: TerminalStop,
-    last_page: LastPage,
-    pub(crate) id_field: IdField,
-    request_ids: bool,
+/// Declares the builder options once: `extra` fields (no setter, empty by
+/// default), then per option the setter's doc and `name(kind): Type =
+/// default;` (`kind` as in `setters!`): the field, its default and the setter.
+macro_rules! options {
+    ($(#[$sm:meta])* $name:ident for $vendor:ty { $($x:ident: $xt:ty),* $(,)? }
+     $($(#[$m:meta])* $f:ident($($kind:tt)+): $ty:ty = $default:expr;)*) => {
+        $(#[$sm])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            $(pub(crate) $x: $xt,)*
+            $(pub(crate) $f: $ty,)*
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $($x: Default::default(),)* $($f: $default,)* }
+            }
+        }
+        impl SimBuilder<$vendor> {
+            setters! { $($(#[$m])* $f(options.$f): $($kind)+;)* }
+        }
+    };
 }
 
-impl Default for AmperityOptions {
-    fn default() -> Self {
-        AmperityOptions {
-            tenant: "acme".to_owned(),
-            running: 0,
-            finished: 0,
-            seeds: Vec::new(),
-            static_token: None,
-            client_id: None,
-            client_secret: None,
-            token_ttl: Duration::from_secs(3600),
-            schedule_delay: Some(Duration::from_millis(200)),
-            auto_finish_after: None,
-            terminal_stop: TerminalStop::BadRequest,
-            last_page: LastPage::Absent,
-            id_field: IdField::Id,
-            request_ids: false,
-        }
+options! {
+    /// The Amperity settings of an [`AmperitySimBuilder`] (set through its
+    /// methods). Its `Debug` masks the token and the client secret.
+    AmperityOptions for Amperity {
+        seeds: Vec<RunSeed>,
     }
+    /// The tenant id. Default `acme`.
+    tenant(into String): String = "acme".to_owned();
+    /// How many `running` runs to generate (README: when). Default 0.
+    running(usize): usize = 0;
+    /// How many finished runs to generate (README: states, when). Default 0.
+    finished(usize): usize = 0;
+    /// The static bearer token. Default: derived from the seed.
+    static_token(some into Secret): Option<Secret> = None;
+    /// The OAuth client id. Default `jobstop-sim-client`.
+    client_id(into String): String = "jobstop-sim-client".to_owned();
+    /// The OAuth client secret. Default: derived from the seed.
+    client_secret(some into Secret): Option<Secret> = None;
+    /// How long OAuth access tokens live. Default 3600 s.
+    token_ttl(Duration): Duration = Duration::from_secs(3600);
+    /// How long a started run stays `scheduled` (`None`: forever). Default 200 ms.
+    schedule_delay(Option<Duration>): Option<Duration> = Some(Duration::from_millis(200));
+    /// After how long a running run becomes `succeeded`. Default never.
+    auto_finish_after(Option<Duration>): Option<Duration> = None;
+    /// What stopping a terminal run answers. Default [`TerminalStop::BadRequest`].
+    terminal_stop(TerminalStop): TerminalStop = TerminalStop::BadRequest;
+    /// Whether the last page ends with `"next_token": ""` rather than no
+    /// `next_token` (VENDOR-NOTES 1.3: "not returned", or "empty"). Default false.
+    empty_last_token(bool): bool = false;
+    /// Which key carries run ids. Default `id`.
+    id_field(IdField): IdField = IdField::Id;
+    /// Whether error bodies add `responses.rst`'s `request_id` and `trace_id`.
+    /// Default no: OA3's `ErrorResponse` has `additionalProperties: false`.
+    with_request_ids(bool): bool = false;
 }
 
 impl SimBuilder<Amperity> {
-    setters! {
-        /// The tenant id. Default `acme`.
-        tenant(options.tenant): into String;
-        /// How many `running` runs to generate (created in the 6 h before the
-        /// epoch). Default 0.
-        running(options.running): usize;
-        /// How many finished runs to generate (created in the 30 days before
-        /// the epoch; about 60 % `succeeded`, 25 % `failed`, 15 % `canceled`).
-        /// Default 0.
-        finished(options.finished): usize;
-        /// The static bearer token. Default: derived from the seed.
-        static_token(options.static_token): some into Secret;
-        /// The OAuth client id. Default `jobstop-sim-client`.
-        client_id(options.client_id): some into String;
-        /// The OAuth client secret. Default: derived from the seed.
-        client_secret(options.client_secret): some into Secret;
-        /// How long OAuth access tokens live (`expires_in` is its whole
-        /// seconds, at least 1). Default 3600 s.
-        token_ttl(options.token_ttl): Duration;
-        /// How long a run started with `POST /workflow/runs` stays
-        /// `scheduled`; `None` keeps it scheduled. Default 200 ms.
-        schedule_delay(options.schedule_delay): Option<Duration>;
-        /// After how long a running run (seeded, inserted or started) becomes
-        /// `succeeded` on its own; `None` (the default) never.
-        auto_finish_after(options.auto_finish_after): Option<Duration>;
-        /// What stopping a terminal run answers. Default 400
-        /// ([`TerminalStop::BadRequest`]).
-        terminal_stop(options.terminal_stop): TerminalStop;
-        /// How the last page ends. Default: no `next_token`.
-        last_page_token(options.last_page): LastPage;
-        /// Which key carries run ids. Default `id`.
-        id_field(options.id_field): IdField;
-        /// Whether error bodies add `request_id` and `trace_id`
-        /// (`responses.rst`). Default no: OA3's `ErrorResponse` has `status`
-        /// and `message` only (`additionalProperties: false`), and the
-        /// machine-readable file wins over the prose page.
-        with_request_ids(options.request_ids): bool;
-    }
-
     /// Adds a run after the generated ones.
     pub fn insert_run(mut self, seed: RunSeed) -> Self {
         self.options.seeds.push(seed);
@@ -254,14 +197,11 @@ impl SimBuilder<Amperity> {
     }
 }
 
-/// The Amperity protocol (routes, wire shapes, state machine, OAuth); use
-/// it through [`AmperitySim`]. Rate limit: 10 requests per second per
-/// tenant is documented (`rate_limits.rst`); set it with
-/// [`SimBuilder::rate_limit_per_second`] (429 without `Retry-After`).
+/// The Amperity protocol; use it through [`AmperitySim`]. The documented
+/// rate limit (`rate_limits.rst`) is `rate_limit_per_second(10)`.
 pub struct Amperity {
     cfg: AmperityOptions,
     token: String,
-    client_id: String,
     client_secret: String,
     store: Mutex<Store>,
     request_ids: Mutex<SplitMix64>,
@@ -280,14 +220,11 @@ impl VendorSim for Amperity {
         };
         let token = secret(&o.static_token, "amp-sim-", 32);
         let client_secret = secret(&o.client_secret, "sim-secret-", 24);
-        let client_id = o.client_id.clone();
-        let stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
-        let store = Store::new(o.clone(), stop_delay, common.clock, common.seed);
+        let store = Store::new(o.clone(), common);
         o.seeds.clear();
         Amperity {
             cfg: o,
             token,
-            client_id: client_id.unwrap_or_else(|| "jobstop-sim-client".to_owned()),
             client_secret,
             store: Mutex::new(store),
             request_ids: Mutex::new(SplitMix64::stream(common.seed, 4)),
@@ -362,11 +299,9 @@ impl VendorSim for Amperity {
 }
 
 /// A listing that never ends (see [`crate::endless`]): a fresh, valid
-/// `next_token` on every page. The simulator's token is
-/// `hex("v1:{filters hash}:{created_at ms}:{id}")` and lists the runs after
-/// that key; a key past every run's time starts over at the first run, and
-/// the id part makes each token new. The filters' hash is read from the
-/// first real token, so the unfaulted listing must have a second page.
+/// `next_token` (a key past every run's time, so it starts over) on every
+/// page; the filters' hash is read from the first real token, so the
+/// unfaulted listing must have a second page.
 pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
     let hash = Mutex::new(None);
@@ -395,41 +330,34 @@ impl Sim<Amperity> {
         /// The static bearer token.
         pub fn token(&self) -> &str = &self.vendor.token;
         /// The OAuth client id.
-        pub fn client_id(&self) -> &str = &self.vendor.client_id;
+        pub fn client_id(&self) -> &str = &self.vendor.cfg.client_id;
         /// The OAuth client secret.
         pub fn client_secret(&self) -> &str = &self.vendor.client_secret;
-        /// [`oauth_settings`](Self::oauth_settings) as `JOBSTOP_AMPERITY_*`
-        /// variables.
-        pub fn oauth_env(&self) -> Vec<(String, String)> =
-            crate::env_vars(VENDOR, self.oauth_settings());
         /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
         pub fn run_json(&self, id: &str) -> Option<Value> =
             lock(&self.vendor.store).get(id, View::Verbose);
         /// Adds a run; returns its id.
         pub fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
-        /// Sets the raw state of `id` and drops its pending changes; a
-        /// terminal state (by the VENDOR-NOTES 1.8 table) sets `ended_at` if
-        /// unset, any other state removes it. `false` if there is no such run.
+        /// Sets the raw state of `id` (README: pending changes, `ended_at`).
+        /// `false` if there is no such run.
         pub fn set_state(&self, id: &str, raw: &str) -> bool =
             lock(&self.vendor.store).set_state(id, raw);
-        /// Applies the next pending change of `id` now (e.g. `canceling` →
-        /// `canceled` without waiting for the stop delay). `false` if there
-        /// is no such run or nothing pending.
+        /// Applies the next pending change of `id` now; `false` if there is
+        /// none.
         pub fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
         /// How many OAuth tokens were granted.
         pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
-        /// Makes every OAuth token granted so far expired (the static token
-        /// is not affected).
+        /// Expires every OAuth token granted so far (not the static token).
         pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth
-    /// client-credentials auth).
-    pub fn oauth_settings(&self) -> Settings {
+    /// client-credentials auth) as `JOBSTOP_AMPERITY_*` variables.
+    pub fn oauth_env(&self) -> Vec<(String, String)> {
         let mut settings = self.settings();
         settings.truncate(2);
         settings.extend(Amperity::alternatives(self));
-        settings
+        crate::env_vars(VENDOR, settings)
     }
 }
 

@@ -14,12 +14,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use axum::http::{HeaderMap, HeaderValue, Response, Uri};
 use axum::routing::{get, post};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Amperity as Sim;
-use super::store::{RunRecord, StopResult, View, normalize_state};
-use super::{API_VERSION, LastPage, PREFIX, TerminalStop};
+use super::store::{NOT_FOUND, RunRecord, View, normalize_state};
+use super::{API_VERSION, PREFIX};
 use crate::lock;
 use crate::server::{json_response, query_pairs};
 
@@ -31,6 +31,9 @@ pub(crate) const DEFAULT_LIMIT: usize = 50;
 /// may decide to return fewer results than the caller asked for".
 pub(crate) const MAX_LIMIT: usize = 100;
 
+/// The time filters of a listing, in `ListParams::times` order.
+const TIME_FILTERS: [&str; 4] = ["created_from", "created_to", "ended_from", "ended_to"];
+
 type Resp = Response<Body>;
 type Query = Vec<(String, String)>;
 
@@ -40,7 +43,7 @@ impl Sim {
     /// `request_id` and `trace_id`, as in `amperity_api/source/responses.rst`.
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
         let mut body = json!({ "status": status, "message": message });
-        if self.cfg.request_ids {
+        if self.cfg.with_request_ids {
             let mut rng = lock(&self.request_ids);
             body["request_id"] = rng.uuid_like().into();
             body["trace_id"] = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into();
@@ -89,11 +92,10 @@ impl Sim {
     }
 
     fn not_found(&self) -> Resp {
-        self.error(404, "Workflow not found")
+        self.error(404, NOT_FOUND)
     }
 }
 
-/// The first value of parameter `name` in `pairs`.
 pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -101,7 +103,6 @@ pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
-/// The value of header `name` as text, if present and valid.
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -113,7 +114,7 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route(&format!("{PREFIX}/v0/oauth2/token"), post(oauth_token))
         .route(&runs, get(list_runs).post(start_run))
-        .route(&format!("{runs}/{{id}}"), get(fetch_run).post(colon_stop))
+        .route(&format!("{runs}/{{id}}"), get(fetch_run).post(stop_run))
         .route(&format!("{runs}/{{id}}/stop"), post(stop_run))
         // Any other path: 404 with the error body (`responses.rst` lists 404;
         // OA3 `NotFound` is an `ErrorResponse`); a known path with another
@@ -148,7 +149,7 @@ async fn oauth_token(
         Some(other) => return Err(sim.error(400, &format!("unsupported grant_type: {other}"))),
         None => return Err(sim.error(400, "grant_type is required")),
     }
-    if param(&form, "client_id") != Some(sim.client_id.as_str())
+    if param(&form, "client_id") != Some(sim.cfg.client_id.as_str())
         || param(&form, "client_secret") != Some(sim.client_secret.as_str())
     {
         return Err(sim.error(401, "invalid client"));
@@ -191,15 +192,10 @@ impl ListParams {
             Some(v) if v.eq_ignore_ascii_case("false") => false,
             Some(v) => return Err(invalid("with_total", "true or false", v)),
         };
+        let what = "an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z";
         let mut times = [None; 4];
-        for (t, name) in
-            times
-                .iter_mut()
-                .zip(["created_from", "created_to", "ended_from", "ended_to"])
-        {
+        for (t, name) in times.iter_mut().zip(TIME_FILTERS) {
             if let Some(v) = param(q, name) {
-                let what =
-                    "an ISO-8601 UTC timestamp such as 2024-06-19 or 2024-06-19T04:00:18.764Z";
                 *t = Some(parse_time(v).ok_or_else(|| invalid(name, what, v))?);
             }
         }
@@ -283,69 +279,47 @@ pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
     Some((hash, (ms, parts.next()?.to_owned())))
 }
 
-/// `s` as a number if it is exactly `len` ASCII digits.
-fn num(s: &str, len: usize) -> Option<u32> {
-    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
-}
-
 /// Parses an ISO-8601 timestamp in UTC, full or partial: `YYYY`, `YYYY-MM`,
 /// `YYYY-MM-DD`, then optionally `THH`, `THH:MM`, `THH:MM:SS`, a fraction of
 /// 1–9 digits, and `Z` or an offset (`+HH:MM`, `+HHMM`, `+HH`). Missing parts
-/// are the start of the period.
+/// are the start of the period. The parts are completed to RFC 3339.
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let s = s.trim();
-    let (date, rest) = match s.split_once(['T', 't']) {
-        Some((date, rest)) => (date, Some(rest)),
-        None => (s, None),
-    };
-    let (y, m, d) = match (&date.split('-').collect::<Vec<_>>()[..], rest) {
-        ([y], None) => (*y, "01", "01"),
-        ([y, m], None) => (*y, *m, "01"),
-        ([y, m, d], _) => (*y, *m, *d),
+    let (date, rest) = s
+        .split_once(['T', 't'])
+        .map_or((s, None), |(d, r)| (d, Some(r)));
+    let date = match (date.len(), rest) {
+        (4, None) => format!("{date}-01-01"),
+        (7, None) => format!("{date}-01"),
+        (10, _) => date.to_owned(),
         _ => return None,
     };
-    let date = NaiveDate::from_ymd_opt(i32::try_from(num(y, 4)?).ok()?, num(m, 2)?, num(d, 2)?)?;
-    let Some(rest) = rest else {
-        return Some(date.and_time(NaiveTime::MIN).and_utc());
-    };
-    let (clock, offset) = match (rest.strip_suffix(['Z', 'z']), rest.find(['+', '-'])) {
-        (Some(clock), _) => (clock, 0),
-        (None, None) => (rest, 0),
-        (None, Some(i)) => {
-            let digits = rest[i + 1..].replace(':', "");
-            let (hh, mm) = match digits.len() {
-                2 => (num(&digits, 2)?, 0),
-                4 => (num(digits.get(..2)?, 2)?, num(digits.get(2..)?, 2)?),
-                _ => return None,
-            };
-            if hh > 23 || mm > 59 {
-                return None;
-            }
-            let sign = if rest[i..].starts_with('-') { -1 } else { 1 };
-            (&rest[..i], sign * i64::from(hh * 3600 + mm * 60))
+    let rest = rest.unwrap_or("00");
+    let (clock, zone) = rest.split_at(rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len()));
+    let zone = match zone.replace(':', "") {
+        z if z.is_empty() || z.eq_ignore_ascii_case("z") => "+00:00".to_owned(),
+        z if z.len() == 3 && digits(&z[1..]) && z[1..] < *"24" => format!("{z}:00"),
+        z if z.len() == 5 && digits(&z[1..]) && z[1..3] < *"24" && z[3..] < *"60" => {
+            format!("{}:{}", &z[..3], &z[3..])
         }
+        _ => return None,
     };
     let (hms, frac) = match clock.split_once(['.', ',']) {
-        Some((hms, frac)) => (hms, Some(frac)),
-        None => (clock, None),
+        Some((hms, f)) if hms.len() == 8 && f.len() <= 9 && digits(f) => (hms, format!(".{f}")),
+        Some(_) => return None,
+        None => (clock, String::new()),
     };
-    let (h, mi, sec) = match (&hms.split(':').collect::<Vec<_>>()[..], frac) {
-        ([h], None) => (num(h, 2)?, 0, 0),
-        ([h, m], None) => (num(h, 2)?, num(m, 2)?, 0),
-        ([h, m, s], _) => (num(h, 2)?, num(m, 2)?, num(s, 2)?),
+    let hms = match hms.len() {
+        2 => format!("{hms}:00:00"),
+        5 => format!("{hms}:00"),
+        8 if hms.get(6..) < Some("60") => hms.to_owned(),
         _ => return None,
     };
-    let nanos = match frac {
-        None => 0,
-        Some(f) if (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
-            format!("{f:0<9}").parse().ok()?
-        }
-        Some(_) => return None,
-    };
-    let local = date.and_time(NaiveTime::from_hms_nano_opt(h, mi, sec, nanos)?);
-    local
-        .and_utc()
-        .checked_sub_signed(chrono::Duration::seconds(offset))
+    let rfc3339 = format!("{date}T{hms}{frac}{zone}");
+    DateTime::parse_from_rfc3339(&rfc3339)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// `GET /workflow/runs`: OA3 operation `list-workflows` (answers 200
@@ -374,7 +348,7 @@ async fn list_runs(
             let ms = last.created_at.timestamp_millis();
             body["next_token"] = encode_key(p.hash(), ms, &last.id).into();
         }
-        _ if sim.cfg.last_page == LastPage::Empty => body["next_token"] = "".into(),
+        _ if sim.cfg.empty_last_token => body["next_token"] = "".into(),
         _ => {}
     }
     if p.with_total {
@@ -410,50 +384,31 @@ async fn fetch_run(
 /// `POST /workflow/runs/{id}/stop`: OA3 operation `stop-workflow` (answers
 /// 200 `Workflow`, 400, 401, 403, 404, 500 `ErrorResponse`; no 409 unless
 /// the [`TerminalStop::Conflict`](super::TerminalStop::Conflict) switch is
-/// on); `amperity_api/source/endpoint_post_workflows_stop.rst`.
-async fn stop_run(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    id: Result<Path<String>, PathRejection>,
-) -> Result<Resp, Resp> {
-    sim.authorize(&headers, raw)?;
-    let Path(id) = id.map_err(|_| sim.not_found())?;
-    stop(&sim, &id)
-}
-
-/// `POST /workflow/runs/{id}:stop` (the form of the first draft of
-/// `amperity_api/source/endpoint_post_workflows_stop.rst`, commits
-/// `0942d722`/`f4cc3ca7`, kept for tolerance); any other
+/// on); `amperity_api/source/endpoint_post_workflows_stop.rst`. Also
+/// `POST /workflow/runs/{id}:stop` (the form of the first draft of that
+/// page, commits `0942d722`/`f4cc3ca7`, kept for tolerance); any other
 /// `POST /workflow/runs/{id}` is 405.
-async fn colon_stop(
+async fn stop_run(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     uri: Uri,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Resp, Resp> {
-    if !uri.path().ends_with(":stop") {
+    let colon = !uri.path().ends_with("/stop");
+    if colon && !uri.path().ends_with(":stop") {
         return Err(sim.error(405, "Method Not Allowed"));
     }
     sim.authorize(&headers, raw)?;
     let Path(id) = id.map_err(|_| sim.not_found())?;
-    stop(&sim, id.strip_suffix(":stop").unwrap_or(&id))
+    let stripped = id.strip_suffix(":stop").filter(|_| colon);
+    stop(&sim, stripped.unwrap_or(&id))
 }
 
 fn stop(sim: &Sim, id: &str) -> Result<Resp, Resp> {
     let result = lock(&sim.store).stop(id);
-    match result {
-        StopResult::Ok(run) => Ok(json_response(200, &run)),
-        StopResult::Terminal(TerminalStop::Conflict, _) => {
-            Err(sim.error(409, "Workflow is not running"))
-        }
-        StopResult::Terminal(_, state) => Err(sim.error(
-            400,
-            &format!("Workflow {id} cannot be stopped: it is not running (state {state})"),
-        )),
-        StopResult::NotFound => Err(sim.not_found()),
-    }
+    let run = result.map_err(|(status, message)| sim.error(status, &message))?;
+    Ok(json_response(200, &run))
 }
 
 /// `POST /workflow/runs` with `{"config_id": …}`: OA3 operation
@@ -491,6 +446,6 @@ async fn start_run(
             ));
         }
     }
-    let run = lock(&sim.store).start_run(config_id, &sim.client_id);
+    let run = lock(&sim.store).start_run(config_id, &sim.cfg.client_id);
     Ok(json_response(201, &run))
 }

@@ -5,18 +5,30 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{AmperityOptions, IdField, RunSeed, TerminalStop};
-use crate::data::{self, items};
+use super::{AmperityOptions, DEFAULT_STOP_DELAY, IdField, RunSeed, TerminalStop};
+use crate::data::{self, fill, items};
 use crate::store::{Runs, Tokens};
-use crate::{SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
+use crate::{Common, SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
 /// The seeded tables of `data/amperity/runs.json` (its `_source` names them):
 /// `kinds` (`[type, [names]]`), `principals` (`[name, email, id]`),
 /// `cancel_error` and `failure_errors` (OA3 `WorkflowError`).
 static DATA: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/amperity/runs.json")));
+
+/// The object `v` without its `null` members (optional fields are absent
+/// on this wire, never `null`).
+fn without_nulls(mut v: Value) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|_, v| !v.is_null());
+    }
+    v
+}
+
+/// The message of a 404 for a run.
+pub(crate) const NOT_FOUND: &str = "Workflow not found";
 
 /// `v` as an owned string, if it is one.
 pub(crate) fn text(v: &Value) -> Option<String> {
@@ -103,15 +115,6 @@ pub(crate) struct RunRecord {
     timeline: Timeline<Change>,
 }
 
-/// What a stop request did.
-#[derive(Debug)]
-pub(crate) enum StopResult {
-    NotFound,
-    /// The run was terminal and the switch says 400 or 409; its raw state.
-    Terminal(TerminalStop, String),
-    Ok(Value),
-}
-
 timed!(RunRecord => Change);
 
 #[derive(Debug)]
@@ -125,7 +128,6 @@ pub(crate) struct Store {
     ids: SplitMix64,
     /// Access tokens (a separate stream, so traffic never shifts ids).
     misc: SplitMix64,
-    /// OAuth access tokens.
     pub(crate) tokens: Tokens,
 }
 
@@ -147,21 +149,16 @@ const DAY: u64 = 24 * HOUR;
 
 impl Store {
     /// The store `cfg` describes, its runs generated from `seed`.
-    pub(crate) fn new(
-        mut cfg: AmperityOptions,
-        stop_delay: Duration,
-        clock: SimClock,
-        seed: u64,
-    ) -> Self {
+    pub(crate) fn new(mut cfg: AmperityOptions, common: &Common) -> Self {
         let seeds = std::mem::take(&mut cfg.seeds);
         let (running, finished) = (cfg.running, cfg.finished);
         let mut store = Store {
             cfg,
-            stop_delay,
-            clock,
+            stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
+            clock: common.clock,
             runs: Runs::default(),
-            ids: SplitMix64::stream(seed, 1),
-            misc: SplitMix64::stream(seed, 2),
+            ids: SplitMix64::stream(common.seed, 1),
+            misc: SplitMix64::stream(common.seed, 2),
             tokens: Tokens::default(),
         };
         store.seed_runs(running, finished);
@@ -256,10 +253,6 @@ impl Store {
             rec.ended_at = Some(rec.created_at);
         }
         rec.error = seed.error;
-        let principal = [seed.principal_name, seed.principal_email, seed.principal_id];
-        if principal.iter().any(Option::is_some) {
-            rec.principal = principal;
-        }
         rec.no_task_running = seed.no_task_running;
         if matches!(classify(&rec.state), Class::Active | Class::Unknown) {
             self.auto_finish(&mut rec, Instant::now());
@@ -269,21 +262,38 @@ impl Store {
         id
     }
 
+    /// Applies a change that is due at `at` to a run.
+    fn apply(&self) -> impl FnMut(&String, &mut RunRecord, Instant, Change) + use<> {
+        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
+        move |_, rec, at, change| {
+            let (class, wall) = (classify(&rec.state), clock.at(at));
+            match change {
+                Change::Start if class == Class::Scheduled => {
+                    rec.state = "running".to_owned();
+                    if let Some(d) = finish_after {
+                        rec.timeline.push_after(at, d, Change::Finish);
+                    }
+                }
+                Change::Finish if matches!(class, Class::Active | Class::Unknown) => {
+                    rec.state = "succeeded".to_owned();
+                    rec.ended_at = Some(wall);
+                }
+                Change::Cancel if class == Class::Stopping => cancel(rec, wall),
+                _ => {}
+            }
+        }
+    }
+
     /// Applies every change that is due by now, in order.
     pub(crate) fn settle(&mut self) {
-        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
-        self.runs.settle(Instant::now(), |_, rec, at, change| {
-            apply(rec, clock.at(at), at, finish_after, change);
-        });
+        let apply = self.apply();
+        self.runs.settle(Instant::now(), apply);
     }
 
     /// Applies the next pending change of `id` now. `false` if there is no
     /// such run or nothing is pending.
     pub(crate) fn advance(&mut self, id: &str) -> bool {
-        let (clock, finish_after) = (self.clock, self.cfg.auto_finish_after);
-        let apply = |_: &String, rec: &mut RunRecord, at, change| {
-            apply(rec, clock.at(at), at, finish_after, change);
-        };
+        let apply = self.apply();
         self.runs.advance(&id.to_owned(), Instant::now(), apply)
     }
 
@@ -319,7 +329,8 @@ impl Store {
     }
 
     /// Stops `id` (the state machine is the crate README's table).
-    pub(crate) fn stop(&mut self, id: &str) -> StopResult {
+    /// Answers 200 with the run, or the error's status and message.
+    pub(crate) fn stop(&mut self, id: &str) -> Result<Value, (u16, String)> {
         self.settle();
         self.runs.count_stop(id);
         let key = id.to_owned();
@@ -327,11 +338,17 @@ impl Store {
         let wall = self.clock.at(now);
         let (delay, terminal_stop) = (self.stop_delay, self.cfg.terminal_stop);
         let Some(rec) = self.runs.get_mut(&key) else {
-            return StopResult::NotFound;
+            return Err((404, NOT_FOUND.to_owned()));
         };
         match classify(&rec.state) {
-            Class::Terminal if terminal_stop != TerminalStop::Ok => {
-                return StopResult::Terminal(terminal_stop, rec.state.clone());
+            Class::Terminal if terminal_stop == TerminalStop::Conflict => {
+                return Err((409, "Workflow is not running".to_owned()));
+            }
+            Class::Terminal if terminal_stop == TerminalStop::BadRequest => {
+                let state = &rec.state;
+                let message =
+                    format!("Workflow {id} cannot be stopped: it is not running (state {state})");
+                return Err((400, message));
             }
             Class::Terminal | Class::Stopping => {}
             Class::Scheduled | Class::Paused => cancel(rec, wall),
@@ -344,8 +361,8 @@ impl Store {
         }
         self.runs.touch(&key);
         match self.runs.get(&key) {
-            Some(rec) => StopResult::Ok(self.render(rec, View::Action)),
-            None => StopResult::NotFound,
+            Some(rec) => Ok(self.render(rec, View::Action)),
+            None => Err((404, NOT_FOUND.to_owned())),
         }
     }
 
@@ -368,43 +385,50 @@ impl Store {
     /// `endpoint_get_workflows_fetch.rst`: `created_at, ended_at, id, name,
     /// state, tenant, type`).
     pub(crate) fn render(&self, r: &RunRecord, view: View) -> Value {
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Option<Value>| v.map(|v| m.insert(k.into(), v));
-        let (id, field) = (|| Some(Value::from(r.id.clone())), self.cfg.id_field);
-        put("id", id().filter(|_| field != IdField::WorkflowIdOnly));
-        put("workflow_id", id().filter(|_| field != IdField::Id));
-        put("name", Some(r.name.clone().into()));
-        put("state", Some(r.state.clone().into()));
-        put("tenant", Some(self.cfg.tenant.clone().into()));
-        put("type", Some(r.kind.clone().into()));
-        put("created_at", Some(format_millis(r.created_at).into()));
-        put("ended_at", r.ended_at.map(|e| format_millis(e).into()));
+        let field = self.cfg.id_field;
+        let mut v = json!({
+            "id": (field != IdField::WorkflowIdOnly).then_some(&r.id),
+            "workflow_id": (field != IdField::Id).then_some(&r.id),
+            "name": r.name,
+            "state": r.state,
+            "tenant": self.cfg.tenant,
+            "type": r.kind,
+            "created_at": format_millis(r.created_at),
+            "ended_at": r.ended_at.map(format_millis),
+        });
         if view != View::Overview {
-            let [name, email, pid] = r.principal.clone().map(|p| p.map(Value::from));
-            put("principal_name", name);
-            put("principal_email", email);
-            put("principal_id", pid);
-            put("launched_version", r.version.clone().map(Value::from));
-            put("current_version", r.version.clone().map(Value::from));
-            put("error", r.error.clone());
+            let [name, email, id] = &r.principal;
             let tasks = match view {
-                View::Verbose => Some(json!([self.task_instance(r)])),
-                View::Action => Some(json!([])),
-                View::List | View::Overview => None,
+                View::Verbose => json!([self.task_instance(r)]),
+                View::Action => json!([]),
+                View::List | View::Overview => Value::Null,
             };
-            put("task_instances", tasks);
+            v = fill(
+                &v,
+                json!({
+                    "principal_name": name,
+                    "principal_email": email,
+                    "principal_id": id,
+                    "launched_version": r.version,
+                    "current_version": r.version,
+                    "error": r.error,
+                    "task_instances": tasks,
+                }),
+            );
         }
-        Value::Object(m)
+        without_nulls(v)
     }
 
     /// The run's one task instance (OA3 `WorkflowTaskInstance`).
     fn task_instance(&self, r: &RunRecord) -> Value {
-        let mut t = json!({
+        without_nulls(json!({
             "id": r.task_id,
             "state": r.state,
             "tenant": self.cfg.tenant,
             "created_at": format_millis(r.created_at),
             "state_changed_at": format_millis(r.ended_at.unwrap_or(r.created_at)),
+            "ended_at": r.ended_at.map(format_millis),
+            "error": r.error,
             "execution_type": "automatic",
             "label": r.task_label,
             "run_id": r.id,
@@ -412,13 +436,7 @@ impl Store {
             "task_definition_type": r.kind,
             "timeout_ms": 86_400_000,
             "workflow_id": r.id,
-        });
-        if let Some(obj) = t.as_object_mut() {
-            let ended = r.ended_at.map(|e| format_millis(e).into());
-            ended.map(|e| obj.insert("ended_at".into(), e));
-            r.error.clone().map(|e| obj.insert("error".into(), e));
-        }
-        t
+        }))
     }
 
     /// Issues an OAuth access token valid for `ttl`.
@@ -426,31 +444,6 @@ impl Store {
         let token = self.misc.alphanumeric(26);
         self.tokens.grant(&token, ttl);
         token
-    }
-}
-
-/// Applies `change` to `rec` as if at `at` (wall time `wall`).
-fn apply(
-    rec: &mut RunRecord,
-    wall: DateTime<Utc>,
-    at: Instant,
-    finish_after: Option<Duration>,
-    change: Change,
-) {
-    let class = classify(&rec.state);
-    match change {
-        Change::Start if class == Class::Scheduled => {
-            rec.state = "running".to_owned();
-            if let Some(d) = finish_after {
-                rec.timeline.push_after(at, d, Change::Finish);
-            }
-        }
-        Change::Finish if matches!(class, Class::Active | Class::Unknown) => {
-            rec.state = "succeeded".to_owned();
-            rec.ended_at = Some(wall);
-        }
-        Change::Cancel if class == Class::Stopping => cancel(rec, wall),
-        _ => {}
     }
 }
 

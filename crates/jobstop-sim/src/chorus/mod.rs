@@ -1,13 +1,10 @@
 //! The Chorus workfiles simulator (VENDOR-NOTES section 2; the seed page
 //! `chorus-stop-workfile.txt`).
 //!
-//! Serves `POST/GET/DELETE /api/sessions`,
-//! `GET /api/workspaces/{workspace_id}/workfiles`, `GET /api/workfiles/{id}`,
-//! `POST /api/workfiles/{id}/run` and `POST /api/workfiles/{id}/stop` (and
-//! the same routes without `/api`) on a [`SimServer`](crate::SimServer); the
-//! crate README has the behaviour, the switches and which parts are
-//! documented fact and which are inference. A stop the engine accepts makes
-//! the workfile `idle` at once: the builder's `stop_delay` has no effect.
+//! The crate README has the routes, the behaviour, the switches and which
+//! parts are documented fact and which are inference. A stop the engine
+//! accepts makes the workfile `idle` at once: the builder's `stop_delay` has
+//! no effect.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -65,11 +62,10 @@ pub type ChorusSimBuilder = SimBuilder<Chorus>;
 
 /// Which published reading of the JSON the simulator serves (the fields
 /// each adds are in the crate README). Both agree on every field jobstop reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChorusWire {
     /// The TIBCO Spotfire Data Science 6.6 page "Stop a running workflow"
     /// (`chorus-stop-workfile.txt`, the seed page). The default.
-    #[default]
     TibcoPage,
     /// The Rails presenters of the open-source Chorus (hey-jude/chorus
     /// `components/api/app/presenters/api/`: `workfile_presenter.rb`,
@@ -81,34 +77,24 @@ pub enum ChorusWire {
 }
 
 /// A workfile to add with [`ChorusSimBuilder::insert_workfile`] or
-/// [`ChorusSim::insert_workfile`]. Only `status` is required; it is kept
+/// [`ChorusSim::insert_workfile`]. Only the status is required; it is kept
 /// verbatim, so any raw wire string works (`"queued"`, `"RUNNING"`, …).
+/// Unset parts are generated from the seed.
 ///
 /// ```
 /// let seed = jobstop_sim::chorus::WorkfileSeed::new("queued").with_id(1_000_500);
-/// assert_eq!(seed.status, "queued");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkfileSeed {
-    /// The raw `status`.
-    pub status: String,
-    /// The id; default the next free one.
-    pub id: Option<u64>,
-    /// The file name; default picked from a list, unique in the workspace.
-    pub file_name: Option<String>,
-    /// The `file_type`; default `work_flow`.
-    pub file_type: Option<String>,
-    /// The workspace; default the member workspace (an unknown id becomes
-    /// a new member workspace).
-    pub workspace_id: Option<u64>,
-    /// `version_info.created_at`; default generated before the epoch.
-    pub created_at: Option<DateTime<Utc>>,
-    /// `user_modified_at`; default generated before the epoch.
-    pub user_modified_at: Option<DateTime<Utc>>,
-    /// `description`; default generated (or `null`).
-    pub description: Option<String>,
-    /// The engine is unreachable for this workfile (stops 500, runs 422).
-    pub engine_unavailable: bool,
+    pub(crate) status: String,
+    pub(crate) id: Option<u64>,
+    pub(crate) file_name: Option<String>,
+    pub(crate) file_type: Option<String>,
+    pub(crate) workspace_id: Option<u64>,
+    pub(crate) created_at: Option<DateTime<Utc>>,
+    pub(crate) user_modified_at: Option<DateTime<Utc>>,
+    pub(crate) description: Option<String>,
+    pub(crate) engine_unavailable: bool,
 }
 
 impl WorkfileSeed {
@@ -122,72 +108,89 @@ impl WorkfileSeed {
     }
 
     setters! {
-        /// Sets the id.
+        /// Sets the id; default the next free one.
         with_id(id): some u64;
-        /// Sets the file name.
+        /// Sets the file name; default picked from a list, unique in the
+        /// workspace.
         with_file_name(file_name): some into String;
-        /// Sets the `file_type` (`sql`, `text`, `code`, `other`, …).
+        /// Sets the `file_type` (`sql`, `text`, `code`, `other`, …); default
+        /// `work_flow`.
         with_file_type(file_type): some into String;
-        /// Puts it in workspace `id`.
+        /// Puts it in workspace `id`; default the member workspace (an
+        /// unknown id becomes a new member workspace).
         with_workspace(workspace_id): some u64;
         /// Sets `version_info.created_at` (whole seconds are kept).
         with_created_at(created_at): some DateTime<Utc>;
         /// Sets `user_modified_at` (whole seconds are kept).
         with_user_modified_at(user_modified_at): some DateTime<Utc>;
-        /// Sets the description.
+        /// Sets the description (default generated, or `null`).
         with_description(description): some into String;
     }
 
-    /// The engine never answers for this workfile.
+    /// The engine never answers for this workfile (stops 500, runs 422).
     pub fn with_engine_unavailable(mut self) -> Self {
         self.engine_unavailable = true;
         self
     }
 }
 
-/// The Chorus simulator's own builder settings (set through
-/// [`ChorusSimBuilder`]); its `Debug` masks the password.
-#[derive(Debug, Clone)]
-pub struct ChorusOptions {
-    pub(crate) username: String,
-    pub(crate) password: Option<Secret>,
-    pub(crate) workspace_id: u64,
-    pub(crate) running: usize,
-    pub(crate) idle: usize,
-    pub(crate) other_files: usize,
-    pub(crate) empty_workspaces: Vec<u64>,
-    pub(crate) foreign_workspaces: Vec<(u64, usize)>,
-    pub(crate) seeds: Vec<WorkfileSeed>,
-    pub(crate) session_timeout: Duration,
-    pub(crate) finish_after: Option<Duration>,
-    pub(crate) engine_unavailable: bool,
-    pub(crate) cookie_name: String,
-    pub(crate) login_requires_csrf: bool,
-    pub(crate) case_sensitive_name_pattern: bool,
-    pub(crate) wire: ChorusWire,
+/// Declares the builder options once: `extra` fields (no setter, empty by
+/// default), then per option the setter's doc and `name(kind): Type =
+/// default;` (`kind` as in `setters!`): the field, its default and the setter.
+macro_rules! options {
+    ($(#[$sm:meta])* $name:ident for $vendor:ty { $($x:ident: $xt:ty),* $(,)? }
+     $($(#[$m:meta])* $f:ident($($kind:tt)+): $ty:ty = $default:expr;)*) => {
+        $(#[$sm])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            $(pub(crate) $x: $xt,)*
+            $(pub(crate) $f: $ty,)*
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $($x: Default::default(),)* $($f: $default,)* }
+            }
+        }
+        impl SimBuilder<$vendor> {
+            setters! { $($(#[$m])* $f(options.$f): $($kind)+;)* }
+        }
+    };
 }
 
-impl Default for ChorusOptions {
-    fn default() -> Self {
-        ChorusOptions {
-            username: "chorusadmin".to_owned(),
-            password: None,
-            workspace_id: DEFAULT_WORKSPACE_ID,
-            running: 0,
-            idle: 0,
-            other_files: 0,
-            empty_workspaces: Vec::new(),
-            foreign_workspaces: Vec::new(),
-            seeds: Vec::new(),
-            session_timeout: DEFAULT_SESSION_TIMEOUT,
-            finish_after: None,
-            engine_unavailable: false,
-            cookie_name: COOKIE_NAME.to_owned(),
-            login_requires_csrf: true,
-            case_sensitive_name_pattern: true,
-            wire: ChorusWire::default(),
-        }
+options! {
+    /// The Chorus simulator's own builder settings (set through
+    /// [`ChorusSimBuilder`]); its `Debug` masks the password.
+    ChorusOptions for Chorus {
+        empty_workspaces: Vec<u64>,
+        foreign_workspaces: Vec<(u64, usize)>,
+        seeds: Vec<WorkfileSeed>,
     }
+    /// The username that can log in. Default `chorusadmin`.
+    username(into String): String = "chorusadmin".to_owned();
+    /// The password. Default: derived from the seed.
+    password(some into Secret): Option<Secret> = None;
+    /// The member workspace (`Public`) of the generated workfiles.
+    workspace_id(u64): u64 = DEFAULT_WORKSPACE_ID;
+    /// How many `running` workflows the member workspace gets.
+    running(usize): usize = 0;
+    /// How many `idle` workflows the member workspace gets.
+    idle(usize): usize = 0;
+    /// How many (`idle`) `sql`, `text`, `code` or `other` files it gets.
+    other_files(usize): usize = 0;
+    /// How long a session lives after its last authenticated request.
+    session_timeout(Duration): Duration = DEFAULT_SESSION_TIMEOUT;
+    /// After how long a run workflow goes `idle` on its own. Default never.
+    finish_after(Option<Duration>): Option<Duration> = None;
+    /// The Alpine engine is unreachable: stops answer 500, runs 422.
+    engine_unavailable(bool): bool = false;
+    /// The session cookie's name (TIBCO's pages show `_session_id`).
+    cookie_name(into String): String = COOKIE_NAME.to_owned();
+    /// Whether `POST /sessions` needs CSRF verification. Default true.
+    login_requires_csrf(bool): bool = true;
+    /// Whether `name_pattern` compares case (`LIKE`) or not (`ILIKE`). Default true.
+    case_sensitive_name_pattern(bool): bool = true;
+    /// Which published reading of the JSON to serve.
+    wire(ChorusWire): ChorusWire = ChorusWire::TibcoPage;
 }
 
 /// The Chorus protocol; use it through [`ChorusSim`].
@@ -266,9 +269,8 @@ impl VendorSim for Chorus {
 
     /// The `status` of workfile `id`, in any workspace.
     fn raw_state(&self, id: &str) -> Option<String> {
-        lock(&self.store)
-            .get(routes::parse_id(id)?)
-            .map(|w| w.status.clone())
+        let id = routes::parse_id(id)?;
+        lock(&self.store).get(id).map(|w| w.status.clone())
     }
 
     /// Stop requests for `id` (the path segment, decoded) that passed
@@ -283,11 +285,8 @@ impl VendorSim for Chorus {
     }
 
     fn insert_running(&self) -> Option<String> {
-        Some(
-            lock(&self.store)
-                .insert(WorkfileSeed::new("running"))
-                .to_string(),
-        )
+        let id = lock(&self.store).insert(WorkfileSeed::new(store::RUNNING));
+        Some(id.to_string())
     }
 
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
@@ -346,41 +345,7 @@ impl Chorus {
     }
 }
 
-/// The Chorus settings; the crate README lists each with its default.
 impl SimBuilder<Chorus> {
-    setters! {
-        /// The username that can log in. Default `chorusadmin`.
-        username(options.username): into String;
-        /// The password. Default: derived from the seed.
-        password(options.password): some into Secret;
-        /// The member workspace (`Public`) of the generated workfiles.
-        workspace_id(options.workspace_id): u64;
-        /// How many `running` workflows the member workspace gets.
-        running(options.running): usize;
-        /// How many `idle` workflows the member workspace gets.
-        idle(options.idle): usize;
-        /// How many (`idle`) `sql`, `text`, `code` or `other` files it gets.
-        other_files(options.other_files): usize;
-        /// How long a session lives after its last authenticated request.
-        session_timeout(options.session_timeout): Duration;
-        /// After how long a run workflow goes `idle` on its own (the engine's
-        /// callback; seeded ones count from the start). Default never.
-        finish_after(options.finish_after): Option<Duration>;
-        /// The Alpine engine is unreachable (or unlicensed): stops answer
-        /// Rails' 500 page ([`ChorusSim::set_engine_unavailable`]), runs 422.
-        engine_unavailable(options.engine_unavailable): bool;
-        /// The session cookie's name (TIBCO's pages show `_session_id`).
-        cookie_name(options.cookie_name): into String;
-        /// Whether `POST /sessions` needs CSRF verification like every other
-        /// POST (as the Rails code implies). Default true.
-        login_requires_csrf(options.login_requires_csrf): bool;
-        /// Whether `name_pattern` compares case (`LIKE`, as Chorus's SQL
-        /// `workfiles.file_name LIKE '%x%'`) or not (`ILIKE`). Default true.
-        case_sensitive_name_pattern(options.case_sensitive_name_pattern): bool;
-        /// Which published reading of the JSON to serve.
-        wire(options.wire): ChorusWire;
-    }
-
     /// Adds a second member workspace with no workfiles.
     pub fn empty_workspace(mut self, id: u64) -> Self {
         self.options.empty_workspaces.push(id);
@@ -422,21 +387,14 @@ impl Sim<Chorus> {
         /// Adds a workfile; returns its id.
         pub fn insert_workfile(&self, seed: WorkfileSeed) -> String =
             lock(&self.vendor.store).insert(seed).to_string();
-        /// Sets the raw `status` of `id` and drops its pending changes.
-        /// `false` if there is no such workfile.
+        /// Sets the raw `status` of `id` (no pending finish); `false` if none.
         pub fn set_status(&self, id: &str, raw: &str) -> bool =
             self.vendor.with_id(id, |s, id| s.set_status(id, raw));
-        /// Makes `id` `idle` now, as the engine's completion callback would.
-        /// `false` if there is no such workfile.
-        pub fn finish(&self, id: &str) -> bool = self.set_status(id, store::IDLE);
-        /// Creates a live session directly (no login counted); returns its
-        /// `session_id`.
+        /// Creates a live session without a login; returns its `session_id`.
         pub fn new_session(&self) -> String = lock(&self.vendor.store).create_session();
-        /// The CSRF token of the cookie session that logged in as
-        /// `session_id` (what a Chorus web page would embed); `None` for
-        /// sessions made with [`ChorusSim::new_session`] or unknown ones.
-        pub fn csrf_token(&self, session_id: &str) -> Option<String> =
-            lock(&self.vendor.store).csrf_for_session(session_id);
+        /// The CSRF token of the cookie session that logged in as `session_id`.
+        pub fn csrf_token(&self, session_id: &str) -> Option<String> = lock(&self.vendor.store)
+            .rails.iter().find(|r| r.chorus.as_deref() == Some(session_id)).map(|r| r.csrf.clone());
         /// Every session id issued so far, expired ones included.
         pub fn session_ids(&self) -> Vec<String> = lock(&self.vendor.store).issued.clone();
         /// How many logins succeeded.
@@ -444,37 +402,32 @@ impl Sim<Chorus> {
         /// How many `POST /sessions` reached the handler, successful or not.
         pub fn login_attempts(&self) -> u64 = lock(&self.vendor.store).login_attempts;
         /// How many `OpenWorkfileEvent`s the real server would have written
-        /// so far: one per successful `GET /api/workfiles/{id}` (hey-jude/chorus
-        /// `components/api/app/controllers/api/workfiles_controller.rb#show`,
-        /// `log_workfile_opened_event`); listings, runs and stops write none.
+        /// (`workfiles_controller.rb#show`, `log_workfile_opened_event`).
         pub fn open_workfile_events(&self) -> u64 =
             lock(&self.vendor.store).open_events.values().sum();
         /// [`ChorusSim::open_workfile_events`] for workfile `id` only.
         pub fn open_workfile_events_for(&self, id: &str) -> u64 = routes::parse_id(id)
             .and_then(|id| lock(&self.vendor.store).open_events.get(&id).copied())
             .unwrap_or(0);
-        /// Forgets every session at once (they answer 401 from now on,
-        /// cookies included).
-        pub fn expire_sessions(&self) = lock(&self.vendor.store).expire_sessions();
+        /// Forgets every session at once (cookies included).
+        pub fn expire_sessions(&self) = {
+            let mut store = lock(&self.vendor.store);
+            store.sessions.clear();
+            store.rails.iter_mut().for_each(|r| r.chorus = None);
+        };
         /// Takes the engine down (or brings it back) for every workfile:
-        /// stops answer Rails' 500 page and leave workfiles as they are
-        /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb`:
-        /// `stop_now` calls `.code` on the nil that `request_stop` returns).
-        /// An engine that answers, but not 200: [`ChorusSim::fail_next_engine_stops`].
+        /// stops answer Rails' 500 page (`alpine_workfile.rb#stop_now`).
         pub fn set_engine_unavailable(&self, on: bool) =
             lock(&self.vendor.store).cfg.engine_unavailable = on;
-        /// Takes the engine down (or brings it back) for workfile `id` only.
-        /// `false` if there is no such workfile.
+        /// The same for workfile `id` only; `false` if there is none.
         pub fn set_engine_unavailable_for(&self, id: &str, on: bool) -> bool =
             self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_unavailable = on));
-        /// The engine answers every stop of workfile `id` with something
-        /// other than HTTP 200 (`on`), or with 200 again: Chorus then answers
-        /// 202 with the status unchanged. `false` if there is no such workfile.
+        /// The engine answers stops of `id` but never with 200 (`on`): Chorus
+        /// answers 202 with the status unchanged. `false` if there is no `id`.
         pub fn set_engine_refuses_for(&self, id: &str, on: bool) -> bool =
             self.vendor.with_id(id, |s, id| s.update(id, |w| w.engine_refuses = on));
-        /// The engine answers the next `n` stop requests that reach it (any
-        /// workflow) with something other than HTTP 200: Chorus answers 202
-        /// with the status unchanged. Replaces any earlier count.
+        /// The same for the next `n` stops of any workflow (replaces any
+        /// earlier count).
         pub fn fail_next_engine_stops(&self, n: u64) = lock(&self.vendor.store).fail_stops = n;
     }
 

@@ -50,10 +50,8 @@ impl Incoming {
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
         let mime = content_type.split(';').next().unwrap_or_default().trim();
-        let form = match mime {
-            "application/x-www-form-urlencoded" => parse_pairs(body),
-            _ => Vec::new(),
-        };
+        let is_form = mime == "application/x-www-form-urlencoded";
+        let form = parse_pairs(if is_form { body } else { &[] });
         let is_json = mime == "application/json" || mime.ends_with("+json");
         let json = (is_json && !body.iter().all(u8::is_ascii_whitespace))
             .then(|| serde_json::from_slice::<Value>(body));
@@ -216,7 +214,10 @@ impl Chorus {
         // set_current_user: the parameter wins over the cookie.
         let cookie_session = || rails.and_then(|k| store.rails_chorus(k)).map(str::to_owned);
         let session = param_session.or_else(cookie_session);
-        let live = session.as_deref().filter(|s| store.session_live(s));
+        let now = Instant::now();
+        let live = session
+            .as_deref()
+            .filter(|s| store.sessions.get(*s).is_some_and(|e| now < *e));
         if endpoint == Endpoint::Sessions {
             return match req.method {
                 Method::POST => self.login(store, req, rails),
@@ -238,7 +239,10 @@ impl Chorus {
         let Some(s) = live else {
             return Answer::Head(401);
         };
-        store.touch(s);
+        let timeout = store.cfg.session_timeout;
+        if let Some(expires) = store.sessions.get_mut(s) {
+            *expires = now + timeout;
+        }
         let raw = id.unwrap_or_default();
         match endpoint {
             Endpoint::List => list(store, req, parse_id(&raw)),
@@ -265,13 +269,7 @@ impl Chorus {
         Answer::Json(201, store.render_session(&id))
     }
 
-    fn respond(
-        &self,
-        req: &Incoming,
-        answer: Answer,
-        cookie: Option<String>,
-        started: Instant,
-    ) -> Resp {
+    fn respond(&self, req: &Incoming, answer: Answer, cookie: Option<String>, t0: Instant) -> Resp {
         const JSON: &str = "application/json; charset=utf-8";
         const HTML: &str = "text/html; charset=utf-8";
         let (status, content_type, body) = match answer {
@@ -284,35 +282,29 @@ impl Chorus {
             }
             Answer::Html(s, page) => (s, HTML, page.as_bytes().to_vec()),
         };
-        let length = body.len();
+        let cache = ["no-cache", "max-age=0, private, must-revalidate"][usize::from(status == 200)];
+        let headers = [
+            ("x-frame-options", Some("SAMEORIGIN".to_owned())),
+            ("x-xss-protection", Some("1; mode=block".to_owned())),
+            ("x-content-type-options", Some("nosniff".to_owned())),
+            (CONTENT_TYPE.as_str(), Some(content_type.to_owned())),
+            (CACHE_CONTROL.as_str(), Some(cache.to_owned())),
+            (SET_COOKIE.as_str(), cookie),
+            ("x-request-id", Some(lock(&self.request_ids).uuid_like())),
+            (
+                "x-runtime",
+                Some(format!("{:.6}", t0.elapsed().as_secs_f64())),
+            ),
+            (CONTENT_LENGTH.as_str(), Some(body.len().to_string())),
+        ];
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() =
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let cache = ["no-cache", "max-age=0, private, must-revalidate"][usize::from(status == 200)];
-        let h = resp.headers_mut();
-        let fixed = [
-            ("x-frame-options", "SAMEORIGIN"),
-            ("x-xss-protection", "1; mode=block"),
-            ("x-content-type-options", "nosniff"),
-            (CONTENT_TYPE.as_str(), content_type),
-            (CACHE_CONTROL.as_str(), cache),
-        ];
-        for (name, value) in fixed {
-            h.insert(name, HeaderValue::from_static(value));
-        }
-        let request_id = lock(&self.request_ids).uuid_like();
-        let runtime = format!("{:.6}", started.elapsed().as_secs_f64());
-        let dynamic = [
-            (SET_COOKIE.as_str(), cookie),
-            ("x-request-id", Some(request_id)),
-            ("x-runtime", Some(runtime)),
-        ];
-        for (name, value) in dynamic {
+        for (name, value) in headers {
             if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                h.insert(name, v);
+                resp.headers_mut().insert(name, v);
             }
         }
-        h.insert(CONTENT_LENGTH, HeaderValue::from(length));
         resp
     }
 }

@@ -26,7 +26,6 @@ const CURRENT_USER_ID: u64 = 1_000_002;
 const OWNER_ID: u64 = 1_000_006;
 /// Another user, owner of foreign workspaces.
 const ANALYST_ID: u64 = 1_000_009;
-/// First workfile id.
 const FIRST_WORKFILE_ID: u64 = 1_000_000;
 
 const HOUR: i64 = 60 * 60;
@@ -38,7 +37,6 @@ fn format_secs(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// `t` without its sub-second part.
 fn whole_secs(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
@@ -71,13 +69,6 @@ struct Workspace {
     member: bool,
 }
 
-/// A change waiting on a workfile's timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// `running` → `idle` (the engine's callback `PUT /workfiles/:id`).
-    Finish,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Workfile {
     pub(crate) id: u64,
@@ -96,7 +87,9 @@ pub(crate) struct Workfile {
     pub(crate) engine_unavailable: bool,
     /// The engine answers stops of this workfile, but never with 200.
     pub(crate) engine_refuses: bool,
-    timeline: Timeline<Change>,
+    /// The pending finish: `running` → `idle` (the engine's callback
+    /// `PUT /workfiles/:id`).
+    timeline: Timeline<()>,
 }
 
 impl Workfile {
@@ -105,7 +98,7 @@ impl Workfile {
     }
 }
 
-timed!(Workfile => Change);
+timed!(Workfile => ());
 
 /// How much of a workfile to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +112,6 @@ pub(crate) enum View {
     Action,
 }
 
-/// The parsed filters and paging of a listing.
 #[derive(Debug, Clone)]
 pub(crate) struct ListQuery {
     pub(crate) file_type: Option<String>,
@@ -133,22 +125,18 @@ pub(crate) struct ListQuery {
 #[derive(Debug)]
 pub(crate) enum Action {
     NotFound,
-    /// A private workspace's: 403 `{"errors":{"model_data":{}}}`:
-    /// `present_forbidden` presents the workspace with `:forbidden => true`,
-    /// and `ApiPresenter#presentation_hash` then returns `forbidden_hash`,
-    /// `{}` (hey-jude/chorus `components/api/app/controllers/api_controller.rb`,
-    /// `components/api/app/presenters/api_presenter.rb`; the fixture
-    /// `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
+    /// A private workspace's: 403 `{"errors":{"model_data":{}}}` (hey-jude/chorus
+    /// `components/api/app/controllers/api_controller.rb#present_forbidden`,
+    /// `components/api/app/presenters/api_presenter.rb#forbidden_hash`; the
+    /// fixture `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
     Forbidden,
     /// Run: the engine did not start it.
     RunFailed,
     /// Stop of a file that is not a workflow (no `stop_now`: a 500).
     NotAWorkflow,
-    /// Stop while the Alpine engine is unreachable or workflows are not
-    /// licensed: `Alpine::API#request_stop` (`#stop_work_flow`) rescues
-    /// `StandardError` and returns nil (or `if_enabled` yields nothing), so
-    /// `stop_now`'s `response.code` raises: Rails's 500 page (hey-jude/chorus
-    /// `components/core/app/models/alpine_workfile.rb#stop_now`).
+    /// Stop while the engine is unreachable or unlicensed: `Alpine::API#request_stop`
+    /// returns nil, so `stop_now`'s `response.code` raises, a 500 page
+    /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb#stop_now`).
     EngineFailed,
 }
 
@@ -158,33 +146,6 @@ pub(crate) enum Action {
 pub(crate) struct RailsSession {
     pub(crate) chorus: Option<String>,
     pub(crate) csrf: String,
-}
-
-/// The workfile names of one workspace (compared ignoring ASCII case).
-#[derive(Debug, Default)]
-struct WorkspaceNames {
-    /// Lowercased name → how many workfiles have it.
-    counts: HashMap<String, usize>,
-    /// Lowercased base name → the first `_n` suffix that may be free.
-    hints: HashMap<String, u64>,
-}
-
-impl WorkspaceNames {
-    fn taken(&self, name: &str) -> bool {
-        self.counts.contains_key(&name.to_ascii_lowercase())
-    }
-
-    fn remove(&mut self, name: &str) {
-        let key = name.to_ascii_lowercase();
-        if let Some(n) = self.counts.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                self.counts.remove(&key);
-                // A freed name may be below a hint.
-                self.hints.clear();
-            }
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -197,8 +158,11 @@ pub(crate) struct Store {
     workspaces: BTreeMap<u64, Workspace>,
     /// The workfiles, their timelines and the stop counters.
     pub(crate) workfiles: Runs<u64, Workfile>,
-    /// Workspace id → its workfile names, for [`Store::unique_name`].
-    names: HashMap<u64, WorkspaceNames>,
+    /// (workspace, lowercased name) → how many workfiles have it.
+    names: HashMap<(u64, String), usize>,
+    /// (workspace, lowercased base name) → the first `_n` suffix that may
+    /// be free, for [`Store::unique_name`].
+    hints: HashMap<(u64, String), u64>,
     next_workfile: u64,
     next_version: u64,
     /// Seeded generation of ids, names and times.
@@ -236,6 +200,7 @@ impl Store {
             workspaces: BTreeMap::new(),
             workfiles: Runs::default(),
             names: HashMap::new(),
+            hints: HashMap::new(),
             next_workfile: FIRST_WORKFILE_ID,
             next_version: FIRST_WORKFILE_ID,
             ids: SplitMix64::stream(seed, 11),
@@ -285,8 +250,8 @@ impl Store {
 
     /// `base` made unique in workspace `ws` (`name_2`, `report_2.sql`).
     fn unique_name(&mut self, ws: u64, base: &str) -> String {
-        let names = self.names.entry(ws).or_default();
-        if !names.taken(base) {
+        let taken = |name: &str| self.names.contains_key(&(ws, name.to_ascii_lowercase()));
+        if !taken(base) {
             return base.to_owned();
         }
         let (stem, ext) = match base.rsplit_once('.') {
@@ -294,28 +259,31 @@ impl Store {
             _ => (base, String::new()),
         };
         // Every suffix below the hint is taken (names are only ever added
-        // while hints are kept; see `WorkspaceNames::remove`).
-        let key = base.to_ascii_lowercase();
-        let first = names.hints.get(&key).copied().unwrap_or(2);
+        // while hints are kept; see `put_workfile`).
+        let key = (ws, base.to_ascii_lowercase());
+        let first = self.hints.get(&key).copied().unwrap_or(2);
         let (n, name) = (first..)
             .map(|n| (n, format!("{stem}_{n}{ext}")))
-            .find(|(_, name)| !names.taken(name))
+            .find(|(_, name)| !taken(name))
             .unwrap_or((first, base.to_owned()));
-        names.hints.insert(key, n);
+        self.hints.insert(key, n);
         name
     }
 
     /// Inserts (or replaces) a workfile, keeping the name index.
     fn put_workfile(&mut self, wf: Workfile) {
-        let names = self.names.entry(wf.workspace_id).or_default();
-        *names
-            .counts
-            .entry(wf.file_name.to_ascii_lowercase())
-            .or_default() += 1;
-        if let Some(old) = self.workfiles.remove(&wf.id)
-            && let Some(names) = self.names.get_mut(&old.workspace_id)
-        {
-            names.remove(&old.file_name);
+        let key = (wf.workspace_id, wf.file_name.to_ascii_lowercase());
+        *self.names.entry(key).or_default() += 1;
+        if let Some(old) = self.workfiles.remove(&wf.id) {
+            let key = (old.workspace_id, old.file_name.to_ascii_lowercase());
+            if let Some(n) = self.names.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.names.remove(&key);
+                    // A freed name may be below a hint.
+                    self.hints.clear();
+                }
+            }
         }
         self.workfiles.insert(wf.id, wf);
     }
@@ -373,7 +341,7 @@ impl Store {
 
     fn schedule_finish(&self, wf: &mut Workfile, from: Instant) {
         if let Some(d) = self.cfg.finish_after {
-            wf.timeline.push_after(from, d, Change::Finish);
+            wf.timeline.push_after(from, d, ());
         }
     }
 
@@ -436,14 +404,12 @@ impl Store {
     /// Applies every change that is due by now, in due order.
     fn settle(&mut self) {
         let clock = self.clock;
-        self.workfiles
-            .settle(Instant::now(), |_, wf, at, change| match change {
-                Change::Finish if wf.status == RUNNING => {
-                    wf.status = IDLE.to_owned();
-                    wf.updated_at = whole_secs(clock.at(at));
-                }
-                Change::Finish => {}
-            });
+        self.workfiles.settle(Instant::now(), |_, wf, at, ()| {
+            if wf.status == RUNNING {
+                wf.status = IDLE.to_owned();
+                wf.updated_at = whole_secs(clock.at(at));
+            }
+        });
     }
 
     pub(crate) fn get(&mut self, id: u64) -> Option<&Workfile> {
@@ -522,7 +488,7 @@ impl Store {
                 wf.updated_at = wall;
                 wf.timeline.clear();
                 if let Some(d) = finish_after {
-                    wf.timeline.push_after(now, d, Change::Finish);
+                    wf.timeline.push_after(now, d, ());
                 }
             });
             self.workfiles.touch(&id);
@@ -613,42 +579,26 @@ impl Store {
     /// ([`ChorusWire::RailsPresenters`]: `user_type` always; `developer`, no
     /// `roles`, `deactivated_at` or license fields).
     fn render_user(&self, id: u64, succinct: bool) -> Value {
-        let users = DATA["users"].as_array().into_iter().flatten();
-        let Some(u) = users.clone().find(|u| u["id"] == id) else {
+        let Some(u) = items(&DATA["users"]).iter().find(|u| u["id"] == id) else {
             return Value::Null;
-        };
-        let (username, email) = if id == CURRENT_USER_ID {
-            let name = &self.cfg.username;
-            (name.clone(), format!("{name}@example.com"))
-        } else {
-            let text = |k: &str| u[k].as_str().unwrap_or_default().to_owned();
-            (text("username"), text("email"))
         };
         let stamp = self.clock.epoch().timestamp() - 75 * DAY;
         let (a, b, c) = (id / 1_000_000, id / 1000 % 1000, id % 1000);
         let dir = format!("{a:03}/{b:03}/{c:03}");
         let image = |size| format!("/paperclip/users/images/{dir}/{size}/User.png?{stamp}");
-        let user = fill(
-            &DATA["user"],
-            json!({
-                "id": id,
-                "username": username,
-                "first_name": u["first_name"],
-                "last_name": u["last_name"],
-                "image": {
-                    "original": image("original"),
-                    "icon": image("icon"),
-                    "entity_type": "image",
-                    "complete_json": true,
-                },
-                "roles": [u["role"]],
-                "email": email,
-                "title": u["title"],
-                "dept": u["dept"],
-                "notes": u["notes"],
-            }),
-        );
-        without(user, &self.omit("user", &[succinct.then_some("succinct")]))
+        let mut user = fill(&DATA["user"], u.clone());
+        user["image"] = json!({
+            "original": image("original"),
+            "icon": image("icon"),
+            "entity_type": "image",
+            "complete_json": true,
+        });
+        if id == CURRENT_USER_ID {
+            let name = &self.cfg.username;
+            user["username"] = name.as_str().into();
+            user["email"] = format!("{name}@example.com").into();
+        }
+        self.omit(user, "user", &[succinct.then_some("succinct")])
     }
 
     /// `GpdbDatabasePresenter` with its `GpdbDataSourcePresenter`, succinct;
@@ -669,11 +619,6 @@ impl Store {
         let epoch = whole_secs(self.clock.epoch());
         let files = self.workfiles.values();
         let count = files.filter(|f| f.workspace_id == w.id).count();
-        let permission = if w.member {
-            &DATA["member_permission"]
-        } else {
-            &json!([])
-        };
         let sandbox = fill(
             &DATA["workspace"]["sandbox_info"],
             json!({
@@ -689,7 +634,7 @@ impl Store {
                 "name": w.name,
                 "public": w.member,
                 "summary": if w.member { "searchquery" } else { "Restricted to the finance team." },
-                "permission": permission,
+                "permission": if w.member { DATA["member_permission"].clone() } else { json!([]) },
                 "workfiles_count": count,
                 "sandbox_info": sandbox,
                 "owner": self.render_user(if w.member { OWNER_ID } else { ANALYST_ID }, succinct),
@@ -697,10 +642,7 @@ impl Store {
                 "project_target_date": format!("{target}T00:00:00Z"),
             }),
         );
-        without(
-            workspace,
-            &self.omit("workspace", &[succinct.then_some("succinct")]),
-        )
+        self.omit(workspace, "workspace", &[succinct.then_some("succinct")])
     }
 
     /// A workfile as `view` shows it (the seed page's object for
@@ -708,9 +650,7 @@ impl Store {
     /// for other files).
     pub(crate) fn render(&self, wf: &Workfile, view: View) -> Value {
         let workspace = self.workspaces.get(&wf.workspace_id);
-        let workspace = workspace.map_or(Value::Null, |w| {
-            self.render_workspace(w, view == View::List)
-        });
+        let workspace = workspace.map(|w| self.render_workspace(w, view == View::List));
         let flow = wf.is_workflow();
         let (created_at, updated_at) = (format_secs(wf.created_at), format_secs(wf.updated_at));
         let version_info = if flow {
@@ -752,18 +692,25 @@ impl Store {
         let kind = Some(if flow { "flow" } else { "file" });
         let view_name = format!("{view:?}");
         let file_not_show = (!flow && view != View::Show).then_some("file_not_show");
-        let omit = self.omit("workfile", &[kind, Some(&view_name), file_not_show]);
-        without(workfile, &omit)
+        self.omit(
+            workfile,
+            "workfile",
+            &[kind, Some(&view_name), file_not_show],
+        )
     }
 
-    /// The keys `what` (`user`, `workspace`, `workfile`) leaves out in this
-    /// reading of the JSON and in `cases` (`presenters.json`'s `omit`).
-    fn omit(&self, what: &str, cases: &[Option<&str>]) -> Vec<&'static str> {
+    /// `v`, a `what` (`user`, `workspace`, `workfile`), without the keys it
+    /// leaves out in this reading of the JSON and in `cases`
+    /// (`presenters.json`'s `omit`).
+    fn omit(&self, v: Value, what: &str, cases: &[Option<&str>]) -> Value {
         let omit = &DATA["omit"][what];
         let wire = format!("{:?}", self.cfg.wire);
         let cases = cases.iter().flatten().copied().chain([wire.as_str()]);
-        let keys = cases.flat_map(|case| items(&omit[case]));
-        keys.filter_map(Value::as_str).collect()
+        let keys: Vec<&str> = cases
+            .flat_map(|case| items(&omit[case]))
+            .filter_map(Value::as_str)
+            .collect();
+        without(v, &keys)
     }
 
     /// The body of a successful login or `GET /sessions`.
@@ -800,26 +747,6 @@ impl Store {
         id
     }
 
-    /// Whether `id` is a live session.
-    pub(crate) fn session_live(&self, id: &str) -> bool {
-        self.sessions
-            .get(id)
-            .is_some_and(|expires| Instant::now() < *expires)
-    }
-
-    /// Slides the expiry of session `id`.
-    pub(crate) fn touch(&mut self, id: &str) {
-        if let Some(expires) = self.sessions.get_mut(id) {
-            *expires = Instant::now() + self.cfg.session_timeout;
-        }
-    }
-
-    /// Forgets every session.
-    pub(crate) fn expire_sessions(&mut self) {
-        self.sessions.clear();
-        self.rails.iter_mut().for_each(|r| r.chorus = None);
-    }
-
     /// A new Rails cookie session carrying `chorus`; its key.
     pub(crate) fn new_rails(&mut self, chorus: Option<String>) -> usize {
         self.rails.push(RailsSession::default());
@@ -843,13 +770,6 @@ impl Store {
     /// The Chorus session Rails session `key` carries.
     pub(crate) fn rails_chorus(&self, key: usize) -> Option<&str> {
         self.rails.get(key).and_then(|r| r.chorus.as_deref())
-    }
-
-    /// The CSRF token of the (first) Rails session carrying `session_id`.
-    pub(crate) fn csrf_for_session(&self, session_id: &str) -> Option<String> {
-        let mut rails = self.rails.iter();
-        let carrying = rails.find(|r| r.chorus.as_deref() == Some(session_id));
-        carrying.map(|r| r.csrf.clone())
     }
 
     /// A new cookie value for Rails session `key` (a signed-looking blob:
