@@ -46,6 +46,30 @@ macro_rules! setters {
     };
 }
 
+/// Declares the builder options once: `extra` fields (no setter, empty by
+/// default), then per option the setter's doc and `name(kind): Type =
+/// default;` (`kind` as in `setters!`): the field, its default and the setter.
+#[allow(unused_macros)] // with only some vendor features on
+macro_rules! options {
+    ($(#[$sm:meta])* $name:ident for $vendor:ty { $($x:ident: $xt:ty),* $(,)? }
+     $($(#[$m:meta])* $f:ident($($kind:tt)+): $ty:ty = $default:expr;)*) => {
+        $(#[$sm])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            $(pub(crate) $x: $xt,)*
+            $(pub(crate) $f: $ty,)*
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $($x: Default::default(),)* $($f: $default,)* }
+            }
+        }
+        impl SimBuilder<$vendor> {
+            setters! { $($(#[$m])* $f(options.$f): $($kind)+;)* }
+        }
+    };
+}
+
 /// Methods whose body is one expression, one line each (accessors and
 /// pass-throughs): `pub fn token(&self) -> &str = &self.vendor.token;`.
 macro_rules! one_liners {

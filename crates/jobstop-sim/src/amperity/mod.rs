@@ -130,29 +130,6 @@ impl RunSeed {
     }
 }
 
-/// Declares the builder options once: `extra` fields (no setter, empty by
-/// default), then per option the setter's doc and `name(kind): Type =
-/// default;` (`kind` as in `setters!`): the field, its default and the setter.
-macro_rules! options {
-    ($(#[$sm:meta])* $name:ident for $vendor:ty { $($x:ident: $xt:ty),* $(,)? }
-     $($(#[$m:meta])* $f:ident($($kind:tt)+): $ty:ty = $default:expr;)*) => {
-        $(#[$sm])*
-        #[derive(Debug, Clone)]
-        pub struct $name {
-            $(pub(crate) $x: $xt,)*
-            $(pub(crate) $f: $ty,)*
-        }
-        impl Default for $name {
-            fn default() -> Self {
-                $name { $($x: Default::default(),)* $($f: $default,)* }
-            }
-        }
-        impl SimBuilder<$vendor> {
-            setters! { $($(#[$m])* $f(options.$f): $($kind)+;)* }
-        }
-    };
-}
-
 options! {
     /// The Amperity settings of an [`AmperitySimBuilder`] (set through its
     /// methods). Its `Debug` masks the token and the client secret.
