@@ -13,7 +13,7 @@ use jobstop_core::{JobController, JobControllerExt, ListQuery, Page, Run};
 use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionSeed, JobSeed};
 
 fn controller(sim: &CenturyLinkSim) -> CenturyLinkController {
-    let vars = sim.env_login();
+    let vars = sim.env();
     CenturyLinkBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
         .build()
         .unwrap()
@@ -42,7 +42,7 @@ fn requests(sim: &CenturyLinkSim) -> (usize, usize) {
 /// Every execution in the order a listing gives them: job by job in the job
 /// list's order, each job's executions newest first.
 fn expected(sim: &CenturyLinkSim) -> Vec<String> {
-    let all = sim.execution_ids();
+    let all = sim.ids();
     sim.job_ids()
         .iter()
         .flat_map(|job| {

@@ -512,7 +512,7 @@ async fn executions_page_per_job_and_per_account() {
             ));
         }
     }
-    assert_eq!(listed, sim.execution_ids());
+    assert_eq!(listed, sim.ids());
     let (s, b) = get(&sim, &http, "/nope/executions").await;
     assert_eq!((s, b), (404, json!({"message": "Job not found"})));
     let (s, b) = get(&sim, &http, "/executions?size=500").await;
@@ -805,7 +805,7 @@ async fn started_executions_progress_on_their_own() {
     assert_eq!(b["job_id"], job.as_str());
     assert!(b["timers"][0]["end"].is_null());
     let run = format!("{job}/{}", b["execution_id"].as_str().unwrap());
-    assert_eq!(sim.execution_ids(), std::slice::from_ref(&run));
+    assert_eq!(sim.ids(), std::slice::from_ref(&run));
     // advance() walks the documented path.
     for status in ["INITIALIZING", "RUNNING", "SUCCESS"] {
         assert!(sim.advance(&run));
@@ -969,7 +969,7 @@ async fn seeded_executions_keep_their_status_unless_asked() {
     assert_eq!(keep.execution_ids_with_status("RUNNING").len(), 2);
     assert_eq!(keep.execution_ids_with_status("SUCCESS"), terminal);
     assert_eq!(fin.execution_ids_with_status("RUNNING").len(), 0);
-    for run in fin.execution_ids().into_iter().take(2) {
+    for run in fin.ids().into_iter().take(2) {
         let doc = fin.execution_json(&run).unwrap();
         assert_eq!(doc["status"], "SUCCESS");
         assert!(doc["timers"][0]["end"].is_i64());
@@ -1112,7 +1112,7 @@ async fn every_document_variant() {
         .start()
         .await
         .unwrap();
-    let run = built.execution_ids()[0].clone();
+    let run = built.ids()[0].clone();
     let doc = built.execution_json(&run).unwrap();
     assert!(
         doc["executionId"].is_string() && doc["start"].is_i64() && doc["repositoryLog"].is_object()
@@ -1201,12 +1201,12 @@ async fn same_seed_same_data() {
     );
     assert_eq!(a.job_ids(), b.job_ids());
     assert_ne!(a.job_ids(), c.job_ids());
-    assert_eq!(a.execution_ids(), b.execution_ids());
-    assert_eq!(a.execution_ids().len(), 15);
+    assert_eq!(a.ids(), b.ids());
+    assert_eq!(a.ids().len(), 15);
     assert_eq!(a.execution_ids_with_status("RUNNING").len(), 3);
     assert_eq!(
         a.execution_ids_with_status("RUNNING"),
-        a.execution_ids()[..3],
+        a.ids()[..3],
         "the newest are running"
     );
     for id in a.job_ids() {
@@ -1214,14 +1214,14 @@ async fn same_seed_same_data() {
     }
     a.set_variants(false, false, true);
     b.set_variants(false, false, true);
-    for run in a.execution_ids() {
+    for run in a.ids() {
         assert_eq!(a.execution_json(&run), b.execution_json(&run));
     }
     assert_eq!((a.password(), a.token()), (b.password(), b.token()));
     assert_ne!(a.password(), c.password());
     // Seeded times are before the epoch; a job is older than its executions.
     let epoch = jobstop_sim::default_epoch().timestamp_millis();
-    for run in a.execution_ids() {
+    for run in a.ids() {
         let doc = a.execution_json(&run).unwrap();
         let start = doc["timers"][0]["start"].as_i64().unwrap();
         assert!(start < epoch);
@@ -1236,7 +1236,7 @@ async fn same_seed_same_data() {
         assert!(ends.iter().all(|e| *e < epoch && *e >= start));
     }
     // Env.
-    let login_env = a.env_login();
+    let login_env = a.env();
     assert_eq!(
         login_env
             .iter()
@@ -1284,7 +1284,7 @@ async fn junk_requests_always_get_an_answer() {
         .unwrap();
     let http = client();
     let job = sim.job_ids()[0].clone();
-    let ex = split(&sim.execution_ids()[0]).1;
+    let ex = split(&sim.ids()[0]).1;
     let mut rng = jobstop_sim::SplitMix64::new(11);
     let segments = [
         "jobs",
@@ -1399,7 +1399,7 @@ async fn the_single_execution_get_can_be_absent() {
         .await
         .unwrap();
     let http = client();
-    let run = sim.execution_ids()[0].clone();
+    let run = sim.ids()[0].clone();
     let (job, ex) = split(&run);
     // 404 like any unknown path: before the token is even looked at.
     let (s, b) = get(&sim, &http, &exec_path(&run)).await;
@@ -1507,7 +1507,6 @@ async fn sims_start_maps_the_population_and_answers_what_every_sim_answers() {
     let any = sims.by_name("centurylink").unwrap();
     let sim = sims.get::<CenturyLink>().unwrap();
     assert_eq!(sim.job_ids().len(), 5);
-    assert_eq!(any.ids(), sim.execution_ids());
     assert_eq!(any.ids().len(), 25);
     let running = sim.execution_ids_with_status("RUNNING");
     assert_eq!(running.len(), 4);
@@ -1521,7 +1520,11 @@ async fn sims_start_maps_the_population_and_answers_what_every_sim_answers() {
         ["base_url", "login_url", "username", "password"]
     );
     assert_eq!(keys(any.alternatives()), ["token", "account_alias"]);
-    assert_eq!(sim.env(), sim.env_login());
+    let password = (
+        "JOBSTOP_CENTURYLINK_PASSWORD".to_owned(),
+        sim.password().to_owned(),
+    );
+    assert_eq!(sim.env()[3], password);
     assert_eq!(any.alternatives()[0].1, sim.token());
 
     // Stops count per run and in total; kills do not count as stops. The
@@ -1803,7 +1806,7 @@ async fn module_example_counts_hold() {
         .await
         .unwrap();
     assert_eq!(sim.job_ids().len(), 4);
-    assert_eq!(sim.execution_ids().len(), 12, "three per job by default");
+    assert_eq!(sim.ids().len(), 12, "three per job by default");
     let run = &sim.execution_ids_with_status("RUNNING")[0];
     let doc = sim.execution_json(run).unwrap();
     assert_eq!(doc["account_alias"], "ACME");

@@ -245,15 +245,15 @@ impl CenturyLink {
         let Some((alias, op)) = route(method, uri.path()) else {
             return runner_error(404, "Not Found");
         };
-        let variants = lock(&self.store).variants;
-        if matches!(op, Op::GetExecution(..)) && variants.execution_get == ExecutionGet::Absent {
+        let get = lock(&self.store).cfg.execution_get;
+        if matches!(op, Op::GetExecution(..)) && get == ExecutionGet::Absent {
             // As if the route did not exist (the KB has no such call).
             return runner_error(404, "Not Found");
         }
         if !self.authenticated(headers) {
             return runner_error(401, "Unauthorized");
         }
-        if !alias.eq_ignore_ascii_case(&self.alias) {
+        if !alias.eq_ignore_ascii_case(&self.o.account_alias) {
             return runner_error(
                 403,
                 &format!("Access denied: the token is not valid for account {alias}"),
@@ -281,7 +281,7 @@ impl CenturyLink {
             }
             Op::GetJob(job) => {
                 let mut store = lock(&self.store);
-                let array = store.variants.job_shape == JobShape::Array;
+                let array = store.cfg.job_shape == JobShape::Array;
                 store.job(&job).map(|j| if array { json!([j]) } else { j })
             }
             Op::GetExecution(job, ex) => lock(&self.store).execution(&job, &ex),
@@ -396,17 +396,21 @@ impl CenturyLink {
         let mut store = lock(&self.store);
         store.login_attempts += 1;
         let ok = credentials(headers, body)
-            .is_some_and(|(u, p)| u == self.username && p == self.password);
+            .is_some_and(|(u, p)| u == self.o.username && p == self.password);
         if !ok {
             return login_error(400, BAD_CREDENTIALS);
         }
-        let claims = token_claims(&self.username, &self.alias, &self.location);
-        let token = store.grant(self.token_ttl, &claims);
+        let claims = token_claims(
+            &self.o.username,
+            &self.o.account_alias,
+            &self.o.location_alias,
+        );
+        let token = store.grant(self.o.token_ttl, &claims);
         drop(store);
         let body = json!({
-            "userName": self.username,
-            "accountAlias": self.alias,
-            "locationAlias": self.location,
+            "userName": self.o.username,
+            "accountAlias": self.o.account_alias,
+            "locationAlias": self.o.location_alias,
             "roles": ROLES,
             "bearerToken": token,
         });

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{ExecutionGet, ExecutionSeed, JobSeed, JobShape};
+use super::{CenturyLinkOptions, ExecutionSeed, JobSeed};
 use crate::data::{self, Data, text};
 use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
@@ -92,16 +92,6 @@ pub(crate) enum RunnerError {
     NotStoppable,
 }
 
-/// The document-shape and route switches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Variants {
-    pub(crate) camel_case: bool,
-    pub(crate) flat_timers: bool,
-    pub(crate) repository_log_object: bool,
-    pub(crate) execution_get: ExecutionGet,
-    pub(crate) job_shape: JobShape,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct JobRecord {
     pub(crate) id: String,
@@ -170,27 +160,12 @@ impl ExecRecord {
     }
 }
 
-/// Simulator settings the store needs.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreConfig {
-    pub(crate) alias: String,
-    pub(crate) location: String,
-    pub(crate) stop_delay: Duration,
-    pub(crate) kill_delay: Duration,
-    pub(crate) pending_for: Duration,
-    pub(crate) initializing_for: Duration,
-    pub(crate) running_for: Duration,
-    pub(crate) max_concurrent: usize,
-    pub(crate) seeded_finish_after: Option<Duration>,
-    pub(crate) fail_percent: u8,
-}
-
 /// One recorded stop or kill: `("jobId/executionId", "stop"|"kill", body)`.
 pub(crate) type StopBody = (String, String, String);
 
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) cfg: StoreConfig,
+    pub(crate) cfg: CenturyLinkOptions,
     clock: SimClock,
     /// When the simulator started (seeded progress counts from here).
     started: Instant,
@@ -214,7 +189,6 @@ pub(crate) struct Store {
     pub(crate) login_attempts: u64,
     kills: HashMap<String, u64>,
     pub(crate) bodies: Vec<StopBody>,
-    pub(crate) variants: Variants,
 }
 
 /// A repository's `credentials`, the password masked.
@@ -274,7 +248,7 @@ fn apply(
     at: Instant,
     wall: i64,
     change: Change,
-    cfg: &StoreConfig,
+    cfg: &CenturyLinkOptions,
     hosts: &[String],
 ) {
     match change {
@@ -303,7 +277,7 @@ fn apply(
 }
 
 impl Store {
-    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
+    pub(crate) fn new(cfg: CenturyLinkOptions, clock: SimClock, seed: u64) -> Self {
         let now = Instant::now();
         Store {
             cfg,
@@ -322,7 +296,6 @@ impl Store {
             login_attempts: 0,
             kills: HashMap::new(),
             bodies: Vec::new(),
-            variants: Variants::default(),
         }
     }
 
@@ -389,7 +362,10 @@ impl Store {
         } else {
             let role = text(SEED.pick(ids, "server_roles"));
             let (n, with_vars, subnet) = (ids.range(1, 3), ids.chance(50), ids.range(10, 99));
-            let (location, alias) = (&self.cfg.location, self.cfg.alias.to_ascii_uppercase());
+            let (location, alias) = (
+                &self.cfg.location_alias,
+                self.cfg.account_alias.to_ascii_uppercase(),
+            );
             (1..=n)
                 .map(|k| {
                     let ip = format!("10.55.{subnet}.{}", 10 + k);
@@ -597,8 +573,8 @@ impl Store {
         true
     }
 
-    /// Adds an execution from a seed; its id, or `None` if its job does not
-    /// exist.
+    /// Adds an execution from a seed; its `"jobId/executionId"`, or `None`
+    /// if its job does not exist.
     pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
         self.settle();
         if !self.jobs.contains_key(&seed.job_id) {
@@ -610,6 +586,7 @@ impl Store {
         let id = seed
             .execution_id
             .unwrap_or_else(|| fresh_id(&mut self.misc, |id| execs.contains(id)));
+        let job = seed.job_id.clone();
         let terminal = classify(&seed.status) == Class::Terminal;
         let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
@@ -634,7 +611,7 @@ impl Store {
             }
         }
         self.execs.insert(id.clone(), rec);
-        Some(id)
+        Some(format!("{job}/{id}"))
     }
 
     /// Executions holding one of the account's slots.
@@ -773,6 +750,21 @@ impl Store {
         let mut v: Vec<&JobRecord> = self.jobs.values().collect();
         v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
         v
+    }
+
+    /// Every job id, in listing order.
+    pub(crate) fn job_ids(&mut self) -> Vec<String> {
+        self.settle();
+        self.jobs_ordered().iter().map(|j| j.id.clone()).collect()
+    }
+
+    /// Every execution (with `status`, if given) as `"jobId/executionId"`,
+    /// in listing order.
+    pub(crate) fn execution_ids(&mut self, status: Option<&str>) -> Vec<String> {
+        self.settle();
+        let execs = self.execs_ordered(None).into_iter();
+        let execs = execs.filter(|r| status.is_none_or(|s| r.status == s));
+        execs.map(ExecRecord::run_id).collect()
     }
 
     fn execs_of<'a>(&'a self, job: Option<&'a str>) -> impl Iterator<Item = &'a ExecRecord> {
@@ -935,7 +927,7 @@ impl Store {
     /// `CenturyLinkCloud/PublicKB` `Runner/job-service.md`; `name` is
     /// optional, as in the Runner JS SDK (RJS).
     fn render_job(&self, j: &JobRecord) -> Value {
-        let alias = &self.cfg.alias;
+        let alias = &self.cfg.account_alias;
         let mut job = j.doc.clone();
         let href = format!("/v2/workflow/{alias}/jobs/{}", j.id);
         let verbs = ["GET", "POST", "PUT", "DELETE"];
@@ -962,7 +954,7 @@ impl Store {
     /// `centurylink-stop-execution.md`; the flat-timer, camelCase and
     /// object `repository_log` variants from that page's other examples.
     pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
-        let v = self.variants;
+        let v = &self.cfg;
         let log = match v.repository_log_object {
             true => json!({"recent_commit": [r.commit], "tags": []}),
             false => Value::Null,
@@ -971,7 +963,11 @@ impl Store {
         for (snake, camel, value) in [
             ("execution_id", "executionId", json!(r.id)),
             ("job_id", "jobId", json!(r.job_id)),
-            ("account_alias", "accountAlias", json!(self.cfg.alias)),
+            (
+                "account_alias",
+                "accountAlias",
+                json!(self.cfg.account_alias),
+            ),
             ("status", "status", json!(r.status)),
             ("repository_log", "repositoryLog", log),
             ("failed_hosts", "failedHosts", json!(r.failed_hosts)),
