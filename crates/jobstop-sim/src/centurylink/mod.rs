@@ -346,7 +346,7 @@ impl VendorSim for CenturyLink {
         let mut creds = SplitMix64::stream(common.seed, 34);
         let password = o.password.take();
         let password = password.map_or_else(|| format!("Sim-{}", creds.alphanumeric(16)), |s| s.0);
-        let claims = routes::token_claims(&o.username, &o.account_alias, &o.location_alias);
+        let claims = routes::token_claims(&o);
         let static_token = o.static_token.take();
         let static_token =
             static_token.map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
@@ -539,7 +539,7 @@ impl Sim<CenturyLink> {
         pub fn stop_bodies(&self) -> Vec<(String, String, String)> =
             self.store().bodies.clone();
         /// How many logins succeeded (tokens issued).
-        pub fn logins(&self) -> u64 = self.store().logins;
+        pub fn logins(&self) -> u64 = self.store().issued.len() as u64;
         /// How many login requests were made, successful or not.
         pub fn login_attempts(&self) -> u64 = self.store().login_attempts;
         /// Every bearer token the login issued, in order (not the static token).

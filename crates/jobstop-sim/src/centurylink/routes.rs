@@ -10,24 +10,23 @@ use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use percent_encoding::percent_decode_str;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::store::{Action, RunnerError};
-use super::{BAD_CREDENTIALS, CenturyLink, ExecutionGet, JobShape, LOGIN_PATH, NOT_STOPPABLE};
+use super::store::{Action, Failure};
+use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, ExecutionGet, JobShape, LOGIN_PATH};
 use crate::lock;
 
 /// `Content-Type` of the Runner's JSON answers (a Java service).
-pub(crate) const RUNNER_JSON: &str = "application/json;charset=UTF-8";
+const RUNNER_JSON: &str = "application/json;charset=UTF-8";
 /// `Content-Type` of the login endpoint's answers (the CLC v2 API).
-pub(crate) const LOGIN_JSON: &str = "application/json; charset=utf-8";
-/// The largest body read.
+const LOGIN_JSON: &str = "application/json; charset=utf-8";
 const MAX_BODY: usize = 1024 * 1024;
 /// Default and largest page size of the job and executions lists (KB
 /// `Runner/job-service.md`, Get Jobs and Get Job Executions: "You can specify
 /// the page size between 1 to 100. Default is “100”"; "The maximum number of
 /// records per request is 100"). A size out of range is refused with a 400,
 /// the KB's "bad query" status.
-const PAGE_SIZE: (usize, usize) = (100, 100);
+const PAGE_SIZE: usize = 100;
 /// The roles every login reports.
 const ROLES: [&str; 2] = ["AccountAdmin", "ServerAdmin"];
 
@@ -39,7 +38,6 @@ pub(crate) fn error_body(message: &str) -> Value {
     json!({ "message": message })
 }
 
-/// `body` with `content_type` ([`RUNNER_JSON`] or [`LOGIN_JSON`]).
 fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
     let mut resp = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -50,6 +48,10 @@ fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
 
 fn runner_error(status: u16, message: &str) -> Resp {
     respond(status, RUNNER_JSON, &error_body(message))
+}
+
+fn login_error(status: u16, message: &str) -> Resp {
+    respond(status, LOGIN_JSON, &error_body(message))
 }
 
 /// Which Runner operation a request is for, each with its source.
@@ -75,10 +77,9 @@ enum Op {
     /// ([`ExecutionGet::Absent`] removes it).
     GetExecution(String, String),
     /// `POST …/executions/{executionId}/stop`: KB "Stop Job Execution" and
-    /// the seed page `centurylink-stop-execution.md`.
-    Stop(String, String),
-    /// `POST …/executions/{executionId}/kill`: KB "Kill Job Execution".
-    Kill(String, String),
+    /// the seed page `centurylink-stop-execution.md`; `POST
+    /// …/executions/{executionId}/kill`: KB "Kill Job Execution".
+    Stop(String, String, Action),
 }
 
 /// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
@@ -95,8 +96,8 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
     if alias.is_empty() || rest.iter().any(|s| s.is_empty()) {
         return None;
     }
-    let get = *method == Method::GET;
-    let post = *method == Method::POST;
+    let (get, post) = (*method == Method::GET, *method == Method::POST);
+    let stop = |job, ex, action| Op::Stop(decode(job), decode(ex), action);
     let op = match rest {
         [] if get => Op::ListJobs,
         // Before `{jobId}`: this path is the account's executions.
@@ -106,8 +107,8 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
         [job, "start"] if post => Op::StartJob(decode(job)),
         [job, "executions"] if get => Op::ListExecutions(decode(job)),
         [job, "executions", ex] if get => Op::GetExecution(decode(job), decode(ex)),
-        [job, "executions", ex, "stop"] if post => Op::Stop(decode(job), decode(ex)),
-        [job, "executions", ex, "kill"] if post => Op::Kill(decode(job), decode(ex)),
+        [job, "executions", ex, "stop"] if post => stop(job, ex, Action::Stop),
+        [job, "executions", ex, "kill"] if post => stop(job, ex, Action::Kill),
         _ => return None,
     };
     Some((decode(alias), op))
@@ -115,51 +116,35 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
 
 /// The first value of field `name` in a query or form, as sent.
 fn field(form: &[u8], name: &str) -> Option<String> {
-    url::form_urlencoded::parse(form)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    let mut fields = url::form_urlencoded::parse(form);
+    fields.find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-/// The first value of query parameter `name`, trimmed, if not empty.
-fn param(query: &[u8], name: &str) -> Option<String> {
-    let v = field(query, name)?;
-    Some(v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-/// `page` (0-based, default 0) and `size` (1–100, default 100) of a query.
+/// `page` (0-based, default 0) and `size` (1–100, default 100) of a query;
+/// empty values are the defaults.
 fn paging(q: &[u8]) -> Result<(usize, usize), String> {
-    let (default, max) = PAGE_SIZE;
-    let digits = |v: &str| {
-        v.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| v.parse().ok())
-    };
-    let number = |name: &str, default: usize, ok: &dyn Fn(usize) -> bool, expected: &str| {
-        let Some(v) = param(q, name) else {
+    let number = |name: &str, default: usize, min: usize, max: usize| {
+        let v = field(q, name).map(|v| v.trim().to_owned());
+        let Some(v) = v.filter(|v| !v.is_empty()) else {
             return Ok(default);
         };
-        let n = digits(&v).flatten().filter(|n| ok(*n));
-        n.ok_or_else(|| format!("Invalid {name}: expected {expected}, got {v:?}"))
+        let digits = v.bytes().all(|b| b.is_ascii_digit());
+        let n = digits.then(|| v.parse().ok()).flatten();
+        let n = n.filter(|n| (min..=max).contains(n));
+        n.ok_or_else(|| format!("Invalid {name} {v:?}: page is 0 or more, size 1 to {PAGE_SIZE}"))
     };
-    let page = number("page", 0, &|_| true, "a non-negative integer")?;
-    let range = format!("an integer from 1 to {max}");
     Ok((
-        page,
-        number("size", default, &|n| (1..=max).contains(&n), &range)?,
+        number("page", 0, 0, usize::MAX)?,
+        number("size", PAGE_SIZE, 1, PAGE_SIZE)?,
     ))
 }
 
 /// Whether the request declares a body of type `media` (any parameters).
 fn is_type(headers: &HeaderMap, media: &str) -> bool {
-    let value = headers
-        .get(CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let value = headers.get(CONTENT_TYPE);
+    let value = value.map(|v| String::from_utf8_lossy(v.as_bytes()));
     let declared = value.as_deref().and_then(|v| v.split(';').next());
     declared.is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    is_type(headers, "application/json")
 }
 
 fn is_blank(body: &[u8]) -> bool {
@@ -180,7 +165,7 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
 }
 
 /// A JSON object body.
-fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
+fn object(body: &[u8]) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err("The request body must be a JSON object".to_owned()),
@@ -188,27 +173,27 @@ fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, String> {
     }
 }
 
-/// `{"expiryDuration":N}` (optional, a non-negative integer, default 0); an
-/// empty body is the default.
-fn expiry(body: &[u8]) -> Result<u64, String> {
+/// A stop or kill body: none, or `{"expiryDuration":N}` (optional, a
+/// non-negative integer).
+fn expiry(body: &[u8]) -> Result<(), String> {
     if is_blank(body) {
-        return Ok(0);
+        return Ok(());
     }
     match object(body)?.get("expiryDuration") {
-        None | Some(Value::Null) => Ok(0),
-        Some(n) => n.as_u64().ok_or_else(|| {
-            format!("expiryDuration must be a non-negative integer number of seconds, got {n}")
-        }),
+        Some(n) if !n.is_null() && !n.is_u64() => Err(format!(
+            "expiryDuration must be a non-negative integer number of seconds, got {n}"
+        )),
+        _ => Ok(()),
     }
 }
 
-/// `{}` or `{"hosts":[{"id":…,"sshPrivateKey"?}…],"sshPrivateKey"?}`.
+/// A start body: `{}` or `{"hosts":[{"id":…,"sshPrivateKey"?}…],"sshPrivateKey"?}`.
 fn start_body(body: &[u8]) -> Result<(), String> {
     if is_blank(body) {
         return Err("Required request body is missing: send {} when there are no hosts".to_owned());
     }
     let m = object(body)?;
-    let key_ok = |o: &serde_json::Map<String, Value>| {
+    let key_ok = |o: &Map<String, Value>| {
         let key = o.get("sshPrivateKey");
         key.is_none_or(|k| k.is_null() || k.is_string())
     };
@@ -216,18 +201,42 @@ fn start_body(body: &[u8]) -> Result<(), String> {
         let o = h.as_object();
         o.is_some_and(|o| o.get("id").is_some_and(Value::is_string) && key_ok(o))
     };
-    let hosts_ok = match m.get("hosts") {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(items)) => items.iter().all(host_ok),
-        Some(_) => false,
-    };
-    if !hosts_ok {
+    let hosts = m.get("hosts").unwrap_or(&Value::Null);
+    if !hosts.is_null() && !hosts.as_array().is_some_and(|h| h.iter().all(host_ok)) {
         return Err("hosts must be an array of objects with a string id".to_owned());
     }
     if !key_ok(&m) {
         return Err("sshPrivateKey must be a string".to_owned());
     }
     Ok(())
+}
+
+/// A router that reads each request whole and hands it to `serve`.
+fn router(
+    sim: Arc<CenturyLink>,
+    serve: fn(&CenturyLink, &Method, &Uri, &HeaderMap, &[u8]) -> Resp,
+    error: fn(u16, &str) -> Resp,
+) -> Router {
+    let handler = move |State(sim): State<Arc<CenturyLink>>, req: Request<Body>| async move {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(body) => serve(&sim, &parts.method, &parts.uri, &parts.headers, &body),
+            Err(_) => error(413, "Request entity too large"),
+        }
+    };
+    Router::new().fallback(handler).with_state(sim)
+}
+
+/// The Runner's router: every request goes through [`CenturyLink::serve_runner`].
+pub(crate) fn runner_router(sim: Arc<CenturyLink>) -> Router {
+    router(sim, CenturyLink::serve_runner, runner_error)
+}
+
+/// The login server's router: `POST /v2/authentication/login`
+/// (`CenturyLinkCloud/APIDocs` `Authentication/login.md`), anything else 404
+/// (405 for another method on that path).
+pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
+    router(sim, CenturyLink::serve_login, login_error)
 }
 
 impl CenturyLink {
@@ -240,13 +249,14 @@ impl CenturyLink {
     }
 
     /// A Runner request, end to end: the route (404), the token (401), the
-    /// account alias (403), then the operation.
+    /// account alias (403), then the body (400) and the operation. A stop
+    /// or kill is recorded and counted before its body is checked.
     fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
         let Some((alias, op)) = route(method, uri.path()) else {
             return runner_error(404, "Not Found");
         };
-        let get = lock(&self.store).cfg.execution_get;
-        if matches!(op, Op::GetExecution(..)) && get == ExecutionGet::Absent {
+        let absent = lock(&self.store).cfg.execution_get == ExecutionGet::Absent;
+        if absent && matches!(op, Op::GetExecution(..)) {
             // As if the route did not exist (the KB has no such call).
             return runner_error(404, "Not Found");
         }
@@ -254,25 +264,22 @@ impl CenturyLink {
             return runner_error(401, "Unauthorized");
         }
         if !alias.eq_ignore_ascii_case(&self.o.account_alias) {
-            return runner_error(
-                403,
-                &format!("Access denied: the token is not valid for account {alias}"),
-            );
+            let message = format!("Access denied: the token is not valid for account {alias}");
+            return runner_error(403, &message);
         }
-        let q = uri.query().unwrap_or_default().as_bytes();
-        self.dispatch(op, q, headers, body)
-    }
-
-    fn dispatch(&self, op: Op, q: &[u8], headers: &HeaderMap, body: &[u8]) -> Resp {
-        let json_body = is_blank(body) || is_json(headers);
-        let wrong_type = || runner_error(400, "Content-Type must be application/json");
-        let result = match op {
+        let json_body = is_blank(body) || is_type(headers, "application/json");
+        let check = |f: fn(&[u8]) -> Result<(), String>| match json_body {
+            true => f(body),
+            false => Err("Content-Type must be application/json".to_owned()),
+        };
+        let page = || paging(uri.query().unwrap_or_default().as_bytes());
+        let mut store = lock(&self.store);
+        let result: Result<Value, Failure> = match op {
             Op::ListJobs | Op::ListAllExecutions | Op::ListExecutions(_) => {
-                let (page, size) = match paging(q) {
+                let (page, size) = match page() {
                     Ok(p) => p,
                     Err(m) => return runner_error(400, &m),
                 };
-                let mut store = lock(&self.store);
                 match &op {
                     Op::ListExecutions(job) => store.list_executions(Some(job), page, size),
                     Op::ListAllExecutions => store.list_executions(None, page, size),
@@ -280,137 +287,69 @@ impl CenturyLink {
                 }
             }
             Op::GetJob(job) => {
-                let mut store = lock(&self.store);
                 let array = store.cfg.job_shape == JobShape::Array;
                 store.job(&job).map(|j| if array { json!([j]) } else { j })
             }
-            Op::GetExecution(job, ex) => lock(&self.store).execution(&job, &ex),
-            Op::StartJob(job) => {
-                if !json_body {
-                    return wrong_type();
+            Op::GetExecution(job, ex) => store.execution(&job, &ex),
+            Op::StartJob(job) => match check(start_body) {
+                Ok(()) => store.start_job(&job),
+                Err(m) => return runner_error(400, &m),
+            },
+            Op::Stop(job, ex, action) => {
+                store.record(&job, &ex, action, body);
+                match check(expiry) {
+                    Ok(()) => store.stop(&job, &ex, action),
+                    Err(m) => return runner_error(400, &m),
                 }
-                if let Err(m) = start_body(body) {
-                    return runner_error(400, &m);
-                }
-                lock(&self.store).start_job(&job)
             }
-            Op::Stop(job, ex) => return self.stop(&job, &ex, Action::Stop, json_body, body),
-            Op::Kill(job, ex) => return self.stop(&job, &ex, Action::Kill, json_body, body),
         };
-        answer(result)
-    }
-
-    /// A stop or kill: recorded and counted first (whatever follows), then
-    /// the body (400), the job and execution (404), the status (400).
-    fn stop(&self, job: &str, ex: &str, action: Action, json_body: bool, body: &[u8]) -> Resp {
-        let mut store = lock(&self.store);
-        store.record(job, ex, action, body);
-        if !json_body {
-            return runner_error(400, "Content-Type must be application/json");
+        match result {
+            Ok(v) => respond(200, RUNNER_JSON, &v),
+            Err((status, message)) => runner_error(status, message),
         }
-        if let Err(m) = expiry(body) {
-            return runner_error(400, &m);
-        }
-        answer(store.stop(job, ex, action))
     }
-}
 
-fn answer(result: Result<Value, RunnerError>) -> Resp {
-    match result {
-        Ok(v) => respond(200, RUNNER_JSON, &v),
-        Err(RunnerError::JobNotFound) => runner_error(404, "Job not found"),
-        Err(RunnerError::ExecutionNotFound) => runner_error(404, "Execution not found"),
-        Err(RunnerError::NotStoppable) => runner_error(400, NOT_STOPPABLE),
-    }
-}
-
-/// The Runner's router: every request goes through [`CenturyLink::serve_runner`].
-pub(crate) fn runner_router(sim: Arc<CenturyLink>) -> Router {
-    Router::new().fallback(runner).with_state(sim)
-}
-
-async fn runner(State(sim): State<Arc<CenturyLink>>, req: Request<Body>) -> Resp {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return runner_error(413, "Request entity too large");
-    };
-    sim.serve_runner(&parts.method, &parts.uri, &parts.headers, &body)
-}
-
-// ----- login ----------------------------------------------------------------
-
-/// An error of the login server.
-fn login_error(status: u16, message: &str) -> Resp {
-    respond(status, LOGIN_JSON, &error_body(message))
-}
-
-/// The login server's router: `POST /v2/authentication/login`
-/// (`CenturyLinkCloud/APIDocs` `Authentication/login.md`), anything else 404
-/// (405 for another method on that path).
-pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
-    Router::new().fallback(login).with_state(sim)
-}
-
-async fn login(State(sim): State<Arc<CenturyLink>>, req: Request<Body>) -> Resp {
-    let (parts, body) = req.into_parts();
-    // ASP.NET routes ignore case and a trailing slash.
-    let path = parts.uri.path().trim_end_matches('/');
-    if !path.eq_ignore_ascii_case(LOGIN_PATH) {
-        return login_error(404, "Not Found");
-    }
-    if parts.method != Method::POST {
-        let method = parts.method;
-        let message = format!("The requested resource does not support http method '{method}'.");
-        return login_error(405, &message);
-    }
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return login_error(413, "Request entity too large");
-    };
-    sim.login(&parts.headers, &body)
-}
-
-/// `Some((username, password))` of a login body: JSON, as in
-/// `CenturyLinkCloud/APIDocs` `Authentication/login.md` and clc-sdk's
-/// `clc/APIv2/api.py` (`API._Login`, `json=`), or a form, as clc-sdk's
-/// `clc/APIv2/__init__.py` `get_session` sends it (`data=`; ASP.NET Web API
-/// binds both).
-fn credentials(headers: &HeaderMap, body: &[u8]) -> Option<(String, String)> {
-    if is_type(headers, "application/x-www-form-urlencoded") {
-        return Some((field(body, "username")?, field(body, "password")?));
-    }
-    if !is_json(headers) {
-        return None;
-    }
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let user = v.get("username")?.as_str()?.to_owned();
-    let password = v.get("password")?.as_str()?.to_owned();
-    Some((user, password))
-}
-
-impl CenturyLink {
     /// `POST /v2/authentication/login`: `CenturyLinkCloud/APIDocs`
     /// `Authentication/login.md` (200 `{userName, accountAlias,
     /// locationAlias, roles, bearerToken}`; 400 `{"message": "We didn't
-    /// recognize the username or password…"}`), the body read as above.
-    fn login(&self, headers: &HeaderMap, body: &[u8]) -> Resp {
+    /// recognize the username or password…"}`). The body is JSON, as in
+    /// that page and clc-sdk's `clc/APIv2/api.py` (`API._Login`, `json=`),
+    /// or a form, as clc-sdk's `clc/APIv2/__init__.py` `get_session` sends
+    /// it (`data=`; ASP.NET Web API binds both).
+    fn serve_login(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
+        // ASP.NET routes ignore case and a trailing slash.
+        if !uri
+            .path()
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(LOGIN_PATH)
+        {
+            return login_error(404, "Not Found");
+        }
+        if method != Method::POST {
+            let message =
+                format!("The requested resource does not support http method '{method}'.");
+            return login_error(405, &message);
+        }
+        let credentials = if is_type(headers, "application/x-www-form-urlencoded") {
+            field(body, "username").zip(field(body, "password"))
+        } else {
+            let json = is_type(headers, "application/json");
+            let v: Option<Value> = serde_json::from_slice(body).ok().filter(|_| json);
+            let text = |k: &str| Some(v.as_ref()?.get(k)?.as_str()?.to_owned());
+            text("username").zip(text("password"))
+        };
+        let o = &self.o;
         let mut store = lock(&self.store);
         store.login_attempts += 1;
-        let ok = credentials(headers, body)
-            .is_some_and(|(u, p)| u == self.o.username && p == self.password);
-        if !ok {
+        if credentials.is_none_or(|(u, p)| u != o.username || p != self.password) {
             return login_error(400, BAD_CREDENTIALS);
         }
-        let claims = token_claims(
-            &self.o.username,
-            &self.o.account_alias,
-            &self.o.location_alias,
-        );
-        let token = store.grant(self.o.token_ttl, &claims);
+        let token = store.grant(o.token_ttl, &token_claims(o));
         drop(store);
         let body = json!({
-            "userName": self.o.username,
-            "accountAlias": self.o.account_alias,
-            "locationAlias": self.o.location_alias,
+            "userName": o.username,
+            "accountAlias": o.account_alias,
+            "locationAlias": o.location_alias,
             "roles": ROLES,
             "bearerToken": token,
         });
@@ -418,13 +357,12 @@ impl CenturyLink {
     }
 }
 
-/// The claims of a token for `username` in account `alias` (no expiry: see
-/// `make_token`).
-pub(crate) fn token_claims(username: &str, alias: &str, location: &str) -> Value {
+/// The claims of a login's token (no expiry: see `make_token`).
+pub(crate) fn token_claims(o: &CenturyLinkOptions) -> Value {
     json!({
-        "unique_name": username,
-        "urn:tier3:account-alias": alias,
-        "urn:tier3:location-alias": location,
+        "unique_name": o.username,
+        "urn:tier3:account-alias": o.account_alias,
+        "urn:tier3:location-alias": o.location_alias,
         "role": ROLES,
         "iss": "urn:api-tier3",
         "aud": "urn:tier3-users",

@@ -2,7 +2,7 @@
 //! generic [`Runs`] store) and the account's concurrency cap, login tokens
 //! and counters; and how jobs and executions look on the wire.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
@@ -27,8 +27,6 @@ pub(crate) const INIT_FAILURE: &str = "INIT_FAILURE";
 
 /// What every job's `status` is.
 const JOB_STATUS: &str = "ACTIVE";
-/// How repository passwords are shown.
-const MASKED_PASSWORD: &str = "******";
 /// The base64url header of every token (`{"alg":"HS256","typ":"JWT"}`).
 const JWT_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
@@ -41,30 +39,10 @@ const DAY: i64 = 24 * HOUR;
 static SEED: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/centurylink/seed.json")));
 
-/// A raw status as the simulator treats it (VENDOR-NOTES 4.4
-/// normalization).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// `PENDING`, `INITIALIZING`, `RUNNING`.
-    Active,
-    /// `STOPPING`.
-    Stopping,
-    /// `KILLING`.
-    Killing,
-    /// `SUCCESS`, `FAILURE`, `INIT_FAILURE`, `STOPPED`, `KILLED`.
-    Terminal,
-    /// Anything else (kept verbatim; stoppable).
-    Unknown,
-}
-
-pub(crate) fn classify(raw: &str) -> Class {
-    match raw {
-        PENDING | INITIALIZING | RUNNING => Class::Active,
-        STOPPING => Class::Stopping,
-        KILLING => Class::Killing,
-        SUCCESS | FAILURE | INIT_FAILURE | STOPPED | KILLED => Class::Terminal,
-        _ => Class::Unknown,
-    }
+/// Whether a raw status is terminal (VENDOR-NOTES 4.4 normalization);
+/// anything unrecognised is kept verbatim and stoppable.
+pub(crate) fn terminal(raw: &str) -> bool {
+    matches!(raw, SUCCESS | FAILURE | INIT_FAILURE | STOPPED | KILLED)
 }
 
 /// A change waiting on an execution's timeline: `INITIALIZING` → `RUNNING`
@@ -84,21 +62,18 @@ pub(crate) enum Action {
     Kill,
 }
 
-/// Why an operation on a job or execution failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RunnerError {
-    JobNotFound,
-    ExecutionNotFound,
-    NotStoppable,
-}
+/// Why an operation failed: the HTTP status and the `message`.
+pub(crate) type Failure = (u16, &'static str);
+const JOB_NOT_FOUND: Failure = (404, "Job not found");
+const EXECUTION_NOT_FOUND: Failure = (404, "Execution not found");
+const REFUSED: Failure = (400, super::NOT_STOPPABLE);
 
 #[derive(Debug, Clone)]
 pub(crate) struct JobRecord {
-    pub(crate) id: String,
+    id: String,
     name: Option<String>,
-    /// Host ids.
     hosts: Vec<String>,
-    pub(crate) created: i64,
+    created: i64,
     updated: i64,
     /// The Job's other fields as on the wire (`description`,
     /// `executionTtl`, `repository`, `hosts`, `properties`, `callbacks`).
@@ -107,9 +82,9 @@ pub(crate) struct JobRecord {
 
 #[derive(Debug, Clone)]
 pub(crate) struct ExecRecord {
-    pub(crate) id: String,
-    pub(crate) job_id: String,
-    pub(crate) status: String,
+    id: String,
+    job_id: String,
+    status: String,
     /// `(start, end)` in epoch ms.
     timers: Vec<(i64, Option<i64>)>,
     /// The git commit it ran (`repository_log.recent_commit[0]`).
@@ -141,13 +116,17 @@ impl Timed for ExecRecord {
 }
 
 impl ExecRecord {
-    /// The first timer's start (the listing order), if any.
+    /// The first timer's start (the listing order).
     fn first_start(&self) -> i64 {
         self.timers.first().map_or(i64::MIN, |t| t.0)
     }
 
-    pub(crate) fn run_id(&self) -> String {
+    fn run_id(&self) -> String {
         format!("{}/{}", self.job_id, self.id)
+    }
+
+    fn active(&self) -> bool {
+        self.status == INITIALIZING || self.status == RUNNING
     }
 
     /// Ends the last timer at `wall` if it is open.
@@ -158,13 +137,42 @@ impl ExecRecord {
             t.1 = Some(wall.max(t.0));
         }
     }
-}
 
-/// One recorded stop or kill: `("jobId/executionId", "stop"|"kill", body)`.
-pub(crate) type StopBody = (String, String, String);
+    /// Applies `change` as if at `at` (wall time `wall`); `hosts` are its
+    /// job's.
+    fn apply(
+        &mut self,
+        at: Instant,
+        wall: i64,
+        change: Change,
+        o: &CenturyLinkOptions,
+        hosts: &[String],
+    ) {
+        let next = match change {
+            Change::Run if self.status == INITIALIZING => {
+                self.timeline.push_after(at, o.running_for, Change::Finish);
+                self.status = RUNNING.to_owned();
+                return;
+            }
+            Change::Finish if self.active() => {
+                if self.fails && self.failed_hosts.is_empty() {
+                    self.failed_hosts = hosts.iter().take(1).cloned().collect();
+                }
+                self.timeline.clear();
+                if self.fails { FAILURE } else { SUCCESS }
+            }
+            Change::Stopped if self.status == STOPPING => STOPPED,
+            Change::Killed if self.status == KILLING => KILLED,
+            _ => return,
+        };
+        self.status = next.to_owned();
+        self.end_last(wall);
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct Store {
+    /// The options, whose document switches change at run time.
     pub(crate) cfg: CenturyLinkOptions,
     clock: SimClock,
     /// When the simulator started (seeded progress counts from here).
@@ -185,15 +193,14 @@ pub(crate) struct Store {
     pub(crate) tokens: Tokens,
     /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
-    pub(crate) logins: u64,
     pub(crate) login_attempts: u64,
-    kills: HashMap<String, u64>,
-    pub(crate) bodies: Vec<StopBody>,
+    /// Every stop and kill: `("jobId/executionId", "stop"|"kill", body)`.
+    pub(crate) bodies: Vec<(String, String, String)>,
 }
 
 /// A repository's `credentials`, the password masked.
 fn credentials() -> Value {
-    json!({"username": "deploy", "password": MASKED_PASSWORD})
+    json!({"username": "deploy", "password": "******"})
 }
 
 /// Base64url without padding.
@@ -223,8 +230,7 @@ pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
 }
 
 /// A page, `{"totalSize","page","size","results"}` (`CenturyLinkCloud/PublicKB`
-/// `Runner/job-service.md`, "Get Jobs", "Get Job Executions"): items
-/// `page * size ..` of `items`, at most `size`, rendered by `render`.
+/// `Runner/job-service.md`, "Get Jobs", "Get Job Executions").
 fn page_body<T>(items: &[T], page: usize, size: usize, render: impl Fn(&T) -> Value) -> Value {
     let start = page.saturating_mul(size).min(items.len());
     let end = start.saturating_add(size).min(items.len());
@@ -241,39 +247,18 @@ fn fresh_id(rng: &mut SplitMix64, taken: impl Fn(&String) -> bool) -> String {
     id
 }
 
-/// Applies `change` to execution `r` as if at `at` (wall time `wall`);
-/// `hosts` are its job's hosts.
-fn apply(
-    r: &mut ExecRecord,
-    at: Instant,
-    wall: i64,
-    change: Change,
-    cfg: &CenturyLinkOptions,
-    hosts: &[String],
-) {
-    match change {
-        Change::Run if r.status == INITIALIZING => {
-            r.status = RUNNING.to_owned();
-            r.timeline.push_after(at, cfg.running_for, Change::Finish);
-        }
-        Change::Finish if r.status == INITIALIZING || r.status == RUNNING => {
-            r.status = if r.fails { FAILURE } else { SUCCESS }.to_owned();
-            if r.fails && r.failed_hosts.is_empty() {
-                r.failed_hosts = hosts.iter().take(1).cloned().collect();
-            }
-            r.timeline.clear();
-            r.end_last(wall);
-        }
-        Change::Stopped if r.status == STOPPING => {
-            r.status = STOPPED.to_owned();
-            r.end_last(wall);
-        }
-        Change::Killed if r.status == KILLING => {
-            r.status = KILLED.to_owned();
-            r.end_last(wall);
-        }
-        _ => {}
-    }
+/// `doc` with its top-level keys in camelCase (`failed_hosts` →
+/// `failedHosts`).
+fn camel_case(doc: Value) -> Value {
+    let Value::Object(map) = doc else {
+        return doc;
+    };
+    let camel = |key: String| {
+        let mut words = key.split('_');
+        let first = words.next().unwrap_or_default().to_owned();
+        words.fold(first, |out, w| out + &w[..1].to_uppercase() + &w[1..])
+    };
+    map.into_iter().map(|(k, v)| (camel(k), v)).collect()
 }
 
 impl Store {
@@ -292,19 +277,11 @@ impl Store {
             secrets: SplitMix64::stream(seed, 33),
             tokens: Tokens::default(),
             issued: Vec::new(),
-            logins: 0,
             login_attempts: 0,
-            kills: HashMap::new(),
             bodies: Vec::new(),
         }
     }
 
-    fn seq(&mut self) -> u64 {
-        self.next_seq += 1;
-        self.next_seq
-    }
-
-    /// The host ids of job `job`.
     fn hosts_of(&self, job: &str) -> Vec<String> {
         self.jobs
             .get(job)
@@ -312,8 +289,8 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// A new execution of `job` (not inserted), with a commit before
-    /// `start` drawn from `rng`.
+    /// A new `SUCCESS` execution of `job` starting at `start` (not
+    /// inserted), with a commit before `start` drawn from `misc` or `ids`.
     fn new_exec(&mut self, id: String, job: String, start: i64, from_misc: bool) -> ExecRecord {
         let rng = if from_misc {
             &mut self.misc
@@ -321,6 +298,7 @@ impl Store {
             &mut self.ids
         };
         let commit = Self::generate_commit(rng, start - 10 * DAY, start - HOUR);
+        self.next_seq += 1;
         ExecRecord {
             id,
             job_id: job,
@@ -329,7 +307,7 @@ impl Store {
             commit,
             failed_hosts: Vec::new(),
             vpn: false,
-            seq: self.seq(),
+            seq: self.next_seq,
             queued: None,
             fails: false,
             timeline: Timeline::new(),
@@ -362,19 +340,16 @@ impl Store {
         } else {
             let role = text(SEED.pick(ids, "server_roles"));
             let (n, with_vars, subnet) = (ids.range(1, 3), ids.chance(50), ids.range(10, 99));
-            let (location, alias) = (
-                &self.cfg.location_alias,
-                self.cfg.account_alias.to_ascii_uppercase(),
-            );
+            let (location, alias) = (&self.cfg.location_alias, &self.cfg.account_alias);
+            let alias = alias.to_ascii_uppercase();
             (1..=n)
                 .map(|k| {
                     let ip = format!("10.55.{subnet}.{}", 10 + k);
-                    let vars = if with_vars {
-                        json!({"ansible_ssh_host": ip})
-                    } else {
-                        json!({})
-                    };
-                    (format!("{location}{alias}{role}{k:02}"), vars)
+                    let vars = with_vars.then(|| json!({"ansible_ssh_host": ip}));
+                    (
+                        format!("{location}{alias}{role}{k:02}"),
+                        vars.unwrap_or(json!({})),
+                    )
                 })
                 .collect()
         };
@@ -383,11 +358,14 @@ impl Store {
             let url = format!("https://hooks.example.com/runner/{}", ids.alphanumeric(12));
             json!({"url": url, "level": "RESULT"})
         });
+        let host_docs = hosts
+            .iter()
+            .map(|(id, vars)| json!({"id": id, "hostVars": vars}));
         let doc = json!({
             "description": entry[1],
             "executionTtl": execution_ttl,
             "repository": repository,
-            "hosts": hosts.iter().map(|(id, vars)| json!({"id": id, "hostVars": vars})).collect::<Vec<_>>(),
+            "hosts": host_docs.collect::<Vec<_>>(),
             "properties": properties,
             "callbacks": callbacks.into_iter().collect::<Vec<_>>(),
         });
@@ -420,10 +398,8 @@ impl Store {
     }
 
     /// Adds `jobs` jobs with `per_job` executions each (at least `running`
-    /// executions in all, one job created for them if `jobs` is 0): the
-    /// `running` newest are `RUNNING`, the others about 70 % `SUCCESS`, 14 %
-    /// `FAILURE`, 6 % `STOPPED`, 5 % `KILLED`, 5 % `INIT_FAILURE`; about one
-    /// in ten finished ones was restarted (two timers).
+    /// executions in all, one job created for them if `jobs` is 0), as the
+    /// crate README's "Seeding" describes.
     pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
@@ -442,19 +418,15 @@ impl Store {
         let schedules: Vec<(i64, i64)> = keys
             .iter()
             .map(|_| {
-                let interval = SEED
-                    .pick(&mut self.ids, "intervals_hours")
-                    .as_i64()
-                    .unwrap_or(1)
-                    * HOUR;
+                let hours = SEED.pick(&mut self.ids, "intervals_hours").as_i64();
+                let interval = hours.unwrap_or(1) * HOUR;
                 let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
                 (interval, offset)
             })
             .collect();
         let mut created: Vec<(i64, String)> = Vec::with_capacity(total);
         for i in 0..total {
-            let j = i % keys.len();
-            let k = (i / keys.len()) as i64;
+            let (j, k) = (i % keys.len(), (i / keys.len()) as i64);
             let (interval, offset) = schedules[j];
             let start = epoch - offset - k * interval + self.ids.below(SECOND as u64 * 50) as i64;
             let start = start.min(epoch - MINUTE);
@@ -467,22 +439,19 @@ impl Store {
         created.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.cmp(b)));
         for (i, (start, id)) in created.iter().enumerate() {
             let status = match i < running {
-                true => RUNNING,
-                false => SEED
-                    .weighted(&mut self.ids, "finished_statuses")
-                    .as_str()
-                    .unwrap_or(SUCCESS),
+                true => Some(RUNNING),
+                false => SEED.weighted(&mut self.ids, "finished_statuses").as_str(),
             };
-            let took = if status == INIT_FAILURE {
-                self.ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64
-            } else {
-                self.ids.range(20 * SECOND as u64, 40 * MINUTE as u64) as i64
+            let status = status.unwrap_or(SUCCESS);
+            let ids = &mut self.ids;
+            let took = match status {
+                INIT_FAILURE => ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64,
+                _ => ids.range(20 * SECOND as u64, 40 * MINUTE as u64) as i64,
             };
-            let restarted = matches!(status, SUCCESS | FAILURE) && self.ids.chance(10);
-            let gap = self.ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
-            let first_took = self.ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
-            let vpn = self.ids.chance(10);
-            let failed_pick = self.ids.below(8) as usize;
+            let restarted = matches!(status, SUCCESS | FAILURE) && ids.chance(10);
+            let gap = ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
+            let first_took = ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
+            let (vpn, failed_pick) = (ids.chance(10), ids.below(8) as usize);
             let job = self.execs.get(id).map(|r| r.job_id.clone());
             let job_hosts = self.hosts_of(job.as_deref().unwrap_or_default());
             let (finish_after, started) = (self.cfg.seeded_finish_after, self.started);
@@ -525,8 +494,7 @@ impl Store {
         }
     }
 
-    /// Adds a job from a seed (replacing one with the same id); returns its
-    /// id.
+    /// Adds a job from a seed (replacing one with the same id); its id.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
         let index = self.misc.below(SEED.table("jobs").len() as u64) as usize;
         // Generated from the runtime stream, so inserting never shifts the
@@ -547,8 +515,7 @@ impl Store {
             job.doc["hosts"] = doc.collect();
             job.hosts = seed.hosts;
         }
-        let repository = job.doc["repository"].as_object_mut();
-        if let Some(repository) = repository {
+        if let Some(repository) = job.doc["repository"].as_object_mut() {
             match seed.repository_credentials {
                 true => repository.insert("credentials".into(), credentials()),
                 false => repository.remove("credentials"),
@@ -576,6 +543,12 @@ impl Store {
     /// Adds an execution from a seed; its `"jobId/executionId"`, or `None`
     /// if its job does not exist.
     pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
+        let job = seed.job_id.clone();
+        self.add_execution(seed).map(|id| format!("{job}/{id}"))
+    }
+
+    /// [`Store::insert_execution`], giving the execution id.
+    fn add_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
         self.settle();
         if !self.jobs.contains_key(&seed.job_id) {
             return None;
@@ -586,15 +559,10 @@ impl Store {
         let id = seed
             .execution_id
             .unwrap_or_else(|| fresh_id(&mut self.misc, |id| execs.contains(id)));
-        let job = seed.job_id.clone();
-        let terminal = classify(&seed.status) == Class::Terminal;
         let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
-            Some(t) => t
-                .into_iter()
-                .map(|t| (ms(t.start), t.end.map(ms)))
-                .collect(),
-            None => vec![(wall, terminal.then_some(wall))],
+            Some(t) => t.iter().map(|t| (ms(t.start), t.end.map(ms))).collect(),
+            None => vec![(wall, terminal(&seed.status).then_some(wall))],
         };
         let start = timers.first().map_or(wall, |t| t.0);
         let mut rec = self.new_exec(id.clone(), seed.job_id, start, true);
@@ -611,15 +579,12 @@ impl Store {
             }
         }
         self.execs.insert(id.clone(), rec);
-        Some(format!("{job}/{id}"))
+        Some(id)
     }
 
     /// Executions holding one of the account's slots.
     fn active(&self) -> usize {
-        self.execs
-            .values()
-            .filter(|r| r.status == INITIALIZING || r.status == RUNNING)
-            .count()
+        self.execs.values().filter(|r| r.active()).count()
     }
 
     /// Applies every change that is due by now, in time order: timeline
@@ -654,24 +619,20 @@ impl Store {
     /// The first queued `PENDING` execution ready by `now`, as
     /// `(ready.max(cursor), id)` (ties by insertion).
     fn next_promotion(&self, now: Instant, cursor: Instant) -> Option<(Instant, String)> {
-        self.execs
-            .values()
-            .filter(|r| r.status == PENDING)
-            .filter_map(|r| {
-                r.queued
-                    .filter(|q| *q <= now)
-                    .map(|q| (q.max(cursor), r.seq, &r.id))
-            })
-            .min()
-            .map(|(at, _, id)| (at, id.clone()))
+        let queued = self.execs.values().filter(|r| r.status == PENDING);
+        let ready = queued.filter_map(|r| {
+            let ready = r.queued.filter(|q| *q <= now);
+            ready.map(|q| (q.max(cursor), r.seq, &r.id))
+        });
+        ready.min().map(|(at, _, id)| (at, id.clone()))
     }
 
     fn promote(&mut self, id: &String, at: Instant) {
         if let Some(r) = self.execs.get_mut(id) {
             r.status = INITIALIZING.to_owned();
             r.queued = None;
-            r.timeline
-                .push_after(at, self.cfg.initializing_for, Change::Run);
+            let initializing = self.cfg.initializing_for;
+            r.timeline.push_after(at, initializing, Change::Run);
         }
         self.execs.touch(id);
     }
@@ -684,7 +645,7 @@ impl Store {
         let (cfg, clock) = (&self.cfg, self.clock);
         self.execs.step(id, |_, r, due, change| {
             let at = at.unwrap_or(due);
-            apply(r, at, clock.at(at).timestamp_millis(), change, cfg, &hosts);
+            r.apply(at, clock.at(at).timestamp_millis(), change, cfg, &hosts);
         })
     }
 
@@ -705,10 +666,8 @@ impl Store {
         };
         let now = Instant::now();
         let done = self.step(&id, Some(now)) || {
-            let queued = self
-                .execs
-                .get(&id)
-                .is_some_and(|r| r.status == PENDING && r.queued.is_some());
+            let queued = self.execs.get(&id);
+            let queued = queued.is_some_and(|r| r.status == PENDING && r.queued.is_some());
             let free = self.active() < self.cfg.max_concurrent;
             if queued && free {
                 self.promote(&id, now);
@@ -732,7 +691,7 @@ impl Store {
         r.status = raw.to_owned();
         r.timeline.clear();
         r.queued = None;
-        if classify(raw) == Class::Terminal {
+        if terminal(raw) {
             r.end_last(wall);
         } else if let Some(t) = r.timers.last_mut() {
             t.1 = None;
@@ -741,18 +700,7 @@ impl Store {
         true
     }
 
-    fn job_exists(&self, job: &str) -> Result<(), RunnerError> {
-        self.jobs.get(job).map(drop).ok_or(RunnerError::JobNotFound)
-    }
-
-    /// Jobs, newest `createdTime` first, ties by id.
-    pub(crate) fn jobs_ordered(&self) -> Vec<&JobRecord> {
-        let mut v: Vec<&JobRecord> = self.jobs.values().collect();
-        v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
-        v
-    }
-
-    /// Every job id, in listing order.
+    /// Every job id, newest `createdTime` first, ties by id.
     pub(crate) fn job_ids(&mut self) -> Vec<String> {
         self.settle();
         self.jobs_ordered().iter().map(|j| j.id.clone()).collect()
@@ -767,21 +715,23 @@ impl Store {
         execs.map(ExecRecord::run_id).collect()
     }
 
+    fn jobs_ordered(&self) -> Vec<&JobRecord> {
+        let mut v: Vec<&JobRecord> = self.jobs.values().collect();
+        v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        v
+    }
+
     fn execs_of<'a>(&'a self, job: Option<&'a str>) -> impl Iterator<Item = &'a ExecRecord> {
-        self.execs
-            .values()
-            .filter(move |r| job.is_none_or(|j| r.job_id == j))
+        let execs = self.execs.values();
+        execs.filter(move |r| job.is_none_or(|j| r.job_id == j))
     }
 
     /// Executions (of `job`, or all), newest first timer start first, ties
     /// by id.
-    pub(crate) fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
+    fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
         let mut v: Vec<&ExecRecord> = self.execs_of(job).collect();
-        v.sort_by(|a, b| {
-            b.first_start()
-                .cmp(&a.first_start())
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        let newest = |a: &&ExecRecord, b: &&ExecRecord| b.first_start().cmp(&a.first_start());
+        v.sort_by(|a, b| newest(a, b).then_with(|| a.id.cmp(&b.id)));
         v
     }
 
@@ -798,69 +748,55 @@ impl Store {
         job: Option<&str>,
         page: usize,
         size: usize,
-    ) -> Result<Value, RunnerError> {
+    ) -> Result<Value, Failure> {
         self.settle();
         if let Some(job) = job {
-            self.job_exists(job)?;
+            self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
         }
         let execs = self.execs_ordered(job);
         Ok(page_body(&execs, page, size, |r| self.render_execution(r)))
     }
 
     /// `GET /jobs/{alias}/{jobId}`.
-    pub(crate) fn job(&mut self, job: &str) -> Result<Value, RunnerError> {
+    pub(crate) fn job(&mut self, job: &str) -> Result<Value, Failure> {
         self.settle();
-        self.jobs
-            .get(job)
-            .map(|j| self.render_job(j))
-            .ok_or(RunnerError::JobNotFound)
+        let job = self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
+        Ok(self.render_job(job))
     }
 
-    fn exec_of(&self, job: &str, id: &str) -> Result<&ExecRecord, RunnerError> {
-        self.job_exists(job)?;
-        let id = id.to_owned();
-        self.execs
-            .get(&id)
-            .filter(|r| r.job_id == job)
-            .ok_or(RunnerError::ExecutionNotFound)
+    fn exec_of(&self, job: &str, id: &str) -> Result<&ExecRecord, Failure> {
+        self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
+        let found = self.execs.get(&id.to_owned()).filter(|r| r.job_id == job);
+        found.ok_or(EXECUTION_NOT_FOUND)
     }
 
     /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`.
-    pub(crate) fn execution(&mut self, job: &str, id: &str) -> Result<Value, RunnerError> {
+    pub(crate) fn execution(&mut self, job: &str, id: &str) -> Result<Value, Failure> {
         self.settle();
-        let r = self.exec_of(job, id)?;
-        Ok(self.render_execution(r))
+        Ok(self.render_execution(self.exec_of(job, id)?))
     }
 
     /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution that
     /// progresses on its own.
-    pub(crate) fn start_job(&mut self, job: &str) -> Result<Value, RunnerError> {
-        self.settle();
-        self.job_exists(job)?;
-        let now = Instant::now();
-        let wall = self.clock.at(now).timestamp_millis();
-        let id = fresh_id(&mut self.misc, |id| self.execs.contains(id));
-        let mut rec = self.new_exec(id.clone(), job.to_owned(), wall, true);
-        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        rec.status = PENDING.to_owned();
-        rec.queued = Some(now.checked_add(self.cfg.pending_for).unwrap_or(now));
-        let body = self.render_execution(&rec);
-        self.execs.insert(id, rec);
-        Ok(body)
+    pub(crate) fn start_job(&mut self, job: &str) -> Result<Value, Failure> {
+        let id = self.add_execution(ExecutionSeed::new(job, PENDING));
+        let id = id.ok_or(JOB_NOT_FOUND)?;
+        let (now, pending) = (Instant::now(), self.cfg.pending_for);
+        let r = self.execs.get_mut(&id).ok_or(EXECUTION_NOT_FOUND)?;
+        r.queued = Some(now.checked_add(pending).unwrap_or(now));
+        Ok(self.render_execution(self.execs.get(&id).ok_or(EXECUTION_NOT_FOUND)?))
     }
 
     /// Counts a stop or kill request for `job/id` and keeps its body.
     pub(crate) fn record(&mut self, job: &str, id: &str, action: Action, body: &[u8]) {
         let run_id = format!("{job}/{id}");
-        let name = match action {
-            Action::Stop => {
-                self.execs.count_stop(&run_id);
-                "stop"
-            }
-            Action::Kill => {
-                *self.kills.entry(run_id.clone()).or_default() += 1;
-                "kill"
-            }
+        if action == Action::Stop {
+            self.execs.count_stop(&run_id);
+        }
+        let name = if action == Action::Stop {
+            "stop"
+        } else {
+            "kill"
         };
         let body = String::from_utf8_lossy(body).into_owned();
         self.bodies.push((run_id, name.to_owned(), body));
@@ -868,31 +804,18 @@ impl Store {
 
     /// `POST …/executions/{executionId}/stop` or `/kill` (see the crate
     /// README for the table).
-    pub(crate) fn stop(
-        &mut self,
-        job: &str,
-        id: &str,
-        action: Action,
-    ) -> Result<Value, RunnerError> {
+    pub(crate) fn stop(&mut self, job: &str, id: &str, action: Action) -> Result<Value, Failure> {
         self.settle();
         let key = self.exec_of(job, id)?.id.clone();
         let now = Instant::now();
         let (stop_delay, kill_delay) = (self.cfg.stop_delay, self.cfg.kill_delay);
-        let r = self
-            .execs
-            .get_mut(&key)
-            .ok_or(RunnerError::ExecutionNotFound)?;
-        let change = match (action, classify(&r.status)) {
-            (Action::Stop, Class::Active | Class::Unknown) => {
-                Some((STOPPING, stop_delay, Change::Stopped))
-            }
-            (Action::Kill, Class::Active | Class::Unknown | Class::Stopping) => {
-                Some((KILLING, kill_delay, Change::Killed))
-            }
-            (Action::Stop, Class::Stopping) | (Action::Kill, Class::Killing) => None,
-            (Action::Stop, Class::Killing | Class::Terminal) | (Action::Kill, Class::Terminal) => {
-                return Err(RunnerError::NotStoppable);
-            }
+        let r = self.execs.get_mut(&key).ok_or(EXECUTION_NOT_FOUND)?;
+        let change = match (action, r.status.as_str()) {
+            (_, s) if terminal(s) => return Err(REFUSED),
+            (Action::Stop, KILLING) => return Err(REFUSED),
+            (Action::Stop, STOPPING) | (Action::Kill, KILLING) => None,
+            (Action::Stop, _) => Some((STOPPING, stop_delay, Change::Stopped)),
+            (Action::Kill, _) => Some((KILLING, kill_delay, Change::Killed)),
         };
         if let Some((status, delay, change)) = change {
             r.status = status.to_owned();
@@ -902,12 +825,15 @@ impl Store {
         }
         self.execs.touch(&key);
         self.settled_at = now;
-        let r = self.exec_of(job, id)?;
-        Ok(self.render_execution(r))
+        Ok(self.render_execution(self.exec_of(job, id)?))
     }
 
     pub(crate) fn kill_requests(&self, run_id: &str) -> u64 {
-        self.kills.get(run_id).copied().unwrap_or(0)
+        let kills = self
+            .bodies
+            .iter()
+            .filter(|b| b.0 == run_id && b.1 == "kill");
+        kills.count() as u64
     }
 
     /// Execution `run_id` (`"jobId/executionId"`) as the API shows it now.
@@ -927,21 +853,20 @@ impl Store {
     /// `CenturyLinkCloud/PublicKB` `Runner/job-service.md`; `name` is
     /// optional, as in the Runner JS SDK (RJS).
     fn render_job(&self, j: &JobRecord) -> Value {
-        let alias = &self.cfg.account_alias;
-        let mut job = j.doc.clone();
-        let href = format!("/v2/workflow/{alias}/jobs/{}", j.id);
+        let (alias, id) = (&self.cfg.account_alias, &j.id);
+        let href = format!("/v2/workflow/{alias}/jobs/{id}");
         let verbs = ["GET", "POST", "PUT", "DELETE"];
-        let fields = json!({
-            "id": j.id,
-            "accountAlias": alias,
-            "status": JOB_STATUS,
-            "createdTime": j.created,
-            "lastUpdatedTime": j.updated,
-            "links": [{"ref": "self", "id": j.id, "href": href, "verbs": verbs}],
-        });
-        if let (Value::Object(m), Value::Object(f)) = (&mut job, fields) {
-            m.extend(f);
-        }
+        let mut job = data::fill(
+            &j.doc,
+            json!({
+                "id": id,
+                "accountAlias": alias,
+                "status": JOB_STATUS,
+                "createdTime": j.created,
+                "lastUpdatedTime": j.updated,
+                "links": [{"ref": "self", "id": id, "href": href, "verbs": verbs}],
+            }),
+        );
         if let Some(name) = &j.name {
             job["name"] = name.as_str().into();
         }
@@ -953,42 +878,29 @@ impl Store {
     /// ("Stop Job Execution" example) and the seed page
     /// `centurylink-stop-execution.md`; the flat-timer, camelCase and
     /// object `repository_log` variants from that page's other examples.
-    pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
-        let v = &self.cfg;
-        let log = match v.repository_log_object {
-            true => json!({"recent_commit": [r.commit], "tags": []}),
-            false => Value::Null,
-        };
-        let mut doc = serde_json::Map::new();
-        for (snake, camel, value) in [
-            ("execution_id", "executionId", json!(r.id)),
-            ("job_id", "jobId", json!(r.job_id)),
-            (
-                "account_alias",
-                "accountAlias",
-                json!(self.cfg.account_alias),
-            ),
-            ("status", "status", json!(r.status)),
-            ("repository_log", "repositoryLog", log),
-            ("failed_hosts", "failedHosts", json!(r.failed_hosts)),
-            ("is_vpn_established", "isVpnEstablished", json!(r.vpn)),
-        ] {
-            doc.insert(if v.camel_case { camel } else { snake }.to_owned(), value);
-        }
-        if v.flat_timers {
+    fn render_execution(&self, r: &ExecRecord) -> Value {
+        let o = &self.cfg;
+        let log = o.repository_log_object;
+        let log = log.then(|| json!({"recent_commit": [r.commit], "tags": []}));
+        let mut doc = json!({
+            "execution_id": r.id,
+            "job_id": r.job_id,
+            "account_alias": o.account_alias,
+            "status": r.status,
+            "repository_log": log,
+            "failed_hosts": r.failed_hosts,
+            "is_vpn_established": r.vpn,
+        });
+        if o.flat_timers {
             let last = r.timers.last();
-            doc.insert("id".into(), json!(r.id));
-            doc.insert("start".into(), json!(last.map(|t| t.0)));
-            doc.insert("end".into(), json!(last.and_then(|t| t.1)));
+            doc["id"] = json!(r.id);
+            doc["start"] = json!(last.map(|t| t.0));
+            doc["end"] = json!(last.and_then(|t| t.1));
         } else {
-            let timers: Vec<Value> = r
-                .timers
-                .iter()
-                .map(|(s, e)| json!({"start": s, "end": e}))
-                .collect();
-            doc.insert("timers".into(), Value::Array(timers));
+            let timers = r.timers.iter().map(|(s, e)| json!({"start": s, "end": e}));
+            doc["timers"] = timers.collect();
         }
-        Value::Object(doc)
+        if o.camel_case { camel_case(doc) } else { doc }
     }
 
     /// A new login token valid for `ttl`, carrying `claims`.
@@ -996,7 +908,6 @@ impl Store {
         let token = make_token(&mut self.secrets, claims);
         self.tokens.grant(&token, ttl);
         self.issued.push(token.clone());
-        self.logins += 1;
         token
     }
 }
