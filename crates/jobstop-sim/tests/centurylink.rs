@@ -846,7 +846,11 @@ async fn started_executions_progress_on_their_own() {
 
     // Failures by seed.
     let failing = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_hosts(["VA1ACMEWEB01"]))
+        .insert_job(
+            JobSeed::new()
+                .with_id("j1")
+                .with_hosts(vec!["VA1ACMEWEB01".into()]),
+        )
         .fail_percent(100)
         .durations(Duration::ZERO, Duration::ZERO, Duration::ZERO)
         .start()
@@ -1004,7 +1008,7 @@ async fn every_document_variant() {
                 .with_id("restarted")
                 .with_timer(Timer::ended(ms(1_718_700_000_000), ms(1_718_700_060_000)))
                 .with_timer(Timer::running(ms(1_718_760_000_000)))
-                .with_failed_hosts(["VA1XXXXWEB02"])
+                .with_failed_hosts(vec!["VA1XXXXWEB02".into()])
                 .with_vpn(true),
         )
         .start()

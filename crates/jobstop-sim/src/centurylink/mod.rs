@@ -96,67 +96,36 @@ impl Timer {
 
     /// A timer that ended.
     pub fn ended(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        Timer {
-            start,
-            end: Some(end),
-        }
+        let end = Some(end);
+        Timer { start, end }
     }
 }
 
-/// A seed struct, each public field with its doc and, after `=>`, its
-/// `with_*` setter (a `setters!` kind, or `list` for strings).
-macro_rules! seed {
-    ($(#[$doc:meta])* $seed:ident {
-        $($(#[$m:meta])* $field:ident: $ty:ty $(=> $with:ident($($how:tt)+))?,)*
-    }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Default, PartialEq)]
-        pub struct $seed {
-            $($(#[$m])* pub $field: $ty,)*
-        }
-
-        impl $seed {
-            $($(seed!(@with $with $field $($how)+);)?)*
-        }
-    };
-    (@with $with:ident $field:ident list) => {
-        #[doc = concat!("Sets `", stringify!($field), "`.")]
-        pub fn $with<S: Into<String>>(self, items: impl IntoIterator<Item = S>) -> Self {
-            let $field = items.into_iter().map(Into::into).collect();
-            Self { $field, ..self }
-        }
-    };
-    (@with $with:ident $field:ident $($how:tt)+) => {
-        setters! { #[doc = concat!("Sets `", stringify!($field), "`.")] $with($field): $($how)+; }
-    };
-}
-
-seed! {
-    /// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
-    /// [`CenturyLinkSim::insert_job`]; what is not given is generated.
-    ///
-    /// ```
-    /// use jobstop_sim::centurylink::JobSeed;
-    ///
-    /// let seed = JobSeed::new().with_name("patch-linux-fleet").with_hosts(["VA1ACMEWEB01"]);
-    /// assert_eq!(seed.name.as_deref(), Some("patch-linux-fleet"));
-    /// ```
-    JobSeed {
-        /// `id`; default a generated UUID.
-        id: Option<String> => with_id(some into String),
-        /// `name`; `None` (the default) leaves the key out, as in the KB's Job.
-        name: Option<String> => with_name(some into String),
-        /// `description`; default generated.
-        description: Option<String> => with_description(some into String),
-        /// `executionTtl` in minutes; `None` is JSON `null`.
-        execution_ttl: Option<u64> => with_execution_ttl(some u64),
-        /// `createdTime` (and `lastUpdatedTime`); default the insertion time.
-        created_time: Option<DateTime<Utc>> => with_created_time(some DateTime<Utc>),
-        /// Host ids (`hostVars` empty); default generated.
-        hosts: Vec<String> => with_hosts(list),
-        /// Whether the repository has `credentials` (password masked).
-        repository_credentials: bool,
-    }
+/// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
+/// [`CenturyLinkSim::insert_job`]; what is not given is generated.
+///
+/// ```
+/// use jobstop_sim::centurylink::JobSeed;
+///
+/// let seed = JobSeed::new().with_name("patch-linux-fleet").with_hosts(vec!["VA1ACMEWEB01".into()]);
+/// assert_eq!(seed.name.as_deref(), Some("patch-linux-fleet"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobSeed {
+    /// `id`; default a generated UUID.
+    pub id: Option<String>,
+    /// `name`; `None` (the default) leaves the key out, as in the KB's Job.
+    pub name: Option<String>,
+    /// `description`; default generated.
+    pub description: Option<String>,
+    /// `executionTtl` in minutes; `None` is JSON `null`.
+    pub execution_ttl: Option<u64>,
+    /// `createdTime` (and `lastUpdatedTime`); default the insertion time.
+    pub created_time: Option<DateTime<Utc>>,
+    /// Host ids (`hostVars` empty); default generated.
+    pub hosts: Vec<String>,
+    /// Whether the repository has `credentials` (password masked).
+    pub repository_credentials: bool,
 }
 
 impl JobSeed {
@@ -165,46 +134,47 @@ impl JobSeed {
         JobSeed::default()
     }
 
-    /// Gives the repository credentials.
-    pub fn with_repository_credentials(self) -> Self {
-        let repository_credentials = true;
-        JobSeed {
-            repository_credentials,
-            ..self
-        }
+    setters! {
+        /// Sets the id.
+        with_id(id): some into String;
+        /// Sets the name.
+        with_name(name): some into String;
+        /// Sets `createdTime`.
+        with_created_time(created_time): some DateTime<Utc>;
+        /// Sets the host ids.
+        with_hosts(hosts): Vec<String>;
     }
 }
 
-seed! {
-    /// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
-    /// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
-    ///
-    /// ```
-    /// use chrono::{TimeZone, Utc};
-    /// use jobstop_sim::centurylink::{ExecutionSeed, Timer};
-    ///
-    /// let t = |s| Utc.timestamp_millis_opt(s).unwrap();
-    /// // Failed, then restarted: two timers.
-    /// let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
-    ///     .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
-    ///     .with_timer(Timer::running(t(1_718_761_000_000)));
-    /// assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
-    /// ```
-    ExecutionSeed {
-        /// The job's id (the builder creates the job if it does not exist).
-        job_id: String,
-        /// The raw `status`.
-        status: String,
-        /// `execution_id`; default a generated UUID.
-        execution_id: Option<String> => with_id(some into String),
-        /// `timers`; default one from the insertion, ended then if terminal
-        /// (an empty vector gives `"timers": []`).
-        timers: Option<Vec<Timer>> => with_timers(some Vec<Timer>),
-        /// `failed_hosts`.
-        failed_hosts: Vec<String> => with_failed_hosts(list),
-        /// `is_vpn_established`.
-        is_vpn_established: bool => with_vpn(bool),
-    }
+/// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
+/// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use jobstop_sim::centurylink::{ExecutionSeed, Timer};
+///
+/// let t = |s| Utc.timestamp_millis_opt(s).unwrap();
+/// // Failed, then restarted: two timers.
+/// let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
+///     .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
+///     .with_timer(Timer::running(t(1_718_761_000_000)));
+/// assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionSeed {
+    /// The job's id (the builder creates the job if it does not exist).
+    pub job_id: String,
+    /// The raw `status`.
+    pub status: String,
+    /// `execution_id`; default a generated UUID.
+    pub execution_id: Option<String>,
+    /// `timers`; default one from the insertion, ended then if terminal
+    /// (an empty vector gives `"timers": []`).
+    pub timers: Option<Vec<Timer>>,
+    /// `failed_hosts`.
+    pub failed_hosts: Vec<String>,
+    /// `is_vpn_established`.
+    pub is_vpn_established: bool,
 }
 
 impl ExecutionSeed {
@@ -216,6 +186,15 @@ impl ExecutionSeed {
             status,
             ..ExecutionSeed::default()
         }
+    }
+
+    setters! {
+        /// Sets the execution id.
+        with_id(execution_id): some into String;
+        /// Sets `failed_hosts`.
+        with_failed_hosts(failed_hosts): Vec<String>;
+        /// Sets `is_vpn_established`.
+        with_vpn(is_vpn_established): bool;
     }
 
     /// Appends a timer.

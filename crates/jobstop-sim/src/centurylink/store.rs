@@ -13,18 +13,6 @@ use crate::data::{self, Data, text};
 use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
 
-// Execution statuses (VENDOR-NOTES 4.4).
-pub(crate) const PENDING: &str = "PENDING";
-pub(crate) const INITIALIZING: &str = "INITIALIZING";
-pub(crate) const RUNNING: &str = "RUNNING";
-pub(crate) const STOPPING: &str = "STOPPING";
-pub(crate) const STOPPED: &str = "STOPPED";
-pub(crate) const KILLING: &str = "KILLING";
-pub(crate) const KILLED: &str = "KILLED";
-pub(crate) const SUCCESS: &str = "SUCCESS";
-pub(crate) const FAILURE: &str = "FAILURE";
-pub(crate) const INIT_FAILURE: &str = "INIT_FAILURE";
-
 /// What every job's `status` is.
 const JOB_STATUS: &str = "ACTIVE";
 /// The base64url header of every token (`{"alg":"HS256","typ":"JWT"}`).
@@ -42,7 +30,10 @@ static SEED: LazyLock<Value> =
 /// Whether a raw status is terminal (VENDOR-NOTES 4.4 normalization);
 /// anything unrecognised is kept verbatim and stoppable.
 pub(crate) fn terminal(raw: &str) -> bool {
-    matches!(raw, SUCCESS | FAILURE | INIT_FAILURE | STOPPED | KILLED)
+    matches!(
+        raw,
+        "SUCCESS" | "FAILURE" | "INIT_FAILURE" | "STOPPED" | "KILLED"
+    )
 }
 
 /// A change waiting on an execution's timeline: `INITIALIZING` → `RUNNING`
@@ -126,7 +117,7 @@ impl ExecRecord {
     }
 
     fn active(&self) -> bool {
-        self.status == INITIALIZING || self.status == RUNNING
+        self.status == "INITIALIZING" || self.status == "RUNNING"
     }
 
     /// Ends the last timer at `wall` if it is open.
@@ -149,9 +140,9 @@ impl ExecRecord {
         hosts: &[String],
     ) {
         let next = match change {
-            Change::Run if self.status == INITIALIZING => {
+            Change::Run if self.status == "INITIALIZING" => {
                 self.timeline.push_after(at, o.running_for, Change::Finish);
-                self.status = RUNNING.to_owned();
+                self.status = "RUNNING".to_owned();
                 return;
             }
             Change::Finish if self.active() => {
@@ -159,10 +150,10 @@ impl ExecRecord {
                     self.failed_hosts = hosts.iter().take(1).cloned().collect();
                 }
                 self.timeline.clear();
-                if self.fails { FAILURE } else { SUCCESS }
+                if self.fails { "FAILURE" } else { "SUCCESS" }
             }
-            Change::Stopped if self.status == STOPPING => STOPPED,
-            Change::Killed if self.status == KILLING => KILLED,
+            Change::Stopped if self.status == "STOPPING" => "STOPPED",
+            Change::Killed if self.status == "KILLING" => "KILLED",
             _ => return,
         };
         self.status = next.to_owned();
@@ -302,7 +293,7 @@ impl Store {
         ExecRecord {
             id,
             job_id: job,
-            status: SUCCESS.to_owned(),
+            status: "SUCCESS".to_owned(),
             timers: vec![(start, None)],
             commit,
             failed_hosts: Vec::new(),
@@ -439,16 +430,16 @@ impl Store {
         created.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.cmp(b)));
         for (i, (start, id)) in created.iter().enumerate() {
             let status = match i < running {
-                true => Some(RUNNING),
+                true => Some("RUNNING"),
                 false => SEED.weighted(&mut self.ids, "finished_statuses").as_str(),
             };
-            let status = status.unwrap_or(SUCCESS);
+            let status = status.unwrap_or("SUCCESS");
             let ids = &mut self.ids;
             let took = match status {
-                INIT_FAILURE => ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64,
+                "INIT_FAILURE" => ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64,
                 _ => ids.range(20 * SECOND as u64, 40 * MINUTE as u64) as i64,
             };
-            let restarted = matches!(status, SUCCESS | FAILURE) && ids.chance(10);
+            let restarted = matches!(status, "SUCCESS" | "FAILURE") && ids.chance(10);
             let gap = ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
             let first_took = ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
             let (vpn, failed_pick) = (ids.chance(10), ids.below(8) as usize);
@@ -461,7 +452,7 @@ impl Store {
             rec.status = status.to_owned();
             rec.vpn = vpn;
             let (start, last) = (*start, epoch - SECOND);
-            if status == RUNNING {
+            if status == "RUNNING" {
                 if let Some(d) = finish_after {
                     rec.timeline.push_after(started, d, Change::Finish);
                 }
@@ -476,7 +467,7 @@ impl Store {
             } else {
                 rec.timers = vec![(start, Some((start + took).min(last).max(start)))];
             }
-            if status == FAILURE && !job_hosts.is_empty() {
+            if status == "FAILURE" && !job_hosts.is_empty() {
                 rec.failed_hosts = vec![job_hosts[failed_pick % job_hosts.len()].clone()];
             }
             self.execs.touch(id);
@@ -573,8 +564,8 @@ impl Store {
         rec.vpn = seed.is_vpn_established;
         if let Some(d) = self.cfg.seeded_finish_after {
             match rec.status.as_str() {
-                PENDING => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
-                INITIALIZING | RUNNING => rec.timeline.push_after(now, d, Change::Finish),
+                "PENDING" => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
+                "INITIALIZING" | "RUNNING" => rec.timeline.push_after(now, d, Change::Finish),
                 _ => {}
             }
         }
@@ -619,7 +610,7 @@ impl Store {
     /// The first queued `PENDING` execution ready by `now`, as
     /// `(ready.max(cursor), id)` (ties by insertion).
     fn next_promotion(&self, now: Instant, cursor: Instant) -> Option<(Instant, String)> {
-        let queued = self.execs.values().filter(|r| r.status == PENDING);
+        let queued = self.execs.values().filter(|r| r.status == "PENDING");
         let ready = queued.filter_map(|r| {
             let ready = r.queued.filter(|q| *q <= now);
             ready.map(|q| (q.max(cursor), r.seq, &r.id))
@@ -629,7 +620,7 @@ impl Store {
 
     fn promote(&mut self, id: &String, at: Instant) {
         if let Some(r) = self.execs.get_mut(id) {
-            r.status = INITIALIZING.to_owned();
+            r.status = "INITIALIZING".to_owned();
             r.queued = None;
             let initializing = self.cfg.initializing_for;
             r.timeline.push_after(at, initializing, Change::Run);
@@ -667,7 +658,7 @@ impl Store {
         let now = Instant::now();
         let done = self.step(&id, Some(now)) || {
             let queued = self.execs.get(&id);
-            let queued = queued.is_some_and(|r| r.status == PENDING && r.queued.is_some());
+            let queued = queued.is_some_and(|r| r.status == "PENDING" && r.queued.is_some());
             let free = self.active() < self.cfg.max_concurrent;
             if queued && free {
                 self.promote(&id, now);
@@ -779,7 +770,7 @@ impl Store {
     /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution that
     /// progresses on its own.
     pub(crate) fn start_job(&mut self, job: &str) -> Result<Value, Failure> {
-        let id = self.add_execution(ExecutionSeed::new(job, PENDING));
+        let id = self.add_execution(ExecutionSeed::new(job, "PENDING"));
         let id = id.ok_or(JOB_NOT_FOUND)?;
         let (now, pending) = (Instant::now(), self.cfg.pending_for);
         let r = self.execs.get_mut(&id).ok_or(EXECUTION_NOT_FOUND)?;
@@ -812,10 +803,10 @@ impl Store {
         let r = self.execs.get_mut(&key).ok_or(EXECUTION_NOT_FOUND)?;
         let change = match (action, r.status.as_str()) {
             (_, s) if terminal(s) => return Err(REFUSED),
-            (Action::Stop, KILLING) => return Err(REFUSED),
-            (Action::Stop, STOPPING) | (Action::Kill, KILLING) => None,
-            (Action::Stop, _) => Some((STOPPING, stop_delay, Change::Stopped)),
-            (Action::Kill, _) => Some((KILLING, kill_delay, Change::Killed)),
+            (Action::Stop, "KILLING") => return Err(REFUSED),
+            (Action::Stop, "STOPPING") | (Action::Kill, "KILLING") => None,
+            (Action::Stop, _) => Some(("STOPPING", stop_delay, Change::Stopped)),
+            (Action::Kill, _) => Some(("KILLING", kill_delay, Change::Killed)),
         };
         if let Some((status, delay, change)) = change {
             r.status = status.to_owned();
