@@ -1,12 +1,9 @@
 //! The CenturyLink Cloud Runner Job Service simulator (VENDOR-NOTES
 //! section 4; the seed page `centurylink-stop-execution.md`).
 //!
-//! Two servers, as in production where login is on another host: the CLC v2
-//! **login** endpoint (`POST /v2/authentication/login`) and the **Runner**
-//! (`/jobs/{accountAlias}…`, bearer tokens). See the crate README for the
-//! behaviour, the switches and which parts are documented fact and which are
-//! inference.
-//! Its runnable example is the README's ("The CenturyLink simulator").
+//! Two servers: the CLC v2 **login** endpoint and the **Runner**. The crate
+//! README ("The CenturyLink simulator") has the behaviour, the switches,
+//! which parts are documented fact and which inference, and an example.
 
 mod routes;
 mod store;
@@ -107,7 +104,8 @@ impl Timer {
 /// ```
 /// use jobstop_sim::centurylink::JobSeed;
 ///
-/// let seed = JobSeed::new().with_name("patch-linux-fleet").with_hosts(vec!["VA1ACMEWEB01".into()]);
+/// let seed = JobSeed::new().with_name("patch-linux-fleet");
+/// let seed = seed.with_hosts(vec!["VA1ACMEWEB01".into()]);
 /// assert_eq!(seed.name.as_deref(), Some("patch-linux-fleet"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -168,8 +166,7 @@ pub struct ExecutionSeed {
     pub status: String,
     /// `execution_id`; default a generated UUID.
     pub execution_id: Option<String>,
-    /// `timers`; default one from the insertion, ended then if terminal
-    /// (an empty vector gives `"timers": []`).
+    /// `timers`; default one from the insertion, ended then if terminal.
     pub timers: Option<Vec<Timer>>,
     /// `failed_hosts`.
     pub failed_hosts: Vec<String>,
@@ -208,13 +205,10 @@ impl ExecutionSeed {
 /// stays `STOPPING`.
 pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 
-/// Declares [`CenturyLinkOptions`] and, per option, its default and its
-/// [`CenturyLinkSimBuilder`] setter (a `setters!` kind) in one entry.
+/// [`CenturyLinkOptions`]: per option, its default and setter (a `setters!` kind).
 macro_rules! options {
     ($($(#[$m:meta])* $name:ident: $ty:ty = $default:expr => [$($how:tt)+];)*) => {
-        /// The CenturyLink builder settings ([`VendorSim::Options`]), set
-        /// through [`CenturyLinkSimBuilder`]; its `Debug` masks the password
-        /// and token.
+        /// The CenturyLink [`VendorSim::Options`], set through [`CenturyLinkSimBuilder`].
         #[derive(Clone, Debug)]
         pub struct CenturyLinkOptions {
             $(pub(crate) $name: $ty,)*
@@ -241,8 +235,6 @@ macro_rules! options {
             }
         }
 
-        /// CenturyLink's own setters (defaults and behaviour: the crate
-        /// README, "The CenturyLink simulator", Builder).
         impl SimBuilder<CenturyLink> {
             setters! { $($(#[$m])* $name(options.$name): $($how)+;)* }
         }
@@ -264,25 +256,21 @@ options! {
     jobs: usize = 0 => [usize];
     /// How many executions each generated job has.
     executions_per_job: usize = 3 => [usize];
-    /// How many of the generated executions (the newest) are `RUNNING`;
-    /// at most [`max_concurrent`](SimBuilder::max_concurrent).
+    /// How many of the generated executions (the newest) are `RUNNING`.
     running: usize = 0 => [usize];
     /// How long login tokens live (documented: up to 2 weeks).
     token_ttl: Duration = Duration::from_secs(14 * 24 * 3600) => [Duration];
     /// How long a killed execution stays `KILLING` before `KILLED`.
     kill_delay: Duration = Duration::from_millis(200) => [Duration];
-    /// Makes seeded and inserted executions progress too, this long
-    /// after the start (or their insertion).
+    /// Makes seeded and inserted executions progress too, this long after.
     seeded_finish_after: Option<Duration> = None => [Option<Duration>];
     /// How many executions may be `INITIALIZING` or `RUNNING` at once.
     max_concurrent: usize = DEFAULT_MAX_CONCURRENT => [usize];
-    /// The share (0–100; more counts as 100) of executions that end
-    /// `FAILURE` on their own.
+    /// The share (0–100) of executions that end `FAILURE` on their own.
     fail_percent: u8 = 0 => [u8];
     /// Execution keys in camelCase.
     camel_case: bool = false => [bool];
-    /// Top-level `start`/`end` (of the last timer) and an `id` instead
-    /// of `timers`.
+    /// Top-level `start`/`end` (of the last timer) and `id`, not `timers`.
     flat_timers: bool = false => [bool];
     /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}`.
     repository_log_object: bool = false => [bool];
@@ -294,8 +282,6 @@ options! {
 
 /// The CenturyLink protocol; use it through [`CenturyLinkSim`].
 pub struct CenturyLink {
-    /// The options as started (the store has its own copy, whose document
-    /// switches change at run time).
     o: CenturyLinkOptions,
     password: String,
     static_token: String,
@@ -306,8 +292,7 @@ impl fmt::Debug for CenturyLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("CenturyLink");
         d.field("alias", &self.o.account_alias)
-            .field("username", &self.o.username);
-        d.finish_non_exhaustive()
+            .finish_non_exhaustive()
     }
 }
 
@@ -373,19 +358,12 @@ impl VendorSim for CenturyLink {
     }
 
     /// Fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput) if
-    /// [`running`](CenturyLinkSimBuilder::running) exceeds
-    /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent).
+    /// `running` exceeds `max_concurrent`.
     fn check(o: &CenturyLinkOptions) -> std::io::Result<()> {
         let (running, max) = (o.running, o.max_concurrent);
-        if running <= max {
-            return Ok(());
-        }
-        Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!(
-                "running({running}) exceeds max_concurrent({max}): the account runs at most that many executions at once"
-            ),
-        ))
+        let why = format!("running({running}) exceeds max_concurrent({max}), the account's cap");
+        let error = || std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+        (running <= max).then_some(()).ok_or_else(error)
     }
 
     /// `running` executions (at most the cap), the others finished, over
@@ -456,7 +434,6 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
 }
 
-/// CenturyLink's own builder methods besides its [options](CenturyLinkOptions).
 impl SimBuilder<CenturyLink> {
     /// Adds a job after the generated ones.
     pub fn insert_job(mut self, seed: JobSeed) -> Self {
@@ -480,8 +457,7 @@ impl SimBuilder<CenturyLink> {
     }
 }
 
-/// CenturyLink's own accessors and test hooks (besides [`Sim`]'s; the
-/// crate README lists them with their behaviour).
+/// CenturyLink's own accessors and test hooks (the crate README has them).
 impl Sim<CenturyLink> {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         lock(&self.vendor.store)
@@ -501,8 +477,7 @@ impl Sim<CenturyLink> {
     }
 
     one_liners! {
-        /// The login server (the Runner's is [`Sim::server`]; CenturyLink
-        /// always has a login server).
+        /// The login server (the Runner's is [`Sim::server`]).
         pub fn login_server(&self) -> &SimServer =
             self.auth_server().unwrap_or_else(|| self.server());
         /// The login endpoint, `http://127.0.0.1:PORT/v2/authentication/login`.
@@ -513,8 +488,7 @@ impl Sim<CenturyLink> {
             self.store().execution_ids(Some(status));
         /// The job as `GET /jobs/{alias}/{jobId}` shows it now.
         pub fn job_json(&self, job_id: &str) -> Option<Value> = self.store().job(job_id).ok();
-        /// Every stop and kill request that reached the handler, in order:
-        /// `("jobId/executionId", "stop" or "kill", the body as received)`.
+        /// Every stop and kill: `("jobId/executionId", "stop" or "kill", body)`.
         pub fn stop_bodies(&self) -> Vec<(String, String, String)> =
             self.store().bodies.clone();
         /// How many logins succeeded (tokens issued).
@@ -525,16 +499,13 @@ impl Sim<CenturyLink> {
         pub fn issued_tokens(&self) -> Vec<String> = self.store().issued.clone();
         /// Makes every login token issued so far expired.
         pub fn expire_tokens(&self) = self.store().tokens.expire_all();
-        /// Switches the single-execution GET at run time (see
-        /// [`ExecutionGet`]).
-        pub fn set_execution_get(&self, e: ExecutionGet) =
-            self.store().cfg.execution_get = e;
-        /// Switches the job GET's shape at run time (see [`JobShape`]).
+        /// Switches the single-execution GET at run time.
+        pub fn set_execution_get(&self, e: ExecutionGet) = self.store().cfg.execution_get = e;
+        /// Switches the job GET's shape at run time.
         pub fn set_job_shape(&self, shape: JobShape) = self.store().cfg.job_shape = shape;
     }
 
-    /// The static token's settings as `JOBSTOP_CENTURYLINK_*` variables:
-    /// `BASE_URL`, `TOKEN` and `ACCOUNT_ALIAS` ([`Sim::env`] is the login).
+    /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.
     pub fn env_token(&self) -> Vec<(String, String)> {
         let mut settings = CenturyLink::alternatives(self);
         settings.insert(0, ("base_url", self.base_url()));
@@ -544,22 +515,17 @@ impl Sim<CenturyLink> {
     store_calls! {
         /// Every job id, newest `createdTime` first (ties by id).
         job_ids() -> Vec<String>;
-        /// The execution `run_id` (`"jobId/executionId"`) as its GET shows
-        /// it now (in the current variants).
+        /// The execution `run_id` (`"jobId/executionId"`) as its GET shows it.
         execution_json(run_id: &str) -> Option<Value>;
         /// Adds a job (replacing one with the same id); returns its id.
         insert_job(seed: JobSeed) -> String;
-        /// Adds an execution; its `"jobId/executionId"`, or `None` if its job
-        /// does not exist.
+        /// Adds an execution; its run id, `None` if its job does not exist.
         insert_execution(seed: ExecutionSeed) -> Option<String>;
-        /// Deletes a job and its executions, as Runner's Delete Job does;
-        /// `false` if there is no such job.
+        /// Deletes a job and its executions; `false` if there is none.
         remove_job(job_id: &str) -> bool;
-        /// Sets the raw status of `run_id` and drops its pending changes;
-        /// `false` if there is no such execution.
+        /// Sets the raw status of `run_id`, dropping its pending changes.
         set_status(run_id: &str, raw: &str) -> bool;
-        /// Applies the next pending change of `run_id` now; `false` if
-        /// nothing can happen.
+        /// Applies the next pending change of `run_id` now, if any.
         advance(run_id: &str) -> bool;
         /// Like [`Sim::stop_requests`], for kill requests.
         kill_requests(run_id: &str) -> u64;
@@ -572,11 +538,6 @@ impl Sim<CenturyLink> {
         (cfg.camel_case, cfg.flat_timers, cfg.repository_log_object) =
             (camel_case, flat_timers, repository_log_object);
     }
-}
-
-/// Whether `v` is an execution document (either spelling of its id).
-fn is_execution(v: &Value) -> bool {
-    v.get("execution_id").is_some() || v.get("executionId").is_some()
 }
 
 /// The execution documents in a successful Runner answer, for
@@ -593,15 +554,14 @@ fn is_execution(v: &Value) -> bool {
 /// assert!(run_objects(&mut jobs).is_empty());
 /// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
-    if body.get("results").is_none() {
-        return if is_execution(body) {
-            vec![body]
-        } else {
-            Vec::new()
-        };
-    }
-    match body.get_mut("results") {
-        Some(Value::Array(items)) => items.iter_mut().filter(|v| is_execution(v)).collect(),
-        _ => Vec::new(),
+    let is_run = |v: &Value| v.get("execution_id").or(v.get("executionId")).is_some();
+    match body {
+        Value::Object(m) if !m.contains_key("results") => {
+            vec![body].into_iter().filter(|v| is_run(v)).collect()
+        }
+        _ => match body.get_mut("results") {
+            Some(Value::Array(items)) => items.iter_mut().filter(|v| is_run(v)).collect(),
+            _ => Vec::new(),
+        },
     }
 }
