@@ -13,8 +13,6 @@ use crate::data::{self, Data, text};
 use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
 
-/// What every job's `status` is.
-const JOB_STATUS: &str = "ACTIVE";
 /// The base64url header of every token (`{"alg":"HS256","typ":"JWT"}`).
 const JWT_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
@@ -30,10 +28,7 @@ static SEED: LazyLock<Value> =
 /// Whether a raw status is terminal (VENDOR-NOTES 4.4 normalization);
 /// anything unrecognised is kept verbatim and stoppable.
 pub(crate) fn terminal(raw: &str) -> bool {
-    matches!(
-        raw,
-        "SUCCESS" | "FAILURE" | "INIT_FAILURE" | "STOPPED" | "KILLED"
-    )
+    ["SUCCESS", "FAILURE", "INIT_FAILURE", "STOPPED", "KILLED"].contains(&raw)
 }
 
 /// A change waiting on an execution's timeline: `INITIALIZING` → `RUNNING`
@@ -129,8 +124,7 @@ impl ExecRecord {
         }
     }
 
-    /// Applies `change` as if at `at` (wall time `wall`); `hosts` are its
-    /// job's.
+    /// Applies `change` as if at `at` (wall time `wall`).
     fn apply(
         &mut self,
         at: Instant,
@@ -166,14 +160,11 @@ pub(crate) struct Store {
     /// The options, whose document switches change at run time.
     pub(crate) cfg: CenturyLinkOptions,
     clock: SimClock,
-    /// When the simulator started (seeded progress counts from here).
-    started: Instant,
     /// Up to when changes have been applied; promotions into freed slots
     /// happen no earlier.
     settled_at: Instant,
     jobs: BTreeMap<String, JobRecord>,
-    /// Executions by execution id; stop requests are counted here by
-    /// `"jobId/executionId"`.
+    /// By execution id; stops are counted by `"jobId/executionId"`.
     pub(crate) execs: Runs<String, ExecRecord>,
     next_seq: u64,
     /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
@@ -182,7 +173,6 @@ pub(crate) struct Store {
     misc: SplitMix64,
     secrets: SplitMix64,
     pub(crate) tokens: Tokens,
-    /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
     pub(crate) login_attempts: u64,
     /// Every stop and kill: `("jobId/executionId", "stop"|"kill", body)`.
@@ -194,7 +184,6 @@ fn credentials() -> Value {
     json!({"username": "deploy", "password": "******"})
 }
 
-/// Base64url without padding.
 pub(crate) fn b64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
@@ -229,7 +218,6 @@ fn page_body<T>(items: &[T], page: usize, size: usize, render: impl Fn(&T) -> Va
     json!({"totalSize": items.len(), "page": page, "size": size, "results": results})
 }
 
-/// A fresh UUID from `rng` that `taken` does not hold.
 fn fresh_id(rng: &mut SplitMix64, taken: impl Fn(&String) -> bool) -> String {
     let mut id = rng.uuid_like();
     while taken(&id) {
@@ -238,8 +226,7 @@ fn fresh_id(rng: &mut SplitMix64, taken: impl Fn(&String) -> bool) -> String {
     id
 }
 
-/// `doc` with its top-level keys in camelCase (`failed_hosts` →
-/// `failedHosts`).
+/// `doc` with its top-level keys in camelCase (`failedHosts`).
 fn camel_case(doc: Value) -> Value {
     let Value::Object(map) = doc else {
         return doc;
@@ -258,7 +245,6 @@ impl Store {
         Store {
             cfg,
             clock,
-            started: now,
             settled_at: now,
             jobs: BTreeMap::new(),
             execs: Runs::default(),
@@ -274,20 +260,13 @@ impl Store {
     }
 
     fn hosts_of(&self, job: &str) -> Vec<String> {
-        self.jobs
-            .get(job)
-            .map(|j| j.hosts.clone())
-            .unwrap_or_default()
+        let job = self.jobs.get(job);
+        job.map(|j| j.hosts.clone()).unwrap_or_default()
     }
 
-    /// A new `SUCCESS` execution of `job` starting at `start` (not
-    /// inserted), with a commit before `start` drawn from `misc` or `ids`.
-    fn new_exec(&mut self, id: String, job: String, start: i64, from_misc: bool) -> ExecRecord {
-        let rng = if from_misc {
-            &mut self.misc
-        } else {
-            &mut self.ids
-        };
+    /// A new `SUCCESS` execution (not inserted), drawn from `misc` or `ids`.
+    fn new_exec(&mut self, id: String, job: String, start: i64, misc: bool) -> ExecRecord {
+        let rng = if misc { &mut self.misc } else { &mut self.ids };
         let commit = Self::generate_commit(rng, start - 10 * DAY, start - HOUR);
         self.next_seq += 1;
         ExecRecord {
@@ -305,8 +284,7 @@ impl Store {
         }
     }
 
-    /// A job with generated attributes (not inserted); `index` picks the
-    /// name.
+    /// A generated job (not inserted); `index` picks the name.
     fn generate_job(&mut self, index: usize) -> JobRecord {
         let jobs = SEED.table("jobs");
         let (entry, round) = (&jobs[index % jobs.len()], index / jobs.len());
@@ -372,8 +350,7 @@ impl Store {
         }
     }
 
-    /// A commit dated between `from` and `to` (epoch ms), as
-    /// `repository_log.recent_commit[0]` shows it.
+    /// A commit dated between `from` and `to` (epoch ms).
     fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Value {
         let author = SEED.pick(rng, "authors");
         let (a, b, c) = (rng.next_u64(), rng.next_u64(), rng.next_u64() >> 32);
@@ -389,8 +366,7 @@ impl Store {
     }
 
     /// Adds `jobs` jobs with `per_job` executions each (at least `running`
-    /// executions in all, one job created for them if `jobs` is 0), as the
-    /// crate README's "Seeding" describes.
+    /// in all), as the crate README's "Seeding" describes.
     pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
@@ -415,7 +391,7 @@ impl Store {
                 (interval, offset)
             })
             .collect();
-        let mut created: Vec<(i64, String)> = Vec::with_capacity(total);
+        let mut created: Vec<(i64, String, &String)> = Vec::with_capacity(total);
         for i in 0..total {
             let (j, k) = (i % keys.len(), (i / keys.len()) as i64);
             let (interval, offset) = schedules[j];
@@ -424,11 +400,11 @@ impl Store {
             let id = fresh_id(&mut self.ids, |id| self.execs.contains(id));
             let rec = self.new_exec(id.clone(), keys[j].clone(), start, false);
             self.execs.insert(id.clone(), rec);
-            created.push((start, id));
+            created.push((start, id, &keys[j]));
         }
         // Newest first: the first `running` are running.
-        created.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.cmp(b)));
-        for (i, (start, id)) in created.iter().enumerate() {
+        created.sort_by(|(sa, a, _), (sb, b, _)| sb.cmp(sa).then_with(|| a.cmp(b)));
+        for (i, (start, id, job)) in created.iter().enumerate() {
             let status = match i < running {
                 true => Some("RUNNING"),
                 false => SEED.weighted(&mut self.ids, "finished_statuses").as_str(),
@@ -443,9 +419,9 @@ impl Store {
             let gap = ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
             let first_took = ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
             let (vpn, failed_pick) = (ids.chance(10), ids.below(8) as usize);
-            let job = self.execs.get(id).map(|r| r.job_id.clone());
-            let job_hosts = self.hosts_of(job.as_deref().unwrap_or_default());
-            let (finish_after, started) = (self.cfg.seeded_finish_after, self.started);
+            let job_hosts = self.hosts_of(job);
+            // Seeded progress counts from the start (nothing settled yet).
+            let (finish_after, started) = (self.cfg.seeded_finish_after, self.settled_at);
             let Some(rec) = self.execs.get_mut(id) else {
                 continue;
             };
@@ -531,8 +507,7 @@ impl Store {
         true
     }
 
-    /// Adds an execution from a seed; its `"jobId/executionId"`, or `None`
-    /// if its job does not exist.
+    /// Adds an execution; its `"jobId/executionId"` (`None`: no such job).
     pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
         let job = seed.job_id.clone();
         self.add_execution(seed).map(|id| format!("{job}/{id}"))
@@ -587,11 +562,8 @@ impl Store {
         let mut cursor = self.settled_at.min(now);
         loop {
             let event = self.execs.next_due(now);
-            let promotion = if self.active() < self.cfg.max_concurrent {
-                self.next_promotion(now, cursor)
-            } else {
-                None
-            };
+            let free = self.active() < self.cfg.max_concurrent;
+            let promotion = free.then(|| self.next_promotion(now, cursor)).flatten();
             match (event, promotion) {
                 (event, Some((at, id))) if event.as_ref().is_none_or(|(d, _)| at <= *d) => {
                     self.promote(&id, at);
@@ -607,8 +579,7 @@ impl Store {
         self.settled_at = now;
     }
 
-    /// The first queued `PENDING` execution ready by `now`, as
-    /// `(ready.max(cursor), id)` (ties by insertion).
+    /// The first queued `PENDING` execution ready by `now` (ties by insertion).
     fn next_promotion(&self, now: Instant, cursor: Instant) -> Option<(Instant, String)> {
         let queued = self.execs.values().filter(|r| r.status == "PENDING");
         let ready = queued.filter_map(|r| {
@@ -628,8 +599,7 @@ impl Store {
         self.execs.touch(id);
     }
 
-    /// Applies execution `id`'s next timeline change, as if at `at` (or
-    /// when it was due); `false` if it has none.
+    /// Applies `id`'s next timeline change, as if at `at` (or when due).
     fn step(&mut self, id: &String, at: Option<Instant>) -> bool {
         let job = self.execs.get(id).map(|r| r.job_id.clone());
         let hosts = self.hosts_of(job.as_deref().unwrap_or_default());
@@ -640,16 +610,13 @@ impl Store {
         })
     }
 
-    /// The execution id of `"jobId/executionId"`, if it exists and belongs
-    /// to that job.
+    /// The execution id of `"jobId/executionId"`, if that job has it.
     fn find_run(&self, run_id: &str) -> Option<String> {
         let (job, id) = run_id.split_once('/')?;
         self.exec_of(job, id).ok().map(|r| r.id.clone())
     }
 
-    /// Applies the next pending change of `run_id` now: its next timeline
-    /// change, or, for a queued `PENDING` execution, the move to
-    /// `INITIALIZING` if a slot is free.
+    /// Applies the next pending change of `run_id` now (or fills a slot).
     pub(crate) fn advance(&mut self, run_id: &str) -> bool {
         self.settle();
         let Some(id) = self.find_run(run_id) else {
@@ -669,9 +636,7 @@ impl Store {
         done
     }
 
-    /// Sets the raw status of `run_id`, dropping its pending changes (it no
-    /// longer progresses on its own); a terminal status ends the last timer
-    /// if open, any other reopens it.
+    /// Sets the raw status of `run_id`; its last timer ends or reopens.
     pub(crate) fn set_status(&mut self, run_id: &str, raw: &str) -> bool {
         self.settle();
         let now = Instant::now();
@@ -691,14 +656,12 @@ impl Store {
         true
     }
 
-    /// Every job id, newest `createdTime` first, ties by id.
     pub(crate) fn job_ids(&mut self) -> Vec<String> {
         self.settle();
         self.jobs_ordered().iter().map(|j| j.id.clone()).collect()
     }
 
-    /// Every execution (with `status`, if given) as `"jobId/executionId"`,
-    /// in listing order.
+    /// Every execution (with `status`, if given), in listing order.
     pub(crate) fn execution_ids(&mut self, status: Option<&str>) -> Vec<String> {
         self.settle();
         let execs = self.execs_ordered(None).into_iter();
@@ -717,8 +680,7 @@ impl Store {
         execs.filter(move |r| job.is_none_or(|j| r.job_id == j))
     }
 
-    /// Executions (of `job`, or all), newest first timer start first, ties
-    /// by id.
+    /// Executions (of `job`, or all), newest first start first, ties by id.
     fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
         let mut v: Vec<&ExecRecord> = self.execs_of(job).collect();
         let newest = |a: &&ExecRecord, b: &&ExecRecord| b.first_start().cmp(&a.first_start());
@@ -732,8 +694,7 @@ impl Store {
         page_body(&self.jobs_ordered(), page, size, |j| self.render_job(j))
     }
 
-    /// `GET /jobs/{alias}/{jobId}/executions` (`Some(job)`) or
-    /// `GET /jobs/{alias}/executions` (`None`).
+    /// `GET /jobs/{alias}/{jobId}/executions` or `GET /jobs/{alias}/executions`.
     pub(crate) fn list_executions(
         &mut self,
         job: Option<&str>,
@@ -767,8 +728,7 @@ impl Store {
         Ok(self.render_execution(self.exec_of(job, id)?))
     }
 
-    /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution that
-    /// progresses on its own.
+    /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution.
     pub(crate) fn start_job(&mut self, job: &str) -> Result<Value, Failure> {
         let id = self.add_execution(ExecutionSeed::new(job, "PENDING"));
         let id = id.ok_or(JOB_NOT_FOUND)?;
@@ -778,7 +738,6 @@ impl Store {
         Ok(self.render_execution(self.execs.get(&id).ok_or(EXECUTION_NOT_FOUND)?))
     }
 
-    /// Counts a stop or kill request for `job/id` and keeps its body.
     pub(crate) fn record(&mut self, job: &str, id: &str, action: Action, body: &[u8]) {
         let run_id = format!("{job}/{id}");
         if action == Action::Stop {
@@ -793,8 +752,7 @@ impl Store {
         self.bodies.push((run_id, name.to_owned(), body));
     }
 
-    /// `POST …/executions/{executionId}/stop` or `/kill` (see the crate
-    /// README for the table).
+    /// `POST …/executions/{executionId}/stop` or `/kill` (README table).
     pub(crate) fn stop(&mut self, job: &str, id: &str, action: Action) -> Result<Value, Failure> {
         self.settle();
         let key = self.exec_of(job, id)?.id.clone();
@@ -827,13 +785,11 @@ impl Store {
         kills.count() as u64
     }
 
-    /// Execution `run_id` (`"jobId/executionId"`) as the API shows it now.
     pub(crate) fn execution_json(&mut self, run_id: &str) -> Option<Value> {
         let (job, id) = run_id.split_once('/')?;
         self.execution(job, id).ok()
     }
 
-    /// The raw `status` of `run_id` now.
     pub(crate) fn status(&mut self, run_id: &str) -> Option<String> {
         self.settle();
         let id = self.find_run(run_id)?;
@@ -852,7 +808,7 @@ impl Store {
             json!({
                 "id": id,
                 "accountAlias": alias,
-                "status": JOB_STATUS,
+                "status": "ACTIVE",
                 "createdTime": j.created,
                 "lastUpdatedTime": j.updated,
                 "links": [{"ref": "self", "id": id, "href": href, "verbs": verbs}],
@@ -894,7 +850,6 @@ impl Store {
         if o.camel_case { camel_case(doc) } else { doc }
     }
 
-    /// A new login token valid for `ttl`, carrying `claims`.
     pub(crate) fn grant(&mut self, ttl: Duration, claims: &Value) -> String {
         let token = make_token(&mut self.secrets, claims);
         self.tokens.grant(&token, ttl);
