@@ -2,6 +2,7 @@
 //! (`/jobs/{alias}…`, bearer tokens) and the CLC v2 login endpoint on its
 //! own server.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
@@ -122,7 +123,7 @@ fn field(form: &[u8], name: &str) -> Option<String> {
 
 /// `page` (0-based, default 0) and `size` (1–100, default 100) of a query;
 /// empty values are the defaults.
-fn paging(q: &[u8]) -> Result<(usize, usize), String> {
+fn paging(q: &[u8]) -> Result<(usize, usize), Failure> {
     let number = |name: &str, default: usize, min: usize, max: usize| {
         let v = field(q, name).map(|v| v.trim().to_owned());
         let Some(v) = v.filter(|v| !v.is_empty()) else {
@@ -130,13 +131,18 @@ fn paging(q: &[u8]) -> Result<(usize, usize), String> {
         };
         let digits = v.bytes().all(|b| b.is_ascii_digit());
         let n = digits.then(|| v.parse().ok()).flatten();
-        let n = n.filter(|n| (min..=max).contains(n));
-        n.ok_or_else(|| format!("Invalid {name} {v:?}: page is 0 or more, size 1 to {PAGE_SIZE}"))
+        let why = || format!("Invalid {name} {v:?}: page is 0 or more, size 1 to {PAGE_SIZE}");
+        n.filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| bad(why()))
     };
     Ok((
         number("page", 0, 0, usize::MAX)?,
         number("size", PAGE_SIZE, 1, PAGE_SIZE)?,
     ))
+}
+
+fn bad(message: impl Into<Cow<'static, str>>) -> Failure {
+    (400, message.into())
 }
 
 /// Whether the request declares a body of type `media` (any parameters).
@@ -165,32 +171,36 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
 }
 
 /// A JSON object body.
-fn object(body: &[u8]) -> Result<Map<String, Value>, String> {
+fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err("The request body must be a JSON object".to_owned()),
-        Err(_) => Err("Malformed JSON request body".to_owned()),
+        Ok(_) => Err(bad("The request body must be a JSON object")),
+        Err(_) => Err(bad("Malformed JSON request body")),
     }
 }
 
 /// A stop or kill body: none, or `{"expiryDuration":N}` (optional, a
 /// non-negative integer).
-fn expiry(body: &[u8]) -> Result<(), String> {
-    if is_blank(body) {
-        return Ok(());
-    }
-    match object(body)?.get("expiryDuration") {
-        Some(n) if !n.is_null() && !n.is_u64() => Err(format!(
-            "expiryDuration must be a non-negative integer number of seconds, got {n}"
-        )),
-        _ => Ok(()),
+fn expiry(body: &[u8]) -> Result<(), Failure> {
+    let n = if is_blank(body) {
+        None
+    } else {
+        object(body)?.remove("expiryDuration")
+    };
+    match n.filter(|n| !n.is_null() && !n.is_u64()) {
+        Some(n) => Err(bad(format!(
+            "expiryDuration must be a non-negative integer, got {n}"
+        ))),
+        None => Ok(()),
     }
 }
 
 /// A start body: `{}` or `{"hosts":[{"id":…,"sshPrivateKey"?}…],"sshPrivateKey"?}`.
-fn start_body(body: &[u8]) -> Result<(), String> {
+fn start_body(body: &[u8]) -> Result<(), Failure> {
     if is_blank(body) {
-        return Err("Required request body is missing: send {} when there are no hosts".to_owned());
+        return Err(bad(
+            "Required request body is missing: send {} when there are no hosts",
+        ));
     }
     let m = object(body)?;
     let key_ok = |o: &Map<String, Value>| {
@@ -203,12 +213,11 @@ fn start_body(body: &[u8]) -> Result<(), String> {
     };
     let hosts = m.get("hosts").unwrap_or(&Value::Null);
     if !hosts.is_null() && !hosts.as_array().is_some_and(|h| h.iter().all(host_ok)) {
-        return Err("hosts must be an array of objects with a string id".to_owned());
+        return Err(bad("hosts must be an array of objects with a string id"));
     }
-    if !key_ok(&m) {
-        return Err("sshPrivateKey must be a string".to_owned());
-    }
-    Ok(())
+    key_ok(&m)
+        .then_some(())
+        .ok_or_else(|| bad("sshPrivateKey must be a string"))
 }
 
 /// A router that reads each request whole and hands it to `serve`.
@@ -268,44 +277,32 @@ impl CenturyLink {
             return runner_error(403, &message);
         }
         let json_body = is_blank(body) || is_type(headers, "application/json");
-        let check = |f: fn(&[u8]) -> Result<(), String>| match json_body {
+        let check = |f: fn(&[u8]) -> Result<(), Failure>| match json_body {
             true => f(body),
-            false => Err("Content-Type must be application/json".to_owned()),
+            false => Err(bad("Content-Type must be application/json")),
         };
-        let page = || paging(uri.query().unwrap_or_default().as_bytes());
+        let page = paging(uri.query().unwrap_or_default().as_bytes());
         let mut store = lock(&self.store);
-        let result: Result<Value, Failure> = match op {
-            Op::ListJobs | Op::ListAllExecutions | Op::ListExecutions(_) => {
-                let (page, size) = match page() {
-                    Ok(p) => p,
-                    Err(m) => return runner_error(400, &m),
-                };
-                match &op {
-                    Op::ListExecutions(job) => store.list_executions(Some(job), page, size),
-                    Op::ListAllExecutions => store.list_executions(None, page, size),
-                    _ => Ok(store.list_jobs(page, size)),
-                }
+        let result = match op {
+            Op::ListJobs => page.map(|(page, size)| store.list_jobs(page, size)),
+            Op::ListAllExecutions => page.and_then(|(p, s)| store.list_executions(None, p, s)),
+            Op::ListExecutions(job) => {
+                page.and_then(|(p, s)| store.list_executions(Some(&job), p, s))
             }
             Op::GetJob(job) => {
                 let array = store.cfg.job_shape == JobShape::Array;
                 store.job(&job).map(|j| if array { json!([j]) } else { j })
             }
             Op::GetExecution(job, ex) => store.execution(&job, &ex),
-            Op::StartJob(job) => match check(start_body) {
-                Ok(()) => store.start_job(&job),
-                Err(m) => return runner_error(400, &m),
-            },
+            Op::StartJob(job) => check(start_body).and_then(|()| store.start_job(&job)),
             Op::Stop(job, ex, action) => {
                 store.record(&job, &ex, action, body);
-                match check(expiry) {
-                    Ok(()) => store.stop(&job, &ex, action),
-                    Err(m) => return runner_error(400, &m),
-                }
+                check(expiry).and_then(|()| store.stop(&job, &ex, action))
             }
         };
         match result {
             Ok(v) => respond(200, RUNNER_JSON, &v),
-            Err((status, message)) => runner_error(status, message),
+            Err((status, message)) => runner_error(status, &message),
         }
     }
 

@@ -2,6 +2,7 @@
 //! generic [`Runs`] store) and the account's concurrency cap, login tokens
 //! and counters; and how jobs and executions look on the wire.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -48,11 +49,11 @@ pub(crate) enum Action {
     Kill,
 }
 
-/// Why an operation failed: the HTTP status and the `message`.
-pub(crate) type Failure = (u16, &'static str);
-const JOB_NOT_FOUND: Failure = (404, "Job not found");
-const EXECUTION_NOT_FOUND: Failure = (404, "Execution not found");
-const REFUSED: Failure = (400, super::NOT_STOPPABLE);
+/// Why a request failed: the HTTP status and the `message`.
+pub(crate) type Failure = (u16, Cow<'static, str>);
+const JOB_NOT_FOUND: Failure = (404, Cow::Borrowed("Job not found"));
+const EXECUTION_NOT_FOUND: Failure = (404, Cow::Borrowed("Execution not found"));
+const REFUSED: Failure = (400, Cow::Borrowed(super::NOT_STOPPABLE));
 
 #[derive(Debug, Clone)]
 pub(crate) struct JobRecord {
