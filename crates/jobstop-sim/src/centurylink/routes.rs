@@ -132,13 +132,11 @@ fn paging(q: &[u8]) -> Result<(usize, usize), Failure> {
         let digits = v.bytes().all(|b| b.is_ascii_digit());
         let n = digits.then(|| v.parse().ok()).flatten();
         let why = || format!("Invalid {name} {v:?}: page is 0 or more, size 1 to {PAGE_SIZE}");
-        n.filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| bad(why()))
+        let n = n.filter(|n| (min..=max).contains(n));
+        n.ok_or_else(|| bad(why()))
     };
-    Ok((
-        number("page", 0, 0, usize::MAX)?,
-        number("size", PAGE_SIZE, 1, PAGE_SIZE)?,
-    ))
+    let page = number("page", 0, 0, usize::MAX)?;
+    Ok((page, number("size", PAGE_SIZE, 1, PAGE_SIZE)?))
 }
 
 fn bad(message: impl Into<Cow<'static, str>>) -> Failure {
@@ -170,9 +168,10 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
     bearer(headers).unwrap_or_default().to_owned()
 }
 
-/// A JSON object body.
+/// A JSON object body (a blank one is `{}`).
 fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
     match serde_json::from_slice::<Value>(body) {
+        _ if is_blank(body) => Ok(Map::new()),
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(bad("The request body must be a JSON object")),
         Err(_) => Err(bad("Malformed JSON request body")),
@@ -182,24 +181,17 @@ fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
 /// A stop or kill body: none, or `{"expiryDuration":N}` (optional, a
 /// non-negative integer).
 fn expiry(body: &[u8]) -> Result<(), Failure> {
-    let n = if is_blank(body) {
-        None
-    } else {
-        object(body)?.remove("expiryDuration")
-    };
-    match n.filter(|n| !n.is_null() && !n.is_u64()) {
-        Some(n) => Err(bad(format!(
-            "expiryDuration must be a non-negative integer, got {n}"
-        ))),
-        None => Ok(()),
-    }
+    let n = object(body)?.remove("expiryDuration");
+    let why = |n| format!("expiryDuration must be a non-negative integer, got {n}");
+    let n = n.filter(|n| !n.is_null() && !n.is_u64());
+    n.map_or(Ok(()), |n| Err(bad(why(n))))
 }
 
 /// A start body: `{}` or `{"hosts":[{"id":…,"sshPrivateKey"?}…],"sshPrivateKey"?}`.
 fn start_body(body: &[u8]) -> Result<(), Failure> {
     if is_blank(body) {
         return Err(bad(
-            "Required request body is missing: send {} when there are no hosts",
+            "Required request body is missing (send {} for no hosts)",
         ));
     }
     let m = object(body)?;
@@ -284,11 +276,9 @@ impl CenturyLink {
         let page = paging(uri.query().unwrap_or_default().as_bytes());
         let mut store = lock(&self.store);
         let result = match op {
-            Op::ListJobs => page.map(|(page, size)| store.list_jobs(page, size)),
-            Op::ListAllExecutions => page.and_then(|(p, s)| store.list_executions(None, p, s)),
-            Op::ListExecutions(job) => {
-                page.and_then(|(p, s)| store.list_executions(Some(&job), p, s))
-            }
+            Op::ListJobs => page.map(|at| store.list_jobs(at)),
+            Op::ListAllExecutions => page.and_then(|at| store.executions(None, at)),
+            Op::ListExecutions(job) => page.and_then(|at| store.executions(Some(&job), at)),
             Op::GetJob(job) => {
                 let array = store.cfg.job_shape == JobShape::Array;
                 store.job(&job).map(|j| if array { json!([j]) } else { j })

@@ -51,6 +51,8 @@ pub(crate) enum Action {
 
 /// Why a request failed: the HTTP status and the `message`.
 pub(crate) type Failure = (u16, Cow<'static, str>);
+/// A request's JSON answer, or why it failed.
+pub(crate) type Answer = Result<Value, Failure>;
 const JOB_NOT_FOUND: Failure = (404, Cow::Borrowed("Job not found"));
 const EXECUTION_NOT_FOUND: Failure = (404, Cow::Borrowed("Execution not found"));
 const REFUSED: Failure = (400, Cow::Borrowed(super::NOT_STOPPABLE));
@@ -212,7 +214,7 @@ pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
 
 /// A page, `{"totalSize","page","size","results"}` (`CenturyLinkCloud/PublicKB`
 /// `Runner/job-service.md`, "Get Jobs", "Get Job Executions").
-fn page_body<T>(items: &[T], page: usize, size: usize, render: impl Fn(&T) -> Value) -> Value {
+fn page_body<T>(items: &[T], (page, size): (usize, usize), render: impl Fn(&T) -> Value) -> Value {
     let start = page.saturating_mul(size).min(items.len());
     let end = start.saturating_add(size).min(items.len());
     let results: Vec<Value> = items[start..end].iter().map(render).collect();
@@ -690,28 +692,23 @@ impl Store {
     }
 
     /// `GET /jobs/{alias}`.
-    pub(crate) fn list_jobs(&mut self, page: usize, size: usize) -> Value {
+    pub(crate) fn list_jobs(&mut self, at: (usize, usize)) -> Value {
         self.settle();
-        page_body(&self.jobs_ordered(), page, size, |j| self.render_job(j))
+        page_body(&self.jobs_ordered(), at, |j| self.render_job(j))
     }
 
     /// `GET /jobs/{alias}/{jobId}/executions` or `GET /jobs/{alias}/executions`.
-    pub(crate) fn list_executions(
-        &mut self,
-        job: Option<&str>,
-        page: usize,
-        size: usize,
-    ) -> Result<Value, Failure> {
+    pub(crate) fn executions(&mut self, job: Option<&str>, at: (usize, usize)) -> Answer {
         self.settle();
         if let Some(job) = job {
             self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
         }
         let execs = self.execs_ordered(job);
-        Ok(page_body(&execs, page, size, |r| self.render_execution(r)))
+        Ok(page_body(&execs, at, |r| self.render_execution(r)))
     }
 
     /// `GET /jobs/{alias}/{jobId}`.
-    pub(crate) fn job(&mut self, job: &str) -> Result<Value, Failure> {
+    pub(crate) fn job(&mut self, job: &str) -> Answer {
         self.settle();
         let job = self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
         Ok(self.render_job(job))
@@ -724,13 +721,13 @@ impl Store {
     }
 
     /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`.
-    pub(crate) fn execution(&mut self, job: &str, id: &str) -> Result<Value, Failure> {
+    pub(crate) fn execution(&mut self, job: &str, id: &str) -> Answer {
         self.settle();
         Ok(self.render_execution(self.exec_of(job, id)?))
     }
 
     /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution.
-    pub(crate) fn start_job(&mut self, job: &str) -> Result<Value, Failure> {
+    pub(crate) fn start_job(&mut self, job: &str) -> Answer {
         let id = self.add_execution(ExecutionSeed::new(job, "PENDING"));
         let id = id.ok_or(JOB_NOT_FOUND)?;
         let (now, pending) = (Instant::now(), self.cfg.pending_for);
@@ -754,7 +751,7 @@ impl Store {
     }
 
     /// `POST …/executions/{executionId}/stop` or `/kill` (README table).
-    pub(crate) fn stop(&mut self, job: &str, id: &str, action: Action) -> Result<Value, Failure> {
+    pub(crate) fn stop(&mut self, job: &str, id: &str, action: Action) -> Answer {
         self.settle();
         let key = self.exec_of(job, id)?.id.clone();
         let now = Instant::now();
