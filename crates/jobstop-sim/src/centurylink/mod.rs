@@ -177,12 +177,9 @@ pub struct ExecutionSeed {
 impl ExecutionSeed {
     /// An execution of job `job_id` in the raw status `status`.
     pub fn new(job_id: impl Into<String>, status: impl Into<String>) -> Self {
-        let (job_id, status) = (job_id.into(), status.into());
-        ExecutionSeed {
-            job_id,
-            status,
-            ..ExecutionSeed::default()
-        }
+        let mut seed = ExecutionSeed::default();
+        (seed.job_id, seed.status) = (job_id.into(), status.into());
+        seed
     }
 
     setters! {

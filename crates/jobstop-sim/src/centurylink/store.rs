@@ -69,7 +69,7 @@ pub(crate) struct JobRecord {
     doc: Value,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ExecRecord {
     id: String,
     job_id: String,
@@ -272,19 +272,10 @@ impl Store {
         let rng = if misc { &mut self.misc } else { &mut self.ids };
         let commit = Self::generate_commit(rng, start - 10 * DAY, start - HOUR);
         self.next_seq += 1;
-        ExecRecord {
-            id,
-            job_id: job,
-            status: "SUCCESS".to_owned(),
-            timers: vec![(start, None)],
-            commit,
-            failed_hosts: Vec::new(),
-            vpn: false,
-            seq: self.next_seq,
-            queued: None,
-            fails: false,
-            timeline: Timeline::new(),
-        }
+        let mut rec = ExecRecord::default();
+        (rec.id, rec.job_id, rec.status) = (id, job, "SUCCESS".to_owned());
+        (rec.timers, rec.commit, rec.seq) = (vec![(start, None)], commit, self.next_seq);
+        rec
     }
 
     /// A generated job (not inserted); `index` picks the name.
@@ -307,42 +298,36 @@ impl Store {
         if ids.chance(30) {
             repository["credentials"] = credentials();
         }
-        let hosts: Vec<(String, Value)> = if ids.chance(30) {
-            vec![("localhost".to_owned(), json!({}))]
+        let hosts: Vec<Value> = if ids.chance(30) {
+            vec![json!({"id": "localhost", "hostVars": {}})]
         } else {
             let role = text(SEED.pick(ids, "server_roles"));
             let (n, with_vars, subnet) = (ids.range(1, 3), ids.chance(50), ids.range(10, 99));
             let (location, alias) = (&self.cfg.location_alias, &self.cfg.account_alias);
             let alias = alias.to_ascii_uppercase();
-            (1..=n)
-                .map(|k| {
-                    let ip = format!("10.55.{subnet}.{}", 10 + k);
-                    let vars = with_vars.then(|| json!({"ansible_ssh_host": ip}));
-                    (
-                        format!("{location}{alias}{role}{k:02}"),
-                        vars.unwrap_or(json!({})),
-                    )
-                })
-                .collect()
+            let host = |k| {
+                let ip = format!("10.55.{subnet}.{}", 10 + k);
+                let vars = with_vars.then(|| json!({"ansible_ssh_host": ip}));
+                let id = format!("{location}{alias}{role}{k:02}");
+                json!({"id": id, "hostVars": vars.unwrap_or(json!({}))})
+            };
+            (1..=n).map(host).collect()
         };
         let properties = SEED.pick(ids, "properties").clone();
         let callbacks = ids.chance(30).then(|| {
             let url = format!("https://hooks.example.com/runner/{}", ids.alphanumeric(12));
             json!({"url": url, "level": "RESULT"})
         });
-        let host_docs = hosts
-            .iter()
-            .map(|(id, vars)| json!({"id": id, "hostVars": vars}));
+        let host_ids = hosts.iter().map(|h| text(&h["id"])).collect();
         let doc = json!({
             "description": entry[1],
             "executionTtl": execution_ttl,
             "repository": repository,
-            "hosts": host_docs.collect::<Vec<_>>(),
+            "hosts": hosts,
             "properties": properties,
             "callbacks": callbacks.into_iter().collect::<Vec<_>>(),
         });
-        let hosts = hosts.into_iter().map(|(h, _)| h).collect();
-        let name = named.then_some(name);
+        let (name, hosts) = (named.then_some(name), host_ids);
         JobRecord {
             id,
             name,
