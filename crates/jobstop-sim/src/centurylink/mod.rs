@@ -100,14 +100,6 @@ impl Timer {
 
 /// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
 /// [`CenturyLinkSim::insert_job`]; what is not given is generated.
-///
-/// ```
-/// use jobstop_sim::centurylink::JobSeed;
-///
-/// let seed = JobSeed::new().with_name("patch-linux-fleet");
-/// let seed = seed.with_hosts(vec!["VA1ACMEWEB01".into()]);
-/// assert_eq!(seed.name.as_deref(), Some("patch-linux-fleet"));
-/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobSeed {
     /// `id`; default a generated UUID.
@@ -198,8 +190,7 @@ impl ExecutionSeed {
     }
 }
 
-/// The default of [`SimBuilder::stop_delay`]: how long a stopped execution
-/// stays `STOPPING`.
+/// The default of [`SimBuilder::stop_delay`] (how long `STOPPING` lasts).
 pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 
 /// [`CenturyLinkOptions`]: per option, its default and setter (a `setters!` kind).
@@ -354,8 +345,6 @@ impl VendorSim for CenturyLink {
             .account_key(|_| String::new())
     }
 
-    /// Fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput) if
-    /// `running` exceeds `max_concurrent`.
     fn check(o: &CenturyLinkOptions) -> std::io::Result<()> {
         let (running, max) = (o.running, o.max_concurrent);
         let why = format!("running({running}) exceeds max_concurrent({max}), the account's cap");
@@ -363,15 +352,12 @@ impl VendorSim for CenturyLink {
         (running <= max).then_some(()).ok_or_else(error)
     }
 
-    /// `running` executions (at most the cap), the others finished, over
-    /// max(3, `finished`/4) jobs.
     fn populate(o: &mut CenturyLinkOptions, population: &Population) {
         o.jobs = (population.finished / 4).max(3);
         o.running = population.running.min(o.max_concurrent);
         o.executions_per_job = (population.finished + o.running).div_ceil(o.jobs);
     }
 
-    /// The login: `base_url`, `login_url`, `username` and `password`.
     fn settings(sim: &CenturyLinkSim) -> Settings {
         vec![
             ("base_url", sim.base_url()),
@@ -381,13 +367,11 @@ impl VendorSim for CenturyLink {
         ]
     }
 
-    /// The static `token` and the `account_alias`.
     fn alternatives(sim: &CenturyLinkSim) -> Settings {
         let (token, alias) = (sim.token().to_owned(), sim.account_alias().to_owned());
         vec![("token", token), ("account_alias", alias)]
     }
 
-    /// Run ids are `"jobId/executionId"`.
     fn ids(&self) -> Vec<String> {
         lock(&self.store).execution_ids(None)
     }
@@ -404,7 +388,6 @@ impl VendorSim for CenturyLink {
         lock(&self.store).execs.stop_total()
     }
 
-    /// A `RUNNING` execution of the first job, as `"jobId/executionId"`.
     fn insert_running(&self) -> Option<String> {
         let mut store = lock(&self.store);
         let job = store.job_ids().into_iter().next()?;
@@ -438,15 +421,13 @@ impl SimBuilder<CenturyLink> {
         self
     }
 
-    /// Adds an execution after the generated ones (its job is created if
-    /// missing).
+    /// Adds an execution after the generated ones (creating its job).
     pub fn insert_execution(mut self, seed: ExecutionSeed) -> Self {
         self.options.execution_seeds.push(seed);
         self
     }
 
-    /// How long started executions stay `PENDING` (at least), `INITIALIZING`
-    /// and `RUNNING`.
+    /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
     pub fn durations(mut self, pending: Duration, init: Duration, running: Duration) -> Self {
         let o = &mut self.options;
         (o.pending_for, o.initializing_for, o.running_for) = (pending, init, running);

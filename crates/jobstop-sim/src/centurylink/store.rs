@@ -57,7 +57,7 @@ const JOB_NOT_FOUND: Failure = (404, Cow::Borrowed("Job not found"));
 const EXECUTION_NOT_FOUND: Failure = (404, Cow::Borrowed("Execution not found"));
 const REFUSED: Failure = (400, Cow::Borrowed(super::NOT_STOPPABLE));
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct JobRecord {
     id: String,
     name: Option<String>,
@@ -327,15 +327,10 @@ impl Store {
             "properties": properties,
             "callbacks": callbacks.into_iter().collect::<Vec<_>>(),
         });
-        let (name, hosts) = (named.then_some(name), host_ids);
-        JobRecord {
-            id,
-            name,
-            hosts,
-            created,
-            updated,
-            doc,
-        }
+        let mut job = JobRecord::default();
+        (job.id, job.name, job.hosts) = (id, named.then_some(name), host_ids);
+        (job.created, job.updated, job.doc) = (created, updated, doc);
+        job
     }
 
     /// A commit dated between `from` and `to` (epoch ms).
@@ -723,14 +718,11 @@ impl Store {
 
     pub(crate) fn record(&mut self, job: &str, id: &str, action: Action, body: &[u8]) {
         let run_id = format!("{job}/{id}");
-        if action == Action::Stop {
+        let stop = action == Action::Stop;
+        if stop {
             self.execs.count_stop(&run_id);
         }
-        let name = if action == Action::Stop {
-            "stop"
-        } else {
-            "kill"
-        };
+        let name = if stop { "stop" } else { "kill" };
         let body = String::from_utf8_lossy(body).into_owned();
         self.bodies.push((run_id, name.to_owned(), body));
     }
