@@ -332,7 +332,7 @@ impl VendorSim for CenturyLink {
     fn configure(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         server
             .error_body(|_, m| routes::error_body(m))
-            .account_key(routes::account)
+            .account_key(|h| routes::bearer(h).unwrap_or_default().to_owned())
     }
 
     fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
@@ -479,6 +479,9 @@ impl Sim<CenturyLink> {
         pub fn expire_tokens(&self) = self.store().tokens.expire_all();
         /// Switches the single-execution GET at run time.
         pub fn set_execution_get(&self, e: ExecutionGet) = self.store().cfg.execution_get = e;
+        /// Like [`Sim::stop_requests`], for kill requests.
+        pub fn kill_requests(&self, run_id: &str) -> u64 =
+            self.stop_bodies().iter().filter(|b| b.0 == run_id && b.1 == "kill").count() as u64;
         /// Switches the job GET's shape at run time.
         pub fn set_job_shape(&self, shape: JobShape) = self.store().cfg.job_shape = shape;
     }
@@ -505,8 +508,6 @@ impl Sim<CenturyLink> {
         set_status(run_id: &str, raw: &str) -> bool;
         /// Applies the next pending change of `run_id` now, if any.
         advance(run_id: &str) -> bool;
-        /// Like [`Sim::stop_requests`], for kill requests.
-        kill_requests(run_id: &str) -> u64;
     }
 
     /// Switches the execution document variants at run time.

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, 
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
-use super::store::{Action, Failure};
+use super::store::{Change, Failure};
 use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, ExecutionGet, JobShape, LOGIN_PATH};
 use crate::lock;
 
@@ -80,7 +80,7 @@ enum Op {
     /// `POST …/executions/{executionId}/stop`: KB "Stop Job Execution" and
     /// the seed page `centurylink-stop-execution.md`; `POST
     /// …/executions/{executionId}/kill`: KB "Kill Job Execution".
-    Stop(String, String, Action),
+    Stop(String, String, Change),
 }
 
 /// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
@@ -108,8 +108,8 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
         [job, "start"] if post => Op::StartJob(decode(job)),
         [job, "executions"] if get => Op::ListExecutions(decode(job)),
         [job, "executions", ex] if get => Op::GetExecution(decode(job), decode(ex)),
-        [job, "executions", ex, "stop"] if post => stop(job, ex, Action::Stop),
-        [job, "executions", ex, "kill"] if post => stop(job, ex, Action::Kill),
+        [job, "executions", ex, "stop"] if post => stop(job, ex, Change::Stopped),
+        [job, "executions", ex, "kill"] if post => stop(job, ex, Change::Killed),
         _ => return None,
     };
     Some((decode(alias), op))
@@ -155,17 +155,12 @@ fn is_blank(body: &[u8]) -> bool {
     body.iter().all(u8::is_ascii_whitespace)
 }
 
-/// The token of `Authorization: Bearer <token>`.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of `Authorization: Bearer <token>` (also the rate-limit account).
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// The rate-limit account of a Runner request: its bearer token, else `""`.
-pub(crate) fn account(headers: &HeaderMap) -> String {
-    bearer(headers).unwrap_or_default().to_owned()
 }
 
 /// A JSON object body (a blank one is `{}`).
@@ -241,14 +236,6 @@ pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
 }
 
 impl CenturyLink {
-    fn authenticated(&self, headers: &HeaderMap) -> bool {
-        match bearer(headers) {
-            None => false,
-            Some(t) if t == self.static_token => true,
-            Some(t) => lock(&self.store).tokens.live(t) == Some(true),
-        }
-    }
-
     /// A Runner request, end to end: the route (404), the token (401), the
     /// account alias (403), then the body (400) and the operation. A stop
     /// or kill is recorded and counted before its body is checked.
@@ -261,7 +248,9 @@ impl CenturyLink {
             // As if the route did not exist (the KB has no such call).
             return runner_error(404, "Not Found");
         }
-        if !self.authenticated(headers) {
+        let live =
+            |t: &str| t == self.static_token || lock(&self.store).tokens.live(t) == Some(true);
+        if !bearer(headers).is_some_and(live) {
             return runner_error(401, "Unauthorized");
         }
         if !alias.eq_ignore_ascii_case(&self.o.account_alias) {

@@ -34,19 +34,14 @@ pub(crate) fn terminal(raw: &str) -> bool {
 
 /// A change waiting on an execution's timeline: `INITIALIZING` → `RUNNING`
 /// (then `Finish` after the running time), `INITIALIZING`/`RUNNING` →
-/// `SUCCESS` (or `FAILURE`), `STOPPING` → `STOPPED`, `KILLING` → `KILLED`.
+/// `SUCCESS` (or `FAILURE`), `STOPPING` → `STOPPED`, `KILLING` → `KILLED`;
+/// `Stopped` and `Killed` also name a stop and a kill request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
     Run,
     Finish,
     Stopped,
     Killed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
-    Stop,
-    Kill,
 }
 
 /// Why a request failed: the HTTP status and the `message`.
@@ -716,9 +711,9 @@ impl Store {
         Ok(self.render_execution(self.execs.get(&id).ok_or(EXECUTION_NOT_FOUND)?))
     }
 
-    pub(crate) fn record(&mut self, job: &str, id: &str, action: Action, body: &[u8]) {
+    pub(crate) fn record(&mut self, job: &str, id: &str, action: Change, body: &[u8]) {
         let run_id = format!("{job}/{id}");
-        let stop = action == Action::Stop;
+        let stop = action == Change::Stopped;
         if stop {
             self.execs.count_stop(&run_id);
         }
@@ -728,7 +723,7 @@ impl Store {
     }
 
     /// `POST …/executions/{executionId}/stop` or `/kill` (README table).
-    pub(crate) fn stop(&mut self, job: &str, id: &str, action: Action) -> Answer {
+    pub(crate) fn stop(&mut self, job: &str, id: &str, action: Change) -> Answer {
         self.settle();
         let key = self.exec_of(job, id)?.id.clone();
         let now = Instant::now();
@@ -736,28 +731,20 @@ impl Store {
         let r = self.execs.get_mut(&key).ok_or(EXECUTION_NOT_FOUND)?;
         let change = match (action, r.status.as_str()) {
             (_, s) if terminal(s) => return Err(REFUSED),
-            (Action::Stop, "KILLING") => return Err(REFUSED),
-            (Action::Stop, "STOPPING") | (Action::Kill, "KILLING") => None,
-            (Action::Stop, _) => Some(("STOPPING", stop_delay, Change::Stopped)),
-            (Action::Kill, _) => Some(("KILLING", kill_delay, Change::Killed)),
+            (Change::Stopped, "KILLING") => return Err(REFUSED),
+            (Change::Stopped, "STOPPING") | (Change::Killed, "KILLING") => None,
+            (Change::Stopped, _) => Some(("STOPPING", stop_delay)),
+            _ => Some(("KILLING", kill_delay)),
         };
-        if let Some((status, delay, change)) = change {
+        if let Some((status, delay)) = change {
             r.status = status.to_owned();
             r.queued = None;
             r.timeline.clear();
-            r.timeline.push_after(now, delay, change);
+            r.timeline.push_after(now, delay, action);
         }
         self.execs.touch(&key);
         self.settled_at = now;
         Ok(self.render_execution(self.exec_of(job, id)?))
-    }
-
-    pub(crate) fn kill_requests(&self, run_id: &str) -> u64 {
-        let kills = self
-            .bodies
-            .iter()
-            .filter(|b| b.0 == run_id && b.1 == "kill");
-        kills.count() as u64
     }
 
     pub(crate) fn execution_json(&mut self, run_id: &str) -> Option<Value> {
