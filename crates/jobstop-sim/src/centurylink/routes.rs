@@ -9,7 +9,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use axum::response::IntoResponse;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
@@ -40,11 +41,9 @@ pub(crate) fn error_body(message: &str) -> Value {
 }
 
 fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
-    let mut resp = Response::new(Body::from(serde_json::to_vec(body).unwrap_or_default()));
-    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    (status, [(CONTENT_TYPE, content_type)], body).into_response()
 }
 
 fn runner_error(status: u16, message: &str) -> Resp {
@@ -294,17 +293,13 @@ impl CenturyLink {
     /// it (`data=`; ASP.NET Web API binds both).
     fn serve_login(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
         // ASP.NET routes ignore case and a trailing slash.
-        if !uri
-            .path()
-            .trim_end_matches('/')
-            .eq_ignore_ascii_case(LOGIN_PATH)
-        {
+        let path = uri.path().trim_end_matches('/');
+        if !path.eq_ignore_ascii_case(LOGIN_PATH) {
             return login_error(404, "Not Found");
         }
         if method != Method::POST {
-            let message =
-                format!("The requested resource does not support http method '{method}'.");
-            return login_error(405, &message);
+            let why = format!("The requested resource does not support http method '{method}'.");
+            return login_error(405, &why);
         }
         let credentials = if is_type(headers, "application/x-www-form-urlencoded") {
             field(body, "username").zip(field(body, "password"))

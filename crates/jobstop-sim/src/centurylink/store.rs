@@ -360,15 +360,13 @@ impl Store {
         }
         let epoch = self.clock.epoch().timestamp_millis();
         // Each job runs every hour, 6 hours, day or week, at its own offset.
-        let schedules: Vec<(i64, i64)> = keys
-            .iter()
-            .map(|_| {
-                let hours = SEED.pick(&mut self.ids, "intervals_hours").as_i64();
-                let interval = hours.unwrap_or(1) * HOUR;
-                let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
-                (interval, offset)
-            })
-            .collect();
+        let mut schedule = |_| {
+            let hours = SEED.pick(&mut self.ids, "intervals_hours").as_i64();
+            let interval = hours.unwrap_or(1) * HOUR;
+            let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
+            (interval, offset)
+        };
+        let schedules: Vec<(i64, i64)> = keys.iter().map(&mut schedule).collect();
         let mut created: Vec<(i64, String, &String)> = Vec::with_capacity(total);
         for i in 0..total {
             let (j, k) = (i % keys.len(), (i / keys.len()) as i64);
@@ -414,10 +412,8 @@ impl Store {
                 let first_end = (start + first_took).min(last);
                 let second_start = (first_end + gap).min(last);
                 let second_end = (second_start + took).min(last);
-                rec.timers = vec![
-                    (start, Some(first_end)),
-                    (second_start, Some(second_end.max(second_start))),
-                ];
+                let second = (second_start, Some(second_end.max(second_start)));
+                rec.timers = vec![(start, Some(first_end)), second];
             } else {
                 rec.timers = vec![(start, Some((start + took).min(last).max(start)))];
             }
