@@ -201,9 +201,8 @@ macro_rules! options {
         pub struct CenturyLinkOptions {
             $(pub(crate) $name: $ty,)*
             pub(crate) stop_delay: Duration,
-            pub(crate) pending_for: Duration,
-            pub(crate) initializing_for: Duration,
-            pub(crate) running_for: Duration,
+            /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
+            pub(crate) durations: [Duration; 3],
             job_seeds: Vec<JobSeed>,
             execution_seeds: Vec<ExecutionSeed>,
         }
@@ -214,9 +213,7 @@ macro_rules! options {
                 CenturyLinkOptions {
                     $($name: $default,)*
                     stop_delay: DEFAULT_STOP_DELAY,
-                    pending_for: ms(100),
-                    initializing_for: ms(200),
-                    running_for: ms(1000),
+                    durations: [ms(100), ms(200), ms(1000)],
                     job_seeds: Vec::new(),
                     execution_seeds: Vec::new(),
                 }
@@ -429,8 +426,7 @@ impl SimBuilder<CenturyLink> {
 
     /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
     pub fn durations(mut self, pending: Duration, init: Duration, running: Duration) -> Self {
-        let o = &mut self.options;
-        (o.pending_for, o.initializing_for, o.running_for) = (pending, init, running);
+        self.options.durations = [pending, init, running];
         self
     }
 }

@@ -93,9 +93,7 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
     let ["jobs", alias, rest @ ..] = segs.as_slice() else {
         return None;
     };
-    if alias.is_empty() || rest.iter().any(|s| s.is_empty()) {
-        return None;
-    }
+    (!segs.contains(&"")).then_some(())?;
     let (get, post) = (*method == Method::GET, *method == Method::POST);
     let stop = |job, ex, action| Op::Stop(decode(job), decode(ex), action);
     let op = match rest {

@@ -133,7 +133,7 @@ impl ExecRecord {
     ) {
         let next = match change {
             Change::Run if self.status == "INITIALIZING" => {
-                self.timeline.push_after(at, o.running_for, Change::Finish);
+                self.timeline.push_after(at, o.durations[2], Change::Finish);
                 self.status = "RUNNING".to_owned();
                 return;
             }
@@ -217,11 +217,8 @@ fn page_body<T>(items: &[T], (page, size): (usize, usize), render: impl Fn(&T) -
 }
 
 fn fresh_id(rng: &mut SplitMix64, taken: impl Fn(&String) -> bool) -> String {
-    let mut id = rng.uuid_like();
-    while taken(&id) {
-        id = rng.uuid_like();
-    }
-    id
+    let mut ids = std::iter::repeat_with(|| rng.uuid_like());
+    ids.find(|id| !taken(id)).unwrap_or_default()
 }
 
 /// `doc` with its top-level keys in camelCase (`failedHosts`).
@@ -567,7 +564,7 @@ impl Store {
         if let Some(r) = self.execs.get_mut(id) {
             r.status = "INITIALIZING".to_owned();
             r.queued = None;
-            let initializing = self.cfg.initializing_for;
+            let initializing = self.cfg.durations[1];
             r.timeline.push_after(at, initializing, Change::Run);
         }
         self.execs.touch(id);
@@ -701,7 +698,7 @@ impl Store {
     pub(crate) fn start_job(&mut self, job: &str) -> Answer {
         let id = self.add_execution(ExecutionSeed::new(job, "PENDING"));
         let id = id.ok_or(JOB_NOT_FOUND)?;
-        let (now, pending) = (Instant::now(), self.cfg.pending_for);
+        let (now, pending) = (Instant::now(), self.cfg.durations[0]);
         let r = self.execs.get_mut(&id).ok_or(EXECUTION_NOT_FOUND)?;
         r.queued = Some(now.checked_add(pending).unwrap_or(now));
         Ok(self.render_execution(self.execs.get(&id).ok_or(EXECUTION_NOT_FOUND)?))
