@@ -156,7 +156,7 @@ async fn a_job_created_mid_listing_shifts_nothing() {
     let (mut runs, rest) = pages(&ctrl, ListQuery::new().with_page_size(100), 3).await;
     // A new job, first in the job list, with executions.
     let job = sim.insert_job(
-        JobSeed::new()
+        JobSeed::default()
             .with_name("created mid-listing")
             .with_created_time(Utc::now() + Duration::days(1)),
     );

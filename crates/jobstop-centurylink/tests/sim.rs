@@ -438,7 +438,11 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
     // The single-execution GET is only in the Runner JS SDK, not in
     // CenturyLinkCloud/PublicKB Runner/job-service.md.
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("patch-linux-fleet"))
+        .insert_job(
+            JobSeed::default()
+                .with_id("j1")
+                .with_name("patch-linux-fleet"),
+        )
         .jobs(1)
         .executions_per_job(250)
         .execution_get(ExecutionGet::Absent)
@@ -549,7 +553,11 @@ async fn a_job_answered_as_a_one_element_array_still_names_the_run() {
     // CenturyLinkCloud/PublicKB Runner/job-service.md, "Get Job": the example
     // is `[ { …job… } ]`.
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("rotate-tls-certs"))
+        .insert_job(
+            JobSeed::default()
+                .with_id("j1")
+                .with_name("rotate-tls-certs"),
+        )
         .insert_execution(ExecutionSeed::new("j1", "RUNNING").with_id("e1"))
         .job_shape(JobShape::Array)
         .start()
@@ -573,7 +581,7 @@ async fn an_executions_list_that_never_ends_does_not_hold_a_status_forever() {
     // holds other executions: the lookup gives up after a bounded number of
     // pages with InvalidResponse, instead of paging forever.
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("endless"))
+        .insert_job(JobSeed::default().with_id("j1").with_name("endless"))
         .execution_get(ExecutionGet::Absent)
         .start()
         .await

@@ -727,7 +727,7 @@ async fn kill_goes_through_killing_to_killed() {
 #[tokio::test]
 async fn terminal_executions_cannot_be_stopped_and_unknown_ones_can() {
     let job = "1111505e-6773-494a-b2bf-d2cc2684710d";
-    let mut builder = CenturyLinkSim::builder().insert_job(JobSeed::new().with_id(job));
+    let mut builder = CenturyLinkSim::builder().insert_job(JobSeed::default().with_id(job));
     for status in [
         "SUCCESS",
         "FAILURE",
@@ -847,7 +847,7 @@ async fn started_executions_progress_on_their_own() {
     // Failures by seed.
     let failing = CenturyLinkSim::builder()
         .insert_job(
-            JobSeed::new()
+            JobSeed::default()
                 .with_id("j1")
                 .with_hosts(vec!["VA1ACMEWEB01".into()]),
         )
@@ -997,7 +997,7 @@ async fn every_document_variant() {
     let ms = |v: i64| Utc.timestamp_millis_opt(v).unwrap();
     let sim = CenturyLinkSim::builder()
         .account_alias("XXXX")
-        .insert_job(JobSeed::new().with_id(job))
+        .insert_job(JobSeed::default().with_id(job))
         .insert_execution(
             ExecutionSeed::new(job, "STOPPING")
                 .with_id("44fdcfa2-6a7f-46d3-9f71-22e629e2358a")
@@ -1444,7 +1444,11 @@ async fn the_job_get_can_answer_a_one_element_array() {
     // CenturyLinkCloud/PublicKB Runner/job-service.md, "Get Job": the
     // example is wrapped in [ ].
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("patch-linux-fleet"))
+        .insert_job(
+            JobSeed::default()
+                .with_id("j1")
+                .with_name("patch-linux-fleet"),
+        )
         .job_shape(JobShape::Array)
         .start()
         .await
@@ -1604,7 +1608,7 @@ async fn routes_paging_bodies_and_tokens_follow_their_tables() {
         );
     }
     // Segments are decoded: `j%2F1` names job `j/1`.
-    sim.insert_job(JobSeed::new().with_id("j/1"));
+    sim.insert_job(JobSeed::default().with_id("j/1"));
     let (s, b) = get(&sim, &http, "/j%2F1").await;
     assert_eq!((s, b["id"].as_str()), (200, Some("j/1")));
     let (s, b) = send(json_req(Method::GET, "/jobs/a%20b", "")).await;

@@ -118,12 +118,8 @@ pub struct JobSeed {
     pub repository_credentials: bool,
 }
 
+/// Setters; [`JobSeed::default`] has every attribute generated and no name.
 impl JobSeed {
-    /// A job with every attribute generated and no name.
-    pub fn new() -> Self {
-        JobSeed::default()
-    }
-
     setters! {
         /// Sets the id.
         with_id(id): some into String;
@@ -309,7 +305,7 @@ impl VendorSim for CenturyLink {
         }
         for seed in execution_seeds {
             if store.insert_execution(seed.clone()).is_none() {
-                store.insert_job(JobSeed::new().with_id(seed.job_id.clone()));
+                store.insert_job(JobSeed::default().with_id(seed.job_id.clone()));
                 store.insert_execution(seed);
             }
         }

@@ -352,9 +352,6 @@ impl Store {
             keys.push(job.id.clone());
             self.jobs.insert(job.id.clone(), job);
         }
-        if total == 0 {
-            return;
-        }
         let epoch = self.clock.epoch().timestamp_millis();
         // Each job runs every hour, 6 hours, day or week, at its own offset.
         let mut schedule = |_| {
