@@ -1820,3 +1820,22 @@ async fn module_example_counts_hold() {
     assert_eq!(doc["account_alias"], "ACME");
     assert!(doc["timers"][0]["end"].is_null());
 }
+
+#[test]
+fn run_objects_and_seed_builders_do_what_their_docs_said() {
+    // What the rustdoc examples of `run_objects` and `ExecutionSeed` checked.
+    let mut page = json!({"totalSize": 1, "results": [{"execution_id": "e1"}]});
+    assert_eq!(jobstop_sim::centurylink::run_objects(&mut page).len(), 1);
+    let mut one = json!({"executionId": "e1", "status": "RUNNING"});
+    assert_eq!(jobstop_sim::centurylink::run_objects(&mut one).len(), 1);
+    let mut jobs = json!({"totalSize": 1, "results": [{"id": "j1", "status": "ACTIVE"}]});
+    assert!(jobstop_sim::centurylink::run_objects(&mut jobs).is_empty());
+    let t = |s| Utc.timestamp_millis_opt(s).unwrap();
+    // Failed, then restarted: two timers.
+    let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
+        .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
+        .with_timer(Timer::running(t(1_718_761_000_000)));
+    assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
+    let job = JobSeed::default().with_name("patch-linux-fleet");
+    assert_eq!(job.name.as_deref(), Some("patch-linux-fleet"));
+}

@@ -134,18 +134,6 @@ impl JobSeed {
 
 /// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
 /// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// use jobstop_sim::centurylink::{ExecutionSeed, Timer};
-///
-/// let t = |s| Utc.timestamp_millis_opt(s).unwrap();
-/// // Failed, then restarted: two timers.
-/// let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
-///     .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
-///     .with_timer(Timer::running(t(1_718_761_000_000)));
-/// assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
-/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionSeed {
     /// The job's id (the builder creates the job if it does not exist).
@@ -514,16 +502,6 @@ impl Sim<CenturyLink> {
 /// The execution documents in a successful Runner answer, for
 /// [`Fault::MapJson`] rewrites: the executions among a page's `results`, or
 /// the answer itself when it is one execution.
-///
-/// ```
-/// use jobstop_sim::centurylink::run_objects;
-/// use serde_json::json;
-///
-/// let mut page = json!({"totalSize": 1, "results": [{"execution_id": "e1"}]});
-/// assert_eq!(run_objects(&mut page).len(), 1);
-/// let mut jobs = json!({"totalSize": 1, "results": [{"id": "j1", "status": "ACTIVE"}]});
-/// assert!(run_objects(&mut jobs).is_empty());
-/// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     let is_run = |v: &Value| v.get("execution_id").or(v.get("executionId")).is_some();
     match body {
