@@ -491,11 +491,10 @@ impl Sim<CenturyLink> {
     }
 
     /// Switches the execution document variants at run time.
-    pub fn set_variants(&self, camel_case: bool, flat_timers: bool, repository_log_object: bool) {
+    pub fn set_variants(&self, camel: bool, flat: bool, repo: bool) {
         let mut store = self.store();
-        let cfg = &mut store.cfg;
-        (cfg.camel_case, cfg.flat_timers, cfg.repository_log_object) =
-            (camel_case, flat_timers, repository_log_object);
+        let o = &mut store.cfg;
+        (o.camel_case, o.flat_timers, o.repository_log_object) = (camel, flat, repo);
     }
 }
 

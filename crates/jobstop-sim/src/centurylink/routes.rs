@@ -118,8 +118,7 @@ fn field(form: &[u8], name: &str) -> Option<String> {
     fields.find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-/// `page` (0-based, default 0) and `size` (1–100, default 100) of a query;
-/// empty values are the defaults.
+/// `page` (0-based, default 0) and `size` (1–100, default 100); empty is default.
 fn paging(q: &[u8]) -> Result<(usize, usize), Failure> {
     let number = |name: &str, default: usize, min: usize, max: usize| {
         let v = field(q, name).map(|v| v.trim().to_owned());
@@ -170,8 +169,7 @@ fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
     }
 }
 
-/// A stop or kill body: none, or `{"expiryDuration":N}` (optional, a
-/// non-negative integer).
+/// A stop or kill body: none, or `{"expiryDuration":N}` (optional, N ≥ 0).
 fn expiry(body: &[u8]) -> Result<(), Failure> {
     let n = object(body)?.remove("expiryDuration");
     let why = |n| format!("expiryDuration must be a non-negative integer, got {n}");
@@ -199,9 +197,8 @@ fn start_body(body: &[u8]) -> Result<(), Failure> {
     if !hosts.is_null() && !hosts.as_array().is_some_and(|h| h.iter().all(host_ok)) {
         return Err(bad("hosts must be an array of objects with a string id"));
     }
-    key_ok(&m)
-        .then_some(())
-        .ok_or_else(|| bad("sshPrivateKey must be a string"))
+    let why = || bad("sshPrivateKey must be a string");
+    key_ok(&m).then_some(()).ok_or_else(why)
 }
 
 /// A router that reads each request whole and hands it to `serve`.
@@ -225,17 +222,14 @@ pub(crate) fn runner_router(sim: Arc<CenturyLink>) -> Router {
     router(sim, CenturyLink::serve_runner, runner_error)
 }
 
-/// The login server's router: `POST /v2/authentication/login`
-/// (`CenturyLinkCloud/APIDocs` `Authentication/login.md`), anything else 404
-/// (405 for another method on that path).
+/// The login server's router (see [`CenturyLink::serve_login`]).
 pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
     router(sim, CenturyLink::serve_login, login_error)
 }
 
 impl CenturyLink {
-    /// A Runner request, end to end: the route (404), the token (401), the
-    /// account alias (403), then the body (400) and the operation. A stop
-    /// or kill is recorded and counted before its body is checked.
+    /// A Runner request: the route (404), the token (401), the alias (403),
+    /// the body (400), the operation; a stop or kill is counted first.
     fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
         let Some((alias, op)) = route(method, uri.path()) else {
             return runner_error(404, "Not Found");
@@ -288,7 +282,8 @@ impl CenturyLink {
     /// recognize the username or password…"}`). The body is JSON, as in
     /// that page and clc-sdk's `clc/APIv2/api.py` (`API._Login`, `json=`),
     /// or a form, as clc-sdk's `clc/APIv2/__init__.py` `get_session` sends
-    /// it (`data=`; ASP.NET Web API binds both).
+    /// it (`data=`; ASP.NET Web API binds both). Another method is 405,
+    /// another path 404.
     fn serve_login(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
         // ASP.NET routes ignore case and a trailing slash.
         let path = uri.path().trim_end_matches('/');

@@ -26,8 +26,7 @@ const DAY: i64 = 24 * HOUR;
 static SEED: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/centurylink/seed.json")));
 
-/// Whether a raw status is terminal (VENDOR-NOTES 4.4 normalization);
-/// anything unrecognised is kept verbatim and stoppable.
+/// Whether a raw status is terminal (VENDOR-NOTES 4.4); others are stoppable.
 pub(crate) fn terminal(raw: &str) -> bool {
     ["SUCCESS", "FAILURE", "INIT_FAILURE", "STOPPED", "KILLED"].contains(&raw)
 }
@@ -59,8 +58,7 @@ pub(crate) struct JobRecord {
     hosts: Vec<String>,
     created: i64,
     updated: i64,
-    /// The Job's other fields as on the wire (`description`,
-    /// `executionTtl`, `repository`, `hosts`, `properties`, `callbacks`).
+    /// The Job's other wire fields (`description`, `executionTtl`, `repository`…).
     doc: Value,
 }
 
@@ -75,11 +73,9 @@ pub(crate) struct ExecRecord {
     commit: Value,
     failed_hosts: Vec<String>,
     vpn: bool,
-    /// Insertion order (breaks ties between queued executions and between
-    /// changes due at the same instant).
+    /// Insertion order (breaks ties between queued executions and due changes).
     seq: u64,
-    /// While `PENDING` and progressing on its own: when it may start
-    /// initializing (it also needs a free slot).
+    /// While `PENDING` and progressing: when it may start (given a free slot).
     queued: Option<Instant>,
     /// Whether it ends `FAILURE` rather than `SUCCESS` when it finishes.
     fails: bool,
@@ -158,8 +154,7 @@ pub(crate) struct Store {
     /// The options, whose document switches change at run time.
     pub(crate) cfg: CenturyLinkOptions,
     clock: SimClock,
-    /// Up to when changes have been applied; promotions into freed slots
-    /// happen no earlier.
+    /// Up to when changes are applied (no promotion into a slot before it).
     settled_at: Instant,
     jobs: BTreeMap<String, JobRecord>,
     /// By execution id; stops are counted by `"jobId/executionId"`.
@@ -186,9 +181,8 @@ pub(crate) fn b64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b1 = chunk.get(1).copied().unwrap_or(0);
-        let b2 = chunk.get(2).copied().unwrap_or(0);
-        let n = (u32::from(chunk[0]) << 16) | (u32::from(b1) << 8) | u32::from(b2);
+        let [b0, b1, b2] = [0, 1, 2].map(|i| u32::from(chunk.get(i).copied().unwrap_or(0)));
+        let n = (b0 << 16) | (b1 << 8) | b2;
         for i in 0..=chunk.len() {
             out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
         }
@@ -236,11 +230,10 @@ fn camel_case(doc: Value) -> Value {
 
 impl Store {
     pub(crate) fn new(cfg: CenturyLinkOptions, clock: SimClock, seed: u64) -> Self {
-        let now = Instant::now();
         Store {
             cfg,
             clock,
-            settled_at: now,
+            settled_at: Instant::now(),
             jobs: BTreeMap::new(),
             execs: Runs::default(),
             next_seq: 0,
@@ -340,8 +333,7 @@ impl Store {
         })
     }
 
-    /// Adds `jobs` jobs with `per_job` executions each (at least `running`
-    /// in all), as the crate README's "Seeding" describes.
+    /// Adds jobs and executions, as the crate README's "Seeding" describes.
     pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
@@ -461,8 +453,7 @@ impl Store {
         id
     }
 
-    /// Deletes job `id` and its executions (KB `Runner/job-service.md`,
-    /// Delete Job); `false` if there is no such job.
+    /// Deletes job `id` and its executions (KB `Runner/job-service.md`, Delete Job).
     pub(crate) fn remove_job(&mut self, id: &str) -> bool {
         self.settle();
         if self.jobs.remove(id).is_none() {
@@ -489,10 +480,9 @@ impl Store {
         }
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let execs = &self.execs;
-        let id = seed
-            .execution_id
-            .unwrap_or_else(|| fresh_id(&mut self.misc, |id| execs.contains(id)));
+        let (execs, misc) = (&self.execs, &mut self.misc);
+        let fresh = || fresh_id(misc, |id| execs.contains(id));
+        let id = seed.execution_id.unwrap_or_else(fresh);
         let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
             Some(t) => t.iter().map(|t| (ms(t.start), t.end.map(ms))).collect(),
