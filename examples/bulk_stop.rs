@@ -26,11 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .running(4)
         .start()
         .await?;
-    let env: Vec<(String, String)> = amperity
-        .env()
-        .into_iter()
-        .chain(runner.env_login())
-        .collect();
+    let env: Vec<(String, String)> = amperity.env().into_iter().chain(runner.env()).collect();
     let registry =
         Registry::from_lookup(|k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))?;
 

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // The same variables an operator would export: a username and password.
-    let env = sim.env_login();
+    let env = sim.env();
     let runner = CenturyLinkBuilder::from_lookup(|k| {
         env.iter()
             .find(|(name, _)| name == k)

@@ -79,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         toml_table(
             "runner",
             "centurylink",
-            &runner.env_login(),
+            &runner.env(),
             "JOBSTOP_CENTURYLINK_",
         ),
     ]

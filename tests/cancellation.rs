@@ -211,7 +211,7 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
                 )
                 .unwrap();
             // A login token from the login server (a session).
-            let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env_login()))
+            let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env()))
                 .build()
                 .unwrap();
             let running = sim.execution_ids_with_status("RUNNING");

@@ -806,11 +806,11 @@ async fn centurylink_with(
     .start()
     .await
     .unwrap();
-    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env_login()))
+    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env()))
         .with_client_config(short_config())
         .build()
         .unwrap();
-    let status_id = RunId::new(sim.execution_ids()[0].clone());
+    let status_id = RunId::new(sim.ids()[0].clone());
     Vendor {
         name,
         sim: Box::new(sim),
@@ -1714,9 +1714,9 @@ async fn login_vendors() -> Vec<LoginVendor> {
             login_path_end: "",
             v: Vendor {
                 name: "centurylink/login",
-                status_id: RunId::new(centurylink.execution_ids()[0].clone()),
+                status_id: RunId::new(centurylink.ids()[0].clone()),
                 ctrl: Box::new(
-                    CenturyLinkBuilder::from_lookup(lookup(centurylink.env_login()))
+                    CenturyLinkBuilder::from_lookup(lookup(centurylink.env()))
                         .with_client_config(login_config())
                         .build()
                         .unwrap(),

@@ -520,11 +520,11 @@ async fn centurylink() -> Vendor {
         .start()
         .await
         .unwrap();
-    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env_login()))
+    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env()))
         .with_client_config(fast_config())
         .build()
         .unwrap();
-    let id = sim.execution_ids()[0].clone();
+    let id = sim.ids()[0].clone();
     let (job, execution) = id.split_once('/').unwrap();
     Vendor {
         name: "centurylink",
@@ -1174,7 +1174,7 @@ async fn centurylink_header_problems() -> Vec<String> {
             ),
         ]);
     }
-    let id = sim.execution_ids()[0].clone();
+    let id = sim.ids()[0].clone();
     run_header_cases(
         "centurylink",
         &[sim.server(), sim.login_server()],

@@ -349,7 +349,7 @@ async fn centurylink() -> Setup {
         .await
         .unwrap();
     // Logs in on the login server (a session token), like a real account.
-    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env_login()))
+    let ctrl = CenturyLinkBuilder::from_lookup(lookup(sim.env()))
         .build()
         .unwrap();
     let ids = sim.execution_ids_with_status("RUNNING");

@@ -13,7 +13,7 @@ use jobstop_core::{JobController, JobControllerExt, ListQuery, Page, Run};
 use jobstop_sim::centurylink::{CenturyLinkSim, ExecutionSeed, JobSeed};
 
 fn controller(sim: &CenturyLinkSim) -> CenturyLinkController {
-    let vars = sim.env_login();
+    let vars = sim.env();
     CenturyLinkBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
         .build()
         .unwrap()
@@ -42,7 +42,7 @@ fn requests(sim: &CenturyLinkSim) -> (usize, usize) {
 /// Every execution in the order a listing gives them: job by job in the job
 /// list's order, each job's executions newest first.
 fn expected(sim: &CenturyLinkSim) -> Vec<String> {
-    let all = sim.execution_ids();
+    let all = sim.ids();
     sim.job_ids()
         .iter()
         .flat_map(|job| {
@@ -156,7 +156,7 @@ async fn a_job_created_mid_listing_shifts_nothing() {
     let (mut runs, rest) = pages(&ctrl, ListQuery::new().with_page_size(100), 3).await;
     // A new job, first in the job list, with executions.
     let job = sim.insert_job(
-        JobSeed::new()
+        JobSeed::default()
             .with_name("created mid-listing")
             .with_created_time(Utc::now() + Duration::days(1)),
     );

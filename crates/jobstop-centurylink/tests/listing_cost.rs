@@ -24,7 +24,7 @@ async fn measure(latency_ms: u64) {
         .start()
         .await
         .unwrap();
-    let vars = sim.env_login();
+    let vars = sim.env();
     let ctrl = CenturyLinkBuilder::from_lookup(|k| {
         vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     })

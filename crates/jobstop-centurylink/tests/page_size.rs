@@ -13,7 +13,7 @@ use jobstop_core::{JobControllerExt, ListQuery};
 use jobstop_sim::centurylink::CenturyLinkSim;
 
 fn controller(sim: &CenturyLinkSim) -> CenturyLinkController {
-    let vars = sim.env_login();
+    let vars = sim.env();
     CenturyLinkBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
         .build()
         .unwrap()

@@ -59,7 +59,7 @@ async fn conformance_under(reading: impl FnOnce(CenturyLinkSimBuilder) -> Centur
     .start()
     .await
     .unwrap();
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     let running = sim.execution_ids_with_status("RUNNING");
     let done = sim.execution_ids_with_status("SUCCESS");
     let fx = Fixture::new(
@@ -85,9 +85,9 @@ async fn one_login_many_calls_and_one_relogin_after_expiry() {
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     assert_eq!(logins(&sim), 0, "no login before the first call");
-    let id = RunId::new(sim.execution_ids()[0].clone());
+    let id = RunId::new(sim.ids()[0].clone());
     for _ in 0..10 {
         ctrl.status(&id).await.unwrap();
     }
@@ -107,14 +107,14 @@ async fn wrong_password_is_unauthenticated() {
         .start()
         .await
         .unwrap();
-    let mut vars = sim.env_login();
+    let mut vars = sim.env();
     for (k, v) in vars.iter_mut() {
         if k == "JOBSTOP_CENTURYLINK_PASSWORD" {
             *v = "not-the-password".to_owned();
         }
     }
     let err = from_vars(vars)
-        .status(&RunId::new(sim.execution_ids()[0].clone()))
+        .status(&RunId::new(sim.ids()[0].clone()))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthenticated);
@@ -159,7 +159,7 @@ async fn stop_sends_exactly_the_expiry_body_and_force_kills() {
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     let running = sim.execution_ids_with_status("RUNNING");
     let (a, b) = (
         RunId::new(running[0].clone()),
@@ -237,8 +237,8 @@ async fn every_document_variant_is_the_same_run() {
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_login());
-    let ids = sim.execution_ids();
+    let ctrl = from_vars(sim.env());
+    let ids = sim.ids();
     let mut seen = Vec::new();
     for (camel, flat, repo) in [
         (false, false, false),
@@ -284,7 +284,7 @@ async fn three_jobs_of_150_executions_list_exactly_once() {
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     let mut query = ListQuery::new().with_page_size(100);
     let mut ids = Vec::new();
     let mut pages = 0;
@@ -300,10 +300,7 @@ async fn three_jobs_of_150_executions_list_exactly_once() {
     assert_eq!(pages, 6, "two pages per job");
     let unique: HashSet<_> = ids.iter().cloned().collect();
     assert_eq!(unique.len(), 450);
-    assert_eq!(
-        unique,
-        sim.execution_ids().into_iter().collect::<HashSet<_>>()
-    );
+    assert_eq!(unique, sim.ids().into_iter().collect::<HashSet<_>>());
 }
 
 #[tokio::test]
@@ -441,7 +438,11 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
     // The single-execution GET is only in the Runner JS SDK, not in
     // CenturyLinkCloud/PublicKB Runner/job-service.md.
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("patch-linux-fleet"))
+        .insert_job(
+            JobSeed::default()
+                .with_id("j1")
+                .with_name("patch-linux-fleet"),
+        )
         .jobs(1)
         .executions_per_job(250)
         .execution_get(ExecutionGet::Absent)
@@ -452,7 +453,7 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
     // The oldest execution of a job with 250: on the third list page.
     let big = sim.job_ids().into_iter().find(|j| j != "j1").unwrap();
     let oldest = sim
-        .execution_ids()
+        .ids()
         .into_iter()
         .rfind(|r| r.starts_with(&format!("{big}/")))
         .unwrap();
@@ -462,7 +463,7 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
     let done = sim
         .insert_execution(ExecutionSeed::new("j1", "SUCCESS"))
         .unwrap();
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     let alias = sim.account_alias().to_owned();
 
     let run = ctrl.status(&RunId::new(running.clone())).await.unwrap();
@@ -552,13 +553,17 @@ async fn a_job_answered_as_a_one_element_array_still_names_the_run() {
     // CenturyLinkCloud/PublicKB Runner/job-service.md, "Get Job": the example
     // is `[ { …job… } ]`.
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("rotate-tls-certs"))
+        .insert_job(
+            JobSeed::default()
+                .with_id("j1")
+                .with_name("rotate-tls-certs"),
+        )
         .insert_execution(ExecutionSeed::new("j1", "RUNNING").with_id("e1"))
         .job_shape(JobShape::Array)
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     let run = ctrl.status(&RunId::new("j1/e1")).await.unwrap();
     assert_eq!(run.name.as_deref(), Some("rotate-tls-certs"));
     let job_reads = sim
@@ -576,7 +581,7 @@ async fn an_executions_list_that_never_ends_does_not_hold_a_status_forever() {
     // holds other executions: the lookup gives up after a bounded number of
     // pages with InvalidResponse, instead of paging forever.
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("endless"))
+        .insert_job(JobSeed::default().with_id("j1").with_name("endless"))
         .execution_get(ExecutionGet::Absent)
         .start()
         .await
@@ -592,7 +597,7 @@ async fn an_executions_list_that_never_ends_does_not_hold_a_status_forever() {
             }
         }),
     ));
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     let err = ctrl
         .status(&RunId::new("j1/not-listed"))
         .await
@@ -614,7 +619,7 @@ async fn execution_ids_built_from_parts_round_trip_through_status_and_stop() {
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_login());
+    let ctrl = from_vars(sim.env());
     let listed = sim.execution_ids_with_status("RUNNING");
     let (job, execution) = listed[0].split_once('/').expect("job/execution");
     let id = jobstop_centurylink::execution_id(job, execution).expect("valid parts");

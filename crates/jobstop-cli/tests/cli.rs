@@ -85,7 +85,7 @@ impl Sims {
         let mut env = self.amperity.env();
         env.extend(self.chorus.env());
         env.extend(self.dataarts.env_aksk());
-        env.extend(self.centurylink.env_login());
+        env.extend(self.centurylink.env());
         env
     }
 
@@ -93,7 +93,7 @@ impl Sims {
     fn stop_requests(&self) -> u64 {
         let cl: u64 = self
             .centurylink
-            .execution_ids()
+            .ids()
             .iter()
             .map(|id| self.centurylink.stop_requests(id) + self.centurylink.kill_requests(id))
             .sum();

@@ -139,7 +139,7 @@ async fn four_sims() -> (
     let mut env = amp.env();
     env.extend(chorus.env());
     env.extend(dataarts.env_aksk());
-    env.extend(centurylink.env_login());
+    env.extend(centurylink.env());
     (
         env,
         amp,

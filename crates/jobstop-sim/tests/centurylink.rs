@@ -512,7 +512,7 @@ async fn executions_page_per_job_and_per_account() {
             ));
         }
     }
-    assert_eq!(listed, sim.execution_ids());
+    assert_eq!(listed, sim.ids());
     let (s, b) = get(&sim, &http, "/nope/executions").await;
     assert_eq!((s, b), (404, json!({"message": "Job not found"})));
     let (s, b) = get(&sim, &http, "/executions?size=500").await;
@@ -727,7 +727,7 @@ async fn kill_goes_through_killing_to_killed() {
 #[tokio::test]
 async fn terminal_executions_cannot_be_stopped_and_unknown_ones_can() {
     let job = "1111505e-6773-494a-b2bf-d2cc2684710d";
-    let mut builder = CenturyLinkSim::builder().insert_job(JobSeed::new().with_id(job));
+    let mut builder = CenturyLinkSim::builder().insert_job(JobSeed::default().with_id(job));
     for status in [
         "SUCCESS",
         "FAILURE",
@@ -805,7 +805,7 @@ async fn started_executions_progress_on_their_own() {
     assert_eq!(b["job_id"], job.as_str());
     assert!(b["timers"][0]["end"].is_null());
     let run = format!("{job}/{}", b["execution_id"].as_str().unwrap());
-    assert_eq!(sim.execution_ids(), std::slice::from_ref(&run));
+    assert_eq!(sim.ids(), std::slice::from_ref(&run));
     // advance() walks the documented path.
     for status in ["INITIALIZING", "RUNNING", "SUCCESS"] {
         assert!(sim.advance(&run));
@@ -846,7 +846,11 @@ async fn started_executions_progress_on_their_own() {
 
     // Failures by seed.
     let failing = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_hosts(["VA1ACMEWEB01"]))
+        .insert_job(
+            JobSeed::default()
+                .with_id("j1")
+                .with_hosts(vec!["VA1ACMEWEB01".into()]),
+        )
         .fail_percent(100)
         .durations(Duration::ZERO, Duration::ZERO, Duration::ZERO)
         .start()
@@ -969,7 +973,7 @@ async fn seeded_executions_keep_their_status_unless_asked() {
     assert_eq!(keep.execution_ids_with_status("RUNNING").len(), 2);
     assert_eq!(keep.execution_ids_with_status("SUCCESS"), terminal);
     assert_eq!(fin.execution_ids_with_status("RUNNING").len(), 0);
-    for run in fin.execution_ids().into_iter().take(2) {
+    for run in fin.ids().into_iter().take(2) {
         let doc = fin.execution_json(&run).unwrap();
         assert_eq!(doc["status"], "SUCCESS");
         assert!(doc["timers"][0]["end"].is_i64());
@@ -993,7 +997,7 @@ async fn every_document_variant() {
     let ms = |v: i64| Utc.timestamp_millis_opt(v).unwrap();
     let sim = CenturyLinkSim::builder()
         .account_alias("XXXX")
-        .insert_job(JobSeed::new().with_id(job))
+        .insert_job(JobSeed::default().with_id(job))
         .insert_execution(
             ExecutionSeed::new(job, "STOPPING")
                 .with_id("44fdcfa2-6a7f-46d3-9f71-22e629e2358a")
@@ -1004,7 +1008,7 @@ async fn every_document_variant() {
                 .with_id("restarted")
                 .with_timer(Timer::ended(ms(1_718_700_000_000), ms(1_718_700_060_000)))
                 .with_timer(Timer::running(ms(1_718_760_000_000)))
-                .with_failed_hosts(["VA1XXXXWEB02"])
+                .with_failed_hosts(vec!["VA1XXXXWEB02".into()])
                 .with_vpn(true),
         )
         .start()
@@ -1112,7 +1116,7 @@ async fn every_document_variant() {
         .start()
         .await
         .unwrap();
-    let run = built.execution_ids()[0].clone();
+    let run = built.ids()[0].clone();
     let doc = built.execution_json(&run).unwrap();
     assert!(
         doc["executionId"].is_string() && doc["start"].is_i64() && doc["repositoryLog"].is_object()
@@ -1201,12 +1205,12 @@ async fn same_seed_same_data() {
     );
     assert_eq!(a.job_ids(), b.job_ids());
     assert_ne!(a.job_ids(), c.job_ids());
-    assert_eq!(a.execution_ids(), b.execution_ids());
-    assert_eq!(a.execution_ids().len(), 15);
+    assert_eq!(a.ids(), b.ids());
+    assert_eq!(a.ids().len(), 15);
     assert_eq!(a.execution_ids_with_status("RUNNING").len(), 3);
     assert_eq!(
         a.execution_ids_with_status("RUNNING"),
-        a.execution_ids()[..3],
+        a.ids()[..3],
         "the newest are running"
     );
     for id in a.job_ids() {
@@ -1214,14 +1218,14 @@ async fn same_seed_same_data() {
     }
     a.set_variants(false, false, true);
     b.set_variants(false, false, true);
-    for run in a.execution_ids() {
+    for run in a.ids() {
         assert_eq!(a.execution_json(&run), b.execution_json(&run));
     }
     assert_eq!((a.password(), a.token()), (b.password(), b.token()));
     assert_ne!(a.password(), c.password());
     // Seeded times are before the epoch; a job is older than its executions.
     let epoch = jobstop_sim::default_epoch().timestamp_millis();
-    for run in a.execution_ids() {
+    for run in a.ids() {
         let doc = a.execution_json(&run).unwrap();
         let start = doc["timers"][0]["start"].as_i64().unwrap();
         assert!(start < epoch);
@@ -1236,7 +1240,7 @@ async fn same_seed_same_data() {
         assert!(ends.iter().all(|e| *e < epoch && *e >= start));
     }
     // Env.
-    let login_env = a.env_login();
+    let login_env = a.env();
     assert_eq!(
         login_env
             .iter()
@@ -1284,7 +1288,7 @@ async fn junk_requests_always_get_an_answer() {
         .unwrap();
     let http = client();
     let job = sim.job_ids()[0].clone();
-    let ex = split(&sim.execution_ids()[0]).1;
+    let ex = split(&sim.ids()[0]).1;
     let mut rng = jobstop_sim::SplitMix64::new(11);
     let segments = [
         "jobs",
@@ -1399,7 +1403,7 @@ async fn the_single_execution_get_can_be_absent() {
         .await
         .unwrap();
     let http = client();
-    let run = sim.execution_ids()[0].clone();
+    let run = sim.ids()[0].clone();
     let (job, ex) = split(&run);
     // 404 like any unknown path: before the token is even looked at.
     let (s, b) = get(&sim, &http, &exec_path(&run)).await;
@@ -1440,7 +1444,11 @@ async fn the_job_get_can_answer_a_one_element_array() {
     // CenturyLinkCloud/PublicKB Runner/job-service.md, "Get Job": the
     // example is wrapped in [ ].
     let sim = CenturyLinkSim::builder()
-        .insert_job(JobSeed::new().with_id("j1").with_name("patch-linux-fleet"))
+        .insert_job(
+            JobSeed::default()
+                .with_id("j1")
+                .with_name("patch-linux-fleet"),
+        )
         .job_shape(JobShape::Array)
         .start()
         .await
@@ -1507,7 +1515,6 @@ async fn sims_start_maps_the_population_and_answers_what_every_sim_answers() {
     let any = sims.by_name("centurylink").unwrap();
     let sim = sims.get::<CenturyLink>().unwrap();
     assert_eq!(sim.job_ids().len(), 5);
-    assert_eq!(any.ids(), sim.execution_ids());
     assert_eq!(any.ids().len(), 25);
     let running = sim.execution_ids_with_status("RUNNING");
     assert_eq!(running.len(), 4);
@@ -1521,7 +1528,11 @@ async fn sims_start_maps_the_population_and_answers_what_every_sim_answers() {
         ["base_url", "login_url", "username", "password"]
     );
     assert_eq!(keys(any.alternatives()), ["token", "account_alias"]);
-    assert_eq!(sim.env(), sim.env_login());
+    let password = (
+        "JOBSTOP_CENTURYLINK_PASSWORD".to_owned(),
+        sim.password().to_owned(),
+    );
+    assert_eq!(sim.env()[3], password);
     assert_eq!(any.alternatives()[0].1, sim.token());
 
     // Stops count per run and in total; kills do not count as stops. The
@@ -1597,7 +1608,7 @@ async fn routes_paging_bodies_and_tokens_follow_their_tables() {
         );
     }
     // Segments are decoded: `j%2F1` names job `j/1`.
-    sim.insert_job(JobSeed::new().with_id("j/1"));
+    sim.insert_job(JobSeed::default().with_id("j/1"));
     let (s, b) = get(&sim, &http, "/j%2F1").await;
     assert_eq!((s, b["id"].as_str()), (200, Some("j/1")));
     let (s, b) = send(json_req(Method::GET, "/jobs/a%20b", "")).await;
@@ -1803,9 +1814,28 @@ async fn module_example_counts_hold() {
         .await
         .unwrap();
     assert_eq!(sim.job_ids().len(), 4);
-    assert_eq!(sim.execution_ids().len(), 12, "three per job by default");
+    assert_eq!(sim.ids().len(), 12, "three per job by default");
     let run = &sim.execution_ids_with_status("RUNNING")[0];
     let doc = sim.execution_json(run).unwrap();
     assert_eq!(doc["account_alias"], "ACME");
     assert!(doc["timers"][0]["end"].is_null());
+}
+
+#[test]
+fn run_objects_and_seed_builders_do_what_their_docs_said() {
+    // What the rustdoc examples of `run_objects` and `ExecutionSeed` checked.
+    let mut page = json!({"totalSize": 1, "results": [{"execution_id": "e1"}]});
+    assert_eq!(jobstop_sim::centurylink::run_objects(&mut page).len(), 1);
+    let mut one = json!({"executionId": "e1", "status": "RUNNING"});
+    assert_eq!(jobstop_sim::centurylink::run_objects(&mut one).len(), 1);
+    let mut jobs = json!({"totalSize": 1, "results": [{"id": "j1", "status": "ACTIVE"}]});
+    assert!(jobstop_sim::centurylink::run_objects(&mut jobs).is_empty());
+    let t = |s| Utc.timestamp_millis_opt(s).unwrap();
+    // Failed, then restarted: two timers.
+    let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
+        .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
+        .with_timer(Timer::running(t(1_718_761_000_000)));
+    assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
+    let job = JobSeed::default().with_name("patch-linux-fleet");
+    assert_eq!(job.name.as_deref(), Some("patch-linux-fleet"));
 }

@@ -1,12 +1,9 @@
 //! The CenturyLink Cloud Runner Job Service simulator (VENDOR-NOTES
 //! section 4; the seed page `centurylink-stop-execution.md`).
 //!
-//! Two servers, as in production where login is on another host: the CLC v2
-//! **login** endpoint (`POST /v2/authentication/login`) and the **Runner**
-//! (`/jobs/{accountAlias}…`, bearer tokens). See the crate README for the
-//! behaviour, the switches and which parts are documented fact and which are
-//! inference.
-//! Its runnable example is the README's ("The CenturyLink simulator").
+//! Two servers: the CLC v2 **login** endpoint and the **Runner**. The crate
+//! README ("The CenturyLink simulator") has the behaviour, the switches,
+//! which parts are documented fact and which inference, and an example.
 
 mod routes;
 mod store;
@@ -24,7 +21,7 @@ use crate::{
     Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
-use store::{Store, StoreConfig, Variants};
+use store::Store;
 
 /// The vendor, as the adapter's config names it.
 pub const VENDOR: &str = "centurylink";
@@ -103,13 +100,6 @@ impl Timer {
 
 /// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
 /// [`CenturyLinkSim::insert_job`]; what is not given is generated.
-///
-/// ```
-/// use jobstop_sim::centurylink::JobSeed;
-///
-/// let seed = JobSeed::new().with_name("patch-linux-fleet").with_hosts(["VA1ACMEWEB01"]);
-/// assert_eq!(seed.name.as_deref(), Some("patch-linux-fleet"));
-/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobSeed {
     /// `id`; default a generated UUID.
@@ -128,60 +118,22 @@ pub struct JobSeed {
     pub repository_credentials: bool,
 }
 
-/// `hosts` as owned strings.
-fn strings<S: Into<String>>(hosts: impl IntoIterator<Item = S>) -> Vec<String> {
-    hosts.into_iter().map(Into::into).collect()
-}
-
+/// Setters; [`JobSeed::default`] has every attribute generated and no name.
 impl JobSeed {
-    /// A job with every attribute generated and no name.
-    pub fn new() -> Self {
-        JobSeed::default()
-    }
-
     setters! {
         /// Sets the id.
         with_id(id): some into String;
         /// Sets the name.
         with_name(name): some into String;
-        /// Sets the description.
-        with_description(description): some into String;
-        /// Sets `executionTtl` (minutes).
-        with_execution_ttl(execution_ttl): some u64;
         /// Sets `createdTime`.
         with_created_time(created_time): some DateTime<Utc>;
-    }
-
-    /// Sets the host ids.
-    pub fn with_hosts<S: Into<String>>(self, hosts: impl IntoIterator<Item = S>) -> Self {
-        let hosts = strings(hosts);
-        JobSeed { hosts, ..self }
-    }
-
-    /// Gives the repository credentials.
-    pub fn with_repository_credentials(self) -> Self {
-        let repository_credentials = true;
-        JobSeed {
-            repository_credentials,
-            ..self
-        }
+        /// Sets the host ids.
+        with_hosts(hosts): Vec<String>;
     }
 }
 
 /// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
 /// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// use jobstop_sim::centurylink::{ExecutionSeed, Timer};
-///
-/// let t = |s| Utc.timestamp_millis_opt(s).unwrap();
-/// // Failed, then restarted: two timers.
-/// let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
-///     .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
-///     .with_timer(Timer::running(t(1_718_761_000_000)));
-/// assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
-/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionSeed {
     /// The job's id (the builder creates the job if it does not exist).
@@ -201,19 +153,16 @@ pub struct ExecutionSeed {
 impl ExecutionSeed {
     /// An execution of job `job_id` in the raw status `status`.
     pub fn new(job_id: impl Into<String>, status: impl Into<String>) -> Self {
-        let (job_id, status) = (job_id.into(), status.into());
-        ExecutionSeed {
-            job_id,
-            status,
-            ..ExecutionSeed::default()
-        }
+        let mut seed = ExecutionSeed::default();
+        (seed.job_id, seed.status) = (job_id.into(), status.into());
+        seed
     }
 
     setters! {
         /// Sets the execution id.
         with_id(execution_id): some into String;
-        /// Sets every timer (an empty vector gives `"timers": []`).
-        with_timers(timers): some Vec<Timer>;
+        /// Sets `failed_hosts`.
+        with_failed_hosts(failed_hosts): Vec<String>;
         /// Sets `is_vpn_established`.
         with_vpn(is_vpn_established): bool;
     }
@@ -223,85 +172,96 @@ impl ExecutionSeed {
         self.timers.get_or_insert_with(Vec::new).push(timer);
         self
     }
-
-    /// Sets `failed_hosts`.
-    pub fn with_failed_hosts<S: Into<String>>(self, hosts: impl IntoIterator<Item = S>) -> Self {
-        let failed_hosts = strings(hosts);
-        ExecutionSeed {
-            failed_hosts,
-            ..self
-        }
-    }
 }
 
-/// The default of [`SimBuilder::stop_delay`]: how long a stopped execution
-/// stays `STOPPING`.
+/// The default of [`SimBuilder::stop_delay`] (how long `STOPPING` lasts).
 pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 
-/// The CenturyLink builder settings ([`VendorSim::Options`]), set through
-/// [`CenturyLinkSimBuilder`]; its `Debug` masks the password and token.
-#[derive(Clone, Debug)]
-pub struct CenturyLinkOptions {
-    store: StoreConfig,
-    variants: Variants,
-    username: String,
-    password: Option<Secret>,
-    static_token: Option<Secret>,
-    token_ttl: Duration,
-    jobs: usize,
-    per_job: usize,
-    running: usize,
-    job_seeds: Vec<JobSeed>,
-    execution_seeds: Vec<ExecutionSeed>,
+/// [`CenturyLinkOptions`]: per option, its default and setter (a `setters!` kind).
+macro_rules! options {
+    ($($(#[$m:meta])* $name:ident: $ty:ty = $default:expr => [$($how:tt)+];)*) => {
+        /// The CenturyLink [`VendorSim::Options`], set through [`CenturyLinkSimBuilder`].
+        #[derive(Clone, Debug)]
+        pub struct CenturyLinkOptions {
+            $(pub(crate) $name: $ty,)*
+            pub(crate) stop_delay: Duration,
+            /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
+            pub(crate) durations: [Duration; 3],
+            job_seeds: Vec<JobSeed>,
+            execution_seeds: Vec<ExecutionSeed>,
+        }
+
+        impl Default for CenturyLinkOptions {
+            fn default() -> Self {
+                let ms = Duration::from_millis;
+                CenturyLinkOptions {
+                    $($name: $default,)*
+                    stop_delay: DEFAULT_STOP_DELAY,
+                    durations: [ms(100), ms(200), ms(1000)],
+                    job_seeds: Vec::new(),
+                    execution_seeds: Vec::new(),
+                }
+            }
+        }
+
+        impl SimBuilder<CenturyLink> {
+            setters! { $($(#[$m])* $name(options.$name): $($how)+;)* }
+        }
+    };
 }
 
-impl Default for CenturyLinkOptions {
-    fn default() -> Self {
-        let ms = Duration::from_millis;
-        CenturyLinkOptions {
-            store: StoreConfig {
-                alias: "ACME".to_owned(),
-                location: "VA1".to_owned(),
-                stop_delay: DEFAULT_STOP_DELAY,
-                kill_delay: ms(200),
-                pending_for: ms(100),
-                initializing_for: ms(200),
-                running_for: ms(1000),
-                max_concurrent: DEFAULT_MAX_CONCURRENT,
-                seeded_finish_after: None,
-                fail_percent: 0,
-            },
-            variants: Variants::default(),
-            username: "jobstop.sim@example.com".to_owned(),
-            password: None,
-            static_token: None,
-            token_ttl: Duration::from_secs(14 * 24 * 3600),
-            jobs: 0,
-            per_job: 3,
-            running: 0,
-            job_seeds: Vec::new(),
-            execution_seeds: Vec::new(),
-        }
-    }
+options! {
+    /// The account alias (in every Runner path and document).
+    account_alias: String = "ACME".into() => [into String];
+    /// The `locationAlias` the login reports (and host names start with).
+    location_alias: String = "VA1".into() => [into String];
+    /// The login user name.
+    username: String = "jobstop.sim@example.com".into() => [into String];
+    /// The login password.
+    password: Option<Secret> = None => [some into Secret];
+    /// A never-expiring bearer token the Runner accepts besides logins.
+    static_token: Option<Secret> = None => [some into Secret];
+    /// How many jobs to generate.
+    jobs: usize = 0 => [usize];
+    /// How many executions each generated job has.
+    executions_per_job: usize = 3 => [usize];
+    /// How many of the generated executions (the newest) are `RUNNING`.
+    running: usize = 0 => [usize];
+    /// How long login tokens live (documented: up to 2 weeks).
+    token_ttl: Duration = Duration::from_secs(14 * 24 * 3600) => [Duration];
+    /// How long a killed execution stays `KILLING` before `KILLED`.
+    kill_delay: Duration = Duration::from_millis(200) => [Duration];
+    /// Makes seeded and inserted executions progress too, this long after.
+    seeded_finish_after: Option<Duration> = None => [Option<Duration>];
+    /// How many executions may be `INITIALIZING` or `RUNNING` at once.
+    max_concurrent: usize = DEFAULT_MAX_CONCURRENT => [usize];
+    /// The share (0–100) of executions that end `FAILURE` on their own.
+    fail_percent: u8 = 0 => [u8];
+    /// Execution keys in camelCase.
+    camel_case: bool = false => [bool];
+    /// Top-level `start`/`end` (of the last timer) and `id`, not `timers`.
+    flat_timers: bool = false => [bool];
+    /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}`.
+    repository_log_object: bool = false => [bool];
+    /// Whether the single-execution GET exists.
+    execution_get: ExecutionGet = ExecutionGet::Served => [ExecutionGet];
+    /// The shape of the job GET's answer.
+    job_shape: JobShape = JobShape::Object => [JobShape];
 }
 
 /// The CenturyLink protocol; use it through [`CenturyLinkSim`].
 pub struct CenturyLink {
-    alias: String,
-    location: String,
-    username: String,
+    o: CenturyLinkOptions,
     password: String,
     static_token: String,
-    token_ttl: Duration,
     store: Mutex<Store>,
 }
 
 impl fmt::Debug for CenturyLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("CenturyLink");
-        d.field("alias", &self.alias)
-            .field("username", &self.username);
-        d.finish_non_exhaustive()
+        d.field("alias", &self.o.account_alias)
+            .finish_non_exhaustive()
     }
 }
 
@@ -315,44 +275,33 @@ impl VendorSim for CenturyLink {
     const PREFIX: &'static str = "";
     type Options = CenturyLinkOptions;
 
-    fn new(common: &Common, o: CenturyLinkOptions) -> Self {
+    fn new(common: &Common, mut o: CenturyLinkOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 34);
-        let password = o
-            .password
-            .map_or_else(|| format!("Sim-{}", creds.alphanumeric(16)), |s| s.0);
-        let (alias, location) = (o.store.alias.clone(), o.store.location.clone());
-        let claims = routes::token_claims(&o.username, &alias, &location);
-        let static_token = o
-            .static_token
-            .map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
-        let stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
-        let mut store = Store::new(
-            StoreConfig {
-                stop_delay,
-                ..o.store
-            },
-            common.clock,
-            common.seed,
-        );
-        store.variants = o.variants;
-        store.seed(o.jobs, o.per_job, o.running);
-        for seed in o.job_seeds {
+        let password = o.password.take();
+        let password = password.map_or_else(|| format!("Sim-{}", creds.alphanumeric(16)), |s| s.0);
+        let claims = routes::token_claims(&o);
+        let static_token = o.static_token.take();
+        let static_token =
+            static_token.map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
+        o.stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
+        let job_seeds = std::mem::take(&mut o.job_seeds);
+        let execution_seeds = std::mem::take(&mut o.execution_seeds);
+        let mut store = Store::new(o.clone(), common.clock, common.seed);
+        store.seed(o.jobs, o.executions_per_job, o.running);
+        for seed in job_seeds {
             store.insert_job(seed);
         }
-        for seed in o.execution_seeds {
+        for seed in execution_seeds {
             if store.insert_execution(seed.clone()).is_none() {
-                store.insert_job(JobSeed::new().with_id(seed.job_id.clone()));
+                store.insert_job(JobSeed::default().with_id(seed.job_id.clone()));
                 store.insert_execution(seed);
             }
         }
-        let (username, token_ttl, store) = (o.username, o.token_ttl, Mutex::new(store));
+        let store = Mutex::new(store);
         CenturyLink {
-            alias,
-            location,
-            username,
+            o,
             password,
             static_token,
-            token_ttl,
             store,
         }
     }
@@ -364,7 +313,7 @@ impl VendorSim for CenturyLink {
     fn configure(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         server
             .error_body(|_, m| routes::error_body(m))
-            .account_key(routes::account)
+            .account_key(|h| routes::bearer(h).unwrap_or_default().to_owned())
     }
 
     fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
@@ -377,45 +326,35 @@ impl VendorSim for CenturyLink {
             .account_key(|_| String::new())
     }
 
-    /// Fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput) if
-    /// [`running`](CenturyLinkSimBuilder::running) exceeds
-    /// [`max_concurrent`](CenturyLinkSimBuilder::max_concurrent).
     fn check(o: &CenturyLinkOptions) -> std::io::Result<()> {
-        let (running, max) = (o.running, o.store.max_concurrent);
-        if running <= max {
-            return Ok(());
-        }
-        Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!(
-                "running({running}) exceeds max_concurrent({max}): the account runs at most that many executions at once"
-            ),
-        ))
+        let (running, max) = (o.running, o.max_concurrent);
+        let why = format!("running({running}) exceeds max_concurrent({max}), the account's cap");
+        let error = || std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+        (running <= max).then_some(()).ok_or_else(error)
     }
 
-    /// `running` executions (at most the cap), the others finished, over
-    /// max(3, `finished`/4) jobs.
     fn populate(o: &mut CenturyLinkOptions, population: &Population) {
         o.jobs = (population.finished / 4).max(3);
-        o.running = population.running.min(o.store.max_concurrent);
-        o.per_job = (population.finished + o.running).div_ceil(o.jobs);
+        o.running = population.running.min(o.max_concurrent);
+        o.executions_per_job = (population.finished + o.running).div_ceil(o.jobs);
     }
 
-    /// The login: [`CenturyLinkSim::settings_login`].
     fn settings(sim: &CenturyLinkSim) -> Settings {
-        sim.settings_login()
+        vec![
+            ("base_url", sim.base_url()),
+            ("login_url", sim.login_url()),
+            ("username", sim.username().to_owned()),
+            ("password", sim.password().to_owned()),
+        ]
     }
 
-    /// The static token and the alias.
     fn alternatives(sim: &CenturyLinkSim) -> Settings {
-        let mut token = sim.settings_token();
-        token.retain(|(key, _)| *key != "base_url");
-        token
+        let (token, alias) = (sim.token().to_owned(), sim.account_alias().to_owned());
+        vec![("token", token), ("account_alias", alias)]
     }
 
-    /// Run ids are `"jobId/executionId"`.
     fn ids(&self) -> Vec<String> {
-        self.execution_ids(None)
+        lock(&self.store).execution_ids(None)
     }
 
     fn raw_state(&self, id: &str) -> Option<String> {
@@ -430,29 +369,14 @@ impl VendorSim for CenturyLink {
         lock(&self.store).execs.stop_total()
     }
 
-    /// A `RUNNING` execution of the first job, as `"jobId/executionId"`.
     fn insert_running(&self) -> Option<String> {
         let mut store = lock(&self.store);
-        store.settle();
-        let job = store.jobs_ordered().first().map(|j| j.id.clone())?;
-        let id = store.insert_execution(ExecutionSeed::new(job.clone(), "RUNNING"))?;
-        Some(format!("{job}/{id}"))
+        let job = store.job_ids().into_iter().next()?;
+        store.insert_execution(ExecutionSeed::new(job, "RUNNING"))
     }
 
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
         endless(page_size, runs)
-    }
-}
-
-impl CenturyLink {
-    /// Every execution (with `status`, if given) as `"jobId/executionId"`,
-    /// in listing order.
-    fn execution_ids(&self, status: Option<&str>) -> Vec<String> {
-        let mut store = lock(&self.store);
-        store.settle();
-        let execs = store.execs_ordered(None).into_iter();
-        let execs = execs.filter(|r| status.is_none_or(|s| r.status == s));
-        execs.map(|r| r.run_id()).collect()
     }
 }
 
@@ -471,265 +395,121 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
     FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
 }
 
-/// CenturyLink's own setters (defaults and behaviour: the crate README,
-/// "The CenturyLink simulator", Builder).
 impl SimBuilder<CenturyLink> {
-    setters! {
-        /// The account alias (in every Runner path and document).
-        account_alias(options.store.alias): into String;
-        /// The `locationAlias` the login reports (and host names start with).
-        location_alias(options.store.location): into String;
-        /// The login user name.
-        username(options.username): into String;
-        /// The login password.
-        password(options.password): some into Secret;
-        /// A never-expiring bearer token the Runner accepts besides logins.
-        static_token(options.static_token): some into Secret;
-        /// How many jobs to generate.
-        jobs(options.jobs): usize;
-        /// How many executions each generated job has.
-        executions_per_job(options.per_job): usize;
-        /// How many of the generated executions (the newest) are `RUNNING`;
-        /// at most [`max_concurrent`](SimBuilder::max_concurrent).
-        running(options.running): usize;
-        /// How long login tokens live (documented: up to 2 weeks).
-        token_ttl(options.token_ttl): Duration;
-        /// How long a killed execution stays `KILLING` before `KILLED`.
-        kill_delay(options.store.kill_delay): Duration;
-        /// Makes seeded and inserted executions progress too, this long
-        /// after the start (or their insertion).
-        seeded_finish_after(options.store.seeded_finish_after): Option<Duration>;
-        /// How many executions may be `INITIALIZING` or `RUNNING` at once.
-        max_concurrent(options.store.max_concurrent): usize;
-        /// Execution keys in camelCase.
-        camel_case(options.variants.camel_case): bool;
-        /// Top-level `start`/`end` (of the last timer) and an `id` instead
-        /// of `timers`.
-        flat_timers(options.variants.flat_timers): bool;
-        /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}`.
-        repository_log_object(options.variants.repository_log_object): bool;
-        /// Whether the single-execution GET exists.
-        execution_get(options.variants.execution_get): ExecutionGet;
-        /// The shape of the job GET's answer.
-        job_shape(options.variants.job_shape): JobShape;
-    }
-
     /// Adds a job after the generated ones.
     pub fn insert_job(mut self, seed: JobSeed) -> Self {
         self.options.job_seeds.push(seed);
         self
     }
 
-    /// Adds an execution after the generated ones (its job is created if
-    /// missing).
+    /// Adds an execution after the generated ones (creating its job).
     pub fn insert_execution(mut self, seed: ExecutionSeed) -> Self {
         self.options.execution_seeds.push(seed);
         self
     }
 
-    /// How long started executions stay `PENDING` (at least), `INITIALIZING`
-    /// and `RUNNING`.
+    /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
     pub fn durations(mut self, pending: Duration, init: Duration, running: Duration) -> Self {
-        let store = &mut self.options.store;
-        (store.pending_for, store.initializing_for, store.running_for) = (pending, init, running);
-        self
-    }
-
-    /// The share (0–100) of executions that end `FAILURE` on their own.
-    pub fn fail_percent(mut self, percent: u8) -> Self {
-        self.options.store.fail_percent = percent.min(100);
+        self.options.durations = [pending, init, running];
         self
     }
 }
 
-/// CenturyLink's own accessors and test hooks (besides [`Sim`]'s; the
-/// crate README lists them with their behaviour).
+/// CenturyLink's own accessors and test hooks (the crate README has them).
 impl Sim<CenturyLink> {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         lock(&self.vendor.store)
     }
 
-    /// The login server (the Runner's is [`Sim::server`]).
-    pub fn login_server(&self) -> &SimServer {
-        // `VendorSim::auth_server` always gives CenturyLink its login server.
-        self.auth_server().unwrap_or_else(|| self.server())
-    }
-
-    /// The login endpoint, `http://127.0.0.1:PORT/v2/authentication/login`.
-    pub fn login_url(&self) -> String {
-        format!("{}{LOGIN_PATH}", self.login_server().base_url())
-    }
-
     accessors! {
         /// The account alias.
-        account_alias: alias;
+        account_alias: o.account_alias;
         /// The `locationAlias` the login reports.
-        location_alias: location;
+        location_alias: o.location_alias;
         /// The login user name.
-        username: username;
+        username: o.username;
         /// The login password.
         password: password;
         /// The static bearer token (never expires).
         token: static_token;
     }
 
-    /// `base_url`, `login_url`, `username` and `password` (also
-    /// [`Sim::settings`]).
-    pub fn settings_login(&self) -> Settings {
-        vec![
-            ("base_url", self.base_url()),
-            ("login_url", self.login_url()),
-            ("username", self.username().to_owned()),
-            ("password", self.password().to_owned()),
-        ]
+    one_liners! {
+        /// The login server (the Runner's is [`Sim::server`]).
+        pub fn login_server(&self) -> &SimServer =
+            self.auth_server().unwrap_or_else(|| self.server());
+        /// The login endpoint, `http://127.0.0.1:PORT/v2/authentication/login`.
+        pub fn login_url(&self) -> String =
+            format!("{}{LOGIN_PATH}", self.login_server().base_url());
+        /// [`CenturyLinkSim::ids`] whose `status` is exactly `status`.
+        pub fn execution_ids_with_status(&self, status: &str) -> Vec<String> =
+            self.store().execution_ids(Some(status));
+        /// The job as `GET /jobs/{alias}/{jobId}` shows it now.
+        pub fn job_json(&self, job_id: &str) -> Option<Value> = self.store().job(job_id).ok();
+        /// Every stop and kill: `("jobId/executionId", "stop" or "kill", body)`.
+        pub fn stop_bodies(&self) -> Vec<(String, String, String)> =
+            self.store().bodies.clone();
+        /// How many logins succeeded (tokens issued).
+        pub fn logins(&self) -> u64 = self.store().issued.len() as u64;
+        /// How many login requests were made, successful or not.
+        pub fn login_attempts(&self) -> u64 = self.store().login_attempts;
+        /// Every bearer token the login issued, in order (not the static token).
+        pub fn issued_tokens(&self) -> Vec<String> = self.store().issued.clone();
+        /// Makes every login token issued so far expired.
+        pub fn expire_tokens(&self) = self.store().tokens.expire_all();
+        /// Switches the single-execution GET at run time.
+        pub fn set_execution_get(&self, e: ExecutionGet) = self.store().cfg.execution_get = e;
+        /// Like [`Sim::stop_requests`], for kill requests.
+        pub fn kill_requests(&self, run_id: &str) -> u64 =
+            self.stop_bodies().iter().filter(|b| b.0 == run_id && b.1 == "kill").count() as u64;
+        /// Switches the job GET's shape at run time.
+        pub fn set_job_shape(&self, shape: JobShape) = self.store().cfg.job_shape = shape;
     }
 
-    /// `base_url`, `token` and `account_alias`.
-    pub fn settings_token(&self) -> Settings {
-        let (token, alias) = (self.token().to_owned(), self.account_alias().to_owned());
-        vec![
-            ("base_url", self.base_url()),
-            ("token", token),
-            ("account_alias", alias),
-        ]
-    }
-
-    /// [`settings_login`](Self::settings_login) as `JOBSTOP_CENTURYLINK_*`
-    /// variables (also [`Sim::env`]).
-    pub fn env_login(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.settings_login())
-    }
-
-    /// [`settings_token`](Self::settings_token) as `JOBSTOP_CENTURYLINK_*`
-    /// variables.
+    /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.
     pub fn env_token(&self) -> Vec<(String, String)> {
-        crate::env_vars(VENDOR, self.settings_token())
-    }
-
-    /// Every job id, newest `createdTime` first (ties by id).
-    pub fn job_ids(&self) -> Vec<String> {
-        let mut store = self.store();
-        store.settle();
-        let jobs = store.jobs_ordered().into_iter();
-        jobs.map(|j| j.id.clone()).collect()
-    }
-
-    /// Every execution as `"jobId/executionId"`, in the account listing's
-    /// order; the same as [`Sim::ids`].
-    pub fn execution_ids(&self) -> Vec<String> {
-        self.vendor.execution_ids(None)
-    }
-
-    /// [`CenturyLinkSim::execution_ids`] whose `status` is exactly `status`.
-    pub fn execution_ids_with_status(&self, status: &str) -> Vec<String> {
-        self.vendor.execution_ids(Some(status))
-    }
-
-    /// The job as `GET /jobs/{alias}/{jobId}` shows it now.
-    pub fn job_json(&self, job_id: &str) -> Option<Value> {
-        self.store().job(job_id).ok()
+        let mut settings = CenturyLink::alternatives(self);
+        settings.insert(0, ("base_url", self.base_url()));
+        crate::env_vars(VENDOR, settings)
     }
 
     store_calls! {
-        /// The execution `run_id` (`"jobId/executionId"`) as its GET shows
-        /// it now (in the current variants).
+        /// Every job id, newest `createdTime` first (ties by id).
+        job_ids() -> Vec<String>;
+        /// The execution `run_id` (`"jobId/executionId"`) as its GET shows it.
         execution_json(run_id: &str) -> Option<Value>;
         /// Adds a job (replacing one with the same id); returns its id.
         insert_job(seed: JobSeed) -> String;
-        /// Deletes a job and its executions, as Runner's Delete Job does;
-        /// `false` if there is no such job.
+        /// Adds an execution; its run id, `None` if its job does not exist.
+        insert_execution(seed: ExecutionSeed) -> Option<String>;
+        /// Deletes a job and its executions; `false` if there is none.
         remove_job(job_id: &str) -> bool;
-        /// Sets the raw status of `run_id` and drops its pending changes;
-        /// `false` if there is no such execution.
+        /// Sets the raw status of `run_id`, dropping its pending changes.
         set_status(run_id: &str, raw: &str) -> bool;
-        /// Applies the next pending change of `run_id` now; `false` if
-        /// nothing can happen.
+        /// Applies the next pending change of `run_id` now, if any.
         advance(run_id: &str) -> bool;
-        /// Like [`Sim::stop_requests`], for kill requests.
-        kill_requests(run_id: &str) -> u64;
-    }
-
-    /// Adds an execution; its `"jobId/executionId"`, or `None` if its job
-    /// does not exist.
-    pub fn insert_execution(&self, seed: ExecutionSeed) -> Option<String> {
-        let job = seed.job_id.clone();
-        let id = self.store().insert_execution(seed);
-        id.map(|id| format!("{job}/{id}"))
-    }
-
-    /// Every stop and kill request that reached the handler, in order:
-    /// `("jobId/executionId", "stop" or "kill", the body as received)`.
-    pub fn stop_bodies(&self) -> Vec<(String, String, String)> {
-        self.store().bodies.clone()
-    }
-
-    /// How many logins succeeded (tokens issued).
-    pub fn logins(&self) -> u64 {
-        self.store().logins
-    }
-
-    /// How many login requests were made, successful or not.
-    pub fn login_attempts(&self) -> u64 {
-        self.store().login_attempts
-    }
-
-    /// Every bearer token the login issued, in order (not the static token).
-    pub fn issued_tokens(&self) -> Vec<String> {
-        self.store().issued.clone()
-    }
-
-    /// Makes every login token issued so far expired.
-    pub fn expire_tokens(&self) {
-        self.store().tokens.expire_all();
     }
 
     /// Switches the execution document variants at run time.
-    pub fn set_variants(&self, camel_case: bool, flat_timers: bool, repository_log_object: bool) {
+    pub fn set_variants(&self, camel: bool, flat: bool, repo: bool) {
         let mut store = self.store();
-        let v = &mut store.variants;
-        (v.camel_case, v.flat_timers, v.repository_log_object) =
-            (camel_case, flat_timers, repository_log_object);
+        let o = &mut store.cfg;
+        (o.camel_case, o.flat_timers, o.repository_log_object) = (camel, flat, repo);
     }
-
-    /// Switches the single-execution GET at run time (see [`ExecutionGet`]).
-    pub fn set_execution_get(&self, e: ExecutionGet) {
-        self.store().variants.execution_get = e;
-    }
-
-    /// Switches the job GET's shape at run time (see [`JobShape`]).
-    pub fn set_job_shape(&self, shape: JobShape) {
-        self.store().variants.job_shape = shape;
-    }
-}
-
-/// Whether `v` is an execution document (either spelling of its id).
-fn is_execution(v: &Value) -> bool {
-    v.get("execution_id").is_some() || v.get("executionId").is_some()
 }
 
 /// The execution documents in a successful Runner answer, for
 /// [`Fault::MapJson`] rewrites: the executions among a page's `results`, or
 /// the answer itself when it is one execution.
-///
-/// ```
-/// use jobstop_sim::centurylink::run_objects;
-/// use serde_json::json;
-///
-/// let mut page = json!({"totalSize": 1, "results": [{"execution_id": "e1"}]});
-/// assert_eq!(run_objects(&mut page).len(), 1);
-/// let mut jobs = json!({"totalSize": 1, "results": [{"id": "j1", "status": "ACTIVE"}]});
-/// assert!(run_objects(&mut jobs).is_empty());
-/// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
-    if body.get("results").is_none() {
-        return if is_execution(body) {
-            vec![body]
-        } else {
-            Vec::new()
-        };
-    }
-    match body.get_mut("results") {
-        Some(Value::Array(items)) => items.iter_mut().filter(|v| is_execution(v)).collect(),
-        _ => Vec::new(),
+    let is_run = |v: &Value| v.get("execution_id").or(v.get("executionId")).is_some();
+    match body {
+        Value::Object(m) if !m.contains_key("results") => {
+            vec![body].into_iter().filter(|v| is_run(v)).collect()
+        }
+        _ => match body.get_mut("results") {
+            Some(Value::Array(items)) => items.iter_mut().filter(|v| is_run(v)).collect(),
+            _ => Vec::new(),
+        },
     }
 }

@@ -2,33 +2,18 @@
 //! generic [`Runs`] store) and the account's concurrency cap, login tokens
 //! and counters; and how jobs and executions look on the wire.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{ExecutionGet, ExecutionSeed, JobSeed, JobShape};
+use super::{CenturyLinkOptions, ExecutionSeed, JobSeed};
 use crate::data::{self, Data, text};
 use crate::store::{Runs, Timed, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
 
-// Execution statuses (VENDOR-NOTES 4.4).
-pub(crate) const PENDING: &str = "PENDING";
-pub(crate) const INITIALIZING: &str = "INITIALIZING";
-pub(crate) const RUNNING: &str = "RUNNING";
-pub(crate) const STOPPING: &str = "STOPPING";
-pub(crate) const STOPPED: &str = "STOPPED";
-pub(crate) const KILLING: &str = "KILLING";
-pub(crate) const KILLED: &str = "KILLED";
-pub(crate) const SUCCESS: &str = "SUCCESS";
-pub(crate) const FAILURE: &str = "FAILURE";
-pub(crate) const INIT_FAILURE: &str = "INIT_FAILURE";
-
-/// What every job's `status` is.
-const JOB_STATUS: &str = "ACTIVE";
-/// How repository passwords are shown.
-const MASKED_PASSWORD: &str = "******";
 /// The base64url header of every token (`{"alg":"HS256","typ":"JWT"}`).
 const JWT_HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
@@ -41,35 +26,15 @@ const DAY: i64 = 24 * HOUR;
 static SEED: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/centurylink/seed.json")));
 
-/// A raw status as the simulator treats it (VENDOR-NOTES 4.4
-/// normalization).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// `PENDING`, `INITIALIZING`, `RUNNING`.
-    Active,
-    /// `STOPPING`.
-    Stopping,
-    /// `KILLING`.
-    Killing,
-    /// `SUCCESS`, `FAILURE`, `INIT_FAILURE`, `STOPPED`, `KILLED`.
-    Terminal,
-    /// Anything else (kept verbatim; stoppable).
-    Unknown,
-}
-
-pub(crate) fn classify(raw: &str) -> Class {
-    match raw {
-        PENDING | INITIALIZING | RUNNING => Class::Active,
-        STOPPING => Class::Stopping,
-        KILLING => Class::Killing,
-        SUCCESS | FAILURE | INIT_FAILURE | STOPPED | KILLED => Class::Terminal,
-        _ => Class::Unknown,
-    }
+/// Whether a raw status is terminal (VENDOR-NOTES 4.4); others are stoppable.
+pub(crate) fn terminal(raw: &str) -> bool {
+    ["SUCCESS", "FAILURE", "INIT_FAILURE", "STOPPED", "KILLED"].contains(&raw)
 }
 
 /// A change waiting on an execution's timeline: `INITIALIZING` → `RUNNING`
 /// (then `Finish` after the running time), `INITIALIZING`/`RUNNING` →
-/// `SUCCESS` (or `FAILURE`), `STOPPING` → `STOPPED`, `KILLING` → `KILLED`.
+/// `SUCCESS` (or `FAILURE`), `STOPPING` → `STOPPED`, `KILLING` → `KILLED`;
+/// `Stopped` and `Killed` also name a stop and a kill request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
     Run,
@@ -78,59 +43,39 @@ pub(crate) enum Change {
     Killed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
-    Stop,
-    Kill,
-}
+/// Why a request failed: the HTTP status and the `message`.
+pub(crate) type Failure = (u16, Cow<'static, str>);
+/// A request's JSON answer, or why it failed.
+pub(crate) type Answer = Result<Value, Failure>;
+const JOB_NOT_FOUND: Failure = (404, Cow::Borrowed("Job not found"));
+const EXECUTION_NOT_FOUND: Failure = (404, Cow::Borrowed("Execution not found"));
+const REFUSED: Failure = (400, Cow::Borrowed(super::NOT_STOPPABLE));
 
-/// Why an operation on a job or execution failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RunnerError {
-    JobNotFound,
-    ExecutionNotFound,
-    NotStoppable,
-}
-
-/// The document-shape and route switches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Variants {
-    pub(crate) camel_case: bool,
-    pub(crate) flat_timers: bool,
-    pub(crate) repository_log_object: bool,
-    pub(crate) execution_get: ExecutionGet,
-    pub(crate) job_shape: JobShape,
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct JobRecord {
-    pub(crate) id: String,
+    id: String,
     name: Option<String>,
-    /// Host ids.
     hosts: Vec<String>,
-    pub(crate) created: i64,
+    created: i64,
     updated: i64,
-    /// The Job's other fields as on the wire (`description`,
-    /// `executionTtl`, `repository`, `hosts`, `properties`, `callbacks`).
+    /// The Job's other wire fields (`description`, `executionTtl`, `repository`…).
     doc: Value,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ExecRecord {
-    pub(crate) id: String,
-    pub(crate) job_id: String,
-    pub(crate) status: String,
+    id: String,
+    job_id: String,
+    status: String,
     /// `(start, end)` in epoch ms.
     timers: Vec<(i64, Option<i64>)>,
     /// The git commit it ran (`repository_log.recent_commit[0]`).
     commit: Value,
     failed_hosts: Vec<String>,
     vpn: bool,
-    /// Insertion order (breaks ties between queued executions and between
-    /// changes due at the same instant).
+    /// Insertion order (breaks ties between queued executions and due changes).
     seq: u64,
-    /// While `PENDING` and progressing on its own: when it may start
-    /// initializing (it also needs a free slot).
+    /// While `PENDING` and progressing: when it may start (given a free slot).
     queued: Option<Instant>,
     /// Whether it ends `FAILURE` rather than `SUCCESS` when it finishes.
     fails: bool,
@@ -151,13 +96,17 @@ impl Timed for ExecRecord {
 }
 
 impl ExecRecord {
-    /// The first timer's start (the listing order), if any.
+    /// The first timer's start (the listing order).
     fn first_start(&self) -> i64 {
         self.timers.first().map_or(i64::MIN, |t| t.0)
     }
 
-    pub(crate) fn run_id(&self) -> String {
+    fn run_id(&self) -> String {
         format!("{}/{}", self.job_id, self.id)
+    }
+
+    fn active(&self) -> bool {
+        self.status == "INITIALIZING" || self.status == "RUNNING"
     }
 
     /// Ends the last timer at `wall` if it is open.
@@ -168,38 +117,47 @@ impl ExecRecord {
             t.1 = Some(wall.max(t.0));
         }
     }
-}
 
-/// Simulator settings the store needs.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreConfig {
-    pub(crate) alias: String,
-    pub(crate) location: String,
-    pub(crate) stop_delay: Duration,
-    pub(crate) kill_delay: Duration,
-    pub(crate) pending_for: Duration,
-    pub(crate) initializing_for: Duration,
-    pub(crate) running_for: Duration,
-    pub(crate) max_concurrent: usize,
-    pub(crate) seeded_finish_after: Option<Duration>,
-    pub(crate) fail_percent: u8,
+    /// Applies `change` as if at `at` (wall time `wall`).
+    fn apply(
+        &mut self,
+        at: Instant,
+        wall: i64,
+        change: Change,
+        o: &CenturyLinkOptions,
+        hosts: &[String],
+    ) {
+        let next = match change {
+            Change::Run if self.status == "INITIALIZING" => {
+                self.timeline.push_after(at, o.durations[2], Change::Finish);
+                self.status = "RUNNING".to_owned();
+                return;
+            }
+            Change::Finish if self.active() => {
+                if self.fails && self.failed_hosts.is_empty() {
+                    self.failed_hosts = hosts.iter().take(1).cloned().collect();
+                }
+                self.timeline.clear();
+                if self.fails { "FAILURE" } else { "SUCCESS" }
+            }
+            Change::Stopped if self.status == "STOPPING" => "STOPPED",
+            Change::Killed if self.status == "KILLING" => "KILLED",
+            _ => return,
+        };
+        self.status = next.to_owned();
+        self.end_last(wall);
+    }
 }
-
-/// One recorded stop or kill: `("jobId/executionId", "stop"|"kill", body)`.
-pub(crate) type StopBody = (String, String, String);
 
 #[derive(Debug)]
 pub(crate) struct Store {
-    pub(crate) cfg: StoreConfig,
+    /// The options, whose document switches change at run time.
+    pub(crate) cfg: CenturyLinkOptions,
     clock: SimClock,
-    /// When the simulator started (seeded progress counts from here).
-    started: Instant,
-    /// Up to when changes have been applied; promotions into freed slots
-    /// happen no earlier.
+    /// Up to when changes are applied (no promotion into a slot before it).
     settled_at: Instant,
     jobs: BTreeMap<String, JobRecord>,
-    /// Executions by execution id; stop requests are counted here by
-    /// `"jobId/executionId"`.
+    /// By execution id; stops are counted by `"jobId/executionId"`.
     pub(crate) execs: Runs<String, ExecRecord>,
     next_seq: u64,
     /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
@@ -208,28 +166,23 @@ pub(crate) struct Store {
     misc: SplitMix64,
     secrets: SplitMix64,
     pub(crate) tokens: Tokens,
-    /// Login tokens in the order they were issued.
     pub(crate) issued: Vec<String>,
-    pub(crate) logins: u64,
     pub(crate) login_attempts: u64,
-    kills: HashMap<String, u64>,
-    pub(crate) bodies: Vec<StopBody>,
-    pub(crate) variants: Variants,
+    /// Every stop and kill: `("jobId/executionId", "stop"|"kill", body)`.
+    pub(crate) bodies: Vec<(String, String, String)>,
 }
 
 /// A repository's `credentials`, the password masked.
 fn credentials() -> Value {
-    json!({"username": "deploy", "password": MASKED_PASSWORD})
+    json!({"username": "deploy", "password": "******"})
 }
 
-/// Base64url without padding.
 pub(crate) fn b64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b1 = chunk.get(1).copied().unwrap_or(0);
-        let b2 = chunk.get(2).copied().unwrap_or(0);
-        let n = (u32::from(chunk[0]) << 16) | (u32::from(b1) << 8) | u32::from(b2);
+        let [b0, b1, b2] = [0, 1, 2].map(|i| u32::from(chunk.get(i).copied().unwrap_or(0)));
+        let n = (b0 << 16) | (b1 << 8) | b2;
         for i in 0..=chunk.len() {
             out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
         }
@@ -249,67 +202,38 @@ pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
 }
 
 /// A page, `{"totalSize","page","size","results"}` (`CenturyLinkCloud/PublicKB`
-/// `Runner/job-service.md`, "Get Jobs", "Get Job Executions"): items
-/// `page * size ..` of `items`, at most `size`, rendered by `render`.
-fn page_body<T>(items: &[T], page: usize, size: usize, render: impl Fn(&T) -> Value) -> Value {
+/// `Runner/job-service.md`, "Get Jobs", "Get Job Executions").
+fn page_body<T>(items: &[T], (page, size): (usize, usize), render: impl Fn(&T) -> Value) -> Value {
     let start = page.saturating_mul(size).min(items.len());
     let end = start.saturating_add(size).min(items.len());
     let results: Vec<Value> = items[start..end].iter().map(render).collect();
     json!({"totalSize": items.len(), "page": page, "size": size, "results": results})
 }
 
-/// A fresh UUID from `rng` that `taken` does not hold.
 fn fresh_id(rng: &mut SplitMix64, taken: impl Fn(&String) -> bool) -> String {
-    let mut id = rng.uuid_like();
-    while taken(&id) {
-        id = rng.uuid_like();
-    }
-    id
+    let mut ids = std::iter::repeat_with(|| rng.uuid_like());
+    ids.find(|id| !taken(id)).unwrap_or_default()
 }
 
-/// Applies `change` to execution `r` as if at `at` (wall time `wall`);
-/// `hosts` are its job's hosts.
-fn apply(
-    r: &mut ExecRecord,
-    at: Instant,
-    wall: i64,
-    change: Change,
-    cfg: &StoreConfig,
-    hosts: &[String],
-) {
-    match change {
-        Change::Run if r.status == INITIALIZING => {
-            r.status = RUNNING.to_owned();
-            r.timeline.push_after(at, cfg.running_for, Change::Finish);
-        }
-        Change::Finish if r.status == INITIALIZING || r.status == RUNNING => {
-            r.status = if r.fails { FAILURE } else { SUCCESS }.to_owned();
-            if r.fails && r.failed_hosts.is_empty() {
-                r.failed_hosts = hosts.iter().take(1).cloned().collect();
-            }
-            r.timeline.clear();
-            r.end_last(wall);
-        }
-        Change::Stopped if r.status == STOPPING => {
-            r.status = STOPPED.to_owned();
-            r.end_last(wall);
-        }
-        Change::Killed if r.status == KILLING => {
-            r.status = KILLED.to_owned();
-            r.end_last(wall);
-        }
-        _ => {}
-    }
+/// `doc` with its top-level keys in camelCase (`failedHosts`).
+fn camel_case(doc: Value) -> Value {
+    let Value::Object(map) = doc else {
+        return doc;
+    };
+    let camel = |key: String| {
+        let mut words = key.split('_');
+        let first = words.next().unwrap_or_default().to_owned();
+        words.fold(first, |out, w| out + &w[..1].to_uppercase() + &w[1..])
+    };
+    map.into_iter().map(|(k, v)| (camel(k), v)).collect()
 }
 
 impl Store {
-    pub(crate) fn new(cfg: StoreConfig, clock: SimClock, seed: u64) -> Self {
-        let now = Instant::now();
+    pub(crate) fn new(cfg: CenturyLinkOptions, clock: SimClock, seed: u64) -> Self {
         Store {
             cfg,
             clock,
-            started: now,
-            settled_at: now,
+            settled_at: Instant::now(),
             jobs: BTreeMap::new(),
             execs: Runs::default(),
             next_seq: 0,
@@ -318,53 +242,28 @@ impl Store {
             secrets: SplitMix64::stream(seed, 33),
             tokens: Tokens::default(),
             issued: Vec::new(),
-            logins: 0,
             login_attempts: 0,
-            kills: HashMap::new(),
             bodies: Vec::new(),
-            variants: Variants::default(),
         }
     }
 
-    fn seq(&mut self) -> u64 {
-        self.next_seq += 1;
-        self.next_seq
-    }
-
-    /// The host ids of job `job`.
     fn hosts_of(&self, job: &str) -> Vec<String> {
-        self.jobs
-            .get(job)
-            .map(|j| j.hosts.clone())
-            .unwrap_or_default()
+        let job = self.jobs.get(job);
+        job.map(|j| j.hosts.clone()).unwrap_or_default()
     }
 
-    /// A new execution of `job` (not inserted), with a commit before
-    /// `start` drawn from `rng`.
-    fn new_exec(&mut self, id: String, job: String, start: i64, from_misc: bool) -> ExecRecord {
-        let rng = if from_misc {
-            &mut self.misc
-        } else {
-            &mut self.ids
-        };
+    /// A new `SUCCESS` execution (not inserted), drawn from `misc` or `ids`.
+    fn new_exec(&mut self, id: String, job: String, start: i64, misc: bool) -> ExecRecord {
+        let rng = if misc { &mut self.misc } else { &mut self.ids };
         let commit = Self::generate_commit(rng, start - 10 * DAY, start - HOUR);
-        ExecRecord {
-            id,
-            job_id: job,
-            status: SUCCESS.to_owned(),
-            timers: vec![(start, None)],
-            commit,
-            failed_hosts: Vec::new(),
-            vpn: false,
-            seq: self.seq(),
-            queued: None,
-            fails: false,
-            timeline: Timeline::new(),
-        }
+        self.next_seq += 1;
+        let mut rec = ExecRecord::default();
+        (rec.id, rec.job_id, rec.status) = (id, job, "SUCCESS".to_owned());
+        (rec.timers, rec.commit, rec.seq) = (vec![(start, None)], commit, self.next_seq);
+        rec
     }
 
-    /// A job with generated attributes (not inserted); `index` picks the
-    /// name.
+    /// A generated job (not inserted); `index` picks the name.
     fn generate_job(&mut self, index: usize) -> JobRecord {
         let jobs = SEED.table("jobs");
         let (entry, round) = (&jobs[index % jobs.len()], index / jobs.len());
@@ -384,51 +283,42 @@ impl Store {
         if ids.chance(30) {
             repository["credentials"] = credentials();
         }
-        let hosts: Vec<(String, Value)> = if ids.chance(30) {
-            vec![("localhost".to_owned(), json!({}))]
+        let hosts: Vec<Value> = if ids.chance(30) {
+            vec![json!({"id": "localhost", "hostVars": {}})]
         } else {
             let role = text(SEED.pick(ids, "server_roles"));
             let (n, with_vars, subnet) = (ids.range(1, 3), ids.chance(50), ids.range(10, 99));
-            let (location, alias) = (&self.cfg.location, self.cfg.alias.to_ascii_uppercase());
-            (1..=n)
-                .map(|k| {
-                    let ip = format!("10.55.{subnet}.{}", 10 + k);
-                    let vars = if with_vars {
-                        json!({"ansible_ssh_host": ip})
-                    } else {
-                        json!({})
-                    };
-                    (format!("{location}{alias}{role}{k:02}"), vars)
-                })
-                .collect()
+            let (location, alias) = (&self.cfg.location_alias, &self.cfg.account_alias);
+            let alias = alias.to_ascii_uppercase();
+            let host = |k| {
+                let ip = format!("10.55.{subnet}.{}", 10 + k);
+                let vars = with_vars.then(|| json!({"ansible_ssh_host": ip}));
+                let id = format!("{location}{alias}{role}{k:02}");
+                json!({"id": id, "hostVars": vars.unwrap_or(json!({}))})
+            };
+            (1..=n).map(host).collect()
         };
         let properties = SEED.pick(ids, "properties").clone();
         let callbacks = ids.chance(30).then(|| {
             let url = format!("https://hooks.example.com/runner/{}", ids.alphanumeric(12));
             json!({"url": url, "level": "RESULT"})
         });
+        let host_ids = hosts.iter().map(|h| text(&h["id"])).collect();
         let doc = json!({
             "description": entry[1],
             "executionTtl": execution_ttl,
             "repository": repository,
-            "hosts": hosts.iter().map(|(id, vars)| json!({"id": id, "hostVars": vars})).collect::<Vec<_>>(),
+            "hosts": hosts,
             "properties": properties,
             "callbacks": callbacks.into_iter().collect::<Vec<_>>(),
         });
-        let hosts = hosts.into_iter().map(|(h, _)| h).collect();
-        let name = named.then_some(name);
-        JobRecord {
-            id,
-            name,
-            hosts,
-            created,
-            updated,
-            doc,
-        }
+        let mut job = JobRecord::default();
+        (job.id, job.name, job.hosts) = (id, named.then_some(name), host_ids);
+        (job.created, job.updated, job.doc) = (created, updated, doc);
+        job
     }
 
-    /// A commit dated between `from` and `to` (epoch ms), as
-    /// `repository_log.recent_commit[0]` shows it.
+    /// A commit dated between `from` and `to` (epoch ms).
     fn generate_commit(rng: &mut SplitMix64, from: i64, to: i64) -> Value {
         let author = SEED.pick(rng, "authors");
         let (a, b, c) = (rng.next_u64(), rng.next_u64(), rng.next_u64() >> 32);
@@ -443,11 +333,7 @@ impl Store {
         })
     }
 
-    /// Adds `jobs` jobs with `per_job` executions each (at least `running`
-    /// executions in all, one job created for them if `jobs` is 0): the
-    /// `running` newest are `RUNNING`, the others about 70 % `SUCCESS`, 14 %
-    /// `FAILURE`, 6 % `STOPPED`, 5 % `KILLED`, 5 % `INIT_FAILURE`; about one
-    /// in ten finished ones was restarted (two timers).
+    /// Adds jobs and executions, as the crate README's "Seeding" describes.
     pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
@@ -458,65 +344,53 @@ impl Store {
             keys.push(job.id.clone());
             self.jobs.insert(job.id.clone(), job);
         }
-        if total == 0 {
-            return;
-        }
         let epoch = self.clock.epoch().timestamp_millis();
         // Each job runs every hour, 6 hours, day or week, at its own offset.
-        let schedules: Vec<(i64, i64)> = keys
-            .iter()
-            .map(|_| {
-                let interval = SEED
-                    .pick(&mut self.ids, "intervals_hours")
-                    .as_i64()
-                    .unwrap_or(1)
-                    * HOUR;
-                let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
-                (interval, offset)
-            })
-            .collect();
-        let mut created: Vec<(i64, String)> = Vec::with_capacity(total);
+        let mut schedule = |_| {
+            let hours = SEED.pick(&mut self.ids, "intervals_hours").as_i64();
+            let interval = hours.unwrap_or(1) * HOUR;
+            let offset = self.ids.range(MINUTE as u64, interval as u64) as i64;
+            (interval, offset)
+        };
+        let schedules: Vec<(i64, i64)> = keys.iter().map(&mut schedule).collect();
+        let mut created: Vec<(i64, String, &String)> = Vec::with_capacity(total);
         for i in 0..total {
-            let j = i % keys.len();
-            let k = (i / keys.len()) as i64;
+            let (j, k) = (i % keys.len(), (i / keys.len()) as i64);
             let (interval, offset) = schedules[j];
             let start = epoch - offset - k * interval + self.ids.below(SECOND as u64 * 50) as i64;
             let start = start.min(epoch - MINUTE);
             let id = fresh_id(&mut self.ids, |id| self.execs.contains(id));
             let rec = self.new_exec(id.clone(), keys[j].clone(), start, false);
             self.execs.insert(id.clone(), rec);
-            created.push((start, id));
+            created.push((start, id, &keys[j]));
         }
         // Newest first: the first `running` are running.
-        created.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.cmp(b)));
-        for (i, (start, id)) in created.iter().enumerate() {
+        created.sort_by(|(sa, a, _), (sb, b, _)| sb.cmp(sa).then_with(|| a.cmp(b)));
+        for (i, (start, id, job)) in created.iter().enumerate() {
             let status = match i < running {
-                true => RUNNING,
-                false => SEED
-                    .weighted(&mut self.ids, "finished_statuses")
-                    .as_str()
-                    .unwrap_or(SUCCESS),
+                true => Some("RUNNING"),
+                false => SEED.weighted(&mut self.ids, "finished_statuses").as_str(),
             };
-            let took = if status == INIT_FAILURE {
-                self.ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64
-            } else {
-                self.ids.range(20 * SECOND as u64, 40 * MINUTE as u64) as i64
+            let status = status.unwrap_or("SUCCESS");
+            let ids = &mut self.ids;
+            let took = match status {
+                "INIT_FAILURE" => ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64,
+                _ => ids.range(20 * SECOND as u64, 40 * MINUTE as u64) as i64,
             };
-            let restarted = matches!(status, SUCCESS | FAILURE) && self.ids.chance(10);
-            let gap = self.ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
-            let first_took = self.ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
-            let vpn = self.ids.chance(10);
-            let failed_pick = self.ids.below(8) as usize;
-            let job = self.execs.get(id).map(|r| r.job_id.clone());
-            let job_hosts = self.hosts_of(job.as_deref().unwrap_or_default());
-            let (finish_after, started) = (self.cfg.seeded_finish_after, self.started);
+            let restarted = matches!(status, "SUCCESS" | "FAILURE") && ids.chance(10);
+            let gap = ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
+            let first_took = ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
+            let (vpn, failed_pick) = (ids.chance(10), ids.below(8) as usize);
+            let job_hosts = self.hosts_of(job);
+            // Seeded progress counts from the start (nothing settled yet).
+            let (finish_after, started) = (self.cfg.seeded_finish_after, self.settled_at);
             let Some(rec) = self.execs.get_mut(id) else {
                 continue;
             };
             rec.status = status.to_owned();
             rec.vpn = vpn;
             let (start, last) = (*start, epoch - SECOND);
-            if status == RUNNING {
+            if status == "RUNNING" {
                 if let Some(d) = finish_after {
                     rec.timeline.push_after(started, d, Change::Finish);
                 }
@@ -524,14 +398,12 @@ impl Store {
                 let first_end = (start + first_took).min(last);
                 let second_start = (first_end + gap).min(last);
                 let second_end = (second_start + took).min(last);
-                rec.timers = vec![
-                    (start, Some(first_end)),
-                    (second_start, Some(second_end.max(second_start))),
-                ];
+                let second = (second_start, Some(second_end.max(second_start)));
+                rec.timers = vec![(start, Some(first_end)), second];
             } else {
                 rec.timers = vec![(start, Some((start + took).min(last).max(start)))];
             }
-            if status == FAILURE && !job_hosts.is_empty() {
+            if status == "FAILURE" && !job_hosts.is_empty() {
                 rec.failed_hosts = vec![job_hosts[failed_pick % job_hosts.len()].clone()];
             }
             self.execs.touch(id);
@@ -549,8 +421,7 @@ impl Store {
         }
     }
 
-    /// Adds a job from a seed (replacing one with the same id); returns its
-    /// id.
+    /// Adds a job from a seed (replacing one with the same id); its id.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
         let index = self.misc.below(SEED.table("jobs").len() as u64) as usize;
         // Generated from the runtime stream, so inserting never shifts the
@@ -571,8 +442,7 @@ impl Store {
             job.doc["hosts"] = doc.collect();
             job.hosts = seed.hosts;
         }
-        let repository = job.doc["repository"].as_object_mut();
-        if let Some(repository) = repository {
+        if let Some(repository) = job.doc["repository"].as_object_mut() {
             match seed.repository_credentials {
                 true => repository.insert("credentials".into(), credentials()),
                 false => repository.remove("credentials"),
@@ -583,8 +453,7 @@ impl Store {
         id
     }
 
-    /// Deletes job `id` and its executions (KB `Runner/job-service.md`,
-    /// Delete Job); `false` if there is no such job.
+    /// Deletes job `id` and its executions (KB `Runner/job-service.md`, Delete Job).
     pub(crate) fn remove_job(&mut self, id: &str) -> bool {
         self.settle();
         if self.jobs.remove(id).is_none() {
@@ -597,27 +466,27 @@ impl Store {
         true
     }
 
-    /// Adds an execution from a seed; its id, or `None` if its job does not
-    /// exist.
+    /// Adds an execution; its `"jobId/executionId"` (`None`: no such job).
     pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
+        let job = seed.job_id.clone();
+        self.add_execution(seed).map(|id| format!("{job}/{id}"))
+    }
+
+    /// [`Store::insert_execution`], giving the execution id.
+    fn add_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
         self.settle();
         if !self.jobs.contains_key(&seed.job_id) {
             return None;
         }
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
-        let execs = &self.execs;
-        let id = seed
-            .execution_id
-            .unwrap_or_else(|| fresh_id(&mut self.misc, |id| execs.contains(id)));
-        let terminal = classify(&seed.status) == Class::Terminal;
+        let (execs, misc) = (&self.execs, &mut self.misc);
+        let fresh = || fresh_id(misc, |id| execs.contains(id));
+        let id = seed.execution_id.unwrap_or_else(fresh);
         let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
-            Some(t) => t
-                .into_iter()
-                .map(|t| (ms(t.start), t.end.map(ms)))
-                .collect(),
-            None => vec![(wall, terminal.then_some(wall))],
+            Some(t) => t.iter().map(|t| (ms(t.start), t.end.map(ms))).collect(),
+            None => vec![(wall, terminal(&seed.status).then_some(wall))],
         };
         let start = timers.first().map_or(wall, |t| t.0);
         let mut rec = self.new_exec(id.clone(), seed.job_id, start, true);
@@ -628,8 +497,8 @@ impl Store {
         rec.vpn = seed.is_vpn_established;
         if let Some(d) = self.cfg.seeded_finish_after {
             match rec.status.as_str() {
-                PENDING => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
-                INITIALIZING | RUNNING => rec.timeline.push_after(now, d, Change::Finish),
+                "PENDING" => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
+                "INITIALIZING" | "RUNNING" => rec.timeline.push_after(now, d, Change::Finish),
                 _ => {}
             }
         }
@@ -639,10 +508,7 @@ impl Store {
 
     /// Executions holding one of the account's slots.
     fn active(&self) -> usize {
-        self.execs
-            .values()
-            .filter(|r| r.status == INITIALIZING || r.status == RUNNING)
-            .count()
+        self.execs.values().filter(|r| r.active()).count()
     }
 
     /// Applies every change that is due by now, in time order: timeline
@@ -654,11 +520,8 @@ impl Store {
         let mut cursor = self.settled_at.min(now);
         loop {
             let event = self.execs.next_due(now);
-            let promotion = if self.active() < self.cfg.max_concurrent {
-                self.next_promotion(now, cursor)
-            } else {
-                None
-            };
+            let free = self.active() < self.cfg.max_concurrent;
+            let promotion = free.then(|| self.next_promotion(now, cursor)).flatten();
             match (event, promotion) {
                 (event, Some((at, id))) if event.as_ref().is_none_or(|(d, _)| at <= *d) => {
                     self.promote(&id, at);
@@ -674,53 +537,44 @@ impl Store {
         self.settled_at = now;
     }
 
-    /// The first queued `PENDING` execution ready by `now`, as
-    /// `(ready.max(cursor), id)` (ties by insertion).
+    /// The first queued `PENDING` execution ready by `now` (ties by insertion).
     fn next_promotion(&self, now: Instant, cursor: Instant) -> Option<(Instant, String)> {
-        self.execs
-            .values()
-            .filter(|r| r.status == PENDING)
-            .filter_map(|r| {
-                r.queued
-                    .filter(|q| *q <= now)
-                    .map(|q| (q.max(cursor), r.seq, &r.id))
-            })
-            .min()
-            .map(|(at, _, id)| (at, id.clone()))
+        let queued = self.execs.values().filter(|r| r.status == "PENDING");
+        let ready = queued.filter_map(|r| {
+            let ready = r.queued.filter(|q| *q <= now);
+            ready.map(|q| (q.max(cursor), r.seq, &r.id))
+        });
+        ready.min().map(|(at, _, id)| (at, id.clone()))
     }
 
     fn promote(&mut self, id: &String, at: Instant) {
         if let Some(r) = self.execs.get_mut(id) {
-            r.status = INITIALIZING.to_owned();
+            r.status = "INITIALIZING".to_owned();
             r.queued = None;
-            r.timeline
-                .push_after(at, self.cfg.initializing_for, Change::Run);
+            let initializing = self.cfg.durations[1];
+            r.timeline.push_after(at, initializing, Change::Run);
         }
         self.execs.touch(id);
     }
 
-    /// Applies execution `id`'s next timeline change, as if at `at` (or
-    /// when it was due); `false` if it has none.
+    /// Applies `id`'s next timeline change, as if at `at` (or when due).
     fn step(&mut self, id: &String, at: Option<Instant>) -> bool {
         let job = self.execs.get(id).map(|r| r.job_id.clone());
         let hosts = self.hosts_of(job.as_deref().unwrap_or_default());
         let (cfg, clock) = (&self.cfg, self.clock);
         self.execs.step(id, |_, r, due, change| {
             let at = at.unwrap_or(due);
-            apply(r, at, clock.at(at).timestamp_millis(), change, cfg, &hosts);
+            r.apply(at, clock.at(at).timestamp_millis(), change, cfg, &hosts);
         })
     }
 
-    /// The execution id of `"jobId/executionId"`, if it exists and belongs
-    /// to that job.
+    /// The execution id of `"jobId/executionId"`, if that job has it.
     fn find_run(&self, run_id: &str) -> Option<String> {
         let (job, id) = run_id.split_once('/')?;
         self.exec_of(job, id).ok().map(|r| r.id.clone())
     }
 
-    /// Applies the next pending change of `run_id` now: its next timeline
-    /// change, or, for a queued `PENDING` execution, the move to
-    /// `INITIALIZING` if a slot is free.
+    /// Applies the next pending change of `run_id` now (or fills a slot).
     pub(crate) fn advance(&mut self, run_id: &str) -> bool {
         self.settle();
         let Some(id) = self.find_run(run_id) else {
@@ -728,10 +582,8 @@ impl Store {
         };
         let now = Instant::now();
         let done = self.step(&id, Some(now)) || {
-            let queued = self
-                .execs
-                .get(&id)
-                .is_some_and(|r| r.status == PENDING && r.queued.is_some());
+            let queued = self.execs.get(&id);
+            let queued = queued.is_some_and(|r| r.status == "PENDING" && r.queued.is_some());
             let free = self.active() < self.cfg.max_concurrent;
             if queued && free {
                 self.promote(&id, now);
@@ -742,9 +594,7 @@ impl Store {
         done
     }
 
-    /// Sets the raw status of `run_id`, dropping its pending changes (it no
-    /// longer progresses on its own); a terminal status ends the last timer
-    /// if open, any other reopens it.
+    /// Sets the raw status of `run_id`; its last timer ends or reopens.
     pub(crate) fn set_status(&mut self, run_id: &str, raw: &str) -> bool {
         self.settle();
         let now = Instant::now();
@@ -755,7 +605,7 @@ impl Store {
         r.status = raw.to_owned();
         r.timeline.clear();
         r.queued = None;
-        if classify(raw) == Class::Terminal {
+        if terminal(raw) {
             r.end_last(wall);
         } else if let Some(t) = r.timers.last_mut() {
             t.1 = None;
@@ -764,167 +614,124 @@ impl Store {
         true
     }
 
-    fn job_exists(&self, job: &str) -> Result<(), RunnerError> {
-        self.jobs.get(job).map(drop).ok_or(RunnerError::JobNotFound)
+    pub(crate) fn job_ids(&mut self) -> Vec<String> {
+        self.settle();
+        self.jobs_ordered().iter().map(|j| j.id.clone()).collect()
     }
 
-    /// Jobs, newest `createdTime` first, ties by id.
-    pub(crate) fn jobs_ordered(&self) -> Vec<&JobRecord> {
+    /// Every execution (with `status`, if given), in listing order.
+    pub(crate) fn execution_ids(&mut self, status: Option<&str>) -> Vec<String> {
+        self.settle();
+        let execs = self.execs_ordered(None).into_iter();
+        let execs = execs.filter(|r| status.is_none_or(|s| r.status == s));
+        execs.map(ExecRecord::run_id).collect()
+    }
+
+    fn jobs_ordered(&self) -> Vec<&JobRecord> {
         let mut v: Vec<&JobRecord> = self.jobs.values().collect();
         v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
         v
     }
 
     fn execs_of<'a>(&'a self, job: Option<&'a str>) -> impl Iterator<Item = &'a ExecRecord> {
-        self.execs
-            .values()
-            .filter(move |r| job.is_none_or(|j| r.job_id == j))
+        let execs = self.execs.values();
+        execs.filter(move |r| job.is_none_or(|j| r.job_id == j))
     }
 
-    /// Executions (of `job`, or all), newest first timer start first, ties
-    /// by id.
-    pub(crate) fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
+    /// Executions (of `job`, or all), newest first start first, ties by id.
+    fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
         let mut v: Vec<&ExecRecord> = self.execs_of(job).collect();
-        v.sort_by(|a, b| {
-            b.first_start()
-                .cmp(&a.first_start())
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        let newest = |a: &&ExecRecord, b: &&ExecRecord| b.first_start().cmp(&a.first_start());
+        v.sort_by(|a, b| newest(a, b).then_with(|| a.id.cmp(&b.id)));
         v
     }
 
     /// `GET /jobs/{alias}`.
-    pub(crate) fn list_jobs(&mut self, page: usize, size: usize) -> Value {
+    pub(crate) fn list_jobs(&mut self, at: (usize, usize)) -> Value {
         self.settle();
-        page_body(&self.jobs_ordered(), page, size, |j| self.render_job(j))
+        page_body(&self.jobs_ordered(), at, |j| self.render_job(j))
     }
 
-    /// `GET /jobs/{alias}/{jobId}/executions` (`Some(job)`) or
-    /// `GET /jobs/{alias}/executions` (`None`).
-    pub(crate) fn list_executions(
-        &mut self,
-        job: Option<&str>,
-        page: usize,
-        size: usize,
-    ) -> Result<Value, RunnerError> {
+    /// `GET /jobs/{alias}/{jobId}/executions` or `GET /jobs/{alias}/executions`.
+    pub(crate) fn executions(&mut self, job: Option<&str>, at: (usize, usize)) -> Answer {
         self.settle();
         if let Some(job) = job {
-            self.job_exists(job)?;
+            self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
         }
         let execs = self.execs_ordered(job);
-        Ok(page_body(&execs, page, size, |r| self.render_execution(r)))
+        Ok(page_body(&execs, at, |r| self.render_execution(r)))
     }
 
     /// `GET /jobs/{alias}/{jobId}`.
-    pub(crate) fn job(&mut self, job: &str) -> Result<Value, RunnerError> {
+    pub(crate) fn job(&mut self, job: &str) -> Answer {
         self.settle();
-        self.jobs
-            .get(job)
-            .map(|j| self.render_job(j))
-            .ok_or(RunnerError::JobNotFound)
+        let job = self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
+        Ok(self.render_job(job))
     }
 
-    fn exec_of(&self, job: &str, id: &str) -> Result<&ExecRecord, RunnerError> {
-        self.job_exists(job)?;
-        let id = id.to_owned();
-        self.execs
-            .get(&id)
-            .filter(|r| r.job_id == job)
-            .ok_or(RunnerError::ExecutionNotFound)
+    fn exec_of(&self, job: &str, id: &str) -> Result<&ExecRecord, Failure> {
+        self.jobs.get(job).ok_or(JOB_NOT_FOUND)?;
+        let found = self.execs.get(&id.to_owned()).filter(|r| r.job_id == job);
+        found.ok_or(EXECUTION_NOT_FOUND)
     }
 
     /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`.
-    pub(crate) fn execution(&mut self, job: &str, id: &str) -> Result<Value, RunnerError> {
+    pub(crate) fn execution(&mut self, job: &str, id: &str) -> Answer {
         self.settle();
-        let r = self.exec_of(job, id)?;
-        Ok(self.render_execution(r))
+        Ok(self.render_execution(self.exec_of(job, id)?))
     }
 
-    /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution that
-    /// progresses on its own.
-    pub(crate) fn start_job(&mut self, job: &str) -> Result<Value, RunnerError> {
-        self.settle();
-        self.job_exists(job)?;
-        let now = Instant::now();
-        let wall = self.clock.at(now).timestamp_millis();
-        let id = fresh_id(&mut self.misc, |id| self.execs.contains(id));
-        let mut rec = self.new_exec(id.clone(), job.to_owned(), wall, true);
-        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        rec.status = PENDING.to_owned();
-        rec.queued = Some(now.checked_add(self.cfg.pending_for).unwrap_or(now));
-        let body = self.render_execution(&rec);
-        self.execs.insert(id, rec);
-        Ok(body)
+    /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution.
+    pub(crate) fn start_job(&mut self, job: &str) -> Answer {
+        let id = self.add_execution(ExecutionSeed::new(job, "PENDING"));
+        let id = id.ok_or(JOB_NOT_FOUND)?;
+        let (now, pending) = (Instant::now(), self.cfg.durations[0]);
+        let r = self.execs.get_mut(&id).ok_or(EXECUTION_NOT_FOUND)?;
+        r.queued = Some(now.checked_add(pending).unwrap_or(now));
+        Ok(self.render_execution(self.execs.get(&id).ok_or(EXECUTION_NOT_FOUND)?))
     }
 
-    /// Counts a stop or kill request for `job/id` and keeps its body.
-    pub(crate) fn record(&mut self, job: &str, id: &str, action: Action, body: &[u8]) {
+    pub(crate) fn record(&mut self, job: &str, id: &str, action: Change, body: &[u8]) {
         let run_id = format!("{job}/{id}");
-        let name = match action {
-            Action::Stop => {
-                self.execs.count_stop(&run_id);
-                "stop"
-            }
-            Action::Kill => {
-                *self.kills.entry(run_id.clone()).or_default() += 1;
-                "kill"
-            }
-        };
+        let stop = action == Change::Stopped;
+        if stop {
+            self.execs.count_stop(&run_id);
+        }
+        let name = if stop { "stop" } else { "kill" };
         let body = String::from_utf8_lossy(body).into_owned();
         self.bodies.push((run_id, name.to_owned(), body));
     }
 
-    /// `POST …/executions/{executionId}/stop` or `/kill` (see the crate
-    /// README for the table).
-    pub(crate) fn stop(
-        &mut self,
-        job: &str,
-        id: &str,
-        action: Action,
-    ) -> Result<Value, RunnerError> {
+    /// `POST …/executions/{executionId}/stop` or `/kill` (README table).
+    pub(crate) fn stop(&mut self, job: &str, id: &str, action: Change) -> Answer {
         self.settle();
         let key = self.exec_of(job, id)?.id.clone();
         let now = Instant::now();
         let (stop_delay, kill_delay) = (self.cfg.stop_delay, self.cfg.kill_delay);
-        let r = self
-            .execs
-            .get_mut(&key)
-            .ok_or(RunnerError::ExecutionNotFound)?;
-        let change = match (action, classify(&r.status)) {
-            (Action::Stop, Class::Active | Class::Unknown) => {
-                Some((STOPPING, stop_delay, Change::Stopped))
-            }
-            (Action::Kill, Class::Active | Class::Unknown | Class::Stopping) => {
-                Some((KILLING, kill_delay, Change::Killed))
-            }
-            (Action::Stop, Class::Stopping) | (Action::Kill, Class::Killing) => None,
-            (Action::Stop, Class::Killing | Class::Terminal) | (Action::Kill, Class::Terminal) => {
-                return Err(RunnerError::NotStoppable);
-            }
+        let r = self.execs.get_mut(&key).ok_or(EXECUTION_NOT_FOUND)?;
+        let change = match (action, r.status.as_str()) {
+            (_, s) if terminal(s) => return Err(REFUSED),
+            (Change::Stopped, "KILLING") => return Err(REFUSED),
+            (Change::Stopped, "STOPPING") | (Change::Killed, "KILLING") => None,
+            (Change::Stopped, _) => Some(("STOPPING", stop_delay)),
+            _ => Some(("KILLING", kill_delay)),
         };
-        if let Some((status, delay, change)) = change {
+        if let Some((status, delay)) = change {
             r.status = status.to_owned();
             r.queued = None;
             r.timeline.clear();
-            r.timeline.push_after(now, delay, change);
+            r.timeline.push_after(now, delay, action);
         }
         self.execs.touch(&key);
         self.settled_at = now;
-        let r = self.exec_of(job, id)?;
-        Ok(self.render_execution(r))
+        Ok(self.render_execution(self.exec_of(job, id)?))
     }
 
-    pub(crate) fn kill_requests(&self, run_id: &str) -> u64 {
-        self.kills.get(run_id).copied().unwrap_or(0)
-    }
-
-    /// Execution `run_id` (`"jobId/executionId"`) as the API shows it now.
     pub(crate) fn execution_json(&mut self, run_id: &str) -> Option<Value> {
         let (job, id) = run_id.split_once('/')?;
         self.execution(job, id).ok()
     }
 
-    /// The raw `status` of `run_id` now.
     pub(crate) fn status(&mut self, run_id: &str) -> Option<String> {
         self.settle();
         let id = self.find_run(run_id)?;
@@ -935,21 +742,20 @@ impl Store {
     /// `CenturyLinkCloud/PublicKB` `Runner/job-service.md`; `name` is
     /// optional, as in the Runner JS SDK (RJS).
     fn render_job(&self, j: &JobRecord) -> Value {
-        let alias = &self.cfg.alias;
-        let mut job = j.doc.clone();
-        let href = format!("/v2/workflow/{alias}/jobs/{}", j.id);
+        let (alias, id) = (&self.cfg.account_alias, &j.id);
+        let href = format!("/v2/workflow/{alias}/jobs/{id}");
         let verbs = ["GET", "POST", "PUT", "DELETE"];
-        let fields = json!({
-            "id": j.id,
-            "accountAlias": alias,
-            "status": JOB_STATUS,
-            "createdTime": j.created,
-            "lastUpdatedTime": j.updated,
-            "links": [{"ref": "self", "id": j.id, "href": href, "verbs": verbs}],
-        });
-        if let (Value::Object(m), Value::Object(f)) = (&mut job, fields) {
-            m.extend(f);
-        }
+        let mut job = data::fill(
+            &j.doc,
+            json!({
+                "id": id,
+                "accountAlias": alias,
+                "status": "ACTIVE",
+                "createdTime": j.created,
+                "lastUpdatedTime": j.updated,
+                "links": [{"ref": "self", "id": id, "href": href, "verbs": verbs}],
+            }),
+        );
         if let Some(name) = &j.name {
             job["name"] = name.as_str().into();
         }
@@ -961,46 +767,35 @@ impl Store {
     /// ("Stop Job Execution" example) and the seed page
     /// `centurylink-stop-execution.md`; the flat-timer, camelCase and
     /// object `repository_log` variants from that page's other examples.
-    pub(crate) fn render_execution(&self, r: &ExecRecord) -> Value {
-        let v = self.variants;
-        let log = match v.repository_log_object {
-            true => json!({"recent_commit": [r.commit], "tags": []}),
-            false => Value::Null,
-        };
-        let mut doc = serde_json::Map::new();
-        for (snake, camel, value) in [
-            ("execution_id", "executionId", json!(r.id)),
-            ("job_id", "jobId", json!(r.job_id)),
-            ("account_alias", "accountAlias", json!(self.cfg.alias)),
-            ("status", "status", json!(r.status)),
-            ("repository_log", "repositoryLog", log),
-            ("failed_hosts", "failedHosts", json!(r.failed_hosts)),
-            ("is_vpn_established", "isVpnEstablished", json!(r.vpn)),
-        ] {
-            doc.insert(if v.camel_case { camel } else { snake }.to_owned(), value);
-        }
-        if v.flat_timers {
+    fn render_execution(&self, r: &ExecRecord) -> Value {
+        let o = &self.cfg;
+        let log = o.repository_log_object;
+        let log = log.then(|| json!({"recent_commit": [r.commit], "tags": []}));
+        let mut doc = json!({
+            "execution_id": r.id,
+            "job_id": r.job_id,
+            "account_alias": o.account_alias,
+            "status": r.status,
+            "repository_log": log,
+            "failed_hosts": r.failed_hosts,
+            "is_vpn_established": r.vpn,
+        });
+        if o.flat_timers {
             let last = r.timers.last();
-            doc.insert("id".into(), json!(r.id));
-            doc.insert("start".into(), json!(last.map(|t| t.0)));
-            doc.insert("end".into(), json!(last.and_then(|t| t.1)));
+            doc["id"] = json!(r.id);
+            doc["start"] = json!(last.map(|t| t.0));
+            doc["end"] = json!(last.and_then(|t| t.1));
         } else {
-            let timers: Vec<Value> = r
-                .timers
-                .iter()
-                .map(|(s, e)| json!({"start": s, "end": e}))
-                .collect();
-            doc.insert("timers".into(), Value::Array(timers));
+            let timers = r.timers.iter().map(|(s, e)| json!({"start": s, "end": e}));
+            doc["timers"] = timers.collect();
         }
-        Value::Object(doc)
+        if o.camel_case { camel_case(doc) } else { doc }
     }
 
-    /// A new login token valid for `ttl`, carrying `claims`.
     pub(crate) fn grant(&mut self, ttl: Duration, claims: &Value) -> String {
         let token = make_token(&mut self.secrets, claims);
         self.tokens.grant(&token, ttl);
         self.issued.push(token.clone());
-        self.logins += 1;
         token
     }
 }
