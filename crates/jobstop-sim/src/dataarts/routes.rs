@@ -15,8 +15,8 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::signing;
-use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery, SEED, Store};
-use super::{ALREADY_RUNNING_CODE, DataArts, JobType, SignedRequest};
+use super::store::{DEFAULT_WORKSPACE, DlfError, INVALID, NOT_RUNNING, Query, SEED, Store};
+use super::{DataArts, SignedRequest};
 use crate::data::Data;
 use crate::lock;
 use crate::server::query_pairs;
@@ -38,65 +38,17 @@ const JSON_UTF8: &str = "application/json;charset=UTF-8";
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 /// The largest body read (the documented AK/SK limit, 12 MB).
 const MAX_BODY: usize = 12 * 1024 * 1024;
-/// Default and largest page of `GET /jobs` (OTC `viewing_a_job_list.rst`:
-/// `limit` 1 to 100, default 10). A `limit` out of range is refused with
-/// `DLF.3051`, as every invalid request parameter.
-const JOBS_LIMIT: (usize, usize) = (10, 100);
-/// Default and largest page of `GET /jobs/instances/detail` (OTC
-/// `viewing_a_job_instance_list.rst`: "The parameter value ranges from 1 to
-/// 1000", default 10). Out of range: refused, as above.
-const INSTANCES_LIMIT: (usize, usize) = (10, 1000);
 /// How many signed requests [`DataArts::signed`] keeps.
 const MAX_SIGNED_LOG: usize = 10_000;
 
 type Resp = Response<Body>;
-type Query = [(String, String)];
 
 /// An answer before the common headers: a status and a JSON body, or 204.
 type Answer = Option<(u16, Value)>;
 
-/// A DLF error answer (400, even for "not found").
-fn dlf(code: &str, message: &str) -> Answer {
-    Some((400, json!({"error_code": code, "error_msg": message})))
-}
-
-fn invalid() -> Answer {
-    dlf("DLF.3051", "The request parameter is invalid.")
-}
-
 /// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
 fn decode(segment: &str) -> String {
     percent_decode_str(segment).decode_utf8_lossy().into_owned()
-}
-
-/// The first non-empty value of query parameter `name`.
-fn param<'a>(q: &'a Query, name: &str) -> Option<&'a str> {
-    let v = q.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
-    v.filter(|v| !v.is_empty())
-}
-
-/// A non-negative integer parameter, or `default`; `Err` if not one.
-fn number(q: &Query, name: &str, default: u64) -> Result<u64, ()> {
-    match param(q, name) {
-        None => Ok(default),
-        Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => v.parse().map_err(drop),
-        Some(_) => Err(()),
-    }
-}
-
-/// `(offset, limit)`: `limit` within `1..=max`, `offset` ≥ 0.
-fn paging(q: &Query, (default, max): (usize, usize)) -> Result<(usize, usize), ()> {
-    let limit = number(q, "limit", default as u64)?;
-    if limit == 0 || limit > max as u64 {
-        return Err(());
-    }
-    let offset = usize::try_from(number(q, "offset", 0)?).unwrap_or(usize::MAX);
-    Ok((offset, usize::try_from(limit).unwrap_or(max)))
-}
-
-/// An epoch-millisecond parameter (may be negative).
-fn millis(q: &Query, name: &str) -> Result<Option<i64>, ()> {
-    param(q, name).map(|v| v.parse().map_err(drop)).transpose()
 }
 
 /// A header's value as text (lossy).
@@ -315,18 +267,14 @@ impl DataArts {
         self.respond(answer)
     }
 
-    fn dlf_error(&self, e: DlfError) -> Answer {
-        let code = self.opts.not_running_code.as_str();
-        match e {
-            DlfError::JobNotFound => dlf("DLF.0100", "The job does not exists."),
-            DlfError::InstanceNotFound => dlf("DLF.0137", "The job instance does not exist."),
-            DlfError::JobNotRunning => dlf(code, "The job is not running."),
-            DlfError::InstanceNotRunning => dlf(code, "The job instance is not running."),
-            DlfError::AlreadyRunning => dlf(ALREADY_RUNNING_CODE, "The job is already running."),
-            DlfError::RealtimeOnly => dlf("DLF.0136", "This API is only for real-time jobs."),
-            DlfError::BatchOnly => dlf("DLF.0136", "This API is only for batch jobs."),
-            DlfError::InvalidParameter => invalid(),
-        }
+    /// A DLF error answer (400, even for "not found").
+    fn dlf_error(&self, (code, message): DlfError) -> Answer {
+        let code = if code == NOT_RUNNING {
+            &self.opts.not_running_code
+        } else {
+            code
+        };
+        Some((400, json!({"error_code": code, "error_msg": message})))
     }
 }
 
@@ -399,60 +347,16 @@ fn dispatch(
 ) -> Result<Answer, DlfError> {
     let ok = |v: Value| Some((200, v));
     Ok(match op {
-        Op::ListJobs => match job_query(q) {
-            Ok(query) => ok(store.list_jobs(ws, &query)),
-            Err(()) => invalid(),
-        },
-        Op::ListInstances => match instance_query(q) {
-            Ok(query) => ok(store.list_instances(ws, &query)?),
-            Err(()) => invalid(),
-        },
+        Op::ListJobs => ok(store.list_jobs(ws, q)?),
+        Op::ListInstances => ok(store.list_instances(ws, q)?),
         Op::ShowJob(name) => ok(store.job_detail(ws, &name)?),
         Op::JobStatus(name) => ok(store.job_status(ws, &name)?),
-        Op::StartJob(_) | Op::RunImmediate(_) if !job_params_ok(body) => invalid(),
+        Op::StartJob(_) | Op::RunImmediate(_) if !job_params_ok(body) => return Err(INVALID),
         Op::StartJob(name) => store.start_job(ws, &name).map(|()| None)?,
         Op::StopJob(name) => store.stop_job(ws, &name).map(|()| None)?,
         Op::RunImmediate(name) => ok(json!({"instanceId": store.run_immediate(ws, &name)?})),
         Op::ShowInstance(name, id) => ok(store.instance_detail(ws, &name, &id)?),
         Op::StopInstance(name, id) => store.stop_instance(ws, &name, &id).map(|()| None)?,
-    })
-}
-
-fn job_query(q: &Query) -> Result<JobQuery, ()> {
-    let job_type = match param(q, "jobType") {
-        None => JobType::Batch,
-        Some(t) => JobType::parse(t).ok_or(())?,
-    };
-    let (offset, limit) = paging(q, JOBS_LIMIT)?;
-    Ok(JobQuery {
-        job_type,
-        name: param(q, "jobName").map(str::to_owned),
-        offset,
-        limit,
-    })
-}
-
-fn instance_query(q: &Query) -> Result<InstanceQuery, ()> {
-    let (offset, limit) = paging(q, INSTANCES_LIMIT)?;
-    let precise = match param(q, "preciseQuery") {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(_) => return Err(()),
-    };
-    let instance_type = match param(q, "instanceType") {
-        None => None,
-        Some(_) => Some(number(q, "instanceType", 0)?),
-    };
-    Ok(InstanceQuery {
-        job_name: param(q, "jobName").map(str::to_owned),
-        precise,
-        status: param(q, "status").map(str::to_owned),
-        min_plan: millis(q, "minPlanTime")?,
-        max_plan: millis(q, "maxPlanTime")?,
-        instance_type,
-        offset,
-        limit,
     })
 }
 
