@@ -51,20 +51,20 @@ fn decode(segment: &str) -> String {
     percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
-/// A header's value as text (lossy).
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+/// A header value as text (lossy).
+fn text(v: &HeaderValue) -> String {
+    String::from_utf8_lossy(v.as_bytes()).into_owned()
 }
 
-/// Every header as `(name, value)` text (lossy).
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).map(text)
+}
+
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
-    headers
+    let pairs = headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), text(v)))
-        .collect()
+        .map(|(k, v)| (k.as_str().to_owned(), text(v)));
+    pairs.collect()
 }
 
 /// The rate-limit account of a DLF request: the AK of its signature, else
@@ -143,15 +143,16 @@ impl DataArts {
     /// The answer with a JSON body (if any) and an `X-Request-Id`: on
     /// gateway errors, the body's `request_id`.
     fn respond(&self, answer: Answer) -> Resp {
-        let (status, body) = answer.map_or((204, Vec::new()), |(status, v)| {
-            (status, serde_json::to_vec(&v).unwrap_or_default())
-        });
-        let in_body = (status >= 400).then(|| serde_json::from_slice::<Value>(&body).ok());
-        let in_body = in_body
-            .flatten()
-            .and_then(|v| Some(v.get("request_id")?.as_str()?.to_owned()));
-        let request_id = in_body.unwrap_or_else(|| self.request_id());
-        json_resp(status, body, &[("x-request-id", &request_id)])
+        let (status, v) = answer.unwrap_or((204, Value::Null));
+        let in_body = v.get("request_id").and_then(Value::as_str);
+        let request_id = in_body.filter(|_| status >= 400).map(str::to_owned);
+        let request_id = request_id.unwrap_or_else(|| self.request_id());
+        let body = (!v.is_null()).then(|| serde_json::to_vec(&v).unwrap_or_default());
+        json_resp(
+            status,
+            body.unwrap_or_default(),
+            &[("x-request-id", &request_id)],
+        )
     }
 
     /// Checks the credentials; the reason for the 401 if they fail.
@@ -219,18 +220,12 @@ impl DataArts {
         let Some(signed_at) = signing::parse_sdk_date(&date) else {
             return fail("X-Sdk-Date is not in the format YYYYMMDDTHHMMSSZ");
         };
-        if (Utc::now() - signed_at)
-            .abs()
-            .to_std()
-            .map_or(true, |s| s > MAX_SKEW)
-        {
+        let skew = (Utc::now() - signed_at).abs().to_std();
+        if skew.map_or(true, |s| s > MAX_SKEW) {
             return fail("X-Sdk-Date is more than 15 minutes away from the server time");
         }
         let owned = header_pairs(headers);
-        let pairs: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let pairs: Vec<_> = owned.iter().map(|(k, v)| (&k[..], &v[..])).collect();
         let signed: Vec<&str> = parsed.signed_headers.iter().map(String::as_str).collect();
         let query = uri.query().unwrap_or_default();
         let canonical =
@@ -255,25 +250,19 @@ impl DataArts {
         if project != self.creds.project_id {
             return self.respond(Some((403, self.error_body(403, ""))));
         }
-        let ws = header(headers, "workspace").map(|w| w.trim().to_owned());
-        let ws = ws
-            .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
-        let q = query_pairs(uri.query());
-        let mut store = lock(&self.store);
-        let answer = dispatch(&mut store, &ws, op, &q, body);
-        drop(store);
-        let answer = answer.unwrap_or_else(|e| self.dlf_error(e));
-        self.respond(answer)
+        let ws = header(headers, "workspace").filter(|w| !w.trim().is_empty());
+        let (ws, q) = (
+            ws.as_deref().map_or(DEFAULT_WORKSPACE, str::trim),
+            query_pairs(uri.query()),
+        );
+        let answer = dispatch(&mut lock(&self.store), ws, op, &q, body);
+        self.respond(answer.unwrap_or_else(|e| self.dlf_error(e)))
     }
 
     /// A DLF error answer (400, even for "not found").
     fn dlf_error(&self, (code, message): DlfError) -> Answer {
-        let code = if code == NOT_RUNNING {
-            &self.opts.not_running_code
-        } else {
-            code
-        };
+        let code = Some(code).filter(|c| *c != NOT_RUNNING);
+        let code = code.unwrap_or(&self.opts.not_running_code);
         Some((400, json!({"error_code": code, "error_msg": message})))
     }
 }
@@ -422,11 +411,6 @@ async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     sim.grant(&body)
 }
 
-/// `Some(value)` of a string at `path` in `v`.
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
-}
-
 impl DataArts {
     /// `POST /v3/auth/tokens` with a password identity and a project scope
     /// (OTC `api-ref/source/calling_apis/authentication.rst` and
@@ -440,24 +424,23 @@ impl DataArts {
         let Some(auth) = req.get("auth") else {
             return bad("Expecting to find auth in request body.");
         };
-        let methods = auth.get("identity").and_then(|i| i.get("methods"));
-        let methods = methods.and_then(Value::as_array).map(Vec::as_slice);
-        if !methods.unwrap_or_default().iter().any(|x| x == "password") {
+        let methods = auth.pointer("/identity/methods").and_then(Value::as_array);
+        if !methods.is_some_and(|m| m.iter().any(|x| x == "password")) {
             return bad("Expecting to find identity.methods [\"password\"] in request body.");
         }
-        let user = |k: &[&str]| str_at(auth, &[&["identity", "password", "user"][..], k].concat());
-        let (name, password) = (user(&["name"]), user(&["password"]));
+        let at = |ptr: &str| auth.pointer(ptr).and_then(Value::as_str);
+        let user = |k: &str| at(&format!("/identity/password/user/{k}"));
+        let (name, password) = (user("name"), user("password"));
         if name.is_none() || password.is_none() {
             return bad("Expecting to find user name and password in request body.");
         }
         let ok = name == Some(self.opts.username.as_str())
             && password == Some(self.creds.password.as_str())
-            && user(&["domain", "name"]) == Some(self.opts.domain.as_str());
+            && user("domain/name") == Some(self.opts.domain.as_str());
         if !ok {
             return iam_error(401, "The username or password is wrong.");
         }
-        let scope_id = str_at(auth, &["scope", "project", "id"]);
-        let scope_name = str_at(auth, &["scope", "project", "name"]);
+        let (scope_id, scope_name) = (at("/scope/project/id"), at("/scope/project/name"));
         let scoped = scope_id == Some(self.creds.project_id.as_str())
             || (scope_id.is_none() && scope_name == Some(self.opts.project_name.as_str()));
         if !scoped {
