@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{DEFAULT_STOP_DELAY, DataArtsOptions, InstanceSeed, JobSeed, JobType, Reading};
@@ -62,12 +63,17 @@ pub(crate) enum InstanceChange {
     Finish,
 }
 
-#[derive(Debug, Clone)]
+/// A job; serialized, the fixed part of its job list item (HSDK
+/// `huaweicloudsdkdgc/v1/model/job_result.py`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct JobRecord {
     pub(crate) name: String,
+    #[serde(skip)]
     pub(crate) workspace: String,
     pub(crate) job_type: JobType,
     pub(crate) status: String,
+    #[serde(skip)]
     job_id: u64,
     create_user: String,
     pub(crate) create_time: i64,
@@ -78,13 +84,18 @@ pub(crate) struct JobRecord {
     last_update_time: i64,
     last_update_user: String,
     /// When the status last changed (real-time `/status`).
+    #[serde(skip)]
     status_time: i64,
     path: String,
+    #[serde(skip)]
     version: u64,
     /// `(name, type)` of each node.
+    #[serde(skip)]
     nodes: Vec<(String, String)>,
     /// Batch: the cron expression.
+    #[serde(skip)]
     cron: String,
+    #[serde(skip)]
     timeline: Timeline<JobChange>,
 }
 
@@ -158,7 +169,7 @@ fn parsed<T>(
     param(q, name).map(|v| parse(v).ok_or(INVALID)).transpose()
 }
 
-/// A non-negative integer (digits only).
+/// A non-negative integer (digits only): a parameter, an instance id.
 fn digits(v: &str) -> Option<u64> {
     v.bytes()
         .all(|b| b.is_ascii_digit())
@@ -386,12 +397,8 @@ impl Store {
 
     fn alloc_instance_id(&mut self, runtime: bool) -> u64 {
         let id = self.next_instance;
-        let rng = if runtime {
-            &mut self.misc
-        } else {
-            &mut self.ids
-        };
-        self.next_instance = self.next_instance.saturating_add(rng.range(1, 37));
+        let rng = [&mut self.ids, &mut self.misc][usize::from(runtime)].range(1, 37);
+        self.next_instance = self.next_instance.saturating_add(rng);
         while self.instances.contains(&self.next_instance) {
             self.next_instance = self.next_instance.saturating_add(1);
         }
@@ -564,10 +571,8 @@ impl Store {
     /// instances; a start that makes a finish due drains in the same call).
     pub(crate) fn settle(&mut self) {
         let (now, clock) = (Instant::now(), self.clock);
-        self.jobs
-            .settle(now, |_, j, at, c| apply_job(clock, j, at, c));
-        self.instances
-            .settle(now, |_, r, at, c| apply_instance(clock, r, at, c));
+        self.jobs.settle(now, apply_job(clock));
+        self.instances.settle(now, apply_instance(clock));
     }
 
     /// Applies the next pending change of job `name` (configured workspace)
@@ -577,16 +582,13 @@ impl Store {
         let (now, clock) = (Instant::now(), self.clock);
         let Some((job, id)) = run_id.rsplit_once('/') else {
             let key = key(&self.cfg.workspace, run_id);
-            return self
-                .jobs
-                .advance(&key, now, |_, j, at, c| apply_job(clock, j, at, c));
+            return self.jobs.advance(&key, now, apply_job(clock));
         };
         let ws = self.cfg.workspace.clone();
         let Ok(id) = self.find_instance(&ws, job, id) else {
             return false;
         };
-        self.instances
-            .advance(&id, now, |_, r, at, c| apply_instance(clock, r, at, c))
+        self.instances.advance(&id, now, apply_instance(clock))
     }
 
     fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> {
@@ -814,7 +816,7 @@ impl Store {
     fn find_instance(&self, ws: &str, name: &str, raw_id: &str) -> Result<u64, DlfError> {
         self.job(ws, name).ok_or(JOB_NOT_FOUND)?;
         let of_job = |r: &InstanceRecord| r.workspace == ws && r.job_name == name;
-        let found = parse_id(raw_id).filter(|id| self.instances.get(id).is_some_and(of_job));
+        let found = digits(raw_id).filter(|id| self.instances.get(id).is_some_and(of_job));
         found.ok_or(INSTANCE_NOT_FOUND)
     }
 
@@ -923,28 +925,16 @@ impl Store {
 
     /// A job list item: HSDK `huaweicloudsdkdgc/v1/model/job_result.py` and
     /// OTC `api/data_development_apis/job_development_apis/viewing_a_job_list.rst`
-    /// (here `jobType` and `status` are real).
+    /// (here `jobType` and `status` are real): the record, and these.
     fn render_job(&self, j: &JobRecord) -> Value {
-        let last = self
-            .last_instance(j)
-            .filter(|_| j.job_type == JobType::Batch);
-        present(json!({
-            "name": j.name,
-            "jobType": j.job_type,
-            "status": j.status,
-            "createUser": j.create_user,
-            "createTime": j.create_time,
-            "owner": j.owner,
-            "priority": j.priority,
-            "lastUpdateTime": j.last_update_time,
-            "lastUpdateUser": j.last_update_user,
-            "path": j.path,
+        let last = self.last_instance(j);
+        let last = last.filter(|_| j.job_type == JobType::Batch);
+        let more = json!({
             "singleNodeJobFlag": j.nodes.len() == 1,
-            "startTime": j.start_time,
-            "endTime": j.end_time,
             "lastInstanceStatus": last.map(|l| &l.status),
             "lastInstanceEndTime": last.and_then(|l| l.end_time),
-        }))
+        });
+        present(data::fill(&json!(j), more))
     }
 
     /// `GET /jobs/{name}`: the definition, exactly the fields of HSDK
@@ -1014,7 +1004,7 @@ impl Store {
     /// `huaweicloudsdkdgc/v1/model/show_job_instance_response.py` and
     /// `node_instance.py`; OTC `viewing_job_instance_details.rst`.
     fn render_instance(&self, r: &InstanceRecord, detail: bool) -> Value {
-        let mut v = present(json!({
+        let v = present(json!({
             "jobName": r.job_name,
             "instanceId": r.id,
             "status": r.status,
@@ -1037,10 +1027,7 @@ impl Store {
                 "version": r.version,
             })
         };
-        if let (Value::Object(m), Value::Object(extra)) = (&mut v, extra) {
-            m.extend(extra);
-        }
-        v
+        data::fill(&v, extra)
     }
 
     /// The node entries of an instance's detail (HSDK `node_instance.py`).
@@ -1059,11 +1046,9 @@ impl Store {
                     _ if i < last => SUCCESS,
                     other => other,
                 };
-                let end = if status == SUCCESS && i < last {
-                    r.end_time.or(Some(r.start_time))
-                } else {
-                    r.end_time
-                };
+                let end = r
+                    .end_time
+                    .or(Some(r.start_time).filter(|_| status == SUCCESS && i < last));
                 let rows = (status == SUCCESS).then(|| r.id % 100_000 + 1000 * (i as u64 + 1));
                 let log = format!(
                     "obs://dlf-log-{}/{}/{name}/{}.log",
@@ -1098,34 +1083,39 @@ impl Store {
 
 timed!(JobRecord => JobChange, InstanceRecord => InstanceChange);
 
-fn apply_job(clock: SimClock, job: &mut JobRecord, at: Instant, change: JobChange) {
-    let wall = clock.at(at).timestamp_millis();
-    match change {
-        JobChange::Started if job.status == STARTING => {
-            (job.status, job.status_time) = (NORMAL.to_owned(), wall);
+fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, JobChange) {
+    move |_, job, at, change| {
+        let wall = clock.at(at).timestamp_millis();
+        match change {
+            JobChange::Started if job.status == STARTING => {
+                (job.status, job.status_time) = (NORMAL.to_owned(), wall);
+            }
+            JobChange::Stopped if job.status == STOPPING => {
+                (job.status, job.status_time) = (STOPPED.to_owned(), wall);
+                job.end_time = Some(wall);
+            }
+            _ => {}
         }
-        JobChange::Stopped if job.status == STOPPING => {
-            (job.status, job.status_time) = (STOPPED.to_owned(), wall);
-            job.end_time = Some(wall);
-        }
-        _ => {}
     }
 }
 
-fn apply_instance(clock: SimClock, rec: &mut InstanceRecord, at: Instant, change: InstanceChange) {
-    let wall = clock.at(at).timestamp_millis();
-    match change {
-        InstanceChange::Run if rec.status == WAITING => {
-            rec.status = RUNNING.to_owned();
-            rec.start_time = wall;
-            let run_for = rec.run_for;
-            rec.timeline.push_after(at, run_for, InstanceChange::Finish);
+fn apply_instance<K>(
+    clock: SimClock,
+) -> impl FnMut(&K, &mut InstanceRecord, Instant, InstanceChange) {
+    move |_, rec, at, change| {
+        let wall = clock.at(at).timestamp_millis();
+        match change {
+            InstanceChange::Run if rec.status == WAITING => {
+                (rec.status, rec.start_time) = (RUNNING.to_owned(), wall);
+                let run_for = rec.run_for;
+                rec.timeline.push_after(at, run_for, InstanceChange::Finish);
+            }
+            InstanceChange::Finish if rec.status == RUNNING => {
+                rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
+                rec.end_time = Some(wall.max(rec.start_time));
+            }
+            _ => {}
         }
-        InstanceChange::Finish if rec.status == RUNNING => {
-            rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
-            rec.end_time = Some(wall.max(rec.start_time));
-        }
-        _ => {}
     }
 }
 
@@ -1146,12 +1136,4 @@ fn present(mut v: Value) -> Value {
         m.retain(|_, x| !x.is_null());
     }
     v
-}
-
-/// An instance id: decimal digits only.
-pub(crate) fn parse_id(raw: &str) -> Option<u64> {
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    raw.parse().ok()
 }
