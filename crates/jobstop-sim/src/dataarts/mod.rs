@@ -360,10 +360,8 @@ impl VendorSim for DataArts {
             None => (draw(None, "", 20).to_ascii_uppercase(), draw(None, "", 40)),
         };
         let password = draw(o.password.take(), "Sim-", 16);
-        let (jobs, instances) = (
-            std::mem::take(&mut o.jobs),
-            std::mem::take(&mut o.instance_seeds),
-        );
+        let jobs = std::mem::take(&mut o.jobs);
+        let instances = std::mem::take(&mut o.instance_seeds);
         let mut store = Store::new(o.clone(), project_id.clone(), common);
         store.seed_realtime(o.realtime.0, o.realtime.1);
         store.seed_batch(o.batch_jobs);
@@ -396,19 +394,10 @@ impl VendorSim for DataArts {
         }
     }
 
-    fn router(this: &Arc<Self>) -> Router {
-        routes::dlf_router(this.clone())
-    }
-
     fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         let errors = this.clone();
         let server = server.error_body(move |status, message| errors.error_body(status, message));
         server.account_key(routes::account)
-    }
-
-    /// IAM, on its own port.
-    fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
-        Some((routes::iam_router(this.clone()), ""))
     }
 
     /// IAM's injected errors are Keystone-shaped; it has no rate limit.
@@ -448,20 +437,17 @@ impl VendorSim for DataArts {
         ids
     }
 
-    /// An instance's `status` (`"job/id"`), or a job's as the job list
-    /// shows it (`"job"`).
-    fn raw_state(&self, id: &str) -> Option<String> {
-        lock(&self.store).status_of(id)
-    }
-
-    /// `"job"` for job stops, `"job/id"` for instance stops (decoded path
-    /// segments).
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).jobs.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).jobs.stop_total()
+    one_liners! {
+        /// An instance's `status` (`"job/id"`), or a job's as the job list shows it (`"job"`).
+        fn raw_state(&self, id: &str) -> Option<String> = lock(&self.store).status_of(id);
+        /// `"job"` for job stops, `"job/id"` for instance stops (decoded path segments).
+        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).jobs.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = lock(&self.store).jobs.stop_total();
+        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
+        fn router(this: &Arc<Self>) -> Router = routes::dlf_router(this.clone());
+        /// IAM, on its own port.
+        fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> =
+            Some((routes::iam_router(this.clone()), ""));
     }
 
     /// A `running` instance of the first batch job, as
@@ -471,10 +457,6 @@ impl VendorSim for DataArts {
         let job = store.job_names(JobType::Batch).into_iter().next()?;
         let id = store.insert_instance(InstanceSeed::new(job.clone(), "running"))?;
         Some(format!("{job}/{id}"))
-    }
-
-    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
     }
 }
 
@@ -496,16 +478,29 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
 /// DataArts' own accessors and test hooks (besides [`Sim`]'s; `server()`
 /// and `faults()` are the DLF server's; the crate README lists them).
 impl Sim<DataArts> {
-    /// The IAM root, `http://127.0.0.1:PORT` (the route is
-    /// `/v3/auth/tokens`).
-    pub fn iam_url(&self) -> String {
-        self.iam_server().base_url()
-    }
-
-    /// The IAM server.
-    pub fn iam_server(&self) -> &SimServer {
-        // `VendorSim::auth_server` always gives DataArts its IAM.
-        self.auth_server().unwrap_or_else(|| self.server())
+    one_liners! {
+        /// The IAM root, `http://127.0.0.1:PORT` (the route is `/v3/auth/tokens`).
+        pub fn iam_url(&self) -> String = self.iam_server().base_url();
+        /// The IAM server (`VendorSim::auth_server` always gives DataArts one).
+        pub fn iam_server(&self) -> &SimServer =
+            self.auth_server().unwrap_or_else(|| self.server());
+        /// The real-time jobs of the workspace, in listing order.
+        pub fn realtime_job_names(&self) -> Vec<String> = self.store().job_names(JobType::RealTime);
+        /// The batch jobs of the workspace, in listing order.
+        pub fn batch_job_names(&self) -> Vec<String> = self.store().job_names(JobType::Batch);
+        /// Every instance of the workspace as `"{jobName}/{instanceId}"`, in listing order.
+        pub fn instance_ids(&self) -> Vec<String> = self.store().instance_ids(None);
+        /// [`DataArtsSim::instance_ids`] whose `status` is exactly `status`.
+        pub fn instance_ids_with_status(&self, status: &str) -> Vec<String> =
+            self.store().instance_ids(Some(status));
+        /// The AK/SK-signed requests that passed verification, oldest first (the last 10,000).
+        pub fn signed_requests(&self) -> Vec<SignedRequest> = lock(&self.vendor.signed).clone();
+        /// How many IAM tokens were granted.
+        pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
+        /// Makes every IAM token granted so far expired.
+        pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
+        /// How many AK/SK-signed requests were rejected.
+        pub fn signature_failures(&self) -> u64 = lock(&self.vendor.store).signature_failures;
     }
 
     accessors! {
@@ -567,27 +562,6 @@ impl Sim<DataArts> {
         crate::env_vars(DataArts::VENDOR, settings)
     }
 
-    /// The real-time jobs of the workspace, in listing order.
-    pub fn realtime_job_names(&self) -> Vec<String> {
-        self.store().job_names(JobType::RealTime)
-    }
-
-    /// The batch jobs of the workspace, in listing order.
-    pub fn batch_job_names(&self) -> Vec<String> {
-        self.store().job_names(JobType::Batch)
-    }
-
-    /// Every instance of the workspace as `"{jobName}/{instanceId}"`, in
-    /// listing order.
-    pub fn instance_ids(&self) -> Vec<String> {
-        self.store().instance_ids(None)
-    }
-
-    /// [`DataArtsSim::instance_ids`] whose `status` is exactly `status`.
-    pub fn instance_ids_with_status(&self, status: &str) -> Vec<String> {
-        self.store().instance_ids(Some(status))
-    }
-
     /// The store, settled.
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         let mut store = lock(&self.vendor.store);
@@ -614,27 +588,6 @@ impl Sim<DataArts> {
         /// Applies the next pending change of a job (`"name"`) or an
         /// instance (`"job/id"`) now; `false` if there is none.
         advance(run_id: &str) -> bool;
-    }
-
-    /// The AK/SK-signed requests that passed verification, oldest first
-    /// (the last 10,000).
-    pub fn signed_requests(&self) -> Vec<SignedRequest> {
-        lock(&self.vendor.signed).clone()
-    }
-
-    /// How many IAM tokens were granted.
-    pub fn token_grants(&self) -> u64 {
-        lock(&self.vendor.store).tokens.granted()
-    }
-
-    /// Makes every IAM token granted so far expired.
-    pub fn expire_tokens(&self) {
-        lock(&self.vendor.store).tokens.expire_all();
-    }
-
-    /// How many AK/SK-signed requests were rejected.
-    pub fn signature_failures(&self) -> u64 {
-        lock(&self.vendor.store).signature_failures
     }
 }
 

@@ -46,18 +46,19 @@ type Resp = Response<Body>;
 /// An answer before the common headers: a status and a JSON body, or 204.
 type Answer = Option<(u16, Value)>;
 
-/// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
-fn decode(segment: &str) -> String {
-    percent_decode_str(segment).decode_utf8_lossy().into_owned()
-}
-
-/// A header value as text (lossy).
-fn text(v: &HeaderValue) -> String {
-    String::from_utf8_lossy(v.as_bytes()).into_owned()
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).map(text)
+one_liners! {
+    /// A header value as text (lossy).
+    fn text(v: &HeaderValue) -> String = String::from_utf8_lossy(v.as_bytes()).into_owned();
+    fn header(headers: &HeaderMap, name: &str) -> Option<String> = headers.get(name).map(text);
+    /// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
+    fn decode(segment: &str) -> String =
+        percent_decode_str(segment).decode_utf8_lossy().into_owned();
+    /// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
+    pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router =
+        Router::new().fallback(serve_dlf).with_state(sim);
+    /// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
+    pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router =
+        Router::new().fallback(iam).with_state(sim);
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -367,11 +368,6 @@ fn job_params_ok(body: &[u8]) -> bool {
     }
 }
 
-/// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
-pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router {
-    Router::new().fallback(serve_dlf).with_state(sim)
-}
-
 async fn serve_dlf(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
@@ -393,11 +389,6 @@ pub(crate) fn keystone_error(status: u16, message: &str) -> Value {
 fn iam_error(status: u16, message: &str) -> Resp {
     let body = serde_json::to_vec(&keystone_error(status, message)).unwrap_or_default();
     json_resp(status, body, &[])
-}
-
-/// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
-pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router {
-    Router::new().fallback(iam).with_state(sim)
 }
 
 async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {

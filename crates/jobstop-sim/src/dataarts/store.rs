@@ -264,17 +264,17 @@ impl Store {
         }
     }
 
-    /// The simulated wall time now.
-    pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.clock.now().timestamp_millis()
-    }
-
-    fn epoch_ms(&self) -> i64 {
-        self.clock.epoch().timestamp_millis()
+    one_liners! {
+        /// The simulated wall time now.
+        pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> = self.clock.now();
+        fn now_ms(&self) -> i64 = self.clock.now().timestamp_millis();
+        fn epoch_ms(&self) -> i64 = self.clock.epoch().timestamp_millis();
+        fn insert_record(&mut self, job: JobRecord) =
+            self.jobs.insert(key(&job.workspace, &job.name), job);
+        fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> = self.jobs.get(&key(ws, name));
+        /// `ws`, or the configured workspace.
+        fn ws_or(&self, ws: &Option<String>) -> String =
+            ws.clone().unwrap_or_else(|| self.cfg.workspace.clone());
     }
 
     /// A job with generated attributes (not inserted).
@@ -316,10 +316,6 @@ impl Store {
             cron,
             timeline: Timeline::new(),
         }
-    }
-
-    fn insert_record(&mut self, job: JobRecord) {
-        self.jobs.insert(key(&job.workspace, &job.name), job);
     }
 
     /// Adds `running` `NORMAL` and `stopped` `STOPPED` real-time jobs to the
@@ -591,15 +587,6 @@ impl Store {
         self.instances.advance(&id, now, apply_instance(clock))
     }
 
-    fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> {
-        self.jobs.get(&key(ws, name))
-    }
-
-    /// `ws`, or the configured workspace.
-    fn ws_or(&self, ws: &Option<String>) -> String {
-        ws.clone().unwrap_or_else(|| self.cfg.workspace.clone())
-    }
-
     /// Jobs of `ws` of `job_type`, newest `createTime` first, then by name.
     pub(crate) fn jobs_of(&self, ws: &str, job_type: JobType) -> Vec<&JobRecord> {
         let jobs = self.jobs.values().filter(|j| j.workspace == ws);
@@ -611,8 +598,8 @@ impl Store {
     /// The names of the configured workspace's jobs of `job_type`, in
     /// listing order.
     pub(crate) fn job_names(&self, job_type: JobType) -> Vec<String> {
-        let jobs = self.jobs_of(&self.cfg.workspace, job_type);
-        jobs.into_iter().map(|j| j.name.clone()).collect()
+        let jobs = self.jobs_of(&self.cfg.workspace, job_type).into_iter();
+        jobs.map(|j| j.name.clone()).collect()
     }
 
     /// The configured workspace's instances (with `status`, if given) as
@@ -901,18 +888,13 @@ impl Store {
         Some(status.clone())
     }
 
-    /// Job `name` of the configured workspace as `GET /jobs/{name}` shows
-    /// it.
-    pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> {
-        let ws = self.cfg.workspace.clone();
-        self.job_detail(&ws, name).ok()
-    }
-
-    /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}`
-    /// shows it.
-    pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> {
-        let ws = self.cfg.workspace.clone();
-        self.instance_detail(&ws, name, &id.to_string()).ok()
+    one_liners! {
+        /// Job `name` of the configured workspace as `GET /jobs/{name}` shows it.
+        pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> =
+            self.job_detail(&self.cfg.workspace.clone(), name).ok();
+        /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}` shows it.
+        pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> =
+            self.instance_detail(&self.cfg.workspace.clone(), name, &id.to_string()).ok();
     }
 
     /// The newest instance of a job.
