@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::signing;
 use super::store::{DEFAULT_WORKSPACE, DlfError, INVALID, NOT_RUNNING, Query, SEED, Store};
 use super::{DataArts, SignedRequest};
-use crate::data::Data;
+use crate::data::{self, Data};
 use crate::lock;
 use crate::server::query_pairs;
 
@@ -109,36 +109,23 @@ impl DataArts {
     /// The error body of an injected fault or the rate limit (gateway codes
     /// from the API Gateway error-code page, DLF codes from OTC
     /// `api-ref/source/appendix/error_codes/dataarts_factory_error_codes.rst`),
-    /// by status:
-    /// 401 `APIGW.0301`, 403 `DLF.6888`, 404 `APIGW.0101`, 429 `APIGW.0308`,
+    /// by status: the table `errors` of `data/dataarts/seed.json` (401
+    /// `APIGW.0301`, 403 `DLF.6888`, 404 `APIGW.0101`, 429 `APIGW.0308`,
     /// 502/503 `APIGW.0202`, 504 `APIGW.0203`, other 5xx `DLF.0001`, other
-    /// 4xx `DLF.3051`.
+    /// 4xx `DLF.3051`).
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
-        let limit = self.creds.throttle_limit;
-        let (code, message) = match status {
-            401 => (
-                "APIGW.0301",
-                format!("Incorrect IAM authentication information: {message}"),
-            ),
-            403 => {
-                return json!({"error_code": "DLF.6888", "error_msg": "Invalid account permissions."});
-            }
-            404 => (
-                "APIGW.0101",
-                "The API does not exist or has not been published in the environment".into(),
-            ),
-            429 => (
-                "APIGW.0308",
-                format!(
-                    "The throttling threshold has been reached: policy user over ratelimit,limit:{limit},time:1 second"
-                ),
-            ),
-            502 | 503 => ("APIGW.0202", "Backend unavailable".into()),
-            504 => ("APIGW.0203", "Backend timeout".into()),
-            500..=599 => return json!({"error_code": "DLF.0001", "error_msg": message}),
-            _ => return json!({"error_code": "DLF.3051", "error_msg": message}),
-        };
-        self.gateway(code, &message)
+        let (errors, class) = (&SEED["errors"], format!("{}xx", status / 100));
+        let e = errors
+            .get(status.to_string())
+            .or_else(|| errors.get(&class));
+        let e = e.unwrap_or(&errors["4xx"]);
+        let limit = self.creds.throttle_limit.to_string();
+        let text = data::text(&e[1]).replace("{reason}", message);
+        let (code, text) = (data::text(&e[0]), text.replace("{limit}", &limit));
+        match code.starts_with("APIGW.") {
+            true => self.gateway(&code, &text),
+            false => json!({"error_code": code, "error_msg": text}),
+        }
     }
 
     /// The answer with a JSON body (if any) and an `X-Request-Id`: on
