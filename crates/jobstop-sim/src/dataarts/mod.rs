@@ -43,33 +43,20 @@ pub enum JobType {
 }
 
 /// One reading of the sources where they disagree or are silent, served
-/// instead of the default one (set any of them with
-/// [`DataArtsSimBuilder::readings`]; the adapter passes under all).
+/// instead of the default one (set any with [`DataArtsSimBuilder::readings`];
+/// the crate README's DataArts routes name each reading's sources).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reading {
-    /// `offset` of `GET /jobs` and `GET /jobs/instances/detail` is a record
-    /// offset, as one third-party client reads it. Default: a page number
-    /// from 0, as HSDK (`list_jobs_request.py`, `list_job_instances_request.py`:
-    /// "分页参数：页数") and OTC ("Start page") document it.
+    /// List calls read `offset` as a record offset, not a page number from 0.
     RecordOffset,
-    /// The job detail's `createTime` is the string `"1695642745000"`, as in
-    /// the OTC example (`viewing_job_details.rst`). Default: an int, as in
-    /// HSDK `show_job_response.py`.
+    /// The job detail's `createTime` is a numeric string, not an int.
     CreateTimeString,
-    /// The real-time status's `starttime`, `endTime` and `lastUpdateTime`
-    /// are ISO-8601 dates, `"2024-06-19T04:00:00.000Z"` ("Date" in the OTC
-    /// page). Default: epoch-millisecond strings, as HSDK
-    /// `show_job_status_response.py` types them (`str`).
+    /// The real-time status's times are ISO-8601 dates, not epoch-ms strings.
     StatusTimeDates,
-    /// Instances' `executeTime` is minutes with one decimal, as the OTC
-    /// example of `viewing_a_job_instance_list.rst` shows `0.3` for 18 s.
-    /// Default: milliseconds, an int, as HSDK `job_instance.py` and the OTC
-    /// field table ("Long, ms") say.
+    /// `executeTime` is minutes with one decimal (`0.3`), not milliseconds.
     ExecuteTimeMinutes,
-    /// Stopping a `waiting` instance is refused with the not-running code,
-    /// as the API doc says only `running` instances can be stopped. Default
-    /// (undocumented): 204 and `manual-stop`, as the UI cancels it.
+    /// Stopping a `waiting` instance is refused as not running, not canceled.
     WaitingStopRejected,
 }
 

@@ -323,6 +323,7 @@ fn dispatch(
     body: &[u8],
 ) -> Result<Answer, DlfError> {
     let ok = |v: Value| Some((200, v));
+    store.settle();
     Ok(match op {
         Op::ListJobs => ok(store.list_jobs(ws, q)?),
         Op::ListInstances => ok(store.list_instances(ws, q)?),

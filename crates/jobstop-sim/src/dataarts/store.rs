@@ -625,7 +625,6 @@ impl Store {
 
     /// `GET /jobs`: `jobType`, `jobName`, paging.
     pub(crate) fn list_jobs(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
-        self.settle();
         let job_type = |t: &str| serde_json::from_value(Value::from(t)).ok();
         let job_type = parsed(q, "jobType", job_type)?.unwrap_or_default();
         let (name, paging) = (param(q, "jobName"), paging(q, JOBS_LIMIT)?);
@@ -638,16 +637,20 @@ impl Store {
         Ok(json!({"total": matching.len(), "jobs": jobs}))
     }
 
-    /// `GET /jobs/{name}`.
-    pub(crate) fn job_detail(&mut self, ws: &str, name: &str) -> Result<Value, DlfError> {
+    /// Settles, then calls `f`.
+    fn settle_then<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
         self.settle();
-        let job = self.job(ws, name).ok_or(JOB_NOT_FOUND)?;
-        Ok(self.render_job_detail(job))
+        f(self)
+    }
+
+    one_liners! {
+        /// `GET /jobs/{name}`.
+        pub(crate) fn job_detail(&self, ws: &str, name: &str) -> Result<Value, DlfError> =
+            self.job(ws, name).map(|j| self.render_job_detail(j)).ok_or(JOB_NOT_FOUND);
     }
 
     /// `GET /jobs/{name}/status`.
-    pub(crate) fn job_status(&mut self, ws: &str, name: &str) -> Result<Value, DlfError> {
-        self.settle();
+    pub(crate) fn job_status(&self, ws: &str, name: &str) -> Result<Value, DlfError> {
         let job = self.job(ws, name).ok_or(JOB_NOT_FOUND)?;
         if job.job_type != JobType::RealTime {
             return Err(REALTIME_ONLY);
@@ -694,7 +697,6 @@ impl Store {
 
     /// `POST /jobs/{name}/stop`.
     pub(crate) fn stop_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        self.settle();
         self.jobs.count_stop(name);
         let (now, delay) = (Instant::now(), self.stop_delay);
         let wall = self.clock.at(now).timestamp_millis();
@@ -714,7 +716,6 @@ impl Store {
 
     /// `POST /jobs/{name}/start`.
     pub(crate) fn start_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        self.settle();
         let (now, delay) = (Instant::now(), self.cfg.start_delay);
         let wall = self.clock.at(now).timestamp_millis();
         let job = self.jobs.get_mut(&key(ws, name));
@@ -737,7 +738,6 @@ impl Store {
     /// `POST /jobs/{name}/run-immediate`: a manual instance, `waiting`, that
     /// progresses on its own.
     pub(crate) fn run_immediate(&mut self, ws: &str, name: &str) -> Result<u64, DlfError> {
-        self.settle();
         let job = self.job(ws, name).ok_or(JOB_NOT_FOUND)?;
         if job.job_type != JobType::Batch {
             return Err(BATCH_ONLY);
@@ -762,7 +762,6 @@ impl Store {
     /// `list_job_instances_request.py`, `min_plan_time` and
     /// `max_plan_time`). Both ends are inclusive.
     pub(crate) fn list_instances(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
-        self.settle();
         let paging = paging(q, INSTANCES_LIMIT)?;
         let precise = |v: &str| v.to_ascii_lowercase().parse().ok();
         let precise = parsed(q, "preciseQuery", precise)?.unwrap_or(false);
@@ -809,13 +808,12 @@ impl Store {
 
     /// `GET /jobs/{name}/instances/{id}`.
     pub(crate) fn instance_detail(
-        &mut self,
+        &self,
         ws: &str,
         name: &str,
-        raw_id: &str,
+        id: &str,
     ) -> Result<Value, DlfError> {
-        self.settle();
-        let id = self.find_instance(ws, name, raw_id)?;
+        let id = self.find_instance(ws, name, id)?;
         let rec = self.instances.get(&id).ok_or(INSTANCE_NOT_FOUND)?;
         Ok(self.render_instance(rec, true))
     }
@@ -827,7 +825,6 @@ impl Store {
         name: &str,
         raw_id: &str,
     ) -> Result<(), DlfError> {
-        self.settle();
         self.jobs.count_stop(&format!("{name}/{raw_id}"));
         let id = self.find_instance(ws, name, raw_id)?;
         let (wall, cancel) = (self.now_ms(), !self.cfg.reads(Reading::WaitingStopRejected));
@@ -891,10 +888,10 @@ impl Store {
     one_liners! {
         /// Job `name` of the configured workspace as `GET /jobs/{name}` shows it.
         pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> =
-            self.job_detail(&self.cfg.workspace.clone(), name).ok();
+            self.settle_then(|s| s.job_detail(&s.cfg.workspace, name).ok());
         /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}` shows it.
         pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> =
-            self.instance_detail(&self.cfg.workspace.clone(), name, &id.to_string()).ok();
+            self.settle_then(|s| s.instance_detail(&s.cfg.workspace, name, &id.to_string()).ok());
     }
 
     /// The newest instance of a job.
