@@ -9,7 +9,8 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
@@ -136,22 +137,13 @@ impl DataArts {
         let request_id = in_body.filter(|_| status >= 400).map(str::to_owned);
         let request_id = request_id.unwrap_or_else(|| self.request_id());
         let body = (!v.is_null()).then(|| serde_json::to_vec(&v).unwrap_or_default());
-        json_resp(
-            status,
-            body.unwrap_or_default(),
-            &[("x-request-id", &request_id)],
-        )
+        let body = body.unwrap_or_default();
+        json_resp(status, body, &[("x-request-id", &request_id)])
     }
 
     /// Checks the credentials; the reason for the 401 if they fail.
-    fn authenticate(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<(), String> {
-        if let Some(token) = header(headers, "x-auth-token") {
+    fn authenticate(&self, req: &Parts, body: &[u8]) -> Result<(), String> {
+        if let Some(token) = header(&req.headers, "x-auth-token") {
             let token = token.trim();
             if !token.is_empty() && token == self.creds.static_token {
                 return Ok(());
@@ -162,36 +154,28 @@ impl DataArts {
                 None => Err("decrypt token fail".to_owned()),
             };
         }
-        let Some(auth) = header(headers, AUTHORIZATION.as_str()) else {
+        let Some(auth) = header(&req.headers, AUTHORIZATION.as_str()) else {
             return Err("no X-Auth-Token or Authorization header".to_owned());
         };
-        let result = self.verify_signature(method, uri, headers, body, &auth);
-        if result.is_err() {
-            lock(&self.store).signature_failures += 1;
-            return result;
-        }
+        let failed = |_: &String| lock(&self.store).signature_failures += 1;
+        self.verify_signature(req, body, &auth)
+            .inspect_err(failed)?;
         let mut log = lock(&self.signed);
         if log.len() >= MAX_SIGNED_LOG {
             log.remove(0);
         }
+        let uri = &req.uri;
         let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
         log.push(SignedRequest {
-            method: method.as_str().to_owned(),
+            method: req.method.as_str().to_owned(),
             target: target.to_owned(),
-            headers: header_pairs(headers),
+            headers: header_pairs(&req.headers),
             body: body.to_vec(),
         });
-        result
+        Ok(())
     }
 
-    fn verify_signature(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: &[u8],
-        auth: &str,
-    ) -> Result<(), String> {
+    fn verify_signature(&self, req: &Parts, body: &[u8], auth: &str) -> Result<(), String> {
         let fail = |m: &str| Err(m.to_owned());
         let Some(parsed) = signing::parse_authorization(auth) else {
             return fail("unsupported Authorization header");
@@ -199,7 +183,7 @@ impl DataArts {
         if parsed.access != self.creds.ak {
             return fail("get secret key of the access key failed");
         }
-        let Some(date) = header(headers, "x-sdk-date") else {
+        let Some(date) = header(&req.headers, "x-sdk-date") else {
             return fail("X-Sdk-Date not found in the request headers");
         };
         if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date") {
@@ -212,12 +196,13 @@ impl DataArts {
         if skew.map_or(true, |s| s > MAX_SKEW) {
             return fail("X-Sdk-Date is more than 15 minutes away from the server time");
         }
-        let owned = header_pairs(headers);
+        let owned = header_pairs(&req.headers);
         let pairs: Vec<_> = owned.iter().map(|(k, v)| (&k[..], &v[..])).collect();
         let signed: Vec<&str> = parsed.signed_headers.iter().map(String::as_str).collect();
+        let (method, uri) = (req.method.as_str(), &req.uri);
         let query = uri.query().unwrap_or_default();
         let canonical =
-            signing::canonical_request(method.as_str(), uri.path(), query, &pairs, &signed, body);
+            signing::canonical_request(method, uri.path(), query, &pairs, &signed, body);
         let to_sign = signing::string_to_sign(date.trim(), &canonical);
         if signing::signature(&self.creds.sk, &to_sign).eq_ignore_ascii_case(&parsed.signature) {
             Ok(())
@@ -228,21 +213,19 @@ impl DataArts {
 
     /// A DLF request, end to end: the route (404), the credentials (401),
     /// the project (403), then the operation.
-    fn serve_dlf(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
-        let Some((project, op)) = route(method, uri.path()) else {
+    fn serve_dlf(&self, req: &Parts, body: &[u8]) -> Resp {
+        let Some((project, op)) = route(&req.method, req.uri.path()) else {
             return self.respond(Some((404, self.error_body(404, "Not Found"))));
         };
-        if let Err(reason) = self.authenticate(method, uri, headers, body) {
+        if let Err(reason) = self.authenticate(req, body) {
             return self.respond(Some((401, self.error_body(401, &reason))));
         }
         if project != self.creds.project_id {
             return self.respond(Some((403, self.error_body(403, ""))));
         }
-        let ws = header(headers, "workspace").filter(|w| !w.trim().is_empty());
-        let (ws, q) = (
-            ws.as_deref().map_or(DEFAULT_WORKSPACE, str::trim),
-            query_pairs(uri.query()),
-        );
+        let ws = header(&req.headers, "workspace").filter(|w| !w.trim().is_empty());
+        let ws = ws.as_deref().map_or(DEFAULT_WORKSPACE, str::trim);
+        let q = query_pairs(req.uri.query());
         let answer = dispatch(&mut lock(&self.store), ws, op, &q, body);
         self.respond(answer.unwrap_or_else(|e| self.dlf_error(e)))
     }
@@ -362,7 +345,7 @@ async fn serve_dlf(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp
         let too_large = sim.gateway("APIGW.0201", "Request entity too large");
         return sim.respond(Some((413, too_large)));
     };
-    sim.serve_dlf(&parts.method, &parts.uri, &parts.headers, &body)
+    sim.serve_dlf(&parts, &body)
 }
 
 /// A Keystone-style error body (IAM's, as OpenStack Keystone writes it).
