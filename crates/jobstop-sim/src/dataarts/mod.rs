@@ -133,21 +133,16 @@ declare! {
 impl JobSeed {
     /// A batch job.
     pub fn batch(name: impl Into<String>, status: impl Into<String>) -> Self {
-        let (name, status) = (name.into(), status.into());
-        JobSeed {
-            name,
-            status,
-            ..JobSeed::default()
-        }
+        let mut seed = JobSeed::default();
+        (seed.name, seed.status) = (name.into(), status.into());
+        seed
     }
 
     /// A real-time job.
     pub fn realtime(name: impl Into<String>, status: impl Into<String>) -> Self {
-        let job_type = JobType::RealTime;
-        JobSeed {
-            job_type,
-            ..JobSeed::batch(name, status)
-        }
+        let mut seed = JobSeed::batch(name, status);
+        seed.job_type = JobType::RealTime;
+        seed
     }
 }
 
@@ -186,12 +181,9 @@ declare! {
 impl InstanceSeed {
     /// An instance of `job_name` in the raw status `status`.
     pub fn new(job_name: impl Into<String>, status: impl Into<String>) -> Self {
-        let (job_name, status) = (job_name.into(), status.into());
-        InstanceSeed {
-            job_name,
-            status,
-            ..InstanceSeed::default()
-        }
+        let mut seed = InstanceSeed::default();
+        (seed.job_name, seed.status) = (job_name.into(), status.into());
+        seed
     }
 }
 

@@ -151,7 +151,6 @@ const JOBS_LIMIT: (usize, usize) = (10, 100);
 /// 1000", default 10). Out of range: refused, as above.
 const INSTANCES_LIMIT: (usize, usize) = (10, 1000);
 
-/// A request's query pairs.
 pub(crate) type Query = [(String, String)];
 
 /// The first non-empty value of query parameter `name`.
@@ -272,7 +271,6 @@ impl Store {
         fn insert_record(&mut self, job: JobRecord) =
             self.jobs.insert(key(&job.workspace, &job.name), job);
         fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> = self.jobs.get(&key(ws, name));
-        /// `ws`, or the configured workspace.
         fn ws_or(&self, ws: &Option<String>) -> String =
             ws.clone().unwrap_or_else(|| self.cfg.workspace.clone());
     }
@@ -894,7 +892,6 @@ impl Store {
             self.settle_then(|s| s.instance_detail(&s.cfg.workspace, name, &id.to_string()).ok());
     }
 
-    /// The newest instance of a job.
     fn last_instance(&self, job: &JobRecord) -> Option<&InstanceRecord> {
         self.instances
             .values()
