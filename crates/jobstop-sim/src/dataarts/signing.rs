@@ -97,15 +97,12 @@ pub fn canonical_query(raw_query: &str) -> String {
 /// sorted, as `name:value\n`.
 pub fn canonical_headers(headers: &[(&str, &str)], signed_headers: &[&str]) -> String {
     let mut out = String::new();
-    for name in signed_headers {
-        let name = name.to_ascii_lowercase();
-        let named = headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(&name));
+    for n in signed_headers.iter().map(|n| n.to_ascii_lowercase()) {
+        let named = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(&n));
         let mut values: Vec<&str> = named.map(|(_, v)| v.trim()).collect();
         values.sort_unstable();
         for v in values {
-            out.push_str(&format!("{name}:{v}\n"));
+            out.push_str(&format!("{n}:{v}\n"));
         }
     }
     out
@@ -156,14 +153,10 @@ pub fn string_to_sign(sdk_date: &str, canonical_request: &str) -> String {
 
 /// Lowercase hex of HMAC-SHA256 keyed with the raw secret key.
 pub fn signature(sk: &str, string_to_sign: &str) -> String {
-    match Hmac::<Sha256>::new_from_slice(sk.as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(string_to_sign.as_bytes());
-            hex(&mac.finalize().into_bytes())
-        }
-        // HMAC accepts keys of any length; this cannot happen.
-        Err(_) => String::new(),
-    }
+    // HMAC accepts keys of any length: the error cannot happen.
+    let mac = Hmac::<Sha256>::new_from_slice(sk.as_bytes());
+    let mac = mac.map(|m| m.chain_update(string_to_sign).finalize().into_bytes());
+    mac.map_or_else(|_| String::new(), |m| hex(&m))
 }
 
 /// The `Authorization` header value.
