@@ -698,8 +698,7 @@ impl Store {
         self.jobs.count_stop(name);
         let (now, delay) = (Instant::now(), self.stop_delay);
         let wall = self.clock.at(now).timestamp_millis();
-        let job = self.jobs.get_mut(&key(ws, name));
-        let job = job.ok_or(JOB_NOT_FOUND)?;
+        let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
         match (job.job_type, job.status.as_str()) {
             (_, STOPPED | STOPPING) => return Err(JOB_NOT_RUNNING),
             (JobType::Batch, _) => job.set(STOPPED, wall),
@@ -716,8 +715,7 @@ impl Store {
     pub(crate) fn start_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
         let (now, delay) = (Instant::now(), self.cfg.start_delay);
         let wall = self.clock.at(now).timestamp_millis();
-        let job = self.jobs.get_mut(&key(ws, name));
-        let job = job.ok_or(JOB_NOT_FOUND)?;
+        let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
         match (job.job_type, job.status.as_str()) {
             (JobType::Batch, STOPPED | PAUSED) => {
                 (job.status, job.status_time) = (SCHEDULING.to_owned(), wall);
@@ -765,11 +763,8 @@ impl Store {
         let precise = parsed(q, "preciseQuery", precise)?.unwrap_or(false);
         let instance_type = parsed(q, "instanceType", digits)?;
         let millis = |name| parsed(q, name, |v| v.parse::<i64>().ok());
-        let (min_plan, max_plan, now) = (
-            millis("minPlanTime")?,
-            millis("maxPlanTime")?,
-            self.now_ms(),
-        );
+        let (min_plan, max_plan) = (millis("minPlanTime")?, millis("maxPlanTime")?);
+        let now = self.now_ms();
         let min_plan = min_plan.unwrap_or(now - now.rem_euclid(DAY));
         let max_plan = max_plan.unwrap_or(now);
         if max_plan.saturating_sub(min_plan) > MAX_PLAN_WINDOW {
@@ -1016,15 +1011,10 @@ impl Store {
             .iter()
             .enumerate()
             .map(|(i, (name, kind))| {
-                let status = match r.status.as_str() {
-                    WAITING => WAITING,
-                    SUCCESS => SUCCESS,
-                    _ if i < last => SUCCESS,
-                    other => other,
-                };
-                let end = r
-                    .end_time
-                    .or(Some(r.start_time).filter(|_| status == SUCCESS && i < last));
+                // The earlier nodes succeeded, unless nothing started yet.
+                let done = i < last && r.status != WAITING;
+                let status = if done { SUCCESS } else { r.status.as_str() };
+                let end = r.end_time.or(Some(r.start_time).filter(|_| done));
                 let rows = (status == SUCCESS).then(|| r.id % 100_000 + 1000 * (i as u64 + 1));
                 let log = format!(
                     "obs://dlf-log-{}/{}/{name}/{}.log",
