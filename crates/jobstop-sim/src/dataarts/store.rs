@@ -449,7 +449,7 @@ impl Store {
         // Ids grow with plan time.
         planned.sort();
         let mut created: Vec<(i64, u64)> = Vec::with_capacity(n);
-        for (plan, j) in planned {
+        for &(plan, j) in &planned {
             let id = self.alloc_instance_id(false);
             let instance_type = SEED.weighted(&mut self.ids, "instance_types").as_u64();
             let start = plan + self.ids.below(30 * SECOND as u64) as i64;
@@ -484,15 +484,11 @@ impl Store {
                 self.instances.touch(id);
             }
         }
-        // A job is never younger than its oldest instance.
-        for key in keys {
-            let of_job = self.instances.values().filter(|r| r.workspace == key.0);
-            let oldest = of_job
-                .filter(|r| r.job_name == key.1)
-                .map(|r| r.plan_time)
-                .min();
+        // A job is never younger than its oldest instance (`planned` is sorted).
+        for (j, key) in keys.iter().enumerate() {
+            let oldest = planned.iter().find(|(_, k)| *k == j).map(|(plan, _)| *plan);
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
-            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
+            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(key))
                 && job.create_time > oldest
             {
                 job.create_time = oldest - back;
