@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("DataArts simulator at {}", sim.base_url());
 
     // The same variables an operator would export: AK/SK signing.
-    let env = sim.env_aksk();
+    let env = sim.env();
     let dataarts = DataArtsBuilder::from_lookup(|k| {
         env.iter()
             .find(|(name, _)| name == k)

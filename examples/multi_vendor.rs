@@ -70,12 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "JOBSTOP_AMPERITY_",
         ),
         toml_table("chorus", "chorus", &chorus.env(), "JOBSTOP_CHORUS_"),
-        toml_table(
-            "dataarts",
-            "dataarts",
-            &dataarts.env_aksk(),
-            "JOBSTOP_DATAARTS_",
-        ),
+        toml_table("dataarts", "dataarts", &dataarts.env(), "JOBSTOP_DATAARTS_"),
         toml_table(
             "runner",
             "centurylink",

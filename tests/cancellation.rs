@@ -181,7 +181,7 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
                         .start(),
                 )
                 .unwrap();
-            let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env_aksk()))
+            let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env()))
                 .build()
                 .unwrap();
             let running = sim.instance_ids_with_status("running");

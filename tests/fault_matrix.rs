@@ -763,7 +763,7 @@ async fn dataarts() -> Vendor {
         .start()
         .await
         .unwrap();
-    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env_aksk()))
+    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env()))
         .with_client_config(short_config())
         .build()
         .unwrap();
@@ -1284,7 +1284,7 @@ async fn dataarts_job_shape_cells() {
         .start()
         .await
         .unwrap();
-    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env_aksk()))
+    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env()))
         .with_client_config(short_config())
         .build()
         .unwrap();

@@ -486,7 +486,7 @@ async fn dataarts() -> Vendor {
         .unwrap();
     // AK/SK: the signature covers the encoded path, so a mismatch between
     // how the adapter encodes and how the server reads would show up too.
-    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env_aksk()))
+    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env()))
         .with_client_config(fast_config())
         .build()
         .unwrap();

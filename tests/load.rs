@@ -321,7 +321,7 @@ async fn dataarts() -> Setup {
         .start()
         .await
         .unwrap();
-    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env_aksk()))
+    let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env()))
         .build()
         .unwrap();
     let ids = sim.instance_ids_with_status("running");

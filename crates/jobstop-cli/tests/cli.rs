@@ -84,7 +84,7 @@ impl Sims {
     fn env(&self) -> Vec<(String, String)> {
         let mut env = self.amperity.env();
         env.extend(self.chorus.env());
-        env.extend(self.dataarts.env_aksk());
+        env.extend(self.dataarts.env());
         env.extend(self.centurylink.env());
         env
     }

@@ -248,7 +248,7 @@ async fn dataarts_with_a_paused_instance() -> (DataArtsSim, String, String) {
 async fn a_stop_the_vendor_refuses_exits_7_not_2() {
     let (sim, paused, _) = dataarts_with_a_paused_instance().await;
     let home = scratch("refused");
-    let out = jobstop_in(&home, &["stop", "dataarts", &paused], &sim.env_aksk()).await;
+    let out = jobstop_in(&home, &["stop", "dataarts", &paused], &sim.env()).await;
     out.expect_code(7);
     assert!(
         out.stderr.contains("refused by the vendor") && out.stderr.contains("DLF.0102"),
@@ -259,12 +259,12 @@ async fn a_stop_the_vendor_refuses_exits_7_not_2() {
     let out = jobstop_in(
         &home,
         &["stop", "dataarts", &paused, "--output", "json"],
-        &sim.env_aksk(),
+        &sim.env(),
     )
     .await;
     out.expect_code(7);
     // A run id refused before anything is sent is still the user's mistake.
-    let out = jobstop_in(&home, &["stop", "dataarts", "nightly/x"], &sim.env_aksk()).await;
+    let out = jobstop_in(&home, &["stop", "dataarts", "nightly/x"], &sim.env()).await;
     out.expect_code(2);
 }
 
@@ -286,7 +286,7 @@ async fn stop_all_does_not_plan_stops_the_vendor_refuses() {
             "--output",
             "json",
         ],
-        &sim.env_aksk(),
+        &sim.env(),
     )
     .await;
     dry.expect_code(0);
@@ -295,7 +295,7 @@ async fn stop_all_does_not_plan_stops_the_vendor_refuses() {
     let out = jobstop_in(
         &home,
         &["stop-all", "--kind", "batch_instance", "--yes"],
-        &sim.env_aksk(),
+        &sim.env(),
     )
     .await;
     out.expect_code(0);

@@ -138,7 +138,7 @@ async fn four_sims() -> (
         .unwrap();
     let mut env = amp.env();
     env.extend(chorus.env());
-    env.extend(dataarts.env_aksk());
+    env.extend(dataarts.env());
     env.extend(centurylink.env());
     (
         env,

@@ -14,9 +14,7 @@ use jobstop_dataarts::{
     DataArtsBuilder, DataArtsController, KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB,
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
-use jobstop_sim::dataarts::{
-    CreateTimeFormat, DataArtsSim, InstanceSeed, JobSeed, OffsetReading, StatusTimeFormat,
-};
+use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, Reading};
 use jobstop_sim::{Fault, FaultBody, FaultRule, Route};
 use jobstop_testkit::Fixture;
 
@@ -87,7 +85,7 @@ async fn conformance_with_a_token() {
 
 #[tokio::test]
 async fn conformance_with_ak_sk() {
-    conformance_with(|sim| sim.env_aksk()).await;
+    conformance_with(|sim| sim.env()).await;
 }
 
 /// The conformance suite again under the other documented readings: `offset`
@@ -96,11 +94,12 @@ async fn conformance_with_ak_sk() {
 #[tokio::test]
 async fn conformance_under_the_other_readings() {
     conformance_on(
-        DataArtsSim::builder()
-            .offset_reading(OffsetReading::RecordOffset)
-            .create_time_format(CreateTimeFormat::NumericString)
-            .status_time_format(StatusTimeFormat::DateString),
-        |sim| sim.env_aksk(),
+        DataArtsSim::builder().readings([
+            Reading::RecordOffset,
+            Reading::CreateTimeString,
+            Reading::StatusTimeDates,
+        ]),
+        |sim| sim.env(),
     )
     .await;
 }
@@ -120,7 +119,7 @@ async fn instances_list_across_pages_and_windows_exactly_once() {
         .start()
         .await
         .unwrap();
-    let vars = sim.env_aksk();
+    let vars = sim.env();
     let ctrl =
         DataArtsBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .with_client_config(fast_config())
@@ -246,7 +245,7 @@ async fn stop_outcomes() {
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let ctrl = from_vars(sim.env());
     let g = StopRequest::graceful();
 
     // A finished instance: the stop is refused (400) and the read shows it over.
@@ -311,7 +310,7 @@ async fn refusals_are_400s_and_an_unread_instance_keeps_its_kind() {
         .start()
         .await
         .unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let ctrl = from_vars(sim.env());
     let g = StopRequest::graceful();
     let running = sim.instance_ids_with_status("running");
     let stops = |sim: &DataArtsSim| {
@@ -366,7 +365,7 @@ async fn workspace_header_on_every_request() {
         .start()
         .await
         .unwrap();
-    let vars = sim.env_aksk();
+    let vars = sim.env();
     assert!(
         vars.iter()
             .any(|(k, v)| k == "JOBSTOP_DATAARTS_WORKSPACE" && v == "ws-42")
@@ -386,7 +385,7 @@ async fn workspace_header_on_every_request() {
         assert!(r.header("x-sdk-date").is_some(), "{}", r.target);
     }
     // Without the workspace, the jobs are not visible.
-    let mut other = sim.env_aksk();
+    let mut other = sim.env();
     other.retain(|(k, _)| k != "JOBSTOP_DATAARTS_WORKSPACE");
     let ctrl = from_vars(other);
     assert!(
@@ -401,7 +400,7 @@ async fn workspace_header_on_every_request() {
 #[tokio::test]
 async fn throttling_with_retry_after_is_waited_out() {
     let sim = DataArtsSim::builder().instances(2).start().await.unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let ctrl = from_vars(sim.env());
     let id = RunId::new(sim.instance_ids()[0].clone());
     sim.faults()
         .add(FaultRule::new(Route::any(), Fault::too_many_requests(Some(1))).times(1));
@@ -416,7 +415,7 @@ async fn throttling_with_retry_after_is_waited_out() {
 async fn bad_keys_and_tokens_are_unauthenticated_without_a_loop() {
     let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
     let id = RunId::new(sim.instance_ids()[0].clone());
-    let mut vars = sim.env_aksk();
+    let mut vars = sim.env();
     for (k, v) in vars.iter_mut() {
         if k == "JOBSTOP_DATAARTS_SK" {
             *v = "wrong-secret-key".to_owned();
@@ -473,7 +472,7 @@ async fn iam_tokens_are_refreshed_before_expiry_and_after_a_401() {
 #[tokio::test]
 async fn ids_are_checked_and_encoded() {
     let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let ctrl = from_vars(sim.env());
     for bad in ["", "a/", "/1", "a/b", "a/1/2", "a/-1", " a", "a\r\n", ".."] {
         let err = ctrl.status(&RunId::new(bad)).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
@@ -493,7 +492,7 @@ async fn ids_are_checked_and_encoded() {
 // ----- fidelity to the real service (HSDK models) ---------------------------
 
 fn with_lookback(sim: &DataArtsSim, lookback: Option<Duration>) -> DataArtsController {
-    let vars = sim.env_aksk();
+    let vars = sim.env();
     let mut b =
         DataArtsBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .with_client_config(fast_config());
@@ -517,13 +516,13 @@ async fn job_status_without_status_in_the_detail() {
         .insert_job(JobSeed::batch("etl", "PAUSED"))
         .insert_job(JobSeed::batch("etl_v2", "SCHEDULING"))
         .insert_job(JobSeed::batch("my_etl", "STOPPED"))
-        .create_time_format(CreateTimeFormat::NumericString)
+        .readings([Reading::CreateTimeString])
         .stop_delay(Duration::from_millis(100))
         .start()
         .await
         .unwrap();
     assert!(sim.job_json("etl").unwrap().get("status").is_none());
-    let ctrl = from_vars(sim.env_aksk());
+    let ctrl = from_vars(sim.env());
     let rt = ctrl.status(&RunId::new("rt_orders")).await.unwrap();
     assert_eq!(
         (rt.kind.as_deref(), rt.state, rt.vendor_state.as_str()),
@@ -588,13 +587,10 @@ async fn job_status_without_status_in_the_detail() {
 #[tokio::test]
 async fn realtime_status_times_are_read_leniently() {
     let created = at("2024-06-18T01:02:03Z");
-    for format in [
-        StatusTimeFormat::EpochMillisString,
-        StatusTimeFormat::DateString,
-    ] {
+    for format in [None, Some(Reading::StatusTimeDates)] {
         let sim = DataArtsSim::builder()
             .insert_job(JobSeed::realtime("rt", "STOPPED").with_create_time(created))
-            .status_time_format(format)
+            .readings(format)
             .start()
             .await
             .unwrap();
@@ -647,7 +643,7 @@ async fn every_instance_status_is_mapped_and_finished_ones_are_already_finished(
         );
     }
     let sim = b.start().await.unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let ctrl = from_vars(sim.env());
     let listed: Vec<_> = ctrl
         .list_all(ListQuery::new().with_kind(KIND_BATCH_INSTANCE))
         .try_collect()
@@ -764,7 +760,7 @@ async fn instances_are_listed_through_windows_with_a_lookback() {
             .all(|r| r.status == Some(200))
     );
     // The environment (and so the TOML key `instance_lookback`) sets it too.
-    let mut vars = sim.env_aksk();
+    let mut vars = sim.env();
     vars.push((
         "JOBSTOP_DATAARTS_INSTANCE_LOOKBACK".to_owned(),
         "40d".to_owned(),
@@ -780,20 +776,20 @@ async fn instances_are_listed_through_windows_with_a_lookback() {
 /// once under both, with a linear number of requests.
 #[tokio::test]
 async fn listings_are_exact_under_both_offset_readings() {
-    for reading in [OffsetReading::PageNumber, OffsetReading::RecordOffset] {
+    for reading in [None, Some(Reading::RecordOffset)] {
         let sim = DataArtsSim::builder()
             .seeded_epoch()
             .seed(12)
             .batch_jobs(230)
             .realtime_jobs(7, 5)
-            .offset_reading(reading)
+            .readings(reading)
             .start()
             .await
             .unwrap();
         let mut b = DataArtsSim::builder()
             .seeded_epoch()
             .seed(13)
-            .offset_reading(reading);
+            .readings(reading);
         b = b.insert_job(JobSeed::batch("many", "SCHEDULING"));
         for i in 0..2345u64 {
             b = b.insert_instance(
@@ -812,7 +808,7 @@ async fn listings_are_exact_under_both_offset_readings() {
             (&inst, KIND_BATCH_INSTANCE, 1, 40),
         ] {
             sim.server().clear_requests();
-            let ctrl = from_vars(sim.env_aksk());
+            let ctrl = from_vars(sim.env());
             let mut q = ListQuery::new().with_kind(kind).with_page_size(page);
             let mut ids = Vec::new();
             while ids.len() < want {
@@ -853,7 +849,7 @@ async fn listings_are_exact_under_both_offset_readings() {
 async fn sdk_error_body_variants_are_decoded() {
     use jobstop_sim::FaultBody;
     let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
-    let ctrl = from_vars(sim.env_aksk());
+    let ctrl = from_vars(sim.env());
     let id = RunId::new(sim.instance_ids()[0].clone());
     for (body, kind, code, message) in [
         (

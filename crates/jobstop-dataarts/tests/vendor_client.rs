@@ -171,7 +171,7 @@ async fn huawei_sdk_signer_agrees_with_every_jobstop_signature() {
         .start()
         .await
         .expect("simulator");
-    let vars = sim.env_aksk();
+    let vars = sim.env();
     let ctrl =
         DataArtsBuilder::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .build()

@@ -7,10 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jobstop_sim::dataarts::{
-    CreateTimeFormat, DataArtsSim, ExecuteTimeFormat, InstanceSeed, JobSeed, OffsetReading,
-    StatusTimeFormat, WaitingStop, signing,
-};
+use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, Reading, signing};
 use jobstop_sim::{Fault, FaultRule, MASK, RateLimit, Route};
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
@@ -674,7 +671,7 @@ async fn job_list_pages_types_and_names() {
         .seed(3)
         .batch_jobs(25)
         .realtime_jobs(3, 2)
-        .offset_reading(OffsetReading::RecordOffset)
+        .readings([Reading::RecordOffset])
         .start()
         .await
         .unwrap();
@@ -1119,7 +1116,7 @@ async fn routes_parameters_bodies_and_ids() {
     let t0 = ms("2024-06-19T01:00:00Z");
     let mut builder = DataArtsSim::builder()
         .insert_job(JobSeed::batch("b", "SCHEDULING"))
-        .execute_time_format(ExecuteTimeFormat::Minutes);
+        .readings([Reading::ExecuteTimeMinutes]);
     for (id, secs) in [(1, 0), (2, -5), (3, 90), (4, 61)] {
         builder = builder.insert_instance(
             InstanceSeed::new("b", "success")
@@ -1238,7 +1235,7 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
     assert_eq!(status(name.clone()).await["status"], "NORMAL");
 
     // EXCEPTION (a fault) is stoppable; advance() skips the delay.
-    assert!(sim.set_job_status(&name, "EXCEPTION"));
+    assert!(sim.set_status(&name, "EXCEPTION"));
     assert_eq!(status(name.clone()).await["status"], "EXCEPTION");
     assert_eq!(
         post(&sim, &http, &format!("/jobs/{name}/stop")).await.0,
@@ -1247,7 +1244,7 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
     assert!(sim.advance(&name));
     assert_eq!(sim.job_status(&name).as_deref(), Some("STOPPED"));
     assert!(!sim.advance(&name));
-    assert!(!sim.set_job_status("nope", "NORMAL"));
+    assert!(!sim.set_status("nope", "NORMAL"));
 }
 
 #[tokio::test]
@@ -1255,28 +1252,19 @@ async fn detail_and_status_time_formats_are_switches() {
     // HSDK show_job_response.py: createTime int; OTC viewing_job_details.rst
     // example: "1695642745000". HSDK show_job_status_response.py: times are
     // strings; OTC calls them "Date".
-    let build = |c: CreateTimeFormat, t: StatusTimeFormat| {
+    let build = |readings: &[Reading]| {
         DataArtsSim::builder()
             .insert_job(
                 JobSeed::realtime("rt", "STOPPED").with_create_time(ms("2024-06-18T01:02:03Z")),
             )
-            .create_time_format(c)
-            .status_time_format(t)
+            .readings(readings.to_vec())
             .start()
     };
     let http = client();
-    let a = build(
-        CreateTimeFormat::Number,
-        StatusTimeFormat::EpochMillisString,
-    )
-    .await
-    .unwrap();
-    let b = build(
-        CreateTimeFormat::NumericString,
-        StatusTimeFormat::DateString,
-    )
-    .await
-    .unwrap();
+    let a = build(&[]).await.unwrap();
+    let b = build(&[Reading::CreateTimeString, Reading::StatusTimeDates])
+        .await
+        .unwrap();
     let t = ms("2024-06-18T01:02:03Z").timestamp_millis();
     assert_eq!(a.job_json("rt").unwrap()["createTime"], t);
     assert_eq!(b.job_json("rt").unwrap()["createTime"], t.to_string());
@@ -1295,7 +1283,7 @@ async fn detail_and_status_time_formats_are_switches() {
                 .with_start_time(ms("2024-06-19T01:00:00Z"))
                 .with_end_time(ms("2024-06-19T01:00:18Z")),
         )
-        .execute_time_format(ExecuteTimeFormat::Minutes)
+        .readings([Reading::ExecuteTimeMinutes])
         .start()
         .await
         .unwrap();
@@ -1466,21 +1454,25 @@ async fn instance_stop_running_waiting_and_finished() {
     let (s, over_http) = get(&sim, &http, &format!("/jobs/{job}/instances/5003")).await;
     assert_eq!((s, &over_http), (200, &d));
 
-    let strict = b.waiting_stop(WaitingStop::Reject).start().await.unwrap();
+    let strict = b
+        .readings([Reading::WaitingStopRejected])
+        .start()
+        .await
+        .unwrap();
     let (s, body) = post(&strict, &http, &format!("/jobs/{job}/instances/5002/stop")).await;
     assert_dlf(s, &body, "DLF.0102", "The job instance is not running.");
     assert_eq!(
         strict.instance_json(job, 5002).unwrap()["status"],
         "waiting"
     );
-    assert!(strict.set_instance_status(job, 5002, "running"));
+    assert!(strict.set_status(&format!("{job}/5002"), "running"));
     assert_eq!(
         post(&strict, &http, &format!("/jobs/{job}/instances/5002/stop"))
             .await
             .0,
         204
     );
-    assert!(!strict.set_instance_status(job, 1, "running"));
+    assert!(!strict.set_status(&format!("{job}/1"), "running"));
 }
 
 // ----- progress ----------------------------------------------------------------
@@ -1677,8 +1669,8 @@ async fn started_by_sims_as_the_binary_seeded_it() {
     assert_eq!(any.raw_state(&format!("{run}x")), None);
     // Settings: AK/SK exported; the token and IAM sets as alternatives.
     assert_eq!(any.vendor(), "dataarts");
-    assert_eq!(any.settings(), sim.settings_aksk());
-    assert_eq!(sim.env(), sim.env_aksk());
+    let (ak, sk) = (sim.ak().to_owned(), sim.sk().to_owned());
+    assert_eq!(any.settings()[2..], [("ak", ak), ("sk", sk)]);
     let keys: Vec<&str> = any.alternatives().iter().map(|(k, _)| *k).collect();
     assert_eq!(keys, ["token", "iam_url", "username", "password", "domain"]);
     assert!(any.alternatives().contains(&("iam_url", sim.iam_url())));
@@ -1760,7 +1752,7 @@ async fn same_seed_same_data() {
         assert!(a.job_json(&job).unwrap()["createTime"].as_i64() < d["planTime"].as_i64());
     }
     // Env.
-    let env = a.env_aksk();
+    let env = a.env();
     assert_eq!(env.len(), 4, "no workspace variable for default");
     assert_eq!(
         env[2],

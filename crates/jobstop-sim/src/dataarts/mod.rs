@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::endless::{EndlessRuns, HUGE, Pages};
@@ -29,19 +30,10 @@ use store::{DEFAULT_WORKSPACE, Store};
 
 /// How long a stopped real-time job stays `STOPPING`, by default.
 pub(crate) const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
-/// The error code for stopping a job or instance that is not running, by
-/// default (undocumented: an inference; see
-/// [`DataArtsSimBuilder::not_running_code`]).
-pub const DEFAULT_NOT_RUNNING_CODE: &str = "DLF.0102";
-/// The error code for starting a job that already runs (undocumented: an
-/// inference).
-pub const ALREADY_RUNNING_CODE: &str = "DLF.0103";
-/// The default project name (the region), accepted in a token scope as
-/// `{"project":{"name":…}}`.
-pub const DEFAULT_PROJECT_NAME: &str = "cn-north-4";
 
-/// A DLF job's `jobType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// A DLF job's `jobType`: `BATCH` or `REAL_TIME` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobType {
     /// `BATCH`: scheduled; its runs are instances.
     #[default]
@@ -50,84 +42,22 @@ pub enum JobType {
     RealTime,
 }
 
-impl JobType {
-    /// The wire value: `BATCH` or `REAL_TIME`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobType::Batch => "BATCH",
-            JobType::RealTime => "REAL_TIME",
-        }
-    }
-
-    /// Parses the wire value (exactly `BATCH` or `REAL_TIME`).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "BATCH" => Some(JobType::Batch),
-            "REAL_TIME" => Some(JobType::RealTime),
-            _ => None,
-        }
-    }
-}
-
-/// What stopping a `waiting` instance does (undocumented: the API doc says
-/// only `running` instances can be stopped; the UI says a waiting one can be
-/// canceled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WaitingStop {
-    /// 204, and the instance becomes `manual-stop`.
-    #[default]
-    Cancel,
-    /// 400 with the not-running code, like a finished instance.
-    Reject,
-}
-
-/// How `offset` of `GET /jobs` and `GET /jobs/instances/detail` is read.
-/// HSDK (`list_jobs_request.py`, `list_job_instances_request.py`: "分页参数：
-/// 页数") and OTC ("Start page") document a page number; one third-party
-/// client advances it by records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OffsetReading {
-    /// `offset` is a page number from 0: records `offset * limit` onwards.
-    #[default]
-    PageNumber,
-    /// `offset` is a record offset.
+/// One reading of the sources where they disagree or are silent, served
+/// instead of the default one (set any with [`DataArtsSimBuilder::readings`];
+/// the crate README's DataArts routes name each reading's sources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reading {
+    /// List calls read `offset` as a record offset, not a page number from 0.
     RecordOffset,
-}
-
-/// How the job detail (`GET /jobs/{name}`) writes `createTime`: an int in
-/// HSDK `show_job_response.py`, the string `"1695642745000"` in the OTC
-/// example (`viewing_job_details.rst`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CreateTimeFormat {
-    /// A JSON number of epoch milliseconds.
-    #[default]
-    Number,
-    /// A JSON string of epoch milliseconds.
-    NumericString,
-}
-
-/// How the real-time status (`GET /jobs/{name}/status`) writes `starttime`,
-/// `endTime` and `lastUpdateTime`: strings in HSDK
-/// `show_job_status_response.py`, "Date" in the OTC page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StatusTimeFormat {
-    /// Epoch milliseconds as a string, `"1718769600000"`.
-    #[default]
-    EpochMillisString,
-    /// An ISO-8601 date, `"2024-06-19T04:00:00.000Z"`.
-    DateString,
-}
-
-/// How instances write `executeTime`: milliseconds (an int) in HSDK
-/// `job_instance.py` and in the OTC field table ("Long, ms"); the OTC
-/// example of `viewing_a_job_instance_list.rst` shows `0.3` for an 18 s run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ExecuteTimeFormat {
-    /// Milliseconds, a JSON integer.
-    #[default]
-    Millis,
-    /// Minutes with one decimal, a JSON number (`0.3`).
-    Minutes,
+    /// The job detail's `createTime` is a numeric string, not an int.
+    CreateTimeString,
+    /// The real-time status's times are ISO-8601 dates, not epoch-ms strings.
+    StatusTimeDates,
+    /// `executeTime` is minutes with one decimal (`0.3`), not milliseconds.
+    ExecuteTimeMinutes,
+    /// Stopping a `waiting` instance is refused as not running, not canceled.
+    WaitingStopRejected,
 }
 
 /// One AK/SK-signed request that passed verification, as received (to
@@ -146,125 +76,114 @@ pub struct SignedRequest {
     pub body: Vec<u8>,
 }
 
-/// A job to add with [`DataArtsSimBuilder::insert_job`] or
-/// [`DataArtsSim::insert_job`]; the status is kept verbatim.
-///
-/// ```
-/// use jobstop_sim::dataarts::{JobSeed, JobType};
-///
-/// let rt = JobSeed::realtime("rt_weird", "EXCEPTION");
-/// assert_eq!(rt.job_type, JobType::RealTime);
-/// let batch = JobSeed::batch("nightly", "PAUSED").with_workspace("ws-2").with_owner("ana");
-/// # let _ = batch;
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct JobSeed {
-    /// The job name.
-    pub name: String,
-    /// `BATCH` or `REAL_TIME`.
-    pub job_type: JobType,
-    /// The raw `status` (`SCHEDULING`, `NORMAL`, …).
-    pub status: String,
-    /// The workspace; default the simulator's.
-    pub workspace: Option<String>,
-    /// `createTime`; default generated before the epoch.
-    pub create_time: Option<DateTime<Utc>>,
-    /// `owner` and `createUser`; default picked from a list.
-    pub owner: Option<String>,
-    /// `path`; default picked from a list.
-    pub path: Option<String>,
-    /// `priority` (0–2); default random.
-    pub priority: Option<u8>,
+/// Declares a struct whose fields each have a default (`= value`, its
+/// `Default`) and, where `=> name(kind)` follows, a setter `name` in
+/// `impl $target` documented by the field's doc (kinds as in `setters!`).
+macro_rules! declare {
+    (@set [$($a:tt)*] [$($p:tt)*] $f:ident) => {};
+    (@set [$($a:tt)*] [$($p:tt)*] $f:ident $set:ident($($k:tt)+)) => {
+        setters! { $($a)* $set($($p)* $f): $($k)+; }
+    };
+    ($(#[$sm:meta])* $v:vis struct $name:ident in $target:ty, $p:tt {
+        $($(#[$m:meta])* $fv:vis $f:ident: $t:ty = $d:expr $(=> $set:ident($($k:tt)+))?;)*
+    }) => {
+        $(#[$sm])* $v struct $name { $($(#[$m])* $fv $f: $t,)* }
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $($f: $d,)* }
+            }
+        }
+        impl $target { $(declare!(@set [$(#[$m])*] $p $f $($set($($k)+))?);)* }
+    };
+}
+
+declare! {
+    /// A job to add with [`DataArtsSimBuilder::insert_job`] or
+    /// [`DataArtsSim::insert_job`]; the status is kept verbatim.
+    ///
+    /// ```
+    /// use jobstop_sim::dataarts::{JobSeed, JobType};
+    ///
+    /// let rt = JobSeed::realtime("rt_weird", "EXCEPTION");
+    /// assert_eq!(rt.job_type, JobType::RealTime);
+    /// let batch = JobSeed::batch("nightly", "PAUSED").with_workspace("ws-2").with_owner("ana");
+    /// # let _ = batch;
+    /// ```
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JobSeed in JobSeed, [] {
+        /// The job name.
+        pub name: String = String::new();
+        /// `BATCH` or `REAL_TIME`.
+        pub job_type: JobType = JobType::Batch;
+        /// The raw `status` (`SCHEDULING`, `NORMAL`, …).
+        pub status: String = String::new();
+        /// The workspace; default the simulator's.
+        pub workspace: Option<String> = None => with_workspace(some into String);
+        /// `createTime`; default generated before the epoch.
+        pub create_time: Option<DateTime<Utc>> = None => with_create_time(some DateTime<Utc>);
+        /// `owner` and `createUser`; default picked from a list.
+        pub owner: Option<String> = None => with_owner(some into String);
+        /// `path`; default picked from a list.
+        pub path: Option<String> = None => with_path(some into String);
+        /// `priority` (0–2); default random.
+        pub priority: Option<u8> = None => with_priority(some u8);
+    }
 }
 
 impl JobSeed {
     /// A batch job.
     pub fn batch(name: impl Into<String>, status: impl Into<String>) -> Self {
-        let (name, status) = (name.into(), status.into());
-        JobSeed {
-            name,
-            status,
-            ..JobSeed::default()
-        }
+        let mut seed = JobSeed::default();
+        (seed.name, seed.status) = (name.into(), status.into());
+        seed
     }
 
     /// A real-time job.
     pub fn realtime(name: impl Into<String>, status: impl Into<String>) -> Self {
-        let job_type = JobType::RealTime;
-        JobSeed {
-            job_type,
-            ..JobSeed::batch(name, status)
-        }
-    }
-
-    setters! {
-        /// Puts it in workspace `ws`.
-        with_workspace(workspace): some into String;
-        /// Sets `createTime`.
-        with_create_time(create_time): some DateTime<Utc>;
-        /// Sets `owner` and `createUser`.
-        with_owner(owner): some into String;
-        /// Sets `path`.
-        with_path(path): some into String;
-        /// Sets `priority`.
-        with_priority(priority): some u8;
+        let mut seed = JobSeed::batch(name, status);
+        seed.job_type = JobType::RealTime;
+        seed
     }
 }
 
-/// A job instance to add with [`DataArtsSimBuilder::insert_instance`] or
-/// [`DataArtsSim::insert_instance`]; the status is kept verbatim.
-///
-/// ```
-/// use jobstop_sim::dataarts::InstanceSeed;
-///
-/// let seed = InstanceSeed::new("job_batch_0001", "running").with_id(34_765);
-/// assert_eq!(seed.status, "running");
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct InstanceSeed {
-    /// The job's name (a job of that name must exist in the workspace).
-    pub job_name: String,
-    /// The raw `status` (`waiting`, `running`, `success`, …).
-    pub status: String,
-    /// The workspace; default the simulator's.
-    pub workspace: Option<String>,
-    /// `instanceId`; default the next free one.
-    pub instance_id: Option<u64>,
-    /// `planTime`; default now.
-    pub plan_time: Option<DateTime<Utc>>,
-    /// `startTime`; default `planTime`.
-    pub start_time: Option<DateTime<Utc>>,
-    /// `endTime`; default `startTime` for terminal statuses, else absent.
-    pub end_time: Option<DateTime<Utc>>,
-    /// `instanceType` (0 general, 2 manual, 5 PatchData, 6 subjob, 7 once);
-    /// default 0.
-    pub instance_type: Option<u64>,
+declare! {
+    /// A job instance to add with [`DataArtsSimBuilder::insert_instance`] or
+    /// [`DataArtsSim::insert_instance`]; the status is kept verbatim.
+    ///
+    /// ```
+    /// use jobstop_sim::dataarts::InstanceSeed;
+    ///
+    /// let seed = InstanceSeed::new("job_batch_0001", "running").with_id(34_765);
+    /// assert_eq!(seed.status, "running");
+    /// ```
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InstanceSeed in InstanceSeed, [] {
+        /// The job's name (a job of that name must exist in the workspace).
+        pub job_name: String = String::new();
+        /// The raw `status` (`waiting`, `running`, `success`, …).
+        pub status: String = String::new();
+        /// The workspace; default the simulator's.
+        pub workspace: Option<String> = None => with_workspace(some into String);
+        /// `instanceId`; default the next free one.
+        pub instance_id: Option<u64> = None => with_id(some u64);
+        /// `planTime`; default now.
+        pub plan_time: Option<DateTime<Utc>> = None => with_plan_time(some DateTime<Utc>);
+        /// `startTime`; default `planTime`.
+        pub start_time: Option<DateTime<Utc>> = None => with_start_time(some DateTime<Utc>);
+        /// `endTime`; default `startTime` for terminal statuses, else absent.
+        pub end_time: Option<DateTime<Utc>> = None => with_end_time(some DateTime<Utc>);
+        /// `instanceType` (0 general, 2 manual, 5 PatchData, 6 subjob, 7
+        /// once); default 0.
+        pub instance_type: Option<u64> = None => with_instance_type(some u64);
+    }
 }
 
 impl InstanceSeed {
     /// An instance of `job_name` in the raw status `status`.
     pub fn new(job_name: impl Into<String>, status: impl Into<String>) -> Self {
-        let (job_name, status) = (job_name.into(), status.into());
-        InstanceSeed {
-            job_name,
-            status,
-            ..InstanceSeed::default()
-        }
-    }
-
-    setters! {
-        /// Sets `instanceId`.
-        with_id(instance_id): some u64;
-        /// Sets `planTime`.
-        with_plan_time(plan_time): some DateTime<Utc>;
-        /// Sets `startTime`.
-        with_start_time(start_time): some DateTime<Utc>;
-        /// Sets `endTime`.
-        with_end_time(end_time): some DateTime<Utc>;
-        /// Sets `instanceType`.
-        with_instance_type(instance_type): some u64;
-        /// Puts it in workspace `ws`.
-        with_workspace(workspace): some into String;
+        let mut seed = InstanceSeed::default();
+        (seed.job_name, seed.status) = (job_name.into(), status.into());
+        seed
     }
 }
 
@@ -284,118 +203,62 @@ pub type DataArtsSim = Sim<DataArts>;
 /// Configures a [`DataArtsSim`]; its `Debug` masks the credentials.
 pub type DataArtsSimBuilder = SimBuilder<DataArts>;
 
-/// The DataArts simulator's own settings, set through
-/// [`DataArtsSimBuilder`]; its `Debug` masks the credentials.
-#[derive(Debug, Clone)]
-pub struct DataArtsOptions {
-    project_id: Option<String>,
-    project_name: String,
-    workspace: String,
-    realtime_running: usize,
-    realtime_stopped: usize,
-    batch_jobs: usize,
-    instances: usize,
-    running_instances: Option<usize>,
-    jobs: Vec<JobSeed>,
-    instance_seeds: Vec<InstanceSeed>,
-    static_token: Option<Secret>,
-    ak_sk: Option<(Secret, Secret)>,
-    password: Option<Secret>,
-    username: String,
-    domain: String,
-    token_ttl: Duration,
-    start_delay: Duration,
-    waiting_for: Duration,
-    running_for: Duration,
-    seeded_finish_after: Option<Duration>,
-    fail_percent: u8,
-    waiting_stop: WaitingStop,
-    offset_reading: OffsetReading,
-    create_time_format: CreateTimeFormat,
-    status_time_format: StatusTimeFormat,
-    execute_time_format: ExecuteTimeFormat,
-    not_running_code: String,
-}
-
-impl Default for DataArtsOptions {
-    fn default() -> Self {
-        let ms = Duration::from_millis;
-        DataArtsOptions {
-            project_id: None,
-            project_name: DEFAULT_PROJECT_NAME.to_owned(),
-            workspace: DEFAULT_WORKSPACE.to_owned(),
-            realtime_running: 0,
-            realtime_stopped: 0,
-            batch_jobs: 0,
-            instances: 0,
-            running_instances: None,
-            jobs: Vec::new(),
-            instance_seeds: Vec::new(),
-            static_token: None,
-            ak_sk: None,
-            password: None,
-            username: "jobstop_sim".to_owned(),
-            domain: "jobstop_sim_account".to_owned(),
-            token_ttl: Duration::from_secs(24 * 3600),
-            start_delay: ms(200),
-            waiting_for: ms(200),
-            running_for: ms(1000),
-            seeded_finish_after: None,
-            fail_percent: 0,
-            waiting_stop: WaitingStop::Cancel,
-            offset_reading: OffsetReading::PageNumber,
-            create_time_format: CreateTimeFormat::Number,
-            status_time_format: StatusTimeFormat::EpochMillisString,
-            execute_time_format: ExecuteTimeFormat::Millis,
-            not_running_code: DEFAULT_NOT_RUNNING_CODE.to_owned(),
-        }
-    }
-}
-
-/// DataArts' own setters (defaults and behaviour: the crate README, "The
-/// DataArts simulator", Builder). [`SimBuilder`]'s `rate_limit` is per
-/// account (the AK or the token; documented: 30 per second per user).
-impl SimBuilder<DataArts> {
-    setters! {
+declare! {
+    /// The DataArts simulator's own settings, set through
+    /// [`DataArtsSimBuilder`] (its setters' defaults and behaviour: the
+    /// crate README, "The DataArts simulator", Builder); its `Debug` masks
+    /// the credentials. [`SimBuilder`]'s `rate_limit` is per account (the
+    /// AK or the token; documented: 30 per second per user).
+    #[derive(Debug, Clone)]
+    pub struct DataArtsOptions in SimBuilder<DataArts>, [options.] {
         /// The project id in every path.
-        project_id(options.project_id): some into String;
+        project_id: Option<String> = None => project_id(some into String);
         /// The project's name (the region), accepted in token scopes.
-        project_name(options.project_name): into String;
+        project_name: String = "cn-north-4".to_owned() => project_name(into String);
         /// The workspace the seeded jobs live in (the `workspace` header).
-        workspace(options.workspace): into String;
+        workspace: String = DEFAULT_WORKSPACE.to_owned() => workspace(into String);
+        realtime: (usize, usize) = (0, 0);
         /// How many batch jobs to generate (`job_batch_0001`…).
-        batch_jobs(options.batch_jobs): usize;
+        batch_jobs: usize = 0 => batch_jobs(usize);
         /// How many instances to generate, over the workspace's batch jobs.
-        instances(options.instances): usize;
+        instances: usize = 0 => instances(usize);
         /// How many of the generated instances (the newest) are `running`.
-        running_instances(options.running_instances): some usize;
+        running_instances: Option<usize> = None => running_instances(some usize);
+        jobs: Vec<JobSeed> = Vec::new();
+        instance_seeds: Vec<InstanceSeed> = Vec::new();
         /// A static token accepted in `X-Auth-Token` besides IAM tokens.
-        static_token(options.static_token): some into Secret;
+        static_token: Option<Secret> = None => static_token(some into Secret);
+        ak_sk: Option<(Secret, Secret)> = None;
+        password: Option<Secret> = None;
+        username: String = "jobstop_sim".to_owned();
+        domain: String = "jobstop_sim_account".to_owned();
         /// How long IAM tokens live.
-        token_ttl(options.token_ttl): Duration;
+        token_ttl: Duration = Duration::from_secs(24 * 3600) => token_ttl(Duration);
         /// How long a started real-time job stays `STARTING`.
-        start_delay(options.start_delay): Duration;
+        start_delay: Duration = Duration::from_millis(200) => start_delay(Duration);
+        durations: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(1));
         /// Makes seeded and inserted instances progress too, this long after
         /// the start (or their insertion).
-        seeded_instances_finish_after(options.seeded_finish_after): Option<Duration>;
-        /// What stopping a `waiting` instance does.
-        waiting_stop(options.waiting_stop): WaitingStop;
-        /// How list calls read `offset`.
-        offset_reading(options.offset_reading): OffsetReading;
-        /// How the job detail writes `createTime`.
-        create_time_format(options.create_time_format): CreateTimeFormat;
-        /// How the real-time status writes its times.
-        status_time_format(options.status_time_format): StatusTimeFormat;
-        /// How instances write `executeTime`.
-        execute_time_format(options.execute_time_format): ExecuteTimeFormat;
+        seeded_instances_finish_after: Option<Duration> = None
+            => seeded_instances_finish_after(Option<Duration>);
+        fail_percent: u8 = 0;
+        readings: Vec<Reading> = Vec::new();
         /// The `error_code` of stopping what does not run (an inference;
         /// avoid `DLF.0100`, `DLF.0137` and `DLF.0810`: "not found").
-        not_running_code(options.not_running_code): into String;
+        not_running_code: String = "DLF.0102".to_owned() => not_running_code(into String);
     }
+}
 
+impl SimBuilder<DataArts> {
     /// How many real-time jobs to generate, `NORMAL` and `STOPPED`.
     pub fn realtime_jobs(mut self, running: usize, stopped: usize) -> Self {
-        (self.options.realtime_running, self.options.realtime_stopped) = (running, stopped);
+        self.options.realtime = (running, stopped);
+        self
+    }
+
+    /// Serves these readings (on top of those already set).
+    pub fn readings(mut self, readings: impl IntoIterator<Item = Reading>) -> Self {
+        self.options.readings.extend(readings);
         self
     }
 
@@ -434,7 +297,7 @@ impl SimBuilder<DataArts> {
     /// How long instances that progress on their own stay `waiting`, then
     /// `running`.
     pub fn instance_durations(mut self, waiting: Duration, running: Duration) -> Self {
-        (self.options.waiting_for, self.options.running_for) = (waiting, running);
+        self.options.durations = (waiting, running);
         self
     }
 
@@ -442,6 +305,13 @@ impl SimBuilder<DataArts> {
     pub fn instance_fail_percent(mut self, percent: u8) -> Self {
         self.options.fail_percent = percent.min(100);
         self
+    }
+}
+
+impl DataArtsOptions {
+    /// Whether `reading` is served.
+    pub(crate) fn reads(&self, reading: Reading) -> bool {
+        self.readings.contains(&reading)
     }
 }
 
@@ -454,10 +324,10 @@ impl VendorSim for DataArts {
 
     fn new(common: &Common, mut o: DataArtsOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 24);
-        let project_id = match o.project_id.clone() {
-            Some(id) => id,
-            None => format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()),
-        };
+        let project_id = o
+            .project_id
+            .clone()
+            .unwrap_or_else(|| format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()));
         // Each secret not given is drawn, in this order, from `creds`.
         let mut draw = |given: Option<Secret>, prefix: &str, len| match given {
             Some(s) => s.0,
@@ -472,16 +342,14 @@ impl VendorSim for DataArts {
         let jobs = std::mem::take(&mut o.jobs);
         let instances = std::mem::take(&mut o.instance_seeds);
         let mut store = Store::new(o.clone(), project_id.clone(), common);
-        store.seed_realtime(o.realtime_running, o.realtime_stopped);
+        store.seed_realtime(o.realtime.0, o.realtime.1);
         store.seed_batch(o.batch_jobs);
-        for seed in jobs {
-            store.insert_job(seed);
-        }
+        jobs.into_iter().for_each(|seed| _ = store.insert_job(seed));
         let running = o.running_instances.unwrap_or(o.instances / 10);
         store.seed_instances(o.instances, running.min(o.instances));
         for seed in instances {
             if store.insert_instance(seed.clone()).is_none() {
-                let mut job = JobSeed::batch(seed.job_name.clone(), store::SCHEDULING);
+                let mut job = JobSeed::batch(seed.job_name.clone(), "SCHEDULING");
                 job.workspace = seed.workspace.clone();
                 store.insert_job(job);
                 store.insert_instance(seed);
@@ -505,19 +373,10 @@ impl VendorSim for DataArts {
         }
     }
 
-    fn router(this: &Arc<Self>) -> Router {
-        routes::dlf_router(this.clone())
-    }
-
     fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
         let errors = this.clone();
         let server = server.error_body(move |status, message| errors.error_body(status, message));
         server.account_key(routes::account)
-    }
-
-    /// IAM, on its own port.
-    fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
-        Some((routes::iam_router(this.clone()), ""))
     }
 
     /// IAM's injected errors are Keystone-shaped; it has no rate limit.
@@ -530,25 +389,21 @@ impl VendorSim for DataArts {
     /// `finished` other instances over `max(3, finished / 4)` batch jobs,
     /// and 2 stopped real-time jobs.
     fn populate(o: &mut DataArtsOptions, p: &Population) {
-        (o.realtime_running, o.realtime_stopped) = (p.running, 2);
+        o.realtime = (p.running, 2);
         o.batch_jobs = (p.finished / 4).max(3);
         o.instances = p.finished + p.running;
         o.running_instances = Some(p.running);
     }
 
-    /// [`DataArtsSim::settings_aksk`].
+    /// The AK/SK set (what the binary exports).
     fn settings(sim: &DataArtsSim) -> Settings {
-        sim.settings_aksk()
+        sim.settings_with(&[("ak", sim.ak()), ("sk", sim.sk())])
     }
 
     /// `token`, and `iam_url`, `username`, `password`, `domain`.
     fn alternatives(sim: &DataArtsSim) -> Settings {
-        let iam = ["iam_url", "username", "password", "domain"];
-        let mut alternatives = sim.settings_token();
-        alternatives.retain(|(k, _)| *k == "token");
-        let iam_settings = sim.settings_iam().into_iter();
-        alternatives.extend(iam_settings.filter(|(k, _)| iam.contains(k)));
-        alternatives
+        let token = [("token", sim.token().to_owned())];
+        token.into_iter().chain(sim.iam()).collect()
     }
 
     /// The real-time job names, then the instances as `"{jobName}/{id}"`
@@ -561,25 +416,17 @@ impl VendorSim for DataArts {
         ids
     }
 
-    /// An instance's `status` (`"job/id"`), or a job's as the job list
-    /// shows it (`"job"`).
-    fn raw_state(&self, id: &str) -> Option<String> {
-        let mut store = lock(&self.store);
-        let Some((job, n)) = id.rsplit_once('/') else {
-            return store.job_status_raw(id);
-        };
-        let v = store.instance_json(job, n.parse().ok()?)?;
-        v["status"].as_str().map(str::to_owned)
-    }
-
-    /// `"job"` for job stops, `"job/id"` for instance stops (decoded path
-    /// segments).
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).jobs.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).jobs.stop_total()
+    one_liners! {
+        /// An instance's `status` (`"job/id"`), or a job's as the job list shows it (`"job"`).
+        fn raw_state(&self, id: &str) -> Option<String> = lock(&self.store).status_of(id);
+        /// `"job"` for job stops, `"job/id"` for instance stops (decoded path segments).
+        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).jobs.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = lock(&self.store).jobs.stop_total();
+        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
+        fn router(this: &Arc<Self>) -> Router = routes::dlf_router(this.clone());
+        /// IAM, on its own port.
+        fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> =
+            Some((routes::iam_router(this.clone()), ""));
     }
 
     /// A `running` instance of the first batch job, as
@@ -589,10 +436,6 @@ impl VendorSim for DataArts {
         let job = store.job_names(JobType::Batch).into_iter().next()?;
         let id = store.insert_instance(InstanceSeed::new(job.clone(), "running"))?;
         Some(format!("{job}/{id}"))
-    }
-
-    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
     }
 }
 
@@ -614,16 +457,29 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
 /// DataArts' own accessors and test hooks (besides [`Sim`]'s; `server()`
 /// and `faults()` are the DLF server's; the crate README lists them).
 impl Sim<DataArts> {
-    /// The IAM root, `http://127.0.0.1:PORT` (the route is
-    /// `/v3/auth/tokens`).
-    pub fn iam_url(&self) -> String {
-        self.iam_server().base_url()
-    }
-
-    /// The IAM server.
-    pub fn iam_server(&self) -> &SimServer {
-        // `VendorSim::auth_server` always gives DataArts its IAM.
-        self.auth_server().unwrap_or_else(|| self.server())
+    one_liners! {
+        /// The IAM root, `http://127.0.0.1:PORT` (the route is `/v3/auth/tokens`).
+        pub fn iam_url(&self) -> String = self.iam_server().base_url();
+        /// The IAM server (`VendorSim::auth_server` always gives DataArts one).
+        pub fn iam_server(&self) -> &SimServer =
+            self.auth_server().unwrap_or_else(|| self.server());
+        /// The real-time jobs of the workspace, in listing order.
+        pub fn realtime_job_names(&self) -> Vec<String> = self.store().job_names(JobType::RealTime);
+        /// The batch jobs of the workspace, in listing order.
+        pub fn batch_job_names(&self) -> Vec<String> = self.store().job_names(JobType::Batch);
+        /// Every instance of the workspace as `"{jobName}/{instanceId}"`, in listing order.
+        pub fn instance_ids(&self) -> Vec<String> = self.store().instance_ids(None);
+        /// [`DataArtsSim::instance_ids`] whose `status` is exactly `status`.
+        pub fn instance_ids_with_status(&self, status: &str) -> Vec<String> =
+            self.store().instance_ids(Some(status));
+        /// The AK/SK-signed requests that passed verification, oldest first (the last 10,000).
+        pub fn signed_requests(&self) -> Vec<SignedRequest> = lock(&self.vendor.signed).clone();
+        /// How many IAM tokens were granted.
+        pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
+        /// Makes every IAM token granted so far expired.
+        pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
+        /// How many AK/SK-signed requests were rejected.
+        pub fn signature_failures(&self) -> u64 = lock(&self.vendor.store).signature_failures;
     }
 
     accessors! {
@@ -657,61 +513,32 @@ impl Sim<DataArts> {
         settings
     }
 
-    /// The common settings and `token`.
-    pub fn settings_token(&self) -> Settings {
-        self.settings_with(&[("token", self.token())])
+    /// `iam_url`, `username`, `password` and `domain`.
+    fn iam(&self) -> Settings {
+        let user = [self.username(), self.password(), self.domain()];
+        let keys = ["username", "password", "domain"].into_iter();
+        let user = keys.zip(user.map(str::to_owned));
+        [("iam_url", self.iam_url())]
+            .into_iter()
+            .chain(user)
+            .collect()
     }
 
-    /// The common settings and `ak`, `sk` (what the binary exports).
-    pub fn settings_aksk(&self) -> Settings {
-        self.settings_with(&[("ak", self.ak()), ("sk", self.sk())])
-    }
-
-    /// The common settings and `iam_url`, `username`, `password`, `domain`.
-    pub fn settings_iam(&self) -> Settings {
-        let (iam_url, user, domain) = (self.iam_url(), self.username(), self.domain());
-        let extra = [
-            ("username", user),
-            ("password", self.password()),
-            ("domain", domain),
-        ];
-        self.settings_with(&[&[("iam_url", iam_url.as_str())][..], &extra].concat())
-    }
-
-    /// [`settings_token`](Self::settings_token) as `JOBSTOP_DATAARTS_*` variables.
+    /// The token settings as variables: `JOBSTOP_DATAARTS_BASE_URL`,
+    /// `_PROJECT_ID`, `_WORKSPACE` (unless `default`), then `_TOKEN`
+    /// ([`Sim::env`] has `_AK` and `_SK` instead).
     pub fn env_token(&self) -> Vec<(String, String)> {
-        crate::env_vars(DataArts::VENDOR, self.settings_token())
+        let settings = self.settings_with(&[("token", self.token())]);
+        crate::env_vars(DataArts::VENDOR, settings)
     }
 
-    /// [`settings_aksk`](Self::settings_aksk) as variables (= [`Sim::env`]).
-    pub fn env_aksk(&self) -> Vec<(String, String)> {
-        self.env()
-    }
-
-    /// [`settings_iam`](Self::settings_iam) as `JOBSTOP_DATAARTS_*` variables.
+    /// The IAM user's settings as variables: those of
+    /// [`env_token`](Self::env_token) but `_IAM_URL`, `_USERNAME`,
+    /// `_PASSWORD`, `_DOMAIN` instead of `_TOKEN`.
     pub fn env_iam(&self) -> Vec<(String, String)> {
-        crate::env_vars(DataArts::VENDOR, self.settings_iam())
-    }
-
-    /// The real-time jobs of the workspace, in listing order.
-    pub fn realtime_job_names(&self) -> Vec<String> {
-        self.store().job_names(JobType::RealTime)
-    }
-
-    /// The batch jobs of the workspace, in listing order.
-    pub fn batch_job_names(&self) -> Vec<String> {
-        self.store().job_names(JobType::Batch)
-    }
-
-    /// Every instance of the workspace as `"{jobName}/{instanceId}"`, in
-    /// listing order.
-    pub fn instance_ids(&self) -> Vec<String> {
-        self.store().instance_ids(None)
-    }
-
-    /// [`DataArtsSim::instance_ids`] whose `status` is exactly `status`.
-    pub fn instance_ids_with_status(&self, status: &str) -> Vec<String> {
-        self.store().instance_ids(Some(status))
+        let mut settings = self.settings_with(&[]);
+        settings.extend(self.iam());
+        crate::env_vars(DataArts::VENDOR, settings)
     }
 
     /// The store, settled.
@@ -725,7 +552,7 @@ impl Sim<DataArts> {
         /// The job as `GET /v1/{p}/jobs/{name}` shows it now.
         job_json(name: &str) -> Option<Value>;
         /// The raw `status` of job `name` now, as the job list shows it.
-        job_status = job_status_raw(name: &str) -> Option<String>;
+        job_status = status_of(name: &str) -> Option<String>;
         /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it
         /// now.
         instance_json(job: &str, id: u64) -> Option<Value>;
@@ -733,36 +560,13 @@ impl Sim<DataArts> {
         insert_job(seed: JobSeed) -> String;
         /// Adds an instance; its id, or `None` if its job does not exist.
         insert_instance(seed: InstanceSeed) -> Option<u64>;
-        /// Sets the raw status of job `name` and drops its pending changes;
-        /// `false` if there is no such job.
-        set_job_status(name: &str, raw: &str) -> bool;
-        /// Sets the raw status of instance `id` of `job` and drops its
-        /// pending changes; `false` if there is no such instance.
-        set_instance_status(job: &str, id: u64, raw: &str) -> bool;
+        /// Sets the raw status of a job (`"name"`) or an instance
+        /// (`"job/id"`) and drops its pending changes; `false` if there is
+        /// none.
+        set_status(run_id: &str, raw: &str) -> bool;
         /// Applies the next pending change of a job (`"name"`) or an
         /// instance (`"job/id"`) now; `false` if there is none.
         advance(run_id: &str) -> bool;
-    }
-
-    /// The AK/SK-signed requests that passed verification, oldest first
-    /// (the last 10,000).
-    pub fn signed_requests(&self) -> Vec<SignedRequest> {
-        lock(&self.vendor.signed).clone()
-    }
-
-    /// How many IAM tokens were granted.
-    pub fn token_grants(&self) -> u64 {
-        lock(&self.vendor.store).tokens.granted()
-    }
-
-    /// Makes every IAM token granted so far expired.
-    pub fn expire_tokens(&self) {
-        lock(&self.vendor.store).tokens.expire_all();
-    }
-
-    /// How many AK/SK-signed requests were rejected.
-    pub fn signature_failures(&self) -> u64 {
-        lock(&self.vendor.store).signature_failures
     }
 }
 
@@ -780,20 +584,15 @@ impl Sim<DataArts> {
 /// assert_eq!(run_objects(&mut one).len(), 1);
 /// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
-    if body.get("jobs").is_none() && body.get("instances").is_none() {
-        return if body.is_object() {
-            vec![body]
-        } else {
-            Vec::new()
-        };
+    let lists = ["jobs", "instances"];
+    if body.is_object() && lists.iter().all(|k| body.get(k).is_none()) {
+        return vec![body];
     }
     let Value::Object(m) = body else {
         return Vec::new();
     };
-    let lists = m
-        .iter_mut()
-        .filter(|(k, _)| *k == "jobs" || *k == "instances");
-    lists
+    let items = m.iter_mut().filter(|(k, _)| lists.contains(&k.as_str()));
+    items
         .filter_map(|(_, v)| v.as_array_mut())
         .flatten()
         .collect()

@@ -9,15 +9,16 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::signing;
-use super::store::{DEFAULT_WORKSPACE, DlfError, InstanceQuery, JobQuery, SEED, Store};
-use super::{ALREADY_RUNNING_CODE, DataArts, JobType, SignedRequest};
-use crate::data::Data;
+use super::store::{DEFAULT_WORKSPACE, DlfError, INVALID, NOT_RUNNING, Query, SEED, Store};
+use super::{DataArts, SignedRequest};
+use crate::data::{self, Data};
 use crate::lock;
 use crate::server::query_pairs;
 
@@ -38,81 +39,34 @@ const JSON_UTF8: &str = "application/json;charset=UTF-8";
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 /// The largest body read (the documented AK/SK limit, 12 MB).
 const MAX_BODY: usize = 12 * 1024 * 1024;
-/// Default and largest page of `GET /jobs` (OTC `viewing_a_job_list.rst`:
-/// `limit` 1 to 100, default 10). A `limit` out of range is refused with
-/// `DLF.3051`, as every invalid request parameter.
-const JOBS_LIMIT: (usize, usize) = (10, 100);
-/// Default and largest page of `GET /jobs/instances/detail` (OTC
-/// `viewing_a_job_instance_list.rst`: "The parameter value ranges from 1 to
-/// 1000", default 10). Out of range: refused, as above.
-const INSTANCES_LIMIT: (usize, usize) = (10, 1000);
 /// How many signed requests [`DataArts::signed`] keeps.
 const MAX_SIGNED_LOG: usize = 10_000;
 
 type Resp = Response<Body>;
-type Query = [(String, String)];
 
 /// An answer before the common headers: a status and a JSON body, or 204.
 type Answer = Option<(u16, Value)>;
 
-/// A DLF error answer (400, even for "not found").
-fn dlf(code: &str, message: &str) -> Answer {
-    Some((400, json!({"error_code": code, "error_msg": message})))
+one_liners! {
+    /// A header value as text (lossy).
+    fn text(v: &HeaderValue) -> String = String::from_utf8_lossy(v.as_bytes()).into_owned();
+    fn header(headers: &HeaderMap, name: &str) -> Option<String> = headers.get(name).map(text);
+    /// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
+    fn decode(segment: &str) -> String =
+        percent_decode_str(segment).decode_utf8_lossy().into_owned();
+    /// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
+    pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router =
+        Router::new().fallback(serve_dlf).with_state(sim);
+    /// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
+    pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router =
+        Router::new().fallback(iam).with_state(sim);
 }
 
-fn invalid() -> Answer {
-    dlf("DLF.3051", "The request parameter is invalid.")
-}
-
-/// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
-fn decode(segment: &str) -> String {
-    percent_decode_str(segment).decode_utf8_lossy().into_owned()
-}
-
-/// The first non-empty value of query parameter `name`.
-fn param<'a>(q: &'a Query, name: &str) -> Option<&'a str> {
-    let v = q.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
-    v.filter(|v| !v.is_empty())
-}
-
-/// A non-negative integer parameter, or `default`; `Err` if not one.
-fn number(q: &Query, name: &str, default: u64) -> Result<u64, ()> {
-    match param(q, name) {
-        None => Ok(default),
-        Some(v) if v.bytes().all(|b| b.is_ascii_digit()) => v.parse().map_err(drop),
-        Some(_) => Err(()),
-    }
-}
-
-/// `(offset, limit)`: `limit` within `1..=max`, `offset` ≥ 0.
-fn paging(q: &Query, (default, max): (usize, usize)) -> Result<(usize, usize), ()> {
-    let limit = number(q, "limit", default as u64)?;
-    if limit == 0 || limit > max as u64 {
-        return Err(());
-    }
-    let offset = usize::try_from(number(q, "offset", 0)?).unwrap_or(usize::MAX);
-    Ok((offset, usize::try_from(limit).unwrap_or(max)))
-}
-
-/// An epoch-millisecond parameter (may be negative).
-fn millis(q: &Query, name: &str) -> Result<Option<i64>, ()> {
-    param(q, name).map(|v| v.parse().map_err(drop)).transpose()
-}
-
-/// A header's value as text (lossy).
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-}
-
-/// Every header as `(name, value)` text (lossy).
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
-    headers
+    let pairs = headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), text(v)))
-        .collect()
+        .map(|(k, v)| (k.as_str().to_owned(), text(v)));
+    pairs.collect()
 }
 
 /// The rate-limit account of a DLF request: the AK of its signature, else
@@ -156,61 +110,40 @@ impl DataArts {
     /// The error body of an injected fault or the rate limit (gateway codes
     /// from the API Gateway error-code page, DLF codes from OTC
     /// `api-ref/source/appendix/error_codes/dataarts_factory_error_codes.rst`),
-    /// by status:
-    /// 401 `APIGW.0301`, 403 `DLF.6888`, 404 `APIGW.0101`, 429 `APIGW.0308`,
+    /// by status: the table `errors` of `data/dataarts/seed.json` (401
+    /// `APIGW.0301`, 403 `DLF.6888`, 404 `APIGW.0101`, 429 `APIGW.0308`,
     /// 502/503 `APIGW.0202`, 504 `APIGW.0203`, other 5xx `DLF.0001`, other
-    /// 4xx `DLF.3051`.
+    /// 4xx `DLF.3051`).
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
-        let limit = self.creds.throttle_limit;
-        let (code, message) = match status {
-            401 => (
-                "APIGW.0301",
-                format!("Incorrect IAM authentication information: {message}"),
-            ),
-            403 => {
-                return json!({"error_code": "DLF.6888", "error_msg": "Invalid account permissions."});
-            }
-            404 => (
-                "APIGW.0101",
-                "The API does not exist or has not been published in the environment".into(),
-            ),
-            429 => (
-                "APIGW.0308",
-                format!(
-                    "The throttling threshold has been reached: policy user over ratelimit,limit:{limit},time:1 second"
-                ),
-            ),
-            502 | 503 => ("APIGW.0202", "Backend unavailable".into()),
-            504 => ("APIGW.0203", "Backend timeout".into()),
-            500..=599 => return json!({"error_code": "DLF.0001", "error_msg": message}),
-            _ => return json!({"error_code": "DLF.3051", "error_msg": message}),
-        };
-        self.gateway(code, &message)
+        let (errors, class) = (&SEED["errors"], format!("{}xx", status / 100));
+        let e = errors
+            .get(status.to_string())
+            .or_else(|| errors.get(&class));
+        let e = e.unwrap_or(&errors["4xx"]);
+        let limit = self.creds.throttle_limit.to_string();
+        let text = data::text(&e[1]).replace("{reason}", message);
+        let (code, text) = (data::text(&e[0]), text.replace("{limit}", &limit));
+        match code.starts_with("APIGW.") {
+            true => self.gateway(&code, &text),
+            false => json!({"error_code": code, "error_msg": text}),
+        }
     }
 
     /// The answer with a JSON body (if any) and an `X-Request-Id`: on
     /// gateway errors, the body's `request_id`.
     fn respond(&self, answer: Answer) -> Resp {
-        let (status, body) = answer.map_or((204, Vec::new()), |(status, v)| {
-            (status, serde_json::to_vec(&v).unwrap_or_default())
-        });
-        let in_body = (status >= 400).then(|| serde_json::from_slice::<Value>(&body).ok());
-        let in_body = in_body
-            .flatten()
-            .and_then(|v| Some(v.get("request_id")?.as_str()?.to_owned()));
-        let request_id = in_body.unwrap_or_else(|| self.request_id());
+        let (status, v) = answer.unwrap_or((204, Value::Null));
+        let in_body = v.get("request_id").and_then(Value::as_str);
+        let request_id = in_body.filter(|_| status >= 400).map(str::to_owned);
+        let request_id = request_id.unwrap_or_else(|| self.request_id());
+        let body = (!v.is_null()).then(|| serde_json::to_vec(&v).unwrap_or_default());
+        let body = body.unwrap_or_default();
         json_resp(status, body, &[("x-request-id", &request_id)])
     }
 
     /// Checks the credentials; the reason for the 401 if they fail.
-    fn authenticate(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<(), String> {
-        if let Some(token) = header(headers, "x-auth-token") {
+    fn authenticate(&self, req: &Parts, body: &[u8]) -> Result<(), String> {
+        if let Some(token) = header(&req.headers, "x-auth-token") {
             let token = token.trim();
             if !token.is_empty() && token == self.creds.static_token {
                 return Ok(());
@@ -221,36 +154,28 @@ impl DataArts {
                 None => Err("decrypt token fail".to_owned()),
             };
         }
-        let Some(auth) = header(headers, AUTHORIZATION.as_str()) else {
+        let Some(auth) = header(&req.headers, AUTHORIZATION.as_str()) else {
             return Err("no X-Auth-Token or Authorization header".to_owned());
         };
-        let result = self.verify_signature(method, uri, headers, body, &auth);
-        if result.is_err() {
-            lock(&self.store).signature_failures += 1;
-            return result;
-        }
+        let failed = |_: &String| lock(&self.store).signature_failures += 1;
+        self.verify_signature(req, body, &auth)
+            .inspect_err(failed)?;
         let mut log = lock(&self.signed);
         if log.len() >= MAX_SIGNED_LOG {
             log.remove(0);
         }
+        let uri = &req.uri;
         let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
         log.push(SignedRequest {
-            method: method.as_str().to_owned(),
+            method: req.method.as_str().to_owned(),
             target: target.to_owned(),
-            headers: header_pairs(headers),
+            headers: header_pairs(&req.headers),
             body: body.to_vec(),
         });
-        result
+        Ok(())
     }
 
-    fn verify_signature(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: &[u8],
-        auth: &str,
-    ) -> Result<(), String> {
+    fn verify_signature(&self, req: &Parts, body: &[u8], auth: &str) -> Result<(), String> {
         let fail = |m: &str| Err(m.to_owned());
         let Some(parsed) = signing::parse_authorization(auth) else {
             return fail("unsupported Authorization header");
@@ -258,7 +183,7 @@ impl DataArts {
         if parsed.access != self.creds.ak {
             return fail("get secret key of the access key failed");
         }
-        let Some(date) = header(headers, "x-sdk-date") else {
+        let Some(date) = header(&req.headers, "x-sdk-date") else {
             return fail("X-Sdk-Date not found in the request headers");
         };
         if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date") {
@@ -267,22 +192,17 @@ impl DataArts {
         let Some(signed_at) = signing::parse_sdk_date(&date) else {
             return fail("X-Sdk-Date is not in the format YYYYMMDDTHHMMSSZ");
         };
-        if (Utc::now() - signed_at)
-            .abs()
-            .to_std()
-            .map_or(true, |s| s > MAX_SKEW)
-        {
+        let skew = (Utc::now() - signed_at).abs().to_std();
+        if skew.map_or(true, |s| s > MAX_SKEW) {
             return fail("X-Sdk-Date is more than 15 minutes away from the server time");
         }
-        let owned = header_pairs(headers);
-        let pairs: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let owned = header_pairs(&req.headers);
+        let pairs: Vec<_> = owned.iter().map(|(k, v)| (&k[..], &v[..])).collect();
         let signed: Vec<&str> = parsed.signed_headers.iter().map(String::as_str).collect();
+        let (method, uri) = (req.method.as_str(), &req.uri);
         let query = uri.query().unwrap_or_default();
         let canonical =
-            signing::canonical_request(method.as_str(), uri.path(), query, &pairs, &signed, body);
+            signing::canonical_request(method, uri.path(), query, &pairs, &signed, body);
         let to_sign = signing::string_to_sign(date.trim(), &canonical);
         if signing::signature(&self.creds.sk, &to_sign).eq_ignore_ascii_case(&parsed.signature) {
             Ok(())
@@ -293,40 +213,28 @@ impl DataArts {
 
     /// A DLF request, end to end: the route (404), the credentials (401),
     /// the project (403), then the operation.
-    fn serve_dlf(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
-        let Some((project, op)) = route(method, uri.path()) else {
+    fn serve_dlf(&self, req: &Parts, body: &[u8]) -> Resp {
+        let Some((project, op)) = route(&req.method, req.uri.path()) else {
             return self.respond(Some((404, self.error_body(404, "Not Found"))));
         };
-        if let Err(reason) = self.authenticate(method, uri, headers, body) {
+        if let Err(reason) = self.authenticate(req, body) {
             return self.respond(Some((401, self.error_body(401, &reason))));
         }
         if project != self.creds.project_id {
             return self.respond(Some((403, self.error_body(403, ""))));
         }
-        let ws = header(headers, "workspace").map(|w| w.trim().to_owned());
-        let ws = ws
-            .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned());
-        let q = query_pairs(uri.query());
-        let mut store = lock(&self.store);
-        let answer = dispatch(&mut store, &ws, op, &q, body);
-        drop(store);
-        let answer = answer.unwrap_or_else(|e| self.dlf_error(e));
-        self.respond(answer)
+        let ws = header(&req.headers, "workspace").filter(|w| !w.trim().is_empty());
+        let ws = ws.as_deref().map_or(DEFAULT_WORKSPACE, str::trim);
+        let q = query_pairs(req.uri.query());
+        let answer = dispatch(&mut lock(&self.store), ws, op, &q, body);
+        self.respond(answer.unwrap_or_else(|e| self.dlf_error(e)))
     }
 
-    fn dlf_error(&self, e: DlfError) -> Answer {
-        let code = self.opts.not_running_code.as_str();
-        match e {
-            DlfError::JobNotFound => dlf("DLF.0100", "The job does not exists."),
-            DlfError::InstanceNotFound => dlf("DLF.0137", "The job instance does not exist."),
-            DlfError::JobNotRunning => dlf(code, "The job is not running."),
-            DlfError::InstanceNotRunning => dlf(code, "The job instance is not running."),
-            DlfError::AlreadyRunning => dlf(ALREADY_RUNNING_CODE, "The job is already running."),
-            DlfError::RealtimeOnly => dlf("DLF.0136", "This API is only for real-time jobs."),
-            DlfError::BatchOnly => dlf("DLF.0136", "This API is only for batch jobs."),
-            DlfError::InvalidParameter => invalid(),
-        }
+    /// A DLF error answer (400, even for "not found").
+    fn dlf_error(&self, (code, message): DlfError) -> Answer {
+        let code = Some(code).filter(|c| *c != NOT_RUNNING);
+        let code = code.unwrap_or(&self.opts.not_running_code);
+        Some((400, json!({"error_code": code, "error_msg": message})))
     }
 }
 
@@ -398,61 +306,18 @@ fn dispatch(
     body: &[u8],
 ) -> Result<Answer, DlfError> {
     let ok = |v: Value| Some((200, v));
+    store.settle();
     Ok(match op {
-        Op::ListJobs => match job_query(q) {
-            Ok(query) => ok(store.list_jobs(ws, &query)),
-            Err(()) => invalid(),
-        },
-        Op::ListInstances => match instance_query(q) {
-            Ok(query) => ok(store.list_instances(ws, &query)?),
-            Err(()) => invalid(),
-        },
+        Op::ListJobs => ok(store.list_jobs(ws, q)?),
+        Op::ListInstances => ok(store.list_instances(ws, q)?),
         Op::ShowJob(name) => ok(store.job_detail(ws, &name)?),
         Op::JobStatus(name) => ok(store.job_status(ws, &name)?),
-        Op::StartJob(_) | Op::RunImmediate(_) if !job_params_ok(body) => invalid(),
+        Op::StartJob(_) | Op::RunImmediate(_) if !job_params_ok(body) => return Err(INVALID),
         Op::StartJob(name) => store.start_job(ws, &name).map(|()| None)?,
         Op::StopJob(name) => store.stop_job(ws, &name).map(|()| None)?,
         Op::RunImmediate(name) => ok(json!({"instanceId": store.run_immediate(ws, &name)?})),
         Op::ShowInstance(name, id) => ok(store.instance_detail(ws, &name, &id)?),
         Op::StopInstance(name, id) => store.stop_instance(ws, &name, &id).map(|()| None)?,
-    })
-}
-
-fn job_query(q: &Query) -> Result<JobQuery, ()> {
-    let job_type = match param(q, "jobType") {
-        None => JobType::Batch,
-        Some(t) => JobType::parse(t).ok_or(())?,
-    };
-    let (offset, limit) = paging(q, JOBS_LIMIT)?;
-    Ok(JobQuery {
-        job_type,
-        name: param(q, "jobName").map(str::to_owned),
-        offset,
-        limit,
-    })
-}
-
-fn instance_query(q: &Query) -> Result<InstanceQuery, ()> {
-    let (offset, limit) = paging(q, INSTANCES_LIMIT)?;
-    let precise = match param(q, "preciseQuery") {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(_) => return Err(()),
-    };
-    let instance_type = match param(q, "instanceType") {
-        None => None,
-        Some(_) => Some(number(q, "instanceType", 0)?),
-    };
-    Ok(InstanceQuery {
-        job_name: param(q, "jobName").map(str::to_owned),
-        precise,
-        status: param(q, "status").map(str::to_owned),
-        min_plan: millis(q, "minPlanTime")?,
-        max_plan: millis(q, "maxPlanTime")?,
-        instance_type,
-        offset,
-        limit,
     })
 }
 
@@ -474,18 +339,13 @@ fn job_params_ok(body: &[u8]) -> bool {
     }
 }
 
-/// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
-pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router {
-    Router::new().fallback(serve_dlf).with_state(sim)
-}
-
 async fn serve_dlf(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         let too_large = sim.gateway("APIGW.0201", "Request entity too large");
         return sim.respond(Some((413, too_large)));
     };
-    sim.serve_dlf(&parts.method, &parts.uri, &parts.headers, &body)
+    sim.serve_dlf(&parts, &body)
 }
 
 /// A Keystone-style error body (IAM's, as OpenStack Keystone writes it).
@@ -502,11 +362,6 @@ fn iam_error(status: u16, message: &str) -> Resp {
     json_resp(status, body, &[])
 }
 
-/// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
-pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router {
-    Router::new().fallback(iam).with_state(sim)
-}
-
 async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST || parts.uri.path() != "/v3/auth/tokens" {
@@ -516,11 +371,6 @@ async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
         return iam_error(413, "Request entity too large.");
     };
     sim.grant(&body)
-}
-
-/// `Some(value)` of a string at `path` in `v`.
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
 
 impl DataArts {
@@ -536,24 +386,23 @@ impl DataArts {
         let Some(auth) = req.get("auth") else {
             return bad("Expecting to find auth in request body.");
         };
-        let methods = auth.get("identity").and_then(|i| i.get("methods"));
-        let methods = methods.and_then(Value::as_array).map(Vec::as_slice);
-        if !methods.unwrap_or_default().iter().any(|x| x == "password") {
+        let methods = auth.pointer("/identity/methods").and_then(Value::as_array);
+        if !methods.is_some_and(|m| m.iter().any(|x| x == "password")) {
             return bad("Expecting to find identity.methods [\"password\"] in request body.");
         }
-        let user = |k: &[&str]| str_at(auth, &[&["identity", "password", "user"][..], k].concat());
-        let (name, password) = (user(&["name"]), user(&["password"]));
+        let at = |ptr: &str| auth.pointer(ptr).and_then(Value::as_str);
+        let user = |k: &str| at(&format!("/identity/password/user/{k}"));
+        let (name, password) = (user("name"), user("password"));
         if name.is_none() || password.is_none() {
             return bad("Expecting to find user name and password in request body.");
         }
         let ok = name == Some(self.opts.username.as_str())
             && password == Some(self.creds.password.as_str())
-            && user(&["domain", "name"]) == Some(self.opts.domain.as_str());
+            && user("domain/name") == Some(self.opts.domain.as_str());
         if !ok {
             return iam_error(401, "The username or password is wrong.");
         }
-        let scope_id = str_at(auth, &["scope", "project", "id"]);
-        let scope_name = str_at(auth, &["scope", "project", "name"]);
+        let (scope_id, scope_name) = (at("/scope/project/id"), at("/scope/project/name"));
         let scoped = scope_id == Some(self.creds.project_id.as_str())
             || (scope_id.is_none() && scope_name == Some(self.opts.project_name.as_str()));
         if !scoped {

@@ -77,22 +77,13 @@ pub fn canonical_uri(raw_path: &str) -> String {
     uri
 }
 
-/// A form-encoded component decoded to bytes (`+` is a space).
-fn form_decode(s: &str) -> Vec<u8> {
-    let plus: Vec<u8> = s
-        .bytes()
-        .map(|b| if b == b'+' { b' ' } else { b })
-        .collect();
-    percent_decode(&plus).collect()
-}
-
 /// The canonical query string of a raw query (without the `?`).
 pub fn canonical_query(raw_query: &str) -> String {
+    // A form-encoded component decoded to bytes (`+` is a space).
+    let decode = |s: &str| percent_decode(s.replace('+', " ").as_bytes()).collect::<Vec<u8>>();
     let pairs = raw_query.split('&').filter(|p| !p.is_empty());
     let pairs = pairs.map(|p| p.split_once('=').unwrap_or((p, "")));
-    let mut pairs: Vec<_> = pairs
-        .map(|(k, v)| (form_decode(k), form_decode(v)))
-        .collect();
+    let mut pairs: Vec<_> = pairs.map(|(k, v)| (decode(k), decode(v))).collect();
     pairs.sort();
     let pairs: Vec<String> = pairs
         .iter()
@@ -106,15 +97,12 @@ pub fn canonical_query(raw_query: &str) -> String {
 /// sorted, as `name:value\n`.
 pub fn canonical_headers(headers: &[(&str, &str)], signed_headers: &[&str]) -> String {
     let mut out = String::new();
-    for name in signed_headers {
-        let name = name.to_ascii_lowercase();
-        let named = headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(&name));
+    for n in signed_headers.iter().map(|n| n.to_ascii_lowercase()) {
+        let named = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(&n));
         let mut values: Vec<&str> = named.map(|(_, v)| v.trim()).collect();
         values.sort_unstable();
         for v in values {
-            out.push_str(&format!("{name}:{v}\n"));
+            out.push_str(&format!("{n}:{v}\n"));
         }
     }
     out
@@ -141,26 +129,20 @@ pub fn canonical_request(
     signed_headers: &[&str],
     body: &[u8],
 ) -> String {
-    let unsigned = |(k, v): &&(&str, &str)| {
+    let unsigned = |&(k, v): &(&str, &str)| {
         k.eq_ignore_ascii_case(HEADER_CONTENT_SHA256) && v.trim() == UNSIGNED_PAYLOAD
     };
-    let payload = match headers.iter().any(|h| unsigned(&h)) {
+    let payload = match headers.iter().any(unsigned) {
         true => UNSIGNED_PAYLOAD.to_owned(),
         false => hex_sha256(body),
     };
-    let signed: Vec<String> = signed_headers
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
+    let signed = signed_headers.join(";").to_ascii_lowercase();
     let (method, uri) = (method.to_ascii_uppercase(), canonical_uri(raw_path));
     let (query, block) = (
         canonical_query(raw_query),
         canonical_headers(headers, signed_headers),
     );
-    format!(
-        "{method}\n{uri}\n{query}\n{block}\n{}\n{payload}",
-        signed.join(";")
-    )
+    format!("{method}\n{uri}\n{query}\n{block}\n{signed}\n{payload}")
 }
 
 /// `SDK-HMAC-SHA256\n<sdk_date>\n<hex(sha256(canonical_request))>`.
@@ -171,14 +153,10 @@ pub fn string_to_sign(sdk_date: &str, canonical_request: &str) -> String {
 
 /// Lowercase hex of HMAC-SHA256 keyed with the raw secret key.
 pub fn signature(sk: &str, string_to_sign: &str) -> String {
-    match Hmac::<Sha256>::new_from_slice(sk.as_bytes()) {
-        Ok(mut mac) => {
-            mac.update(string_to_sign.as_bytes());
-            hex(&mac.finalize().into_bytes())
-        }
-        // HMAC accepts keys of any length; this cannot happen.
-        Err(_) => String::new(),
-    }
+    // HMAC accepts keys of any length: the error cannot happen.
+    let mac = Hmac::<Sha256>::new_from_slice(sk.as_bytes());
+    let mac = mac.map(|m| m.chain_update(string_to_sign).finalize().into_bytes());
+    mac.map_or_else(|_| String::new(), |m| hex(&m))
 }
 
 /// The `Authorization` header value.
@@ -230,12 +208,8 @@ pub fn sign(
     let (path, query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));
-    let mut names: Vec<String> = headers
-        .iter()
-        .map(|(k, _)| k.to_ascii_lowercase())
-        .collect();
-    names.sort();
-    names.dedup();
+    let names = headers.iter().map(|(k, _)| k.to_ascii_lowercase());
+    let names: std::collections::BTreeSet<String> = names.collect();
     let signed: Vec<&str> = names.iter().map(String::as_str).collect();
     let date = headers
         .iter()
@@ -264,26 +238,20 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
     if !rest.starts_with([' ', '\t']) {
         return None;
     }
-    let (mut access, mut signed, mut sig) = (None, None, None);
+    let (mut access, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
         let (k, v) = part.trim().split_once('=')?;
+        let v = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
         match k.trim() {
-            "Access" => access = Some(v.trim().to_owned()),
-            "SignedHeaders" => signed = Some(v.trim().to_owned()),
-            "Signature" => sig = Some(v.trim().to_owned()),
+            "Access" => access = v,
+            "SignedHeaders" => signed = v,
+            "Signature" => signature = v,
             _ => {}
         }
     }
-    let signed_headers: Vec<String> = signed?
-        .split(';')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let signed_headers: Vec<String> = signed_headers
-        .into_iter()
-        .filter(|h| !h.is_empty())
-        .collect();
-    let access = access.filter(|a| !a.is_empty())?;
-    let signature = sig.filter(|s| !s.is_empty())?;
+    let (access, signed, signature) = (access?, signed?, signature?);
+    let signed = signed.split(';').map(|h| h.trim().to_ascii_lowercase());
+    let signed_headers: Vec<String> = signed.filter(|h| !h.is_empty()).collect();
     (!signed_headers.is_empty()).then_some(ParsedAuthorization {
         access,
         signed_headers,

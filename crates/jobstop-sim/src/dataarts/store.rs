@@ -4,12 +4,10 @@
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{
-    CreateTimeFormat, DEFAULT_STOP_DELAY, DataArtsOptions, ExecuteTimeFormat, InstanceSeed,
-    JobSeed, JobType, OffsetReading, StatusTimeFormat, WaitingStop,
-};
+use super::{DEFAULT_STOP_DELAY, DataArtsOptions, InstanceSeed, JobSeed, JobType, Reading};
 use crate::data::{self, Data, text};
 use crate::store::{Runs, Tokens};
 use crate::{Common, SimClock, SplitMix64, Timeline};
@@ -65,12 +63,17 @@ pub(crate) enum InstanceChange {
     Finish,
 }
 
-#[derive(Debug, Clone)]
+/// A job; serialized, the fixed part of its job list item (HSDK
+/// `huaweicloudsdkdgc/v1/model/job_result.py`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct JobRecord {
     pub(crate) name: String,
+    #[serde(skip)]
     pub(crate) workspace: String,
     pub(crate) job_type: JobType,
     pub(crate) status: String,
+    #[serde(skip)]
     job_id: u64,
     create_user: String,
     pub(crate) create_time: i64,
@@ -81,13 +84,18 @@ pub(crate) struct JobRecord {
     last_update_time: i64,
     last_update_user: String,
     /// When the status last changed (real-time `/status`).
+    #[serde(skip)]
     status_time: i64,
     path: String,
+    #[serde(skip)]
     version: u64,
     /// `(name, type)` of each node.
+    #[serde(skip)]
     nodes: Vec<(String, String)>,
     /// Batch: the cron expression.
+    #[serde(skip)]
     cron: String,
+    #[serde(skip)]
     timeline: Timeline<JobChange>,
 }
 
@@ -119,39 +127,65 @@ pub(crate) struct InstanceRecord {
     timeline: Timeline<InstanceChange>,
 }
 
-/// Why a DLF operation failed (`routes` turns it into a body).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DlfError {
-    JobNotFound,
-    InstanceNotFound,
-    JobNotRunning,
-    InstanceNotRunning,
-    AlreadyRunning,
-    RealtimeOnly,
-    BatchOnly,
-    InvalidParameter,
+/// Why a DLF operation failed: its `error_code` ([`NOT_RUNNING`] stands for
+/// the configured one) and `error_msg` (OTC `api-ref/source/appendix/error_codes/`).
+pub(crate) type DlfError = (&'static str, &'static str);
+pub(crate) const NOT_RUNNING: &str = "not running";
+pub(crate) const JOB_NOT_FOUND: DlfError = ("DLF.0100", "The job does not exists.");
+pub(crate) const INSTANCE_NOT_FOUND: DlfError = ("DLF.0137", "The job instance does not exist.");
+const JOB_NOT_RUNNING: DlfError = (NOT_RUNNING, "The job is not running.");
+const INSTANCE_NOT_RUNNING: DlfError = (NOT_RUNNING, "The job instance is not running.");
+/// Starting a job that already runs (undocumented: an inference).
+const ALREADY_RUNNING: DlfError = ("DLF.0103", "The job is already running.");
+const REALTIME_ONLY: DlfError = ("DLF.0136", "This API is only for real-time jobs.");
+const BATCH_ONLY: DlfError = ("DLF.0136", "This API is only for batch jobs.");
+/// Every invalid request parameter.
+pub(crate) const INVALID: DlfError = ("DLF.3051", "The request parameter is invalid.");
+
+/// Default and largest page of `GET /jobs` (OTC `viewing_a_job_list.rst`:
+/// `limit` 1 to 100, default 10). A `limit` out of range is refused with
+/// [`INVALID`].
+const JOBS_LIMIT: (usize, usize) = (10, 100);
+/// Default and largest page of `GET /jobs/instances/detail` (OTC
+/// `viewing_a_job_instance_list.rst`: "The parameter value ranges from 1 to
+/// 1000", default 10). Out of range: refused, as above.
+const INSTANCES_LIMIT: (usize, usize) = (10, 1000);
+
+pub(crate) type Query = [(String, String)];
+
+/// The first non-empty value of query parameter `name`.
+fn param<'a>(q: &'a Query, name: &str) -> Option<&'a str> {
+    let v = q.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+    v.filter(|v| !v.is_empty())
 }
 
-/// `GET /jobs` filters and paging.
-#[derive(Debug, Clone)]
-pub(crate) struct JobQuery {
-    pub(crate) job_type: JobType,
-    pub(crate) name: Option<String>,
-    pub(crate) offset: usize,
-    pub(crate) limit: usize,
+/// A parameter parsed with `parse`, `None` if absent.
+fn parsed<T>(
+    q: &Query,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, DlfError> {
+    param(q, name).map(|v| parse(v).ok_or(INVALID)).transpose()
 }
 
-/// `GET /jobs/instances/detail` filters and paging.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct InstanceQuery {
-    pub(crate) job_name: Option<String>,
-    pub(crate) precise: bool,
-    pub(crate) status: Option<String>,
-    pub(crate) min_plan: Option<i64>,
-    pub(crate) max_plan: Option<i64>,
-    pub(crate) instance_type: Option<u64>,
-    pub(crate) offset: usize,
-    pub(crate) limit: usize,
+/// A non-negative integer (digits only): a parameter, an instance id.
+fn digits(v: &str) -> Option<u64> {
+    v.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| v.parse().ok())?
+}
+
+/// `(offset, limit)`: `limit` within `1..=max`, `offset` ≥ 0.
+fn paging(q: &Query, (default, max): (usize, usize)) -> Result<(usize, usize), DlfError> {
+    let limit = parsed(q, "limit", digits)?.unwrap_or(default as u64);
+    if limit == 0 || limit > max as u64 {
+        return Err(INVALID);
+    }
+    let offset = parsed(q, "offset", digits)?.unwrap_or(0);
+    Ok((
+        usize::try_from(offset).unwrap_or(usize::MAX),
+        limit as usize,
+    ))
 }
 
 #[derive(Debug)]
@@ -191,32 +225,19 @@ fn is_terminal_instance(status: &str) -> bool {
     over.contains(&status) || status == MANUAL_STOP
 }
 
-/// The records of page `offset` of `limit` records of `items`, under
-/// `reading`.
-fn page<T>(items: &[T], reading: OffsetReading, offset: usize, limit: usize) -> &[T] {
-    let first = match reading {
-        OffsetReading::PageNumber => offset.saturating_mul(limit),
-        OffsetReading::RecordOffset => offset,
+/// Page `offset` of `limit` records of `items` (`offset` a page number, or
+/// a record offset under [`Reading::RecordOffset`]).
+fn page<'a, T>(items: &'a [T], cfg: &DataArtsOptions, (offset, limit): (usize, usize)) -> &'a [T] {
+    let page_number = !cfg.reads(Reading::RecordOffset);
+    let first = if page_number {
+        offset.saturating_mul(limit)
+    } else {
+        offset
     };
     let rest = items.get(first..).unwrap_or_default();
     &rest[..limit.min(rest.len())]
 }
 
-/// A real-time status time (HSDK `show_job_status_response.py` types
-/// `starttime`, `endTime` and `lastUpdateTime` as `str`; the OTC page
-/// `viewing_running_status_of_a_real-time_job.rst` calls them "Date").
-fn status_time(format: StatusTimeFormat, ms: i64) -> Value {
-    let date = chrono::DateTime::from_timestamp_millis(ms);
-    match format {
-        StatusTimeFormat::EpochMillisString => ms.to_string().into(),
-        StatusTimeFormat::DateString => date
-            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-            .unwrap_or_default()
-            .into(),
-    }
-}
-
-/// The key of job `name` in workspace `ws`.
 fn key(ws: &str, name: &str) -> (String, String) {
     (ws.to_owned(), name.to_owned())
 }
@@ -242,17 +263,16 @@ impl Store {
         }
     }
 
-    /// The simulated wall time now.
-    pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
-    }
-
-    fn now_ms(&self) -> i64 {
-        self.clock.now().timestamp_millis()
-    }
-
-    fn epoch_ms(&self) -> i64 {
-        self.clock.epoch().timestamp_millis()
+    one_liners! {
+        /// The simulated wall time now.
+        pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> = self.clock.now();
+        fn now_ms(&self) -> i64 = self.clock.now().timestamp_millis();
+        fn epoch_ms(&self) -> i64 = self.clock.epoch().timestamp_millis();
+        fn insert_record(&mut self, job: JobRecord) =
+            self.jobs.insert(key(&job.workspace, &job.name), job);
+        fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> = self.jobs.get(&key(ws, name));
+        fn ws_or(&self, ws: &Option<String>) -> String =
+            ws.clone().unwrap_or_else(|| self.cfg.workspace.clone());
     }
 
     /// A job with generated attributes (not inserted).
@@ -294,10 +314,6 @@ impl Store {
             cron,
             timeline: Timeline::new(),
         }
-    }
-
-    fn insert_record(&mut self, job: JobRecord) {
-        self.jobs.insert(key(&job.workspace, &job.name), job);
     }
 
     /// Adds `running` `NORMAL` and `stopped` `STOPPED` real-time jobs to the
@@ -375,12 +391,8 @@ impl Store {
 
     fn alloc_instance_id(&mut self, runtime: bool) -> u64 {
         let id = self.next_instance;
-        let rng = if runtime {
-            &mut self.misc
-        } else {
-            &mut self.ids
-        };
-        self.next_instance = self.next_instance.saturating_add(rng.range(1, 37));
+        let rng = [&mut self.ids, &mut self.misc][usize::from(runtime)].range(1, 37);
+        self.next_instance = self.next_instance.saturating_add(rng);
         while self.instances.contains(&self.next_instance) {
             self.next_instance = self.next_instance.saturating_add(1);
         }
@@ -437,7 +449,7 @@ impl Store {
         // Ids grow with plan time.
         planned.sort();
         let mut created: Vec<(i64, u64)> = Vec::with_capacity(n);
-        for (plan, j) in planned {
+        for &(plan, j) in &planned {
             let id = self.alloc_instance_id(false);
             let instance_type = SEED.weighted(&mut self.ids, "instance_types").as_u64();
             let start = plan + self.ids.below(30 * SECOND as u64) as i64;
@@ -450,7 +462,7 @@ impl Store {
         }
         // Newest first: the first `running` are running.
         created.sort_by(|a, b| b.cmp(a));
-        let (finish_after, started) = (self.cfg.seeded_finish_after, self.started);
+        let (finish_after, started) = (self.cfg.seeded_instances_finish_after, self.started);
         for (i, (_, id)) in created.iter().enumerate() {
             let status = match i < running {
                 true => Some(RUNNING),
@@ -472,15 +484,11 @@ impl Store {
                 self.instances.touch(id);
             }
         }
-        // A job is never younger than its oldest instance.
-        for key in keys {
-            let of_job = self.instances.values().filter(|r| r.workspace == key.0);
-            let oldest = of_job
-                .filter(|r| r.job_name == key.1)
-                .map(|r| r.plan_time)
-                .min();
+        // A job is never younger than its oldest instance (`planned` is sorted).
+        for (j, key) in keys.iter().enumerate() {
+            let oldest = planned.iter().find(|(_, k)| *k == j).map(|(plan, _)| *plan);
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
-            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
+            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(key))
                 && job.create_time > oldest
             {
                 job.create_time = oldest - back;
@@ -512,7 +520,7 @@ impl Store {
             version: job.version,
             job_id: job.job_id,
             fails: false,
-            run_for: self.cfg.running_for,
+            run_for: self.cfg.durations.1,
             timeline: Timeline::new(),
         })
     }
@@ -537,7 +545,7 @@ impl Store {
         rec.end_time = seed.end_time.map(ms).or(terminal);
         rec.instance_type = seed.instance_type.unwrap_or(0);
         rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        if let Some(d) = self.cfg.seeded_finish_after {
+        if let Some(d) = self.cfg.seeded_instances_finish_after {
             let now = Instant::now();
             match rec.status.as_str() {
                 RUNNING => rec.timeline.push_after(now, d, InstanceChange::Finish),
@@ -553,10 +561,8 @@ impl Store {
     /// instances; a start that makes a finish due drains in the same call).
     pub(crate) fn settle(&mut self) {
         let (now, clock) = (Instant::now(), self.clock);
-        self.jobs
-            .settle(now, |_, j, at, c| apply_job(clock, j, at, c));
-        self.instances
-            .settle(now, |_, r, at, c| apply_instance(clock, r, at, c));
+        self.jobs.settle(now, apply_job(clock));
+        self.instances.settle(now, apply_instance(clock));
     }
 
     /// Applies the next pending change of job `name` (configured workspace)
@@ -566,25 +572,13 @@ impl Store {
         let (now, clock) = (Instant::now(), self.clock);
         let Some((job, id)) = run_id.rsplit_once('/') else {
             let key = key(&self.cfg.workspace, run_id);
-            return self
-                .jobs
-                .advance(&key, now, |_, j, at, c| apply_job(clock, j, at, c));
+            return self.jobs.advance(&key, now, apply_job(clock));
         };
         let ws = self.cfg.workspace.clone();
         let Ok(id) = self.find_instance(&ws, job, id) else {
             return false;
         };
-        self.instances
-            .advance(&id, now, |_, r, at, c| apply_instance(clock, r, at, c))
-    }
-
-    fn job(&self, ws: &str, name: &str) -> Option<&JobRecord> {
-        self.jobs.get(&key(ws, name))
-    }
-
-    /// `ws`, or the configured workspace.
-    fn ws_or(&self, ws: &Option<String>) -> String {
-        ws.clone().unwrap_or_else(|| self.cfg.workspace.clone())
+        self.instances.advance(&id, now, apply_instance(clock))
     }
 
     /// Jobs of `ws` of `job_type`, newest `createTime` first, then by name.
@@ -598,8 +592,8 @@ impl Store {
     /// The names of the configured workspace's jobs of `job_type`, in
     /// listing order.
     pub(crate) fn job_names(&self, job_type: JobType) -> Vec<String> {
-        let jobs = self.jobs_of(&self.cfg.workspace, job_type);
-        jobs.into_iter().map(|j| j.name.clone()).collect()
+        let jobs = self.jobs_of(&self.cfg.workspace, job_type).into_iter();
+        jobs.map(|j| j.name.clone()).collect()
     }
 
     /// The configured workspace's instances (with `status`, if given) as
@@ -623,30 +617,37 @@ impl Store {
         v
     }
 
-    /// `GET /jobs`.
-    pub(crate) fn list_jobs(&mut self, ws: &str, q: &JobQuery) -> Value {
-        self.settle();
-        let jobs = self.jobs_of(ws, q.job_type).into_iter();
-        let named = |j: &&JobRecord| q.name.as_ref().is_none_or(|n| j.name.contains(n.as_str()));
-        let matching: Vec<&JobRecord> = jobs.filter(named).collect();
-        let shown = page(&matching, self.cfg.offset_reading, q.offset, q.limit);
+    /// `GET /jobs`: `jobType`, `jobName`, paging.
+    pub(crate) fn list_jobs(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
+        let job_type = |t: &str| serde_json::from_value(Value::from(t)).ok();
+        let job_type = parsed(q, "jobType", job_type)?.unwrap_or_default();
+        let (name, paging) = (param(q, "jobName"), paging(q, JOBS_LIMIT)?);
+        let jobs = self.jobs_of(ws, job_type).into_iter();
+        let matching: Vec<&JobRecord> = jobs
+            .filter(|j| name.is_none_or(|n| j.name.contains(n)))
+            .collect();
+        let shown = page(&matching, &self.cfg, paging);
         let jobs: Vec<Value> = shown.iter().map(|j| self.render_job(j)).collect();
-        json!({"total": matching.len(), "jobs": jobs})
+        Ok(json!({"total": matching.len(), "jobs": jobs}))
     }
 
-    /// `GET /jobs/{name}`.
-    pub(crate) fn job_detail(&mut self, ws: &str, name: &str) -> Result<Value, DlfError> {
+    /// Settles, then calls `f`.
+    fn settle_then<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
         self.settle();
-        let job = self.job(ws, name).ok_or(DlfError::JobNotFound)?;
-        Ok(self.render_job_detail(job))
+        f(self)
+    }
+
+    one_liners! {
+        /// `GET /jobs/{name}`.
+        pub(crate) fn job_detail(&self, ws: &str, name: &str) -> Result<Value, DlfError> =
+            self.job(ws, name).map(|j| self.render_job_detail(j)).ok_or(JOB_NOT_FOUND);
     }
 
     /// `GET /jobs/{name}/status`.
-    pub(crate) fn job_status(&mut self, ws: &str, name: &str) -> Result<Value, DlfError> {
-        self.settle();
-        let job = self.job(ws, name).ok_or(DlfError::JobNotFound)?;
+    pub(crate) fn job_status(&self, ws: &str, name: &str) -> Result<Value, DlfError> {
+        let job = self.job(ws, name).ok_or(JOB_NOT_FOUND)?;
         if job.job_type != JobType::RealTime {
-            return Err(DlfError::RealtimeOnly);
+            return Err(REALTIME_ONLY);
         }
         let node_status = match job.status.as_str() {
             NORMAL => RUNNING.to_owned(),
@@ -669,15 +670,20 @@ impl Store {
             .collect();
         // HSDK `show_job_status_response.py`: name, status, starttime (sic,
         // lowercase), endTime, lastUpdateTime (all three `str`), nodes,
-        // createUser, lastModifiyUser (sic).
-        let f = self.cfg.status_time_format;
+        // createUser, lastModifiyUser (sic); the OTC page
+        // `viewing_running_status_of_a_real-time_job.rst` calls the times "Date".
+        let dates = self.cfg.reads(Reading::StatusTimeDates);
+        let time = |ms: i64| match chrono::DateTime::from_timestamp_millis(ms) {
+            Some(t) if dates => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            _ => ms.to_string(),
+        };
         Ok(present(json!({
             "name": job.name,
             "status": job.status,
             "nodes": nodes,
-            "starttime": status_time(f, job.start_time.unwrap_or(job.create_time)),
-            "endTime": job.end_time.map(|e| status_time(f, e)),
-            "lastUpdateTime": status_time(f, job.status_time),
+            "starttime": time(job.start_time.unwrap_or(job.create_time)),
+            "endTime": job.end_time.map(time),
+            "lastUpdateTime": time(job.status_time),
             "createUser": job.create_user,
             "lastModifiyUser": job.last_update_user,
         })))
@@ -685,14 +691,12 @@ impl Store {
 
     /// `POST /jobs/{name}/stop`.
     pub(crate) fn stop_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        self.settle();
         self.jobs.count_stop(name);
         let (now, delay) = (Instant::now(), self.stop_delay);
         let wall = self.clock.at(now).timestamp_millis();
-        let job = self.jobs.get_mut(&key(ws, name));
-        let job = job.ok_or(DlfError::JobNotFound)?;
+        let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
         match (job.job_type, job.status.as_str()) {
-            (_, STOPPED | STOPPING) => return Err(DlfError::JobNotRunning),
+            (_, STOPPED | STOPPING) => return Err(JOB_NOT_RUNNING),
             (JobType::Batch, _) => job.set(STOPPED, wall),
             (JobType::RealTime, _) => {
                 job.set(STOPPING, wall);
@@ -705,11 +709,9 @@ impl Store {
 
     /// `POST /jobs/{name}/start`.
     pub(crate) fn start_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        self.settle();
         let (now, delay) = (Instant::now(), self.cfg.start_delay);
         let wall = self.clock.at(now).timestamp_millis();
-        let job = self.jobs.get_mut(&key(ws, name));
-        let job = job.ok_or(DlfError::JobNotFound)?;
+        let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
         match (job.job_type, job.status.as_str()) {
             (JobType::Batch, STOPPED | PAUSED) => {
                 (job.status, job.status_time) = (SCHEDULING.to_owned(), wall);
@@ -719,7 +721,7 @@ impl Store {
                 (job.start_time, job.end_time) = (Some(wall), None);
                 job.timeline.push_after(now, delay, JobChange::Started);
             }
-            _ => return Err(DlfError::AlreadyRunning),
+            _ => return Err(ALREADY_RUNNING),
         }
         self.jobs.touch(&key(ws, name));
         Ok(())
@@ -728,19 +730,18 @@ impl Store {
     /// `POST /jobs/{name}/run-immediate`: a manual instance, `waiting`, that
     /// progresses on its own.
     pub(crate) fn run_immediate(&mut self, ws: &str, name: &str) -> Result<u64, DlfError> {
-        self.settle();
-        let job = self.job(ws, name).ok_or(DlfError::JobNotFound)?;
+        let job = self.job(ws, name).ok_or(JOB_NOT_FOUND)?;
         if job.job_type != JobType::Batch {
-            return Err(DlfError::BatchOnly);
+            return Err(BATCH_ONLY);
         }
         let now = Instant::now();
         let wall = self.clock.at(now).timestamp_millis();
         let id = self.alloc_instance_id(true);
         let rec = self.new_instance(&key(ws, name), id, WAITING, wall, wall);
-        let mut rec = rec.ok_or(DlfError::JobNotFound)?;
+        let mut rec = rec.ok_or(JOB_NOT_FOUND)?;
         rec.instance_type = 2;
         rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let waiting = self.cfg.waiting_for;
+        let waiting = self.cfg.durations.0;
         rec.timeline.push_after(now, waiting, InstanceChange::Run);
         self.instances.insert(id, rec);
         Ok(id)
@@ -752,31 +753,33 @@ impl Store {
     /// to now, and may span at most 7 days, else 400 `DLF.3051` (HSDK
     /// `list_job_instances_request.py`, `min_plan_time` and
     /// `max_plan_time`). Both ends are inclusive.
-    pub(crate) fn list_instances(
-        &mut self,
-        ws: &str,
-        q: &InstanceQuery,
-    ) -> Result<Value, DlfError> {
-        self.settle();
+    pub(crate) fn list_instances(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
+        let paging = paging(q, INSTANCES_LIMIT)?;
+        let precise = |v: &str| v.to_ascii_lowercase().parse().ok();
+        let precise = parsed(q, "preciseQuery", precise)?.unwrap_or(false);
+        let instance_type = parsed(q, "instanceType", digits)?;
+        let millis = |name| parsed(q, name, |v| v.parse::<i64>().ok());
+        let (min_plan, max_plan) = (millis("minPlanTime")?, millis("maxPlanTime")?);
         let now = self.now_ms();
-        let min_plan = q.min_plan.unwrap_or(now - now.rem_euclid(DAY));
-        let max_plan = q.max_plan.unwrap_or(now);
+        let min_plan = min_plan.unwrap_or(now - now.rem_euclid(DAY));
+        let max_plan = max_plan.unwrap_or(now);
         if max_plan.saturating_sub(min_plan) > MAX_PLAN_WINDOW {
-            return Err(DlfError::InvalidParameter);
+            return Err(INVALID);
         }
+        let (job_name, status) = (param(q, "jobName"), param(q, "status"));
         let matching: Vec<&InstanceRecord> = self
             .instances_of(ws)
             .into_iter()
-            .filter(|r| match &q.job_name {
+            .filter(|r| match job_name {
                 None => true,
-                Some(n) if q.precise => r.job_name == *n,
-                Some(n) => r.job_name.contains(n.as_str()),
+                Some(n) if precise => r.job_name == n,
+                Some(n) => r.job_name.contains(n),
             })
-            .filter(|r| q.status.as_ref().is_none_or(|s| r.status == *s))
+            .filter(|r| status.is_none_or(|s| r.status == s))
             .filter(|r| r.plan_time >= min_plan && r.plan_time <= max_plan)
-            .filter(|r| q.instance_type.is_none_or(|t| r.instance_type == t))
+            .filter(|r| instance_type.is_none_or(|t| r.instance_type == t))
             .collect();
-        let shown = page(&matching, self.cfg.offset_reading, q.offset, q.limit);
+        let shown = page(&matching, &self.cfg, paging);
         let items: Vec<Value> = shown
             .iter()
             .map(|r| self.render_instance(r, false))
@@ -786,22 +789,21 @@ impl Store {
 
     /// The instance `raw_id` of job `name` in `ws`.
     fn find_instance(&self, ws: &str, name: &str, raw_id: &str) -> Result<u64, DlfError> {
-        self.job(ws, name).ok_or(DlfError::JobNotFound)?;
+        self.job(ws, name).ok_or(JOB_NOT_FOUND)?;
         let of_job = |r: &InstanceRecord| r.workspace == ws && r.job_name == name;
-        let found = parse_id(raw_id).filter(|id| self.instances.get(id).is_some_and(of_job));
-        found.ok_or(DlfError::InstanceNotFound)
+        let found = digits(raw_id).filter(|id| self.instances.get(id).is_some_and(of_job));
+        found.ok_or(INSTANCE_NOT_FOUND)
     }
 
     /// `GET /jobs/{name}/instances/{id}`.
     pub(crate) fn instance_detail(
-        &mut self,
+        &self,
         ws: &str,
         name: &str,
-        raw_id: &str,
+        id: &str,
     ) -> Result<Value, DlfError> {
-        self.settle();
-        let id = self.find_instance(ws, name, raw_id)?;
-        let rec = self.instances.get(&id).ok_or(DlfError::InstanceNotFound)?;
+        let id = self.find_instance(ws, name, id)?;
+        let rec = self.instances.get(&id).ok_or(INSTANCE_NOT_FOUND)?;
         Ok(self.render_instance(rec, true))
     }
 
@@ -812,19 +814,13 @@ impl Store {
         name: &str,
         raw_id: &str,
     ) -> Result<(), DlfError> {
-        self.settle();
         self.jobs.count_stop(&format!("{name}/{raw_id}"));
         let id = self.find_instance(ws, name, raw_id)?;
-        let (wall, waiting_stop) = (self.now_ms(), self.cfg.waiting_stop);
-        let rec = self.instances.get_mut(&id);
-        let rec = rec.ok_or(DlfError::InstanceNotFound)?;
-        let stoppable = match rec.status.as_str() {
-            RUNNING => true,
-            WAITING => waiting_stop == WaitingStop::Cancel,
-            _ => false,
-        };
+        let (wall, cancel) = (self.now_ms(), !self.cfg.reads(Reading::WaitingStopRejected));
+        let rec = self.instances.get_mut(&id).ok_or(INSTANCE_NOT_FOUND)?;
+        let stoppable = rec.status == RUNNING || (rec.status == WAITING && cancel);
         if !stoppable {
-            return Err(DlfError::InstanceNotRunning);
+            return Err(INSTANCE_NOT_RUNNING);
         }
         rec.status = MANUAL_STOP.to_owned();
         rec.end_time = Some(wall.max(rec.start_time));
@@ -832,64 +828,61 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the raw status of job `name` in the configured workspace and
-    /// drops its pending changes.
-    pub(crate) fn set_job_status(&mut self, name: &str, raw: &str) -> bool {
+    /// Sets the raw status of job `"name"` or instance `"job/id"` (configured
+    /// workspace) and drops its pending changes. `endTime` is kept (or set)
+    /// for a real-time job set `STOPPED` and an instance set to a terminal
+    /// status, else removed.
+    pub(crate) fn set_status(&mut self, run_id: &str, raw: &str) -> bool {
         self.settle();
-        let wall = self.now_ms();
-        let key = key(&self.cfg.workspace, name);
-        let Some(job) = self.jobs.get_mut(&key) else {
+        let (wall, ws) = (self.now_ms(), self.cfg.workspace.clone());
+        let Some((name, id)) = run_id.rsplit_once('/') else {
+            let Some(job) = self.jobs.get_mut(&key(&ws, run_id)) else {
+                return false;
+            };
+            job.set(raw, wall);
+            match (job.job_type, raw) {
+                (JobType::RealTime, STOPPED) => _ = job.end_time.get_or_insert(wall),
+                (JobType::RealTime, _) => job.end_time = None,
+                _ => {}
+            }
+            return true;
+        };
+        let id = self.find_instance(&ws, name, id).ok();
+        let Some(rec) = id.and_then(|id| self.instances.get_mut(&id)) else {
             return false;
         };
-        job.set(raw, wall);
-        match (job.job_type, raw) {
-            (JobType::RealTime, STOPPED) => _ = job.end_time.get_or_insert(wall),
-            (JobType::RealTime, _) => job.end_time = None,
-            _ => {}
-        }
-        true
-    }
-
-    /// Sets the raw status of instance `id` of job `name` (configured
-    /// workspace) and drops its pending changes; terminal statuses set
-    /// `endTime` if unset, other statuses remove it.
-    pub(crate) fn set_instance_status(&mut self, name: &str, id: u64, raw: &str) -> bool {
-        self.settle();
-        let wall = self.now_ms();
-        let ws = self.cfg.workspace.clone();
-        let rec = self.instances.get_mut(&id);
-        let Some(rec) = rec.filter(|r| r.job_name == name && r.workspace == ws) else {
-            return false;
-        };
-        rec.status = raw.to_owned();
-        rec.timeline.clear();
         let end = rec.end_time.unwrap_or(wall.max(rec.start_time));
-        rec.end_time = is_terminal_instance(raw).then_some(end);
+        (rec.status, rec.end_time) = (raw.to_owned(), is_terminal_instance(raw).then_some(end));
+        rec.timeline.clear();
         true
     }
 
-    /// Job `name` of the configured workspace as `GET /jobs/{name}` shows
-    /// it.
-    pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> {
-        let ws = self.cfg.workspace.clone();
-        self.job_detail(&ws, name).ok()
-    }
-
-    /// The raw status of job `name` of the configured workspace.
-    pub(crate) fn job_status_raw(&mut self, name: &str) -> Option<String> {
+    /// The raw status of job `"name"` (as the job list shows it) or instance
+    /// `"job/id"` of the configured workspace.
+    pub(crate) fn status_of(&mut self, run_id: &str) -> Option<String> {
         self.settle();
         let ws = self.cfg.workspace.clone();
-        self.job(&ws, name).map(|j| j.status.clone())
+        let status = match run_id.rsplit_once('/') {
+            None => &self.job(&ws, run_id)?.status,
+            Some((name, id)) => {
+                &self
+                    .instances
+                    .get(&self.find_instance(&ws, name, id).ok()?)?
+                    .status
+            }
+        };
+        Some(status.clone())
     }
 
-    /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}`
-    /// shows it.
-    pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> {
-        let ws = self.cfg.workspace.clone();
-        self.instance_detail(&ws, name, &id.to_string()).ok()
+    one_liners! {
+        /// Job `name` of the configured workspace as `GET /jobs/{name}` shows it.
+        pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> =
+            self.settle_then(|s| s.job_detail(&s.cfg.workspace, name).ok());
+        /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}` shows it.
+        pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> =
+            self.settle_then(|s| s.instance_detail(&s.cfg.workspace, name, &id.to_string()).ok());
     }
 
-    /// The newest instance of a job.
     fn last_instance(&self, job: &JobRecord) -> Option<&InstanceRecord> {
         self.instances
             .values()
@@ -899,28 +892,16 @@ impl Store {
 
     /// A job list item: HSDK `huaweicloudsdkdgc/v1/model/job_result.py` and
     /// OTC `api/data_development_apis/job_development_apis/viewing_a_job_list.rst`
-    /// (here `jobType` and `status` are real).
+    /// (here `jobType` and `status` are real): the record, and these.
     fn render_job(&self, j: &JobRecord) -> Value {
-        let last = self
-            .last_instance(j)
-            .filter(|_| j.job_type == JobType::Batch);
-        present(json!({
-            "name": j.name,
-            "jobType": j.job_type.as_str(),
-            "status": j.status,
-            "createUser": j.create_user,
-            "createTime": j.create_time,
-            "owner": j.owner,
-            "priority": j.priority,
-            "lastUpdateTime": j.last_update_time,
-            "lastUpdateUser": j.last_update_user,
-            "path": j.path,
+        let last = self.last_instance(j);
+        let last = last.filter(|_| j.job_type == JobType::Batch);
+        let more = json!({
             "singleNodeJobFlag": j.nodes.len() == 1,
-            "startTime": j.start_time,
-            "endTime": j.end_time,
             "lastInstanceStatus": last.map(|l| &l.status),
             "lastInstanceEndTime": last.and_then(|l| l.end_time),
-        }))
+        });
+        present(data::fill(&json!(j), more))
     }
 
     /// `GET /jobs/{name}`: the definition, exactly the fields of HSDK
@@ -956,9 +937,9 @@ impl Store {
             }),
             JobType::RealTime => json!({"type": "EXECUTE_ONCE"}),
         };
-        let create_time = match self.cfg.create_time_format {
-            CreateTimeFormat::Number => j.create_time.into(),
-            CreateTimeFormat::NumericString => Value::from(j.create_time.to_string()),
+        let create_time = match self.cfg.reads(Reading::CreateTimeString) {
+            false => j.create_time.into(),
+            true => Value::from(j.create_time.to_string()),
         };
         let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
         let basic = json!({"owner": j.owner, "priority": j.priority});
@@ -969,7 +950,7 @@ impl Store {
                 "nodes": nodes,
                 "schedule": schedule,
                 "directory": j.path,
-                "processType": j.job_type.as_str(),
+                "processType": j.job_type,
                 "id": j.job_id,
                 "createTime": create_time,
                 "singleNodeJobFlag": single.is_some(),
@@ -990,14 +971,14 @@ impl Store {
     /// `huaweicloudsdkdgc/v1/model/show_job_instance_response.py` and
     /// `node_instance.py`; OTC `viewing_job_instance_details.rst`.
     fn render_instance(&self, r: &InstanceRecord, detail: bool) -> Value {
-        let mut v = present(json!({
+        let v = present(json!({
             "jobName": r.job_name,
             "instanceId": r.id,
             "status": r.status,
             "planTime": r.plan_time,
             "startTime": r.start_time,
             "endTime": r.end_time,
-            "executeTime": execute_time(r, self.cfg.execute_time_format),
+            "executeTime": execute_time(r, self.cfg.reads(Reading::ExecuteTimeMinutes)),
             "instanceType": r.instance_type,
             "forceSuccess": r.status == FORCE_SUCCESS,
             "ignoreSuccess": r.status == IGNORE_SUCCESS,
@@ -1013,10 +994,7 @@ impl Store {
                 "version": r.version,
             })
         };
-        if let (Value::Object(m), Value::Object(extra)) = (&mut v, extra) {
-            m.extend(extra);
-        }
-        v
+        data::fill(&v, extra)
     }
 
     /// The node entries of an instance's detail (HSDK `node_instance.py`).
@@ -1029,17 +1007,10 @@ impl Store {
             .iter()
             .enumerate()
             .map(|(i, (name, kind))| {
-                let status = match r.status.as_str() {
-                    WAITING => WAITING,
-                    SUCCESS => SUCCESS,
-                    _ if i < last => SUCCESS,
-                    other => other,
-                };
-                let end = if status == SUCCESS && i < last {
-                    r.end_time.or(Some(r.start_time))
-                } else {
-                    r.end_time
-                };
+                // The earlier nodes succeeded, unless nothing started yet.
+                let done = i < last && r.status != WAITING;
+                let status = if done { SUCCESS } else { r.status.as_str() };
+                let end = r.end_time.or(Some(r.start_time).filter(|_| done));
                 let rows = (status == SUCCESS).then(|| r.id % 100_000 + 1000 * (i as u64 + 1));
                 let log = format!(
                     "obs://dlf-log-{}/{}/{name}/{}.log",
@@ -1074,47 +1045,50 @@ impl Store {
 
 timed!(JobRecord => JobChange, InstanceRecord => InstanceChange);
 
-fn apply_job(clock: SimClock, job: &mut JobRecord, at: Instant, change: JobChange) {
-    let wall = clock.at(at).timestamp_millis();
-    match change {
-        JobChange::Started if job.status == STARTING => {
-            (job.status, job.status_time) = (NORMAL.to_owned(), wall);
+fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, JobChange) {
+    move |_, job, at, change| {
+        let wall = clock.at(at).timestamp_millis();
+        match change {
+            JobChange::Started if job.status == STARTING => {
+                (job.status, job.status_time) = (NORMAL.to_owned(), wall);
+            }
+            JobChange::Stopped if job.status == STOPPING => {
+                (job.status, job.status_time) = (STOPPED.to_owned(), wall);
+                job.end_time = Some(wall);
+            }
+            _ => {}
         }
-        JobChange::Stopped if job.status == STOPPING => {
-            (job.status, job.status_time) = (STOPPED.to_owned(), wall);
-            job.end_time = Some(wall);
-        }
-        _ => {}
     }
 }
 
-fn apply_instance(clock: SimClock, rec: &mut InstanceRecord, at: Instant, change: InstanceChange) {
-    let wall = clock.at(at).timestamp_millis();
-    match change {
-        InstanceChange::Run if rec.status == WAITING => {
-            rec.status = RUNNING.to_owned();
-            rec.start_time = wall;
-            let run_for = rec.run_for;
-            rec.timeline.push_after(at, run_for, InstanceChange::Finish);
+fn apply_instance<K>(
+    clock: SimClock,
+) -> impl FnMut(&K, &mut InstanceRecord, Instant, InstanceChange) {
+    move |_, rec, at, change| {
+        let wall = clock.at(at).timestamp_millis();
+        match change {
+            InstanceChange::Run if rec.status == WAITING => {
+                (rec.status, rec.start_time) = (RUNNING.to_owned(), wall);
+                let run_for = rec.run_for;
+                rec.timeline.push_after(at, run_for, InstanceChange::Finish);
+            }
+            InstanceChange::Finish if rec.status == RUNNING => {
+                rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
+                rec.end_time = Some(wall.max(rec.start_time));
+            }
+            _ => {}
         }
-        InstanceChange::Finish if rec.status == RUNNING => {
-            rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
-            rec.end_time = Some(wall.max(rec.start_time));
-        }
-        _ => {}
     }
 }
 
 /// `executeTime` of an ended instance (absent while it has no `endTime`, so
-/// what a listing shows never depends on when it is read): milliseconds, an
-/// int, as HSDK `job_instance.py` and the OTC field table say; or minutes
-/// with one decimal, as the OTC example's `0.3` reads.
-fn execute_time(r: &InstanceRecord, f: ExecuteTimeFormat) -> Option<Value> {
+/// what a listing shows never depends on when it is read): milliseconds, or
+/// minutes with one decimal (18 s is `0.3`; see [`Reading::ExecuteTimeMinutes`]).
+fn execute_time(r: &InstanceRecord, minutes: bool) -> Option<Value> {
     let ms = r.end_time?.saturating_sub(r.start_time).max(0);
-    Some(match f {
-        ExecuteTimeFormat::Millis => ms.into(),
-        // Minutes with one decimal (the OTC example: 18 s is `0.3`).
-        ExecuteTimeFormat::Minutes => ((ms as f64 / 6_000.0).round() / 10.0).into(),
+    Some(match minutes {
+        false => ms.into(),
+        true => ((ms as f64 / 6_000.0).round() / 10.0).into(),
     })
 }
 
@@ -1124,12 +1098,4 @@ fn present(mut v: Value) -> Value {
         m.retain(|_, x| !x.is_null());
     }
     v
-}
-
-/// An instance id: decimal digits only.
-pub(crate) fn parse_id(raw: &str) -> Option<u64> {
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    raw.parse().ok()
 }
