@@ -25,7 +25,6 @@ use crate::{
     Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
-use routes::Credentials;
 use store::{DEFAULT_WORKSPACE, Store};
 
 /// How long a stopped real-time job stays `STOPPING`, by default.
@@ -189,8 +188,10 @@ impl InstanceSeed {
 
 /// The DataArts protocol; use it through [`DataArtsSim`].
 pub struct DataArts {
+    /// The options, every credential resolved (drawn if not given).
     opts: DataArtsOptions,
-    creds: Credentials,
+    /// The per-user limit quoted in 429 bodies.
+    throttle_limit: u32,
     store: Mutex<Store>,
     request_ids: Mutex<SplitMix64>,
     /// The AK/SK-signed requests that passed verification, oldest first.
@@ -211,8 +212,8 @@ declare! {
     /// AK or the token; documented: 30 per second per user).
     #[derive(Debug, Clone)]
     pub struct DataArtsOptions in SimBuilder<DataArts>, [options.] {
-        /// The project id in every path.
-        project_id: Option<String> = None => project_id(some into String);
+        /// The project id in every path (empty: drawn).
+        project_id: String = String::new() => project_id(into String);
         /// The project's name (the region), accepted in token scopes.
         project_name: String = "cn-north-4".to_owned() => project_name(into String);
         /// The workspace the seeded jobs live in (the `workspace` header).
@@ -226,10 +227,11 @@ declare! {
         running_instances: Option<usize> = None => running_instances(some usize);
         jobs: Vec<JobSeed> = Vec::new();
         instance_seeds: Vec<InstanceSeed> = Vec::new();
-        /// A static token accepted in `X-Auth-Token` besides IAM tokens.
-        static_token: Option<Secret> = None => static_token(some into Secret);
-        ak_sk: Option<(Secret, Secret)> = None;
-        password: Option<Secret> = None;
+        /// A static token accepted in `X-Auth-Token` besides IAM tokens
+        /// (empty: drawn).
+        static_token: Secret = Secret::from("") => static_token(into Secret);
+        ak_sk: (Secret, Secret) = (Secret::from(""), Secret::from(""));
+        password: Secret = Secret::from("");
         username: String = "jobstop_sim".to_owned();
         domain: String = "jobstop_sim_account".to_owned();
         /// How long IAM tokens live.
@@ -277,7 +279,7 @@ impl SimBuilder<DataArts> {
 
     /// The access key id and secret access key.
     pub fn ak_sk(mut self, ak: impl Into<String>, sk: impl Into<String>) -> Self {
-        self.options.ak_sk = Some((Secret(ak.into()), Secret(sk.into())));
+        self.options.ak_sk = (Secret(ak.into()), Secret(sk.into()));
         self
     }
 
@@ -290,7 +292,7 @@ impl SimBuilder<DataArts> {
     ) -> Self {
         let o = &mut self.options;
         (o.username, o.domain) = (name.into(), domain.into());
-        o.password = Some(Secret(password.into()));
+        o.password = Secret(password.into());
         self
     }
 
@@ -324,24 +326,27 @@ impl VendorSim for DataArts {
 
     fn new(common: &Common, mut o: DataArtsOptions) -> Self {
         let mut creds = SplitMix64::stream(common.seed, 24);
-        let project_id = o
-            .project_id
-            .clone()
-            .unwrap_or_else(|| format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64()));
+        if o.project_id.is_empty() {
+            o.project_id = format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64());
+        }
         // Each secret not given is drawn, in this order, from `creds`.
-        let mut draw = |given: Option<Secret>, prefix: &str, len| match given {
-            Some(s) => s.0,
-            None => format!("{prefix}{}", creds.alphanumeric(len)),
+        let mut draw = |s: &mut Secret, prefix: &str, len, upper: bool| {
+            if s.0.is_empty() {
+                let drawn = format!("{prefix}{}", creds.alphanumeric(len));
+                s.0 = if upper {
+                    drawn.to_ascii_uppercase()
+                } else {
+                    drawn
+                };
+            }
         };
-        let static_token = draw(o.static_token.take(), "MIIsim", 250);
-        let (ak, sk) = match o.ak_sk.take() {
-            Some((ak, sk)) => (ak.0, sk.0),
-            None => (draw(None, "", 20).to_ascii_uppercase(), draw(None, "", 40)),
-        };
-        let password = draw(o.password.take(), "Sim-", 16);
+        draw(&mut o.static_token, "MIIsim", 250, false);
+        draw(&mut o.ak_sk.0, "", 20, true);
+        draw(&mut o.ak_sk.1, "", 40, false);
+        draw(&mut o.password, "Sim-", 16, false);
         let jobs = std::mem::take(&mut o.jobs);
         let instances = std::mem::take(&mut o.instance_seeds);
-        let mut store = Store::new(o.clone(), project_id.clone(), common);
+        let mut store = Store::new(o.clone(), common);
         store.seed_realtime(o.realtime.0, o.realtime.1);
         store.seed_batch(o.batch_jobs);
         jobs.into_iter().for_each(|seed| _ = store.insert_job(seed));
@@ -355,18 +360,9 @@ impl VendorSim for DataArts {
                 store.insert_instance(seed);
             }
         }
-        let throttle_limit = common.rate_limit.map_or(30, |r| r.per_second);
-        let creds = Credentials {
-            project_id,
-            static_token,
-            ak,
-            sk,
-            password,
-            throttle_limit,
-        };
         DataArts {
             opts: o,
-            creds,
+            throttle_limit: common.rate_limit.map_or(30, |r| r.per_second),
             store: Mutex::new(store),
             request_ids: Mutex::new(SplitMix64::stream(common.seed, 25)),
             signed: Mutex::new(Vec::new()),
@@ -484,21 +480,24 @@ impl Sim<DataArts> {
 
     accessors! {
         /// The project id.
-        project_id: creds.project_id;
+        project_id: opts.project_id;
         /// The workspace the seeded jobs live in.
         workspace: opts.workspace;
-        /// The static token (accepted in `X-Auth-Token`).
-        token: creds.static_token;
-        /// The access key id.
-        ak: creds.ak;
-        /// The secret access key.
-        sk: creds.sk;
         /// The IAM user name.
         username: opts.username;
-        /// The IAM user's password.
-        password: creds.password;
         /// The IAM user's domain (account) name.
         domain: opts.domain;
+    }
+
+    one_liners! {
+        /// The static token (accepted in `X-Auth-Token`).
+        pub fn token(&self) -> &str = self.vendor.opts.static_token.expose();
+        /// The access key id.
+        pub fn ak(&self) -> &str = self.vendor.opts.ak_sk.0.expose();
+        /// The secret access key.
+        pub fn sk(&self) -> &str = self.vendor.opts.ak_sk.1.expose();
+        /// The IAM user's password.
+        pub fn password(&self) -> &str = self.vendor.opts.password.expose();
     }
 
     /// `base_url`, `project_id` and `workspace` (unless `default`), then

@@ -22,17 +22,6 @@ use crate::data::{self, Data};
 use crate::lock;
 use crate::server::query_pairs;
 
-/// The credentials, resolved from the options and the seed (no `Debug`).
-pub(crate) struct Credentials {
-    pub(crate) project_id: String,
-    pub(crate) static_token: String,
-    pub(crate) ak: String,
-    pub(crate) sk: String,
-    pub(crate) password: String,
-    /// The per-user limit quoted in 429 bodies.
-    pub(crate) throttle_limit: u32,
-}
-
 /// `Content-Type` of every JSON body the DLF API and IAM send.
 const JSON_UTF8: &str = "application/json;charset=UTF-8";
 /// How far `X-Sdk-Date` may be from the real clock.
@@ -120,7 +109,7 @@ impl DataArts {
             .get(status.to_string())
             .or_else(|| errors.get(&class));
         let e = e.unwrap_or(&errors["4xx"]);
-        let limit = self.creds.throttle_limit.to_string();
+        let limit = self.throttle_limit.to_string();
         let text = data::text(&e[1]).replace("{reason}", message);
         let (code, text) = (data::text(&e[0]), text.replace("{limit}", &limit));
         match code.starts_with("APIGW.") {
@@ -145,7 +134,7 @@ impl DataArts {
     fn authenticate(&self, req: &Parts, body: &[u8]) -> Result<(), String> {
         if let Some(token) = header(&req.headers, "x-auth-token") {
             let token = token.trim();
-            if !token.is_empty() && token == self.creds.static_token {
+            if !token.is_empty() && token == self.opts.static_token.0 {
                 return Ok(());
             }
             return match lock(&self.store).tokens.live(token) {
@@ -180,7 +169,7 @@ impl DataArts {
         let Some(parsed) = signing::parse_authorization(auth) else {
             return fail("unsupported Authorization header");
         };
-        if parsed.access != self.creds.ak {
+        if parsed.access != self.opts.ak_sk.0.0 {
             return fail("get secret key of the access key failed");
         }
         let Some(date) = header(&req.headers, "x-sdk-date") else {
@@ -204,7 +193,9 @@ impl DataArts {
         let canonical =
             signing::canonical_request(method, uri.path(), query, &pairs, &signed, body);
         let to_sign = signing::string_to_sign(date.trim(), &canonical);
-        if signing::signature(&self.creds.sk, &to_sign).eq_ignore_ascii_case(&parsed.signature) {
+        if signing::signature(&self.opts.ak_sk.1.0, &to_sign)
+            .eq_ignore_ascii_case(&parsed.signature)
+        {
             Ok(())
         } else {
             fail("verify aksk signature fail")
@@ -220,7 +211,7 @@ impl DataArts {
         if let Err(reason) = self.authenticate(req, body) {
             return self.respond(Some((401, self.error_body(401, &reason))));
         }
-        if project != self.creds.project_id {
+        if project != self.opts.project_id {
             return self.respond(Some((403, self.error_body(403, ""))));
         }
         let ws = header(&req.headers, "workspace").filter(|w| !w.trim().is_empty());
@@ -397,13 +388,13 @@ impl DataArts {
             return bad("Expecting to find user name and password in request body.");
         }
         let ok = name == Some(self.opts.username.as_str())
-            && password == Some(self.creds.password.as_str())
+            && password == Some(self.opts.password.expose())
             && user("domain/name") == Some(self.opts.domain.as_str());
         if !ok {
             return iam_error(401, "The username or password is wrong.");
         }
         let (scope_id, scope_name) = (at("/scope/project/id"), at("/scope/project/name"));
-        let scoped = scope_id == Some(self.creds.project_id.as_str())
+        let scoped = scope_id == Some(self.opts.project_id.as_str())
             || (scope_id.is_none() && scope_name == Some(self.opts.project_name.as_str()));
         if !scoped {
             return bad("The project in scope is not valid.");
@@ -419,7 +410,7 @@ impl DataArts {
         let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
         let domain = json!({"id": format!("{:0>32}", hex_of(self.opts.domain.as_bytes())), "name": self.opts.domain});
         let user_id = format!("{:0>32}", hex_of(self.opts.username.as_bytes()));
-        let (project_id, project_name) = (&self.creds.project_id, &self.opts.project_name);
+        let (project_id, project_name) = (&self.opts.project_id, &self.opts.project_name);
         let body = json!({"token": SEED.over("iam_token_defaults", json!({
             "expires_at": fmt(expires.unwrap_or(DateTime::<Utc>::MAX_UTC)),
             "issued_at": fmt(issued),

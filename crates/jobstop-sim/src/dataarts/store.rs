@@ -192,7 +192,6 @@ fn paging(q: &Query, (default, max): (usize, usize)) -> Result<(usize, usize), D
 pub(crate) struct Store {
     /// The settings (without the seeds).
     cfg: DataArtsOptions,
-    project_id: String,
     stop_delay: Duration,
     clock: SimClock,
     /// When the simulator started (seeded progress counts from here).
@@ -243,12 +242,11 @@ fn key(ws: &str, name: &str) -> (String, String) {
 }
 
 impl Store {
-    pub(crate) fn new(cfg: DataArtsOptions, project_id: String, common: &Common) -> Self {
+    pub(crate) fn new(cfg: DataArtsOptions, common: &Common) -> Self {
         let (seed, clock) = (common.seed, common.clock);
         let mut ids = SplitMix64::stream(seed, 21);
         Store {
             cfg,
-            project_id,
             stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
             clock,
             started: Instant::now(),
@@ -664,7 +662,7 @@ impl Store {
                     "status": node_status,
                     "nodeType": t,
                     "lastInstanceStatus": WAITING,
-                    "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.project_id, job.name),
+                    "logPath": format!("obs://dlf-log-{}/{}/{n}/", self.cfg.project_id, job.name),
                 })
             })
             .collect();
@@ -956,7 +954,7 @@ impl Store {
                 "singleNodeJobFlag": single.is_some(),
                 "singleNodeJobType": single.map(|(_, t)| t),
                 "lastUpdateUser": j.last_update_user,
-                "logPath": format!("obs://dlf-log-{}/{}/", self.project_id, j.name),
+                "logPath": format!("obs://dlf-log-{}/{}/", self.cfg.project_id, j.name),
                 // HSDK types `version` as `str` here (an int in `job_instance.py`).
                 "version": j.version.to_string(),
                 "basicConfig": SEED.over("basic_config_defaults", basic),
@@ -1014,7 +1012,7 @@ impl Store {
                 let rows = (status == SUCCESS).then(|| r.id % 100_000 + 1000 * (i as u64 + 1));
                 let log = format!(
                     "obs://dlf-log-{}/{}/{name}/{}.log",
-                    self.project_id, r.job_name, r.id
+                    self.cfg.project_id, r.job_name, r.id
                 );
                 present(json!({
                     "nodeName": name,
