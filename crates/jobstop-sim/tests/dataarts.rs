@@ -2109,3 +2109,25 @@ async fn module_example_counts_hold() {
     let detail = sim.instance_json(job, id.parse().unwrap()).unwrap();
     assert_eq!(detail["jobName"], job);
 }
+
+#[test]
+fn seeds_and_run_objects_do_what_their_docs_said() {
+    // What the rustdoc examples of `JobSeed`, `InstanceSeed` and
+    // `run_objects` checked.
+    use jobstop_sim::dataarts::{JobType, run_objects};
+    let rt = JobSeed::realtime("rt_weird", "EXCEPTION");
+    assert_eq!(rt.job_type, JobType::RealTime);
+    let batch = JobSeed::batch("nightly", "PAUSED")
+        .with_workspace("ws-2")
+        .with_owner("ana");
+    assert_eq!(batch.job_type, JobType::Batch);
+    assert_eq!(batch.workspace.as_deref(), Some("ws-2"));
+    assert_eq!(batch.owner.as_deref(), Some("ana"));
+    let seed = InstanceSeed::new("job_batch_0001", "running").with_id(34_765);
+    assert_eq!(seed.status, "running");
+    assert_eq!(seed.instance_id, Some(34_765));
+    let mut list = json!({"total": 2, "instances": [{"instanceId": 1}, {"instanceId": 2}]});
+    assert_eq!(run_objects(&mut list).len(), 2);
+    let mut one = json!({"name": "rt", "status": "NORMAL", "nodes": []});
+    assert_eq!(run_objects(&mut one).len(), 1);
+}

@@ -99,15 +99,6 @@ macro_rules! declare {
 declare! {
     /// A job to add with [`DataArtsSimBuilder::insert_job`] or
     /// [`DataArtsSim::insert_job`]; the status is kept verbatim.
-    ///
-    /// ```
-    /// use jobstop_sim::dataarts::{JobSeed, JobType};
-    ///
-    /// let rt = JobSeed::realtime("rt_weird", "EXCEPTION");
-    /// assert_eq!(rt.job_type, JobType::RealTime);
-    /// let batch = JobSeed::batch("nightly", "PAUSED").with_workspace("ws-2").with_owner("ana");
-    /// # let _ = batch;
-    /// ```
     #[derive(Debug, Clone, PartialEq)]
     pub struct JobSeed in JobSeed, [] {
         /// The job name.
@@ -148,13 +139,6 @@ impl JobSeed {
 declare! {
     /// A job instance to add with [`DataArtsSimBuilder::insert_instance`] or
     /// [`DataArtsSim::insert_instance`]; the status is kept verbatim.
-    ///
-    /// ```
-    /// use jobstop_sim::dataarts::InstanceSeed;
-    ///
-    /// let seed = InstanceSeed::new("job_batch_0001", "running").with_id(34_765);
-    /// assert_eq!(seed.status, "running");
-    /// ```
     #[derive(Debug, Clone, PartialEq)]
     pub struct InstanceSeed in InstanceSeed, [] {
         /// The job's name (a job of that name must exist in the workspace).
@@ -572,16 +556,6 @@ impl Sim<DataArts> {
 /// The job and instance objects in a successful DLF answer, for
 /// [`Fault::MapJson`] rewrites: the items of a listing's `jobs` or
 /// `instances` array, or the answer itself when it is one object.
-///
-/// ```
-/// use jobstop_sim::dataarts::run_objects;
-/// use serde_json::json;
-///
-/// let mut list = json!({"total": 2, "instances": [{"instanceId": 1}, {"instanceId": 2}]});
-/// assert_eq!(run_objects(&mut list).len(), 2);
-/// let mut one = json!({"name": "rt", "status": "NORMAL", "nodes": []});
-/// assert_eq!(run_objects(&mut one).len(), 1);
-/// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     let lists = ["jobs", "instances"];
     if body.is_object() && lists.iter().all(|k| body.get(k).is_none()) {

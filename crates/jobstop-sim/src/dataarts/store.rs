@@ -563,20 +563,28 @@ impl Store {
         self.instances.settle(now, apply_instance(clock));
     }
 
+    /// Job `"name"` (its key) or instance `"job/id"` (its id) of the
+    /// configured workspace, settled first.
+    fn run(&mut self, run_id: &str) -> Option<Result<(String, String), u64>> {
+        self.settle();
+        let ws = self.cfg.workspace.clone();
+        match run_id.rsplit_once('/') {
+            None => Some(key(&ws, run_id))
+                .filter(|k| self.jobs.contains(k))
+                .map(Ok),
+            Some((name, id)) => self.find_instance(&ws, name, id).ok().map(Err),
+        }
+    }
+
     /// Applies the next pending change of job `name` (configured workspace)
     /// or instance `job/id` now.
     pub(crate) fn advance(&mut self, run_id: &str) -> bool {
-        self.settle();
         let (now, clock) = (Instant::now(), self.clock);
-        let Some((job, id)) = run_id.rsplit_once('/') else {
-            let key = key(&self.cfg.workspace, run_id);
-            return self.jobs.advance(&key, now, apply_job(clock));
-        };
-        let ws = self.cfg.workspace.clone();
-        let Ok(id) = self.find_instance(&ws, job, id) else {
-            return false;
-        };
-        self.instances.advance(&id, now, apply_instance(clock))
+        match self.run(run_id) {
+            Some(Ok(key)) => self.jobs.advance(&key, now, apply_job(clock)),
+            Some(Err(id)) => self.instances.advance(&id, now, apply_instance(clock)),
+            None => false,
+        }
     }
 
     /// Jobs of `ws` of `job_type`, newest `createTime` first, then by name.
@@ -831,43 +839,30 @@ impl Store {
     /// for a real-time job set `STOPPED` and an instance set to a terminal
     /// status, else removed.
     pub(crate) fn set_status(&mut self, run_id: &str, raw: &str) -> bool {
-        self.settle();
-        let (wall, ws) = (self.now_ms(), self.cfg.workspace.clone());
-        let Some((name, id)) = run_id.rsplit_once('/') else {
-            let Some(job) = self.jobs.get_mut(&key(&ws, run_id)) else {
-                return false;
-            };
+        let (run, wall) = (self.run(run_id), self.now_ms());
+        if let Some(job) = run.clone().and_then(|r| self.jobs.get_mut(&r.ok()?)) {
             job.set(raw, wall);
             match (job.job_type, raw) {
                 (JobType::RealTime, STOPPED) => _ = job.end_time.get_or_insert(wall),
                 (JobType::RealTime, _) => job.end_time = None,
                 _ => {}
             }
-            return true;
-        };
-        let id = self.find_instance(&ws, name, id).ok();
-        let Some(rec) = id.and_then(|id| self.instances.get_mut(&id)) else {
+        } else if let Some(rec) = run.and_then(|r| self.instances.get_mut(&r.err()?)) {
+            let end = rec.end_time.unwrap_or(wall.max(rec.start_time));
+            (rec.status, rec.end_time) = (raw.to_owned(), is_terminal_instance(raw).then_some(end));
+            rec.timeline.clear();
+        } else {
             return false;
-        };
-        let end = rec.end_time.unwrap_or(wall.max(rec.start_time));
-        (rec.status, rec.end_time) = (raw.to_owned(), is_terminal_instance(raw).then_some(end));
-        rec.timeline.clear();
+        }
         true
     }
 
     /// The raw status of job `"name"` (as the job list shows it) or instance
     /// `"job/id"` of the configured workspace.
     pub(crate) fn status_of(&mut self, run_id: &str) -> Option<String> {
-        self.settle();
-        let ws = self.cfg.workspace.clone();
-        let status = match run_id.rsplit_once('/') {
-            None => &self.job(&ws, run_id)?.status,
-            Some((name, id)) => {
-                &self
-                    .instances
-                    .get(&self.find_instance(&ws, name, id).ok()?)?
-                    .status
-            }
+        let status = match self.run(run_id)? {
+            Ok(key) => &self.jobs.get(&key)?.status,
+            Err(id) => &self.instances.get(&id)?.status,
         };
         Some(status.clone())
     }
