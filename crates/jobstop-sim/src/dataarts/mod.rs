@@ -77,14 +77,24 @@ pub struct SignedRequest {
 
 /// Declares a struct whose fields each have a default (`= value`, its
 /// `Default`) and, where `=> name(kind)` follows, a setter `name` in
-/// `impl $target` documented by the field's doc (kinds as in `setters!`).
+/// `impl $target` documented by the field's doc (kinds as in `setters!`);
+/// `=> name(args) |field| body` is a setter that runs `body` on the field.
 macro_rules! declare {
     (@set [$($a:tt)*] [$($p:tt)*] $f:ident) => {};
+    (@set [$($a:tt)*] [$($p:tt)*] $f:ident $set:ident($($x:ident: $xt:ty),+) $c:ident $e:expr) => {
+        $($a)*
+        pub fn $set(mut self, $($x: $xt),+) -> Self {
+            let $c = &mut self.$($p)* $f;
+            $e;
+            self
+        }
+    };
     (@set [$($a:tt)*] [$($p:tt)*] $f:ident $set:ident($($k:tt)+)) => {
         setters! { $($a)* $set($($p)* $f): $($k)+; }
     };
     ($(#[$sm:meta])* $v:vis struct $name:ident in $target:ty, $p:tt {
-        $($(#[$m:meta])* $fv:vis $f:ident: $t:ty = $d:expr $(=> $set:ident($($k:tt)+))?;)*
+        $($(#[$m:meta])* $fv:vis $f:ident: $t:ty = $d:expr
+            $(=> $set:ident($($k:tt)+) $(|$c:ident| $e:expr)?)?;)*
     }) => {
         $(#[$sm])* $v struct $name { $($(#[$m])* $fv $f: $t,)* }
         impl Default for $name {
@@ -92,7 +102,7 @@ macro_rules! declare {
                 $name { $($f: $d,)* }
             }
         }
-        impl $target { $(declare!(@set [$(#[$m])*] $p $f $($set($($k)+))?);)* }
+        impl $target { $(declare!(@set [$(#[$m])*] $p $f $($set($($k)+) $($c $e)?)?);)* }
     };
 }
 
@@ -202,19 +212,28 @@ declare! {
         project_name: String = "cn-north-4".to_owned() => project_name(into String);
         /// The workspace the seeded jobs live in (the `workspace` header).
         workspace: String = DEFAULT_WORKSPACE.to_owned() => workspace(into String);
-        realtime: (usize, usize) = (0, 0);
+        /// How many real-time jobs to generate, `NORMAL` and `STOPPED`.
+        realtime: (usize, usize) = (0, 0)
+            => realtime_jobs(running: usize, stopped: usize) |f| *f = (running, stopped);
         /// How many batch jobs to generate (`job_batch_0001`…).
         batch_jobs: usize = 0 => batch_jobs(usize);
         /// How many instances to generate, over the workspace's batch jobs.
         instances: usize = 0 => instances(usize);
         /// How many of the generated instances (the newest) are `running`.
         running_instances: Option<usize> = None => running_instances(some usize);
-        jobs: Vec<JobSeed> = Vec::new();
-        instance_seeds: Vec<InstanceSeed> = Vec::new();
+        /// Adds a job after the generated ones (before the generated instances).
+        jobs: Vec<JobSeed> = Vec::new() => insert_job(seed: JobSeed) |f| f.push(seed);
+        /// Adds an instance after the generated ones (its job is created if
+        /// missing).
+        instance_seeds: Vec<InstanceSeed> = Vec::new()
+            => insert_instance(seed: InstanceSeed) |f| f.push(seed);
         /// A static token accepted in `X-Auth-Token` besides IAM tokens
         /// (empty: drawn).
         static_token: Secret = Secret::from("") => static_token(into Secret);
-        ak_sk: (Secret, Secret) = (Secret::from(""), Secret::from(""));
+        /// The access key id and secret access key.
+        ak_sk: (Secret, Secret) = (Secret::from(""), Secret::from(""))
+            => ak_sk(ak: impl Into<String>, sk: impl Into<String>)
+                |f| *f = (Secret(ak.into()), Secret(sk.into()));
         password: Secret = Secret::from("");
         username: String = "jobstop_sim".to_owned();
         domain: String = "jobstop_sim_account".to_owned();
@@ -222,13 +241,19 @@ declare! {
         token_ttl: Duration = Duration::from_secs(24 * 3600) => token_ttl(Duration);
         /// How long a started real-time job stays `STARTING`.
         start_delay: Duration = Duration::from_millis(200) => start_delay(Duration);
-        durations: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(1));
+        /// How long instances that progress on their own stay `waiting`, then
+        /// `running`.
+        durations: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(1))
+            => instance_durations(waiting: Duration, running: Duration) |f| *f = (waiting, running);
         /// Makes seeded and inserted instances progress too, this long after
         /// the start (or their insertion).
         seeded_instances_finish_after: Option<Duration> = None
             => seeded_instances_finish_after(Option<Duration>);
-        fail_percent: u8 = 0;
-        readings: Vec<Reading> = Vec::new();
+        /// The share (0–100) of instances that end `fail` on their own.
+        fail_percent: u8 = 0 => instance_fail_percent(percent: u8) |f| *f = percent.min(100);
+        /// Serves these readings (on top of those already set).
+        readings: Vec<Reading> = Vec::new()
+            => readings(r: impl IntoIterator<Item = Reading>) |f| f.extend(r);
         /// The `error_code` of stopping what does not run (an inference;
         /// avoid `DLF.0100`, `DLF.0137` and `DLF.0810`: "not found").
         not_running_code: String = "DLF.0102".to_owned() => not_running_code(into String);
@@ -236,37 +261,6 @@ declare! {
 }
 
 impl SimBuilder<DataArts> {
-    /// How many real-time jobs to generate, `NORMAL` and `STOPPED`.
-    pub fn realtime_jobs(mut self, running: usize, stopped: usize) -> Self {
-        self.options.realtime = (running, stopped);
-        self
-    }
-
-    /// Serves these readings (on top of those already set).
-    pub fn readings(mut self, readings: impl IntoIterator<Item = Reading>) -> Self {
-        self.options.readings.extend(readings);
-        self
-    }
-
-    /// Adds a job after the generated ones (before the generated instances).
-    pub fn insert_job(mut self, seed: JobSeed) -> Self {
-        self.options.jobs.push(seed);
-        self
-    }
-
-    /// Adds an instance after the generated ones (its job is created if
-    /// missing).
-    pub fn insert_instance(mut self, seed: InstanceSeed) -> Self {
-        self.options.instance_seeds.push(seed);
-        self
-    }
-
-    /// The access key id and secret access key.
-    pub fn ak_sk(mut self, ak: impl Into<String>, sk: impl Into<String>) -> Self {
-        self.options.ak_sk = (Secret(ak.into()), Secret(sk.into()));
-        self
-    }
-
     /// The IAM user that can get tokens: name, password, domain name.
     pub fn iam_user(
         mut self,
@@ -277,19 +271,6 @@ impl SimBuilder<DataArts> {
         let o = &mut self.options;
         (o.username, o.domain) = (name.into(), domain.into());
         o.password = Secret(password.into());
-        self
-    }
-
-    /// How long instances that progress on their own stay `waiting`, then
-    /// `running`.
-    pub fn instance_durations(mut self, waiting: Duration, running: Duration) -> Self {
-        self.options.durations = (waiting, running);
-        self
-    }
-
-    /// The share (0–100) of instances that end `fail` on their own.
-    pub fn instance_fail_percent(mut self, percent: u8) -> Self {
-        self.options.fail_percent = percent.min(100);
         self
     }
 }

@@ -116,14 +116,9 @@ pub(crate) struct InstanceRecord {
     pub(crate) plan_time: i64,
     start_time: i64,
     end_time: Option<i64>,
-    submit_time: i64,
     pub(crate) instance_type: u64,
-    version: u64,
-    job_id: u64,
     /// Whether it ends `fail` rather than `success` when it finishes.
     fails: bool,
-    /// How long it runs once started (when it progresses on its own).
-    run_for: Duration,
     timeline: Timeline<InstanceChange>,
 }
 
@@ -513,12 +508,8 @@ impl Store {
             plan_time,
             start_time,
             end_time: None,
-            submit_time: job.last_update_time.min(plan_time),
             instance_type: 0,
-            version: job.version,
-            job_id: job.job_id,
             fails: false,
-            run_for: self.cfg.durations.1,
             timeline: Timeline::new(),
         })
     }
@@ -558,9 +549,9 @@ impl Store {
     /// Applies every change that is due by now, in due order (jobs, then
     /// instances; a start that makes a finish due drains in the same call).
     pub(crate) fn settle(&mut self) {
-        let (now, clock) = (Instant::now(), self.clock);
+        let (now, clock, run_for) = (Instant::now(), self.clock, self.cfg.durations.1);
         self.jobs.settle(now, apply_job(clock));
-        self.instances.settle(now, apply_instance(clock));
+        self.instances.settle(now, apply_instance(clock, run_for));
     }
 
     /// Job `"name"` (its key) or instance `"job/id"` (its id) of the
@@ -579,10 +570,12 @@ impl Store {
     /// Applies the next pending change of job `name` (configured workspace)
     /// or instance `job/id` now.
     pub(crate) fn advance(&mut self, run_id: &str) -> bool {
-        let (now, clock) = (Instant::now(), self.clock);
+        let (now, clock, run_for) = (Instant::now(), self.clock, self.cfg.durations.1);
         match self.run(run_id) {
             Some(Ok(key)) => self.jobs.advance(&key, now, apply_job(clock)),
-            Some(Err(id)) => self.instances.advance(&id, now, apply_instance(clock)),
+            Some(Err(id)) => self
+                .instances
+                .advance(&id, now, apply_instance(clock, run_for)),
             None => false,
         }
     }
@@ -980,12 +973,13 @@ impl Store {
             let nodes = self.render_nodes(r);
             json!({"total": nodes.len(), "nodes": nodes})
         } else {
-            json!({
+            let job = self.job(&r.workspace, &r.job_name);
+            present(json!({
                 "jobInstanceName": r.job_name,
-                "jobId": r.job_id,
-                "submitTime": r.submit_time,
-                "version": r.version,
-            })
+                "jobId": job.map(|j| j.job_id),
+                "submitTime": job.map(|j| j.last_update_time.min(r.plan_time)),
+                "version": job.map(|j| j.version),
+            }))
         };
         data::fill(&v, extra)
     }
@@ -1056,13 +1050,13 @@ fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, JobC
 
 fn apply_instance<K>(
     clock: SimClock,
+    run_for: Duration,
 ) -> impl FnMut(&K, &mut InstanceRecord, Instant, InstanceChange) {
     move |_, rec, at, change| {
         let wall = clock.at(at).timestamp_millis();
         match change {
             InstanceChange::Run if rec.status == WAITING => {
                 (rec.status, rec.start_time) = (RUNNING.to_owned(), wall);
-                let run_for = rec.run_for;
                 rec.timeline.push_after(at, run_for, InstanceChange::Finish);
             }
             InstanceChange::Finish if rec.status == RUNNING => {
