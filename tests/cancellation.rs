@@ -49,7 +49,7 @@ use jobstop::{JobController, JobControllerExt, RunId, StopRequest, WaitOptions};
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::centurylink::CenturyLinkSim;
 use jobstop_sim::chorus::ChorusSim;
-use jobstop_sim::dataarts::DataArtsSim;
+use jobstop_sim::dataarts::{DataArtsSim, JobType};
 use jobstop_sim::{Fault, FaultRule, LoggedRequest, Route};
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
@@ -184,9 +184,9 @@ fn fixture(vendor: Vendor, sim_rt: &Runtime) -> Fixture {
             let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env()))
                 .build()
                 .unwrap();
-            let running = sim.instance_ids_with_status("running");
+            let running = sim.instance_ids(Some("running"));
             // Instances stop at once; a real-time job stays STOPPING.
-            let lingering = sim.realtime_job_names()[0].clone();
+            let lingering = sim.job_names(JobType::RealTime)[0].clone();
             Fixture {
                 name: "dataarts",
                 lingering,

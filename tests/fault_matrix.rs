@@ -767,7 +767,7 @@ async fn dataarts() -> Vendor {
         .with_client_config(short_config())
         .build()
         .unwrap();
-    let status_id = RunId::new(sim.instance_ids()[0].clone());
+    let status_id = RunId::new(sim.instance_ids(None)[0].clone());
     Vendor {
         name: "dataarts",
         sim: Box::new(sim),
@@ -1727,7 +1727,7 @@ async fn login_vendors() -> Vec<LoginVendor> {
             login_path_end: "",
             v: Vendor {
                 name: "dataarts/iam",
-                status_id: RunId::new(dataarts.instance_ids()[0].clone()),
+                status_id: RunId::new(dataarts.instance_ids(None)[0].clone()),
                 ctrl: Box::new(
                     DataArtsBuilder::from_lookup(lookup(dataarts.env_iam()))
                         .with_client_config(login_config())

@@ -46,7 +46,7 @@ use jobstop::{ErrorKind, JobController, RunId, StopRequest};
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::centurylink::CenturyLinkSim;
 use jobstop_sim::chorus::ChorusSim;
-use jobstop_sim::dataarts::DataArtsSim;
+use jobstop_sim::dataarts::{DataArtsSim, JobType};
 use jobstop_sim::{LoggedRequest, SimServer};
 
 /// A call that takes longer than this fails the test as hung.
@@ -401,7 +401,7 @@ impl Vendor {
         match &self.sims {
             Sims::Amperity(s) => vec![s.server()],
             Sims::Chorus(s) => vec![s.server()],
-            Sims::DataArts(s) => vec![s.server(), s.iam_server()],
+            Sims::DataArts(s) => vec![s.server(), s.auth_server().expect("IAM")],
             Sims::CenturyLink(s) => vec![s.server(), s.login_server()],
         }
     }
@@ -490,7 +490,7 @@ async fn dataarts() -> Vendor {
         .with_client_config(fast_config())
         .build()
         .unwrap();
-    let job = sim.batch_job_names()[0].clone();
+    let job = sim.job_names(JobType::Batch)[0].clone();
     Vendor {
         name: "dataarts",
         ctrl: Arc::new(ctrl),
@@ -1108,8 +1108,14 @@ async fn dataarts_header_problems() -> Vec<String> {
             ),
         ]);
     }
-    let id = sim.instance_ids()[0].clone();
-    run_header_cases("dataarts", &[sim.server(), sim.iam_server()], &id, cases).await
+    let id = sim.instance_ids(None)[0].clone();
+    run_header_cases(
+        "dataarts",
+        &[sim.server(), sim.auth_server().expect("IAM")],
+        &id,
+        cases,
+    )
+    .await
 }
 
 async fn centurylink_header_problems() -> Vec<String> {

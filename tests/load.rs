@@ -198,7 +198,7 @@ impl LoadSim for Sim {
         let any = self.as_any();
         if let Some(s) = any.downcast_ref::<DataArtsSim>() {
             for st in states {
-                out.extend(s.instance_ids_with_status(st));
+                out.extend(s.instance_ids(Some(st)));
             }
         } else if let Some(s) = any.downcast_ref::<CenturyLinkSim>() {
             for st in states {
@@ -324,7 +324,7 @@ async fn dataarts() -> Setup {
     let ctrl = DataArtsBuilder::from_lookup(lookup(sim.env()))
         .build()
         .unwrap();
-    let ids = sim.instance_ids_with_status("running");
+    let ids = sim.instance_ids(Some("running"));
     Setup {
         name: "dataarts",
         ids,

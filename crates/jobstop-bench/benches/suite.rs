@@ -605,7 +605,7 @@ async fn measure_overhead() -> Res<OverheadRun> {
         });
     }
     {
-        let id = sim_first(dataarts.instance_ids_with_status("running"), "dataarts")?;
+        let id = sim_first(dataarts.instance_ids(Some("running")), "dataarts")?;
         let (job, n) = id
             .split_once('/')
             .ok_or("a DataArts instance id without a slash")?;

@@ -91,7 +91,10 @@ impl SecretScenario for Vendor {
         Route::post_prefix("/v1/")
     }
     fn login_route(&self) -> (&Faults, Route) {
-        (self.0.iam_server().faults(), Route::post("/v3/auth/tokens"))
+        (
+            self.0.auth_server().expect("IAM").faults(),
+            Route::post("/v3/auth/tokens"),
+        )
     }
     fn unknown_run(&self) -> RunId {
         RunId::new("missing_job")

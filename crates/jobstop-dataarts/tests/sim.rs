@@ -14,8 +14,8 @@ use jobstop_dataarts::{
     DataArtsBuilder, DataArtsController, KIND_BATCH_INSTANCE, KIND_BATCH_JOB, KIND_REALTIME_JOB,
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
-use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, Reading};
-use jobstop_sim::{Fault, FaultBody, FaultRule, Route};
+use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, JobType, Reading};
+use jobstop_sim::{AnySim, Fault, FaultBody, FaultRule, Route};
 use jobstop_testkit::Fixture;
 
 fn fast_config() -> ClientConfig {
@@ -59,12 +59,12 @@ async fn conformance_on(
         .await
         .unwrap();
     let ctrl = from_vars(vars(&sim));
-    let running = sim.instance_ids_with_status("running");
-    let done = sim.instance_ids_with_status("success");
-    let rt: Vec<String> = sim.realtime_job_names();
+    let running = sim.instance_ids(Some("running"));
+    let done = sim.instance_ids(Some("success"));
+    let rt: Vec<String> = sim.job_names(JobType::RealTime);
     let rt_running = rt
         .iter()
-        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
+        .find(|n| sim.raw_state(n).as_deref() == Some("NORMAL"))
         .unwrap()
         .clone();
     let fx = Fixture::new(
@@ -144,7 +144,7 @@ async fn instances_list_across_pages_and_windows_exactly_once() {
     assert_eq!(ids.len(), 250);
     assert_eq!(
         unique,
-        sim.instance_ids().into_iter().collect::<HashSet<_>>()
+        sim.instance_ids(None).into_iter().collect::<HashSet<_>>()
     );
     // One page per window at least, plus one for each window of more than
     // 100 instances; one request for the server's time.
@@ -217,7 +217,7 @@ async fn not_found_is_typed_with_code_and_message() {
     assert_eq!(err.http_status(), Some(400));
     assert_eq!(err.vendor_code(), Some("DLF.0100"));
     assert_eq!(err.vendor_message(), Some("The job does not exists."));
-    let job = sim.batch_job_names()[0].clone();
+    let job = sim.job_names(JobType::Batch)[0].clone();
     let err = ctrl
         .status(&RunId::new(format!("{job}/999999999")))
         .await
@@ -249,7 +249,7 @@ async fn stop_outcomes() {
     let g = StopRequest::graceful();
 
     // A finished instance: the stop is refused (400) and the read shows it over.
-    let done = RunId::new(sim.instance_ids_with_status("success")[0].clone());
+    let done = RunId::new(sim.instance_ids(Some("success"))[0].clone());
     let o = ctrl.stop(&done, &g).await.unwrap();
     assert!(
         matches!(&o, StopOutcome::AlreadyFinished(r) if r.state == RunState::Succeeded),
@@ -257,7 +257,7 @@ async fn stop_outcomes() {
     );
 
     // A running instance: 204, read back manual-stop.
-    let running = RunId::new(sim.instance_ids_with_status("running")[0].clone());
+    let running = RunId::new(sim.instance_ids(Some("running"))[0].clone());
     let o = ctrl.stop(&running, &g).await.unwrap();
     assert!(
         matches!(&o, StopOutcome::Stopped(r) if r.vendor_state == "manual-stop"),
@@ -266,9 +266,9 @@ async fn stop_outcomes() {
 
     // A real-time job: STOPPING, then STOPPED.
     let rt = sim
-        .realtime_job_names()
+        .job_names(JobType::RealTime)
         .into_iter()
-        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
+        .find(|n| sim.raw_state(n).as_deref() == Some("NORMAL"))
         .map(RunId::new)
         .unwrap();
     let report = ctrl.stop_and_wait(&rt, &g, &wait()).await.unwrap();
@@ -283,7 +283,7 @@ async fn stop_outcomes() {
     assert!(matches!(o, StopOutcome::AlreadyFinished(_)), "{o:?}");
 
     // A batch job (schedule), named explicitly: SCHEDULING → STOPPED.
-    let batch = RunId::new(sim.batch_job_names()[0].clone());
+    let batch = RunId::new(sim.job_names(JobType::Batch)[0].clone());
     let before = ctrl.status(&batch).await.unwrap();
     if before.state == RunState::Running {
         let o = ctrl.stop(&batch, &g).await.unwrap();
@@ -312,7 +312,7 @@ async fn refusals_are_400s_and_an_unread_instance_keeps_its_kind() {
         .unwrap();
     let ctrl = from_vars(sim.env());
     let g = StopRequest::graceful();
-    let running = sim.instance_ids_with_status("running");
+    let running = sim.instance_ids(Some("running"));
     let stops = |sim: &DataArtsSim| {
         let log = sim.server().requests();
         let methods: Vec<String> = log.iter().map(|r| r.method.clone()).collect();
@@ -401,7 +401,7 @@ async fn workspace_header_on_every_request() {
 async fn throttling_with_retry_after_is_waited_out() {
     let sim = DataArtsSim::builder().instances(2).start().await.unwrap();
     let ctrl = from_vars(sim.env());
-    let id = RunId::new(sim.instance_ids()[0].clone());
+    let id = RunId::new(sim.instance_ids(None)[0].clone());
     sim.faults()
         .add(FaultRule::new(Route::any(), Fault::too_many_requests(Some(1))).times(1));
     let started = Instant::now();
@@ -414,7 +414,7 @@ async fn throttling_with_retry_after_is_waited_out() {
 #[tokio::test]
 async fn bad_keys_and_tokens_are_unauthenticated_without_a_loop() {
     let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
-    let id = RunId::new(sim.instance_ids()[0].clone());
+    let id = RunId::new(sim.instance_ids(None)[0].clone());
     let mut vars = sim.env();
     for (k, v) in vars.iter_mut() {
         if k == "JOBSTOP_DATAARTS_SK" {
@@ -457,7 +457,7 @@ async fn iam_tokens_are_refreshed_before_expiry_and_after_a_401() {
         .await
         .unwrap();
     let ctrl = from_vars(sim.env_iam());
-    let id = RunId::new(sim.instance_ids()[0].clone());
+    let id = RunId::new(sim.instance_ids(None)[0].clone());
     ctrl.status(&id).await.unwrap();
     ctrl.status(&id).await.unwrap();
     assert_eq!(sim.token_grants(), 1);
@@ -850,7 +850,7 @@ async fn sdk_error_body_variants_are_decoded() {
     use jobstop_sim::FaultBody;
     let sim = DataArtsSim::builder().instances(1).start().await.unwrap();
     let ctrl = from_vars(sim.env());
-    let id = RunId::new(sim.instance_ids()[0].clone());
+    let id = RunId::new(sim.instance_ids(None)[0].clone());
     for (body, kind, code, message) in [
         (
             serde_json::json!({"errorCode": "DLF.0137", "errorMsg": "no such instance"}),

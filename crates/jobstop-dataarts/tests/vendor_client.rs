@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use jobstop_core::{ErrorKind, JobController, JobControllerExt, ListQuery, RunId, StopRequest};
 use jobstop_dataarts::DataArtsBuilder;
-use jobstop_sim::dataarts::DataArtsSim;
+use jobstop_sim::AnySim;
+use jobstop_sim::dataarts::{DataArtsSim, JobType};
 use jobstop_testkit::python::run_vendor_script;
 use serde_json::{Value, json};
 
@@ -58,9 +59,9 @@ async fn huawei_sdk_accepts_every_answer_and_reads_the_fields() {
         .start()
         .await
         .expect("simulator");
-    let rt = sim.realtime_job_names()[0].clone();
-    let batch = sim.batch_job_names()[0].clone();
-    let instance = sim.instance_ids_with_status("running")[0].clone();
+    let rt = sim.job_names(JobType::RealTime)[0].clone();
+    let batch = sim.job_names(JobType::Batch)[0].clone();
+    let instance = sim.instance_ids(Some("running"))[0].clone();
     // The default epoch is 2024-06-19T04:00:00Z; the window ends after it.
     let max = ms("2024-06-19T06:00:00Z");
     let mut env = base_env(&sim, "client");
@@ -141,7 +142,7 @@ async fn huawei_sdk_accepts_every_answer_and_reads_the_fields() {
         .expect("instance");
     assert_eq!(d["status"], "manual-stop");
     assert!(matches!(
-        sim.job_status(&rt).as_deref(),
+        sim.raw_state(&rt).as_deref(),
         Some("STOPPING" | "STOPPED")
     ));
     // Every SDK request was signed right, with X-Project-Id signed too.
@@ -194,13 +195,13 @@ async fn huawei_sdk_signer_agrees_with_every_jobstop_signature() {
         .try_collect()
         .await
         .expect("list");
-    ctrl.status(&RunId::new(sim.realtime_job_names()[0].clone()))
+    ctrl.status(&RunId::new(sim.job_names(JobType::RealTime)[0].clone()))
         .await
         .expect("real-time status");
-    ctrl.status(&RunId::new(sim.batch_job_names()[0].clone()))
+    ctrl.status(&RunId::new(sim.job_names(JobType::Batch)[0].clone()))
         .await
         .expect("batch status");
-    let running = RunId::new(sim.instance_ids_with_status("running")[0].clone());
+    let running = RunId::new(sim.instance_ids(Some("running"))[0].clone());
     ctrl.stop(&running, &StopRequest::graceful())
         .await
         .expect("stop");

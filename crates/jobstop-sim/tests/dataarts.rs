@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, Reading, signing};
-use jobstop_sim::{Fault, FaultRule, MASK, RateLimit, Route};
+use jobstop_sim::dataarts::{DataArtsSim, InstanceSeed, JobSeed, JobType, Reading, signing};
+use jobstop_sim::{AnySim, Fault, FaultRule, MASK, RateLimit, Route};
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{Value, json};
@@ -520,7 +520,7 @@ async fn tokens_projects_and_workspaces() {
     let (_, b) = list(Some("elsewhere"), "").await;
     assert_eq!(b["total"], 0);
     // A job of another workspace does not exist here.
-    let name = sim.batch_job_names()[0].clone();
+    let name = sim.job_names(JobType::Batch)[0].clone();
     let (s, b) = get(&sim, &http, &format!("/jobs/{name}")).await;
     assert_dlf(s, &b, "DLF.0100", "The job does not exists.");
     let (s, b) = send(
@@ -644,7 +644,7 @@ async fn job_list_pages_types_and_names() {
             names.push(j["name"].as_str().unwrap().to_owned());
         }
     }
-    assert_eq!(names, sim.batch_job_names());
+    assert_eq!(names, sim.job_names(JobType::Batch));
     assert_eq!(names.iter().collect::<HashSet<_>>().len(), 25);
     assert!(names.iter().all(|n| n.starts_with("job_batch_00")));
     let (_, all) = get(&sim, &http, "/jobs?limit=100").await;
@@ -691,7 +691,7 @@ async fn job_list_pages_types_and_names() {
         rt.iter()
             .map(|j| j["name"].as_str().unwrap())
             .collect::<Vec<_>>(),
-        sim.realtime_job_names()
+        sim.job_names(JobType::RealTime)
     );
     for j in &rt {
         assert!(j["name"].as_str().unwrap().starts_with("rt_"));
@@ -763,7 +763,7 @@ async fn instance_list_pages_250_items_once_each() {
         }
     }
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 250);
-    assert_eq!(seen, sim.instance_ids());
+    assert_eq!(seen, sim.instance_ids(None));
     for w in items.windows(2) {
         let key = |i: &Value| {
             (
@@ -804,7 +804,7 @@ async fn instance_list_pages_250_items_once_each() {
         assert!(i["submitTime"].as_i64() <= i["planTime"].as_i64());
     }
     assert!(statuses.len() >= 4, "a mix of statuses: {statuses:?}");
-    assert_eq!(sim.instance_ids_with_status("running").len(), 7);
+    assert_eq!(sim.instance_ids(Some("running")).len(), 7);
     let (_, b) = get(
         &sim,
         &http,
@@ -996,7 +996,7 @@ async fn not_found_and_wrong_type_are_http_400() {
     // Job-type mismatches.
     let (s, b) = get(&sim, &http, "/jobs/b1/status").await;
     assert_dlf(s, &b, "DLF.0136", "This API is only for real-time jobs.");
-    let rt = sim.realtime_job_names()[0].clone();
+    let rt = sim.job_names(JobType::RealTime)[0].clone();
     let (s, b) = post(&sim, &http, &format!("/jobs/{rt}/run-immediate")).await;
     assert_dlf(s, &b, "DLF.0136", "This API is only for batch jobs.");
     // Stops that reached the handler are counted by path segment.
@@ -1145,9 +1145,9 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
         .unwrap();
     let http = client();
     let name = sim
-        .realtime_job_names()
+        .job_names(JobType::RealTime)
         .into_iter()
-        .find(|n| sim.job_status(n).as_deref() == Some("NORMAL"))
+        .find(|n| sim.raw_state(n).as_deref() == Some("NORMAL"))
         .unwrap();
     let status = |name: String| {
         let (sim, http) = (&sim, &http);
@@ -1242,7 +1242,7 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
         204
     );
     assert!(sim.advance(&name));
-    assert_eq!(sim.job_status(&name).as_deref(), Some("STOPPED"));
+    assert_eq!(sim.raw_state(&name).as_deref(), Some("STOPPED"));
     assert!(!sim.advance(&name));
     assert!(!sim.set_status("nope", "NORMAL"));
 }
@@ -1311,13 +1311,13 @@ async fn batch_job_stop_is_immediate() {
     for name in ["sched", "paused"] {
         let (s, b) = post(&sim, &http, &format!("/jobs/{name}/stop")).await;
         assert_eq!((s, b), (204, Value::Null));
-        assert_eq!(sim.job_status(name).as_deref(), Some("STOPPED"));
+        assert_eq!(sim.raw_state(name).as_deref(), Some("STOPPED"));
     }
     let (s, b) = post(&sim, &http, "/jobs/stopped/stop").await;
     assert_dlf(s, &b, "DLF.0102", "The job is not running.");
     let (s, _) = post(&sim, &http, "/jobs/stopped/start").await;
     assert_eq!(s, 204);
-    assert_eq!(sim.job_status("stopped").as_deref(), Some("SCHEDULING"));
+    assert_eq!(sim.raw_state("stopped").as_deref(), Some("SCHEDULING"));
     let (s, b) = post(&sim, &http, "/jobs/stopped/start").await;
     assert_dlf(s, &b, "DLF.0103", "The job is already running.");
     let (s, b) =
@@ -1488,7 +1488,7 @@ async fn run_immediate_progresses_on_its_own() {
         .await
         .unwrap();
     let http = client();
-    let job = sim.batch_job_names()[0].clone();
+    let job = sim.job_names(JobType::Batch)[0].clone();
     let (s, b, h) = send_full(tok(
         &sim,
         &http,
@@ -1502,7 +1502,11 @@ async fn run_immediate_progresses_on_its_own() {
     let id = b["instanceId"].as_u64().unwrap();
     let d = sim.instance_json(&job, id).unwrap();
     assert_eq!(d["status"], "waiting");
-    assert_eq!(sim.instance_ids()[0], format!("{job}/{id}"), "the newest");
+    assert_eq!(
+        sim.instance_ids(None)[0],
+        format!("{job}/{id}"),
+        "the newest"
+    );
     let (_, l) = get(&sim, &http, "/jobs/instances/detail?limit=1").await;
     assert_eq!(l["instances"][0]["instanceType"], 2);
     assert_eq!(l["instances"][0]["instanceId"], id);
@@ -1523,7 +1527,7 @@ async fn run_immediate_progresses_on_its_own() {
     let (_, j) = get(&sim, &http, &format!("/jobs?jobName={job}")).await;
     assert_eq!(j["jobs"][0]["lastInstanceStatus"], "success");
     // Seeded running instances keep running by default.
-    assert_eq!(sim.instance_ids_with_status("running").len(), 1);
+    assert_eq!(sim.instance_ids(Some("running")).len(), 1);
     let (s, b) = send(
         tok(
             &sim,
@@ -1551,10 +1555,10 @@ async fn run_immediate_progresses_on_its_own() {
     let http = client();
     let (_, b) = post(&sim, &http, "/jobs/job_batch_0002/run-immediate").await;
     let id = b["instanceId"].as_u64().unwrap();
-    assert_eq!(sim.instance_ids_with_status("running").len(), 2);
+    assert_eq!(sim.instance_ids(Some("running")).len(), 2);
     tokio::time::sleep(Duration::from_millis(250)).await;
-    assert!(sim.instance_ids_with_status("running").is_empty());
-    assert!(sim.instance_ids_with_status("waiting").is_empty());
+    assert!(sim.instance_ids(Some("running")).is_empty());
+    assert!(sim.instance_ids(Some("waiting")).is_empty());
     assert_eq!(
         sim.instance_json("job_batch_0002", id).unwrap()["status"],
         "fail"
@@ -1647,21 +1651,30 @@ async fn started_by_sims_as_the_binary_seeded_it() {
         .start()
         .await
         .unwrap();
-    assert_eq!(sim.realtime_job_names(), by_hand.realtime_job_names());
-    assert_eq!(sim.batch_job_names(), by_hand.batch_job_names());
-    assert_eq!(sim.instance_ids(), by_hand.instance_ids());
-    assert_eq!(sim.instance_ids_with_status("running").len(), 3);
-    let normal = sim.realtime_job_names();
+    assert_eq!(
+        sim.job_names(JobType::RealTime),
+        by_hand.job_names(JobType::RealTime)
+    );
+    assert_eq!(
+        sim.job_names(JobType::Batch),
+        by_hand.job_names(JobType::Batch)
+    );
+    assert_eq!(sim.instance_ids(None), by_hand.instance_ids(None));
+    assert_eq!(sim.instance_ids(Some("running")).len(), 3);
+    let normal = sim.job_names(JobType::RealTime);
     let normal: Vec<_> = normal
         .iter()
-        .filter(|j| sim.job_status(j).as_deref() == Some("NORMAL"))
+        .filter(|j| sim.raw_state(j).as_deref() == Some("NORMAL"))
         .collect();
-    assert_eq!((normal.len(), sim.realtime_job_names().len()), (3, 5));
+    assert_eq!(
+        (normal.len(), sim.job_names(JobType::RealTime).len()),
+        (3, 5)
+    );
     // Ids: real-time jobs, then instances; raw states as stored.
-    let mut ids = sim.realtime_job_names();
-    ids.extend(sim.instance_ids());
+    let mut ids = sim.job_names(JobType::RealTime);
+    ids.extend(sim.instance_ids(None));
     assert_eq!(any.ids(), ids);
-    let run = sim.instance_ids_with_status("running")[0].clone();
+    let run = sim.instance_ids(Some("running"))[0].clone();
     assert_eq!(any.raw_state(&run).as_deref(), Some("running"));
     assert_eq!(any.raw_state(normal[0]).as_deref(), Some("NORMAL"));
     assert_eq!(any.raw_state("nope"), None);
@@ -1674,7 +1687,7 @@ async fn started_by_sims_as_the_binary_seeded_it() {
     let keys: Vec<&str> = any.alternatives().iter().map(|(k, _)| *k).collect();
     assert_eq!(keys, ["token", "iam_url", "username", "password", "domain"]);
     assert!(any.alternatives().contains(&("iam_url", sim.iam_url())));
-    assert_eq!(sim.iam_server().base_url(), sim.iam_url());
+    assert_eq!(sim.auth_server().expect("IAM").base_url(), sim.iam_url());
     // A stop through the wire is counted through the vendor-free handle.
     let http = client();
     let (job, id) = split_run(&run);
@@ -1685,7 +1698,7 @@ async fn started_by_sims_as_the_binary_seeded_it() {
     let dbg = format!("{any:?}");
     assert!(dbg.contains("dataarts") && !dbg.contains(sim.sk()), "{dbg}");
     // IAM's injected errors are Keystone-shaped.
-    let iam = sim.iam_server().faults();
+    let iam = sim.auth_server().expect("IAM").faults();
     iam.add(FaultRule::new(Route::any(), Fault::status(503)).times(1));
     let tokens = format!("{}/v3/auth/tokens", sim.iam_url());
     let (s, b) = send(http.post(&tokens).json(&json!({}))).await;
@@ -1713,23 +1726,26 @@ async fn same_seed_same_data() {
         build(7).await.unwrap(),
         build(8).await.unwrap(),
     );
-    assert_eq!(a.instance_ids(), b.instance_ids());
-    assert_ne!(a.instance_ids(), c.instance_ids());
-    assert_eq!(a.realtime_job_names(), b.realtime_job_names());
-    assert_eq!(a.batch_job_names(), b.batch_job_names());
+    assert_eq!(a.instance_ids(None), b.instance_ids(None));
+    assert_ne!(a.instance_ids(None), c.instance_ids(None));
     assert_eq!(
-        a.instance_ids_with_status("running").len(),
+        a.job_names(JobType::RealTime),
+        b.job_names(JobType::RealTime)
+    );
+    assert_eq!(a.job_names(JobType::Batch), b.job_names(JobType::Batch));
+    assert_eq!(
+        a.instance_ids(Some("running")).len(),
         3,
         "a tenth by default"
     );
     for name in a
-        .realtime_job_names()
+        .job_names(JobType::RealTime)
         .into_iter()
-        .chain(a.batch_job_names())
+        .chain(a.job_names(JobType::Batch))
     {
         assert_eq!(a.job_json(&name), b.job_json(&name));
     }
-    for run in a.instance_ids() {
+    for run in a.instance_ids(None) {
         let (job, id) = split_run(&run);
         assert_eq!(a.instance_json(&job, id), b.instance_json(&job, id));
     }
@@ -1745,7 +1761,7 @@ async fn same_seed_same_data() {
     assert_eq!(a.sk().len(), 40);
     // Seeded times are before the epoch; the first job's createTime too.
     let epoch = jobstop_sim::default_epoch().timestamp_millis();
-    for run in a.instance_ids() {
+    for run in a.instance_ids(None) {
         let (job, id) = split_run(&run);
         let d = a.instance_json(&job, id).unwrap();
         assert!(d["planTime"].as_i64().unwrap() <= epoch);
@@ -2054,7 +2070,7 @@ async fn seed_data_parses_and_fills_the_fixed_detail_fields() {
         .iter()
         .map(|n| n.as_str().unwrap())
         .collect();
-    for name in sim.realtime_job_names() {
+    for name in sim.job_names(JobType::RealTime) {
         let base = name.strip_suffix("_2").unwrap_or(&name);
         assert!(names.contains(&base), "{name}");
     }
@@ -2065,14 +2081,14 @@ async fn seed_data_parses_and_fills_the_fixed_detail_fields() {
         "running-exception",
         "pause",
     ];
-    for run in sim.instance_ids() {
+    for run in sim.instance_ids(None) {
         let (job, id) = run.split_once('/').unwrap();
         let i = sim.instance_json(job, id.parse().unwrap()).unwrap();
         let s = i["status"].as_str().unwrap();
         assert!(s == "running" || statuses.contains(&s), "{s}");
         assert!([0, 2, 5].contains(&i["instanceType"].as_u64().unwrap()));
     }
-    let job = sim.batch_job_names()[0].clone();
+    let job = sim.job_names(JobType::Batch)[0].clone();
     let detail = sim.job_json(&job).unwrap();
     for (k, v) in data["job_detail_defaults"].as_object().unwrap() {
         assert_eq!(&detail[k], v, "{k}");
@@ -2101,10 +2117,10 @@ async fn module_example_counts_hold() {
         .start()
         .await
         .unwrap();
-    assert_eq!(sim.realtime_job_names().len(), 3);
-    assert_eq!(sim.batch_job_names().len(), 4);
-    assert_eq!(sim.instance_ids_with_status("running").len(), 3);
-    let run = &sim.instance_ids()[0];
+    assert_eq!(sim.job_names(JobType::RealTime).len(), 3);
+    assert_eq!(sim.job_names(JobType::Batch).len(), 4);
+    assert_eq!(sim.instance_ids(Some("running")).len(), 3);
+    let run = &sim.instance_ids(None)[0];
     let (job, id) = run.split_once('/').unwrap();
     let detail = sim.instance_json(job, id.parse().unwrap()).unwrap();
     assert_eq!(detail["jobName"], job);
@@ -2114,7 +2130,7 @@ async fn module_example_counts_hold() {
 fn seeds_and_run_objects_do_what_their_docs_said() {
     // What the rustdoc examples of `JobSeed`, `InstanceSeed` and
     // `run_objects` checked.
-    use jobstop_sim::dataarts::{JobType, run_objects};
+    use jobstop_sim::dataarts::run_objects;
     let rt = JobSeed::realtime("rt_weird", "EXCEPTION");
     assert_eq!(rt.job_type, JobType::RealTime);
     let batch = JobSeed::batch("nightly", "PAUSED")

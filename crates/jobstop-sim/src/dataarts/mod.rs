@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::endless::{EndlessRuns, HUGE, Pages};
 use crate::{
-    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{DEFAULT_WORKSPACE, Store};
@@ -420,19 +420,19 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
 impl Sim<DataArts> {
     one_liners! {
         /// The IAM root, `http://127.0.0.1:PORT` (the route is `/v3/auth/tokens`).
-        pub fn iam_url(&self) -> String = self.iam_server().base_url();
-        /// The IAM server (`VendorSim::auth_server` always gives DataArts one).
-        pub fn iam_server(&self) -> &SimServer =
-            self.auth_server().unwrap_or_else(|| self.server());
-        /// The real-time jobs of the workspace, in listing order.
-        pub fn realtime_job_names(&self) -> Vec<String> = self.store().job_names(JobType::RealTime);
-        /// The batch jobs of the workspace, in listing order.
-        pub fn batch_job_names(&self) -> Vec<String> = self.store().job_names(JobType::Batch);
-        /// Every instance of the workspace as `"{jobName}/{instanceId}"`, in listing order.
-        pub fn instance_ids(&self) -> Vec<String> = self.store().instance_ids(None);
-        /// [`DataArtsSim::instance_ids`] whose `status` is exactly `status`.
-        pub fn instance_ids_with_status(&self, status: &str) -> Vec<String> =
-            self.store().instance_ids(Some(status));
+        pub fn iam_url(&self) -> String = self.auth_server().unwrap_or(self.server()).base_url();
+        /// The jobs of type `job_type` of the workspace, in listing order.
+        pub fn job_names(&self, job_type: JobType) -> Vec<String> = self.store().job_names(job_type);
+        /// The workspace's instances (only those whose `status` is exactly
+        /// `status`, if given) as `"{jobName}/{instanceId}"`, in listing order.
+        pub fn instance_ids(&self, status: Option<&str>) -> Vec<String> =
+            self.store().instance_ids(status);
+        /// The job as `GET /v1/{p}/jobs/{name}` shows it now.
+        pub fn job_json(&self, name: &str) -> Option<Value> =
+            self.store().job_detail(self.workspace(), name).ok();
+        /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it now.
+        pub fn instance_json(&self, job: &str, id: u64) -> Option<Value> =
+            self.store().instance_detail(self.workspace(), job, &id.to_string()).ok();
         /// The AK/SK-signed requests that passed verification, oldest first (the last 10,000).
         pub fn signed_requests(&self) -> Vec<SignedRequest> = lock(&self.vendor.signed).clone();
         /// How many IAM tokens were granted.
@@ -513,13 +513,6 @@ impl Sim<DataArts> {
     }
 
     store_calls! {
-        /// The job as `GET /v1/{p}/jobs/{name}` shows it now.
-        job_json(name: &str) -> Option<Value>;
-        /// The raw `status` of job `name` now, as the job list shows it.
-        job_status = status_of(name: &str) -> Option<String>;
-        /// The instance as `GET /v1/{p}/jobs/{job}/instances/{id}` shows it
-        /// now.
-        instance_json(job: &str, id: u64) -> Option<Value>;
         /// Adds a job (replacing one of the same name); returns its name.
         insert_job(seed: JobSeed) -> String;
         /// Adds an instance; its id, or `None` if its job does not exist.

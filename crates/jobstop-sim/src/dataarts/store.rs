@@ -47,21 +47,11 @@ pub(crate) const MAX_PLAN_WINDOW: i64 = 7 * DAY;
 pub(crate) static SEED: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/dataarts/seed.json")));
 
-/// A change waiting on a job's timeline: `STARTING` → `NORMAL`, or
-/// `STOPPING` → `STOPPED`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JobChange {
-    Started,
-    Stopped,
-}
-
-/// A change waiting on an instance's timeline: `waiting` → `running` (then
-/// `Finish` after the run time), or `running` → `success` (or `fail`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum InstanceChange {
-    Run,
-    Finish,
-}
+/// A change waiting on a timeline: the status it leads to. A job's `NORMAL`
+/// (from `STARTING`) or `STOPPED` (from `STOPPING`); an instance's `running`
+/// (from `waiting`, its end due after the run time) or its end, `success`
+/// (from `running`; `fail` if it fails).
+type Change = &'static str;
 
 /// A job; serialized, the fixed part of its job list item (HSDK
 /// `huaweicloudsdkdgc/v1/model/job_result.py`).
@@ -96,7 +86,7 @@ pub(crate) struct JobRecord {
     #[serde(skip)]
     cron: String,
     #[serde(skip)]
-    timeline: Timeline<JobChange>,
+    timeline: Timeline<Change>,
 }
 
 impl JobRecord {
@@ -119,7 +109,7 @@ pub(crate) struct InstanceRecord {
     pub(crate) instance_type: u64,
     /// Whether it ends `fail` rather than `success` when it finishes.
     fails: bool,
-    timeline: Timeline<InstanceChange>,
+    timeline: Timeline<Change>,
 }
 
 /// Why a DLF operation failed: its `error_code` ([`NOT_RUNNING`] stands for
@@ -372,8 +362,8 @@ impl Store {
             job.end_time = (job.status == STOPPED).then_some(job.create_time);
             let (start, stop) = (self.cfg.start_delay, self.stop_delay);
             match job.status.as_str() {
-                STARTING => job.timeline.push_after(now, start, JobChange::Started),
-                STOPPING => job.timeline.push_after(now, stop, JobChange::Stopped),
+                STARTING => job.timeline.push_after(now, start, NORMAL),
+                STOPPING => job.timeline.push_after(now, stop, STOPPED),
                 _ => {}
             }
         }
@@ -473,7 +463,7 @@ impl Store {
                 rec.end_time = Some(end.max(rec.start_time));
             }
             if let Some(d) = finish_after.filter(|_| status == RUNNING) {
-                rec.timeline.push_after(started, d, InstanceChange::Finish);
+                rec.timeline.push_after(started, d, SUCCESS);
                 self.instances.touch(id);
             }
         }
@@ -537,8 +527,8 @@ impl Store {
         if let Some(d) = self.cfg.seeded_instances_finish_after {
             let now = Instant::now();
             match rec.status.as_str() {
-                RUNNING => rec.timeline.push_after(now, d, InstanceChange::Finish),
-                WAITING => rec.timeline.push_after(now, d, InstanceChange::Run),
+                RUNNING => rec.timeline.push_after(now, d, SUCCESS),
+                WAITING => rec.timeline.push_after(now, d, RUNNING),
                 _ => {}
             }
         }
@@ -630,12 +620,6 @@ impl Store {
         Ok(json!({"total": matching.len(), "jobs": jobs}))
     }
 
-    /// Settles, then calls `f`.
-    fn settle_then<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
-        self.settle();
-        f(self)
-    }
-
     one_liners! {
         /// `GET /jobs/{name}`.
         pub(crate) fn job_detail(&self, ws: &str, name: &str) -> Result<Value, DlfError> =
@@ -699,7 +683,7 @@ impl Store {
             (JobType::Batch, _) => job.set(STOPPED, wall),
             (JobType::RealTime, _) => {
                 job.set(STOPPING, wall);
-                job.timeline.push_after(now, delay, JobChange::Stopped);
+                job.timeline.push_after(now, delay, STOPPED);
             }
         }
         self.jobs.touch(&key(ws, name));
@@ -718,7 +702,7 @@ impl Store {
             (JobType::RealTime, STOPPED | EXCEPTION) => {
                 job.set(STARTING, wall);
                 (job.start_time, job.end_time) = (Some(wall), None);
-                job.timeline.push_after(now, delay, JobChange::Started);
+                job.timeline.push_after(now, delay, NORMAL);
             }
             _ => return Err(ALREADY_RUNNING),
         }
@@ -741,7 +725,7 @@ impl Store {
         rec.instance_type = 2;
         rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
         let waiting = self.cfg.durations.0;
-        rec.timeline.push_after(now, waiting, InstanceChange::Run);
+        rec.timeline.push_after(now, waiting, RUNNING);
         self.instances.insert(id, rec);
         Ok(id)
     }
@@ -858,15 +842,6 @@ impl Store {
             Err(id) => &self.instances.get(&id)?.status,
         };
         Some(status.clone())
-    }
-
-    one_liners! {
-        /// Job `name` of the configured workspace as `GET /jobs/{name}` shows it.
-        pub(crate) fn job_json(&mut self, name: &str) -> Option<Value> =
-            self.settle_then(|s| s.job_detail(&s.cfg.workspace, name).ok());
-        /// Instance `id` of job `name` as `GET /jobs/{name}/instances/{id}` shows it.
-        pub(crate) fn instance_json(&mut self, name: &str, id: u64) -> Option<Value> =
-            self.settle_then(|s| s.instance_detail(&s.cfg.workspace, name, &id.to_string()).ok());
     }
 
     fn last_instance(&self, job: &JobRecord) -> Option<&InstanceRecord> {
@@ -1030,16 +1005,16 @@ impl Store {
     }
 }
 
-timed!(JobRecord => JobChange, InstanceRecord => InstanceChange);
+timed!(JobRecord => Change, InstanceRecord => Change);
 
-fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, JobChange) {
+fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, Change) {
     move |_, job, at, change| {
         let wall = clock.at(at).timestamp_millis();
         match change {
-            JobChange::Started if job.status == STARTING => {
+            NORMAL if job.status == STARTING => {
                 (job.status, job.status_time) = (NORMAL.to_owned(), wall);
             }
-            JobChange::Stopped if job.status == STOPPING => {
+            STOPPED if job.status == STOPPING => {
                 (job.status, job.status_time) = (STOPPED.to_owned(), wall);
                 job.end_time = Some(wall);
             }
@@ -1051,15 +1026,15 @@ fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, JobC
 fn apply_instance<K>(
     clock: SimClock,
     run_for: Duration,
-) -> impl FnMut(&K, &mut InstanceRecord, Instant, InstanceChange) {
+) -> impl FnMut(&K, &mut InstanceRecord, Instant, Change) {
     move |_, rec, at, change| {
         let wall = clock.at(at).timestamp_millis();
         match change {
-            InstanceChange::Run if rec.status == WAITING => {
+            RUNNING if rec.status == WAITING => {
                 (rec.status, rec.start_time) = (RUNNING.to_owned(), wall);
-                rec.timeline.push_after(at, run_for, InstanceChange::Finish);
+                rec.timeline.push_after(at, run_for, SUCCESS);
             }
-            InstanceChange::Finish if rec.status == RUNNING => {
+            SUCCESS if rec.status == RUNNING => {
                 rec.status = if rec.fails { FAIL } else { SUCCESS }.to_owned();
                 rec.end_time = Some(wall.max(rec.start_time));
             }
