@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use jobstop_sim::centurylink::{
     BAD_CREDENTIALS, CenturyLinkSim, ExecutionGet, ExecutionSeed, JobSeed, JobShape, NOT_STOPPABLE,
-    STATUSES, Timer,
+    STATUSES,
 };
 use jobstop_sim::{Fault, FaultRule, MASK, Route};
 use reqwest::{Client, Method, RequestBuilder};
@@ -789,11 +789,11 @@ async fn started_executions_progress_on_their_own() {
     let sim = CenturyLinkSim::builder()
         .jobs(1)
         .executions_per_job(0)
-        .durations(
+        .durations([
             Duration::from_secs(60),
             Duration::from_secs(60),
             Duration::from_secs(60),
-        )
+        ])
         .start()
         .await
         .unwrap();
@@ -852,7 +852,7 @@ async fn started_executions_progress_on_their_own() {
                 .with_hosts(vec!["VA1ACMEWEB01".into()]),
         )
         .fail_percent(100)
-        .durations(Duration::ZERO, Duration::ZERO, Duration::ZERO)
+        .durations([Duration::ZERO, Duration::ZERO, Duration::ZERO])
         .start()
         .await
         .unwrap();
@@ -869,11 +869,11 @@ async fn at_most_four_executions_run_at_once() {
     let sim = CenturyLinkSim::builder()
         .jobs(2)
         .executions_per_job(2)
-        .durations(
+        .durations([
             Duration::from_millis(50),
             Duration::from_millis(50),
             Duration::from_millis(300),
-        )
+        ])
         .start()
         .await
         .unwrap();
@@ -932,11 +932,11 @@ async fn at_most_four_executions_run_at_once() {
     let full = CenturyLinkSim::builder()
         .jobs(2)
         .running(4)
-        .durations(
+        .durations([
             Duration::ZERO,
             Duration::from_secs(60),
             Duration::from_secs(60),
-        )
+        ])
         .stop_delay(Duration::from_secs(60))
         .start()
         .await
@@ -1001,13 +1001,13 @@ async fn every_document_variant() {
         .insert_execution(
             ExecutionSeed::new(job, "STOPPING")
                 .with_id("44fdcfa2-6a7f-46d3-9f71-22e629e2358a")
-                .with_timer(Timer::ended(ms(1_445_359_386_400), ms(1_445_359_388_219))),
+                .with_timer(ms(1_445_359_386_400), Some(ms(1_445_359_388_219))),
         )
         .insert_execution(
             ExecutionSeed::new(job, "RUNNING")
                 .with_id("restarted")
-                .with_timer(Timer::ended(ms(1_718_700_000_000), ms(1_718_700_060_000)))
-                .with_timer(Timer::running(ms(1_718_760_000_000)))
+                .with_timer(ms(1_718_700_000_000), Some(ms(1_718_700_060_000)))
+                .with_timer(ms(1_718_760_000_000), None)
                 .with_failed_hosts(vec!["VA1XXXXWEB02".into()])
                 .with_vpn(true),
         )
@@ -1833,8 +1833,8 @@ fn run_objects_and_seed_builders_do_what_their_docs_said() {
     let t = |s| Utc.timestamp_millis_opt(s).unwrap();
     // Failed, then restarted: two timers.
     let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
-        .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
-        .with_timer(Timer::running(t(1_718_761_000_000)));
+        .with_timer(t(1_718_760_000_000), Some(t(1_718_760_060_000)))
+        .with_timer(t(1_718_761_000_000), None);
     assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
     let job = JobSeed::default().with_name("patch-linux-fleet");
     assert_eq!(job.name.as_deref(), Some("patch-linux-fleet"));

@@ -76,27 +76,9 @@ pub enum JobShape {
     Array,
 }
 
-/// One entry of an execution's `timers` (epoch milliseconds on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timer {
-    /// `start`.
-    pub start: DateTime<Utc>,
-    /// `end`; `None` (JSON `null`) while it runs.
-    pub end: Option<DateTime<Utc>>,
-}
-
-impl Timer {
-    /// A timer still running.
-    pub fn running(start: DateTime<Utc>) -> Self {
-        Timer { start, end: None }
-    }
-
-    /// A timer that ended.
-    pub fn ended(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        let end = Some(end);
-        Timer { start, end }
-    }
-}
+/// One of an execution's `timers`, `(start, end)` (epoch ms on the wire;
+/// `end` is `None`, JSON `null`, while it runs).
+pub type Timer = (DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
 /// [`CenturyLinkSim::insert_job`]; what is not given is generated.
@@ -167,9 +149,9 @@ impl ExecutionSeed {
         with_vpn(is_vpn_established): bool;
     }
 
-    /// Appends a timer.
-    pub fn with_timer(mut self, timer: Timer) -> Self {
-        self.timers.get_or_insert_with(Vec::new).push(timer);
+    /// Appends a timer (`end` `None`: still running).
+    pub fn with_timer(mut self, start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Self {
+        self.timers.get_or_insert_with(Vec::new).push((start, end));
         self
     }
 }
@@ -177,76 +159,51 @@ impl ExecutionSeed {
 /// The default of [`SimBuilder::stop_delay`] (how long `STOPPING` lasts).
 pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 
-/// [`CenturyLinkOptions`]: per option, its default and setter (a `setters!` kind).
-macro_rules! options {
-    ($($(#[$m:meta])* $name:ident: $ty:ty = $default:expr => [$($how:tt)+];)*) => {
-        /// The CenturyLink [`VendorSim::Options`], set through [`CenturyLinkSimBuilder`].
-        #[derive(Clone, Debug)]
-        pub struct CenturyLinkOptions {
-            $(pub(crate) $name: $ty,)*
-            pub(crate) stop_delay: Duration,
-            /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
-            pub(crate) durations: [Duration; 3],
-            job_seeds: Vec<JobSeed>,
-            execution_seeds: Vec<ExecutionSeed>,
-        }
-
-        impl Default for CenturyLinkOptions {
-            fn default() -> Self {
-                let ms = Duration::from_millis;
-                CenturyLinkOptions {
-                    $($name: $default,)*
-                    stop_delay: DEFAULT_STOP_DELAY,
-                    durations: [ms(100), ms(200), ms(1000)],
-                    job_seeds: Vec::new(),
-                    execution_seeds: Vec::new(),
-                }
-            }
-        }
-
-        impl SimBuilder<CenturyLink> {
-            setters! { $($(#[$m])* $name(options.$name): $($how)+;)* }
-        }
-    };
-}
-
 options! {
+    /// The CenturyLink [`VendorSim::Options`], set through [`CenturyLinkSimBuilder`].
+    CenturyLinkOptions for CenturyLink {
+        stop_delay: Duration,
+        job_seeds: Vec<JobSeed>,
+        execution_seeds: Vec<ExecutionSeed>,
+    }
     /// The account alias (in every Runner path and document).
-    account_alias: String = "ACME".into() => [into String];
+    account_alias(into String): String = "ACME".into();
     /// The `locationAlias` the login reports (and host names start with).
-    location_alias: String = "VA1".into() => [into String];
+    location_alias(into String): String = "VA1".into();
     /// The login user name.
-    username: String = "jobstop.sim@example.com".into() => [into String];
+    username(into String): String = "jobstop.sim@example.com".into();
     /// The login password.
-    password: Option<Secret> = None => [some into Secret];
+    password(some into Secret): Option<Secret> = None;
     /// A never-expiring bearer token the Runner accepts besides logins.
-    static_token: Option<Secret> = None => [some into Secret];
+    static_token(some into Secret): Option<Secret> = None;
     /// How many jobs to generate.
-    jobs: usize = 0 => [usize];
+    jobs(usize): usize = 0;
     /// How many executions each generated job has.
-    executions_per_job: usize = 3 => [usize];
+    executions_per_job(usize): usize = 3;
     /// How many of the generated executions (the newest) are `RUNNING`.
-    running: usize = 0 => [usize];
+    running(usize): usize = 0;
     /// How long login tokens live (documented: up to 2 weeks).
-    token_ttl: Duration = Duration::from_secs(14 * 24 * 3600) => [Duration];
+    token_ttl(Duration): Duration = Duration::from_secs(14 * 24 * 3600);
     /// How long a killed execution stays `KILLING` before `KILLED`.
-    kill_delay: Duration = Duration::from_millis(200) => [Duration];
+    kill_delay(Duration): Duration = Duration::from_millis(200);
     /// Makes seeded and inserted executions progress too, this long after.
-    seeded_finish_after: Option<Duration> = None => [Option<Duration>];
+    seeded_finish_after(Option<Duration>): Option<Duration> = None;
     /// How many executions may be `INITIALIZING` or `RUNNING` at once.
-    max_concurrent: usize = DEFAULT_MAX_CONCURRENT => [usize];
+    max_concurrent(usize): usize = DEFAULT_MAX_CONCURRENT;
     /// The share (0–100) of executions that end `FAILURE` on their own.
-    fail_percent: u8 = 0 => [u8];
+    fail_percent(u8): u8 = 0;
     /// Execution keys in camelCase.
-    camel_case: bool = false => [bool];
+    camel_case(bool): bool = false;
     /// Top-level `start`/`end` (of the last timer) and `id`, not `timers`.
-    flat_timers: bool = false => [bool];
+    flat_timers(bool): bool = false;
     /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}`.
-    repository_log_object: bool = false => [bool];
+    repository_log_object(bool): bool = false;
     /// Whether the single-execution GET exists.
-    execution_get: ExecutionGet = ExecutionGet::Served => [ExecutionGet];
+    execution_get(ExecutionGet): ExecutionGet = ExecutionGet::Served;
     /// The shape of the job GET's answer.
-    job_shape: JobShape = JobShape::Object => [JobShape];
+    job_shape(JobShape): JobShape = JobShape::Object;
+    /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
+    durations([Duration; 3]): [Duration; 3] = [100, 200, 1000].map(Duration::from_millis);
 }
 
 /// The CenturyLink protocol; use it through [`CenturyLinkSim`].
@@ -405,12 +362,6 @@ impl SimBuilder<CenturyLink> {
     /// Adds an execution after the generated ones (creating its job).
     pub fn insert_execution(mut self, seed: ExecutionSeed) -> Self {
         self.options.execution_seeds.push(seed);
-        self
-    }
-
-    /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
-    pub fn durations(mut self, pending: Duration, init: Duration, running: Duration) -> Self {
-        self.options.durations = [pending, init, running];
         self
     }
 }

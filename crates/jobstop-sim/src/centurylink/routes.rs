@@ -12,7 +12,9 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use axum::response::IntoResponse;
 use percent_encoding::percent_decode_str;
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 use super::store::{Change, Failure};
 use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, ExecutionGet, JobShape, LOGIN_PATH};
@@ -159,46 +161,40 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// A JSON object body (a blank one is `{}`).
-fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
-    match serde_json::from_slice::<Value>(body) {
-        _ if is_blank(body) => Ok(Map::new()),
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad("The request body must be a JSON object")),
-        Err(_) => Err(bad("Malformed JSON request body")),
-    }
+/// A body parsed as `T`: a JSON object (a blank one is `{}`), its fields as
+/// `T` declares them (unknown ones ignored).
+fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    let v = match serde_json::from_slice::<Value>(body) {
+        _ if is_blank(body) => json!({}),
+        Ok(v) if v.is_object() => v,
+        Ok(_) => return Err(bad("The request body must be a JSON object")),
+        Err(_) => return Err(bad("Malformed JSON request body")),
+    };
+    serde_json::from_value(v).map_err(|e| bad(e.to_string()))
 }
 
 /// A stop or kill body: none, or `{"expiryDuration":N}` (optional, N ≥ 0).
-fn expiry(body: &[u8]) -> Result<(), Failure> {
-    let n = object(body)?.remove("expiryDuration");
-    let why = |n| format!("expiryDuration must be a non-negative integer, got {n}");
-    let n = n.filter(|n| !n.is_null() && !n.is_u64());
-    n.map_or(Ok(()), |n| Err(bad(why(n))))
+#[derive(Deserialize)]
+struct StopBody {
+    #[serde(rename = "expiryDuration")]
+    _expiry: Option<u64>,
 }
 
 /// A start body: `{}` or `{"hosts":[{"id":…,"sshPrivateKey"?}…],"sshPrivateKey"?}`.
-fn start_body(body: &[u8]) -> Result<(), Failure> {
-    if is_blank(body) {
-        return Err(bad(
-            "Required request body is missing (send {} for no hosts)",
-        ));
-    }
-    let m = object(body)?;
-    let key_ok = |o: &Map<String, Value>| {
-        let key = o.get("sshPrivateKey");
-        key.is_none_or(|k| k.is_null() || k.is_string())
-    };
-    let host_ok = |h: &Value| {
-        let o = h.as_object();
-        o.is_some_and(|o| o.get("id").is_some_and(Value::is_string) && key_ok(o))
-    };
-    let hosts = m.get("hosts").unwrap_or(&Value::Null);
-    if !hosts.is_null() && !hosts.as_array().is_some_and(|h| h.iter().all(host_ok)) {
-        return Err(bad("hosts must be an array of objects with a string id"));
-    }
-    let why = || bad("sshPrivateKey must be a string");
-    key_ok(&m).then_some(()).ok_or_else(why)
+#[derive(Deserialize)]
+struct StartBody {
+    #[serde(rename = "hosts")]
+    _hosts: Option<Vec<Host>>,
+    #[serde(rename = "sshPrivateKey")]
+    _key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Host {
+    #[serde(rename = "id")]
+    _id: String,
+    #[serde(rename = "sshPrivateKey")]
+    _key: Option<String>,
 }
 
 /// A router that reads each request whole and hands it to `serve`.
@@ -249,10 +245,8 @@ impl CenturyLink {
             return runner_error(403, &message);
         }
         let json_body = is_blank(body) || is_type(headers, "application/json");
-        let check = |f: fn(&[u8]) -> Result<(), Failure>| match json_body {
-            true => f(body),
-            false => Err(bad("Content-Type must be application/json")),
-        };
+        let not_json = || bad("Content-Type must be application/json");
+        let json_body = json_body.then_some(()).ok_or_else(not_json);
         let page = paging(uri.query().unwrap_or_default().as_bytes());
         let mut store = lock(&self.store);
         let result = match op {
@@ -264,10 +258,16 @@ impl CenturyLink {
                 store.job(&job).map(|j| if array { json!([j]) } else { j })
             }
             Op::GetExecution(job, ex) => store.execution(&job, &ex),
-            Op::StartJob(job) => check(start_body).and_then(|()| store.start_job(&job)),
+            Op::StartJob(_) if is_blank(body) => Err(bad(
+                "Required request body is missing (send {} for no hosts)",
+            )),
+            Op::StartJob(job) => json_body
+                .and_then(|()| object::<StartBody>(body))
+                .and_then(|_| store.start_job(&job)),
             Op::Stop(job, ex, action) => {
                 store.record(&job, &ex, action, body);
-                check(expiry).and_then(|()| store.stop(&job, &ex, action))
+                let parsed = json_body.and_then(|()| object::<StopBody>(body));
+                parsed.and_then(|_| store.stop(&job, &ex, action))
             }
         };
         match result {

@@ -485,7 +485,7 @@ impl Store {
         let id = seed.execution_id.unwrap_or_else(fresh);
         let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
-            Some(t) => t.iter().map(|t| (ms(t.start), t.end.map(ms))).collect(),
+            Some(t) => t.iter().map(|t| (ms(t.0), t.1.map(ms))).collect(),
             None => vec![(wall, terminal(&seed.status).then_some(wall))],
         };
         let start = timers.first().map_or(wall, |t| t.0);
