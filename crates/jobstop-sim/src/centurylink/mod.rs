@@ -319,11 +319,11 @@ impl VendorSim for CenturyLink {
     }
 
     fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).execs.stop_requests(id)
+        lock(&self.store).requests(Some(id), "stop")
     }
 
     fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).execs.stop_total()
+        lock(&self.store).requests(None, "stop")
     }
 
     fn insert_running(&self) -> Option<String> {
@@ -411,8 +411,7 @@ impl Sim<CenturyLink> {
         /// Switches the single-execution GET at run time.
         pub fn set_execution_get(&self, e: ExecutionGet) = self.store().cfg.execution_get = e;
         /// Like [`Sim::stop_requests`], for kill requests.
-        pub fn kill_requests(&self, run_id: &str) -> u64 =
-            self.stop_bodies().iter().filter(|b| b.0 == run_id && b.1 == "kill").count() as u64;
+        pub fn kill_requests(&self, run_id: &str) -> u64 = self.store().requests(Some(run_id), "kill");
         /// Switches the job GET's shape at run time.
         pub fn set_job_shape(&self, shape: JobShape) = self.store().cfg.job_shape = shape;
     }
