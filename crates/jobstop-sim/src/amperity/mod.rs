@@ -6,16 +6,6 @@
 //!
 //! Where the sources disagree OA3 is the default and the other reading a
 //! switch ([`AmperitySimBuilder::with_request_ids`], [`TerminalStop::Conflict`]).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
-//! let sim = jobstop_sim::amperity::AmperitySim::builder().running(3).finished(7).start().await?;
-//! assert_eq!(sim.ids().len(), 10);
-//! assert_eq!(sim.run_json(&sim.ids()[0]).unwrap()["tenant"], "acme");
-//! # Ok(())
-//! # }
-//! ```
 
 mod routes;
 mod store;
@@ -81,10 +71,6 @@ pub enum IdField {
 /// A run to add with [`AmperitySimBuilder::insert_run`] or
 /// [`AmperitySim::insert_run`]. Only the state is required; it is kept
 /// verbatim, so any raw wire string works (`"Running with failures"`, …).
-///
-/// ```
-/// let seed = jobstop_sim::amperity::RunSeed::new("cancelled").with_id("wf-20240619-00001-AbCdEf");
-/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunSeed {
     pub(crate) state: String,
@@ -212,13 +198,7 @@ impl VendorSim for Amperity {
         let errors = this.clone();
         server
             .error_body(move |status, message| errors.error_body(status, message))
-            .account_key(|headers| {
-                ["amperity-tenant", "x-amperity-tenant"]
-                    .iter()
-                    .find_map(|h| headers.get(*h))
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .unwrap_or_default()
-            })
+            .account_key(|headers| routes::tenant(headers).unwrap_or_default().to_owned())
     }
 
     fn populate(o: &mut AmperityOptions, population: &Population) {
@@ -342,14 +322,6 @@ impl Sim<Amperity> {
 /// [`Fault::MapJson`] rewrites that damage every run:
 /// the items of a listing's `data` array, or the answer itself when it is one
 /// workflow (fetch, stop, start). A `data` that is not an array holds none.
-///
-/// ```
-/// use jobstop_sim::amperity::run_objects;
-///
-/// let mut list = serde_json::json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}]});
-/// assert_eq!(run_objects(&mut list).len(), 2);
-/// assert_eq!(run_objects(&mut serde_json::json!({"id": "wf-1"})).len(), 1);
-/// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     if body.get("data").is_some() {
         let items = body.get_mut("data").and_then(Value::as_array_mut);

@@ -79,9 +79,7 @@ impl Sim {
             Some(v) if v.trim() != API_VERSION => Err(self.error(400, &format!("Unsupported API version: {v}"))),
             Some(_) => Ok(()),
         }?;
-        let tenant =
-            header(headers, "amperity-tenant").or_else(|| header(headers, "x-amperity-tenant"));
-        match tenant {
+        match tenant(headers) {
             None => Err(self.error(400, "The amperity-tenant header is required")),
             Some(t) if t.trim() != self.cfg.tenant => Err(self.error(
                 403,
@@ -105,6 +103,11 @@ pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `amperity-tenant` header, or `X-Amperity-Tenant` (also the rate-limit account).
+pub(crate) fn tenant(headers: &HeaderMap) -> Option<&str> {
+    header(headers, "amperity-tenant").or_else(|| header(headers, "x-amperity-tenant"))
 }
 
 /// The simulator's router, every path under `/api` (OA3 `servers`:

@@ -337,9 +337,8 @@ impl Store {
         let now = Instant::now();
         let wall = self.clock.at(now);
         let (delay, terminal_stop) = (self.stop_delay, self.cfg.terminal_stop);
-        let Some(rec) = self.runs.get_mut(&key) else {
-            return Err((404, NOT_FOUND.to_owned()));
-        };
+        let not_found = || (404, NOT_FOUND.to_owned());
+        let rec = self.runs.get_mut(&key).ok_or_else(not_found)?;
         match classify(&rec.state) {
             Class::Terminal if terminal_stop == TerminalStop::Conflict => {
                 return Err((409, "Workflow is not running".to_owned()));
@@ -360,10 +359,7 @@ impl Store {
             }
         }
         self.runs.touch(&key);
-        match self.runs.get(&key) {
-            Some(rec) => Ok(self.render(rec, View::Action)),
-            None => Err((404, NOT_FOUND.to_owned())),
-        }
+        Ok(self.render(self.runs.get(&key).ok_or_else(not_found)?, View::Action))
     }
 
     /// The run `id` rendered in `view`.

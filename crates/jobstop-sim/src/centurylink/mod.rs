@@ -241,19 +241,8 @@ impl VendorSim for CenturyLink {
         let static_token =
             static_token.map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
         o.stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
-        let job_seeds = std::mem::take(&mut o.job_seeds);
-        let execution_seeds = std::mem::take(&mut o.execution_seeds);
         let mut store = Store::new(o.clone(), common.clock, common.seed);
-        store.seed(o.jobs, o.executions_per_job, o.running);
-        for seed in job_seeds {
-            store.insert_job(seed);
-        }
-        for seed in execution_seeds {
-            if store.insert_execution(seed.clone()).is_none() {
-                store.insert_job(JobSeed::default().with_id(seed.job_id.clone()));
-                store.insert_execution(seed);
-            }
-        }
+        store.seed();
         let store = Mutex::new(store);
         CenturyLink {
             o,
@@ -315,7 +304,8 @@ impl VendorSim for CenturyLink {
     }
 
     fn raw_state(&self, id: &str) -> Option<String> {
-        lock(&self.store).status(id)
+        let run = lock(&self.store).execution_json(id)?;
+        run["status"].as_str().map(str::to_owned)
     }
 
     fn stop_requests(&self, id: &str) -> u64 {

@@ -313,8 +313,11 @@ impl Store {
         })
     }
 
-    /// Adds jobs and executions, as the crate README's "Seeding" describes.
-    pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
+    /// Adds jobs and executions, as the crate README's "Seeding" describes,
+    /// then the inserted ones (creating the jobs executions name).
+    pub(crate) fn seed(&mut self) {
+        let (jobs, per_job) = (self.cfg.jobs, self.cfg.executions_per_job);
+        let running = self.cfg.running;
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
         let rotate = self.ids.below(SEED.table("jobs").len() as u64) as usize;
@@ -397,6 +400,15 @@ impl Store {
                 && job.created > oldest
             {
                 job.created = oldest - back;
+            }
+        }
+        for seed in std::mem::take(&mut self.cfg.job_seeds) {
+            self.insert_job(seed);
+        }
+        for seed in std::mem::take(&mut self.cfg.execution_seeds) {
+            if self.insert_execution(seed.clone()).is_none() {
+                self.insert_job(JobSeed::default().with_id(seed.job_id.clone()));
+                self.insert_execution(seed);
             }
         }
     }
@@ -715,12 +727,6 @@ impl Store {
     pub(crate) fn execution_json(&mut self, run_id: &str) -> Option<Value> {
         let (job, id) = run_id.split_once('/')?;
         self.execution(job, id).ok()
-    }
-
-    pub(crate) fn status(&mut self, run_id: &str) -> Option<String> {
-        self.settle();
-        let id = self.find_run(run_id)?;
-        self.execs.get(&id).map(|r| r.status.clone())
     }
 
     /// A Job (VENDOR-NOTES 4.4), camelCase: the fields of the Job in
