@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use jobstop_sim::centurylink::{
-    BAD_CREDENTIALS, CenturyLinkSim, ExecutionGet, ExecutionSeed, JobSeed, JobShape, NOT_STOPPABLE,
-    STATUSES,
+    BAD_CREDENTIALS, CenturyLinkSim, ExecutionSeed, JobSeed, NOT_STOPPABLE, STATUSES,
 };
 use jobstop_sim::{Fault, FaultRule, MASK, Route};
 use reqwest::{Client, Method, RequestBuilder};
@@ -1398,7 +1397,7 @@ async fn the_single_execution_get_can_be_absent() {
         .jobs(1)
         .executions_per_job(2)
         .running(1)
-        .execution_get(ExecutionGet::Absent)
+        .execution_get(false)
         .start()
         .await
         .unwrap();
@@ -1431,10 +1430,10 @@ async fn the_single_execution_get_can_be_absent() {
     let (s, _) = get(&sim, &http, &format!("/{job}")).await;
     assert_eq!(s, 200);
     // Switched back at run time, the route answers again.
-    sim.set_execution_get(ExecutionGet::Served);
+    sim.set_execution_get(true);
     let (s, b) = get(&sim, &http, &exec_path(&run)).await;
     assert_eq!((s, b["execution_id"].as_str()), (200, Some(ex.as_str())));
-    sim.set_execution_get(ExecutionGet::Absent);
+    sim.set_execution_get(false);
     let (s, b) = post(&sim, &http, &format!("{}/stop", exec_path(&run)), "{}").await;
     assert_eq!((s, b["status"].as_str()), (200, Some("STOPPING")), "{b}");
 }
@@ -1449,7 +1448,7 @@ async fn the_job_get_can_answer_a_one_element_array() {
                 .with_id("j1")
                 .with_name("patch-linux-fleet"),
         )
-        .job_shape(JobShape::Array)
+        .job_array(true)
         .start()
         .await
         .unwrap();
@@ -1467,7 +1466,7 @@ async fn the_job_get_can_answer_a_one_element_array() {
     );
     let (_, list) = get(&sim, &http, "").await;
     assert!(list["results"][0].is_object());
-    sim.set_job_shape(JobShape::Object);
+    sim.set_job_array(false);
     let (_, b) = get(&sim, &http, "/j1").await;
     assert_eq!(b["id"], "j1");
 }

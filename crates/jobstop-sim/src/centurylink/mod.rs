@@ -51,31 +51,6 @@ pub const STATUSES: &[&str] = &[
     "INIT_FAILURE",
 ];
 
-/// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists: only
-/// the Runner browser JS SDK (namespace `RNR`, `Job.prototype.execution`)
-/// calls it; `CenturyLinkCloud/PublicKB` `Runner/job-service.md` has no read
-/// of one execution. The sources disagree, so both are served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ExecutionGet {
-    /// The route answers the execution (the JS SDK's reading; default).
-    #[default]
-    Served,
-    /// 404 `{"message":"Not Found"}` before any check (the KB's reading).
-    Absent,
-}
-
-/// The shape of `GET /jobs/{alias}/{jobId}`'s answer: the KB's "Get Job"
-/// example (`Runner/job-service.md`) is a one-element array; every other
-/// source (and the list's `results`) has a bare Job object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum JobShape {
-    /// `{…Job…}` (default).
-    #[default]
-    Object,
-    /// `[{…Job…}]`, as in the KB's example.
-    Array,
-}
-
 /// One of an execution's `timers`, `(start, end)` (epoch ms on the wire;
 /// `end` is `None`, JSON `null`, while it runs).
 pub type Timer = (DateTime<Utc>, Option<DateTime<Utc>>);
@@ -198,10 +173,14 @@ options! {
     flat_timers(bool): bool = false;
     /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}`.
     repository_log_object(bool): bool = false;
-    /// Whether the single-execution GET exists.
-    execution_get(ExecutionGet): ExecutionGet = ExecutionGet::Served;
-    /// The shape of the job GET's answer.
-    job_shape(JobShape): JobShape = JobShape::Object;
+    /// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists
+    /// (default yes): only the Runner browser JS SDK (namespace `RNR`,
+    /// `Job.prototype.execution`) calls it; `CenturyLinkCloud/PublicKB`
+    /// `Runner/job-service.md` has none. Without it: 404 before any check.
+    execution_get(bool): bool = true;
+    /// Whether the job GET answers `[Job]`, as the KB's "Get Job" example
+    /// (`Runner/job-service.md`); default a bare Job, as every other source.
+    job_array(bool): bool = false;
     /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
     durations([Duration; 3]): [Duration; 3] = [100, 200, 1000].map(Duration::from_millis);
 }
@@ -399,11 +378,11 @@ impl Sim<CenturyLink> {
         /// Makes every login token issued so far expired.
         pub fn expire_tokens(&self) = self.store().tokens.expire_all();
         /// Switches the single-execution GET at run time.
-        pub fn set_execution_get(&self, e: ExecutionGet) = self.store().cfg.execution_get = e;
+        pub fn set_execution_get(&self, on: bool) = self.store().cfg.execution_get = on;
         /// Like [`Sim::stop_requests`], for kill requests.
         pub fn kill_requests(&self, run_id: &str) -> u64 = self.store().requests(Some(run_id), "kill");
         /// Switches the job GET's shape at run time.
-        pub fn set_job_shape(&self, shape: JobShape) = self.store().cfg.job_shape = shape;
+        pub fn set_job_array(&self, on: bool) = self.store().cfg.job_array = on;
     }
 
     /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.

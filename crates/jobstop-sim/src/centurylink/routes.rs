@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::store::{Change, Failure};
-use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, ExecutionGet, JobShape, LOGIN_PATH};
+use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, LOGIN_PATH};
 use crate::lock;
 
 /// `Content-Type` of the Runner's JSON answers (a Java service).
@@ -67,7 +67,7 @@ enum Op {
     /// `GET /jobs/{alias}/executions`: RJS `Executions.prototype.find` only.
     ListAllExecutions,
     /// `GET /jobs/{alias}/{jobId}`: KB "Get Job" (its example is a
-    /// one-element array: [`JobShape::Array`]).
+    /// one-element array: the `job_array` switch).
     GetJob(String),
     /// `POST /jobs/{alias}/{jobId}/start`: KB "Start Job".
     StartJob(String),
@@ -76,7 +76,7 @@ enum Op {
     ListExecutions(String),
     /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`: RJS
     /// `Job.prototype.execution` only, not in the KB
-    /// ([`ExecutionGet::Absent`] removes it).
+    /// (the `execution_get` switch removes it).
     GetExecution(String, String),
     /// `POST …/executions/{executionId}/stop`: KB "Stop Job Execution" and
     /// the seed page `centurylink-stop-execution.md`; `POST
@@ -230,8 +230,7 @@ impl CenturyLink {
         let Some((alias, op)) = route(method, uri.path()) else {
             return runner_error(404, "Not Found");
         };
-        let absent = lock(&self.store).cfg.execution_get == ExecutionGet::Absent;
-        if absent && matches!(op, Op::GetExecution(..)) {
+        if !lock(&self.store).cfg.execution_get && matches!(op, Op::GetExecution(..)) {
             // As if the route did not exist (the KB has no such call).
             return runner_error(404, "Not Found");
         }
@@ -254,7 +253,7 @@ impl CenturyLink {
             Op::ListAllExecutions => page.and_then(|at| store.executions(None, at)),
             Op::ListExecutions(job) => page.and_then(|at| store.executions(Some(&job), at)),
             Op::GetJob(job) => {
-                let array = store.cfg.job_shape == JobShape::Array;
+                let array = store.cfg.job_array;
                 store.job(&job).map(|j| if array { json!([j]) } else { j })
             }
             Op::GetExecution(job, ex) => store.execution(&job, &ex),
