@@ -293,19 +293,20 @@ impl Sim<Amperity> {
         /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
         pub fn run_json(&self, id: &str) -> Option<Value> =
             lock(&self.vendor.store).get(id, View::Verbose);
-        /// Adds a run; returns its id.
-        pub fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
-        /// Sets the raw state of `id` (README: pending changes, `ended_at`).
-        /// `false` if there is no such run.
-        pub fn set_state(&self, id: &str, raw: &str) -> bool =
-            lock(&self.vendor.store).set_state(id, raw);
-        /// Applies the next pending change of `id` now; `false` if there is
-        /// none.
-        pub fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
         /// How many OAuth tokens were granted.
         pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
         /// Expires every OAuth token granted so far (not the static token).
         pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
+    }
+
+    store_calls! {
+        /// Adds a run; returns its id.
+        insert_run = insert(seed: RunSeed) -> String;
+        /// Sets the raw state of `id` (README: pending changes, `ended_at`);
+        /// `false` if there is no such run.
+        set_state(id: &str, raw: &str) -> bool;
+        /// Applies the next pending change of `id` now; `false` if none is due.
+        advance(id: &str) -> bool;
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth

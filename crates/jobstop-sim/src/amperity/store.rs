@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{AmperityOptions, DEFAULT_STOP_DELAY, IdField, RunSeed, TerminalStop};
-use crate::data::{self, fill, items};
+use crate::data::{self, items};
 use crate::store::{Runs, Tokens};
 use crate::{Common, SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
@@ -381,8 +381,15 @@ impl Store {
     /// `endpoint_get_workflows_fetch.rst`: `created_at, ended_at, id, name,
     /// state, tenant, type`).
     pub(crate) fn render(&self, r: &RunRecord, view: View) -> Value {
-        let field = self.cfg.id_field;
-        let mut v = json!({
+        let (field, more) = (self.cfg.id_field, view != View::Overview);
+        let [name, email, id] = r.principal.clone().map(|p| p.filter(|_| more));
+        let version = r.version.as_ref().filter(|_| more);
+        let tasks = match view {
+            View::Verbose => json!([self.task_instance(r)]),
+            View::Action => json!([]),
+            View::List | View::Overview => Value::Null,
+        };
+        without_nulls(json!({
             "id": (field != IdField::WorkflowIdOnly).then_some(&r.id),
             "workflow_id": (field != IdField::Id).then_some(&r.id),
             "name": r.name,
@@ -391,28 +398,14 @@ impl Store {
             "type": r.kind,
             "created_at": format_millis(r.created_at),
             "ended_at": r.ended_at.map(format_millis),
-        });
-        if view != View::Overview {
-            let [name, email, id] = &r.principal;
-            let tasks = match view {
-                View::Verbose => json!([self.task_instance(r)]),
-                View::Action => json!([]),
-                View::List | View::Overview => Value::Null,
-            };
-            v = fill(
-                &v,
-                json!({
-                    "principal_name": name,
-                    "principal_email": email,
-                    "principal_id": id,
-                    "launched_version": r.version,
-                    "current_version": r.version,
-                    "error": r.error,
-                    "task_instances": tasks,
-                }),
-            );
-        }
-        without_nulls(v)
+            "principal_name": name,
+            "principal_email": email,
+            "principal_id": id,
+            "launched_version": version,
+            "current_version": version,
+            "error": r.error.as_ref().filter(|_| more),
+            "task_instances": tasks,
+        }))
     }
 
     /// The run's one task instance (OA3 `WorkflowTaskInstance`).

@@ -55,56 +55,58 @@ pub const STATUSES: &[&str] = &[
 /// `end` is `None`, JSON `null`, while it runs).
 pub type Timer = (DateTime<Utc>, Option<DateTime<Utc>>);
 
-/// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
-/// [`CenturyLinkSim::insert_job`]; what is not given is generated.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct JobSeed {
-    /// `id`; default a generated UUID.
-    pub id: Option<String>,
-    /// `name`; `None` (the default) leaves the key out, as in the KB's Job.
-    pub name: Option<String>,
-    /// `description`; default generated.
-    pub description: Option<String>,
-    /// `executionTtl` in minutes; `None` is JSON `null`.
-    pub execution_ttl: Option<u64>,
-    /// `createdTime` (and `lastUpdatedTime`); default the insertion time.
-    pub created_time: Option<DateTime<Utc>>,
-    /// Host ids (`hostVars` empty); default generated.
-    pub hosts: Vec<String>,
-    /// Whether the repository has `credentials` (password masked).
-    pub repository_credentials: bool,
+/// Seed structs with public fields: per field its doc, `name: Type`, and
+/// `=> with_x(kind)` for a setter of it (a `setters!` kind).
+macro_rules! seeds {
+    ($($(#[$sm:meta])* $seed:ident {
+        $($(#[$m:meta])* $f:ident: $ty:ty $(=> $set:ident($($kind:tt)+))?,)*
+    })*) => {$(
+        $(#[$sm])*
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct $seed { $($(#[$m])* pub $f: $ty,)* }
+        impl $seed {
+            $($(setters! { /// Sets the field of that name.
+                $set($f): $($kind)+; })?)*
+        }
+    )*};
 }
 
-/// Setters; [`JobSeed::default`] has every attribute generated and no name.
-impl JobSeed {
-    setters! {
-        /// Sets the id.
-        with_id(id): some into String;
-        /// Sets the name.
-        with_name(name): some into String;
-        /// Sets `createdTime`.
-        with_created_time(created_time): some DateTime<Utc>;
-        /// Sets the host ids.
-        with_hosts(hosts): Vec<String>;
+seeds! {
+    /// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
+    /// [`CenturyLinkSim::insert_job`]; what is not given (the default) is
+    /// generated, but the name, which is absent.
+    JobSeed {
+        /// `id`; default a generated UUID.
+        id: Option<String> => with_id(some into String),
+        /// `name`; `None` (the default) leaves the key out, as in the KB's Job.
+        name: Option<String> => with_name(some into String),
+        /// `description`; default generated.
+        description: Option<String>,
+        /// `executionTtl` in minutes; `None` is JSON `null`.
+        execution_ttl: Option<u64>,
+        /// `createdTime` (and `lastUpdatedTime`); default the insertion time.
+        created_time: Option<DateTime<Utc>> => with_created_time(some DateTime<Utc>),
+        /// Host ids (`hostVars` empty); default generated.
+        hosts: Vec<String> => with_hosts(Vec<String>),
+        /// Whether the repository has `credentials` (password masked).
+        repository_credentials: bool,
     }
-}
-
-/// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
-/// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExecutionSeed {
-    /// The job's id (the builder creates the job if it does not exist).
-    pub job_id: String,
-    /// The raw `status`.
-    pub status: String,
-    /// `execution_id`; default a generated UUID.
-    pub execution_id: Option<String>,
-    /// `timers`; default one from the insertion, ended then if terminal.
-    pub timers: Option<Vec<Timer>>,
-    /// `failed_hosts`.
-    pub failed_hosts: Vec<String>,
-    /// `is_vpn_established`.
-    pub is_vpn_established: bool,
+    /// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
+    /// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
+    ExecutionSeed {
+        /// The job's id (the builder creates the job if it does not exist).
+        job_id: String,
+        /// The raw `status`.
+        status: String,
+        /// `execution_id`; default a generated UUID.
+        execution_id: Option<String> => with_id(some into String),
+        /// `timers`; default one from the insertion, ended then if terminal.
+        timers: Option<Vec<Timer>>,
+        /// `failed_hosts`.
+        failed_hosts: Vec<String> => with_failed_hosts(Vec<String>),
+        /// `is_vpn_established`.
+        is_vpn_established: bool => with_vpn(bool),
+    }
 }
 
 impl ExecutionSeed {
@@ -113,15 +115,6 @@ impl ExecutionSeed {
         let mut seed = ExecutionSeed::default();
         (seed.job_id, seed.status) = (job_id.into(), status.into());
         seed
-    }
-
-    setters! {
-        /// Sets the execution id.
-        with_id(execution_id): some into String;
-        /// Sets `failed_hosts`.
-        with_failed_hosts(failed_hosts): Vec<String>;
-        /// Sets `is_vpn_established`.
-        with_vpn(is_vpn_established): bool;
     }
 
     /// Appends a timer (`end` `None`: still running).
