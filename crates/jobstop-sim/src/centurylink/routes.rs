@@ -9,14 +9,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Request, StatusCode, Uri};
 use axum::response::IntoResponse;
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::store::{Change, Failure};
+use super::store::{Answer, Change, Failure};
 use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, LOGIN_PATH};
 use crate::lock;
 
@@ -34,26 +34,13 @@ const PAGE_SIZE: usize = 100;
 /// The roles every login reports.
 const ROLES: [&str; 2] = ["AccountAdmin", "ServerAdmin"];
 
-type Resp = Response<Body>;
+/// A request's handler: method, URI, headers, body; the JSON answer or why it failed.
+type Serve = fn(&CenturyLink, &Method, &Uri, &HeaderMap, &[u8]) -> Answer;
 
 /// The vendor error body, `{"message":"…"}` (the CLC v2 shape; the Runner's
 /// is undocumented).
 pub(crate) fn error_body(message: &str) -> Value {
     json!({ "message": message })
-}
-
-fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_vec(body).unwrap_or_default();
-    (status, [(CONTENT_TYPE, content_type)], body).into_response()
-}
-
-fn runner_error(status: u16, message: &str) -> Resp {
-    respond(status, RUNNER_JSON, &error_body(message))
-}
-
-fn login_error(status: u16, message: &str) -> Resp {
-    respond(status, LOGIN_JSON, &error_body(message))
 }
 
 /// Which Runner operation a request is for, each with its source.
@@ -197,58 +184,59 @@ struct Host {
     _key: Option<String>,
 }
 
-/// A router that reads each request whole and hands it to `serve`.
-fn router(
-    sim: Arc<CenturyLink>,
-    serve: fn(&CenturyLink, &Method, &Uri, &HeaderMap, &[u8]) -> Resp,
-    error: fn(u16, &str) -> Resp,
-) -> Router {
+/// A router that reads each request whole and hands it to `serve`; its
+/// answer (200) or error (`{"message"}`) is JSON of type `content_type`.
+fn router(sim: Arc<CenturyLink>, serve: Serve, content_type: &'static str) -> Router {
     let handler = move |State(sim): State<Arc<CenturyLink>>, req: Request<Body>| async move {
         let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(body, MAX_BODY).await {
+        let answer = match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(body) => serve(&sim, &parts.method, &parts.uri, &parts.headers, &body),
-            Err(_) => error(413, "Request entity too large"),
-        }
+            Err(_) => Err((413, "Request entity too large".into())),
+        };
+        let (status, body) = answer.map_or_else(|(s, m)| (s, error_body(&m)), |v| (200, v));
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        (status, [(CONTENT_TYPE, content_type)], body).into_response()
     };
     Router::new().fallback(handler).with_state(sim)
 }
 
 /// The Runner's router: every request goes through [`CenturyLink::serve_runner`].
 pub(crate) fn runner_router(sim: Arc<CenturyLink>) -> Router {
-    router(sim, CenturyLink::serve_runner, runner_error)
+    router(sim, CenturyLink::serve_runner, RUNNER_JSON)
 }
 
 /// The login server's router (see [`CenturyLink::serve_login`]).
 pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
-    router(sim, CenturyLink::serve_login, login_error)
+    router(sim, CenturyLink::serve_login, LOGIN_JSON)
 }
 
 impl CenturyLink {
     /// A Runner request: the route (404), the token (401), the alias (403),
     /// the body (400), the operation; a stop or kill is counted first.
-    fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
+    fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
         let Some((alias, op)) = route(method, uri.path()) else {
-            return runner_error(404, "Not Found");
+            return Err((404, "Not Found".into()));
         };
         if !lock(&self.store).cfg.execution_get && matches!(op, Op::GetExecution(..)) {
             // As if the route did not exist (the KB has no such call).
-            return runner_error(404, "Not Found");
+            return Err((404, "Not Found".into()));
         }
         let live =
             |t: &str| t == self.static_token || lock(&self.store).tokens.live(t) == Some(true);
         if !bearer(headers).is_some_and(live) {
-            return runner_error(401, "Unauthorized");
+            return Err((401, "Unauthorized".into()));
         }
         if !alias.eq_ignore_ascii_case(&self.o.account_alias) {
             let message = format!("Access denied: the token is not valid for account {alias}");
-            return runner_error(403, &message);
+            return Err((403, message.into()));
         }
         let json_body = is_blank(body) || is_type(headers, "application/json");
         let not_json = || bad("Content-Type must be application/json");
         let json_body = json_body.then_some(()).ok_or_else(not_json);
         let page = paging(uri.query().unwrap_or_default().as_bytes());
         let mut store = lock(&self.store);
-        let result = match op {
+        match op {
             Op::ListJobs => page.map(|at| store.list_jobs(at)),
             Op::ListAllExecutions => page.and_then(|at| store.executions(None, at)),
             Op::ListExecutions(job) => page.and_then(|at| store.executions(Some(&job), at)),
@@ -268,10 +256,6 @@ impl CenturyLink {
                 let parsed = json_body.and_then(|()| object::<StopBody>(body));
                 parsed.and_then(|_| store.stop(&job, &ex, action))
             }
-        };
-        match result {
-            Ok(v) => respond(200, RUNNER_JSON, &v),
-            Err((status, message)) => runner_error(status, &message),
         }
     }
 
@@ -283,15 +267,15 @@ impl CenturyLink {
     /// or a form, as clc-sdk's `clc/APIv2/__init__.py` `get_session` sends
     /// it (`data=`; ASP.NET Web API binds both). Another method is 405,
     /// another path 404.
-    fn serve_login(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
+    fn serve_login(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
         // ASP.NET routes ignore case and a trailing slash.
         let path = uri.path().trim_end_matches('/');
         if !path.eq_ignore_ascii_case(LOGIN_PATH) {
-            return login_error(404, "Not Found");
+            return Err((404, "Not Found".into()));
         }
         if method != Method::POST {
             let why = format!("The requested resource does not support http method '{method}'.");
-            return login_error(405, &why);
+            return Err((405, why.into()));
         }
         let credentials = if is_type(headers, "application/x-www-form-urlencoded") {
             field(body, "username").zip(field(body, "password"))
@@ -305,7 +289,7 @@ impl CenturyLink {
         let mut store = lock(&self.store);
         store.login_attempts += 1;
         if credentials.is_none_or(|(u, p)| u != o.username || p != self.password) {
-            return login_error(400, BAD_CREDENTIALS);
+            return Err(bad(BAD_CREDENTIALS));
         }
         let token = store.grant(o.token_ttl, &token_claims(o));
         drop(store);
@@ -316,7 +300,7 @@ impl CenturyLink {
             "roles": ROLES,
             "bearerToken": token,
         });
-        respond(200, LOGIN_JSON, &body)
+        Ok(body)
     }
 }
 
