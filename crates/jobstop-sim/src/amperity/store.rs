@@ -98,7 +98,7 @@ pub(crate) enum View {
     Action,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RunRecord {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -190,14 +190,11 @@ impl Store {
             kind,
             state: state.to_owned(),
             created_at: truncate_millis(created_at),
-            ended_at: None,
-            error: None,
             principal: [0, 1, 2].map(|i| text(&p[i]).filter(|_| present)),
             version,
             task_id: make_id(&mut self.ids, "wft", created_at),
             task_label: format!("{name} task"),
-            no_task_running: false,
-            timeline: Timeline::new(),
+            ..RunRecord::default()
         }
     }
 
