@@ -41,7 +41,7 @@ use jobstop::dataarts::DataArtsBuilder;
 use jobstop::http::{ClientConfig, RetryPolicy};
 use jobstop::{Cursor, ErrorKind, JobController, ListQuery, Run, RunId, RunState, StopRequest};
 use jobstop_sim::amperity::{AmperitySim, AmperitySimBuilder, TerminalStop};
-use jobstop_sim::centurylink::{CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, JobShape};
+use jobstop_sim::centurylink::{CenturyLinkSim, CenturyLinkSimBuilder};
 use jobstop_sim::chorus::{ChorusSim, ChorusWire, WorkfileSeed};
 use jobstop_sim::dataarts::DataArtsSim;
 use jobstop_sim::{Fault, FaultRule, Route};
@@ -786,8 +786,7 @@ async fn centurylink() -> Vendor {
 /// array.
 async fn centurylink_kb() -> Vendor {
     centurylink_with("centurylink-kb", 25, |b| {
-        b.execution_get(ExecutionGet::Absent)
-            .job_shape(JobShape::Array)
+        b.execution_get(false).job_array(true)
     })
     .await
 }
@@ -1580,9 +1579,7 @@ async fn lost_and_slow_stop_answer_rows() {
                 .stop_delay(now)
         }),
         centurylink_with("centurylink-kb", 35, |b| {
-            b.execution_get(ExecutionGet::Absent)
-                .job_shape(JobShape::Array)
-                .stop_delay(now)
+            b.execution_get(false).job_array(true).stop_delay(now)
         }),
     );
     let vendors = [a, c, cr, d, l, a409, lkb];

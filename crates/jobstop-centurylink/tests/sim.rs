@@ -13,9 +13,7 @@ use jobstop_core::{
     StopRequest, WaitOptions,
 };
 use jobstop_http::{ClientConfig, RetryPolicy};
-use jobstop_sim::centurylink::{
-    CenturyLinkSim, CenturyLinkSimBuilder, ExecutionGet, ExecutionSeed, JobSeed, JobShape,
-};
+use jobstop_sim::centurylink::{CenturyLinkSim, CenturyLinkSimBuilder, ExecutionSeed, JobSeed};
 use jobstop_sim::{Fault, FaultRule, Route};
 use jobstop_testkit::Fixture;
 
@@ -445,7 +443,7 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
         )
         .jobs(1)
         .executions_per_job(250)
-        .execution_get(ExecutionGet::Absent)
+        .execution_get(false)
         .stop_delay(Duration::from_millis(50))
         .start()
         .await
@@ -541,11 +539,7 @@ async fn without_the_single_execution_get_the_job_list_finds_the_execution() {
 
 #[tokio::test]
 async fn without_the_single_execution_get_the_kit_passes() {
-    conformance_under(|b| {
-        b.execution_get(ExecutionGet::Absent)
-            .job_shape(JobShape::Array)
-    })
-    .await;
+    conformance_under(|b| b.execution_get(false).job_array(true)).await;
 }
 
 #[tokio::test]
@@ -559,7 +553,7 @@ async fn a_job_answered_as_a_one_element_array_still_names_the_run() {
                 .with_name("rotate-tls-certs"),
         )
         .insert_execution(ExecutionSeed::new("j1", "RUNNING").with_id("e1"))
-        .job_shape(JobShape::Array)
+        .job_array(true)
         .start()
         .await
         .unwrap();
@@ -582,7 +576,7 @@ async fn an_executions_list_that_never_ends_does_not_hold_a_status_forever() {
     // pages with InvalidResponse, instead of paging forever.
     let sim = CenturyLinkSim::builder()
         .insert_job(JobSeed::default().with_id("j1").with_name("endless"))
-        .execution_get(ExecutionGet::Absent)
+        .execution_get(false)
         .start()
         .await
         .unwrap();

@@ -1173,3 +1173,24 @@ fn data_files_parse() {
     assert_eq!(v["kinds"].as_array().unwrap().len(), 4);
     assert_eq!(v["failure_errors"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn run_objects_and_seeds_do_what_their_docs_said() {
+    // What the rustdoc examples of the module, `RunSeed` and `run_objects` checked.
+    let sim = AmperitySim::builder()
+        .running(3)
+        .finished(7)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(sim.ids().len(), 10);
+    assert_eq!(sim.run_json(&sim.ids()[0]).unwrap()["tenant"], "acme");
+    let id = sim.insert_run(RunSeed::new("cancelled").with_id("wf-20240619-00001-AbCdEf"));
+    assert_eq!(sim.run_json(&id).unwrap()["state"], "cancelled");
+    let mut list = json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}]});
+    assert_eq!(jobstop_sim::amperity::run_objects(&mut list).len(), 2);
+    let mut one = json!({"id": "wf-1"});
+    assert_eq!(jobstop_sim::amperity::run_objects(&mut one).len(), 1);
+    let mut bad = json!({"data": {"id": "wf-1"}});
+    assert!(jobstop_sim::amperity::run_objects(&mut bad).is_empty());
+}

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use jobstop_sim::centurylink::{
-    BAD_CREDENTIALS, CenturyLinkSim, ExecutionGet, ExecutionSeed, JobSeed, JobShape, NOT_STOPPABLE,
-    STATUSES, Timer,
+    BAD_CREDENTIALS, CenturyLinkSim, ExecutionSeed, JobSeed, NOT_STOPPABLE, STATUSES,
 };
 use jobstop_sim::{Fault, FaultRule, MASK, Route};
 use reqwest::{Client, Method, RequestBuilder};
@@ -789,11 +788,11 @@ async fn started_executions_progress_on_their_own() {
     let sim = CenturyLinkSim::builder()
         .jobs(1)
         .executions_per_job(0)
-        .durations(
+        .durations([
             Duration::from_secs(60),
             Duration::from_secs(60),
             Duration::from_secs(60),
-        )
+        ])
         .start()
         .await
         .unwrap();
@@ -852,7 +851,7 @@ async fn started_executions_progress_on_their_own() {
                 .with_hosts(vec!["VA1ACMEWEB01".into()]),
         )
         .fail_percent(100)
-        .durations(Duration::ZERO, Duration::ZERO, Duration::ZERO)
+        .durations([Duration::ZERO, Duration::ZERO, Duration::ZERO])
         .start()
         .await
         .unwrap();
@@ -869,11 +868,11 @@ async fn at_most_four_executions_run_at_once() {
     let sim = CenturyLinkSim::builder()
         .jobs(2)
         .executions_per_job(2)
-        .durations(
+        .durations([
             Duration::from_millis(50),
             Duration::from_millis(50),
             Duration::from_millis(300),
-        )
+        ])
         .start()
         .await
         .unwrap();
@@ -932,11 +931,11 @@ async fn at_most_four_executions_run_at_once() {
     let full = CenturyLinkSim::builder()
         .jobs(2)
         .running(4)
-        .durations(
+        .durations([
             Duration::ZERO,
             Duration::from_secs(60),
             Duration::from_secs(60),
-        )
+        ])
         .stop_delay(Duration::from_secs(60))
         .start()
         .await
@@ -1001,13 +1000,13 @@ async fn every_document_variant() {
         .insert_execution(
             ExecutionSeed::new(job, "STOPPING")
                 .with_id("44fdcfa2-6a7f-46d3-9f71-22e629e2358a")
-                .with_timer(Timer::ended(ms(1_445_359_386_400), ms(1_445_359_388_219))),
+                .with_timer(ms(1_445_359_386_400), Some(ms(1_445_359_388_219))),
         )
         .insert_execution(
             ExecutionSeed::new(job, "RUNNING")
                 .with_id("restarted")
-                .with_timer(Timer::ended(ms(1_718_700_000_000), ms(1_718_700_060_000)))
-                .with_timer(Timer::running(ms(1_718_760_000_000)))
+                .with_timer(ms(1_718_700_000_000), Some(ms(1_718_700_060_000)))
+                .with_timer(ms(1_718_760_000_000), None)
                 .with_failed_hosts(vec!["VA1XXXXWEB02".into()])
                 .with_vpn(true),
         )
@@ -1398,7 +1397,7 @@ async fn the_single_execution_get_can_be_absent() {
         .jobs(1)
         .executions_per_job(2)
         .running(1)
-        .execution_get(ExecutionGet::Absent)
+        .execution_get(false)
         .start()
         .await
         .unwrap();
@@ -1431,10 +1430,10 @@ async fn the_single_execution_get_can_be_absent() {
     let (s, _) = get(&sim, &http, &format!("/{job}")).await;
     assert_eq!(s, 200);
     // Switched back at run time, the route answers again.
-    sim.set_execution_get(ExecutionGet::Served);
+    sim.set_execution_get(true);
     let (s, b) = get(&sim, &http, &exec_path(&run)).await;
     assert_eq!((s, b["execution_id"].as_str()), (200, Some(ex.as_str())));
-    sim.set_execution_get(ExecutionGet::Absent);
+    sim.set_execution_get(false);
     let (s, b) = post(&sim, &http, &format!("{}/stop", exec_path(&run)), "{}").await;
     assert_eq!((s, b["status"].as_str()), (200, Some("STOPPING")), "{b}");
 }
@@ -1449,7 +1448,7 @@ async fn the_job_get_can_answer_a_one_element_array() {
                 .with_id("j1")
                 .with_name("patch-linux-fleet"),
         )
-        .job_shape(JobShape::Array)
+        .job_array(true)
         .start()
         .await
         .unwrap();
@@ -1467,7 +1466,7 @@ async fn the_job_get_can_answer_a_one_element_array() {
     );
     let (_, list) = get(&sim, &http, "").await;
     assert!(list["results"][0].is_object());
-    sim.set_job_shape(JobShape::Object);
+    sim.set_job_array(false);
     let (_, b) = get(&sim, &http, "/j1").await;
     assert_eq!(b["id"], "j1");
 }
@@ -1833,8 +1832,8 @@ fn run_objects_and_seed_builders_do_what_their_docs_said() {
     let t = |s| Utc.timestamp_millis_opt(s).unwrap();
     // Failed, then restarted: two timers.
     let seed = ExecutionSeed::new("1111505e-6773-494a-b2bf-d2cc2684710d", "RUNNING")
-        .with_timer(Timer::ended(t(1_718_760_000_000), t(1_718_760_060_000)))
-        .with_timer(Timer::running(t(1_718_761_000_000)));
+        .with_timer(t(1_718_760_000_000), Some(t(1_718_760_060_000)))
+        .with_timer(t(1_718_761_000_000), None);
     assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
     let job = JobSeed::default().with_name("patch-linux-fleet");
     assert_eq!(job.name.as_deref(), Some("patch-linux-fleet"));

@@ -6,16 +6,6 @@
 //!
 //! Where the sources disagree OA3 is the default and the other reading a
 //! switch ([`AmperitySimBuilder::with_request_ids`], [`TerminalStop::Conflict`]).
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
-//! let sim = jobstop_sim::amperity::AmperitySim::builder().running(3).finished(7).start().await?;
-//! assert_eq!(sim.ids().len(), 10);
-//! assert_eq!(sim.run_json(&sim.ids()[0]).unwrap()["tenant"], "acme");
-//! # Ok(())
-//! # }
-//! ```
 
 mod routes;
 mod store;
@@ -81,10 +71,6 @@ pub enum IdField {
 /// A run to add with [`AmperitySimBuilder::insert_run`] or
 /// [`AmperitySim::insert_run`]. Only the state is required; it is kept
 /// verbatim, so any raw wire string works (`"Running with failures"`, …).
-///
-/// ```
-/// let seed = jobstop_sim::amperity::RunSeed::new("cancelled").with_id("wf-20240619-00001-AbCdEf");
-/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunSeed {
     pub(crate) state: String,
@@ -212,13 +198,7 @@ impl VendorSim for Amperity {
         let errors = this.clone();
         server
             .error_body(move |status, message| errors.error_body(status, message))
-            .account_key(|headers| {
-                ["amperity-tenant", "x-amperity-tenant"]
-                    .iter()
-                    .find_map(|h| headers.get(*h))
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .unwrap_or_default()
-            })
+            .account_key(|headers| routes::tenant(headers).unwrap_or_default().to_owned())
     }
 
     fn populate(o: &mut AmperityOptions, population: &Population) {
@@ -313,19 +293,20 @@ impl Sim<Amperity> {
         /// The run as `GET /workflow/runs/{id}?view=verbose` would show it now.
         pub fn run_json(&self, id: &str) -> Option<Value> =
             lock(&self.vendor.store).get(id, View::Verbose);
-        /// Adds a run; returns its id.
-        pub fn insert_run(&self, seed: RunSeed) -> String = lock(&self.vendor.store).insert(seed);
-        /// Sets the raw state of `id` (README: pending changes, `ended_at`).
-        /// `false` if there is no such run.
-        pub fn set_state(&self, id: &str, raw: &str) -> bool =
-            lock(&self.vendor.store).set_state(id, raw);
-        /// Applies the next pending change of `id` now; `false` if there is
-        /// none.
-        pub fn advance(&self, id: &str) -> bool = lock(&self.vendor.store).advance(id);
         /// How many OAuth tokens were granted.
         pub fn token_grants(&self) -> u64 = lock(&self.vendor.store).tokens.granted();
         /// Expires every OAuth token granted so far (not the static token).
         pub fn expire_tokens(&self) = lock(&self.vendor.store).tokens.expire_all();
+    }
+
+    store_calls! {
+        /// Adds a run; returns its id.
+        insert_run = insert(seed: RunSeed) -> String;
+        /// Sets the raw state of `id` (README: pending changes, `ended_at`);
+        /// `false` if there is no such run.
+        set_state(id: &str, raw: &str) -> bool;
+        /// Applies the next pending change of `id` now; `false` if none is due.
+        advance(id: &str) -> bool;
     }
 
     /// `base_url`, `tenant`, `client_id` and `client_secret` (OAuth
@@ -342,14 +323,6 @@ impl Sim<Amperity> {
 /// [`Fault::MapJson`] rewrites that damage every run:
 /// the items of a listing's `data` array, or the answer itself when it is one
 /// workflow (fetch, stop, start). A `data` that is not an array holds none.
-///
-/// ```
-/// use jobstop_sim::amperity::run_objects;
-///
-/// let mut list = serde_json::json!({"data": [{"id": "wf-1"}, {"id": "wf-2"}]});
-/// assert_eq!(run_objects(&mut list).len(), 2);
-/// assert_eq!(run_objects(&mut serde_json::json!({"id": "wf-1"})).len(), 1);
-/// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     if body.get("data").is_some() {
         let items = body.get_mut("data").and_then(Value::as_array_mut);

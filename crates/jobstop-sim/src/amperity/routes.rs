@@ -79,9 +79,7 @@ impl Sim {
             Some(v) if v.trim() != API_VERSION => Err(self.error(400, &format!("Unsupported API version: {v}"))),
             Some(_) => Ok(()),
         }?;
-        let tenant =
-            header(headers, "amperity-tenant").or_else(|| header(headers, "x-amperity-tenant"));
-        match tenant {
+        match tenant(headers) {
             None => Err(self.error(400, "The amperity-tenant header is required")),
             Some(t) if t.trim() != self.cfg.tenant => Err(self.error(
                 403,
@@ -105,6 +103,11 @@ pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `amperity-tenant` header, or `X-Amperity-Tenant` (also the rate-limit account).
+pub(crate) fn tenant(headers: &HeaderMap) -> Option<&str> {
+    header(headers, "amperity-tenant").or_else(|| header(headers, "x-amperity-tenant"))
 }
 
 /// The simulator's router, every path under `/api` (OA3 `servers`:
@@ -223,11 +226,7 @@ impl ListParams {
 
     /// A hash of the filters (not the paging), carried in the token.
     fn hash(&self) -> u64 {
-        let ns = self
-            .times
-            .map(|t| t.map(|t| t.timestamp_nanos_opt().unwrap_or(0)));
-        let [a, b, c, d] = ns;
-        let canonical = format!("{a:?}|{b:?}|{c:?}|{d:?}|{:?}|{:?}", self.state, self.kind);
+        let canonical = format!("{:?}|{:?}|{:?}", self.times, self.state, self.kind);
         canonical.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         })
@@ -264,16 +263,11 @@ pub(crate) fn encode_key(hash: u64, created_ms: i64, id: &str) -> String {
 }
 
 pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
-    if !token.len().is_multiple_of(2) || !token.is_ascii() {
-        return None;
-    }
+    // An odd length or a non-ASCII byte leaves a pair that is not hex.
     let byte = |i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok();
     let bytes: Option<Vec<u8>> = (0..token.len()).step_by(2).map(byte).collect();
     let plain = String::from_utf8(bytes?).ok()?;
-    let mut parts = plain.splitn(4, ':');
-    if parts.next()? != "v1" {
-        return None;
-    }
+    let mut parts = plain.strip_prefix("v1:")?.splitn(3, ':');
     let hash = u64::from_str_radix(parts.next()?, 16).ok()?;
     let ms = parts.next()?.parse::<i64>().ok()?;
     Some((hash, (ms, parts.next()?.to_owned())))
@@ -282,21 +276,23 @@ pub(crate) fn decode_token(token: &str) -> Option<(u64, (i64, String))> {
 /// Parses an ISO-8601 timestamp in UTC, full or partial: `YYYY`, `YYYY-MM`,
 /// `YYYY-MM-DD`, then optionally `THH`, `THH:MM`, `THH:MM:SS`, a fraction of
 /// 1–9 digits, and `Z` or an offset (`+HH:MM`, `+HHMM`, `+HH`). Missing parts
-/// are the start of the period. The parts are completed to RFC 3339.
+/// are the start of the period: they are completed from `0000-01-01T00:00:00`
+/// to RFC 3339.
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let s = s.trim();
-    let (date, rest) = s
-        .split_once(['T', 't'])
-        .map_or((s, None), |(d, r)| (d, Some(r)));
-    let date = match (date.len(), rest) {
-        (4, None) => format!("{date}-01-01"),
-        (7, None) => format!("{date}-01"),
-        (10, _) => date.to_owned(),
-        _ => return None,
+    let t = s.find(['T', 't']).unwrap_or(s.len());
+    let (stamp, zone) = s.split_at(s[t..].find(['Z', 'z', '+', '-']).map_or(s.len(), |z| t + z));
+    let (stamp, frac) = match stamp.split_once(['.', ',']) {
+        Some((hms, f)) if hms.len() == 19 && f.len() <= 9 && digits(f) => (hms, format!(".{f}")),
+        Some(_) => return None,
+        None => (stamp, String::new()),
     };
-    let rest = rest.unwrap_or("00");
-    let (clock, zone) = rest.split_at(rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len()));
+    let lengths = [[4, 7, 10], [13, 16, 19]][usize::from(t < s.len())];
+    let leap = stamp.get(17..).is_some_and(|sec| sec >= "60");
+    if !lengths.contains(&stamp.len()) || (t < s.len() && t != 10) || leap {
+        return None;
+    }
     let zone = match zone.replace(':', "") {
         z if z.is_empty() || z.eq_ignore_ascii_case("z") => "+00:00".to_owned(),
         z if z.len() == 3 && digits(&z[1..]) && z[1..] < *"24" => format!("{z}:00"),
@@ -305,21 +301,10 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         }
         _ => return None,
     };
-    let (hms, frac) = match clock.split_once(['.', ',']) {
-        Some((hms, f)) if hms.len() == 8 && f.len() <= 9 && digits(f) => (hms, format!(".{f}")),
-        Some(_) => return None,
-        None => (clock, String::new()),
-    };
-    let hms = match hms.len() {
-        2 => format!("{hms}:00:00"),
-        5 => format!("{hms}:00"),
-        8 if hms.get(6..) < Some("60") => hms.to_owned(),
-        _ => return None,
-    };
-    let rfc3339 = format!("{date}T{hms}{frac}{zone}");
-    DateTime::parse_from_rfc3339(&rfc3339)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    let rest = &"0000-01-01T00:00:00"[stamp.len()..];
+    let rfc3339 = format!("{}{rest}{frac}{zone}", stamp.replace('t', "T"));
+    let parsed = DateTime::parse_from_rfc3339(&rfc3339).ok();
+    parsed.map(|t| t.with_timezone(&Utc))
 }
 
 /// `GET /workflow/runs`: OA3 operation `list-workflows` (answers 200
@@ -402,11 +387,7 @@ async fn stop_run(
     sim.authorize(&headers, raw)?;
     let Path(id) = id.map_err(|_| sim.not_found())?;
     let stripped = id.strip_suffix(":stop").filter(|_| colon);
-    stop(&sim, stripped.unwrap_or(&id))
-}
-
-fn stop(sim: &Sim, id: &str) -> Result<Resp, Resp> {
-    let result = lock(&sim.store).stop(id);
+    let result = lock(&sim.store).stop(stripped.unwrap_or(&id));
     let run = result.map_err(|(status, message)| sim.error(status, &message))?;
     Ok(json_response(200, &run))
 }
@@ -427,23 +408,17 @@ async fn start_run(
     let config_id = req.get("config_id").and_then(Value::as_str);
     let config_id = config_id.filter(|c| !c.is_empty());
     let config_id = config_id.ok_or_else(|| sim.error(400, "config_id is required"))?;
-    match req.get("run_mode") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(m)) if ["full", "refresh", "source"].contains(&m.as_str()) => {}
-        Some(other) => {
-            let message =
-                format!("Invalid run_mode: expected full, refresh or source, got {other}");
-            return Err(sim.error(400, &message));
-        }
+    let modes = ["full", "refresh", "source"];
+    let mode = req.get("run_mode").filter(|m| !m.is_null());
+    if let Some(m) = mode.filter(|m| m.as_str().is_none_or(|m| !modes.contains(&m))) {
+        let message = format!("Invalid run_mode: expected full, refresh or source, got {m}");
+        return Err(sim.error(400, &message));
     }
     for key in ["range_from", "range_to"] {
-        if let Some(v) = req.get(key).filter(|v| !v.is_null())
-            && v.as_str().and_then(parse_time).is_none()
-        {
-            return Err(sim.error(
-                400,
-                &format!("Invalid {key}: expected an ISO-8601 timestamp"),
-            ));
+        let v = req.get(key).filter(|v| !v.is_null());
+        if v.is_some_and(|v| v.as_str().and_then(parse_time).is_none()) {
+            let message = format!("Invalid {key}: expected an ISO-8601 timestamp");
+            return Err(sim.error(400, &message));
         }
     }
     let run = lock(&sim.store).start_run(config_id, &sim.cfg.client_id);

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{AmperityOptions, DEFAULT_STOP_DELAY, IdField, RunSeed, TerminalStop};
-use crate::data::{self, fill, items};
+use crate::data::{self, items};
 use crate::store::{Runs, Tokens};
 use crate::{Common, SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
@@ -98,7 +98,7 @@ pub(crate) enum View {
     Action,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RunRecord {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -190,14 +190,11 @@ impl Store {
             kind,
             state: state.to_owned(),
             created_at: truncate_millis(created_at),
-            ended_at: None,
-            error: None,
             principal: [0, 1, 2].map(|i| text(&p[i]).filter(|_| present)),
             version,
             task_id: make_id(&mut self.ids, "wft", created_at),
             task_label: format!("{name} task"),
-            no_task_running: false,
-            timeline: Timeline::new(),
+            ..RunRecord::default()
         }
     }
 
@@ -337,9 +334,8 @@ impl Store {
         let now = Instant::now();
         let wall = self.clock.at(now);
         let (delay, terminal_stop) = (self.stop_delay, self.cfg.terminal_stop);
-        let Some(rec) = self.runs.get_mut(&key) else {
-            return Err((404, NOT_FOUND.to_owned()));
-        };
+        let not_found = || (404, NOT_FOUND.to_owned());
+        let rec = self.runs.get_mut(&key).ok_or_else(not_found)?;
         match classify(&rec.state) {
             Class::Terminal if terminal_stop == TerminalStop::Conflict => {
                 return Err((409, "Workflow is not running".to_owned()));
@@ -360,10 +356,7 @@ impl Store {
             }
         }
         self.runs.touch(&key);
-        match self.runs.get(&key) {
-            Some(rec) => Ok(self.render(rec, View::Action)),
-            None => Err((404, NOT_FOUND.to_owned())),
-        }
+        Ok(self.render(self.runs.get(&key).ok_or_else(not_found)?, View::Action))
     }
 
     /// The run `id` rendered in `view`.
@@ -385,8 +378,15 @@ impl Store {
     /// `endpoint_get_workflows_fetch.rst`: `created_at, ended_at, id, name,
     /// state, tenant, type`).
     pub(crate) fn render(&self, r: &RunRecord, view: View) -> Value {
-        let field = self.cfg.id_field;
-        let mut v = json!({
+        let (field, more) = (self.cfg.id_field, view != View::Overview);
+        let [name, email, id] = r.principal.clone().map(|p| p.filter(|_| more));
+        let version = r.version.as_ref().filter(|_| more);
+        let tasks = match view {
+            View::Verbose => json!([self.task_instance(r)]),
+            View::Action => json!([]),
+            View::List | View::Overview => Value::Null,
+        };
+        without_nulls(json!({
             "id": (field != IdField::WorkflowIdOnly).then_some(&r.id),
             "workflow_id": (field != IdField::Id).then_some(&r.id),
             "name": r.name,
@@ -395,28 +395,14 @@ impl Store {
             "type": r.kind,
             "created_at": format_millis(r.created_at),
             "ended_at": r.ended_at.map(format_millis),
-        });
-        if view != View::Overview {
-            let [name, email, id] = &r.principal;
-            let tasks = match view {
-                View::Verbose => json!([self.task_instance(r)]),
-                View::Action => json!([]),
-                View::List | View::Overview => Value::Null,
-            };
-            v = fill(
-                &v,
-                json!({
-                    "principal_name": name,
-                    "principal_email": email,
-                    "principal_id": id,
-                    "launched_version": r.version,
-                    "current_version": r.version,
-                    "error": r.error,
-                    "task_instances": tasks,
-                }),
-            );
-        }
-        without_nulls(v)
+            "principal_name": name,
+            "principal_email": email,
+            "principal_id": id,
+            "launched_version": version,
+            "current_version": version,
+            "error": r.error.as_ref().filter(|_| more),
+            "task_instances": tasks,
+        }))
     }
 
     /// The run's one task instance (OA3 `WorkflowTaskInstance`).

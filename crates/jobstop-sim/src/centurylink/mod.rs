@@ -51,103 +51,62 @@ pub const STATUSES: &[&str] = &[
     "INIT_FAILURE",
 ];
 
-/// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists: only
-/// the Runner browser JS SDK (namespace `RNR`, `Job.prototype.execution`)
-/// calls it; `CenturyLinkCloud/PublicKB` `Runner/job-service.md` has no read
-/// of one execution. The sources disagree, so both are served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ExecutionGet {
-    /// The route answers the execution (the JS SDK's reading; default).
-    #[default]
-    Served,
-    /// 404 `{"message":"Not Found"}` before any check (the KB's reading).
-    Absent,
+/// One of an execution's `timers`, `(start, end)` (epoch ms on the wire;
+/// `end` is `None`, JSON `null`, while it runs).
+pub type Timer = (DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// Seed structs with public fields: per field its doc, `name: Type`, and
+/// `=> with_x(kind)` for a setter of it (a `setters!` kind).
+macro_rules! seeds {
+    ($($(#[$sm:meta])* $seed:ident {
+        $($(#[$m:meta])* $f:ident: $ty:ty $(=> $set:ident($($kind:tt)+))?,)*
+    })*) => {$(
+        $(#[$sm])*
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct $seed { $($(#[$m])* pub $f: $ty,)* }
+        impl $seed {
+            $($(setters! { /// Sets the field of that name.
+                $set($f): $($kind)+; })?)*
+        }
+    )*};
 }
 
-/// The shape of `GET /jobs/{alias}/{jobId}`'s answer: the KB's "Get Job"
-/// example (`Runner/job-service.md`) is a one-element array; every other
-/// source (and the list's `results`) has a bare Job object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum JobShape {
-    /// `{…Job…}` (default).
-    #[default]
-    Object,
-    /// `[{…Job…}]`, as in the KB's example.
-    Array,
-}
-
-/// One entry of an execution's `timers` (epoch milliseconds on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timer {
-    /// `start`.
-    pub start: DateTime<Utc>,
-    /// `end`; `None` (JSON `null`) while it runs.
-    pub end: Option<DateTime<Utc>>,
-}
-
-impl Timer {
-    /// A timer still running.
-    pub fn running(start: DateTime<Utc>) -> Self {
-        Timer { start, end: None }
+seeds! {
+    /// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
+    /// [`CenturyLinkSim::insert_job`]; what is not given (the default) is
+    /// generated, but the name, which is absent.
+    JobSeed {
+        /// `id`; default a generated UUID.
+        id: Option<String> => with_id(some into String),
+        /// `name`; `None` (the default) leaves the key out, as in the KB's Job.
+        name: Option<String> => with_name(some into String),
+        /// `description`; default generated.
+        description: Option<String>,
+        /// `executionTtl` in minutes; `None` is JSON `null`.
+        execution_ttl: Option<u64>,
+        /// `createdTime` (and `lastUpdatedTime`); default the insertion time.
+        created_time: Option<DateTime<Utc>> => with_created_time(some DateTime<Utc>),
+        /// Host ids (`hostVars` empty); default generated.
+        hosts: Vec<String> => with_hosts(Vec<String>),
+        /// Whether the repository has `credentials` (password masked).
+        repository_credentials: bool,
     }
-
-    /// A timer that ended.
-    pub fn ended(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        let end = Some(end);
-        Timer { start, end }
+    /// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
+    /// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
+    ExecutionSeed {
+        /// The job's id (the builder creates the job if it does not exist).
+        job_id: String,
+        /// The raw `status`.
+        status: String,
+        /// `execution_id`; default a generated UUID.
+        execution_id: Option<String> => with_id(some into String),
+        /// `timers`; default one from the insertion, ended then if terminal.
+        timers: Option<Vec<Timer>>,
+        /// `failed_hosts`.
+        failed_hosts: Vec<String> => with_failed_hosts(Vec<String>),
+        /// `is_vpn_established`.
+        is_vpn_established: bool => with_vpn(bool),
     }
-}
-
-/// A job to add with [`CenturyLinkSimBuilder::insert_job`] or
-/// [`CenturyLinkSim::insert_job`]; what is not given is generated.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct JobSeed {
-    /// `id`; default a generated UUID.
-    pub id: Option<String>,
-    /// `name`; `None` (the default) leaves the key out, as in the KB's Job.
-    pub name: Option<String>,
-    /// `description`; default generated.
-    pub description: Option<String>,
-    /// `executionTtl` in minutes; `None` is JSON `null`.
-    pub execution_ttl: Option<u64>,
-    /// `createdTime` (and `lastUpdatedTime`); default the insertion time.
-    pub created_time: Option<DateTime<Utc>>,
-    /// Host ids (`hostVars` empty); default generated.
-    pub hosts: Vec<String>,
-    /// Whether the repository has `credentials` (password masked).
-    pub repository_credentials: bool,
-}
-
-/// Setters; [`JobSeed::default`] has every attribute generated and no name.
-impl JobSeed {
-    setters! {
-        /// Sets the id.
-        with_id(id): some into String;
-        /// Sets the name.
-        with_name(name): some into String;
-        /// Sets `createdTime`.
-        with_created_time(created_time): some DateTime<Utc>;
-        /// Sets the host ids.
-        with_hosts(hosts): Vec<String>;
-    }
-}
-
-/// An execution to add with [`CenturyLinkSimBuilder::insert_execution`] or
-/// [`CenturyLinkSim::insert_execution`]; the status is kept verbatim.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExecutionSeed {
-    /// The job's id (the builder creates the job if it does not exist).
-    pub job_id: String,
-    /// The raw `status`.
-    pub status: String,
-    /// `execution_id`; default a generated UUID.
-    pub execution_id: Option<String>,
-    /// `timers`; default one from the insertion, ended then if terminal.
-    pub timers: Option<Vec<Timer>>,
-    /// `failed_hosts`.
-    pub failed_hosts: Vec<String>,
-    /// `is_vpn_established`.
-    pub is_vpn_established: bool,
 }
 
 impl ExecutionSeed {
@@ -158,18 +117,9 @@ impl ExecutionSeed {
         seed
     }
 
-    setters! {
-        /// Sets the execution id.
-        with_id(execution_id): some into String;
-        /// Sets `failed_hosts`.
-        with_failed_hosts(failed_hosts): Vec<String>;
-        /// Sets `is_vpn_established`.
-        with_vpn(is_vpn_established): bool;
-    }
-
-    /// Appends a timer.
-    pub fn with_timer(mut self, timer: Timer) -> Self {
-        self.timers.get_or_insert_with(Vec::new).push(timer);
+    /// Appends a timer (`end` `None`: still running).
+    pub fn with_timer(mut self, start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Self {
+        self.timers.get_or_insert_with(Vec::new).push((start, end));
         self
     }
 }
@@ -177,76 +127,55 @@ impl ExecutionSeed {
 /// The default of [`SimBuilder::stop_delay`] (how long `STOPPING` lasts).
 pub const DEFAULT_STOP_DELAY: Duration = Duration::from_millis(300);
 
-/// [`CenturyLinkOptions`]: per option, its default and setter (a `setters!` kind).
-macro_rules! options {
-    ($($(#[$m:meta])* $name:ident: $ty:ty = $default:expr => [$($how:tt)+];)*) => {
-        /// The CenturyLink [`VendorSim::Options`], set through [`CenturyLinkSimBuilder`].
-        #[derive(Clone, Debug)]
-        pub struct CenturyLinkOptions {
-            $(pub(crate) $name: $ty,)*
-            pub(crate) stop_delay: Duration,
-            /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
-            pub(crate) durations: [Duration; 3],
-            job_seeds: Vec<JobSeed>,
-            execution_seeds: Vec<ExecutionSeed>,
-        }
-
-        impl Default for CenturyLinkOptions {
-            fn default() -> Self {
-                let ms = Duration::from_millis;
-                CenturyLinkOptions {
-                    $($name: $default,)*
-                    stop_delay: DEFAULT_STOP_DELAY,
-                    durations: [ms(100), ms(200), ms(1000)],
-                    job_seeds: Vec::new(),
-                    execution_seeds: Vec::new(),
-                }
-            }
-        }
-
-        impl SimBuilder<CenturyLink> {
-            setters! { $($(#[$m])* $name(options.$name): $($how)+;)* }
-        }
-    };
-}
-
 options! {
+    /// The CenturyLink [`VendorSim::Options`], set through [`CenturyLinkSimBuilder`].
+    CenturyLinkOptions for CenturyLink {
+        stop_delay: Duration,
+        job_seeds: Vec<JobSeed>,
+        execution_seeds: Vec<ExecutionSeed>,
+    }
     /// The account alias (in every Runner path and document).
-    account_alias: String = "ACME".into() => [into String];
+    account_alias(into String): String = "ACME".into();
     /// The `locationAlias` the login reports (and host names start with).
-    location_alias: String = "VA1".into() => [into String];
+    location_alias(into String): String = "VA1".into();
     /// The login user name.
-    username: String = "jobstop.sim@example.com".into() => [into String];
+    username(into String): String = "jobstop.sim@example.com".into();
     /// The login password.
-    password: Option<Secret> = None => [some into Secret];
+    password(some into Secret): Option<Secret> = None;
     /// A never-expiring bearer token the Runner accepts besides logins.
-    static_token: Option<Secret> = None => [some into Secret];
+    static_token(some into Secret): Option<Secret> = None;
     /// How many jobs to generate.
-    jobs: usize = 0 => [usize];
+    jobs(usize): usize = 0;
     /// How many executions each generated job has.
-    executions_per_job: usize = 3 => [usize];
+    executions_per_job(usize): usize = 3;
     /// How many of the generated executions (the newest) are `RUNNING`.
-    running: usize = 0 => [usize];
+    running(usize): usize = 0;
     /// How long login tokens live (documented: up to 2 weeks).
-    token_ttl: Duration = Duration::from_secs(14 * 24 * 3600) => [Duration];
+    token_ttl(Duration): Duration = Duration::from_secs(14 * 24 * 3600);
     /// How long a killed execution stays `KILLING` before `KILLED`.
-    kill_delay: Duration = Duration::from_millis(200) => [Duration];
+    kill_delay(Duration): Duration = Duration::from_millis(200);
     /// Makes seeded and inserted executions progress too, this long after.
-    seeded_finish_after: Option<Duration> = None => [Option<Duration>];
+    seeded_finish_after(Option<Duration>): Option<Duration> = None;
     /// How many executions may be `INITIALIZING` or `RUNNING` at once.
-    max_concurrent: usize = DEFAULT_MAX_CONCURRENT => [usize];
+    max_concurrent(usize): usize = DEFAULT_MAX_CONCURRENT;
     /// The share (0–100) of executions that end `FAILURE` on their own.
-    fail_percent: u8 = 0 => [u8];
+    fail_percent(u8): u8 = 0;
     /// Execution keys in camelCase.
-    camel_case: bool = false => [bool];
+    camel_case(bool): bool = false;
     /// Top-level `start`/`end` (of the last timer) and `id`, not `timers`.
-    flat_timers: bool = false => [bool];
+    flat_timers(bool): bool = false;
     /// `repository_log` as `{"recent_commit":[{…}],"tags":[]}`.
-    repository_log_object: bool = false => [bool];
-    /// Whether the single-execution GET exists.
-    execution_get: ExecutionGet = ExecutionGet::Served => [ExecutionGet];
-    /// The shape of the job GET's answer.
-    job_shape: JobShape = JobShape::Object => [JobShape];
+    repository_log_object(bool): bool = false;
+    /// Whether `GET /jobs/{alias}/{jobId}/executions/{executionId}` exists
+    /// (default yes): only the Runner browser JS SDK (namespace `RNR`,
+    /// `Job.prototype.execution`) calls it; `CenturyLinkCloud/PublicKB`
+    /// `Runner/job-service.md` has none. Without it: 404 before any check.
+    execution_get(bool): bool = true;
+    /// Whether the job GET answers `[Job]`, as the KB's "Get Job" example
+    /// (`Runner/job-service.md`); default a bare Job, as every other source.
+    job_array(bool): bool = false;
+    /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
+    durations([Duration; 3]): [Duration; 3] = [100, 200, 1000].map(Duration::from_millis);
 }
 
 /// The CenturyLink protocol; use it through [`CenturyLinkSim`].
@@ -284,19 +213,8 @@ impl VendorSim for CenturyLink {
         let static_token =
             static_token.map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
         o.stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
-        let job_seeds = std::mem::take(&mut o.job_seeds);
-        let execution_seeds = std::mem::take(&mut o.execution_seeds);
         let mut store = Store::new(o.clone(), common.clock, common.seed);
-        store.seed(o.jobs, o.executions_per_job, o.running);
-        for seed in job_seeds {
-            store.insert_job(seed);
-        }
-        for seed in execution_seeds {
-            if store.insert_execution(seed.clone()).is_none() {
-                store.insert_job(JobSeed::default().with_id(seed.job_id.clone()));
-                store.insert_execution(seed);
-            }
-        }
+        store.seed();
         let store = Mutex::new(store);
         CenturyLink {
             o,
@@ -358,15 +276,16 @@ impl VendorSim for CenturyLink {
     }
 
     fn raw_state(&self, id: &str) -> Option<String> {
-        lock(&self.store).status(id)
+        let run = lock(&self.store).execution_json(id)?;
+        run["status"].as_str().map(str::to_owned)
     }
 
     fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).execs.stop_requests(id)
+        lock(&self.store).requests(Some(id), "stop")
     }
 
     fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).execs.stop_total()
+        lock(&self.store).requests(None, "stop")
     }
 
     fn insert_running(&self) -> Option<String> {
@@ -405,12 +324,6 @@ impl SimBuilder<CenturyLink> {
     /// Adds an execution after the generated ones (creating its job).
     pub fn insert_execution(mut self, seed: ExecutionSeed) -> Self {
         self.options.execution_seeds.push(seed);
-        self
-    }
-
-    /// How long started executions stay `PENDING`, `INITIALIZING`, `RUNNING`.
-    pub fn durations(mut self, pending: Duration, init: Duration, running: Duration) -> Self {
-        self.options.durations = [pending, init, running];
         self
     }
 }
@@ -458,12 +371,11 @@ impl Sim<CenturyLink> {
         /// Makes every login token issued so far expired.
         pub fn expire_tokens(&self) = self.store().tokens.expire_all();
         /// Switches the single-execution GET at run time.
-        pub fn set_execution_get(&self, e: ExecutionGet) = self.store().cfg.execution_get = e;
+        pub fn set_execution_get(&self, on: bool) = self.store().cfg.execution_get = on;
         /// Like [`Sim::stop_requests`], for kill requests.
-        pub fn kill_requests(&self, run_id: &str) -> u64 =
-            self.stop_bodies().iter().filter(|b| b.0 == run_id && b.1 == "kill").count() as u64;
+        pub fn kill_requests(&self, run_id: &str) -> u64 = self.store().requests(Some(run_id), "kill");
         /// Switches the job GET's shape at run time.
-        pub fn set_job_shape(&self, shape: JobShape) = self.store().cfg.job_shape = shape;
+        pub fn set_job_array(&self, on: bool) = self.store().cfg.job_array = on;
     }
 
     /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.

@@ -9,13 +9,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Request, StatusCode, Uri};
 use axum::response::IntoResponse;
 use percent_encoding::percent_decode_str;
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
-use super::store::{Change, Failure};
-use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, ExecutionGet, JobShape, LOGIN_PATH};
+use super::store::{Answer, Change, Failure};
+use super::{BAD_CREDENTIALS, CenturyLink, CenturyLinkOptions, LOGIN_PATH};
 use crate::lock;
 
 /// `Content-Type` of the Runner's JSON answers (a Java service).
@@ -32,26 +34,13 @@ const PAGE_SIZE: usize = 100;
 /// The roles every login reports.
 const ROLES: [&str; 2] = ["AccountAdmin", "ServerAdmin"];
 
-type Resp = Response<Body>;
+/// A request's handler: method, URI, headers, body; the JSON answer or why it failed.
+type Serve = fn(&CenturyLink, &Method, &Uri, &HeaderMap, &[u8]) -> Answer;
 
 /// The vendor error body, `{"message":"…"}` (the CLC v2 shape; the Runner's
 /// is undocumented).
 pub(crate) fn error_body(message: &str) -> Value {
     json!({ "message": message })
-}
-
-fn respond(status: u16, content_type: &'static str, body: &Value) -> Resp {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_vec(body).unwrap_or_default();
-    (status, [(CONTENT_TYPE, content_type)], body).into_response()
-}
-
-fn runner_error(status: u16, message: &str) -> Resp {
-    respond(status, RUNNER_JSON, &error_body(message))
-}
-
-fn login_error(status: u16, message: &str) -> Resp {
-    respond(status, LOGIN_JSON, &error_body(message))
 }
 
 /// Which Runner operation a request is for, each with its source.
@@ -65,7 +54,7 @@ enum Op {
     /// `GET /jobs/{alias}/executions`: RJS `Executions.prototype.find` only.
     ListAllExecutions,
     /// `GET /jobs/{alias}/{jobId}`: KB "Get Job" (its example is a
-    /// one-element array: [`JobShape::Array`]).
+    /// one-element array: the `job_array` switch).
     GetJob(String),
     /// `POST /jobs/{alias}/{jobId}/start`: KB "Start Job".
     StartJob(String),
@@ -74,7 +63,7 @@ enum Op {
     ListExecutions(String),
     /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`: RJS
     /// `Job.prototype.execution` only, not in the KB
-    /// ([`ExecutionGet::Absent`] removes it).
+    /// (the `execution_get` switch removes it).
     GetExecution(String, String),
     /// `POST …/executions/{executionId}/stop`: KB "Stop Job Execution" and
     /// the seed page `centurylink-stop-execution.md`; `POST
@@ -159,120 +148,114 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// A JSON object body (a blank one is `{}`).
-fn object(body: &[u8]) -> Result<Map<String, Value>, Failure> {
-    match serde_json::from_slice::<Value>(body) {
-        _ if is_blank(body) => Ok(Map::new()),
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad("The request body must be a JSON object")),
-        Err(_) => Err(bad("Malformed JSON request body")),
-    }
+/// A body parsed as `T`: a JSON object (a blank one is `{}`), its fields as
+/// `T` declares them (unknown ones ignored).
+fn object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    let v = match serde_json::from_slice::<Value>(body) {
+        _ if is_blank(body) => json!({}),
+        Ok(v) if v.is_object() => v,
+        Ok(_) => return Err(bad("The request body must be a JSON object")),
+        Err(_) => return Err(bad("Malformed JSON request body")),
+    };
+    serde_json::from_value(v).map_err(|e| bad(e.to_string()))
 }
 
 /// A stop or kill body: none, or `{"expiryDuration":N}` (optional, N ≥ 0).
-fn expiry(body: &[u8]) -> Result<(), Failure> {
-    let n = object(body)?.remove("expiryDuration");
-    let why = |n| format!("expiryDuration must be a non-negative integer, got {n}");
-    let n = n.filter(|n| !n.is_null() && !n.is_u64());
-    n.map_or(Ok(()), |n| Err(bad(why(n))))
+#[derive(Deserialize)]
+struct StopBody {
+    #[serde(rename = "expiryDuration")]
+    _expiry: Option<u64>,
 }
 
 /// A start body: `{}` or `{"hosts":[{"id":…,"sshPrivateKey"?}…],"sshPrivateKey"?}`.
-fn start_body(body: &[u8]) -> Result<(), Failure> {
-    if is_blank(body) {
-        return Err(bad(
-            "Required request body is missing (send {} for no hosts)",
-        ));
-    }
-    let m = object(body)?;
-    let key_ok = |o: &Map<String, Value>| {
-        let key = o.get("sshPrivateKey");
-        key.is_none_or(|k| k.is_null() || k.is_string())
-    };
-    let host_ok = |h: &Value| {
-        let o = h.as_object();
-        o.is_some_and(|o| o.get("id").is_some_and(Value::is_string) && key_ok(o))
-    };
-    let hosts = m.get("hosts").unwrap_or(&Value::Null);
-    if !hosts.is_null() && !hosts.as_array().is_some_and(|h| h.iter().all(host_ok)) {
-        return Err(bad("hosts must be an array of objects with a string id"));
-    }
-    let why = || bad("sshPrivateKey must be a string");
-    key_ok(&m).then_some(()).ok_or_else(why)
+#[derive(Deserialize)]
+struct StartBody {
+    #[serde(rename = "hosts")]
+    _hosts: Option<Vec<Host>>,
+    #[serde(rename = "sshPrivateKey")]
+    _key: Option<String>,
 }
 
-/// A router that reads each request whole and hands it to `serve`.
-fn router(
-    sim: Arc<CenturyLink>,
-    serve: fn(&CenturyLink, &Method, &Uri, &HeaderMap, &[u8]) -> Resp,
-    error: fn(u16, &str) -> Resp,
-) -> Router {
+#[derive(Deserialize)]
+struct Host {
+    #[serde(rename = "id")]
+    _id: String,
+    #[serde(rename = "sshPrivateKey")]
+    _key: Option<String>,
+}
+
+/// A router that reads each request whole and hands it to `serve`; its
+/// answer (200) or error (`{"message"}`) is JSON of type `content_type`.
+fn router(sim: Arc<CenturyLink>, serve: Serve, content_type: &'static str) -> Router {
     let handler = move |State(sim): State<Arc<CenturyLink>>, req: Request<Body>| async move {
         let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(body, MAX_BODY).await {
+        let answer = match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(body) => serve(&sim, &parts.method, &parts.uri, &parts.headers, &body),
-            Err(_) => error(413, "Request entity too large"),
-        }
+            Err(_) => Err((413, "Request entity too large".into())),
+        };
+        let (status, body) = answer.map_or_else(|(s, m)| (s, error_body(&m)), |v| (200, v));
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        (status, [(CONTENT_TYPE, content_type)], body).into_response()
     };
     Router::new().fallback(handler).with_state(sim)
 }
 
 /// The Runner's router: every request goes through [`CenturyLink::serve_runner`].
 pub(crate) fn runner_router(sim: Arc<CenturyLink>) -> Router {
-    router(sim, CenturyLink::serve_runner, runner_error)
+    router(sim, CenturyLink::serve_runner, RUNNER_JSON)
 }
 
 /// The login server's router (see [`CenturyLink::serve_login`]).
 pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
-    router(sim, CenturyLink::serve_login, login_error)
+    router(sim, CenturyLink::serve_login, LOGIN_JSON)
 }
 
 impl CenturyLink {
     /// A Runner request: the route (404), the token (401), the alias (403),
     /// the body (400), the operation; a stop or kill is counted first.
-    fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
+    fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
         let Some((alias, op)) = route(method, uri.path()) else {
-            return runner_error(404, "Not Found");
+            return Err((404, "Not Found".into()));
         };
-        let absent = lock(&self.store).cfg.execution_get == ExecutionGet::Absent;
-        if absent && matches!(op, Op::GetExecution(..)) {
+        if !lock(&self.store).cfg.execution_get && matches!(op, Op::GetExecution(..)) {
             // As if the route did not exist (the KB has no such call).
-            return runner_error(404, "Not Found");
+            return Err((404, "Not Found".into()));
         }
         let live =
             |t: &str| t == self.static_token || lock(&self.store).tokens.live(t) == Some(true);
         if !bearer(headers).is_some_and(live) {
-            return runner_error(401, "Unauthorized");
+            return Err((401, "Unauthorized".into()));
         }
         if !alias.eq_ignore_ascii_case(&self.o.account_alias) {
             let message = format!("Access denied: the token is not valid for account {alias}");
-            return runner_error(403, &message);
+            return Err((403, message.into()));
         }
         let json_body = is_blank(body) || is_type(headers, "application/json");
-        let check = |f: fn(&[u8]) -> Result<(), Failure>| match json_body {
-            true => f(body),
-            false => Err(bad("Content-Type must be application/json")),
-        };
+        let not_json = || bad("Content-Type must be application/json");
+        let json_body = json_body.then_some(()).ok_or_else(not_json);
         let page = paging(uri.query().unwrap_or_default().as_bytes());
         let mut store = lock(&self.store);
-        let result = match op {
+        match op {
             Op::ListJobs => page.map(|at| store.list_jobs(at)),
             Op::ListAllExecutions => page.and_then(|at| store.executions(None, at)),
             Op::ListExecutions(job) => page.and_then(|at| store.executions(Some(&job), at)),
             Op::GetJob(job) => {
-                let array = store.cfg.job_shape == JobShape::Array;
+                let array = store.cfg.job_array;
                 store.job(&job).map(|j| if array { json!([j]) } else { j })
             }
             Op::GetExecution(job, ex) => store.execution(&job, &ex),
-            Op::StartJob(job) => check(start_body).and_then(|()| store.start_job(&job)),
+            Op::StartJob(_) if is_blank(body) => Err(bad(
+                "Required request body is missing (send {} for no hosts)",
+            )),
+            Op::StartJob(job) => json_body
+                .and_then(|()| object::<StartBody>(body))
+                .and_then(|_| store.start_job(&job)),
             Op::Stop(job, ex, action) => {
                 store.record(&job, &ex, action, body);
-                check(expiry).and_then(|()| store.stop(&job, &ex, action))
+                let parsed = json_body.and_then(|()| object::<StopBody>(body));
+                parsed.and_then(|_| store.stop(&job, &ex, action))
             }
-        };
-        match result {
-            Ok(v) => respond(200, RUNNER_JSON, &v),
-            Err((status, message)) => runner_error(status, &message),
         }
     }
 
@@ -284,15 +267,15 @@ impl CenturyLink {
     /// or a form, as clc-sdk's `clc/APIv2/__init__.py` `get_session` sends
     /// it (`data=`; ASP.NET Web API binds both). Another method is 405,
     /// another path 404.
-    fn serve_login(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Resp {
+    fn serve_login(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
         // ASP.NET routes ignore case and a trailing slash.
         let path = uri.path().trim_end_matches('/');
         if !path.eq_ignore_ascii_case(LOGIN_PATH) {
-            return login_error(404, "Not Found");
+            return Err((404, "Not Found".into()));
         }
         if method != Method::POST {
             let why = format!("The requested resource does not support http method '{method}'.");
-            return login_error(405, &why);
+            return Err((405, why.into()));
         }
         let credentials = if is_type(headers, "application/x-www-form-urlencoded") {
             field(body, "username").zip(field(body, "password"))
@@ -306,7 +289,7 @@ impl CenturyLink {
         let mut store = lock(&self.store);
         store.login_attempts += 1;
         if credentials.is_none_or(|(u, p)| u != o.username || p != self.password) {
-            return login_error(400, BAD_CREDENTIALS);
+            return Err(bad(BAD_CREDENTIALS));
         }
         let token = store.grant(o.token_ttl, &token_claims(o));
         drop(store);
@@ -317,7 +300,7 @@ impl CenturyLink {
             "roles": ROLES,
             "bearerToken": token,
         });
-        respond(200, LOGIN_JSON, &body)
+        Ok(body)
     }
 }
 

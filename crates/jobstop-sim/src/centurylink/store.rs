@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::{CenturyLinkOptions, ExecutionSeed, JobSeed};
 use crate::data::{self, Data, text};
-use crate::store::{Runs, Timed, Tokens};
+use crate::store::{Runs, Tokens};
 use crate::{SimClock, SplitMix64, Timeline};
 
 /// The base64url header of every token (`{"alg":"HS256","typ":"JWT"}`).
@@ -55,7 +57,6 @@ const REFUSED: Failure = (400, Cow::Borrowed(super::NOT_STOPPABLE));
 pub(crate) struct JobRecord {
     id: String,
     name: Option<String>,
-    hosts: Vec<String>,
     created: i64,
     updated: i64,
     /// The Job's other wire fields (`description`, `executionTtl`, `repository`…).
@@ -82,18 +83,7 @@ pub(crate) struct ExecRecord {
     timeline: Timeline<Change>,
 }
 
-impl Timed for ExecRecord {
-    type Change = Change;
-    fn timeline(&self) -> &Timeline<Change> {
-        &self.timeline
-    }
-    fn timeline_mut(&mut self) -> &mut Timeline<Change> {
-        &mut self.timeline
-    }
-    fn tie(&self) -> u64 {
-        self.seq
-    }
-}
+timed!(ExecRecord => Change);
 
 impl ExecRecord {
     /// The first timer's start (the listing order).
@@ -157,8 +147,7 @@ pub(crate) struct Store {
     /// Up to when changes are applied (no promotion into a slot before it).
     settled_at: Instant,
     jobs: BTreeMap<String, JobRecord>,
-    /// By execution id; stops are counted by `"jobId/executionId"`.
-    pub(crate) execs: Runs<String, ExecRecord>,
+    execs: Runs<String, ExecRecord>,
     next_seq: u64,
     /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
     /// shifts the seeded data) and login tokens (`secrets`).
@@ -177,19 +166,6 @@ fn credentials() -> Value {
     json!({"username": "deploy", "password": "******"})
 }
 
-pub(crate) fn b64url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let [b0, b1, b2] = [0, 1, 2].map(|i| u32::from(chunk.get(i).copied().unwrap_or(0)));
-        let n = (b0 << 16) | (b1 << 8) | b2;
-        for i in 0..=chunk.len() {
-            out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
-}
-
 /// A JWT-looking bearer token: the `HS256` header, `claims` plus a random
 /// `jti`, and 32 random bytes as the signature. No expiry claim: the docs
 /// give none, and clients must treat the token as opaque.
@@ -198,7 +174,8 @@ pub(crate) fn make_token(rng: &mut SplitMix64, claims: &Value) -> String {
     claims["jti"] = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64()).into();
     let payload = serde_json::to_vec(&claims).unwrap_or_default();
     let sig: Vec<u8> = (0..4).flat_map(|_| rng.next_u64().to_be_bytes()).collect();
-    format!("{JWT_HEADER}.{}.{}", b64url(&payload), b64url(&sig))
+    let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    format!("{JWT_HEADER}.{}.{}", b64(&payload), b64(&sig))
 }
 
 /// A page, `{"totalSize","page","size","results"}` (`CenturyLinkCloud/PublicKB`
@@ -248,8 +225,12 @@ impl Store {
     }
 
     fn hosts_of(&self, job: &str) -> Vec<String> {
-        let job = self.jobs.get(job);
-        job.map(|j| j.hosts.clone()).unwrap_or_default()
+        let hosts = self.jobs.get(job).and_then(|j| j.doc["hosts"].as_array());
+        hosts
+            .into_iter()
+            .flatten()
+            .map(|h| text(&h["id"]))
+            .collect()
     }
 
     /// A new `SUCCESS` execution (not inserted), drawn from `misc` or `ids`.
@@ -303,7 +284,6 @@ impl Store {
             let url = format!("https://hooks.example.com/runner/{}", ids.alphanumeric(12));
             json!({"url": url, "level": "RESULT"})
         });
-        let host_ids = hosts.iter().map(|h| text(&h["id"])).collect();
         let doc = json!({
             "description": entry[1],
             "executionTtl": execution_ttl,
@@ -313,7 +293,7 @@ impl Store {
             "callbacks": callbacks.into_iter().collect::<Vec<_>>(),
         });
         let mut job = JobRecord::default();
-        (job.id, job.name, job.hosts) = (id, named.then_some(name), host_ids);
+        (job.id, job.name) = (id, named.then_some(name));
         (job.created, job.updated, job.doc) = (created, updated, doc);
         job
     }
@@ -333,8 +313,11 @@ impl Store {
         })
     }
 
-    /// Adds jobs and executions, as the crate README's "Seeding" describes.
-    pub(crate) fn seed(&mut self, jobs: usize, per_job: usize, running: usize) {
+    /// Adds jobs and executions, as the crate README's "Seeding" describes,
+    /// then the inserted ones (creating the jobs executions name).
+    pub(crate) fn seed(&mut self) {
+        let (jobs, per_job) = (self.cfg.jobs, self.cfg.executions_per_job);
+        let running = self.cfg.running;
         let total = jobs.saturating_mul(per_job).max(running);
         let jobs = if jobs == 0 && total > 0 { 1 } else { jobs };
         let rotate = self.ids.below(SEED.table("jobs").len() as u64) as usize;
@@ -419,6 +402,15 @@ impl Store {
                 job.created = oldest - back;
             }
         }
+        for seed in std::mem::take(&mut self.cfg.job_seeds) {
+            self.insert_job(seed);
+        }
+        for seed in std::mem::take(&mut self.cfg.execution_seeds) {
+            if self.insert_execution(seed.clone()).is_none() {
+                self.insert_job(JobSeed::default().with_id(seed.job_id.clone()));
+                self.insert_execution(seed);
+            }
+        }
     }
 
     /// Adds a job from a seed (replacing one with the same id); its id.
@@ -440,7 +432,6 @@ impl Store {
         if !seed.hosts.is_empty() {
             let doc = seed.hosts.iter().map(|h| json!({"id": h, "hostVars": {}}));
             job.doc["hosts"] = doc.collect();
-            job.hosts = seed.hosts;
         }
         if let Some(repository) = job.doc["repository"].as_object_mut() {
             match seed.repository_credentials {
@@ -485,7 +476,7 @@ impl Store {
         let id = seed.execution_id.unwrap_or_else(fresh);
         let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
         let timers: Vec<(i64, Option<i64>)> = match seed.timers {
-            Some(t) => t.iter().map(|t| (ms(t.start), t.end.map(ms))).collect(),
+            Some(t) => t.iter().map(|t| (ms(t.0), t.1.map(ms))).collect(),
             None => vec![(wall, terminal(&seed.status).then_some(wall))],
         };
         let start = timers.first().map_or(wall, |t| t.0);
@@ -692,14 +683,20 @@ impl Store {
     }
 
     pub(crate) fn record(&mut self, job: &str, id: &str, action: Change, body: &[u8]) {
-        let run_id = format!("{job}/{id}");
-        let stop = action == Change::Stopped;
-        if stop {
-            self.execs.count_stop(&run_id);
-        }
-        let name = if stop { "stop" } else { "kill" };
+        let name = if action == Change::Stopped {
+            "stop"
+        } else {
+            "kill"
+        };
         let body = String::from_utf8_lossy(body).into_owned();
-        self.bodies.push((run_id, name.to_owned(), body));
+        self.bodies
+            .push((format!("{job}/{id}"), name.to_owned(), body));
+    }
+
+    /// How many `kind` (`stop` or `kill`) requests named `run_id` (or any).
+    pub(crate) fn requests(&self, run_id: Option<&str>, kind: &str) -> u64 {
+        let bodies = self.bodies.iter().filter(|b| b.1 == kind);
+        bodies.filter(|b| run_id.is_none_or(|r| b.0 == r)).count() as u64
     }
 
     /// `POST …/executions/{executionId}/stop` or `/kill` (README table).
@@ -730,12 +727,6 @@ impl Store {
     pub(crate) fn execution_json(&mut self, run_id: &str) -> Option<Value> {
         let (job, id) = run_id.split_once('/')?;
         self.execution(job, id).ok()
-    }
-
-    pub(crate) fn status(&mut self, run_id: &str) -> Option<String> {
-        self.settle();
-        let id = self.find_run(run_id)?;
-        self.execs.get(&id).map(|r| r.status.clone())
     }
 
     /// A Job (VENDOR-NOTES 4.4), camelCase: the fields of the Job in
