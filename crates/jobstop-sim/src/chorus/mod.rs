@@ -103,7 +103,7 @@ impl WorkfileSeed {
         let status = status.into();
         WorkfileSeed {
             status,
-            ..WorkfileSeed::default()
+            ..Self::default()
         }
     }
 

@@ -284,24 +284,21 @@ impl Chorus {
         };
         let cache = ["no-cache", "max-age=0, private, must-revalidate"][usize::from(status == 200)];
         let headers = [
-            ("x-frame-options", Some("SAMEORIGIN".to_owned())),
-            ("x-xss-protection", Some("1; mode=block".to_owned())),
-            ("x-content-type-options", Some("nosniff".to_owned())),
-            (CONTENT_TYPE.as_str(), Some(content_type.to_owned())),
-            (CACHE_CONTROL.as_str(), Some(cache.to_owned())),
-            (SET_COOKIE.as_str(), cookie),
-            ("x-request-id", Some(lock(&self.request_ids).uuid_like())),
-            (
-                "x-runtime",
-                Some(format!("{:.6}", t0.elapsed().as_secs_f64())),
-            ),
-            (CONTENT_LENGTH.as_str(), Some(body.len().to_string())),
+            ("x-frame-options", "SAMEORIGIN".to_owned()),
+            ("x-xss-protection", "1; mode=block".to_owned()),
+            ("x-content-type-options", "nosniff".to_owned()),
+            (CONTENT_TYPE.as_str(), content_type.to_owned()),
+            (CACHE_CONTROL.as_str(), cache.to_owned()),
+            ("x-request-id", lock(&self.request_ids).uuid_like()),
+            ("x-runtime", format!("{:.6}", t0.elapsed().as_secs_f64())),
+            (CONTENT_LENGTH.as_str(), body.len().to_string()),
         ];
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() =
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        for (name, value) in headers {
-            if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        let cookie = cookie.map(|c| (SET_COOKIE.as_str(), c));
+        for (name, value) in headers.into_iter().chain(cookie) {
+            if let Ok(v) = HeaderValue::from_str(&value) {
                 resp.headers_mut().insert(name, v);
             }
         }

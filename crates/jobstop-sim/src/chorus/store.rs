@@ -153,8 +153,6 @@ pub(crate) struct Store {
     /// The builder's settings (the workfiles to seed are taken out).
     pub(crate) cfg: ChorusOptions,
     clock: SimClock,
-    /// When the simulator started (seeded auto-finish counts from here).
-    started: Instant,
     workspaces: BTreeMap<u64, Workspace>,
     /// The workfiles, their timelines and the stop counters.
     pub(crate) workfiles: Runs<u64, Workfile>,
@@ -196,7 +194,6 @@ impl Store {
         let mut store = Store {
             cfg,
             clock,
-            started: Instant::now(),
             workspaces: BTreeMap::new(),
             workfiles: Runs::default(),
             names: HashMap::new(),
@@ -348,13 +345,13 @@ impl Store {
     /// Adds `running` and `idle` workflows and `other` non-workflow files to
     /// workspace `ws`, deterministically from the seed.
     fn seed_workfiles(&mut self, ws: u64, running: usize, idle: usize, other: usize) {
-        let epoch = whole_secs(self.clock.epoch());
+        let (epoch, started) = (whole_secs(self.clock.epoch()), Instant::now());
         for _ in 0..running {
             let mut wf = self.generate(ws, WORK_FLOW, RUNNING);
             // Started running a little before the epoch.
             let run_at = plus_secs(epoch, -(self.ids.range(60, 2 * HOUR as u64) as i64));
             wf.updated_at = run_at.max(wf.updated_at);
-            self.schedule_finish(&mut wf, self.started);
+            self.schedule_finish(&mut wf, started);
             self.put_workfile(wf);
         }
         for _ in 0..idle {
