@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
-use jobstop_sim::chorus::{ChorusSim, WorkfileSeed};
+use jobstop_sim::chorus::{ChorusSim, WorkfileSeed, run_objects};
 use jobstop_sim::{Fault, FaultRule, MASK, Route};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -1558,4 +1558,28 @@ fn data_files_parse() {
     for key in ["user", "database", "workspace", "workfile", "version_info"] {
         assert!(v[key].is_object(), "{key}");
     }
+}
+
+/// What the module, seed and `run_objects` docs show.
+#[tokio::test]
+async fn handle_seed_and_run_objects_as_documented() {
+    let sim = ChorusSim::builder()
+        .seed(7)
+        .running(2)
+        .idle(3)
+        .other_files(2);
+    let sim = sim.start().await.expect("start");
+    assert_eq!(sim.ids().len(), 5, "workflows of the member workspace");
+    assert_eq!(sim.ids_with_status("running").len(), 2);
+    assert!(!sim.base_url().ends_with("/api"), "the server root");
+    let wf = sim.workfile_json(&sim.ids()[0]).unwrap();
+    assert_eq!(wf["file_type"], "work_flow");
+    assert_eq!(wf["workspace"]["id"], sim.workspace_id());
+    let id = sim.insert_workfile(WorkfileSeed::new("queued").with_id(1_000_500));
+    assert_eq!(id, "1000500");
+    let mut list = json!({"response": [{"id": 1}, {"id": 2}], "pagination": {"page": 1}});
+    assert_eq!(run_objects(&mut list).len(), 2);
+    let mut one = json!({"response": {"id": 1, "status": "idle"}});
+    assert_eq!(run_objects(&mut one).len(), 1);
+    assert!(run_objects(&mut json!({"errors": {}})).is_empty());
 }

@@ -5,23 +5,6 @@
 //! parts are documented fact and which are inference. A stop the engine
 //! accepts makes the workfile `idle` at once: the builder's `stop_delay` has
 //! no effect.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> std::io::Result<()> {
-//! use jobstop_sim::chorus::ChorusSim;
-//!
-//! let sim = ChorusSim::builder().seed(7).running(2).idle(3).other_files(2).start().await?;
-//! assert_eq!(sim.ids().len(), 5, "workflows of the member workspace");
-//! assert_eq!(sim.ids_with_status("running").len(), 2);
-//! assert!(!sim.base_url().ends_with("/api"), "the server root");
-//! let first = &sim.ids()[0];
-//! let wf = sim.workfile_json(first).unwrap();
-//! assert_eq!(wf["file_type"], "work_flow");
-//! assert_eq!(wf["workspace"]["id"], sim.workspace_id());
-//! # Ok(())
-//! # }
-//! ```
 
 mod routes;
 mod store;
@@ -80,10 +63,6 @@ pub enum ChorusWire {
 /// [`ChorusSim::insert_workfile`]. Only the status is required; it is kept
 /// verbatim, so any raw wire string works (`"queued"`, `"RUNNING"`, …).
 /// Unset parts are generated from the seed.
-///
-/// ```
-/// let seed = jobstop_sim::chorus::WorkfileSeed::new("queued").with_id(1_000_500);
-/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkfileSeed {
     pub(crate) status: String,
@@ -422,16 +401,6 @@ impl Sim<Chorus> {
 /// the items of a listing's `{"response": […]}`, or the object of
 /// `{"response": {…}}` (show, run, stop). A session answer's `response` is an
 /// object too: scope the fault to the workfile routes.
-///
-/// ```
-/// use jobstop_sim::chorus::run_objects;
-/// use serde_json::json;
-///
-/// let mut list = json!({"response": [{"id": 1}, {"id": 2}], "pagination": {"page": 1}});
-/// assert_eq!(run_objects(&mut list).len(), 2);
-/// let mut one = json!({"response": {"id": 1, "status": "idle"}});
-/// assert_eq!(run_objects(&mut one).len(), 1);
-/// ```
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     match body.get_mut("response") {
         Some(Value::Array(items)) => items.iter_mut().collect(),

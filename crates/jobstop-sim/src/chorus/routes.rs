@@ -128,14 +128,6 @@ pub(crate) fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A page or size parameter: a non-negative integer.
-fn parse_count(v: Option<&str>, default: u64) -> Result<u64, String> {
-    match v.map(str::trim) {
-        None | Some("") => Ok(default),
-        Some(s) => s.parse::<u64>().map_err(|_| s.to_owned()),
-    }
-}
-
 /// A record id: decimal digits only (Chorus ids are integers).
 pub(crate) fn parse_id(raw: &str) -> Option<u64> {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
@@ -321,15 +313,17 @@ fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
     if ws.is_none() {
         return action(Err(Action::NotFound), 200);
     }
-    let invalid = |what: String| Answer::Json(422, error_body(422, &format!("invalid {what}")));
-    let page = match parse_count(req.param("page").as_deref(), 1) {
-        Ok(p) if p >= 1 => p,
-        Ok(p) => return invalid(format!("page: {p}")),
-        Err(v) => return invalid(format!("page: {v:?}")),
+    // A page or size parameter: a non-negative integer; a page at least 1.
+    let count = |name: &str, default: u64| match req.param(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(s) => s.parse::<u64>().map_err(|_| format!("{name}: {s:?}")),
     };
-    let per_page = match parse_count(req.param("per_page").as_deref(), DEFAULT_PER_PAGE) {
-        Ok(n) => n,
-        Err(v) => return invalid(format!("per_page: {v:?}")),
+    let page = count("page", 1).and_then(|p| (p >= 1).then_some(p).ok_or(format!("page: {p}")));
+    let (page, per_page) = match (page, count("per_page", DEFAULT_PER_PAGE)) {
+        (Ok(page), Ok(per_page)) => (page, per_page),
+        (Err(what), _) | (_, Err(what)) => {
+            return Answer::Json(422, error_body(422, &format!("invalid {what}")));
+        }
     };
     let order = req.param("order");
     let q = ListQuery {

@@ -718,25 +718,19 @@ impl Store {
 
     // ----- sessions -----------------------------------------------------
 
-    /// `n` lowercase hex digits.
-    fn hex(&mut self, n: usize) -> String {
-        let words = (0..n.div_ceil(16)).map(|_| format!("{:016x}", self.secrets.next_u64()));
-        words.collect::<String>().chars().take(n).collect()
-    }
-
-    /// `n` characters of the base64 alphabet.
-    fn base64ish(&mut self, n: usize) -> String {
-        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut pick = || char::from(B64[self.secrets.below(64) as usize]);
+    /// `n` characters from the first `alphabet` of `B64` (16: lowercase hex).
+    fn draw(&mut self, n: usize, alphabet: usize) -> String {
+        const B64: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
+        let mut pick = || char::from(B64[self.secrets.below(alphabet as u64) as usize]);
         (0..n).map(|_| pick()).collect()
     }
 
     /// Creates a Chorus session for the signed-in user; returns its id (40
     /// lowercase hex, like `SecureRandom.hex(20)`).
     pub(crate) fn create_session(&mut self) -> String {
-        let mut id = self.hex(40);
+        let mut id = self.draw(40, 16);
         while self.sessions.contains_key(&id) {
-            id = self.hex(40);
+            id = self.draw(40, 16);
         }
         self.issued.push(id.clone());
         self.sessions
@@ -754,7 +748,7 @@ impl Store {
     /// Rails session `key` now carries `chorus` and a new CSRF token,
     /// returned (on logout: `session.clear` then `form_authenticity_token`).
     pub(crate) fn reset_rails(&mut self, key: usize, chorus: Option<String>) -> String {
-        let csrf = format!("{}=", self.base64ish(43));
+        let csrf = format!("{}=", self.draw(43, 64));
         if let Some(r) = self.rails.get_mut(key) {
             *r = RailsSession {
                 chorus,
@@ -772,7 +766,7 @@ impl Store {
     /// A new cookie value for Rails session `key` (a signed-looking blob:
     /// base64 data `--` 40 hex digits); every earlier value stays valid.
     pub(crate) fn issue_cookie(&mut self, key: usize) -> String {
-        let value = format!("{}%3D%3D--{}", self.base64ish(300), self.hex(40));
+        let value = format!("{}%3D%3D--{}", self.draw(300, 64), self.draw(40, 16));
         self.cookies.insert(value.clone(), key);
         value
     }
