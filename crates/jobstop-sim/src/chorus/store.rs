@@ -285,26 +285,57 @@ impl Store {
         self.workfiles.insert(wf.id, wf);
     }
 
-    /// A generated workfile (not inserted).
-    fn generate(&mut self, ws: u64, file_type: &str, status: &str) -> Workfile {
+    fn schedule_finish(&self, wf: &mut Workfile, from: Instant) {
+        if let Some(d) = self.cfg.finish_after {
+            wf.timeline.push_after(from, d, ());
+        }
+    }
+
+    /// Adds `running` and `idle` workflows and `other` non-workflow files to
+    /// workspace `ws`, deterministically from the seed.
+    fn seed_workfiles(&mut self, ws: u64, running: usize, idle: usize, other: usize) {
+        let flows = [RUNNING]
+            .repeat(running)
+            .into_iter()
+            .chain([IDLE].repeat(idle));
+        for status in flows {
+            self.insert(WorkfileSeed::new(status).with_workspace(ws));
+        }
+        for _ in 0..other {
+            let kind = self.ids.pick(items(&DATA["other_files"])).map(|o| &o[0]);
+            let seed = WorkfileSeed::new(IDLE).with_workspace(ws);
+            self.insert(seed.with_file_type(kind.and_then(Value::as_str).unwrap_or("text")));
+        }
+    }
+
+    /// Adds a workfile from a seed, its unset parts generated; returns its
+    /// id. An unknown workspace id creates a member workspace of that id.
+    pub(crate) fn insert(&mut self, seed: WorkfileSeed) -> u64 {
+        let ws = seed.workspace_id.unwrap_or(self.cfg.workspace_id);
+        if !self.workspaces.contains_key(&ws) {
+            self.add_workspace(ws, format!("Workspace {ws}"), true);
+        }
+        let file_type = seed.file_type.unwrap_or_else(|| WORK_FLOW.to_owned());
+        let file_name = seed.file_name.unwrap_or_else(|| {
+            let other = items(&DATA["other_files"])
+                .iter()
+                .find(|o| o[0] == file_type.as_str());
+            let names = match other {
+                _ if file_type == WORK_FLOW => &DATA["flow_names"],
+                Some(o) => &o[1],
+                None => &json!(["file.txt"]),
+            };
+            let base = self.ids.pick(items(names)).and_then(Value::as_str);
+            self.unique_name(ws, base.unwrap_or("file.txt"))
+        });
         let epoch = whole_secs(self.clock.epoch());
-        let other = items(&DATA["other_files"])
-            .iter()
-            .find(|o| o[0] == file_type);
-        let names = match other {
-            _ if file_type == WORK_FLOW => &DATA["flow_names"],
-            Some(o) => &o[1],
-            None => &json!(["file.txt"]),
-        };
-        let base = self.ids.pick(items(names)).and_then(Value::as_str);
-        let file_name = self.unique_name(ws, base.unwrap_or("file.txt"));
         let created = plus_secs(
             epoch,
             -(self.ids.range(2 * DAY as u64, 120 * DAY as u64) as i64),
         );
         let span = (epoch - created).num_seconds().max(1) as u64;
         let modified = plus_secs(created, self.ids.below(span) as i64);
-        let updated = plus_secs(modified, self.ids.range(1, 59) as i64).min(epoch);
+        let mut updated = plus_secs(modified, self.ids.range(1, 59) as i64).min(epoch);
         let owner = match self.ids.below(10) {
             0..=5 => OWNER_ID,
             6..=8 => CURRENT_USER_ID,
@@ -318,82 +349,39 @@ impl Store {
             self.next_version += 1;
             self.next_version - 1
         });
-        Workfile {
-            id: self.next_id(),
-            workspace_id: ws,
-            file_name,
-            file_type: file_type.to_owned(),
-            status: status.to_owned(),
-            owner,
-            description,
-            created_at: created,
-            updated_at: updated,
-            user_modified_at: modified,
-            version_id,
-            engine_unavailable: false,
-            engine_refuses: false,
-            timeline: Timeline::new(),
-        }
-    }
-
-    fn schedule_finish(&self, wf: &mut Workfile, from: Instant) {
-        if let Some(d) = self.cfg.finish_after {
-            wf.timeline.push_after(from, d, ());
-        }
-    }
-
-    /// Adds `running` and `idle` workflows and `other` non-workflow files to
-    /// workspace `ws`, deterministically from the seed.
-    fn seed_workfiles(&mut self, ws: u64, running: usize, idle: usize, other: usize) {
-        let (epoch, started) = (whole_secs(self.clock.epoch()), Instant::now());
-        for _ in 0..running {
-            let mut wf = self.generate(ws, WORK_FLOW, RUNNING);
+        if seed.status == RUNNING {
             // Started running a little before the epoch.
             let run_at = plus_secs(epoch, -(self.ids.range(60, 2 * HOUR as u64) as i64));
-            wf.updated_at = run_at.max(wf.updated_at);
-            self.schedule_finish(&mut wf, started);
-            self.put_workfile(wf);
+            updated = run_at.max(updated);
         }
-        for _ in 0..idle {
-            let wf = self.generate(ws, WORK_FLOW, IDLE);
-            self.put_workfile(wf);
-        }
-        for _ in 0..other {
-            let kind = self.ids.pick(items(&DATA["other_files"])).map(|o| &o[0]);
-            let wf = self.generate(ws, kind.and_then(Value::as_str).unwrap_or("text"), IDLE);
-            self.put_workfile(wf);
-        }
-    }
-
-    /// Adds a workfile from a seed; returns its id. An unknown workspace id
-    /// creates a member workspace of that id.
-    pub(crate) fn insert(&mut self, seed: WorkfileSeed) -> u64 {
-        let ws = seed.workspace_id.unwrap_or(self.cfg.workspace_id);
-        if !self.workspaces.contains_key(&ws) {
-            self.add_workspace(ws, format!("Workspace {ws}"), true);
-        }
-        let file_type = seed.file_type.as_deref().unwrap_or(WORK_FLOW);
-        let mut wf = self.generate(ws, file_type, &seed.status);
-        if let Some(id) = seed.id {
-            // The generated id goes unused; keep the counter ahead of `id`.
-            wf.id = id;
-            self.next_workfile = self.next_workfile.max(id + 1);
-        }
-        wf.file_name = seed.file_name.unwrap_or(wf.file_name);
-        wf.user_modified_at = seed
-            .user_modified_at
-            .map_or(wf.user_modified_at, whole_secs);
-        wf.created_at = seed
-            .created_at
-            .map_or(wf.created_at, whole_secs)
-            .min(wf.user_modified_at);
-        wf.updated_at = wf.updated_at.max(wf.user_modified_at);
-        wf.description = seed.description.or(wf.description);
-        wf.engine_unavailable = seed.engine_unavailable;
+        let id = match seed.id {
+            // Keep the counter ahead of `id`.
+            Some(id) => {
+                self.next_workfile = self.next_workfile.max(id.saturating_add(1));
+                id
+            }
+            None => self.next_id(),
+        };
+        let modified = seed.user_modified_at.map_or(modified, whole_secs);
+        let mut wf = Workfile {
+            id,
+            workspace_id: ws,
+            file_name,
+            file_type,
+            owner,
+            description: seed.description.or(description),
+            created_at: seed.created_at.map_or(created, whole_secs).min(modified),
+            updated_at: updated.max(modified),
+            user_modified_at: modified,
+            version_id,
+            engine_unavailable: seed.engine_unavailable,
+            engine_refuses: false,
+            timeline: Timeline::new(),
+            status: seed.status,
+        };
         if wf.status == RUNNING {
             self.schedule_finish(&mut wf, Instant::now());
         }
-        let id = wf.id;
         self.put_workfile(wf);
         id
     }
