@@ -285,10 +285,14 @@ impl Store {
         self.workfiles.insert(wf.id, wf);
     }
 
-    fn schedule_finish(&self, wf: &mut Workfile, from: Instant) {
-        if let Some(d) = self.cfg.finish_after {
-            wf.timeline.push_after(from, d, ());
+    /// A new timeline for status `status`: the finish `finish_after` asks
+    /// for if it is `running`, else empty.
+    fn finish_timeline(&self, status: &str) -> Timeline<()> {
+        let mut timeline = Timeline::new();
+        if let (RUNNING, Some(d)) = (status, self.cfg.finish_after) {
+            timeline.push_after(Instant::now(), d, ());
         }
+        timeline
     }
 
     /// Adds `running` and `idle` workflows and `other` non-workflow files to
@@ -363,7 +367,7 @@ impl Store {
             None => self.next_id(),
         };
         let modified = seed.user_modified_at.map_or(modified, whole_secs);
-        let mut wf = Workfile {
+        self.put_workfile(Workfile {
             id,
             workspace_id: ws,
             file_name,
@@ -376,13 +380,9 @@ impl Store {
             version_id,
             engine_unavailable: seed.engine_unavailable,
             engine_refuses: false,
-            timeline: Timeline::new(),
+            timeline: self.finish_timeline(&seed.status),
             status: seed.status,
-        };
-        if wf.status == RUNNING {
-            self.schedule_finish(&mut wf, Instant::now());
-        }
-        self.put_workfile(wf);
+        });
         id
     }
 
@@ -465,16 +465,11 @@ impl Store {
             if self.cfg.engine_unavailable || down {
                 return Err(Action::RunFailed);
             }
-            let now = Instant::now();
-            let wall = whole_secs(self.clock.at(now));
-            let finish_after = self.cfg.finish_after;
+            let (wall, timeline) = (whole_secs(self.clock.now()), self.finish_timeline(RUNNING));
             self.update(id, |wf| {
                 wf.status = RUNNING.to_owned();
                 wf.updated_at = wall;
-                wf.timeline.clear();
-                if let Some(d) = finish_after {
-                    wf.timeline.push_after(now, d, ());
-                }
+                wf.timeline = timeline;
             });
             self.workfiles.touch(&id);
         }
