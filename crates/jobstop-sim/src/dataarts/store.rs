@@ -68,7 +68,6 @@ pub(crate) struct JobRecord {
     job_id: u64,
     create_user: String,
     pub(crate) create_time: i64,
-    owner: String,
     priority: u8,
     start_time: Option<i64>,
     end_time: Option<i64>,
@@ -83,9 +82,6 @@ pub(crate) struct JobRecord {
     /// `(name, type)` of each node.
     #[serde(skip)]
     nodes: Vec<(String, String)>,
-    /// Batch: the cron expression.
-    #[serde(skip)]
-    cron: String,
     #[serde(skip)]
     timeline: Timeline<Change>,
 }
@@ -192,13 +188,6 @@ pub(crate) struct Store {
     pub(crate) signature_failures: u64,
 }
 
-/// A generated node of a type from table `key`: `(name, type)`.
-fn node(ids: &mut SplitMix64, key: &str) -> (String, String) {
-    let e = SEED.pick(ids, key);
-    let name = format!("{}_{}", text(&e[0]), ids.range(1000, 9999));
-    (name, text(&e[1]))
-}
-
 /// The instance statuses that are over (HSDK `job_instance.py`: the success
 /// variants, `fail`, `manual-stop`, and `skip-by-depend`, which never runs).
 fn is_terminal_instance(status: &str) -> bool {
@@ -285,30 +274,29 @@ impl Store {
         let (epoch, ids) = (self.epoch_ms(), &mut self.ids);
         let generated = epoch - ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
         let create_time = seed.create_time.map_or(generated, |t| t.timestamp_millis());
-        let updated = create_time + ids.below((epoch - create_time).max(1) as u64) as i64;
-        let last_update_time = if seed.create_time.is_some() {
-            create_time
-        } else {
-            updated
+        let last_update_time = match seed.create_time {
+            Some(_) => create_time,
+            None => create_time + ids.below((epoch - create_time).max(1) as u64) as i64,
         };
         let create_user = seed.owner.unwrap_or_else(|| text(SEED.pick(ids, "users")));
-        let nodes = match seed.job_type {
-            JobType::RealTime => vec![node(ids, "realtime_nodes")],
-            JobType::Batch => (0..ids.range(1, 3))
-                .map(|_| node(ids, "batch_nodes"))
-                .collect(),
+        let (table, count) = match seed.job_type {
+            JobType::RealTime => ("realtime_nodes", 1),
+            JobType::Batch => ("batch_nodes", ids.range(1, 3)),
         };
-        let cron = match ids.below(3) {
-            0 => format!("0 {} * * * ?", ids.below(60)),
-            1 => format!("0 {} {} * * ?", ids.below(60), ids.below(24)),
-            _ => "0 0/15 * * * ?".to_owned(),
-        };
+        // `(name, type)`: a type from the table, named after it.
+        let mut nodes = Vec::new();
+        for _ in 0..count {
+            let e = SEED.pick(ids, table);
+            nodes.push((
+                format!("{}_{}", text(&e[0]), ids.range(1000, 9999)),
+                text(&e[1]),
+            ));
+        }
         // A real-time job runs since its creation; a stopped one ended then.
         let real_time = seed.job_type == JobType::RealTime;
         let mut job = JobRecord {
             workspace,
             job_id: ids.range(600_000, 699_999),
-            owner: create_user.clone(),
             create_user,
             create_time,
             priority: seed.priority.unwrap_or_else(|| ids.below(3) as u8),
@@ -320,7 +308,6 @@ impl Store {
             path: seed.path.unwrap_or_else(|| text(SEED.pick(ids, "paths"))),
             version: ids.range(1, 5),
             nodes,
-            cron,
             timeline: Timeline::new(),
             name: seed.name,
             job_type: seed.job_type,
@@ -755,6 +742,7 @@ impl Store {
         let last = last.filter(|_| j.job_type == JobType::Batch);
         let more = json!({
             "singleNodeJobFlag": j.nodes.len() == 1,
+            "owner": j.create_user,
             "lastInstanceStatus": last.map(|l| &l.status),
             "lastInstanceEndTime": last.and_then(|l| l.end_time),
         });
@@ -787,7 +775,8 @@ impl Store {
                         .and_then(|t| t.checked_add_signed(chrono::Duration::hours(8)))
                         .map(|t| t.format("%Y-%m-%dT%H:%M:%S+08").to_string())
                         .unwrap_or_default(),
-                    "expression": j.cron,
+                    // Hourly at a minute drawn from the job id.
+                    "expression": format!("0 {} * * * ?", j.job_id % 60),
                     "expressionTimeZone": "GMT+08:00",
                     "dependPrePeriod": false,
                 },
@@ -799,7 +788,7 @@ impl Store {
             true => Value::from(j.create_time.to_string()),
         };
         let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
-        let basic = json!({"owner": j.owner, "priority": j.priority});
+        let basic = json!({"owner": j.create_user, "priority": j.priority});
         present(SEED.over(
             "job_detail_defaults",
             json!({
