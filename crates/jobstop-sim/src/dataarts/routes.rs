@@ -46,6 +46,8 @@ one_liners! {
     /// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
     pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router =
         Router::new().fallback(serve_dlf).with_state(sim);
+    /// Lowercase hex of the last 16 bytes of `bytes` (a stable fake id).
+    fn hex_of(bytes: &[u8]) -> String = signing::hex(&bytes[bytes.len().saturating_sub(16)..]);
     /// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
     pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router =
         Router::new().fallback(iam).with_state(sim);
@@ -404,10 +406,4 @@ impl DataArts {
         let body = serde_json::to_vec(&body).unwrap_or_default();
         json_resp(201, body, &[("x-subject-token", &token)])
     }
-}
-
-/// Lowercase hex of the last 16 bytes of `bytes` (a stable fake id).
-fn hex_of(bytes: &[u8]) -> String {
-    let tail = &bytes[bytes.len().saturating_sub(16)..];
-    tail.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -157,19 +157,6 @@ fn digits(v: &str) -> Option<u64> {
         .then(|| v.parse().ok())?
 }
 
-/// `(offset, limit)`: `limit` within `1..=max`, `offset` ≥ 0.
-fn paging(q: &Query, (default, max): (usize, usize)) -> Result<(usize, usize), DlfError> {
-    let limit = parsed(q, "limit", digits)?.unwrap_or(default as u64);
-    if limit == 0 || limit > max as u64 {
-        return Err(INVALID);
-    }
-    let offset = parsed(q, "offset", digits)?.unwrap_or(0);
-    Ok((
-        usize::try_from(offset).unwrap_or(usize::MAX),
-        limit as usize,
-    ))
-}
-
 #[derive(Debug)]
 pub(crate) struct Store {
     /// The settings (without the seeds).
@@ -195,17 +182,29 @@ fn is_terminal_instance(status: &str) -> bool {
     over.contains(&status) || status == MANUAL_STOP
 }
 
-/// Page `offset` of `limit` records of `items` (`offset` a page number, or
-/// a record offset under [`Reading::RecordOffset`]).
-fn page<'a, T>(items: &'a [T], cfg: &DataArtsOptions, (offset, limit): (usize, usize)) -> &'a [T] {
-    let page_number = !cfg.reads(Reading::RecordOffset);
+/// The page of `items` that `offset` and `limit` ask for: `limit` within
+/// `1..=max`, `offset` ≥ 0, a page number (or a record offset under
+/// [`Reading::RecordOffset`]).
+fn page<'a, T>(
+    items: &'a [T],
+    q: &Query,
+    cfg: &DataArtsOptions,
+    (default, max): (usize, usize),
+) -> Result<&'a [T], DlfError> {
+    let limit = parsed(q, "limit", digits)?.unwrap_or(default as u64);
+    if limit == 0 || limit > max as u64 {
+        return Err(INVALID);
+    }
+    let offset = parsed(q, "offset", digits)?.unwrap_or(0);
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let (limit, page_number) = (limit as usize, !cfg.reads(Reading::RecordOffset));
     let first = if page_number {
         offset.saturating_mul(limit)
     } else {
         offset
     };
     let rest = items.get(first..).unwrap_or_default();
-    &rest[..limit.min(rest.len())]
+    Ok(&rest[..limit.min(rest.len())])
 }
 
 fn key(ws: &str, name: &str) -> (String, String) {
@@ -495,12 +494,12 @@ impl Store {
     pub(crate) fn list_jobs(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
         let job_type = |t: &str| serde_json::from_value(Value::from(t)).ok();
         let job_type = parsed(q, "jobType", job_type)?.unwrap_or_default();
-        let (name, paging) = (param(q, "jobName"), paging(q, JOBS_LIMIT)?);
+        let name = param(q, "jobName");
         let jobs = self.jobs_of(ws, job_type).into_iter();
         let matching: Vec<&JobRecord> = jobs
             .filter(|j| name.is_none_or(|n| j.name.contains(n)))
             .collect();
-        let shown = page(&matching, &self.cfg, paging);
+        let shown = page(&matching, q, &self.cfg, JOBS_LIMIT)?;
         let jobs: Vec<Value> = shown.iter().map(|j| self.render_job(j)).collect();
         Ok(json!({"total": matching.len(), "jobs": jobs}))
     }
@@ -620,7 +619,6 @@ impl Store {
     /// `list_job_instances_request.py`, `min_plan_time` and
     /// `max_plan_time`). Both ends are inclusive.
     pub(crate) fn list_instances(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
-        let paging = paging(q, INSTANCES_LIMIT)?;
         let precise = |v: &str| v.to_ascii_lowercase().parse().ok();
         let precise = parsed(q, "preciseQuery", precise)?.unwrap_or(false);
         let instance_type = parsed(q, "instanceType", digits)?;
@@ -645,7 +643,7 @@ impl Store {
             .filter(|r| r.plan_time >= min_plan && r.plan_time <= max_plan)
             .filter(|r| instance_type.is_none_or(|t| r.instance_type == t))
             .collect();
-        let shown = page(&matching, &self.cfg, paging);
+        let shown = page(&matching, q, &self.cfg, INSTANCES_LIMIT)?;
         let items: Vec<Value> = shown
             .iter()
             .map(|r| self.render_instance(r, false))
