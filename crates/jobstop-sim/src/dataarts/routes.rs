@@ -46,6 +46,8 @@ one_liners! {
     /// The DLF API's router: every request goes through [`DataArts::serve_dlf`].
     pub(crate) fn dlf_router(sim: Arc<DataArts>) -> Router =
         Router::new().fallback(serve_dlf).with_state(sim);
+    /// Lowercase hex of the last 16 bytes of `bytes` (a stable fake id).
+    fn hex_of(bytes: &[u8]) -> String = signing::hex(&bytes[bytes.len().saturating_sub(16)..]);
     /// The IAM server's router: `POST /v3/auth/tokens`, anything else 404.
     pub(crate) fn iam_router(sim: Arc<DataArts>) -> Router =
         Router::new().fallback(iam).with_state(sim);
@@ -217,7 +219,9 @@ impl DataArts {
         let ws = header(&req.headers, "workspace").filter(|w| !w.trim().is_empty());
         let ws = ws.as_deref().map_or(DEFAULT_WORKSPACE, str::trim);
         let q = query_pairs(req.uri.query());
-        let answer = dispatch(&mut lock(&self.store), ws, op, &q, body);
+        let mut store = lock(&self.store);
+        store.settle();
+        let answer = op(&mut store, ws, &q, body);
         self.respond(answer.unwrap_or_else(|e| self.dlf_error(e)))
     }
 
@@ -229,19 +233,8 @@ impl DataArts {
     }
 }
 
-/// Which DLF operation a request is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Op {
-    ListJobs,
-    ListInstances,
-    ShowJob(String),
-    JobStatus(String),
-    StartJob(String),
-    StopJob(String),
-    RunImmediate(String),
-    ShowInstance(String, String),
-    StopInstance(String, String),
-}
+/// A DLF operation on the store, given the workspace, the query and the body.
+type Op = Box<dyn FnOnce(&mut Store, &str, &Query, &[u8]) -> Result<Answer, DlfError>>;
 
 /// `(project_id, op)` of a DLF path, or `None` (no such API).
 ///
@@ -273,43 +266,36 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
         return None;
     }
     let (get, post) = (*method == Method::GET, *method == Method::POST);
-    let op = match rest {
-        [] if get => Op::ListJobs,
-        ["instances", "detail"] if get => Op::ListInstances,
-        [name] if get => Op::ShowJob(decode(name)),
-        [name, "status"] if get => Op::JobStatus(decode(name)),
-        [name, "start"] if post => Op::StartJob(decode(name)),
-        [name, "stop"] if post => Op::StopJob(decode(name)),
-        [name, "run-immediate"] if post => Op::RunImmediate(decode(name)),
-        [name, "instances", id] if get => Op::ShowInstance(decode(name), decode(id)),
-        [name, "instances", id, "stop"] if post => Op::StopInstance(decode(name), decode(id)),
+    let ok = |v: Value| Some((200, v));
+    let segment = |i: usize| rest.get(i).map_or_else(String::new, |s| decode(s));
+    let (name, id) = (segment(0), segment(2));
+    let start = rest.get(1) == Some(&"start");
+    let op: Op = match rest {
+        [] if get => Box::new(move |s, ws, q, _| Ok(ok(s.list_jobs(ws, q)?))),
+        ["instances", "detail"] if get => {
+            Box::new(move |s, ws, q, _| Ok(ok(s.list_instances(ws, q)?)))
+        }
+        [_] if get => Box::new(move |s, ws, _, _| Ok(ok(s.job_detail(ws, &name)?))),
+        [_, "status"] if get => Box::new(move |s, ws, _, _| Ok(ok(s.job_status(ws, &name)?))),
+        [_, "start" | "run-immediate"] if post => Box::new(move |s, ws, _, body| {
+            if !job_params_ok(body) {
+                return Err(INVALID);
+            }
+            match start {
+                true => s.start_job(ws, &name).map(|()| None),
+                false => Ok(ok(json!({"instanceId": s.run_immediate(ws, &name)?}))),
+            }
+        }),
+        [_, "stop"] if post => Box::new(move |s, ws, _, _| s.stop_job(ws, &name).map(|()| None)),
+        [_, "instances", _] if get => {
+            Box::new(move |s, ws, _, _| Ok(ok(s.instance_detail(ws, &name, &id)?)))
+        }
+        [_, "instances", _, "stop"] if post => {
+            Box::new(move |s, ws, _, _| s.stop_instance(ws, &name, &id).map(|()| None))
+        }
         _ => return None,
     };
     Some((decode(project), op))
-}
-
-/// Runs `op` on the store (the query and body checked first).
-fn dispatch(
-    store: &mut Store,
-    ws: &str,
-    op: Op,
-    q: &Query,
-    body: &[u8],
-) -> Result<Answer, DlfError> {
-    let ok = |v: Value| Some((200, v));
-    store.settle();
-    Ok(match op {
-        Op::ListJobs => ok(store.list_jobs(ws, q)?),
-        Op::ListInstances => ok(store.list_instances(ws, q)?),
-        Op::ShowJob(name) => ok(store.job_detail(ws, &name)?),
-        Op::JobStatus(name) => ok(store.job_status(ws, &name)?),
-        Op::StartJob(_) | Op::RunImmediate(_) if !job_params_ok(body) => return Err(INVALID),
-        Op::StartJob(name) => store.start_job(ws, &name).map(|()| None)?,
-        Op::StopJob(name) => store.stop_job(ws, &name).map(|()| None)?,
-        Op::RunImmediate(name) => ok(json!({"instanceId": store.run_immediate(ws, &name)?})),
-        Op::ShowInstance(name, id) => ok(store.instance_detail(ws, &name, &id)?),
-        Op::StopInstance(name, id) => store.stop_instance(ws, &name, &id).map(|()| None)?,
-    })
 }
 
 /// An empty body, or `{"jobParams":[{"name":…,"value":…},…]}` (other keys
@@ -420,10 +406,4 @@ impl DataArts {
         let body = serde_json::to_vec(&body).unwrap_or_default();
         json_resp(201, body, &[("x-subject-token", &token)])
     }
-}
-
-/// Lowercase hex of the last 16 bytes of `bytes` (a stable fake id).
-fn hex_of(bytes: &[u8]) -> String {
-    let tail = &bytes[bytes.len().saturating_sub(16)..];
-    tail.iter().map(|b| format!("{b:02x}")).collect()
 }

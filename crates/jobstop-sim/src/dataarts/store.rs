@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -67,7 +68,6 @@ pub(crate) struct JobRecord {
     job_id: u64,
     create_user: String,
     pub(crate) create_time: i64,
-    owner: String,
     priority: u8,
     start_time: Option<i64>,
     end_time: Option<i64>,
@@ -82,9 +82,6 @@ pub(crate) struct JobRecord {
     /// `(name, type)` of each node.
     #[serde(skip)]
     nodes: Vec<(String, String)>,
-    /// Batch: the cron expression.
-    #[serde(skip)]
-    cron: String,
     #[serde(skip)]
     timeline: Timeline<Change>,
 }
@@ -160,46 +157,22 @@ fn digits(v: &str) -> Option<u64> {
         .then(|| v.parse().ok())?
 }
 
-/// `(offset, limit)`: `limit` within `1..=max`, `offset` ≥ 0.
-fn paging(q: &Query, (default, max): (usize, usize)) -> Result<(usize, usize), DlfError> {
-    let limit = parsed(q, "limit", digits)?.unwrap_or(default as u64);
-    if limit == 0 || limit > max as u64 {
-        return Err(INVALID);
-    }
-    let offset = parsed(q, "offset", digits)?.unwrap_or(0);
-    Ok((
-        usize::try_from(offset).unwrap_or(usize::MAX),
-        limit as usize,
-    ))
-}
-
 #[derive(Debug)]
 pub(crate) struct Store {
     /// The settings (without the seeds).
     cfg: DataArtsOptions,
     stop_delay: Duration,
     clock: SimClock,
-    /// When the simulator started (seeded progress counts from here).
-    started: Instant,
     /// `(workspace, name)` → job; its stop counters count job and instance
     /// stops (`"job"`, `"job/id"`).
     pub(crate) jobs: Runs<(String, String), JobRecord>,
     instances: Runs<u64, InstanceRecord>,
     next_instance: u64,
-    /// Seeded generation (`ids`), runtime draws (`misc`, so traffic never
-    /// shifts the seeded data) and IAM tokens (`secrets`).
+    /// Generated data and runtime draws (`ids`) and IAM tokens (`secrets`).
     ids: SplitMix64,
-    misc: SplitMix64,
     secrets: SplitMix64,
     pub(crate) tokens: Tokens,
     pub(crate) signature_failures: u64,
-}
-
-/// A generated node of a type from table `key`: `(name, type)`.
-fn node(ids: &mut SplitMix64, key: &str) -> (String, String) {
-    let e = SEED.pick(ids, key);
-    let name = format!("{}_{}", text(&e[0]), ids.range(1000, 9999));
-    (name, text(&e[1]))
 }
 
 /// The instance statuses that are over (HSDK `job_instance.py`: the success
@@ -209,17 +182,29 @@ fn is_terminal_instance(status: &str) -> bool {
     over.contains(&status) || status == MANUAL_STOP
 }
 
-/// Page `offset` of `limit` records of `items` (`offset` a page number, or
-/// a record offset under [`Reading::RecordOffset`]).
-fn page<'a, T>(items: &'a [T], cfg: &DataArtsOptions, (offset, limit): (usize, usize)) -> &'a [T] {
-    let page_number = !cfg.reads(Reading::RecordOffset);
+/// The page of `items` that `offset` and `limit` ask for: `limit` within
+/// `1..=max`, `offset` ≥ 0, a page number (or a record offset under
+/// [`Reading::RecordOffset`]).
+fn page<'a, T>(
+    items: &'a [T],
+    q: &Query,
+    cfg: &DataArtsOptions,
+    (default, max): (usize, usize),
+) -> Result<&'a [T], DlfError> {
+    let limit = parsed(q, "limit", digits)?.unwrap_or(default as u64);
+    if limit == 0 || limit > max as u64 {
+        return Err(INVALID);
+    }
+    let offset = parsed(q, "offset", digits)?.unwrap_or(0);
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let (limit, page_number) = (limit as usize, !cfg.reads(Reading::RecordOffset));
     let first = if page_number {
         offset.saturating_mul(limit)
     } else {
         offset
     };
     let rest = items.get(first..).unwrap_or_default();
-    &rest[..limit.min(rest.len())]
+    Ok(&rest[..limit.min(rest.len())])
 }
 
 fn key(ws: &str, name: &str) -> (String, String) {
@@ -234,12 +219,10 @@ impl Store {
             cfg,
             stop_delay: common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY),
             clock,
-            started: Instant::now(),
             jobs: Runs::default(),
             instances: Runs::default(),
             next_instance: 347_650_000 + ids.below(10_000),
             ids,
-            misc: SplitMix64::stream(seed, 22),
             secrets: SplitMix64::stream(seed, 23),
             tokens: Tokens::default(),
             signature_failures: 0,
@@ -258,51 +241,9 @@ impl Store {
             ws.clone().unwrap_or_else(|| self.cfg.workspace.clone());
     }
 
-    /// A job with generated attributes (not inserted).
-    fn generate_job(&mut self, ws: &str, name: &str, job_type: JobType, status: &str) -> JobRecord {
-        let (epoch, ids) = (self.epoch_ms(), &mut self.ids);
-        let create_time = epoch - ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
-        let last_update_time = create_time + ids.below((epoch - create_time).max(1) as u64) as i64;
-        let create_user = text(SEED.pick(ids, "users"));
-        let last_update_user = text(SEED.pick(ids, "users"));
-        let nodes = match job_type {
-            JobType::RealTime => vec![node(ids, "realtime_nodes")],
-            JobType::Batch => (0..ids.range(1, 3))
-                .map(|_| node(ids, "batch_nodes"))
-                .collect(),
-        };
-        let cron = match ids.below(3) {
-            0 => format!("0 {} * * * ?", ids.below(60)),
-            1 => format!("0 {} {} * * ?", ids.below(60), ids.below(24)),
-            _ => "0 0/15 * * * ?".to_owned(),
-        };
-        JobRecord {
-            name: name.to_owned(),
-            workspace: ws.to_owned(),
-            job_type,
-            status: status.to_owned(),
-            job_id: ids.range(600_000, 699_999),
-            owner: create_user.clone(),
-            create_user,
-            create_time,
-            priority: ids.below(3) as u8,
-            start_time: None,
-            end_time: None,
-            last_update_time,
-            last_update_user,
-            status_time: last_update_time,
-            path: text(SEED.pick(ids, "paths")),
-            version: ids.range(1, 5),
-            nodes,
-            cron,
-            timeline: Timeline::new(),
-        }
-    }
-
     /// Adds `running` `NORMAL` and `stopped` `STOPPED` real-time jobs to the
     /// configured workspace.
     pub(crate) fn seed_realtime(&mut self, running: usize, stopped: usize) {
-        let (ws, epoch) = (self.cfg.workspace.clone(), self.epoch_ms());
         let names = SEED.table("realtime_names");
         let rotate = self.ids.below(names.len() as u64) as usize;
         for i in 0..running + stopped {
@@ -312,218 +253,158 @@ impl Store {
                 round => format!("{base}_{}", round + 1),
             };
             let status = if i < running { NORMAL } else { STOPPED };
-            let mut job = self.generate_job(&ws, &name, JobType::RealTime, status);
-            let ago = self.ids.range(10 * MINUTE as u64, 5 * DAY as u64) as i64;
-            let start = (epoch - ago).max(job.create_time);
-            (job.start_time, job.status_time) = (Some(start), start);
-            if i >= running {
-                let took = self.ids.range(MINUTE as u64, DAY as u64) as i64;
-                let end = (start + took).min(epoch - SECOND).max(start);
-                (job.end_time, job.status_time) = (Some(end), end);
-            }
-            job.last_update_time = job.last_update_time.min(start);
-            self.insert_record(job);
+            self.insert_job(JobSeed::realtime(name, status));
         }
     }
 
     /// Adds `n` batch jobs (`job_batch_0001`…) to the configured workspace.
     pub(crate) fn seed_batch(&mut self, n: usize) {
-        let ws = self.cfg.workspace.clone();
-        for i in 0..n {
+        for i in 1..=n {
             let status = SEED.weighted(&mut self.ids, "batch_statuses").as_str();
-            let mut k = i + 1;
-            while self.jobs.contains(&key(&ws, &format!("job_batch_{k:04}"))) {
-                k += n;
-            }
-            let name = format!("job_batch_{k:04}");
             let status = status.unwrap_or(SCHEDULING);
-            let job = self.generate_job(&ws, &name, JobType::Batch, status);
-            self.insert_record(job);
+            self.insert_job(JobSeed::batch(format!("job_batch_{i:04}"), status));
         }
     }
 
     /// Adds a job from a seed (replacing one of the same name in the same
-    /// workspace); returns its name.
+    /// workspace), what the seed leaves open generated; returns its name.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
-        let ws = self.ws_or(&seed.workspace);
-        let mut job = self.generate_job(&ws, &seed.name, seed.job_type, &seed.status);
-        if let Some(t) = seed.create_time {
-            job.create_time = t.timestamp_millis();
-            (job.last_update_time, job.status_time) = (job.create_time, job.create_time);
+        let workspace = self.ws_or(&seed.workspace);
+        let (epoch, ids) = (self.epoch_ms(), &mut self.ids);
+        let generated = epoch - ids.range(2 * DAY as u64, 200 * DAY as u64) as i64;
+        let create_time = seed.create_time.map_or(generated, |t| t.timestamp_millis());
+        let last_update_time = match seed.create_time {
+            Some(_) => create_time,
+            None => create_time + ids.below((epoch - create_time).max(1) as u64) as i64,
+        };
+        let create_user = seed.owner.unwrap_or_else(|| text(SEED.pick(ids, "users")));
+        let (table, count) = match seed.job_type {
+            JobType::RealTime => ("realtime_nodes", 1),
+            JobType::Batch => ("batch_nodes", ids.range(1, 3)),
+        };
+        // `(name, type)`: a type from the table, named after it.
+        let mut nodes = Vec::new();
+        for _ in 0..count {
+            let e = SEED.pick(ids, table);
+            nodes.push((
+                format!("{}_{}", text(&e[0]), ids.range(1000, 9999)),
+                text(&e[1]),
+            ));
         }
-        if let Some(owner) = seed.owner {
-            (job.create_user, job.owner) = (owner.clone(), owner);
-        }
-        job.path = seed.path.unwrap_or(job.path);
-        job.priority = seed.priority.unwrap_or(job.priority);
-        let now = Instant::now();
-        if job.job_type == JobType::RealTime {
-            job.start_time = Some(job.create_time);
-            job.end_time = (job.status == STOPPED).then_some(job.create_time);
-            let (start, stop) = (self.cfg.start_delay, self.stop_delay);
-            match job.status.as_str() {
-                STARTING => job.timeline.push_after(now, start, NORMAL),
-                STOPPING => job.timeline.push_after(now, stop, STOPPED),
-                _ => {}
-            }
+        // A real-time job runs since its creation; a stopped one ended then.
+        let real_time = seed.job_type == JobType::RealTime;
+        let mut job = JobRecord {
+            workspace,
+            job_id: ids.range(600_000, 699_999),
+            create_user,
+            create_time,
+            priority: seed.priority.unwrap_or_else(|| ids.below(3) as u8),
+            start_time: real_time.then_some(create_time),
+            end_time: (real_time && seed.status == STOPPED).then_some(create_time),
+            last_update_time,
+            last_update_user: text(SEED.pick(ids, "users")),
+            status_time: last_update_time,
+            path: seed.path.unwrap_or_else(|| text(SEED.pick(ids, "paths"))),
+            version: ids.range(1, 5),
+            nodes,
+            timeline: Timeline::new(),
+            name: seed.name,
+            job_type: seed.job_type,
+            status: seed.status,
+        };
+        let (now, start, stop) = (Instant::now(), self.cfg.start_delay, self.stop_delay);
+        match (real_time, job.status.as_str()) {
+            (true, STARTING) => job.timeline.push_after(now, start, NORMAL),
+            (true, STOPPING) => job.timeline.push_after(now, stop, STOPPED),
+            _ => {}
         }
         let name = job.name.clone();
         self.insert_record(job);
         name
     }
 
-    fn alloc_instance_id(&mut self, runtime: bool) -> u64 {
-        let id = self.next_instance;
-        let rng = [&mut self.ids, &mut self.misc][usize::from(runtime)].range(1, 37);
-        self.next_instance = self.next_instance.saturating_add(rng);
-        while self.instances.contains(&self.next_instance) {
-            self.next_instance = self.next_instance.saturating_add(1);
-        }
-        id
-    }
-
-    /// Batch job keys of the configured workspace, in name order.
-    fn batch_keys(&self) -> Vec<(String, String)> {
-        let ws = &self.cfg.workspace;
-        let batch = self
-            .jobs
-            .iter()
-            .filter(|((w, _), j)| w == ws && j.job_type == JobType::Batch);
-        batch.map(|(k, _)| k.clone()).collect()
-    }
-
     /// Adds `n` instances spread over the batch jobs of the configured
     /// workspace (one `job_batch_0001` is created if there is none): the
     /// `running` newest are `running`, the others finished (shares in
-    /// [`SEED`]).
+    /// [`SEED`]). Each is an [`InstanceSeed`] inserted as the tests' are.
     pub(crate) fn seed_instances(&mut self, n: usize, running: usize) {
-        if n == 0 {
-            return;
-        }
-        let mut keys = self.batch_keys();
-        if keys.is_empty() {
-            let ws = self.cfg.workspace.clone();
-            let job = self.generate_job(&ws, "job_batch_0001", JobType::Batch, SCHEDULING);
-            self.insert_record(job);
-            keys = self.batch_keys();
+        let mut names = self.job_names(JobType::Batch);
+        if n > 0 && names.is_empty() {
+            names.push(self.insert_job(JobSeed::batch("job_batch_0001", SCHEDULING)));
         }
         let epoch = self.epoch_ms();
-        // Each job runs every 15 minutes, hour or day, at a fixed offset.
-        let schedules: Vec<(i64, i64)> = keys
-            .iter()
-            .map(|_| {
-                let minutes = SEED.pick(&mut self.ids, "intervals_minutes").as_i64();
-                let interval = minutes.unwrap_or(15) * MINUTE;
-                let offset = self.ids.below((interval / MINUTE) as u64) as i64 * MINUTE;
-                (interval, offset)
-            })
-            .collect();
+        // Each job runs every 15 minutes, hour or day, at a fixed offset:
+        // `(interval, its last plan time by the epoch)`.
+        let mut schedules = Vec::with_capacity(names.len());
+        for _ in &names {
+            let minutes = SEED.pick(&mut self.ids, "intervals_minutes").as_i64();
+            let interval = minutes.unwrap_or(15) * MINUTE;
+            let offset = self.ids.below((interval / MINUTE) as u64) as i64 * MINUTE;
+            let last = epoch - epoch.rem_euclid(interval) + offset;
+            schedules.push((interval, last - interval * i64::from(last > epoch)));
+        }
         let mut planned: Vec<(i64, usize)> = (0..n)
             .map(|i| {
-                let (j, k) = (i % keys.len(), (i / keys.len()) as i64);
-                let (interval, offset) = schedules[j];
-                let mut base = epoch - epoch.rem_euclid(interval) + offset;
-                if base > epoch {
-                    base -= interval;
-                }
-                (base - k * interval, j)
+                let (j, k) = (i % names.len(), (i / names.len()) as i64);
+                (schedules[j].1 - k * schedules[j].0, j)
             })
             .collect();
-        // Ids grow with plan time.
+        // Oldest first, so ids grow with plan time and the last `running`
+        // are the running ones.
         planned.sort();
-        let mut created: Vec<(i64, u64)> = Vec::with_capacity(n);
-        for &(plan, j) in &planned {
-            let id = self.alloc_instance_id(false);
-            let instance_type = SEED.weighted(&mut self.ids, "instance_types").as_u64();
-            let start = plan + self.ids.below(30 * SECOND as u64) as i64;
-            let Some(mut rec) = self.new_instance(&keys[j], id, SUCCESS, plan, start) else {
-                continue;
-            };
-            rec.instance_type = instance_type.unwrap_or(0);
-            created.push((plan, id));
-            self.instances.insert(id, rec);
-        }
-        // Newest first: the first `running` are running.
-        created.sort_by(|a, b| b.cmp(a));
-        let (finish_after, started) = (self.cfg.seeded_instances_finish_after, self.started);
-        for (i, (_, id)) in created.iter().enumerate() {
-            let status = match i < running {
+        let ms = |t| DateTime::from_timestamp_millis(t).unwrap_or_default();
+        for (i, &(plan, j)) in planned.iter().enumerate() {
+            let status = match i + running >= n {
                 true => Some(RUNNING),
                 false => SEED.weighted(&mut self.ids, "finished_statuses").as_str(),
             };
             let status = status.unwrap_or(SUCCESS);
+            let start = plan + self.ids.below(30 * SECOND as u64) as i64;
             let took = self.ids.range(5 * SECOND as u64, 40 * MINUTE as u64) as i64;
-            let fails = self.ids.chance(u64::from(self.cfg.fail_percent));
-            let Some(rec) = self.instances.get_mut(id) else {
-                continue;
-            };
-            (rec.status, rec.fails) = (status.to_owned(), fails);
-            if is_terminal_instance(status) {
-                let end = (rec.start_time + took).min(epoch - SECOND);
-                rec.end_time = Some(end.max(rec.start_time));
-            }
-            if let Some(d) = finish_after.filter(|_| status == RUNNING) {
-                rec.timeline.push_after(started, d, SUCCESS);
-                self.instances.touch(id);
-            }
-        }
-        // A job is never younger than its oldest instance (`planned` is sorted).
-        for (j, key) in keys.iter().enumerate() {
-            let oldest = planned.iter().find(|(_, k)| *k == j).map(|(plan, _)| *plan);
-            let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
-            if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(key))
-                && job.create_time > oldest
-            {
-                job.create_time = oldest - back;
+            let end = (start + took).min(epoch - SECOND).max(start);
+            let mut seed = InstanceSeed::new(names[j].clone(), status);
+            (seed.plan_time, seed.start_time) = (Some(ms(plan)), Some(ms(start)));
+            seed.end_time = is_terminal_instance(status).then(|| ms(end));
+            seed.instance_type = SEED.weighted(&mut self.ids, "instance_types").as_u64();
+            self.insert_instance(seed);
+            // A job is never younger than its oldest instance.
+            let job = self.jobs.get_mut(&key(&self.cfg.workspace, &names[j]));
+            if let Some(job) = job.filter(|job| job.create_time > plan) {
+                job.create_time = plan - DAY;
             }
         }
     }
 
-    /// A new instance of job `key` (no `endTime`, `instanceType` 0, not
-    /// failing, nothing pending); `None` if there is no such job.
-    fn new_instance(
-        &self,
-        key: &(String, String),
-        id: u64,
-        status: &str,
-        plan_time: i64,
-        start_time: i64,
-    ) -> Option<InstanceRecord> {
-        let job = self.jobs.get(key)?;
-        Some(InstanceRecord {
+    /// Adds an instance from a seed (not failing unless drawn to, progressing
+    /// only if `seeded_instances_finish_after` is set); `None` if its job
+    /// does not exist in the configured workspace (or the seed's).
+    pub(crate) fn insert_instance(&mut self, seed: InstanceSeed) -> Option<u64> {
+        let workspace = self.ws_or(&seed.workspace);
+        self.jobs.get(&key(&workspace, &seed.job_name))?;
+        let ms = |t: DateTime<chrono::Utc>| t.timestamp_millis();
+        let plan_time = seed.plan_time.map_or(self.now_ms(), ms);
+        let id = match seed.instance_id {
+            Some(id) => id,
+            None => self.next_instance + self.ids.range(1, 37),
+        };
+        self.next_instance = self.next_instance.max(id.saturating_add(1));
+        while self.instances.contains(&self.next_instance) {
+            self.next_instance = self.next_instance.saturating_add(1);
+        }
+        let start_time = seed.start_time.map_or(plan_time, ms);
+        let terminal = is_terminal_instance(&seed.status).then_some(start_time);
+        let mut rec = InstanceRecord {
             id,
-            workspace: job.workspace.clone(),
-            job_name: job.name.clone(),
-            status: status.to_owned(),
+            workspace,
+            job_name: seed.job_name,
             plan_time,
             start_time,
-            end_time: None,
-            instance_type: 0,
-            fails: false,
+            end_time: seed.end_time.map(ms).or(terminal),
+            instance_type: seed.instance_type.unwrap_or(0),
+            fails: self.ids.chance(u64::from(self.cfg.fail_percent)),
             timeline: Timeline::new(),
-        })
-    }
-
-    /// Adds an instance from a seed; `None` if its job does not exist in the
-    /// configured workspace (or the seed's).
-    pub(crate) fn insert_instance(&mut self, seed: InstanceSeed) -> Option<u64> {
-        let key = (self.ws_or(&seed.workspace), seed.job_name.clone());
-        self.jobs.get(&key)?;
-        let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
-        let plan = seed.plan_time.map_or(self.now_ms(), ms);
-        let id = match seed.instance_id {
-            Some(id) => {
-                self.next_instance = self.next_instance.max(id.saturating_add(1));
-                id
-            }
-            None => self.alloc_instance_id(true),
+            status: seed.status,
         };
-        let start = seed.start_time.map_or(plan, ms);
-        let terminal = is_terminal_instance(&seed.status).then_some(start);
-        let mut rec = self.new_instance(&key, id, &seed.status, plan, start)?;
-        rec.end_time = seed.end_time.map(ms).or(terminal);
-        rec.instance_type = seed.instance_type.unwrap_or(0);
-        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
         if let Some(d) = self.cfg.seeded_instances_finish_after {
             let now = Instant::now();
             match rec.status.as_str() {
@@ -572,8 +453,11 @@ impl Store {
 
     /// Jobs of `ws` of `job_type`, newest `createTime` first, then by name.
     pub(crate) fn jobs_of(&self, ws: &str, job_type: JobType) -> Vec<&JobRecord> {
-        let jobs = self.jobs.values().filter(|j| j.workspace == ws);
-        let mut v: Vec<&JobRecord> = jobs.filter(|j| j.job_type == job_type).collect();
+        let jobs = self
+            .jobs
+            .iter()
+            .filter(|((w, _), j)| w == ws && j.job_type == job_type);
+        let mut v: Vec<&JobRecord> = jobs.map(|(_, j)| j).collect();
         v.sort_by(|a, b| b.create_time.cmp(&a.create_time).then(a.name.cmp(&b.name)));
         v
     }
@@ -610,12 +494,12 @@ impl Store {
     pub(crate) fn list_jobs(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
         let job_type = |t: &str| serde_json::from_value(Value::from(t)).ok();
         let job_type = parsed(q, "jobType", job_type)?.unwrap_or_default();
-        let (name, paging) = (param(q, "jobName"), paging(q, JOBS_LIMIT)?);
+        let name = param(q, "jobName");
         let jobs = self.jobs_of(ws, job_type).into_iter();
         let matching: Vec<&JobRecord> = jobs
             .filter(|j| name.is_none_or(|n| j.name.contains(n)))
             .collect();
-        let shown = page(&matching, &self.cfg, paging);
+        let shown = page(&matching, q, &self.cfg, JOBS_LIMIT)?;
         let jobs: Vec<Value> = shown.iter().map(|j| self.render_job(j)).collect();
         Ok(json!({"total": matching.len(), "jobs": jobs}))
     }
@@ -717,16 +601,14 @@ impl Store {
         if job.job_type != JobType::Batch {
             return Err(BATCH_ONLY);
         }
-        let now = Instant::now();
-        let wall = self.clock.at(now).timestamp_millis();
-        let id = self.alloc_instance_id(true);
-        let rec = self.new_instance(&key(ws, name), id, WAITING, wall, wall);
-        let mut rec = rec.ok_or(JOB_NOT_FOUND)?;
-        rec.instance_type = 2;
-        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
-        let waiting = self.cfg.durations.0;
+        let seed = InstanceSeed::new(name, WAITING).with_workspace(ws);
+        let id = self.insert_instance(seed.with_instance_type(2));
+        let id = id.ok_or(JOB_NOT_FOUND)?;
+        let (now, waiting) = (Instant::now(), self.cfg.durations.0);
+        let rec = self.instances.get_mut(&id).ok_or(JOB_NOT_FOUND)?;
+        rec.timeline.clear();
         rec.timeline.push_after(now, waiting, RUNNING);
-        self.instances.insert(id, rec);
+        self.instances.touch(&id);
         Ok(id)
     }
 
@@ -737,7 +619,6 @@ impl Store {
     /// `list_job_instances_request.py`, `min_plan_time` and
     /// `max_plan_time`). Both ends are inclusive.
     pub(crate) fn list_instances(&mut self, ws: &str, q: &Query) -> Result<Value, DlfError> {
-        let paging = paging(q, INSTANCES_LIMIT)?;
         let precise = |v: &str| v.to_ascii_lowercase().parse().ok();
         let precise = parsed(q, "preciseQuery", precise)?.unwrap_or(false);
         let instance_type = parsed(q, "instanceType", digits)?;
@@ -762,7 +643,7 @@ impl Store {
             .filter(|r| r.plan_time >= min_plan && r.plan_time <= max_plan)
             .filter(|r| instance_type.is_none_or(|t| r.instance_type == t))
             .collect();
-        let shown = page(&matching, &self.cfg, paging);
+        let shown = page(&matching, q, &self.cfg, INSTANCES_LIMIT)?;
         let items: Vec<Value> = shown
             .iter()
             .map(|r| self.render_instance(r, false))
@@ -859,6 +740,7 @@ impl Store {
         let last = last.filter(|_| j.job_type == JobType::Batch);
         let more = json!({
             "singleNodeJobFlag": j.nodes.len() == 1,
+            "owner": j.create_user,
             "lastInstanceStatus": last.map(|l| &l.status),
             "lastInstanceEndTime": last.and_then(|l| l.end_time),
         });
@@ -891,7 +773,8 @@ impl Store {
                         .and_then(|t| t.checked_add_signed(chrono::Duration::hours(8)))
                         .map(|t| t.format("%Y-%m-%dT%H:%M:%S+08").to_string())
                         .unwrap_or_default(),
-                    "expression": j.cron,
+                    // Hourly at a minute drawn from the job id.
+                    "expression": format!("0 {} * * * ?", j.job_id % 60),
                     "expressionTimeZone": "GMT+08:00",
                     "dependPrePeriod": false,
                 },
@@ -903,7 +786,7 @@ impl Store {
             true => Value::from(j.create_time.to_string()),
         };
         let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
-        let basic = json!({"owner": j.owner, "priority": j.priority});
+        let basic = json!({"owner": j.create_user, "priority": j.priority});
         present(SEED.over(
             "job_detail_defaults",
             json!({
