@@ -512,24 +512,21 @@ pub(crate) fn html_page(status: u16) -> String {
     )
 }
 
-/// Byte `i` of the `len`-byte oversized body.
-fn oversized_byte(i: u64, len: u64) -> u8 {
-    const HEAD: &[u8] = br#"{"data":[],"padding":""#;
-    const TAIL: &[u8] = br#""}"#;
-    let framed = len >= (HEAD.len() + TAIL.len()) as u64;
-    if !framed {
-        return b' ';
-    }
-    if i < HEAD.len() as u64 {
-        HEAD[i as usize]
-    } else if i >= len - TAIL.len() as u64 {
-        TAIL[(i - (len - TAIL.len() as u64)) as usize]
-    } else {
-        b'x'
-    }
-}
-
-/// Bytes `from..to` of the `len`-byte oversized body.
-pub(crate) fn oversized_chunk(from: u64, to: u64, len: u64) -> Vec<u8> {
-    (from..to).map(|i| oversized_byte(i, len)).collect()
+/// The `len`-byte body of [`Fault::Oversized`] in chunks of at most
+/// `chunk` bytes, generated as it is sent: `{"data":[],"padding":"xxx…"}`
+/// (all spaces if `len` is too short for that frame).
+pub(crate) fn oversized_body(len: u64, chunk: u64) -> impl Iterator<Item = Vec<u8>> {
+    const FRAME: (&[u8], &[u8]) = (br#"{"data":[],"padding":""#, br#""}"#);
+    let framed = len >= (FRAME.0.len() + FRAME.1.len()) as u64;
+    let (head, tail, fill) = match framed {
+        true => (FRAME.0, FRAME.1, b'x'),
+        false => (&b""[..], &b""[..], b' '),
+    };
+    let pad = len - (head.len() + tail.len()) as u64;
+    let fills =
+        (0..pad.div_ceil(chunk)).map(move |i| vec![fill; (pad - i * chunk).min(chunk) as usize]);
+    let parts = std::iter::once(head.to_vec())
+        .chain(fills)
+        .chain([tail.to_vec()]);
+    parts.filter(|part| !part.is_empty())
 }

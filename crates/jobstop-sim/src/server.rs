@@ -24,7 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
 use crate::clock::{SimClock, format_http_date};
-use crate::fault::{Fault, FaultBody, Faults, html_page, oversized_chunk};
+use crate::fault::{Fault, FaultBody, Faults, html_page, oversized_body};
 use crate::lock;
 use crate::log::{LoggedRequest, RequestLog, mask_headers, mask_target};
 
@@ -542,21 +542,12 @@ async fn apply(
             bytes,
             content_length,
         } => {
-            let len = *bytes;
-            let stream = futures::stream::unfold(0u64, move |from| async move {
-                if from >= len {
-                    return None;
-                }
-                let to = (from + CHUNK).min(len);
-                Some((
-                    Ok::<_, std::io::Error>(Bytes::from(oversized_chunk(from, to, len))),
-                    to,
-                ))
-            });
+            let chunks = oversized_body(*bytes, CHUNK).map(Ok::<_, std::io::Error>);
+            let stream = futures::stream::iter(chunks);
             let mut resp = respond(200, "application/json", Body::from_stream(stream));
             if *content_length {
                 resp.headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+                    .insert(CONTENT_LENGTH, HeaderValue::from(*bytes));
             }
             resp
         }
