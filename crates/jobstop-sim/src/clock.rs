@@ -127,11 +127,7 @@ impl<S> Timeline<S> {
 
     /// Removes and returns the earliest pending change, due or not.
     pub fn pop_next(&mut self) -> Option<(Instant, S)> {
-        if self.pending.is_empty() {
-            None
-        } else {
-            Some(self.pending.remove(0))
-        }
+        (!self.pending.is_empty()).then(|| self.pending.remove(0))
     }
 
     /// When the earliest pending change is due.

@@ -360,17 +360,12 @@ impl FaultRule {
         }
     }
 
-    /// Apply the fault at most `n` times, then let requests through.
-    pub fn times(mut self, n: u64) -> Self {
-        self.times = Some(n);
-        self
-    }
-
-    /// Let the first `k` matching requests that reach this rule through
-    /// before applying the fault.
-    pub fn skip(mut self, k: u64) -> Self {
-        self.skip = k;
-        self
+    setters! {
+        /// Apply the fault at most `n` times, then let requests through.
+        times(times): some u64;
+        /// Let the first `k` matching requests that reach this rule through
+        /// before applying the fault.
+        skip(skip): u64;
     }
 }
 

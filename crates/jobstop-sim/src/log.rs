@@ -26,15 +26,9 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret(s.to_owned())
+impl<S: Into<String>> From<S> for Secret {
+    fn from(s: S) -> Self {
+        Secret(s.into())
     }
 }
 

@@ -90,12 +90,11 @@ impl SimServerBuilder {
         self
     }
 
-    /// The simulated clock, which sets every response's `Date` header (so
-    /// it agrees with the timestamps in the bodies). Default: a clock
-    /// starting at the real time when the server starts.
-    pub fn clock(mut self, clock: SimClock) -> Self {
-        self.clock = Some(clock);
-        self
+    setters! {
+        /// The simulated clock, which sets every response's `Date` header (so
+        /// it agrees with the timestamps in the bodies). Default: a clock
+        /// starting at the real time when the server starts.
+        clock(clock): some SimClock;
     }
 
     /// Which account a request belongs to, for the rate limit. Default: the
@@ -121,14 +120,12 @@ impl SimServerBuilder {
     pub async fn start(self) -> std::io::Result<SimServer> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        let clock = self
+            .clock
+            .unwrap_or_else(|| SimClock::starting_at(chrono::Utc::now()));
         let shared = Arc::new(Shared {
-            router: self.router,
-            prefix: self.prefix,
-            clock: self
-                .clock
-                .unwrap_or_else(|| SimClock::starting_at(chrono::Utc::now())),
-            error_body: self.error_body,
-            account_key: self.account_key,
+            cfg: self,
+            clock,
             faults: Faults::default(),
             log: RequestLog::default(),
             connections: AtomicU64::new(0),
@@ -145,11 +142,9 @@ impl SimServerBuilder {
 }
 
 struct Shared {
-    router: Router,
-    prefix: String,
+    /// The builder's settings (its clock resolved into `clock`).
+    cfg: SimServerBuilder,
     clock: SimClock,
-    error_body: Arc<ErrorBodyFn>,
-    account_key: Arc<AccountKeyFn>,
     faults: Faults,
     log: RequestLog,
     connections: AtomicU64,
@@ -158,10 +153,10 @@ struct Shared {
 impl Shared {
     /// `path` below the prefix (the whole path if it is not under it).
     fn relative<'a>(&self, path: &'a str) -> &'a str {
-        if self.prefix.is_empty() {
+        if self.cfg.prefix.is_empty() {
             return path;
         }
-        match path.strip_prefix(self.prefix.as_str()) {
+        match path.strip_prefix(self.cfg.prefix.as_str()) {
             Some("") => "/",
             Some(rest) if rest.starts_with('/') => rest,
             _ => path,
@@ -200,7 +195,7 @@ impl fmt::Debug for SimServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SimServer")
             .field("addr", &self.addr)
-            .field("prefix", &self.shared.prefix)
+            .field("prefix", &self.shared.cfg.prefix)
             .finish_non_exhaustive()
     }
 }
@@ -228,7 +223,7 @@ impl SimServer {
     /// `http://127.0.0.1:PORT` followed by the prefix, e.g.
     /// `http://127.0.0.1:41234/api`.
     pub fn base_url(&self) -> String {
-        format!("http://{}{}", self.addr, self.shared.prefix)
+        format!("http://{}{}", self.addr, self.shared.cfg.prefix)
     }
 
     /// The address it listens on.
@@ -238,7 +233,7 @@ impl SimServer {
 
     /// The vendor prefix, e.g. `/api` (empty if none).
     pub fn prefix(&self) -> &str {
-        &self.shared.prefix
+        &self.shared.cfg.prefix
     }
 
     /// The simulated clock (the one behind the `Date` headers).
@@ -372,7 +367,7 @@ async fn handle(
         status: None,
         connection: control.id,
     });
-    let account = (shared.account_key)(req.uri(), req.headers());
+    let account = (shared.cfg.account_key)(req.uri(), req.headers());
     let fault = shared.faults.pick(&account, &method, &relative);
 
     let req = req.map(Body::new);
@@ -397,7 +392,7 @@ async fn handle(
 }
 
 async fn call(shared: &Shared, req: Request<Body>) -> Response<Body> {
-    match shared.router.clone().oneshot(req).await {
+    match shared.cfg.router.clone().oneshot(req).await {
         Ok(resp) => resp,
         Err(never) => match never {},
     }
@@ -474,7 +469,7 @@ async fn apply(
         } => {
             let resp = match body {
                 FaultBody::Vendor(message) => {
-                    json_response(*status, &(shared.error_body)(*status, message))
+                    json_response(*status, &(shared.cfg.error_body)(*status, message))
                 }
                 FaultBody::Json(v) => json_response(*status, v),
                 FaultBody::Text(t) => respond(*status, "text/plain", Body::from(t.clone())),
@@ -487,7 +482,7 @@ async fn apply(
             with_retry_after(resp, *retry_after)
         }
         Fault::TooManyRequests { retry_after } => with_retry_after(
-            json_response(429, &(shared.error_body)(429, "Too Many Requests")),
+            json_response(429, &(shared.cfg.error_body)(429, "Too Many Requests")),
             *retry_after,
         ),
         Fault::SlowAnswer(d) => {
