@@ -9,7 +9,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
@@ -67,28 +66,16 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
     /// The vendor state, with its store seeded from `options`.
     fn new(common: &Common, options: Self::Options) -> Self;
 
-    /// The vendor's routes, sharing `this`.
-    fn router(this: &Arc<Self>) -> Router;
+    /// The vendor's server: its routes, sharing `this`
+    /// (`SimServer::builder(router)`), with the vendor's error body and
+    /// rate-limit account key; [`SimBuilder::start`] adds the prefix and clock.
+    fn server(this: &Arc<Self>) -> SimServerBuilder;
 
-    /// Vendor-specific server settings: the error body, the rate limit's
-    /// account key. Default: none.
-    fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
-        let _ = this;
-        server
-    }
-
-    /// A second server (a login or IAM endpoint on its own port) and its
-    /// prefix, for vendors whose auth lives elsewhere. Default: none.
-    fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
+    /// A second server (a login or IAM endpoint on its own port, its prefix
+    /// set), for vendors whose auth lives elsewhere. Default: none.
+    fn auth_server(this: &Arc<Self>) -> Option<SimServerBuilder> {
         let _ = this;
         None
-    }
-
-    /// Server settings of the auth server (its error body, its rate-limit
-    /// key), like [`VendorSim::configure`]. Default: none.
-    fn configure_auth(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
-        let _ = this;
-        server
     }
 
     /// Refuses `options` that contradict each other before anything starts
@@ -232,16 +219,11 @@ impl<V: VendorSim> SimBuilder<V> {
             rate_limit: self.rate_limit,
         };
         let vendor = Arc::new(V::new(&common, self.options));
-        let builder = SimServer::builder(V::router(&vendor))
-            .prefix(V::PREFIX)
-            .clock(clock);
-        let server = V::configure(&vendor, builder).start().await?;
+        let server = V::server(&vendor).prefix(V::PREFIX).clock(clock);
+        let server = server.start().await?;
         server.faults().set_rate_limit(self.rate_limit);
         let auth = match V::auth_server(&vendor) {
-            Some((router, prefix)) => {
-                let builder = SimServer::builder(router).prefix(prefix).clock(clock);
-                Some(V::configure_auth(&vendor, builder).start().await?)
-            }
+            Some(builder) => Some(builder.clock(clock).start().await?),
             None => None,
         };
         Ok(Sim {

@@ -97,18 +97,11 @@ impl SimServerBuilder {
         clock(clock): some SimClock;
     }
 
-    /// Which account a request belongs to, for the rate limit. Default: the
-    /// `Authorization` header.
-    pub fn account_key(mut self, f: impl Fn(&HeaderMap) -> String + Send + Sync + 'static) -> Self {
-        self.account_key = Arc::new(move |_, headers| f(headers));
-        self
-    }
-
-    /// Like [`SimServerBuilder::account_key`], for vendors whose credential
-    /// can travel in the query string (e.g. Chorus's `?session_id=`): `f`
-    /// also sees the request URI (path and raw query). The body is not
-    /// available: it has not been read when the rate limit is checked.
-    pub fn account_key_from_request(
+    /// Which account a request belongs to, for the rate limit, from its URI
+    /// (path and raw query, for vendors whose credential can travel there,
+    /// e.g. Chorus's `?session_id=`) and headers; the body has not been read
+    /// when the rate limit is checked. Default: the `Authorization` header.
+    pub fn account_key(
         mut self,
         f: impl Fn(&Uri, &HeaderMap) -> String + Send + Sync + 'static,
     ) -> Self {

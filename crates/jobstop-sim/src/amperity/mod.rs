@@ -13,13 +13,12 @@ mod store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::endless::{EndlessRuns, Pages};
 use crate::{
-    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, View, text};
@@ -194,20 +193,16 @@ impl VendorSim for Amperity {
         }
     }
 
-    fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+    fn server(this: &Arc<Self>) -> SimServerBuilder {
         let errors = this.clone();
-        server
+        SimServer::builder(routes::router(this.clone()))
             .error_body(move |status, message| errors.error_body(status, message))
-            .account_key(|headers| routes::tenant(headers).unwrap_or_default().to_owned())
+            .account_key(|_, headers| routes::tenant(headers).unwrap_or_default().to_owned())
     }
 
     fn populate(o: &mut AmperityOptions, population: &Population) {
         o.running = population.running;
         o.finished = population.finished;
-    }
-
-    fn router(this: &Arc<Self>) -> Router {
-        routes::router(this.clone())
     }
 
     /// `base_url`, `tenant` and `token` (static-token auth).

@@ -12,7 +12,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -224,24 +223,16 @@ impl VendorSim for CenturyLink {
         }
     }
 
-    fn router(this: &Arc<Self>) -> Router {
-        routes::runner_router(this.clone())
-    }
-
-    fn configure(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
-        server
+    fn server(this: &Arc<Self>) -> SimServerBuilder {
+        SimServer::builder(routes::runner_router(this.clone()))
             .error_body(|_, m| routes::error_body(m))
-            .account_key(|h| routes::bearer(h).unwrap_or_default().to_owned())
+            .account_key(|_, h| routes::bearer(h).unwrap_or_default().to_owned())
     }
 
-    fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> {
-        Some((routes::login_router(this.clone()), ""))
-    }
-
-    fn configure_auth(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
-        server
-            .error_body(|_, m| routes::error_body(m))
-            .account_key(|_| String::new())
+    fn auth_server(this: &Arc<Self>) -> Option<SimServerBuilder> {
+        let server = SimServer::builder(routes::login_router(this.clone()));
+        let server = server.error_body(|_, m| routes::error_body(m));
+        Some(server.account_key(|_, _| String::new()))
     }
 
     fn check(o: &CenturyLinkOptions) -> std::io::Result<()> {

@@ -13,14 +13,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::{HeaderMap, Uri};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::endless::{EndlessRuns, Pages};
 use crate::{
-    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{Store, View};
@@ -188,11 +187,11 @@ impl VendorSim for Chorus {
         }
     }
 
-    fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+    fn server(this: &Arc<Self>) -> SimServerBuilder {
         let accounts = this.clone();
-        server
+        SimServer::builder(routes::router(this.clone()))
             .error_body(routes::error_body)
-            .account_key_from_request(move |uri, headers| accounts.account(uri, headers))
+            .account_key(move |uri, headers| accounts.account(uri, headers))
     }
 
     /// `running` workflows, `finished` idle ones and 3 non-workflow files
@@ -201,10 +200,6 @@ impl VendorSim for Chorus {
         options.running = population.running;
         options.idle = population.finished;
         options.other_files = 3;
-    }
-
-    fn router(this: &Arc<Self>) -> Router {
-        routes::router(this.clone())
     }
 
     /// `base_url`, `username`, `password` and `workspace_id`.

@@ -15,14 +15,13 @@ mod store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::endless::{EndlessRuns, HUGE, Pages};
 use crate::{
-    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder,
+    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{DEFAULT_WORKSPACE, Store};
@@ -334,16 +333,22 @@ impl VendorSim for DataArts {
         }
     }
 
-    fn configure(this: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
+    fn server(this: &Arc<Self>) -> SimServerBuilder {
         let errors = this.clone();
+        let server = SimServer::builder(routes::dlf_router(this.clone()));
         let server = server.error_body(move |status, message| errors.error_body(status, message));
-        server.account_key(routes::account)
+        server.account_key(|_, headers| routes::account(headers))
     }
 
-    /// IAM's injected errors are Keystone-shaped; it has no rate limit.
-    fn configure_auth(_: &Arc<Self>, server: SimServerBuilder) -> SimServerBuilder {
-        let server = server.error_body(routes::keystone_error);
-        server.account_key(|_| String::new())
+    /// IAM, on its own port: its injected errors are Keystone-shaped; it has
+    /// no rate limit.
+    fn auth_server(this: &Arc<Self>) -> Option<SimServerBuilder> {
+        let server = SimServer::builder(routes::iam_router(this.clone()));
+        Some(
+            server
+                .error_body(routes::keystone_error)
+                .account_key(|_, _| String::new()),
+        )
     }
 
     /// `running` running real-time jobs and running batch instances;
@@ -384,10 +389,6 @@ impl VendorSim for DataArts {
         fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).jobs.stop_requests(id);
         fn total_stop_requests(&self) -> u64 = lock(&self.store).jobs.stop_total();
         fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
-        fn router(this: &Arc<Self>) -> Router = routes::dlf_router(this.clone());
-        /// IAM, on its own port.
-        fn auth_server(this: &Arc<Self>) -> Option<(Router, &'static str)> =
-            Some((routes::iam_router(this.clone()), ""));
     }
 
     /// A `running` instance of the first batch job, as
