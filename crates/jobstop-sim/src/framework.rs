@@ -106,12 +106,9 @@ pub trait VendorSim: Send + Sync + Sized + 'static {
     /// The raw wire state of run `id`, `None` if there is no such run.
     fn raw_state(&self, id: &str) -> Option<String>;
 
-    /// How many stop requests for `id` reached the vendor logic
-    /// (authenticated and not answered by a fault first).
-    fn stop_requests(&self, id: &str) -> u64;
-
-    /// How many stop requests reached the vendor logic, for any id.
-    fn total_stop_requests(&self) -> u64;
+    /// How many stop requests for `id` (`None`: any id) reached the vendor
+    /// logic (authenticated and not answered by a fault first).
+    fn stop_requests(&self, id: Option<&str>) -> u64;
 
     /// Adds a new run in the vendor's running state (under an existing job
     /// where runs belong to jobs); its id as the adapter names it. `None` if
@@ -275,9 +272,9 @@ impl<V: VendorSim> Sim<V> {
         /// How many stop requests for `id` reached the vendor logic
         /// (authenticated and not answered by a fault first), whatever their
         /// answer.
-        pub fn stop_requests(&self, id: &str) -> u64 = self.vendor.stop_requests(id);
+        pub fn stop_requests(&self, id: &str) -> u64 = self.vendor.stop_requests(Some(id));
         /// How many stop requests reached the vendor logic, for any id.
-        pub fn total_stop_requests(&self) -> u64 = self.vendor.total_stop_requests();
+        pub fn total_stop_requests(&self) -> u64 = self.vendor.stop_requests(None);
     }
 
     /// Shuts the servers down gracefully (see [`SimServer::shutdown`]).
@@ -336,8 +333,8 @@ impl<V: VendorSim> AnySim for Sim<V> {
         fn alternatives(&self) -> Settings = V::alternatives(self);
         fn ids(&self) -> Vec<String> = self.vendor.ids();
         fn raw_state(&self, id: &str) -> Option<String> = self.vendor.raw_state(id);
-        fn stop_requests(&self, id: &str) -> u64 = self.vendor.stop_requests(id);
-        fn total_stop_requests(&self) -> u64 = self.vendor.total_stop_requests();
+        fn stop_requests(&self, id: &str) -> u64 = self.vendor.stop_requests(Some(id));
+        fn total_stop_requests(&self) -> u64 = self.vendor.stop_requests(None);
         fn auth_server(&self) -> Option<&SimServer> = Sim::auth_server(self);
         fn insert_running(&self) -> Option<String> = self.vendor.insert_running();
         fn endless(&self, page_size: usize, runs: EndlessRuns) -> FaultRule =

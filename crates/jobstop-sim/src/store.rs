@@ -40,7 +40,6 @@ pub(crate) struct Runs<K, R> {
     map: BTreeMap<K, R>,
     due: BinaryHeap<Reverse<(Instant, u64, K)>>,
     stops: HashMap<String, u64>,
-    stop_total: u64,
 }
 
 impl<K: Ord + Clone, R: Timed> Default for Runs<K, R> {
@@ -49,7 +48,6 @@ impl<K: Ord + Clone, R: Timed> Default for Runs<K, R> {
             map: BTreeMap::new(),
             due: BinaryHeap::new(),
             stops: HashMap::new(),
-            stop_total: 0,
         }
     }
 }
@@ -166,17 +164,14 @@ impl<K: Ord + Clone, R: Timed> Runs<K, R> {
     /// Counts a stop request for `id` (known or not).
     pub(crate) fn count_stop(&mut self, id: &str) {
         *self.stops.entry(id.to_owned()).or_default() += 1;
-        self.stop_total += 1;
     }
 
-    /// Stop requests counted for `id`.
-    pub(crate) fn stop_requests(&self, id: &str) -> u64 {
-        self.stops.get(id).copied().unwrap_or(0)
-    }
-
-    /// Stop requests counted for any id.
-    pub(crate) fn stop_total(&self) -> u64 {
-        self.stop_total
+    /// Stop requests counted for `id` (`None`: for any id).
+    pub(crate) fn stop_requests(&self, id: Option<&str>) -> u64 {
+        match id {
+            Some(id) => self.stops.get(id).copied().unwrap_or(0),
+            None => self.stops.values().sum(),
+        }
     }
 }
 

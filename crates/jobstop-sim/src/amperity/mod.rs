@@ -226,12 +226,8 @@ impl VendorSim for Amperity {
         text(&lock(&self.store).get(id, View::Overview)?["state"])
     }
 
-    fn stop_requests(&self, id: &str) -> u64 {
+    fn stop_requests(&self, id: Option<&str>) -> u64 {
         lock(&self.store).runs.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).runs.stop_total()
     }
 
     fn insert_running(&self) -> Option<String> {

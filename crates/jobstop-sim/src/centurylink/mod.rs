@@ -271,12 +271,8 @@ impl VendorSim for CenturyLink {
         run["status"].as_str().map(str::to_owned)
     }
 
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).requests(Some(id), "stop")
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).requests(None, "stop")
+    fn stop_requests(&self, id: Option<&str>) -> u64 {
+        lock(&self.store).requests(id, "stop")
     }
 
     fn insert_running(&self) -> Option<String> {

@@ -227,12 +227,8 @@ impl VendorSim for Chorus {
     /// Stop requests for `id` (the path segment, decoded) that passed
     /// CSRF and login and were not answered by a fault first; whatever
     /// their answer (404 and 403 included).
-    fn stop_requests(&self, id: &str) -> u64 {
+    fn stop_requests(&self, id: Option<&str>) -> u64 {
         lock(&self.store).workfiles.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).workfiles.stop_total()
     }
 
     fn insert_running(&self) -> Option<String> {

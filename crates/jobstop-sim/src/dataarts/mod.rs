@@ -386,8 +386,7 @@ impl VendorSim for DataArts {
         /// An instance's `status` (`"job/id"`), or a job's as the job list shows it (`"job"`).
         fn raw_state(&self, id: &str) -> Option<String> = lock(&self.store).status_of(id);
         /// `"job"` for job stops, `"job/id"` for instance stops (decoded path segments).
-        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).jobs.stop_requests(id);
-        fn total_stop_requests(&self) -> u64 = lock(&self.store).jobs.stop_total();
+        fn stop_requests(&self, id: Option<&str>) -> u64 = lock(&self.store).jobs.stop_requests(id);
         fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
     }
 
