@@ -36,6 +36,15 @@ pub(crate) fn fill(template: &Value, fields: Value) -> Value {
     v
 }
 
+/// The object `v` without its `null` members (for wires where an optional
+/// field is absent, never `null`).
+pub(crate) fn without_nulls(mut v: Value) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|_, v| !v.is_null());
+    }
+    v
+}
+
 /// Reading a parsed data file by key.
 pub(crate) trait Data {
     /// The array `key` (empty if missing).

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{AmperityOptions, DEFAULT_STOP_DELAY, IdField, RunSeed, TerminalStop};
-use crate::data::{self, items};
+use crate::data::{self, items, without_nulls};
 use crate::store::{Runs, Tokens};
 use crate::{Common, SimClock, SplitMix64, Timeline, format_millis, truncate_millis};
 
@@ -17,15 +17,6 @@ use crate::{Common, SimClock, SplitMix64, Timeline, format_millis, truncate_mill
 /// `cancel_error` and `failure_errors` (OA3 `WorkflowError`).
 static DATA: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/amperity/runs.json")));
-
-/// The object `v` without its `null` members (optional fields are absent
-/// on this wire, never `null`).
-fn without_nulls(mut v: Value) -> Value {
-    if let Some(m) = v.as_object_mut() {
-        m.retain(|_, v| !v.is_null());
-    }
-    v
-}
 
 /// The message of a 404 for a run.
 pub(crate) const NOT_FOUND: &str = "Workflow not found";
