@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use jobstop_sim::amperity;
+use jobstop_sim::AnySim;
 use jobstop_sim::amperity::AmperitySim;
 use jobstop_sim::endless::EndlessRuns;
 
@@ -26,7 +26,7 @@ async fn endless_amperity(runs: EndlessRuns) -> AmperitySim {
         .start()
         .await
         .unwrap();
-    sim.faults().add(amperity::endless(PAGE, runs));
+    sim.faults().add(sim.endless(PAGE, runs));
     sim
 }
 

@@ -1,5 +1,5 @@
 //! Listings that never end, to prove that a client bounds its own: one
-//! [`FaultRule`](crate::FaultRule) per vendor that rewrites the simulator's list answers
+//! [`FaultRule`](crate::FaultRule) per vendor ([`VendorSim::endless`](crate::VendorSim::endless)) that rewrites the simulator's list answers
 //! ([`Fault::MapJson`](crate::Fault::MapJson)) so that every page announces a next page with a
 //! cursor never handed out before, and no page is ever empty.
 //!
@@ -11,20 +11,20 @@
 //!
 //! | vendor | route | how the listing goes on |
 //! |---|---|---|
-//! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token ([`amperity::endless`](crate::amperity::endless)) |
-//! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` ([`chorus::endless`](crate::chorus::endless)) |
-//! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end; [`dataarts::endless`](crate::dataarts::endless)) |
-//! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² ([`centurylink::endless`](crate::centurylink::endless)) |
+//! | Amperity | `GET /workflow/runs` (under the `/api` prefix) | a fresh `next_token` (valid, pointing before the first run) on every page; the listing must have a second page for the rule to learn the filters' token ([`Amperity`](crate::amperity::Amperity)) |
+//! | Chorus | `GET /api/workspaces/…` | `pagination.total` one more than `page`, no `records` ([`Chorus`](crate::chorus::Chorus)) |
+//! | DataArts | `GET /v1/{project}/jobs` | `total` of 10¹² (the job listings never end; [`DataArts`](crate::dataarts::DataArts)) |
+//! | CenturyLink | `GET /jobs/{alias}/{job}/executions` | `totalSize` of 10¹² ([`CenturyLink`](crate::centurylink::CenturyLink)) |
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! use jobstop_sim::AnySim;
 //! use jobstop_sim::chorus::ChorusSim;
-//! use jobstop_sim::chorus;
 //! use jobstop_sim::endless::EndlessRuns;
 //!
 //! let sim = ChorusSim::builder().running(3).start().await.unwrap();
-//! sim.faults().add(chorus::endless(50, EndlessRuns::New));
+//! sim.faults().add(sim.endless(50, EndlessRuns::New));
 //! // Every listing of the workspace now goes on forever.
 //! # }
 //! ```

@@ -1,7 +1,7 @@
 //! The Amperity workflow-runs simulator (VENDOR-NOTES section 1).
 //!
 //! Serves `/api/v0/oauth2/token` and `/api/workflow/runs` (list, fetch,
-//! stop, start) on a [`SimServer`](crate::SimServer); the crate README has
+//! stop, start) on a [`SimServer`]; the crate README has
 //! the behaviour, the switches and what is documented fact or inference.
 //!
 //! Where the sources disagree OA3 is the default and the other reading a
@@ -234,8 +234,27 @@ impl VendorSim for Amperity {
         Some(lock(&self.store).insert(RunSeed::new("running")))
     }
 
+    /// A listing that never ends (see [`crate::endless`]): a fresh, valid
+    /// `next_token` (a key past every run's time, so it starts over) on every
+    /// page; the filters' hash is read from the first real token, so the
+    /// unfaulted listing must have a second page.
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
+        let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
+        let hash = Mutex::new(None);
+        let fault = Fault::map_json("endless next_token", move |body| {
+            let token = body.get("next_token").and_then(Value::as_str);
+            if let Some((h, _)) = token.and_then(routes::decode_token) {
+                *lock(&hash) = Some(h);
+            }
+            let Some(n) = body.get_mut("data").map(|items| pages.fill(items)) else {
+                return;
+            };
+            if let (Some(h), Some(obj)) = (*lock(&hash), body.as_object_mut()) {
+                let token = routes::encode_key(h, i64::MAX, &format!("endless-{n}"));
+                obj.insert("next_token".into(), Value::from(token));
+            }
+        });
+        FaultRule::new(Route::get("/workflow/runs"), fault)
     }
 
     /// Newest `created_at` first, ties by id.
@@ -244,29 +263,6 @@ impl VendorSim for Amperity {
         store.settle();
         store.ordered().into_iter().map(|r| r.id.clone()).collect()
     }
-}
-
-/// A listing that never ends (see [`crate::endless`]): a fresh, valid
-/// `next_token` (a key past every run's time, so it starts over) on every
-/// page; the filters' hash is read from the first real token, so the
-/// unfaulted listing must have a second page.
-pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["id", "workflow_id"]);
-    let hash = Mutex::new(None);
-    let fault = Fault::map_json("endless next_token", move |body| {
-        let token = body.get("next_token").and_then(Value::as_str);
-        if let Some((h, _)) = token.and_then(routes::decode_token) {
-            *lock(&hash) = Some(h);
-        }
-        let Some(n) = body.get_mut("data").map(|items| pages.fill(items)) else {
-            return;
-        };
-        if let (Some(h), Some(obj)) = (*lock(&hash), body.as_object_mut()) {
-            let token = routes::encode_key(h, i64::MAX, &format!("endless-{n}"));
-            obj.insert("next_token".into(), Value::from(token));
-        }
-    });
-    FaultRule::new(Route::get("/workflow/runs"), fault)
 }
 
 impl Sim<Amperity> {

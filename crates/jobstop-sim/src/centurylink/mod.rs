@@ -281,24 +281,20 @@ impl VendorSim for CenturyLink {
         store.insert_execution(ExecutionSeed::new(job, "RUNNING"))
     }
 
+    /// A listing that never ends (see [`crate::endless`]): the executions
+    /// listings' `totalSize` is 10¹².
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
+        let pages = Pages::new(page_size, runs, &["execution_id", "executionId", "id"]);
+        let fault = Fault::map_json("endless totalSize", move |body| {
+            if let Some(items) = body.get_mut("results") {
+                pages.fill(items);
+            }
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("totalSize".into(), Value::from(HUGE));
+            }
+        });
+        FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
     }
-}
-
-/// A listing that never ends (see [`crate::endless`]): the executions
-/// listings' `totalSize` is 10¹².
-pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["execution_id", "executionId", "id"]);
-    let fault = Fault::map_json("endless totalSize", move |body| {
-        if let Some(items) = body.get_mut("results") {
-            pages.fill(items);
-        }
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("totalSize".into(), Value::from(HUGE));
-        }
-    });
-    FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
 }
 
 impl SimBuilder<CenturyLink> {

@@ -236,26 +236,22 @@ impl VendorSim for Chorus {
         Some(id.to_string())
     }
 
+    /// A listing that never ends (see [`crate::endless`]): `pagination.total`
+    /// one more than the page, and no `records`.
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
+        let pages = Pages::new(page_size, runs, &["id"]);
+        let fault = Fault::map_json("endless pagination.total", move |body| {
+            if let Some(items) = body.get_mut("response") {
+                pages.fill(items);
+            }
+            if let Some(p) = body.get_mut("pagination").and_then(Value::as_object_mut) {
+                let page = p.get("page").and_then(Value::as_u64).unwrap_or(1);
+                p.insert("total".into(), Value::from(page.saturating_add(1)));
+                p.remove("records");
+            }
+        });
+        FaultRule::new(Route::get_prefix("/api/workspaces/"), fault)
     }
-}
-
-/// A listing that never ends (see [`crate::endless`]): `pagination.total`
-/// one more than the page, and no `records`.
-pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["id"]);
-    let fault = Fault::map_json("endless pagination.total", move |body| {
-        if let Some(items) = body.get_mut("response") {
-            pages.fill(items);
-        }
-        if let Some(p) = body.get_mut("pagination").and_then(Value::as_object_mut) {
-            let page = p.get("page").and_then(Value::as_u64).unwrap_or(1);
-            p.insert("total".into(), Value::from(page.saturating_add(1)));
-            p.remove("records");
-        }
-    });
-    FaultRule::new(Route::get_prefix("/api/workspaces/"), fault)
 }
 
 impl Chorus {

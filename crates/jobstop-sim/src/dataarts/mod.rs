@@ -387,7 +387,6 @@ impl VendorSim for DataArts {
         fn raw_state(&self, id: &str) -> Option<String> = lock(&self.store).status_of(id);
         /// `"job"` for job stops, `"job/id"` for instance stops (decoded path segments).
         fn stop_requests(&self, id: Option<&str>) -> u64 = lock(&self.store).jobs.stop_requests(id);
-        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
     }
 
     /// A `running` instance of the first batch job, as
@@ -398,21 +397,21 @@ impl VendorSim for DataArts {
         let id = store.insert_instance(InstanceSeed::new(job.clone(), "running"))?;
         Some(format!("{job}/{id}"))
     }
-}
 
-/// A listing that never ends (see [`crate::endless`]): the job listings'
-/// `total` is 10¹² and every page is full.
-pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-    let pages = Pages::new(page_size, runs, &["name", "jobName", "instanceId"]);
-    let fault = Fault::map_json("endless total", move |body| {
-        if let Some(items) = body.get_mut("jobs") {
-            pages.fill(items);
-        }
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("total".into(), Value::from(HUGE));
-        }
-    });
-    FaultRule::new(Route::get("/v1/*/jobs"), fault)
+    /// A listing that never ends (see [`crate::endless`]): the job listings'
+    /// `total` is 10¹² and every page is full.
+    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
+        let pages = Pages::new(page_size, runs, &["name", "jobName", "instanceId"]);
+        let fault = Fault::map_json("endless total", move |body| {
+            if let Some(items) = body.get_mut("jobs") {
+                pages.fill(items);
+            }
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("total".into(), Value::from(HUGE));
+            }
+        });
+        FaultRule::new(Route::get("/v1/*/jobs"), fault)
+    }
 }
 
 /// DataArts' own accessors and test hooks (besides [`Sim`]'s; `server()`
