@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{CenturyLinkOptions, ExecutionSeed, JobSeed};
@@ -53,13 +54,17 @@ const JOB_NOT_FOUND: Failure = (404, Cow::Borrowed("Job not found"));
 const EXECUTION_NOT_FOUND: Failure = (404, Cow::Borrowed("Execution not found"));
 const REFUSED: Failure = (400, Cow::Borrowed(super::NOT_STOPPABLE));
 
-#[derive(Debug, Clone, Default)]
+/// A Job as its GET shows it, but for the fields [`Store::render_job`] adds.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct JobRecord {
     id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    created: i64,
-    updated: i64,
+    created_time: i64,
+    last_updated_time: i64,
     /// The Job's other wire fields (`description`, `executionTtl`, `repository`…).
+    #[serde(flatten)]
     doc: Value,
 }
 
@@ -294,7 +299,8 @@ impl Store {
         });
         let mut job = JobRecord::default();
         (job.id, job.name) = (id, named.then_some(name));
-        (job.created, job.updated, job.doc) = (created, updated, doc);
+        (job.created_time, job.last_updated_time) = (created, updated);
+        job.doc = doc;
         job
     }
 
@@ -397,9 +403,9 @@ impl Store {
             let oldest = of_job.map(ExecRecord::first_start).min();
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
             if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
-                && job.created > oldest
+                && job.created_time > oldest
             {
-                job.created = oldest - back;
+                job.created_time = oldest - back;
             }
         }
         for seed in std::mem::take(&mut self.cfg.job_seeds) {
@@ -428,7 +434,8 @@ impl Store {
         }
         job.doc["executionTtl"] = json!(seed.execution_ttl);
         let created = seed.created_time.unwrap_or_else(|| self.clock.now());
-        (job.created, job.updated) = (created.timestamp_millis(), created.timestamp_millis());
+        let created = created.timestamp_millis();
+        (job.created_time, job.last_updated_time) = (created, created);
         if !seed.hosts.is_empty() {
             let doc = seed.hosts.iter().map(|h| json!({"id": h, "hostVars": {}}));
             job.doc["hosts"] = doc.collect();
@@ -459,12 +466,14 @@ impl Store {
 
     /// Adds an execution; its `"jobId/executionId"` (`None`: no such job).
     pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
-        let job = seed.job_id.clone();
-        self.add_execution(seed).map(|id| format!("{job}/{id}"))
+        let (job, after) = (seed.job_id.clone(), self.cfg.seeded_finish_after);
+        let id = self.add_execution(seed, after)?;
+        Some(format!("{job}/{id}"))
     }
 
-    /// [`Store::insert_execution`], giving the execution id.
-    fn add_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
+    /// [`Store::insert_execution`], giving the execution id; `PENDING` is
+    /// queued and `INITIALIZING` or `RUNNING` finishes `after` from now.
+    fn add_execution(&mut self, seed: ExecutionSeed, after: Option<Duration>) -> Option<String> {
         self.settle();
         if !self.jobs.contains_key(&seed.job_id) {
             return None;
@@ -486,7 +495,7 @@ impl Store {
         rec.timers = timers;
         rec.failed_hosts = seed.failed_hosts;
         rec.vpn = seed.is_vpn_established;
-        if let Some(d) = self.cfg.seeded_finish_after {
+        if let Some(d) = after {
             match rec.status.as_str() {
                 "PENDING" => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
                 "INITIALIZING" | "RUNNING" => rec.timeline.push_after(now, d, Change::Finish),
@@ -620,7 +629,7 @@ impl Store {
 
     fn jobs_ordered(&self) -> Vec<&JobRecord> {
         let mut v: Vec<&JobRecord> = self.jobs.values().collect();
-        v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        v.sort_by(|a, b| (b.created_time, &a.id).cmp(&(a.created_time, &b.id)));
         v
     }
 
@@ -632,8 +641,7 @@ impl Store {
     /// Executions (of `job`, or all), newest first start first, ties by id.
     fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
         let mut v: Vec<&ExecRecord> = self.execs_of(job).collect();
-        let newest = |a: &&ExecRecord, b: &&ExecRecord| b.first_start().cmp(&a.first_start());
-        v.sort_by(|a, b| newest(a, b).then_with(|| a.id.cmp(&b.id)));
+        v.sort_by(|a, b| (b.first_start(), &a.id).cmp(&(a.first_start(), &b.id)));
         v
     }
 
@@ -674,23 +682,9 @@ impl Store {
 
     /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution.
     pub(crate) fn start_job(&mut self, job: &str) -> Answer {
-        let id = self.add_execution(ExecutionSeed::new(job, "PENDING"));
-        let id = id.ok_or(JOB_NOT_FOUND)?;
-        let (now, pending) = (Instant::now(), self.cfg.durations[0]);
-        let r = self.execs.get_mut(&id).ok_or(EXECUTION_NOT_FOUND)?;
-        r.queued = Some(now.checked_add(pending).unwrap_or(now));
-        Ok(self.render_execution(self.execs.get(&id).ok_or(EXECUTION_NOT_FOUND)?))
-    }
-
-    pub(crate) fn record(&mut self, job: &str, id: &str, action: Change, body: &[u8]) {
-        let name = if action == Change::Stopped {
-            "stop"
-        } else {
-            "kill"
-        };
-        let body = String::from_utf8_lossy(body).into_owned();
-        self.bodies
-            .push((format!("{job}/{id}"), name.to_owned(), body));
+        let pending = Some(self.cfg.durations[0]);
+        let id = self.add_execution(ExecutionSeed::new(job, "PENDING"), pending);
+        Ok(self.render_execution(self.exec_of(job, &id.ok_or(JOB_NOT_FOUND)?)?))
     }
 
     /// How many `kind` (`stop` or `kill`) requests named `run_id` (or any).
@@ -736,21 +730,9 @@ impl Store {
         let (alias, id) = (&self.cfg.account_alias, &j.id);
         let href = format!("/v2/workflow/{alias}/jobs/{id}");
         let verbs = ["GET", "POST", "PUT", "DELETE"];
-        let mut job = data::fill(
-            &j.doc,
-            json!({
-                "id": id,
-                "accountAlias": alias,
-                "status": "ACTIVE",
-                "createdTime": j.created,
-                "lastUpdatedTime": j.updated,
-                "links": [{"ref": "self", "id": id, "href": href, "verbs": verbs}],
-            }),
-        );
-        if let Some(name) = &j.name {
-            job["name"] = name.as_str().into();
-        }
-        job
+        let link = json!({"ref": "self", "id": id, "href": href, "verbs": verbs});
+        let fixed = json!({"accountAlias": alias, "status": "ACTIVE", "links": [link]});
+        data::fill(&serde_json::to_value(j).unwrap_or_default(), fixed)
     }
 
     /// An execution document in the current variants (VENDOR-NOTES 4.4):
