@@ -140,10 +140,11 @@ options! {
     location_alias(into String): String = "VA1".into();
     /// The login user name.
     username(into String): String = "jobstop.sim@example.com".into();
-    /// The login password.
-    password(some into Secret): Option<Secret> = None;
-    /// A never-expiring bearer token the Runner accepts besides logins.
-    static_token(some into Secret): Option<Secret> = None;
+    /// The login password (empty: drawn from the seed).
+    password(into Secret): Secret = Secret::from("");
+    /// A never-expiring bearer token the Runner accepts besides logins
+    /// (empty: drawn from the seed).
+    static_token(into Secret): Secret = Secret::from("");
     /// How many jobs to generate.
     jobs(usize): usize = 0;
     /// How many executions each generated job has.
@@ -181,8 +182,6 @@ options! {
 /// The CenturyLink protocol; use it through [`CenturyLinkSim`].
 pub struct CenturyLink {
     o: CenturyLinkOptions,
-    password: String,
-    static_token: String,
     store: Mutex<Store>,
 }
 
@@ -205,23 +204,19 @@ impl VendorSim for CenturyLink {
     type Options = CenturyLinkOptions;
 
     fn new(common: &Common, mut o: CenturyLinkOptions) -> Self {
+        // Each secret not given is drawn, in this order, from `creds`.
         let mut creds = SplitMix64::stream(common.seed, 34);
-        let password = o.password.take();
-        let password = password.map_or_else(|| format!("Sim-{}", creds.alphanumeric(16)), |s| s.0);
-        let claims = routes::token_claims(&o);
-        let static_token = o.static_token.take();
-        let static_token =
-            static_token.map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
+        if o.password.0.is_empty() {
+            o.password.0 = format!("Sim-{}", creds.alphanumeric(16));
+        }
+        if o.static_token.0.is_empty() {
+            o.static_token.0 = store::make_token(&mut creds, &routes::token_claims(&o));
+        }
         o.stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
         let mut store = Store::new(o.clone(), common.clock, common.seed);
         store.seed();
         let store = Mutex::new(store);
-        CenturyLink {
-            o,
-            password,
-            static_token,
-            store,
-        }
+        CenturyLink { o, store }
     }
 
     fn router(this: &Arc<Self>) -> Router {
@@ -341,13 +336,13 @@ impl Sim<CenturyLink> {
         location_alias: o.location_alias;
         /// The login user name.
         username: o.username;
-        /// The login password.
-        password: password;
-        /// The static bearer token (never expires).
-        token: static_token;
     }
 
     one_liners! {
+        /// The login password.
+        pub fn password(&self) -> &str = self.vendor.o.password.expose();
+        /// The static bearer token (never expires).
+        pub fn token(&self) -> &str = self.vendor.o.static_token.expose();
         /// The login server (the Runner's is [`Sim::server`]).
         pub fn login_server(&self) -> &SimServer =
             self.auth_server().unwrap_or_else(|| self.server());

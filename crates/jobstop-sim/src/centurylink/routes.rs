@@ -174,8 +174,9 @@ impl CenturyLink {
         let execution_get = lock(&self.store).cfg.execution_get;
         // The store, once the token (401) and the alias (403) pass.
         let open = || {
-            let live =
-                |t: &str| t == self.static_token || lock(&self.store).tokens.live(t) == Some(true);
+            let live = |t: &str| {
+                t == self.o.static_token.0 || lock(&self.store).tokens.live(t) == Some(true)
+            };
             if !bearer(headers).is_some_and(live) {
                 return Err((401, "Unauthorized".into()));
             }
@@ -275,7 +276,7 @@ impl CenturyLink {
         let o = &self.o;
         let mut store = lock(&self.store);
         store.login_attempts += 1;
-        if credentials.is_none_or(|(u, p)| u != o.username || p != self.password) {
+        if credentials.is_none_or(|(u, p)| u != o.username || p != self.o.password.0) {
             return Err(bad(BAD_CREDENTIALS));
         }
         let token = store.grant(o.token_ttl, &token_claims(o));

@@ -83,8 +83,9 @@ pub(crate) struct ExecRecord {
     seq: u64,
     /// While `PENDING` and progressing: when it may start (given a free slot).
     queued: Option<Instant>,
-    /// Whether it ends `FAILURE` rather than `SUCCESS` when it finishes.
-    fails: bool,
+    /// If it ends `FAILURE` rather than `SUCCESS` when it finishes: the
+    /// failed hosts it then shows (unless it has some).
+    fails: Option<Vec<String>>,
     timeline: Timeline<Change>,
 }
 
@@ -113,34 +114,31 @@ impl ExecRecord {
         }
     }
 
-    /// Applies `change` as if at `at` (wall time `wall`).
-    fn apply(
-        &mut self,
-        at: Instant,
-        wall: i64,
-        change: Change,
-        o: &CenturyLinkOptions,
-        hosts: &[String],
-    ) {
+    /// Applies `change` as if at `at`; a run finishes `running` after.
+    fn apply(&mut self, at: Instant, change: Change, running: Duration, clock: SimClock) {
         let next = match change {
             Change::Run if self.status == "INITIALIZING" => {
-                self.timeline.push_after(at, o.durations[2], Change::Finish);
+                self.timeline.push_after(at, running, Change::Finish);
                 self.status = "RUNNING".to_owned();
                 return;
             }
             Change::Finish if self.active() => {
-                if self.fails && self.failed_hosts.is_empty() {
-                    self.failed_hosts = hosts.iter().take(1).cloned().collect();
+                if self.failed_hosts.is_empty() {
+                    self.failed_hosts = self.fails.clone().unwrap_or_default();
                 }
                 self.timeline.clear();
-                if self.fails { "FAILURE" } else { "SUCCESS" }
+                if self.fails.is_some() {
+                    "FAILURE"
+                } else {
+                    "SUCCESS"
+                }
             }
             Change::Stopped if self.status == "STOPPING" => "STOPPED",
             Change::Killed if self.status == "KILLING" => "KILLED",
             _ => return,
         };
         self.status = next.to_owned();
-        self.end_last(wall);
+        self.end_last(clock.at(at).timestamp_millis());
     }
 }
 
@@ -249,17 +247,19 @@ impl Store {
         rec
     }
 
-    /// A generated job (not inserted); `index` picks the name.
-    fn generate_job(&mut self, index: usize) -> JobRecord {
+    /// A generated job (not inserted), drawn from `misc` or `ids`; `index`
+    /// picks the name.
+    fn generate_job(&mut self, index: usize, misc: bool) -> JobRecord {
         let jobs = SEED.table("jobs");
         let (entry, round) = (&jobs[index % jobs.len()], index / jobs.len());
         let name = match round {
             0 => text(&entry[0]),
             _ => format!("{}-{}", text(&entry[0]), round + 1),
         };
-        let named = self.ids.chance(85);
-        let id = fresh_id(&mut self.ids, |id| self.jobs.contains_key(id));
-        let (epoch, ids) = (self.clock.epoch().timestamp_millis(), &mut self.ids);
+        let ids = if misc { &mut self.misc } else { &mut self.ids };
+        let named = ids.chance(85);
+        let id = fresh_id(ids, |id| self.jobs.contains_key(id));
+        let epoch = self.clock.epoch().timestamp_millis();
         let created = epoch - ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
         let updated = created + ids.below((epoch - created).max(1) as u64) as i64;
         let execution_ttl = SEED.pick(ids, "execution_ttls").clone();
@@ -329,7 +329,7 @@ impl Store {
         let rotate = self.ids.below(SEED.table("jobs").len() as u64) as usize;
         let mut keys = Vec::with_capacity(jobs);
         for i in 0..jobs {
-            let job = self.generate_job(i + rotate);
+            let job = self.generate_job(i + rotate, false);
             keys.push(job.id.clone());
             self.jobs.insert(job.id.clone(), job);
         }
@@ -422,11 +422,8 @@ impl Store {
     /// Adds a job from a seed (replacing one with the same id); its id.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
         let index = self.misc.below(SEED.table("jobs").len() as u64) as usize;
-        // Generated from the runtime stream, so inserting never shifts the
-        // seeded data.
-        let saved = std::mem::replace(&mut self.ids, self.misc.clone());
-        let mut job = self.generate_job(index);
-        self.misc = std::mem::replace(&mut self.ids, saved);
+        // From the runtime stream, so inserting never shifts the seeded data.
+        let mut job = self.generate_job(index, true);
         job.id = seed.id.unwrap_or(job.id);
         job.name = seed.name;
         if let Some(d) = seed.description {
@@ -490,7 +487,8 @@ impl Store {
         };
         let start = timers.first().map_or(wall, |t| t.0);
         let mut rec = self.new_exec(id.clone(), seed.job_id, start, true);
-        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        rec.fails = fails.then(|| self.hosts_of(&rec.job_id).into_iter().take(1).collect());
         rec.status = seed.status;
         rec.timers = timers;
         rec.failed_hosts = seed.failed_hosts;
@@ -551,20 +549,17 @@ impl Store {
         if let Some(r) = self.execs.get_mut(id) {
             r.status = "INITIALIZING".to_owned();
             r.queued = None;
-            let initializing = self.cfg.durations[1];
-            r.timeline.push_after(at, initializing, Change::Run);
+            r.timeline
+                .push_after(at, self.cfg.durations[1], Change::Run);
         }
         self.execs.touch(id);
     }
 
     /// Applies `id`'s next timeline change, as if at `at` (or when due).
     fn step(&mut self, id: &String, at: Option<Instant>) -> bool {
-        let job = self.execs.get(id).map(|r| r.job_id.clone());
-        let hosts = self.hosts_of(job.as_deref().unwrap_or_default());
-        let (cfg, clock) = (&self.cfg, self.clock);
-        self.execs.step(id, |_, r, due, change| {
-            let at = at.unwrap_or(due);
-            r.apply(at, clock.at(at).timestamp_millis(), change, cfg, &hosts);
+        let (running, clock) = (self.cfg.durations[2], self.clock);
+        self.execs.step(id, |_, r, due, c| {
+            r.apply(at.unwrap_or(due), c, running, clock)
         })
     }
 
