@@ -365,12 +365,8 @@ impl Sim<CenturyLink> {
         pub fn issued_tokens(&self) -> Vec<String> = self.store().issued.clone();
         /// Makes every login token issued so far expired.
         pub fn expire_tokens(&self) = self.store().tokens.expire_all();
-        /// Switches the single-execution GET at run time.
-        pub fn set_execution_get(&self, on: bool) = self.store().cfg.execution_get = on;
         /// Like [`Sim::stop_requests`], for kill requests.
         pub fn kill_requests(&self, run_id: &str) -> u64 = self.store().requests(Some(run_id), "kill");
-        /// Switches the job GET's shape at run time.
-        pub fn set_job_array(&self, on: bool) = self.store().cfg.job_array = on;
     }
 
     /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.
@@ -397,11 +393,14 @@ impl Sim<CenturyLink> {
         advance(run_id: &str) -> bool;
     }
 
-    /// Switches the execution document variants at run time.
-    pub fn set_variants(&self, camel: bool, flat: bool, repo: bool) {
+    /// Changes options at run time through the builder's setters: those the
+    /// Runner reads as it answers (the document switches, delays, durations,
+    /// `fail_percent`, `max_concurrent`); others keep their start values.
+    pub fn reconfigure(&self, f: impl FnOnce(CenturyLinkSimBuilder) -> CenturyLinkSimBuilder) {
         let mut store = self.store();
-        let o = &mut store.cfg;
-        (o.camel_case, o.flat_timers, o.repository_log_object) = (camel, flat, repo);
+        let mut builder = CenturyLinkSim::builder();
+        builder.options = store.cfg.clone();
+        store.cfg = f(builder).options;
     }
 }
 
@@ -409,14 +408,10 @@ impl Sim<CenturyLink> {
 /// [`Fault::MapJson`] rewrites: the executions among a page's `results`, or
 /// the answer itself when it is one execution.
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
-    let is_run = |v: &Value| v.get("execution_id").or(v.get("executionId")).is_some();
-    match body {
-        Value::Object(m) if !m.contains_key("results") => {
-            vec![body].into_iter().filter(|v| is_run(v)).collect()
-        }
-        _ => match body.get_mut("results") {
-            Some(Value::Array(items)) => items.iter_mut().filter(|v| is_run(v)).collect(),
-            _ => Vec::new(),
-        },
+    let is_run = |v: &&mut Value| v.get("execution_id").or(v.get("executionId")).is_some();
+    if body.get("results").is_none() {
+        return vec![body].into_iter().filter(is_run).collect();
     }
+    let items = body.get_mut("results").and_then(Value::as_array_mut);
+    items.into_iter().flatten().filter(is_run).collect()
 }
