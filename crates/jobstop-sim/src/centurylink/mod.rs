@@ -8,7 +8,6 @@
 mod routes;
 mod store;
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -183,14 +182,6 @@ options! {
 pub struct CenturyLink {
     o: CenturyLinkOptions,
     store: Mutex<Store>,
-}
-
-impl fmt::Debug for CenturyLink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("CenturyLink");
-        d.field("alias", &self.o.account_alias)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A running CenturyLink simulator (the Runner and the login server).
