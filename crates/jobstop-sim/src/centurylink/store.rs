@@ -228,12 +228,9 @@ impl Store {
     }
 
     fn hosts_of(&self, job: &str) -> Vec<String> {
-        let hosts = self.jobs.get(job).and_then(|j| j.doc["hosts"].as_array());
-        hosts
-            .into_iter()
-            .flatten()
-            .map(|h| text(&h["id"]))
-            .collect()
+        let hosts = self.jobs.get(job).map(|j| j.doc.table("hosts"));
+        let hosts = hosts.unwrap_or_default().iter();
+        hosts.map(|h| text(&h["id"])).collect()
     }
 
     /// A new `SUCCESS` execution (not inserted), drawn from `misc` or `ids`.
@@ -342,53 +339,59 @@ impl Store {
             (interval, offset)
         };
         let schedules: Vec<(i64, i64)> = keys.iter().map(&mut schedule).collect();
-        let (last, mut created) = (epoch - SECOND, Vec::with_capacity(total));
+        let mut created: Vec<(i64, String, &String)> = Vec::with_capacity(total);
         for i in 0..total {
             let (j, k) = (i % keys.len(), (i / keys.len()) as i64);
             let (interval, offset) = schedules[j];
             let start = epoch - offset - k * interval + self.ids.below(SECOND as u64 * 50) as i64;
             let start = start.min(epoch - MINUTE);
             let id = fresh_id(&mut self.ids, |id| self.execs.contains(id));
-            let mut rec = self.new_exec(id.clone(), keys[j].clone(), start, false);
-            let ids = &mut self.ids;
-            let status = SEED.weighted(ids, "finished_statuses").as_str();
+            let rec = self.new_exec(id.clone(), keys[j].clone(), start, false);
+            self.execs.insert(id.clone(), rec);
+            created.push((start, id, &keys[j]));
+        }
+        // Newest first: the first `running` are running.
+        created.sort_by(|(sa, a, _), (sb, b, _)| sb.cmp(sa).then_with(|| a.cmp(b)));
+        for (i, (start, id, job)) in created.iter().enumerate() {
+            let status = match i < running {
+                true => Some("RUNNING"),
+                false => SEED.weighted(&mut self.ids, "finished_statuses").as_str(),
+            };
             let status = status.unwrap_or("SUCCESS");
+            let ids = &mut self.ids;
             let took = match status {
                 "INIT_FAILURE" => ids.range(2 * SECOND as u64, 20 * SECOND as u64) as i64,
                 _ => ids.range(20 * SECOND as u64, 40 * MINUTE as u64) as i64,
             };
+            let restarted = matches!(status, "SUCCESS" | "FAILURE") && ids.chance(10);
+            let gap = ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
+            let first_took = ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
+            let (vpn, failed_pick) = (ids.chance(10), ids.below(8) as usize);
+            let job_hosts = self.hosts_of(job);
+            // Seeded progress counts from the start (nothing settled yet).
+            let (finish_after, started) = (self.cfg.seeded_finish_after, self.settled_at);
+            let Some(rec) = self.execs.get_mut(id) else {
+                continue;
+            };
+            rec.status = status.to_owned();
+            rec.vpn = vpn;
+            let (start, last) = (*start, epoch - SECOND);
             let end = |from: i64| Some((from + took).min(last).max(from));
-            rec.timers = vec![(start, end(start))];
-            if matches!(status, "SUCCESS" | "FAILURE") && ids.chance(10) {
-                // Restarted: a first run, a gap, then this one.
-                let first_took = ids.range(10 * SECOND as u64, 10 * MINUTE as u64) as i64;
-                let first_end = (start + first_took).min(last);
-                let gap = ids.range(MINUTE as u64, 2 * HOUR as u64) as i64;
-                let second = (first_end + gap).min(last);
-                rec.timers = vec![(start, Some(first_end)), (second, end(second))];
-            }
-            let hosts = self.hosts_of(&keys[j]);
-            if status == "FAILURE" && !hosts.is_empty() {
-                let pick = self.ids.below(hosts.len() as u64) as usize;
-                rec.failed_hosts = vec![hosts[pick].clone()];
-            }
-            (rec.status, rec.vpn) = (status.to_owned(), self.ids.chance(10));
-            self.execs.insert(id.clone(), rec);
-            created.push((start, id));
-        }
-        // Newest first: the first `running` are running, their progress
-        // counted from the start (nothing settled yet).
-        created.sort_by(|(sa, a), (sb, b)| (sb, a).cmp(&(sa, b)));
-        let (finish_after, started) = (self.cfg.seeded_finish_after, self.settled_at);
-        for (start, id) in created.into_iter().take(running) {
-            if let Some(rec) = self.execs.get_mut(&id) {
-                (rec.status, rec.timers) = ("RUNNING".to_owned(), vec![(start, None)]);
-                rec.failed_hosts.clear();
+            if status == "RUNNING" {
                 if let Some(d) = finish_after {
                     rec.timeline.push_after(started, d, Change::Finish);
                 }
+            } else if restarted {
+                let first_end = (start + first_took).min(last);
+                let second = (first_end + gap).min(last);
+                rec.timers = vec![(start, Some(first_end)), (second, end(second))];
+            } else {
+                rec.timers = vec![(start, end(start))];
             }
-            self.execs.touch(&id);
+            if status == "FAILURE" && !job_hosts.is_empty() {
+                rec.failed_hosts = vec![job_hosts[failed_pick % job_hosts.len()].clone()];
+            }
+            self.execs.touch(id);
         }
         // A job is never younger than its oldest execution.
         for key in keys {
