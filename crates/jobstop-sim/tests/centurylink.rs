@@ -1838,3 +1838,23 @@ fn run_objects_and_seed_builders_do_what_their_docs_said() {
     let job = JobSeed::default().with_name("patch-linux-fleet");
     assert_eq!(job.name.as_deref(), Some("patch-linux-fleet"));
 }
+
+#[tokio::test]
+async fn reconfigure_changes_what_the_store_reads_at_run_time() {
+    let sim = CenturyLinkSim::builder().jobs(1).start().await.unwrap();
+    let job = sim.job_ids()[0].clone();
+    let before = sim.insert_execution(ExecutionSeed::new(&job, "RUNNING"));
+    assert!(!sim.advance(&before.unwrap()), "nothing pending by default");
+    sim.reconfigure(|o| {
+        o.seeded_finish_after(Some(Duration::from_secs(3600)))
+            .fail_percent(100)
+    });
+    let run = sim.insert_execution(ExecutionSeed::new(&job, "RUNNING"));
+    let run = run.unwrap();
+    assert!(sim.advance(&run), "the finish is pending now");
+    let doc = sim.execution_json(&run).unwrap();
+    assert_eq!(doc["status"], "FAILURE", "{doc}");
+    // The failed host is the job's first.
+    let host = sim.job_json(&job).unwrap()["hosts"][0]["id"].clone();
+    assert_eq!(doc["failed_hosts"], json!([host]));
+}

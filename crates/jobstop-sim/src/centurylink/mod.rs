@@ -385,8 +385,9 @@ impl Sim<CenturyLink> {
     }
 
     /// Changes options at run time through the builder's setters: those the
-    /// Runner reads as it answers (the document switches, delays, durations,
-    /// `fail_percent`, `max_concurrent`); others keep their start values.
+    /// Runner's store reads as it answers (the document switches,
+    /// `kill_delay`, `durations`, `seeded_finish_after`, `fail_percent`,
+    /// `max_concurrent`); others keep their start values.
     pub fn reconfigure(&self, f: impl FnOnce(CenturyLinkSimBuilder) -> CenturyLinkSimBuilder) {
         let mut store = self.store();
         let mut builder = CenturyLinkSim::builder();

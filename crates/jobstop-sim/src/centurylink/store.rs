@@ -541,14 +541,15 @@ impl Store {
         ready.min().map(|(at, _, id)| (at, id.clone()))
     }
 
-    fn promote(&mut self, id: &String, at: Instant) {
+    /// Moves `id` into a slot at `at` (`INITIALIZING`); `true`.
+    fn promote(&mut self, id: &String, at: Instant) -> bool {
         if let Some(r) = self.execs.get_mut(id) {
-            r.status = "INITIALIZING".to_owned();
-            r.queued = None;
+            (r.status, r.queued) = ("INITIALIZING".to_owned(), None);
             r.timeline
                 .push_after(at, self.cfg.durations[1], Change::Run);
         }
         self.execs.touch(id);
+        true
     }
 
     /// Applies `id`'s next timeline change, as if at `at` (or when due).
@@ -571,16 +572,10 @@ impl Store {
         let Some(id) = self.find_run(run_id) else {
             return false;
         };
-        let now = Instant::now();
-        let done = self.step(&id, Some(now)) || {
-            let queued = self.execs.get(&id);
-            let queued = queued.is_some_and(|r| r.status == "PENDING" && r.queued.is_some());
-            let free = self.active() < self.cfg.max_concurrent;
-            if queued && free {
-                self.promote(&id, now);
-            }
-            queued && free
-        };
+        let (now, r) = (Instant::now(), self.execs.get(&id));
+        let queued = r.is_some_and(|r| r.status == "PENDING" && r.queued.is_some());
+        let free = self.active() < self.cfg.max_concurrent;
+        let done = self.step(&id, Some(now)) || (queued && free && self.promote(&id, now));
         self.settled_at = now;
         done
     }
