@@ -245,7 +245,11 @@ async fn every_document_variant_is_the_same_run() {
         (false, false, true),
         (true, true, true),
     ] {
-        sim.set_variants(camel, flat, repo);
+        sim.reconfigure(|o| {
+            o.camel_case(camel)
+                .flat_timers(flat)
+                .repository_log_object(repo)
+        });
         let mut runs = Vec::new();
         for id in &ids {
             let run = ctrl.status(&RunId::new(id.clone())).await.unwrap();

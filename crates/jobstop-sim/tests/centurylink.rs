@@ -1029,7 +1029,7 @@ async fn every_document_variant() {
     assert_eq!(b["is_vpn_established"], true);
 
     // camelCase.
-    sim.set_variants(true, false, false);
+    sim.reconfigure(|o| o.camel_case(true));
     let (_, b) = get(&sim, &http, &exec_path(&run)).await;
     assert_eq!(
         keys(&b),
@@ -1045,7 +1045,7 @@ async fn every_document_variant() {
         ])
     );
     // Flat timers: the last timer, and an id.
-    sim.set_variants(false, true, false);
+    sim.reconfigure(|o| o.camel_case(false).flat_timers(true));
     let (_, b) = get(&sim, &http, &exec_path(&two)).await;
     assert_eq!(
         keys(&b),
@@ -1068,7 +1068,7 @@ async fn every_document_variant() {
     );
     assert!(b["end"].is_null());
     // The repository log object.
-    sim.set_variants(false, false, true);
+    sim.reconfigure(|o| o.flat_timers(false).repository_log_object(true));
     let (_, b) = get(&sim, &http, &exec_path(&run)).await;
     let log = &b["repository_log"];
     assert_eq!(keys(log), set(&["recent_commit", "tags"]));
@@ -1080,7 +1080,7 @@ async fn every_document_variant() {
     );
     assert_eq!(commit["commit"].as_str().unwrap().len(), 40);
     // All three, in lists and in stop answers too.
-    sim.set_variants(true, true, true);
+    sim.reconfigure(|o| o.camel_case(true).flat_timers(true));
     let (_, list) = get(&sim, &http, &format!("/{job}/executions")).await;
     for e in list["results"].as_array().unwrap() {
         assert_eq!(
@@ -1215,8 +1215,8 @@ async fn same_seed_same_data() {
     for id in a.job_ids() {
         assert_eq!(a.job_json(&id), b.job_json(&id));
     }
-    a.set_variants(false, false, true);
-    b.set_variants(false, false, true);
+    a.reconfigure(|o| o.repository_log_object(true));
+    b.reconfigure(|o| o.repository_log_object(true));
     for run in a.ids() {
         assert_eq!(a.execution_json(&run), b.execution_json(&run));
     }
@@ -1430,10 +1430,10 @@ async fn the_single_execution_get_can_be_absent() {
     let (s, _) = get(&sim, &http, &format!("/{job}")).await;
     assert_eq!(s, 200);
     // Switched back at run time, the route answers again.
-    sim.set_execution_get(true);
+    sim.reconfigure(|o| o.execution_get(true));
     let (s, b) = get(&sim, &http, &exec_path(&run)).await;
     assert_eq!((s, b["execution_id"].as_str()), (200, Some(ex.as_str())));
-    sim.set_execution_get(false);
+    sim.reconfigure(|o| o.execution_get(false));
     let (s, b) = post(&sim, &http, &format!("{}/stop", exec_path(&run)), "{}").await;
     assert_eq!((s, b["status"].as_str()), (200, Some("STOPPING")), "{b}");
 }
@@ -1466,7 +1466,7 @@ async fn the_job_get_can_answer_a_one_element_array() {
     );
     let (_, list) = get(&sim, &http, "").await;
     assert!(list["results"][0].is_object());
-    sim.set_job_array(false);
+    sim.reconfigure(|o| o.job_array(false));
     let (_, b) = get(&sim, &http, "/j1").await;
     assert_eq!(b["id"], "j1");
 }
@@ -1837,4 +1837,24 @@ fn run_objects_and_seed_builders_do_what_their_docs_said() {
     assert_eq!(seed.timers.as_ref().map(Vec::len), Some(2));
     let job = JobSeed::default().with_name("patch-linux-fleet");
     assert_eq!(job.name.as_deref(), Some("patch-linux-fleet"));
+}
+
+#[tokio::test]
+async fn reconfigure_changes_what_the_store_reads_at_run_time() {
+    let sim = CenturyLinkSim::builder().jobs(1).start().await.unwrap();
+    let job = sim.job_ids()[0].clone();
+    let before = sim.insert_execution(ExecutionSeed::new(&job, "RUNNING"));
+    assert!(!sim.advance(&before.unwrap()), "nothing pending by default");
+    sim.reconfigure(|o| {
+        o.seeded_finish_after(Some(Duration::from_secs(3600)))
+            .fail_percent(100)
+    });
+    let run = sim.insert_execution(ExecutionSeed::new(&job, "RUNNING"));
+    let run = run.unwrap();
+    assert!(sim.advance(&run), "the finish is pending now");
+    let doc = sim.execution_json(&run).unwrap();
+    assert_eq!(doc["status"], "FAILURE", "{doc}");
+    // The failed host is the job's first.
+    let host = sim.job_json(&job).unwrap()["hosts"][0]["id"].clone();
+    assert_eq!(doc["failed_hosts"], json!([host]));
 }

@@ -8,7 +8,6 @@
 mod routes;
 mod store;
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -139,10 +138,11 @@ options! {
     location_alias(into String): String = "VA1".into();
     /// The login user name.
     username(into String): String = "jobstop.sim@example.com".into();
-    /// The login password.
-    password(some into Secret): Option<Secret> = None;
-    /// A never-expiring bearer token the Runner accepts besides logins.
-    static_token(some into Secret): Option<Secret> = None;
+    /// The login password (empty: drawn from the seed).
+    password(into Secret): Secret = Secret::from("");
+    /// A never-expiring bearer token the Runner accepts besides logins
+    /// (empty: drawn from the seed).
+    static_token(into Secret): Secret = Secret::from("");
     /// How many jobs to generate.
     jobs(usize): usize = 0;
     /// How many executions each generated job has.
@@ -180,17 +180,7 @@ options! {
 /// The CenturyLink protocol; use it through [`CenturyLinkSim`].
 pub struct CenturyLink {
     o: CenturyLinkOptions,
-    password: String,
-    static_token: String,
     store: Mutex<Store>,
-}
-
-impl fmt::Debug for CenturyLink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("CenturyLink");
-        d.field("alias", &self.o.account_alias)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A running CenturyLink simulator (the Runner and the login server).
@@ -204,23 +194,19 @@ impl VendorSim for CenturyLink {
     type Options = CenturyLinkOptions;
 
     fn new(common: &Common, mut o: CenturyLinkOptions) -> Self {
+        // Each secret not given is drawn, in this order, from `creds`.
         let mut creds = SplitMix64::stream(common.seed, 34);
-        let password = o.password.take();
-        let password = password.map_or_else(|| format!("Sim-{}", creds.alphanumeric(16)), |s| s.0);
-        let claims = routes::token_claims(&o);
-        let static_token = o.static_token.take();
-        let static_token =
-            static_token.map_or_else(|| store::make_token(&mut creds, &claims), |s| s.0);
+        if o.password.0.is_empty() {
+            o.password.0 = format!("Sim-{}", creds.alphanumeric(16));
+        }
+        if o.static_token.0.is_empty() {
+            o.static_token.0 = store::make_token(&mut creds, &routes::token_claims(&o));
+        }
         o.stop_delay = common.stop_delay.unwrap_or(DEFAULT_STOP_DELAY);
         let mut store = Store::new(o.clone(), common.clock, common.seed);
         store.seed();
         let store = Mutex::new(store);
-        CenturyLink {
-            o,
-            password,
-            static_token,
-            store,
-        }
+        CenturyLink { o, store }
     }
 
     fn server(this: &Arc<Self>) -> SimServerBuilder {
@@ -324,13 +310,13 @@ impl Sim<CenturyLink> {
         location_alias: o.location_alias;
         /// The login user name.
         username: o.username;
-        /// The login password.
-        password: password;
-        /// The static bearer token (never expires).
-        token: static_token;
     }
 
     one_liners! {
+        /// The login password.
+        pub fn password(&self) -> &str = self.vendor.o.password.expose();
+        /// The static bearer token (never expires).
+        pub fn token(&self) -> &str = self.vendor.o.static_token.expose();
         /// The login server (the Runner's is [`Sim::server`]).
         pub fn login_server(&self) -> &SimServer =
             self.auth_server().unwrap_or_else(|| self.server());
@@ -353,12 +339,8 @@ impl Sim<CenturyLink> {
         pub fn issued_tokens(&self) -> Vec<String> = self.store().issued.clone();
         /// Makes every login token issued so far expired.
         pub fn expire_tokens(&self) = self.store().tokens.expire_all();
-        /// Switches the single-execution GET at run time.
-        pub fn set_execution_get(&self, on: bool) = self.store().cfg.execution_get = on;
         /// Like [`Sim::stop_requests`], for kill requests.
         pub fn kill_requests(&self, run_id: &str) -> u64 = self.store().requests(Some(run_id), "kill");
-        /// Switches the job GET's shape at run time.
-        pub fn set_job_array(&self, on: bool) = self.store().cfg.job_array = on;
     }
 
     /// `JOBSTOP_CENTURYLINK_BASE_URL`, `_TOKEN` and `_ACCOUNT_ALIAS`.
@@ -385,11 +367,15 @@ impl Sim<CenturyLink> {
         advance(run_id: &str) -> bool;
     }
 
-    /// Switches the execution document variants at run time.
-    pub fn set_variants(&self, camel: bool, flat: bool, repo: bool) {
+    /// Changes options at run time through the builder's setters: those the
+    /// Runner's store reads as it answers (the document switches,
+    /// `kill_delay`, `durations`, `seeded_finish_after`, `fail_percent`,
+    /// `max_concurrent`); others keep their start values.
+    pub fn reconfigure(&self, f: impl FnOnce(CenturyLinkSimBuilder) -> CenturyLinkSimBuilder) {
         let mut store = self.store();
-        let o = &mut store.cfg;
-        (o.camel_case, o.flat_timers, o.repository_log_object) = (camel, flat, repo);
+        let mut builder = CenturyLinkSim::builder();
+        builder.options = store.cfg.clone();
+        store.cfg = f(builder).options;
     }
 }
 
@@ -397,14 +383,10 @@ impl Sim<CenturyLink> {
 /// [`Fault::MapJson`] rewrites: the executions among a page's `results`, or
 /// the answer itself when it is one execution.
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
-    let is_run = |v: &Value| v.get("execution_id").or(v.get("executionId")).is_some();
-    match body {
-        Value::Object(m) if !m.contains_key("results") => {
-            vec![body].into_iter().filter(|v| is_run(v)).collect()
-        }
-        _ => match body.get_mut("results") {
-            Some(Value::Array(items)) => items.iter_mut().filter(|v| is_run(v)).collect(),
-            _ => Vec::new(),
-        },
+    let is_run = |v: &&mut Value| v.get("execution_id").or(v.get("executionId")).is_some();
+    if body.get("results").is_none() {
+        return vec![body].into_iter().filter(is_run).collect();
     }
+    let items = body.get_mut("results").and_then(Value::as_array_mut);
+    items.into_iter().flatten().filter(is_run).collect()
 }

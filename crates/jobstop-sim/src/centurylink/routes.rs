@@ -43,62 +43,9 @@ pub(crate) fn error_body(message: &str) -> Value {
     json!({ "message": message })
 }
 
-/// Which Runner operation a request is for, each with its source.
-/// "KB" is `CenturyLinkCloud/PublicKB` `Runner/job-service.md` (@ `8c7e6e33`);
-/// "RJS" the Runner browser JS SDK (namespace `RNR`, which hard-codes
-/// `https://api.runner.ctl.io`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Op {
-    /// `GET /jobs/{alias}?page&size`: KB "Get Jobs" (a page of Jobs).
-    ListJobs,
-    /// `GET /jobs/{alias}/executions`: RJS `Executions.prototype.find` only.
-    ListAllExecutions,
-    /// `GET /jobs/{alias}/{jobId}`: KB "Get Job" (its example is a
-    /// one-element array: the `job_array` switch).
-    GetJob(String),
-    /// `POST /jobs/{alias}/{jobId}/start`: KB "Start Job".
-    StartJob(String),
-    /// `GET /jobs/{alias}/{jobId}/executions?page&size`: KB "Get Job
-    /// Executions".
-    ListExecutions(String),
-    /// `GET /jobs/{alias}/{jobId}/executions/{executionId}`: RJS
-    /// `Job.prototype.execution` only, not in the KB
-    /// (the `execution_get` switch removes it).
-    GetExecution(String, String),
-    /// `POST …/executions/{executionId}/stop`: KB "Stop Job Execution" and
-    /// the seed page `centurylink-stop-execution.md`; `POST
-    /// …/executions/{executionId}/kill`: KB "Kill Job Execution".
-    Stop(String, String, Change),
-}
-
 /// A decoded path segment (invalid UTF-8 shown lossily: it names nothing).
 fn decode(segment: &str) -> String {
     percent_decode_str(segment).decode_utf8_lossy().into_owned()
-}
-
-/// `(alias, op)` of a Runner path, or `None` (no such route).
-fn route(method: &Method, path: &str) -> Option<(String, Op)> {
-    let segs: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    let ["jobs", alias, rest @ ..] = segs.as_slice() else {
-        return None;
-    };
-    (!segs.contains(&"")).then_some(())?;
-    let (get, post) = (*method == Method::GET, *method == Method::POST);
-    let stop = |job, ex, action| Op::Stop(decode(job), decode(ex), action);
-    let op = match rest {
-        [] if get => Op::ListJobs,
-        // Before `{jobId}`: this path is the account's executions.
-        ["executions"] if get => Op::ListAllExecutions,
-        ["executions"] => return None,
-        [job] if get => Op::GetJob(decode(job)),
-        [job, "start"] if post => Op::StartJob(decode(job)),
-        [job, "executions"] if get => Op::ListExecutions(decode(job)),
-        [job, "executions", ex] if get => Op::GetExecution(decode(job), decode(ex)),
-        [job, "executions", ex, "stop"] if post => stop(job, ex, Change::Stopped),
-        [job, "executions", ex, "kill"] if post => stop(job, ex, Change::Killed),
-        _ => return None,
-    };
-    Some((decode(alias), op))
 }
 
 /// The first value of field `name` in a query or form, as sent.
@@ -214,48 +161,89 @@ pub(crate) fn login_router(sim: Arc<CenturyLink>) -> Router {
 impl CenturyLink {
     /// A Runner request: the route (404), the token (401), the alias (403),
     /// the body (400), the operation; a stop or kill is counted first.
+    /// "KB" is `CenturyLinkCloud/PublicKB` `Runner/job-service.md` (@
+    /// `8c7e6e33`); "RJS" the Runner browser JS SDK (namespace `RNR`, which
+    /// hard-codes `https://api.runner.ctl.io`).
     fn serve_runner(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
-        let Some((alias, op)) = route(method, uri.path()) else {
-            return Err((404, "Not Found".into()));
+        let not_found = || Err((404, "Not Found".into()));
+        let segs: Vec<&str> = uri.path().split('/').skip(1).collect();
+        let ["jobs", alias, rest @ ..] = segs.as_slice() else {
+            return not_found();
         };
-        if !lock(&self.store).cfg.execution_get && matches!(op, Op::GetExecution(..)) {
-            // As if the route did not exist (the KB has no such call).
-            return Err((404, "Not Found".into()));
-        }
-        let live =
-            |t: &str| t == self.static_token || lock(&self.store).tokens.live(t) == Some(true);
-        if !bearer(headers).is_some_and(live) {
-            return Err((401, "Unauthorized".into()));
-        }
-        if !alias.eq_ignore_ascii_case(&self.o.account_alias) {
-            let message = format!("Access denied: the token is not valid for account {alias}");
-            return Err((403, message.into()));
-        }
-        let json_body = is_blank(body) || is_type(headers, "application/json");
-        let not_json = || bad("Content-Type must be application/json");
-        let json_body = json_body.then_some(()).ok_or_else(not_json);
-        let page = paging(uri.query().unwrap_or_default().as_bytes());
-        let mut store = lock(&self.store);
-        match op {
-            Op::ListJobs => page.map(|at| store.list_jobs(at)),
-            Op::ListAllExecutions => page.and_then(|at| store.executions(None, at)),
-            Op::ListExecutions(job) => page.and_then(|at| store.executions(Some(&job), at)),
-            Op::GetJob(job) => {
+        let (get, post) = (*method == Method::GET, *method == Method::POST);
+        let execution_get = lock(&self.store).cfg.execution_get;
+        // The store, once the token (401) and the alias (403) pass.
+        let open = || {
+            let live = |t: &str| {
+                t == self.o.static_token.0 || lock(&self.store).tokens.live(t) == Some(true)
+            };
+            if !bearer(headers).is_some_and(live) {
+                return Err((401, "Unauthorized".into()));
+            }
+            let alias = decode(alias);
+            if !alias.eq_ignore_ascii_case(&self.o.account_alias) {
+                let message = format!("Access denied: the token is not valid for account {alias}");
+                return Err((403, message.into()));
+            }
+            Ok(lock(&self.store))
+        };
+        let page = || paging(uri.query().unwrap_or_default().as_bytes());
+        let json_body = || match is_blank(body) || is_type(headers, "application/json") {
+            true => Ok(()),
+            false => Err(bad("Content-Type must be application/json")),
+        };
+        let d = decode;
+        match rest {
+            _ if segs.contains(&"") => not_found(),
+            // KB "Get Jobs" (a page of Jobs).
+            [] if get => Ok(open()?.list_jobs(page()?)),
+            // RJS `Executions.prototype.find` only; before `{jobId}`: this
+            // path is the account's executions.
+            ["executions"] if get => open()?.executions(None, page()?),
+            ["executions"] => not_found(),
+            // KB "Get Job" (its example is a one-element array: the
+            // `job_array` switch).
+            [job] if get => {
+                let mut store = open()?;
                 let array = store.cfg.job_array;
-                store.job(&job).map(|j| if array { json!([j]) } else { j })
+                store
+                    .job(&d(job))
+                    .map(|j| if array { json!([j]) } else { j })
             }
-            Op::GetExecution(job, ex) => store.execution(&job, &ex),
-            Op::StartJob(_) if is_blank(body) => Err(bad(
-                "Required request body is missing (send {} for no hosts)",
-            )),
-            Op::StartJob(job) => json_body
-                .and_then(|()| object::<StartBody>(body))
-                .and_then(|_| store.start_job(&job)),
-            Op::Stop(job, ex, action) => {
-                store.record(&job, &ex, action, body);
-                let parsed = json_body.and_then(|()| object::<StopBody>(body));
-                parsed.and_then(|_| store.stop(&job, &ex, action))
+            // KB "Start Job".
+            [job, "start"] if post => {
+                let mut store = open()?;
+                if is_blank(body) {
+                    return Err(bad(
+                        "Required request body is missing (send {} for no hosts)",
+                    ));
+                }
+                json_body().and_then(|()| object::<StartBody>(body))?;
+                store.start_job(&d(job))
             }
+            // KB "Get Job Executions".
+            [job, "executions"] if get => open()?.executions(Some(&d(job)), page()?),
+            // RJS `Job.prototype.execution` only, not in the KB (the
+            // `execution_get` switch removes it, as if it did not exist).
+            [job, "executions", ex] if get && execution_get => open()?.execution(&d(job), &d(ex)),
+            // `stop`: KB "Stop Job Execution" and the seed page
+            // `centurylink-stop-execution.md`; `kill`: KB "Kill Job Execution".
+            [job, "executions", ex, verb @ ("stop" | "kill")] if post => {
+                let mut store = open()?;
+                let (job, ex) = (d(job), d(ex));
+                let sent = String::from_utf8_lossy(body).into_owned();
+                store
+                    .bodies
+                    .push((format!("{job}/{ex}"), verb.to_string(), sent));
+                json_body().and_then(|()| object::<StopBody>(body))?;
+                let action = if *verb == "stop" {
+                    Change::Stopped
+                } else {
+                    Change::Killed
+                };
+                store.stop(&job, &ex, action)
+            }
+            _ => not_found(),
         }
     }
 
@@ -288,7 +276,7 @@ impl CenturyLink {
         let o = &self.o;
         let mut store = lock(&self.store);
         store.login_attempts += 1;
-        if credentials.is_none_or(|(u, p)| u != o.username || p != self.password) {
+        if credentials.is_none_or(|(u, p)| u != o.username || p != self.o.password.0) {
             return Err(bad(BAD_CREDENTIALS));
         }
         let token = store.grant(o.token_ttl, &token_claims(o));

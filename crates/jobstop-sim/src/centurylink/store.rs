@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{CenturyLinkOptions, ExecutionSeed, JobSeed};
@@ -53,13 +54,17 @@ const JOB_NOT_FOUND: Failure = (404, Cow::Borrowed("Job not found"));
 const EXECUTION_NOT_FOUND: Failure = (404, Cow::Borrowed("Execution not found"));
 const REFUSED: Failure = (400, Cow::Borrowed(super::NOT_STOPPABLE));
 
-#[derive(Debug, Clone, Default)]
+/// A Job as its GET shows it, but for the fields [`Store::render_job`] adds.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct JobRecord {
     id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    created: i64,
-    updated: i64,
+    created_time: i64,
+    last_updated_time: i64,
     /// The Job's other wire fields (`description`, `executionTtl`, `repository`…).
+    #[serde(flatten)]
     doc: Value,
 }
 
@@ -78,8 +83,9 @@ pub(crate) struct ExecRecord {
     seq: u64,
     /// While `PENDING` and progressing: when it may start (given a free slot).
     queued: Option<Instant>,
-    /// Whether it ends `FAILURE` rather than `SUCCESS` when it finishes.
-    fails: bool,
+    /// If it ends `FAILURE` rather than `SUCCESS` when it finishes: the
+    /// failed hosts it then shows (unless it has some).
+    fails: Option<Vec<String>>,
     timeline: Timeline<Change>,
 }
 
@@ -108,34 +114,31 @@ impl ExecRecord {
         }
     }
 
-    /// Applies `change` as if at `at` (wall time `wall`).
-    fn apply(
-        &mut self,
-        at: Instant,
-        wall: i64,
-        change: Change,
-        o: &CenturyLinkOptions,
-        hosts: &[String],
-    ) {
+    /// Applies `change` as if at `at`; a run finishes `running` after.
+    fn apply(&mut self, at: Instant, change: Change, running: Duration, clock: SimClock) {
         let next = match change {
             Change::Run if self.status == "INITIALIZING" => {
-                self.timeline.push_after(at, o.durations[2], Change::Finish);
+                self.timeline.push_after(at, running, Change::Finish);
                 self.status = "RUNNING".to_owned();
                 return;
             }
             Change::Finish if self.active() => {
-                if self.fails && self.failed_hosts.is_empty() {
-                    self.failed_hosts = hosts.iter().take(1).cloned().collect();
+                if self.failed_hosts.is_empty() {
+                    self.failed_hosts = self.fails.clone().unwrap_or_default();
                 }
                 self.timeline.clear();
-                if self.fails { "FAILURE" } else { "SUCCESS" }
+                if self.fails.is_some() {
+                    "FAILURE"
+                } else {
+                    "SUCCESS"
+                }
             }
             Change::Stopped if self.status == "STOPPING" => "STOPPED",
             Change::Killed if self.status == "KILLING" => "KILLED",
             _ => return,
         };
         self.status = next.to_owned();
-        self.end_last(wall);
+        self.end_last(clock.at(at).timestamp_millis());
     }
 }
 
@@ -225,12 +228,9 @@ impl Store {
     }
 
     fn hosts_of(&self, job: &str) -> Vec<String> {
-        let hosts = self.jobs.get(job).and_then(|j| j.doc["hosts"].as_array());
-        hosts
-            .into_iter()
-            .flatten()
-            .map(|h| text(&h["id"]))
-            .collect()
+        let hosts = self.jobs.get(job).map(|j| j.doc.table("hosts"));
+        let hosts = hosts.unwrap_or_default().iter();
+        hosts.map(|h| text(&h["id"])).collect()
     }
 
     /// A new `SUCCESS` execution (not inserted), drawn from `misc` or `ids`.
@@ -244,17 +244,19 @@ impl Store {
         rec
     }
 
-    /// A generated job (not inserted); `index` picks the name.
-    fn generate_job(&mut self, index: usize) -> JobRecord {
+    /// A generated job (not inserted), drawn from `misc` or `ids`; `index`
+    /// picks the name.
+    fn generate_job(&mut self, index: usize, misc: bool) -> JobRecord {
         let jobs = SEED.table("jobs");
         let (entry, round) = (&jobs[index % jobs.len()], index / jobs.len());
         let name = match round {
             0 => text(&entry[0]),
             _ => format!("{}-{}", text(&entry[0]), round + 1),
         };
-        let named = self.ids.chance(85);
-        let id = fresh_id(&mut self.ids, |id| self.jobs.contains_key(id));
-        let (epoch, ids) = (self.clock.epoch().timestamp_millis(), &mut self.ids);
+        let ids = if misc { &mut self.misc } else { &mut self.ids };
+        let named = ids.chance(85);
+        let id = fresh_id(ids, |id| self.jobs.contains_key(id));
+        let epoch = self.clock.epoch().timestamp_millis();
         let created = epoch - ids.range(2 * DAY as u64, 300 * DAY as u64) as i64;
         let updated = created + ids.below((epoch - created).max(1) as u64) as i64;
         let execution_ttl = SEED.pick(ids, "execution_ttls").clone();
@@ -294,7 +296,8 @@ impl Store {
         });
         let mut job = JobRecord::default();
         (job.id, job.name) = (id, named.then_some(name));
-        (job.created, job.updated, job.doc) = (created, updated, doc);
+        (job.created_time, job.last_updated_time) = (created, updated);
+        job.doc = doc;
         job
     }
 
@@ -323,7 +326,7 @@ impl Store {
         let rotate = self.ids.below(SEED.table("jobs").len() as u64) as usize;
         let mut keys = Vec::with_capacity(jobs);
         for i in 0..jobs {
-            let job = self.generate_job(i + rotate);
+            let job = self.generate_job(i + rotate, false);
             keys.push(job.id.clone());
             self.jobs.insert(job.id.clone(), job);
         }
@@ -373,18 +376,17 @@ impl Store {
             rec.status = status.to_owned();
             rec.vpn = vpn;
             let (start, last) = (*start, epoch - SECOND);
+            let end = |from: i64| Some((from + took).min(last).max(from));
             if status == "RUNNING" {
                 if let Some(d) = finish_after {
                     rec.timeline.push_after(started, d, Change::Finish);
                 }
             } else if restarted {
                 let first_end = (start + first_took).min(last);
-                let second_start = (first_end + gap).min(last);
-                let second_end = (second_start + took).min(last);
-                let second = (second_start, Some(second_end.max(second_start)));
-                rec.timers = vec![(start, Some(first_end)), second];
+                let second = (first_end + gap).min(last);
+                rec.timers = vec![(start, Some(first_end)), (second, end(second))];
             } else {
-                rec.timers = vec![(start, Some((start + took).min(last).max(start)))];
+                rec.timers = vec![(start, end(start))];
             }
             if status == "FAILURE" && !job_hosts.is_empty() {
                 rec.failed_hosts = vec![job_hosts[failed_pick % job_hosts.len()].clone()];
@@ -397,9 +399,9 @@ impl Store {
             let oldest = of_job.map(ExecRecord::first_start).min();
             let back = self.ids.range(HOUR as u64, 10 * DAY as u64) as i64;
             if let (Some(oldest), Some(job)) = (oldest, self.jobs.get_mut(&key))
-                && job.created > oldest
+                && job.created_time > oldest
             {
-                job.created = oldest - back;
+                job.created_time = oldest - back;
             }
         }
         for seed in std::mem::take(&mut self.cfg.job_seeds) {
@@ -416,11 +418,8 @@ impl Store {
     /// Adds a job from a seed (replacing one with the same id); its id.
     pub(crate) fn insert_job(&mut self, seed: JobSeed) -> String {
         let index = self.misc.below(SEED.table("jobs").len() as u64) as usize;
-        // Generated from the runtime stream, so inserting never shifts the
-        // seeded data.
-        let saved = std::mem::replace(&mut self.ids, self.misc.clone());
-        let mut job = self.generate_job(index);
-        self.misc = std::mem::replace(&mut self.ids, saved);
+        // From the runtime stream, so inserting never shifts the seeded data.
+        let mut job = self.generate_job(index, true);
         job.id = seed.id.unwrap_or(job.id);
         job.name = seed.name;
         if let Some(d) = seed.description {
@@ -428,7 +427,8 @@ impl Store {
         }
         job.doc["executionTtl"] = json!(seed.execution_ttl);
         let created = seed.created_time.unwrap_or_else(|| self.clock.now());
-        (job.created, job.updated) = (created.timestamp_millis(), created.timestamp_millis());
+        let created = created.timestamp_millis();
+        (job.created_time, job.last_updated_time) = (created, created);
         if !seed.hosts.is_empty() {
             let doc = seed.hosts.iter().map(|h| json!({"id": h, "hostVars": {}}));
             job.doc["hosts"] = doc.collect();
@@ -459,12 +459,14 @@ impl Store {
 
     /// Adds an execution; its `"jobId/executionId"` (`None`: no such job).
     pub(crate) fn insert_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
-        let job = seed.job_id.clone();
-        self.add_execution(seed).map(|id| format!("{job}/{id}"))
+        let (job, after) = (seed.job_id.clone(), self.cfg.seeded_finish_after);
+        let id = self.add_execution(seed, after)?;
+        Some(format!("{job}/{id}"))
     }
 
-    /// [`Store::insert_execution`], giving the execution id.
-    fn add_execution(&mut self, seed: ExecutionSeed) -> Option<String> {
+    /// [`Store::insert_execution`], giving the execution id; `PENDING` is
+    /// queued and `INITIALIZING` or `RUNNING` finishes `after` from now.
+    fn add_execution(&mut self, seed: ExecutionSeed, after: Option<Duration>) -> Option<String> {
         self.settle();
         if !self.jobs.contains_key(&seed.job_id) {
             return None;
@@ -481,12 +483,13 @@ impl Store {
         };
         let start = timers.first().map_or(wall, |t| t.0);
         let mut rec = self.new_exec(id.clone(), seed.job_id, start, true);
-        rec.fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        let fails = self.misc.chance(u64::from(self.cfg.fail_percent));
+        rec.fails = fails.then(|| self.hosts_of(&rec.job_id).into_iter().take(1).collect());
         rec.status = seed.status;
         rec.timers = timers;
         rec.failed_hosts = seed.failed_hosts;
         rec.vpn = seed.is_vpn_established;
-        if let Some(d) = self.cfg.seeded_finish_after {
+        if let Some(d) = after {
             match rec.status.as_str() {
                 "PENDING" => rec.queued = Some(now.checked_add(d).unwrap_or(now)),
                 "INITIALIZING" | "RUNNING" => rec.timeline.push_after(now, d, Change::Finish),
@@ -538,24 +541,22 @@ impl Store {
         ready.min().map(|(at, _, id)| (at, id.clone()))
     }
 
-    fn promote(&mut self, id: &String, at: Instant) {
+    /// Moves `id` into a slot at `at` (`INITIALIZING`); `true`.
+    fn promote(&mut self, id: &String, at: Instant) -> bool {
         if let Some(r) = self.execs.get_mut(id) {
-            r.status = "INITIALIZING".to_owned();
-            r.queued = None;
-            let initializing = self.cfg.durations[1];
-            r.timeline.push_after(at, initializing, Change::Run);
+            (r.status, r.queued) = ("INITIALIZING".to_owned(), None);
+            r.timeline
+                .push_after(at, self.cfg.durations[1], Change::Run);
         }
         self.execs.touch(id);
+        true
     }
 
     /// Applies `id`'s next timeline change, as if at `at` (or when due).
     fn step(&mut self, id: &String, at: Option<Instant>) -> bool {
-        let job = self.execs.get(id).map(|r| r.job_id.clone());
-        let hosts = self.hosts_of(job.as_deref().unwrap_or_default());
-        let (cfg, clock) = (&self.cfg, self.clock);
-        self.execs.step(id, |_, r, due, change| {
-            let at = at.unwrap_or(due);
-            r.apply(at, clock.at(at).timestamp_millis(), change, cfg, &hosts);
+        let (running, clock) = (self.cfg.durations[2], self.clock);
+        self.execs.step(id, |_, r, due, c| {
+            r.apply(at.unwrap_or(due), c, running, clock)
         })
     }
 
@@ -571,16 +572,10 @@ impl Store {
         let Some(id) = self.find_run(run_id) else {
             return false;
         };
-        let now = Instant::now();
-        let done = self.step(&id, Some(now)) || {
-            let queued = self.execs.get(&id);
-            let queued = queued.is_some_and(|r| r.status == "PENDING" && r.queued.is_some());
-            let free = self.active() < self.cfg.max_concurrent;
-            if queued && free {
-                self.promote(&id, now);
-            }
-            queued && free
-        };
+        let (now, r) = (Instant::now(), self.execs.get(&id));
+        let queued = r.is_some_and(|r| r.status == "PENDING" && r.queued.is_some());
+        let free = self.active() < self.cfg.max_concurrent;
+        let done = self.step(&id, Some(now)) || (queued && free && self.promote(&id, now));
         self.settled_at = now;
         done
     }
@@ -620,7 +615,7 @@ impl Store {
 
     fn jobs_ordered(&self) -> Vec<&JobRecord> {
         let mut v: Vec<&JobRecord> = self.jobs.values().collect();
-        v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        v.sort_by(|a, b| (b.created_time, &a.id).cmp(&(a.created_time, &b.id)));
         v
     }
 
@@ -632,8 +627,7 @@ impl Store {
     /// Executions (of `job`, or all), newest first start first, ties by id.
     fn execs_ordered<'a>(&'a self, job: Option<&'a str>) -> Vec<&'a ExecRecord> {
         let mut v: Vec<&ExecRecord> = self.execs_of(job).collect();
-        let newest = |a: &&ExecRecord, b: &&ExecRecord| b.first_start().cmp(&a.first_start());
-        v.sort_by(|a, b| newest(a, b).then_with(|| a.id.cmp(&b.id)));
+        v.sort_by(|a, b| (b.first_start(), &a.id).cmp(&(a.first_start(), &b.id)));
         v
     }
 
@@ -674,23 +668,9 @@ impl Store {
 
     /// `POST /jobs/{alias}/{jobId}/start`: a new `PENDING` execution.
     pub(crate) fn start_job(&mut self, job: &str) -> Answer {
-        let id = self.add_execution(ExecutionSeed::new(job, "PENDING"));
-        let id = id.ok_or(JOB_NOT_FOUND)?;
-        let (now, pending) = (Instant::now(), self.cfg.durations[0]);
-        let r = self.execs.get_mut(&id).ok_or(EXECUTION_NOT_FOUND)?;
-        r.queued = Some(now.checked_add(pending).unwrap_or(now));
-        Ok(self.render_execution(self.execs.get(&id).ok_or(EXECUTION_NOT_FOUND)?))
-    }
-
-    pub(crate) fn record(&mut self, job: &str, id: &str, action: Change, body: &[u8]) {
-        let name = if action == Change::Stopped {
-            "stop"
-        } else {
-            "kill"
-        };
-        let body = String::from_utf8_lossy(body).into_owned();
-        self.bodies
-            .push((format!("{job}/{id}"), name.to_owned(), body));
+        let pending = Some(self.cfg.durations[0]);
+        let id = self.add_execution(ExecutionSeed::new(job, "PENDING"), pending);
+        Ok(self.render_execution(self.exec_of(job, &id.ok_or(JOB_NOT_FOUND)?)?))
     }
 
     /// How many `kind` (`stop` or `kill`) requests named `run_id` (or any).
@@ -736,21 +716,9 @@ impl Store {
         let (alias, id) = (&self.cfg.account_alias, &j.id);
         let href = format!("/v2/workflow/{alias}/jobs/{id}");
         let verbs = ["GET", "POST", "PUT", "DELETE"];
-        let mut job = data::fill(
-            &j.doc,
-            json!({
-                "id": id,
-                "accountAlias": alias,
-                "status": "ACTIVE",
-                "createdTime": j.created,
-                "lastUpdatedTime": j.updated,
-                "links": [{"ref": "self", "id": id, "href": href, "verbs": verbs}],
-            }),
-        );
-        if let Some(name) = &j.name {
-            job["name"] = name.as_str().into();
-        }
-        job
+        let link = json!({"ref": "self", "id": id, "href": href, "verbs": verbs});
+        let fixed = json!({"accountAlias": alias, "status": "ACTIVE", "links": [link]});
+        data::fill(&serde_json::to_value(j).unwrap_or_default(), fixed)
     }
 
     /// An execution document in the current variants (VENDOR-NOTES 4.4):
