@@ -282,11 +282,13 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
                 return Err(INVALID);
             }
             match start {
-                true => s.start_job(ws, &name).map(|()| None),
+                true => s.switch_job(ws, &name, false).map(|()| None),
                 false => Ok(ok(json!({"instanceId": s.run_immediate(ws, &name)?}))),
             }
         }),
-        [_, "stop"] if post => Box::new(move |s, ws, _, _| s.stop_job(ws, &name).map(|()| None)),
+        [_, "stop"] if post => {
+            Box::new(move |s, ws, _, _| s.switch_job(ws, &name, true).map(|()| None))
+        }
         [_, "instances", _] if get => {
             Box::new(move |s, ws, _, _| Ok(ok(s.instance_detail(ws, &name, &id)?)))
         }
@@ -373,9 +375,10 @@ impl DataArts {
         if name.is_none() || password.is_none() {
             return bad("Expecting to find user name and password in request body.");
         }
-        let ok = name == Some(self.opts.username.as_str())
-            && password == Some(self.opts.password.expose())
-            && user("domain/name") == Some(self.opts.domain.as_str());
+        let (username, pw, domain) = &self.opts.iam;
+        let ok = name == Some(username.as_str())
+            && password == Some(pw.expose())
+            && user("domain/name") == Some(domain.as_str());
         if !ok {
             return iam_error(401, "The username or password is wrong.");
         }
@@ -394,14 +397,14 @@ impl DataArts {
             .ok()
             .and_then(|d| issued.checked_add_signed(d));
         let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let domain = json!({"id": format!("{:0>32}", hex_of(self.opts.domain.as_bytes())), "name": self.opts.domain});
-        let user_id = format!("{:0>32}", hex_of(self.opts.username.as_bytes()));
+        let domain = json!({"id": format!("{:0>32}", hex_of(domain.as_bytes())), "name": domain});
+        let user_id = format!("{:0>32}", hex_of(username.as_bytes()));
         let (project_id, project_name) = (&self.opts.project_id, &self.opts.project_name);
         let body = json!({"token": SEED.over("iam_token_defaults", json!({
             "expires_at": fmt(expires.unwrap_or(DateTime::<Utc>::MAX_UTC)),
             "issued_at": fmt(issued),
             "project": {"id": project_id, "name": project_name, "domain": domain},
-            "user": {"id": user_id, "name": self.opts.username, "domain": domain, "password_expires_at": ""},
+            "user": {"id": user_id, "name": username, "domain": domain, "password_expires_at": ""},
         }))});
         let body = serde_json::to_vec(&body).unwrap_or_default();
         json_resp(201, body, &[("x-subject-token", &token)])

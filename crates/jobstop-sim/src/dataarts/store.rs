@@ -94,9 +94,13 @@ impl JobRecord {
     }
 }
 
-#[derive(Debug, Clone)]
+/// An instance; serialized, the fields its list item and detail share.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct InstanceRecord {
+    #[serde(rename = "instanceId")]
     pub(crate) id: u64,
+    #[serde(skip)]
     pub(crate) workspace: String,
     pub(crate) job_name: String,
     pub(crate) status: String,
@@ -105,7 +109,9 @@ pub(crate) struct InstanceRecord {
     end_time: Option<i64>,
     pub(crate) instance_type: u64,
     /// Whether it ends `fail` rather than `success` when it finishes.
+    #[serde(skip)]
     fails: bool,
+    #[serde(skip)]
     timeline: Timeline<Change>,
 }
 
@@ -556,39 +562,29 @@ impl Store {
         })))
     }
 
-    /// `POST /jobs/{name}/stop`.
-    pub(crate) fn stop_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        self.jobs.count_stop(name);
-        let (now, delay) = (Instant::now(), self.stop_delay);
-        let wall = self.clock.at(now).timestamp_millis();
-        let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
-        match (job.job_type, job.status.as_str()) {
-            (_, STOPPED | STOPPING) => return Err(JOB_NOT_RUNNING),
-            (JobType::Batch, _) => job.set(STOPPED, wall),
-            (JobType::RealTime, _) => {
-                job.set(STOPPING, wall);
-                job.timeline.push_after(now, delay, STOPPED);
-            }
+    /// `POST /jobs/{name}/stop` (`stop`) or `POST /jobs/{name}/start`.
+    pub(crate) fn switch_job(&mut self, ws: &str, name: &str, stop: bool) -> Result<(), DlfError> {
+        if stop {
+            self.jobs.count_stop(name);
         }
-        self.jobs.touch(&key(ws, name));
-        Ok(())
-    }
-
-    /// `POST /jobs/{name}/start`.
-    pub(crate) fn start_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        let (now, delay) = (Instant::now(), self.cfg.start_delay);
+        let (now, delays) = (Instant::now(), (self.cfg.start_delay, self.stop_delay));
         let wall = self.clock.at(now).timestamp_millis();
         let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
-        match (job.job_type, job.status.as_str()) {
-            (JobType::Batch, STOPPED | PAUSED) => {
-                (job.status, job.status_time) = (SCHEDULING.to_owned(), wall);
-            }
-            (JobType::RealTime, STOPPED | EXCEPTION) => {
-                job.set(STARTING, wall);
-                (job.start_time, job.end_time) = (Some(wall), None);
-                job.timeline.push_after(now, delay, NORMAL);
-            }
+        let batch = job.job_type == JobType::Batch;
+        let (status, next) = match (stop, job.status.as_str()) {
+            (true, STOPPED | STOPPING) => return Err(JOB_NOT_RUNNING),
+            (true, _) if batch => (STOPPED, None),
+            (true, _) => (STOPPING, Some((delays.1, STOPPED))),
+            (false, STOPPED | PAUSED) if batch => (SCHEDULING, None),
+            (false, STOPPED | EXCEPTION) if !batch => (STARTING, Some((delays.0, NORMAL))),
             _ => return Err(ALREADY_RUNNING),
+        };
+        job.set(status, wall);
+        if let Some((delay, change)) = next {
+            job.timeline.push_after(now, delay, change);
+        }
+        if status == STARTING {
+            (job.start_time, job.end_time) = (Some(wall), None);
         }
         self.jobs.touch(&key(ws, name));
         Ok(())
@@ -815,31 +811,24 @@ impl Store {
     /// `huaweicloudsdkdgc/v1/model/show_job_instance_response.py` and
     /// `node_instance.py`; OTC `viewing_job_instance_details.rst`.
     fn render_instance(&self, r: &InstanceRecord, detail: bool) -> Value {
-        let v = present(json!({
-            "jobName": r.job_name,
-            "instanceId": r.id,
-            "status": r.status,
-            "planTime": r.plan_time,
-            "startTime": r.start_time,
-            "endTime": r.end_time,
+        let more = json!({
             "executeTime": execute_time(r, self.cfg.reads(Reading::ExecuteTimeMinutes)),
-            "instanceType": r.instance_type,
             "forceSuccess": r.status == FORCE_SUCCESS,
             "ignoreSuccess": r.status == IGNORE_SUCCESS,
-        }));
+        });
         let extra = if detail {
             let nodes = self.render_nodes(r);
             json!({"total": nodes.len(), "nodes": nodes})
         } else {
             let job = self.job(&r.workspace, &r.job_name);
-            present(json!({
+            json!({
                 "jobInstanceName": r.job_name,
                 "jobId": job.map(|j| j.job_id),
                 "submitTime": job.map(|j| j.last_update_time.min(r.plan_time)),
                 "version": job.map(|j| j.version),
-            }))
+            })
         };
-        data::fill(&v, extra)
+        present(data::fill(&data::fill(&json!(r), more), extra))
     }
 
     /// The node entries of an instance's detail (HSDK `node_instance.py`).
