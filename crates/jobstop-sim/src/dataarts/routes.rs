@@ -133,7 +133,7 @@ impl DataArts {
     }
 
     /// Checks the credentials; the reason for the 401 if they fail.
-    fn authenticate(&self, req: &Parts, body: &[u8]) -> Result<(), String> {
+    fn authenticate(&self, req: &Parts, body: &[u8]) -> Result<(), &'static str> {
         if let Some(token) = header(&req.headers, "x-auth-token") {
             let token = token.trim();
             if !token.is_empty() && token == self.opts.static_token.0 {
@@ -141,16 +141,14 @@ impl DataArts {
             }
             return match lock(&self.store).tokens.live(token) {
                 Some(true) => Ok(()),
-                Some(false) => Err("token expired".to_owned()),
-                None => Err("decrypt token fail".to_owned()),
+                Some(false) => Err("token expired"),
+                None => Err("decrypt token fail"),
             };
         }
-        let Some(auth) = header(&req.headers, AUTHORIZATION.as_str()) else {
-            return Err("no X-Auth-Token or Authorization header".to_owned());
-        };
-        let failed = |_: &String| lock(&self.store).signature_failures += 1;
+        let auth = header(&req.headers, AUTHORIZATION.as_str());
+        let auth = auth.ok_or("no X-Auth-Token or Authorization header")?;
         self.verify_signature(req, body, &auth)
-            .inspect_err(failed)?;
+            .inspect_err(|_| lock(&self.store).signature_failures += 1)?;
         let mut log = lock(&self.signed);
         if log.len() >= MAX_SIGNED_LOG {
             log.remove(0);
@@ -166,26 +164,22 @@ impl DataArts {
         Ok(())
     }
 
-    fn verify_signature(&self, req: &Parts, body: &[u8], auth: &str) -> Result<(), String> {
-        let fail = |m: &str| Err(m.to_owned());
-        let Some(parsed) = signing::parse_authorization(auth) else {
-            return fail("unsupported Authorization header");
-        };
+    fn verify_signature(&self, req: &Parts, body: &[u8], auth: &str) -> Result<(), &'static str> {
+        let parsed =
+            signing::parse_authorization(auth).ok_or("unsupported Authorization header")?;
         if parsed.access != self.opts.ak_sk.0.0 {
-            return fail("get secret key of the access key failed");
+            return Err("get secret key of the access key failed");
         }
-        let Some(date) = header(&req.headers, "x-sdk-date") else {
-            return fail("X-Sdk-Date not found in the request headers");
-        };
+        let date = header(&req.headers, "x-sdk-date");
+        let date = date.ok_or("X-Sdk-Date not found in the request headers")?;
         if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date") {
-            return fail("x-sdk-date is not in SignedHeaders");
+            return Err("x-sdk-date is not in SignedHeaders");
         }
-        let Some(signed_at) = signing::parse_sdk_date(&date) else {
-            return fail("X-Sdk-Date is not in the format YYYYMMDDTHHMMSSZ");
-        };
+        let signed_at = signing::parse_sdk_date(&date);
+        let signed_at = signed_at.ok_or("X-Sdk-Date is not in the format YYYYMMDDTHHMMSSZ")?;
         let skew = (Utc::now() - signed_at).abs().to_std();
         if skew.map_or(true, |s| s > MAX_SKEW) {
-            return fail("X-Sdk-Date is more than 15 minutes away from the server time");
+            return Err("X-Sdk-Date is more than 15 minutes away from the server time");
         }
         let owned = header_pairs(&req.headers);
         let pairs: Vec<_> = owned.iter().map(|(k, v)| (&k[..], &v[..])).collect();
@@ -195,13 +189,9 @@ impl DataArts {
         let canonical =
             signing::canonical_request(method, uri.path(), query, &pairs, &signed, body);
         let to_sign = signing::string_to_sign(date.trim(), &canonical);
-        if signing::signature(&self.opts.ak_sk.1.0, &to_sign)
-            .eq_ignore_ascii_case(&parsed.signature)
-        {
-            Ok(())
-        } else {
-            fail("verify aksk signature fail")
-        }
+        let signature = signing::signature(&self.opts.ak_sk.1.0, &to_sign);
+        let ok = signature.eq_ignore_ascii_case(&parsed.signature);
+        ok.then_some(()).ok_or("verify aksk signature fail")
     }
 
     /// A DLF request, end to end: the route (404), the credentials (401),
@@ -211,7 +201,7 @@ impl DataArts {
             return self.respond(Some((404, self.error_body(404, "Not Found"))));
         };
         if let Err(reason) = self.authenticate(req, body) {
-            return self.respond(Some((401, self.error_body(401, &reason))));
+            return self.respond(Some((401, self.error_body(401, reason))));
         }
         if project != self.opts.project_id {
             return self.respond(Some((403, self.error_body(403, ""))));
@@ -389,10 +379,7 @@ impl DataArts {
             return bad("The project in scope is not valid.");
         }
         let ttl = self.opts.token_ttl;
-        let (token, issued) = {
-            let mut store = lock(&self.store);
-            (store.grant(ttl), store.clock_now())
-        };
+        let (token, issued) = lock(&self.store).grant(ttl);
         let expires = chrono::Duration::from_std(ttl)
             .ok()
             .and_then(|d| issued.checked_add_signed(d));

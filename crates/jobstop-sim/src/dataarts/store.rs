@@ -236,8 +236,6 @@ impl Store {
     }
 
     one_liners! {
-        /// The simulated wall time now.
-        pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> = self.clock.now();
         fn now_ms(&self) -> i64 = self.clock.now().timestamp_millis();
         fn epoch_ms(&self) -> i64 = self.clock.epoch().timestamp_millis();
         fn insert_record(&mut self, job: JobRecord) =
@@ -867,13 +865,14 @@ impl Store {
             .collect()
     }
 
-    /// A new opaque IAM token (`MII…`, 1 KiB of base64url), valid for `ttl`.
-    pub(crate) fn grant(&mut self, ttl: Duration) -> String {
+    /// A new opaque IAM token (`MII…`, 1 KiB of base64url), valid for `ttl`,
+    /// and the simulated time it is issued at.
+    pub(crate) fn grant(&mut self, ttl: Duration) -> (String, chrono::DateTime<chrono::Utc>) {
         const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut b64 = || char::from(B64[self.secrets.below(64) as usize]);
         let token: String = "MII".chars().chain((0..1021).map(|_| b64())).collect();
         self.tokens.grant(&token, ttl);
-        token
+        (token, self.clock.now())
     }
 }
 
