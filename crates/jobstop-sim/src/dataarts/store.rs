@@ -71,11 +71,9 @@ pub(crate) struct JobRecord {
     priority: u8,
     start_time: Option<i64>,
     end_time: Option<i64>,
+    /// When it was last changed: created, edited, or its status set.
     last_update_time: i64,
     last_update_user: String,
-    /// When the status last changed (real-time `/status`).
-    #[serde(skip)]
-    status_time: i64,
     path: String,
     #[serde(skip)]
     version: u64,
@@ -89,7 +87,7 @@ pub(crate) struct JobRecord {
 impl JobRecord {
     /// Sets the status at `wall`, dropping pending changes.
     fn set(&mut self, status: &str, wall: i64) {
-        (self.status, self.status_time) = (status.to_owned(), wall);
+        (self.status, self.last_update_time) = (status.to_owned(), wall);
         self.timeline.clear();
     }
 }
@@ -307,7 +305,6 @@ impl Store {
             end_time: (real_time && seed.status == STOPPED).then_some(create_time),
             last_update_time,
             last_update_user: text(SEED.pick(ids, "users")),
-            status_time: last_update_time,
             path: seed.path.unwrap_or_else(|| text(SEED.pick(ids, "paths"))),
             version: ids.range(1, 5),
             nodes,
@@ -554,7 +551,7 @@ impl Store {
             "nodes": nodes,
             "starttime": time(job.start_time.unwrap_or(job.create_time)),
             "endTime": job.end_time.map(time),
-            "lastUpdateTime": time(job.status_time),
+            "lastUpdateTime": time(job.last_update_time),
             "createUser": job.create_user,
             "lastModifiyUser": job.last_update_user,
         })))
@@ -881,15 +878,10 @@ timed!(JobRecord => Change, InstanceRecord => Change);
 fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, Change) {
     move |_, job, at, change| {
         let wall = clock.at(at).timestamp_millis();
-        match change {
-            NORMAL if job.status == STARTING => {
-                (job.status, job.status_time) = (NORMAL.to_owned(), wall);
-            }
-            STOPPED if job.status == STOPPING => {
-                (job.status, job.status_time) = (STOPPED.to_owned(), wall);
-                job.end_time = Some(wall);
-            }
-            _ => {}
+        let from = if change == NORMAL { STARTING } else { STOPPING };
+        if job.status == from {
+            job.set(change, wall);
+            job.end_time = (change == STOPPED).then_some(wall).or(job.end_time);
         }
     }
 }
