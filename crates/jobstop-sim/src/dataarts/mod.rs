@@ -282,20 +282,15 @@ impl VendorSim for DataArts {
             o.project_id = format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64());
         }
         // Each secret not given is drawn, in this order, from `creds`.
-        let mut draw = |s: &mut Secret, prefix: &str, len, upper: bool| {
+        let mut draw = |s: &mut Secret, prefix: &str, len, case: fn(&str) -> String| {
             if s.0.is_empty() {
-                let drawn = format!("{prefix}{}", creds.alphanumeric(len));
-                s.0 = if upper {
-                    drawn.to_ascii_uppercase()
-                } else {
-                    drawn
-                };
+                s.0 = case(&format!("{prefix}{}", creds.alphanumeric(len)));
             }
         };
-        draw(&mut o.static_token, "MIIsim", 250, false);
-        draw(&mut o.ak_sk.0, "", 20, true);
-        draw(&mut o.ak_sk.1, "", 40, false);
-        draw(&mut o.iam.1, "Sim-", 16, false);
+        draw(&mut o.static_token, "MIIsim", 250, str::to_owned);
+        draw(&mut o.ak_sk.0, "", 20, str::to_ascii_uppercase);
+        draw(&mut o.ak_sk.1, "", 40, str::to_owned);
+        draw(&mut o.iam.1, "Sim-", 16, str::to_owned);
         let jobs = std::mem::take(&mut o.jobs);
         let instances = std::mem::take(&mut o.instance_seeds);
         let mut store = Store::new(o.clone(), common);

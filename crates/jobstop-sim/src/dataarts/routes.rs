@@ -70,13 +70,13 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
     }
 }
 
-/// A JSON answer with `content_type`, and `extra` headers.
-fn json_resp(status: u16, body: Vec<u8>, extra: &[(&'static str, &str)]) -> Resp {
-    let empty = body.is_empty();
-    let mut resp = Response::new(Body::from(body));
+/// A JSON answer (no body for `Null`) with `extra` headers.
+fn json_resp(status: u16, body: &Value, extra: &[(&'static str, &str)]) -> Resp {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = Response::new(Body::from(if body.is_null() { vec![] } else { bytes }));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
-    if !empty {
+    if !body.is_null() {
         h.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
     }
     for (name, value) in extra {
@@ -127,9 +127,7 @@ impl DataArts {
         let in_body = v.get("request_id").and_then(Value::as_str);
         let request_id = in_body.filter(|_| status >= 400).map(str::to_owned);
         let request_id = request_id.unwrap_or_else(|| self.request_id());
-        let body = (!v.is_null()).then(|| serde_json::to_vec(&v).unwrap_or_default());
-        let body = body.unwrap_or_default();
-        json_resp(status, body, &[("x-request-id", &request_id)])
+        json_resp(status, &v, &[("x-request-id", &request_id)])
     }
 
     /// Checks the credentials; the reason for the 401 if they fail.
@@ -327,8 +325,7 @@ pub(crate) fn keystone_error(status: u16, message: &str) -> Value {
 
 /// A Keystone-style error answer.
 fn iam_error(status: u16, message: &str) -> Resp {
-    let body = serde_json::to_vec(&keystone_error(status, message)).unwrap_or_default();
-    json_resp(status, body, &[])
+    json_resp(status, &keystone_error(status, message), &[])
 }
 
 async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
@@ -393,7 +390,6 @@ impl DataArts {
             "project": {"id": project_id, "name": project_name, "domain": domain},
             "user": {"id": user_id, "name": username, "domain": domain, "password_expires_at": ""},
         }))});
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        json_resp(201, body, &[("x-subject-token", &token)])
+        json_resp(201, &body, &[("x-subject-token", &token)])
     }
 }

@@ -201,12 +201,8 @@ fn page<'a, T>(
     }
     let offset = parsed(q, "offset", digits)?.unwrap_or(0);
     let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-    let (limit, page_number) = (limit as usize, !cfg.reads(Reading::RecordOffset));
-    let first = if page_number {
-        offset.saturating_mul(limit)
-    } else {
-        offset
-    };
+    let (limit, record) = (limit as usize, cfg.reads(Reading::RecordOffset));
+    let first = offset.saturating_mul(if record { 1 } else { limit });
     let rest = items.get(first..).unwrap_or_default();
     Ok(&rest[..limit.min(rest.len())])
 }
@@ -760,8 +756,7 @@ impl Store {
             JobType::Batch => json!({
                 "type": "CRON",
                 "cron": {
-                    "startTime": chrono::DateTime::from_timestamp_millis(j.create_time)
-                        .and_then(|t| t.checked_add_signed(chrono::Duration::hours(8)))
+                    "startTime": DateTime::from_timestamp_millis(j.create_time + 8 * HOUR)
                         .map(|t| t.format("%Y-%m-%dT%H:%M:%S+08").to_string())
                         .unwrap_or_default(),
                     // Hourly at a minute drawn from the job id.
