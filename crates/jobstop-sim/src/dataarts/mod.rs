@@ -237,8 +237,9 @@ declare! {
         /// The IAM user that can get tokens: name, password, domain name.
         iam: (String, Secret, String) =
             ("jobstop_sim".to_owned(), Secret::from(""), "jobstop_sim_account".to_owned())
-            => iam_user(name: impl Into<String>, password: impl Into<String>, domain: impl Into<String>)
-                |f| *f = (name.into(), Secret(password.into()), domain.into());
+            => iam_user(
+                name: impl Into<String>, password: impl Into<String>, domain: impl Into<String>
+            ) |f| *f = (name.into(), Secret(password.into()), domain.into());
         /// How long IAM tokens live.
         token_ttl: Duration = Duration::from_secs(24 * 3600) => token_ttl(Duration);
         /// How long a started real-time job stays `STARTING`.

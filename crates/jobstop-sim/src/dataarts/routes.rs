@@ -54,9 +54,7 @@ one_liners! {
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    let pairs = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), text(v)));
+    let pairs = headers.iter().map(|(k, v)| (k.to_string(), text(v)));
     pairs.collect()
 }
 
@@ -107,9 +105,7 @@ impl DataArts {
     /// 4xx `DLF.3051`).
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
         let (errors, class) = (&SEED["errors"], format!("{}xx", status / 100));
-        let e = errors
-            .get(status.to_string())
-            .or_else(|| errors.get(&class));
+        let e = errors.get(status.to_string()).or(errors.get(&class));
         let e = e.unwrap_or(&errors["4xx"]);
         let limit = self.throttle_limit.to_string();
         let text = data::text(&e[1]).replace("{reason}", message);
@@ -297,13 +293,9 @@ fn job_params_ok(body: &[u8]) -> bool {
     let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(body) else {
         return false;
     };
-    match req.get("jobParams") {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(items)) => items
-            .iter()
-            .all(|p| p.get("name").is_some_and(Value::is_string)),
-        Some(_) => false,
-    }
+    let named = |params: &Vec<Value>| params.iter().all(|p| p["name"].is_string());
+    let params = req.get("jobParams").filter(|p| !p.is_null());
+    params.is_none_or(|p| p.as_array().is_some_and(named))
 }
 
 async fn serve_dlf(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {

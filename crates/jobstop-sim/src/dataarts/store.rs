@@ -712,18 +712,13 @@ impl Store {
         Some(status.clone())
     }
 
-    fn last_instance(&self, job: &JobRecord) -> Option<&InstanceRecord> {
-        self.instances
-            .values()
-            .filter(|r| r.workspace == job.workspace && r.job_name == job.name)
-            .max_by(|a, b| a.plan_time.cmp(&b.plan_time).then(a.id.cmp(&b.id)))
-    }
-
     /// A job list item: HSDK `huaweicloudsdkdgc/v1/model/job_result.py` and
     /// OTC `api/data_development_apis/job_development_apis/viewing_a_job_list.rst`
     /// (here `jobType` and `status` are real): the record, and these.
     fn render_job(&self, j: &JobRecord) -> Value {
-        let last = self.last_instance(j);
+        let of_job = |r: &&InstanceRecord| r.workspace == j.workspace && r.job_name == j.name;
+        let last = self.instances.values().filter(of_job);
+        let last = last.max_by_key(|r| (r.plan_time, r.id));
         let last = last.filter(|_| j.job_type == JobType::Batch);
         let more = json!({
             "singleNodeJobFlag": j.nodes.len() == 1,
