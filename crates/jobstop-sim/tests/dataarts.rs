@@ -1212,6 +1212,10 @@ async fn realtime_job_stops_through_stopping_and_starts_again() {
     )
     .await;
     assert_eq!(l["jobs"][0]["status"], "STOPPED");
+    // One last-update time: the stop's end, in the list as in `/status`.
+    assert_eq!(st["lastUpdateTime"], st["endTime"]);
+    let listed = l["jobs"][0]["lastUpdateTime"].as_i64();
+    assert_eq!(listed, Some(num(&st["lastUpdateTime"])));
     let (s, b) = post(&sim, &http, &format!("/jobs/{name}/stop")).await;
     assert_dlf(s, &b, "DLF.0102", "The job is not running.");
     assert_eq!(sim.stop_requests(&name), 3);

@@ -233,9 +233,12 @@ declare! {
         ak_sk: (Secret, Secret) = (Secret::from(""), Secret::from(""))
             => ak_sk(ak: impl Into<String>, sk: impl Into<String>)
                 |f| *f = (Secret(ak.into()), Secret(sk.into()));
-        password: Secret = Secret::from("");
-        username: String = "jobstop_sim".to_owned();
-        domain: String = "jobstop_sim_account".to_owned();
+        /// The IAM user that can get tokens: name, password, domain name.
+        iam: (String, Secret, String) =
+            ("jobstop_sim".to_owned(), Secret::from(""), "jobstop_sim_account".to_owned())
+            => iam_user(
+                name: impl Into<String>, password: impl Into<String>, domain: impl Into<String>
+            ) |f| *f = (name.into(), Secret(password.into()), domain.into());
         /// How long IAM tokens live.
         token_ttl: Duration = Duration::from_secs(24 * 3600) => token_ttl(Duration);
         /// How long a started real-time job stays `STARTING`.
@@ -259,21 +262,6 @@ declare! {
     }
 }
 
-impl SimBuilder<DataArts> {
-    /// The IAM user that can get tokens: name, password, domain name.
-    pub fn iam_user(
-        mut self,
-        name: impl Into<String>,
-        password: impl Into<String>,
-        domain: impl Into<String>,
-    ) -> Self {
-        let o = &mut self.options;
-        (o.username, o.domain) = (name.into(), domain.into());
-        o.password = Secret(password.into());
-        self
-    }
-}
-
 impl DataArtsOptions {
     /// Whether `reading` is served.
     pub(crate) fn reads(&self, reading: Reading) -> bool {
@@ -294,20 +282,15 @@ impl VendorSim for DataArts {
             o.project_id = format!("{:016x}{:016x}", creds.next_u64(), creds.next_u64());
         }
         // Each secret not given is drawn, in this order, from `creds`.
-        let mut draw = |s: &mut Secret, prefix: &str, len, upper: bool| {
+        let mut draw = |s: &mut Secret, prefix: &str, len, case: fn(&str) -> String| {
             if s.0.is_empty() {
-                let drawn = format!("{prefix}{}", creds.alphanumeric(len));
-                s.0 = if upper {
-                    drawn.to_ascii_uppercase()
-                } else {
-                    drawn
-                };
+                s.0 = case(&format!("{prefix}{}", creds.alphanumeric(len)));
             }
         };
-        draw(&mut o.static_token, "MIIsim", 250, false);
-        draw(&mut o.ak_sk.0, "", 20, true);
-        draw(&mut o.ak_sk.1, "", 40, false);
-        draw(&mut o.password, "Sim-", 16, false);
+        draw(&mut o.static_token, "MIIsim", 250, str::to_owned);
+        draw(&mut o.ak_sk.0, "", 20, str::to_ascii_uppercase);
+        draw(&mut o.ak_sk.1, "", 40, str::to_owned);
+        draw(&mut o.iam.1, "Sim-", 16, str::to_owned);
         let jobs = std::mem::take(&mut o.jobs);
         let instances = std::mem::take(&mut o.instance_seeds);
         let mut store = Store::new(o.clone(), common);
@@ -363,7 +346,10 @@ impl VendorSim for DataArts {
 
     /// The AK/SK set (what the binary exports).
     fn settings(sim: &DataArtsSim) -> Settings {
-        sim.settings_with(&[("ak", sim.ak()), ("sk", sim.sk())])
+        sim.settings_with(vec![
+            ("ak", sim.ak().to_owned()),
+            ("sk", sim.sk().to_owned()),
+        ])
     }
 
     /// `token`, and `iam_url`, `username`, `password`, `domain`.
@@ -447,10 +433,6 @@ impl Sim<DataArts> {
         project_id: opts.project_id;
         /// The workspace the seeded jobs live in.
         workspace: opts.workspace;
-        /// The IAM user name.
-        username: opts.username;
-        /// The IAM user's domain (account) name.
-        domain: opts.domain;
     }
 
     one_liners! {
@@ -460,29 +442,31 @@ impl Sim<DataArts> {
         pub fn ak(&self) -> &str = self.vendor.opts.ak_sk.0.expose();
         /// The secret access key.
         pub fn sk(&self) -> &str = self.vendor.opts.ak_sk.1.expose();
+        /// The IAM user name.
+        pub fn username(&self) -> &str = &self.vendor.opts.iam.0;
         /// The IAM user's password.
-        pub fn password(&self) -> &str = self.vendor.opts.password.expose();
+        pub fn password(&self) -> &str = self.vendor.opts.iam.1.expose();
+        /// The IAM user's domain (account) name.
+        pub fn domain(&self) -> &str = &self.vendor.opts.iam.2;
     }
 
     /// `base_url`, `project_id` and `workspace` (unless `default`), then
-    /// `extra`, by the keys of the adapter's config.
-    fn settings_with(&self, extra: &[(&'static str, &str)]) -> Settings {
-        let mut settings = vec![("base_url", self.base_url())];
-        settings.push(("project_id", self.project_id().to_owned()));
-        if self.workspace() != DEFAULT_WORKSPACE {
-            settings.push(("workspace", self.workspace().to_owned()));
-        }
-        settings.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        settings
+    /// `auth`, by the keys of the adapter's config.
+    fn settings_with(&self, auth: Settings) -> Settings {
+        let ws = Some(self.workspace()).filter(|w| *w != DEFAULT_WORKSPACE);
+        let ws = ws.map(|w| ("workspace", w.to_owned()));
+        let base = [
+            ("base_url", self.base_url()),
+            ("project_id", self.project_id().to_owned()),
+        ];
+        base.into_iter().chain(ws).chain(auth).collect()
     }
 
     /// `iam_url`, `username`, `password` and `domain`.
     fn iam(&self) -> Settings {
-        let user = [self.username(), self.password(), self.domain()];
-        let keys = ["username", "password", "domain"].into_iter();
-        let user = keys.zip(user.map(str::to_owned));
-        [("iam_url", self.iam_url())]
-            .into_iter()
+        let user = [self.username(), self.password(), self.domain()].map(str::to_owned);
+        let user = ["username", "password", "domain"].into_iter().zip(user);
+        std::iter::once(("iam_url", self.iam_url()))
             .chain(user)
             .collect()
     }
@@ -491,17 +475,15 @@ impl Sim<DataArts> {
     /// `_PROJECT_ID`, `_WORKSPACE` (unless `default`), then `_TOKEN`
     /// ([`Sim::env`] has `_AK` and `_SK` instead).
     pub fn env_token(&self) -> Vec<(String, String)> {
-        let settings = self.settings_with(&[("token", self.token())]);
-        crate::env_vars(DataArts::VENDOR, settings)
+        let token = vec![("token", self.token().to_owned())];
+        crate::env_vars(DataArts::VENDOR, self.settings_with(token))
     }
 
     /// The IAM user's settings as variables: those of
     /// [`env_token`](Self::env_token) but `_IAM_URL`, `_USERNAME`,
     /// `_PASSWORD`, `_DOMAIN` instead of `_TOKEN`.
     pub fn env_iam(&self) -> Vec<(String, String)> {
-        let mut settings = self.settings_with(&[]);
-        settings.extend(self.iam());
-        crate::env_vars(DataArts::VENDOR, settings)
+        crate::env_vars(DataArts::VENDOR, self.settings_with(self.iam()))
     }
 
     /// The store, settled.

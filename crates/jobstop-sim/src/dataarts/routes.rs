@@ -54,9 +54,7 @@ one_liners! {
 }
 
 fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
-    let pairs = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), text(v)));
+    let pairs = headers.iter().map(|(k, v)| (k.to_string(), text(v)));
     pairs.collect()
 }
 
@@ -70,13 +68,13 @@ pub(crate) fn account(headers: &HeaderMap) -> String {
     }
 }
 
-/// A JSON answer with `content_type`, and `extra` headers.
-fn json_resp(status: u16, body: Vec<u8>, extra: &[(&'static str, &str)]) -> Resp {
-    let empty = body.is_empty();
-    let mut resp = Response::new(Body::from(body));
+/// A JSON answer (no body for `Null`) with `extra` headers.
+fn json_resp(status: u16, body: &Value, extra: &[(&'static str, &str)]) -> Resp {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = Response::new(Body::from(if body.is_null() { vec![] } else { bytes }));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
-    if !empty {
+    if !body.is_null() {
         h.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
     }
     for (name, value) in extra {
@@ -107,9 +105,7 @@ impl DataArts {
     /// 4xx `DLF.3051`).
     pub(crate) fn error_body(&self, status: u16, message: &str) -> Value {
         let (errors, class) = (&SEED["errors"], format!("{}xx", status / 100));
-        let e = errors
-            .get(status.to_string())
-            .or_else(|| errors.get(&class));
+        let e = errors.get(status.to_string()).or(errors.get(&class));
         let e = e.unwrap_or(&errors["4xx"]);
         let limit = self.throttle_limit.to_string();
         let text = data::text(&e[1]).replace("{reason}", message);
@@ -127,13 +123,11 @@ impl DataArts {
         let in_body = v.get("request_id").and_then(Value::as_str);
         let request_id = in_body.filter(|_| status >= 400).map(str::to_owned);
         let request_id = request_id.unwrap_or_else(|| self.request_id());
-        let body = (!v.is_null()).then(|| serde_json::to_vec(&v).unwrap_or_default());
-        let body = body.unwrap_or_default();
-        json_resp(status, body, &[("x-request-id", &request_id)])
+        json_resp(status, &v, &[("x-request-id", &request_id)])
     }
 
     /// Checks the credentials; the reason for the 401 if they fail.
-    fn authenticate(&self, req: &Parts, body: &[u8]) -> Result<(), String> {
+    fn authenticate(&self, req: &Parts, body: &[u8]) -> Result<(), &'static str> {
         if let Some(token) = header(&req.headers, "x-auth-token") {
             let token = token.trim();
             if !token.is_empty() && token == self.opts.static_token.0 {
@@ -141,16 +135,14 @@ impl DataArts {
             }
             return match lock(&self.store).tokens.live(token) {
                 Some(true) => Ok(()),
-                Some(false) => Err("token expired".to_owned()),
-                None => Err("decrypt token fail".to_owned()),
+                Some(false) => Err("token expired"),
+                None => Err("decrypt token fail"),
             };
         }
-        let Some(auth) = header(&req.headers, AUTHORIZATION.as_str()) else {
-            return Err("no X-Auth-Token or Authorization header".to_owned());
-        };
-        let failed = |_: &String| lock(&self.store).signature_failures += 1;
+        let auth = header(&req.headers, AUTHORIZATION.as_str());
+        let auth = auth.ok_or("no X-Auth-Token or Authorization header")?;
         self.verify_signature(req, body, &auth)
-            .inspect_err(failed)?;
+            .inspect_err(|_| lock(&self.store).signature_failures += 1)?;
         let mut log = lock(&self.signed);
         if log.len() >= MAX_SIGNED_LOG {
             log.remove(0);
@@ -166,26 +158,22 @@ impl DataArts {
         Ok(())
     }
 
-    fn verify_signature(&self, req: &Parts, body: &[u8], auth: &str) -> Result<(), String> {
-        let fail = |m: &str| Err(m.to_owned());
-        let Some(parsed) = signing::parse_authorization(auth) else {
-            return fail("unsupported Authorization header");
-        };
+    fn verify_signature(&self, req: &Parts, body: &[u8], auth: &str) -> Result<(), &'static str> {
+        let parsed =
+            signing::parse_authorization(auth).ok_or("unsupported Authorization header")?;
         if parsed.access != self.opts.ak_sk.0.0 {
-            return fail("get secret key of the access key failed");
+            return Err("get secret key of the access key failed");
         }
-        let Some(date) = header(&req.headers, "x-sdk-date") else {
-            return fail("X-Sdk-Date not found in the request headers");
-        };
+        let date = header(&req.headers, "x-sdk-date");
+        let date = date.ok_or("X-Sdk-Date not found in the request headers")?;
         if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date") {
-            return fail("x-sdk-date is not in SignedHeaders");
+            return Err("x-sdk-date is not in SignedHeaders");
         }
-        let Some(signed_at) = signing::parse_sdk_date(&date) else {
-            return fail("X-Sdk-Date is not in the format YYYYMMDDTHHMMSSZ");
-        };
+        let signed_at = signing::parse_sdk_date(&date);
+        let signed_at = signed_at.ok_or("X-Sdk-Date is not in the format YYYYMMDDTHHMMSSZ")?;
         let skew = (Utc::now() - signed_at).abs().to_std();
         if skew.map_or(true, |s| s > MAX_SKEW) {
-            return fail("X-Sdk-Date is more than 15 minutes away from the server time");
+            return Err("X-Sdk-Date is more than 15 minutes away from the server time");
         }
         let owned = header_pairs(&req.headers);
         let pairs: Vec<_> = owned.iter().map(|(k, v)| (&k[..], &v[..])).collect();
@@ -195,13 +183,9 @@ impl DataArts {
         let canonical =
             signing::canonical_request(method, uri.path(), query, &pairs, &signed, body);
         let to_sign = signing::string_to_sign(date.trim(), &canonical);
-        if signing::signature(&self.opts.ak_sk.1.0, &to_sign)
-            .eq_ignore_ascii_case(&parsed.signature)
-        {
-            Ok(())
-        } else {
-            fail("verify aksk signature fail")
-        }
+        let signature = signing::signature(&self.opts.ak_sk.1.0, &to_sign);
+        let ok = signature.eq_ignore_ascii_case(&parsed.signature);
+        ok.then_some(()).ok_or("verify aksk signature fail")
     }
 
     /// A DLF request, end to end: the route (404), the credentials (401),
@@ -211,7 +195,7 @@ impl DataArts {
             return self.respond(Some((404, self.error_body(404, "Not Found"))));
         };
         if let Err(reason) = self.authenticate(req, body) {
-            return self.respond(Some((401, self.error_body(401, &reason))));
+            return self.respond(Some((401, self.error_body(401, reason))));
         }
         if project != self.opts.project_id {
             return self.respond(Some((403, self.error_body(403, ""))));
@@ -282,11 +266,13 @@ fn route(method: &Method, path: &str) -> Option<(String, Op)> {
                 return Err(INVALID);
             }
             match start {
-                true => s.start_job(ws, &name).map(|()| None),
+                true => s.switch_job(ws, &name, false).map(|()| None),
                 false => Ok(ok(json!({"instanceId": s.run_immediate(ws, &name)?}))),
             }
         }),
-        [_, "stop"] if post => Box::new(move |s, ws, _, _| s.stop_job(ws, &name).map(|()| None)),
+        [_, "stop"] if post => {
+            Box::new(move |s, ws, _, _| s.switch_job(ws, &name, true).map(|()| None))
+        }
         [_, "instances", _] if get => {
             Box::new(move |s, ws, _, _| Ok(ok(s.instance_detail(ws, &name, &id)?)))
         }
@@ -307,13 +293,9 @@ fn job_params_ok(body: &[u8]) -> bool {
     let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(body) else {
         return false;
     };
-    match req.get("jobParams") {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(items)) => items
-            .iter()
-            .all(|p| p.get("name").is_some_and(Value::is_string)),
-        Some(_) => false,
-    }
+    let named = |params: &Vec<Value>| params.iter().all(|p| p["name"].is_string());
+    let params = req.get("jobParams").filter(|p| !p.is_null());
+    params.is_none_or(|p| p.as_array().is_some_and(named))
 }
 
 async fn serve_dlf(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
@@ -335,8 +317,7 @@ pub(crate) fn keystone_error(status: u16, message: &str) -> Value {
 
 /// A Keystone-style error answer.
 fn iam_error(status: u16, message: &str) -> Resp {
-    let body = serde_json::to_vec(&keystone_error(status, message)).unwrap_or_default();
-    json_resp(status, body, &[])
+    json_resp(status, &keystone_error(status, message), &[])
 }
 
 async fn iam(State(sim): State<Arc<DataArts>>, req: Request<Body>) -> Resp {
@@ -373,9 +354,10 @@ impl DataArts {
         if name.is_none() || password.is_none() {
             return bad("Expecting to find user name and password in request body.");
         }
-        let ok = name == Some(self.opts.username.as_str())
-            && password == Some(self.opts.password.expose())
-            && user("domain/name") == Some(self.opts.domain.as_str());
+        let (username, pw, domain) = &self.opts.iam;
+        let ok = name == Some(username.as_str())
+            && password == Some(pw.expose())
+            && user("domain/name") == Some(domain.as_str());
         if !ok {
             return iam_error(401, "The username or password is wrong.");
         }
@@ -386,24 +368,20 @@ impl DataArts {
             return bad("The project in scope is not valid.");
         }
         let ttl = self.opts.token_ttl;
-        let (token, issued) = {
-            let mut store = lock(&self.store);
-            (store.grant(ttl), store.clock_now())
-        };
+        let (token, issued) = lock(&self.store).grant(ttl);
         let expires = chrono::Duration::from_std(ttl)
             .ok()
             .and_then(|d| issued.checked_add_signed(d));
         let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        let domain = json!({"id": format!("{:0>32}", hex_of(self.opts.domain.as_bytes())), "name": self.opts.domain});
-        let user_id = format!("{:0>32}", hex_of(self.opts.username.as_bytes()));
+        let domain = json!({"id": format!("{:0>32}", hex_of(domain.as_bytes())), "name": domain});
+        let user_id = format!("{:0>32}", hex_of(username.as_bytes()));
         let (project_id, project_name) = (&self.opts.project_id, &self.opts.project_name);
         let body = json!({"token": SEED.over("iam_token_defaults", json!({
             "expires_at": fmt(expires.unwrap_or(DateTime::<Utc>::MAX_UTC)),
             "issued_at": fmt(issued),
             "project": {"id": project_id, "name": project_name, "domain": domain},
-            "user": {"id": user_id, "name": self.opts.username, "domain": domain, "password_expires_at": ""},
+            "user": {"id": user_id, "name": username, "domain": domain, "password_expires_at": ""},
         }))});
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        json_resp(201, body, &[("x-subject-token", &token)])
+        json_resp(201, &body, &[("x-subject-token", &token)])
     }
 }

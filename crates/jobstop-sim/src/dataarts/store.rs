@@ -71,11 +71,9 @@ pub(crate) struct JobRecord {
     priority: u8,
     start_time: Option<i64>,
     end_time: Option<i64>,
+    /// When it was last changed: created, edited, or its status set.
     last_update_time: i64,
     last_update_user: String,
-    /// When the status last changed (real-time `/status`).
-    #[serde(skip)]
-    status_time: i64,
     path: String,
     #[serde(skip)]
     version: u64,
@@ -89,14 +87,18 @@ pub(crate) struct JobRecord {
 impl JobRecord {
     /// Sets the status at `wall`, dropping pending changes.
     fn set(&mut self, status: &str, wall: i64) {
-        (self.status, self.status_time) = (status.to_owned(), wall);
+        (self.status, self.last_update_time) = (status.to_owned(), wall);
         self.timeline.clear();
     }
 }
 
-#[derive(Debug, Clone)]
+/// An instance; serialized, the fields its list item and detail share.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct InstanceRecord {
+    #[serde(rename = "instanceId")]
     pub(crate) id: u64,
+    #[serde(skip)]
     pub(crate) workspace: String,
     pub(crate) job_name: String,
     pub(crate) status: String,
@@ -105,7 +107,9 @@ pub(crate) struct InstanceRecord {
     end_time: Option<i64>,
     pub(crate) instance_type: u64,
     /// Whether it ends `fail` rather than `success` when it finishes.
+    #[serde(skip)]
     fails: bool,
+    #[serde(skip)]
     timeline: Timeline<Change>,
 }
 
@@ -197,12 +201,8 @@ fn page<'a, T>(
     }
     let offset = parsed(q, "offset", digits)?.unwrap_or(0);
     let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-    let (limit, page_number) = (limit as usize, !cfg.reads(Reading::RecordOffset));
-    let first = if page_number {
-        offset.saturating_mul(limit)
-    } else {
-        offset
-    };
+    let (limit, record) = (limit as usize, cfg.reads(Reading::RecordOffset));
+    let first = offset.saturating_mul(if record { 1 } else { limit });
     let rest = items.get(first..).unwrap_or_default();
     Ok(&rest[..limit.min(rest.len())])
 }
@@ -230,8 +230,6 @@ impl Store {
     }
 
     one_liners! {
-        /// The simulated wall time now.
-        pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> = self.clock.now();
         fn now_ms(&self) -> i64 = self.clock.now().timestamp_millis();
         fn epoch_ms(&self) -> i64 = self.clock.epoch().timestamp_millis();
         fn insert_record(&mut self, job: JobRecord) =
@@ -303,7 +301,6 @@ impl Store {
             end_time: (real_time && seed.status == STOPPED).then_some(create_time),
             last_update_time,
             last_update_user: text(SEED.pick(ids, "users")),
-            status_time: last_update_time,
             path: seed.path.unwrap_or_else(|| text(SEED.pick(ids, "paths"))),
             version: ids.range(1, 5),
             nodes,
@@ -550,45 +547,35 @@ impl Store {
             "nodes": nodes,
             "starttime": time(job.start_time.unwrap_or(job.create_time)),
             "endTime": job.end_time.map(time),
-            "lastUpdateTime": time(job.status_time),
+            "lastUpdateTime": time(job.last_update_time),
             "createUser": job.create_user,
             "lastModifiyUser": job.last_update_user,
         })))
     }
 
-    /// `POST /jobs/{name}/stop`.
-    pub(crate) fn stop_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        self.jobs.count_stop(name);
-        let (now, delay) = (Instant::now(), self.stop_delay);
-        let wall = self.clock.at(now).timestamp_millis();
-        let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
-        match (job.job_type, job.status.as_str()) {
-            (_, STOPPED | STOPPING) => return Err(JOB_NOT_RUNNING),
-            (JobType::Batch, _) => job.set(STOPPED, wall),
-            (JobType::RealTime, _) => {
-                job.set(STOPPING, wall);
-                job.timeline.push_after(now, delay, STOPPED);
-            }
+    /// `POST /jobs/{name}/stop` (`stop`) or `POST /jobs/{name}/start`.
+    pub(crate) fn switch_job(&mut self, ws: &str, name: &str, stop: bool) -> Result<(), DlfError> {
+        if stop {
+            self.jobs.count_stop(name);
         }
-        self.jobs.touch(&key(ws, name));
-        Ok(())
-    }
-
-    /// `POST /jobs/{name}/start`.
-    pub(crate) fn start_job(&mut self, ws: &str, name: &str) -> Result<(), DlfError> {
-        let (now, delay) = (Instant::now(), self.cfg.start_delay);
+        let (now, delays) = (Instant::now(), (self.cfg.start_delay, self.stop_delay));
         let wall = self.clock.at(now).timestamp_millis();
         let job = self.jobs.get_mut(&key(ws, name)).ok_or(JOB_NOT_FOUND)?;
-        match (job.job_type, job.status.as_str()) {
-            (JobType::Batch, STOPPED | PAUSED) => {
-                (job.status, job.status_time) = (SCHEDULING.to_owned(), wall);
-            }
-            (JobType::RealTime, STOPPED | EXCEPTION) => {
-                job.set(STARTING, wall);
-                (job.start_time, job.end_time) = (Some(wall), None);
-                job.timeline.push_after(now, delay, NORMAL);
-            }
+        let batch = job.job_type == JobType::Batch;
+        let (status, next) = match (stop, job.status.as_str()) {
+            (true, STOPPED | STOPPING) => return Err(JOB_NOT_RUNNING),
+            (true, _) if batch => (STOPPED, None),
+            (true, _) => (STOPPING, Some((delays.1, STOPPED))),
+            (false, STOPPED | PAUSED) if batch => (SCHEDULING, None),
+            (false, STOPPED | EXCEPTION) if !batch => (STARTING, Some((delays.0, NORMAL))),
             _ => return Err(ALREADY_RUNNING),
+        };
+        job.set(status, wall);
+        if let Some((delay, change)) = next {
+            job.timeline.push_after(now, delay, change);
+        }
+        if status == STARTING {
+            (job.start_time, job.end_time) = (Some(wall), None);
         }
         self.jobs.touch(&key(ws, name));
         Ok(())
@@ -725,18 +712,13 @@ impl Store {
         Some(status.clone())
     }
 
-    fn last_instance(&self, job: &JobRecord) -> Option<&InstanceRecord> {
-        self.instances
-            .values()
-            .filter(|r| r.workspace == job.workspace && r.job_name == job.name)
-            .max_by(|a, b| a.plan_time.cmp(&b.plan_time).then(a.id.cmp(&b.id)))
-    }
-
     /// A job list item: HSDK `huaweicloudsdkdgc/v1/model/job_result.py` and
     /// OTC `api/data_development_apis/job_development_apis/viewing_a_job_list.rst`
     /// (here `jobType` and `status` are real): the record, and these.
     fn render_job(&self, j: &JobRecord) -> Value {
-        let last = self.last_instance(j);
+        let of_job = |r: &&InstanceRecord| r.workspace == j.workspace && r.job_name == j.name;
+        let last = self.instances.values().filter(of_job);
+        let last = last.max_by_key(|r| (r.plan_time, r.id));
         let last = last.filter(|_| j.job_type == JobType::Batch);
         let more = json!({
             "singleNodeJobFlag": j.nodes.len() == 1,
@@ -769,8 +751,7 @@ impl Store {
             JobType::Batch => json!({
                 "type": "CRON",
                 "cron": {
-                    "startTime": chrono::DateTime::from_timestamp_millis(j.create_time)
-                        .and_then(|t| t.checked_add_signed(chrono::Duration::hours(8)))
+                    "startTime": DateTime::from_timestamp_millis(j.create_time + 8 * HOUR)
                         .map(|t| t.format("%Y-%m-%dT%H:%M:%S+08").to_string())
                         .unwrap_or_default(),
                     // Hourly at a minute drawn from the job id.
@@ -815,31 +796,24 @@ impl Store {
     /// `huaweicloudsdkdgc/v1/model/show_job_instance_response.py` and
     /// `node_instance.py`; OTC `viewing_job_instance_details.rst`.
     fn render_instance(&self, r: &InstanceRecord, detail: bool) -> Value {
-        let v = present(json!({
-            "jobName": r.job_name,
-            "instanceId": r.id,
-            "status": r.status,
-            "planTime": r.plan_time,
-            "startTime": r.start_time,
-            "endTime": r.end_time,
+        let more = json!({
             "executeTime": execute_time(r, self.cfg.reads(Reading::ExecuteTimeMinutes)),
-            "instanceType": r.instance_type,
             "forceSuccess": r.status == FORCE_SUCCESS,
             "ignoreSuccess": r.status == IGNORE_SUCCESS,
-        }));
+        });
         let extra = if detail {
             let nodes = self.render_nodes(r);
             json!({"total": nodes.len(), "nodes": nodes})
         } else {
             let job = self.job(&r.workspace, &r.job_name);
-            present(json!({
+            json!({
                 "jobInstanceName": r.job_name,
                 "jobId": job.map(|j| j.job_id),
                 "submitTime": job.map(|j| j.last_update_time.min(r.plan_time)),
                 "version": job.map(|j| j.version),
-            }))
+            })
         };
-        data::fill(&v, extra)
+        present(data::fill(&data::fill(&json!(r), more), extra))
     }
 
     /// The node entries of an instance's detail (HSDK `node_instance.py`).
@@ -878,13 +852,14 @@ impl Store {
             .collect()
     }
 
-    /// A new opaque IAM token (`MII…`, 1 KiB of base64url), valid for `ttl`.
-    pub(crate) fn grant(&mut self, ttl: Duration) -> String {
+    /// A new opaque IAM token (`MII…`, 1 KiB of base64url), valid for `ttl`,
+    /// and the simulated time it is issued at.
+    pub(crate) fn grant(&mut self, ttl: Duration) -> (String, chrono::DateTime<chrono::Utc>) {
         const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut b64 = || char::from(B64[self.secrets.below(64) as usize]);
         let token: String = "MII".chars().chain((0..1021).map(|_| b64())).collect();
         self.tokens.grant(&token, ttl);
-        token
+        (token, self.clock.now())
     }
 }
 
@@ -893,15 +868,10 @@ timed!(JobRecord => Change, InstanceRecord => Change);
 fn apply_job<K>(clock: SimClock) -> impl FnMut(&K, &mut JobRecord, Instant, Change) {
     move |_, job, at, change| {
         let wall = clock.at(at).timestamp_millis();
-        match change {
-            NORMAL if job.status == STARTING => {
-                (job.status, job.status_time) = (NORMAL.to_owned(), wall);
-            }
-            STOPPED if job.status == STOPPING => {
-                (job.status, job.status_time) = (STOPPED.to_owned(), wall);
-                job.end_time = Some(wall);
-            }
-            _ => {}
+        let from = if change == NORMAL { STARTING } else { STOPPING };
+        if job.status == from {
+            job.set(change, wall);
+            job.end_time = (change == STOPPED).then_some(wall).or(job.end_time);
         }
     }
 }
