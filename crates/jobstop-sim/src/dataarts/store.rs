@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{DEFAULT_STOP_DELAY, DataArtsOptions, InstanceSeed, JobSeed, JobType, Reading};
-use crate::data::{self, Data, text};
+use crate::data::{self, Data, text, without_nulls};
 use crate::store::{Runs, Tokens};
 use crate::{Common, SimClock, SplitMix64, Timeline};
 
@@ -541,7 +541,7 @@ impl Store {
             Some(t) if dates => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
             _ => ms.to_string(),
         };
-        Ok(present(json!({
+        Ok(without_nulls(json!({
             "name": job.name,
             "status": job.status,
             "nodes": nodes,
@@ -726,7 +726,7 @@ impl Store {
             "lastInstanceStatus": last.map(|l| &l.status),
             "lastInstanceEndTime": last.and_then(|l| l.end_time),
         });
-        present(data::fill(&json!(j), more))
+        without_nulls(data::fill(&json!(j), more))
     }
 
     /// `GET /jobs/{name}`: the definition, exactly the fields of HSDK
@@ -768,7 +768,7 @@ impl Store {
         };
         let single = j.nodes.first().filter(|_| j.nodes.len() == 1);
         let basic = json!({"owner": j.create_user, "priority": j.priority});
-        present(SEED.over(
+        without_nulls(SEED.over(
             "job_detail_defaults",
             json!({
                 "name": j.name,
@@ -813,7 +813,7 @@ impl Store {
                 "version": job.map(|j| j.version),
             })
         };
-        present(data::fill(&data::fill(&json!(r), more), extra))
+        without_nulls(data::fill(&data::fill(&json!(r), more), extra))
     }
 
     /// The node entries of an instance's detail (HSDK `node_instance.py`).
@@ -835,7 +835,7 @@ impl Store {
                     "obs://dlf-log-{}/{}/{name}/{}.log",
                     self.cfg.project_id, r.job_name, r.id
                 );
-                present(json!({
+                without_nulls(json!({
                     "nodeName": name,
                     "status": status,
                     "planTime": r.plan_time,
@@ -905,12 +905,4 @@ fn execute_time(r: &InstanceRecord, minutes: bool) -> Option<Value> {
         false => ms.into(),
         true => ((ms as f64 / 6_000.0).round() / 10.0).into(),
     })
-}
-
-/// `v` without its `null` members: an optional field is absent, never null.
-fn present(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.retain(|_, x| !x.is_null());
-    }
-    v
 }
