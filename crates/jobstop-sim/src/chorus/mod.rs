@@ -220,7 +220,7 @@ impl VendorSim for Chorus {
     /// The workflows (`work_flow`) of the member workspace, in default
     /// listing order (file name ignoring case, then id).
     fn ids(&self) -> Vec<String> {
-        self.ids_where(self.workspace_id, true, |_| true)
+        lock(&self.store).ids_in(self.workspace_id, true, None)
     }
 
     /// The `status` of workfile `id`, in any workspace.
@@ -268,31 +268,15 @@ pub fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
 }
 
 impl Chorus {
-    /// The ids of workspace `ws`'s workfiles (only workflows if
-    /// `workflows_only`) that pass `keep`, in default listing order.
-    fn ids_where(&self, ws: u64, workflows_only: bool, keep: impl Fn(&str) -> bool) -> Vec<String> {
-        lock(&self.store)
-            .ids_in(ws, workflows_only)
-            .into_iter()
-            .filter(|w| keep(&w.status))
-            .map(|w| w.id.to_string())
-            .collect()
-    }
-
     /// The rate-limit account of a request: its `session_id` query
     /// parameter, else the session behind its cookie, else `""` (a
     /// `session_id` sent only in a POST body is not visible here).
     fn account(&self, uri: &Uri, headers: &HeaderMap) -> String {
         let query = routes::parse_pairs(uri.query().unwrap_or_default().as_bytes());
-        if let Some((_, s)) = query.into_iter().rev().find(|(k, _)| k == "session_id") {
-            return s;
-        }
+        let param = query.into_iter().rev().find(|(k, _)| k == "session_id");
         let store = lock(&self.store);
-        routes::cookie(headers, &store.cfg.cookie_name)
-            .and_then(|c| store.cookies.get(c).copied())
-            .and_then(|k| store.rails_chorus(k))
-            .map(str::to_owned)
-            .unwrap_or_default()
+        let cookie = || routes::rails_key(&store, headers).and_then(|k| store.rails_chorus(k));
+        param.map_or_else(|| cookie().unwrap_or_default().to_owned(), |(_, s)| s)
     }
 
     /// Runs `f` on the store if `id` is a workfile id; `false` if not.
@@ -335,11 +319,11 @@ impl Sim<Chorus> {
         pub fn workspace_id(&self) -> u64 = self.vendor.workspace_id;
         /// [`Sim::ids`] whose `status` is exactly `status`.
         pub fn ids_with_status(&self, status: &str) -> Vec<String> =
-            self.vendor.ids_where(self.vendor.workspace_id, true, |s| s == status);
+            lock(&self.vendor.store).ids_in(self.vendor.workspace_id, true, Some(status));
         /// The ids of every workfile (any type) in workspace `workspace_id`,
         /// in default listing order.
         pub fn ids_in(&self, workspace_id: u64) -> Vec<String> =
-            self.vendor.ids_where(workspace_id, false, |_| true);
+            lock(&self.vendor.store).ids_in(workspace_id, false, None);
         /// Adds a workfile; returns its id.
         pub fn insert_workfile(&self, seed: WorkfileSeed) -> String =
             lock(&self.vendor.store).insert(seed).to_string();

@@ -107,16 +107,16 @@ impl Incoming {
     }
 }
 
-/// The value of cookie `name` (the first one sent).
-pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+/// The Rails session of the request's session cookie (the first one sent).
+pub(crate) fn rails_key(store: &Store, headers: &HeaderMap) -> Option<usize> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .find(|(k, _)| *k == store.cfg.cookie_name)
+        .and_then(|(_, v)| store.cookies.get(v).copied())
 }
 
 pub(crate) fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
@@ -162,8 +162,7 @@ impl Chorus {
     fn serve(&self, req: &Incoming, endpoint: Endpoint, id: Option<String>) -> Resp {
         let started = Instant::now();
         let mut store = lock(&self.store);
-        let mut rails = cookie(&req.headers, &store.cfg.cookie_name)
-            .and_then(|c| store.cookies.get(c).copied());
+        let mut rails = rails_key(&store, &req.headers);
         let answer = self.answer(&mut store, req, &mut rails, endpoint, id);
         let name = store.cfg.cookie_name.clone();
         let cookie = rails.map(|k| format!("{name}={}; path=/; HttpOnly", store.issue_cookie(k)));

@@ -380,15 +380,19 @@ impl Store {
         self.workfiles.get_mut(&id).map(f).is_some()
     }
 
-    /// The workfiles of workspace `ws` in default listing order, optionally
-    /// only workflows.
-    pub(crate) fn ids_in(&mut self, ws: u64, workflows_only: bool) -> Vec<&Workfile> {
+    /// The ids of workspace `ws`'s workfiles (only workflows if `flows`, only
+    /// those in `status` if set), in default listing order.
+    pub(crate) fn ids_in(&mut self, ws: u64, flows: bool, status: Option<&str>) -> Vec<String> {
         self.settle();
-        let files = self.workfiles.values();
-        let files = files.filter(|w| w.workspace_id == ws && (!workflows_only || w.is_workflow()));
+        let keep =
+            |w: &Workfile| (!flows || w.is_workflow()) && status.is_none_or(|s| w.status == s);
+        let files = self
+            .workfiles
+            .values()
+            .filter(|w| w.workspace_id == ws && keep(w));
         let mut v: Vec<&Workfile> = files.collect();
         sort_by_name(&mut v);
-        v
+        v.iter().map(|w| w.id.to_string()).collect()
     }
 
     /// Sets the raw status of `id` and drops its pending changes.
