@@ -203,10 +203,6 @@ impl VendorSim for Chorus {
         options.other_files = 3;
     }
 
-    fn router(this: &Arc<Self>) -> Router {
-        routes::router(this.clone())
-    }
-
     /// `base_url`, `username`, `password` and `workspace_id`.
     fn settings(sim: &Sim<Self>) -> Settings {
         vec![
@@ -217,36 +213,22 @@ impl VendorSim for Chorus {
         ]
     }
 
-    /// The workflows (`work_flow`) of the member workspace, in default
-    /// listing order (file name ignoring case, then id).
-    fn ids(&self) -> Vec<String> {
-        lock(&self.store).ids_in(self.workspace_id, true, None)
-    }
-
-    /// The `status` of workfile `id`, in any workspace.
-    fn raw_state(&self, id: &str) -> Option<String> {
-        let id = routes::parse_id(id)?;
-        lock(&self.store).get(id).map(|w| w.status.clone())
-    }
-
-    /// Stop requests for `id` (the path segment, decoded) that passed
-    /// CSRF and login and were not answered by a fault first; whatever
-    /// their answer (404 and 403 included).
-    fn stop_requests(&self, id: &str) -> u64 {
-        lock(&self.store).workfiles.stop_requests(id)
-    }
-
-    fn total_stop_requests(&self) -> u64 {
-        lock(&self.store).workfiles.stop_total()
-    }
-
-    fn insert_running(&self) -> Option<String> {
-        let id = lock(&self.store).insert(WorkfileSeed::new(store::RUNNING));
-        Some(id.to_string())
-    }
-
-    fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        endless(page_size, runs)
+    one_liners! {
+        fn router(this: &Arc<Self>) -> Router = routes::router(this.clone());
+        /// The workflows (`work_flow`) of the member workspace, in default
+        /// listing order (file name ignoring case, then id).
+        fn ids(&self) -> Vec<String> = lock(&self.store).ids_in(self.workspace_id, true, None);
+        /// The `status` of workfile `id`, in any workspace.
+        fn raw_state(&self, id: &str) -> Option<String> =
+            lock(&self.store).get(routes::parse_id(id)?).map(|w| w.status.clone());
+        /// Stop requests for `id` (the path segment, decoded) that passed
+        /// CSRF and login and were not answered by a fault first; whatever
+        /// their answer (404 and 403 included).
+        fn stop_requests(&self, id: &str) -> u64 = lock(&self.store).workfiles.stop_requests(id);
+        fn total_stop_requests(&self) -> u64 = lock(&self.store).workfiles.stop_total();
+        fn insert_running(&self) -> Option<String> =
+            Some(lock(&self.store).insert(WorkfileSeed::new(store::RUNNING)).to_string());
+        fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule = endless(page_size, runs);
     }
 }
 
