@@ -104,12 +104,9 @@ impl WorkfileSeed {
         with_user_modified_at(user_modified_at): some DateTime<Utc>;
         /// Sets the description (default generated, or `null`).
         with_description(description): some into String;
-    }
-
-    /// The engine never answers for this workfile (stops 500, runs 422).
-    pub fn with_engine_unavailable(mut self) -> Self {
-        self.engine_unavailable = true;
-        self
+        /// Whether the engine never answers for this workfile (stops 500,
+        /// runs 422); default false.
+        with_engine_unavailable(engine_unavailable): bool;
     }
 }
 
