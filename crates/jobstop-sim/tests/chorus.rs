@@ -652,7 +652,7 @@ async fn show_run_and_stop() {
         .insert_workfile(
             WorkfileSeed::new("running")
                 .with_id(2_000_001)
-                .with_engine_unavailable(),
+                .with_engine_unavailable(true),
         )
         .start()
         .await
@@ -1313,7 +1313,7 @@ async fn wire_fixtures() {
         .insert_workfile(
             WorkfileSeed::new("running")
                 .with_id(2_000_001)
-                .with_engine_unavailable(),
+                .with_engine_unavailable(true),
         )
         .start()
         .await

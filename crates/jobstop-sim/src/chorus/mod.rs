@@ -103,12 +103,9 @@ impl WorkfileSeed {
         with_user_modified_at(user_modified_at): some DateTime<Utc>;
         /// Sets the description (default generated, or `null`).
         with_description(description): some into String;
-    }
-
-    /// The engine never answers for this workfile (stops 500, runs 422).
-    pub fn with_engine_unavailable(mut self) -> Self {
-        self.engine_unavailable = true;
-        self
+        /// Whether the engine never answers for this workfile (stops 500,
+        /// runs 422); default false.
+        with_engine_unavailable(engine_unavailable): bool;
     }
 }
 
@@ -212,28 +209,20 @@ impl VendorSim for Chorus {
         ]
     }
 
-    /// The workflows (`work_flow`) of the member workspace, in default
-    /// listing order (file name ignoring case, then id).
-    fn ids(&self) -> Vec<String> {
-        self.ids_where(self.workspace_id, true, |_| true)
-    }
-
-    /// The `status` of workfile `id`, in any workspace.
-    fn raw_state(&self, id: &str) -> Option<String> {
-        let id = routes::parse_id(id)?;
-        lock(&self.store).get(id).map(|w| w.status.clone())
-    }
-
-    /// Stop requests for `id` (the path segment, decoded) that passed
-    /// CSRF and login and were not answered by a fault first; whatever
-    /// their answer (404 and 403 included).
-    fn stop_requests(&self, id: Option<&str>) -> u64 {
-        lock(&self.store).workfiles.stop_requests(id)
-    }
-
-    fn insert_running(&self) -> Option<String> {
-        let id = lock(&self.store).insert(WorkfileSeed::new(store::RUNNING));
-        Some(id.to_string())
+    one_liners! {
+        /// The workflows (`work_flow`) of the member workspace, in default
+        /// listing order (file name ignoring case, then id).
+        fn ids(&self) -> Vec<String> = lock(&self.store).ids_in(self.workspace_id, true, None);
+        /// The `status` of workfile `id`, in any workspace.
+        fn raw_state(&self, id: &str) -> Option<String> =
+            lock(&self.store).get(routes::parse_id(id)?).map(|w| w.status.clone());
+        /// Stop requests for `id` (the path segment, decoded) that passed
+        /// CSRF and login and were not answered by a fault first; whatever
+        /// their answer (404 and 403 included).
+        fn stop_requests(&self, id: Option<&str>) -> u64 =
+            lock(&self.store).workfiles.stop_requests(id);
+        fn insert_running(&self) -> Option<String> =
+            Some(lock(&self.store).insert(WorkfileSeed::new(store::RUNNING)).to_string());
     }
 
     /// A listing that never ends (see [`crate::endless`]): `pagination.total`
@@ -255,31 +244,15 @@ impl VendorSim for Chorus {
 }
 
 impl Chorus {
-    /// The ids of workspace `ws`'s workfiles (only workflows if
-    /// `workflows_only`) that pass `keep`, in default listing order.
-    fn ids_where(&self, ws: u64, workflows_only: bool, keep: impl Fn(&str) -> bool) -> Vec<String> {
-        lock(&self.store)
-            .ids_in(ws, workflows_only)
-            .into_iter()
-            .filter(|w| keep(&w.status))
-            .map(|w| w.id.to_string())
-            .collect()
-    }
-
     /// The rate-limit account of a request: its `session_id` query
     /// parameter, else the session behind its cookie, else `""` (a
     /// `session_id` sent only in a POST body is not visible here).
     fn account(&self, uri: &Uri, headers: &HeaderMap) -> String {
         let query = routes::parse_pairs(uri.query().unwrap_or_default().as_bytes());
-        if let Some((_, s)) = query.into_iter().rev().find(|(k, _)| k == "session_id") {
-            return s;
-        }
+        let param = query.into_iter().rev().find(|(k, _)| k == "session_id");
         let store = lock(&self.store);
-        routes::cookie(headers, &store.cfg.cookie_name)
-            .and_then(|c| store.cookies.get(c).copied())
-            .and_then(|k| store.rails_chorus(k))
-            .map(str::to_owned)
-            .unwrap_or_default()
+        let cookie = || routes::rails_key(&store, headers).and_then(|k| store.rails_chorus(k));
+        param.map_or_else(|| cookie().unwrap_or_default().to_owned(), |(_, s)| s)
     }
 
     /// Runs `f` on the store if `id` is a workfile id; `false` if not.
@@ -322,11 +295,11 @@ impl Sim<Chorus> {
         pub fn workspace_id(&self) -> u64 = self.vendor.workspace_id;
         /// [`Sim::ids`] whose `status` is exactly `status`.
         pub fn ids_with_status(&self, status: &str) -> Vec<String> =
-            self.vendor.ids_where(self.vendor.workspace_id, true, |s| s == status);
+            lock(&self.vendor.store).ids_in(self.vendor.workspace_id, true, Some(status));
         /// The ids of every workfile (any type) in workspace `workspace_id`,
         /// in default listing order.
         pub fn ids_in(&self, workspace_id: u64) -> Vec<String> =
-            self.vendor.ids_where(workspace_id, false, |_| true);
+            lock(&self.vendor.store).ids_in(workspace_id, false, None);
         /// Adds a workfile; returns its id.
         pub fn insert_workfile(&self, seed: WorkfileSeed) -> String =
             lock(&self.vendor.store).insert(seed).to_string();

@@ -14,11 +14,8 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 
 use super::Chorus;
-use super::store::{Action, ListQuery, Store};
+use super::store::Store;
 use crate::lock;
-
-/// Page size when `per_page` is absent (`collection_defaults`).
-const DEFAULT_PER_PAGE: u64 = 50;
 
 type Resp = Response<Body>;
 
@@ -110,16 +107,16 @@ impl Incoming {
     }
 }
 
-/// The value of cookie `name` (the first one sent).
-pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+/// The Rails session of the request's session cookie (the first one sent).
+pub(crate) fn rails_key(store: &Store, headers: &HeaderMap) -> Option<usize> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .find(|(k, _)| *k == store.cfg.cookie_name)
+        .and_then(|(_, v)| store.cookies.get(v).copied())
 }
 
 pub(crate) fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
@@ -137,7 +134,7 @@ pub(crate) fn parse_id(raw: &str) -> Option<u64> {
 }
 
 /// What an endpoint answers, before the common headers.
-enum Answer {
+pub(crate) enum Answer {
     Json(u16, Value),
     /// `head :status`: no body.
     Head(u16),
@@ -157,7 +154,7 @@ enum Endpoint {
 
 const RAILS_404: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>The page you were looking for doesn't exist (404)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>The page you were looking for doesn't exist.</h1>\n    <p>You may have mistyped the address or the page may have moved.</p>\n  </div>\n</body>\n</html>\n";
 
-const RAILS_500: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>We're sorry, but something went wrong (500)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>We're sorry, but something went wrong.</h1>\n  </div>\n</body>\n</html>\n";
+pub(crate) const RAILS_500: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>We're sorry, but something went wrong (500)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>We're sorry, but something went wrong.</h1>\n  </div>\n</body>\n</html>\n";
 
 impl Chorus {
     /// Runs the Rails filters and the endpoint, then adds the headers every
@@ -165,8 +162,7 @@ impl Chorus {
     fn serve(&self, req: &Incoming, endpoint: Endpoint, id: Option<String>) -> Resp {
         let started = Instant::now();
         let mut store = lock(&self.store);
-        let mut rails = cookie(&req.headers, &store.cfg.cookie_name)
-            .and_then(|c| store.cookies.get(c).copied());
+        let mut rails = rails_key(&store, &req.headers);
         let answer = self.answer(&mut store, req, &mut rails, endpoint, id);
         let name = store.cfg.cookie_name.clone();
         let cookie = rails.map(|k| format!("{name}={}; path=/; HttpOnly", store.issue_cookie(k)));
@@ -236,12 +232,14 @@ impl Chorus {
             *expires = now + timeout;
         }
         let raw = id.unwrap_or_default();
-        match endpoint {
-            Endpoint::List => list(store, req, parse_id(&raw)),
-            Endpoint::Show => action(store.show(parse_id(&raw)), 200),
-            Endpoint::Run => action(store.run(parse_id(&raw)), 202),
-            _ => action(store.stop(&raw, parse_id(&raw)), 202),
-        }
+        let id = parse_id(&raw);
+        let (status, body) = match endpoint {
+            Endpoint::List => (200, store.list(id, |name| req.param(name))),
+            Endpoint::Show => (200, store.show(id)),
+            Endpoint::Run => (202, store.run(id)),
+            _ => (202, store.stop(&raw, id)),
+        };
+        body.map_or_else(|fail| fail, |v| Answer::Json(status, v))
     }
 
     /// `POST /sessions`.
@@ -295,47 +293,6 @@ impl Chorus {
             }
         }
         resp
-    }
-}
-
-fn action(r: Result<Value, Action>, ok_status: u16) -> Answer {
-    match r {
-        Ok(v) => Answer::Json(ok_status, json!({"response": v})),
-        Err(Action::NotFound) => Answer::Json(404, error_body(404, "")),
-        Err(Action::Forbidden) => Answer::Json(403, json!({"errors": {"model_data": {}}})),
-        Err(Action::RunFailed) => Answer::Json(422, json!({"errors": {"record": "RUN_FAILED"}})),
-        Err(Action::NotAWorkflow | Action::EngineFailed) => Answer::Html(500, RAILS_500),
-    }
-}
-
-/// `GET /workspaces/:workspace_id/workfiles`.
-fn list(store: &mut Store, req: &Incoming, ws: Option<u64>) -> Answer {
-    if ws.is_none() {
-        return action(Err(Action::NotFound), 200);
-    }
-    // A page or size parameter: a non-negative integer; a page at least 1.
-    let count = |name: &str, default: u64| match req.param(name).as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some(s) => s.parse::<u64>().map_err(|_| format!("{name}: {s:?}")),
-    };
-    let page = count("page", 1).and_then(|p| (p >= 1).then_some(p).ok_or(format!("page: {p}")));
-    let (page, per_page) = match (page, count("per_page", DEFAULT_PER_PAGE)) {
-        (Ok(page), Ok(per_page)) => (page, per_page),
-        (Err(what), _) | (_, Err(what)) => {
-            return Answer::Json(422, error_body(422, &format!("invalid {what}")));
-        }
-    };
-    let order = req.param("order");
-    let q = ListQuery {
-        file_type: req.param("file_type").filter(|t| !t.trim().is_empty()),
-        name_pattern: req.param("name_pattern"),
-        by_name: order.is_none_or(|o| o.trim().is_empty() || o == "file_name"),
-        page,
-        per_page,
-    };
-    match store.list(ws, &q) {
-        Ok(body) => Answer::Json(200, body),
-        err => action(err, 200),
     }
 }
 

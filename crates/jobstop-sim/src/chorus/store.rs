@@ -8,6 +8,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::routes::{Answer, RAILS_500, error_body};
 use super::{ChorusOptions, ChorusWire, WorkfileSeed};
 use crate::data::{self, fill, items};
 use crate::store::Runs;
@@ -110,34 +111,6 @@ pub(crate) enum View {
     Show,
     /// Run and stop answers (plain `present workfile`): no `version_info`.
     Action,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct ListQuery {
-    pub(crate) file_type: Option<String>,
-    pub(crate) name_pattern: Option<String>,
-    pub(crate) by_name: bool,
-    pub(crate) page: u64,
-    pub(crate) per_page: u64,
-}
-
-/// Why a show, run or stop request (or a listing) failed.
-#[derive(Debug)]
-pub(crate) enum Action {
-    NotFound,
-    /// A private workspace's: 403 `{"errors":{"model_data":{}}}` (hey-jude/chorus
-    /// `components/api/app/controllers/api_controller.rb#present_forbidden`,
-    /// `components/api/app/presenters/api_presenter.rb#forbidden_hash`; the
-    /// fixture `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
-    Forbidden,
-    /// Run: the engine did not start it.
-    RunFailed,
-    /// Stop of a file that is not a workflow (no `stop_now`: a 500).
-    NotAWorkflow,
-    /// Stop while the engine is unreachable or unlicensed: `Alpine::API#request_stop`
-    /// returns nil, so `stop_now`'s `response.code` raises, a 500 page
-    /// (hey-jude/chorus `components/core/app/models/alpine_workfile.rb#stop_now`).
-    EngineFailed,
 }
 
 /// The Rails cookie session: which Chorus session it carries and its CSRF
@@ -407,15 +380,19 @@ impl Store {
         self.workfiles.get_mut(&id).map(f).is_some()
     }
 
-    /// The workfiles of workspace `ws` in default listing order, optionally
-    /// only workflows.
-    pub(crate) fn ids_in(&mut self, ws: u64, workflows_only: bool) -> Vec<&Workfile> {
+    /// The ids of workspace `ws`'s workfiles (only workflows if `flows`, only
+    /// those in `status` if set), in default listing order.
+    pub(crate) fn ids_in(&mut self, ws: u64, flows: bool, status: Option<&str>) -> Vec<String> {
         self.settle();
-        let files = self.workfiles.values();
-        let files = files.filter(|w| w.workspace_id == ws && (!workflows_only || w.is_workflow()));
+        let keep =
+            |w: &Workfile| (!flows || w.is_workflow()) && status.is_none_or(|s| w.status == s);
+        let files = self
+            .workfiles
+            .values()
+            .filter(|w| w.workspace_id == ws && keep(w));
         let mut v: Vec<&Workfile> = files.collect();
         sort_by_name(&mut v);
-        v
+        v.iter().map(|w| w.id.to_string()).collect()
     }
 
     /// Sets the raw status of `id` and drops its pending changes.
@@ -429,42 +406,48 @@ impl Store {
         })
     }
 
-    /// Whether the user may not see workspace `ws` (a private one).
-    fn forbidden(&self, ws: u64) -> bool {
-        self.workspaces.get(&ws).is_some_and(|w| !w.member)
-    }
-
-    /// The workfile `id` names, if the user may see it: else the answer.
-    fn find(&self, id: Option<u64>) -> Result<&Workfile, Action> {
-        let wf = id.and_then(|id| self.workfiles.get(&id));
-        let wf = wf.ok_or(Action::NotFound)?;
-        if self.forbidden(wf.workspace_id) {
-            Err(Action::Forbidden)
-        } else {
-            Ok(wf)
+    /// What `found` (in workspace `ws`) is if the user may see it; else the
+    /// answer: 404, or for a private workspace 403 `{"errors":{"model_data":{}}}`
+    /// (hey-jude/chorus
+    /// `components/api/app/controllers/api_controller.rb#present_forbidden`,
+    /// `components/api/app/presenters/api_presenter.rb#forbidden_hash`; the
+    /// fixture `components/frontend/spec/backbone_fixtures/forbiddenDataSource.json`).
+    fn visible<T>(&self, found: Option<(u64, T)>) -> Result<T, Answer> {
+        let ws = found.as_ref().and_then(|(ws, _)| self.workspaces.get(ws));
+        match (ws, found) {
+            (Some(w), Some((_, t))) if w.member => Ok(t),
+            (Some(_), _) => Err(Answer::Json(403, json!({"errors": {"model_data": {}}}))),
+            _ => Err(Answer::Json(404, error_body(404, ""))),
         }
     }
 
+    /// The workfile `id` names, if the user may see it: else the answer.
+    fn find(&self, id: Option<u64>) -> Result<&Workfile, Answer> {
+        let wf = id.and_then(|id| self.workfiles.get(&id));
+        self.visible(wf.map(|w| (w.workspace_id, w)))
+    }
+
     /// `GET /workfiles/:id`.
-    pub(crate) fn show(&mut self, id: Option<u64>) -> Result<Value, Action> {
+    pub(crate) fn show(&mut self, id: Option<u64>) -> Result<Value, Answer> {
         self.settle();
-        let wf = self.find(id)?;
+        let id = self.find(id)?.id;
         // Authorized: `log_workfile_opened_event` runs before `present`.
-        let (id, body) = (wf.id, self.render(wf, View::Show));
         *self.open_events.entry(id).or_default() += 1;
-        Ok(body)
+        Ok(self.present(id, View::Show))
     }
 
     /// `POST /workfiles/:id/run`.
-    pub(crate) fn run(&mut self, id: Option<u64>) -> Result<Value, Action> {
+    pub(crate) fn run(&mut self, id: Option<u64>) -> Result<Value, Answer> {
         self.settle();
         let wf = self.find(id)?;
         let (id, flow, down) = (wf.id, wf.is_workflow(), wf.engine_unavailable);
         // Other files: `Workfile#run_now` does nothing; 202 unchanged.
-        if flow {
-            if self.cfg.engine_unavailable || down {
-                return Err(Action::RunFailed);
-            }
+        if flow && (self.cfg.engine_unavailable || down) {
+            return Err(Answer::Json(
+                422,
+                json!({"errors": {"record": "RUN_FAILED"}}),
+            ));
+        } else if flow {
             let (wall, timeline) = (whole_secs(self.clock.now()), self.finish_timeline(RUNNING));
             self.update(id, |wf| {
                 wf.status = RUNNING.to_owned();
@@ -473,21 +456,22 @@ impl Store {
             });
             self.workfiles.touch(&id);
         }
-        self.action_answer(id)
+        Ok(self.present(id, View::Action))
     }
 
     /// `POST /workfiles/:id/stop`; `raw_id` is the path segment as
     /// received (decoded), for the counters.
-    pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Result<Value, Action> {
+    pub(crate) fn stop(&mut self, raw_id: &str, id: Option<u64>) -> Result<Value, Answer> {
         self.settle();
         self.workfiles.count_stop(raw_id);
         let wf = self.find(id)?;
-        let (id, down, refuses) = (wf.id, wf.engine_unavailable, wf.engine_refuses);
-        if !wf.is_workflow() {
-            return Err(Action::NotAWorkflow);
-        }
-        if self.cfg.engine_unavailable || down {
-            return Err(Action::EngineFailed);
+        let (id, refuses) = (wf.id, wf.engine_refuses);
+        // A file that is not a workflow has no `stop_now`; with the engine
+        // unreachable or unlicensed `Alpine::API#request_stop` returns nil,
+        // so `stop_now`'s `response.code` raises: a 500 page either way
+        // (hey-jude/chorus `components/core/app/models/alpine_workfile.rb#stop_now`).
+        if !wf.is_workflow() || self.cfg.engine_unavailable || wf.engine_unavailable {
+            return Err(Answer::Html(500, RAILS_500));
         }
         // The engine is asked whatever the status; only its HTTP 200 makes
         // the workfile idle (`update_attribute(:status, IDLE) if
@@ -504,26 +488,38 @@ impl Store {
                 wf.timeline.clear();
             });
         }
-        self.action_answer(id)
+        Ok(self.present(id, View::Action))
     }
 
-    /// A run or stop answer: workfile `id` as plain `present workfile`.
-    fn action_answer(&self, id: u64) -> Result<Value, Action> {
-        let wf = self.workfiles.get(&id).ok_or(Action::NotFound)?;
-        Ok(self.render(wf, View::Action))
+    /// `{"response": workfile}`, the workfile `id` as `view` shows it.
+    fn present(&self, id: u64, view: View) -> Value {
+        let wf = self.workfiles.get(&id);
+        json!({"response": wf.map(|wf| self.render(wf, view))})
     }
 
-    /// The listing body of workspace `ws`, or the error answer.
-    pub(crate) fn list(&mut self, ws: Option<u64>, q: &ListQuery) -> Result<Value, Action> {
+    /// `GET /workspaces/:workspace_id/workfiles` of workspace `ws`, its
+    /// parameters read by `param`.
+    pub(crate) fn list(
+        &mut self,
+        ws: Option<u64>,
+        param: impl Fn(&str) -> Option<String>,
+    ) -> Result<Value, Answer> {
         self.settle();
-        let ws = ws.filter(|ws| self.workspaces.contains_key(ws));
-        let ws = ws.ok_or(Action::NotFound)?;
-        if self.forbidden(ws) {
-            return Err(Action::Forbidden);
-        }
+        let ws = self.visible(ws.map(|ws| (ws, ws)))?;
+        // A page or size parameter: a non-negative integer, at least `min`
+        // (`collection_defaults`: page 1, 50 per page).
+        let count = |name: &str, default: u64, min: u64| match param(name) {
+            Some(s) if !s.trim().is_empty() => s.trim().parse().ok().filter(|n| *n >= min),
+            _ => Some(default),
+        };
+        let (Some(page), Some(per_page)) = (count("page", 1, 1), count("per_page", 50, 0)) else {
+            let what = "invalid page or per_page: a page is 1 or more, a size 0 or more";
+            return Err(Answer::Json(422, error_body(422, what)));
+        };
         let fold = !self.cfg.case_sensitive_name_pattern;
-        let pattern = q.name_pattern.as_ref().map(|p| format!("%{p}%"));
-        let file_type = q.file_type.as_ref().map(|t| t.to_lowercase());
+        let pattern = param("name_pattern").map(|p| format!("%{p}%"));
+        let file_type = param("file_type").filter(|t| !t.trim().is_empty());
+        let file_type = file_type.map(|t| t.to_lowercase());
         let mut matching: Vec<&Workfile> = self
             .workfiles
             .values()
@@ -531,23 +527,23 @@ impl Store {
             .filter(|w| file_type.as_ref().is_none_or(|t| w.file_type == *t))
             .filter(|w| pattern.as_ref().is_none_or(|p| like(p, &w.file_name, fold)))
             .collect();
-        if q.by_name {
+        if param("order").is_none_or(|o| o.trim().is_empty() || o == "file_name") {
             sort_by_name(&mut matching);
         } else {
             matching.sort_by_key(|w| (std::cmp::Reverse(w.user_modified_at), w.id));
         }
         let records = matching.len() as u64;
-        let start = q.page.saturating_sub(1).saturating_mul(q.per_page);
-        let page = matching
+        let start = page.saturating_sub(1).saturating_mul(per_page);
+        let items = matching
             .iter()
             .skip(usize::try_from(start).unwrap_or(usize::MAX));
-        let page = page.take(usize::try_from(q.per_page).unwrap_or(usize::MAX));
-        let items: Vec<Value> = page.map(|w| self.render(w, View::List)).collect();
+        let items = items.take(usize::try_from(per_page).unwrap_or(usize::MAX));
+        let items: Vec<Value> = items.map(|w| self.render(w, View::List)).collect();
         // will_paginate: one page for an empty list; `null` for `per_page=0`.
-        let total = (q.per_page > 0).then(|| records.div_ceil(q.per_page).max(1));
+        let total = (per_page > 0).then(|| records.div_ceil(per_page).max(1));
         Ok(json!({
             "response": items,
-            "pagination": {"page": q.page, "per_page": q.per_page, "records": records, "total": total},
+            "pagination": {"page": page, "per_page": per_page, "records": records, "total": total},
         }))
     }
 
