@@ -187,7 +187,7 @@ impl VendorSim for Chorus {
     fn server(this: &Arc<Self>) -> SimServerBuilder {
         let accounts = this.clone();
         SimServer::builder(routes::router(this.clone()))
-            .error_body(routes::error_body)
+            .error_body(store::error_body)
             .account_key(move |uri, headers| accounts.account(uri, headers))
     }
 

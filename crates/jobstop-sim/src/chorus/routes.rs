@@ -14,21 +14,10 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 
 use super::Chorus;
-use super::store::Store;
+use super::store::{Answer, Store, error_body};
 use crate::lock;
 
 type Resp = Response<Body>;
-
-/// The vendor error body (also for an injected fault): `{"errors":{"record":
-/// "NOT_FOUND"}}` for 404, else the generic
-/// `{"errors":{"fields":{"general":{"GENERIC":{"message":…}}}}}`.
-pub(crate) fn error_body(status: u16, message: &str) -> Value {
-    if status == 404 {
-        json!({"errors": {"record": "NOT_FOUND"}})
-    } else {
-        json!({"errors": {"fields": {"general": {"GENERIC": {"message": message}}}}})
-    }
-}
 
 /// The request as the Rails filters see it.
 struct Incoming {
@@ -133,15 +122,6 @@ pub(crate) fn parse_id(raw: &str) -> Option<u64> {
     raw.parse().ok()
 }
 
-/// What an endpoint answers, before the common headers.
-pub(crate) enum Answer {
-    Json(u16, Value),
-    /// `head :status`: no body.
-    Head(u16),
-    /// A Rails error page.
-    Html(u16, &'static str),
-}
-
 /// Which endpoint a request reached (`Sessions` by its method).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
@@ -153,8 +133,6 @@ enum Endpoint {
 }
 
 const RAILS_404: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>The page you were looking for doesn't exist (404)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>The page you were looking for doesn't exist.</h1>\n    <p>You may have mistyped the address or the page may have moved.</p>\n  </div>\n</body>\n</html>\n";
-
-pub(crate) const RAILS_500: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>We're sorry, but something went wrong (500)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>We're sorry, but something went wrong.</h1>\n  </div>\n</body>\n</html>\n";
 
 impl Chorus {
     /// Runs the Rails filters and the endpoint, then adds the headers every

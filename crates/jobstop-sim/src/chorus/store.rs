@@ -8,7 +8,6 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::routes::{Answer, RAILS_500, error_body};
 use super::{ChorusOptions, ChorusWire, WorkfileSeed};
 use crate::data::{self, fill, items};
 use crate::store::Runs;
@@ -59,6 +58,28 @@ fn without(mut v: Value, drop: &[&str]) -> Value {
 /// The fixed JSON of `data/chorus/presenters.json` (its `_source` names it).
 static DATA: LazyLock<Value> =
     LazyLock::new(|| data::parse(include_str!("../../data/chorus/presenters.json")));
+
+/// The vendor error body (also for an injected fault): `{"errors":{"record":
+/// "NOT_FOUND"}}` for 404, else the generic
+/// `{"errors":{"fields":{"general":{"GENERIC":{"message":…}}}}}`.
+pub(crate) fn error_body(status: u16, message: &str) -> Value {
+    if status == 404 {
+        json!({"errors": {"record": "NOT_FOUND"}})
+    } else {
+        json!({"errors": {"fields": {"general": {"GENERIC": {"message": message}}}}})
+    }
+}
+
+/// What an endpoint answers, before the common headers.
+pub(crate) enum Answer {
+    Json(u16, Value),
+    /// `head :status`: no body.
+    Head(u16),
+    /// A Rails error page.
+    Html(u16, &'static str),
+}
+
+const RAILS_500: &str = "<!DOCTYPE html>\n<html>\n<head>\n  <title>We're sorry, but something went wrong (500)</title>\n</head>\n<body>\n  <div class=\"dialog\">\n    <h1>We're sorry, but something went wrong.</h1>\n  </div>\n</body>\n</html>\n";
 
 /// A workspace. The signed-in user is a member of the public ones (the
 /// default is the seed page's "Public") and of no private one (a private
