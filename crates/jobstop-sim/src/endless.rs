@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use crate::lock;
+use crate::{Fault, FaultRule, Route, lock};
 
 /// What the pages of an endless listing hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +46,32 @@ pub enum EndlessRuns {
     New,
 }
 
-/// A total no listing reaches.
+/// The rule of a vendor whose client pages while the listing's `total` is
+/// not reached: every page's `items` filled by [`Pages`] (whose run ids are
+/// in `ids`) and its `total` set to 10¹², a total no listing reaches.
 #[cfg_attr(
     not(any(feature = "dataarts", feature = "centurylink")),
     allow(dead_code)
 )]
-pub(crate) const HUGE: u64 = 1_000_000_000_000;
+pub(crate) fn huge_total(
+    page_size: usize,
+    runs: EndlessRuns,
+    ids: &'static [&'static str],
+    items: &'static str,
+    total: &'static str,
+    route: Route,
+) -> FaultRule {
+    let pages = Pages::new(page_size, runs, ids);
+    let fault = Fault::map_json(format!("endless {total}"), move |body| {
+        if let Some(items) = body.get_mut(items) {
+            pages.fill(items);
+        }
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert(total.into(), Value::from(1_000_000_000_000_u64));
+        }
+    });
+    FaultRule::new(route, fault)
+}
 
 /// The state one rule keeps between answers.
 pub(crate) struct Pages {

@@ -14,9 +14,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::endless::{EndlessRuns, HUGE, Pages};
+use crate::endless::{self, EndlessRuns};
 use crate::{
-    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
+    Common, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::Store;
@@ -270,16 +270,9 @@ impl VendorSim for CenturyLink {
     /// A listing that never ends (see [`crate::endless`]): the executions
     /// listings' `totalSize` is 10¹².
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        let pages = Pages::new(page_size, runs, &["execution_id", "executionId", "id"]);
-        let fault = Fault::map_json("endless totalSize", move |body| {
-            if let Some(items) = body.get_mut("results") {
-                pages.fill(items);
-            }
-            if let Some(obj) = body.as_object_mut() {
-                obj.insert("totalSize".into(), Value::from(HUGE));
-            }
-        });
-        FaultRule::new(Route::get("/jobs/*/*/executions"), fault)
+        let ids = &["execution_id", "executionId", "id"];
+        let route = Route::get("/jobs/*/*/executions");
+        endless::huge_total(page_size, runs, ids, "results", "totalSize", route)
     }
 }
 

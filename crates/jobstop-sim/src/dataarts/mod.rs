@@ -19,9 +19,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::endless::{EndlessRuns, HUGE, Pages};
+use crate::endless::{self, EndlessRuns};
 use crate::{
-    Common, Fault, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
+    Common, FaultRule, Population, Route, Secret, Settings, Sim, SimBuilder, SimServer,
     SimServerBuilder, SplitMix64, VendorSim, lock,
 };
 use store::{DEFAULT_WORKSPACE, Store};
@@ -387,16 +387,9 @@ impl VendorSim for DataArts {
     /// A listing that never ends (see [`crate::endless`]): the job listings'
     /// `total` is 10¹² and every page is full.
     fn endless(page_size: usize, runs: EndlessRuns) -> FaultRule {
-        let pages = Pages::new(page_size, runs, &["name", "jobName", "instanceId"]);
-        let fault = Fault::map_json("endless total", move |body| {
-            if let Some(items) = body.get_mut("jobs") {
-                pages.fill(items);
-            }
-            if let Some(obj) = body.as_object_mut() {
-                obj.insert("total".into(), Value::from(HUGE));
-            }
-        });
-        FaultRule::new(Route::get("/v1/*/jobs"), fault)
+        let ids = &["name", "jobName", "instanceId"];
+        let route = Route::get("/v1/*/jobs");
+        endless::huge_total(page_size, runs, ids, "jobs", "total", route)
     }
 }
 
