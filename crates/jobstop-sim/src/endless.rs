@@ -1,6 +1,6 @@
 //! Listings that never end, to prove that a client bounds its own: one
-//! [`FaultRule`](crate::FaultRule) per vendor ([`VendorSim::endless`](crate::VendorSim::endless)) that rewrites the simulator's list answers
-//! ([`Fault::MapJson`](crate::Fault::MapJson)) so that every page announces a next page with a
+//! [`FaultRule`] per vendor ([`VendorSim::endless`](crate::VendorSim::endless)) that rewrites the simulator's list answers
+//! ([`Fault::MapJson`]) so that every page announces a next page with a
 //! cursor never handed out before, and no page is ever empty.
 //!
 //! Each page holds the runs of the first non-empty answer the rule saw

@@ -373,7 +373,7 @@ impl Sim<CenturyLink> {
 }
 
 /// The execution documents in a successful Runner answer, for
-/// [`Fault::MapJson`] rewrites: the executions among a page's `results`, or
+/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites: the executions among a page's `results`, or
 /// the answer itself when it is one execution.
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     let is_run = |v: &&mut Value| v.get("execution_id").or(v.get("executionId")).is_some();

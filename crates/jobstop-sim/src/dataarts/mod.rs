@@ -502,7 +502,7 @@ impl Sim<DataArts> {
 }
 
 /// The job and instance objects in a successful DLF answer, for
-/// [`Fault::MapJson`] rewrites: the items of a listing's `jobs` or
+/// [`Fault::MapJson`](crate::Fault::MapJson) rewrites: the items of a listing's `jobs` or
 /// `instances` array, or the answer itself when it is one object.
 pub fn run_objects(body: &mut Value) -> Vec<&mut Value> {
     let lists = ["jobs", "instances"];
